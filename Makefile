@@ -1,0 +1,169 @@
+# featkit - product photos to binary codes, as Unix filters.
+#
+#   make            libfeat (lib/libfeat.a, lib/libfeat.so) and the programs (bin/)
+#   make check      every test (Check unit tests and t/ scripts) under one prove run
+#   make asan       the same, built with -fsanitize=address,undefined
+#   make fuzz       libFuzzer harnesses over the parsers (FUZZTIME seconds each)
+#   make bench      benchmarks in t/perf/
+#   make demo       the pipeline on the bundled sample photos
+#   make deps       install missing Debian packages (as root or through sudo)
+#   make install    PREFIX=/usr/local DESTDIR=
+#
+# Objects go to $(O) (build/ by default) so that a sanitizer build can live
+# beside the normal one.
+
+CC       ?= cc
+CFLAGS   ?= -O2 -g
+WARN     ?= -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+            -Wno-sign-compare -Wformat=2 -Wno-format-nonliteral
+WERROR   ?=
+PREFIX   ?= /usr/local
+DESTDIR  ?=
+BINDIR   ?= $(PREFIX)/bin
+LIBDIR   ?= $(PREFIX)/lib
+INCDIR   ?= $(PREFIX)/include
+MANDIR   ?= $(PREFIX)/share/man
+PKGDIR   ?= $(LIBDIR)/pkgconfig
+PROVE    ?= prove
+O        ?= build
+FUZZTIME ?= 60
+PYTHON   ?= /usr/bin/python3
+
+VERSION  := $(shell sed -n 's/^\#define FEAT_VERSION_STRING "\(.*\)"/\1/p' include/feat.h)
+SOMAJOR  := 0
+PKGS     := libjpeg libpng zlib
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+CHECK_CFLAGS := $(shell pkg-config --cflags check 2>/dev/null)
+CHECK_LIBS   := $(shell pkg-config --libs check 2>/dev/null)
+
+ALL_CFLAGS := -std=gnu11 -fPIC -Iinclude -Ilib $(WARN) $(WERROR) $(CFLAGS) $(PKG_CFLAGS)
+LIBS     := $(PKG_LIBS) -lm -lpthread
+
+LIB_SRC  := $(sort $(wildcard lib/*.c lib/kern/*.c))
+AVX_SRC  := $(sort $(wildcard lib/kern/avx512/*.c))
+CMD_SRC  := $(sort $(wildcard cmd/*.c))
+UNIT_SRC := $(sort $(wildcard t/unit/test_*.c))
+UNIT_COMMON := $(filter-out $(UNIT_SRC),$(wildcard t/unit/*.c))
+SH_TESTS := $(sort $(wildcard t/t[0-9]*.sh))
+
+LIB_OBJ  := $(LIB_SRC:%.c=$(O)/%.o) $(AVX_SRC:%.c=$(O)/%.o)
+PROGS    := $(CMD_SRC:cmd/%.c=$(O)/bin/%)
+UNITS    := $(UNIT_SRC:t/unit/%.c=$(O)/t/unit/%)
+MAN1     := $(wildcard man/man1/*.1)
+MAN5     := $(wildcard man/man5/*.5)
+
+AVX512_FLAGS := -mavx512f -mavx512bw -mavx512dq -mavx512vl -mavx512vnni -mavx512bf16 -mfma -mavx2
+
+.PHONY: all check test asan fuzz bench demo deps install uninstall clean models
+
+all: lib/libfeat.a lib/libfeat.so bin
+
+$(O)/%.o: %.c $(wildcard include/*.h lib/*.h lib/kern/*.h t/unit/*.h)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(O)/lib/kern/avx512/%.o: lib/kern/avx512/%.c $(wildcard include/*.h lib/*.h lib/kern/*.h)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(AVX512_FLAGS) -c -o $@ $<
+
+$(O)/libfeat.a: $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(O)/libfeat.so.$(VERSION): $(LIB_OBJ)
+	$(CC) -shared -Wl,-soname,libfeat.so.$(SOMAJOR) $(CFLAGS) -o $@ $^ $(LIBS)
+
+lib/libfeat.a: $(O)/libfeat.a
+	cp $< $@
+
+lib/libfeat.so: $(O)/libfeat.so.$(VERSION)
+	cp $< lib/libfeat.so.$(VERSION)
+	ln -sf libfeat.so.$(VERSION) lib/libfeat.so.$(SOMAJOR)
+	ln -sf libfeat.so.$(SOMAJOR) $@
+
+# Programs link libfeat statically: a copied binary runs anywhere (GNU
+# parallel --basefile, Hadoop -archives) without LD_LIBRARY_PATH.
+$(O)/bin/%: $(O)/cmd/%.o $(O)/libfeat.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(O)/libfeat.a $(LIBS)
+
+bin: $(PROGS)
+	@mkdir -p bin
+	@for p in $(PROGS); do ln -sf ../$$p bin/; done
+.PHONY: bin
+
+$(O)/t/unit/%: $(O)/t/unit/%.o $(UNIT_COMMON:%.c=$(O)/%.o) $(O)/libfeat.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(O)/libfeat.a $(CHECK_LIBS) $(LIBS)
+
+$(O)/t/unit/%.o: t/unit/%.c $(wildcard include/*.h lib/*.h t/unit/*.h)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(CHECK_CFLAGS) -c -o $@ $<
+
+# t/ scripts find the programs and the unit tests through these variables.
+TEST_ENV = FEAT_BIN=$(CURDIR)/$(O)/bin FEAT_UNIT=$(CURDIR)/$(O)/t/unit \
+           FEAT_TOP=$(CURDIR) PATH=$(CURDIR)/$(O)/bin:$$PATH $(TEST_EXTRA)
+
+check: deps
+	@$(MAKE) --no-print-directory test
+
+test: all $(UNITS)
+	$(TEST_ENV) $(PROVE) $(PROVEFLAGS) --exec '' $(UNITS) $(SH_TESTS)
+
+ASAN_FLAGS = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+asan:
+	$(MAKE) --no-print-directory O=build-asan CFLAGS="$(ASAN_FLAGS)" \
+		LDFLAGS="-fsanitize=address,undefined" test \
+		TEST_EXTRA='ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 CK_FORK=no FEAT_SANITIZE=1'
+
+# libFuzzer needs clang.  Each harness runs FUZZTIME seconds over its
+# corpus in t/fuzz/corpus/NAME (the broken inputs the tests also use).
+FUZZ_SRC := $(wildcard t/fuzz/fuzz_*.c)
+fuzz: $(FUZZ_SRC)
+	@mkdir -p build-fuzz
+	@for f in $(FUZZ_SRC); do \
+		n=$$(basename $$f .c); c=t/fuzz/corpus/$${n#fuzz_}; \
+		clang -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -Iinclude -Ilib \
+			$(PKG_CFLAGS) -o build-fuzz/$$n $$f $(LIB_SRC) $(PKG_LIBS) -lm -lpthread || exit 1; \
+		mkdir -p build-fuzz/$$n.corpus; \
+		echo "fuzz: $$n for $(FUZZTIME)s over $$c"; \
+		build-fuzz/$$n -max_total_time=$(FUZZTIME) -max_len=65536 \
+			build-fuzz/$$n.corpus $$c || exit 1; \
+	done
+
+bench: all
+	FEAT_TOP=$(CURDIR) PATH=$(CURDIR)/$(O)/bin:$$PATH sh t/perf/run.sh
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	PATH=$(CURDIR)/$(O)/bin:$$PATH sh contrib/demo.sh
+
+deps:
+	@sh contrib/deps.sh
+
+libfeat.pc: libfeat.pc.in include/feat.h
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
+	    -e 's|@INCDIR@|$(INCDIR)|' -e 's|@VERSION@|$(VERSION)|' $< > $@
+
+install: all libfeat.pc
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCDIR) \
+		$(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(PKGDIR)
+	install -m 755 $(PROGS) $(DESTDIR)$(BINDIR)
+	install -m 644 lib/libfeat.a $(DESTDIR)$(LIBDIR)
+	install -m 755 lib/libfeat.so.$(VERSION) $(DESTDIR)$(LIBDIR)
+	ln -sf libfeat.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libfeat.so.$(SOMAJOR)
+	ln -sf libfeat.so.$(SOMAJOR) $(DESTDIR)$(LIBDIR)/libfeat.so
+	install -m 644 include/feat.h $(DESTDIR)$(INCDIR)
+	install -m 644 $(MAN1) $(DESTDIR)$(MANDIR)/man1
+	install -m 644 $(MAN5) $(DESTDIR)$(MANDIR)/man5
+	install -m 644 libfeat.pc $(DESTDIR)$(PKGDIR)
+
+uninstall:
+	rm -f $(addprefix $(DESTDIR)$(BINDIR)/,$(notdir $(PROGS)))
+	rm -f $(DESTDIR)$(LIBDIR)/libfeat.* $(DESTDIR)$(INCDIR)/feat.h $(DESTDIR)$(PKGDIR)/libfeat.pc
+	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man1/,$(notdir $(MAN1)))
+	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man5/,$(notdir $(MAN5)))
+
+clean:
+	rm -rf build build-asan build-fuzz bin lib/libfeat.a lib/libfeat.so* libfeat.pc t/trash.*

@@ -1,0 +1,24 @@
+#!/bin/sh
+# Install the Debian packages featkit's build, tests and demo need, when
+# they are missing.  Runs apt-get as root, or through sudo; otherwise says
+# what to install and fails.
+pkgs="gcc make pkg-config libjpeg62-turbo-dev libpng-dev zlib1g-dev check
+      libopenblas-dev python3 python3-numpy python3-pil perl clang
+      libjpeg-turbo-progs"
+missing=
+for p in $pkgs; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' ||
+		missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+echo "deps: installing:$missing"
+if [ "$(id -u)" = 0 ]; then
+	sudo=
+elif command -v sudo >/dev/null 2>&1; then
+	sudo=sudo
+else
+	echo "deps: not root and no sudo; please install:$missing" >&2
+	exit 1
+fi
+$sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq &&
+$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing

@@ -1,0 +1,300 @@
+/*
+ * feat.h - the public interface of libfeat.
+ *
+ * libfeat holds all of featkit's logic: the featstream (framing, named
+ * tensors, CRC), image decoding and preparation, and later the network
+ * engine and the code index.  The programs in cmd/ only parse options and
+ * wire these calls together.
+ *
+ * Conventions: functions that can fail return an int that is 0 (or a count)
+ * on success and a negative FEAT_E_* value on failure; feat_strerror() turns
+ * it into text.  The library never prints and never exits.  Where a failure
+ * needs more words than the error code (which record, which field, which
+ * byte), the object involved keeps a detail message that its *_detail()
+ * function returns.
+ */
+#ifndef FEAT_H
+#define FEAT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define FEAT_VERSION_STRING "0.1.0"
+
+/* ---------------------------------------------------------------- errors */
+
+enum feat_error {
+	FEAT_OK = 0,
+	FEAT_E_NOMEM = -1,      /* out of memory */
+	FEAT_E_IO = -2,         /* read or write failed (errno is kept) */
+	FEAT_E_NOTSTREAM = -3,  /* input is not a featstream */
+	FEAT_E_VERSION = -4,    /* featstream version this build cannot read */
+	FEAT_E_TRUNCATED = -5,  /* stream ended inside a record */
+	FEAT_E_CRC = -6,        /* record CRC mismatch */
+	FEAT_E_CORRUPT = -7,    /* a header field is inconsistent */
+	FEAT_E_TOOBIG = -8,     /* a size is over a limit */
+	FEAT_E_INVAL = -9,      /* invalid argument */
+	FEAT_E_EMPTY = -10,     /* input is empty */
+	FEAT_E_FORMAT = -11,    /* unknown or unsupported file format */
+	FEAT_E_DECODE = -12,    /* image data is corrupt */
+	FEAT_E_NOTFOUND = -13,  /* a named thing is missing */
+	FEAT_E_RANGE = -14,     /* a value is out of range */
+};
+
+/* A static, one-line description of a FEAT_E_* code. */
+const char *feat_strerror(int err);
+
+/* ------------------------------------------------------------- tensors */
+
+enum feat_dtype {
+	FEAT_DT_NONE = 0,
+	FEAT_DT_U8 = 1,
+	FEAT_DT_I8 = 2,
+	FEAT_DT_U16 = 3,
+	FEAT_DT_I32 = 4,
+	FEAT_DT_F32 = 5,
+	FEAT_DT_F64 = 6,
+	FEAT_DT_BIT = 7,  /* packed bits, MSB first: bit i is byte i/8, mask 0x80>>(i%8) */
+};
+#define FEAT_DT_COUNT 8
+
+/* Short name ("u8", "f32", "bit", ...) or NULL for an unknown code. */
+const char *feat_dtype_name(int dtype);
+/* Parse a short name; returns FEAT_DT_NONE when unknown. */
+int feat_dtype_parse(const char *name);
+
+#define FEAT_NAME_MAX 20       /* tensor name bytes including the NUL */
+#define FEAT_MAX_DIMS 6
+#define FEAT_MAX_TENSORS 32
+#define FEAT_KEY_MAX 65535     /* key bytes, without NUL */
+#define FEAT_MSG_MAX 4095      /* error message bytes, without NUL */
+#define FEAT_ALIGN 64          /* payload alignment */
+
+struct feat_tensor {
+	char name[FEAT_NAME_MAX];
+	int dtype;
+	int ndim;
+	uint32_t dims[FEAT_MAX_DIMS];
+	size_t nbytes;    /* payload bytes (bits: ceil(count/8)) */
+	void *data;       /* FEAT_ALIGN-aligned payload */
+	void *own;        /* separately allocated payload, freed with the record */
+};
+
+/* Number of elements (bits for FEAT_DT_BIT); 0 on overflow or bad shape. */
+uint64_t feat_tensor_count(const struct feat_tensor *t);
+/* Payload size for a dtype and shape; 0 on overflow or a bad dtype. */
+size_t feat_tensor_bytes(int dtype, int ndim, const uint32_t *dims);
+
+/* ------------------------------------------------------------- records */
+
+enum feat_status {
+	FEAT_ST_OK = 0,
+	FEAT_ST_ERROR = 1,
+};
+
+/*
+ * One record: one image on its way through the pipeline.  A record read
+ * from a stream has its tensors' data pointing into the record's own
+ * buffer; tensors added by feat_rec_add() own their payload.  Either way
+ * the record owns everything; feat_rec_free() releases it.
+ */
+struct feat_rec {
+	char *key;               /* NUL-terminated, never NULL after init */
+	int status;              /* enum feat_status */
+	char *msg;               /* error message, "" when ok */
+	int ntensors;
+	struct feat_tensor t[FEAT_MAX_TENSORS];
+	/* private */
+	unsigned char *buf;      /* frame buffer of the last read */
+	size_t bufcap;
+	size_t keycap, msgcap;
+};
+
+void feat_rec_init(struct feat_rec *r);
+void feat_rec_free(struct feat_rec *r);
+/* Drop key, status and tensors but keep buffers for reuse. */
+void feat_rec_clear(struct feat_rec *r);
+int feat_rec_set_key(struct feat_rec *r, const char *key);
+/* Mark the record as failed with a printf-style one-line reason (newlines
+ * become spaces, length capped at FEAT_MSG_MAX).  Tensors are kept. */
+int feat_rec_set_error(struct feat_rec *r, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+struct feat_tensor *feat_rec_find(struct feat_rec *r, const char *name);
+/* Add (or replace) a tensor with a fresh, uninitialised, aligned payload.
+ * Returns the tensor or NULL; *err (if not NULL) gets the reason. */
+struct feat_tensor *feat_rec_add(struct feat_rec *r, const char *name,
+	int dtype, int ndim, const uint32_t *dims, int *err);
+/* Remove a tensor; returns 0, or FEAT_E_NOTFOUND. */
+int feat_rec_remove(struct feat_rec *r, const char *name);
+/* Deep copy src into dst (dst must be initialised). */
+int feat_rec_copy(struct feat_rec *dst, const struct feat_rec *src);
+
+/* --------------------------------------------------------- the stream */
+
+/* Limits a reader enforces; a value over one is an error, not an
+ * allocation.  Zero fields take the defaults below. */
+struct feat_limits {
+	uint64_t max_record;     /* bytes in one record */
+};
+#define FEAT_DEFAULT_MAX_RECORD ((uint64_t)4 << 30)
+
+typedef struct feat_reader feat_reader;
+typedef struct feat_writer feat_writer;
+
+/* A reader on a file descriptor (it does not close it).  name is used in
+ * messages ("standard input").  NULL only when out of memory. */
+feat_reader *feat_reader_new(int fd, const char *name,
+	const struct feat_limits *lim);
+/* Read the next record into r (which is cleared first).  Returns 1 for a
+ * record, 0 at the clean end of the stream, or a negative FEAT_E_*; after
+ * an error feat_reader_detail() says where and what, and further calls
+ * return the same error. */
+int feat_reader_next(feat_reader *rd, struct feat_rec *r);
+const char *feat_reader_detail(const feat_reader *rd);
+uint64_t feat_reader_records(const feat_reader *rd);  /* records read */
+uint64_t feat_reader_bytes(const feat_reader *rd);    /* bytes consumed */
+/* Read and discard the rest of the input (so that upstream never sees a
+ * broken pipe); returns bytes discarded. */
+uint64_t feat_reader_drain(feat_reader *rd);
+void feat_reader_free(feat_reader *rd);
+
+/* A writer on a file descriptor (not closed).  The stream header is
+ * written with the first record or by feat_writer_flush(). */
+feat_writer *feat_writer_new(int fd, const char *name);
+int feat_writer_put(feat_writer *w, const struct feat_rec *r);
+int feat_writer_flush(feat_writer *w);
+const char *feat_writer_detail(const feat_writer *w);
+uint64_t feat_writer_records(const feat_writer *w);
+uint64_t feat_writer_bytes(const feat_writer *w);
+/* Flushes, then frees; returns the flush status. */
+int feat_writer_free(feat_writer *w);
+
+/* Serialise one record into a malloc'd frame (for tests and tools that
+ * keep frames in memory).  *out and *len receive the frame. */
+int feat_rec_encode(const struct feat_rec *r, unsigned char **out, size_t *len);
+/* Parse one frame held in memory (at least 64-byte aligned).  The record
+ * gets a copy.  detail (may be NULL) receives a message on error. */
+int feat_rec_decode(struct feat_rec *r, const unsigned char *frame, size_t len,
+	const struct feat_limits *lim, char *detail, size_t detaillen);
+
+/* The 64-byte stream header. */
+#define FEAT_STREAM_MAGIC "\x89" "FST\r\n\x1a\n"
+#define FEAT_STREAM_MAJOR 1
+#define FEAT_STREAM_MINOR 0
+#define FEAT_STREAM_HDR 64
+#define FEAT_REC_MAGIC "FREC"
+#define FEAT_REC_HDR 64
+#define FEAT_DIRENT 64
+
+/* ---------------------------------------------------- images: decoding */
+
+/*
+ * imgdecode's library half.  A decoded image is the tensor `image`
+ * (u8, H x W x 3, RGB) and `origsize` (i32 [2]: width, height of the photo
+ * as stored, after EXIF orientation: `image` is smaller when DCT scaling
+ * was used).
+ */
+struct feat_decode_opts {
+	uint64_t max_pixels;     /* refuse images with more pixels (0: default) */
+	int min_side;            /* JPEG: smallest DCT scale keeping short side >= this (0: full size) */
+	int no_orient;           /* do not apply EXIF orientation */
+};
+#define FEAT_DEFAULT_MAX_PIXELS 100000000ULL
+
+struct feat_decode_info {
+	int format;              /* enum feat_image_format */
+	int width, height;       /* as stored, after orientation */
+	int out_width, out_height;
+	int scale_num, scale_denom;  /* DCT scale used (1/1 when none) */
+	int orientation;         /* EXIF orientation 1..8 (1 when absent) */
+	int warnings;            /* corrupt-data warnings the decoder recovered from */
+	char warning[256];       /* the first such warning */
+};
+
+enum feat_image_format {
+	FEAT_IMG_UNKNOWN = 0,
+	FEAT_IMG_JPEG = 1,
+	FEAT_IMG_PNG = 2,
+};
+
+/* Sniff the format from the first bytes. */
+int feat_image_sniff(const unsigned char *data, size_t len);
+/*
+ * Decode an in-memory JPEG or PNG into r's `image` and `origsize`.
+ * Returns 0 or a negative FEAT_E_*; on failure why receives a one-line
+ * reason suitable for an error record (e.g. "corrupt JPEG data: premature
+ * end of data segment").  info may be NULL.
+ */
+int feat_image_decode(const unsigned char *data, size_t len,
+	const struct feat_decode_opts *opt, struct feat_rec *r,
+	struct feat_decode_info *info, char *why, size_t whylen);
+
+/* ------------------------------------------------ images: preparation */
+
+/*
+ * imgprep's library half: HWC u8 `image` to CHW f32 `input`, plus the
+ * tensor `xform` (f32 [8]: src_w, src_h, dst_w, dst_h, sx, sy, tx, ty)
+ * that maps image coordinates to input coordinates:
+ *     x_in = sx * x_img + tx,   y_in = sy * y_img + ty
+ * with pixel i covering [i, i+1) on both sides.  Boxes found on `input`
+ * map back with x_img = (x_in - tx) / sx.
+ */
+enum feat_fit {
+	FEAT_FIT_STRETCH = 0,    /* resize to exactly W x H, aspect not kept */
+	FEAT_FIT_LETTERBOX = 1,  /* keep aspect, pad to W x H */
+	FEAT_FIT_CROP = 2,       /* keep aspect, scale short side, centre crop */
+};
+
+struct feat_prep_opts {
+	int width, height;       /* network input size */
+	int fit;                 /* enum feat_fit */
+	int bgr;                 /* 1: channel order B,G,R */
+	float mean[3];           /* subtracted, in output channel order */
+	float scale[3];          /* multiplied after the mean */
+	float pad[3];            /* letterbox pad value, in 0..255 pixel units */
+	int resize;              /* enum feat_resize */
+	int drop_image;          /* remove `image` from the record */
+};
+
+enum feat_resize {
+	FEAT_RESIZE_AUTO = 0,    /* bilinear, area averaging when shrinking by 2 or more */
+	FEAT_RESIZE_BILINEAR = 1,
+	FEAT_RESIZE_AREA = 2,
+	FEAT_RESIZE_NEAREST = 3,
+};
+
+/* Fill opts with a named preset: "ssd" or "deepbit".  FEAT_E_NOTFOUND
+ * for another name. */
+int feat_prep_preset(struct feat_prep_opts *o, const char *name);
+/* Prepare r: reads `image`, writes `input` and `xform`.  why receives a
+ * one-line reason on failure. */
+int feat_prep(struct feat_rec *r, const struct feat_prep_opts *o,
+	char *why, size_t whylen);
+
+/* Lower-level pieces, exposed for tests and reuse.  Resize an 8-bit
+ * interleaved image (c channels) into a float interleaved image of
+ * dw x dh over the source rectangle (sx0,sy0)-(sx1,sy1) in source pixel
+ * units (continuous coordinates).  Returns 0 or FEAT_E_*. */
+int feat_resize_u8_to_f32(const uint8_t *src, int sw, int sh, int c,
+	float sx0, float sy0, float sx1, float sy1,
+	float *dst, int dw, int dh, int method);
+
+/* --------------------------------------------------------------- codes */
+
+/* Hex of packed bits, lower case, 2 chars a byte; out needs 2*nbytes+1. */
+void feat_hex_encode(const uint8_t *bytes, size_t nbytes, char *out);
+/* Parse hex into bytes; returns bytes written or FEAT_E_INVAL. */
+int feat_hex_decode(const char *hex, size_t hexlen, uint8_t *out, size_t cap);
+
+/* CRC-32 (the zlib/ISO-HDLC polynomial) of a buffer, continuing crc. */
+uint32_t feat_crc32(uint32_t crc, const void *buf, size_t len);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* FEAT_H */

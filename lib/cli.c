@@ -1,0 +1,269 @@
+/*
+ * cli.c - the shared half of every featkit program: see cli.h.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+const char *feat_prog = "featkit";
+int feat_verbose;
+int feat_show_progress;
+
+void feat_cli_init(const char *name)
+{
+	const char *s = strrchr(name, '/');
+
+	feat_prog = s ? s + 1 : name;
+}
+
+static void vmsg(const char *fmt, va_list ap)
+{
+	fprintf(stderr, "%s: ", feat_prog);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
+void feat_die(int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	feat_progress(0, 0, -1);
+	va_start(ap, fmt);
+	vmsg(fmt, ap);
+	va_end(ap);
+	exit(code);
+}
+
+void feat_die_usage(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vmsg(fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "Try '%s --help' for more information.\n", feat_prog);
+	exit(FEAT_EXIT_USAGE);
+}
+
+void feat_warn(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (feat_verbose < 0)
+		return;
+	feat_progress(0, 0, -1);
+	va_start(ap, fmt);
+	vmsg(fmt, ap);
+	va_end(ap);
+}
+
+void feat_info(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (feat_verbose < 1)
+		return;
+	feat_progress(0, 0, -1);
+	va_start(ap, fmt);
+	vmsg(fmt, ap);
+	va_end(ap);
+}
+
+int feat_cli_common(int c, const char *usage)
+{
+	switch (c) {
+	case 'h':
+		fputs(usage, stdout);
+		exit(FEAT_EXIT_OK);
+	case 0x1001:
+		printf("%s (featkit) %s\n", feat_prog, FEAT_VERSION_STRING);
+		exit(FEAT_EXIT_OK);
+	case 'q':
+		feat_verbose = -1;
+		return 1;
+	case 'v':
+		feat_verbose++;
+		return 1;
+	case 0x1002:
+		feat_show_progress = 1;
+		return 1;
+	case '?':
+		fprintf(stderr, "Try '%s --help' for more information.\n",
+			feat_prog);
+		exit(FEAT_EXIT_USAGE);
+	}
+	return 0;
+}
+
+void feat_cli_binary_stdout(void)
+{
+	if (isatty(STDOUT_FILENO))
+		feat_die(FEAT_EXIT_USAGE,
+			 "refusing to write a binary featstream to a terminal "
+			 "(pipe it to another program, e.g. '| featinfo', or redirect it)");
+}
+
+long feat_cli_long(const char *opt, const char *arg, long lo, long hi)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(arg, &end, 10);
+	if (errno || end == arg || *end || v < lo || v > hi)
+		feat_die_usage("%s: '%s' is not an integer from %ld to %ld", opt,
+			       arg, lo, hi);
+	return v;
+}
+
+double feat_cli_double(const char *opt, const char *arg, double lo, double hi)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(arg, &end);
+	if (errno || end == arg || *end || !isfinite(v) || v < lo || v > hi)
+		feat_die_usage("%s: '%s' is not a number from %g to %g", opt, arg,
+			       lo, hi);
+	return v;
+}
+
+void feat_cli_triple(const char *opt, const char *arg, float v[3])
+{
+	char buf[256], *s, *save = NULL;
+	int n = 0;
+
+	if (strlen(arg) >= sizeof buf)
+		feat_die_usage("%s: value too long", opt);
+	strcpy(buf, arg);
+	for (s = strtok_r(buf, ",", &save); s; s = strtok_r(NULL, ",", &save)) {
+		if (n == 3)
+			feat_die_usage("%s: expected one or three comma-separated numbers, got '%s'",
+				       opt, arg);
+		v[n++] = (float)feat_cli_double(opt, s, -1e30, 1e30);
+	}
+	if (n == 1)
+		v[1] = v[2] = v[0];
+	else if (n != 3)
+		feat_die_usage("%s: expected one or three comma-separated numbers, got '%s'",
+			       opt, arg);
+}
+
+/* ------------------------------------------------------------ progress */
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/*
+ * final: 0 for a tick (printed at most 4 times a second), 1 for the last
+ * line (ends it with a newline), -1 to clear the line before a message.
+ */
+void feat_progress(uint64_t records, uint64_t bytes, int final)
+{
+	static double start, last;
+	static int shown;
+	double t, el;
+
+	if (!feat_show_progress)
+		return;
+	if (final < 0) {
+		if (shown) {
+			fputs("\r\033[K", stderr);
+			shown = 0;
+		}
+		return;
+	}
+	t = now();
+	if (!start)
+		start = t;
+	if (!final && t - last < 0.25)
+		return;
+	last = t;
+	el = t - start > 1e-9 ? t - start : 1e-9;
+	fprintf(stderr, "\r%s: %llu records %.1f rec/s %.1f MiB %.1f MiB/s %d:%02d:%02d%s",
+		feat_prog, (unsigned long long)records, records / el,
+		bytes / 1048576.0, bytes / 1048576.0 / el, (int)el / 3600,
+		(int)el / 60 % 60, (int)el % 60, final ? "\n" : "\033[K");
+	shown = !final;
+}
+
+/* ---------------------------------------------------------- the filter */
+
+void feat_cli_stream_fail(feat_reader *rd, int err)
+{
+	const char *hint = "";
+
+	feat_progress(0, 0, -1);
+	if (err == FEAT_E_NOTSTREAM || err == FEAT_E_EMPTY)
+		hint = " (try: imgdecode FILE | ";
+	if (*hint)
+		fprintf(stderr, "%s: %s%s%s)\n", feat_prog, feat_reader_detail(rd),
+			hint, feat_prog);
+	else
+		fprintf(stderr, "%s: %s\n", feat_prog, feat_reader_detail(rd));
+	feat_reader_drain(rd);
+	exit(err == FEAT_E_IO || err == FEAT_E_NOMEM ? FEAT_EXIT_SYSTEM
+						     : FEAT_EXIT_STREAM);
+}
+
+void feat_cli_write_fail(feat_writer *w, int err)
+{
+	feat_die(FEAT_EXIT_SYSTEM, "%s",
+		 *feat_writer_detail(w) ? feat_writer_detail(w) : feat_strerror(err));
+}
+
+int feat_filter_run(const struct feat_filter *f)
+{
+	feat_reader *rd;
+	feat_writer *w;
+	struct feat_rec r;
+	char why[512];
+	int e;
+
+	feat_cli_binary_stdout();
+	rd = feat_reader_new(STDIN_FILENO, "standard input", NULL);
+	w = feat_writer_new(STDOUT_FILENO, "standard output");
+	if (!rd || !w)
+		feat_die(FEAT_EXIT_SYSTEM, "out of memory");
+	feat_rec_init(&r);
+	while ((e = feat_reader_next(rd, &r)) > 0) {
+		if (r.status == FEAT_ST_OK) {
+			why[0] = 0;
+			e = f->work(&r, f->ctx, why, sizeof why);
+			if (e < 0) {
+				feat_writer_flush(w);
+				feat_die(e == FEAT_E_NOMEM || e == FEAT_E_IO
+						 ? FEAT_EXIT_SYSTEM
+						 : FEAT_EXIT_USAGE,
+					 "%s", why[0] ? why : feat_strerror(e));
+			}
+		}
+		if ((e = feat_writer_put(w, &r)) < 0)
+			feat_cli_write_fail(w, e);
+		feat_progress(feat_reader_records(rd), feat_reader_bytes(rd), 0);
+	}
+	if (e < 0) {
+		feat_writer_flush(w);
+		feat_cli_stream_fail(rd, e);
+	}
+	if ((e = feat_writer_free(w)) < 0)
+		feat_die(FEAT_EXIT_SYSTEM, "standard output: write error: %s",
+			 strerror(errno));
+	feat_progress(feat_reader_records(rd), feat_reader_bytes(rd), 1);
+	feat_reader_free(rd);
+	feat_rec_free(&r);
+	return FEAT_EXIT_OK;
+}

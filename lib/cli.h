@@ -1,0 +1,90 @@
+/*
+ * cli.h - what every featkit program shares: messages, exit codes, the
+ * common options, the terminal check, the progress line, and the loop of
+ * a filter that reads records, works on each and writes them on.
+ *
+ * Part of libfeat (so that the programs stay short) but not of its public
+ * interface: these helpers print and exit, which the rest of the library
+ * never does.
+ */
+#ifndef FEAT_CLI_H
+#define FEAT_CLI_H
+
+#include <getopt.h>
+#include <stdint.h>
+
+#include "feat.h"
+
+/* Exit codes shared by all programs (documented in each man page). */
+enum {
+	FEAT_EXIT_OK = 0,       /* done; every record written */
+	FEAT_EXIT_RECORDS = 1,  /* featwrite: more error records than allowed */
+	FEAT_EXIT_USAGE = 2,    /* bad option or argument */
+	FEAT_EXIT_STREAM = 3,   /* input is not a featstream, or corrupt */
+	FEAT_EXIT_SYSTEM = 4,   /* I/O error, out of memory, missing file a run needs */
+};
+
+extern const char *feat_prog;   /* program name for messages */
+extern int feat_verbose;        /* -1 quiet, 0 normal, 1+ verbose */
+extern int feat_show_progress;  /* --progress */
+
+void feat_cli_init(const char *name);
+void feat_die(int code, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3), noreturn));
+void feat_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void feat_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void feat_die_usage(const char *fmt, ...)
+	__attribute__((format(printf, 1, 2), noreturn));
+
+/* Long options every program takes; put them in each program's table. */
+#define FEAT_CLI_LONGOPTS \
+	{ "help", no_argument, NULL, 'h' }, \
+	{ "version", no_argument, NULL, 0x1001 }, \
+	{ "quiet", no_argument, NULL, 'q' }, \
+	{ "verbose", no_argument, NULL, 'v' }, \
+	{ "progress", no_argument, NULL, 0x1002 }
+#define FEAT_CLI_SHORTOPTS "hqv"
+#define FEAT_CLI_HELP \
+	"  -q, --quiet      print only errors\n" \
+	"  -v, --verbose    say more on stderr\n" \
+	"      --progress   show a progress line on stderr\n" \
+	"  -h, --help       show this help and exit\n" \
+	"      --version    show the version and exit\n"
+
+/* Handle a common option; returns 1 if c was one.  usage is printed for
+ * -h (to stdout, exit 0). */
+int feat_cli_common(int c, const char *usage);
+
+/* Die unless standard output may receive a binary stream. */
+void feat_cli_binary_stdout(void);
+
+/* Parse numbers for options, dying with a clear message when bad. */
+long feat_cli_long(const char *opt, const char *arg, long lo, long hi);
+double feat_cli_double(const char *opt, const char *arg, double lo, double hi);
+/* Parse "a,b,c" (or one value for all three) into v[3]. */
+void feat_cli_triple(const char *opt, const char *arg, float v[3]);
+
+/* The pv-style progress line. */
+void feat_progress(uint64_t records, uint64_t bytes, int final);
+
+/* Stop on a fatal stream error: print the reader's detail with a hint,
+ * drain the input and exit FEAT_EXIT_STREAM (or _SYSTEM for I/O). */
+void feat_cli_stream_fail(feat_reader *rd, int err) __attribute__((noreturn));
+/* Stop on a write error. */
+void feat_cli_write_fail(feat_writer *w, int err) __attribute__((noreturn));
+
+/*
+ * The loop of a filter: read records from standard input, hand each ok
+ * record to work(), write every record to standard output in order.
+ * work() marks a bad record with feat_rec_set_error() and returns 0; it
+ * returns a negative FEAT_E_* only for a fault that must stop the run
+ * (the message is then in why).  Error records are passed on untouched.
+ * Returns the exit code.
+ */
+struct feat_filter {
+	int (*work)(struct feat_rec *r, void *ctx, char *why, size_t whylen);
+	void *ctx;
+};
+int feat_filter_run(const struct feat_filter *f);
+
+#endif

@@ -1,0 +1,70 @@
+/*
+ * internal.h - helpers shared inside libfeat, not installed.
+ */
+#ifndef FEAT_INTERNAL_H
+#define FEAT_INTERNAL_H
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <stdarg.h>
+
+#include "feat.h"
+
+/* An invariant that no input can break; a failure is a bug in libfeat. */
+#define FEAT_ASSERT(x) \
+	do { \
+		if (!(x)) \
+			feat_assert_fail(__FILE__, __LINE__, #x); \
+	} while (0)
+void feat_assert_fail(const char *file, int line, const char *what)
+	__attribute__((noreturn));
+
+static inline uint16_t feat_rd16(const unsigned char *p)
+{
+	return (uint16_t)(p[0] | p[1] << 8);
+}
+static inline uint32_t feat_rd32(const unsigned char *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+	       (uint32_t)p[3] << 24;
+}
+static inline uint64_t feat_rd64(const unsigned char *p)
+{
+	return (uint64_t)feat_rd32(p) | (uint64_t)feat_rd32(p + 4) << 32;
+}
+static inline void feat_wr16(unsigned char *p, uint16_t v)
+{
+	p[0] = (unsigned char)v;
+	p[1] = (unsigned char)(v >> 8);
+}
+static inline void feat_wr32(unsigned char *p, uint32_t v)
+{
+	p[0] = (unsigned char)v;
+	p[1] = (unsigned char)(v >> 8);
+	p[2] = (unsigned char)(v >> 16);
+	p[3] = (unsigned char)(v >> 24);
+}
+static inline void feat_wr64(unsigned char *p, uint64_t v)
+{
+	feat_wr32(p, (uint32_t)v);
+	feat_wr32(p + 4, (uint32_t)(v >> 32));
+}
+
+static inline uint64_t feat_align_up(uint64_t n, uint64_t a)
+{
+	return (n + a - 1) / a * a;
+}
+
+/* Payload bytes of a shape: 0, FEAT_E_INVAL (bad dtype or rank) or
+ * FEAT_E_TOOBIG (overflow). */
+int feat_shape_bytes(int dtype, int ndim, const uint32_t *dims, size_t *nbytes);
+
+/* Aligned allocation (FEAT_ALIGN); free with free(). NULL on failure. */
+void *feat_aligned_alloc(size_t n);
+
+/* snprintf into a fixed buffer that never fails loudly. */
+void feat_fmt(char *buf, size_t len, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+#endif
