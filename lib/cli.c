@@ -16,11 +16,13 @@ const char *feat_prog = "featkit";
 int feat_verbose;
 int feat_show_progress;
 
-void feat_cli_init(const char *name)
+void feat_cli_init_(char **argv0)
 {
-	const char *s = strrchr(name, '/');
+	const char *s = *argv0 ? strrchr(*argv0, '/') : NULL;
 
-	feat_prog = s ? s + 1 : name;
+	if (*argv0)
+		feat_prog = s ? s + 1 : *argv0;
+	*argv0 = (char *)feat_prog;
 }
 
 static void vmsg(const char *fmt, va_list ap)

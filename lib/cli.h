@@ -28,7 +28,10 @@ extern const char *feat_prog;   /* program name for messages */
 extern int feat_verbose;        /* -1 quiet, 0 normal, 1+ verbose */
 extern int feat_show_progress;  /* --progress */
 
-void feat_cli_init(const char *name);
+/* Set the program name from argv[0] (and shorten argv[0] itself, so that
+ * getopt's messages say "prog:" and not the path it was run by). */
+void feat_cli_init_(char **argv0);
+#define feat_cli_init(argv0) feat_cli_init_(&(argv0))
 void feat_die(int code, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3), noreturn));
 void feat_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -1,0 +1,2 @@
+photos/a.jpg
+photos/b.jpg
