@@ -118,8 +118,11 @@ static void show_tensor(const struct feat_tensor *t, const struct opts *o)
 	for (int d = 0; d < t->ndim; d++)
 		printf(d ? " %" PRIu32 : "%" PRIu32, t->dims[d]);
 	putchar(']');
-	if (o->nvalues >= 0 && (uint64_t)o->nvalues < show)
-		show = (uint64_t)o->nvalues;
+	/* codes are shown whole up to 32 bits per value asked for (256 by
+	 * default), so a default listing shows every usual code length */
+	if (o->nvalues >= 0 &&
+	    (uint64_t)o->nvalues * (t->dtype == FEAT_DT_BIT ? 32 : 1) < show)
+		show = (uint64_t)o->nvalues * (t->dtype == FEAT_DT_BIT ? 32 : 1);
 	if (t->dtype == FEAT_DT_BIT && show) {
 		/* bits read best as hex of whole bytes */
 		size_t nb = (size_t)((show + 7) / 8);

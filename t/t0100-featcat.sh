@@ -1,0 +1,80 @@
+#!/bin/sh
+# featcat: concatenation and selection of records and tensors.
+
+. "$FEAT_TOP/t/test-lib.sh"
+
+C=$FEAT_TOP/t/fuzz/corpus/stream
+V=$C/valid-two-records.fs
+
+test_expect_success 'passes a stream through byte for byte' '
+	featcat "$V" >out.fs &&
+	cmp "$V" out.fs &&
+	featcat <"$V" >out2.fs &&
+	cmp "$V" out2.fs
+'
+
+test_expect_success 'concatenates files into one stream (one header)' '
+	featcat "$V" "$V" >two.fs &&
+	featinfo -c two.fs >out &&
+	echo "4 records, 2 ok, 2 errors" >expect &&
+	test_cmp expect out &&
+	head -c 64 "$V" >hdr &&
+	test $(wc -c <two.fs) -eq $(( 2 * $(wc -c <"$V") - 64 ))
+'
+
+test_expect_success '--ok and --errors select records' '
+	featcat --ok "$V" "$V" >ok.fs &&
+	featinfo -k ok.fs >out &&
+	printf "photos/a.jpg\tok\nphotos/a.jpg\tok\n" >expect &&
+	test_cmp expect out &&
+	featcat --errors "$V" >err.fs &&
+	featinfo -k err.fs >out &&
+	printf "bad.jpg\terror\tcorrupt\n" >expect &&
+	test_cmp expect out
+'
+
+test_expect_success '--drop and --keep select tensors' '
+	featcat -d image "$V" >d.fs &&
+	featinfo d.fs >out &&
+	! grep -q image out && grep -q "code	bit" out &&
+	featcat -t image "$V" >k.fs &&
+	featinfo k.fs >out &&
+	grep -q image out && ! grep -q code out
+'
+
+test_expect_success '--head stops writing but reads to the end' '
+	featcat "$V" "$V" "$V" >three.fs &&
+	featcat -n 1 <three.fs >h.fs &&
+	featinfo -c h.fs >out &&
+	echo "1 records, 1 ok, 0 errors" >expect &&
+	test_cmp expect out
+'
+
+test_expect_success 'corrupt input: exit 3, records before it written' '
+	cat "$V" "$C/bitflip-payload.fs" >bad.fs &&
+	test_expect_code 3 featcat bad.fs >out.fs 2>err &&
+	test_stderr_one_line err &&
+	grep -q "CRC mismatch" err &&
+	featinfo -c out.fs >count &&
+	echo "2 records, 1 ok, 1 errors" >expect &&
+	test_cmp expect count
+'
+
+if command -v script >/dev/null; then
+	test_expect_success 'refuses to write to a terminal' '
+		script -qec "featcat $V; echo status=\$?" /dev/null >out 2>&1;
+		grep -q "refusing to write a binary featstream to a terminal" out &&
+		grep -q "status=2" out
+	'
+else
+	test_skip 'refuses to write to a terminal' 'script(1) not installed'
+fi
+
+test_expect_success 'usage errors: exit 2' '
+	test_expect_code 2 featcat --ok --errors "$V" >/dev/null 2>err &&
+	grep -q "exclude each other" err &&
+	test_expect_code 2 featcat -d a -t b "$V" >/dev/null 2>err &&
+	test_expect_code 2 featcat -n -1 "$V" >/dev/null 2>err
+'
+
+test_done
