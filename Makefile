@@ -31,7 +31,7 @@ PYTHON   ?= /usr/bin/python3
 
 VERSION  := $(shell sed -n 's/^\#define FEAT_VERSION_STRING "\(.*\)"/\1/p' include/feat.h)
 SOMAJOR  := 0
-PKGS     := libjpeg libpng zlib
+PKGS     := libjpeg libpng zlib openblas
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CHECK_CFLAGS := $(shell pkg-config --cflags check 2>/dev/null)
@@ -46,10 +46,12 @@ CMD_SRC  := $(sort $(wildcard cmd/*.c))
 UNIT_SRC := $(sort $(wildcard t/unit/test_*.c))
 UNIT_COMMON := $(filter-out $(UNIT_SRC),$(wildcard t/unit/*.c))
 SH_TESTS := $(sort $(wildcard t/t[0-9]*.sh))
+PERF_SRC := $(sort $(wildcard t/perf/*.c))
 
 LIB_OBJ  := $(LIB_SRC:%.c=$(O)/%.o) $(AVX_SRC:%.c=$(O)/%.o)
 PROGS    := $(CMD_SRC:cmd/%.c=$(O)/bin/%)
 UNITS    := $(UNIT_SRC:t/unit/%.c=$(O)/t/unit/%)
+PERFS    := $(PERF_SRC:t/perf/%.c=$(O)/t/perf/%)
 MAN1     := $(wildcard man/man1/*.1)
 MAN5     := $(wildcard man/man5/*.5)
 
@@ -101,6 +103,11 @@ $(O)/t/unit/%.o: t/unit/%.c $(wildcard include/*.h lib/*.h t/unit/*.h)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(CHECK_CFLAGS) -c -o $@ $<
 
+# Benchmark programs (t/perf/*.c): built by `make bench` only.
+$(O)/t/perf/%: t/perf/%.c $(O)/libfeat.a $(wildcard include/*.h lib/*.h lib/kern/*.h)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(O)/libfeat.a $(LIBS)
+
 # t/ scripts find the programs and the unit tests through these variables.
 TEST_ENV = FEAT_BIN=$(CURDIR)/$(O)/bin FEAT_UNIT=$(CURDIR)/$(O)/t/unit \
            FEAT_TOP=$(CURDIR) PATH=$(CURDIR)/$(O)/bin:$$PATH $(TEST_EXTRA)
@@ -132,8 +139,8 @@ fuzz: $(FUZZ_SRC)
 			build-fuzz/$$n.corpus $$c || exit 1; \
 	done
 
-bench: all
-	FEAT_TOP=$(CURDIR) PATH=$(CURDIR)/$(O)/bin:$$PATH sh t/perf/run.sh
+bench: all $(PERFS)
+	FEAT_TOP=$(CURDIR) FEAT_PERF=$(CURDIR)/$(O)/t/perf PATH=$(CURDIR)/$(O)/bin:$$PATH sh t/perf/run.sh
 
 demo: deps
 	@$(MAKE) --no-print-directory all
