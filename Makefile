@@ -59,7 +59,10 @@ AVX512_FLAGS := -mavx512f -mavx512bw -mavx512dq -mavx512vl -mavx512vnni -mavx512
 
 .PHONY: all check test asan fuzz bench demo deps install uninstall clean models
 
-all: lib/libfeat.a lib/libfeat.so bin
+# Only the default build refreshes lib/libfeat.a, lib/libfeat.so and bin/:
+# a sanitizer or private build (O=...) keeps to its own directory.
+all: $(O)/libfeat.a $(O)/libfeat.so.$(VERSION) $(PROGS) \
+	$(if $(filter build,$(O)),lib/libfeat.a lib/libfeat.so bin)
 
 $(O)/%.o: %.c $(wildcard include/*.h lib/*.h lib/kern/*.h t/unit/*.h)
 	@mkdir -p $(@D)

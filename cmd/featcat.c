@@ -63,7 +63,7 @@ static void parse(int argc, char **argv, struct opts *o)
 	int c;
 
 	o->head = -1;
-	while ((c = getopt_long(argc, argv, "d:t:n:" FEAT_CLI_SHORTOPTS, lo, NULL)) != -1) {
+	while ((c = feat_getopt(argc, argv, "d:t:n:", lo)) != -1) {
 		if (feat_cli_common(c, usage))
 			continue;
 		switch (c) {

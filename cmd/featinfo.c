@@ -53,7 +53,7 @@ static void parse(int argc, char **argv, struct opts *o)
 	int c;
 
 	o->nvalues = 8;
-	while ((c = getopt_long(argc, argv, "n:skc" FEAT_CLI_SHORTOPTS, lo, NULL)) != -1) {
+	while ((c = feat_getopt(argc, argv, "n:skc", lo)) != -1) {
 		if (feat_cli_common(c, usage))
 			continue;
 		switch (c) {

@@ -3,6 +3,7 @@
  */
 #include <errno.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +14,7 @@
 #include "cli.h"
 
 const char *feat_prog = "featkit";
+static char **feat_argv;
 int feat_verbose;
 int feat_show_progress;
 
@@ -23,6 +25,8 @@ void feat_cli_init_(char **argv0)
 	if (*argv0)
 		feat_prog = s ? s + 1 : *argv0;
 	*argv0 = (char *)feat_prog;
+	feat_argv = argv0;
+	opterr = 0;  /* feat_cli_common reports bad options in one line */
 }
 
 static void vmsg(const char *fmt, va_list ap)
@@ -43,14 +47,17 @@ void feat_die(int code, const char *fmt, ...)
 	exit(code);
 }
 
+/* A usage error is one line: what was wrong, and where to read more. */
 void feat_die_usage(const char *fmt, ...)
 {
 	va_list ap;
 
+	feat_progress(0, 0, -1);
+	fprintf(stderr, "%s: ", feat_prog);
 	va_start(ap, fmt);
-	vmsg(fmt, ap);
+	vfprintf(stderr, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "Try '%s --help' for more information.\n", feat_prog);
+	fprintf(stderr, " (see '%s --help')\n", feat_prog);
 	exit(FEAT_EXIT_USAGE);
 }
 
@@ -97,11 +104,32 @@ int feat_cli_common(int c, const char *usage)
 		feat_show_progress = 1;
 		return 1;
 	case '?':
-		fprintf(stderr, "Try '%s --help' for more information.\n",
-			feat_prog);
-		exit(FEAT_EXIT_USAGE);
+	case ':':
+		feat_die_usage("invalid option '%s'",
+			       feat_argv && optind > 0 ? feat_argv[optind - 1] : "?");
 	}
 	return 0;
+}
+
+int feat_getopt(int argc, char **argv, const char *shortopts,
+	const struct option *longopts)
+{
+	char opts[128];
+	int c;
+
+	snprintf(opts, sizeof opts, ":%s" FEAT_CLI_SHORTOPTS, shortopts);
+	c = getopt_long(argc, argv, opts, longopts, NULL);
+	if (c == ':') {
+		if (optopt > 0 && optopt < 128 && argv[optind - 1][1] != '-')
+			feat_die_usage("option -%c needs an argument", optopt);
+		feat_die_usage("option '%s' needs an argument", argv[optind - 1]);
+	}
+	if (c == '?') {
+		if (optopt > 0 && optopt < 128)
+			feat_die_usage("invalid option -- '%c'", optopt);
+		feat_die_usage("unrecognized option '%s'", argv[optind - 1]);
+	}
+	return c;
 }
 
 void feat_cli_binary_stdout(void)

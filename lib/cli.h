@@ -54,6 +54,11 @@ void feat_die_usage(const char *fmt, ...)
 	"  -h, --help       show this help and exit\n" \
 	"      --version    show the version and exit\n"
 
+/* getopt_long with the common short options added and bad options
+ * reported in one line (exit FEAT_EXIT_USAGE). */
+int feat_getopt(int argc, char **argv, const char *shortopts,
+	const struct option *longopts);
+
 /* Handle a common option; returns 1 if c was one.  usage is printed for
  * -h (to stdout, exit 0). */
 int feat_cli_common(int c, const char *usage);
