@@ -203,8 +203,13 @@ struct feat_decode_opts {
 	uint64_t max_pixels;     /* refuse images with more pixels (0: default) */
 	int min_side;            /* JPEG: smallest DCT scale keeping short side >= this (0: full size) */
 	int no_orient;           /* do not apply EXIF orientation */
+	int strict;              /* JPEG: a recovered-corruption warning is an error */
+	int fast;                /* JPEG: fast integer IDCT, no fancy upsampling */
+	int bg_set;              /* composite alpha over background[] (else white) */
+	uint8_t background[3];   /* R, G, B */
 };
 #define FEAT_DEFAULT_MAX_PIXELS 100000000ULL
+#define FEAT_DEFAULT_MAX_BYTES ((uint64_t)512 << 20)
 
 struct feat_decode_info {
 	int format;              /* enum feat_image_format */
@@ -233,6 +238,24 @@ int feat_image_sniff(const unsigned char *data, size_t len);
 int feat_image_decode(const unsigned char *data, size_t len,
 	const struct feat_decode_opts *opt, struct feat_rec *r,
 	struct feat_decode_info *info, char *why, size_t whylen);
+
+/*
+ * EXIF orientation (1..8) from a TIFF structure (the APP1 "Exif" payload
+ * after its 6-byte "Exif\0\0" header, or a PNG eXIf chunk); 1 when the
+ * tag is absent, out of range or any offset points outside the data.
+ */
+int feat_exif_orientation(const unsigned char *tiff, size_t len);
+
+/*
+ * Read a whole file into *buf (malloc'd, grown as needed and meant to be
+ * reused from call to call; the caller frees it).  *len gets the size.
+ * Refuses directories and files over max_bytes (0: the default) without
+ * reading them.  Returns 0 or FEAT_E_IO / FEAT_E_TOOBIG / FEAT_E_NOMEM
+ * with a one-line reason in why ("cannot open: No such file or
+ * directory", "is a directory", ...).
+ */
+int feat_file_load(const char *path, uint64_t max_bytes, unsigned char **buf,
+	size_t *cap, size_t *len, char *why, size_t whylen);
 
 /* ------------------------------------------------ images: preparation */
 
@@ -271,15 +294,25 @@ enum feat_resize {
 /* Fill opts with a named preset: "ssd" or "deepbit".  FEAT_E_NOTFOUND
  * for another name. */
 int feat_prep_preset(struct feat_prep_opts *o, const char *name);
-/* Prepare r: reads `image`, writes `input` and `xform`.  why receives a
- * one-line reason on failure. */
+/* Check options once before a run: 0, or FEAT_E_RANGE / FEAT_E_INVAL
+ * with a one-line reason in why (e.g. no input size given). */
+int feat_prep_check(const struct feat_prep_opts *o, char *why, size_t whylen);
+/* Prepare r: reads `image` (u8 [H, W, C], C = 3 RGB, 1 gray or 4 RGBA
+ * with alpha ignored), writes `input` (f32 [3, height, width]) and
+ * `xform`, replacing earlier ones, and removes `image` if o->drop_image.
+ * Returns 0; FEAT_E_NOMEM (a fault of the run); or another FEAT_E_* for a
+ * problem of this record (no or bad `image`, too many tensors, bad
+ * options), with a one-line reason in why. */
 int feat_prep(struct feat_rec *r, const struct feat_prep_opts *o,
 	char *why, size_t whylen);
 
 /* Lower-level pieces, exposed for tests and reuse.  Resize an 8-bit
- * interleaved image (c channels) into a float interleaved image of
- * dw x dh over the source rectangle (sx0,sy0)-(sx1,sy1) in source pixel
- * units (continuous coordinates).  Returns 0 or FEAT_E_*. */
+ * interleaved image (c = 1..4 channels, rows of sw*c bytes) into a float
+ * interleaved image of dw x dh over the source rectangle
+ * [sx0, sx1) x [sy0, sy1) in source pixel units (continuous coordinates;
+ * samples outside the image repeat its edge).  method is enum
+ * feat_resize, defined exactly in imgprep(1).  Returns 0, FEAT_E_INVAL
+ * or FEAT_E_NOMEM. */
 int feat_resize_u8_to_f32(const uint8_t *src, int sw, int sh, int c,
 	float sx0, float sy0, float sx1, float sy1,
 	float *dst, int dw, int dh, int method);
@@ -293,6 +326,38 @@ int feat_hex_decode(const char *hex, size_t hexlen, uint8_t *out, size_t cap);
 
 /* CRC-32 (the zlib/ISO-HDLC polynomial) of a buffer, continuing crc. */
 uint32_t feat_crc32(uint32_t crc, const void *buf, size_t len);
+
+/* ------------------------------------------------------- kernels: GEMM */
+
+/*
+ * The compute path (lib/kern/): "avx512" (hand-tuned, when the CPU has
+ * AVX-512), "blas" (OpenBLAS, single-threaded by default) or "ref" (plain
+ * C).  It is chosen once from cpuid; the environment variable FEAT_KERNEL
+ * forces one.  feat_kernel_init() returns 0, FEAT_E_INVAL when FEAT_KERNEL
+ * names no path, or FEAT_E_NOTFOUND when it names one this CPU cannot run;
+ * feat_kernel_detail() then says which.  Every other call works anyway,
+ * on the cpuid choice.
+ */
+int feat_kernel_init(void);
+/* Choose again: name is a path, "auto" (cpuid), or NULL (read FEAT_KERNEL
+ * again).  Not to be called while another thread is computing. */
+int feat_kernel_select(const char *name);
+/* Name of the active path ("avx512", "blas", "ref"). */
+const char *feat_kernel_name(void);
+/* One line on the last feat_kernel_init()/select() error, "" if none. */
+const char *feat_kernel_detail(void);
+
+/*
+ * Row-major single-precision GEMM on the active path:
+ *     C = alpha * op(A) * op(B) + beta * C
+ * op(A) is M x K (A stored K x M when transA), op(B) K x N, C M x N; lda,
+ * ldb, ldc are the row strides of the stored matrices.  beta == 0 does not
+ * read C.  Returns 0, or FEAT_E_INVAL (negative size, leading dimension
+ * too small, NULL pointer), or FEAT_E_NOMEM.
+ */
+int feat_sgemm(int transA, int transB, int M, int N, int K, float alpha,
+	const float *A, int lda, const float *B, int ldb, float beta,
+	float *C, int ldc);
 
 #ifdef __cplusplus
 }
