@@ -7,14 +7,14 @@
 
 D=$TEST_DATA/prep
 
-# usage_error ARGS...: exit 2, a message naming the problem on the first
-# line of stderr and the usual hint on the second, nothing on stdout.
+# usage_error ARGS...: exit 2, one line on stderr naming the problem,
+# nothing on stdout.
 usage_error() {
 	test_expect_code 2 imgprep "$@" <"$D/basic.fs" >out 2>err &&
 	test ! -s out &&
 	head -n 1 err >first &&
 	grep "^imgprep: " first &&
-	test_line_count -le 2 err
+	test_stderr_one_line err
 }
 
 for args in '--size 0x3' '--size 3x' '--size 300' '--size x300' '--size 20000x10' \
