@@ -327,6 +327,102 @@ int feat_hex_decode(const char *hex, size_t hexlen, uint8_t *out, size_t cap);
 /* CRC-32 (the zlib/ISO-HDLC polynomial) of a buffer, continuing crc. */
 uint32_t feat_crc32(uint32_t crc, const void *buf, size_t len);
 
+/* Hamming distance of two packed codes of nbytes bytes each. */
+uint64_t feat_hamming(const uint8_t *a, const uint8_t *b, size_t nbytes);
+
+/* ---------------------------------------------------------- code files */
+
+/*
+ * The featcodes file (man 5 featcodes): a 64-byte header, then fixed-size
+ * records of [code, zero padded to code_stride][u32 full key length]
+ * [key bytes, NUL padded to key_width], each record_size bytes (a multiple
+ * of 8), so that a file can be mapped and its codes compared in place.
+ */
+#define FEAT_CODES_MAGIC "\x89" "FCD\r\n\x1a\n"
+#define FEAT_CODES_MAJOR 1
+#define FEAT_CODES_MINOR 0
+#define FEAT_CODES_HDR 64
+#define FEAT_CODES_MAX_BITS 65536          /* code bits per record, at most */
+#define FEAT_CODES_KEY_WIDTH 116           /* default: 64-bit codes make 128-byte records */
+#define FEAT_CODES_MAX_KEY_WIDTH FEAT_KEY_MAX
+
+/* Header fields as read or written. */
+struct feat_codes_info {
+	unsigned major, minor;
+	uint32_t header_size;
+	uint32_t code_bits;      /* 0 only in a file without records */
+	uint32_t code_stride;    /* bytes: code_bits/8 rounded up to a multiple of 8 */
+	uint32_t key_width;      /* key bytes kept per record */
+	uint32_t record_size;    /* code_stride + 4 + key_width, rounded up to 8 */
+	uint64_t count;          /* header's count field (0: derive from size) */
+};
+
+/* Record layout for a code length and key width: fills code_stride and
+ * record_size of *info (the other fields are set as for a new file).
+ * FEAT_E_RANGE when code_bits or key_width is over its limit. */
+int feat_codes_layout(uint32_t code_bits, uint32_t key_width,
+	struct feat_codes_info *info);
+
+typedef struct feat_codes_writer feat_codes_writer;
+
+/*
+ * A writer on fd (not closed by it); name is used in messages.  The
+ * header goes out at once.  code_bits may be 0 only for a file that will
+ * get no records.  Returns 0 or FEAT_E_RANGE / FEAT_E_NOMEM / FEAT_E_IO;
+ * *out receives the writer (NULL on error).
+ */
+int feat_codes_writer_new(feat_codes_writer **out, int fd, const char *name,
+	uint32_t code_bits, uint32_t key_width);
+/* Append a record: code holds code_bits packed bits MSB first (the bits
+ * after code_bits in its last byte are cleared in the file).  Returns 0,
+ * 1 when the key was longer than key_width and stored truncated, or a
+ * negative FEAT_E_* (FEAT_E_INVAL when keylen is over FEAT_KEY_MAX). */
+int feat_codes_writer_put(feat_codes_writer *w, const char *key,
+	size_t keylen, const uint8_t *code);
+uint64_t feat_codes_writer_records(const feat_codes_writer *w);
+uint64_t feat_codes_writer_truncated(const feat_codes_writer *w);  /* keys cut */
+const char *feat_codes_writer_detail(const feat_codes_writer *w);
+/* Flush; on a seekable file (not opened O_APPEND) write the count into
+ * the header.  Frees the writer; returns the first error, if any. */
+int feat_codes_writer_close(feat_codes_writer *w);
+
+typedef struct feat_codes feat_codes;
+
+/*
+ * Open a featcodes file: mapped when it is a regular file, read into
+ * memory otherwise (a pipe).  Every header field is checked against the
+ * file's real size; on error *out is NULL and detail names the field
+ * ("x.fcd: header field code_stride is 12; 64-bit codes need 8").
+ * Returns 0, FEAT_E_IO, FEAT_E_EMPTY, FEAT_E_FORMAT (not a featcodes
+ * file), FEAT_E_VERSION, FEAT_E_TRUNCATED, FEAT_E_CORRUPT or FEAT_E_NOMEM.
+ */
+int feat_codes_open(feat_codes **out, const char *path, char *detail,
+	size_t dlen);
+/* The same on an open descriptor (not closed by it). */
+int feat_codes_open_fd(feat_codes **out, int fd, const char *name,
+	char *detail, size_t dlen);
+/* The same over bytes in memory, which must outlive the result (not
+ * copied; codes are 8-byte aligned in place when data is). */
+int feat_codes_open_mem(feat_codes **out, const void *data, size_t len,
+	const char *name, char *detail, size_t dlen);
+void feat_codes_close(feat_codes *c);
+const struct feat_codes_info *feat_codes_info(const feat_codes *c);
+/* Number of records (from the header, or derived from the file size). */
+uint64_t feat_codes_count(const feat_codes *c);
+/* Record i's code (code_stride bytes, in place) or NULL when i is out of
+ * range. */
+const uint8_t *feat_codes_code(const feat_codes *c, uint64_t i);
+/* Record i's key bytes in place (not NUL-terminated); *len gets the bytes
+ * stored, *full_len (may be NULL) the key's length before truncation.
+ * NULL when i is out of range. */
+const char *feat_codes_key(const feat_codes *c, uint64_t i, size_t *len,
+	uint32_t *full_len);
+/* Check every record (key length against its padding, NUL bytes, code
+ * padding bits).  Returns 0, or FEAT_E_CORRUPT with the record's index in
+ * *bad and a reason in detail.  Reads the whole file. */
+int feat_codes_verify(const feat_codes *c, uint64_t *bad, char *detail,
+	size_t dlen);
+
 /* ------------------------------------------------------- kernels: GEMM */
 
 /*
