@@ -102,7 +102,7 @@ $(O)/t/unit/%: $(O)/t/unit/%.o $(UNIT_COMMON:%.c=$(O)/%.o) $(O)/libfeat.a
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(O)/libfeat.a $(CHECK_LIBS) $(LIBS)
 
-$(O)/t/unit/%.o: t/unit/%.c $(wildcard include/*.h lib/*.h t/unit/*.h)
+$(O)/t/unit/%.o: t/unit/%.c $(wildcard include/*.h lib/*.h lib/kern/*.h t/unit/*.h)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(CHECK_CFLAGS) -c -o $@ $<
 

@@ -3,8 +3,9 @@
 # product photos (1224x816 JPEG, quality 90), with and without DCT-domain
 # downscaling (imgdecode --min-side 300), next to OpenCV 4.6 doing the same
 # work (cv2.imread, IMREAD_REDUCED_COLOR_2 when downscaling, resize to
-# 300x300 bilinear, BGR mean subtraction, HWC to CHW float32) in the same
-# run, on the same core, single-threaded.
+# 300x300, BGR mean subtraction, HWC to CHW float32) in the same
+# run, on the same core, single-threaded (area averaging where imgprep
+# uses it, as imgprep's auto resize does).
 set -eu
 . "$FEAT_TOP/t/perf/lib.sh"
 W=$(mktemp -d)

@@ -1,0 +1,287 @@
+/*
+ * featmodel - inspect, check, time and run featmodel networks.
+ *
+ *   featmodel info MODEL                 metadata and the layer table
+ *   featmodel check MODEL                validate; exit 0 when it loads
+ *   featmodel bench MODEL [-b N] [-n R]  forward passes on synthetic input
+ *   featmodel run MODEL IN.f32 OUTPREFIX one pass on raw float32 input
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli.h"
+#include "kern/kern.h"
+#include "net.h"
+
+static const char usage[] =
+	"Usage: featmodel COMMAND [OPTION]... MODEL [ARG]...\n"
+	"Inspect, check, time and run featmodel networks (featmodel(5)).\n"
+	"\n"
+	"  info MODEL              metadata, then one line per layer: type, name,\n"
+	"                          output shape, parameters, MACs\n"
+	"  check MODEL             load and validate; exit 0 when the network can run\n"
+	"  bench MODEL             time forward passes on synthetic input: images/s and\n"
+	"                          the time of each layer\n"
+	"  run MODEL IN OUTPREFIX  one forward pass on IN (raw little-endian float32, the\n"
+	"                          whole input batch, N x C x H x W); writes each graph\n"
+	"                          output to OUTPREFIX.NAME.f32\n"
+	"\n"
+	"  -b, --batch N     batch size for bench and run (run: default from IN's size)\n"
+	"  -n, --runs N      timed passes for bench (default 10, after one warm-up)\n"
+	"  -t, --threads N   threads inside the process (default 1)\n"
+	FEAT_CLI_HELP
+	"\n"
+	"The kernel path (ref, avx512 or blas) is chosen from the CPU; the\n"
+	"environment variable FEAT_KERNEL forces one.\n"
+	"Exit status: 0 success, 2 usage (or a bad FEAT_KERNEL), 3 the model file\n"
+	"is invalid, 4 a file cannot be read or written.\n";
+
+struct opts {
+	const char *cmd, *model;
+	int batch, runs, threads;
+	char **args;
+	int nargs;
+};
+
+static void parse(int argc, char **argv, struct opts *o)
+{
+	static const struct option lo[] = {
+		{ "batch", required_argument, NULL, 'b' },
+		{ "runs", required_argument, NULL, 'n' },
+		{ "threads", required_argument, NULL, 't' },
+		FEAT_CLI_LONGOPTS,
+		{ NULL, 0, NULL, 0 }
+	};
+	int c;
+
+	o->runs = 10;
+	o->threads = 1;
+	while ((c = feat_getopt(argc, argv, "b:n:t:", lo)) != -1) {
+		if (feat_cli_common(c, usage))
+			continue;
+		switch (c) {
+		case 'b': o->batch = (int)feat_cli_long("--batch", optarg, 1, 4096); break;
+		case 'n': o->runs = (int)feat_cli_long("--runs", optarg, 1, 1000000); break;
+		case 't': o->threads = (int)feat_cli_long("--threads", optarg, 1, 256); break;
+		}
+	}
+	if (argc - optind < 2)
+		feat_die_usage("expected a command and a model file");
+	o->cmd = argv[optind];
+	o->model = argv[optind + 1];
+	o->args = argv + optind + 2;
+	o->nargs = argc - optind - 2;
+	if (strcmp(o->cmd, "info") && strcmp(o->cmd, "check") &&
+	    strcmp(o->cmd, "bench") && strcmp(o->cmd, "run"))
+		feat_die_usage("unknown command '%s' (info, check, bench, run)", o->cmd);
+	if (!strcmp(o->cmd, "run") ? o->nargs != 2 : o->nargs != 0)
+		feat_die_usage("%s: wrong number of arguments", o->cmd);
+}
+
+static struct feat_net *load(const char *path)
+{
+	struct feat_net *n;
+	char detail[512];
+	int e = feat_net_load(&n, path, detail, sizeof detail);
+
+	if (e)
+		feat_die(e == FEAT_E_IO || e == FEAT_E_NOMEM ? FEAT_EXIT_SYSTEM
+			 : e == FEAT_E_INVAL ? FEAT_EXIT_USAGE : FEAT_EXIT_STREAM,
+			 "%s", detail);
+	return n;
+}
+
+static void print_value(const struct feat_value *v)
+{
+	uint32_t show = v->n > 16 ? 16 : v->n;
+
+	switch (v->type) {
+	case FEAT_V_INT: printf("%" PRId64, v->u.i); break;
+	case FEAT_V_FLOAT: printf("%g", v->u.f); break;
+	case FEAT_V_STR: printf("%s", v->u.s); break;
+	case FEAT_V_INTS:
+		for (uint32_t i = 0; i < show; i++)
+			printf(i ? ",%" PRId64 : "%" PRId64, v->u.ints[i]);
+		break;
+	case FEAT_V_FLOATS:
+		for (uint32_t i = 0; i < show; i++)
+			printf(i ? ",%g" : "%g", v->u.floats[i]);
+		break;
+	case FEAT_V_STRS:
+		for (uint32_t i = 0; i < show; i++)
+			printf(i ? ",%s" : "%s", v->u.strs[i]);
+		break;
+	}
+	if (show < v->n)
+		printf(",... (%u)", v->n);
+}
+
+static void shape_str(const struct feat_blob *b, char *s, size_t len)
+{
+	size_t at = 0;
+
+	s[0] = 0;
+	for (int d = 1; d < b->ndim && at < len; d++)
+		at += (size_t)snprintf(s + at, len - at, d > 1 ? "x%u" : "%u", b->dims[d]);
+}
+
+static void info(struct feat_net *n)
+{
+	uint64_t macs = 0, params = 0;
+	char shape[64];
+	static const char *const acts[] = { "", "+relu", "+relu6", "+leaky" };
+
+	printf("model\t%s\n", n->model.nmeta ? "" : "(no metadata)");
+	for (uint32_t i = 0; i < n->model.nmeta; i++) {
+		printf("  %s\t", n->model.meta[i].key);
+		print_value(&n->model.meta[i].v);
+		putchar('\n');
+	}
+	printf("%-4s %-10s %-20s %-16s %12s %14s\n", "#", "type", "name", "output",
+	       "params", "MACs");
+	for (int i = 0; i < n->nlayer; i++) {
+		struct feat_layer *l = &n->layer[i];
+		char type[32];
+
+		shape_str(&n->blob[l->out[0]], shape, sizeof shape);
+		/* an activation fused into a convolution shows on the convolution */
+		snprintf(type, sizeof type, "%s%s", l->ops->type,
+			 l->ops->in_place_ok ? "" : acts[l->act]);
+		printf("%-4d %-10s %-20s %-16s %12" PRIu64 " %14" PRIu64 "%s\n", i, type,
+		       l->name, shape, l->params, l->macs,
+		       l->removed ? "  (folded)" : "");
+		if (!l->removed) {
+			macs += l->macs;
+			params += l->params;
+		}
+	}
+	printf("total: %d layers, %" PRIu64 " parameters, %.3f GMACs per image\n",
+	       n->nlayer, params, macs / 1e9);
+}
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* Synthetic input: a fixed pseudo-random pattern, so runs are comparable. */
+static void fill_input(struct feat_net *n, int batch)
+{
+	float *x = feat_net_data(n, n->input[0]);
+	size_t cnt = (size_t)batch * n->blob[n->input[0]].count;
+	uint32_t s = 12345;
+
+	for (size_t i = 0; i < cnt; i++) {
+		s = s * 1664525u + 1013904223u;
+		x[i] = (float)(s >> 8) / (float)(1 << 24) * 2 - 1;
+	}
+}
+
+static void bench(struct feat_net *n, const struct opts *o)
+{
+	int batch = o->batch ? o->batch : 1, e;
+	double t0, t, macs = 0;
+
+	if ((e = feat_net_reserve(n, batch)))
+		feat_die(FEAT_EXIT_SYSTEM, "batch %d: %s", batch, feat_strerror(e));
+	fill_input(n, batch);
+	feat_net_forward(n, batch);  /* warm-up: page in weights, pack */
+	n->profile = 1;
+	for (int i = 0; i < n->nlayer; i++)
+		n->layer[i].seconds = 0;
+	t0 = now();
+	for (int r = 0; r < o->runs; r++)
+		feat_net_forward(n, batch);
+	t = now() - t0;
+	for (int i = 0; i < n->nlayer; i++)
+		if (!n->layer[i].removed)
+			macs += (double)n->layer[i].macs;
+	printf("kernel %s, batch %d, %d runs, %d thread%s\n", feat_kern_active()->name,
+	       batch, o->runs, o->threads, o->threads > 1 ? "s" : "");
+	printf("%-4s %-10s %-20s %10s %7s %9s\n", "#", "type", "name", "ms/batch", "share",
+	       "GFLOP/s");
+	for (int i = 0; i < n->nlayer; i++) {
+		struct feat_layer *l = &n->layer[i];
+		double ms = l->seconds / o->runs * 1e3;
+
+		if (l->removed)
+			continue;
+		printf("%-4d %-10s %-20s %10.3f %6.1f%% %9.1f\n", i, l->ops->type, l->name, ms,
+		       100 * l->seconds / t,
+		       l->seconds > 0 ? 2.0 * l->macs * batch * o->runs / l->seconds / 1e9 : 0);
+	}
+	printf("%.2f images/s, %.2f ms per batch, %.1f GFLOP/s\n",
+	       batch * o->runs / t, t / o->runs * 1e3, 2 * macs * batch * o->runs / t / 1e9);
+}
+
+static void run(struct feat_net *n, const struct opts *o)
+{
+	const char *in = o->args[0], *prefix = o->args[1];
+	FILE *f = fopen(in, "rb");
+	size_t per = n->blob[n->input[0]].count * sizeof(float), got;
+	long size;
+	int batch, e;
+
+	if (!f)
+		feat_die(FEAT_EXIT_SYSTEM, "%s: cannot open: %s", in, strerror(errno));
+	if (fseek(f, 0, SEEK_END) || (size = ftell(f)) < 0 || fseek(f, 0, SEEK_SET))
+		feat_die(FEAT_EXIT_SYSTEM, "%s: cannot read", in);
+	if (size == 0 || (size_t)size % per)
+		feat_die(FEAT_EXIT_USAGE, "%s: %ld bytes is not a whole number of inputs of %zu bytes",
+			 in, size, per);
+	batch = (int)((size_t)size / per);
+	if (o->batch && o->batch != batch)
+		feat_die(FEAT_EXIT_USAGE, "%s holds %d inputs, not %d", in, batch, o->batch);
+	if ((e = feat_net_reserve(n, batch)))
+		feat_die(FEAT_EXIT_SYSTEM, "batch %d: %s", batch, feat_strerror(e));
+	got = fread(feat_net_data(n, n->input[0]), 1, (size_t)size, f);
+	fclose(f);
+	if (got != (size_t)size)
+		feat_die(FEAT_EXIT_SYSTEM, "%s: short read", in);
+	feat_net_forward(n, batch);
+	for (int i = 0; i < n->noutput; i++) {
+		const struct feat_blob *b = &n->blob[n->output[i]];
+		char path[4096];
+		FILE *w;
+
+		snprintf(path, sizeof path, "%s.%s.f32", prefix, b->name);
+		if (!(w = fopen(path, "wb")) ||
+		    fwrite(feat_net_data(n, n->output[i]), sizeof(float), b->count * (size_t)batch, w) !=
+			    b->count * (size_t)batch ||
+		    fclose(w))
+			feat_die(FEAT_EXIT_SYSTEM, "%s: cannot write: %s", path, strerror(errno));
+		feat_info("wrote %s (%d x %zu floats)", path, batch, b->count);
+	}
+}
+
+int main(int argc, char **argv)
+{
+	struct opts o = { 0 };
+	struct feat_net *n;
+
+	feat_cli_init(argv[0]);
+	parse(argc, argv, &o);
+	if (o.threads != 1)
+		feat_die_usage("--threads: only 1 thread is supported so far");
+	n = load(o.model);
+	if (!strcmp(o.cmd, "info"))
+		info(n);
+	else if (!strcmp(o.cmd, "bench"))
+		bench(n, &o);
+	else if (!strcmp(o.cmd, "run"))
+		run(n, &o);
+	else if (feat_verbose >= 0)
+		printf("%s: ok: %d layers\n", o.model, n->nlayer);
+	feat_net_free(n);
+	if (fflush(stdout) || ferror(stdout))
+		feat_die(FEAT_EXIT_SYSTEM, "standard output: write error");
+	return FEAT_EXIT_OK;
+}

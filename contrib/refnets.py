@@ -1,0 +1,125 @@
+#!/usr/bin/python3
+"""refnets.py - the reference networks of featkit's benchmarks, with seeded
+random weights, as featmodel files and as ONNX (for ONNX Runtime):
+
+  ssd300_vgg16     SSD300 with a VGG16 backbone (Liu et al. 2016, the Caffe
+                   release's layout: conv4_3_norm, dilated fc6, extras,
+                   6 multibox heads, 21 classes): loc and softmaxed conf
+  mobilenet_ssd    MobileNetV1-SSD at 300x300, 21 classes, in the classic
+                   Caffe layout (batch norm + scale after every convolution,
+                   1x1 multibox heads on conv11, conv13 and four extras)
+  deepbit_vgg16    DeepBit (Lin et al. 2016): VGG16 at 224x224, fc6, fc7 and
+                   a 32-unit fc8 with sigmoid
+
+    /usr/bin/python3 contrib/refnets.py OUTDIR [NAME...]
+
+writes OUTDIR/NAME.fm, NAME.onnx (batch 1) and NAME.b8.onnx (batch 8).
+Weights are random (uniform, scaled by fan-in): speed does not depend on
+them, and no trained weights can be downloaded here.
+"""
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from netbuild import Graph  # noqa: E402
+
+
+def vgg_block(g, x, cout, n):
+    for _ in range(n):
+        x = g.act(g.conv(x, cout, 3, p=1), "relu")
+    return x
+
+
+def multibox(g, sources, priors, classes):
+    locs, confs = [], []
+    for (x, k), p in zip(sources, priors):
+        locs.append(g.flatten(g.permute(g.conv(x, p * 4, k, p=k // 2), (0, 2, 3, 1))))
+        confs.append(g.flatten(g.permute(g.conv(x, p * classes, k, p=k // 2), (0, 2, 3, 1))))
+    loc = g.concat(locs, 1)
+    conf = g.concat(confs, 1)
+    conf = g.softmax(g.reshape(conf, [0, -1, classes]), 2)
+    return loc, g.flatten(conf)
+
+
+def ssd300_vgg16(outdir):
+    g = Graph("ssd300_vgg16", (3, 300, 300), batch=1, seed=11)
+    x = g.input()
+    x = g.pool(vgg_block(g, x, 64, 2), "max", 2, 2)
+    x = g.pool(vgg_block(g, x, 128, 2), "max", 2, 2)
+    x = g.pool(vgg_block(g, x, 256, 3), "max", 2, 2, ceil=True)       # 75 -> 38
+    c43 = vgg_block(g, x, 512, 3)
+    x = g.pool(c43, "max", 2, 2)
+    x = vgg_block(g, x, 512, 3)
+    x = g.pool(x, "max", 3, 1, 1)
+    x = g.act(g.conv(x, 1024, 3, p=6, d=6), "relu")                   # fc6
+    fc7 = g.act(g.conv(x, 1024, 1), "relu")
+    x = g.act(g.conv(fc7, 256, 1), "relu")
+    c62 = g.act(g.conv(x, 512, 3, s=2, p=1), "relu")
+    x = g.act(g.conv(c62, 128, 1), "relu")
+    c72 = g.act(g.conv(x, 256, 3, s=2, p=1), "relu")
+    x = g.act(g.conv(c72, 128, 1), "relu")
+    c82 = g.act(g.conv(x, 256, 3), "relu")
+    x = g.act(g.conv(c82, 128, 1), "relu")
+    c92 = g.act(g.conv(x, 256, 3), "relu")
+    norm = g.l2norm(c43)
+    loc, conf = multibox(g, [(norm, 3), (fc7, 3), (c62, 3), (c72, 3), (c82, 3), (c92, 3)],
+                         [4, 6, 6, 6, 4, 4], 21)
+    g.output(loc, conf)
+    return g
+
+
+def mobilenet_ssd(outdir):
+    g = Graph("mobilenet_ssd", (3, 300, 300), batch=1, seed=12)
+
+    def cbr(x, cout, k, s=1, groups=1):
+        x = g.conv(x, cout, k, s=s, p=k // 2, groups=groups, bias=False)
+        return g.act(g.scale(g.bn(x)), "relu")
+
+    x = cbr(g.input(), 32, 3, 2)
+    for cout, s in ((64, 1), (128, 2), (128, 1), (256, 2), (256, 1), (512, 2),
+                    (512, 1), (512, 1), (512, 1), (512, 1), (512, 1)):
+        x = cbr(cbr(x, x[1].shape[1], 3, s, groups=x[1].shape[1]), cout, 1)
+    c11 = x
+    for cout, s in ((1024, 2), (1024, 1)):
+        x = cbr(cbr(x, x[1].shape[1], 3, s, groups=x[1].shape[1]), cout, 1)
+    c13 = x
+    feats = [c11, c13]
+    for mid, cout in ((256, 512), (128, 256), (128, 256), (64, 128)):
+        x = cbr(cbr(x, mid, 1), cout, 3, 2)
+        feats.append(x)
+    loc, conf = multibox(g, [(f, 1) for f in feats], [3, 6, 6, 6, 6, 6], 21)
+    g.output(loc, conf)
+    return g
+
+
+def deepbit_vgg16(outdir):
+    g = Graph("deepbit_vgg16", (3, 224, 224), batch=1, seed=13)
+    x = g.input()
+    for cout, n in ((64, 2), (128, 2), (256, 3), (512, 3), (512, 3)):
+        x = g.pool(vgg_block(g, x, cout, n), "max", 2, 2)
+    x = g.act(g.fc(x, 4096), "relu")
+    x = g.act(g.fc(x, 4096), "relu")
+    code = g.act(g.fc(x, 32), "sigmoid")
+    g.output(code)
+    return g
+
+
+NETS = {"ssd300_vgg16": ssd300_vgg16, "mobilenet_ssd": mobilenet_ssd,
+        "deepbit_vgg16": deepbit_vgg16}
+
+
+def main():
+    outdir = sys.argv[1]
+    names = sys.argv[2:] or list(NETS)
+    os.makedirs(outdir, exist_ok=True)
+    for name in names:
+        g = NETS[name](outdir)
+        g.save(outdir)
+        g.save_onnx(os.path.join(outdir, name + ".onnx"), batch=1)
+        g.save_onnx(os.path.join(outdir, name + ".b8.onnx"), batch=8)
+        print("refnets: wrote %s" % os.path.join(outdir, name + ".fm"))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,163 @@
+/*
+ * dispatch.c - which GEMM path runs: chosen once, on first use, from cpuid
+ * (avx512 when the CPU has AVX-512 F/BW/DQ/VL, else blas), unless the
+ * environment variable FEAT_KERNEL names a path (ref, avx512, blas; "auto"
+ * or empty means cpuid).  A FEAT_KERNEL that names no path, or a path this
+ * CPU cannot run, is an error that feat_kernel_init() returns for the
+ * program to report; the computation then goes on with the cpuid choice
+ * rather than crashing on an illegal instruction.
+ *
+ * Also the public entry points: argument checks and the degenerate cases
+ * live here, once, so that no path sees them.
+ */
+#include <pthread.h>
+
+#include "internal.h"
+#include "kern/kern.h"
+
+static int always(void)
+{
+	return 1;
+}
+
+int feat_kern_cpu_avx512(void)
+{
+	__builtin_cpu_init();
+	return __builtin_cpu_supports("avx512f") &&
+	       __builtin_cpu_supports("avx512bw") &&
+	       __builtin_cpu_supports("avx512dq") &&
+	       __builtin_cpu_supports("avx512vl");
+}
+
+const struct feat_kern feat_kern_table[FEAT_KERN_COUNT] = {
+	[FEAT_KERN_REF] = { FEAT_KERN_REF, "ref", "plain C reference",
+		feat_sgemm_ref, NULL, always },
+	[FEAT_KERN_AVX512] = { FEAT_KERN_AVX512, "avx512",
+		"AVX-512 packed SGEMM, 12x32 microkernel",
+		feat_sgemm_avx512, &feat_kern_blocks_avx512, feat_kern_cpu_avx512 },
+	[FEAT_KERN_BLAS] = { FEAT_KERN_BLAS, "blas", "OpenBLAS",
+		feat_sgemm_blas, NULL, always },
+};
+
+static const struct feat_kern *active;
+static int active_err;
+static char active_detail[160];
+static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+const struct feat_kern *feat_kern_lookup(const char *name)
+{
+	for (int i = 0; i < FEAT_KERN_COUNT; i++)
+		if (strcmp(feat_kern_table[i].name, name) == 0)
+			return &feat_kern_table[i];
+	return NULL;
+}
+
+static const struct feat_kern *by_cpuid(void)
+{
+	return &feat_kern_table[feat_kern_cpu_avx512() ? FEAT_KERN_AVX512 :
+		FEAT_KERN_BLAS];
+}
+
+/* Choose from name (NULL: $FEAT_KERNEL); on error keep the cpuid path. */
+static int choose(const char *name)
+{
+	const struct feat_kern *k;
+
+	if (!name)
+		name = getenv("FEAT_KERNEL");
+	active_detail[0] = '\0';
+	active_err = 0;
+	active = by_cpuid();
+	if (!name || !*name || strcmp(name, "auto") == 0)
+		return 0;
+	k = feat_kern_lookup(name);
+	if (!k) {
+		feat_fmt(active_detail, sizeof active_detail,
+			"FEAT_KERNEL=%.40s: no such kernel path (ref, avx512, blas or auto)",
+			name);
+		return active_err = FEAT_E_INVAL;
+	}
+	if (!k->supported()) {
+		feat_fmt(active_detail, sizeof active_detail,
+			"FEAT_KERNEL=%s: this CPU cannot run it (%s)", k->name,
+			k->desc);
+		return active_err = FEAT_E_NOTFOUND;
+	}
+	active = k;
+	return 0;
+}
+
+static void init_once(void)
+{
+	choose(NULL);
+}
+
+int feat_kernel_init(void)
+{
+	pthread_once(&once, init_once);
+	return active_err;
+}
+
+int feat_kernel_select(const char *name)
+{
+	pthread_once(&once, init_once);
+	return choose(name);
+}
+
+const char *feat_kernel_name(void)
+{
+	return feat_kern_active()->name;
+}
+
+const char *feat_kernel_detail(void)
+{
+	pthread_once(&once, init_once);
+	return active_detail;
+}
+
+const struct feat_kern *feat_kern_active(void)
+{
+	pthread_once(&once, init_once);
+	return active;
+}
+
+int feat_kern_sgemm(const struct feat_kern *k, const struct feat_sgemm_args *g)
+{
+	int M = g->M, N = g->N, K = g->K;
+	int acols = g->transA ? M : K, bcols = g->transB ? K : N;
+
+	if (M < 0 || N < 0 || K < 0)
+		return FEAT_E_INVAL;
+	if (g->ldc < (N > 1 ? N : 1) || g->lda < (acols > 1 ? acols : 1) ||
+	    g->ldb < (bcols > 1 ? bcols : 1))
+		return FEAT_E_INVAL;
+	if (g->bias_kind != FEAT_BIAS_NONE && g->bias_kind != FEAT_BIAS_ROW &&
+	    g->bias_kind != FEAT_BIAS_COL)
+		return FEAT_E_INVAL;
+	if (M == 0 || N == 0)
+		return 0;
+	if (!g->C || (g->bias_kind != FEAT_BIAS_NONE && !g->bias))
+		return FEAT_E_INVAL;
+	if (K == 0 || g->alpha == 0.0f) {
+		feat_sgemm_scale_epilogue(g);
+		return 0;
+	}
+	if (!g->A || !g->B)
+		return FEAT_E_INVAL;
+	if (!k)
+		k = feat_kern_active();
+	return k->sgemm(g);
+}
+
+int feat_sgemm(int transA, int transB, int M, int N, int K, float alpha,
+	const float *A, int lda, const float *B, int ldb, float beta,
+	float *C, int ldc)
+{
+	struct feat_sgemm_args g = {
+		.transA = !!transA, .transB = !!transB, .M = M, .N = N, .K = K,
+		.alpha = alpha, .A = A, .lda = lda, .B = B, .ldb = ldb,
+		.beta = beta, .C = C, .ldc = ldc,
+	};
+
+	return feat_kern_sgemm(NULL, &g);
+}

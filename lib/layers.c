@@ -1,0 +1,1255 @@
+/*
+ * layers.c - the layer types of the graph executor: for each, a setup that
+ * checks parameters and weights against the input shapes and sets output
+ * shapes, MACs and parameter counts, and a forward pass over a batch.
+ *
+ * Convolution and inner product run through the kernel layer (lib/kern):
+ * im2col (skipped for 1x1 stride-1 convolutions) then a GEMM with the bias
+ * and ReLU fused into its store.  When the reference path is active
+ * (FEAT_KERNEL=ref) convolution instead runs as the plain direct loops
+ * below: the oracle the fast paths are tested against.  Depthwise
+ * convolution has its own direct kernel: as a GEMM it would be a string of
+ * 1-row products.
+ *
+ * Parameters (keys of a layer in the file; ints may be one value for both
+ * spatial axes or two, h then w):
+ *   conv     kernel, stride=1, pad=0 (1, 2 or 4 ints: top, left, bottom,
+ *            right), dilation=1, group=1; weights W [Cout, Cin/group, kh,
+ *            kw] and optional bias [Cout]
+ *   bn       eps=1e-5; weights mean, var [C], optional gamma, beta [C]
+ *   scale    weights gamma [C], optional beta [C]
+ *   relu     slope=0 (leaky ReLU when not 0); relu6; leakyrelu alpha=0.01;
+ *   sigmoid
+ *   pool     mode=max|avg, kernel, stride=1, pad=0, ceil=0 (1: Caffe's and
+ *            PyTorch ceil_mode rounding), global=0, exclude_pad=0
+ *   fc       weights W [Nout, K], optional bias [Nout]; input flattened
+ *   l2norm   eps=1e-10; weights scale [C] or [1]: y = x / sqrt(sum_c x^2
+ *            + eps) * scale, over channels at each position
+ *   concat   axis=1;  flatten axis=1;  reshape shape (0 copies, -1 infers;
+ *            shape[0] is the batch: 0 or 1);  permute order (order[0] = 0);
+ *   softmax  axis=1;  add (elementwise sum of its inputs)
+ */
+#include <math.h>
+#include <stdio.h>
+
+#include "internal.h"
+#include "kern/dwconv.h"
+#include "kern/kern.h"
+#include "net.h"
+
+#define FAIL(...) (feat_fmt(detail, dlen, __VA_ARGS__), FEAT_E_FORMAT)
+
+static struct feat_blob *IN(struct feat_net *n, struct feat_layer *l, int i)
+{
+	return &n->blob[l->in[i]];
+}
+static struct feat_blob *OUT(struct feat_net *n, struct feat_layer *l, int i)
+{
+	return &n->blob[l->out[i]];
+}
+
+static void set_shape(struct feat_blob *b, int ndim, const uint32_t *dims)
+{
+	b->ndim = ndim;
+	for (int i = 0; i < ndim; i++)
+		b->dims[i] = dims[i];
+}
+
+static int want_io(struct feat_layer *l, int nin, int nout, char *detail,
+	size_t dlen)
+{
+	if ((nin >= 0 && l->nin != nin) || (nin < 0 && l->nin < -nin) ||
+	    l->nout != nout) {
+		feat_fmt(detail, dlen, "layer '%s' (%s): %d inputs and %d outputs, expected %s%d and %d",
+			 l->name, l->ops->type, l->nin, l->nout, nin < 0 ? "at least " : "",
+			 nin < 0 ? -nin : nin, nout);
+		return FEAT_E_FORMAT;
+	}
+	return 0;
+}
+
+/* A weight tensor: f32 with the given element count. */
+static const float *weight(struct feat_net *n, struct feat_layer *l, uint32_t i,
+	size_t count, const char *what, char *detail, size_t dlen)
+{
+	const struct feat_mtensor *t = feat_layer_weight(l, n, i);
+
+	if (!t) {
+		feat_fmt(detail, dlen, "layer '%s': missing weight %u (%s)", l->name, i, what);
+		return NULL;
+	}
+	if (t->dtype != FEAT_DT_F32 || t->nbytes != count * sizeof(float)) {
+		feat_fmt(detail, dlen, "layer '%s': weight '%s' (%s) has %zu bytes of %s, expected %zu f32",
+			 l->name, t->name, what, t->nbytes, feat_dtype_name(t->dtype), count);
+		return NULL;
+	}
+	return t->data;
+}
+
+static void apply_act(float *x, size_t n, int act, float alpha)
+{
+	switch (act) {
+	case FEAT_ACT_RELU:
+		for (size_t i = 0; i < n; i++)
+			x[i] = x[i] > 0 ? x[i] : 0;
+		break;
+	case FEAT_ACT_RELU6:
+		for (size_t i = 0; i < n; i++)
+			x[i] = x[i] > 0 ? (x[i] < 6 ? x[i] : 6) : 0;
+		break;
+	case FEAT_ACT_LEAKY:
+		for (size_t i = 0; i < n; i++)
+			x[i] = x[i] > 0 ? x[i] : x[i] * alpha;
+		break;
+	}
+}
+
+static int grow_scratch(struct feat_net *n, size_t floats)
+{
+	float *p;
+
+	if (floats <= n->scratch_floats)
+		return 0;
+	p = feat_aligned_alloc(floats * sizeof(float));
+	if (!p)
+		return FEAT_E_NOMEM;
+	free(n->scratch);
+	n->scratch = p;
+	n->scratch_floats = floats;
+	return 0;
+}
+
+/* ---------------------------------------------------------- convolution */
+
+struct conv {
+	int cin, cout, group, kh, kw, sh, sw, pt, pl, pb, pr, dh, dw;
+	int hin, win, hout, wout;
+	const float *w;      /* [cout][cin/group][kh][kw] */
+	float *w_own;        /* a private copy once batch norm is folded in */
+	float *bias;         /* [cout], zeros when the file has none */
+};
+
+static size_t im2col_chunk(const struct conv *c, int cg);
+
+static int conv_setup(struct feat_net *n, struct feat_layer *l, char *detail,
+	size_t dlen)
+{
+	struct conv *c = feat_net_alloc(n, sizeof *c);
+	struct feat_blob *x;
+	int k[2], s[2], d[2], e;
+	int64_t g;
+	const struct feat_value *pad;
+	const float *b;
+	uint32_t od[4];
+
+	if (!c)
+		return FEAT_E_NOMEM;
+	memset(c, 0, sizeof *c);
+	if ((e = want_io(l, 1, 1, detail, dlen)))
+		return e;
+	x = IN(n, l, 0);
+	if (x->ndim != 4)
+		return FAIL("layer '%s': convolution input '%s' is not [N, C, H, W]",
+			    l->name, x->name);
+	if ((e = feat_param_pair(l, "kernel", 0, 1, k, detail, dlen)) ||
+	    (e = feat_param_pair(l, "stride", 1, 1, s, detail, dlen)) ||
+	    (e = feat_param_pair(l, "dilation", 1, 1, d, detail, dlen)) ||
+	    (e = feat_param_int(l, "group", 1, 1, 1 << 20, &g, detail, dlen)))
+		return e;
+	if (!k[0])
+		return FAIL("layer '%s': convolution without 'kernel'", l->name);
+	pad = feat_param(l, "pad");
+	if (pad && pad->type == FEAT_V_INTS && pad->n == 4) {
+		for (int i = 0; i < 4; i++)
+			if (pad->u.ints[i] < 0 || pad->u.ints[i] > 1 << 16)
+				return FAIL("layer '%s': bad 'pad'", l->name);
+		c->pt = (int)pad->u.ints[0];
+		c->pl = (int)pad->u.ints[1];
+		c->pb = (int)pad->u.ints[2];
+		c->pr = (int)pad->u.ints[3];
+	} else {
+		int p[2];
+
+		if ((e = feat_param_pair(l, "pad", 0, 0, p, detail, dlen)))
+			return e;
+		c->pt = c->pb = p[0];
+		c->pl = c->pr = p[1];
+	}
+	c->kh = k[0], c->kw = k[1], c->sh = s[0], c->sw = s[1];
+	c->dh = d[0], c->dw = d[1], c->group = (int)g;
+	c->cin = (int)x->dims[1], c->hin = (int)x->dims[2], c->win = (int)x->dims[3];
+	{
+		const struct feat_mtensor *wt = feat_layer_weight(l, n, 0);
+
+		if (!wt || wt->ndim != 4)
+			return FAIL("layer '%s': weight 0 must be [Cout, Cin/group, kh, kw]",
+				    l->name);
+		c->cout = (int)wt->dims[0];
+		if ((int)wt->dims[1] * c->group != c->cin || (int)wt->dims[2] != c->kh ||
+		    (int)wt->dims[3] != c->kw || c->cout % c->group)
+			return FAIL("layer '%s': weight [%u %u %u %u] does not fit input channels %d, group %d, kernel %dx%d",
+				    l->name, wt->dims[0], wt->dims[1], wt->dims[2], wt->dims[3],
+				    c->cin, c->group, c->kh, c->kw);
+	}
+	c->w = weight(n, l, 0, (size_t)c->cout * (c->cin / c->group) * c->kh * c->kw,
+		      "weights", detail, dlen);
+	if (!c->w)
+		return FEAT_E_FORMAT;
+	c->bias = feat_net_alloc(n, sizeof(float) * (size_t)c->cout);
+	if (!c->bias)
+		return FEAT_E_NOMEM;
+	memset(c->bias, 0, sizeof(float) * (size_t)c->cout);
+	if (l->ml->nweight > 1) {
+		if (!(b = weight(n, l, 1, (size_t)c->cout, "bias", detail, dlen)))
+			return FEAT_E_FORMAT;
+		memcpy(c->bias, b, sizeof(float) * (size_t)c->cout);
+	}
+	{
+		long eh = (long)c->dh * (c->kh - 1) + 1, ew = (long)c->dw * (c->kw - 1) + 1;
+		long hp = (long)c->hin + c->pt + c->pb, wp = (long)c->win + c->pl + c->pr;
+
+		if (hp < eh || wp < ew)
+			return FAIL("layer '%s': kernel %ldx%ld larger than padded input %ldx%ld",
+				    l->name, eh, ew, hp, wp);
+		c->hout = (int)((hp - eh) / c->sh + 1);
+		c->wout = (int)((wp - ew) / c->sw + 1);
+	}
+	od[0] = 1, od[1] = (uint32_t)c->cout, od[2] = (uint32_t)c->hout, od[3] = (uint32_t)c->wout;
+	set_shape(OUT(n, l, 0), 4, od);
+	l->params = (uint64_t)c->cout * (c->cin / c->group) * c->kh * c->kw + (uint64_t)c->cout;
+	l->macs = (uint64_t)c->cout * c->hout * c->wout * (c->cin / c->group) * c->kh * c->kw;
+	l->priv = c;
+	if (c->group == 1 || c->group != c->cin)
+		return grow_scratch(n, (size_t)(c->cin / c->group) * c->kh * c->kw *
+					       im2col_chunk(c, c->cin / c->group));
+	if (c->group > 1) {
+		struct feat_dw_args dw = {
+			.kh = c->kh, .kw = c->kw, .sh = c->sh, .sw = c->sw,
+			.dh = c->dh, .dw = c->dw, .hout = c->hout, .wout = c->wout,
+		};
+
+		return grow_scratch(n, feat_dwconv_work(&dw));
+	}
+	return 0;
+}
+
+/* The oracle: direct loops, double accumulation. */
+static void conv_ref(const struct conv *c, const float *x, float *y)
+{
+	int cg = c->cin / c->group, og = c->cout / c->group;
+
+	for (int o = 0; o < c->cout; o++) {
+		int g = o / og;
+
+		for (int oy = 0; oy < c->hout; oy++)
+			for (int ox = 0; ox < c->wout; ox++) {
+				double s = c->bias[o];
+
+				for (int i = 0; i < cg; i++)
+					for (int ky = 0; ky < c->kh; ky++) {
+						int iy = oy * c->sh - c->pt + ky * c->dh;
+
+						if (iy < 0 || iy >= c->hin)
+							continue;
+						for (int kx = 0; kx < c->kw; kx++) {
+							int ix = ox * c->sw - c->pl + kx * c->dw;
+
+							if (ix < 0 || ix >= c->win)
+								continue;
+							s += (double)c->w[((size_t)(o * cg + i) * c->kh + ky) * c->kw + kx] *
+							     x[((size_t)(g * cg + i) * c->hin + iy) * c->win + ix];
+						}
+					}
+				y[((size_t)o * c->hout + oy) * c->wout + ox] = (float)s;
+			}
+	}
+}
+
+/*
+ * im2col of channels [c0, c0+nc) for output positions [j0, j0+nj): rows
+ * (channel, ky, kx), nj columns.  Done in column chunks sized to stay in
+ * cache rather than for the whole image at once: the GEMM reads the chunk
+ * right after it is written.
+ */
+static void im2col(const struct conv *c, const float *x, int c0, int nc, size_t j0,
+	size_t nj, float *col)
+{
+	int oy0 = (int)(j0 / (size_t)c->wout), oy1 = (int)((j0 + nj - 1) / (size_t)c->wout);
+
+	for (int i = 0; i < nc; i++)
+		for (int ky = 0; ky < c->kh; ky++)
+			for (int kx = 0; kx < c->kw; kx++) {
+				float *row = col + ((size_t)(i * c->kh + ky) * c->kw + kx) * nj;
+				const float *xc = x + (size_t)(c0 + i) * c->hin * c->win;
+				int off = kx * c->dw - c->pl;
+				/* ox with 0 <= ox*sw + off < win: [lo, hi) */
+				int lo = off < 0 ? (-off + c->sw - 1) / c->sw : 0;
+				int hi = c->win - off <= 0 ? 0 : (c->win - off - 1) / c->sw + 1;
+
+				for (int oy = oy0; oy <= oy1; oy++) {
+					int iy = oy * c->sh - c->pt + ky * c->dh;
+					size_t rs = (size_t)oy * c->wout;
+					int a = rs < j0 ? (int)(j0 - rs) : 0;
+					int b = rs + c->wout > j0 + nj ? (int)(j0 + nj - rs) : c->wout;
+					float *r = row + rs + a - j0;
+					const float *xr = xc + (size_t)iy * c->win;
+					int va = lo > a ? lo : a, vb = hi < b ? hi : b;
+
+					if (iy < 0 || iy >= c->hin || va >= vb) {
+						memset(r, 0, sizeof(float) * (size_t)(b - a));
+						continue;
+					}
+					memset(r, 0, sizeof(float) * (size_t)(va - a));
+					if (c->sw == 1)
+						memcpy(r + va - a, xr + va + off, sizeof(float) * (size_t)(vb - va));
+					else
+						for (int ox = va; ox < vb; ox++)
+							r[ox - a] = xr[ox * c->sw + off];
+					memset(r + vb - a, 0, sizeof(float) * (size_t)(b - vb));
+				}
+			}
+}
+
+/* Output columns per im2col chunk: about 4 MB of column matrix. */
+static size_t im2col_chunk(const struct conv *c, int cg)
+{
+	size_t k = (size_t)cg * c->kh * c->kw, hw = (size_t)c->hout * c->wout;
+	size_t n = ((size_t)1 << 20) / k / 64 * 64;
+
+	if (n < 256)
+		n = 256;
+	return n < hw ? n : hw;
+}
+
+static void conv_forward(struct feat_net *n, struct feat_layer *l, int batch)
+{
+	const struct conv *c = l->priv;
+	const float *X = feat_net_data(n, l->in[0]);
+	float *Y = feat_net_data(n, l->out[0]);
+	size_t xs = IN(n, l, 0)->count, ys = OUT(n, l, 0)->count;
+	size_t hw = (size_t)c->hout * c->wout;
+	int cg = c->cin / c->group, og = c->cout / c->group;
+	int pointwise = c->kh == 1 && c->kw == 1 && c->sh == 1 && c->sw == 1 &&
+			!c->pt && !c->pl && !c->pb && !c->pr;
+	const struct feat_kern *k = feat_kern_active();
+	size_t chunk = im2col_chunk(c, cg);
+	int fused = 0;
+
+	for (int b = 0; b < batch; b++) {
+		const float *x = X + (size_t)b * xs;
+		float *y = Y + (size_t)b * ys;
+
+		if (k->id == FEAT_KERN_REF) {
+			conv_ref(c, x, y);
+		} else if (c->group == c->cin && c->group == c->cout && c->group > 1) {
+			struct feat_dw_args d = {
+				.x = x, .c = c->cin, .hin = c->hin, .win = c->win,
+				.w = c->w, .bias = c->bias, .kh = c->kh, .kw = c->kw,
+				.sh = c->sh, .sw = c->sw, .pt = c->pt, .pl = c->pl,
+				.dh = c->dh, .dw = c->dw, .y = y, .hout = c->hout,
+				.wout = c->wout, .act = l->act, .alpha = l->act_alpha,
+				.work = n->scratch,
+			};
+
+			if (k->id == FEAT_KERN_AVX512)
+				feat_dwconv_avx512(&d);
+			else
+				feat_dwconv_ref(&d);
+			fused = 1;
+		} else {
+			for (int g = 0; g < c->group; g++) {
+				struct feat_sgemm_args a = {
+					.M = og, .N = (int)hw, .K = cg * c->kh * c->kw,
+					.alpha = 1, .beta = 0,
+					.A = c->w + (size_t)g * og * cg * c->kh * c->kw,
+					.lda = cg * c->kh * c->kw,
+					.C = y + (size_t)g * og * hw, .ldc = (int)hw,
+					.bias = c->bias + (size_t)g * og,
+					.bias_kind = FEAT_BIAS_ROW,
+					.relu = l->act == FEAT_ACT_RELU,
+				};
+
+				if (pointwise) {
+					a.B = x + (size_t)g * cg * hw;
+					a.ldb = (int)hw;
+					feat_kern_sgemm(k, &a);
+					continue;
+				}
+				for (size_t j0 = 0; j0 < hw; j0 += chunk) {
+					size_t nj = hw - j0 < chunk ? hw - j0 : chunk;
+
+					im2col(c, x, g * cg, cg, j0, nj, n->scratch);
+					a.B = n->scratch;
+					a.ldb = (int)nj;
+					a.N = (int)nj;
+					a.C = y + (size_t)g * og * hw + j0;
+					feat_kern_sgemm(k, &a);
+				}
+			}
+			fused = l->act == FEAT_ACT_RELU;
+		}
+		if (!fused)
+			apply_act(y, ys, l->act, l->act_alpha);
+	}
+}
+
+static void conv_release(struct feat_layer *l)
+{
+	struct conv *c = l->priv;
+
+	if (c)
+		free(c->w_own);
+}
+
+/* --------------------------------------------- batch norm, scale: affine */
+
+struct affine {
+	int c;
+	size_t inner;        /* elements per channel */
+	float *a, *b;        /* y = a * x + b per channel */
+};
+
+static int affine_common(struct feat_net *n, struct feat_layer *l, struct affine **out,
+	char *detail, size_t dlen)
+{
+	struct affine *f = feat_net_alloc(n, sizeof *f);
+	struct feat_blob *x;
+	int e;
+
+	if (!f)
+		return FEAT_E_NOMEM;
+	if ((e = want_io(l, 1, 1, detail, dlen)))
+		return e;
+	x = IN(n, l, 0);
+	if (x->ndim < 2)
+		return FAIL("layer '%s': input has no channel axis", l->name);
+	f->c = (int)x->dims[1];
+	f->inner = x->count / x->dims[1];
+	f->a = feat_net_alloc(n, sizeof(float) * 2 * (size_t)f->c);
+	if (!f->a)
+		return FEAT_E_NOMEM;
+	f->b = f->a + f->c;
+	set_shape(OUT(n, l, 0), x->ndim, x->dims);
+	l->priv = f;
+	*out = f;
+	return 0;
+}
+
+static int bn_setup(struct feat_net *n, struct feat_layer *l, char *detail, size_t dlen)
+{
+	struct affine *f;
+	const float *mean, *var, *gamma = NULL, *beta = NULL;
+	double eps;
+	int e;
+
+	if ((e = affine_common(n, l, &f, detail, dlen)) ||
+	    (e = feat_param_float(l, "eps", 1e-5, &eps, detail, dlen)))
+		return e;
+	if (!(mean = weight(n, l, 0, (size_t)f->c, "mean", detail, dlen)) ||
+	    !(var = weight(n, l, 1, (size_t)f->c, "variance", detail, dlen)))
+		return FEAT_E_FORMAT;
+	if (l->ml->nweight > 2 && !(gamma = weight(n, l, 2, (size_t)f->c, "gamma", detail, dlen)))
+		return FEAT_E_FORMAT;
+	if (l->ml->nweight > 3 && !(beta = weight(n, l, 3, (size_t)f->c, "beta", detail, dlen)))
+		return FEAT_E_FORMAT;
+	for (int i = 0; i < f->c; i++) {
+		double a = 1.0 / sqrt((double)var[i] + eps) * (gamma ? gamma[i] : 1);
+
+		if (!(var[i] + eps > 0))
+			return FAIL("layer '%s': variance %g of channel %d is not positive",
+				    l->name, var[i], i);
+		f->a[i] = (float)a;
+		f->b[i] = (float)((beta ? beta[i] : 0) - mean[i] * a);
+	}
+	l->params = (uint64_t)f->c * l->ml->nweight;
+	l->macs = OUT(n, l, 0)->count;
+	return 0;
+}
+
+static int scale_setup(struct feat_net *n, struct feat_layer *l, char *detail, size_t dlen)
+{
+	struct affine *f;
+	const float *gamma, *beta = NULL;
+	int e;
+
+	if ((e = affine_common(n, l, &f, detail, dlen)))
+		return e;
+	if (!(gamma = weight(n, l, 0, (size_t)f->c, "scale", detail, dlen)))
+		return FEAT_E_FORMAT;
+	if (l->ml->nweight > 1 && !(beta = weight(n, l, 1, (size_t)f->c, "bias", detail, dlen)))
+		return FEAT_E_FORMAT;
+	for (int i = 0; i < f->c; i++) {
+		f->a[i] = gamma[i];
+		f->b[i] = beta ? beta[i] : 0;
+	}
+	l->params = (uint64_t)f->c * l->ml->nweight;
+	l->macs = OUT(n, l, 0)->count;
+	return 0;
+}
+
+static void affine_forward(struct feat_net *n, struct feat_layer *l, int batch)
+{
+	const struct affine *f = l->priv;
+	const float *x = feat_net_data(n, l->in[0]);
+	float *y = feat_net_data(n, l->out[0]);
+
+	for (size_t b = 0; b < (size_t)batch * f->c; b++) {
+		float a = f->a[b % f->c], c = f->b[b % f->c];
+
+		for (size_t i = 0; i < f->inner; i++)
+			y[b * f->inner + i] = a * x[b * f->inner + i] + c;
+	}
+	apply_act(y, (size_t)batch * f->c * f->inner, l->act, l->act_alpha);
+}
+
+/* ---------------------------------------------------------- elementwise */
+
+static int same_setup(struct feat_net *n, struct feat_layer *l, char *detail, size_t dlen)
+{
+	int e = want_io(l, 1, 1, detail, dlen);
+
+	if (e)
+		return e;
+	set_shape(OUT(n, l, 0), IN(n, l, 0)->ndim, IN(n, l, 0)->dims);
+	l->macs = IN(n, l, 0)->count;
+	return 0;
+}
+
+static int relu_setup(struct feat_net *n, struct feat_layer *l, char *detail, size_t dlen)
+{
+	double slope;
+	int e = same_setup(n, l, detail, dlen);
+
+	if (e || (e = feat_param_float(l, "slope", 0, &slope, detail, dlen)))
+		return e;
+	l->act = slope != 0 ? FEAT_ACT_LEAKY : FEAT_ACT_RELU;
+	l->act_alpha = (float)slope;
+	return 0;
+}
+
+static int relu6_setup(struct feat_net *n, struct feat_layer *l, char *detail, size_t dlen)
+{
+	int e = same_setup(n, l, detail, dlen);
+
+	l->act = FEAT_ACT_RELU6;
+	return e;
+}
+
+static int leaky_setup(struct feat_net *n, struct feat_layer *l, char *detail, size_t dlen)
+{
+	double alpha;
+	int e = same_setup(n, l, detail, dlen);
+
+	if (e || (e = feat_param_float(l, "alpha", 0.01, &alpha, detail, dlen)))
+		return e;
+	l->act = FEAT_ACT_LEAKY;
+	l->act_alpha = (float)alpha;
+	return 0;
+}
+
+/* An activation layer stores its kind in act; run it standalone. */
+static void act_forward(struct feat_net *n, struct feat_layer *l, int batch)
+{
+	const float *x = feat_net_data(n, l->in[0]);
+	float *y = feat_net_data(n, l->out[0]);
+	size_t cnt = (size_t)batch * IN(n, l, 0)->count;
+
+	if (x != y)
+		memcpy(y, x, cnt * sizeof(float));
+	apply_act(y, cnt, l->act, l->act_alpha);
+}
+
+static void sigmoid_forward(struct feat_net *n, struct feat_layer *l, int batch)
+{
+	const float *x = feat_net_data(n, l->in[0]);
+	float *y = feat_net_data(n, l->out[0]);
+	size_t cnt = (size_t)batch * IN(n, l, 0)->count;
+
+	for (size_t i = 0; i < cnt; i++)
+		y[i] = 1.0f / (1.0f + expf(-x[i]));
+}
+
+static int add_setup(struct feat_net *n, struct feat_layer *l, char *detail, size_t dlen)
+{
+	struct feat_blob *a;
+	int e = want_io(l, -2, 1, detail, dlen);
+
+	if (e)
+		return e;
+	a = IN(n, l, 0);
+	for (int i = 1; i < l->nin; i++) {
+		struct feat_blob *b = IN(n, l, i);
+
+		if (b->ndim != a->ndim || memcmp(b->dims, a->dims, sizeof a->dims))
+			return FAIL("layer '%s': inputs '%s' and '%s' differ in shape",
+				    l->name, a->name, b->name);
+	}
+	set_shape(OUT(n, l, 0), a->ndim, a->dims);
+	l->macs = a->count * (uint64_t)(l->nin - 1);
+	return 0;
+}
+
+static void add_forward(struct feat_net *n, struct feat_layer *l, int batch)
+{
+	size_t cnt = (size_t)batch * IN(n, l, 0)->count;
+	float *y = feat_net_data(n, l->out[0]);
+	const float *a = feat_net_data(n, l->in[0]);
+
+	if (y != a)
+		memcpy(y, a, cnt * sizeof(float));
+	for (int i = 1; i < l->nin; i++) {
+		const float *b = feat_net_data(n, l->in[i]);
+
+		for (size_t j = 0; j < cnt; j++)
+			y[j] += b[j];
+	}
+	apply_act(y, cnt, l->act, l->act_alpha);
+}
+
+/* -------------------------------------------------------------- pooling */
+
+struct pool {
+	int max, kh, kw, sh, sw, pt, pl, pb, pr, exclude_pad;
+	int c, hin, win, hout, wout;
+};
+
+/* Output size with floor, or ceil with the rule shared by Caffe and
+ * PyTorch: the last window must start inside the input or its left pad. */
+static int pool_out(int in, int k, int s, int p0, int p1, int ceil_mode)
+{
+	int span = in + p0 + p1 - k;
+	int o = (ceil_mode ? (span + s - 1) / s : span / s) + 1;
+
+	if (ceil_mode && (o - 1) * s >= in + p0)
+		o--;
+	return o;
+}
+
+static int pool_setup(struct feat_net *n, struct feat_layer *l, char *detail, size_t dlen)
+{
+	struct pool *p = feat_net_alloc(n, sizeof *p);
+	const struct feat_value *mode = feat_param(l, "mode"), *pad;
+	struct feat_blob *x;
+	int k[2], s[2], e;
+	int64_t ceil_mode, global, excl;
+	uint32_t od[4];
+
+	if (!p)
+		return FEAT_E_NOMEM;
+	memset(p, 0, sizeof *p);
+	if ((e = want_io(l, 1, 1, detail, dlen)))
+		return e;
+	x = IN(n, l, 0);
+	if (x->ndim != 4)
+		return FAIL("layer '%s': pooling input is not [N, C, H, W]", l->name);
+	if (mode && (mode->type != FEAT_V_STR ||
+		     (strcmp(mode->u.s, "max") && strcmp(mode->u.s, "avg"))))
+		return FAIL("layer '%s': 'mode' must be max or avg", l->name);
+	p->max = !mode || !strcmp(mode->u.s, "max");
+	if ((e = feat_param_int(l, "ceil", 0, 0, 1, &ceil_mode, detail, dlen)) ||
+	    (e = feat_param_int(l, "global", 0, 0, 1, &global, detail, dlen)) ||
+	    (e = feat_param_int(l, "exclude_pad", 0, 0, 1, &excl, detail, dlen)) ||
+	    (e = feat_param_pair(l, "kernel", 0, 1, k, detail, dlen)) ||
+	    (e = feat_param_pair(l, "stride", 1, 1, s, detail, dlen)))
+		return e;
+	p->c = (int)x->dims[1], p->hin = (int)x->dims[2], p->win = (int)x->dims[3];
+	pad = feat_param(l, "pad");
+	if (pad && pad->type == FEAT_V_INTS && pad->n == 4) {
+		p->pt = (int)pad->u.ints[0], p->pl = (int)pad->u.ints[1];
+		p->pb = (int)pad->u.ints[2], p->pr = (int)pad->u.ints[3];
+		if (p->pt < 0 || p->pl < 0 || p->pb < 0 || p->pr < 0)
+			return FAIL("layer '%s': bad 'pad'", l->name);
+	} else {
+		int pp[2];
+
+		if ((e = feat_param_pair(l, "pad", 0, 0, pp, detail, dlen)))
+			return e;
+		p->pt = p->pb = pp[0];
+		p->pl = p->pr = pp[1];
+	}
+	if (global) {
+		k[0] = p->hin, k[1] = p->win, s[0] = s[1] = 1;
+		p->pt = p->pl = p->pb = p->pr = 0;
+	}
+	if (!k[0])
+		return FAIL("layer '%s': pooling without 'kernel'", l->name);
+	p->kh = k[0], p->kw = k[1], p->sh = s[0], p->sw = s[1];
+	p->exclude_pad = (int)excl;
+	if (p->hin + p->pt + p->pb < p->kh || p->win + p->pl + p->pr < p->kw ||
+	    p->pt >= p->kh || p->pl >= p->kw)
+		return FAIL("layer '%s': kernel %dx%d does not fit input %dx%d with its padding",
+			    l->name, p->kh, p->kw, p->hin, p->win);
+	p->hout = pool_out(p->hin, p->kh, p->sh, p->pt, p->pb, (int)ceil_mode);
+	p->wout = pool_out(p->win, p->kw, p->sw, p->pl, p->pr, (int)ceil_mode);
+	od[0] = 1, od[1] = (uint32_t)p->c, od[2] = (uint32_t)p->hout, od[3] = (uint32_t)p->wout;
+	set_shape(OUT(n, l, 0), 4, od);
+	l->macs = (uint64_t)p->c * p->hout * p->wout * p->kh * p->kw;
+	l->priv = p;
+	return 0;
+}
+
+static void pool_forward(struct feat_net *n, struct feat_layer *l, int batch)
+{
+	const struct pool *p = l->priv;
+	const float *X = feat_net_data(n, l->in[0]);
+	float *Y = feat_net_data(n, l->out[0]);
+
+	for (size_t bc = 0; bc < (size_t)batch * p->c; bc++) {
+		const float *x = X + bc * p->hin * p->win;
+		float *y = Y + bc * p->hout * p->wout;
+
+		for (int oy = 0; oy < p->hout; oy++) {
+			int y0 = oy * p->sh - p->pt, y1 = y0 + p->kh;
+			/* the window clipped to the padded input (Caffe's and
+			 * PyTorch's divisor with padding counted) */
+			int py1 = y1 < p->hin + p->pb ? y1 : p->hin + p->pb;
+			int cy0 = y0 < 0 ? 0 : y0, cy1 = y1 < p->hin ? y1 : p->hin;
+
+			for (int ox = 0; ox < p->wout; ox++) {
+				int x0 = ox * p->sw - p->pl, x1 = x0 + p->kw;
+				int px1 = x1 < p->win + p->pr ? x1 : p->win + p->pr;
+				int cx0 = x0 < 0 ? 0 : x0, cx1 = x1 < p->win ? x1 : p->win;
+				float v;
+
+				if (p->max) {
+					v = -INFINITY;
+					for (int iy = cy0; iy < cy1; iy++)
+						for (int ix = cx0; ix < cx1; ix++)
+							v = x[iy * p->win + ix] > v ? x[iy * p->win + ix] : v;
+				} else {
+					double s = 0;
+					int cnt = p->exclude_pad ? (cy1 - cy0) * (cx1 - cx0)
+								 : (py1 - y0) * (px1 - x0);
+
+					for (int iy = cy0; iy < cy1; iy++)
+						for (int ix = cx0; ix < cx1; ix++)
+							s += x[iy * p->win + ix];
+					v = cnt > 0 ? (float)(s / cnt) : 0;
+				}
+				y[oy * p->wout + ox] = v;
+			}
+		}
+	}
+	apply_act(Y, (size_t)batch * p->c * p->hout * p->wout, l->act, l->act_alpha);
+}
+
+/* ------------------------------------------------------- inner product */
+
+struct fc {
+	int k, nout;
+	const float *w;      /* [nout][k] */
+	float *w_own;
+	float *bias;
+};
+
+static int fc_setup(struct feat_net *n, struct feat_layer *l, char *detail, size_t dlen)
+{
+	struct fc *f = feat_net_alloc(n, sizeof *f);
+	const struct feat_mtensor *wt;
+	const float *b;
+	uint32_t od[2];
+	int e;
+
+	if (!f)
+		return FEAT_E_NOMEM;
+	memset(f, 0, sizeof *f);
+	if ((e = want_io(l, 1, 1, detail, dlen)))
+		return e;
+	wt = feat_layer_weight(l, n, 0);
+	f->k = (int)IN(n, l, 0)->count;
+	if (!wt || wt->ndim != 2 || (int)wt->dims[1] != f->k)
+		return FAIL("layer '%s': weight 0 must be [Nout, %d]", l->name, f->k);
+	f->nout = (int)wt->dims[0];
+	if (!(f->w = weight(n, l, 0, (size_t)f->nout * f->k, "weights", detail, dlen)))
+		return FEAT_E_FORMAT;
+	f->bias = feat_net_alloc(n, sizeof(float) * (size_t)f->nout);
+	if (!f->bias)
+		return FEAT_E_NOMEM;
+	memset(f->bias, 0, sizeof(float) * (size_t)f->nout);
+	if (l->ml->nweight > 1) {
+		if (!(b = weight(n, l, 1, (size_t)f->nout, "bias", detail, dlen)))
+			return FEAT_E_FORMAT;
+		memcpy(f->bias, b, sizeof(float) * (size_t)f->nout);
+	}
+	od[0] = 1, od[1] = (uint32_t)f->nout;
+	set_shape(OUT(n, l, 0), 2, od);
+	l->params = (uint64_t)f->nout * f->k + (uint64_t)f->nout;
+	l->macs = (uint64_t)f->nout * f->k;
+	l->priv = f;
+	return 0;
+}
+
+static void fc_forward(struct feat_net *n, struct feat_layer *l, int batch)
+{
+	const struct fc *f = l->priv;
+	float *y = feat_net_data(n, l->out[0]);
+	struct feat_sgemm_args a = {
+		.transB = 1, .M = batch, .N = f->nout, .K = f->k, .alpha = 1,
+		.A = feat_net_data(n, l->in[0]), .lda = f->k,
+		.B = f->w, .ldb = f->k, .beta = 0, .C = y, .ldc = f->nout,
+		.bias = f->bias, .bias_kind = FEAT_BIAS_COL,
+		.relu = l->act == FEAT_ACT_RELU,
+	};
+
+	feat_kern_sgemm(NULL, &a);
+	if (l->act != FEAT_ACT_RELU)
+		apply_act(y, (size_t)batch * f->nout, l->act, l->act_alpha);
+}
+
+static void fc_release(struct feat_layer *l)
+{
+	struct fc *f = l->priv;
+
+	if (f)
+		free(f->w_own);
+}
+
+/* -------------------------------------------------------- L2 normalize */
+
+struct l2n {
+	int c;
+	size_t inner;
+	float eps;
+	const float *scale;
+	int shared;
+};
+
+static int l2norm_setup(struct feat_net *n, struct feat_layer *l, char *detail, size_t dlen)
+{
+	struct l2n *p = feat_net_alloc(n, sizeof *p);
+	const struct feat_mtensor *t;
+	struct feat_blob *x;
+	double eps;
+	int e;
+
+	if (!p)
+		return FEAT_E_NOMEM;
+	if ((e = want_io(l, 1, 1, detail, dlen)) ||
+	    (e = feat_param_float(l, "eps", 1e-10, &eps, detail, dlen)))
+		return e;
+	x = IN(n, l, 0);
+	if (x->ndim < 2)
+		return FAIL("layer '%s': input has no channel axis", l->name);
+	p->c = (int)x->dims[1];
+	p->inner = x->count / x->dims[1];
+	p->eps = (float)eps;
+	t = feat_layer_weight(l, n, 0);
+	p->shared = t && t->nbytes == sizeof(float);
+	if (!(p->scale = weight(n, l, 0, p->shared ? 1 : (size_t)p->c, "scale", detail, dlen)))
+		return FEAT_E_FORMAT;
+	set_shape(OUT(n, l, 0), x->ndim, x->dims);
+	l->params = p->shared ? 1 : (uint64_t)p->c;
+	l->macs = 2 * x->count;
+	l->priv = p;
+	return 0;
+}
+
+static void l2norm_forward(struct feat_net *n, struct feat_layer *l, int batch)
+{
+	const struct l2n *p = l->priv;
+	const float *X = feat_net_data(n, l->in[0]);
+	float *Y = feat_net_data(n, l->out[0]);
+	float *ss = n->scratch;  /* inner sums; sized at setup */
+
+	for (int b = 0; b < batch; b++) {
+		const float *x = X + (size_t)b * p->c * p->inner;
+		float *y = Y + (size_t)b * p->c * p->inner;
+
+		for (size_t i = 0; i < p->inner; i++)
+			ss[i] = 0;
+		for (int c = 0; c < p->c; c++)
+			for (size_t i = 0; i < p->inner; i++)
+				ss[i] += x[c * p->inner + i] * x[c * p->inner + i];
+		for (size_t i = 0; i < p->inner; i++)
+			ss[i] = 1.0f / sqrtf(ss[i] + p->eps);
+		for (int c = 0; c < p->c; c++) {
+			float s = p->scale[p->shared ? 0 : c];
+
+			for (size_t i = 0; i < p->inner; i++)
+				y[c * p->inner + i] = x[c * p->inner + i] * ss[i] * s;
+		}
+	}
+}
+
+static int l2norm_setup_scratch(struct feat_net *n, struct feat_layer *l, char *detail,
+	size_t dlen)
+{
+	int e = l2norm_setup(n, l, detail, dlen);
+
+	return e ? e : grow_scratch(n, ((struct l2n *)l->priv)->inner);
+}
+
+/* ---------------------------------------- shape layers: flatten, reshape */
+
+static int flatten_setup(struct feat_net *n, struct feat_layer *l, char *detail, size_t dlen)
+{
+	struct feat_blob *x;
+	int64_t axis;
+	uint32_t od[FEAT_MAX_DIMS];
+	int e;
+
+	if ((e = want_io(l, 1, 1, detail, dlen)))
+		return e;
+	x = IN(n, l, 0);
+	if ((e = feat_param_int(l, "axis", 1, 1, x->ndim > 1 ? x->ndim - 1 : 1, &axis,
+				detail, dlen)))
+		return e;
+	for (int i = 0; i < axis; i++)
+		od[i] = x->dims[i];
+	od[axis] = 1;
+	for (int i = (int)axis; i < x->ndim; i++)
+		od[axis] *= x->dims[i];
+	set_shape(OUT(n, l, 0), (int)axis + 1, od);
+	return 0;
+}
+
+static int reshape_setup(struct feat_net *n, struct feat_layer *l, char *detail, size_t dlen)
+{
+	const struct feat_value *s = feat_param(l, "shape");
+	struct feat_blob *x;
+	uint32_t od[FEAT_MAX_DIMS];
+	int infer = -1, e;
+	size_t known = 1;
+
+	if ((e = want_io(l, 1, 1, detail, dlen)))
+		return e;
+	x = IN(n, l, 0);
+	if (!s || s->type != FEAT_V_INTS || s->n < 1 || s->n > FEAT_MAX_DIMS ||
+	    (s->u.ints[0] != 0 && s->u.ints[0] != 1 && s->u.ints[0] != -1))
+		return FAIL("layer '%s': 'shape' must be 1 to %d ints, the first 0 or 1 (the batch)",
+			    l->name, FEAT_MAX_DIMS);
+	od[0] = 1;
+	for (uint32_t i = 1; i < s->n; i++) {
+		int64_t v = s->u.ints[i];
+
+		if (v == 0 && (int)i < x->ndim)
+			od[i] = x->dims[i];
+		else if (v == -1 && infer < 0)
+			infer = (int)i, od[i] = 1;
+		else if (v >= 1 && v <= 1 << 30)
+			od[i] = (uint32_t)v;
+		else
+			return FAIL("layer '%s': bad dimension %lld in 'shape'", l->name, (long long)v);
+		if ((int)i != infer)
+			known *= od[i];
+	}
+	if (infer >= 0) {
+		if (!known || x->count % known)
+			return FAIL("layer '%s': cannot infer a dimension of 'shape' from %zu elements",
+				    l->name, x->count);
+		od[infer] = (uint32_t)(x->count / known);
+		known *= od[infer];
+	}
+	if (known != x->count)
+		return FAIL("layer '%s': 'shape' holds %zu elements, the input %zu",
+			    l->name, known, x->count);
+	set_shape(OUT(n, l, 0), (int)s->n, od);
+	return 0;
+}
+
+/* Flatten and reshape of a dense blob only relabel it: the output is a view
+ * when nothing else reads the input, else a copy. */
+static void copy_forward(struct feat_net *n, struct feat_layer *l, int batch)
+{
+	const float *x = feat_net_data(n, l->in[0]);
+	float *y = feat_net_data(n, l->out[0]);
+
+	if (x != y)
+		memcpy(y, x, (size_t)batch * IN(n, l, 0)->count * sizeof(float));
+}
+
+/* -------------------------------------------------------------- permute */
+
+struct perm {
+	int ndim;
+	uint32_t order[FEAT_MAX_DIMS];
+};
+
+static int permute_setup(struct feat_net *n, struct feat_layer *l, char *detail, size_t dlen)
+{
+	const struct feat_value *o = feat_param(l, "order");
+	struct perm *p = feat_net_alloc(n, sizeof *p);
+	struct feat_blob *x;
+	uint32_t od[FEAT_MAX_DIMS], seen = 0;
+	int e;
+
+	if (!p)
+		return FEAT_E_NOMEM;
+	if ((e = want_io(l, 1, 1, detail, dlen)))
+		return e;
+	x = IN(n, l, 0);
+	if (!o || o->type != FEAT_V_INTS || (int)o->n != x->ndim || o->u.ints[0] != 0)
+		return FAIL("layer '%s': 'order' must list the %d axes, 0 (the batch) first",
+			    l->name, x->ndim);
+	for (int i = 0; i < x->ndim; i++) {
+		int64_t a = o->u.ints[i];
+
+		if (a < 0 || a >= x->ndim || (seen >> a & 1))
+			return FAIL("layer '%s': 'order' is not a permutation", l->name);
+		seen |= 1u << a;
+		p->order[i] = (uint32_t)a;
+		od[i] = x->dims[a];
+	}
+	p->ndim = x->ndim;
+	set_shape(OUT(n, l, 0), x->ndim, od);
+	l->priv = p;
+	return 0;
+}
+
+static void permute_forward(struct feat_net *n, struct feat_layer *l, int batch)
+{
+	const struct perm *p = l->priv;
+	struct feat_blob *xb = IN(n, l, 0), *yb = OUT(n, l, 0);
+	const float *X = feat_net_data(n, l->in[0]);
+	float *Y = feat_net_data(n, l->out[0]);
+	size_t xstride[FEAT_MAX_DIMS], s = 1;
+
+	for (int i = p->ndim - 1; i >= 0; i--) {
+		xstride[i] = s;
+		s *= i ? xb->dims[i] : 1;
+	}
+	for (int b = 0; b < batch; b++) {
+		const float *x = X + (size_t)b * xb->count;
+		float *y = Y + (size_t)b * yb->count;
+		uint32_t idx[FEAT_MAX_DIMS] = { 0 };
+
+		for (size_t j = 0; j < yb->count; j++) {
+			size_t off = 0;
+
+			for (int i = 1; i < p->ndim; i++)
+				off += idx[i] * xstride[p->order[i]];
+			y[j] = x[off];
+			for (int i = p->ndim - 1; i >= 1; i--) {
+				if (++idx[i] < yb->dims[i])
+					break;
+				idx[i] = 0;
+			}
+		}
+	}
+}
+
+/* ------------------------------------------------------ concat, softmax */
+
+static int axis_setup(struct feat_layer *l, struct feat_blob *x, int64_t *axis,
+	char *detail, size_t dlen)
+{
+	int e = feat_param_int(l, "axis", 1, -x->ndim + 1, x->ndim - 1, axis, detail, dlen);
+
+	if (!e && *axis < 0)
+		*axis += x->ndim;
+	if (!e && *axis == 0)
+		return FAIL("layer '%s': axis 0 is the batch", l->name);
+	return e;
+}
+
+static int concat_setup(struct feat_net *n, struct feat_layer *l, char *detail, size_t dlen)
+{
+	struct feat_blob *a;
+	uint32_t od[FEAT_MAX_DIMS];
+	int64_t axis;
+	int e;
+
+	if ((e = want_io(l, -1, 1, detail, dlen)))
+		return e;
+	a = IN(n, l, 0);
+	if ((e = axis_setup(l, a, &axis, detail, dlen)))
+		return e;
+	memcpy(od, a->dims, sizeof od);
+	for (int i = 1; i < l->nin; i++) {
+		struct feat_blob *b = IN(n, l, i);
+
+		if (b->ndim != a->ndim)
+			return FAIL("layer '%s': inputs of different rank", l->name);
+		for (int d = 1; d < a->ndim; d++)
+			if (d != axis && b->dims[d] != a->dims[d])
+				return FAIL("layer '%s': input '%s' differs from '%s' off the concat axis",
+					    l->name, b->name, a->name);
+		od[axis] += b->dims[axis];
+	}
+	set_shape(OUT(n, l, 0), a->ndim, od);
+	l->priv = (void *)(intptr_t)axis;
+	return 0;
+}
+
+static void concat_forward(struct feat_net *n, struct feat_layer *l, int batch)
+{
+	int axis = (int)(intptr_t)l->priv;
+	struct feat_blob *yb = OUT(n, l, 0);
+	float *Y = feat_net_data(n, l->out[0]);
+	size_t inner = 1, yrow;
+
+	for (int d = axis + 1; d < yb->ndim; d++)
+		inner *= yb->dims[d];
+	yrow = yb->dims[axis] * inner;
+	for (int b = 0; b < batch; b++) {
+		size_t outer = yb->count / yrow, at = 0;
+
+		for (int i = 0; i < l->nin; i++) {
+			struct feat_blob *xb = IN(n, l, i);
+			const float *x = feat_net_data(n, l->in[i]) + (size_t)b * xb->count;
+			size_t xrow = xb->dims[axis] * inner;
+
+			for (size_t o = 0; o < outer; o++)
+				memcpy(Y + (size_t)b * yb->count + o * yrow + at, x + o * xrow,
+				       xrow * sizeof(float));
+			at += xrow;
+		}
+	}
+}
+
+static int softmax_setup(struct feat_net *n, struct feat_layer *l, char *detail, size_t dlen)
+{
+	int64_t axis;
+	int e = same_setup(n, l, detail, dlen);
+
+	if (e || (e = axis_setup(l, IN(n, l, 0), &axis, detail, dlen)))
+		return e;
+	l->priv = (void *)(intptr_t)axis;
+	return 0;
+}
+
+static void softmax_forward(struct feat_net *n, struct feat_layer *l, int batch)
+{
+	int axis = (int)(intptr_t)l->priv;
+	struct feat_blob *xb = IN(n, l, 0);
+	const float *X = feat_net_data(n, l->in[0]);
+	float *Y = feat_net_data(n, l->out[0]);
+	size_t inner = 1, c = xb->dims[axis];
+
+	for (int d = axis + 1; d < xb->ndim; d++)
+		inner *= xb->dims[d];
+	for (size_t o = 0; o < (size_t)batch * xb->count / (c * inner); o++)
+		for (size_t i = 0; i < inner; i++) {
+			const float *x = X + o * c * inner + i;
+			float *y = Y + o * c * inner + i;
+			float m = -INFINITY;
+			double s = 0;
+
+			for (size_t k = 0; k < c; k++)
+				m = x[k * inner] > m ? x[k * inner] : m;
+			for (size_t k = 0; k < c; k++)
+				s += y[k * inner] = expf(x[k * inner] - m);
+			for (size_t k = 0; k < c; k++)
+				y[k * inner] = (float)(y[k * inner] / s);
+		}
+}
+
+/* --------------------------------------------------------------- table */
+
+static const struct feat_layer_ops ops[] = {
+	{ "conv", conv_setup, conv_forward, conv_release, 0 },
+	{ "bn", bn_setup, affine_forward, NULL, 1 },
+	{ "scale", scale_setup, affine_forward, NULL, 1 },
+	{ "relu", relu_setup, act_forward, NULL, 1 },
+	{ "relu6", relu6_setup, act_forward, NULL, 1 },
+	{ "leakyrelu", leaky_setup, act_forward, NULL, 1 },
+	{ "sigmoid", same_setup, sigmoid_forward, NULL, 1 },
+	{ "pool", pool_setup, pool_forward, NULL, 0 },
+	{ "fc", fc_setup, fc_forward, fc_release, 0 },
+	{ "l2norm", l2norm_setup_scratch, l2norm_forward, NULL, 0 },
+	{ "flatten", flatten_setup, copy_forward, NULL, 1 },
+	{ "reshape", reshape_setup, copy_forward, NULL, 1 },
+	{ "permute", permute_setup, permute_forward, NULL, 0 },
+	{ "concat", concat_setup, concat_forward, NULL, 0 },
+	{ "softmax", softmax_setup, softmax_forward, NULL, 1 },
+	{ "add", add_setup, add_forward, NULL, 1 },
+};
+
+const struct feat_layer_ops *feat_layer_lookup(const char *type)
+{
+	for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++)
+		if (!strcmp(ops[i].type, type))
+			return &ops[i];
+	return NULL;
+}
+
+/* ------------------------------------------------------------- folding */
+
+static int is_type(const struct feat_layer *l, const char *t)
+{
+	return !l->removed && !strcmp(l->ops->type, t);
+}
+
+/* Remove layer l (which reads blob `from`) by making its output an alias
+ * of from. */
+static void bypass(struct feat_net *n, struct feat_layer *l)
+{
+	n->blob[l->out[0]].alias = l->in[0];
+	l->removed = 1;
+}
+
+int feat_net_fold(struct feat_net *n)
+{
+	/* flatten and reshape become views of a blob read by nobody else */
+	for (int i = 0; i < n->nlayer; i++) {
+		struct feat_layer *l = &n->layer[i];
+
+		if ((is_type(l, "flatten") || is_type(l, "reshape")) &&
+		    n->blob[l->in[0]].consumers == 1 && n->blob[l->out[0]].alias < 0)
+			bypass(n, l);
+	}
+	for (int i = 0; i < n->nlayer; i++) {
+		struct feat_layer *l = &n->layer[i];
+		struct feat_layer *p;
+		struct feat_blob *src;
+
+		if (l->removed || l->nin != 1)
+			continue;
+		src = &n->blob[l->in[0]];
+		if (src->producer < 0 || src->consumers != 1)
+			continue;
+		p = &n->layer[src->producer];
+		if (p->removed || (!is_type(p, "conv") && !is_type(p, "fc")))
+			continue;
+		if ((is_type(l, "bn") || is_type(l, "scale")) && !p->act) {
+			const struct affine *f = l->priv;
+			int cout;
+			size_t per;
+			const float *w;
+			float **own, *bias;
+
+			if (is_type(p, "conv")) {
+				struct conv *c = p->priv;
+
+				cout = c->cout;
+				per = (size_t)(c->cin / c->group) * c->kh * c->kw;
+				w = c->w, own = &c->w_own, bias = c->bias;
+			} else {
+				struct fc *c = p->priv;
+
+				cout = c->nout;
+				per = (size_t)c->k;
+				w = c->w, own = &c->w_own, bias = c->bias;
+			}
+			if (f->c != cout || f->inner * (size_t)f->c != src->count)
+				continue;
+			if (!*own) {
+				*own = feat_aligned_alloc((size_t)cout * per * sizeof(float));
+				if (!*own)
+					return FEAT_E_NOMEM;
+				memcpy(*own, w, (size_t)cout * per * sizeof(float));
+			}
+			for (int o = 0; o < cout; o++) {
+				for (size_t k = 0; k < per; k++)
+					(*own)[o * per + k] *= f->a[o];
+				bias[o] = bias[o] * f->a[o] + f->b[o];
+			}
+			if (is_type(p, "conv"))
+				((struct conv *)p->priv)->w = *own;
+			else
+				((struct fc *)p->priv)->w = *own;
+			bypass(n, l);
+			/* the folded layer's output now reads as p's output */
+			n->blob[l->out[0]].producer = src->producer;
+			continue;
+		}
+		if ((is_type(l, "relu") || is_type(l, "relu6") || is_type(l, "leakyrelu")) &&
+		    !p->act) {
+			p->act = l->act;
+			p->act_alpha = l->act_alpha;
+			bypass(n, l);
+			n->blob[l->out[0]].producer = src->producer;
+		}
+	}
+	return 0;
+}

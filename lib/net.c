@@ -1,0 +1,398 @@
+/*
+ * net.c - the graph executor: builds a network from a featmodel, infers
+ * shapes, folds batch norm and scale into convolutions, fuses activations,
+ * lays out blob storage, and runs forward passes.
+ *
+ * Blob storage is simple on purpose: each blob that is not an alias owns
+ * one buffer of capacity * count floats.  A layer that works in place
+ * (ReLU after anything, a folded batch norm) or only relabels its input
+ * (flatten, reshape of a dense blob) makes its output an alias of its input
+ * and costs nothing.
+ */
+#include <stdio.h>
+#include <time.h>
+
+#include "internal.h"
+#include "net.h"
+
+/* ------------------------------------------------------------ helpers */
+
+void *feat_net_alloc(struct feat_net *n, size_t bytes)
+{
+	struct chunk {
+		struct chunk *next;
+		max_align_t data[];
+	} *c = malloc(sizeof *c + bytes);
+
+	if (!c)
+		return NULL;
+	c->next = n->arena;
+	n->arena = c;
+	return c->data;
+}
+
+static void arena_release(void *a)
+{
+	struct chunk {
+		struct chunk *next;
+	} *c = a, *next;
+
+	for (; c; c = next) {
+		next = c->next;
+		free(c);
+	}
+}
+
+const struct feat_value *feat_param(const struct feat_layer *l, const char *key)
+{
+	return feat_kv_find(l->ml->param, l->ml->nparam, key);
+}
+
+int feat_param_int(const struct feat_layer *l, const char *key, int64_t def,
+	int64_t lo, int64_t hi, int64_t *out, char *detail, size_t dlen)
+{
+	const struct feat_value *v = feat_param(l, key);
+
+	if (!v) {
+		*out = def;
+		return 0;
+	}
+	if (v->type != FEAT_V_INT || v->u.i < lo || v->u.i > hi) {
+		feat_fmt(detail, dlen, "layer '%s': parameter '%s' must be an integer from %lld to %lld",
+			 l->name, key, (long long)lo, (long long)hi);
+		return FEAT_E_CORRUPT;
+	}
+	*out = v->u.i;
+	return 0;
+}
+
+int feat_param_float(const struct feat_layer *l, const char *key, double def,
+	double *out, char *detail, size_t dlen)
+{
+	const struct feat_value *v = feat_param(l, key);
+
+	if (!v) {
+		*out = def;
+		return 0;
+	}
+	if (v->type == FEAT_V_INT) {
+		*out = (double)v->u.i;
+		return 0;
+	}
+	if (v->type != FEAT_V_FLOAT || v->u.f != v->u.f) {
+		feat_fmt(detail, dlen, "layer '%s': parameter '%s' must be a number",
+			 l->name, key);
+		return FEAT_E_CORRUPT;
+	}
+	*out = v->u.f;
+	return 0;
+}
+
+int feat_param_pair(const struct feat_layer *l, const char *key, int def,
+	int lo, int v[2], char *detail, size_t dlen)
+{
+	const struct feat_value *p = feat_param(l, key);
+
+	v[0] = v[1] = def;
+	if (!p)
+		return 0;
+	if (p->type == FEAT_V_INT && p->u.i >= lo && p->u.i <= 1 << 20) {
+		v[0] = v[1] = (int)p->u.i;
+		return 0;
+	}
+	if (p->type == FEAT_V_INTS && (p->n == 1 || p->n == 2)) {
+		int ok = 1;
+
+		for (uint32_t i = 0; i < p->n; i++)
+			ok &= p->u.ints[i] >= lo && p->u.ints[i] <= 1 << 20;
+		if (ok) {
+			v[0] = (int)p->u.ints[0];
+			v[1] = (int)p->u.ints[p->n - 1];
+			return 0;
+		}
+	}
+	feat_fmt(detail, dlen, "layer '%s': parameter '%s' must be one or two integers >= %d",
+		 l->name, key, lo);
+	return FEAT_E_CORRUPT;
+}
+
+const struct feat_mtensor *feat_layer_weight(const struct feat_layer *l,
+	const struct feat_net *n, uint32_t i)
+{
+	if (i >= l->ml->nweight)
+		return NULL;
+	return &n->model.tensor[l->ml->weight[i]];
+}
+
+int feat_net_blob_find(const struct feat_net *n, const char *name)
+{
+	for (int i = n->nblob - 1; i >= 0; i--)
+		if (!strcmp(n->blob[i].name, name))
+			return i;
+	return FEAT_E_NOTFOUND;
+}
+
+float *feat_net_data(const struct feat_net *n, int b)
+{
+	while (n->blob[b].alias >= 0)
+		b = n->blob[b].alias;
+	return n->blob[b].data;
+}
+
+/* ------------------------------------------------------------ building */
+
+/*
+ * Blob names may be reused by in-place layers (Caffe's relu on conv1
+ * writes conv1).  Each write makes a new blob entry, so that every blob has
+ * exactly one producer; readers see the latest entry of a name.
+ */
+static int new_blob(struct feat_net *n, const char *name, int producer)
+{
+	struct feat_blob *b = &n->blob[n->nblob];
+
+	memset(b, 0, sizeof *b);
+	b->name = name;
+	b->alias = -1;
+	b->producer = producer;
+	return n->nblob++;
+}
+
+static int setup_inputs(struct feat_net *n, char *detail, size_t dlen)
+{
+	const struct feat_value *in = feat_model_meta(&n->model, "graph.inputs");
+	const struct feat_value *shape = feat_model_meta(&n->model, "input.shape");
+
+	n->ninput = (int)in->n;
+	n->input = feat_net_alloc(n, sizeof(int) * in->n);
+	if (!n->input)
+		return FEAT_E_NOMEM;
+	if (in->n != 1) {
+		feat_fmt(detail, dlen, "%u graph inputs; one image input is supported", in->n);
+		return FEAT_E_FORMAT;
+	}
+	if (!shape || shape->type != FEAT_V_INTS || shape->n < 1 ||
+	    shape->n > FEAT_MAX_DIMS - 1) {
+		feat_fmt(detail, dlen, "metadata 'input.shape' (ints: C, H, W) is missing or bad");
+		return FEAT_E_FORMAT;
+	}
+	for (uint32_t i = 0; i < in->n; i++) {
+		int b = new_blob(n, in->u.strs[i], -1);
+		struct feat_blob *bl = &n->blob[b];
+
+		bl->ndim = (int)shape->n + 1;
+		bl->dims[0] = 1;
+		bl->count = 1;
+		for (uint32_t d = 0; d < shape->n; d++) {
+			if (shape->u.ints[d] < 1 || shape->u.ints[d] > 1 << 16) {
+				feat_fmt(detail, dlen, "metadata 'input.shape' holds %lld",
+					 (long long)shape->u.ints[d]);
+				return FEAT_E_FORMAT;
+			}
+			bl->dims[d + 1] = (uint32_t)shape->u.ints[d];
+			bl->count *= bl->dims[d + 1];
+		}
+		n->input[i] = b;
+	}
+	return 0;
+}
+
+int feat_net_build(struct feat_net **out, struct feat_model *m, char *detail,
+	size_t dlen)
+{
+	struct feat_net *n = calloc(1, sizeof *n);
+	size_t nb = 0;
+	int e;
+
+	*out = NULL;
+	if (feat_kernel_init()) {
+		feat_fmt(detail, dlen, "%s", feat_kernel_detail());
+		feat_model_free(m);
+		free(n);
+		return FEAT_E_INVAL;
+	}
+	if (!n)
+		return FEAT_E_NOMEM;
+	n->model = *m;
+	memset(m, 0, sizeof *m);
+	for (uint32_t i = 0; i < n->model.nlayer; i++)
+		nb += n->model.layer[i].nout;
+	nb += 8;
+	n->blob = calloc(nb, sizeof *n->blob);
+	n->layer = calloc(n->model.nlayer + 1, sizeof *n->layer);
+	if (!n->blob || !n->layer) {
+		e = FEAT_E_NOMEM;
+		goto fail;
+	}
+	if ((e = setup_inputs(n, detail, dlen)))
+		goto fail;
+	for (uint32_t i = 0; i < n->model.nlayer; i++) {
+		const struct feat_mlayer *ml = &n->model.layer[i];
+		struct feat_layer *l = &n->layer[i];
+
+		l->ml = ml;
+		l->name = ml->name;
+		l->ops = feat_layer_lookup(ml->type);
+		if (!l->ops) {
+			feat_fmt(detail, dlen, "layer %u '%s': unknown layer type '%s'",
+				 i, ml->name, ml->type);
+			e = FEAT_E_FORMAT;
+			goto fail;
+		}
+		l->nin = (int)ml->nin;
+		l->nout = (int)ml->nout;
+		l->in = feat_net_alloc(n, sizeof(int) * (ml->nin + ml->nout + 1));
+		if (!l->in) {
+			e = FEAT_E_NOMEM;
+			goto fail;
+		}
+		l->out = l->in + ml->nin;
+		for (uint32_t j = 0; j < ml->nin; j++) {
+			l->in[j] = feat_net_blob_find(n, ml->in[j]);
+			FEAT_ASSERT(l->in[j] >= 0);  /* the loader checked the graph */
+			n->blob[l->in[j]].consumers++;
+		}
+		for (uint32_t j = 0; j < ml->nout; j++)
+			l->out[j] = new_blob(n, ml->out[j], (int)i);
+		n->nlayer++;
+		if ((e = l->ops->setup(n, l, detail, dlen)))
+			goto fail;
+		for (int j = 0; j < l->nout; j++) {
+			struct feat_blob *b = &n->blob[l->out[j]];
+
+			b->count = 1;
+			for (int d = 1; d < b->ndim; d++)
+				b->count *= b->dims[d];
+			if (b->dims[0] != 1 || !b->count || b->count > (size_t)1 << 34) {
+				feat_fmt(detail, dlen, "layer '%s': output '%s' has a bad shape",
+					 l->name, b->name);
+				e = FEAT_E_FORMAT;
+				goto fail;
+			}
+		}
+		/* a layer that may work in place and writes the name it reads */
+		if (l->ops->in_place_ok && l->nin >= 1 && l->nout == 1 &&
+		    n->blob[l->out[0]].count == n->blob[l->in[0]].count &&
+		    !strcmp(ml->in[0], ml->out[0]))
+			n->blob[l->out[0]].alias = l->in[0];
+	}
+	{
+		const struct feat_value *o = feat_model_meta(&n->model, "graph.outputs");
+
+		n->noutput = (int)o->n;
+		n->output = feat_net_alloc(n, sizeof(int) * o->n);
+		if (!n->output) {
+			e = FEAT_E_NOMEM;
+			goto fail;
+		}
+		for (uint32_t i = 0; i < o->n; i++) {
+			n->output[i] = feat_net_blob_find(n, o->u.strs[i]);
+			n->blob[n->output[i]].consumers++;  /* the caller reads it */
+		}
+	}
+	if ((e = feat_net_fold(n))) {
+		feat_fmt(detail, dlen, "folding batch norm: %s", feat_strerror(e));
+		goto fail;
+	}
+	*out = n;
+	return 0;
+fail:
+	feat_net_free(n);
+	return e;
+}
+
+int feat_net_load(struct feat_net **out, const char *path, char *detail,
+	size_t dlen)
+{
+	struct feat_model m;
+	int e = feat_model_load(&m, path, detail, dlen);
+
+	*out = NULL;
+	if (e)
+		return e;
+	e = feat_net_build(out, &m, detail, dlen);
+	if (e) {
+		char d[512];
+
+		feat_fmt(d, sizeof d, "%s: %s", path, detail);
+		feat_fmt(detail, dlen, "%s", d);
+	}
+	return e;
+}
+
+void feat_net_free(struct feat_net *n)
+{
+	if (!n)
+		return;
+	for (int i = 0; i < n->nlayer; i++)
+		if (n->layer[i].ops && n->layer[i].ops->release)
+			n->layer[i].ops->release(&n->layer[i]);
+	for (int i = 0; i < n->nblob; i++)
+		if (n->blob[i].alias < 0)
+			free(n->blob[i].data);
+	free(n->scratch);
+	free(n->blob);
+	free(n->layer);
+	feat_model_free(&n->model);
+	arena_release(n->arena);
+	free(n);
+}
+
+int feat_net_reserve(struct feat_net *n, int batch)
+{
+	if (batch < 1)
+		return FEAT_E_INVAL;
+	if (batch <= n->capacity)
+		return 0;
+	for (int i = 0; i < n->nblob; i++) {
+		struct feat_blob *b = &n->blob[i];
+		float *p;
+
+		if (b->alias >= 0)
+			continue;
+		if (b->count > SIZE_MAX / sizeof(float) / (size_t)batch)
+			return FEAT_E_TOOBIG;
+		p = feat_aligned_alloc(b->count * (size_t)batch * sizeof(float));
+		if (!p)
+			return FEAT_E_NOMEM;
+		/* keep what the caller may already have put in an input */
+		if (b->data)
+			memcpy(p, b->data, b->count * (size_t)n->capacity * sizeof(float));
+		free(b->data);
+		b->data = p;
+	}
+	n->capacity = batch;
+	return 0;
+}
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+int feat_net_forward(struct feat_net *n, int batch)
+{
+	int e;
+
+	if (batch < 1)
+		return FEAT_E_INVAL;
+	if ((e = feat_net_reserve(n, batch)))
+		return e;
+	for (int i = 0; i < n->nlayer; i++) {
+		struct feat_layer *l = &n->layer[i];
+		double t0 = 0;
+
+		if (l->removed)
+			continue;
+		if (n->profile)
+			t0 = now();
+		l->ops->forward(n, l, batch);
+		if (n->profile) {
+			l->seconds += now() - t0;
+			l->calls++;
+		}
+	}
+	return 0;
+}

@@ -1,0 +1,120 @@
+/*
+ * net.h - the graph executor: a featmodel file turned into a runnable
+ * network of layers over float blobs.  Internal for now; the programs
+ * (featmodel, ssd-detect, deepbit-extract) use it.
+ *
+ * Blobs are dense float32 arrays, batch first: [N, C, H, W] for images,
+ * [N, K] after flatten, any rank up to FEAT_MAX_DIMS.  Shapes are inferred
+ * once at load for a batch of one; a forward pass over N images uses the
+ * same shapes with N in front.  Every layer keeps axis 0 as the batch.
+ *
+ * At load the executor folds batch norm and scale layers into the
+ * convolution before them and fuses a following ReLU, ReLU6 or leaky ReLU
+ * into the convolution's store, as the runtimes it is measured against do.
+ */
+#ifndef FEAT_NET_H
+#define FEAT_NET_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "model.h"
+
+struct feat_net;
+struct feat_layer;
+
+struct feat_blob {
+	const char *name;
+	int ndim;
+	uint32_t dims[FEAT_MAX_DIMS];   /* dims[0] is 1: the batch */
+	size_t count;                   /* elements of one image */
+	float *data;                    /* [batch capacity * count] */
+	int alias;                      /* shares storage with this blob, or -1 */
+	int producer;                   /* layer index, or -1 for an input */
+	int consumers;                  /* layers that read it */
+};
+
+enum feat_act {
+	FEAT_ACT_NONE = 0,
+	FEAT_ACT_RELU,
+	FEAT_ACT_RELU6,
+	FEAT_ACT_LEAKY,
+};
+
+struct feat_layer_ops {
+	const char *type;
+	/* Check parameters and weights, set output shapes (batch 1), MACs and
+	 * parameter counts, prepare whatever forward needs.  0 or FEAT_E_*,
+	 * with the reason in detail. */
+	int (*setup)(struct feat_net *n, struct feat_layer *l, char *detail,
+		size_t dlen);
+	void (*forward)(struct feat_net *n, struct feat_layer *l, int batch);
+	void (*release)(struct feat_layer *l);
+	int in_place_ok;  /* output may share the input's storage */
+};
+
+struct feat_layer {
+	const struct feat_layer_ops *ops;
+	const struct feat_mlayer *ml;   /* as in the file */
+	const char *name;
+	int nin, nout;
+	int *in, *out;                  /* blob indices */
+	int removed;                    /* folded into an earlier layer */
+	int act;                        /* enum feat_act fused into the store */
+	float act_alpha;
+	uint64_t macs, params;          /* per image */
+	double seconds;                 /* accumulated forward time */
+	uint64_t calls;
+	void *priv;
+};
+
+struct feat_net {
+	struct feat_model model;
+	int nblob, nlayer;
+	struct feat_blob *blob;
+	struct feat_layer *layer;
+	int ninput, noutput;
+	int *input, *output;            /* blob indices */
+	int capacity;                   /* batch the blobs are allocated for */
+	int profile;                    /* time each layer */
+	int kernel;                     /* enum feat_kernel_path in use */
+	float *scratch;                 /* shared workspace (im2col) */
+	size_t scratch_floats;
+	void *arena;                    /* names and small tables */
+};
+
+/* Load and prepare a network.  0 or FEAT_E_*, reason in detail. */
+int feat_net_load(struct feat_net **out, const char *path, char *detail,
+	size_t dlen);
+/* The same over an already loaded model (taken over by the net). */
+int feat_net_build(struct feat_net **out, struct feat_model *m, char *detail,
+	size_t dlen);
+void feat_net_free(struct feat_net *n);
+/* Make room for batches of up to n images. */
+int feat_net_reserve(struct feat_net *n, int batch);
+/* Run the layers over the first batch images of the input blobs. */
+int feat_net_forward(struct feat_net *n, int batch);
+int feat_net_blob_find(const struct feat_net *n, const char *name);
+/* Storage of a blob (follows aliases). */
+float *feat_net_data(const struct feat_net *n, int blob);
+/* Fold batch norm and scale into the convolution or inner product before
+ * them, fuse activations into their store, and make flatten and reshape
+ * views (layers.c; called by feat_net_build). */
+int feat_net_fold(struct feat_net *n);
+/* Layer types the executor knows, for messages. */
+const struct feat_layer_ops *feat_layer_lookup(const char *type);
+
+/* Layer helpers shared by lib/layers.c and lib/net.c. */
+const struct feat_value *feat_param(const struct feat_layer *l, const char *key);
+int feat_param_int(const struct feat_layer *l, const char *key, int64_t def,
+	int64_t lo, int64_t hi, int64_t *out, char *detail, size_t dlen);
+int feat_param_float(const struct feat_layer *l, const char *key, double def,
+	double *out, char *detail, size_t dlen);
+/* 1 or 2 ints (a value for both spatial axes, or h and w) into v[2]. */
+int feat_param_pair(const struct feat_layer *l, const char *key, int def,
+	int lo, int v[2], char *detail, size_t dlen);
+const struct feat_mtensor *feat_layer_weight(const struct feat_layer *l,
+	const struct feat_net *n, uint32_t i);
+void *feat_net_alloc(struct feat_net *n, size_t bytes);
+
+#endif

@@ -1,0 +1,54 @@
+#!/bin/sh
+# The engine on the three reference networks (contrib/refnets.py: SSD300
+# with VGG16, MobileNetV1-SSD 300x300 with 21 classes, DeepBit VGG16 at
+# 224x224), one core, fp32, batch 1 and 8: featkit's images/s next to ONNX
+# Runtime 1.30 (npm onnxruntime-node, CPU provider, one intra-op and one
+# inter-op thread) on the same networks and weights in the same run.
+#
+# The networks (about 1.4 GB with their ONNX twins) are made once into
+# build/bench/nets; ONNX Runtime is installed once into build/bench/ort
+# (npm install --ignore-scripts: the package's install script only fetches
+# GPU libraries, which this machine cannot reach and does not need).
+set -eu
+. "$FEAT_TOP/t/perf/lib.sh"
+B=$FEAT_TOP/build/bench
+CORE=${BENCH_CORE:-0}
+RUNS=${BENCH_RUNS:-5}
+[ -n "${BENCH_QUICK:-}" ] && RUNS=1
+NETS=${BENCH_NETS:-"mobilenet_ssd ssd300_vgg16 deepbit_vgg16"}
+mkdir -p "$B/nets"
+for n in $NETS; do
+	[ -s "$B/nets/$n.b8.onnx" ] ||
+		/usr/bin/python3 "$FEAT_TOP/contrib/refnets.py" "$B/nets" "$n" >/dev/null
+done
+ort=
+if command -v node >/dev/null && command -v npm >/dev/null; then
+	if [ ! -d "$B/ort/node_modules/onnxruntime-node" ]; then
+		mkdir -p "$B/ort" &&
+		(cd "$B/ort" && npm install --silent --no-audit --no-fund --ignore-scripts \
+			onnxruntime-node@1.30.0 >/dev/null 2>&1) || echo "bench-nets: npm install onnxruntime-node failed"
+	fi
+	[ -d "$B/ort/node_modules/onnxruntime-node" ] && ort=$B/ort
+fi
+[ -n "$ort" ] || echo "bench-nets: ONNX Runtime not available: featkit figures only"
+
+printf '%-15s %5s %14s %14s %8s %10s\n' network batch "featkit img/s" "ORT img/s" ratio "GFLOP/s"
+for n in $NETS; do
+	for b in 1 8; do
+		out=$(taskset -c "$CORE" featmodel bench -b $b -n "$RUNS" "$B/nets/$n.fm" | tail -n 1)
+		ips=$(echo "$out" | awk '{ print $1 }')
+		gf=$(echo "$out" | awk '{ print $(NF - 1) }')
+		o=-
+		r=-
+		if [ -n "$ort" ]; then
+			onnx=$B/nets/$n.onnx
+			[ $b = 8 ] && onnx=$B/nets/$n.b8.onnx
+			o=$(cd "$ort" && NODE_PATH=$ort/node_modules taskset -c "$CORE" \
+				node "$FEAT_TOP/t/perf/ort_bench.js" "$onnx" $b "$RUNS" 2>/dev/null) || o=-
+			[ "$o" = - ] || r=$(ratio "$ips" "$o")
+		fi
+		printf '%-15s %5s %14s %14s %8s %10s\n' "$n" "$b" "$ips" "$o" "$r" "$gf"
+	done
+done
+echo "ratio = featkit / ONNX Runtime; target >= 1.0 at batch 1"
+echo "per-layer times: featmodel bench -b 1 $B/nets/NAME.fm"

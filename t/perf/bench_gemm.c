@@ -1,0 +1,217 @@
+/*
+ * bench_gemm.c - GFLOP/s of the GEMM paths on the shapes convolutions
+ * produce (C = W * im2col(x): M = output channels, N = H*W, K = Cin*kh*kw)
+ * in VGG16 at 224x224, SSD300's VGG base and MobileNet's pointwise layers,
+ * and of the inner products (M = 4096, N = batch).  featkit's AVX-512 path
+ * and OpenBLAS run on the same buffers in the same process; the reference
+ * twin only where it finishes quickly.
+ *
+ *   bench_gemm [-r REPS] [-q] [-f FILTER]
+ *
+ * Run it pinned to one core (taskset -c 1) with OPENBLAS_NUM_THREADS=1
+ * (blas.c makes that the default).  Each figure is the best of REPS runs.
+ * FEAT_BENCH_BLOCKS=mc,kc,nc retunes the AVX-512 cache blocks.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <immintrin.h>
+
+#include "feat.h"
+#include "internal.h"
+#include "kern/kern.h"
+
+#define PEAK 115.0   /* measured single-core fp32 GFLOP/s of the reference machine */
+
+struct shape {
+	const char *name;
+	int M, N, K;
+};
+
+static const struct shape shapes[] = {
+	{ "vgg224 conv1_1", 64, 50176, 27 },
+	{ "vgg224 conv1_2", 64, 50176, 576 },
+	{ "vgg224 conv2_1", 128, 12544, 576 },
+	{ "vgg224 conv2_2", 128, 12544, 1152 },
+	{ "vgg224 conv3_1", 256, 3136, 1152 },
+	{ "vgg224 conv3_2", 256, 3136, 2304 },
+	{ "vgg224 conv4_1", 512, 784, 2304 },
+	{ "vgg224 conv4_2", 512, 784, 4608 },
+	{ "vgg224 conv5_x", 512, 196, 4608 },
+	{ "ssd300 conv1_2", 64, 90000, 576 },
+	{ "ssd300 conv3_2", 256, 5625, 2304 },
+	{ "ssd300 conv4_3", 512, 1444, 4608 },
+	{ "ssd300 conv5_x", 512, 361, 4608 },
+	{ "ssd300 fc7 1x1", 1024, 361, 1024 },
+	{ "ssd300 conv6_2", 512, 100, 2304 },
+	{ "ssd300 conv8_2", 256, 25, 1152 },
+	{ "ssd300 conv9_2", 256, 9, 1152 },
+	{ "ssd300 loc 3x3", 16, 1444, 4608 },
+	{ "mbnet pw 112", 128, 12544, 64 },
+	{ "mbnet pw 28", 256, 784, 256 },
+	{ "mbnet pw 7", 1024, 49, 1024 },
+	{ "fc6 batch 1", 4096, 1, 25088 },
+	{ "fc6 batch 8", 4096, 8, 25088 },
+	{ "fc7 batch 1", 4096, 1, 4096 },
+	{ "fc7 batch 8", 4096, 8, 4096 },
+	{ "fc8 batch 1", 1000, 1, 4096 },
+	{ "square 1024", 1024, 1024, 1024 },
+	{ "odd 257x333x129", 257, 333, 129 },
+};
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* Best GFLOP/s of reps runs of path k; -1 on error. */
+static double run(const struct feat_kern *k, struct feat_sgemm_args *g, int reps)
+{
+	double flops = 2.0 * g->M * g->N * g->K, best = 1e30;
+
+	for (int r = 0; r < reps; r++) {
+		double t0 = now();
+
+		if (feat_kern_sgemm(k, g) != 0)
+			return -1;
+		t0 = now() - t0;
+		if (t0 < best)
+			best = t0;
+	}
+	return flops / best * 1e-9;
+}
+
+/* The machine's own zmm FMA peak: 16 independent chains. */
+__attribute__((target("avx512f,fma")))
+static double fma_peak(void)
+{
+	__m512 a[16], x = _mm512_set1_ps(1.0000001f), y = _mm512_set1_ps(1e-7f);
+	double best = 1e30;
+	long n = 20000000;
+	float sink = 0;
+
+	for (int i = 0; i < 16; i++)
+		a[i] = _mm512_set1_ps((float)i);
+	for (int r = 0; r < 3; r++) {
+		double t = now();
+
+		for (long k = 0; k < n; k++)
+#pragma GCC unroll 16
+			for (int i = 0; i < 16; i++)
+				a[i] = _mm512_fmadd_ps(a[i], x, y);
+		t = now() - t;
+		if (t < best)
+			best = t;
+	}
+	for (int i = 0; i < 16; i++)
+		sink += _mm512_reduce_add_ps(a[i]);
+	return n * 16 * 32.0 / best * 1e-9 + (sink == 1 ? 1e-9 : 0);
+}
+
+static void fill(float *p, size_t n, unsigned seed)
+{
+	for (size_t i = 0; i < n; i++) {
+		seed = seed * 1103515245u + 12345u;
+		p[i] = (float)((seed >> 9) & 0xffff) / 65536.0f - 0.5f;
+	}
+}
+
+int main(int argc, char **argv)
+{
+	int reps = 5, quick = 0;
+	const char *filter = NULL, *blk = getenv("FEAT_BENCH_BLOCKS");
+	const struct feat_kern *avx = &feat_kern_table[FEAT_KERN_AVX512];
+	const struct feat_kern *ref = &feat_kern_table[FEAT_KERN_REF];
+	const struct feat_kern *blas = &feat_kern_table[FEAT_KERN_BLAS];
+
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "-r") == 0 && i + 1 < argc)
+			reps = atoi(argv[++i]);
+		else if (strcmp(argv[i], "-q") == 0)
+			quick = 1;
+		else if (strcmp(argv[i], "-f") == 0 && i + 1 < argc)
+			filter = argv[++i];
+		else {
+			fprintf(stderr, "usage: bench_gemm [-r REPS] [-q] [-f FILTER]\n");
+			return 2;
+		}
+	}
+	if (reps < 1)
+		reps = 1;
+	if (blk && sscanf(blk, "%d,%d,%d", &feat_kern_blocks_avx512.mc,
+			&feat_kern_blocks_avx512.kc, &feat_kern_blocks_avx512.nc) != 3) {
+		fprintf(stderr, "bench_gemm: FEAT_BENCH_BLOCKS wants mc,kc,nc\n");
+		return 2;
+	}
+	if (!avx->supported()) {
+		fprintf(stderr, "bench_gemm: this CPU has no AVX-512; only blas and ref run\n");
+		avx = NULL;
+	}
+	if (avx)
+		printf("# this core's measured zmm FMA peak: %.0f GFLOP/s "
+			"(%%peak below is against %.0f)\n", fma_peak(), PEAK);
+	printf("# featkit sgemm, one thread, best of %d; microkernel %dx%d, "
+		"mc=%d kc=%d nc=%d; peak %.0f GFLOP/s\n", reps,
+		feat_kern_blocks_avx512.mr, feat_kern_blocks_avx512.nr,
+		feat_kern_blocks_avx512.mc, feat_kern_blocks_avx512.kc,
+		feat_kern_blocks_avx512.nc, PEAK);
+	printf("%-16s %5s %6s %5s  %8s %8s %8s  %6s %6s\n", "shape", "M", "N", "K",
+		"avx512", "ref", "openblas", "ratio", "%peak");
+	for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+		const struct shape *sh = &shapes[s];
+		size_t na = (size_t)sh->M * sh->K, nb = (size_t)sh->K * sh->N;
+		size_t nc = (size_t)sh->M * sh->N;
+		double flops = 2.0 * sh->M * sh->N * sh->K, ga = 0, gr = -1, gb;
+		float *A, *B, *C;
+
+		if (filter && !strstr(sh->name, filter))
+			continue;
+		if (quick && flops > 4e9)
+			continue;
+		A = feat_aligned_alloc(na * sizeof(float));
+		B = feat_aligned_alloc(nb * sizeof(float));
+		C = feat_aligned_alloc(nc * sizeof(float));
+		if (!A || !B || !C) {
+			fprintf(stderr, "bench_gemm: out of memory for %s\n", sh->name);
+			return 1;
+		}
+		fill(A, na, 1);
+		fill(B, nb, 2);
+		memset(C, 0, nc * sizeof(float));
+
+		struct feat_sgemm_args g = {
+			.M = sh->M, .N = sh->N, .K = sh->K, .alpha = 1.0f,
+			.A = A, .lda = sh->K, .B = B, .ldb = sh->N,
+			.beta = 0.0f, .C = C, .ldc = sh->N,
+		};
+		/* Interleave the paths so that noise from the other core hits
+		 * both alike. */
+		gb = 0;
+		for (int round = 0; round < 2; round++) {
+			double x;
+
+			if (avx && (x = run(avx, &g, (reps + 1) / 2)) > ga)
+				ga = x;
+			if ((x = run(blas, &g, (reps + 1) / 2)) > gb)
+				gb = x;
+		}
+		if (flops <= 2e8)
+			gr = run(ref, &g, 1);
+		printf("%-16s %5d %6d %5d  %8.1f ", sh->name, sh->M, sh->N, sh->K, ga);
+		if (gr > 0)
+			printf("%8.2f ", gr);
+		else
+			printf("%8s ", "-");
+		printf("%8.1f  %6.2f %5.0f%%\n", gb, gb > 0 ? ga / gb : 0, 100 * ga / PEAK);
+		fflush(stdout);
+		free(A);
+		free(B);
+		free(C);
+	}
+	return 0;
+}

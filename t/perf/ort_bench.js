@@ -1,0 +1,40 @@
+// ort_bench.js - the peer of featmodel bench: ONNX Runtime (npm
+// onnxruntime-node, CPU execution provider, one intra-op and one inter-op
+// thread, all graph optimisations) timing forward passes of an ONNX model
+// on synthetic input.  Prints images/s (best of REPS timed passes after
+// one warm-up), so the two can be compared in the same run.
+//
+//   node ort_bench.js MODEL.onnx BATCH [RUNS]
+const ort = require('onnxruntime-node');
+
+(async () => {
+	const [model, batchArg, runsArg] = process.argv.slice(2);
+	const batch = parseInt(batchArg || '1'), runs = parseInt(runsArg || '5');
+	const s = await ort.InferenceSession.create(model, {
+		intraOpNumThreads: 1, interOpNumThreads: 1,
+		graphOptimizationLevel: 'all', executionMode: 'sequential',
+	});
+	const name = s.inputNames[0];
+	const meta = s.inputMetadata ? s.inputMetadata[0] : null;
+	let shape = meta && meta.shape ? meta.shape.map(Number) : null;
+	if (!shape || shape.some(isNaN))
+		throw new Error('cannot read the input shape of ' + model);
+	shape[0] = batch;
+	const n = shape.reduce((a, b) => a * b, 1);
+	const data = new Float32Array(n);
+	let seed = 12345;
+	for (let i = 0; i < n; i++) {
+		seed = (seed * 1664525 + 1013904223) >>> 0;
+		data[i] = (seed >>> 8) / (1 << 24) * 2 - 1;
+	}
+	const feeds = { [name]: new ort.Tensor('float32', data, shape) };
+	await s.run(feeds);
+	let best = Infinity;
+	for (let r = 0; r < runs; r++) {
+		const t0 = process.hrtime.bigint();
+		await s.run(feeds);
+		const t = Number(process.hrtime.bigint() - t0) / 1e9;
+		best = Math.min(best, t);
+	}
+	console.log((batch / best).toFixed(2));
+})().catch((e) => { console.error('ort_bench: ' + e.message); process.exit(1); });

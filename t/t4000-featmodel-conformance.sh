@@ -1,0 +1,95 @@
+#!/bin/sh
+# The engine against PyTorch: every layer and option, on the networks and
+# reference outputs contrib/conformance.py wrote (PyTorch's functional ops
+# on the same weights), under every kernel path.  Tolerance: max relative
+# error 1e-4 of each output's largest magnitude.
+
+. "$FEAT_TOP/t/test-lib.sh"
+
+N=$TEST_DATA/nets
+FCMP=$FEAT_TOP/t/lib/fcmp.py
+
+for k in ref avx512 blas; do
+	if [ $k = avx512 ] && ! grep -q avx512f /proc/cpuinfo; then
+		test_skip "kernel $k" "this CPU has no AVX-512"
+		continue
+	fi
+	for net in convs pools head deepbit; do
+		test_expect_success "$net matches PyTorch (FEAT_KERNEL=$k)" "
+			FEAT_KERNEL=$k featmodel run $N/$net.fm $N/$net.in.f32 out.$k.$net &&
+			for ref in $N/$net.out.*.f32; do
+				blob=\${ref#$N/$net.out.} &&
+				\"\$PYTHON\" $FCMP out.$k.$net.\$blob \$ref || exit 1
+			done
+		"
+	done
+done
+
+test_expect_success 'batch size follows the input file; one image at a time agrees' '
+	"$PYTHON" -c "
+import numpy as np
+x = np.fromfile(\"$N/deepbit.in.f32\", \"<f4\").reshape(4, -1)
+x[1].tofile(\"one.f32\")
+" &&
+	featmodel run $N/deepbit.fm one.f32 one &&
+	"$PYTHON" -c "
+import numpy as np, glob
+ref = np.fromfile(\"$N/deepbit.out.sigmoid13.f32\", \"<f4\").reshape(4, -1)[1]
+got = np.fromfile(\"one.sigmoid13.f32\", \"<f4\")
+assert got.shape == ref.shape and np.abs(got - ref).max() < 1e-5, np.abs(got - ref).max()
+"
+'
+
+test_expect_success 'info: metadata, layers, shapes, folded batch norm' '
+	featmodel info $N/convs.fm >info &&
+	grep -q "^  input.shape	3,23,19" info &&
+	grep -q "^0 *conv+relu *conv1 *8x23x19 " info &&
+	grep -q "^1 *bn .*(folded)" info &&
+	grep -q "^13 *conv *conv14 *6x6x5 *2406 *72000" info
+'
+
+test_expect_success 'check: a good model' '
+	featmodel check $N/head.fm >out &&
+	grep -q "ok: 20 layers" out
+'
+
+test_expect_success 'bench prints images/s and the time of each layer' '
+	featmodel bench -n 2 -b 3 $N/deepbit.fm >out &&
+	grep -q "batch 3" out &&
+	grep -q "images/s" out &&
+	grep -q "^0 *conv *conv1 " out
+'
+
+for f in truncated.fm huge-layer-count.fm bad-offsets.fm version-7.fm text.fm empty.fm; do
+	test_expect_success "a broken model file ($f): exit 3, one line" "
+		test_expect_code 3 featmodel check $FEAT_TOP/t/fuzz/corpus/model/$f >out 2>err &&
+		test_stderr_one_line err &&
+		grep -q '^featmodel: .*$f: ' err
+	"
+done
+
+test_expect_success 'an input of the wrong size: exit 2' '
+	head -c 100 $N/convs.in.f32 >short.f32 &&
+	test_expect_code 2 featmodel run $N/convs.fm short.f32 o 2>err &&
+	grep -q "not a whole number of inputs" err
+'
+
+test_expect_success 'missing files: exit 4' '
+	test_expect_code 4 featmodel check no-such.fm 2>err &&
+	grep -q "cannot open" err &&
+	test_expect_code 4 featmodel run $N/convs.fm no-such.f32 o 2>err
+'
+
+test_expect_success 'usage errors: exit 2, one line' '
+	test_expect_code 2 featmodel 2>err && test_stderr_one_line err &&
+	test_expect_code 2 featmodel frobnicate $N/convs.fm 2>err && test_stderr_one_line err &&
+	test_expect_code 2 featmodel run $N/convs.fm 2>err && test_stderr_one_line err
+'
+
+test_expect_success 'an unknown FEAT_KERNEL is refused' '
+	FEAT_KERNEL=cuda test_expect_code 2 featmodel check $N/convs.fm 2>err &&
+	test_stderr_one_line err &&
+	grep -qi "FEAT_KERNEL" err
+'
+
+test_done
