@@ -15,6 +15,9 @@
 
 const char *feat_prog = "featkit";
 static char **feat_argv;
+static double progress_start;
+
+static double now(void);
 int feat_verbose;
 int feat_show_progress;
 
@@ -26,6 +29,7 @@ void feat_cli_init_(char **argv0)
 		feat_prog = s ? s + 1 : *argv0;
 	*argv0 = (char *)feat_prog;
 	feat_argv = argv0;
+	progress_start = now();
 	opterr = 0;  /* feat_cli_common reports bad options in one line */
 }
 
@@ -203,7 +207,7 @@ static double now(void)
  */
 void feat_progress(uint64_t records, uint64_t bytes, int final)
 {
-	static double start, last;
+	static double last;
 	static int shown;
 	double t, el;
 
@@ -217,12 +221,11 @@ void feat_progress(uint64_t records, uint64_t bytes, int final)
 		return;
 	}
 	t = now();
-	if (!start)
-		start = t;
-	if (!final && t - last < 0.25)
+	/* the first line after a quarter of a second: rates need a span */
+	if (!final && (t - last < 0.25 || t - progress_start < 0.25))
 		return;
 	last = t;
-	el = t - start > 1e-9 ? t - start : 1e-9;
+	el = t - progress_start > 1e-3 ? t - progress_start : 1e-3;
 	fprintf(stderr, "\r%s: %llu records %.1f rec/s %.1f MiB %.1f MiB/s %d:%02d:%02d%s",
 		feat_prog, (unsigned long long)records, records / el,
 		bytes / 1048576.0, bytes / 1048576.0 / el, (int)el / 3600,
