@@ -602,7 +602,7 @@ struct bytes {
 
 static void put(struct bytes *b, const void *p, size_t n)
 {
-	if (b->err)
+	if (b->err || !n)
 		return;
 	if (b->n + n > b->cap) {
 		size_t cap = b->cap ? b->cap : 4096;
