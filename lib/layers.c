@@ -35,6 +35,7 @@
 #include "internal.h"
 #include "kern/dwconv.h"
 #include "kern/kern.h"
+#include "kern/winograd.h"
 #include "net.h"
 
 #define FAIL(...) (feat_fmt(detail, dlen, __VA_ARGS__), FEAT_E_FORMAT)
@@ -127,6 +128,10 @@ struct conv {
 	const float *w;      /* [cout][cin/group][kh][kw] */
 	float *w_own;        /* a private copy once batch norm is folded in */
 	float *bias;         /* [cout], zeros when the file has none */
+	float *wino_u;       /* Winograd weights (packed for AVX-512), or NULL */
+	int wino_block;      /* tiles per Winograd block */
+	struct feat_sgemm_apack ap;  /* weights pre-packed for the AVX-512
+				      * GEMM (group 1), at the first forward */
 };
 
 static size_t im2col_chunk(const struct conv *c, int cg);
@@ -341,6 +346,21 @@ static void conv_forward(struct feat_net *n, struct feat_layer *l, int batch)
 
 		if (k->id == FEAT_KERN_REF) {
 			conv_ref(c, x, y);
+		} else if (c->wino_u) {
+			struct feat_wino_args w = {
+				.x = x, .cin = c->cin, .hin = c->hin, .win = c->win,
+				.pt = c->pt, .pl = c->pl, .y = y, .cout = c->cout,
+				.hout = c->hout, .wout = c->wout, .u = c->wino_u,
+				.up = c->wino_u,
+				.bias = c->bias, .act = l->act, .alpha = l->act_alpha,
+				.block = c->wino_block, .work = n->scratch, .k = k,
+			};
+
+			if (k->id == FEAT_KERN_AVX512)
+				feat_wino_avx512(&w);
+			else
+				feat_wino_ref(&w);
+			fused = 1;
 		} else if (c->group == c->cin && c->group == c->cout && c->group > 1) {
 			struct feat_dw_args d = {
 				.x = x, .c = c->cin, .hin = c->hin, .win = c->win,
@@ -357,6 +377,11 @@ static void conv_forward(struct feat_net *n, struct feat_layer *l, int batch)
 				feat_dwconv_ref(&d);
 			fused = 1;
 		} else {
+			struct conv *cw = l->priv;
+
+			if (k->id == FEAT_KERN_AVX512 && c->group == 1 && !c->ap.p && hw > 16)
+				feat_sgemm_pack_a_avx512(&cw->ap, c->w, cg * c->kh * c->kw,
+							 c->cout, cg * c->kh * c->kw);
 			for (int g = 0; g < c->group; g++) {
 				struct feat_sgemm_args a = {
 					.M = og, .N = (int)hw, .K = cg * c->kh * c->kw,
@@ -367,6 +392,7 @@ static void conv_forward(struct feat_net *n, struct feat_layer *l, int batch)
 					.bias = c->bias + (size_t)g * og,
 					.bias_kind = FEAT_BIAS_ROW,
 					.relu = l->act == FEAT_ACT_RELU,
+					.apack = k->id == FEAT_KERN_AVX512 && c->ap.p ? &c->ap : NULL,
 				};
 
 				if (pointwise) {
@@ -397,8 +423,11 @@ static void conv_release(struct feat_layer *l)
 {
 	struct conv *c = l->priv;
 
-	if (c)
+	if (c) {
 		free(c->w_own);
+		free(c->wino_u);
+		feat_sgemm_apack_free(&c->ap);
+	}
 }
 
 /* --------------------------------------------- batch norm, scale: affine */
@@ -1178,6 +1207,50 @@ static void bypass(struct feat_net *n, struct feat_layer *l)
 	l->removed = 1;
 }
 
+/*
+ * Winograd F(4x4, 3x3) for 3x3, stride 1, dilation 1, ungrouped
+ * convolutions, when a fast GEMM path is active (FEAT_KERNEL=ref keeps the
+ * direct oracle).  Run after folding, so U is made from the final weights,
+ * once.  FEAT_WINOGRAD=0 turns it off, FEAT_WINOGRAD=1 ignores the size
+ * threshold (for measuring it).  The threshold, measured layer by layer on
+ * SSD300 (featmodel bench, FEAT_WINOGRAD=1 against 0): im2col + GEMM stays
+ * for 3 input channels (conv1_1: 10.7 ms against 2.7) and for maps under
+ * 16x16 (10x10, 5x5, 3x3, 1x1 heads and extras: 1.3 to 10x slower, the 4x
+ * larger U streamed from memory for a handful of tiles); 19x19 and larger
+ * with 16 or more channels gain 1.1 to 2x.
+ */
+static int wino_worth(const struct conv *c)
+{
+	return c->cin >= 16 && c->cout >= 16 && (long)c->hout * c->wout >= 256;
+}
+
+static int wino_prepare(struct feat_net *n, struct conv *c)
+{
+	const char *env = getenv("FEAT_WINOGRAD");
+	int force = env && strcmp(env, "1") == 0;
+
+	if (c->kh != 3 || c->kw != 3 || c->sh != 1 || c->sw != 1 || c->dh != 1 ||
+	    c->dw != 1 || c->group != 1 || feat_kern_active()->id == FEAT_KERN_REF ||
+	    (env && strcmp(env, "0") == 0) || (!force && !wino_worth(c)))
+		return 0;
+	c->wino_block = feat_wino_block(c->cin, c->cout, c->hout, c->wout);
+	c->wino_u = feat_aligned_alloc((size_t)FEAT_WINO_XI * c->cout * c->cin * sizeof(float));
+	if (!c->wino_u)
+		return FEAT_E_NOMEM;
+	feat_wino_weights(c->w, c->cout, c->cin, c->wino_u);
+	if (feat_kern_active()->id == FEAT_KERN_AVX512) {
+		/* the AVX-512 twin reads U packed in panels; the plain layout goes */
+		float *up = feat_aligned_alloc(feat_wino_packed(c->cout, c->cin) * sizeof(float));
+
+		if (!up)
+			return FEAT_E_NOMEM;
+		feat_wino_pack(c->wino_u, c->cout, c->cin, up);
+		free(c->wino_u);
+		c->wino_u = up;
+	}
+	return grow_scratch(n, feat_wino_work(c->cin, c->cout, c->wino_block));
+}
+
 int feat_net_fold(struct feat_net *n)
 {
 	/* flatten and reshape become views of a blob read by nobody else */
@@ -1250,6 +1323,13 @@ int feat_net_fold(struct feat_net *n)
 			bypass(n, l);
 			n->blob[l->out[0]].producer = src->producer;
 		}
+	}
+	for (int i = 0; i < n->nlayer; i++) {
+		struct feat_layer *l = &n->layer[i];
+		int e;
+
+		if (!l->removed && is_type(l, "conv") && (e = wino_prepare(n, l->priv)))
+			return e;
 	}
 	return 0;
 }

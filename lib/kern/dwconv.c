@@ -67,5 +67,9 @@ unsigned long feat_dwconv_work(const struct feat_dw_args *a)
 {
 	unsigned long hp = (unsigned long)(a->hout - 1) * a->sh + (unsigned long)(a->kh - 1) * a->dh + 1;
 
-	return hp * padded_width(a) + 64;
+	unsigned long old = hp * padded_width(a) + 64;
+	unsigned long flat = (unsigned long)a->sh * a->sw * feat_dwconv_plane_floats(a) +
+			     feat_dwconv_mask_floats(a) + 64;
+
+	return old > flat ? old : flat;
 }

@@ -26,6 +26,30 @@ struct feat_dw_args {
 };
 
 void feat_dwconv_ref(const struct feat_dw_args *a);
+
+/*
+ * The AVX-512 path's workspace, laid out by these two so that dwconv.c can
+ * size it without AVX-512 code: sh * sw phase planes of the input (only
+ * when a stride or a width change needs them), each
+ * feat_dwconv_plane_floats() long, then a table of per-vector tap masks.
+ * Depends only on the kernel, the strides and the output size (what
+ * conv_setup knows).
+ */
+static inline unsigned long feat_dwconv_plane_floats(const struct feat_dw_args *a)
+{
+	unsigned long rows = (unsigned long)(a->hout - 1) +
+			     (unsigned long)(a->kh - 1) * a->dh / a->sh + 1;
+
+	return (rows * (unsigned long)a->wout + 31) / 16 * 16;
+}
+
+static inline unsigned long feat_dwconv_mask_floats(const struct feat_dw_args *a)
+{
+	/* vectors, rounded up to the AVX-512 kernel's blocks of 8 */
+	unsigned long nvec = (((unsigned long)a->hout * a->wout + 15) / 16 + 7) / 8 * 8;
+
+	return (nvec * (unsigned long)(a->kh * a->kw) * 2 + nvec + 63) / 4 + 16;
+}
 void feat_dwconv_avx512(const struct feat_dw_args *a);
 /* Floats of workspace the AVX-512 path needs for these arguments. */
 unsigned long feat_dwconv_work(const struct feat_dw_args *a);

@@ -26,6 +26,7 @@
 #define FEAT_KERN_H
 
 #include <stddef.h>
+#include <stdlib.h>
 
 #include "feat.h"
 
@@ -52,6 +53,21 @@ struct feat_sgemm_args {
 	const float *bias;   /* NULL when bias_kind is FEAT_BIAS_NONE */
 	int bias_kind;       /* enum feat_bias_kind */
 	int relu;            /* 1: C = max(C, 0) after the bias */
+	/* optional: op(A) already packed by feat_sgemm_pack_a() for the path
+	 * that runs the call (NULL: pack A on every call).  A and lda stay
+	 * valid and required: routes that do not use packed A read them. */
+	const struct feat_sgemm_apack *apack;
+};
+
+/*
+ * A pre-packed A (the weights of a layer, packed once at load rather than
+ * on every call, which for small N costs as much as the product).  Opaque
+ * but for ownership: p is freed by feat_sgemm_apack_free().
+ */
+struct feat_sgemm_apack {
+	int M, K;            /* A is M x K, row-major, not transposed */
+	int mc, kc;          /* the blocking p was packed with */
+	float *p;            /* M * K floats, NULL when not packed */
 };
 
 /* A path's GEMM.  Returns 0 or FEAT_E_NOMEM (workspace). */
@@ -119,6 +135,18 @@ void feat_sgemm_epilogue(const struct feat_sgemm_args *g);
  * the roles of A and B swapped (C^T = B^T A^T). */
 int feat_sgemm_avx512(const struct feat_sgemm_args *g);
 extern struct feat_kern_blocks feat_kern_blocks_avx512;
+/* Pack row-major A (M x K, lda) for feat_sgemm_avx512 in the blocking of
+ * feat_kern_blocks_avx512 at the time of the call (later calls use the
+ * blocking recorded in ap, whatever the table says then).  0 or
+ * FEAT_E_NOMEM (ap->p is then NULL); M, K >= 1. */
+int feat_sgemm_pack_a_avx512(struct feat_sgemm_apack *ap, const float *A, int lda,
+	int M, int K);
+/* Free ap->p (any CPU; NULL is fine). */
+static inline void feat_sgemm_apack_free(struct feat_sgemm_apack *ap)
+{
+	free(ap->p);
+	ap->p = NULL;
+}
 
 /* blas.c: cblas_sgemm, or cblas_sgemv when N == 1 or M == 1; the epilogue
  * is a second pass over C. */

@@ -2,7 +2,8 @@
  * test_dwconv.c - the AVX-512 depthwise kernel against its plain C twin,
  * and the twin against a direct definition, over strides 1, 2 and 3,
  * dilations, paddings (zero to wider than the kernel), kernel sizes 1 to
- * 7, widths around the vector length and every activation.  Tolerance:
+ * 7, widths around the vector length, every activation and every map
+ * size and stride of MobileNet-SSD.  Tolerance:
  * |fast - ref| <= 1e-5 * (1 + |ref|) (the sums are of at most 49 terms).
  */
 #include <math.h>
@@ -111,6 +112,21 @@ START_TEST(shapes)
 	one(32, 150, 150, 3, 1, 1, 1, 1, 3);
 	one(64, 150, 150, 3, 2, 1, 1, 2, 4);
 	one(512, 19, 19, 3, 1, 1, 1, 1, 5);
+	/* every map size and stride of MobileNet-SSD: the AVX-512 kernel's
+	 * flat route (stride 1, masks across row ends) and its phase-plane
+	 * route (stride 2, odd widths included) */
+	one(128, 75, 75, 3, 1, 1, 1, 1, 6);
+	one(128, 75, 75, 3, 2, 1, 1, 1, 7);
+	one(256, 38, 38, 3, 1, 1, 1, 2, 8);
+	one(256, 38, 38, 3, 2, 1, 1, 1, 9);
+	one(64, 19, 19, 3, 2, 1, 1, 1, 10);
+	one(64, 10, 10, 3, 1, 1, 1, 1, 11);
+	one(64, 10, 10, 3, 2, 1, 1, 3, 12);
+	one(64, 5, 5, 3, 1, 1, 1, 1, 13);
+	one(64, 5, 5, 3, 2, 1, 1, 0, 14);
+	one(64, 3, 3, 3, 1, 1, 1, 1, 15);
+	one(64, 2, 2, 3, 1, 1, 1, 1, 16);
+	one(64, 1, 1, 3, 1, 1, 1, 1, 17);
 }
 END_TEST
 

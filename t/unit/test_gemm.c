@@ -2,7 +2,8 @@
  * test_gemm.c - the GEMM paths against their plain C twin: every edge size
  * from 1 to 40 in each dimension, shapes that cross every cache block,
  * transposes, padded leading dimensions, alpha and beta (beta == 0 over
- * NaN), the fused bias/ReLU epilogue, the GEMV and small-N routes, guard
+ * NaN), the fused bias/ReLU epilogue, the GEMV and small-N routes, a
+ * pre-packed A (feat_sgemm_pack_a_avx512) on all of these, guard
  * bands around C that must stay untouched, argument errors, and the
  * dispatcher's FEAT_KERNEL.
  *
@@ -45,6 +46,10 @@ static float *mat(int rows, int cols, int ld)
 		p[i] = frand();
 	return p;
 }
+
+/* 1: check_one hands the AVX-512 path a pre-packed A whenever A is not
+ * transposed (the route of a convolution's weights). */
+static int use_apack;
 
 static const struct feat_kern *path(int id)
 {
@@ -90,7 +95,15 @@ static int check_one(const struct feat_kern *k, int tA, int tB, int M, int N,
 		.beta = beta, .C = C, .ldc = ldc,
 		.bias = bias, .bias_kind = bias_kind, .relu = relu,
 	};
+	struct feat_sgemm_apack ap = { 0 };
+
+	if (use_apack && !tA && k->id == FEAT_KERN_AVX512) {
+		ck_assert_int_eq(feat_sgemm_pack_a_avx512(&ap, A, lda, M, K), 0);
+		g.apack = &ap;
+	}
 	ck_assert_int_eq(feat_kern_sgemm(k, &g), 0);
+	g.apack = NULL;
+	feat_sgemm_apack_free(&ap);
 	g.C = R;
 	ck_assert_int_eq(feat_kern_sgemm(path(FEAT_KERN_REF), &g), 0);
 
@@ -247,6 +260,48 @@ START_TEST(ref_by_hand)
 END_TEST
 
 START_TEST(avx512_edges) { edges(FEAT_KERN_AVX512); }
+
+/* The same with A pre-packed: every edge, every block crossing, the
+ * epilogue; and A packed under one blocking then run under another (the
+ * packed A must carry its own). */
+START_TEST(avx512_prepacked)
+{
+	struct feat_kern_blocks save = feat_kern_blocks_avx512;
+	int bad = 0;
+
+	use_apack = 1;
+	edges(FEAT_KERN_AVX512);
+	blocks(FEAT_KERN_AVX512);
+	epilogue(FEAT_KERN_AVX512);
+	if (have(FEAT_KERN_AVX512)) {
+		int M = 500, N = 333, K = 801;
+		float *A = mat(M, K, K), *B = mat(K, N, N);
+		float *C = malloc(sizeof(float) * M * N), *R = malloc(sizeof(float) * M * N);
+		struct feat_sgemm_apack ap;
+		struct feat_sgemm_args g = {
+			.M = M, .N = N, .K = K, .alpha = 1, .A = A, .lda = K,
+			.B = B, .ldb = N, .C = C, .ldc = N, .apack = &ap,
+		};
+
+		feat_kern_blocks_avx512.mc = 96;
+		feat_kern_blocks_avx512.kc = 100;
+		ck_assert_int_eq(feat_sgemm_pack_a_avx512(&ap, A, K, M, K), 0);
+		feat_kern_blocks_avx512 = save;
+		ck_assert_int_eq(feat_kern_sgemm(path(FEAT_KERN_AVX512), &g), 0);
+		g.C = R;
+		g.apack = NULL;
+		ck_assert_int_eq(feat_kern_sgemm(path(FEAT_KERN_REF), &g), 0);
+		for (int i = 0; i < M * N; i++)
+			bad += fabsf(C[i] - R[i]) > 1e-5f * K;
+		feat_sgemm_apack_free(&ap);
+		ck_assert_ptr_null(ap.p);
+		free(A), free(B), free(C), free(R);
+	}
+	use_apack = 0;
+	feat_kern_blocks_avx512 = save;
+	ck_assert_int_eq(bad, 0);
+}
+END_TEST
 END_TEST
 START_TEST(avx512_blocks) { blocks(FEAT_KERN_AVX512); }
 END_TEST
@@ -400,6 +455,7 @@ Suite *unit_suite(void)
 	tcase_add_test(tc, active_path);
 	tcase_add_test(tc, dispatcher);
 	tcase_add_test(tc, avx512_edges);
+	tcase_add_test(tc, avx512_prepacked);
 	tcase_add_test(tc, avx512_blocks);
 	tcase_add_test(tc, avx512_epilogue);
 	tcase_add_test(tc, avx512_gemv);

@@ -92,6 +92,7 @@ struct prob {
 	float alpha, beta;
 	const float *bias;
 	int bias_kind, relu;
+	const struct feat_sgemm_apack *apack;   /* A pre-packed, or NULL */
 };
 
 /* What one microkernel call does with its tile at the end. */
@@ -309,6 +310,14 @@ static void pack_a(const struct prob *p, long i0, long mc, long p0, long kc,
 			for (; k + 16 <= kc; k += 16) {
 				__m512 r[16];
 
+				/* mr row streams at stride lda are too many for
+				 * the hardware prefetcher: ask for each row's
+				 * line 256 floats ahead (weights come from L3 or
+				 * DRAM, so this was most of pack_a's time). */
+				for (int i = 0; i < 16; i++)
+					if (i < mr && k + 16 * 16 < kc)
+						_mm_prefetch((const char *)(src + i * p->rsa + k + 16 * 16),
+							_MM_HINT_T0);
 				for (int i = 0; i < 16; i++)
 					r[i] = i < mr ? _mm512_loadu_ps(src + i * p->rsa + k) :
 						_mm512_setzero_ps();
@@ -404,18 +413,34 @@ static long rup(long x, long m)
 	return (x + m - 1) / m * m;
 }
 
+static void block_sizes(long *MC, long *KC)
+{
+	const struct feat_kern_blocks *bs = &feat_kern_blocks_avx512;
+
+	*MC = rdown(bs->mc, MR);
+	*KC = bs->kc > 0 ? bs->kc : 256;
+}
+
+/* With p->apack, block (i0, p0) of A is already packed, pack_a's layout,
+ * at apack->p + i0 * K + p0 * mc: the blocks one after the other. */
 static int gemm_packed(const struct prob *p)
 {
 	const struct feat_kern_blocks *bs = &feat_kern_blocks_avx512;
-	long MC = rdown(bs->mc, MR), KC = bs->kc > 0 ? bs->kc : 256;
-	long NC = rdown(bs->nc, NR);
+	const struct feat_sgemm_apack *pa = p->apack;
+	long MC, KC, NC = rdown(bs->nc, NR);
+
+	if (pa)
+		MC = pa->mc, KC = pa->kc;
+	else
+		block_sizes(&MC, &KC);
+
 	long mcmax = p->M < MC ? rup(p->M, MR) : MC;
 	long kcmax = p->K < KC ? p->K : KC;
 	long ncmax = p->N < NC ? rup(p->N, NR) : NC;
-	float *ap = ws_get(&ws_a, &ws_an, (size_t)(mcmax * kcmax));
+	float *ap = pa ? NULL : ws_get(&ws_a, &ws_an, (size_t)(mcmax * kcmax));
 	float *bp = ws_get(&ws_b, &ws_bn, (size_t)(kcmax * ncmax));
 
-	if (!ap || !bp)
+	if ((!pa && !ap) || !bp)
 		return FEAT_E_NOMEM;
 	for (long i0 = 0; i0 < p->M; i0 += MC) {
 		long mc = p->M - i0 < MC ? p->M - i0 : MC;
@@ -429,7 +454,10 @@ static int gemm_packed(const struct prob *p)
 				.relu = p->relu,
 			};
 
-			pack_a(p, i0, mc, p0, kc, ap);
+			if (pa)
+				ap = pa->p + i0 * p->K + p0 * mc;
+			else
+				pack_a(p, i0, mc, p0, kc, ap);
 			for (long j0 = 0; j0 < p->N; j0 += NC) {
 				long nc = p->N - j0 < NC ? p->N - j0 : NC;
 
@@ -752,6 +780,13 @@ int feat_sgemm_avx512(const struct feat_sgemm_args *a)
 		.bias = a->bias, .bias_kind = a->bias_kind, .relu = a->relu,
 	};
 
+	if (a->apack && !a->transA && a->apack->p && a->apack->M == a->M &&
+	    a->apack->K == a->K && p.N > SMALLN) {
+		/* Pre-packed weights: the blocked path as it is (not the
+		 * swap, which would pack B as A). */
+		p.apack = a->apack;
+		return gemm_packed(&p);
+	}
 	if (p.N == 1) {
 		struct gemv g = {
 			.R = p.M, .K = p.K, .m = p.A, .rs = p.rsa, .cs = p.csa,
@@ -791,4 +826,29 @@ int feat_sgemm_avx512(const struct feat_sgemm_args *a)
 		return gemm_packed(&q);
 	}
 	return gemm_packed(&p);
+}
+
+/* ------------------------------------------------------------ packed A */
+
+int feat_sgemm_pack_a_avx512(struct feat_sgemm_apack *ap, const float *A, int lda,
+	int M, int K)
+{
+	long MC, KC;
+	struct prob p = { .M = M, .K = K, .A = A, .rsa = lda, .csa = 1 };
+
+	block_sizes(&MC, &KC);
+	ap->M = M, ap->K = K, ap->mc = (int)MC, ap->kc = (int)KC;
+	ap->p = feat_aligned_alloc((size_t)M * K * sizeof(float));
+	if (!ap->p)
+		return FEAT_E_NOMEM;
+	for (long i0 = 0; i0 < M; i0 += MC) {
+		long mc = M - i0 < MC ? M - i0 : MC;
+
+		for (long p0 = 0; p0 < K; p0 += KC) {
+			long kc = K - p0 < KC ? K - p0 : KC;
+
+			pack_a(&p, i0, mc, p0, kc, ap->p + i0 * K + p0 * mc);
+		}
+	}
+	return 0;
 }
