@@ -103,15 +103,11 @@ static void select_tensors(struct feat_rec *r, const struct opts *o)
 static void cat_file(const char *path, const struct opts *o, feat_writer *w,
 	long long *written, uint64_t *bytes)
 {
-	int fd = STDIN_FILENO, e;
+	int fd, e;
 	feat_reader *rd;
 	struct feat_rec r;
 
-	if (strcmp(path, "-") && (fd = open(path, O_RDONLY)) < 0)
-		feat_die(FEAT_EXIT_SYSTEM, "%s: cannot open: %s", path, strerror(errno));
-	rd = feat_reader_new(fd, strcmp(path, "-") ? path : "standard input", NULL);
-	if (!rd)
-		feat_die(FEAT_EXIT_SYSTEM, "out of memory");
+	rd = feat_cli_open_reader(path, &fd);
 	feat_rec_init(&r);
 	while ((e = feat_reader_next(rd, &r)) > 0) {
 		if ((o->only_ok && r.status != FEAT_ST_OK) ||

@@ -181,15 +181,11 @@ static void write_raw(const struct feat_rec *r, const char *name)
 /* Print one stream; returns the exit code for it. */
 static int info_file(const char *path, const struct opts *o, uint64_t tot[3])
 {
-	int fd = STDIN_FILENO, e;
+	int fd, e;
 	feat_reader *rd;
 	struct feat_rec r;
 
-	if (strcmp(path, "-") && (fd = open(path, O_RDONLY)) < 0)
-		feat_die(FEAT_EXIT_SYSTEM, "%s: cannot open: %s", path, strerror(errno));
-	rd = feat_reader_new(fd, strcmp(path, "-") ? path : "standard input", NULL);
-	if (!rd)
-		feat_die(FEAT_EXIT_SYSTEM, "out of memory");
+	rd = feat_cli_open_reader(path, &fd);
 	feat_rec_init(&r);
 	while ((e = feat_reader_next(rd, &r)) > 0) {
 		tot[0]++;

@@ -2,6 +2,7 @@
  * cli.c - the shared half of every featkit program: see cli.h.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdarg.h>
@@ -250,6 +251,20 @@ void feat_cli_stream_fail(feat_reader *rd, int err)
 	feat_reader_drain(rd);
 	exit(err == FEAT_E_IO || err == FEAT_E_NOMEM ? FEAT_EXIT_SYSTEM
 						     : FEAT_EXIT_STREAM);
+}
+
+feat_reader *feat_cli_open_reader(const char *path, int *fd)
+{
+	int stdin_ = !strcmp(path, "-");
+	feat_reader *rd;
+
+	*fd = STDIN_FILENO;
+	if (!stdin_ && (*fd = open(path, O_RDONLY)) < 0)
+		feat_die(FEAT_EXIT_SYSTEM, "%s: cannot open: %s", path, strerror(errno));
+	rd = feat_reader_new(*fd, stdin_ ? "standard input" : path, NULL);
+	if (!rd)
+		feat_die(FEAT_EXIT_SYSTEM, "out of memory");
+	return rd;
 }
 
 void feat_cli_write_fail(feat_writer *w, int err)

@@ -75,6 +75,11 @@ void feat_cli_triple(const char *opt, const char *arg, float v[3]);
 /* The pv-style progress line. */
 void feat_progress(uint64_t records, uint64_t bytes, int final);
 
+/* A reader on FILE ("-": standard input), dying with exit 4 when it
+ * cannot be opened.  *fd receives the descriptor to close afterwards
+ * (STDIN_FILENO for "-", which is not to be closed). */
+feat_reader *feat_cli_open_reader(const char *path, int *fd);
+
 /* Stop on a fatal stream error: print the reader's detail with a hint,
  * drain the input and exit FEAT_EXIT_STREAM (or _SYSTEM for I/O). */
 void feat_cli_stream_fail(feat_reader *rd, int err) __attribute__((noreturn));

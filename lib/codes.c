@@ -134,18 +134,12 @@ struct feat_codes_writer {
 
 static int cw_write(feat_codes_writer *w, const unsigned char *p, size_t n)
 {
-	while (n) {
-		ssize_t k = write(w->fd, p, n);
+	int e = feat_write_full(w->fd, p, n);
 
-		if (k < 0) {
-			if (errno == EINTR)
-				continue;
-			feat_fmt(w->detail, sizeof w->detail, "%s: write error: %s",
-				 w->name, strerror(errno));
-			return w->err = FEAT_E_IO;
-		}
-		p += k;
-		n -= (size_t)k;
+	if (e) {
+		feat_fmt(w->detail, sizeof w->detail, "%s: write error: %s", w->name,
+			 strerror(e));
+		return w->err = FEAT_E_IO;
 	}
 	return 0;
 }

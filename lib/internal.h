@@ -60,6 +60,10 @@ static inline uint64_t feat_align_up(uint64_t n, uint64_t a)
  * FEAT_E_TOOBIG (overflow). */
 int feat_shape_bytes(int dtype, int ndim, const uint32_t *dims, size_t *nbytes);
 
+/* write(2) all of buf, retrying on EINTR and short writes.  0, or the
+ * errno of the failure. */
+int feat_write_full(int fd, const void *buf, size_t n);
+
 /* Aligned allocation (FEAT_ALIGN); free with free(). NULL on failure. */
 void *feat_aligned_alloc(size_t n);
 

@@ -33,6 +33,7 @@
 #include <stdio.h>
 
 #include "internal.h"
+#include "kern/act.h"
 #include "kern/dwconv.h"
 #include "kern/kern.h"
 #include "kern/winograd.h"
@@ -89,20 +90,10 @@ static const float *weight(struct feat_net *n, struct feat_layer *l, uint32_t i,
 
 static void apply_act(float *x, size_t n, int act, float alpha)
 {
-	switch (act) {
-	case FEAT_ACT_RELU:
-		for (size_t i = 0; i < n; i++)
-			x[i] = x[i] > 0 ? x[i] : 0;
-		break;
-	case FEAT_ACT_RELU6:
-		for (size_t i = 0; i < n; i++)
-			x[i] = x[i] > 0 ? (x[i] < 6 ? x[i] : 6) : 0;
-		break;
-	case FEAT_ACT_LEAKY:
-		for (size_t i = 0; i < n; i++)
-			x[i] = x[i] > 0 ? x[i] : x[i] * alpha;
-		break;
-	}
+	if (act == FEAT_ACT_NONE)
+		return;
+	for (size_t i = 0; i < n; i++)
+		x[i] = feat_act1(x[i], act, alpha);
 }
 
 static int grow_scratch(struct feat_net *n, size_t floats)

@@ -874,18 +874,12 @@ uint64_t feat_writer_bytes(const feat_writer *w)
 
 static int write_all(feat_writer *w, const unsigned char *p, size_t n)
 {
-	while (n) {
-		ssize_t k = write(w->fd, p, n);
+	int e = feat_write_full(w->fd, p, n);
 
-		if (k < 0) {
-			if (errno == EINTR)
-				continue;
-			feat_fmt(w->detail, sizeof w->detail, "%s: write error: %s",
-				 w->name, strerror(errno));
-			return w->err = FEAT_E_IO;
-		}
-		p += k;
-		n -= (size_t)k;
+	if (e) {
+		feat_fmt(w->detail, sizeof w->detail, "%s: write error: %s", w->name,
+			 strerror(e));
+		return w->err = FEAT_E_IO;
 	}
 	return 0;
 }

@@ -1,7 +1,9 @@
 /*
  * util.c - error text, dtypes, hex, CRC and small allocation helpers.
  */
+#include <errno.h>
 #include <stdio.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #include "internal.h"
@@ -184,4 +186,22 @@ void feat_fmt(char *buf, size_t len, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(buf, len, fmt, ap);
 	va_end(ap);
+}
+
+int feat_write_full(int fd, const void *buf, size_t n)
+{
+	const unsigned char *p = buf;
+
+	while (n) {
+		ssize_t k = write(fd, p, n);
+
+		if (k < 0) {
+			if (errno == EINTR)
+				continue;
+			return errno ? errno : EIO;
+		}
+		p += k;
+		n -= (size_t)k;
+	}
+	return 0;
 }

@@ -4,17 +4,8 @@
  * that no padding is ever materialised.  The reference twin of the AVX-512
  * kernel, and the path on CPUs without it.
  */
+#include "kern/act.h"
 #include "kern/dwconv.h"
-
-static float act(float v, int kind, float alpha)
-{
-	switch (kind) {
-	case 1: return v > 0 ? v : 0;
-	case 2: return v > 0 ? (v < 6 ? v : 6) : 0;
-	case 3: return v > 0 ? v : v * alpha;
-	}
-	return v;
-}
 
 void feat_dwconv_ref(const struct feat_dw_args *a)
 {
@@ -49,7 +40,7 @@ void feat_dwconv_ref(const struct feat_dw_args *a)
 				}
 			}
 			for (int ox = 0; ox < a->wout; ox++)
-				r[ox] = act(r[ox], a->act, a->alpha);
+				r[ox] = feat_act1(r[ox], a->act, a->alpha);
 		}
 	}
 }

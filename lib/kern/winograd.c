@@ -19,6 +19,7 @@
  */
 #include <string.h>
 
+#include "kern/act.h"
 #include "kern/winograd.h"
 
 static const double G[6][3] = {
@@ -142,16 +143,6 @@ void feat_wino_input_ref(const struct feat_wino_args *a, int t0, int nt, float *
 	}
 }
 
-static float act(float v, int kind, float alpha)
-{
-	switch (kind) {
-	case 1: return v > 0 ? v : 0;
-	case 2: return v > 0 ? (v < 6 ? v : 6) : 0;
-	case 3: return v > 0 ? v : v * alpha;
-	}
-	return v;
-}
-
 void feat_wino_output_ref(const struct feat_wino_args *a, int t0, int nt, const float *m,
 	int ldm)
 {
@@ -179,7 +170,7 @@ void feat_wino_output_ref(const struct feat_wino_args *a, int t0, int nt, const 
 				wino_out4(col, out);
 				for (int i = 0; i < 4 && oy + i < a->hout; i++)
 					yo[(size_t)(oy + i) * a->wout + ox + j] =
-						act(out[i] + a->bias[o], a->act, a->alpha);
+						feat_act1(out[i] + a->bias[o], a->act, a->alpha);
 			}
 		}
 	}

@@ -27,21 +27,10 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "kern/act.h"
 #include "kern/dwconv.h"
 
 #define MAXTAPS 49  /* up to 7x7 held in registers-ish; more spill, still correct */
-
-static inline __m512 activate(__m512 v, int kind, __m512 alpha)
-{
-	const __m512 zero = _mm512_setzero_ps();
-
-	switch (kind) {
-	case 1: return _mm512_max_ps(v, zero);
-	case 2: return _mm512_min_ps(_mm512_max_ps(v, zero), _mm512_set1_ps(6));
-	case 3: return _mm512_mask_mul_ps(v, _mm512_cmp_ps_mask(v, zero, _CMP_LT_OQ), v, alpha);
-	}
-	return v;
-}
 
 static inline __m512 load_tap(const float *p, int sw, __m512i even, __m512i gidx)
 {
@@ -123,8 +112,8 @@ static void dw_padded(const struct feat_dw_args *a)
 						s1 = _mm512_fmadd_ps(w, load_tap(p + 16 * a->sw, a->sw, even, gidx), s1);
 					}
 				}
-				_mm512_storeu_ps(yr + ox, activate(s0, a->act, alpha));
-				_mm512_storeu_ps(yr + ox + 16, activate(s1, a->act, alpha));
+				_mm512_storeu_ps(yr + ox, feat_act16(s0, a->act, alpha));
+				_mm512_storeu_ps(yr + ox + 16, feat_act16(s1, a->act, alpha));
 			}
 			for (; ox < a->wout; ox += 16) {
 				__mmask16 m = a->wout - ox >= 16 ? 0xffff
@@ -141,7 +130,7 @@ static void dw_padded(const struct feat_dw_args *a)
 						s0 = _mm512_fmadd_ps(w, load_tap(row + kx * a->dw, a->sw, even, gidx), s0);
 					}
 				}
-				_mm512_mask_storeu_ps(yr + ox, m, activate(s0, a->act, alpha));
+				_mm512_mask_storeu_ps(yr + ox, m, feat_act16(s0, a->act, alpha));
 			}
 		}
 	}
@@ -188,7 +177,7 @@ ALWAYS_INLINE void dw_block(const int nb, const int masked, const float *const *
 	}
 #pragma GCC unroll 8
 	for (int i = 0; i < nb; i++) {
-		__m512 r = activate(acc[i], act, alpha);
+		__m512 r = feat_act16(acc[i], act, alpha);
 
 		if (masked)
 			_mm512_mask_storeu_ps(y + j0 + 16 * i, lanes(hw - j0 - 16 * i), r);

@@ -16,6 +16,7 @@
  */
 #include <immintrin.h>
 
+#include "kern/act.h"
 #include "kern/winograd.h"
 
 #define ALWAYS_INLINE static inline __attribute__((always_inline))
@@ -45,18 +46,6 @@ ALWAYS_INLINE void out4(const __m512 m[6], __m512 o[4])
 	o[1] = _mm512_fmadd_ps(c2, d34, d12);
 	o[2] = _mm512_fmadd_ps(c4, s34, s12);
 	o[3] = _mm512_add_ps(_mm512_fmadd_ps(c8, d34, d12), m[5]);
-}
-
-ALWAYS_INLINE __m512 activate(__m512 v, int kind, __m512 alpha)
-{
-	const __m512 zero = _mm512_setzero_ps();
-
-	switch (kind) {
-	case 1: return _mm512_max_ps(v, zero);
-	case 2: return _mm512_min_ps(_mm512_max_ps(v, zero), _mm512_set1_ps(6));
-	case 3: return _mm512_mask_mul_ps(v, _mm512_cmp_ps_mask(v, zero, _CMP_LT_OQ), v, alpha);
-	}
-	return v;
 }
 
 /* Row and column of the top-left corner of tiles t0 .. t0+15, and the mask
@@ -161,7 +150,7 @@ void feat_wino_output_avx512(const struct feat_wino_args *a, int t0, int nt,
 				out4(s, q);
 				for (int i = 0; i < 4; i++)
 					_mm512_mask_i32scatter_ps(yo, mk[i * 4 + j], idx[i * 4 + j],
-								  activate(_mm512_add_ps(q[i], b), a->act, alpha), 4);
+								  feat_act16(_mm512_add_ps(q[i], b), a->act, alpha), 4);
 			}
 		}
 	}
