@@ -639,8 +639,13 @@ static void put64(struct bytes *b, uint64_t v)
 
 static void putstr(struct bytes *b, const char *s)
 {
-	size_t n = strlen(s);
+	size_t n;
 
+	if (!s) {
+		b->err = FEAT_E_INVAL;
+		return;
+	}
+	n = strlen(s);
 	if (n > FEAT_MODEL_STR_MAX) {
 		b->err = FEAT_E_TOOBIG;
 		return;

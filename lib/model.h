@@ -123,4 +123,10 @@ int feat_mb_write(feat_model_builder *b, const char *path, char *detail,
 /* Serialise to memory (malloc'd, 64-aligned). */
 int feat_mb_encode(feat_model_builder *b, unsigned char **out, size_t *len);
 
+/* Importers: add the layers, weights and graph metadata of a model held
+ * in memory to b.  0 or FEAT_E_*, with a one-line reason naming the node,
+ * operator or field in detail. */
+int feat_import_onnx(feat_model_builder *b, const void *data, size_t len,
+	char *detail, size_t dlen);
+
 #endif

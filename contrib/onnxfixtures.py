@@ -1,0 +1,86 @@
+#!/usr/bin/python3
+"""onnxfixtures.py - small PyTorch models exported with torch.onnx.export
+(opset 13), with an input and PyTorch's output, for the ONNX importer's
+conformance test (t/t4100-import-onnx.sh).
+
+    /usr/bin/python3 contrib/onnxfixtures.py t/data/onnx
+
+Each NAME gets NAME.onnx, NAME.in.f32 and NAME.out.f32 (raw float32).
+The models cover what exporters emit for featkit's layers: batch norm
+folded or not, ReLU/ReLU6 (Clip)/LeakyReLU, max pooling with ceil_mode,
+adaptive average pooling to 1 (GlobalAveragePool), depthwise and dilated
+convolution, Dropout in eval mode, x.view(x.size(0), -1) (the Shape,
+Gather, Unsqueeze, Concat, Reshape chain), flatten, permute, concat,
+softmax over the last axis, residual add, Linear.
+"""
+import os
+import sys
+
+import torch
+import torch.nn as nn
+
+torch.set_num_threads(1)
+
+
+class Small(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.f = nn.Sequential(
+            nn.Conv2d(3, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(inplace=True),
+            nn.MaxPool2d(2, ceil_mode=True), nn.Conv2d(8, 8, 3, groups=8, padding=1), nn.ReLU6(),
+            nn.Conv2d(8, 16, 1), nn.LeakyReLU(0.2), nn.AdaptiveAvgPool2d(1), nn.Dropout(0.5))
+        self.fc = nn.Linear(16, 10)
+
+    def forward(self, x):
+        y = self.f(x)
+        y = y.view(y.size(0), -1)
+        return torch.sigmoid(self.fc(y))
+
+
+class Head(nn.Module):
+    """SSD-like: two feature maps, loc and conf heads, permute, flatten,
+    concat, reshape and softmax over classes; a residual add."""
+
+    def __init__(self):
+        super().__init__()
+        self.a = nn.Conv2d(4, 8, 3, padding=2, dilation=2)
+        self.b = nn.Conv2d(8, 8, 3, stride=2, padding=1)
+        self.r = nn.Conv2d(8, 8, 1)
+        self.loc = nn.ModuleList([nn.Conv2d(8, 2 * 4, 3, padding=1) for _ in range(2)])
+        self.conf = nn.ModuleList([nn.Conv2d(8, 2 * 5, 3, padding=1) for _ in range(2)])
+
+    def forward(self, x):
+        a = torch.relu(self.a(x))
+        a = a + self.r(a)
+        b = torch.relu(self.b(a))
+        loc = torch.cat([l(f).permute(0, 2, 3, 1).flatten(1) for l, f in zip(self.loc, (a, b))], 1)
+        conf = torch.cat([c(f).permute(0, 2, 3, 1).flatten(1) for c, f in zip(self.conf, (a, b))], 1)
+        conf = torch.softmax(conf.view(conf.size(0), -1, 5), dim=-1)
+        return torch.cat([loc, conf.flatten(1)], 1)
+
+
+def export(model, shape, name, out):
+    torch.manual_seed(1)
+    model.eval()
+    for m in model.modules():
+        if isinstance(m, nn.BatchNorm2d):
+            m.running_mean.uniform_(-0.5, 0.5)
+            m.running_var.uniform_(0.5, 1.5)
+    x = torch.rand(shape)
+    torch.onnx.export(model, x, os.path.join(out, name + ".onnx"), opset_version=13)
+    x.numpy().astype("<f4").tofile(os.path.join(out, name + ".in.f32"))
+    model(x).detach().numpy().astype("<f4").tofile(os.path.join(out, name + ".out.f32"))
+
+
+def main():
+    out = sys.argv[1] if len(sys.argv) > 1 else "t/data/onnx"
+    os.makedirs(out, exist_ok=True)
+    torch.manual_seed(0)
+    export(Small(), (1, 3, 20, 17), "small", out)
+    torch.manual_seed(0)
+    export(Head(), (1, 4, 12, 10), "head", out)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1113 @@
+/*
+ * onnx.c - import an ONNX model (what PyTorch and most tools export) into a
+ * featmodel.
+ *
+ * The file is read with the wire reader (pb.c); no schema library.  Field
+ * numbers are those of onnx.proto (ModelProto.graph = 7, GraphProto.node =
+ * 1, initializer = 5, input = 11, output = 12; NodeProto.input = 1,
+ * output = 2, name = 3, op_type = 4, attribute = 5; AttributeProto.name =
+ * 1, f = 2, i = 3, s = 4, t = 5, floats = 7, ints = 8; TensorProto.dims =
+ * 1, data_type = 2, float_data = 4, int32_data = 5, int64_data = 7, name =
+ * 8, raw_data = 9, double_data = 10, data_location = 14).
+ *
+ * Each node becomes a featkit layer, or folds away:
+ *  - weights come from initializers and Constant nodes;
+ *  - the shape arithmetic exporters emit (Shape, Gather, Unsqueeze,
+ *    Squeeze, Concat, Cast on shapes) is evaluated at import, with "the
+ *    size of axis i of the input" kept as a symbol, so that
+ *    x.view(x.size(0), -1) becomes a reshape to [0, -1];
+ *  - Identity and Dropout (inference) only rename.
+ * Anything else is refused with the node, its operator and the attribute
+ * or input that cannot be handled.
+ */
+#include <math.h>
+#include <stdio.h>
+
+#include "internal.h"
+#include "model.h"
+#include "pb.h"
+
+#define MAXV 64              /* values kept for a folded constant */
+#define SYM_BASE (INT64_MIN / 2)  /* symbol "dim i of the input": SYM_BASE + i */
+
+/* A value of the graph known at import: an initializer, a Constant, or a
+ * folded shape vector. */
+struct cval {
+	const char *name;
+	int dtype;           /* ONNX TensorProto.DataType: 1 float, 6 int32, 7 int64, 11 double */
+	int ndim;
+	int64_t dims[FEAT_MAX_DIMS];
+	const uint8_t *raw;  /* raw_data, when the tensor has it */
+	size_t rawlen;
+	struct feat_pb_field list;  /* float_data / int64_data ... (packed) when not raw */
+	int has_list;
+	int nfolded;         /* > 0: a folded vector in iv (ints, symbols allowed) */
+	int64_t iv[MAXV];
+	int weight;          /* index in the model's tensor table once written, or -1 */
+};
+
+struct attr {
+	const char *name;    /* points into the file: not NUL-terminated */
+	size_t namelen;
+	struct feat_pb_field f, i, t, fs, is, s;
+	int has_f, has_i, has_t, has_s, nfs, nis;
+	struct feat_pb_field fsl[8], isl[8];   /* repeated fields, as they come */
+};
+
+struct node {
+	const uint8_t *op;
+	size_t oplen;
+	const char *name;
+	int nin, nout, nattr;
+	const char *in[16], *out[8];
+	struct attr attr[24];
+};
+
+struct imp {
+	feat_model_builder *b;
+	void **strings;      /* allocations to free */
+	size_t nstr, capstr;
+	struct cval *cv;
+	size_t ncv, capcv;
+	const char *input;   /* the image input blob */
+	int64_t inshape[FEAT_MAX_DIMS];
+	int inrank;
+	char *detail;
+	size_t dlen;
+	int opset;
+	int nlayer;
+	const char *alias[256][2];   /* Identity and Dropout: output -> input */
+	int nalias;
+};
+
+static char *keep(struct imp *im, const void *p, size_t n)
+{
+	char *s;
+
+	if (im->nstr == im->capstr) {
+		size_t c = im->capstr ? im->capstr * 2 : 64;
+		void **v = realloc(im->strings, c * sizeof *v);
+
+		if (!v)
+			return NULL;
+		im->strings = v;
+		im->capstr = c;
+	}
+	s = malloc(n + 1);
+	if (!s)
+		return NULL;
+	memcpy(s, p, n);
+	s[n] = 0;
+	im->strings[im->nstr++] = s;
+	return s;
+}
+
+static int fail(struct imp *im, int err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static int fail(struct imp *im, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(im->detail, im->dlen, fmt, ap);
+	va_end(ap);
+	return err;
+}
+
+static struct cval *cfind(struct imp *im, const char *name)
+{
+	for (size_t i = im->ncv; i-- > 0;)
+		if (!strcmp(im->cv[i].name, name))
+			return &im->cv[i];
+	return NULL;
+}
+
+static struct cval *cadd(struct imp *im, const char *name)
+{
+	if (im->ncv == im->capcv) {
+		size_t c = im->capcv ? im->capcv * 2 : 64;
+		struct cval *v = realloc(im->cv, c * sizeof *v);
+
+		if (!v)
+			return NULL;
+		im->cv = v;
+		im->capcv = c;
+	}
+	memset(&im->cv[im->ncv], 0, sizeof im->cv[0]);
+	im->cv[im->ncv].name = name;
+	im->cv[im->ncv].weight = -1;
+	return &im->cv[im->ncv++];
+}
+
+/* ----------------------------------------------------------- tensors */
+
+static int parse_tensor(struct imp *im, const struct feat_pb_field *tf, struct cval *c,
+	int want_name)
+{
+	struct feat_pb m = feat_pb_sub(tf);
+	struct feat_pb_field f;
+	char why[160];
+	int e;
+
+	c->dtype = 1;
+	while ((e = feat_pb_next(&m, &f, why, sizeof why)) == 1) {
+		switch (f.num) {
+		case 1: {
+			uint64_t v;
+			long n = feat_pb_values(&f, FEAT_PB_VARINT, &v, 1, 0, why, sizeof why);
+
+			if (n < 0)
+				return fail(im, FEAT_E_CORRUPT, "tensor dims: %s", why);
+			/* dims may come packed: re-read all */
+			{
+				uint64_t d[FEAT_MAX_DIMS + 1];
+				long k = feat_pb_values(&f, FEAT_PB_VARINT, d, FEAT_MAX_DIMS + 1, 0,
+							why, sizeof why);
+
+				if (k < 0 || c->ndim + k > FEAT_MAX_DIMS)
+					return fail(im, FEAT_E_FORMAT, "tensor of more than %d dimensions",
+						    FEAT_MAX_DIMS);
+				for (long i = 0; i < k; i++)
+					c->dims[c->ndim++] = (int64_t)d[i];
+			}
+			break;
+		}
+		case 2:
+			c->dtype = (int)f.v;
+			break;
+		case 4: case 5: case 7: case 10:
+			c->list = f;
+			c->has_list = (int)f.num;
+			break;
+		case 8:
+			if (want_name && !(c->name = keep(im, f.data, f.len)))
+				return FEAT_E_NOMEM;
+			break;
+		case 9:
+			c->raw = f.data;
+			c->rawlen = f.len;
+			break;
+		case 14:
+			if (f.v == 1)
+				return fail(im, FEAT_E_FORMAT,
+					    "tensor with external data (save the model with its weights inside)");
+			break;
+		}
+	}
+	if (e < 0)
+		return fail(im, e, "tensor: %s", why);
+	for (int i = 0; i < c->ndim; i++)
+		if (c->dims[i] < 0 || c->dims[i] > (int64_t)1 << 32)
+			return fail(im, FEAT_E_FORMAT, "tensor '%s': dimension %lld",
+				    c->name ? c->name : "?", (long long)c->dims[i]);
+	return 0;
+}
+
+static uint64_t tcount(const struct cval *c)
+{
+	uint64_t n = 1;
+
+	for (int i = 0; i < c->ndim; i++) {
+		if (c->dims[i] && n > ((uint64_t)1 << 40) / (uint64_t)c->dims[i])
+			return UINT64_MAX;
+		n *= (uint64_t)c->dims[i];
+	}
+	return n;
+}
+
+/* The float values of a constant (converted), in a malloc'd array. */
+static float *tfloats(struct imp *im, const struct cval *c, uint64_t *count)
+{
+	uint64_t n = tcount(c);
+	float *out;
+	char why[128];
+
+	if (n == UINT64_MAX || n > ((uint64_t)1 << 31)) {
+		fail(im, FEAT_E_TOOBIG, "tensor '%s' too large", c->name);
+		return NULL;
+	}
+	/* the data must be there before anything is sized from the shape */
+	{
+		size_t es = c->dtype == 1 ? 4 : c->dtype == 11 || c->dtype == 7 ? 8 :
+			    c->dtype == 6 ? 4 : 0;
+		size_t have = c->raw ? (es ? c->rawlen / es : 0) :
+			      c->has_list ? c->list.len / (c->has_list == 4 ? 4 : c->has_list == 10 ? 8 : 1) +
+						    (c->list.wire != FEAT_PB_LEN) :
+			      0;
+
+		if (n > have) {
+			fail(im, FEAT_E_FORMAT, "tensor '%s': shape of %llu values, data for at most %zu",
+			     c->name, (unsigned long long)n, have);
+			return NULL;
+		}
+	}
+	out = malloc((size_t)(n ? n : 1) * sizeof *out);
+	if (!out) {
+		fail(im, FEAT_E_NOMEM, "out of memory");
+		return NULL;
+	}
+	if (c->raw) {
+		size_t es = c->dtype == 1 ? 4 : c->dtype == 11 || c->dtype == 7 ? 8 :
+			    c->dtype == 6 ? 4 : 0;
+
+		if (!es || c->rawlen != n * es) {
+			free(out);
+			fail(im, FEAT_E_FORMAT, "tensor '%s': %zu bytes of data type %d for %llu values",
+			     c->name, c->rawlen, c->dtype, (unsigned long long)n);
+			return NULL;
+		}
+		for (uint64_t i = 0; i < n; i++) {
+			const uint8_t *p = c->raw + i * es;
+
+			out[i] = c->dtype == 1 ? feat_pb_float(feat_rd32(p)) :
+				 c->dtype == 11 ? (float)feat_pb_double(feat_rd64(p)) :
+				 c->dtype == 7 ? (float)(int64_t)feat_rd64(p) :
+				 (float)(int32_t)feat_rd32(p);
+		}
+	} else if (c->has_list) {
+		uint64_t *v = malloc((size_t)(n ? n : 1) * sizeof *v);
+		int elem = c->has_list == 4 ? FEAT_PB_I32 : c->has_list == 10 ? FEAT_PB_I64 : FEAT_PB_VARINT;
+		long k;
+
+		if (!v) {
+			free(out);
+			fail(im, FEAT_E_NOMEM, "out of memory");
+			return NULL;
+		}
+		k = feat_pb_values(&c->list, elem, v, (size_t)n, 0, why, sizeof why);
+		if (k < 0 || (uint64_t)k != n) {
+			free(v);
+			free(out);
+			fail(im, FEAT_E_FORMAT, "tensor '%s': %ld values for shape of %llu", c->name, k,
+			     (unsigned long long)n);
+			return NULL;
+		}
+		for (uint64_t i = 0; i < n; i++)
+			out[i] = c->has_list == 4 ? feat_pb_float(v[i]) :
+				 c->has_list == 10 ? (float)feat_pb_double(v[i]) :
+				 (float)(int64_t)v[i];
+		free(v);
+	} else if (n) {
+		free(out);
+		fail(im, FEAT_E_FORMAT, "tensor '%s' has no data", c->name);
+		return NULL;
+	}
+	*count = n;
+	return out;
+}
+
+/* Integer values of a small constant (shapes, axes), symbols kept. */
+static int tints(struct imp *im, const struct cval *c, int64_t *v, int cap)
+{
+	uint64_t n;
+	float *f;
+
+	if (c->nfolded) {
+		if (c->nfolded > cap)
+			return fail(im, FEAT_E_FORMAT, "constant '%s' too long", c->name);
+		memcpy(v, c->iv, sizeof(int64_t) * (size_t)c->nfolded);
+		return c->nfolded;
+	}
+	n = tcount(c);
+	if (n > (uint64_t)cap)
+		return fail(im, FEAT_E_FORMAT, "constant '%s' too long (%llu values)", c->name,
+			    (unsigned long long)n);
+	if (c->dtype == 7 && c->raw && c->rawlen == n * 8) {
+		for (uint64_t i = 0; i < n; i++)
+			v[i] = (int64_t)feat_rd64(c->raw + 8 * i);
+		return (int)n;
+	}
+	if (c->dtype == 7 && c->has_list == 7) {
+		uint64_t u[MAXV];
+		char why[128];
+		long k = feat_pb_values(&c->list, FEAT_PB_VARINT, u, MAXV, 0, why, sizeof why);
+
+		if (k < 0 || (uint64_t)k != n)
+			return fail(im, FEAT_E_FORMAT, "constant '%s': bad int64 data", c->name);
+		for (long i = 0; i < k; i++)
+			v[i] = (int64_t)u[i];
+		return (int)n;
+	}
+	f = tfloats(im, c, &n);
+	if (!f)
+		return FEAT_E_FORMAT;
+	for (uint64_t i = 0; i < n; i++)
+		v[i] = (int64_t)f[i];
+	free(f);
+	return (int)n;
+}
+
+/* Write constant c as a featkit weight tensor (once); returns its index. */
+static int weight(struct imp *im, struct cval *c, int transpose2d)
+{
+	uint64_t n;
+	float *f;
+	uint32_t d[FEAT_MAX_DIMS];
+	int e;
+
+	if (c->weight >= 0 && !transpose2d)
+		return c->weight;
+	if (!(f = tfloats(im, c, &n)))
+		return FEAT_E_FORMAT;
+	for (int i = 0; i < c->ndim; i++)
+		d[i] = (uint32_t)c->dims[i];
+	if (transpose2d) {
+		float *t = malloc((size_t)(n ? n : 1) * sizeof *t);
+		uint32_t r = d[0], k = d[1];
+
+		if (!t) {
+			free(f);
+			return fail(im, FEAT_E_NOMEM, "out of memory");
+		}
+		for (uint32_t i = 0; i < r; i++)
+			for (uint32_t j = 0; j < k; j++)
+				t[(size_t)j * r + i] = f[(size_t)i * k + j];
+		free(f);
+		f = t;
+		d[0] = k, d[1] = r;
+	}
+	{
+		char nm[300];
+
+		snprintf(nm, sizeof nm, "%s%s", c->name, transpose2d ? ".T" : "");
+		e = feat_mb_tensor(im->b, nm, FEAT_DT_F32, c->ndim, d, f);
+	}
+	free(f);
+	if (e < 0)
+		return fail(im, e, "cannot store tensor '%s'", c->name);
+	if (!transpose2d)
+		c->weight = e;
+	return e;
+}
+
+/* ------------------------------------------------------------- nodes */
+
+static const struct attr *attr(const struct node *n, const char *name)
+{
+	size_t l = strlen(name);
+
+	for (int i = 0; i < n->nattr; i++)
+		if (n->attr[i].namelen == l && !memcmp(n->attr[i].name, name, l))
+			return &n->attr[i];
+	return NULL;
+}
+
+static int64_t attr_i(const struct node *n, const char *name, int64_t def)
+{
+	const struct attr *a = attr(n, name);
+
+	return a && a->has_i ? (int64_t)a->i.v : def;
+}
+
+static double attr_f(const struct node *n, const char *name, double def)
+{
+	const struct attr *a = attr(n, name);
+
+	return a && a->has_f ? feat_pb_float(a->f.v) : def;
+}
+
+/* ints attribute into v; returns the count or a negative error. */
+static int attr_ints(struct imp *im, const struct node *n, const char *name, int64_t *v,
+	int cap)
+{
+	const struct attr *a = attr(n, name);
+	uint64_t u[MAXV];
+	long k = 0;
+	char why[128];
+
+	if (!a)
+		return 0;
+	for (int j = 0; j < a->nis; j++) {
+		k = feat_pb_values(&a->isl[j], FEAT_PB_VARINT, u, MAXV, (size_t)k, why, sizeof why);
+		if (k < 0)
+			return fail(im, FEAT_E_FORMAT, "node '%s': attribute %s: %s", n->name, name, why);
+	}
+	if (k > cap)
+		return fail(im, FEAT_E_FORMAT, "node '%s': attribute %s has %ld values", n->name,
+			    name, k);
+	for (long i = 0; i < k; i++)
+		v[i] = (int64_t)u[i];
+	return (int)k;
+}
+
+static int is_op(const struct node *n, const char *op)
+{
+	return n->oplen == strlen(op) && !memcmp(n->op, op, n->oplen);
+}
+
+static int layer(struct imp *im, const char *type, const struct node *n, int nin,
+	const char *const *in, uint32_t np, const struct feat_kv *p, uint32_t nw,
+	const uint32_t *w)
+{
+	int e = feat_mb_layer(im->b, type, n->name, (uint32_t)nin, in, 1, n->out, np, p, nw, w);
+
+	im->nlayer++;
+	return e ? fail(im, e, "node '%s': cannot store layer", n->name) : 0;
+}
+
+#define KV_INTS(k, v, c) { k, { .type = FEAT_V_INTS, .n = (uint32_t)(c), .u.ints = (v) } }
+#define KV_INT(k, v) { k, { .type = FEAT_V_INT, .n = 1, .u.i = (v) } }
+#define KV_FLOAT(k, v) { k, { .type = FEAT_V_FLOAT, .n = 1, .u.f = (v) } }
+#define KV_STR(k, v) { k, { .type = FEAT_V_STR, .n = 1, .u.s = (v) } }
+
+/* A constant input of n, or an error naming it. */
+static struct cval *const_in(struct imp *im, const struct node *n, int i, const char *what)
+{
+	struct cval *c = i < n->nin && n->in[i][0] ? cfind(im, n->in[i]) : NULL;
+
+	if (!c)
+		fail(im, FEAT_E_FORMAT, "node '%s' (%.*s): input %d (%s) must be a constant",
+		     n->name, (int)n->oplen, (const char *)n->op, i, what);
+	return c;
+}
+
+/* A folded vector result. */
+static int fold(struct imp *im, const struct node *n, const int64_t *v, int cnt)
+{
+	struct cval *c;
+
+	if (cnt > MAXV || cnt < 0)
+		return fail(im, FEAT_E_FORMAT, "node '%s': folded shape too long", n->name);
+	if (!(c = cadd(im, n->out[0])))
+		return FEAT_E_NOMEM;
+	c->dtype = 7;
+	c->ndim = 1;
+	c->dims[0] = cnt;
+	c->nfolded = cnt ? cnt : 0;
+	memcpy(c->iv, v, sizeof(int64_t) * (size_t)cnt);
+	if (!cnt) {
+		c->nfolded = 0;
+		c->raw = (const uint8_t *)"";
+		c->rawlen = 0;
+	}
+	return 0;
+}
+
+static int pool(struct imp *im, const struct node *n, const char *mode, int global)
+{
+	int64_t k[2] = { 1, 1 }, s[2] = { 1, 1 }, p[4] = { 0, 0, 0, 0 };
+	int nk, ns, np, e;
+	struct feat_kv kv[7];
+	int nkv = 0;
+	const struct attr *ap = attr(n, "auto_pad");
+
+	if (ap && ap->has_s && !(ap->s.len == 6 && !memcmp(ap->s.data, "NOTSET", 6)) &&
+	    !(ap->s.len == 5 && !memcmp(ap->s.data, "VALID", 5)))
+		return fail(im, FEAT_E_FORMAT, "node '%s': auto_pad %.*s is not supported",
+			    n->name, (int)ap->s.len, (const char *)ap->s.data);
+	kv[nkv++] = (struct feat_kv)KV_STR("mode", mode);
+	if (global) {
+		kv[nkv++] = (struct feat_kv)KV_INT("global", 1);
+	} else {
+		if ((nk = attr_ints(im, n, "kernel_shape", k, 2)) != 2 ||
+		    (ns = attr_ints(im, n, "strides", s, 2)) < 0 ||
+		    (np = attr_ints(im, n, "pads", p, 4)) < 0)
+			return nk < 0 ? nk : fail(im, FEAT_E_FORMAT, "node '%s': 2-D kernel_shape needed",
+						  n->name);
+		if (attr_i(n, "storage_order", 0) || attr_ints(im, n, "dilations", s + 0, 0) < 0)
+			return fail(im, FEAT_E_FORMAT, "node '%s': storage_order is not supported",
+				    n->name);
+		kv[nkv++] = (struct feat_kv)KV_INTS("kernel", k, 2);
+		kv[nkv++] = (struct feat_kv)KV_INTS("stride", s, 2);
+		{
+			static int64_t pd[4];
+
+			pd[0] = p[0], pd[1] = p[1], pd[2] = p[2], pd[3] = p[3];
+			kv[nkv++] = (struct feat_kv)KV_INTS("pad", pd, 4);
+		}
+		kv[nkv++] = (struct feat_kv)KV_INT("ceil", attr_i(n, "ceil_mode", 0));
+		if (!strcmp(mode, "avg"))
+			kv[nkv++] = (struct feat_kv)KV_INT("exclude_pad",
+							   !attr_i(n, "count_include_pad", 0));
+	}
+	e = layer(im, "pool", n, 1, n->in, (uint32_t)nkv, kv, 0, NULL);
+	return e;
+}
+
+static int import_node(struct imp *im, const struct node *n)
+{
+	struct cval *c;
+	int e;
+
+	if (n->nout < 1)
+		return fail(im, FEAT_E_FORMAT, "node '%s' has no output", n->name);
+	if (n->nin < 1 && !is_op(n, "Constant"))
+		return fail(im, FEAT_E_FORMAT, "node '%s' has no input", n->name);
+	for (int i = 0; i < n->nin; i++)
+		if (!n->in[i][0] && i == 0)
+			return fail(im, FEAT_E_FORMAT, "node '%s': empty first input", n->name);
+
+	/* values known at import: fold */
+	if (is_op(n, "Constant")) {
+		const struct attr *a = attr(n, "value");
+
+		if (!a || !a->has_t)
+			return fail(im, FEAT_E_FORMAT, "node '%s': Constant without a tensor value",
+				    n->name);
+		if (!(c = cadd(im, n->out[0])))
+			return FEAT_E_NOMEM;
+		e = parse_tensor(im, &a->t, c, 0);
+		c->name = n->out[0];
+		return e;
+	}
+	if (is_op(n, "Shape")) {
+		int64_t v[FEAT_MAX_DIMS];
+
+		if (n->nin < 1 || strcmp(n->in[0], im->input))
+			return fail(im, FEAT_E_FORMAT,
+				    "node '%s': Shape of '%s' (only the input's shape can be folded)",
+				    n->name, n->nin ? n->in[0] : "?");
+		for (int i = 0; i < im->inrank; i++)
+			v[i] = SYM_BASE + i;
+		return fold(im, n, v, im->inrank);
+	}
+	if (is_op(n, "Gather") || is_op(n, "Unsqueeze") || is_op(n, "Squeeze") ||
+	    is_op(n, "Cast") || (is_op(n, "Concat") && n->nin >= 1 && cfind(im, n->in[0]))) {
+		int64_t a[MAXV], b[MAXV], r[MAXV];
+		int na, nb, nr = 0;
+
+		if (!(c = const_in(im, n, 0, "data")))
+			return FEAT_E_FORMAT;
+		if ((na = tints(im, c, a, MAXV)) < 0)
+			return na;
+		if (is_op(n, "Gather")) {
+			struct cval *ix = const_in(im, n, 1, "indices");
+
+			if (!ix || (nb = tints(im, ix, b, MAXV)) < 0)
+				return FEAT_E_FORMAT;
+			for (int i = 0; i < nb; i++) {
+				int64_t j = b[i] < 0 ? b[i] + na : b[i];
+
+				if (j < 0 || j >= na)
+					return fail(im, FEAT_E_FORMAT, "node '%s': index out of range",
+						    n->name);
+				r[nr++] = a[j];
+			}
+			return fold(im, n, r, nr);
+		}
+		if (is_op(n, "Concat")) {
+			memcpy(r, a, sizeof(int64_t) * (size_t)na);
+			nr = na;
+			for (int i = 1; i < n->nin; i++) {
+				struct cval *ci = const_in(im, n, i, "a value known at import");
+
+				if (!ci || (nb = tints(im, ci, b, MAXV - nr)) < 0)
+					return FEAT_E_FORMAT;
+				memcpy(r + nr, b, sizeof(int64_t) * (size_t)nb);
+				nr += nb;
+			}
+			return fold(im, n, r, nr);
+		}
+		return fold(im, n, a, na);  /* Unsqueeze, Squeeze, Cast: same values */
+	}
+	if (is_op(n, "Identity") || is_op(n, "Dropout")) {
+		if (n->nin < 1 || im->nalias == 256)
+			return fail(im, FEAT_E_FORMAT, "node '%s': cannot pass its input on", n->name);
+		im->alias[im->nalias][0] = n->out[0];
+		im->alias[im->nalias][1] = n->in[0];
+		im->nalias++;
+		return 0;
+	}
+
+	if (is_op(n, "Conv")) {
+		int64_t k[2], s[2] = { 1, 1 }, d[2] = { 1, 1 }, p[4] = { 0, 0, 0, 0 };
+		static int64_t keepk[2], keeps[2], keepd[2], keepp[4];
+		struct cval *w = const_in(im, n, 1, "weights"), *b = NULL;
+		uint32_t wi[2];
+		int nw = 1;
+
+		if (!w)
+			return FEAT_E_FORMAT;
+		if (attr_ints(im, n, "kernel_shape", k, 2) != 2 && w->ndim == 4)
+			k[0] = w->dims[2], k[1] = w->dims[3];
+		if (attr_ints(im, n, "strides", s, 2) < 0 || attr_ints(im, n, "dilations", d, 2) < 0 ||
+		    attr_ints(im, n, "pads", p, 4) < 0)
+			return FEAT_E_FORMAT;
+		{
+			const struct attr *ap = attr(n, "auto_pad");
+
+			if (ap && ap->has_s && !(ap->s.len == 6 && !memcmp(ap->s.data, "NOTSET", 6)) &&
+			    !(ap->s.len == 5 && !memcmp(ap->s.data, "VALID", 5)))
+				return fail(im, FEAT_E_FORMAT,
+					    "node '%s': auto_pad %.*s is not supported (export with explicit pads)",
+					    n->name, (int)ap->s.len, (const char *)ap->s.data);
+		}
+		if ((e = weight(im, w, 0)) < 0)
+			return e;
+		wi[0] = (uint32_t)e;
+		if (n->nin > 2 && n->in[2][0]) {
+			if (!(b = const_in(im, n, 2, "bias")) || (e = weight(im, b, 0)) < 0)
+				return FEAT_E_FORMAT;
+			wi[nw++] = (uint32_t)e;
+		}
+		memcpy(keepk, k, sizeof k), memcpy(keeps, s, sizeof s);
+		memcpy(keepd, d, sizeof d), memcpy(keepp, p, sizeof p);
+		{
+			struct feat_kv kv[5] = {
+				KV_INTS("kernel", keepk, 2), KV_INTS("stride", keeps, 2),
+				KV_INTS("dilation", keepd, 2), KV_INTS("pad", keepp, 4),
+				KV_INT("group", attr_i(n, "group", 1)),
+			};
+
+			return layer(im, "conv", n, 1, n->in, 5, kv, (uint32_t)nw, wi);
+		}
+	}
+	if (is_op(n, "BatchNormalization")) {
+		uint32_t wi[4];
+		static const int order[4] = { 3, 4, 1, 2 };  /* mean, var, scale, bias */
+
+		for (int i = 0; i < 4; i++) {
+			struct cval *w = const_in(im, n, order[i], "batch norm parameter");
+
+			if (!w || (e = weight(im, w, 0)) < 0)
+				return FEAT_E_FORMAT;
+			wi[i] = (uint32_t)e;
+		}
+		{
+			struct feat_kv kv[1] = { KV_FLOAT("eps", attr_f(n, "epsilon", 1e-5)) };
+
+			return layer(im, "bn", n, 1, n->in, 1, kv, 4, wi);
+		}
+	}
+	if (is_op(n, "Relu"))
+		return layer(im, "relu", n, 1, n->in, 0, NULL, 0, NULL);
+	if (is_op(n, "Sigmoid"))
+		return layer(im, "sigmoid", n, 1, n->in, 0, NULL, 0, NULL);
+	if (is_op(n, "LeakyRelu")) {
+		struct feat_kv kv[1] = { KV_FLOAT("alpha", attr_f(n, "alpha", 0.01)) };
+
+		return layer(im, "leakyrelu", n, 1, n->in, 1, kv, 0, NULL);
+	}
+	if (is_op(n, "Clip")) {
+		double lo = attr_f(n, "min", -INFINITY), hi = attr_f(n, "max", INFINITY);
+
+		for (int i = 1; i < 3 && i < n->nin; i++) {
+			struct cval *cv;
+			float *f;
+			uint64_t cnt;
+
+			if (!n->in[i][0])
+				continue;
+			if (!(cv = const_in(im, n, i, i == 1 ? "min" : "max")) ||
+			    !(f = tfloats(im, cv, &cnt)))
+				return FEAT_E_FORMAT;
+			if (cnt == 1)
+				*(i == 1 ? &lo : &hi) = f[0];
+			free(f);
+		}
+		if (lo == 0 && hi == 6)
+			return layer(im, "relu6", n, 1, n->in, 0, NULL, 0, NULL);
+		if (lo == 0 && isinf(hi))
+			return layer(im, "relu", n, 1, n->in, 0, NULL, 0, NULL);
+		return fail(im, FEAT_E_FORMAT, "node '%s': Clip to [%g, %g] (only [0, 6] and [0, inf))",
+			    n->name, lo, hi);
+	}
+	if (is_op(n, "MaxPool"))
+		return pool(im, n, "max", 0);
+	if (is_op(n, "AveragePool"))
+		return pool(im, n, "avg", 0);
+	if (is_op(n, "GlobalMaxPool"))
+		return pool(im, n, "max", 1);
+	if (is_op(n, "GlobalAveragePool"))
+		return pool(im, n, "avg", 1);
+	if (is_op(n, "Gemm")) {
+		struct cval *w = const_in(im, n, 1, "weights"), *b = NULL;
+		uint32_t wi[2];
+		int nw = 1;
+
+		if (!w || w->ndim != 2)
+			return w ? fail(im, FEAT_E_FORMAT, "node '%s': Gemm weights must be 2-D", n->name)
+				 : FEAT_E_FORMAT;
+		if (attr_i(n, "transA", 0) || attr_f(n, "alpha", 1) != 1 || attr_f(n, "beta", 1) != 1)
+			return fail(im, FEAT_E_FORMAT,
+				    "node '%s': Gemm with transA or alpha/beta other than 1", n->name);
+		if ((e = weight(im, w, !attr_i(n, "transB", 0))) < 0)
+			return e;
+		wi[0] = (uint32_t)e;
+		if (n->nin > 2 && n->in[2][0]) {
+			if (!(b = const_in(im, n, 2, "bias")) || (e = weight(im, b, 0)) < 0)
+				return FEAT_E_FORMAT;
+			wi[nw++] = (uint32_t)e;
+		}
+		return layer(im, "fc", n, 1, n->in, 0, NULL, (uint32_t)nw, wi);
+	}
+	if (is_op(n, "Flatten")) {
+		struct feat_kv kv[1] = { KV_INT("axis", attr_i(n, "axis", 1)) };
+
+		return layer(im, "flatten", n, 1, n->in, 1, kv, 0, NULL);
+	}
+	if (is_op(n, "Reshape")) {
+		static int64_t v[MAXV];
+		struct cval *s = const_in(im, n, 1, "shape");
+		int cnt;
+
+		if (!s || (cnt = tints(im, s, v, FEAT_MAX_DIMS)) < 0)
+			return FEAT_E_FORMAT;
+		for (int i = 0; i < cnt; i++)
+			if (v[i] <= SYM_BASE + FEAT_MAX_DIMS && v[i] >= SYM_BASE) {
+				if (v[i] - SYM_BASE != i)
+					return fail(im, FEAT_E_FORMAT,
+						    "node '%s': reshape moves dimension %lld of the input to %d",
+						    n->name, (long long)(v[i] - SYM_BASE), i);
+				v[i] = 0;  /* copy the input's dimension */
+			}
+		if (cnt && v[0] > 1)
+			return fail(im, FEAT_E_FORMAT, "node '%s': reshape to a fixed batch of %lld",
+				    n->name, (long long)v[0]);
+		if (cnt)
+			v[0] = 0;
+		{
+			struct feat_kv kv[1] = { KV_INTS("shape", v, cnt) };
+
+			return layer(im, "reshape", n, 1, n->in, 1, kv, 0, NULL);
+		}
+	}
+	if (is_op(n, "Transpose")) {
+		static int64_t perm[FEAT_MAX_DIMS];
+		int cnt = attr_ints(im, n, "perm", perm, FEAT_MAX_DIMS);
+		struct feat_kv kv[1] = { KV_INTS("order", perm, cnt) };
+
+		if (cnt <= 0)
+			return fail(im, FEAT_E_FORMAT, "node '%s': Transpose without perm", n->name);
+		return layer(im, "permute", n, 1, n->in, 1, kv, 0, NULL);
+	}
+	if (is_op(n, "Concat")) {
+		struct feat_kv kv[1] = { KV_INT("axis", attr_i(n, "axis", 1)) };
+
+		return layer(im, "concat", n, n->nin, n->in, 1, kv, 0, NULL);
+	}
+	if (is_op(n, "Softmax")) {
+		int64_t axis = attr_i(n, "axis", im->opset >= 13 ? -1 : 1);
+		struct feat_kv kv[1] = { KV_INT("axis", axis) };
+
+		if (im->opset < 13 && axis != -1)
+			return fail(im, FEAT_E_FORMAT,
+				    "node '%s': Softmax before opset 13 flattens from its axis; export with opset 13 or axis -1",
+				    n->name);
+		return layer(im, "softmax", n, 1, n->in, 1, kv, 0, NULL);
+	}
+	if ((is_op(n, "Mul") || is_op(n, "Add")) && n->nin == 2 &&
+	    (cfind(im, n->in[1]) || cfind(im, n->in[0]))) {
+		/* a per-channel constant, [C, 1, 1] or [1, C, 1, 1]: Caffe's Scale */
+		int ci = cfind(im, n->in[1]) ? 1 : 0;
+		struct cval *k = cfind(im, n->in[ci]);
+		const char *x = n->in[1 - ci];
+		uint64_t cnt;
+		float *v = tfloats(im, k, &cnt), *one;
+		uint32_t d[1] = { (uint32_t)cnt }, wi[2];
+		int mul = is_op(n, "Mul"), inner = 1;
+		char nm[300];
+
+		if (!v)
+			return FEAT_E_FORMAT;
+		for (int i = 0; i < k->ndim; i++)
+			if (k->dims[i] != 1 && k->dims[i] != (int64_t)cnt)
+				inner = 0;
+		if (!inner || cnt < 1 || (k->ndim >= 1 && k->dims[k->ndim - 1] != 1 && cnt > 1 && k->ndim > 1)) {
+			free(v);
+			return fail(im, FEAT_E_FORMAT,
+				    "node '%s': %s by a constant that is not one value per channel",
+				    n->name, mul ? "Mul" : "Add");
+		}
+		one = malloc(sizeof(float) * (size_t)cnt);
+		if (!one) {
+			free(v);
+			return FEAT_E_NOMEM;
+		}
+		for (uint64_t i = 0; i < cnt; i++)
+			one[i] = mul ? 0.0f : 1.0f;
+		snprintf(nm, sizeof nm, "%s.scale", n->name);
+		e = feat_mb_tensor(im->b, nm, FEAT_DT_F32, 1, d, mul ? v : one);
+		if (e >= 0) {
+			wi[0] = (uint32_t)e;
+			snprintf(nm, sizeof nm, "%s.bias", n->name);
+			e = feat_mb_tensor(im->b, nm, FEAT_DT_F32, 1, d, mul ? one : v);
+			wi[1] = (uint32_t)e;
+		}
+		free(v);
+		free(one);
+		if (e < 0)
+			return fail(im, e, "node '%s': cannot store its constant", n->name);
+		return layer(im, "scale", n, 1, &x, 0, NULL, 2, wi);
+	}
+	if (is_op(n, "Add") || is_op(n, "Sum")) {
+		for (int i = 0; i < n->nin; i++)
+			if (cfind(im, n->in[i]))
+				return fail(im, FEAT_E_FORMAT,
+					    "node '%s': %.*s with a constant input is not supported",
+					    n->name, (int)n->oplen, (const char *)n->op);
+		return layer(im, "add", n, n->nin, n->in, 0, NULL, 0, NULL);
+	}
+	return fail(im, FEAT_E_FORMAT, "node '%s': operator %.*s is not supported", n->name,
+		    (int)n->oplen, (const char *)n->op);
+}
+
+static const char *resolve(const struct imp *im, const char *name)
+{
+	for (int i = im->nalias; i-- > 0;)
+		if (!strcmp(im->alias[i][0], name))
+			name = im->alias[i][1];
+	return name;
+}
+
+static int parse_node(struct imp *im, const struct feat_pb_field *nf, struct node *n, int idx)
+{
+	struct feat_pb m = feat_pb_sub(nf);
+	struct feat_pb_field f;
+	char why[160];
+	int e;
+
+	memset(n, 0, sizeof *n);
+	while ((e = feat_pb_next(&m, &f, why, sizeof why)) == 1) {
+		if (f.wire != FEAT_PB_LEN)
+			continue;
+		if (f.num == 1 || f.num == 2) {
+			const char *s = keep(im, f.data, f.len);
+
+			if (!s)
+				return FEAT_E_NOMEM;
+			if (f.num == 1 && n->nin < 16)
+				n->in[n->nin++] = s;
+			else if (f.num == 2 && n->nout < 8)
+				n->out[n->nout++] = s;
+			else
+				return fail(im, FEAT_E_FORMAT, "node %d: too many inputs or outputs", idx);
+		} else if (f.num == 3) {
+			if (!(n->name = keep(im, f.data, f.len)))
+				return FEAT_E_NOMEM;
+		} else if (f.num == 4) {
+			n->op = f.data;
+			n->oplen = f.len;
+		} else if (f.num == 5) {
+			struct attr *a;
+			struct feat_pb am = feat_pb_sub(&f);
+			struct feat_pb_field g;
+
+			if (n->nattr == 24)
+				return fail(im, FEAT_E_FORMAT, "node %d: too many attributes", idx);
+			a = &n->attr[n->nattr++];
+			memset(a, 0, sizeof *a);
+			while ((e = feat_pb_next(&am, &g, why, sizeof why)) == 1) {
+				switch (g.num) {
+				case 1: a->name = (const char *)g.data; a->namelen = g.len; break;
+				case 2: a->f = g; a->has_f = 1; break;
+				case 3: a->i = g; a->has_i = 1; break;
+				case 4: a->s = g; a->has_s = 1; break;
+				case 5: a->t = g; a->has_t = 1; break;
+				case 7: if (a->nfs < 8) a->fsl[a->nfs++] = g; break;
+				case 8:
+					if (a->nis == 8)
+						return fail(im, FEAT_E_FORMAT, "node %d: attribute list too long", idx);
+					a->isl[a->nis++] = g;
+					break;
+				}
+			}
+			if (e < 0)
+				return fail(im, e, "node %d: attribute: %s", idx, why);
+			if (!a->name)
+				return fail(im, FEAT_E_FORMAT, "node %d: attribute without a name", idx);
+		}
+	}
+	if (e < 0)
+		return fail(im, e, "node %d: %s", idx, why);
+	if (!n->op)
+		return fail(im, FEAT_E_FORMAT, "node %d has no operator", idx);
+	for (int i = 0; i < n->nin; i++)
+		n->in[i] = resolve(im, n->in[i]);
+	if (!n->name || !n->name[0]) {
+		char nm[32];
+
+		snprintf(nm, sizeof nm, "node%d", idx);
+		if (!(n->name = keep(im, nm, strlen(nm))))
+			return FEAT_E_NOMEM;
+	}
+	return 0;
+}
+
+/* ValueInfoProto: name (1), type (2) -> tensor_type (1) -> shape (2) ->
+ * dim (1) -> dim_value (1). */
+static int parse_value_info(struct imp *im, const struct feat_pb_field *vf, const char **name,
+	int64_t *dims, int *rank)
+{
+	struct feat_pb m = feat_pb_sub(vf), t, tt, sh, d;
+	struct feat_pb_field f, g, h, k, l;
+	char why[128];
+
+	*rank = 0;
+	*name = NULL;
+	while (feat_pb_next(&m, &f, why, sizeof why) == 1) {
+		if (f.num == 1 && f.wire == FEAT_PB_LEN) {
+			if (!(*name = keep(im, f.data, f.len)))
+				return FEAT_E_NOMEM;
+		} else if (f.num == 2 && f.wire == FEAT_PB_LEN) {
+			t = feat_pb_sub(&f);
+			while (feat_pb_next(&t, &g, why, sizeof why) == 1) {
+				if (g.num != 1 || g.wire != FEAT_PB_LEN)
+					continue;
+				tt = feat_pb_sub(&g);
+				while (feat_pb_next(&tt, &h, why, sizeof why) == 1) {
+					if (h.num != 2 || h.wire != FEAT_PB_LEN)
+						continue;
+					sh = feat_pb_sub(&h);
+					while (feat_pb_next(&sh, &k, why, sizeof why) == 1) {
+						if (k.num != 1 || k.wire != FEAT_PB_LEN)
+							continue;
+						if (*rank == FEAT_MAX_DIMS)
+							return fail(im, FEAT_E_FORMAT, "input of rank over %d",
+								    FEAT_MAX_DIMS);
+						dims[*rank] = -1;  /* symbolic */
+						d = feat_pb_sub(&k);
+						while (feat_pb_next(&d, &l, why, sizeof why) == 1)
+							if (l.num == 1 && l.wire == FEAT_PB_VARINT)
+								dims[*rank] = (int64_t)l.v;
+						++*rank;
+					}
+				}
+			}
+		}
+	}
+	return *name ? 0 : fail(im, FEAT_E_FORMAT, "graph input without a name");
+}
+
+int feat_import_onnx(feat_model_builder *b, const void *data, size_t len, char *detail,
+	size_t dlen)
+{
+	struct imp im = { .b = b, .detail = detail, .dlen = dlen, .opset = 13 };
+	struct feat_pb m = feat_pb_view(data, len), g;
+	struct feat_pb_field f, graph = { 0 }, h;
+	const char *outs[16];
+	int nouts = 0, e = 0, have_graph = 0, nnode = 0;
+	char why[160];
+
+	while ((e = feat_pb_next(&m, &f, why, sizeof why)) == 1) {
+		if (f.num == 7 && f.wire == FEAT_PB_LEN) {
+			graph = f;
+			have_graph = 1;
+		} else if (f.num == 8 && f.wire == FEAT_PB_LEN) {
+			struct feat_pb o = feat_pb_sub(&f);
+			struct feat_pb_field x;
+			int dom_default = 1;
+			int64_t ver = 0;
+
+			while (feat_pb_next(&o, &x, why, sizeof why) == 1) {
+				if (x.num == 1 && x.wire == FEAT_PB_LEN && x.len)
+					dom_default = x.len == 7 && !memcmp(x.data, "ai.onnx", 7);
+				if (x.num == 2 && x.wire == FEAT_PB_VARINT)
+					ver = (int64_t)x.v;
+			}
+			if (dom_default && ver > 0)
+				im.opset = (int)ver;
+		}
+	}
+	if (e < 0) {
+		e = fail(&im, FEAT_E_FORMAT, "not an ONNX model: %s", why);
+		goto out;
+	}
+	if (!have_graph) {
+		e = fail(&im, FEAT_E_FORMAT, "not an ONNX model: no graph");
+		goto out;
+	}
+	/* pass 1: initializers and the graph's inputs and outputs */
+	g = feat_pb_sub(&graph);
+	while ((e = feat_pb_next(&g, &h, why, sizeof why)) == 1) {
+		if (h.wire != FEAT_PB_LEN)
+			continue;
+		if (h.num == 5) {
+			struct cval *c = cadd(&im, "");
+
+			if (!c) {
+				e = FEAT_E_NOMEM;
+				goto out;
+			}
+			if ((e = parse_tensor(&im, &h, c, 1)))
+				goto out;
+			if (!c->name || !c->name[0]) {
+				e = fail(&im, FEAT_E_FORMAT, "initializer without a name");
+				goto out;
+			}
+		} else if (h.num == 12) {
+			const char *name;
+			int64_t dims[FEAT_MAX_DIMS];
+			int rank;
+
+			if ((e = parse_value_info(&im, &h, &name, dims, &rank)))
+				goto out;
+			if (nouts == 16) {
+				e = fail(&im, FEAT_E_FORMAT, "more than 16 graph outputs");
+				goto out;
+			}
+			outs[nouts++] = name;
+		} else if (h.num == 1) {
+			nnode++;
+		}
+	}
+	if (e < 0) {
+		e = fail(&im, FEAT_E_FORMAT, "graph: %s", why);
+		goto out;
+	}
+	g = feat_pb_sub(&graph);
+	while (feat_pb_next(&g, &h, why, sizeof why) == 1) {
+		const char *name;
+		int64_t dims[FEAT_MAX_DIMS];
+		int rank;
+
+		if (h.num != 11 || h.wire != FEAT_PB_LEN)
+			continue;
+		if ((e = parse_value_info(&im, &h, &name, dims, &rank)))
+			goto out;
+		if (cfind(&im, name))
+			continue;  /* an initializer listed as an input (old exporters) */
+		if (im.input) {
+			e = fail(&im, FEAT_E_FORMAT, "graph inputs '%s' and '%s': one image input is supported",
+				 im.input, name);
+			goto out;
+		}
+		im.input = name;
+		im.inrank = rank;
+		memcpy(im.inshape, dims, sizeof dims);
+	}
+	if (!im.input || im.inrank < 2) {
+		e = fail(&im, FEAT_E_FORMAT, "no image input of shape [N, C, H, W] in the graph");
+		goto out;
+	}
+	for (int i = 1; i < im.inrank; i++)
+		if (im.inshape[i] < 1) {
+			e = fail(&im, FEAT_E_FORMAT,
+				 "input '%s': dimension %d is not fixed (export with a fixed input size)",
+				 im.input, i);
+			goto out;
+		}
+	{
+		int64_t shp[FEAT_MAX_DIMS];
+
+		for (int i = 1; i < im.inrank; i++)
+			shp[i - 1] = im.inshape[i];
+		if ((e = feat_mb_meta(b, "graph.inputs", &(struct feat_value){ .type = FEAT_V_STRS, .n = 1, .u.strs = &im.input })) ||
+		    (e = feat_mb_meta(b, "input.shape", &(struct feat_value){ .type = FEAT_V_INTS, .n = (uint32_t)(im.inrank - 1), .u.ints = shp })))
+			goto out;
+	}
+	/* pass 2: the nodes, in the file's (topological) order */
+	g = feat_pb_sub(&graph);
+	nnode = 0;
+	while (feat_pb_next(&g, &h, why, sizeof why) == 1) {
+		struct node n;
+
+		if (h.num != 1 || h.wire != FEAT_PB_LEN)
+			continue;
+		if ((e = parse_node(&im, &h, &n, nnode++)) || (e = import_node(&im, &n)))
+			goto out;
+	}
+	if (!im.nlayer) {
+		e = fail(&im, FEAT_E_FORMAT, "the graph has no layers featkit can run");
+		goto out;
+	}
+	for (int i = 0; i < nouts; i++)
+		outs[i] = resolve(&im, outs[i]);
+	e = feat_mb_meta(b, "graph.outputs", &(struct feat_value){ .type = FEAT_V_STRS, .n = (uint32_t)nouts, .u.strs = outs });
+out:
+	for (size_t i = 0; i < im.nstr; i++)
+		free(im.strings[i]);
+	free(im.strings);
+	free(im.cv);
+	return e < 0 ? e : 0;
+}

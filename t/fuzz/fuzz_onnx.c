@@ -1,0 +1,37 @@
+/*
+ * fuzz_onnx.c - libFuzzer harness for the ONNX importer (lib/onnx.c):
+ * arbitrary bytes as a .onnx file; whatever it accepts must also be a
+ * model the featmodel loader accepts (the importer writes only what the
+ * loader can check).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "model.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	feat_model_builder *b = feat_model_builder_new();
+	uint8_t *copy = malloc(size ? size : 1);
+	char detail[512];
+
+	if (!b || !copy)
+		goto out;
+	memcpy(copy, data, size);
+	if (feat_import_onnx(b, copy, size, detail, sizeof detail) == 0) {
+		unsigned char *f;
+		size_t len;
+		struct feat_model m;
+
+		if (feat_mb_encode(b, &f, &len) == 0) {
+			if (feat_model_parse(&m, f, len, detail, sizeof detail) == 0)
+				feat_model_free(&m);
+			free(f);
+		}
+	}
+out:
+	feat_model_builder_free(b);
+	free(copy);
+	return 0;
+}
