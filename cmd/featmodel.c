@@ -3,8 +3,8 @@
  *
  *   featmodel info MODEL                 metadata and the layer table
  *   featmodel check MODEL                validate; exit 0 when it loads
- *   featmodel bench MODEL [-b N] [-n R]  forward passes on synthetic input
- *   featmodel run MODEL IN.f32 OUTPREFIX one pass on raw float32 input
+ *   featmodel bench MODEL [-b N] [-n R] [-t T]  forward passes on synthetic input
+ *   featmodel run MODEL IN.f32 OUTPREFIX [-t T]  one pass on raw float32 input
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -17,6 +17,7 @@
 #include "cli.h"
 #include "kern/kern.h"
 #include "net.h"
+#include "pool.h"
 
 static const char usage[] =
 	"Usage: featmodel COMMAND [OPTION]... MODEL [ARG]...\n"
@@ -33,7 +34,7 @@ static const char usage[] =
 	"\n"
 	"  -b, --batch N     batch size for bench and run (run: default from IN's size)\n"
 	"  -n, --runs N      timed passes for bench (default 10, after one warm-up)\n"
-	"  -t, --threads N   threads inside the process (default 1)\n"
+	"  -t, --threads N   threads of one forward pass, 1 to 64 (default 1)\n"
 	FEAT_CLI_HELP
 	"\n"
 	"The kernel path (ref, avx512 or blas) is chosen from the CPU; the\n"
@@ -67,7 +68,7 @@ static void parse(int argc, char **argv, struct opts *o)
 		switch (c) {
 		case 'b': o->batch = (int)feat_cli_long("--batch", optarg, 1, 4096); break;
 		case 'n': o->runs = (int)feat_cli_long("--runs", optarg, 1, 1000000); break;
-		case 't': o->threads = (int)feat_cli_long("--threads", optarg, 1, 256); break;
+		case 't': o->threads = (int)feat_cli_long("--threads", optarg, 1, FEAT_POOL_MAX); break;
 		}
 	}
 	if (argc - optind < 2)
@@ -269,9 +270,13 @@ int main(int argc, char **argv)
 
 	feat_cli_init(argv[0]);
 	parse(argc, argv, &o);
-	if (o.threads != 1)
-		feat_die_usage("--threads: only 1 thread is supported so far");
 	n = load(o.model);
+	if (o.threads > 1) {
+		int e = feat_net_set_threads(n, o.threads);
+
+		if (e)
+			feat_die(FEAT_EXIT_SYSTEM, "--threads %d: %s", o.threads, feat_strerror(e));
+	}
 	if (!strcmp(o.cmd, "info"))
 		info(n);
 	else if (!strcmp(o.cmd, "bench"))

@@ -38,6 +38,7 @@
 #include "kern/kern.h"
 #include "kern/winograd.h"
 #include "net.h"
+#include "pool.h"
 
 #define FAIL(...) (feat_fmt(detail, dlen, __VA_ARGS__), FEAT_E_FORMAT)
 
@@ -94,6 +95,19 @@ static void apply_act(float *x, size_t n, int act, float alpha)
 		return;
 	for (size_t i = 0; i < n; i++)
 		x[i] = feat_act1(x[i], act, alpha);
+}
+
+/* Threads layer l may use over this batch (1: run serially). */
+static int par_threads(const struct feat_net *n, const struct feat_layer *l, int batch)
+{
+	if (!n->pool || l->macs * (uint64_t)batch < n->par_min)
+		return 1;
+	return feat_pool_threads(n->pool);
+}
+
+static long cdiv(long a, long b)
+{
+	return (a + b - 1) / b;
 }
 
 static int grow_scratch(struct feat_net *n, size_t floats)
@@ -317,6 +331,268 @@ static size_t im2col_chunk(const struct conv *c, int cg)
 	return n < hw ? n : hw;
 }
 
+/* ------------------------------------------- convolution on many threads */
+
+struct conv_par {
+	struct feat_net *n;
+	struct feat_layer *l;
+	const struct conv *c;
+	const struct feat_kern *k;
+	const float *X;
+	float *Y;
+	size_t xs, ys, hw;
+	int cg, og, pointwise;
+	long per;            /* pieces per image and group */
+	size_t cols;         /* columns per piece; 0: split rows instead */
+	int rows;            /* output channels per piece when splitting rows */
+	/* Winograd: the block being worked on */
+	struct feat_wino_args wa;
+	int t0, nt;
+	float *v, *m;
+};
+
+/* A piece of the im2col + GEMM path: one image, one group, a range of
+ * output columns (each thread im2cols into its own workspace) or of
+ * output channels (tiny maps, where a column split would leave nothing to
+ * split).  Non-ReLU activations are applied to the piece it wrote. */
+static void conv_gemm_piece(void *arg, long i0, long i1, int worker)
+{
+	const struct conv_par *P = arg;
+	const struct conv *c = P->c;
+	struct feat_layer *l = P->l;
+	int K = P->cg * c->kh * c->kw;
+
+	for (long it = i0; it < i1; it++) {
+		long piece = it % P->per, bg = it / P->per;
+		int g = (int)(bg % c->group), b = (int)(bg / c->group);
+		const float *x = P->X + (size_t)b * P->xs;
+		float *y = P->Y + (size_t)b * P->ys + (size_t)g * P->og * P->hw;
+		float *col = feat_net_scratch(P->n, worker);
+		struct feat_sgemm_args a = {
+			.M = P->og, .N = (int)P->hw, .K = K, .alpha = 1, .beta = 0,
+			.A = c->w + (size_t)g * P->og * K, .lda = K,
+			.C = y, .ldc = (int)P->hw,
+			.bias = c->bias + (size_t)g * P->og, .bias_kind = FEAT_BIAS_ROW,
+			.relu = l->act == FEAT_ACT_RELU,
+			.apack = P->k->id == FEAT_KERN_AVX512 && c->ap.p ? &c->ap : NULL,
+		};
+		size_t j0 = 0, nj = P->hw;
+		int m0 = 0, mr = P->og;
+		struct feat_sgemm_apack sub;
+
+		if (P->cols) {
+			j0 = (size_t)piece * P->cols;
+			nj = P->hw - j0 < P->cols ? P->hw - j0 : P->cols;
+			a.N = (int)nj;
+			a.C = y + j0;
+		} else {
+			m0 = (int)piece * P->rows;
+			mr = P->og - m0 < P->rows ? P->og - m0 : P->rows;
+			a.M = mr;
+			a.A += (size_t)m0 * K;
+			a.C = y + (size_t)m0 * P->hw;
+			a.bias += m0;
+			/* rows in whole blocks of the packing are packed A of their
+			 * own (block (i0, p0) at p + i0 K + p0 mc); other splits
+			 * only happen where N <= 16 never reads it */
+			if (a.apack && P->rows % c->ap.mc == 0) {
+				sub = c->ap;
+				sub.M = mr;
+				sub.p = c->ap.p + (size_t)m0 * K;
+				a.apack = &sub;
+			} else {
+				a.apack = NULL;
+			}
+		}
+		if (P->pointwise) {
+			a.B = x + (size_t)g * P->cg * P->hw + j0;
+			a.ldb = (int)P->hw;
+		} else {
+			im2col(c, x, g * P->cg, P->cg, j0, nj, col);
+			a.B = col;
+			a.ldb = (int)nj;
+		}
+		feat_kern_sgemm(P->k, &a);
+		if (l->act != FEAT_ACT_RELU && l->act != FEAT_ACT_NONE)
+			for (int o = m0; o < m0 + mr; o++)
+				apply_act(y + (size_t)o * P->hw + j0, nj, l->act, l->act_alpha);
+	}
+}
+
+/* Depthwise: one image, a range of channels; each thread its own
+ * workspace (the AVX-512 kernel's planes and masks). */
+static void conv_dw_piece(void *arg, long i0, long i1, int worker)
+{
+	const struct conv_par *P = arg;
+	const struct conv *c = P->c;
+	int cc = P->rows;
+
+	for (long it = i0; it < i1; it++) {
+		int b = (int)(it / P->per), c0 = (int)(it % P->per) * cc;
+		int nc = c->cin - c0 < cc ? c->cin - c0 : cc;
+		size_t plane_in = (size_t)c->hin * c->win;
+		struct feat_dw_args d = {
+			.x = P->X + (size_t)b * P->xs + (size_t)c0 * plane_in, .c = nc,
+			.hin = c->hin, .win = c->win, .w = c->w + (size_t)c0 * c->kh * c->kw,
+			.bias = c->bias + c0, .kh = c->kh, .kw = c->kw,
+			.sh = c->sh, .sw = c->sw, .pt = c->pt, .pl = c->pl,
+			.dh = c->dh, .dw = c->dw,
+			.y = P->Y + (size_t)b * P->ys + (size_t)c0 * P->hw,
+			.hout = c->hout, .wout = c->wout, .act = P->l->act,
+			.alpha = P->l->act_alpha, .work = feat_net_scratch(P->n, worker),
+		};
+
+		if (P->k->id == FEAT_KERN_AVX512)
+			feat_dwconv_avx512(&d);
+		else
+			feat_dwconv_ref(&d);
+	}
+}
+
+/* Winograd phase 1 and 3: tiles [16 i0, 16 i1) of the block (groups of 16,
+ * the AVX-512 transforms' vector, so that no two threads write the same
+ * columns of V). */
+static void wino_in_piece(void *arg, long i0, long i1, int worker)
+{
+	const struct conv_par *P = arg;
+	int g0 = (int)i0 * 16, g1 = (int)i1 * 16 < P->nt ? (int)i1 * 16 : P->nt;
+
+	(void)worker;
+	if (P->k->id == FEAT_KERN_AVX512)
+		feat_wino_input_avx512(&P->wa, P->t0 + g0, g1 - g0, P->v + g0, P->wa.block);
+	else
+		feat_wino_input_ref(&P->wa, P->t0 + g0, g1 - g0, P->v + g0, P->wa.block);
+}
+
+static void wino_out_piece(void *arg, long i0, long i1, int worker)
+{
+	const struct conv_par *P = arg;
+	int g0 = (int)i0 * 16, g1 = (int)i1 * 16 < P->nt ? (int)i1 * 16 : P->nt;
+
+	(void)worker;
+	if (P->k->id == FEAT_KERN_AVX512)
+		feat_wino_output_avx512(&P->wa, P->t0 + g0, g1 - g0, P->m + g0, P->wa.block);
+	else
+		feat_wino_output_ref(&P->wa, P->t0 + g0, g1 - g0, P->m + g0, P->wa.block);
+}
+
+/* Phase 2: the products of positions [i0, i1) of the 36. */
+static void wino_gemm_piece(void *arg, long i0, long i1, int worker)
+{
+	const struct conv_par *P = arg;
+	const struct feat_wino_args *a = &P->wa;
+	int T = a->block;
+	size_t pv = feat_wino_plane(a->cin, T), pm = feat_wino_plane(a->cout, T);
+	size_t up = (size_t)a->cout * a->cin;
+	size_t pp = feat_wino_packed(a->cout, a->cin) / FEAT_WINO_XI;
+
+	(void)worker;
+	for (long xi = i0; xi < i1; xi++) {
+		struct feat_sgemm_args g = {
+			.M = a->cout, .N = P->nt, .K = a->cin, .alpha = 1, .beta = 0,
+			.A = a->u + xi * up, .lda = a->cin,
+			.B = P->v + xi * pv, .ldb = T,
+			.C = P->m + xi * pm, .ldc = T,
+		};
+
+		if (P->k->id == FEAT_KERN_AVX512)
+			feat_wino_gemm_avx512(a->up + xi * pp, a->cout, a->cin, P->v + xi * pv,
+					      T, P->m + xi * pm, T, P->nt);
+		else
+			feat_kern_sgemm(P->k, &g);
+	}
+}
+
+/*
+ * The block driver of winograd.c (wino_run) with each of its three
+ * steps spread over the pool: V and M stay the caller's workspace, shared,
+ * and every value is computed exactly as on one thread.
+ */
+static void conv_wino_par(struct conv_par *P, int batch, int T)
+{
+	const struct conv *c = P->c;
+	int tiles = ((c->hout + 3) / 4) * ((c->wout + 3) / 4), B = c->wino_block;
+
+	P->v = P->n->scratch;
+	P->m = P->n->scratch + FEAT_WINO_XI * feat_wino_plane(c->cin, B);
+	for (int b = 0; b < batch; b++) {
+		P->wa = (struct feat_wino_args){
+			.x = P->X + (size_t)b * P->xs, .cin = c->cin, .hin = c->hin,
+			.win = c->win, .pt = c->pt, .pl = c->pl,
+			.y = P->Y + (size_t)b * P->ys, .cout = c->cout, .hout = c->hout,
+			.wout = c->wout, .u = c->wino_u, .up = c->wino_u, .bias = c->bias,
+			.act = P->l->act, .alpha = P->l->act_alpha, .block = B,
+			.work = P->n->scratch, .k = P->k,
+		};
+		for (P->t0 = 0; P->t0 < tiles; P->t0 += B) {
+			long groups;
+
+			P->nt = tiles - P->t0 < B ? tiles - P->t0 : B;
+			groups = cdiv(P->nt, 16);
+			feat_pool_for(P->n->pool, groups, cdiv(groups, 2L * T), wino_in_piece, P);
+			feat_pool_for(P->n->pool, FEAT_WINO_XI, 3, wino_gemm_piece, P);
+			feat_pool_for(P->n->pool, groups, cdiv(groups, 2L * T), wino_out_piece, P);
+		}
+	}
+}
+
+/*
+ * Convolution on T > 1 threads (not the ref path: its direct loops are the
+ * oracle and stay on one thread).  Pieces: at least 4 per thread over the
+ * batch where the layer allows, so that a thread slowed by another process
+ * takes fewer; columns in multiples of 16 (the GEMM's vector), never more
+ * than one thread's im2col workspace holds.
+ */
+static void conv_forward_par(struct feat_net *n, struct feat_layer *l, int batch, int T)
+{
+	struct conv *c = l->priv;
+	struct conv_par P = {
+		.n = n, .l = l, .c = c, .k = feat_kern_active(),
+		.X = feat_net_data(n, l->in[0]), .Y = feat_net_data(n, l->out[0]),
+		.xs = IN(n, l, 0)->count, .ys = OUT(n, l, 0)->count,
+		.hw = (size_t)c->hout * c->wout,
+		.cg = c->cin / c->group, .og = c->cout / c->group,
+		.pointwise = c->kh == 1 && c->kw == 1 && c->sh == 1 && c->sw == 1 &&
+			     !c->pt && !c->pl && !c->pb && !c->pr,
+	};
+	long outer = (long)batch * c->group, want = cdiv(4L * T, outer);
+
+	if (c->wino_u) {
+		conv_wino_par(&P, batch, T);
+		return;
+	}
+	if (c->group == c->cin && c->group == c->cout && c->group > 1) {
+		/* a few pieces per image: each recomputes the tap masks */
+		want = cdiv(2L * T, batch);
+		P.rows = (int)cdiv(c->cin, want);
+		P.per = cdiv(c->cin, P.rows);
+		feat_pool_for(n->pool, batch * P.per, 1, conv_dw_piece, &P);
+		return;
+	}
+	if (P.k->id == FEAT_KERN_AVX512 && c->group == 1 && !c->ap.p && P.hw > 16)
+		feat_sgemm_pack_a_avx512(&c->ap, c->w, P.cg * c->kh * c->kw, c->cout,
+					 P.cg * c->kh * c->kw);
+	if (c->ap.p && P.hw <= 256 && outer < 4L * T && P.og >= 2 * c->ap.mc) {
+		/* big weights over a small map (1x1 on 10x10 and the like):
+		 * split the rows, in blocks of the packing, so that each thread
+		 * streams only its share of the weights, not all of them */
+		P.rows = c->ap.mc;
+		P.per = cdiv(P.og, P.rows);
+	} else if (P.hw > 16) {
+		size_t cols = (size_t)cdiv(cdiv((long)P.hw, want), 16) * 16;
+		size_t chunk = im2col_chunk(c, P.cg);
+
+		if (cols < 32)
+			cols = 32;
+		P.cols = P.pointwise || cols < chunk ? cols : chunk;
+		P.per = cdiv((long)P.hw, (long)P.cols);
+	} else {
+		P.rows = (int)cdiv(cdiv(P.og, want), 16) * 16;
+		P.per = cdiv(P.og, P.rows);
+	}
+	feat_pool_for(n->pool, outer * P.per, 1, conv_gemm_piece, &P);
+}
+
 static void conv_forward(struct feat_net *n, struct feat_layer *l, int batch)
 {
 	const struct conv *c = l->priv;
@@ -329,8 +605,12 @@ static void conv_forward(struct feat_net *n, struct feat_layer *l, int batch)
 			!c->pt && !c->pl && !c->pb && !c->pr;
 	const struct feat_kern *k = feat_kern_active();
 	size_t chunk = im2col_chunk(c, cg);
-	int fused = 0;
+	int fused = 0, T = par_threads(n, l, batch);
 
+	if (T > 1 && k->id != FEAT_KERN_REF) {
+		conv_forward_par(n, l, batch, T);
+		return;
+	}
 	for (int b = 0; b < batch; b++) {
 		const float *x = X + (size_t)b * xs;
 		float *y = Y + (size_t)b * ys;
@@ -708,15 +988,23 @@ static int pool_setup(struct feat_net *n, struct feat_layer *l, char *detail, si
 	return 0;
 }
 
-static void pool_forward(struct feat_net *n, struct feat_layer *l, int batch)
-{
-	const struct pool *p = l->priv;
-	const float *X = feat_net_data(n, l->in[0]);
-	float *Y = feat_net_data(n, l->out[0]);
+struct pool_par {
+	const struct pool *p;
+	const struct feat_layer *l;
+	const float *X;
+	float *Y;
+};
 
-	for (size_t bc = 0; bc < (size_t)batch * p->c; bc++) {
-		const float *x = X + bc * p->hin * p->win;
-		float *y = Y + bc * p->hout * p->wout;
+/* Planes [bc0, bc1) of the batch (image * channels + channel). */
+static void pool_planes(void *arg, long bc0, long bc1, int worker)
+{
+	const struct pool_par *P = arg;
+	const struct pool *p = P->p;
+
+	(void)worker;
+	for (long bc = bc0; bc < bc1; bc++) {
+		const float *x = P->X + (size_t)bc * p->hin * p->win;
+		float *y = P->Y + (size_t)bc * p->hout * p->wout;
 
 		for (int oy = 0; oy < p->hout; oy++) {
 			int y0 = oy * p->sh - p->pt, y1 = y0 + p->kh;
@@ -749,8 +1037,21 @@ static void pool_forward(struct feat_net *n, struct feat_layer *l, int batch)
 				y[oy * p->wout + ox] = v;
 			}
 		}
+		apply_act(y, (size_t)p->hout * p->wout, P->l->act, P->l->act_alpha);
 	}
-	apply_act(Y, (size_t)batch * p->c * p->hout * p->wout, l->act, l->act_alpha);
+}
+
+static void pool_forward(struct feat_net *n, struct feat_layer *l, int batch)
+{
+	const struct pool *p = l->priv;
+	struct pool_par P = {
+		.p = p, .l = l,
+		.X = feat_net_data(n, l->in[0]), .Y = feat_net_data(n, l->out[0]),
+	};
+	long planes = (long)batch * p->c;
+	int T = par_threads(n, l, batch);
+
+	feat_pool_for(T > 1 ? n->pool : NULL, planes, cdiv(planes, 4L * T), pool_planes, &P);
 }
 
 /* ------------------------------------------------------- inner product */
@@ -799,21 +1100,50 @@ static int fc_setup(struct feat_net *n, struct feat_layer *l, char *detail, size
 	return 0;
 }
 
+struct fc_par {
+	const struct fc *f;
+	const struct feat_layer *l;
+	const float *x;
+	float *y;
+	int batch, cols;
+};
+
+/* Outputs [cols i0, cols i1) of every image: rows of W, columns of C. */
+static void fc_piece(void *arg, long i0, long i1, int worker)
+{
+	const struct fc_par *P = arg;
+	const struct fc *f = P->f;
+	long j0 = i0 * P->cols, j1 = i1 * P->cols < f->nout ? i1 * P->cols : f->nout;
+	struct feat_sgemm_args a = {
+		.transB = 1, .M = P->batch, .N = (int)(j1 - j0), .K = f->k, .alpha = 1,
+		.A = P->x, .lda = f->k,
+		.B = f->w + (size_t)j0 * f->k, .ldb = f->k, .beta = 0,
+		.C = P->y + j0, .ldc = f->nout,
+		.bias = f->bias + j0, .bias_kind = FEAT_BIAS_COL,
+		.relu = P->l->act == FEAT_ACT_RELU,
+	};
+
+	(void)worker;
+	feat_kern_sgemm(NULL, &a);
+	if (P->l->act != FEAT_ACT_RELU)
+		for (int b = 0; b < P->batch; b++)
+			apply_act(P->y + (size_t)b * f->nout + j0, (size_t)(j1 - j0), P->l->act,
+				  P->l->act_alpha);
+}
+
 static void fc_forward(struct feat_net *n, struct feat_layer *l, int batch)
 {
 	const struct fc *f = l->priv;
-	float *y = feat_net_data(n, l->out[0]);
-	struct feat_sgemm_args a = {
-		.transB = 1, .M = batch, .N = f->nout, .K = f->k, .alpha = 1,
-		.A = feat_net_data(n, l->in[0]), .lda = f->k,
-		.B = f->w, .ldb = f->k, .beta = 0, .C = y, .ldc = f->nout,
-		.bias = f->bias, .bias_kind = FEAT_BIAS_COL,
-		.relu = l->act == FEAT_ACT_RELU,
+	int T = par_threads(n, l, batch);
+	struct fc_par P = {
+		.f = f, .l = l, .x = feat_net_data(n, l->in[0]),
+		.y = feat_net_data(n, l->out[0]), .batch = batch, .cols = f->nout,
 	};
 
-	feat_kern_sgemm(NULL, &a);
-	if (l->act != FEAT_ACT_RELU)
-		apply_act(y, (size_t)batch * f->nout, l->act, l->act_alpha);
+	/* columns in multiples of 16, at least 4 pieces per thread */
+	if (T > 1)
+		P.cols = (int)(cdiv(cdiv(f->nout, 4L * T), 16) * 16);
+	feat_pool_for(T > 1 ? n->pool : NULL, cdiv(f->nout, P.cols), 1, fc_piece, &P);
 }
 
 static void fc_release(struct feat_layer *l)
@@ -864,31 +1194,62 @@ static int l2norm_setup(struct feat_net *n, struct feat_layer *l, char *detail, 
 	return 0;
 }
 
-static void l2norm_forward(struct feat_net *n, struct feat_layer *l, int batch)
+struct l2n_par {
+	const struct l2n *p;
+	struct feat_net *n;
+	const float *X;
+	float *Y;
+	long per;            /* pieces per image */
+	size_t len;          /* positions per piece */
+};
+
+/* Pieces of positions of one image: the sums over channels at each, in
+ * the thread's workspace (sized at setup for a whole image), then the
+ * scaled output at the same positions. */
+static void l2norm_piece(void *arg, long it0, long it1, int worker)
 {
-	const struct l2n *p = l->priv;
-	const float *X = feat_net_data(n, l->in[0]);
-	float *Y = feat_net_data(n, l->out[0]);
-	float *ss = n->scratch;  /* inner sums; sized at setup */
+	const struct l2n_par *P = arg;
+	const struct l2n *p = P->p;
+	float *ss = feat_net_scratch(P->n, worker);
 
-	for (int b = 0; b < batch; b++) {
-		const float *x = X + (size_t)b * p->c * p->inner;
-		float *y = Y + (size_t)b * p->c * p->inner;
+	for (long it = it0; it < it1; it++) {
+		size_t b = (size_t)(it / P->per), i0 = (size_t)(it % P->per) * P->len;
+		size_t i1 = i0 + P->len < p->inner ? i0 + P->len : p->inner;
+		const float *x = P->X + b * p->c * p->inner;
+		float *y = P->Y + b * p->c * p->inner;
 
-		for (size_t i = 0; i < p->inner; i++)
+		for (size_t i = i0; i < i1; i++)
 			ss[i] = 0;
 		for (int c = 0; c < p->c; c++)
-			for (size_t i = 0; i < p->inner; i++)
+			for (size_t i = i0; i < i1; i++)
 				ss[i] += x[c * p->inner + i] * x[c * p->inner + i];
-		for (size_t i = 0; i < p->inner; i++)
+		for (size_t i = i0; i < i1; i++)
 			ss[i] = 1.0f / sqrtf(ss[i] + p->eps);
 		for (int c = 0; c < p->c; c++) {
 			float s = p->scale[p->shared ? 0 : c];
 
-			for (size_t i = 0; i < p->inner; i++)
+			for (size_t i = i0; i < i1; i++)
 				y[c * p->inner + i] = x[c * p->inner + i] * ss[i] * s;
 		}
 	}
+}
+
+static void l2norm_forward(struct feat_net *n, struct feat_layer *l, int batch)
+{
+	const struct l2n *p = l->priv;
+	int T = par_threads(n, l, batch);
+	struct l2n_par P = {
+		.p = p, .n = n,
+		.X = feat_net_data(n, l->in[0]), .Y = feat_net_data(n, l->out[0]),
+		.per = 1, .len = p->inner,
+	};
+
+	if (T > 1) {
+		/* whole cache lines of positions, a few pieces per thread */
+		P.len = (size_t)cdiv(cdiv((long)p->inner, cdiv(4L * T, batch)), 16) * 16;
+		P.per = cdiv((long)p->inner, (long)P.len);
+	}
+	feat_pool_for(T > 1 ? n->pool : NULL, batch * P.per, 1, l2norm_piece, &P);
 }
 
 static int l2norm_setup_scratch(struct feat_net *n, struct feat_layer *l, char *detail,

@@ -14,6 +14,7 @@
 
 #include "internal.h"
 #include "net.h"
+#include "pool.h"
 
 /* ------------------------------------------------------------ helpers */
 
@@ -323,6 +324,7 @@ void feat_net_free(struct feat_net *n)
 {
 	if (!n)
 		return;
+	feat_net_set_threads(n, 1);
 	for (int i = 0; i < n->nlayer; i++)
 		if (n->layer[i].ops && n->layer[i].ops->release)
 			n->layer[i].ops->release(&n->layer[i]);
@@ -362,6 +364,64 @@ int feat_net_reserve(struct feat_net *n, int batch)
 	}
 	n->capacity = batch;
 	return 0;
+}
+
+int feat_net_set_threads(struct feat_net *n, int threads)
+{
+	struct feat_pool *p = NULL;
+	float **ws;
+	int e;
+
+	if (threads < 1 || threads > FEAT_POOL_MAX)
+		return FEAT_E_INVAL;
+	if (n->pool) {
+		int old = feat_pool_threads(n->pool);
+
+		feat_pool_free(n->pool);
+		for (int i = 1; i < old; i++)
+			free(n->wscratch[i]);
+		free(n->wscratch);
+		n->pool = NULL;
+		n->wscratch = NULL;
+	}
+	if (threads == 1)
+		return 0;
+	{
+		/* for tests and measurement: 0 splits every layer */
+		const char *env = getenv("FEAT_THREAD_MIN");
+		char *end;
+		unsigned long long v = env ? strtoull(env, &end, 10) : 0;
+
+		n->par_min = env && *env && !*end ? v : FEAT_PAR_MIN_MACS;
+	}
+	if (!(ws = calloc((size_t)threads, sizeof *ws)))
+		return FEAT_E_NOMEM;
+	for (int i = 1; i < threads; i++)
+		if (n->scratch_floats &&
+		    !(ws[i] = feat_aligned_alloc(n->scratch_floats * sizeof(float)))) {
+			e = FEAT_E_NOMEM;
+			goto fail;
+		}
+	if ((e = feat_pool_new(&p, threads)))
+		goto fail;
+	n->pool = p;
+	n->wscratch = ws;
+	return 0;
+fail:
+	for (int i = 1; i < threads; i++)
+		free(ws[i]);
+	free(ws);
+	return e;
+}
+
+int feat_net_threads(const struct feat_net *n)
+{
+	return feat_pool_threads(n->pool);
+}
+
+float *feat_net_scratch(const struct feat_net *n, int worker)
+{
+	return worker ? n->wscratch[worker] : n->scratch;
 }
 
 static double now(void)

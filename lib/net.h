@@ -11,6 +11,13 @@
  * At load the executor folds batch norm and scale layers into the
  * convolution before them and fuses a following ReLU, ReLU6 or leaky ReLU
  * into the convolution's store, as the runtimes it is measured against do.
+ *
+ * Threads: by default a forward pass runs on the calling thread alone
+ * (featkit scales out by process).  feat_net_set_threads(n, T) gives the
+ * net a pool of T threads (lib/pool.h); each heavy layer then splits its
+ * work into pieces that write disjoint parts of its output, each thread
+ * with a scratch workspace of its own.  Layers are still run one after
+ * the other; the pool is used only inside feat_net_forward.
  */
 #ifndef FEAT_NET_H
 #define FEAT_NET_H
@@ -78,8 +85,13 @@ struct feat_net {
 	int capacity;                   /* batch the blobs are allocated for */
 	int profile;                    /* time each layer */
 	int kernel;                     /* enum feat_kernel_path in use */
-	float *scratch;                 /* shared workspace (im2col) */
-	size_t scratch_floats;
+	float *scratch;                 /* workspace (im2col) of thread 0 */
+	size_t scratch_floats;          /* its size, and each other thread's */
+	struct feat_pool *pool;         /* NULL: one thread */
+	uint64_t par_min;               /* MACs per batch under which a layer
+					 * stays on one thread */
+	float **wscratch;               /* [threads]: [0] unused, the others'
+					 * workspaces */
 	void *arena;                    /* names and small tables */
 };
 
@@ -94,6 +106,20 @@ void feat_net_free(struct feat_net *n);
 int feat_net_reserve(struct feat_net *n, int batch);
 /* Run the layers over the first batch images of the input blobs. */
 int feat_net_forward(struct feat_net *n, int batch);
+/* A layer of fewer MACs per batch than this runs on one thread: handing
+ * out its pieces would cost more than they save (the environment variable
+ * FEAT_THREAD_MIN overrides it; 0 splits every layer, for the tests). */
+#define FEAT_PAR_MIN_MACS 200000
+
+/* Run forward passes on `threads` threads (1 .. FEAT_POOL_MAX, the caller
+ * counted; 1, the default, starts none).  Call after load, not during a
+ * forward pass.  0, FEAT_E_INVAL (a bad count) or FEAT_E_NOMEM (memory,
+ * or a thread could not be started; the net then keeps one thread). */
+int feat_net_set_threads(struct feat_net *n, int threads);
+int feat_net_threads(const struct feat_net *n);
+/* The workspace of thread `worker` (scratch_floats floats, 64-byte
+ * aligned), for layers.c. */
+float *feat_net_scratch(const struct feat_net *n, int worker);
 int feat_net_blob_find(const struct feat_net *n, const char *name);
 /* Storage of a blob (follows aliases). */
 float *feat_net_data(const struct feat_net *n, int blob);

@@ -25,6 +25,48 @@ for k in ref avx512 blas; do
 	done
 done
 
+# Threads: every layer split (FEAT_THREAD_MIN=0: these networks are small),
+# with and without Winograd for every eligible layer, against PyTorch; and
+# -t 2 against -t 1 within the same tolerance.
+for k in avx512 blas; do
+	if [ $k = avx512 ] && ! grep -q avx512f /proc/cpuinfo; then
+		test_skip "kernel $k, 2 threads" "this CPU has no AVX-512"
+		continue
+	fi
+	for w in 0 1; do
+		for net in convs pools head deepbit; do
+			test_expect_success "$net with -t 2 matches PyTorch (FEAT_KERNEL=$k FEAT_WINOGRAD=$w)" "
+				FEAT_KERNEL=$k FEAT_WINOGRAD=$w FEAT_THREAD_MIN=0 \
+					featmodel run -t 2 $N/$net.fm $N/$net.in.f32 t2.$k.$w.$net &&
+				FEAT_KERNEL=$k FEAT_WINOGRAD=$w \
+					featmodel run -t 1 $N/$net.fm $N/$net.in.f32 t1.$k.$w.$net &&
+				for ref in $N/$net.out.*.f32; do
+					blob=\${ref#$N/$net.out.} &&
+					\"\$PYTHON\" $FCMP t2.$k.$w.$net.\$blob \$ref &&
+					\"\$PYTHON\" $FCMP t2.$k.$w.$net.\$blob t1.$k.$w.$net.\$blob || exit 1
+				done
+			"
+		done
+	done
+done
+
+test_expect_success 'run -t 3 with the default split equals -t 1' '
+	featmodel run -t 3 $N/deepbit.fm $N/deepbit.in.f32 t3 &&
+	featmodel run $N/deepbit.fm $N/deepbit.in.f32 t1 &&
+	"$PYTHON" $FCMP t3.sigmoid13.f32 t1.sigmoid13.f32 &&
+	"$PYTHON" $FCMP t3.softmax15.f32 t1.softmax15.f32
+'
+
+test_expect_success 'bench -t 2 names its threads' '
+	FEAT_THREAD_MIN=0 featmodel bench -n 2 -b 2 -t 2 $N/head.fm >out &&
+	grep -q "batch 2, 2 runs, 2 threads" out
+'
+
+test_expect_success 'threads outside 1 to 64: exit 2, one line' '
+	test_expect_code 2 featmodel bench -t 0 $N/convs.fm 2>err && test_stderr_one_line err &&
+	test_expect_code 2 featmodel bench -t 65 $N/convs.fm 2>err && test_stderr_one_line err
+'
+
 test_expect_success 'batch size follows the input file; one image at a time agrees' '
 	"$PYTHON" -c "
 import numpy as np

@@ -2,16 +2,20 @@
 // onnxruntime-node, CPU execution provider, one intra-op and one inter-op
 // thread, all graph optimisations) timing forward passes of an ONNX model
 // on synthetic input.  Prints images/s (best of REPS timed passes after
-// one warm-up), so the two can be compared in the same run.
+// one warm-up), so the two can be compared in the same run.  THREADS
+// (default 1) sets the intra-op threads, the peer of featmodel -t.
 //
-//   node ort_bench.js MODEL.onnx BATCH [RUNS]
+//   node ort_bench.js MODEL.onnx BATCH [RUNS] [THREADS]
 const ort = require('onnxruntime-node');
 
 (async () => {
-	const [model, batchArg, runsArg] = process.argv.slice(2);
+	const [model, batchArg, runsArg, threadsArg] = process.argv.slice(2);
 	const batch = parseInt(batchArg || '1'), runs = parseInt(runsArg || '5');
+	const threads = parseInt(threadsArg || '1');
+	if (!(threads >= 1))
+		throw new Error('THREADS must be a positive integer');
 	const s = await ort.InferenceSession.create(model, {
-		intraOpNumThreads: 1, interOpNumThreads: 1,
+		intraOpNumThreads: threads, interOpNumThreads: 1,
 		graphOptimizationLevel: 'all', executionMode: 'sequential',
 	});
 	const name = s.inputNames[0];
