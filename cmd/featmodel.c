@@ -5,14 +5,19 @@
  *   featmodel check MODEL                validate; exit 0 when it loads
  *   featmodel bench MODEL [-b N] [-n R] [-t T]  forward passes on synthetic input
  *   featmodel run MODEL IN.f32 OUTPREFIX [-t T]  one pass on raw float32 input
+ *   featmodel import -o OUT.fm MODEL.onnx        convert (and check) a model
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "kern/kern.h"
@@ -31,10 +36,16 @@ static const char usage[] =
 	"  run MODEL IN OUTPREFIX  one forward pass on IN (raw little-endian float32, the\n"
 	"                          whole input batch, N x C x H x W); writes each graph\n"
 	"                          output to OUTPREFIX.NAME.f32\n"
+	"  import -o OUT MODEL     convert an ONNX model into a featmodel file, check\n"
+	"                          that it builds, and write OUT\n"
 	"\n"
 	"  -b, --batch N     batch size for bench and run (run: default from IN's size)\n"
 	"  -n, --runs N      timed passes for bench (default 10, after one warm-up)\n"
 	"  -t, --threads N   threads of one forward pass, 1 to 64 (default 1)\n"
+	"  -o, --output FILE import: the featmodel file to write\n"
+	"      --set KEY=VAL import: add metadata (repeatable): VAL is a number, a\n"
+	"                    comma-separated list of numbers, or text\n"
+	"      --labels FILE import: class names, one per line, as metadata 'labels'\n"
 	FEAT_CLI_HELP
 	"\n"
 	"The kernel path (ref, avx512 or blas) is chosen from the CPU; the\n"
@@ -42,11 +53,16 @@ static const char usage[] =
 	"Exit status: 0 success, 2 usage (or a bad FEAT_KERNEL), 3 the model file\n"
 	"is invalid, 4 a file cannot be read or written.\n";
 
+#define MAXSET 64
+
 struct opts {
 	const char *cmd, *model;
 	int batch, runs, threads;
 	char **args;
 	int nargs;
+	const char *output, *labels;
+	const char *set[MAXSET];
+	int nset;
 };
 
 static void parse(int argc, char **argv, struct opts *o)
@@ -55,6 +71,9 @@ static void parse(int argc, char **argv, struct opts *o)
 		{ "batch", required_argument, NULL, 'b' },
 		{ "runs", required_argument, NULL, 'n' },
 		{ "threads", required_argument, NULL, 't' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "set", required_argument, NULL, 0x2001 },
+		{ "labels", required_argument, NULL, 0x2002 },
 		FEAT_CLI_LONGOPTS,
 		{ NULL, 0, NULL, 0 }
 	};
@@ -62,13 +81,21 @@ static void parse(int argc, char **argv, struct opts *o)
 
 	o->runs = 10;
 	o->threads = 1;
-	while ((c = feat_getopt(argc, argv, "b:n:t:", lo)) != -1) {
+	while ((c = feat_getopt(argc, argv, "b:n:t:o:", lo)) != -1) {
 		if (feat_cli_common(c, usage))
 			continue;
 		switch (c) {
 		case 'b': o->batch = (int)feat_cli_long("--batch", optarg, 1, 4096); break;
 		case 'n': o->runs = (int)feat_cli_long("--runs", optarg, 1, 1000000); break;
 		case 't': o->threads = (int)feat_cli_long("--threads", optarg, 1, FEAT_POOL_MAX); break;
+		case 'o': o->output = optarg; break;
+		case 0x2001:
+			if (o->nset == MAXSET || !strchr(optarg, '=') || optarg[0] == '=')
+				feat_die_usage("--set: expected KEY=VALUE (at most %d), got '%s'", MAXSET,
+					       optarg);
+			o->set[o->nset++] = optarg;
+			break;
+		case 0x2002: o->labels = optarg; break;
 		}
 	}
 	if (argc - optind < 2)
@@ -78,8 +105,12 @@ static void parse(int argc, char **argv, struct opts *o)
 	o->args = argv + optind + 2;
 	o->nargs = argc - optind - 2;
 	if (strcmp(o->cmd, "info") && strcmp(o->cmd, "check") &&
-	    strcmp(o->cmd, "bench") && strcmp(o->cmd, "run"))
-		feat_die_usage("unknown command '%s' (info, check, bench, run)", o->cmd);
+	    strcmp(o->cmd, "bench") && strcmp(o->cmd, "run") && strcmp(o->cmd, "import"))
+		feat_die_usage("unknown command '%s' (info, check, bench, run, import)", o->cmd);
+	if (!strcmp(o->cmd, "import") && !o->output)
+		feat_die_usage("import: give the file to write with -o OUT.fm");
+	if (strcmp(o->cmd, "import") && (o->output || o->nset || o->labels))
+		feat_die_usage("-o, --set and --labels belong to import");
 	if (!strcmp(o->cmd, "run") ? o->nargs != 2 : o->nargs != 0)
 		feat_die_usage("%s: wrong number of arguments", o->cmd);
 }
@@ -263,6 +294,122 @@ static void run(struct feat_net *n, const struct opts *o)
 	}
 }
 
+/* --set KEY=VALUE: numbers become ints or floats (lists when there are
+ * commas), anything else text. */
+static int set_meta(feat_model_builder *b, const char *kv)
+{
+	const char *eq = strchr(kv, '=');
+	char key[256], *val = strdup(eq + 1), *tok, *save = NULL, *end;
+	int64_t iv[256];
+	double fv[256];
+	int n = 0, ints = 1, nums = 1, e;
+
+	if (!val || (size_t)(eq - kv) >= sizeof key)
+		feat_die_usage("--set: bad '%s'", kv);
+	memcpy(key, kv, (size_t)(eq - kv));
+	key[eq - kv] = 0;
+	for (tok = strtok_r(val, ",", &save); tok && nums; tok = strtok_r(NULL, ",", &save)) {
+		if (n == 256) {
+			nums = 0;
+			break;
+		}
+		errno = 0;
+		iv[n] = strtoll(tok, &end, 10);
+		if (errno || *end || end == tok) {
+			ints = 0;
+			fv[n] = strtod(tok, &end);
+			if (*end || end == tok || !isfinite(fv[n]))
+				nums = 0;
+		} else {
+			fv[n] = (double)iv[n];
+		}
+		n++;
+	}
+	if (nums && n == 1 && !strchr(eq + 1, ','))
+		e = feat_mb_meta(b, key, ints ? &(struct feat_value){ .type = FEAT_V_INT, .n = 1, .u.i = iv[0] }
+					     : &(struct feat_value){ .type = FEAT_V_FLOAT, .n = 1, .u.f = fv[0] });
+	else if (nums && n)
+		e = feat_mb_meta(b, key, ints ? &(struct feat_value){ .type = FEAT_V_INTS, .n = (uint32_t)n, .u.ints = iv }
+					     : &(struct feat_value){ .type = FEAT_V_FLOATS, .n = (uint32_t)n, .u.floats = fv });
+	else
+		e = feat_mb_meta(b, key, &(struct feat_value){ .type = FEAT_V_STR, .n = 1, .u.s = eq + 1 });
+	free(val);
+	return e;
+}
+
+static void set_labels(feat_model_builder *b, const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char **v = NULL, *line = NULL;
+	size_t cap = 0, n = 0;
+	ssize_t k;
+
+	if (!f)
+		feat_die(FEAT_EXIT_SYSTEM, "%s: cannot open: %s", path, strerror(errno));
+	while ((k = getline(&line, &cap, f)) >= 0) {
+		char **nv;
+
+		while (k > 0 && (line[k - 1] == '\n' || line[k - 1] == '\r'))
+			line[--k] = 0;
+		if (!(nv = realloc(v, (n + 1) * sizeof *v)) || !(nv[n] = strdup(line)))
+			feat_die(FEAT_EXIT_SYSTEM, "out of memory");
+		v = nv;
+		n++;
+	}
+	fclose(f);
+	free(line);
+	if (feat_mb_meta(b, "labels", &(struct feat_value){ .type = FEAT_V_STRS, .n = (uint32_t)n,
+							    .u.strs = (const char *const *)v }))
+		feat_die(FEAT_EXIT_USAGE, "%s: labels too long", path);
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+/* import: the ONNX file mapped, converted, written, then loaded and built
+ * as a check; a model that cannot run is not left behind. */
+static void import(const struct opts *o)
+{
+	int fd = open(o->model, O_RDONLY);
+	struct stat st;
+	void *map;
+	feat_model_builder *b = feat_model_builder_new();
+	char detail[512];
+	struct feat_net *n;
+	int e;
+
+	if (fd < 0 || fstat(fd, &st))
+		feat_die(FEAT_EXIT_SYSTEM, "%s: cannot open: %s", o->model, strerror(errno));
+	if (!b)
+		feat_die(FEAT_EXIT_SYSTEM, "out of memory");
+	map = st.st_size ? mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0) : MAP_FAILED;
+	close(fd);
+	if (map == MAP_FAILED)
+		feat_die(st.st_size ? FEAT_EXIT_SYSTEM : FEAT_EXIT_STREAM, "%s: %s", o->model,
+			 st.st_size ? strerror(errno) : "empty file");
+	e = feat_import_onnx(b, map, (size_t)st.st_size, detail, sizeof detail);
+	munmap(map, (size_t)st.st_size);
+	if (e)
+		feat_die(e == FEAT_E_NOMEM ? FEAT_EXIT_SYSTEM : FEAT_EXIT_STREAM, "%s: %s", o->model,
+			 detail);
+	for (int i = 0; i < o->nset; i++)
+		if (set_meta(b, o->set[i]))
+			feat_die(FEAT_EXIT_USAGE, "--set %s: cannot store it", o->set[i]);
+	if (o->labels)
+		set_labels(b, o->labels);
+	if ((e = feat_mb_write(b, o->output, detail, sizeof detail)))
+		feat_die(FEAT_EXIT_SYSTEM, "%s", detail);
+	feat_model_builder_free(b);
+	if ((e = feat_net_load(&n, o->output, detail, sizeof detail))) {
+		unlink(o->output);
+		feat_die(FEAT_EXIT_STREAM, "%s: imported, but the network does not build: %s",
+			 o->model, detail);
+	}
+	if (feat_verbose >= 0)
+		printf("%s: %d layers, written to %s\n", o->model, n->nlayer, o->output);
+	feat_net_free(n);
+}
+
 int main(int argc, char **argv)
 {
 	struct opts o = { 0 };
@@ -270,6 +417,10 @@ int main(int argc, char **argv)
 
 	feat_cli_init(argv[0]);
 	parse(argc, argv, &o);
+	if (!strcmp(o.cmd, "import")) {
+		import(&o);
+		return FEAT_EXIT_OK;
+	}
 	n = load(o.model);
 	if (o.threads > 1) {
 		int e = feat_net_set_threads(n, o.threads);

@@ -72,6 +72,17 @@ def export(model, shape, name, out):
     model(x).detach().numpy().astype("<f4").tofile(os.path.join(out, name + ".out.f32"))
 
 
+class Unsupported(nn.Module):
+    """An operator featkit does not run (Tanh): the importer must name it."""
+
+    def __init__(self):
+        super().__init__()
+        self.c = nn.Conv2d(3, 4, 3)
+
+    def forward(self, x):
+        return torch.tanh(self.c(x))
+
+
 def main():
     out = sys.argv[1] if len(sys.argv) > 1 else "t/data/onnx"
     os.makedirs(out, exist_ok=True)
@@ -79,6 +90,10 @@ def main():
     export(Small(), (1, 3, 20, 17), "small", out)
     torch.manual_seed(0)
     export(Head(), (1, 4, 12, 10), "head", out)
+    torch.manual_seed(0)
+    export(Unsupported(), (1, 3, 8, 8), "unsupported", out)
+    os.remove(os.path.join(out, "unsupported.in.f32"))
+    os.remove(os.path.join(out, "unsupported.out.f32"))
     return 0
 
 

@@ -1,0 +1,84 @@
+#!/bin/sh
+# featmodel import: ONNX models exported by torch.onnx.export (opset 13,
+# contrib/onnxfixtures.py) become featmodel files whose outputs match
+# PyTorch's under every kernel path; metadata can be added; broken files
+# and unsupported operators are refused by name.
+
+. "$FEAT_TOP/t/test-lib.sh"
+
+O=$TEST_DATA/onnx
+FCMP=$FEAT_TOP/t/lib/fcmp.py
+
+for net in small head; do
+	test_expect_success "import $net.onnx" "
+		featmodel import -o $net.fm $O/$net.onnx >out &&
+		grep -q 'layers, written to $net.fm' out &&
+		featmodel check $net.fm
+	"
+	for k in ref avx512 blas; do
+		if [ $k = avx512 ] && ! grep -q avx512f /proc/cpuinfo; then
+			test_skip "$net: kernel $k" "this CPU has no AVX-512"
+			continue
+		fi
+		test_expect_success "$net matches PyTorch (FEAT_KERNEL=$k)" "
+			FEAT_KERNEL=$k featmodel run $net.fm $O/$net.in.f32 o.$k.$net &&
+			set -- o.$k.$net.*.f32 &&
+			test \$# = 1 &&
+			\"\$PYTHON\" $FCMP \$1 $O/$net.out.f32
+		"
+	done
+done
+
+# Small is conv, BN, ReLU, max pool, depthwise conv, ReLU6, 1x1 conv, leaky
+# ReLU, adaptive average pool, dropout, view, linear, sigmoid: the exporter
+# folds BN into the conv, and view's Shape/Gather/Unsqueeze/Concat chain
+# must leave one reshape; dropout leaves nothing.
+test_expect_success 'the exporters shape arithmetic is folded away' '
+	featmodel info small.fm >info &&
+	awk "/^[0-9]/ { sub(/\\+.*/, \"\", \$2); printf \"%s \", \$2 }" info >types &&
+	printf "conv relu pool conv relu6 conv leakyrelu pool reshape fc sigmoid " >expect &&
+	test_cmp expect types
+'
+
+test_expect_success 'metadata from the command line' '
+	featmodel import -o m.fm --set input.order=bgr --set input.mean=104,117,123 \
+		--set input.scale=0.5 --set code.bits=32 $O/small.onnx >/dev/null &&
+	printf "bag\nshoe\n" >labels &&
+	featmodel import -o l.fm --labels labels $O/small.onnx >/dev/null &&
+	featmodel info m.fm >info &&
+	grep -q "^  input.order	bgr$" info &&
+	grep -q "^  input.mean	104,117,123$" info &&
+	grep -q "^  input.scale	0.5$" info &&
+	grep -q "^  code.bits	32$" info &&
+	featmodel info l.fm >info &&
+	grep -q "^  labels	bag,shoe$" info
+'
+
+test_expect_success 'an unsupported operator is named, nothing is written' '
+	test_expect_code 3 featmodel import -o u.fm $O/unsupported.onnx 2>err &&
+	test_stderr_one_line err &&
+	grep -q "operator Tanh is not supported" err &&
+	test ! -e u.fm
+'
+
+test_expect_success 'a truncated or non-ONNX file: exit 3, one line' '
+	head -c 3000 $O/head.onnx >cut.onnx &&
+	test_expect_code 3 featmodel import -o c.fm cut.onnx 2>err &&
+	test_stderr_one_line err &&
+	printf "not a model\n" >text.onnx &&
+	test_expect_code 3 featmodel import -o t.fm text.onnx 2>err &&
+	test_stderr_one_line err &&
+	: >empty.onnx &&
+	test_expect_code 3 featmodel import -o e.fm empty.onnx 2>err &&
+	test_stderr_one_line err
+'
+
+test_expect_success 'import usage errors: exit 2' '
+	test_expect_code 2 featmodel import $O/small.onnx 2>err &&
+	grep -q "with -o" err &&
+	test_expect_code 2 featmodel import -o x.fm --set novalue $O/small.onnx 2>err &&
+	test_expect_code 2 featmodel info -o x.fm $O/small.onnx 2>err &&
+	test_expect_code 4 featmodel import -o x.fm no-such.onnx 2>err
+'
+
+test_done
