@@ -2,6 +2,7 @@
 #
 #   make            libfeat (lib/libfeat.a, lib/libfeat.so) and the programs (bin/)
 #   make check      every test (Check unit tests and t/ scripts) under one prove run
+#   make check-kernels  the same under each kernel path (FEAT_KERNEL=ref|blas|avx512)
 #   make asan       the same, built with -fsanitize=address,undefined
 #   make fuzz       libFuzzer harnesses over the parsers (FUZZTIME seconds each)
 #   make bench      benchmarks in t/perf/
@@ -57,7 +58,7 @@ MAN5     := $(wildcard man/man5/*.5)
 
 AVX512_FLAGS := -mavx512f -mavx512bw -mavx512dq -mavx512vl -mavx512vnni -mavx512bf16 -mfma -mavx2
 
-.PHONY: all check test asan fuzz bench demo deps install uninstall clean models
+.PHONY: all check check-kernels test asan fuzz bench demo deps install uninstall clean models
 
 # Only the default build refreshes lib/libfeat.a, lib/libfeat.so and bin/:
 # a sanitizer or private build (O=...) keeps to its own directory.
@@ -120,6 +121,16 @@ check: deps
 
 test: all $(UNITS)
 	$(TEST_ENV) $(PROVE) $(PROVEFLAGS) --exec '' $(UNITS) $(SH_TESTS)
+
+# The whole suite once under each kernel path (FEAT_KERNEL), as the
+# engine's tests require; avx512 only where the CPU has it.
+check-kernels: all $(UNITS)
+	@for k in ref blas avx512; do \
+		if [ $$k = avx512 ] && ! grep -q avx512f /proc/cpuinfo; then \
+			echo "== FEAT_KERNEL=$$k: skipped, no AVX-512 here"; continue; fi; \
+		echo "== FEAT_KERNEL=$$k"; \
+		$(TEST_ENV) FEAT_KERNEL=$$k $(PROVE) $(PROVEFLAGS) --exec '' $(UNITS) $(SH_TESTS) || exit 1; \
+	done
 
 ASAN_FLAGS = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 asan:

@@ -220,7 +220,7 @@ static void fill_input(struct feat_net *n, int batch)
 static void bench(struct feat_net *n, const struct opts *o)
 {
 	int batch = o->batch ? o->batch : 1, e;
-	double t0, t, macs = 0;
+	double t0, t, macs = 0, peak;
 
 	if ((e = feat_net_reserve(n, batch)))
 		feat_die(FEAT_EXIT_SYSTEM, "batch %d: %s", batch, feat_strerror(e));
@@ -238,18 +238,27 @@ static void bench(struct feat_net *n, const struct opts *o)
 			macs += (double)n->layer[i].macs;
 	printf("kernel %s, batch %d, %d runs, %d thread%s\n", feat_kern_active()->name,
 	       batch, o->runs, o->threads, o->threads > 1 ? "s" : "");
-	printf("%-4s %-10s %-20s %10s %7s %9s\n", "#", "type", "name", "ms/batch", "share",
-	       "GFLOP/s");
+	peak = feat_kern_cpu_avx512() ? feat_kern_peak_avx512() : 0;
+	if (peak > 0)
+		printf("this core's measured fp32 FMA peak: %.0f GFLOP/s\n", peak);
+	printf("%-4s %-10s %-20s %10s %7s %9s %6s\n", "#", "type", "name", "ms/batch", "time",
+	       "GFLOP/s", "%peak");
 	for (int i = 0; i < n->nlayer; i++) {
 		struct feat_layer *l = &n->layer[i];
 		double ms = l->seconds / o->runs * 1e3;
+		double gf = l->seconds > 0 ? 2.0 * l->macs * batch * o->runs / l->seconds / 1e9 : 0;
 
 		if (l->removed)
 			continue;
-		printf("%-4d %-10s %-20s %10.3f %6.1f%% %9.1f\n", i, l->ops->type, l->name, ms,
-		       100 * l->seconds / t,
-		       l->seconds > 0 ? 2.0 * l->macs * batch * o->runs / l->seconds / 1e9 : 0);
+		printf("%-4d %-10s %-20s %10.3f %6.1f%% %9.1f", i, l->ops->type, l->name, ms,
+		       100 * l->seconds / t, gf);
+		if (peak > 0)
+			printf(" %5.0f%%", 100 * gf / peak);
+		putchar('\n');
 	}
+	if (peak > 0)
+		printf("(GFLOP/s count 2 x the multiply-adds of the direct computation: a "
+		       "Winograd layer can show more than the peak)\n");
 	printf("%.2f images/s, %.2f ms per batch, %.1f GFLOP/s\n",
 	       batch * o->runs / t, t / o->runs * 1e3, 2 * macs * batch * o->runs / t / 1e9);
 }

@@ -154,6 +154,10 @@ int feat_sgemm_blas(const struct feat_sgemm_args *g);
 /* OpenBLAS threads (1 by default, unless OPENBLAS_NUM_THREADS is set). */
 void feat_kern_blas_threads(int n);
 
+/* avx512/peak.c: this core's fp32 zmm FMA rate in GFLOP/s, measured
+ * (about 0.1 s).  Valid only when feat_kern_cpu_avx512() is 1. */
+double feat_kern_peak_avx512(void);
+
 /* cpuid: 1 when the CPU (and OS) run the AVX-512 path (F, BW, DQ, VL). */
 int feat_kern_cpu_avx512(void);
 

@@ -86,33 +86,6 @@ static double run(const struct feat_kern *k, struct feat_sgemm_args *g, int reps
 	return flops / best * 1e-9;
 }
 
-/* The machine's own zmm FMA peak: 16 independent chains. */
-__attribute__((target("avx512f,fma")))
-static double fma_peak(void)
-{
-	__m512 a[16], x = _mm512_set1_ps(1.0000001f), y = _mm512_set1_ps(1e-7f);
-	double best = 1e30;
-	long n = 20000000;
-	float sink = 0;
-
-	for (int i = 0; i < 16; i++)
-		a[i] = _mm512_set1_ps((float)i);
-	for (int r = 0; r < 3; r++) {
-		double t = now();
-
-		for (long k = 0; k < n; k++)
-#pragma GCC unroll 16
-			for (int i = 0; i < 16; i++)
-				a[i] = _mm512_fmadd_ps(a[i], x, y);
-		t = now() - t;
-		if (t < best)
-			best = t;
-	}
-	for (int i = 0; i < 16; i++)
-		sink += _mm512_reduce_add_ps(a[i]);
-	return n * 16 * 32.0 / best * 1e-9 + (sink == 1 ? 1e-9 : 0);
-}
-
 static void fill(float *p, size_t n, unsigned seed)
 {
 	for (size_t i = 0; i < n; i++) {
@@ -154,7 +127,7 @@ int main(int argc, char **argv)
 	}
 	if (avx)
 		printf("# this core's measured zmm FMA peak: %.0f GFLOP/s "
-			"(%%peak below is against %.0f)\n", fma_peak(), PEAK);
+			"(%%peak below is against %.0f)\n", feat_kern_peak_avx512(), PEAK);
 	printf("# featkit sgemm, one thread, best of %d; microkernel %dx%d, "
 		"mc=%d kc=%d nc=%d; peak %.0f GFLOP/s\n", reps,
 		feat_kern_blocks_avx512.mr, feat_kern_blocks_avx512.nr,
