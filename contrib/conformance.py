@@ -54,7 +54,8 @@ def net_pools(outdir):
     e = g.pool(x, "avg", 2, 2, 0, ceil=True)
     f = g.pool(x, "max", 1, 1, glob=True)
     h = g.pool(x, "avg", 1, 1, glob=True)
-    g.output(a, b, c, d, e, f, h)
+    i = g.pool(x, "max", 2, 2, ceil=True)   # a last row and column of half windows
+    g.output(a, b, c, d, e, f, h, i)
     g.save(outdir)
 
 

@@ -993,6 +993,7 @@ struct pool_par {
 	const struct feat_layer *l;
 	const float *X;
 	float *Y;
+	int fast2x2;  /* max, 2x2, stride 2, no padding, AVX-512 path */
 };
 
 /* Planes [bc0, bc1) of the batch (image * channels + channel). */
@@ -1006,6 +1007,11 @@ static void pool_planes(void *arg, long bc0, long bc1, int worker)
 		const float *x = P->X + (size_t)bc * p->hin * p->win;
 		float *y = P->Y + (size_t)bc * p->hout * p->wout;
 
+		if (P->fast2x2) {
+			feat_maxpool2x2_avx512(x, p->hin, p->win, y, p->hout, p->wout);
+			apply_act(y, (size_t)p->hout * p->wout, P->l->act, P->l->act_alpha);
+			continue;
+		}
 		for (int oy = 0; oy < p->hout; oy++) {
 			int y0 = oy * p->sh - p->pt, y1 = y0 + p->kh;
 			/* the window clipped to the padded input (Caffe's and
@@ -1047,6 +1053,9 @@ static void pool_forward(struct feat_net *n, struct feat_layer *l, int batch)
 	struct pool_par P = {
 		.p = p, .l = l,
 		.X = feat_net_data(n, l->in[0]), .Y = feat_net_data(n, l->out[0]),
+		.fast2x2 = p->max && p->kh == 2 && p->kw == 2 && p->sh == 2 && p->sw == 2 &&
+			   !p->pt && !p->pl && !p->pb && !p->pr &&
+			   feat_kern_active()->id == FEAT_KERN_AVX512,
 	};
 	long planes = (long)batch * p->c;
 	int T = par_threads(n, l, batch);

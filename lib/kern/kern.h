@@ -154,6 +154,12 @@ int feat_sgemm_blas(const struct feat_sgemm_args *g);
 /* OpenBLAS threads (1 by default, unless OPENBLAS_NUM_THREADS is set). */
 void feat_kern_blas_threads(int n);
 
+/* avx512/pool.c: max pooling with 2x2 windows, stride 2, no padding, over
+ * one plane; hout and wout may be ceil-rounded (a last row or column of
+ * half windows).  The plain twin is the general loop in layers.c. */
+void feat_maxpool2x2_avx512(const float *x, int hin, int win, float *y, int hout,
+	int wout);
+
 /* avx512/peak.c: this core's fp32 zmm FMA rate in GFLOP/s, measured
  * (about 0.1 s).  Valid only when feat_kern_cpu_avx512() is 1. */
 double feat_kern_peak_avx512(void);
