@@ -36,8 +36,10 @@ static const char usage[] =
 	"  run MODEL IN OUTPREFIX  one forward pass on IN (raw little-endian float32, the\n"
 	"                          whole input batch, N x C x H x W); writes each graph\n"
 	"                          output to OUTPREFIX.NAME.f32\n"
-	"  import -o OUT MODEL     convert an ONNX model into a featmodel file, check\n"
-	"                          that it builds, and write OUT\n"
+	"  import -o OUT MODEL.onnx\n"
+	"  import -o OUT DEPLOY.prototxt WEIGHTS.caffemodel\n"
+	"                          convert an ONNX or Caffe model into a featmodel\n"
+	"                          file, check that it builds, and write OUT\n"
 	"\n"
 	"  -b, --batch N     batch size for bench and run (run: default from IN's size)\n"
 	"  -n, --runs N      timed passes for bench (default 10, after one warm-up)\n"
@@ -111,7 +113,8 @@ static void parse(int argc, char **argv, struct opts *o)
 		feat_die_usage("import: give the file to write with -o OUT.fm");
 	if (strcmp(o->cmd, "import") && (o->output || o->nset || o->labels))
 		feat_die_usage("-o, --set and --labels belong to import");
-	if (!strcmp(o->cmd, "run") ? o->nargs != 2 : o->nargs != 0)
+	if (!strcmp(o->cmd, "run") ? o->nargs != 2 :
+	    !strcmp(o->cmd, "import") ? o->nargs > 1 : o->nargs != 0)
 		feat_die_usage("%s: wrong number of arguments", o->cmd);
 }
 
@@ -375,29 +378,49 @@ static void set_labels(feat_model_builder *b, const char *path)
 	free(v);
 }
 
-/* import: the ONNX file mapped, converted, written, then loaded and built
- * as a check; a model that cannot run is not left behind. */
-static void import(const struct opts *o)
+/* Map a whole file read-only; dies with a clear line when it cannot. */
+static void *map_file(const char *path, size_t *len)
 {
-	int fd = open(o->model, O_RDONLY);
+	int fd = open(path, O_RDONLY);
 	struct stat st;
 	void *map;
+
+	if (fd < 0 || fstat(fd, &st))
+		feat_die(FEAT_EXIT_SYSTEM, "%s: cannot open: %s", path, strerror(errno));
+	if (!S_ISREG(st.st_mode))
+		feat_die(FEAT_EXIT_SYSTEM, "%s: not a regular file", path);
+	if (!st.st_size)
+		feat_die(FEAT_EXIT_STREAM, "%s: empty file", path);
+	map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+	close(fd);
+	if (map == MAP_FAILED)
+		feat_die(FEAT_EXIT_SYSTEM, "%s: %s", path, strerror(errno));
+	*len = (size_t)st.st_size;
+	return map;
+}
+
+/* import: the source mapped, converted, written, then loaded and built as
+ * a check; a model that cannot run is not left behind.  One file is ONNX;
+ * two are Caffe's deploy.prototxt and .caffemodel. */
+static void import(const struct opts *o)
+{
 	feat_model_builder *b = feat_model_builder_new();
 	char detail[512];
 	struct feat_net *n;
+	size_t len, len2;
+	void *map = map_file(o->model, &len), *map2;
 	int e;
 
-	if (fd < 0 || fstat(fd, &st))
-		feat_die(FEAT_EXIT_SYSTEM, "%s: cannot open: %s", o->model, strerror(errno));
 	if (!b)
 		feat_die(FEAT_EXIT_SYSTEM, "out of memory");
-	map = st.st_size ? mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0) : MAP_FAILED;
-	close(fd);
-	if (map == MAP_FAILED)
-		feat_die(st.st_size ? FEAT_EXIT_SYSTEM : FEAT_EXIT_STREAM, "%s: %s", o->model,
-			 st.st_size ? strerror(errno) : "empty file");
-	e = feat_import_onnx(b, map, (size_t)st.st_size, detail, sizeof detail);
-	munmap(map, (size_t)st.st_size);
+	if (o->nargs == 1) {
+		map2 = map_file(o->args[0], &len2);
+		e = feat_import_caffe(b, map, len, map2, len2, detail, sizeof detail);
+		munmap(map2, len2);
+	} else {
+		e = feat_import_onnx(b, map, len, detail, sizeof detail);
+	}
+	munmap(map, len);
 	if (e)
 		feat_die(e == FEAT_E_NOMEM ? FEAT_EXIT_SYSTEM : FEAT_EXIT_STREAM, "%s: %s", o->model,
 			 detail);

@@ -128,5 +128,8 @@ int feat_mb_encode(feat_model_builder *b, unsigned char **out, size_t *len);
  * operator or field in detail. */
 int feat_import_onnx(feat_model_builder *b, const void *data, size_t len,
 	char *detail, size_t dlen);
+/* Caffe: the text of a deploy.prototxt and the bytes of its .caffemodel. */
+int feat_import_caffe(feat_model_builder *b, const char *prototxt, size_t plen,
+	const void *caffemodel, size_t mlen, char *detail, size_t dlen);
 
 #endif

@@ -1,0 +1,93 @@
+#!/bin/sh
+# featmodel import of Caffe models (deploy.prototxt + .caffemodel, written
+# by contrib/caffewriter.py through contrib/caffefixtures.py): outputs
+# match OpenCV DNN 4.6 running the same files (and PyTorch) under every
+# kernel path; SSD's PriorBox and DetectionOutput become metadata; broken
+# files are refused by name.
+
+. "$FEAT_TOP/t/test-lib.sh"
+
+C=$TEST_DATA/caffe
+FCMP=$FEAT_TOP/t/lib/fcmp.py
+
+for net in vggish ssdish; do
+	test_expect_success "import $net" "
+		featmodel import -o $net.fm $C/$net.prototxt $C/$net.caffemodel >out &&
+		grep -q 'written to $net.fm' out
+	"
+	for k in ref avx512 blas; do
+		if [ $k = avx512 ] && ! grep -q avx512f /proc/cpuinfo; then
+			test_skip "$net: kernel $k" "this CPU has no AVX-512"
+			continue
+		fi
+		test_expect_success "$net matches OpenCV DNN and PyTorch (FEAT_KERNEL=$k)" "
+			FEAT_KERNEL=$k featmodel run $net.fm $C/$net.in.f32 o.$k.$net &&
+			n=0 &&
+			for ref in $C/$net.opencv.*.f32; do
+				blob=\${ref#$C/$net.opencv.} &&
+				\"\$PYTHON\" $FCMP o.$k.$net.\$blob \$ref &&
+				\"\$PYTHON\" $FCMP o.$k.$net.\$blob $C/$net.torch.\$blob &&
+				n=\$((n + 1)) || exit 1
+			done &&
+			test \$n = 2
+		"
+	done
+done
+
+test_expect_success 'batch norm and scale fold into the convolution' '
+	featmodel info vggish.fm >info &&
+	grep -q "^1 *bn .*(folded)" info &&
+	grep -q "^0 *conv+relu " info
+'
+
+test_expect_success 'PriorBox and DetectionOutput become metadata, not layers' '
+	cp $C/ssdish.prototxt ssd.prototxt &&
+	cat >>ssd.prototxt <<-\EOT &&
+	layer { name: "prior1" type: "PriorBox" bottom: "l2norm1" bottom: "data" top: "prior1"
+	  prior_box_param { min_size: 30 max_size: 60 aspect_ratio: 2 flip: true clip: false
+	    variance: 0.1 variance: 0.1 variance: 0.2 variance: 0.2 step: 8 offset: 0.5 } }
+	layer { name: "priors" type: "Concat" bottom: "prior1" top: "priors" concat_param { axis: 2 } }
+	layer { name: "detection_out" type: "DetectionOutput" bottom: "concat11" bottom: "softmax20" bottom: "priors"
+	  top: "detection_out"
+	  detection_output_param { num_classes: 5 share_location: true background_label_id: 0
+	    nms_param { nms_threshold: 0.45 top_k: 400 } code_type: CENTER_SIZE keep_top_k: 200
+	    confidence_threshold: 0.01 } }
+	EOT
+	featmodel import -o ssd.fm ssd.prototxt $C/ssdish.caffemodel >/dev/null &&
+	featmodel info ssd.fm >info &&
+	grep -q "^  ssd.prior1.min_size	30$" info &&
+	grep -q "^  ssd.prior1.variance	0.1,0.1,0.2,0.2$" info &&
+	grep -q "^  ssd.prior1.flip	true$" info &&
+	grep -q "^  ssd.detection_out.nms_threshold	0.45$" info &&
+	grep -q "^  ssd.detection_out.code_type	CENTER_SIZE$" info &&
+	grep -q "^  graph.outputs	concat11,softmax20$" info &&
+	! grep -q "^[0-9].* \(prior1\|priors\|detection_out\) " info
+'
+
+test_expect_success 'an unsupported layer type is named' '
+	sed "s/type: \"Sigmoid\"/type: \"TanH\"/" $C/vggish.prototxt >tanh.prototxt &&
+	test_expect_code 3 featmodel import -o t.fm tanh.prototxt $C/vggish.caffemodel 2>err &&
+	test_stderr_one_line err &&
+	grep -q "type TanH is not supported" err &&
+	test ! -e t.fm
+'
+
+test_expect_success 'weights missing or cut short: exit 3, one line naming the layer' '
+	head -c 5000 $C/vggish.caffemodel >cut.caffemodel &&
+	test_expect_code 3 featmodel import -o c.fm $C/vggish.prototxt cut.caffemodel 2>err &&
+	test_stderr_one_line err &&
+	printf "garbage\n" >bad.caffemodel &&
+	test_expect_code 3 featmodel import -o b.fm $C/vggish.prototxt bad.caffemodel 2>err &&
+	test_stderr_one_line err &&
+	test_expect_code 3 featmodel import -o s.fm $C/vggish.prototxt $C/ssdish.caffemodel 2>err &&
+	grep -q "layer .conv1.: the caffemodel has no blob" err
+'
+
+test_expect_success 'a malformed prototxt: exit 3 with line and column' '
+	printf "name: \"x\"\nlayer {\n  name: \"a\n" >bad.prototxt &&
+	test_expect_code 3 featmodel import -o x.fm bad.prototxt $C/vggish.caffemodel 2>err &&
+	test_stderr_one_line err &&
+	grep -q "prototxt: line 3, column" err
+'
+
+test_done
