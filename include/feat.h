@@ -455,6 +455,178 @@ int feat_sgemm(int transA, int transB, int M, int N, int K, float alpha,
 	const float *A, int lda, const float *B, int ldb, float beta,
 	float *C, int ldc);
 
+/* --------------------------------------------------------- code search */
+
+/*
+ * The code index (lib/mih.c, man 5 featindex): codes and keys of a set of
+ * records plus one sorted table per substring of the code, for exact
+ * search in Hamming space by multi-index hashing (Norouzi, Punjani and
+ * Fleet).  The code is cut into m substrings of at most 32 bits; if two
+ * codes are within r, then by the pigeonhole principle (r = s*m + a,
+ * 0 <= a < m) one of the first a + 1 substrings is within s, or one of the
+ * others within s - 1.  A table holds its substring's values sorted (ids
+ * ascending within a value) behind a directory of value prefixes, so a
+ * lookup is two loads and a short binary search, and tables merge in one
+ * linear pass.  Candidates are checked by their full distance.  Results
+ * are exact: nothing within r is missed, nothing over r is returned.
+ *
+ * An index is built in memory (feat_index_new, _add*, _build), written to
+ * a file (feat_index_write) and opened again mapped (feat_index_open).
+ * Records are numbered 0 .. count - 1 in the order they were added; ids
+ * are 32-bit, so an index holds at most FEAT_INDEX_MAX_COUNT records.
+ */
+#define FEAT_INDEX_MAGIC "\x89" "FIX\r\n\x1a\n"
+#define FEAT_INDEX_MAJOR 1
+#define FEAT_INDEX_MINOR 0
+#define FEAT_INDEX_HDR 128
+#define FEAT_INDEX_TABENT 64             /* one table's directory entry */
+#define FEAT_INDEX_ALIGN 64              /* every section starts so aligned */
+#define FEAT_INDEX_MAX_BITS 4096
+#define FEAT_INDEX_MAX_SUB 32            /* substring bits, at most */
+#define FEAT_INDEX_MAX_COUNT 0xfffffffeu
+
+typedef struct feat_index feat_index;
+
+struct feat_index_info {
+	unsigned major, minor;
+	uint32_t code_bits;
+	uint32_t code_stride;    /* bytes per code: code_bits rounded up to 64 */
+	uint32_t m;              /* substrings (tables); 0 until the first build */
+	uint64_t count;          /* records */
+	uint64_t built;          /* records the tables cover (count once built) */
+	uint64_t key_bytes;      /* bytes of all keys */
+	uint64_t file_size;      /* of the file opened, 0 in memory */
+};
+
+/* m for code_bits and count when none is given: about code_bits /
+ * log2(count) (the paper's choice), each substring at most 32 bits. */
+uint32_t feat_index_default_m(uint32_t code_bits, uint64_t count);
+
+/*
+ * An empty index of code_bits-bit codes (1 .. FEAT_INDEX_MAX_BITS) with m
+ * substrings (0: feat_index_default_m at the first build).  Returns 0,
+ * FEAT_E_RANGE (bits, or m making a substring over 32 bits or under 1) or
+ * FEAT_E_NOMEM.
+ */
+int feat_index_new(feat_index **out, uint32_t code_bits, uint32_t m);
+/* Append a record (code: code_bits packed bits, MSB first; bits past
+ * code_bits are ignored).  FEAT_E_TOOBIG past FEAT_INDEX_MAX_COUNT, or a
+ * key over FEAT_KEY_MAX; FEAT_E_NOMEM. */
+int feat_index_add(feat_index *ix, const uint8_t *code, const char *key,
+	size_t keylen);
+/* Append every record of a featcodes file (FEAT_E_RANGE when its code
+ * length differs). */
+int feat_index_add_codes(feat_index *ix, const feat_codes *c);
+/* Append every record of another index.  When both are built with the
+ * same m, the tables are merged in one linear pass, nothing recomputed. */
+int feat_index_add_index(feat_index *ix, const feat_index *other);
+/* Bring the tables up to date: records added since the last build are
+ * sorted (radix) and merged into the tables.  0 or FEAT_E_NOMEM. */
+int feat_index_build(feat_index *ix);
+/* Write the (built) index to fd as a featindex file.  0, FEAT_E_INVAL
+ * (not built) or FEAT_E_IO with errno kept. */
+int feat_index_write(feat_index *ix, int fd);
+
+/*
+ * Open a featindex file (mapped) or bytes in memory (8-byte aligned, kept
+ * by the caller while the index lives).  Every field, offset and table is
+ * checked before use: on error *out is NULL and detail names the field
+ * ("x.fix: table 2 field vals_off is 96; expected a multiple of 64").
+ * Returns 0, FEAT_E_IO, FEAT_E_EMPTY, FEAT_E_FORMAT (not a featindex
+ * file), FEAT_E_VERSION, FEAT_E_TRUNCATED, FEAT_E_CORRUPT or FEAT_E_NOMEM.
+ */
+int feat_index_open(feat_index **out, const char *path, char *detail,
+	size_t dlen);
+int feat_index_open_mem(feat_index **out, const void *data, size_t len,
+	const char *name, char *detail, size_t dlen);
+/* The checks that need every code: each table holds each record once,
+ * with the substring value of its code.  0 or FEAT_E_CORRUPT. */
+int feat_index_verify(const feat_index *ix, char *detail, size_t dlen);
+void feat_index_free(feat_index *ix);
+
+const struct feat_index_info *feat_index_info(const feat_index *ix);
+uint64_t feat_index_count(const feat_index *ix);
+/* Record i's code (code_stride bytes) or NULL when out of range. */
+const uint8_t *feat_index_code(const feat_index *ix, uint64_t i);
+/* Record i's key (not NUL-terminated), *len its bytes; NULL when out of
+ * range. */
+const char *feat_index_key(const feat_index *ix, uint64_t i, size_t *len);
+
+/*
+ * Add the records of a file: a featcodes file, a featindex file, a
+ * featstream (records' `code` tensor; error records are skipped) or text
+ * lines "key TAB hex" (featwrite -f tsv --no-status; "key TAB ok TAB hex"
+ * is read too and its error lines skipped; \t \n \r \\ in keys are
+ * unescaped).  path "-" is standard input.  When ix is NULL a new index is
+ * made with the file's code length (and m 0).  *skipped (may be NULL)
+ * counts skipped records.  Errors name the file and line or field.
+ */
+int feat_index_load(feat_index **ix, const char *path, uint64_t *skipped,
+	char *detail, size_t dlen);
+
+struct feat_hit {
+	uint32_t id;
+	uint32_t dist;
+};
+
+/* Results of a search; zero-initialise, reuse across queries, free with
+ * feat_hits_free. */
+struct feat_hits {
+	struct feat_hit *v;
+	size_t n;
+	/* private */
+	size_t cap;
+	void *scratch;
+};
+void feat_hits_free(struct feat_hits *h);
+
+/* Search modes: multi-index hashing (falling back to a scan when the
+ * probes would cost more), or always the scan (the brute-force oracle). */
+enum feat_search_mode {
+	FEAT_SEARCH_AUTO = 0,
+	FEAT_SEARCH_SCAN = 1,
+	FEAT_SEARCH_MIH = 2,     /* never fall back (tests) */
+};
+
+/* Every record within r of q (code_stride bytes, padding bits zero),
+ * sorted by distance, then id.  0 or FEAT_E_NOMEM. */
+int feat_index_radius(const feat_index *ix, const uint8_t *q, unsigned r,
+	int mode, struct feat_hits *h);
+/* The k nearest records to q (fewer when the index is smaller), sorted
+ * by distance, then id: ties at the k-th distance go to the lower ids. */
+int feat_index_knn(const feat_index *ix, const uint8_t *q, unsigned k,
+	int mode, struct feat_hits *h);
+
+struct feat_pair {
+	uint32_t a, b;           /* a < b */
+	uint32_t dist;
+};
+
+/*
+ * The self-join: every pair of records within r, each once (a < b),
+ * sorted by a then b, into *pairs (malloc'd; the caller frees) and
+ * *npairs.  threads >= 1.  0 or FEAT_E_NOMEM.
+ */
+int feat_index_selfjoin(const feat_index *ix, unsigned r, int mode,
+	int threads, struct feat_pair **pairs, size_t *npairs);
+
+/* Grouping of records from the pairs of a self-join (sorted as it
+ * returns them).  rep[i] receives the id of record i's representative
+ * (rep[i] == i for a representative). */
+enum feat_group_mode {
+	FEAT_GROUP_COMPONENTS = 0,  /* connected components; rep = lowest id */
+	FEAT_GROUP_LEADER = 1,      /* in id order, a record not yet taken
+				       leads; it takes its untaken neighbours */
+};
+int feat_index_group(uint64_t n, const struct feat_pair *pairs, size_t npairs,
+	int mode, uint32_t *rep);
+
+/* The Hamming-distance kernel path in use ("avx512" or "ref"); the
+ * environment variable FEAT_POPCOUNT (ref, avx512, auto) forces one.
+ * feat_popcount_select returns 0, FEAT_E_INVAL or FEAT_E_NOTFOUND. */
+const char *feat_popcount_name(void);
+int feat_popcount_select(const char *name);
+
 #ifdef __cplusplus
 }
 #endif
