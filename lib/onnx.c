@@ -96,7 +96,8 @@ static char *keep(struct imp *im, const void *p, size_t n)
 	s = malloc(n + 1);
 	if (!s)
 		return NULL;
-	memcpy(s, p, n);
+	if (n)
+		memcpy(s, p, n);
 	s[n] = 0;
 	im->strings[im->nstr++] = s;
 	return s;
@@ -151,6 +152,9 @@ static int parse_tensor(struct imp *im, const struct feat_pb_field *tf, struct c
 
 	c->dtype = 1;
 	while ((e = feat_pb_next(&m, &f, why, sizeof why)) == 1) {
+		/* name and raw_data are bytes: any other wire type is corrupt */
+		if ((f.num == 8 || f.num == 9) && f.wire != FEAT_PB_LEN)
+			return fail(im, FEAT_E_FORMAT, "tensor: field %u has wire type %d", f.num, f.wire);
 		switch (f.num) {
 		case 1: {
 			uint64_t v;

@@ -36,7 +36,8 @@ struct feat_pb_field {
 
 static inline struct feat_pb feat_pb_view(const void *data, size_t len)
 {
-	struct feat_pb m = { (const uint8_t *)data, (const uint8_t *)data + len };
+	struct feat_pb m = { (const uint8_t *)data,
+			     data ? (const uint8_t *)data + len : (const uint8_t *)data };
 
 	return m;
 }
