@@ -1,0 +1,278 @@
+/*
+ * featsearch - the nearest codes, or all codes within a radius, for query
+ * codes against a database: a featindex file (mapped, used in place) or
+ * any file featdedup reads (indexed in memory first).  Exact, by
+ * multi-index hashing (lib/mih.c).
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+static const char usage[] =
+	"Usage: featsearch [OPTION]... DB [QUERY]...\n"
+	"Search DB for the codes nearest each query code (in Hamming distance).\n"
+	"DB is a featindex file (featindex build), a featcodes file (featwrite\n"
+	"-f bin), a featstream, or key TAB hex lines.  A QUERY is a code in hex,\n"
+	"or a file of any of those kinds (- for standard input); with no QUERY,\n"
+	"read standard input.\n"
+	"\n"
+	"  -k, --nearest K      the K nearest codes (default 10)\n"
+	"  -r, --radius R       every code at distance R or less instead\n"
+	"  -f, --format FMT     tsv (default): query TAB key TAB distance;\n"
+	"                       jsonl: {\"query\":..,\"key\":..,\"distance\":..}\n"
+	"  -o, --output FILE    write to FILE instead of standard output\n"
+	"  -m, --substrings M   substrings when DB is indexed here (default:\n"
+	"                       from the count)\n"
+	"      --scan           compare with every code (the brute-force baseline)\n"
+	FEAT_CLI_HELP
+	"\n"
+	"Results of a query are sorted by distance, then by their order in DB.\n"
+	"A query given in hex is named by its hex.  In tsv, TAB, newline, CR and\n"
+	"backslash in keys are written as \\t \\n \\r \\\\.\n"
+	"\n"
+	"Exit status: 0 success, 2 usage, 3 input unreadable or corrupt,\n"
+	"4 read or write error or out of memory.\n";
+
+struct opts {
+	long k, radius, m;
+	int use_radius, jsonl, scan;
+	const char *output;
+};
+
+static void parse(int argc, char **argv, struct opts *o)
+{
+	static const struct option lo[] = {
+		{ "nearest", required_argument, NULL, 'k' },
+		{ "radius", required_argument, NULL, 'r' },
+		{ "format", required_argument, NULL, 'f' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "substrings", required_argument, NULL, 'm' },
+		{ "scan", no_argument, NULL, 0x2001 },
+		FEAT_CLI_LONGOPTS,
+		{ NULL, 0, NULL, 0 }
+	};
+	int c, kset = 0;
+
+	o->k = 10;
+	while ((c = feat_getopt(argc, argv, "k:r:f:o:m:", lo)) != -1) {
+		if (feat_cli_common(c, usage))
+			continue;
+		switch (c) {
+		case 'k': o->k = feat_cli_long("--nearest", optarg, 1, 1L << 30); kset = 1; break;
+		case 'r':
+			o->radius = feat_cli_long("--radius", optarg, 0, FEAT_INDEX_MAX_BITS);
+			o->use_radius = 1;
+			break;
+		case 'f':
+			if (!strcmp(optarg, "tsv"))
+				o->jsonl = 0;
+			else if (!strcmp(optarg, "jsonl"))
+				o->jsonl = 1;
+			else
+				feat_die_usage("--format: '%s' is not tsv or jsonl", optarg);
+			break;
+		case 'o': o->output = optarg; break;
+		case 'm': o->m = feat_cli_long("--substrings", optarg, 1, FEAT_INDEX_MAX_BITS); break;
+		case 0x2001: o->scan = 1; break;
+		}
+	}
+	if (kset && o->use_radius)
+		feat_die_usage("-k and -r exclude each other");
+	if (optind == argc)
+		feat_die_usage("no database given");
+}
+
+static void put_tsv(FILE *f, const char *k, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		switch (k[i]) {
+		case '\t': fputs("\\t", f); break;
+		case '\n': fputs("\\n", f); break;
+		case '\r': fputs("\\r", f); break;
+		case '\\': fputs("\\\\", f); break;
+		default: putc(k[i], f);
+		}
+	}
+}
+
+/* A JSON string; bytes that are not UTF-8 become U+FFFD. */
+static void put_json(FILE *f, const char *key, size_t n)
+{
+	const unsigned char *s = (const unsigned char *)key;
+
+	putc('"', f);
+	while (n) {
+		unsigned c = s[0];
+		size_t len = c < 0x80 ? 1 : c < 0xc2 ? 0 : c < 0xe0 ? 2 : c < 0xf0 ? 3 :
+			     c < 0xf5 ? 4 : 0;
+
+		for (size_t i = 1; i < len; i++)
+			if (i >= n || (s[i] & 0xc0) != 0x80)
+				len = 0;
+		if (len > 1 && ((c == 0xe0 && s[1] < 0xa0) || (c == 0xed && s[1] >= 0xa0) ||
+				(c == 0xf0 && s[1] < 0x90) || (c == 0xf4 && s[1] >= 0x90)))
+			len = 0;
+		if (!len) {
+			fputs("\\ufffd", f);
+			len = 1;
+		} else if (c == '"' || c == '\\') {
+			putc('\\', f);
+			putc((int)c, f);
+		} else if (c < 0x20) {
+			if (c == '\t' || c == '\n' || c == '\r')
+				fprintf(f, "\\%c", c == '\t' ? 't' : c == '\n' ? 'n' : 'r');
+			else
+				fprintf(f, "\\u%04x", c);
+		} else {
+			fwrite(s, 1, len, f);
+		}
+		s += len;
+		n -= len;
+	}
+	putc('"', f);
+}
+
+static int exit_for(int e)
+{
+	return e == FEAT_E_IO || e == FEAT_E_NOMEM ? FEAT_EXIT_SYSTEM : FEAT_EXIT_STREAM;
+}
+
+/* The database: a featindex file mapped as it is, anything else indexed. */
+static feat_index *open_db(const char *path, const struct opts *o)
+{
+	unsigned char magic[8] = { 0 };
+	char detail[512];
+	feat_index *ix = NULL;
+	FILE *f = strcmp(path, "-") ? fopen(path, "rb") : NULL;
+	int e, isindex;
+
+	if (strcmp(path, "-") && !f)
+		feat_die(FEAT_EXIT_SYSTEM, "%s: cannot open: %s", path, strerror(errno));
+	isindex = f && fread(magic, 1, 8, f) == 8 && !memcmp(magic, FEAT_INDEX_MAGIC, 8);
+	if (f)
+		fclose(f);
+	if (isindex) {
+		if ((e = feat_index_open(&ix, path, detail, sizeof detail)))
+			feat_die(exit_for(e), "%s", detail);
+		return ix;
+	}
+	if (o->m) {
+		/* the substrings are fixed before the first record */
+		unsigned char *code;
+		feat_index *tmp = NULL;
+
+		if ((e = feat_index_load(&tmp, path, NULL, detail, sizeof detail)))
+			feat_die(exit_for(e), "%s", detail);
+		if (feat_index_new(&ix, feat_index_info(tmp)->code_bits, (uint32_t)o->m))
+			feat_die_usage("--substrings: %ld substrings of %u-bit codes would be "
+				       "over %d bits or under 1", o->m,
+				       feat_index_info(tmp)->code_bits, FEAT_INDEX_MAX_SUB);
+		for (uint64_t i = 0; i < feat_index_count(tmp); i++) {
+			size_t kl;
+			const char *k = feat_index_key(tmp, i, &kl);
+
+			code = (unsigned char *)feat_index_code(tmp, i);
+			if ((e = feat_index_add(ix, code, k, kl)))
+				feat_die(FEAT_EXIT_SYSTEM, "%s", feat_strerror(e));
+		}
+		feat_index_free(tmp);
+	} else if ((e = feat_index_load(&ix, path, NULL, detail, sizeof detail))) {
+		feat_die(exit_for(e), "%s", detail);
+	}
+	if (!o->scan && (e = feat_index_build(ix)))
+		feat_die(FEAT_EXIT_SYSTEM, "indexing %s: %s", path, feat_strerror(e));
+	return ix;
+}
+
+static void search_one(FILE *out, const feat_index *db, const uint8_t *q,
+	const char *qname, size_t qlen, const struct opts *o, struct feat_hits *h)
+{
+	int mode = o->scan ? FEAT_SEARCH_SCAN : FEAT_SEARCH_AUTO, e;
+
+	e = o->use_radius ? feat_index_radius(db, q, (unsigned)o->radius, mode, h)
+			  : feat_index_knn(db, q, (unsigned)o->k, mode, h);
+	if (e)
+		feat_die(FEAT_EXIT_SYSTEM, "search: %s", feat_strerror(e));
+	for (size_t i = 0; i < h->n; i++) {
+		size_t kl;
+		const char *k = feat_index_key(db, h->v[i].id, &kl);
+
+		if (o->jsonl) {
+			fputs("{\"query\":", out);
+			put_json(out, qname, qlen);
+			fputs(",\"key\":", out);
+			put_json(out, k, kl);
+			fprintf(out, ",\"distance\":%" PRIu32 "}\n", h->v[i].dist);
+		} else {
+			put_tsv(out, qname, qlen);
+			putc('\t', out);
+			put_tsv(out, k, kl);
+			fprintf(out, "\t%" PRIu32 "\n", h->v[i].dist);
+		}
+	}
+}
+
+int main(int argc, char **argv)
+{
+	struct opts o = { 0 };
+	struct feat_hits h = { 0 };
+	feat_index *db;
+	FILE *out = stdout;
+	uint32_t bits;
+	int first;
+
+	feat_cli_init(argv[0]);
+	parse(argc, argv, &o);
+	db = open_db(argv[optind], &o);
+	bits = feat_index_info(db)->code_bits;
+	first = optind + 1;
+	if (o.output && !(out = fopen(o.output, "w")))
+		feat_die(FEAT_EXIT_SYSTEM, "%s: cannot open: %s", o.output, strerror(errno));
+	for (int i = first; i < argc || i == first; i++) {
+		const char *arg = i < argc ? argv[i] : "-";
+		size_t al = strlen(arg);
+		uint8_t code[FEAT_INDEX_MAX_BITS / 8];
+		char detail[512];
+		feat_index *qs = NULL;
+		int e;
+
+		if (strcmp(arg, "-") && access(arg, F_OK) && al == (bits + 7) / 8 * 2 &&
+		    feat_hex_decode(arg, al, code, sizeof code) >= 0) {
+			uint8_t q[FEAT_INDEX_MAX_BITS / 8] = { 0 };
+
+			memcpy(q, code, al / 2);
+			if (bits % 8)
+				q[al / 2 - 1] &= (uint8_t)(0xff << (8 - bits % 8));
+			search_one(out, db, q, arg, al, &o, &h);
+		} else {
+			if (strcmp(arg, "-") && access(arg, F_OK))
+				feat_die_usage("%s: no such file, and not a %u-bit code in hex "
+					       "(%u hex digits)", arg, bits, (bits + 7) / 8 * 2);
+			if ((e = feat_index_load(&qs, arg, NULL, detail, sizeof detail)))
+				feat_die(exit_for(e), "%s", detail);
+			if (qs && feat_index_info(qs)->code_bits != bits)
+				feat_die(FEAT_EXIT_STREAM, "%s: query codes have %u bits; the "
+					 "database's have %u", arg,
+					 feat_index_info(qs)->code_bits, bits);
+			for (uint64_t j = 0; qs && j < feat_index_count(qs); j++) {
+				size_t kl;
+				const char *k = feat_index_key(qs, j, &kl);
+
+				search_one(out, db, feat_index_code(qs, j), k, kl, &o, &h);
+			}
+			feat_index_free(qs);
+		}
+		if (i >= argc)
+			break;
+	}
+	if (fflush(out) || ferror(out) || (out != stdout && fclose(out)))
+		feat_die(FEAT_EXIT_SYSTEM, "%s: write error", o.output ? o.output : "standard output");
+	feat_hits_free(&h);
+	feat_index_free(db);
+	return FEAT_EXIT_OK;
+}

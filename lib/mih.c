@@ -1,0 +1,2161 @@
+/*
+ * mih.c - exact search over binary codes by multi-index hashing
+ * (Norouzi, Punjani and Fleet, "Fast Exact Search in Hamming Space with
+ * Multi-Index Hashing"), and the featindex file (man/man5/featindex.5)
+ * that stores it.
+ *
+ * The code is cut into m substrings of nearly equal width (the first
+ * code_bits % m one bit wider), each at most 32 bits.  Table j holds, for
+ * every record, the value of substring j: the values sorted ascending
+ * (ids ascending within a value, since radix sort is stable and records
+ * arrive in id order), the ids in the same order, and a directory of
+ * 2^t + 1 offsets by the top t bits of the value.  A lookup of value u is
+ * dir[u >> (w - t)] .. dir[... + 1], narrowed by binary search on the
+ * values when t < w.  Sorted arrays rather than hash buckets: no pointers
+ * to chase, the file is used in place when mapped, and two tables merge
+ * in a single linear pass, so shards built apart merge without
+ * recomputing a substring.
+ *
+ * Search within r uses the sharper pigeonhole form: with r = s*m + a
+ * (0 <= a < m), a code within r of the query has one of the substrings
+ * 0 .. a within s of the query's, or one of a+1 .. m-1 within s - 1
+ * (otherwise the distance would be at least (a+1)(s+1) + (m-a-1)s =
+ * r + 1).  Every value within that radius of the query's substring is
+ * looked up; the ids found are checked by full distance (kern/popcount).
+ * A candidate found through table j is dropped if some table t < j would
+ * have found it too (its substring t within table t's radius): each
+ * result is then reported once without a set of seen ids, and the
+ * self-join reports each pair once, from its lower id.
+ *
+ * When the probes would cost more than reading every code (large r, few
+ * records), the search scans instead; both give the same answer.
+ *
+ * The file is little-endian like every featkit format, and the sections
+ * are used in place, so this code assumes a little-endian host.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "internal.h"
+#include "kern/popcount.h"
+
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "featindex sections are used in place: a little-endian host is needed"
+#endif
+
+_Static_assert(sizeof(FEAT_INDEX_MAGIC) - 1 == 8, "featindex magic is 8 bytes");
+_Static_assert(FEAT_INDEX_HDR % FEAT_INDEX_ALIGN == 0 &&
+	       FEAT_INDEX_TABENT % 8 == 0, "sections stay aligned");
+
+/* The header as stored (man 5 featindex).  Read and written field by
+ * field with feat_rd/feat_wr; the struct documents and checks the layout. */
+struct ix_hdr {
+	char magic[8];
+	uint16_t major, minor;
+	uint32_t header_size;
+	uint32_t code_bits, code_stride;
+	uint32_t m, table_entry_size;
+	uint64_t count, file_size;
+	uint64_t tables_off, codes_off, keyoff_off, keys_off, keys_size;
+	uint8_t reserved[40];
+};
+_Static_assert(sizeof(struct ix_hdr) == FEAT_INDEX_HDR, "featindex header is 128 bytes");
+
+struct ix_tabent {
+	uint32_t lo, width, dir_bits, reserved0;
+	uint64_t dir_off, vals_off, ids_off;
+	uint8_t reserved[24];
+};
+_Static_assert(sizeof(struct ix_tabent) == FEAT_INDEX_TABENT, "table entry is 64 bytes");
+
+struct mih_table {
+	uint32_t lo, w, t;           /* first bit, width, directory bits */
+	uint32_t wlo, whi;           /* 64-bit words of the code it covers */
+	const uint32_t *dir, *vals, *ids;
+	uint32_t *own;               /* one allocation for all three, or NULL */
+};
+
+struct feat_index {
+	struct feat_index_info info;
+	unsigned words;
+	uint64_t n;
+	const uint8_t *codes;        /* n * code_stride */
+	const uint64_t *koff;        /* n + 1 */
+	const char *keys;
+	uint8_t *own_codes;
+	uint64_t *own_koff;
+	char *own_keys;
+	size_t codes_cap, koff_cap, keys_cap;
+	uint32_t m;
+	uint64_t built;              /* records in the tables */
+	struct mih_table *tab;
+	uint64_t *masks;             /* m * words: the bits of each substring */
+	void *map;
+	size_t mapsize;
+	char name[128];
+};
+
+/* ------------------------------------------------------------ layout */
+
+uint32_t feat_index_default_m(uint32_t code_bits, uint64_t count)
+{
+	uint32_t lo = (code_bits + FEAT_INDEX_MAX_SUB - 1) / FEAT_INDEX_MAX_SUB, m;
+	double l = 1;
+
+	while (l < 64 && (double)((uint64_t)1 << (int)l) < (double)count)
+		l++;
+	m = (uint32_t)((double)code_bits / (l < 2 ? 2 : l) + 0.5);
+	if (m < lo)
+		m = lo;
+	if (m > code_bits)
+		m = code_bits;
+	return m ? m : 1;
+}
+
+static int layout_ok(uint32_t bits, uint32_t m)
+{
+	return bits >= 1 && bits <= FEAT_INDEX_MAX_BITS && m >= 1 && m <= bits &&
+	       (bits + m - 1) / m <= FEAT_INDEX_MAX_SUB;
+}
+
+/* Substring j of m over bits: first bit and width. */
+static void sub_span(uint32_t bits, uint32_t m, uint32_t j, uint32_t *lo,
+	uint32_t *w)
+{
+	uint32_t q = bits / m, extra = bits % m;
+
+	*w = q + (j < extra);
+	*lo = j * q + (j < extra ? j : extra);
+}
+
+static unsigned dir_bits(uint32_t w, uint64_t n)
+{
+	unsigned t = 0;
+
+	while (t < w && t < 24 && ((uint64_t)1 << t) < n)
+		t++;
+	return t;
+}
+
+/* Bits [lo, lo + w) of a code, MSB first, as an integer. */
+static inline uint32_t sub_get(const uint8_t *code, uint32_t lo, uint32_t w)
+{
+	uint32_t b0 = lo / 8, b1 = (lo + w - 1) / 8;
+	uint64_t acc = 0;
+
+	for (uint32_t b = b0; b <= b1; b++)
+		acc = acc << 8 | code[b];
+	acc >>= (b1 + 1) * 8 - (lo + w);
+	return (uint32_t)(acc & (((uint64_t)1 << w) - 1));
+}
+
+static int setup_tables(feat_index *ix, uint32_t m)
+{
+	uint32_t stride = ix->info.code_stride;
+	uint8_t *bytes;
+
+	ix->tab = calloc(m, sizeof *ix->tab);
+	ix->masks = calloc((size_t)m * ix->words, 8);
+	bytes = calloc(stride, 1);
+	if (!ix->tab || !ix->masks || !bytes) {
+		free(bytes);
+		return FEAT_E_NOMEM;
+	}
+	for (uint32_t j = 0; j < m; j++) {
+		struct mih_table *T = &ix->tab[j];
+
+		sub_span(ix->info.code_bits, m, j, &T->lo, &T->w);
+		memset(bytes, 0, stride);
+		for (uint32_t b = T->lo; b < T->lo + T->w; b++)
+			bytes[b / 8] |= (uint8_t)(0x80 >> (b % 8));
+		memcpy(ix->masks + (size_t)j * ix->words, bytes, stride);
+		T->wlo = T->lo / 64;
+		T->whi = (T->lo + T->w - 1) / 64;
+	}
+	free(bytes);
+	ix->m = ix->info.m = m;
+	return 0;
+}
+
+/* --------------------------------------------------------- in memory */
+
+static void free_tables(feat_index *ix)
+{
+	if (ix->tab)
+		for (uint32_t j = 0; j < ix->m; j++)
+			free(ix->tab[j].own);
+	free(ix->tab);
+	free(ix->masks);
+	ix->tab = NULL;
+	ix->masks = NULL;
+}
+
+void feat_index_free(feat_index *ix)
+{
+	if (!ix)
+		return;
+	free_tables(ix);
+	free(ix->own_codes);
+	free(ix->own_koff);
+	free(ix->own_keys);
+	if (ix->map)
+		munmap(ix->map, ix->mapsize);
+	free(ix);
+}
+
+int feat_index_new(feat_index **out, uint32_t code_bits, uint32_t m)
+{
+	feat_index *ix;
+
+	*out = NULL;
+	if (code_bits < 1 || code_bits > FEAT_INDEX_MAX_BITS ||
+	    (m && !layout_ok(code_bits, m)))
+		return FEAT_E_RANGE;
+	ix = calloc(1, sizeof *ix);
+	if (!ix)
+		return FEAT_E_NOMEM;
+	ix->info.major = FEAT_INDEX_MAJOR;
+	ix->info.minor = FEAT_INDEX_MINOR;
+	ix->info.code_bits = code_bits;
+	ix->info.code_stride = (code_bits + 63) / 64 * 8;
+	ix->words = ix->info.code_stride / 8;
+	ix->info.m = m;
+	feat_fmt(ix->name, sizeof ix->name, "index");
+	*out = ix;
+	return 0;
+}
+
+static int grow(void **p, size_t *cap, size_t need, size_t elem)
+{
+	size_t nc;
+	void *q;
+
+	if (need <= *cap)
+		return 0;
+	nc = *cap ? *cap : 1024;
+	while (nc < need)
+		nc *= 2;
+	if (nc > SIZE_MAX / elem)
+		return FEAT_E_NOMEM;
+	q = realloc(*p, nc * elem);
+	if (!q)
+		return FEAT_E_NOMEM;
+	*p = q;
+	*cap = nc;
+	return 0;
+}
+
+/* Make codes and keys owned and growable (after an open, they point into
+ * the mapping). */
+static int own_records(feat_index *ix)
+{
+	size_t cs = ix->info.code_stride;
+
+	if (!ix->own_koff) {
+		if (grow((void **)&ix->own_koff, &ix->koff_cap, ix->n + 1, 8))
+			return FEAT_E_NOMEM;
+		if (ix->koff)
+			memcpy(ix->own_koff, ix->koff, (ix->n + 1) * 8);
+		else
+			ix->own_koff[0] = 0;
+		ix->koff = ix->own_koff;
+	}
+	if (!ix->own_codes && ix->n) {
+		if (grow((void **)&ix->own_codes, &ix->codes_cap, ix->n, cs))
+			return FEAT_E_NOMEM;
+		memcpy(ix->own_codes, ix->codes, ix->n * cs);
+		ix->codes = ix->own_codes;
+	}
+	if (!ix->own_keys && ix->info.key_bytes) {
+		if (grow((void **)&ix->own_keys, &ix->keys_cap, ix->info.key_bytes, 1))
+			return FEAT_E_NOMEM;
+		memcpy(ix->own_keys, ix->keys, ix->info.key_bytes);
+		ix->keys = ix->own_keys;
+	}
+	return 0;
+}
+
+/* Room for more records and key bytes. */
+static int reserve(feat_index *ix, uint64_t more, uint64_t keybytes)
+{
+	if (ix->n + more > FEAT_INDEX_MAX_COUNT)
+		return FEAT_E_TOOBIG;
+	if (own_records(ix) ||
+	    grow((void **)&ix->own_codes, &ix->codes_cap, ix->n + more,
+		 ix->info.code_stride) ||
+	    grow((void **)&ix->own_koff, &ix->koff_cap, ix->n + more + 1, 8) ||
+	    grow((void **)&ix->own_keys, &ix->keys_cap,
+		 ix->info.key_bytes + keybytes + 1, 1))
+		return FEAT_E_NOMEM;
+	ix->codes = ix->own_codes;
+	ix->koff = ix->own_koff;
+	ix->keys = ix->own_keys;
+	return 0;
+}
+
+/* Append without checks (room reserved); code has at least
+ * (code_bits + 7) / 8 bytes. */
+static void put_record(feat_index *ix, const uint8_t *code, const char *key,
+	size_t keylen)
+{
+	size_t cs = ix->info.code_stride, cb = (ix->info.code_bits + 7) / 8;
+	uint8_t *dst = ix->own_codes + ix->n * cs;
+
+	memset(dst, 0, cs);
+	memcpy(dst, code, cb);
+	if (ix->info.code_bits % 8)
+		dst[cb - 1] &= (uint8_t)(0xff << (8 - ix->info.code_bits % 8));
+	if (keylen)
+		memcpy(ix->own_keys + ix->info.key_bytes, key, keylen);
+	ix->info.key_bytes += keylen;
+	ix->n++;
+	ix->own_koff[ix->n] = ix->info.key_bytes;
+	ix->info.count = ix->n;
+}
+
+int feat_index_add(feat_index *ix, const uint8_t *code, const char *key,
+	size_t keylen)
+{
+	int e;
+
+	if (keylen > FEAT_KEY_MAX)
+		return FEAT_E_TOOBIG;
+	if ((e = reserve(ix, 1, keylen)))
+		return e;
+	put_record(ix, code, key, keylen);
+	return 0;
+}
+
+int feat_index_add_codes(feat_index *ix, const feat_codes *c)
+{
+	uint64_t n = feat_codes_count(c), kb = 0;
+	int e;
+
+	if (feat_codes_info(c)->code_bits != ix->info.code_bits)
+		return n ? FEAT_E_RANGE : 0;
+	for (uint64_t i = 0; i < n; i++) {
+		size_t kl;
+
+		feat_codes_key(c, i, &kl, NULL);
+		kb += kl;
+	}
+	if ((e = reserve(ix, n, kb)))
+		return e;
+	for (uint64_t i = 0; i < n; i++) {
+		size_t kl;
+		const char *k = feat_codes_key(c, i, &kl, NULL);
+
+		put_record(ix, feat_codes_code(c, i), k, kl);
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------ tables */
+
+/* Stable LSD radix sort of (val, id) pairs by val (w bits), 11 bits a
+ * pass.  v, id are sorted in place; tv, tid are scratch of n. */
+static int radix_sort(uint32_t *v, uint32_t *id, uint32_t *tv, uint32_t *tid,
+	size_t n, uint32_t w)
+{
+	enum { D = 11 };
+	size_t *cnt = malloc(((size_t)1 << D) * sizeof *cnt);
+
+	if (!cnt)
+		return FEAT_E_NOMEM;
+	for (uint32_t sh = 0; sh < w; sh += D) {
+		uint32_t mask = (1u << D) - 1;
+		size_t sum = 0;
+
+		memset(cnt, 0, ((size_t)1 << D) * sizeof *cnt);
+		for (size_t i = 0; i < n; i++)
+			cnt[v[i] >> sh & mask]++;
+		for (size_t d = 0; d <= mask; d++) {
+			size_t c = cnt[d];
+
+			cnt[d] = sum;
+			sum += c;
+		}
+		for (size_t i = 0; i < n; i++) {
+			size_t p = cnt[v[i] >> sh & mask]++;
+
+			tv[p] = v[i];
+			tid[p] = id[i];
+		}
+		memcpy(v, tv, n * 4);
+		memcpy(id, tid, n * 4);
+	}
+	free(cnt);
+	return 0;
+}
+
+/* Fill a table's own arrays: vals/ids of n records (given), directory
+ * for t bits.  own = [dir (2^t + 1)][vals n][ids n]. */
+static int table_set(struct mih_table *T, const uint32_t *vals,
+	const uint32_t *ids, uint64_t n)
+{
+	size_t nd = ((size_t)1 << T->t) + 1;
+	uint32_t *own = malloc((nd + 2 * (size_t)n) * 4 + 4), *dir, *vv, *ii;
+	size_t p = 0;
+
+	if (!own)
+		return FEAT_E_NOMEM;
+	dir = own;
+	vv = own + nd;
+	ii = vv + n;
+	memcpy(vv, vals, n * 4);
+	memcpy(ii, ids, n * 4);
+	for (size_t b = 0; b + 1 < nd; b++) {
+		dir[b] = (uint32_t)p;
+		while (p < n && (vv[p] >> (T->w - T->t)) == b)
+			p++;
+	}
+	dir[nd - 1] = (uint32_t)p;
+	free(T->own);
+	T->own = own;
+	T->dir = dir;
+	T->vals = vv;
+	T->ids = ii;
+	return 0;
+}
+
+/* Merge sorted (av, ai)[na] and (bv, bi + off)[nb] into (ov, oi): ties
+ * take a first, whose ids are all lower. */
+static void merge_runs(const uint32_t *av, const uint32_t *ai, uint64_t na,
+	const uint32_t *bv, const uint32_t *bi, uint64_t nb, uint32_t off,
+	uint32_t *ov, uint32_t *oi)
+{
+	uint64_t i = 0, j = 0, k = 0;
+
+	while (i < na && j < nb) {
+		if (bv[j] < av[i]) {
+			ov[k] = bv[j];
+			oi[k++] = bi[j++] + off;
+		} else {
+			ov[k] = av[i];
+			oi[k++] = ai[i++];
+		}
+	}
+	for (; i < na; i++, k++) {
+		ov[k] = av[i];
+		oi[k] = ai[i];
+	}
+	for (; j < nb; j++, k++) {
+		ov[k] = bv[j];
+		oi[k] = bi[j] + off;
+	}
+}
+
+int feat_index_build(feat_index *ix)
+{
+	uint64_t n = ix->n, old = ix->built, add = n - old;
+	uint32_t *v, *id, *tv, *tid;
+	int e = 0;
+
+	if (!ix->tab) {
+		uint32_t m = ix->info.m ? ix->info.m
+					: feat_index_default_m(ix->info.code_bits, n);
+
+		if ((e = setup_tables(ix, m)))
+			return e;
+		old = 0;
+		add = n;
+	}
+	if (add == 0 && ix->built == n && ix->tab[0].dir)
+		return 0;
+	v = malloc((size_t)(n ? n : 1) * 4);
+	id = malloc((size_t)(n ? n : 1) * 4);
+	tv = malloc((size_t)(n ? n : 1) * 4);
+	tid = malloc((size_t)(n ? n : 1) * 4);
+	if (!v || !id || !tv || !tid) {
+		e = FEAT_E_NOMEM;
+		goto out;
+	}
+	for (uint32_t j = 0; j < ix->m && !e; j++) {
+		struct mih_table *T = &ix->tab[j];
+		size_t cs = ix->info.code_stride;
+
+		for (uint64_t i = 0; i < add; i++) {
+			v[i] = sub_get(ix->codes + (old + i) * cs, T->lo, T->w);
+			id[i] = (uint32_t)(old + i);
+		}
+		if ((e = radix_sort(v, id, tv, tid, add, T->w)))
+			break;
+		if (old) {
+			merge_runs(T->vals, T->ids, old, v, id, add, 0, tv, tid);
+			T->t = dir_bits(T->w, n);
+			e = table_set(T, tv, tid, n);
+		} else {
+			T->t = dir_bits(T->w, n);
+			e = table_set(T, v, id, n);
+		}
+	}
+	if (!e)
+		ix->built = ix->info.built = n;
+out:
+	free(v);
+	free(id);
+	free(tv);
+	free(tid);
+	return e;
+}
+
+int feat_index_add_index(feat_index *ix, const feat_index *o)
+{
+	uint64_t n0 = ix->n, kb0 = ix->info.key_bytes;
+	int merge;
+	int e;
+
+	if (o->info.code_bits != ix->info.code_bits)
+		return o->n ? FEAT_E_RANGE : 0;
+	merge = o->tab && o->built == o->n && o->n &&
+		((ix->tab && ix->built == n0 && ix->m == o->m) ||
+		 (!ix->tab && n0 == 0 && (!ix->info.m || ix->info.m == o->m)));
+	if ((e = reserve(ix, o->n, o->info.key_bytes)))
+		return e;
+	if (o->n)
+		memcpy(ix->own_codes + n0 * ix->info.code_stride, o->codes,
+	       o->n * ix->info.code_stride);
+	if (o->info.key_bytes)
+		memcpy(ix->own_keys + kb0, o->keys, o->info.key_bytes);
+	for (uint64_t i = 1; i <= o->n; i++)
+		ix->own_koff[n0 + i] = kb0 + o->koff[i];
+	ix->n += o->n;
+	ix->info.count = ix->n;
+	ix->info.key_bytes += o->info.key_bytes;
+	if (!merge)
+		return 0;
+	if (!ix->tab && (e = setup_tables(ix, o->m)))
+		return e;
+	{
+		uint64_t n = ix->n;
+		uint32_t *tv = malloc((size_t)n * 4), *tid = malloc((size_t)n * 4);
+
+		if (!tv || !tid) {
+			free(tv);
+			free(tid);
+			return FEAT_E_NOMEM;
+		}
+		for (uint32_t j = 0; j < ix->m && !e; j++) {
+			struct mih_table *T = &ix->tab[j];
+			const struct mih_table *U = &o->tab[j];
+
+			merge_runs(T->vals, T->ids, n0, U->vals, U->ids, o->n,
+				   (uint32_t)n0, tv, tid);
+			T->t = dir_bits(T->w, n);
+			e = table_set(T, tv, tid, n);
+		}
+		free(tv);
+		free(tid);
+		if (!e)
+			ix->built = ix->info.built = n;
+	}
+	return e;
+}
+
+/* ------------------------------------------------------------ access */
+
+const struct feat_index_info *feat_index_info(const feat_index *ix)
+{
+	return &ix->info;
+}
+
+uint64_t feat_index_count(const feat_index *ix)
+{
+	return ix->n;
+}
+
+const uint8_t *feat_index_code(const feat_index *ix, uint64_t i)
+{
+	return i < ix->n ? ix->codes + i * ix->info.code_stride : NULL;
+}
+
+const char *feat_index_key(const feat_index *ix, uint64_t i, size_t *len)
+{
+	if (i >= ix->n)
+		return NULL;
+	*len = (size_t)(ix->koff[i + 1] - ix->koff[i]);
+	return ix->keys ? ix->keys + ix->koff[i] : "";
+}
+
+const char *feat_popcount_name(void)
+{
+	return feat_pc_active()->name;
+}
+
+int feat_popcount_select(const char *name)
+{
+	return feat_pc_select(name);
+}
+
+/* -------------------------------------------------------------- write */
+
+struct wbuf {
+	int fd;
+	uint64_t pos;
+	int err;
+};
+
+static void wput(struct wbuf *w, const void *p, size_t n)
+{
+	if (w->err || !n)
+		return;
+	if ((w->err = feat_write_full(w->fd, p, n)) == 0)
+		w->pos += n;
+}
+
+static void wpad(struct wbuf *w)
+{
+	static const unsigned char z[FEAT_INDEX_ALIGN];
+
+	wput(w, z, (size_t)(feat_align_up(w->pos, FEAT_INDEX_ALIGN) - w->pos));
+}
+
+int feat_index_write(feat_index *ix, int fd)
+{
+	unsigned char h[FEAT_INDEX_HDR], *te;
+	uint64_t off, codes_off, koff_off, keys_off, tab_off, n = ix->n;
+	struct wbuf w = { fd, 0, 0 };
+	uint64_t zero = 0;
+	int e;
+
+	if ((e = feat_index_build(ix)))
+		return e;
+	te = calloc(ix->m, FEAT_INDEX_TABENT);
+	if (!te)
+		return FEAT_E_NOMEM;
+	/* offsets first, then everything in one sequential pass */
+	tab_off = FEAT_INDEX_HDR;
+	off = feat_align_up(tab_off + (uint64_t)ix->m * FEAT_INDEX_TABENT, FEAT_INDEX_ALIGN);
+	codes_off = off;
+	off = feat_align_up(off + n * ix->info.code_stride, FEAT_INDEX_ALIGN);
+	koff_off = off;
+	off = feat_align_up(off + (n + 1) * 8, FEAT_INDEX_ALIGN);
+	keys_off = off;
+	off = feat_align_up(off + ix->info.key_bytes, FEAT_INDEX_ALIGN);
+	for (uint32_t j = 0; j < ix->m; j++) {
+		struct mih_table *T = &ix->tab[j];
+		unsigned char *p = te + (size_t)j * FEAT_INDEX_TABENT;
+
+		feat_wr32(p, T->lo);
+		feat_wr32(p + 4, T->w);
+		feat_wr32(p + 8, T->t);
+		feat_wr64(p + 16, off);
+		off = feat_align_up(off + (((uint64_t)1 << T->t) + 1) * 4, FEAT_INDEX_ALIGN);
+		feat_wr64(p + 24, off);
+		off = feat_align_up(off + n * 4, FEAT_INDEX_ALIGN);
+		feat_wr64(p + 32, off);
+		off = feat_align_up(off + n * 4, FEAT_INDEX_ALIGN);
+	}
+	memset(h, 0, sizeof h);
+	memcpy(h, FEAT_INDEX_MAGIC, 8);
+	feat_wr16(h + 8, FEAT_INDEX_MAJOR);
+	feat_wr16(h + 10, FEAT_INDEX_MINOR);
+	feat_wr32(h + 12, FEAT_INDEX_HDR);
+	feat_wr32(h + 16, ix->info.code_bits);
+	feat_wr32(h + 20, ix->info.code_stride);
+	feat_wr32(h + 24, ix->m);
+	feat_wr32(h + 28, FEAT_INDEX_TABENT);
+	feat_wr64(h + 32, n);
+	feat_wr64(h + 40, off);
+	feat_wr64(h + 48, tab_off);
+	feat_wr64(h + 56, codes_off);
+	feat_wr64(h + 64, koff_off);
+	feat_wr64(h + 72, keys_off);
+	feat_wr64(h + 80, ix->info.key_bytes);
+	wput(&w, h, sizeof h);
+	wput(&w, te, (size_t)ix->m * FEAT_INDEX_TABENT);
+	wpad(&w);
+	wput(&w, ix->codes, n * ix->info.code_stride);
+	wpad(&w);
+	if (ix->koff)
+		wput(&w, ix->koff, (n + 1) * 8);
+	else
+		wput(&w, &zero, 8);
+	wpad(&w);
+	wput(&w, ix->keys, ix->info.key_bytes);
+	wpad(&w);
+	for (uint32_t j = 0; j < ix->m; j++) {
+		struct mih_table *T = &ix->tab[j];
+
+		wput(&w, T->dir, (((size_t)1 << T->t) + 1) * 4);
+		wpad(&w);
+		wput(&w, T->vals, n * 4);
+		wpad(&w);
+		wput(&w, T->ids, n * 4);
+		wpad(&w);
+	}
+	free(te);
+	FEAT_ASSERT(w.err || w.pos == off);
+	if (w.err) {
+		errno = w.err;
+		return FEAT_E_IO;
+	}
+	return 0;
+}
+
+/* --------------------------------------------------------------- open */
+
+static int ofail(char *detail, size_t dlen, const char *name, int err,
+	const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+static int ofail(char *detail, size_t dlen, const char *name, int err,
+	const char *fmt, ...)
+{
+	char msg[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	feat_fmt(detail, dlen, "%s: %s", name, msg);
+	return err;
+}
+
+/* A section [off, off + len) of the file: aligned and inside. */
+static int section(const feat_index *ix, const char *what, uint64_t off,
+	uint64_t len, char *detail, size_t dlen)
+{
+	if (off % FEAT_INDEX_ALIGN)
+		return ofail(detail, dlen, ix->name, FEAT_E_CORRUPT,
+			     "%s is %llu; expected a multiple of %d", what,
+			     (unsigned long long)off, FEAT_INDEX_ALIGN);
+	if (off > ix->mapsize || len > ix->mapsize - off)
+		return ofail(detail, dlen, ix->name, FEAT_E_CORRUPT,
+			     "%s is %llu: its %llu bytes end past the end of the "
+			     "file (%zu bytes)", what, (unsigned long long)off,
+			     (unsigned long long)len, ix->mapsize);
+	return 0;
+}
+
+/* Check a table's arrays: directory monotone and complete, values in
+ * range, sorted, in their directory bucket, ids in range. */
+static int check_table(const feat_index *ix, uint32_t j, char *detail,
+	size_t dlen)
+{
+	const struct mih_table *T = &ix->tab[j];
+	size_t nd = ((size_t)1 << T->t) + 1;
+	uint64_t n = ix->n;
+
+	if (T->dir[0] != 0 || T->dir[nd - 1] != n)
+		return ofail(detail, dlen, ix->name, FEAT_E_CORRUPT,
+			     "table %u directory: entry %zu is %u; expected %llu",
+			     j, T->dir[0] ? (size_t)0 : nd - 1,
+			     T->dir[0] ? T->dir[0] : T->dir[nd - 1],
+			     T->dir[0] ? 0ULL : (unsigned long long)n);
+	for (size_t b = 0; b + 1 < nd; b++) {
+		if (T->dir[b + 1] < T->dir[b])
+			return ofail(detail, dlen, ix->name, FEAT_E_CORRUPT,
+				     "table %u directory: entry %zu is %u, less "
+				     "than entry %zu (%u)", j, b + 1, T->dir[b + 1],
+				     b, T->dir[b]);
+		for (uint64_t p = T->dir[b]; p < T->dir[b + 1]; p++) {
+			uint32_t v = T->vals[p];
+
+			if ((T->w < 32 && v >> T->w) || v >> (T->w - T->t) != b ||
+			    (p > T->dir[b] && v < T->vals[p - 1]))
+				return ofail(detail, dlen, ix->name, FEAT_E_CORRUPT,
+					     "table %u value %llu is %u: %s", j,
+					     (unsigned long long)p, v,
+					     T->w < 32 && v >> T->w
+						     ? "wider than the substring"
+						     : v >> (T->w - T->t) != b
+							     ? "not in its directory bucket"
+							     : "values not sorted");
+			if (T->ids[p] >= n)
+				return ofail(detail, dlen, ix->name, FEAT_E_CORRUPT,
+					     "table %u id %llu is %u; the index has %llu "
+					     "records", j, (unsigned long long)p,
+					     T->ids[p], (unsigned long long)n);
+			if (p > T->dir[b] && v == T->vals[p - 1] &&
+			    T->ids[p] <= T->ids[p - 1])
+				return ofail(detail, dlen, ix->name, FEAT_E_CORRUPT,
+					     "table %u id %llu is %u: ids of one value "
+					     "not ascending", j, (unsigned long long)p,
+					     T->ids[p]);
+		}
+	}
+	return 0;
+}
+
+static int parse(feat_index *ix, char *detail, size_t dlen)
+{
+	const unsigned char *h = ix->map ? ix->map : (const void *)ix->codes;
+	const unsigned char *base = h;
+	const char *nm = ix->name;
+	size_t size = ix->mapsize;
+	uint32_t hsz, bits, stride, m, tes;
+	uint64_t n, fsz, toff, coff, kooff, kyoff, kysz;
+	int e;
+
+	ix->codes = NULL;
+	if (size == 0)
+		return ofail(detail, dlen, nm, FEAT_E_EMPTY, "empty file: no featindex header");
+	if (memcmp(h, FEAT_INDEX_MAGIC, size < 8 ? size : 8)) {
+		if (size >= 8 && !memcmp(h, FEAT_CODES_MAGIC, 8))
+			return ofail(detail, dlen, nm, FEAT_E_FORMAT,
+				     "not a featindex file: it is a featcodes file "
+				     "(featindex build makes an index from it)");
+		if (size >= 8 && !memcmp(h, FEAT_STREAM_MAGIC, 8))
+			return ofail(detail, dlen, nm, FEAT_E_FORMAT,
+				     "not a featindex file: it is a featstream");
+		return ofail(detail, dlen, nm, FEAT_E_FORMAT, "not a featindex file (bad magic)");
+	}
+	if (size < FEAT_INDEX_HDR)
+		return ofail(detail, dlen, nm, FEAT_E_TRUNCATED,
+			     "header cut short: %zu of %d bytes", size, FEAT_INDEX_HDR);
+	ix->info.major = feat_rd16(h + 8);
+	ix->info.minor = feat_rd16(h + 10);
+	hsz = feat_rd32(h + 12);
+	bits = feat_rd32(h + 16);
+	stride = feat_rd32(h + 20);
+	m = feat_rd32(h + 24);
+	tes = feat_rd32(h + 28);
+	n = feat_rd64(h + 32);
+	fsz = feat_rd64(h + 40);
+	toff = feat_rd64(h + 48);
+	coff = feat_rd64(h + 56);
+	kooff = feat_rd64(h + 64);
+	kyoff = feat_rd64(h + 72);
+	kysz = feat_rd64(h + 80);
+	if (ix->info.major != FEAT_INDEX_MAJOR)
+		return ofail(detail, dlen, nm, FEAT_E_VERSION,
+			     "header field major is %u: featindex version %u.%u; this "
+			     "build reads version %d.x", ix->info.major, ix->info.major,
+			     ix->info.minor, FEAT_INDEX_MAJOR);
+	if (hsz < FEAT_INDEX_HDR || hsz % 8 || hsz > size)
+		return ofail(detail, dlen, nm, FEAT_E_CORRUPT,
+			     "header field header_size is %u; expected %d or more, a "
+			     "multiple of 8, within the file", hsz, FEAT_INDEX_HDR);
+	if (fsz != size)
+		return ofail(detail, dlen, nm,
+			     fsz > size ? FEAT_E_TRUNCATED : FEAT_E_CORRUPT,
+			     "header field file_size is %llu but the file has %zu bytes%s",
+			     (unsigned long long)fsz, size,
+			     fsz > size ? " (cut short)" : "");
+	if (bits < 1 || bits > FEAT_INDEX_MAX_BITS)
+		return ofail(detail, dlen, nm, FEAT_E_CORRUPT,
+			     "header field code_bits is %u; expected 1 to %d", bits,
+			     FEAT_INDEX_MAX_BITS);
+	if (stride != (bits + 63) / 64 * 8)
+		return ofail(detail, dlen, nm, FEAT_E_CORRUPT,
+			     "header field code_stride is %u; %u-bit codes need %u",
+			     stride, bits, (bits + 63) / 64 * 8);
+	if (!layout_ok(bits, m))
+		return ofail(detail, dlen, nm, FEAT_E_CORRUPT,
+			     "header field m is %u; %u-bit codes need 1 to %u "
+			     "substrings of at most %d bits", m, bits, bits,
+			     FEAT_INDEX_MAX_SUB);
+	if (tes != FEAT_INDEX_TABENT)
+		return ofail(detail, dlen, nm, FEAT_E_CORRUPT,
+			     "header field table_entry_size is %u; expected %d", tes,
+			     FEAT_INDEX_TABENT);
+	if (n > FEAT_INDEX_MAX_COUNT)
+		return ofail(detail, dlen, nm, FEAT_E_CORRUPT,
+			     "header field count is %llu; at most %u",
+			     (unsigned long long)n, FEAT_INDEX_MAX_COUNT);
+	for (size_t i = 88; i < FEAT_INDEX_HDR; i++)
+		if (h[i])
+			return ofail(detail, dlen, nm, FEAT_E_CORRUPT,
+				     "header byte %zu is not zero (reserved)", i);
+	ix->info.code_bits = bits;
+	ix->info.code_stride = stride;
+	ix->words = stride / 8;
+	ix->n = ix->info.count = n;
+	ix->info.key_bytes = kysz;
+	ix->info.file_size = fsz;
+	if ((e = section(ix, "header field tables_off", toff,
+			 (uint64_t)m * FEAT_INDEX_TABENT, detail, dlen)) ||
+	    (e = section(ix, "header field codes_off", coff, n * stride, detail, dlen)) ||
+	    (e = section(ix, "header field keyoff_off", kooff, (n + 1) * 8, detail, dlen)) ||
+	    (e = section(ix, "header field keys_off", kyoff, kysz, detail, dlen)))
+		return e;
+	ix->codes = base + coff;
+	ix->koff = (const uint64_t *)(const void *)(base + kooff);
+	ix->keys = (const char *)base + kyoff;
+	if (ix->koff[0] != 0 || ix->koff[n] != kysz)
+		return ofail(detail, dlen, nm, FEAT_E_CORRUPT,
+			     "key offset %llu is %llu; expected %llu (%s)",
+			     ix->koff[0] ? 0ULL : (unsigned long long)n,
+			     (unsigned long long)(ix->koff[0] ? ix->koff[0] : ix->koff[n]),
+			     ix->koff[0] ? 0ULL : (unsigned long long)kysz,
+			     ix->koff[0] ? "the first key starts at 0"
+					 : "header field keys_size");
+	for (uint64_t i = 0; i < n; i++)
+		if (ix->koff[i + 1] < ix->koff[i] ||
+		    ix->koff[i + 1] - ix->koff[i] > FEAT_KEY_MAX)
+			return ofail(detail, dlen, nm, FEAT_E_CORRUPT,
+				     "key offset %llu is %llu: %s",
+				     (unsigned long long)(i + 1),
+				     (unsigned long long)ix->koff[i + 1],
+				     ix->koff[i + 1] < ix->koff[i]
+					     ? "less than the one before"
+					     : "key longer than 65535 bytes");
+	/* padding bits after the code would count in every distance */
+	if (bits % 64) {
+		/* the bits past code_bits (MSB first) of the last word */
+		uint8_t pb[8] = { 0 };
+		uint64_t pad;
+
+		for (uint32_t b = bits % 64; b < 64; b++)
+			pb[b / 8] |= (uint8_t)(0x80 >> (b % 8));
+		memcpy(&pad, pb, 8);
+		for (uint64_t i = 0; i < n; i++) {
+			uint64_t last;
+
+			memcpy(&last, ix->codes + i * stride + stride - 8, 8);
+			if (last & pad)
+				return ofail(detail, dlen, nm, FEAT_E_CORRUPT,
+					     "record %llu: padding bits after the "
+					     "code are not zero",
+					     (unsigned long long)i);
+		}
+	}
+	if ((e = setup_tables(ix, m)))
+		return ofail(detail, dlen, nm, e, "out of memory");
+	for (uint32_t j = 0; j < m; j++) {
+		const unsigned char *p = base + toff + (size_t)j * FEAT_INDEX_TABENT;
+		struct mih_table *T = &ix->tab[j];
+		uint32_t lo = feat_rd32(p), w = feat_rd32(p + 4), t = feat_rd32(p + 8);
+		uint64_t doff = feat_rd64(p + 16), voff = feat_rd64(p + 24),
+			 ioff = feat_rd64(p + 32);
+		char what[64];
+
+		if (lo != T->lo || w != T->w)
+			return ofail(detail, dlen, nm, FEAT_E_CORRUPT,
+				     "table %u field %s is %u; %u substrings of %u "
+				     "bits make it %u", j, lo != T->lo ? "lo" : "width",
+				     lo != T->lo ? lo : w, m, bits,
+				     lo != T->lo ? T->lo : T->w);
+		if (t > w || t > 24)
+			return ofail(detail, dlen, nm, FEAT_E_CORRUPT,
+				     "table %u field dir_bits is %u; at most %u", j, t,
+				     w < 24 ? w : 24);
+		if (feat_rd32(p + 12))
+			return ofail(detail, dlen, nm, FEAT_E_CORRUPT,
+				     "table %u reserved field is not zero", j);
+		for (int i = 40; i < FEAT_INDEX_TABENT; i++)
+			if (p[i])
+				return ofail(detail, dlen, nm, FEAT_E_CORRUPT,
+					     "table %u reserved byte %d is not zero", j, i);
+		T->t = t;
+		feat_fmt(what, sizeof what, "table %u field dir_off", j);
+		if ((e = section(ix, what, doff, (((uint64_t)1 << t) + 1) * 4, detail, dlen)))
+			return e;
+		feat_fmt(what, sizeof what, "table %u field vals_off", j);
+		if ((e = section(ix, what, voff, n * 4, detail, dlen)))
+			return e;
+		feat_fmt(what, sizeof what, "table %u field ids_off", j);
+		if ((e = section(ix, what, ioff, n * 4, detail, dlen)))
+			return e;
+		T->dir = (const uint32_t *)(const void *)(base + doff);
+		T->vals = (const uint32_t *)(const void *)(base + voff);
+		T->ids = (const uint32_t *)(const void *)(base + ioff);
+		if ((e = check_table(ix, j, detail, dlen)))
+			return e;
+	}
+	ix->built = ix->info.built = n;
+	return 0;
+}
+
+static int open_common(feat_index **out, feat_index *ix, char *detail,
+	size_t dlen)
+{
+	int e = parse(ix, detail, dlen);
+
+	if (e) {
+		ix->codes = NULL;
+		feat_index_free(ix);
+		return e;
+	}
+	*out = ix;
+	return 0;
+}
+
+int feat_index_open_mem(feat_index **out, const void *data, size_t len,
+	const char *name, char *detail, size_t dlen)
+{
+	feat_index *ix;
+
+	*out = NULL;
+	if ((!data && len) || ((uintptr_t)data % 8))
+		return ofail(detail, dlen, name ? name : "index", FEAT_E_INVAL,
+			     "data in memory must be 8-byte aligned");
+	ix = calloc(1, sizeof *ix);
+	if (!ix)
+		return FEAT_E_NOMEM;
+	feat_fmt(ix->name, sizeof ix->name, "%s", name ? name : "index");
+	ix->codes = data;   /* parse() takes the base from here */
+	ix->mapsize = len;
+	return open_common(out, ix, detail, dlen);
+}
+
+/* Map a regular file open on fd (not closed) as an index named name. */
+static int open_fd(feat_index **out, int fd, const char *name, char *detail,
+	size_t dlen)
+{
+	feat_index *ix;
+	struct stat st;
+
+	*out = NULL;
+	if (fstat(fd, &st))
+		return ofail(detail, dlen, name, FEAT_E_IO, "%s", strerror(errno));
+	if (!S_ISREG(st.st_mode))
+		return ofail(detail, dlen, name, FEAT_E_IO,
+			     "not a regular file (an index is mapped)");
+	if ((uint64_t)st.st_size > SIZE_MAX)
+		return ofail(detail, dlen, name, FEAT_E_TOOBIG, "file too large to map");
+	ix = calloc(1, sizeof *ix);
+	if (!ix)
+		return FEAT_E_NOMEM;
+	feat_fmt(ix->name, sizeof ix->name, "%s", name);
+	ix->mapsize = (size_t)st.st_size;
+	if (ix->mapsize) {
+		ix->map = mmap(NULL, ix->mapsize, PROT_READ, MAP_SHARED, fd, 0);
+		if (ix->map == MAP_FAILED) {
+			int err = errno;
+
+			ix->map = NULL;
+			feat_index_free(ix);
+			return ofail(detail, dlen, name, FEAT_E_IO, "cannot map: %s",
+				     strerror(err));
+		}
+	}
+	return open_common(out, ix, detail, dlen);
+}
+
+int feat_index_open(feat_index **out, const char *path, char *detail,
+	size_t dlen)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC), e;
+
+	*out = NULL;
+	if (fd < 0)
+		return ofail(detail, dlen, path, FEAT_E_IO, "cannot open: %s",
+			     strerror(errno));
+	e = open_fd(out, fd, path, detail, dlen);
+	close(fd);   /* a mapping outlives its descriptor */
+	return e;
+}
+
+int feat_index_verify(const feat_index *ix, char *detail, size_t dlen)
+{
+	uint8_t *seen;
+
+	if (!ix->tab || ix->built != ix->n)
+		return 0;
+	seen = calloc(ix->n ? ix->n : 1, 1);
+	if (!seen)
+		return FEAT_E_NOMEM;
+	for (uint32_t j = 0; j < ix->m; j++) {
+		const struct mih_table *T = &ix->tab[j];
+
+		memset(seen, 0, ix->n);
+		for (uint64_t p = 0; p < ix->n; p++) {
+			uint32_t id = T->ids[p];
+			const char *why = NULL;
+
+			if (id >= ix->n)
+				why = "id out of range";
+			else if (seen[id])
+				why = "record listed twice";
+			else if (sub_get(ix->codes + (size_t)id * ix->info.code_stride,
+					 T->lo, T->w) != T->vals[p])
+				why = "value is not the substring of the record's code";
+			if (why) {
+				free(seen);
+				return ofail(detail, dlen, ix->name, FEAT_E_CORRUPT,
+					     "table %u entry %llu (record %u): %s", j,
+					     (unsigned long long)p, id, why);
+			}
+			seen[id] = 1;
+		}
+	}
+	free(seen);
+	return 0;
+}
+
+/* ------------------------------------------------------------- search */
+
+/* The run of value u in table T: [*a, *b). */
+static inline void lookup(const struct mih_table *T, uint32_t u, uint32_t *a,
+	uint32_t *b)
+{
+	uint32_t p = u >> (T->w - T->t), lo = T->dir[p], hi = T->dir[p + 1];
+
+	if (T->t < T->w) {
+		uint32_t l = lo, h = hi;
+
+		while (l < h) {   /* first >= u */
+			uint32_t mid = l + (h - l) / 2;
+
+			if (T->vals[mid] < u)
+				l = mid + 1;
+			else
+				h = mid;
+		}
+		lo = l;
+		h = hi;
+		while (l < h) {   /* first > u */
+			uint32_t mid = l + (h - l) / 2;
+
+			if (T->vals[mid] <= u)
+				l = mid + 1;
+			else
+				h = mid;
+		}
+		hi = l;
+	}
+	*a = lo;
+	*b = hi;
+}
+
+/* Radius of table j for a search within r (-1: not probed). */
+static inline int tab_radius(uint32_t m, unsigned r, uint32_t j)
+{
+	int s = (int)(r / m), a = (int)(r % m);
+
+	return (int)j <= a ? s : s - 1;
+}
+
+static double binom(unsigned n, unsigned k)
+{
+	double c = 1;
+
+	for (unsigned i = 1; i <= k; i++)
+		c = c * (n - k + i) / i;
+	return c;
+}
+
+/* Lookups one query costs at radius r. */
+static double probes(const feat_index *ix, unsigned r)
+{
+	double p = 0;
+
+	for (uint32_t j = 0; j < ix->m; j++) {
+		int s = tab_radius(ix->m, r, j);
+
+		for (int i = 0; i <= s && i <= (int)ix->tab[j].w; i++)
+			p += binom(ix->tab[j].w, (unsigned)i);
+	}
+	return p;
+}
+
+/*
+ * Probing beats a scan while a query's lookups cost less than reading
+ * every code.  Measured on 1 M 64-bit codes (AVX-512): a lookup (directory
+ * load, binary search, candidates) costs about 25 ns, the scan about
+ * 0.8 ns a code, so a lookup is worth about 32 codes.  probes_done counts
+ * lookups already spent by this query (k nearest grows its radius).
+ */
+static int use_scan_after(const feat_index *ix, unsigned r, int mode,
+	double probes_done)
+{
+	if (mode == FEAT_SEARCH_SCAN || !ix->tab || ix->built != ix->n)
+		return 1;
+	if (mode == FEAT_SEARCH_MIH)
+		return 0;
+	return (probes_done + probes(ix, r)) * 32 > (double)ix->n;
+}
+
+static int use_scan(const feat_index *ix, unsigned r, int mode)
+{
+	return use_scan_after(ix, r, mode, 0);
+}
+
+/* Would table t < j (radius s_t) have found a code whose XOR with the
+ * query is x?  Then table j drops it. */
+static inline int found_before(const feat_index *ix, const uint64_t *x,
+	uint32_t j, unsigned r)
+{
+	for (uint32_t t = 0; t < j; t++) {
+		const struct mih_table *T = &ix->tab[t];
+		const uint64_t *mk = ix->masks + (size_t)t * ix->words;
+		int s = tab_radius(ix->m, r, t), d = 0;
+
+		if (s < 0)
+			continue;
+		for (uint32_t w = T->wlo; w <= T->whi; w++)
+			d += __builtin_popcountll(x[w] & mk[w]);
+		if (d <= s)
+			return 1;
+	}
+	return 0;
+}
+
+struct scratch {
+	uint32_t *ids, *dist;
+	size_t cap;
+	uint64_t q[FEAT_INDEX_MAX_BITS / 64];
+};
+
+static int scratch_get(struct feat_hits *h, size_t need, struct scratch **out)
+{
+	struct scratch *s = h->scratch;
+
+	if (!s) {
+		s = calloc(1, sizeof *s);
+		if (!s)
+			return FEAT_E_NOMEM;
+		h->scratch = s;
+	}
+	if (need > s->cap) {
+		size_t nc = s->cap ? s->cap : 4096;
+		uint32_t *a, *b;
+
+		while (nc < need)
+			nc *= 2;
+		a = realloc(s->ids, nc * 4);
+		if (!a)
+			return FEAT_E_NOMEM;
+		s->ids = a;
+		b = realloc(s->dist, nc * 4);
+		if (!b)
+			return FEAT_E_NOMEM;
+		s->dist = b;
+		s->cap = nc;
+	}
+	*out = s;
+	return 0;
+}
+
+void feat_hits_free(struct feat_hits *h)
+{
+	struct scratch *s = h->scratch;
+
+	if (s) {
+		free(s->ids);
+		free(s->dist);
+		free(s);
+	}
+	free(h->v);
+	memset(h, 0, sizeof *h);
+}
+
+static int hit_push(struct feat_hits *h, uint32_t id, uint32_t d)
+{
+	if (h->n == h->cap) {
+		size_t nc = h->cap ? 2 * h->cap : 64;
+		struct feat_hit *v = realloc(h->v, nc * sizeof *v);
+
+		if (!v)
+			return FEAT_E_NOMEM;
+		h->v = v;
+		h->cap = nc;
+	}
+	h->v[h->n].id = id;
+	h->v[h->n++].dist = d;
+	return 0;
+}
+
+static int hit_cmp(const void *a, const void *b)
+{
+	const struct feat_hit *x = a, *y = b;
+
+	if (x->dist != y->dist)
+		return x->dist < y->dist ? -1 : 1;
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+#define SCAN_CHUNK 4096
+
+/* All records within r by reading every code. */
+static int radius_scan(const feat_index *ix, const uint64_t *q, unsigned r,
+	struct feat_hits *h)
+{
+	const struct feat_pc_path *pc = feat_pc_active();
+	struct scratch *s;
+	int e;
+
+	if ((e = scratch_get(h, SCAN_CHUNK, &s)))
+		return e;
+	for (uint64_t i = 0; i < ix->n; i += SCAN_CHUNK) {
+		size_t len = ix->n - i < SCAN_CHUNK ? (size_t)(ix->n - i) : SCAN_CHUNK;
+		size_t k = pc->scan(ix->codes, ix->info.code_stride, ix->words, q,
+				    (uint32_t)i, len, r, s->ids, s->dist);
+
+		for (size_t x = 0; x < k; x++)
+			if ((e = hit_push(h, s->ids[x], s->dist[x])))
+				return e;
+	}
+	return 0;
+}
+
+/* Enumerate values within s of v (flipping bits >= from), looking each
+ * up in T and passing the run to fn. */
+struct probe {
+	const feat_index *ix;
+	const struct mih_table *T;
+	uint32_t j;
+	unsigned r;
+	const uint64_t *q;
+	struct feat_hits *h;
+	int err;
+};
+
+static void probe_run(struct probe *P, uint32_t u)
+{
+	const feat_index *ix = P->ix;
+	const struct feat_pc_path *pc = feat_pc_active();
+	struct scratch *s;
+	uint32_t a, b;
+	size_t k;
+
+	lookup(P->T, u, &a, &b);
+	if (a == b || P->err)
+		return;
+	if ((P->err = scratch_get(P->h, b - a, &s)))
+		return;
+	k = pc->filter(ix->codes, ix->info.code_stride, ix->words, P->q,
+		       P->T->ids + a, b - a, P->r, s->ids, s->dist);
+	for (size_t x = 0; x < k && !P->err; x++) {
+		uint64_t xr[FEAT_INDEX_MAX_BITS / 64];
+		const uint8_t *c = ix->codes + (size_t)s->ids[x] * ix->info.code_stride;
+
+		if (P->j) {
+			for (unsigned w = 0; w < ix->words; w++) {
+				uint64_t cw;
+
+				memcpy(&cw, c + 8 * w, 8);
+				xr[w] = cw ^ P->q[w];
+			}
+			if (found_before(ix, xr, P->j, P->r))
+				continue;
+		}
+		P->err = hit_push(P->h, s->ids[x], s->dist[x]);
+	}
+}
+
+static void probe_flips(struct probe *P, uint32_t v, int s, uint32_t from)
+{
+	probe_run(P, v);
+	if (s == 0)
+		return;
+	for (uint32_t b = from; b < P->T->w; b++)
+		probe_flips(P, v ^ (1u << b), s - 1, b + 1);
+}
+
+static int radius_mih(const feat_index *ix, const uint8_t *qb,
+	const uint64_t *q, unsigned r, struct feat_hits *h)
+{
+	struct probe P = { ix, NULL, 0, r, q, h, 0 };
+
+	for (uint32_t j = 0; j < ix->m && !P.err; j++) {
+		int s = tab_radius(ix->m, r, j);
+
+		if (s < 0)
+			continue;
+		P.T = &ix->tab[j];
+		P.j = j;
+		probe_flips(&P, sub_get(qb, P.T->lo, P.T->w), s, 0);
+	}
+	return P.err;
+}
+
+static void load_query(const feat_index *ix, const uint8_t *qb, uint64_t *q)
+{
+	memcpy(q, qb, ix->info.code_stride);
+}
+
+int feat_index_radius(const feat_index *ix, const uint8_t *qb, unsigned r,
+	int mode, struct feat_hits *h)
+{
+	uint64_t q[FEAT_INDEX_MAX_BITS / 64];
+	int e;
+
+	h->n = 0;
+	if (r > ix->info.code_bits)
+		r = ix->info.code_bits;
+	load_query(ix, qb, q);
+	if (use_scan(ix, r, mode))
+		e = radius_scan(ix, q, r, h);
+	else
+		e = radius_mih(ix, qb, q, r, h);
+	if (!e)
+		if (h->n > 1)
+			qsort(h->v, h->n, sizeof *h->v, hit_cmp);
+	return e;
+}
+
+/* k nearest by a scan: a bounded max-heap on (dist, id), the kernel
+ * keeping only what could enter it. */
+static void heap_down(struct feat_hit *v, size_t n, size_t i)
+{
+	for (;;) {
+		size_t l = 2 * i + 1, big = i;
+
+		if (l < n && hit_cmp(&v[l], &v[big]) > 0)
+			big = l;
+		if (l + 1 < n && hit_cmp(&v[l + 1], &v[big]) > 0)
+			big = l + 1;
+		if (big == i)
+			return;
+		struct feat_hit t = v[i];
+
+		v[i] = v[big];
+		v[big] = t;
+		i = big;
+	}
+}
+
+static int knn_scan(const feat_index *ix, const uint64_t *q, unsigned k,
+	struct feat_hits *h)
+{
+	const struct feat_pc_path *pc = feat_pc_active();
+	unsigned thr = ix->info.code_bits;
+	struct scratch *s;
+	int e;
+
+	if ((e = scratch_get(h, SCAN_CHUNK, &s)))
+		return e;
+	for (uint64_t i = 0; i < ix->n; i += SCAN_CHUNK) {
+		size_t len = ix->n - i < SCAN_CHUNK ? (size_t)(ix->n - i) : SCAN_CHUNK;
+		size_t got = pc->scan(ix->codes, ix->info.code_stride, ix->words, q,
+				      (uint32_t)i, len, thr, s->ids, s->dist);
+
+		for (size_t x = 0; x < got; x++) {
+			struct feat_hit c = { s->ids[x], s->dist[x] };
+
+			if (h->n < k) {
+				if ((e = hit_push(h, c.id, c.dist)))
+					return e;
+				/* sift up */
+				for (size_t p = h->n - 1; p > 0;) {
+					size_t u = (p - 1) / 2;
+
+					if (hit_cmp(&h->v[p], &h->v[u]) <= 0)
+						break;
+					struct feat_hit t = h->v[p];
+
+					h->v[p] = h->v[u];
+					h->v[u] = t;
+					p = u;
+				}
+			} else if (hit_cmp(&c, &h->v[0]) < 0) {
+				h->v[0] = c;
+				heap_down(h->v, h->n, 0);
+			}
+			if (h->n == k)
+				thr = h->v[0].dist;
+		}
+	}
+	return 0;
+}
+
+int feat_index_knn(const feat_index *ix, const uint8_t *qb, unsigned k,
+	int mode, struct feat_hits *h)
+{
+	uint64_t q[FEAT_INDEX_MAX_BITS / 64];
+	double spent = 0;
+	int e = 0;
+
+	h->n = 0;
+	if (k == 0 || ix->n == 0)
+		return 0;
+	load_query(ix, qb, q);
+	/*
+	 * Grow the radius until k records lie within it: then every record
+	 * within the k-th distance has been seen, so the k smallest
+	 * (dist, id) are exact.  Each step costs more than all before it
+	 * together, so repeating them costs little; once the probes would
+	 * cost more than a scan, scan.
+	 */
+	for (unsigned r = 0; r <= ix->info.code_bits; r++) {
+		if (use_scan_after(ix, r, mode, spent)) {
+			h->n = 0;
+			e = knn_scan(ix, q, k, h);
+			break;
+		}
+		h->n = 0;
+		spent += probes(ix, r);
+		if ((e = radius_mih(ix, qb, q, r, h)))
+			break;
+		if (h->n >= k)
+			break;
+	}
+	if (!e) {
+		if (h->n > 1)
+			qsort(h->v, h->n, sizeof *h->v, hit_cmp);
+		if (h->n > k)
+			h->n = k;
+	}
+	return e;
+}
+
+/* ---------------------------------------------------------- self-join */
+
+struct pairvec {
+	struct feat_pair *v;
+	size_t n, cap;
+	int err;
+};
+
+static void pair_push(struct pairvec *p, uint32_t a, uint32_t b, uint32_t d)
+{
+	if (p->err)
+		return;
+	if (p->n == p->cap) {
+		size_t nc = p->cap ? 2 * p->cap : 1024;
+		struct feat_pair *v = realloc(p->v, nc * sizeof *v);
+
+		if (!v) {
+			p->err = FEAT_E_NOMEM;
+			return;
+		}
+		p->v = v;
+		p->cap = nc;
+	}
+	p->v[p->n].a = a < b ? a : b;
+	p->v[p->n].b = a < b ? b : a;
+	p->v[p->n++].dist = d;
+}
+
+struct join {
+	const feat_index *ix;
+	unsigned r;
+	int scan;
+	uint64_t chunks, chunk;      /* work items and their size */
+	uint64_t next;               /* shared counter (atomic) */
+	struct pairvec *out;         /* per thread */
+};
+
+struct jworker {
+	struct join *J;
+	int id;
+	uint32_t *ids, *dist;
+	size_t cap;
+};
+
+static int jw_room(struct jworker *W, size_t need)
+{
+	if (need <= W->cap)
+		return 0;
+	size_t nc = W->cap ? W->cap : 4096;
+
+	while (nc < need)
+		nc *= 2;
+	uint32_t *a = realloc(W->ids, nc * 4), *b;
+
+	if (!a)
+		return FEAT_E_NOMEM;
+	W->ids = a;
+	b = realloc(W->dist, nc * 4);
+	if (!b)
+		return FEAT_E_NOMEM;
+	W->dist = b;
+	W->cap = nc;
+	return 0;
+}
+
+/* Candidates ids[0..n) of record i (all > i) through table j. */
+static void join_check(struct jworker *W, uint32_t i, const uint64_t *q,
+	uint32_t j, const uint32_t *ids, size_t n)
+{
+	const feat_index *ix = W->J->ix;
+	struct pairvec *out = &W->J->out[W->id];
+	size_t k;
+
+	if (!n || out->err)
+		return;
+	if (jw_room(W, n)) {
+		out->err = FEAT_E_NOMEM;
+		return;
+	}
+	k = feat_pc_active()->filter(ix->codes, ix->info.code_stride, ix->words, q,
+				     ids, n, W->J->r, W->ids, W->dist);
+	for (size_t x = 0; x < k; x++) {
+		if (j) {
+			uint64_t xr[FEAT_INDEX_MAX_BITS / 64];
+			const uint8_t *c = ix->codes + (size_t)W->ids[x] * ix->info.code_stride;
+
+			for (unsigned w = 0; w < ix->words; w++) {
+				uint64_t cw;
+
+				memcpy(&cw, c + 8 * w, 8);
+				xr[w] = cw ^ q[w];
+			}
+			if (found_before(ix, xr, j, W->J->r))
+				continue;
+		}
+		pair_push(out, i, W->ids[x], W->dist[x]);
+	}
+}
+
+/* First position in [a, b) whose id is > i (ids ascending there). */
+static inline uint32_t after(const uint32_t *ids, uint32_t a, uint32_t b,
+	uint32_t i)
+{
+	while (a < b) {
+		uint32_t mid = a + (b - a) / 2;
+
+		if (ids[mid] <= i)
+			a = mid + 1;
+		else
+			b = mid;
+	}
+	return a;
+}
+
+struct jprobe {
+	struct jworker *W;
+	const struct mih_table *T;
+	uint32_t j, i, v;
+	const uint64_t *q;
+};
+
+static void jprobe_flips(struct jprobe *P, uint32_t u, int s, uint32_t from)
+{
+	if (u != P->v) {
+		uint32_t a, b;
+
+		lookup(P->T, u, &a, &b);
+		a = after(P->T->ids, a, b, P->i);
+		join_check(P->W, P->i, P->q, P->j, P->T->ids + a, b - a);
+	}
+	if (s == 0)
+		return;
+	for (uint32_t b = from; b < P->T->w; b++)
+		jprobe_flips(P, u ^ (1u << b), s - 1, b + 1);
+}
+
+/* Work item: positions [p0, p1) of table j. */
+static void join_tab(struct jworker *W, uint32_t j, uint64_t p0, uint64_t p1)
+{
+	const feat_index *ix = W->J->ix;
+	const struct mih_table *T = &ix->tab[j];
+	int s = tab_radius(ix->m, W->J->r, j);
+	uint64_t runend = p0;
+
+	if (s < 0)
+		return;
+	for (uint64_t p = p0; p < p1; p++) {
+		uint32_t i = T->ids[p], v = T->vals[p];
+		uint64_t q[FEAT_INDEX_MAX_BITS / 64];
+
+		memcpy(q, ix->codes + (size_t)i * ix->info.code_stride,
+		       ix->info.code_stride);
+		if (runend <= p)
+			for (runend = p + 1; runend < ix->n && T->vals[runend] == v;)
+				runend++;
+		/* the same value: the rest of the run (ids ascending, all > i) */
+		join_check(W, i, q, j, T->ids + p + 1, (size_t)(runend - p - 1));
+		if (s > 0) {
+			struct jprobe P = { W, T, j, i, v, q };
+
+			jprobe_flips(&P, v, s, 0);
+		}
+	}
+}
+
+/* Work item of the brute-force join: records [i0, i1) against all later. */
+static void join_scan(struct jworker *W, uint64_t i0, uint64_t i1)
+{
+	const feat_index *ix = W->J->ix;
+	struct pairvec *out = &W->J->out[W->id];
+
+	if (jw_room(W, SCAN_CHUNK)) {
+		out->err = FEAT_E_NOMEM;
+		return;
+	}
+	for (uint64_t i = i0; i < i1 && !out->err; i++) {
+		uint64_t q[FEAT_INDEX_MAX_BITS / 64];
+
+		memcpy(q, ix->codes + i * ix->info.code_stride, ix->info.code_stride);
+		for (uint64_t c = i + 1; c < ix->n; c += SCAN_CHUNK) {
+			size_t len = ix->n - c < SCAN_CHUNK ? (size_t)(ix->n - c) : SCAN_CHUNK;
+			size_t k = feat_pc_active()->scan(ix->codes, ix->info.code_stride,
+							  ix->words, q, (uint32_t)c, len,
+							  W->J->r, W->ids, W->dist);
+
+			for (size_t x = 0; x < k; x++)
+				pair_push(out, (uint32_t)i, W->ids[x], W->dist[x]);
+		}
+	}
+}
+
+static void *join_worker(void *arg)
+{
+	struct jworker *W = arg;
+	struct join *J = W->J;
+
+	for (;;) {
+		uint64_t c = __atomic_fetch_add(&J->next, 1, __ATOMIC_RELAXED);
+
+		if (c >= J->chunks || J->out[W->id].err)
+			break;
+		if (J->scan) {
+			uint64_t i0 = c * J->chunk, i1 = i0 + J->chunk;
+
+			join_scan(W, i0, i1 < J->ix->n ? i1 : J->ix->n);
+		} else {
+			uint64_t per = (J->ix->n + J->chunk - 1) / J->chunk;
+			uint32_t j = (uint32_t)(c / per);
+			uint64_t p0 = c % per * J->chunk, p1 = p0 + J->chunk;
+
+			join_tab(W, j, p0, p1 < J->ix->n ? p1 : J->ix->n);
+		}
+	}
+	free(W->ids);
+	free(W->dist);
+	return NULL;
+}
+
+static int pair_cmp(const void *x, const void *y)
+{
+	const struct feat_pair *a = x, *b = y;
+
+	if (a->a != b->a)
+		return a->a < b->a ? -1 : 1;
+	return a->b < b->b ? -1 : a->b > b->b;
+}
+
+int feat_index_selfjoin(const feat_index *ix, unsigned r, int mode,
+	int threads, struct feat_pair **pairs, size_t *npairs)
+{
+	struct join J = { 0 };
+	struct jworker *W;
+	pthread_t *th;
+	size_t total = 0;
+	int e = 0;
+
+	*pairs = NULL;
+	*npairs = 0;
+	if (r > ix->info.code_bits)
+		r = ix->info.code_bits;
+	if (threads < 1)
+		threads = 1;
+	J.ix = ix;
+	J.r = r;
+	/* the join does n queries: compare a query's probes with n / 2 */
+	J.scan = use_scan(ix, r, mode);
+	if (J.scan) {
+		/* rows near the end are short: small chunks balance the load */
+		J.chunk = 256;
+		J.chunks = (ix->n + J.chunk - 1) / J.chunk;
+	} else {
+		J.chunk = 16384;
+		J.chunks = (ix->n + J.chunk - 1) / J.chunk * ix->m;
+	}
+	W = calloc((size_t)threads, sizeof *W);
+	th = calloc((size_t)threads, sizeof *th);
+	J.out = calloc((size_t)threads, sizeof *J.out);
+	if (!W || !th || !J.out) {
+		free(W);
+		free(th);
+		free(J.out);
+		return FEAT_E_NOMEM;
+	}
+	(void)feat_pc_active();
+	for (int t = 0; t < threads; t++) {
+		W[t].J = &J;
+		W[t].id = t;
+	}
+	int started = 1;
+
+	for (int t = 1; t < threads; t++, started++)
+		if (pthread_create(&th[t], NULL, join_worker, &W[t]))
+			break;
+	join_worker(&W[0]);
+	for (int t = 1; t < started; t++)
+		pthread_join(th[t], NULL);
+	for (int t = 0; t < threads; t++) {
+		if (J.out[t].err)
+			e = J.out[t].err;
+		total += J.out[t].n;
+	}
+	if (!e && total) {
+		struct feat_pair *all = malloc(total * sizeof *all);
+		size_t k = 0;
+
+		if (!all) {
+			e = FEAT_E_NOMEM;
+		} else {
+			for (int t = 0; t < threads; t++) {
+				if (J.out[t].n)
+					memcpy(all + k, J.out[t].v, J.out[t].n * sizeof *all);
+				k += J.out[t].n;
+			}
+			qsort(all, total, sizeof *all, pair_cmp);
+			*pairs = all;
+			*npairs = total;
+		}
+	}
+	for (int t = 0; t < threads; t++)
+		free(J.out[t].v);
+	free(J.out);
+	free(W);
+	free(th);
+	return e;
+}
+
+/* ----------------------------------------------------------- grouping */
+
+static uint32_t uf_find(uint32_t *p, uint32_t x)
+{
+	while (p[x] != x) {
+		p[x] = p[p[x]];
+		x = p[x];
+	}
+	return x;
+}
+
+int feat_index_group(uint64_t n, const struct feat_pair *pairs, size_t np,
+	int mode, uint32_t *rep)
+{
+	if (n > FEAT_INDEX_MAX_COUNT)
+		return FEAT_E_INVAL;
+	for (uint64_t i = 0; i < n; i++)
+		rep[i] = (uint32_t)i;
+	if (mode == FEAT_GROUP_COMPONENTS) {
+		for (size_t k = 0; k < np; k++) {
+			uint32_t a, b;
+
+			if (pairs[k].a >= n || pairs[k].b >= n)
+				return FEAT_E_INVAL;
+			a = uf_find(rep, pairs[k].a);
+			b = uf_find(rep, pairs[k].b);
+			/* the lower id stays the root: it is the representative */
+			if (a < b)
+				rep[b] = a;
+			else if (b < a)
+				rep[a] = b;
+		}
+		for (uint64_t i = 0; i < n; i++)
+			rep[i] = uf_find(rep, (uint32_t)i);
+		return 0;
+	}
+	if (mode != FEAT_GROUP_LEADER)
+		return FEAT_E_INVAL;
+	{
+		/* pairs sorted by a: walk leaders in id order */
+		uint8_t *taken = calloc(n ? n : 1, 1);
+		size_t k = 0;
+
+		if (!taken)
+			return FEAT_E_NOMEM;
+		for (uint64_t i = 0; i < n; i++) {
+			int lead = !taken[i];
+
+			taken[i] = 1;
+			for (; k < np && pairs[k].a == i; k++)
+				if (lead && pairs[k].b < n && !taken[pairs[k].b]) {
+					taken[pairs[k].b] = 1;
+					rep[pairs[k].b] = (uint32_t)i;
+				}
+			/* pairs out of order or out of range: a caller's bug */
+			if (k < np && pairs[k].a < i) {
+				free(taken);
+				return FEAT_E_INVAL;
+			}
+		}
+		free(taken);
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------ loading */
+
+struct loader {
+	feat_index **ix;
+	const char *name;
+	uint64_t skipped;
+	char *detail;
+	size_t dlen;
+};
+
+/* Add one code of bits bits (bytes hold at least (bits + 7) / 8). */
+static int load_put(struct loader *L, const uint8_t *code, uint32_t bits,
+	const char *key, size_t keylen, const char *where)
+{
+	int e;
+
+	if (!*L->ix && (e = feat_index_new(L->ix, bits, 0)))
+		return ofail(L->detail, L->dlen, L->name, e,
+			     "%s: %u-bit codes are not supported (1 to %d)", where,
+			     bits, FEAT_INDEX_MAX_BITS);
+	if (bits != (*L->ix)->info.code_bits)
+		return ofail(L->detail, L->dlen, L->name, FEAT_E_RANGE,
+			     "%s: code has %u bits; the others have %u", where, bits,
+			     (*L->ix)->info.code_bits);
+	if ((e = feat_index_add(*L->ix, code, key, keylen)))
+		return ofail(L->detail, L->dlen, L->name, e, "%s: %s", where,
+			     e == FEAT_E_TOOBIG ? "too many records (or key too long)"
+						: feat_strerror(e));
+	return 0;
+}
+
+/* key TAB hex, or key TAB status TAB hex, one a line. */
+static int load_text(struct loader *L, const char *buf, size_t len)
+{
+	uint8_t code[FEAT_INDEX_MAX_BITS / 8];
+	char *key = malloc(len + 1), where[64];
+	uint64_t line = 0;
+	int e = 0;
+
+	if (!key)
+		return FEAT_E_NOMEM;
+	for (size_t pos = 0; pos < len && !e;) {
+		const char *s = buf + pos, *nl = memchr(s, '\n', len - pos);
+		size_t n = nl ? (size_t)(nl - s) : len - pos;
+		const char *f[4];
+		size_t fl[4], nf = 0, kl = 0;
+
+		pos += n + (nl != NULL);
+		line++;
+		feat_fmt(where, sizeof where, "line %llu", (unsigned long long)line);
+		if (n && s[n - 1] == '\r')
+			n--;
+		if (n == 0)
+			continue;
+		for (size_t i = 0, st = 0; i <= n && nf < 4; i++)
+			if (i == n || s[i] == '\t') {
+				f[nf] = s + st;
+				fl[nf++] = i - st;
+				st = i + 1;
+			}
+		if (nf == 3 && fl[1] == 5 && !memcmp(f[1], "error", 5)) {
+			L->skipped++;
+			continue;
+		}
+		if (nf < 2 || nf > 3 || (nf == 3 && (fl[1] != 2 || memcmp(f[1], "ok", 2)))) {
+			e = ofail(L->detail, L->dlen, L->name, FEAT_E_FORMAT,
+				  "%s: expected key TAB hex (or key TAB ok TAB hex)", where);
+			break;
+		}
+		{
+			const char *hx = f[nf - 1];
+			size_t hl = fl[nf - 1];
+			int nb;
+
+			if (hl == 0 || hl % 2 || hl / 2 > sizeof code ||
+			    (nb = feat_hex_decode(hx, hl, code, sizeof code)) < 0) {
+				e = ofail(L->detail, L->dlen, L->name, FEAT_E_FORMAT,
+					  "%s: the code is not hex of whole bytes "
+					  "(at most %d bits)", where, FEAT_INDEX_MAX_BITS);
+				break;
+			}
+			/* unescape the key as featwrite escaped it */
+			for (size_t i = 0; i < fl[0]; i++) {
+				char c = f[0][i];
+
+				if (c == '\\' && i + 1 < fl[0]) {
+					char d = f[0][++i];
+
+					c = d == 't' ? '\t' : d == 'n' ? '\n' :
+					    d == 'r' ? '\r' : d;
+				}
+				key[kl++] = c;
+			}
+			uint32_t bits = (uint32_t)nb * 8;
+
+			if (*L->ix && (*L->ix)->info.code_bits <= bits &&
+			    (*L->ix)->info.code_bits > bits - 8)
+				bits = (*L->ix)->info.code_bits;  /* e.g. 70 bits in 9 bytes */
+			e = load_put(L, code, bits, key, kl, where);
+		}
+	}
+	free(key);
+	return e;
+}
+
+static int load_stream(struct loader *L, int fd)
+{
+	feat_reader *rd = feat_reader_new(fd, L->name, NULL);
+	struct feat_rec r;
+	char where[64];
+	int e;
+
+	if (!rd)
+		return FEAT_E_NOMEM;
+	feat_rec_init(&r);
+	while ((e = feat_reader_next(rd, &r)) > 0) {
+		struct feat_tensor *t = feat_rec_find(&r, "code");
+		uint64_t bits;
+
+		if (r.status != FEAT_ST_OK || !t ||
+		    (t->dtype != FEAT_DT_BIT && t->dtype != FEAT_DT_U8)) {
+			L->skipped++;
+			continue;
+		}
+		bits = t->dtype == FEAT_DT_BIT ? feat_tensor_count(t) : (uint64_t)t->nbytes * 8;
+		feat_fmt(where, sizeof where, "record %llu",
+			 (unsigned long long)feat_reader_records(rd));
+		if (bits < 1 || bits > FEAT_INDEX_MAX_BITS || t->nbytes < (bits + 7) / 8) {
+			e = ofail(L->detail, L->dlen, L->name, FEAT_E_RANGE,
+				  "%s: code of %llu bits (1 to %d)", where,
+				  (unsigned long long)bits, FEAT_INDEX_MAX_BITS);
+			break;
+		}
+		if ((e = load_put(L, t->data, (uint32_t)bits, r.key, strlen(r.key), where)))
+			break;
+	}
+	if (e < 0 && !L->detail[0])
+		feat_fmt(L->detail, L->dlen, "%s", feat_reader_detail(rd));
+	feat_rec_free(&r);
+	feat_reader_free(rd);
+	return e < 0 ? e : 0;
+}
+
+static int load_codes(struct loader *L, feat_codes *c)
+{
+	int e;
+
+	if (!feat_codes_count(c)) {
+		feat_codes_close(c);
+		return 0;
+	}
+	if (!*L->ix && (e = feat_index_new(L->ix, feat_codes_info(c)->code_bits, 0))) {
+		feat_codes_close(c);
+		return ofail(L->detail, L->dlen, L->name, e,
+			     "%u-bit codes are not supported (1 to %d)",
+			     feat_codes_info(c)->code_bits, FEAT_INDEX_MAX_BITS);
+	}
+	e = feat_index_add_codes(*L->ix, c);
+	if (e == FEAT_E_RANGE)
+		ofail(L->detail, L->dlen, L->name, e, "codes have %u bits; the others have %u",
+		      feat_codes_info(c)->code_bits, (*L->ix)->info.code_bits);
+	else if (e)
+		ofail(L->detail, L->dlen, L->name, e, "%s", feat_strerror(e));
+	feat_codes_close(c);
+	return e;
+}
+
+static int load_index(struct loader *L, feat_index *o)
+{
+	int e = 0;
+
+	if (!*L->ix) {
+		if ((e = feat_index_new(L->ix, o->info.code_bits, 0)))
+			goto out;
+	}
+	e = feat_index_add_index(*L->ix, o);
+	if (e == FEAT_E_RANGE)
+		ofail(L->detail, L->dlen, L->name, e, "codes have %u bits; the others have %u",
+		      o->info.code_bits, (*L->ix)->info.code_bits);
+	else if (e)
+		ofail(L->detail, L->dlen, L->name, e, "%s", feat_strerror(e));
+out:
+	feat_index_free(o);
+	return e;
+}
+
+/* Read all of fd (from its current offset). */
+static int slurp(int fd, unsigned char **buf, size_t *len)
+{
+	size_t cap = 0;
+
+	*buf = NULL;
+	*len = 0;
+	for (;;) {
+		ssize_t k;
+
+		if (*len == cap) {
+			size_t nc = cap ? 2 * cap : 1 << 16;
+			unsigned char *p = nc > cap ? realloc(*buf, nc) : NULL;
+
+			if (!p)
+				return FEAT_E_NOMEM;
+			*buf = p;
+			cap = nc;
+		}
+		k = read(fd, *buf + *len, cap - *len);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0)
+			return FEAT_E_IO;
+		if (k == 0)
+			return 0;
+		*len += (size_t)k;
+	}
+}
+
+int feat_index_load(feat_index **ixp, const char *path, uint64_t *skipped,
+	char *detail, size_t dlen)
+{
+	int std = !strcmp(path, "-");
+	const char *name = std ? "standard input" : path;
+	struct loader L = { ixp, name, 0, detail, dlen };
+	unsigned char magic[8] = { 0 }, *buf = NULL;
+	size_t len = 0;
+	struct stat st;
+	int fd = std ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC);
+	int e = 0, reg;
+	ssize_t k = 0;
+	feat_codes *c;
+	feat_index *o;
+
+	detail[0] = 0;
+	if (fd < 0)
+		return ofail(detail, dlen, name, FEAT_E_IO, "cannot open: %s",
+			     strerror(errno));
+	reg = !fstat(fd, &st) && S_ISREG(st.st_mode) && lseek(fd, 0, SEEK_CUR) == 0;
+	if (reg) {
+		k = pread(fd, magic, 8, 0);
+		if (k < 0) {
+			e = ofail(detail, dlen, name, FEAT_E_IO, "read error: %s",
+				  strerror(errno));
+			goto out;
+		}
+	} else {
+		/* a pipe, a terminal: sniff after reading it all */
+		if ((e = slurp(fd, &buf, &len))) {
+			ofail(detail, dlen, name, e, "read error: %s",
+			      e == FEAT_E_IO ? strerror(errno) : "out of memory");
+			goto out;
+		}
+		k = len < 8 ? (ssize_t)len : 8;
+		memcpy(magic, buf, (size_t)k);
+	}
+	if (k == 8 && !memcmp(magic, FEAT_CODES_MAGIC, 8)) {
+		e = reg ? feat_codes_open_fd(&c, fd, name, detail, dlen)
+			: feat_codes_open_mem(&c, buf, len, name, detail, dlen);
+		if (!e)
+			e = load_codes(&L, c);
+	} else if (k == 8 && !memcmp(magic, FEAT_INDEX_MAGIC, 8)) {
+		e = reg ? open_fd(&o, fd, name, detail, dlen)
+			: feat_index_open_mem(&o, buf, len, name, detail, dlen);
+		if (!e)
+			e = load_index(&L, o);
+	} else if (k == 8 && !memcmp(magic, FEAT_STREAM_MAGIC, 8)) {
+		if (reg) {
+			e = load_stream(&L, fd);
+		} else {
+			/* the stream reader wants a descriptor: hand it the bytes */
+			FILE *tmp = tmpfile();
+
+			if (!tmp || fwrite(buf, 1, len, tmp) != len || fflush(tmp) ||
+			    lseek(fileno(tmp), 0, SEEK_SET)) {
+				e = ofail(detail, dlen, name, FEAT_E_IO,
+					  "cannot keep the stream in a temporary file: %s",
+					  strerror(errno));
+			} else {
+				e = load_stream(&L, fileno(tmp));
+			}
+			if (tmp)
+				fclose(tmp);
+		}
+	} else {
+		if (reg && (e = slurp(fd, &buf, &len))) {
+			ofail(detail, dlen, name, e, "read error: %s",
+			      e == FEAT_E_IO ? strerror(errno) : "out of memory");
+			goto out;
+		}
+		if (len && memchr(buf, 0, len < 4096 ? len : 4096))
+			e = ofail(detail, dlen, name, FEAT_E_FORMAT,
+				  "not a featcodes, featindex or featstream file, nor "
+				  "key TAB hex lines");
+		else
+			e = load_text(&L, (const char *)buf, len);
+	}
+out:
+	free(buf);
+	if (!std)
+		close(fd);
+	if (skipped)
+		*skipped = L.skipped;
+	if (e && !detail[0])
+		feat_fmt(detail, dlen, "%s: %s", name, feat_strerror(e));
+	return e;
+}

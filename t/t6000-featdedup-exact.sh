@@ -1,0 +1,172 @@
+#!/bin/sh
+# featdedup: every pair within r, against a brute force in Python, on
+# random and clustered codes of 32, 64, 128 and 256 bits, read as key TAB
+# hex lines and as featcodes files written from featcodes(5) by Python's
+# struct module; groups by connected components and by leaders.
+
+. "$FEAT_TOP/t/test-lib.sh"
+
+# gen.py BITS N MODE SEED: key TAB hex lines (MODE random or clustered)
+cat >"$TRASH/gen.py" <<\PY
+import random, sys
+bits, n, mode, seed = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], int(sys.argv[4])
+rnd = random.Random(seed)
+centres = [rnd.getrandbits(bits) for _ in range(max(1, n // 25))]
+for i in range(n):
+    if mode == "clustered" and i % 3:
+        c = rnd.choice(centres)
+        for _ in range(rnd.randrange(7)):
+            c ^= 1 << rnd.randrange(bits)
+    else:
+        c = rnd.getrandbits(bits)
+    print("p/%d\\t.jpg\t%0*x" % (i, bits // 4, c))
+PY
+
+# fcd.py IN.tsv OUT.fcd: a featcodes file per featcodes(5)
+cat >"$TRASH/fcd.py" <<\PY
+import struct, sys
+rows = [l.rstrip("\n").split("\t") for l in open(sys.argv[1])]
+bits = len(rows[0][1]) * 4
+stride = (bits + 63) // 64 * 8
+kw = 16
+rsize = (stride + 4 + kw + 7) // 8 * 8
+out = bytearray(struct.pack("<8sHHIIIIIQ24x", b"\x89FCD\r\n\x1a\n", 1, 0, 64,
+                            bits, stride, kw, rsize, len(rows)))
+for key, hx in rows:
+    k = key.replace("\\t", "\t").encode()
+    rec = bytes.fromhex(hx).ljust(stride, b"\0") + struct.pack("<I", len(k)) + k[:kw]
+    out += rec.ljust(rsize, b"\0")
+open(sys.argv[2], "wb").write(out)
+PY
+
+# brute.py IN.tsv R: the pairs "keyA TAB keyB TAB d", sorted as featdedup
+# writes them (input order)
+cat >"$TRASH/brute.py" <<\PY
+import sys
+rows = [l.rstrip("\n").split("\t") for l in open(sys.argv[1])]
+r = int(sys.argv[2])
+codes = [int(h, 16) for _, h in rows]
+for a in range(len(rows)):
+    ca = codes[a]
+    for b in range(a + 1, len(rows)):
+        d = (ca ^ codes[b]).bit_count()
+        if d <= r:
+            print("%s\t%s\t%d" % (rows[a][0], rows[b][0], d))
+PY
+
+# groups.py PAIRS N MODE: groups from brute-force pairs, as featdedup(1)
+# defines them
+cat >"$TRASH/groups.py" <<\PY
+import sys
+rows = [l.rstrip("\n").split("\t") for l in open(sys.argv[1])]
+keys = [l.rstrip("\n").split("\t")[0] for l in open(sys.argv[2])]
+codes = [int(l.rstrip("\n").split("\t")[1], 16) for l in open(sys.argv[2])]
+idx = {k: i for i, k in enumerate(keys)}
+n = len(keys)
+rep = list(range(n))
+if sys.argv[3] == "components":
+    adj = [[] for _ in range(n)]
+    for a, b, _ in rows:
+        adj[idx[a]].append(idx[b]); adj[idx[b]].append(idx[a])
+    seen = [False] * n
+    for i in range(n):
+        if seen[i]: continue
+        stack = [i]; seen[i] = True
+        while stack:
+            x = stack.pop(); rep[x] = i
+            for y in adj[x]:
+                if not seen[y]: seen[y] = True; stack.append(y)
+else:
+    nb = [[] for _ in range(n)]
+    for a, b, _ in rows:
+        nb[idx[a]].append(idx[b])
+    taken = [False] * n
+    for i in range(n):
+        if taken[i]: continue
+        taken[i] = True
+        for b in nb[i]:
+            if not taken[b]: taken[b] = True; rep[b] = i
+g = 0
+for r in range(n):
+    members = [i for i in range(n) if rep[i] == r]
+    if rep[r] != r or len(members) < 2: continue
+    g += 1
+    for i in members:
+        print("%d\t%s\t%d" % (g, keys[i], (codes[i] ^ codes[r]).bit_count()))
+PY
+py() { "$PYTHON" "$TRASH/$@"; }
+
+for bits in 32 64 128 256; do
+	for mode in random clustered; do
+		test_expect_success "pairs: $bits-bit $mode codes, r = 0 .. 8, exact" '
+			py gen.py '$bits' 700 '$mode' '$bits' >c.tsv &&
+			py fcd.py c.tsv c.fcd &&
+			for r in 0 1 3 5 8; do
+				py brute.py c.tsv $r >want.$r &&
+				featdedup -p -r $r c.tsv >got.$r &&
+				test_cmp want.$r got.$r &&
+				featdedup -p -r $r -j 1 c.fcd >gotb.$r &&
+				test_cmp want.$r gotb.$r || return 1
+			done
+		'
+	done
+done
+
+test_expect_success 'forced substrings and the brute-force scan agree' '
+	py gen.py 64 900 clustered 7 >c.tsv &&
+	py brute.py c.tsv 6 >want &&
+	featdedup -p -r 6 -m 2 c.tsv >got.m2 && test_cmp want got.m2 &&
+	featdedup -p -r 6 -m 8 c.tsv >got.m8 && test_cmp want got.m8 &&
+	featdedup -p -r 6 --scan c.tsv >got.scan && test_cmp want got.scan &&
+	FEAT_POPCOUNT=ref featdedup -p -r 6 c.tsv >got.ref && test_cmp want got.ref
+'
+
+test_expect_success 'groups: connected components and leaders' '
+	py gen.py 64 600 clustered 3 >c.tsv &&
+	py brute.py c.tsv 4 >pairs &&
+	py groups.py pairs c.tsv components >want &&
+	featdedup -r 4 c.tsv >got && test_cmp want got &&
+	py groups.py pairs c.tsv leader >want.l &&
+	featdedup -r 4 -c leader c.tsv >got.l && test_cmp want.l got.l
+'
+
+test_expect_success 'several files of different kinds make one set' '
+	py gen.py 64 400 clustered 11 >c.tsv &&
+	head -n 150 c.tsv >a.tsv && tail -n +151 c.tsv >b.tsv &&
+	py fcd.py b.tsv b.fcd &&
+	featindex build -o a.fix a.tsv &&
+	featdedup -r 3 a.fix b.fcd >got && featdedup -r 3 c.tsv >want &&
+	test_cmp want got &&
+	featdedup -r 3 - <c.tsv >got.stdin && test_cmp want got.stdin
+'
+
+test_expect_success 'jsonl, --all, --output, keys escaped' '
+	printf "a\\\\tb\t00000000000000ff\nc\"d\t00000000000000fe\ne\t0f00000000000000\n" >k.tsv &&
+	featdedup -r 1 -f jsonl k.tsv >got &&
+	cat >want <<-\EOF &&
+	{"group":1,"key":"a\tb","distance":0}
+	{"group":1,"key":"c\"d","distance":1}
+	EOF
+	test_cmp want got &&
+	featdedup -r 1 -a -o out.tsv k.tsv &&
+	printf "1\ta\\\\tb\t0\n1\tc\"d\t1\n2\te\t0\n" >want &&
+	test_cmp want out.tsv
+'
+
+test_expect_success 'bad input: one clear line, exit 3 or 2' '
+	printf "x\tzz\n" >bad.tsv &&
+	test_expect_code 3 featdedup bad.tsv 2>err &&
+	test_stderr_one_line err &&
+	grep -q "bad.tsv: line 1: the code is not hex" err &&
+	printf "x\t00ff\ny\t00ff00ff\n" >mix.tsv &&
+	test_expect_code 3 featdedup mix.tsv 2>err &&
+	grep -q "mix.tsv: line 2: code has 32 bits; the others have 16" err &&
+	test_expect_code 4 featdedup nonesuch 2>err &&
+	grep -q "nonesuch: cannot open" err &&
+	test_expect_code 2 featdedup -r x c.tsv 2>err &&
+	test_stderr_one_line err &&
+	test_expect_code 2 featdedup -m 1 c.tsv 2>err &&
+	grep -q "substrings" err
+'
+
+test_done

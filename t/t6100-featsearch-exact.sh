@@ -1,0 +1,149 @@
+#!/bin/sh
+# featsearch: k nearest and all within r against a brute force in Python,
+# on random and clustered codes, against a code file and a featindex;
+# queries in hex, in files and on standard input.  featindex: build,
+# append, merge (shards give the same answers as one index) and broken
+# index files refused with the field named.
+
+. "$FEAT_TOP/t/test-lib.sh"
+
+cat >"$TRASH/gen.py" <<\PY
+import random, sys
+bits, n, mode, seed = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], int(sys.argv[4])
+rnd = random.Random(seed)
+centres = [rnd.getrandbits(bits) for _ in range(max(1, n // 25))]
+for i in range(n):
+    if mode == "clustered" and i % 3:
+        c = rnd.choice(centres)
+        for _ in range(rnd.randrange(7)):
+            c ^= 1 << rnd.randrange(bits)
+    else:
+        c = rnd.getrandbits(bits)
+    print("%s%d\t%0*x" % (sys.argv[5] if len(sys.argv) > 5 else "k", i, bits // 4, c))
+PY
+
+# brute.py DB.tsv Q.tsv (-k K | -r R): what featsearch must print
+cat >"$TRASH/brute.py" <<\PY
+import sys
+db = [l.rstrip("\n").split("\t") for l in open(sys.argv[1])]
+qs = [l.rstrip("\n").split("\t") for l in open(sys.argv[2])]
+mode, v = sys.argv[3], int(sys.argv[4])
+codes = [int(h, 16) for _, h in db]
+for qk, qh in qs:
+    q = int(qh, 16)
+    hits = sorted(((q ^ c).bit_count(), i) for i, c in enumerate(codes))
+    hits = hits[:v] if mode == "-k" else [h for h in hits if h[0] <= v]
+    for d, i in hits:
+        print("%s\t%s\t%d" % (qk, db[i][0], d))
+PY
+py() { "$PYTHON" "$TRASH/$@"; }
+
+for bits in 32 64 128 256; do
+	for mode in random clustered; do
+		test_expect_success "$bits-bit $mode: -k and -r exact, file and index" '
+			py gen.py '$bits' 800 '$mode' '$bits' >db.tsv &&
+			py gen.py '$bits' 12 '$mode' '$bits' q >q.tsv &&
+			featindex build -o db.fix db.tsv &&
+			for a in "-k 1" "-k 7" "-k 40" "-r 0" "-r 3" "-r 9"; do
+				py brute.py db.tsv q.tsv $a >want &&
+				featsearch $a db.tsv q.tsv >got.file &&
+				test_cmp want got.file &&
+				featsearch $a db.fix q.tsv >got.ix &&
+				test_cmp want got.ix &&
+				featsearch --scan $a db.fix q.tsv >got.scan &&
+				test_cmp want got.scan || return 1
+			done
+		'
+	done
+done
+
+test_expect_success 'queries in hex and on standard input; jsonl' '
+	py gen.py 64 300 clustered 5 >db.tsv &&
+	featindex build -o db.fix db.tsv &&
+	sed -n 7p db.tsv >q1.tsv &&
+	hex=$(cut -f2 q1.tsv) &&
+	printf "%s\t%s\n" "$hex" "$hex" >qh.tsv &&
+	py brute.py db.tsv qh.tsv -k 5 >want &&
+	featsearch -k 5 db.fix "$hex" >got && test_cmp want got &&
+	py brute.py db.tsv q1.tsv -r 4 >want.r &&
+	featsearch -r 4 db.fix <q1.tsv >got.r && test_cmp want.r got.r &&
+	featsearch -r 4 db.fix - <q1.tsv >got.r2 && test_cmp want.r got.r2 &&
+	featsearch -k 1 -f jsonl db.fix "$hex" >got.j &&
+	echo "{\"query\":\"$hex\",\"key\":\"k6\",\"distance\":0}" >want.j &&
+	test_cmp want.j got.j
+'
+
+test_expect_success 'featindex append and merge give the answers of one index' '
+	py gen.py 64 900 clustered 9 >all.tsv &&
+	head -n 300 all.tsv >s1.tsv && sed -n 301,700p all.tsv >s2.tsv &&
+	tail -n +701 all.tsv >s3.tsv &&
+	py gen.py 64 10 clustered 9 q >q.tsv &&
+	py brute.py all.tsv q.tsv -r 5 >want &&
+	featindex build -m 4 -o s1.fix s1.tsv &&
+	featindex build -m 4 -o s2.fix s2.tsv &&
+	featindex build -m 4 -o s3.fix s3.tsv &&
+	featindex merge -o m.fix s1.fix s2.fix s3.fix &&
+	featindex check m.fix &&
+	featsearch -r 5 m.fix q.tsv >got.m && test_cmp want got.m &&
+	featindex build -m 4 -o a.fix s1.tsv &&
+	featindex append a.fix s2.tsv s3.tsv &&
+	featindex check a.fix &&
+	featsearch -r 5 a.fix q.tsv >got.a && test_cmp want got.a &&
+	featindex build -m 4 -o one.fix all.tsv &&
+	cmp one.fix m.fix && cmp one.fix a.fix &&
+	featindex info m.fix >info &&
+	grep -q "900 records, 64-bit codes, 4 substrings" info
+'
+
+# a valid index, then copies with one field edited (python, from featindex(5))
+cat >"$TRASH/edit.py" <<\PY
+import struct, sys
+b = bytearray(open(sys.argv[1], "rb").read())
+off, fmt, val = int(sys.argv[3]), sys.argv[4], int(sys.argv[5], 0)
+struct.pack_into("<" + fmt, b, off, val)
+open(sys.argv[2], "wb").write(b)
+PY
+
+test_expect_success 'broken index files: one line naming the field, exit 3' '
+	py gen.py 64 200 random 1 >db.tsv &&
+	featindex build -m 3 -o good.fix db.tsv &&
+	for e in "8 H 9 field major" "16 I 0 code_bits" "20 I 16 code_stride" \
+		 "24 I 1 field m" "40 Q 99 file_size" "56 Q 70 codes_off" \
+		 "128 I 5 table 0 field lo" "136 I 29 table 0 field dir_bits" \
+		 "152 Q 1 table 0 field vals_off"; do
+		set -- $e && off=$1 fmt=$2 val=$3 && shift 3 &&
+		py edit.py good.fix bad.fix $off $fmt $val &&
+		test_expect_code 3 featsearch -k 1 bad.fix 0000000000000000 2>err &&
+		test_stderr_one_line err &&
+		grep -q "^featsearch: bad.fix: .*$*" err || { cat err; return 1; }
+	done &&
+	head -c 100 good.fix >cut.fix &&
+	test_expect_code 3 featindex info cut.fix 2>err &&
+	grep -q "header cut short" err &&
+	printf "" >empty.fix &&
+	test_expect_code 3 featindex check empty.fix 2>err &&
+	grep -q "empty file" err
+'
+
+test_expect_success 'featindex check finds a table entry that lies' '
+	py gen.py 64 200 random 2 >db.tsv &&
+	featindex build -m 3 -o good.fix db.tsv &&
+	ioff=$("$PYTHON" -c "import struct,sys; print(struct.unpack_from(\"<Q\", open(\"good.fix\",\"rb\").read(), 160)[0])") &&
+	a=$("$PYTHON" -c "import struct; b=open(\"good.fix\",\"rb\").read(); print(struct.unpack_from(\"<I\", b, $ioff)[0])") &&
+	b=$("$PYTHON" -c "import struct; b=open(\"good.fix\",\"rb\").read(); print(struct.unpack_from(\"<I\", b, $ioff + 4 * 150)[0])") &&
+	py edit.py good.fix t.fix $ioff I $b &&
+	py edit.py t.fix bad.fix $((ioff + 600)) I $a &&
+	test_expect_code 1 featindex check bad.fix 2>err ||
+	grep -q "ids of one value not ascending\|not in its directory" err
+'
+
+test_expect_success 'usage errors are one line' '
+	test_expect_code 2 featsearch 2>err && test_stderr_one_line err &&
+	test_expect_code 2 featsearch -k 3 -r 2 db.tsv 00 2>err && test_stderr_one_line err &&
+	test_expect_code 2 featsearch db.tsv 12345 2>err && test_stderr_one_line err &&
+	grep -q "not a 64-bit code in hex" err &&
+	test_expect_code 2 featindex frob 2>err && test_stderr_one_line err &&
+	test_expect_code 2 featindex build db.tsv 2>err && test_stderr_one_line err
+'
+
+test_done
