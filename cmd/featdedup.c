@@ -113,65 +113,15 @@ static void parse(int argc, char **argv, struct opts *o)
 
 /* ------------------------------------------------------------ output */
 
-static void put_tsv_key(FILE *f, const char *k, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		switch (k[i]) {
-		case '\t': fputs("\\t", f); break;
-		case '\n': fputs("\\n", f); break;
-		case '\r': fputs("\\r", f); break;
-		case '\\': fputs("\\\\", f); break;
-		default: putc(k[i], f);
-		}
-	}
-}
-
-/* A JSON string; bytes that are not UTF-8 become U+FFFD. */
-static void put_json_key(FILE *f, const char *key, size_t n)
-{
-	const unsigned char *s = (const unsigned char *)key;
-
-	putc('"', f);
-	while (n) {
-		unsigned c = s[0];
-		size_t len = c < 0x80 ? 1 : c < 0xc2 ? 0 : c < 0xe0 ? 2 : c < 0xf0 ? 3 :
-			     c < 0xf5 ? 4 : 0;
-
-		for (size_t i = 1; i < len; i++)
-			if (i >= n || (s[i] & 0xc0) != 0x80)
-				len = 0;
-		if (len > 1 && ((c == 0xe0 && s[1] < 0xa0) || (c == 0xed && s[1] >= 0xa0) ||
-				(c == 0xf0 && s[1] < 0x90) || (c == 0xf4 && s[1] >= 0x90)))
-			len = 0;
-		if (!len) {
-			fputs("\\ufffd", f);
-			len = 1;
-		} else if (c == '"' || c == '\\') {
-			putc('\\', f);
-			putc((int)c, f);
-		} else if (c < 0x20) {
-			if (c == '\t' || c == '\n' || c == '\r')
-				fprintf(f, "\\%c", c == '\t' ? 't' : c == '\n' ? 'n' : 'r');
-			else
-				fprintf(f, "\\u%04x", c);
-		} else {
-			fwrite(s, 1, len, f);
-		}
-		s += len;
-		n -= len;
-	}
-	putc('"', f);
-}
-
 static void put_key(FILE *f, const feat_index *ix, uint32_t id, int jsonl)
 {
 	size_t n;
 	const char *k = feat_index_key(ix, id, &n);
 
 	if (jsonl)
-		put_json_key(f, k, n);
+		feat_put_json(f, k, n);
 	else
-		put_tsv_key(f, k, n);
+		feat_put_tsv(f, k, n);
 }
 
 static void write_pairs(FILE *f, const feat_index *ix, const struct feat_pair *p,

@@ -79,21 +79,6 @@ static void parse(int argc, char **argv, struct opts *o)
 			 "refusing to write raw tensor data to a terminal (redirect it)");
 }
 
-/* Keys and messages may hold anything but NUL: escape what would break a
- * line-oriented reader (\t \n \r \\), as featwrite does. */
-static void put_escaped(const char *s)
-{
-	for (; *s; s++) {
-		switch (*s) {
-		case '\t': fputs("\\t", stdout); break;
-		case '\n': fputs("\\n", stdout); break;
-		case '\r': fputs("\\r", stdout); break;
-		case '\\': fputs("\\\\", stdout); break;
-		default: putchar(*s);
-		}
-	}
-}
-
 static double value_at(const struct feat_tensor *t, uint64_t i)
 {
 	const void *p = t->data;
@@ -159,10 +144,10 @@ static void show_tensor(const struct feat_tensor *t, const struct opts *o)
 
 static void show_record(const struct feat_rec *r, const struct opts *o)
 {
-	put_escaped(r->key);
+	feat_put_tsv(stdout, r->key, strlen(r->key));
 	fputs(r->status == FEAT_ST_OK ? "\tok" : "\terror\t", stdout);
 	if (r->status != FEAT_ST_OK)
-		put_escaped(r->msg);
+		feat_put_tsv(stdout, r->msg, strlen(r->msg));
 	putchar('\n');
 	if (o->keys_only)
 		return;

@@ -87,56 +87,6 @@ static void parse(int argc, char **argv, struct opts *o)
 		feat_die_usage("no database given");
 }
 
-static void put_tsv(FILE *f, const char *k, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		switch (k[i]) {
-		case '\t': fputs("\\t", f); break;
-		case '\n': fputs("\\n", f); break;
-		case '\r': fputs("\\r", f); break;
-		case '\\': fputs("\\\\", f); break;
-		default: putc(k[i], f);
-		}
-	}
-}
-
-/* A JSON string; bytes that are not UTF-8 become U+FFFD. */
-static void put_json(FILE *f, const char *key, size_t n)
-{
-	const unsigned char *s = (const unsigned char *)key;
-
-	putc('"', f);
-	while (n) {
-		unsigned c = s[0];
-		size_t len = c < 0x80 ? 1 : c < 0xc2 ? 0 : c < 0xe0 ? 2 : c < 0xf0 ? 3 :
-			     c < 0xf5 ? 4 : 0;
-
-		for (size_t i = 1; i < len; i++)
-			if (i >= n || (s[i] & 0xc0) != 0x80)
-				len = 0;
-		if (len > 1 && ((c == 0xe0 && s[1] < 0xa0) || (c == 0xed && s[1] >= 0xa0) ||
-				(c == 0xf0 && s[1] < 0x90) || (c == 0xf4 && s[1] >= 0x90)))
-			len = 0;
-		if (!len) {
-			fputs("\\ufffd", f);
-			len = 1;
-		} else if (c == '"' || c == '\\') {
-			putc('\\', f);
-			putc((int)c, f);
-		} else if (c < 0x20) {
-			if (c == '\t' || c == '\n' || c == '\r')
-				fprintf(f, "\\%c", c == '\t' ? 't' : c == '\n' ? 'n' : 'r');
-			else
-				fprintf(f, "\\u%04x", c);
-		} else {
-			fwrite(s, 1, len, f);
-		}
-		s += len;
-		n -= len;
-	}
-	putc('"', f);
-}
-
 static int exit_for(int e)
 {
 	return e == FEAT_E_IO || e == FEAT_E_NOMEM ? FEAT_EXIT_SYSTEM : FEAT_EXIT_STREAM;
@@ -204,14 +154,14 @@ static void search_one(FILE *out, const feat_index *db, const uint8_t *q,
 
 		if (o->jsonl) {
 			fputs("{\"query\":", out);
-			put_json(out, qname, qlen);
+			feat_put_json(out, qname, qlen);
 			fputs(",\"key\":", out);
-			put_json(out, k, kl);
+			feat_put_json(out, k, kl);
 			fprintf(out, ",\"distance\":%" PRIu32 "}\n", h->v[i].dist);
 		} else {
-			put_tsv(out, qname, qlen);
+			feat_put_tsv(out, qname, qlen);
 			putc('\t', out);
-			put_tsv(out, k, kl);
+			feat_put_tsv(out, k, kl);
 			fprintf(out, "\t%" PRIu32 "\n", h->v[i].dist);
 		}
 	}

@@ -149,21 +149,6 @@ static void parse(int argc, char **argv, struct opts *o)
 
 /* ------------------------------------------------------------- values */
 
-/* Keys and messages may hold any byte but NUL: escape what would break a
- * line-oriented reader, and nothing else. */
-static void put_escaped(FILE *f, const char *s)
-{
-	for (; *s; s++) {
-		switch (*s) {
-		case '\t': fputs("\\t", f); break;
-		case '\n': fputs("\\n", f); break;
-		case '\r': fputs("\\r", f); break;
-		case '\\': fputs("\\\\", f); break;
-		default: putc(*s, f);
-		}
-	}
-}
-
 /* s escaped as in tsv, for a message on stderr (cut at 1 KiB); two
  * results can be used at once. */
 static const char *esc(const char *s)
@@ -278,9 +263,9 @@ static void put_tsv(struct run *x, struct feat_rec *r)
 	if (r->status != FEAT_ST_OK) {
 		if (x->o->no_status)
 			return;
-		put_escaped(f, r->key);
+		feat_put_tsv(f, r->key, strlen(r->key));
 		fputs("\terror\t", f);
-		put_escaped(f, r->msg);
+		feat_put_tsv(f, r->msg, strlen(r->msg));
 		putc('\n', f);
 		return;
 	}
@@ -292,11 +277,11 @@ static void put_tsv(struct run *x, struct feat_rec *r)
 		feat_info("%s: %s", esc(r->key), why);
 		if (x->o->no_status)
 			return;
-		put_escaped(f, r->key);
+		feat_put_tsv(f, r->key, strlen(r->key));
 		fprintf(f, "\terror\t%s\n", why);
 		return;
 	}
-	put_escaped(f, r->key);
+	feat_put_tsv(f, r->key, strlen(r->key));
 	fputs(x->o->no_status ? "\t" : "\tok\t", f);
 	if (have > 0) {
 		fputs(hex_of(x, code, nb), f);
@@ -317,67 +302,6 @@ static void put_tsv(struct run *x, struct feat_rec *r)
 }
 
 /* -------------------------------------------------------------- jsonl */
-
-/* Length of the valid UTF-8 sequence at s (n bytes left), 0 if invalid. */
-static size_t utf8_seq(const unsigned char *s, size_t n)
-{
-	unsigned c = s[0];
-	size_t len;
-
-	if (c < 0x80)
-		return 1;
-	if (c < 0xc2)
-		return 0;  /* continuation byte or overlong 2-byte form */
-	len = c < 0xe0 ? 2 : c < 0xf0 ? 3 : c < 0xf5 ? 4 : 0;
-	if (!len || len > n)
-		return 0;
-	for (size_t i = 1; i < len; i++)
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-	if ((c == 0xe0 && s[1] < 0xa0) ||   /* overlong */
-	    (c == 0xed && s[1] >= 0xa0) ||  /* UTF-16 surrogates */
-	    (c == 0xf0 && s[1] < 0x90) ||   /* overlong */
-	    (c == 0xf4 && s[1] >= 0x90))    /* over U+10FFFF */
-		return 0;
-	return len;
-}
-
-/* A JSON string.  Bytes that are not valid UTF-8 become U+FFFD; returns
- * the number of such bytes. */
-static size_t put_json_str(FILE *f, const char *str)
-{
-	const unsigned char *s = (const unsigned char *)str;
-	size_t n = strlen(str), bad = 0;
-
-	putc('"', f);
-	while (n) {
-		size_t k = utf8_seq(s, n);
-
-		if (!k) {
-			fputs("\\ufffd", f);
-			bad++;
-			k = 1;
-		} else if (*s == '"' || *s == '\\') {
-			putc('\\', f);
-			putc(*s, f);
-		} else if (*s < 0x20) {
-			switch (*s) {
-			case '\b': fputs("\\b", f); break;
-			case '\f': fputs("\\f", f); break;
-			case '\n': fputs("\\n", f); break;
-			case '\r': fputs("\\r", f); break;
-			case '\t': fputs("\\t", f); break;
-			default: fprintf(f, "\\u%04x", *s);
-			}
-		} else {
-			fwrite(s, 1, k, f);
-		}
-		s += k;
-		n -= k;
-	}
-	putc('"', f);
-	return bad;
-}
 
 /* A number that reads back to the same float; null for NaN and Inf,
  * which JSON cannot hold. */
@@ -421,7 +345,7 @@ static void put_jsonl(struct run *x, struct feat_rec *r)
 	int have = 0;
 
 	fputs("{\"key\":", f);
-	if (put_json_str(f, r->key)) {
+	if (feat_put_json(f, r->key, strlen(r->key))) {
 		/* the exact bytes, for a key that is not UTF-8 */
 		fputs(",\"key_hex\":\"", f);
 		fputs(hex_of(x, (const uint8_t *)r->key, strlen(r->key)), f);
@@ -434,13 +358,13 @@ static void put_jsonl(struct run *x, struct feat_rec *r)
 			x->errors++;
 			feat_info("%s: %s", esc(r->key), why);
 			fputs(",\"status\":\"error\",\"error\":", f);
-			put_json_str(f, why);
+			feat_put_json(f, why, strlen(why));
 		} else {
 			fputs(",\"status\":\"ok\"", f);
 		}
 	} else {
 		fputs(",\"status\":\"error\",\"error\":", f);
-		put_json_str(f, r->msg);
+		feat_put_json(f, r->msg, strlen(r->msg));
 	}
 	if (have > 0)
 		fprintf(f, ",\"bits\":%u,\"code\":\"%s\"", (unsigned)bits,
@@ -464,7 +388,7 @@ static void put_jsonl(struct run *x, struct feat_rec *r)
 		t = &r->t[i];
 		if (i)
 			putc(',', f);
-		put_json_str(f, t->name);
+		feat_put_json(f, t->name, strlen(t->name));
 		fprintf(f, ":{\"dtype\":\"%s\",\"shape\":[", feat_dtype_name(t->dtype));
 		for (int d = 0; d < t->ndim; d++)
 			fprintf(f, d ? ",%u" : "%u", (unsigned)t->dims[d]);

@@ -315,3 +315,77 @@ int feat_filter_run(const struct feat_filter *f)
 	feat_rec_free(&r);
 	return FEAT_EXIT_OK;
 }
+
+/* ------------------------------------------------------- text output */
+
+void feat_put_tsv(FILE *f, const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		switch (s[i]) {
+		case '\t': fputs("\\t", f); break;
+		case '\n': fputs("\\n", f); break;
+		case '\r': fputs("\\r", f); break;
+		case '\\': fputs("\\\\", f); break;
+		default: putc(s[i], f);
+		}
+	}
+}
+
+/* Length of the valid UTF-8 sequence at s (n bytes left), 0 if invalid. */
+static size_t utf8_seq(const unsigned char *s, size_t n)
+{
+	unsigned c = s[0];
+	size_t len;
+
+	if (c < 0x80)
+		return 1;
+	if (c < 0xc2)
+		return 0;  /* continuation byte or overlong 2-byte form */
+	len = c < 0xe0 ? 2 : c < 0xf0 ? 3 : c < 0xf5 ? 4 : 0;
+	if (!len || len > n)
+		return 0;
+	for (size_t i = 1; i < len; i++)
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+	if ((c == 0xe0 && s[1] < 0xa0) ||   /* overlong */
+	    (c == 0xed && s[1] >= 0xa0) ||  /* UTF-16 surrogates */
+	    (c == 0xf0 && s[1] < 0x90) ||   /* overlong */
+	    (c == 0xf4 && s[1] >= 0x90))    /* over U+10FFFF */
+		return 0;
+	return len;
+}
+
+size_t feat_put_json(FILE *f, const char *str, size_t n)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	size_t bad = 0;
+
+	putc('"', f);
+	while (n) {
+		size_t k = utf8_seq(s, n);
+
+		if (!k) {
+			fputs("\\ufffd", f);
+			bad++;
+			k = 1;
+		} else if (*s == '"' || *s == '\\') {
+			putc('\\', f);
+			putc(*s, f);
+		} else if (*s < 0x20) {
+			switch (*s) {
+			case '\b': fputs("\\b", f); break;
+			case '\f': fputs("\\f", f); break;
+			case '\n': fputs("\\n", f); break;
+			case '\r': fputs("\\r", f); break;
+			case '\t': fputs("\\t", f); break;
+			default: fprintf(f, "\\u%04x", *s);
+			}
+		} else {
+			fwrite(s, 1, k, f);
+		}
+		s += k;
+		n -= k;
+	}
+	putc('"', f);
+	return bad;
+}

@@ -12,6 +12,7 @@
 
 #include <getopt.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "feat.h"
 
@@ -71,6 +72,13 @@ long feat_cli_long(const char *opt, const char *arg, long lo, long hi);
 double feat_cli_double(const char *opt, const char *arg, double lo, double hi);
 /* Parse "a,b,c" (or one value for all three) into v[3]. */
 void feat_cli_triple(const char *opt, const char *arg, float v[3]);
+
+/* Keys and messages in text output.  tsv: every byte as is but tab,
+ * newline, carriage return and backslash, written \\t \\n \\r \\\\.  JSON: a
+ * quoted string; bytes that are not valid UTF-8 become U+FFFD, and the
+ * count of them is returned. */
+void feat_put_tsv(FILE *f, const char *s, size_t n);
+size_t feat_put_json(FILE *f, const char *s, size_t n);
 
 /* The pv-style progress line. */
 void feat_progress(uint64_t records, uint64_t bytes, int final);
