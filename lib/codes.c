@@ -288,20 +288,7 @@ struct feat_codes {
 	char name[128];
 };
 
-static int hdr_fail(char *detail, size_t dlen, const char *name, int err,
-	const char *fmt, ...) __attribute__((format(printf, 5, 6)));
-static int hdr_fail(char *detail, size_t dlen, const char *name, int err,
-	const char *fmt, ...)
-{
-	char msg[256];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof msg, fmt, ap);
-	va_end(ap);
-	feat_fmt(detail, dlen, "%s: %s", name, msg);
-	return err;
-}
+#define hdr_fail feat_fail_named
 
 /* Check the header of c->base/c->size and derive the record count. */
 static int check_header(struct feat_codes *c, char *detail, size_t dlen)

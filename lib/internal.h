@@ -67,6 +67,10 @@ int feat_write_full(int fd, const void *buf, size_t n);
 /* Aligned allocation (FEAT_ALIGN); free with free(). NULL on failure. */
 void *feat_aligned_alloc(size_t n);
 
+/* "name: message" into detail; returns err (for `return feat_fail_named(...)`). */
+int feat_fail_named(char *detail, size_t dlen, const char *name, int err,
+	const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
 /* snprintf into a fixed buffer that never fails loudly. */
 void feat_fmt(char *buf, size_t len, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));

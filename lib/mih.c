@@ -699,20 +699,7 @@ int feat_index_write(feat_index *ix, int fd)
 
 /* --------------------------------------------------------------- open */
 
-static int ofail(char *detail, size_t dlen, const char *name, int err,
-	const char *fmt, ...) __attribute__((format(printf, 5, 6)));
-static int ofail(char *detail, size_t dlen, const char *name, int err,
-	const char *fmt, ...)
-{
-	char msg[256];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof msg, fmt, ap);
-	va_end(ap);
-	feat_fmt(detail, dlen, "%s: %s", name, msg);
-	return err;
-}
+#define ofail feat_fail_named
 
 /* A section [off, off + len) of the file: aligned and inside. */
 static int section(const feat_index *ix, const char *what, uint64_t off,

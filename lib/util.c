@@ -205,3 +205,16 @@ int feat_write_full(int fd, const void *buf, size_t n)
 	}
 	return 0;
 }
+
+int feat_fail_named(char *detail, size_t dlen, const char *name, int err,
+	const char *fmt, ...)
+{
+	char msg[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	feat_fmt(detail, dlen, "%s: %s", name, msg);
+	return err;
+}
