@@ -24,6 +24,7 @@ BINDIR   ?= $(PREFIX)/bin
 LIBDIR   ?= $(PREFIX)/lib
 INCDIR   ?= $(PREFIX)/include
 MANDIR   ?= $(PREFIX)/share/man
+MODELDIR ?= $(PREFIX)/share/featkit/models
 PKGDIR   ?= $(LIBDIR)/pkgconfig
 PROVE    ?= prove
 O        ?= build
@@ -38,7 +39,7 @@ PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CHECK_CFLAGS := $(shell pkg-config --cflags check 2>/dev/null)
 CHECK_LIBS   := $(shell pkg-config --libs check 2>/dev/null)
 
-ALL_CFLAGS := -std=gnu11 -fPIC -Iinclude -Ilib $(WARN) $(WERROR) $(CFLAGS) $(PKG_CFLAGS)
+ALL_CFLAGS := -std=gnu11 -fPIC -Iinclude -Ilib -DFEAT_MODELDIR='"$(MODELDIR)"' $(WARN) $(WERROR) $(CFLAGS) $(PKG_CFLAGS)
 LIBS     := $(PKG_LIBS) -lm -lpthread
 
 LIB_SRC  := $(sort $(wildcard lib/*.c lib/kern/*.c))
@@ -176,7 +177,8 @@ libfeat.pc: libfeat.pc.in include/feat.h
 
 install: all libfeat.pc
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCDIR) \
-		$(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(PKGDIR)
+		$(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(PKGDIR) \
+		$(DESTDIR)$(MODELDIR)
 	install -m 755 $(PROGS) $(DESTDIR)$(BINDIR)
 	install -m 644 lib/libfeat.a $(DESTDIR)$(LIBDIR)
 	install -m 755 lib/libfeat.so.$(VERSION) $(DESTDIR)$(LIBDIR)
@@ -186,12 +188,14 @@ install: all libfeat.pc
 	install -m 644 $(MAN1) $(DESTDIR)$(MANDIR)/man1
 	install -m 644 $(MAN5) $(DESTDIR)$(MANDIR)/man5
 	install -m 644 libfeat.pc $(DESTDIR)$(PKGDIR)
+	for m in models/*.fm; do [ ! -f "$$m" ] || install -m 644 "$$m" $(DESTDIR)$(MODELDIR); done
 
 uninstall:
 	rm -f $(addprefix $(DESTDIR)$(BINDIR)/,$(notdir $(PROGS)))
 	rm -f $(DESTDIR)$(LIBDIR)/libfeat.* $(DESTDIR)$(INCDIR)/feat.h $(DESTDIR)$(PKGDIR)/libfeat.pc
 	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man1/,$(notdir $(MAN1)))
 	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man5/,$(notdir $(MAN5)))
+	rm -rf $(DESTDIR)$(MODELDIR)
 
 clean:
 	rm -rf build build-asan build-fuzz bin lib/libfeat.a lib/libfeat.so* libfeat.pc t/trash.*

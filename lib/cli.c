@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -314,6 +315,128 @@ int feat_filter_run(const struct feat_filter *f)
 	feat_reader_free(rd);
 	feat_rec_free(&r);
 	return FEAT_EXIT_OK;
+}
+
+static void filter_fault(feat_writer *w, int e, const char *why)
+{
+	feat_writer_flush(w);
+	feat_die(e == FEAT_E_NOMEM || e == FEAT_E_IO ? FEAT_EXIT_SYSTEM : FEAT_EXIT_USAGE,
+		 "%s", why[0] ? why : feat_strerror(e));
+}
+
+int feat_batch_filter_run(const struct feat_batch_filter *f)
+{
+	int cap = f->batch > 0 ? f->batch : 1, n, nok, e = 0;
+	struct feat_rec *recs = calloc((size_t)cap, sizeof *recs);
+	struct feat_rec **ok = calloc((size_t)cap, sizeof *ok);
+	feat_reader *rd;
+	feat_writer *w;
+	char why[512];
+
+	feat_cli_binary_stdout();
+	rd = feat_reader_new(STDIN_FILENO, "standard input", NULL);
+	w = feat_writer_new(STDOUT_FILENO, "standard output");
+	if (!rd || !w || !recs || !ok)
+		feat_die(FEAT_EXIT_SYSTEM, "out of memory");
+	for (int i = 0; i < cap; i++)
+		feat_rec_init(&recs[i]);
+	do {
+		for (n = 0; n < cap && (e = feat_reader_next(rd, &recs[n])) > 0; n++)
+			;
+		nok = 0;
+		for (int i = 0; i < n; i++)
+			if (recs[i].status == FEAT_ST_OK)
+				ok[nok++] = &recs[i];
+		if (nok) {
+			int we;
+
+			why[0] = 0;
+			if ((we = f->work(ok, nok, f->ctx, why, sizeof why)) < 0)
+				filter_fault(w, we, why);
+		}
+		for (int i = 0; i < n; i++) {
+			int we = feat_writer_put(w, &recs[i]);
+
+			if (we < 0)
+				feat_cli_write_fail(w, we);
+		}
+		feat_progress(feat_reader_records(rd), feat_reader_bytes(rd), 0);
+	} while (e > 0);
+	if (e < 0) {
+		feat_writer_flush(w);
+		feat_cli_stream_fail(rd, e);
+	}
+	if (feat_writer_free(w) < 0)
+		feat_die(FEAT_EXIT_SYSTEM, "standard output: write error: %s",
+			 strerror(errno));
+	feat_progress(feat_reader_records(rd), feat_reader_bytes(rd), 1);
+	feat_reader_free(rd);
+	for (int i = 0; i < cap; i++)
+		feat_rec_free(&recs[i]);
+	free(recs);
+	free(ok);
+	return FEAT_EXIT_OK;
+}
+
+/* ------------------------------------------------------------ models */
+
+#ifndef FEAT_MODELDIR
+#define FEAT_MODELDIR "/usr/local/share/featkit/models"
+#endif
+
+static int is_file(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+int feat_cli_model_path(const char *name, char *out, size_t outlen,
+	char *why, size_t whylen)
+{
+	char exe[4096], dirs[4][4200], tried[1024] = "";
+	const char *env = getenv("FEAT_MODELS");
+	ssize_t k;
+	int nd = 0;
+
+	if (!name || !*name) {
+		snprintf(why, whylen, "empty model name");
+		return -1;
+	}
+	if (strchr(name, '/') || is_file(name)) {
+		if (!is_file(name)) {
+			snprintf(why, whylen, "%s: %s", name, strerror(errno ? errno : ENOENT));
+			return -1;
+		}
+		snprintf(out, outlen, "%s", name);
+		return 0;
+	}
+	if (env && *env)
+		snprintf(dirs[nd++], sizeof dirs[0], "%s", env);
+	if ((k = readlink("/proc/self/exe", exe, sizeof exe - 1)) > 0) {
+		char *slash;
+
+		exe[k] = 0;
+		if ((slash = strrchr(exe, '/')))
+			*slash = 0;
+		snprintf(dirs[nd++], sizeof dirs[0], "%s/../share/featkit/models", exe);
+		snprintf(dirs[nd++], sizeof dirs[0], "%s/../../models", exe);
+	}
+	snprintf(dirs[nd++], sizeof dirs[0], "%s", FEAT_MODELDIR);
+	for (int i = 0; i < nd; i++) {
+		size_t used = strlen(tried);
+
+		if ((size_t)snprintf(out, outlen, "%s/%s.fm", dirs[i], name) < outlen && is_file(out))
+			return 0;
+		if (used + strlen(dirs[i]) + 3 < sizeof tried) {
+			if (used)
+				strcat(tried, ", ");
+			strcat(tried, dirs[i]);
+		}
+	}
+	snprintf(why, whylen, "model '%s' not found (looked for %s.fm in %s; set FEAT_MODELS or give a path)",
+		 name, name, tried);
+	return -1;
 }
 
 /* ------------------------------------------------------- text output */

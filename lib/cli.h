@@ -108,4 +108,30 @@ struct feat_filter {
 };
 int feat_filter_run(const struct feat_filter *f);
 
+/*
+ * The same loop in batches, for programs that run a network: up to batch
+ * records are read (fewer at the end of the input), the ok ones among them
+ * are handed to work() together (n >= 1, in input order), and then all of
+ * them are written in order.  Error records are passed on untouched.  The
+ * result must not depend on how the records were batched.
+ */
+struct feat_batch_filter {
+	int (*work)(struct feat_rec **recs, int n, void *ctx, char *why, size_t whylen);
+	void *ctx;
+	int batch;              /* >= 1 */
+};
+int feat_batch_filter_run(const struct feat_batch_filter *f);
+
+/*
+ * A model named on the command line: a path (anything with a '/' or an
+ * existing file) is taken as it is; a bare name such as "ssd" or
+ * "deepbit" means NAME.fm in the model directory, the first of
+ * $FEAT_MODELS, EXE/../share/featkit/models, EXE/../../models (a build
+ * tree) and FEAT_MODELDIR (the installed one), where EXE is the directory
+ * of the running program.  Returns 0 and the path in out, or -1 with a
+ * message naming the places searched in why.
+ */
+int feat_cli_model_path(const char *name, char *out, size_t outlen,
+	char *why, size_t whylen);
+
 #endif
