@@ -51,7 +51,8 @@ SH_TESTS := $(sort $(wildcard t/t[0-9]*.sh))
 PERF_SRC := $(sort $(wildcard t/perf/*.c))
 
 LIB_OBJ  := $(LIB_SRC:%.c=$(O)/%.o) $(AVX_SRC:%.c=$(O)/%.o)
-PROGS    := $(CMD_SRC:cmd/%.c=$(O)/bin/%)
+SCRIPTS  := $(filter-out $(CMD_SRC) cmd/README%,$(wildcard cmd/*))
+PROGS    := $(CMD_SRC:cmd/%.c=$(O)/bin/%) $(SCRIPTS:cmd/%=$(O)/bin/%)
 UNITS    := $(UNIT_SRC:t/unit/%.c=$(O)/t/unit/%)
 PERFS    := $(PERF_SRC:t/perf/%.c=$(O)/t/perf/%)
 MAN1     := $(wildcard man/man1/*.1)
@@ -94,6 +95,11 @@ lib/libfeat.so: $(O)/libfeat.so.$(VERSION)
 $(O)/bin/%: $(O)/cmd/%.o $(O)/libfeat.a
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(O)/libfeat.a $(LIBS)
+
+# Programs written in sh (featrun): copied with the version filled in.
+$(SCRIPTS:cmd/%=$(O)/bin/%): $(O)/bin/%: cmd/% include/feat.h
+	@mkdir -p $(@D)
+	sed 's/@VERSION@/$(VERSION)/' $< >$@ && chmod 755 $@
 
 bin: $(PROGS)
 	@mkdir -p bin

@@ -26,6 +26,8 @@ static const char usage[] =
 	"With no FILE, read the paths from standard input, one per line.\n"
 	"\n"
 	"  -0, --null           paths on standard input end with NUL, not newline\n"
+	"  -k, --keyed          standard input holds KEY TAB PATH: read PATH, key the\n"
+	"                       record KEY (a product id, or the URL a file came from)\n"
 	"  -r, --recursive      decode every file under directories, in sorted order\n"
 	"      --min-side N     JPEG: decode at the smallest scale M/8 (M = 1, 2, 3, 4, 8)\n"
 	"                       that keeps the short side >= N (DCT-domain downscaling;\n"
@@ -48,6 +50,7 @@ struct opts {
 	struct feat_decode_opts dec;
 	uint64_t max_bytes;
 	int null_sep;
+	int keyed;
 	int recursive;
 };
 
@@ -103,6 +106,7 @@ static int parse(int argc, char **argv, struct opts *o)
 	enum { O_MINSIDE = 0x2001, O_FAST, O_NOORIENT, O_BG, O_MAXPIX, O_MAXBYTES, O_STRICT };
 	static const struct option lo[] = {
 		{ "null", no_argument, NULL, '0' },
+		{ "keyed", no_argument, NULL, 'k' },
 		{ "recursive", no_argument, NULL, 'r' },
 		{ "min-side", required_argument, NULL, O_MINSIDE },
 		{ "fast", no_argument, NULL, O_FAST },
@@ -119,11 +123,12 @@ static int parse(int argc, char **argv, struct opts *o)
 	memset(o, 0, sizeof *o);
 	o->dec.max_pixels = FEAT_DEFAULT_MAX_PIXELS;
 	o->max_bytes = FEAT_DEFAULT_MAX_BYTES;
-	while ((c = feat_getopt(argc, argv, "0r", lo)) != -1) {
+	while ((c = feat_getopt(argc, argv, "0kr", lo)) != -1) {
 		if (feat_cli_common(c, usage))
 			continue;
 		switch (c) {
 		case '0': o->null_sep = 1; break;
+		case 'k': o->keyed = 1; break;
 		case 'r': o->recursive = 1; break;
 		case O_MINSIDE:
 			o->dec.min_side = (int)feat_cli_long("--min-side", optarg, 0, 65535);
@@ -139,6 +144,8 @@ static int parse(int argc, char **argv, struct opts *o)
 		case O_STRICT: o->dec.strict = 1; break;
 		}
 	}
+	if (o->keyed && (optind < argc || o->recursive))
+		feat_die_usage("-k/--keyed reads KEY TAB PATH lines from standard input; do not give FILE operands or -r");
 	if (o->null_sep && optind < argc)
 		feat_die_usage("-0/--null reads paths from standard input; do not give FILE operands");
 	return optind;
@@ -165,22 +172,31 @@ static void put_record(struct run *s)
 	feat_progress(s->nin, s->bytes_in, 0);
 }
 
-/* Decode one file into one record, keyed by the path as given. */
-static void decode_one(struct run *s, const char *path)
+/* Decode one file into one record, keyed by the path as given (or by
+ * key, with --keyed). */
+static void decode_one(struct run *s, const char *path, const char *key)
 {
 	struct feat_decode_info info;
 	char why[512];
 	size_t len;
 	int e;
 
+	if (!key)
+		key = path;
 	feat_rec_clear(&s->r);
-	if (feat_rec_set_key(&s->r, path) < 0) {
-		char key[64];
+	if (feat_rec_set_key(&s->r, key) < 0) {
+		char k[64];
 
-		snprintf(key, sizeof key, "%.40s...", path);
-		if (feat_rec_set_key(&s->r, key) < 0)
+		snprintf(k, sizeof k, "%.40s...", key);
+		if (feat_rec_set_key(&s->r, k) < 0)
 			feat_die(FEAT_EXIT_SYSTEM, "out of memory");
-		feat_rec_set_error(&s->r, "path is longer than %d bytes", FEAT_KEY_MAX);
+		feat_rec_set_error(&s->r, "%s is longer than %d bytes", key == path ? "path" : "key",
+				   FEAT_KEY_MAX);
+		put_record(s);
+		return;
+	}
+	if (!path) {
+		feat_rec_set_error(&s->r, "no TAB between key and path (--keyed)");
 		put_record(s);
 		return;
 	}
@@ -270,7 +286,7 @@ static void input(struct run *s, const char *path, int top)
 		walk(s, path);
 		return;
 	}
-	decode_one(s, path);
+	decode_one(s, path, NULL);
 }
 
 static void read_list(struct run *s, FILE *f, int delim)
@@ -282,8 +298,15 @@ static void read_list(struct run *s, FILE *f, int delim)
 	while ((n = getdelim(&line, &cap, delim, f)) >= 0) {
 		if (n > 0 && line[n - 1] == delim)
 			line[--n] = 0;
-		if (n > 0)
+		if (n > 0 && s->o->keyed) {
+			char *tab = memchr(line, '\t', (size_t)n);
+
+			if (tab)
+				*tab = 0;
+			decode_one(s, tab ? tab + 1 : NULL, line);
+		} else if (n > 0) {
 			input(s, line, 1);
+		}
 	}
 	if (ferror(f))
 		feat_die(FEAT_EXIT_SYSTEM, "standard input: read error: %s", strerror(errno));

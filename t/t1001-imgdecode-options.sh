@@ -192,6 +192,20 @@ b = np.fromfile(\"$D/baseline.rgb\", np.uint8).astype(int)
 sys.exit(0 if a.size == b.size and abs(a - b).mean() < 4 else 1)"
 '
 
+test_expect_success '--keyed: KEY TAB PATH lines, the key kept, the file read' '
+	printf "sku-1\t%s\nsku-2\t%s\nno-tab\n" "$D/baseline.jpg" "$PWD/missing.jpg" >keyed &&
+	imgdecode -k <keyed >k.fs &&
+	featinfo -k k.fs >kk &&
+	cut -f1 kk >keys &&
+	printf "sku-1\nsku-2\nno-tab\n" >expect && test_cmp expect keys &&
+	featinfo --raw image k.fs >pix &&
+	cmp pix "$D/baseline.rgb" &&
+	featwrite -f tsv -e 100% k.fs >out.tsv 2>/dev/null &&
+	grep -q "^sku-2	error	cannot open" out.tsv &&
+	grep -q "^no-tab	error	no TAB between key and path" out.tsv &&
+	test_expect_code 2 imgdecode -k "$D/baseline.jpg" 2>err && test_stderr_one_line err
+'
+
 test_expect_success '--progress: a progress line on stderr, the stream unchanged' '
 	imgdecode --progress "$D/baseline.jpg" "$D/rgb.png" >p.fs 2>err &&
 	grep "imgdecode: 2 records" err &&

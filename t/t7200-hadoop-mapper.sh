@@ -1,0 +1,80 @@
+#!/bin/sh
+# contrib/hadoop/mapper against Hadoop Streaming's contract, run as a task
+# runs it: from the unpacked -archives directory, lines in on standard
+# input, KEY TAB VALUE lines out, only reporter: lines on standard error,
+# exit 0 whatever the photos were like and non-zero for a fault of the
+# whole task.
+
+. "$FEAT_TOP/t/test-lib.sh"
+
+S=$FEAT_TOP/contrib/samples
+# After imgdecode; the codes themselves are the pipeline's business
+# (t9000), so a stand-in that always works keeps this test to the contract.
+STANDIN='imgprep -q --size 8x8 | featwrite -q -f tsv --max-errors 100%'
+
+test_expect_success 'setup: the archive, unpacked as a task sees it' '
+	MKARCHIVE_PARTIAL=1 "$FEAT_TOP/contrib/hadoop/mkarchive" -o featkit.tar.gz \
+		-b "$FEAT_BIN" 2>mk.err &&
+	mkdir featkit && tar -xzf featkit.tar.gz -C featkit &&
+	test -x featkit/mapper && test -x featkit/bin/imgdecode && test -x featkit/bin/featwrite &&
+	cat >fetch.sh <<-\EOT &&
+	# FEAT_FETCH stand-in: copy file://PATH to $1, fail for anything else
+	case $2 in file://*) cp "${2#file://}" "$1" ;; *) echo "no route to $2" >&2; exit 6 ;; esac
+	EOT
+	{
+		echo "$S/scene-0000.jpg"
+		echo "$S/broken.jpg"
+		printf "0\t%s\n" "$S/scene-0001.jpg"
+		echo ""
+		echo "file://$S/scene-0002.jpg"
+		echo "https://nowhere.invalid/x.jpg"
+		echo "$PWD/missing.jpg"
+	} >input
+'
+
+run_mapper() {
+	mkdir -p tmp &&
+	env -i PATH=/usr/bin:/bin HOME="$HOME" TMPDIR="$PWD/tmp" FEAT_PIPELINE="$STANDIN" \
+		FEAT_FETCH="sh $PWD/fetch.sh" "$@" ./featkit/mapper <input >out 2>err
+}
+
+test_expect_success 'one line per input line, keys as given, bad ones answered' '
+	run_mapper &&
+	cut -f1 out | sort >keys &&
+	printf "%s\n" "$S/scene-0000.jpg" "$S/broken.jpg" "$S/scene-0001.jpg" \
+		"file://$S/scene-0002.jpg" "https://nowhere.invalid/x.jpg" "$PWD/missing.jpg" | sort >expect &&
+	test_cmp expect keys &&
+	grep -q "^$S/broken.jpg	error	" out &&
+	grep -q "^https://nowhere.invalid/x.jpg	error	fetch failed: no route to" out &&
+	grep -q "^$PWD/missing.jpg	error	cannot open" out &&
+	grep -q "^file://$S/scene-0002.jpg	image=" out &&
+	rmdir tmp
+'
+
+test_expect_success 'standard error holds reporter lines only, with the counters' '
+	! grep -v "^reporter:\(status\|counter\):" err &&
+	awk -F, "/^reporter:counter:featkit,records,/ { n += \$3 } END { print n }" err >n &&
+	echo 6 >expect && test_cmp expect n &&
+	awk -F, "/^reporter:counter:featkit,errors,/ { n += \$3 } END { print n }" err >n &&
+	echo 3 >expect && test_cmp expect n &&
+	grep -q "^reporter:counter:featkit,fetch-errors,1$" err
+'
+
+test_expect_success 'a long silence (model loading) is covered by status lines' '
+	STANDIN="sh -c \"sleep 3; cat\" | $STANDIN" &&
+	run_mapper FEAT_KEEPALIVE=1 &&
+	test "$(grep -c "^reporter:status:featkit: loading models$" err)" -ge 2 &&
+	test_line_count = 6 out
+'
+
+test_expect_success 'a fault of the whole task exits non-zero with a reason' '
+	STANDIN="sh -c \"exit 3\"" &&
+	test_must_fail run_mapper &&
+	grep -q "^reporter:status:featkit: .*the pipeline failed (exit 3)" err &&
+	mv featkit/bin/imgdecode featkit/bin/imgdecode.away &&
+	test_must_fail run_mapper &&
+	grep -q "imgdecode not found" err &&
+	mv featkit/bin/imgdecode.away featkit/bin/imgdecode
+'
+
+test_done
