@@ -4,7 +4,8 @@
 # what to install and fails.
 pkgs="gcc make pkg-config libjpeg62-turbo-dev libpng-dev zlib1g-dev check
       libopenblas-dev python3 python3-numpy python3-pil perl clang
-      libjpeg-turbo-progs"
+      libjpeg-turbo-progs parallel rsync openssh-client openssh-server
+      iproute2"
 missing=
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' ||
