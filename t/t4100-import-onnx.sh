@@ -1,7 +1,8 @@
 #!/bin/sh
 # featmodel import: ONNX models exported by torch.onnx.export (opset 13,
 # contrib/onnxfixtures.py) become featmodel files whose outputs match
-# PyTorch's under every kernel path; metadata can be added; broken files
+# PyTorch's and ONNX Runtime's (contrib/ortfixtures.js) under every kernel
+# path; metadata can be added; broken files
 # and unsupported operators are refused by name.
 
 . "$FEAT_TOP/t/test-lib.sh"
@@ -20,11 +21,12 @@ for net in small head; do
 			test_skip "$net: kernel $k" "this CPU has no AVX-512"
 			continue
 		fi
-		test_expect_success "$net matches PyTorch (FEAT_KERNEL=$k)" "
+		test_expect_success "$net matches PyTorch and ONNX Runtime (FEAT_KERNEL=$k)" "
 			FEAT_KERNEL=$k featmodel run $net.fm $O/$net.in.f32 o.$k.$net &&
 			set -- o.$k.$net.*.f32 &&
 			test \$# = 1 &&
-			\"\$PYTHON\" $FCMP \$1 $O/$net.out.f32
+			\"\$PYTHON\" $FCMP \$1 $O/$net.out.f32 &&
+			\"\$PYTHON\" $FCMP \$1 $O/$net.ort.f32
 		"
 	done
 done
