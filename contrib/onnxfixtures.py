@@ -11,13 +11,17 @@ folded or not, ReLU/ReLU6 (Clip)/LeakyReLU, max pooling with ceil_mode,
 adaptive average pooling to 1 (GlobalAveragePool), depthwise and dilated
 convolution, Dropout in eval mode, x.view(x.size(0), -1) (the Shape,
 Gather, Unsqueeze, Concat, Reshape chain), flatten, permute, concat,
-softmax over the last axis, residual add, Linear.
+softmax over the last axis, residual add, Linear; and SSD's L2
+normalisation with a learned per-channel scale as PyTorch writes it, both
+through F.normalize (ReduceL2, Clip, Shape, Expand, Div) and by hand
+(Pow, ReduceSum, Sqrt, Add, Div), plus ONNX's own LpNormalization.
 """
 import os
 import sys
 
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 
 torch.set_num_threads(1)
 
@@ -72,6 +76,45 @@ def export(model, shape, name, out):
     model(x).detach().numpy().astype("<f4").tofile(os.path.join(out, name + ".out.f32"))
 
 
+class L2Normalize(nn.Module):
+    """conv4_3_norm the F.normalize way: ReduceL2, Clip, Expand, Div, Mul."""
+
+    def __init__(self):
+        super().__init__()
+        self.c = nn.Conv2d(3, 8, 3, padding=1)
+        self.w = nn.Parameter(torch.rand(8) * 20)
+
+    def forward(self, x):
+        y = torch.relu(self.c(x))
+        return F.normalize(y, dim=1) * self.w.view(1, -1, 1, 1)
+
+
+class L2ByHand(L2Normalize):
+    """conv4_3_norm written out: Pow, ReduceSum, Sqrt, Add(eps), Div, Mul."""
+
+    def forward(self, x):
+        y = torch.relu(self.c(x))
+        n = y.pow(2).sum(dim=1, keepdim=True).sqrt() + 1e-10
+        return y / n * self.w.view(1, -1, 1, 1)
+
+
+def lpnorm(out):
+    """ONNX's LpNormalization(p=2, axis=1), which PyTorch does not write:
+    made with onnx.helper, its reference computed in numpy."""
+    import numpy as np
+    from onnx import TensorProto, helper
+    node = helper.make_node("LpNormalization", ["x"], ["y"], axis=1, p=2)
+    g = helper.make_graph([node], "lpnorm",
+                          [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 6, 4, 5])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 6, 4, 5])])
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)])
+    open(os.path.join(out, "lpnorm.onnx"), "wb").write(m.SerializeToString())
+    x = np.random.default_rng(3).uniform(-1, 1, (1, 6, 4, 5)).astype("<f4")
+    x.tofile(os.path.join(out, "lpnorm.in.f32"))
+    (x / np.sqrt((x.astype(np.float64) ** 2).sum(1, keepdims=True))).astype("<f4").tofile(
+        os.path.join(out, "lpnorm.out.f32"))
+
+
 class Unsupported(nn.Module):
     """An operator featkit does not run (Tanh): the importer must name it."""
 
@@ -90,6 +133,11 @@ def main():
     export(Small(), (1, 3, 20, 17), "small", out)
     torch.manual_seed(0)
     export(Head(), (1, 4, 12, 10), "head", out)
+    torch.manual_seed(0)
+    export(L2Normalize(), (1, 3, 9, 7), "l2normalize", out)
+    torch.manual_seed(0)
+    export(L2ByHand(), (1, 3, 9, 7), "l2byhand", out)
+    lpnorm(out)
     torch.manual_seed(0)
     export(Unsupported(), (1, 3, 8, 8), "unsupported", out)
     os.remove(os.path.join(out, "unsupported.in.f32"))

@@ -78,7 +78,15 @@ struct imp {
 	int nlayer;
 	const char *alias[256][2];   /* Identity and Dropout: output -> input */
 	int nalias;
+	struct nsym {                /* a value on the way to an L2 normalisation */
+		const char *name, *src;
+		int kind;            /* NS_SHAPE, NS_SQ, NS_SUMSQ, NS_NORM */
+		double eps;
+	} ns[64];
+	int nns;
 };
+
+enum { NS_SHAPE = 1, NS_SQ, NS_SUMSQ, NS_NORM };
 
 static char *keep(struct imp *im, const void *p, size_t n)
 {
@@ -528,6 +536,133 @@ static int pool(struct imp *im, const struct node *n, const char *mode, int glob
 	return e;
 }
 
+/* ------------------------------------------- L2 normalisation */
+
+/*
+ * Exporters write an L2 normalisation over channels (SSD's conv4_3_norm)
+ * as a small subgraph, never as one operator: F.normalize(x, dim=1) is
+ * ReduceL2 -> Clip(min=eps) -> Expand(.., Shape(x)) -> Div(x, ..), and
+ * x / (x.pow(2).sum(1, keepdim=True).sqrt() + eps) is Pow(2) -> ReduceSum
+ * -> Sqrt -> Add(eps) -> Div; LpNormalization(p=2, axis=1) is one node.
+ * The values along the way are followed symbolically (imp.ns) and the Div
+ * becomes the engine's l2norm layer (y = x / sqrt(sum x^2 + eps^2): the
+ * same as both forms but for vectors of norm near eps).  A following Mul
+ * by the learned per-channel weight is the usual scale layer.  A value of
+ * the chain used any other way is an error naming the node.
+ */
+static struct nsym *nsfind(struct imp *im, const char *name)
+{
+	for (int i = im->nns; i-- > 0;)
+		if (!strcmp(im->ns[i].name, name))
+			return &im->ns[i];
+	return NULL;
+}
+
+static int nsadd(struct imp *im, const struct node *n, const char *src, int kind, double eps)
+{
+	if (im->nns == 64)
+		return fail(im, FEAT_E_FORMAT, "node '%s': too many L2 normalisations", n->name);
+	im->ns[im->nns++] = (struct nsym){ n->out[0], src, kind, eps };
+	return 0;
+}
+
+/* A constant scalar input i of n into *v: 0, or 1 when it is not one. */
+static int cscalar(struct imp *im, const struct node *n, int i, double *v)
+{
+	struct cval *c = i < n->nin && n->in[i][0] ? cfind(im, n->in[i]) : NULL;
+	uint64_t cnt;
+	float *f;
+
+	if (!c || !(f = tfloats(im, c, &cnt)))
+		return 1;
+	*v = f[0];
+	free(f);
+	return cnt != 1;
+}
+
+/* The reduction axes of n are exactly {1} with keepdims. */
+static int over_channels(struct imp *im, const struct node *n)
+{
+	int64_t ax[8];
+	int na = attr_ints(im, n, "axes", ax, 8);
+
+	if (na <= 0 && n->nin > 1 && n->in[1][0]) {
+		struct cval *c = cfind(im, n->in[1]);
+
+		na = c ? tints(im, c, ax, 8) : -1;
+	}
+	return na == 1 && (ax[0] == 1 || ax[0] == -3) && attr_i(n, "keepdims", 1) == 1;
+}
+
+static int l2norm_layer(struct imp *im, const struct node *n, const char *x, double eps)
+{
+	uint32_t d[1] = { 1 }, w[1];
+	float one = 1.0f;
+	char nm[300];
+	struct feat_kv kv[1] = { KV_FLOAT("eps", eps * eps) };
+	int e;
+
+	snprintf(nm, sizeof nm, "%s.scale", n->name);
+	if ((e = feat_mb_tensor(im->b, nm, FEAT_DT_F32, 1, d, &one)) < 0)
+		return fail(im, e, "node '%s': cannot store its scale", n->name);
+	w[0] = (uint32_t)e;
+	return layer(im, "l2norm", n, 1, &x, 1, kv, 1, w);
+}
+
+/* 1: not part of an L2 normalisation; else 0 or an error. */
+static int norm_node(struct imp *im, const struct node *n)
+{
+	struct nsym *a = n->nin > 0 && n->in[0][0] ? nsfind(im, n->in[0]) : NULL;
+	struct nsym *b = n->nin > 1 && n->in[1][0] ? nsfind(im, n->in[1]) : NULL;
+	double v;
+
+	if (is_op(n, "LpNormalization")) {
+		if (attr_i(n, "p", 2) != 2 || attr_i(n, "axis", -1) != 1)
+			return fail(im, FEAT_E_FORMAT, "node '%s': LpNormalization other than p=2 over axis 1 is not supported",
+				    n->name);
+		return l2norm_layer(im, n, n->in[0], 0.0);
+	}
+	if (is_op(n, "Shape") && n->nin == 1 && strcmp(n->in[0], im->input) && !cfind(im, n->in[0]))
+		return nsadd(im, n, n->in[0], NS_SHAPE, 0);
+	if (is_op(n, "Pow") && !a && n->nin == 2 && !cscalar(im, n, 1, &v) && v == 2.0)
+		return nsadd(im, n, n->in[0], NS_SQ, 0);
+	if (is_op(n, "ReduceSum") && a && a->kind == NS_SQ && over_channels(im, n))
+		return nsadd(im, n, a->src, NS_SUMSQ, 0);
+	if (is_op(n, "Sqrt") && a && a->kind == NS_SUMSQ)
+		return nsadd(im, n, a->src, NS_NORM, 0);
+	if (is_op(n, "ReduceL2") && !a && over_channels(im, n))
+		return nsadd(im, n, n->in[0], NS_NORM, 0);
+	if (is_op(n, "Add") && n->nin == 2 && ((a && a->kind == NS_NORM && !cscalar(im, n, 1, &v)) ||
+					      (b && b->kind == NS_NORM && !cscalar(im, n, 0, &v))))
+		return nsadd(im, n, (a ? a : b)->src, NS_NORM, v);
+	if (is_op(n, "Clip") && a && a->kind == NS_NORM && !cscalar(im, n, 1, &v) &&
+	    (n->nin < 3 || !n->in[2][0]))
+		return nsadd(im, n, a->src, NS_NORM, v);
+	if (is_op(n, "Max") && n->nin == 2 && a && a->kind == NS_NORM && !cscalar(im, n, 1, &v))
+		return nsadd(im, n, a->src, NS_NORM, v);
+	if (is_op(n, "Expand") && a && a->kind == NS_NORM)
+		return nsadd(im, n, a->src, NS_NORM, a->eps);
+	if (is_op(n, "Div") && n->nin == 2 && !a && b && b->kind == NS_NORM) {
+		if (strcmp(b->src, n->in[0]))
+			return fail(im, FEAT_E_FORMAT, "node '%s': Div by the norm of another value than its dividend",
+				    n->name);
+		return l2norm_layer(im, n, n->in[0], b->eps);
+	}
+	for (int i = 0; i < n->nin; i++) {
+		struct nsym *y = n->in[i][0] ? nsfind(im, n->in[i]) : NULL;
+
+		if (y && y->kind == NS_SHAPE)
+			return fail(im, FEAT_E_FORMAT,
+				    "node '%s' (%.*s): uses the Shape of '%s' (only the input's shape can be folded)",
+				    n->name, (int)n->oplen, (const char *)n->op, y->src);
+		if (y)
+			return fail(im, FEAT_E_FORMAT,
+				    "node '%s' (%.*s): its input '%s' belongs to an L2 normalisation the importer cannot follow",
+				    n->name, (int)n->oplen, (const char *)n->op, n->in[i]);
+	}
+	return 1;
+}
+
 static int import_node(struct imp *im, const struct node *n)
 {
 	struct cval *c;
@@ -554,6 +689,8 @@ static int import_node(struct imp *im, const struct node *n)
 		c->name = n->out[0];
 		return e;
 	}
+	if ((e = norm_node(im, n)) != 1)
+		return e;
 	if (is_op(n, "Shape")) {
 		int64_t v[FEAT_MAX_DIMS];
 

@@ -10,7 +10,7 @@
 O=$TEST_DATA/onnx
 FCMP=$FEAT_TOP/t/lib/fcmp.py
 
-for net in small head; do
+for net in small head l2normalize l2byhand lpnorm; do
 	test_expect_success "import $net.onnx" "
 		featmodel import -o $net.fm $O/$net.onnx >out &&
 		grep -q 'layers, written to $net.fm' out &&
@@ -40,6 +40,17 @@ test_expect_success 'the exporters shape arithmetic is folded away' '
 	awk "/^[0-9]/ { sub(/\\+.*/, \"\", \$2); printf \"%s \", \$2 }" info >types &&
 	printf "conv relu pool conv relu6 conv leakyrelu pool reshape fc sigmoid " >expect &&
 	test_cmp expect types
+'
+
+test_expect_success 'L2 normalisation, as exporters write it, becomes one layer' '
+	for net in l2normalize l2byhand; do
+		featmodel info $net.fm >info &&
+		awk "/^[0-9]/ { print \$2 }" info | sort -u >types &&
+		printf "conv+relu\nl2norm\nrelu\nscale\n" >expect &&
+		test_cmp expect types || return 1
+	done &&
+	featmodel info lpnorm.fm >info &&
+	grep -q "^0 *l2norm " info
 '
 
 test_expect_success 'metadata from the command line' '
