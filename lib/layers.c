@@ -1498,6 +1498,28 @@ static int softmax_setup(struct feat_net *n, struct feat_layer *l, char *detail,
 	return 0;
 }
 
+/* e^x for x <= 0 (softmax subtracts the maximum first): Cody-Waite
+ * reduction to r in [-ln2/2, ln2/2] and Cephes's degree-6 polynomial,
+ * within 2 ulp of expf; no libm call, so the loop vectorises. */
+static inline float exp_nonpos(float x)
+{
+	union { float f; int32_t i; } u;
+	float n, r, p;
+
+	x = x < -87.0f ? -87.0f : x;
+	n = (float)(int32_t)(x * 1.44269504088896341f - 0.5f);
+	r = x - n * 0.693359375f + n * 2.12194440e-4f;
+	p = 1.9875691500e-4f;
+	p = p * r + 1.3981999507e-3f;
+	p = p * r + 8.3334519073e-3f;
+	p = p * r + 4.1665795894e-2f;
+	p = p * r + 1.6666665459e-1f;
+	p = p * r + 5.0000001201e-1f;
+	p = p * r * r + r + 1.0f;
+	u.i = ((int32_t)n + 127) << 23;
+	return p * u.f;
+}
+
 static void softmax_forward(struct feat_net *n, struct feat_layer *l, int batch)
 {
 	int axis = (int)(intptr_t)l->priv;
@@ -1512,15 +1534,17 @@ static void softmax_forward(struct feat_net *n, struct feat_layer *l, int batch)
 		for (size_t i = 0; i < inner; i++) {
 			const float *x = X + o * c * inner + i;
 			float *y = Y + o * c * inner + i;
-			float m = -INFINITY;
+			float m = -INFINITY, r;
 			double s = 0;
 
 			for (size_t k = 0; k < c; k++)
 				m = x[k * inner] > m ? x[k * inner] : m;
 			for (size_t k = 0; k < c; k++)
-				s += y[k * inner] = expf(x[k * inner] - m);
+				s += y[k * inner] = exp_nonpos(x[k * inner] - m);
+			/* one division per row, not per element */
+			r = (float)(1.0 / s);
 			for (size_t k = 0; k < c; k++)
-				y[k * inner] = (float)(y[k * inner] / s);
+				y[k * inner] *= r;
 		}
 }
 
