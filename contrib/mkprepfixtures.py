@@ -8,7 +8,9 @@ every output sample), and writes small inputs with their expected outputs:
   resize.txt   resize NAME SW SH C X0 Y0 X1 Y1 DW DH METHOD
                NAME.u8 (source, HWC) and NAME.f32 (expected, HWC, float32)
   prep.txt     prep NAME SW SH C W H FIT BGR M0 M1 M2 S0 S1 S2 P0 P1 P2 RESIZE
-               NAME.u8, NAME.input.f32 (CHW) and NAME.xform.f32 (8 values)
+               NAME.u8, NAME.input.f32 (CHW) and NAME.xform.f32 (8 values);
+               BGR 2 means the gray order (one channel, 0.299 R + 0.587 G +
+               0.114 B of the resized values, then mean[0] and scale[0])
   *.fs         featstreams for the shell tests (written by the little
                writer below, after featstream(5), not by featkit)
   cli.txt      NAME<TAB>STREAM<TAB>IMGPREP ARGS: expected NAME.input.f32
@@ -73,7 +75,7 @@ def round_half_up(v):
 
 
 def prepare(img, W, H, fit, bgr, mean, scale, pad, method):
-    """Returns (input C x H x W float64, xform[8])."""
+    """Returns (input C x H x W float64, xform[8]); bgr 2 is gray."""
     sh, sw, c = img.shape
     x0, y0, x1, y1 = 0.0, 0.0, float(sw), float(sh)
     ox, oy, rw, rh = 0, 0, W, H
@@ -91,10 +93,13 @@ def prepare(img, W, H, fit, bgr, mean, scale, pad, method):
     if c == 1:
         r = np.repeat(r, 3, axis=2)
     r = r[:, :, :3]
-    if bgr:
+    if bgr == 2:
+        r = (0.299 * r[:, :, 0] + 0.587 * r[:, :, 1] + 0.114 * r[:, :, 2])[:, :, None]
+    elif bgr:
         r = r[:, :, ::-1]
-    out = np.empty((3, H, W))
-    for k in range(3):
+    nc = r.shape[2]
+    out = np.empty((nc, H, W))
+    for k in range(nc):
         out[k, :, :] = pad[k]
         out[k, oy:oy + rh, ox:ox + rw] = r[:, :, k]
         out[k] = (out[k] - mean[k]) * scale[k]
@@ -241,8 +246,8 @@ def main():
     put("truncated.fs", whole[:len(whole) - 100])
 
     cli = [
-        ("ssd-rgb-small", "--size 6x4 --rgb --for ssd", a, (6, 4, "stretch", 0, (104, 117, 123), (1, 1, 1), (0, 0, 0), "auto")),
-        ("deepbit-mean", "--mean 1 --scale 0.5,0.25,2 --for deepbit -W 5 -H 3", a, (5, 3, "stretch", 1, (1, 1, 1), (0.5, 0.25, 2), (0, 0, 0), "auto")),
+        ("ssd-rgb-small", "--size 6x4 --rgb --for ssd300", a, (6, 4, "stretch", 0, (104, 117, 123), (1, 1, 1), (0, 0, 0), "auto")),
+        ("deepbit-mean", "--mean 1 --scale 0.5,0.25,2 --for vgg224 -W 5 -H 3", a, (5, 3, "stretch", 1, (1, 1, 1), (0.5, 0.25, 2), (0, 0, 0), "auto")),
         ("plain", "--size 5x5", a, (5, 5, "stretch", 0, (0, 0, 0), (1, 1, 1), (0, 0, 0), "auto")),
         ("bgr", "--size 5x5 --bgr --mean 10,20,30", a, (5, 5, "stretch", 1, (10, 20, 30), (1, 1, 1), (0, 0, 0), "auto")),
         ("letterbox", "--size 6x6 --fit letterbox --pad 1,2,3 --mean 1,1,1", a, (6, 6, "letterbox", 0, (1, 1, 1), (1, 1, 1), (1, 2, 3), "auto")),
@@ -253,6 +258,34 @@ def main():
         ("nearest", "--size 7x5 --resize nearest", a, (7, 5, "stretch", 0, (0, 0, 0), (1, 1, 1), (0, 0, 0), "nearest")),
         ("upscale", "--size 30x20", a, (30, 20, "stretch", 0, (0, 0, 0), (1, 1, 1), (0, 0, 0), "auto")),
     ]
+    cli += [
+        ("gray", "--size 5x4 --gray --mean 3 --scale 0.5", a, (5, 4, "stretch", 2, (3, 3, 3), (0.5, 0.5, 0.5), (0, 0, 0), "auto")),
+        ("gray-letterbox", "--size 6x6 --fit letterbox --gray --pad 40,0,0 --mean 1", a, (6, 6, "letterbox", 2, (1, 1, 1), (1, 1, 1), (40, 0, 0), "auto")),
+        ("gray-crop-bilinear", "--size 4x4 --fit crop --resize bilinear --grey", a, (4, 4, "crop", 2, (0, 0, 0), (1, 1, 1), (0, 0, 0), "bilinear")),
+    ]
+    # the gray cases of the library test, from a generator of their own so
+    # that the fixtures above stay as they were
+    rng2 = np.random.default_rng(20261122)
+    gray_cases = [
+        ("gray-rgb-stretch", 13, 9, 3, 6, 5, "stretch", (1, 0, 0), (0.5, 0, 0), (0, 0, 0), "auto"),
+        ("gray-rgb-letterbox", 10, 20, 3, 7, 7, "letterbox", (100, 0, 0), (2, 0, 0), (33, 0, 0), "bilinear"),
+        ("gray-rgb-crop", 30, 11, 3, 5, 5, "crop", (0, 0, 0), (1, 0, 0), (0, 0, 0), "area"),
+        ("gray-of-gray", 9, 6, 1, 4, 3, "stretch", (5, 0, 0), (1, 0, 0), (0, 0, 0), "auto"),
+        ("gray-of-rgba", 8, 8, 4, 8, 8, "stretch", (0, 0, 0), (1, 0, 0), (0, 0, 0), "nearest"),
+        ("gray-one-pixel", 1, 1, 3, 3, 2, "letterbox", (0, 0, 0), (1, 0, 0), (7, 0, 0), "auto"),
+    ]
+    with open(os.path.join(out, "prep.txt"), "a") as man:
+        for name, sw, sh, c, W, H, fit, mean, scale, pad, method in gray_cases:
+            a2 = rng2.integers(0, 256, size=(sh, sw, c), dtype=np.uint8)
+            inp, xf = prepare(a2, W, H, fit, 2, mean, scale, pad, method)
+            put(name + ".u8", a2.tobytes())
+            put(name + ".input.f32", inp.astype("<f4").tobytes())
+            put(name + ".xform.f32", np.array(xf).astype("<f4").tobytes())
+            man.write("prep %s %d %d %d %d %d %d %d %s %s %s %d\n" % (
+                name, sw, sh, c, W, H, FITS[fit], 2,
+                " ".join("%.9g" % v for v in mean),
+                " ".join("%.9g" % v for v in scale),
+                " ".join("%.9g" % v for v in pad), METHODS[method]))
     with open(os.path.join(out, "cli.txt"), "w") as man:
         for name, args, im, (W, H, fit, bgr, mean, scale, pad, method) in cli:
             inp, xf = prepare(im, W, H, fit, bgr, mean, scale, pad, method)

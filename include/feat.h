@@ -277,6 +277,8 @@ struct feat_prep_opts {
 	int width, height;       /* network input size */
 	int fit;                 /* enum feat_fit */
 	int bgr;                 /* 1: channel order B,G,R */
+	int gray;                /* 1: one channel, y = 0.299 R + 0.587 G + 0.114 B
+				    (bgr ignored; mean[0], scale[0], pad[0] used) */
 	float mean[3];           /* subtracted, in output channel order */
 	float scale[3];          /* multiplied after the mean */
 	float pad[3];            /* letterbox pad value, in 0..255 pixel units */
@@ -291,14 +293,17 @@ enum feat_resize {
 	FEAT_RESIZE_NEAREST = 3,
 };
 
-/* Fill opts with a named preset: "ssd" or "deepbit".  FEAT_E_NOTFOUND
- * for another name. */
+/* Fill opts with a built-in preset: "ssd300" (300x300) or "vgg224"
+ * (224x224), both stretch, BGR, mean 104,117,123: the classic Caffe SSD300
+ * and VGG16 settings.  FEAT_E_NOTFOUND for another name.  (imgprep's
+ * --for ssd and --for deepbit read the shipped models' metadata.) */
 int feat_prep_preset(struct feat_prep_opts *o, const char *name);
 /* Check options once before a run: 0, or FEAT_E_RANGE / FEAT_E_INVAL
  * with a one-line reason in why (e.g. no input size given). */
 int feat_prep_check(const struct feat_prep_opts *o, char *why, size_t whylen);
 /* Prepare r: reads `image` (u8 [H, W, C], C = 3 RGB, 1 gray or 4 RGBA
- * with alpha ignored), writes `input` (f32 [3, height, width]) and
+ * with alpha ignored), writes `input` (f32 [3, height, width], or
+ * [1, height, width] with o->gray) and
  * `xform`, replacing earlier ones, and removes `image` if o->drop_image.
  * Returns 0; FEAT_E_NOMEM (a fault of the run); or another FEAT_E_* for a
  * problem of this record (no or bad `image`, too many tensors, bad

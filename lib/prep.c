@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "prep.h"
 
 /* Largest side of an input or a source image handled here. */
 #define PREP_MAX_SIDE 16384
@@ -38,9 +39,9 @@ int feat_prep_preset(struct feat_prep_opts *o, const char *name)
 	p.bgr = 1;
 	p.mean[0] = 104, p.mean[1] = 117, p.mean[2] = 123;
 	p.scale[0] = p.scale[1] = p.scale[2] = 1;
-	if (!strcmp(name, "ssd"))
+	if (!strcmp(name, "ssd300"))
 		p.width = p.height = 300;
-	else if (!strcmp(name, "deepbit"))
+	else if (!strcmp(name, "vgg224"))
 		p.width = p.height = 224;
 	else
 		return FEAT_E_NOTFOUND;
@@ -69,6 +70,124 @@ int feat_prep_check(const struct feat_prep_opts *o, char *why, size_t whylen)
 	if (bad) {
 		snprintf(why, whylen, "invalid %s", bad);
 		return FEAT_E_INVAL;
+	}
+	return 0;
+}
+
+/* ---------------------------------------------------- model metadata */
+
+int feat_meta_numbers(const struct feat_value *v, double *out, int max)
+{
+	if (!v || (int64_t)v->n > max)
+		return -1;
+	switch (v->type) {
+	case FEAT_V_INT: out[0] = (double)v->u.i; return 1;
+	case FEAT_V_FLOAT: out[0] = v->u.f; return 1;
+	case FEAT_V_INTS:
+		for (uint32_t i = 0; i < v->n; i++)
+			out[i] = (double)v->u.ints[i];
+		return (int)v->n;
+	case FEAT_V_FLOATS:
+		for (uint32_t i = 0; i < v->n; i++)
+			out[i] = v->u.floats[i];
+		return (int)v->n;
+	}
+	return -1;
+}
+
+static int meta_missing(const char *key, const char *what, char *why,
+	size_t whylen)
+{
+	snprintf(why, whylen, "model has no metadata '%s' (%s)", key, what);
+	return FEAT_E_NOTFOUND;
+}
+
+static int meta_bad(const char *key, const char *what, char *why,
+	size_t whylen)
+{
+	snprintf(why, whylen, "model metadata '%s' is not %s", key, what);
+	return FEAT_E_FORMAT;
+}
+
+/* Per-channel values of key into v[3]: c numbers, or one for all. */
+static int meta_channels(const struct feat_model *m, const char *key, int c,
+	float v[3], char *why, size_t whylen)
+{
+	const struct feat_value *mv = feat_model_meta(m, key);
+	double d[3];
+	int n;
+
+	if (!mv)
+		return meta_missing(key, c == 1 ? "one number" : "one number per channel",
+				    why, whylen);
+	n = feat_meta_numbers(mv, d, 3);
+	if (n != 1 && n != c)
+		return meta_bad(key, c == 1 ? "one number" : "one or three numbers", why, whylen);
+	for (int i = 0; i < 3; i++) {
+		double x = d[n == 1 ? 0 : i < n ? i : 0];
+
+		if (!isfinite(x) || fabs(x) > 1e30)
+			return meta_bad(key, "finite", why, whylen);
+		v[i] = (float)x;
+	}
+	return 0;
+}
+
+int feat_prep_from_model(struct feat_prep_opts *o, unsigned given,
+	const struct feat_model *m, char *why, size_t whylen)
+{
+	static const char *const fits[] = { "stretch", "letterbox", "crop" };
+	const struct feat_value *v;
+	double shp[3];
+	int c = 3, e;
+
+	/* the channel count comes from the order (or input.shape) */
+	if (!(given & FEAT_PREP_SET_ORDER)) {
+		if (!(v = feat_model_meta(m, "input.order")))
+			return meta_missing("input.order", "rgb, bgr or gray", why, whylen);
+		if (v->type != FEAT_V_STR || (strcmp(v->u.s, "rgb") &&
+		    strcmp(v->u.s, "bgr") && strcmp(v->u.s, "gray")))
+			return meta_bad("input.order", "rgb, bgr or gray", why, whylen);
+		o->gray = !strcmp(v->u.s, "gray");
+		o->bgr = !strcmp(v->u.s, "bgr");
+	}
+	c = o->gray ? 1 : 3;
+	if (!(given & FEAT_PREP_SET_SIZE) || !(given & FEAT_PREP_SET_ORDER)) {
+		if (!(v = feat_model_meta(m, "input.shape")))
+			return meta_missing("input.shape", "C,H,W", why, whylen);
+		if (feat_meta_numbers(v, shp, 3) != 3 || v->type == FEAT_V_FLOAT ||
+		    v->type == FEAT_V_INT)
+			return meta_bad("input.shape", "three numbers C,H,W", why, whylen);
+		for (int i = 0; i < 3; i++)
+			if (!(shp[i] >= 1 && shp[i] <= 16384) || shp[i] != floor(shp[i]))
+				return meta_bad("input.shape", "three whole numbers from 1 to 16384",
+						why, whylen);
+		if (!(given & FEAT_PREP_SET_ORDER) && (int)shp[0] != c) {
+			snprintf(why, whylen, "model metadata 'input.shape' has %d channels but 'input.order' is %s",
+				 (int)shp[0], o->gray ? "gray (1 channel)"
+				 : o->bgr ? "bgr (3 channels)" : "rgb (3 channels)");
+			return FEAT_E_FORMAT;
+		}
+		if (!(given & FEAT_PREP_SET_SIZE)) {
+			o->height = (int)shp[1];
+			o->width = (int)shp[2];
+		}
+	}
+	if (!(given & FEAT_PREP_SET_MEAN) &&
+	    (e = meta_channels(m, "input.mean", c, o->mean, why, whylen)))
+		return e;
+	if (!(given & FEAT_PREP_SET_SCALE) &&
+	    (e = meta_channels(m, "input.scale", c, o->scale, why, whylen)))
+		return e;
+	if (!(given & FEAT_PREP_SET_FIT)) {
+		if (!(v = feat_model_meta(m, "input.fit")))
+			return meta_missing("input.fit", "stretch, letterbox or crop", why, whylen);
+		o->fit = -1;
+		for (int i = 0; i < 3 && v->type == FEAT_V_STR; i++)
+			if (!strcmp(v->u.s, fits[i]))
+				o->fit = i;
+		if (o->fit < 0)
+			return meta_bad("input.fit", "stretch, letterbox or crop", why, whylen);
 	}
 	return 0;
 }
@@ -336,6 +455,36 @@ static void fit_geom(struct geom *g, int sw, int sh, int W, int H, int fit)
 	}
 }
 
+/*
+ * The one plane of a gray input: y = 0.299 R + 0.587 G + 0.114 B of the
+ * resized float values (a gray source counts as R = G = B), then
+ * (y - mean[0]) * scale[0]; padding is (pad[0] - mean[0]) * scale[0].
+ */
+static void gray_plane(float *out, const float *tmp, const struct geom *g,
+	int c, int W, int H, const struct feat_prep_opts *o)
+{
+	float padv = (o->pad[0] - o->mean[0]) * o->scale[0];
+	int gi = c == 1 ? 0 : 1, bi = c == 1 ? 0 : 2;
+
+	for (int y = 0; y < H; y++) {
+		float *row = out + (size_t)y * W;
+		int yy = y - g->oy;
+
+		for (int x = 0; x < W; x++) {
+			int xx = x - g->ox;
+			const float *p;
+
+			if (yy < 0 || yy >= g->rh || xx < 0 || xx >= g->rw) {
+				row[x] = padv;
+				continue;
+			}
+			p = tmp + ((size_t)yy * g->rw + xx) * c;
+			row[x] = (0.299f * p[0] + 0.587f * p[gi] + 0.114f * p[bi] -
+				  o->mean[0]) * o->scale[0];
+		}
+	}
+}
+
 int feat_prep(struct feat_rec *r, const struct feat_prep_opts *o,
 	char *why, size_t whylen)
 {
@@ -391,12 +540,16 @@ int feat_prep(struct feat_rec *r, const struct feat_prep_opts *o,
 	if (e)
 		goto fail;
 
-	dims[0] = 3;
+	dims[0] = o->gray ? 1 : 3;
 	dims[1] = (uint32_t)H;
 	dims[2] = (uint32_t)W;
 	if (!(t = feat_rec_add(r, "input", FEAT_DT_F32, 3, dims, &e)))
 		goto fail;
 	in = t->data;
+	if (o->gray) {
+		gray_plane(in, tmp, &g, c, W, H, o);
+		goto xform;
+	}
 	for (int ch = 0; ch < 3; ch++) {
 		int s = o->bgr ? 2 - ch : ch;
 
@@ -428,6 +581,7 @@ int feat_prep(struct feat_rec *r, const struct feat_prep_opts *o,
 				plane[(size_t)y * W + x] = padv;
 		}
 	}
+xform:
 	free(tmp);
 	tmp = NULL;
 

@@ -83,7 +83,7 @@ test_expect_success 'decode failures pass through imgprep as they were' '
 	echo "not a png" >bad.png &&
 	imgdecode a.png bad.png missing.png a.png >in.fs 2>/dev/null;
 	featinfo -k in.fs >keys.in &&
-	imgprep --for ssd <in.fs >out.fs &&
+	imgprep --for ssd300 <in.fs >out.fs &&
 	featinfo -k out.fs >keys.out &&
 	test_cmp keys.in keys.out &&
 	test $(grep -c "	error	" keys.out) = 2

@@ -15,6 +15,8 @@
 #include <string.h>
 
 #include "feat.h"
+#include "model.h"
+#include "prep.h"
 #include "unit.h"
 
 #define TOL 1e-3
@@ -119,7 +121,7 @@ START_TEST(prep_fixtures)
 		struct feat_prep_opts o;
 		struct feat_rec r;
 		struct feat_tensor *t;
-		int sw, sh, c;
+		int sw, sh, c, nc;
 		uint8_t *src;
 		float *want, *wantx;
 		char why[256];
@@ -131,10 +133,15 @@ START_TEST(prep_fixtures)
 					&o.mean[0], &o.mean[1], &o.mean[2],
 					&o.scale[0], &o.scale[1], &o.scale[2],
 					&o.pad[0], &o.pad[1], &o.pad[2], &o.resize), 18);
+		if (o.bgr == 2) {   /* the fixtures' mark of the gray order */
+			o.bgr = 0;
+			o.gray = 1;
+		}
+		nc = o.gray ? 1 : 3;
 		snprintf(line, sizeof line, "%s.u8", name);
 		src = load(line, (size_t)sw * sh * c);
 		snprintf(line, sizeof line, "%s.input.f32", name);
-		want = load(line, (size_t)3 * o.width * o.height * 4);
+		want = load(line, (size_t)nc * o.width * o.height * 4);
 		snprintf(line, sizeof line, "%s.xform.f32", name);
 		wantx = load(line, 8 * 4);
 
@@ -144,10 +151,10 @@ START_TEST(prep_fixtures)
 		ck_assert_ptr_nonnull(t);
 		ck_assert_int_eq(t->dtype, FEAT_DT_F32);
 		ck_assert_int_eq(t->ndim, 3);
-		ck_assert_uint_eq(t->dims[0], 3);
+		ck_assert_uint_eq(t->dims[0], (unsigned)nc);
 		ck_assert_uint_eq(t->dims[1], (unsigned)o.height);
 		ck_assert_uint_eq(t->dims[2], (unsigned)o.width);
-		err = max_abs_diff(t->data, want, (size_t)3 * o.width * o.height);
+		err = max_abs_diff(t->data, want, (size_t)nc * o.width * o.height);
 		/* scaled outputs: tolerance in pixel units times the scale */
 		ck_assert_msg(err <= TOL * fmax(1, fmax(o.scale[0], fmax(o.scale[1], o.scale[2]))),
 			      "%s: input max abs error %g", name, err);
@@ -170,7 +177,7 @@ START_TEST(prep_fixtures)
 		n++;
 	}
 	fclose(f);
-	ck_assert_int_ge(n, 10);
+	ck_assert_int_ge(n, 16);
 }
 END_TEST
 
@@ -309,20 +316,187 @@ START_TEST(presets)
 	struct feat_prep_opts o;
 
 	memset(&o, 0, sizeof o);
-	ck_assert_int_eq(feat_prep_preset(&o, "ssd"), 0);
+	ck_assert_int_eq(feat_prep_preset(&o, "ssd300"), 0);
 	ck_assert_int_eq(o.width, 300);
 	ck_assert_int_eq(o.height, 300);
 	ck_assert_int_eq(o.fit, FEAT_FIT_STRETCH);
 	ck_assert_int_eq(o.bgr, 1);
 	ck_assert(o.mean[0] == 104 && o.mean[1] == 117 && o.mean[2] == 123);
 	ck_assert(o.scale[0] == 1 && o.scale[1] == 1 && o.scale[2] == 1);
-	ck_assert_int_eq(feat_prep_preset(&o, "deepbit"), 0);
+	ck_assert_int_eq(feat_prep_preset(&o, "vgg224"), 0);
 	ck_assert_int_eq(o.width, 224);
 	ck_assert_int_eq(o.height, 224);
 	ck_assert_int_eq(o.bgr, 1);
 	ck_assert(o.mean[0] == 104 && o.mean[1] == 117 && o.mean[2] == 123);
 	ck_assert_int_eq(feat_prep_preset(&o, "yolo"), FEAT_E_NOTFOUND);
 	ck_assert_int_eq(o.width, 224);   /* untouched on failure */
+	/* the shipped models' names are not built-in presets */
+	ck_assert_int_eq(feat_prep_preset(&o, "ssd"), FEAT_E_NOTFOUND);
+	ck_assert_int_eq(feat_prep_preset(&o, "deepbit"), FEAT_E_NOTFOUND);
+}
+END_TEST
+
+/* A model holding only the metadata given (no layers: feat_prep_from_model
+ * reads nothing else, and feat_model_parse checks the graph keys). */
+struct meta { const char *key; struct feat_value v; };
+
+static void model_with(struct feat_model *m, unsigned char **buf,
+	const struct meta *kv, int n)
+{
+	feat_model_builder *b = feat_model_builder_new();
+	static const char *const in[] = { "data" }, *const out[] = { "out" };
+	size_t len;
+	char why[256];
+
+	ck_assert_ptr_nonnull(b);
+	ck_assert_int_eq(feat_mb_meta(b, "graph.inputs", &(struct feat_value){
+		.type = FEAT_V_STRS, .n = 1, .u.strs = in }), 0);
+	ck_assert_int_eq(feat_mb_meta(b, "graph.outputs", &(struct feat_value){
+		.type = FEAT_V_STRS, .n = 1, .u.strs = out }), 0);
+	for (int i = 0; i < n; i++)
+		ck_assert_int_eq(feat_mb_meta(b, kv[i].key, &kv[i].v), 0);
+	ck_assert_int_eq(feat_mb_layer(b, "sigmoid", "out", 1, in, 1, out, 0, NULL, 0, NULL), 0);
+	ck_assert_int_eq(feat_mb_encode(b, buf, &len), 0);
+	feat_model_builder_free(b);
+	ck_assert_msg(feat_model_parse(m, *buf, len, why, sizeof why) == 0, "%s", why);
+}
+
+#define MSTR(text) { .type = FEAT_V_STR, .n = 1, .u.s = (text) }
+#define MINTS(a, k) { .type = FEAT_V_INTS, .n = (k), .u.ints = (a) }
+#define MFLOATS(a, k) { .type = FEAT_V_FLOATS, .n = (k), .u.floats = (a) }
+#define MFLOAT(x) { .type = FEAT_V_FLOAT, .n = 1, .u.f = (x) }
+#define MINT(x) { .type = FEAT_V_INT, .n = 1, .u.i = (x) }
+
+static int from(const struct meta *kv, int n, unsigned given,
+	struct feat_prep_opts *o, char *why, size_t whylen)
+{
+	struct feat_model m;
+	unsigned char *buf = NULL;
+	int e;
+
+	model_with(&m, &buf, kv, n);
+	e = feat_prep_from_model(o, given, &m, why, whylen);
+	feat_model_free(&m);
+	free(buf);
+	return e;
+}
+
+START_TEST(from_model)
+{
+	static const int64_t shp[] = { 3, 20, 30 }, gshp[] = { 1, 7, 5 }, bad[] = { 3, 0, 4 };
+	static const double shpf[] = { 3, 20, 30 }, mean[] = { 1.5, 2.5, 3.5 },
+			    sc[] = { 0.25, 0.5, 2 }, two[] = { 1, 2 };
+	struct meta all[] = {
+		{ "input.shape", MINTS(shp, 3) }, { "input.order", MSTR("bgr") },
+		{ "input.mean", MFLOATS(mean, 3) }, { "input.scale", MFLOATS(sc, 3) },
+		{ "input.fit", MSTR("letterbox") },
+	};
+	struct feat_prep_opts o;
+	char why[256];
+
+	memset(&o, 0, sizeof o);
+	o.resize = FEAT_RESIZE_AREA;
+	ck_assert_msg(from(all, 5, 0, &o, why, sizeof why) == 0, "%s", why);
+	ck_assert_int_eq(o.width, 30);
+	ck_assert_int_eq(o.height, 20);
+	ck_assert_int_eq(o.bgr, 1);
+	ck_assert_int_eq(o.gray, 0);
+	ck_assert_int_eq(o.fit, FEAT_FIT_LETTERBOX);
+	ck_assert(o.mean[0] == 1.5f && o.mean[1] == 2.5f && o.mean[2] == 3.5f);
+	ck_assert(o.scale[0] == 0.25f && o.scale[1] == 0.5f && o.scale[2] == 2);
+	ck_assert_int_eq(o.resize, FEAT_RESIZE_AREA);   /* not the model's business */
+
+	/* numbers as floats (the Caffe importer), one value for all channels */
+	{
+		struct meta kv[] = {
+			{ "input.shape", MFLOATS(shpf, 3) }, { "input.order", MSTR("rgb") },
+			{ "input.mean", MINT(7) }, { "input.scale", MFLOAT(0.5) },
+			{ "input.fit", MSTR("crop") },
+		};
+
+		memset(&o, 0, sizeof o);
+		ck_assert_msg(from(kv, 5, 0, &o, why, sizeof why) == 0, "%s", why);
+		ck_assert_int_eq(o.width, 30);
+		ck_assert_int_eq(o.bgr, 0);
+		ck_assert_int_eq(o.fit, FEAT_FIT_CROP);
+		ck_assert(o.mean[0] == 7 && o.mean[2] == 7 && o.scale[1] == 0.5f);
+	}
+	/* gray: one channel */
+	{
+		struct meta kv[] = {
+			{ "input.shape", MINTS(gshp, 3) }, { "input.order", MSTR("gray") },
+			{ "input.mean", MFLOATS(mean, 1) }, { "input.scale", MINT(2) },
+			{ "input.fit", MSTR("stretch") },
+		};
+
+		memset(&o, 0, sizeof o);
+		ck_assert_msg(from(kv, 5, 0, &o, why, sizeof why) == 0, "%s", why);
+		ck_assert_int_eq(o.gray, 1);
+		ck_assert_int_eq(o.width, 5);
+		ck_assert_int_eq(o.height, 7);
+		ck_assert(o.mean[0] == 1.5f && o.scale[0] == 2);
+		/* a gray model with three means is wrong */
+		kv[2] = (struct meta){ "input.mean", MFLOATS(mean, 3) };
+		ck_assert_int_eq(from(kv, 5, 0, &o, why, sizeof why), FEAT_E_FORMAT);
+		ck_assert_str_eq(why, "model metadata 'input.mean' is not one number");
+		/* ...and three channels in the shape too */
+		kv[0] = (struct meta){ "input.shape", MINTS(shp, 3) };
+		kv[2] = (struct meta){ "input.mean", MINT(0) };
+		ck_assert_int_eq(from(kv, 5, 0, &o, why, sizeof why), FEAT_E_FORMAT);
+		ck_assert_str_eq(why, "model metadata 'input.shape' has 3 channels but 'input.order' is gray (1 channel)");
+	}
+	/* each missing key is named; given fields need no key */
+	{
+		static const char *const keys[] = { "input.shape", "input.order", "input.mean",
+						    "input.scale", "input.fit" };
+		static const unsigned masks[] = { FEAT_PREP_SET_SIZE | FEAT_PREP_SET_ORDER,
+						  FEAT_PREP_SET_ORDER, FEAT_PREP_SET_MEAN,
+						  FEAT_PREP_SET_SCALE, FEAT_PREP_SET_FIT };
+
+		for (int i = 0; i < 5; i++) {
+			struct meta kv[4];
+			int k = 0;
+
+			for (int j = 0; j < 5; j++)
+				if (j != i)
+					kv[k++] = all[j];
+			memset(&o, 0, sizeof o);
+			ck_assert_int_eq(from(kv, 4, 0, &o, why, sizeof why), FEAT_E_NOTFOUND);
+			ck_assert_msg(strstr(why, keys[i]) && strstr(why, "model has no metadata"),
+				      "%s: %s", keys[i], why);
+			memset(&o, 0, sizeof o);
+			o.width = o.height = 9;
+			ck_assert_msg(from(kv, 4, masks[i], &o, why, sizeof why) == 0,
+				      "%s given: %s", keys[i], why);
+			ck_assert_int_eq(o.width, i == 0 ? 9 : 30);
+		}
+	}
+	/* wrong types and values */
+	{
+		struct meta kv[5];
+
+		memcpy(kv, all, sizeof kv);
+		kv[1] = (struct meta){ "input.order", MSTR("yuv") };
+		ck_assert_int_eq(from(kv, 5, 0, &o, why, sizeof why), FEAT_E_FORMAT);
+		ck_assert_str_eq(why, "model metadata 'input.order' is not rgb, bgr or gray");
+		memcpy(kv, all, sizeof kv);
+		kv[0] = (struct meta){ "input.shape", MINTS(bad, 3) };
+		ck_assert_int_eq(from(kv, 5, 0, &o, why, sizeof why), FEAT_E_FORMAT);
+		kv[0] = (struct meta){ "input.shape", MINTS(shp, 2) };
+		ck_assert_int_eq(from(kv, 5, 0, &o, why, sizeof why), FEAT_E_FORMAT);
+		kv[0] = (struct meta){ "input.shape", MSTR("3,20,30") };
+		ck_assert_int_eq(from(kv, 5, 0, &o, why, sizeof why), FEAT_E_FORMAT);
+		memcpy(kv, all, sizeof kv);
+		kv[2] = (struct meta){ "input.mean", MFLOATS(two, 2) };
+		ck_assert_int_eq(from(kv, 5, 0, &o, why, sizeof why), FEAT_E_FORMAT);
+		kv[2] = (struct meta){ "input.mean", MSTR("104") };
+		ck_assert_int_eq(from(kv, 5, 0, &o, why, sizeof why), FEAT_E_FORMAT);
+		memcpy(kv, all, sizeof kv);
+		kv[4] = (struct meta){ "input.fit", MSTR("pad") };
+		ck_assert_int_eq(from(kv, 5, 0, &o, why, sizeof why), FEAT_E_FORMAT);
+		kv[4] = (struct meta){ "input.fit", MINT(1) };
+		ck_assert_int_eq(from(kv, 5, 0, &o, why, sizeof why), FEAT_E_FORMAT);
+	}
 }
 END_TEST
 
@@ -462,6 +636,7 @@ Suite *unit_suite(void)
 	tcase_add_test(tc, xform_by_hand);
 	tcase_add_test(tc, xform_maps_points);
 	tcase_add_test(tc, presets);
+	tcase_add_test(tc, from_model);
 	tcase_add_test(tc, bad_options);
 	tcase_add_test(tc, bad_images);
 	tcase_add_test(tc, drop_and_replace);

@@ -1,0 +1,380 @@
+/*
+ * draw.c - pictures for people (see draw.h): an RGB canvas, rectangles,
+ * text in a 5x7 bitmap font drawn for featkit, scaled images, and PNG or
+ * JPEG output.
+ *
+ * libpng and libjpeg report errors by longjmp-ing out of a callback; both
+ * writers are wrapped here behind setjmp, so that a full disk becomes an
+ * error code and a message, never an exit.
+ */
+#include <errno.h>
+#include <math.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jpeglib.h>
+#include <png.h>
+
+#include "draw.h"
+#include "internal.h"
+
+#define CANVAS_MAX 65535
+#define JPEG_MAX 65500
+
+int feat_canvas_new(struct feat_canvas *c, int w, int h, const uint8_t bg[3])
+{
+	size_t n;
+
+	c->w = c->h = 0;
+	c->px = NULL;
+	if (w < 1 || h < 1 || w > CANVAS_MAX || h > CANVAS_MAX)
+		return FEAT_E_RANGE;
+	n = (size_t)w * h;
+	if (!(c->px = malloc(n * 3)))
+		return FEAT_E_NOMEM;
+	c->w = w;
+	c->h = h;
+	for (size_t i = 0; i < n; i++)
+		memcpy(c->px + 3 * i, bg, 3);
+	return 0;
+}
+
+void feat_canvas_free(struct feat_canvas *c)
+{
+	free(c->px);
+	c->px = NULL;
+	c->w = c->h = 0;
+}
+
+void feat_draw_fill(struct feat_canvas *c, int x0, int y0, int x1, int y1,
+	const uint8_t rgb[3])
+{
+	x0 = x0 < 0 ? 0 : x0;
+	y0 = y0 < 0 ? 0 : y0;
+	x1 = x1 > c->w ? c->w : x1;
+	y1 = y1 > c->h ? c->h : y1;
+	for (int y = y0; y < y1; y++)
+		for (int x = x0; x < x1; x++)
+			memcpy(c->px + 3 * ((size_t)y * c->w + x), rgb, 3);
+}
+
+void feat_draw_box(struct feat_canvas *c, int x0, int y0, int x1, int y1,
+	int thick, const uint8_t rgb[3])
+{
+	if (x1 <= x0 || y1 <= y0 || thick < 1)
+		return;
+	if (2 * thick >= x1 - x0 || 2 * thick >= y1 - y0) {
+		feat_draw_fill(c, x0, y0, x1, y1, rgb);
+		return;
+	}
+	feat_draw_fill(c, x0, y0, x1, y0 + thick, rgb);
+	feat_draw_fill(c, x0, y1 - thick, x1, y1, rgb);
+	feat_draw_fill(c, x0, y0 + thick, x0 + thick, y1 - thick, rgb);
+	feat_draw_fill(c, x1 - thick, y0 + thick, x1, y1 - thick, rgb);
+}
+
+/* ---------------------------------------------------------------- font */
+
+/*
+ * The glyphs of ASCII 32 to 126, drawn for featkit: 7 rows each, top
+ * first, the 5 low bits of a row its pixels left to right (0x10 the
+ * leftmost).  A cell adds one blank column on the right and two blank
+ * rows below, for the space between letters and lines.
+ */
+static const uint8_t font5x7[95][7] = {
+	{ 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00 },	/* ' ' */
+	{ 0x04, 0x04, 0x04, 0x04, 0x04, 0x00, 0x04 },	/* '!' */
+	{ 0x0a, 0x0a, 0x00, 0x00, 0x00, 0x00, 0x00 },	/* '"' */
+	{ 0x0a, 0x0a, 0x1f, 0x0a, 0x1f, 0x0a, 0x0a },	/* '#' */
+	{ 0x04, 0x0f, 0x14, 0x0e, 0x05, 0x1e, 0x04 },	/* '$' */
+	{ 0x18, 0x19, 0x02, 0x04, 0x08, 0x13, 0x03 },	/* '%' */
+	{ 0x0c, 0x12, 0x14, 0x08, 0x15, 0x12, 0x0d },	/* '&' */
+	{ 0x04, 0x04, 0x00, 0x00, 0x00, 0x00, 0x00 },	/* ''' */
+	{ 0x02, 0x04, 0x08, 0x08, 0x08, 0x04, 0x02 },	/* '(' */
+	{ 0x08, 0x04, 0x02, 0x02, 0x02, 0x04, 0x08 },	/* ')' */
+	{ 0x00, 0x04, 0x15, 0x0e, 0x15, 0x04, 0x00 },	/* '*' */
+	{ 0x00, 0x04, 0x04, 0x1f, 0x04, 0x04, 0x00 },	/* '+' */
+	{ 0x00, 0x00, 0x00, 0x00, 0x06, 0x04, 0x08 },	/* ',' */
+	{ 0x00, 0x00, 0x00, 0x1f, 0x00, 0x00, 0x00 },	/* '-' */
+	{ 0x00, 0x00, 0x00, 0x00, 0x00, 0x0c, 0x0c },	/* '.' */
+	{ 0x00, 0x01, 0x02, 0x04, 0x08, 0x10, 0x00 },	/* '/' */
+	{ 0x0e, 0x11, 0x13, 0x15, 0x19, 0x11, 0x0e },	/* '0' */
+	{ 0x04, 0x0c, 0x04, 0x04, 0x04, 0x04, 0x0e },	/* '1' */
+	{ 0x0e, 0x11, 0x01, 0x02, 0x04, 0x08, 0x1f },	/* '2' */
+	{ 0x1f, 0x02, 0x04, 0x02, 0x01, 0x11, 0x0e },	/* '3' */
+	{ 0x02, 0x06, 0x0a, 0x12, 0x1f, 0x02, 0x02 },	/* '4' */
+	{ 0x1f, 0x10, 0x1e, 0x01, 0x01, 0x11, 0x0e },	/* '5' */
+	{ 0x06, 0x08, 0x10, 0x1e, 0x11, 0x11, 0x0e },	/* '6' */
+	{ 0x1f, 0x01, 0x02, 0x04, 0x08, 0x08, 0x08 },	/* '7' */
+	{ 0x0e, 0x11, 0x11, 0x0e, 0x11, 0x11, 0x0e },	/* '8' */
+	{ 0x0e, 0x11, 0x11, 0x0f, 0x01, 0x02, 0x0c },	/* '9' */
+	{ 0x00, 0x0c, 0x0c, 0x00, 0x0c, 0x0c, 0x00 },	/* ':' */
+	{ 0x00, 0x0c, 0x0c, 0x00, 0x0c, 0x04, 0x08 },	/* ';' */
+	{ 0x02, 0x04, 0x08, 0x10, 0x08, 0x04, 0x02 },	/* '<' */
+	{ 0x00, 0x00, 0x1f, 0x00, 0x1f, 0x00, 0x00 },	/* '=' */
+	{ 0x08, 0x04, 0x02, 0x01, 0x02, 0x04, 0x08 },	/* '>' */
+	{ 0x0e, 0x11, 0x01, 0x02, 0x04, 0x00, 0x04 },	/* '?' */
+	{ 0x0e, 0x11, 0x01, 0x0d, 0x15, 0x15, 0x0e },	/* '@' */
+	{ 0x0e, 0x11, 0x11, 0x1f, 0x11, 0x11, 0x11 },	/* 'A' */
+	{ 0x1e, 0x11, 0x11, 0x1e, 0x11, 0x11, 0x1e },	/* 'B' */
+	{ 0x0e, 0x11, 0x10, 0x10, 0x10, 0x11, 0x0e },	/* 'C' */
+	{ 0x1c, 0x12, 0x11, 0x11, 0x11, 0x12, 0x1c },	/* 'D' */
+	{ 0x1f, 0x10, 0x10, 0x1e, 0x10, 0x10, 0x1f },	/* 'E' */
+	{ 0x1f, 0x10, 0x10, 0x1e, 0x10, 0x10, 0x10 },	/* 'F' */
+	{ 0x0e, 0x11, 0x10, 0x17, 0x11, 0x11, 0x0f },	/* 'G' */
+	{ 0x11, 0x11, 0x11, 0x1f, 0x11, 0x11, 0x11 },	/* 'H' */
+	{ 0x0e, 0x04, 0x04, 0x04, 0x04, 0x04, 0x0e },	/* 'I' */
+	{ 0x07, 0x02, 0x02, 0x02, 0x02, 0x12, 0x0c },	/* 'J' */
+	{ 0x11, 0x12, 0x14, 0x18, 0x14, 0x12, 0x11 },	/* 'K' */
+	{ 0x10, 0x10, 0x10, 0x10, 0x10, 0x10, 0x1f },	/* 'L' */
+	{ 0x11, 0x1b, 0x15, 0x15, 0x11, 0x11, 0x11 },	/* 'M' */
+	{ 0x11, 0x11, 0x19, 0x15, 0x13, 0x11, 0x11 },	/* 'N' */
+	{ 0x0e, 0x11, 0x11, 0x11, 0x11, 0x11, 0x0e },	/* 'O' */
+	{ 0x1e, 0x11, 0x11, 0x1e, 0x10, 0x10, 0x10 },	/* 'P' */
+	{ 0x0e, 0x11, 0x11, 0x11, 0x15, 0x12, 0x0d },	/* 'Q' */
+	{ 0x1e, 0x11, 0x11, 0x1e, 0x14, 0x12, 0x11 },	/* 'R' */
+	{ 0x0f, 0x10, 0x10, 0x0e, 0x01, 0x01, 0x1e },	/* 'S' */
+	{ 0x1f, 0x04, 0x04, 0x04, 0x04, 0x04, 0x04 },	/* 'T' */
+	{ 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x0e },	/* 'U' */
+	{ 0x11, 0x11, 0x11, 0x11, 0x11, 0x0a, 0x04 },	/* 'V' */
+	{ 0x11, 0x11, 0x11, 0x15, 0x15, 0x15, 0x0a },	/* 'W' */
+	{ 0x11, 0x11, 0x0a, 0x04, 0x0a, 0x11, 0x11 },	/* 'X' */
+	{ 0x11, 0x11, 0x0a, 0x04, 0x04, 0x04, 0x04 },	/* 'Y' */
+	{ 0x1f, 0x01, 0x02, 0x04, 0x08, 0x10, 0x1f },	/* 'Z' */
+	{ 0x0e, 0x08, 0x08, 0x08, 0x08, 0x08, 0x0e },	/* '[' */
+	{ 0x00, 0x10, 0x08, 0x04, 0x02, 0x01, 0x00 },	/* 'backslash' */
+	{ 0x0e, 0x02, 0x02, 0x02, 0x02, 0x02, 0x0e },	/* ']' */
+	{ 0x04, 0x0a, 0x11, 0x00, 0x00, 0x00, 0x00 },	/* '^' */
+	{ 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x1f },	/* '_' */
+	{ 0x08, 0x04, 0x00, 0x00, 0x00, 0x00, 0x00 },	/* '`' */
+	{ 0x00, 0x00, 0x0e, 0x01, 0x0f, 0x11, 0x0f },	/* 'a' */
+	{ 0x10, 0x10, 0x16, 0x19, 0x11, 0x11, 0x1e },	/* 'b' */
+	{ 0x00, 0x00, 0x0e, 0x10, 0x10, 0x11, 0x0e },	/* 'c' */
+	{ 0x01, 0x01, 0x0d, 0x13, 0x11, 0x11, 0x0f },	/* 'd' */
+	{ 0x00, 0x00, 0x0e, 0x11, 0x1f, 0x10, 0x0e },	/* 'e' */
+	{ 0x06, 0x09, 0x08, 0x1c, 0x08, 0x08, 0x08 },	/* 'f' */
+	{ 0x00, 0x0f, 0x11, 0x11, 0x0f, 0x01, 0x0e },	/* 'g' */
+	{ 0x10, 0x10, 0x16, 0x19, 0x11, 0x11, 0x11 },	/* 'h' */
+	{ 0x04, 0x00, 0x0c, 0x04, 0x04, 0x04, 0x0e },	/* 'i' */
+	{ 0x02, 0x00, 0x06, 0x02, 0x02, 0x12, 0x0c },	/* 'j' */
+	{ 0x10, 0x10, 0x12, 0x14, 0x18, 0x14, 0x12 },	/* 'k' */
+	{ 0x0c, 0x04, 0x04, 0x04, 0x04, 0x04, 0x0e },	/* 'l' */
+	{ 0x00, 0x00, 0x1a, 0x15, 0x15, 0x11, 0x11 },	/* 'm' */
+	{ 0x00, 0x00, 0x16, 0x19, 0x11, 0x11, 0x11 },	/* 'n' */
+	{ 0x00, 0x00, 0x0e, 0x11, 0x11, 0x11, 0x0e },	/* 'o' */
+	{ 0x00, 0x00, 0x1e, 0x11, 0x1e, 0x10, 0x10 },	/* 'p' */
+	{ 0x00, 0x00, 0x0d, 0x13, 0x0f, 0x01, 0x01 },	/* 'q' */
+	{ 0x00, 0x00, 0x16, 0x19, 0x10, 0x10, 0x10 },	/* 'r' */
+	{ 0x00, 0x00, 0x0e, 0x10, 0x0e, 0x01, 0x1e },	/* 's' */
+	{ 0x08, 0x08, 0x1c, 0x08, 0x08, 0x09, 0x06 },	/* 't' */
+	{ 0x00, 0x00, 0x11, 0x11, 0x11, 0x13, 0x0d },	/* 'u' */
+	{ 0x00, 0x00, 0x11, 0x11, 0x11, 0x0a, 0x04 },	/* 'v' */
+	{ 0x00, 0x00, 0x11, 0x11, 0x15, 0x15, 0x0a },	/* 'w' */
+	{ 0x00, 0x00, 0x11, 0x0a, 0x04, 0x0a, 0x11 },	/* 'x' */
+	{ 0x00, 0x00, 0x11, 0x11, 0x0f, 0x01, 0x0e },	/* 'y' */
+	{ 0x00, 0x00, 0x1f, 0x02, 0x04, 0x08, 0x1f },	/* 'z' */
+	{ 0x02, 0x04, 0x04, 0x08, 0x04, 0x04, 0x02 },	/* '{' */
+	{ 0x04, 0x04, 0x04, 0x04, 0x04, 0x04, 0x04 },	/* '|' */
+	{ 0x08, 0x04, 0x04, 0x02, 0x04, 0x04, 0x08 },	/* '}' */
+	{ 0x00, 0x00, 0x08, 0x15, 0x02, 0x00, 0x00 },	/* '~' */
+};
+
+int feat_text_width(const char *s, int scale)
+{
+	return (int)strlen(s) * FEAT_FONT_W * scale;
+}
+
+static void glyph(struct feat_canvas *c, int x, int y, unsigned char ch,
+	int scale, const uint8_t rgb[3])
+{
+	const uint8_t *g = font5x7[(ch >= 32 && ch < 127 ? ch : '?') - 32];
+
+	for (int r = 0; r < 7; r++)
+		for (int k = 0; k < 5; k++)
+			if (g[r] & (0x10 >> k))
+				feat_draw_fill(c, x + k * scale, y + r * scale,
+					       x + (k + 1) * scale, y + (r + 1) * scale, rgb);
+}
+
+int feat_draw_text(struct feat_canvas *c, int x, int y, const char *s,
+	int scale, const uint8_t rgb[3])
+{
+	int x0 = x;
+
+	for (; *s; s++, x += FEAT_FONT_W * scale)
+		if (x < c->w && x + 5 * scale > 0 && y < c->h && y + 7 * scale > 0)
+			glyph(c, x, y, (unsigned char)*s, scale, rgb);
+	return x - x0;
+}
+
+/* ---------------------------------------------------------------- image */
+
+int feat_draw_image(struct feat_canvas *c, int x, int y, int w, int h,
+	const uint8_t *src, int sw, int sh, int ch)
+{
+	float *tmp;
+	int e;
+
+	if (w < 1 || h < 1 || ch < 1 || ch > 4)
+		return FEAT_E_INVAL;
+	if (!(tmp = malloc((size_t)w * h * ch * sizeof *tmp)))
+		return FEAT_E_NOMEM;
+	e = feat_resize_u8_to_f32(src, sw, sh, ch, 0, 0, (float)sw, (float)sh, tmp,
+				  w, h, FEAT_RESIZE_AUTO);
+	for (int j = 0; !e && j < h; j++) {
+		if (y + j < 0 || y + j >= c->h)
+			continue;
+		for (int i = 0; i < w; i++) {
+			const float *p = tmp + ((size_t)j * w + i) * ch;
+			uint8_t *q;
+
+			if (x + i < 0 || x + i >= c->w)
+				continue;
+			q = c->px + 3 * ((size_t)(y + j) * c->w + x + i);
+			for (int k = 0; k < 3; k++) {
+				float v = p[ch < 3 ? 0 : k] + 0.5f;
+
+				q[k] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
+			}
+		}
+	}
+	free(tmp);
+	return e;
+}
+
+/* -------------------------------------------------------------- output */
+
+struct png_out {
+	jmp_buf jb;
+	char msg[200];
+};
+
+static void png_fail(png_structp p, png_const_charp msg)
+{
+	struct png_out *o = png_get_error_ptr(p);
+
+	snprintf(o->msg, sizeof o->msg, "%s", msg);
+	longjmp(o->jb, 1);
+}
+
+static void png_quiet(png_structp p, png_const_charp msg)
+{
+	(void)p;
+	(void)msg;
+}
+
+static int write_png(FILE *f, int w, int h,
+	const uint8_t *(*row)(void *ctx, int y), void *ctx, char *why, size_t whylen)
+{
+	struct png_out o = { .msg = "" };
+	png_structp p = png_create_write_struct(PNG_LIBPNG_VER_STRING, &o, png_fail, png_quiet);
+	png_infop info = p ? png_create_info_struct(p) : NULL;
+	volatile int y = 0;
+
+	if (!p || !info) {
+		png_destroy_write_struct(&p, NULL);
+		snprintf(why, whylen, "out of memory");
+		return FEAT_E_NOMEM;
+	}
+	if (setjmp(o.jb)) {
+		png_destroy_write_struct(&p, &info);
+		snprintf(why, whylen, "PNG: %s", errno ? strerror(errno) : o.msg);
+		return FEAT_E_IO;
+	}
+	png_init_io(p, f);
+	png_set_IHDR(p, info, (png_uint_32)w, (png_uint_32)h, 8, PNG_COLOR_TYPE_RGB,
+		     PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
+	png_write_info(p, info);
+	for (y = 0; y < h; y++)
+		png_write_row(p, row(ctx, y));
+	png_write_end(p, info);
+	png_destroy_write_struct(&p, &info);
+	return 0;
+}
+
+struct jpeg_out {
+	struct jpeg_error_mgr mgr;
+	jmp_buf jb;
+};
+
+static void jpeg_fail(j_common_ptr cinfo)
+{
+	longjmp(((struct jpeg_out *)cinfo->err)->jb, 1);
+}
+
+static int write_jpeg(FILE *f, int w, int h, int quality,
+	const uint8_t *(*row)(void *ctx, int y), void *ctx, char *why, size_t whylen)
+{
+	struct jpeg_compress_struct cinfo;
+	struct jpeg_out err;
+
+	if (w > JPEG_MAX || h > JPEG_MAX) {
+		snprintf(why, whylen, "a JPEG is at most %d pixels a side, this one would be %d x %d",
+			 JPEG_MAX, w, h);
+		return FEAT_E_RANGE;
+	}
+	cinfo.err = jpeg_std_error(&err.mgr);
+	err.mgr.error_exit = jpeg_fail;
+	if (setjmp(err.jb)) {
+		char msg[JMSG_LENGTH_MAX];
+
+		(*cinfo.err->format_message)((j_common_ptr)&cinfo, msg);
+		jpeg_destroy_compress(&cinfo);
+		snprintf(why, whylen, "JPEG: %s", msg);
+		return FEAT_E_IO;
+	}
+	jpeg_create_compress(&cinfo);
+	jpeg_stdio_dest(&cinfo, f);
+	cinfo.image_width = (JDIMENSION)w;
+	cinfo.image_height = (JDIMENSION)h;
+	cinfo.input_components = 3;
+	cinfo.in_color_space = JCS_RGB;
+	jpeg_set_defaults(&cinfo);
+	jpeg_set_quality(&cinfo, quality, TRUE);
+	jpeg_start_compress(&cinfo, TRUE);
+	while (cinfo.next_scanline < cinfo.image_height) {
+		JSAMPROW r = (JSAMPROW)row(ctx, (int)cinfo.next_scanline);
+
+		jpeg_write_scanlines(&cinfo, &r, 1);
+	}
+	jpeg_finish_compress(&cinfo);
+	jpeg_destroy_compress(&cinfo);
+	return 0;
+}
+
+int feat_pic_write(FILE *f, int w, int h, int format, int quality,
+	const uint8_t *(*row)(void *ctx, int y), void *ctx, char *why,
+	size_t whylen)
+{
+	int e;
+
+	if (w < 1 || h < 1 || quality < 1 || quality > 100 ||
+	    (format != FEAT_PIC_PNG && format != FEAT_PIC_JPEG)) {
+		snprintf(why, whylen, "invalid picture parameters");
+		return FEAT_E_INVAL;
+	}
+	errno = 0;
+	e = format == FEAT_PIC_PNG ? write_png(f, w, h, row, ctx, why, whylen)
+				   : write_jpeg(f, w, h, quality, row, ctx, why, whylen);
+	if (!e && (fflush(f) || ferror(f))) {
+		snprintf(why, whylen, "%s", strerror(errno ? errno : EIO));
+		e = FEAT_E_IO;
+	}
+	return e;
+}
+
+static const uint8_t *canvas_row(void *ctx, int y)
+{
+	const struct feat_canvas *c = ctx;
+
+	return c->px + (size_t)y * c->w * 3;
+}
+
+int feat_canvas_write(const struct feat_canvas *c, FILE *f, int format,
+	int quality, char *why, size_t whylen)
+{
+	return feat_pic_write(f, c->w, c->h, format, quality, canvas_row,
+			      (void *)c, why, whylen);
+}
