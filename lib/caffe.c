@@ -59,6 +59,11 @@ struct cimp {
 	int nlayer;
 	const char *alias[256][2];   /* Dropout with a new name: top -> bottom */
 	int nalias;
+	/* the prior boxes behind each skipped blob: a PriorBox's top names
+	 * its layer, a Concat of them the layers in order ("p1,p2,...") */
+	const char *prior_blob[64];
+	char prior_names[64][1024];
+	int nprior_blob;
 };
 
 static int cfail(struct cimp *c, int err, const char *fmt, ...)
@@ -382,6 +387,77 @@ static int emit(struct cimp *c, const char *type, const char *name, int nin, con
 	return 0;
 }
 
+static const char *priors_behind(const struct cimp *c, const char *blob)
+{
+	for (int i = c->nprior_blob; i-- > 0;)
+		if (!strcmp(c->prior_blob[i], blob))
+			return c->prior_names[i];
+	return NULL;
+}
+
+static int put_str(struct cimp *c, const char *key, const char *v)
+{
+	if (feat_mb_meta(c->b, key, &(struct feat_value){ .type = FEAT_V_STR, .n = 1, .u.s = v }))
+		return cfail(c, FEAT_E_NOMEM, "cannot store metadata %s", key);
+	return 0;
+}
+
+/*
+ * What ssd-detect needs beyond the parameters (featmodel(5)): for each
+ * PriorBox the feature map whose grid it covers (ssd.NAME.source, its
+ * first bottom); for DetectionOutput its name (ssd.detect), the blobs of
+ * box offsets and class probabilities (ssd.loc, ssd.conf: its first two
+ * bottoms) and the prior boxes in the order its third bottom concatenates
+ * them (ssd.priors).
+ */
+static int ssd_meta(struct cimp *c, const char *type, const char *name,
+	const char *const *in, int nin, const char *const *out, int nout)
+{
+	char key[300];
+	int e;
+
+	if (!strcmp(type, "PriorBox")) {
+		if (nin < 1 || nout < 1)
+			return cfail(c, FEAT_E_FORMAT, "layer '%s' (PriorBox): needs a bottom and a top", name);
+		snprintf(key, sizeof key, "ssd.%s.source", name);
+		if ((e = put_str(c, key, in[0])))
+			return e;
+		if (c->nprior_blob == 64 || strlen(name) >= sizeof c->prior_names[0])
+			return cfail(c, FEAT_E_FORMAT, "layer '%s': too many PriorBox layers", name);
+		c->prior_blob[c->nprior_blob] = out[0];
+		strcpy(c->prior_names[c->nprior_blob++], name);
+	} else if (!strcmp(type, "DetectionOutput")) {
+		const char *pr = nin >= 3 ? priors_behind(c, in[2]) : NULL;
+
+		if (!pr)
+			return cfail(c, FEAT_E_FORMAT, "layer '%s' (DetectionOutput): its third bottom must be the prior boxes (PriorBox layers, or a Concat of them)", name);
+		if ((e = put_str(c, "ssd.detect", name)) || (e = put_str(c, "ssd.loc", in[0])) ||
+		    (e = put_str(c, "ssd.conf", in[1])) || (e = put_str(c, "ssd.priors", pr)))
+			return e;
+	} else if (!strcmp(type, "Concat") || !strcmp(type, "Flatten") || !strcmp(type, "Reshape")) {
+		/* of prior boxes only (the caller checked): the order of its
+		 * inputs is the order of the priors */
+		char list[1024] = "";
+
+		for (int i = 0; i < nin; i++) {
+			const char *pr = priors_behind(c, in[i]);
+
+			if (!pr)
+				return 0;
+			if (strlen(list) + strlen(pr) + 2 > sizeof list)
+				return cfail(c, FEAT_E_FORMAT, "layer '%s': too many prior boxes", name);
+			if (i)
+				strcat(list, ",");
+			strcat(list, pr);
+		}
+		if (nout < 1 || c->nprior_blob == 64)
+			return cfail(c, FEAT_E_FORMAT, "layer '%s': too many prior-box blobs", name);
+		c->prior_blob[c->nprior_blob] = out[0];
+		strcpy(c->prior_names[c->nprior_blob++], list);
+	}
+	return 0;
+}
+
 static int import_layer(struct cimp *c, const struct feat_ptx *l, const char *dims_of_input_c)
 {
 	const struct feat_ptx *t = feat_ptx_get(l, "type", NULL), *nm = feat_ptx_get(l, "name", NULL);
@@ -419,6 +495,8 @@ static int import_layer(struct cimp *c, const struct feat_ptx *l, const char *di
 
 		if ((!strcmp(type, "PriorBox") || !strcmp(type, "DetectionOutput")) &&
 		    (e = params_to_meta(c, name, pp)))
+			return e;
+		if ((e = ssd_meta(c, type, name, in, nin, out, nout)))
 			return e;
 		for (int i = 0; i < nout && c->nskipped < 512; i++)
 			c->skipped[c->nskipped++] = out[i];

@@ -1,0 +1,70 @@
+/*
+ * ssd.h - the detection end of an SSD: Caffe's PriorBox and
+ * DetectionOutput, from a model's metadata (featmodel(5), "SSD models").
+ *
+ * The network computes, for every default box ("prior"), encoded box
+ * offsets (loc) and class probabilities (conf).  Here the priors are laid
+ * out as Caffe's PriorBox lays them out, the offsets decoded as Caffe's
+ * DetectionOutput decodes them (CENTER_SIZE or CORNER, with variances),
+ * and the boxes of each class thinned by non-maximum suppression, then by
+ * score over all classes (top_k, keep_top_k, confidence threshold).
+ * Internal to libfeat; ssd-detect(1) is its program.
+ */
+#ifndef FEAT_SSD_H
+#define FEAT_SSD_H
+
+#include <stddef.h>
+
+#include "net.h"
+
+enum { FEAT_SSD_CENTER_SIZE = 0, FEAT_SSD_CORNER = 1 };
+
+struct feat_ssd {
+	/* DetectionOutput settings (defaults from the metadata; callers may
+	 * override before detecting) */
+	int num_classes;
+	int background;              /* label skipped; -1: none */
+	int code_type;               /* FEAT_SSD_CENTER_SIZE or _CORNER */
+	int var_in_target;           /* variances already in the offsets */
+	float nms_threshold;
+	float confidence_threshold;
+	int top_k;                   /* per class, before NMS; -1: all */
+	int keep_top_k;              /* over all classes, after; -1: all */
+	/* the network's outputs */
+	int loc_blob, conf_blob;
+	/* priors: [nprior][4] xmin, ymin, xmax, ymax (normalised) and their
+	 * variances [nprior][4] */
+	int nprior;
+	float *prior, *var;
+	float img_w, img_h;          /* the network input the priors refer to */
+};
+
+/* One detection: label, score, box (normalised to the network input). */
+struct feat_det {
+	float label, score, x0, y0, x1, y1;
+};
+
+/*
+ * Read the SSD metadata of n's model and lay out its priors.  0, or
+ * FEAT_E_FORMAT (a key missing or inconsistent with the graph: the loc
+ * and conf outputs must hold exactly 4 and num_classes values per prior)
+ * or FEAT_E_NOMEM, with a one-line reason in why.
+ */
+int feat_ssd_setup(struct feat_ssd *s, const struct feat_net *n, char *why,
+	size_t whylen);
+void feat_ssd_free(struct feat_ssd *s);
+
+/*
+ * Detections of one image from its loc (nprior*4) and conf
+ * (nprior*num_classes) rows into *out (grown with realloc as needed; *cap
+ * its capacity), sorted by score, highest first (ties: lower label, then
+ * lower prior index).  Returns the count, or FEAT_E_NOMEM.
+ */
+int feat_ssd_detect(const struct feat_ssd *s, const float *loc,
+	const float *conf, struct feat_det **out, size_t *cap);
+
+/* Caffe's JaccardOverlap of two normalised boxes (0 when either is empty
+ * or they do not meet). */
+float feat_ssd_iou(const float *a, const float *b);
+
+#endif

@@ -1,0 +1,160 @@
+#!/bin/sh
+# ssd-detect: Caffe SSD semantics (prior boxes, decoding with variances,
+# per-class NMS, confidence threshold, top_k, keep_top_k) held to OpenCV
+# DNN 4.6 on a full Caffe SSD (fixtures by contrib/ssdfixtures.py); boxes
+# mapped back through imgprep's transform; options, batching and error
+# paths.
+
+. "$FEAT_TOP/t/test-lib.sh"
+
+C=$TEST_DATA/caffe
+D=$TEST_DATA/ssd
+
+# cmp_dets DETS.f32 OPENCV.txt SX: the same detections (label, score
+# within 1e-5, box within 1e-3 pixels) in the same order; OpenCV's boxes
+# are normalised and unclipped, ours in pixels of a 10x10 image seen
+# through a scale of SX (x_in = SX * x_img), clipped to it.
+cmp_dets() {
+	"$PYTHON" - "$@" <<-\EOT
+	import sys, numpy as np
+	a = np.fromfile(sys.argv[1], np.float32).reshape(-1, 6)
+	r = np.loadtxt(sys.argv[2], ndmin=2).reshape(-1, 6)
+	sx = float(sys.argv[3])
+	r[:, 2:] = np.clip(r[:, 2:] * 10 / sx, 0, 10 / sx)
+	if a.shape != r.shape:
+	    sys.exit("%d detections, OpenCV has %d" % (len(a), len(r)))
+	if (a[:, 0] != r[:, 0]).any():
+	    sys.exit("labels differ")
+	ds, db = np.abs(a[:, 1] - r[:, 1]).max(), np.abs(a[:, 2:] - r[:, 2:]).max()
+	if ds > 1e-5 or db > 1e-3:
+	    sys.exit("score differs by %g, box by %g" % (ds, db))
+	EOT
+}
+
+# in.fs: the fixture's input as imgprep would write it for a 10x10 image
+# (or a 20x20 one seen at half scale, for SX 0.5).
+mkinput() {
+	"$PYTHON" - "$C/ssdish.in.f32" "$1" >in.json <<-\EOT &&
+	import json, sys, numpy as np
+	x = [float(v) for v in np.fromfile(sys.argv[1], np.float32)]
+	sx = float(sys.argv[2])
+	xf = [10 / sx, 10 / sx, 10, 10, sx, sx, 0, 0]
+	rec = lambda k: {"key": k, "tensors": [
+	    {"name": "input", "dtype": "f32", "shape": [8, 10, 10], "values": x},
+	    {"name": "xform", "dtype": "f32", "shape": [8], "values": xf}]}
+	print(json.dumps([rec("a"), rec("b"), {"key": "bad.jpg", "status": "error",
+	    "message": "truncated JPEG data"}, rec("c")]))
+	EOT
+	"$PYTHON" "$FEAT_TOP/t/lib/mkstream.py" in.json >in.fs
+}
+
+test_expect_success 'setup: the Caffe SSD imported, with its detection settings' '
+	featmodel import -q -o ssd.fm "$D/default.prototxt" "$C/ssdish.caffemodel" &&
+	featmodel info ssd.fm >info &&
+	grep -q "^  ssd.priors	prior_a,prior_b$" info &&
+	grep -q "^  ssd.prior_a.source	l2norm1$" info &&
+	grep -q "^  ssd.detect	detection_out$" info &&
+	grep -q "^  ssd.loc	concat11$" info &&
+	grep -q "^  ssd.conf	softmax20$" info &&
+	mkinput 1
+'
+
+test_expect_success 'the detections of OpenCV DNN, highest score first' '
+	ssd-detect -m ssd.fm <in.fs >out.fs &&
+	featcat --head 1 out.fs >first.fs &&
+	featinfo --raw dets first.fs >dets.f32 &&
+	cmp_dets dets.f32 "$D/default.opencv.txt" 1
+'
+
+test_expect_success 'options override the model: the tight settings' '
+	ssd-detect -m ssd.fm -c 0.3 --nms-threshold 0.2 --top-k 5 --keep-top-k 7 <in.fs >t.fs &&
+	featcat --head 1 t.fs >first.fs &&
+	featinfo --raw dets first.fs >dets.f32 &&
+	cmp_dets dets.f32 "$D/tight.opencv.txt" 1
+'
+
+test_expect_success 'the same settings from a model imported with them' '
+	featmodel import -q -o tight.fm "$D/tight.prototxt" "$C/ssdish.caffemodel" &&
+	ssd-detect -m tight.fm <in.fs >t2.fs &&
+	cmp t.fs t2.fs
+'
+
+test_expect_success 'boxes mapped back through the transform to image pixels' '
+	mkinput 0.5 &&
+	ssd-detect -m ssd.fm <in.fs >half.fs &&
+	featcat --head 1 half.fs >first.fs &&
+	featinfo --raw dets first.fs >dets.f32 &&
+	cmp_dets dets.f32 "$D/default.opencv.txt" 0.5
+'
+
+test_expect_success 'batches change nothing; error records pass untouched' '
+	mkinput 1 &&
+	ssd-detect -m ssd.fm -b 1 <in.fs >b1.fs &&
+	ssd-detect -m ssd.fm -b 3 <in.fs >b3.fs &&
+	ssd-detect -m ssd.fm -b 64 -t 2 <in.fs >b64.fs &&
+	cmp b1.fs b3.fs && cmp b1.fs b64.fs &&
+	featinfo -k b1.fs >keys &&
+	grep -q "^bad.jpg	error	truncated JPEG data$" keys &&
+	test_line_count = 4 keys
+'
+
+test_expect_success 'no detection above the threshold: an empty dets, still ok' '
+	ssd-detect -m ssd.fm -c 1 <in.fs >none.fs &&
+	featinfo none.fs >info &&
+	grep -c "dets	f32	\[0 6\]" info >n && echo 3 >expect && test_cmp expect n &&
+	featwrite -f jsonl -e 100% none.fs >none.jsonl 2>/dev/null &&
+	grep -q "\"key\":\"a\",\"status\":\"ok\",\"dets\":\[\]" none.jsonl
+'
+
+test_expect_success 'featwrite -f jsonl gives the detections in image pixels' '
+	featwrite -f jsonl -e 100% out.fs >out.jsonl 2>/dev/null &&
+	head -n 1 out.jsonl >a.jsonl &&
+	"$PYTHON" -c "import json, sys
+d = json.load(open(\"a.jsonl\"))[\"dets\"]
+assert len(d) == 200 and d[0][\"label\"] == 1 and abs(d[0][\"score\"] - 0.9999993) < 1e-5, d[0]
+assert all(0 <= v <= 10 for x in d for v in x[\"box\"])"
+'
+
+test_expect_success 'records it cannot use become error records' '
+	"$PYTHON" "$FEAT_TOP/t/lib/mkstream.py" >odd.fs <<-\EOT &&
+	[{"key": "no-input", "tensors": [{"name": "image", "dtype": "u8", "shape": [2, 2, 3]}]},
+	 {"key": "small", "tensors": [{"name": "input", "dtype": "f32", "shape": [8, 5, 5]},
+	  {"name": "xform", "dtype": "f32", "shape": [8], "values": [5, 5, 5, 5, 1, 1, 0, 0]}]},
+	 {"key": "no-xform", "tensors": [{"name": "input", "dtype": "f32", "shape": [8, 10, 10]}]},
+	 {"key": "bad-xform", "tensors": [{"name": "input", "dtype": "f32", "shape": [8, 10, 10]},
+	  {"name": "xform", "dtype": "f32", "shape": [8], "values": [10, 10, 10, 10, 0, 1, 0, 0]}]}]
+	EOT
+	ssd-detect -m ssd.fm <odd.fs >odd.out &&
+	featinfo -k odd.out >keys &&
+	grep -q "^no-input	error	ssd-detect: no .input. tensor (prepare it with imgprep -m MODEL)$" keys &&
+	grep -q "^small	error	ssd-detect: .input. is f32 \[8 5 5\]; the model needs f32 \[8 10 10\]" keys &&
+	grep -q "^no-xform	error	ssd-detect: no .xform. tensor" keys &&
+	grep -q "^bad-xform	error	ssd-detect: .xform. is not a valid transform$" keys
+'
+
+test_expect_success 'a model that is not an SSD, or none: one line, exit 3 or 4' '
+	test_expect_code 3 ssd-detect -m "$TEST_DATA/nets/deepbit.fm" <in.fs >/dev/null 2>err &&
+	test_stderr_one_line err && grep -q "not an SSD model: no metadata ssd.priors" err &&
+	test_expect_code 4 ssd-detect -m ./nosuch.fm <in.fs >/dev/null 2>err &&
+	test_stderr_one_line err &&
+	FEAT_MODELS=$PWD/empty test_expect_code 4 ssd-detect <in.fs >/dev/null 2>err &&
+	test_stderr_one_line err && grep -q "model .ssd. not found" err
+'
+
+test_expect_success 'a graph whose outputs do not fit the priors is refused' '
+	sed "s/min_size: 4 max_size: 9/min_size: 4/" "$D/default.prototxt" >short.prototxt &&
+	featmodel import -q -o short.fm short.prototxt "$C/ssdish.caffemodel" &&
+	test_expect_code 3 ssd-detect -m short.fm <in.fs >/dev/null 2>err &&
+	test_stderr_one_line err && grep -q "hold 1400 values, the 325 priors need 1300" err
+'
+
+test_expect_success 'usage errors: one line, exit 2' '
+	test_expect_code 2 ssd-detect -b 0 <in.fs 2>err && test_stderr_one_line err &&
+	test_expect_code 2 ssd-detect --nms-threshold 2 <in.fs 2>err && test_stderr_one_line err &&
+	test_expect_code 2 ssd-detect --top-k x <in.fs 2>err && test_stderr_one_line err &&
+	test_expect_code 2 ssd-detect extra <in.fs 2>err && test_stderr_one_line err &&
+	test_expect_code 3 ssd-detect -m ssd.fm <"$C/ssdish.prototxt" >/dev/null 2>err &&
+	test_stderr_one_line err
+'
+
+test_done
