@@ -41,6 +41,41 @@ def multibox(g, sources, priors, classes):
     return loc, g.flatten(conf)
 
 
+VOC = ["background", "aeroplane", "bicycle", "bird", "boat", "bottle", "bus", "car",
+       "cat", "chair", "cow", "diningtable", "dog", "horse", "motorbike", "person",
+       "pottedplant", "sheep", "sofa", "train", "tvmonitor"]
+
+
+def ssd_meta(g, order, mean, scale, gens, detect):
+    """The metadata the pipeline reads (featmodel(5)): input settings, and
+    the PriorBox/DetectionOutput settings of the Caffe release the net
+    copies, one generator per head in gens: (grid, min, max, ratios, step)."""
+    g.w.meta("input.order", order)
+    g.w.meta("input.mean", [float(m) for m in mean])
+    g.w.meta("input.scale", [float(scale)] * 3)
+    g.w.meta("input.fit", "stretch")
+    g.w.meta("labels", VOC)
+    names = []
+    for i, (grid, mn, mx, ars, step) in enumerate(gens):
+        p = "prior%d" % i
+        names.append(p)
+        g.w.meta("ssd.%s.grid" % p, [grid, grid])
+        g.w.meta("ssd.%s.min_size" % p, float(mn))
+        if mx:
+            g.w.meta("ssd.%s.max_size" % p, float(mx))
+        g.w.meta("ssd.%s.aspect_ratio" % p, [float(a) for a in ars])
+        g.w.meta("ssd.%s.flip" % p, "true")
+        g.w.meta("ssd.%s.clip" % p, "false")
+        g.w.meta("ssd.%s.variance" % p, [0.1, 0.1, 0.2, 0.2])
+        if step:
+            g.w.meta("ssd.%s.step" % p, float(step))
+        g.w.meta("ssd.%s.offset" % p, 0.5)
+    g.w.meta("ssd.priors", ",".join(names))
+    g.w.meta("ssd.detect", "detection_out")
+    for k, v in detect.items():
+        g.w.meta("ssd.detection_out.%s" % k, v)
+
+
 def ssd300_vgg16(outdir):
     g = Graph("ssd300_vgg16", (3, 300, 300), batch=1, seed=11)
     x = g.input()
@@ -65,6 +100,11 @@ def ssd300_vgg16(outdir):
     loc, conf = multibox(g, [(norm, 3), (fc7, 3), (c62, 3), (c72, 3), (c82, 3), (c92, 3)],
                          [4, 6, 6, 6, 4, 4], 21)
     g.output(loc, conf)
+    ssd_meta(g, "bgr", (104, 117, 123), 1.0,
+             [(38, 30, 60, [2], 8), (19, 60, 111, [2, 3], 16), (10, 111, 162, [2, 3], 32),
+              (5, 162, 213, [2, 3], 64), (3, 213, 264, [2], 100), (1, 264, 315, [2], 300)],
+             dict(num_classes=21, background_label_id=0, nms_threshold=0.45, top_k=400,
+                  keep_top_k=200, confidence_threshold=0.01, code_type="CENTER_SIZE"))
     return g
 
 
@@ -89,6 +129,11 @@ def mobilenet_ssd(outdir):
         feats.append(x)
     loc, conf = multibox(g, [(f, 1) for f in feats], [3, 6, 6, 6, 6, 6], 21)
     g.output(loc, conf)
+    ssd_meta(g, "bgr", (127.5, 127.5, 127.5), 0.007843,
+             [(19, 60, 0, [2], 0), (10, 105, 150, [2, 3], 0), (5, 150, 195, [2, 3], 0),
+              (3, 195, 240, [2, 3], 0), (2, 240, 285, [2, 3], 0), (1, 285, 300, [2, 3], 0)],
+             dict(num_classes=21, background_label_id=0, nms_threshold=0.45, top_k=100,
+                  keep_top_k=100, confidence_threshold=0.25, code_type="CENTER_SIZE"))
     return g
 
 
@@ -101,6 +146,11 @@ def deepbit_vgg16(outdir):
     x = g.act(g.fc(x, 4096), "relu")
     code = g.act(g.fc(x, 32), "sigmoid")
     g.output(code)
+    g.w.meta("input.order", "bgr")
+    g.w.meta("input.mean", [104.0, 117.0, 123.0])
+    g.w.meta("input.scale", [1.0, 1.0, 1.0])
+    g.w.meta("input.fit", "stretch")
+    g.w.meta("code.bits", 32)
     return g
 
 
