@@ -717,9 +717,55 @@ void feat_model_builder_free(feat_model_builder *b)
 	free(b);
 }
 
+static uint32_t rd32(const unsigned char *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+/* Bytes of the metadata entry at p (written by putstr and putvalue, so
+ * well formed). */
+static size_t entry_size(const unsigned char *p)
+{
+	size_t n = 4 + rd32(p), k;
+	uint32_t type = rd32(p + n), cnt;
+
+	n += 4;
+	switch (type) {
+	case FEAT_V_INT:
+	case FEAT_V_FLOAT:
+		return n + 8;
+	case FEAT_V_STR:
+		return n + 4 + rd32(p + n);
+	case FEAT_V_INTS:
+	case FEAT_V_FLOATS:
+		return n + 4 + 8 * (size_t)rd32(p + n);
+	default:  /* FEAT_V_STRS */
+		cnt = rd32(p + n);
+		n += 4;
+		for (k = 0; k < cnt; k++)
+			n += 4 + rd32(p + n);
+		return n;
+	}
+}
+
+/* A key set twice keeps its last value (an importer's input.shape, then
+ * the user's --set). */
 int feat_mb_meta(feat_model_builder *b, const char *key,
 	const struct feat_value *v)
 {
+	size_t kl = strlen(key), off = 0;
+
+	for (uint32_t i = 0; i < b->nmeta && !b->meta.err; i++) {
+		size_t sz = entry_size(b->meta.p + off);
+
+		if (rd32(b->meta.p + off) == kl && !memcmp(b->meta.p + off + 4, key, kl)) {
+			memmove(b->meta.p + off, b->meta.p + off + sz, b->meta.n - off - sz);
+			b->meta.n -= sz;
+			b->nmeta--;
+			break;
+		}
+		off += sz;
+	}
 	putstr(&b->meta, key);
 	putvalue(&b->meta, v);
 	b->nmeta++;

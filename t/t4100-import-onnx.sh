@@ -64,7 +64,12 @@ test_expect_success 'metadata from the command line' '
 	grep -q "^  input.scale	0.5$" info &&
 	grep -q "^  code.bits	32$" info &&
 	featmodel info l.fm >info &&
-	grep -q "^  labels	bag,shoe$" info
+	grep -q "^  labels	bag,shoe$" info &&
+	featmodel import -o s.fm --set input.order=bgr --set input.order=rgb \
+		--set input.shape=3,20,17 $O/small.onnx >/dev/null &&
+	featmodel info s.fm >info &&
+	grep -q "^  input.order	rgb$" info &&
+	test "$(grep -c "^  input.shape	" info)" = 1
 '
 
 test_expect_success 'an unsupported operator is named, nothing is written' '
