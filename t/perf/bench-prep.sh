@@ -1,5 +1,5 @@
 #!/bin/sh
-# imgdecode + imgprep --for ssd on one core: images/s for ~1-megapixel
+# imgdecode + imgprep --for ssd300 on one core: images/s for ~1-megapixel
 # product photos (1224x816 JPEG, quality 90), with and without DCT-domain
 # downscaling (imgdecode --min-side 300), next to OpenCV 4.6 doing the same
 # work (cv2.imread, IMREAD_REDUCED_COLOR_2 when downscaling, resize to
@@ -20,11 +20,11 @@ i=0
 while [ $i -lt "$N" ]; do cat "$W/files"; i=$((i + 40)); done | head -n "$N" >"$W/list"
 cat "$W"/img/*.jpg >/dev/null   # warm the page cache
 
-t_full=$(best_of 3 "taskset -c $CORE sh -c 'imgdecode <$W/list | imgprep --for ssd >/dev/null'")
-t_dct=$(best_of 3 "taskset -c $CORE sh -c 'imgdecode --min-side 300 <$W/list | imgprep --for ssd >/dev/null'")
+t_full=$(best_of 3 "taskset -c $CORE sh -c 'imgdecode <$W/list | imgprep --for ssd300 >/dev/null'")
+t_dct=$(best_of 3 "taskset -c $CORE sh -c 'imgdecode --min-side 300 <$W/list | imgprep --for ssd300 >/dev/null'")
 echo "images: $N x 1224x816 JPEG q90, one core (taskset -c $CORE)"
 printf '%-44s %10s\n' "" "images/s"
-printf '%-44s %10s\n' "featkit imgdecode | imgprep --for ssd" "$(rate "$N" "$t_full")"
+printf '%-44s %10s\n' "featkit imgdecode | imgprep --for ssd300" "$(rate "$N" "$t_full")"
 printf '%-44s %10s\n' "featkit imgdecode --min-side 300 | imgprep" "$(rate "$N" "$t_dct")"
 
 if /usr/bin/python3 -c 'import cv2' 2>/dev/null; then

@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """peer_opencv_prep.py - the peer of bench-prep.sh: OpenCV doing what
-imgdecode | imgprep --for ssd does (decode, area or bilinear resize to
+imgdecode | imgprep --for ssd300 does (decode, area or bilinear resize to
 300x300 as imgprep chooses, BGR mean subtraction, CHW float32),
 single-threaded.  Prints images/s
 (best of 3 passes over the list, interpreter start-up excluded).
