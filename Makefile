@@ -7,6 +7,7 @@
 #   make fuzz       libFuzzer harnesses over the parsers (FUZZTIME seconds each)
 #   make bench      benchmarks in t/perf/
 #   make demo       the pipeline on the bundled sample photos
+#   make models     retrain the default models in models/ (contrib/train)
 #   make deps       install missing Debian packages (as root or through sudo)
 #   make install    PREFIX=/usr/local DESTDIR=
 #
@@ -173,6 +174,11 @@ bench: all $(PERFS)
 demo: deps
 	@$(MAKE) --no-print-directory all
 	PATH=$(CURDIR)/$(O)/bin:$$PATH sh contrib/demo.sh
+
+# The default models, trained from scratch (contrib/train): about 16
+# minutes on 2 cores.  Needs python3-torch and python3-onnx.
+models: all
+	sh contrib/train/make_models.sh
 
 deps:
 	@sh contrib/deps.sh

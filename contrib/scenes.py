@@ -1,9 +1,13 @@
 #!/usr/bin/python3
 """scenes.py - synthetic product photos from Debian's dataset-fashion-mnist.
 
-Each scene puts one Fashion-MNIST item (scaled, optionally tinted) on a
-larger canvas with a cluttered background and smaller distractors: a
-product photo with a busy background, whose main object's box is known.
+Each scene puts one Fashion-MNIST item (scaled to 30-80% of the short
+side, aspect 0.64-1.57, optionally tinted) on a larger canvas with a
+cluttered background, faded distractor items up to 60% of its size (some
+cut by the edge), and in 30% of scenes an occluder over one of its
+corners: a product photo with a busy background, whose main object's box
+is known.  The generator is contrib/train/common.py's scene(), the one the
+default detector was trained and evaluated on.
 
     /usr/bin/python3 contrib/scenes.py -n 12 -o contrib/samples --seed 1
 
@@ -64,21 +68,9 @@ def paste(canvas, item, x, y, size, tint, rng):
 
 
 def scene(rng, imgs, labs, idx, h, w):
-    canvas = clutter(rng, h, w)
-    # distractors first: other items, smaller, so the main object dominates
-    for _ in range(rng.integers(1, 4)):
-        j = rng.integers(0, len(imgs))
-        s = int(rng.uniform(0.12, 0.25) * min(h, w))
-        x, y = rng.integers(0, w - s), rng.integers(0, h - s)
-        paste(canvas, imgs[j], x, y, (s, s), rng.uniform(60, 255, 3), rng)
-    side = int(rng.uniform(0.35, 0.7) * min(h, w))
-    aspect = rng.uniform(0.8, 1.25)
-    sw, sh = int(side * aspect), side
-    sw = min(sw, w - 2)
-    x, y = rng.integers(0, w - sw), rng.integers(0, h - sh)
-    tint = rng.uniform(120, 255, 3) if rng.random() < 0.7 else np.full(3, 255.0)
-    paste(canvas, imgs[idx], x, y, (sw, sh), tint, rng)
-    return np.clip(canvas, 0, 255).astype(np.uint8), (x, y, x + sw, y + sh)
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "train"))
+    import common  # noqa: E402
+    return common.scene(rng, imgs, idx, h, w)
 
 
 def near_duplicate(rng, img):

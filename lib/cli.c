@@ -413,7 +413,7 @@ int feat_cli_model_path(const char *name, char *out, size_t outlen,
 	}
 	if (env && *env)
 		snprintf(dirs[nd++], sizeof dirs[0], "%s", env);
-	if ((k = readlink("/proc/self/exe", exe, sizeof exe - 1)) > 0) {
+	else if ((k = readlink("/proc/self/exe", exe, sizeof exe - 1)) > 0) {
 		char *slash;
 
 		exe[k] = 0;
@@ -422,7 +422,8 @@ int feat_cli_model_path(const char *name, char *out, size_t outlen,
 		snprintf(dirs[nd++], sizeof dirs[0], "%s/../share/featkit/models", exe);
 		snprintf(dirs[nd++], sizeof dirs[0], "%s/../../models", exe);
 	}
-	snprintf(dirs[nd++], sizeof dirs[0], "%s", FEAT_MODELDIR);
+	if (!(env && *env))
+		snprintf(dirs[nd++], sizeof dirs[0], "%s", FEAT_MODELDIR);
 	for (int i = 0; i < nd; i++) {
 		size_t used = strlen(tried);
 

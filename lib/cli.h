@@ -125,10 +125,10 @@ int feat_batch_filter_run(const struct feat_batch_filter *f);
 /*
  * A model named on the command line: a path (anything with a '/' or an
  * existing file) is taken as it is; a bare name such as "ssd" or
- * "deepbit" means NAME.fm in the model directory, the first of
- * $FEAT_MODELS, EXE/../share/featkit/models, EXE/../../models (a build
- * tree) and FEAT_MODELDIR (the installed one), where EXE is the directory
- * of the running program.  Returns 0 and the path in out, or -1 with a
+ * "deepbit" means NAME.fm in the model directory: $FEAT_MODELS when it is
+ * set (and then only there), else the first of EXE/../share/featkit/models,
+ * EXE/../../models (a build tree) and FEAT_MODELDIR (the installed one),
+ * where EXE is the directory of the running program.  Returns 0 and the path in out, or -1 with a
  * message naming the places searched in why.
  */
 int feat_cli_model_path(const char *name, char *out, size_t outlen,

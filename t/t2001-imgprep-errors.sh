@@ -49,7 +49,7 @@ model_error() {
 test_expect_success 'a model that is not there: exit 4, one line' '
 	mkdir empty &&
 	FEAT_MODELS=$PWD/empty model_error 4 --for yolo &&
-	grep "model .yolo. not found (looked for yolo.fm in $PWD/empty, " err &&
+	grep "model .yolo. not found (looked for yolo.fm in $PWD/empty;" err &&
 	FEAT_MODELS=$PWD/empty model_error 4 --for ssd &&
 	grep "model .ssd. not found" err &&
 	model_error 4 -m ./missing.fm &&

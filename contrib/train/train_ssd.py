@@ -1,0 +1,202 @@
+#!/usr/bin/python3
+"""train_ssd.py - featkit's default detector: a small SSD (MobileNet-style
+depthwise-separable backbone, four feature maps at 20, 10, 5 and 3 cells,
+Caffe prior boxes, multibox loss with hard-negative mining 3:1) trained on
+synthetic product photos made from Fashion-MNIST's train split, exported
+to ONNX with the softmax inside, then imported with its metadata.
+
+    /usr/bin/python3 contrib/train/train_ssd.py OUTDIR [--minutes M] [--seed S]
+
+writes OUTDIR/ssd.onnx, OUTDIR/ssd.pt (weights) and OUTDIR/ssd.meta (the
+--set arguments for featmodel import).  One thread (torch.set_num_threads(1)).
+"""
+import argparse
+import math
+import os
+import sys
+import time
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import common as C  # noqa: E402
+import ssdref  # noqa: E402  (contrib/, via common's path)
+
+torch.set_num_threads(1)
+
+
+def dwpw(cin, cout, s):
+    return nn.Sequential(
+        nn.Conv2d(cin, cin, 3, s, 1, groups=cin, bias=False), nn.BatchNorm2d(cin), nn.ReLU(inplace=True),
+        nn.Conv2d(cin, cout, 1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True))
+
+
+class SSD(nn.Module):
+    def __init__(self, ncls=11):
+        super().__init__()
+        self.ncls = ncls
+        self.stem = nn.Sequential(nn.Conv2d(3, 16, 3, 2, 1, bias=False), nn.BatchNorm2d(16),
+                                  nn.ReLU(inplace=True))
+        self.b1 = nn.Sequential(dwpw(16, 32, 1), dwpw(32, 48, 2), dwpw(48, 48, 1), dwpw(48, 64, 2))
+        self.b2 = nn.Sequential(dwpw(64, 64, 1), dwpw(64, 96, 2))
+        self.b3 = nn.Sequential(dwpw(96, 96, 1), dwpw(96, 128, 2))
+        self.b4 = dwpw(128, 128, 2)
+        chans = [64, 96, 128, 128]
+        self.loc = nn.ModuleList(nn.Conv2d(c, C.nper(g[3]) * 4, 3, padding=1)
+                                 for c, g in zip(chans, C.GENS))
+        self.conf = nn.ModuleList(nn.Conv2d(c, C.nper(g[3]) * ncls, 3, padding=1)
+                                  for c, g in zip(chans, C.GENS))
+
+    def forward(self, x, export=False):
+        f1 = self.b1(self.stem(x))
+        f2 = self.b2(f1)
+        f3 = self.b3(f2)
+        f4 = self.b4(f3)
+        loc = torch.cat([l(f).permute(0, 2, 3, 1).flatten(1)
+                         for l, f in zip(self.loc, (f1, f2, f3, f4))], 1)
+        conf = torch.cat([c(f).permute(0, 2, 3, 1).flatten(1)
+                          for c, f in zip(self.conf, (f1, f2, f3, f4))], 1)
+        conf = conf.view(conf.size(0), -1, self.ncls)
+        if export:
+            return loc, torch.softmax(conf, dim=-1).flatten(1)
+        return loc.view(loc.size(0), -1, 4), conf
+
+
+def iou(a, b):
+    lt = torch.max(a[:, None, :2], b[None, :, :2])
+    rb = torch.min(a[:, None, 2:], b[None, :, 2:])
+    wh = (rb - lt).clamp(min=0)
+    inter = wh[..., 0] * wh[..., 1]
+    aa = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
+    ab = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
+    return inter / (aa[:, None] + ab[None, :] - inter)
+
+
+def encode(g, p, v):
+    pw, ph = p[:, 2] - p[:, 0], p[:, 3] - p[:, 1]
+    pcx, pcy = (p[:, 0] + p[:, 2]) / 2, (p[:, 1] + p[:, 3]) / 2
+    gw, gh = g[:, 2] - g[:, 0], g[:, 3] - g[:, 1]
+    gcx, gcy = (g[:, 0] + g[:, 2]) / 2, (g[:, 1] + g[:, 3]) / 2
+    return torch.stack([(gcx - pcx) / pw / v[:, 0], (gcy - pcy) / ph / v[:, 1],
+                        torch.log(gw / pw) / v[:, 2], torch.log(gh / ph) / v[:, 3]], 1)
+
+
+def targets(boxes, labels, pri, var):
+    """One gt box per image: the priors matched (IoU >= 0.5, and the best)."""
+    o = iou(boxes, pri)                     # (B, P)
+    best = o.argmax(1)
+    pos = o >= 0.5
+    pos[torch.arange(len(boxes)), best] = True
+    cls = torch.where(pos, labels[:, None], torch.zeros_like(pos, dtype=torch.long))
+    loc = torch.stack([encode(boxes[i:i + 1].expand(len(pri), 4), pri, var)
+                       for i in range(len(boxes))])
+    return cls, loc, pos
+
+
+def multibox(ploc, pconf, cls, loc, pos):
+    npos = pos.sum().clamp(min=1)
+    l_loc = F.smooth_l1_loss(ploc[pos], loc[pos], reduction="sum")
+    ce = F.cross_entropy(pconf.reshape(-1, pconf.size(-1)), cls.reshape(-1),
+                         reduction="none").view(cls.shape)
+    neg_ce = ce.clone().detach()
+    neg_ce[pos] = 0
+    nneg = (3 * pos.sum(1)).clamp(max=pos.size(1) - 1)
+    rank = neg_ce.argsort(1, descending=True).argsort(1)
+    neg = rank < nneg[:, None]
+    l_conf = ce[pos | neg].sum()
+    return (l_loc + l_conf) / npos
+
+
+def make_set(n, seed, split, sizes):
+    rng = np.random.default_rng(seed)
+    imgs, labs = C.load_fmnist(split)
+    X = np.empty((n, 3, C.IMG, C.IMG), np.float16)
+    B = np.empty((n, 4), np.float32)
+    L = np.empty(n, np.int64)
+    for i in range(n):
+        h, w = sizes[i % len(sizes)]
+        idx = int(rng.integers(0, len(imgs)))
+        img, (x0, y0, x1, y1) = C.scene(rng, imgs, idx, h, w)
+        X[i] = C.prep(img, C.IMG, C.IMG)
+        B[i] = (x0 / w, y0 / h, x1 / w, y1 / h)
+        L[i] = int(labs[idx]) + 1
+    return X, B, L
+
+
+SIZES = [(160, 160), (180, 240), (240, 320), (260, 200), (300, 400), (360, 480), (200, 200)]
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("out")
+    ap.add_argument("--minutes", type=float, default=12)
+    ap.add_argument("--n", type=int, default=6000)
+    ap.add_argument("--seed", type=int, default=1)
+    a = ap.parse_args()
+    os.makedirs(a.out, exist_ok=True)
+    torch.manual_seed(a.seed)
+    t0 = time.time()
+    X, B, L = make_set(a.n, a.seed, "train", SIZES)
+    print("train_ssd: %d scenes in %.0f s" % (a.n, time.time() - t0), flush=True)
+    meta = C.ssd_meta()
+    grids = {"p%d" % i: (g[0], g[0]) for i, g in enumerate(C.GENS)}
+    pri, var = ssdref.priors(meta, C.IMG, C.IMG, grids)
+    pri_t, var_t = torch.from_numpy(pri), torch.from_numpy(var)
+    net = SSD()
+    print("train_ssd: %d parameters, %d priors" % (sum(p.numel() for p in net.parameters()), len(pri)),
+          flush=True)
+    opt = torch.optim.Adam(net.parameters(), 2e-3, weight_decay=1e-5)
+    budget = a.minutes * 60
+    t1 = time.time()
+    step = 0
+    rng = np.random.default_rng(a.seed + 1)
+    while time.time() - t1 < budget:
+        frac = (time.time() - t1) / budget
+        for g in opt.param_groups:
+            g["lr"] = 2e-3 * 0.5 * (1 + math.cos(math.pi * frac))
+        idx = rng.integers(0, a.n, 32)
+        x = torch.from_numpy(X[idx].astype(np.float32))
+        b = torch.from_numpy(B[idx].copy())
+        flip = torch.from_numpy(rng.random(32) < 0.5)
+        x[flip] = x[flip].flip(-1)
+        b[flip] = torch.stack([1 - b[flip][:, 2], b[flip][:, 1], 1 - b[flip][:, 0], b[flip][:, 3]], 1)
+        cls, loc, pos = targets(b, torch.from_numpy(L[idx]), pri_t, var_t)
+        ploc, pconf = net(x)
+        loss = multibox(ploc, pconf, cls, loc, pos)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        step += 1
+        if step % 100 == 0:
+            print("train_ssd: step %d, %.0f s, loss %.3f" % (step, time.time() - t1, loss.item()),
+                  flush=True)
+    net.eval()
+    torch.save(net.state_dict(), os.path.join(a.out, "ssd.pt"))
+
+    class Export(nn.Module):
+        def __init__(self, n):
+            super().__init__()
+            self.n = n
+
+        def forward(self, x):
+            return self.n(x, export=True)
+
+    torch.onnx.export(Export(net), torch.zeros(1, 3, C.IMG, C.IMG), os.path.join(a.out, "ssd.onnx"),
+                      opset_version=13, input_names=["data"], output_names=["loc", "conf"])
+    with open(os.path.join(a.out, "ssd.meta"), "w") as f:
+        for k, v in meta.items():
+            v = ",".join(str(t) for t in v) if isinstance(v, list) else str(v)
+            f.write("--set\nssd.%s=%s\n" % (k, v))
+        for k, v in [("name", "featkit-ssd-fmnist"), ("input.shape", "3,%d,%d" % (C.IMG, C.IMG)),
+                     ("input.order", "rgb"), ("input.mean", "127.5,127.5,127.5"),
+                     ("input.scale", "0.0078125,0.0078125,0.0078125"), ("input.fit", "stretch"),
+                     ("ssd.loc", "loc"), ("ssd.conf", "conf")]:
+            f.write("--set\n%s=%s\n" % (k, v))
+    print("train_ssd: %d steps, %.0f s; wrote %s/ssd.onnx" % (step, time.time() - t0, a.out), flush=True)
+
+
+if __name__ == "__main__":
+    main()

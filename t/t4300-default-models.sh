@@ -1,0 +1,70 @@
+#!/bin/sh
+# The default models in models/ (contrib/train, make models): they load,
+# carry the metadata the pipeline reads (featmodel(5)), and compute what
+# PyTorch computes from the same trained weights (fixtures written by
+# contrib/train/fixtures.py), under every kernel path; and the pipeline
+# finds them by name.
+
+. "$FEAT_TOP/t/test-lib.sh"
+
+M=$FEAT_TOP/models
+D=$TEST_DATA/models
+FCMP=$FEAT_TOP/t/lib/fcmp.py
+
+test_expect_success 'the three models load and validate' '
+	for m in ssd deepbit deepbit32; do
+		featmodel check "$M/$m.fm" || return 1
+	done
+'
+
+test_expect_success 'the detector carries its input and SSD settings' '
+	featmodel info "$M/ssd.fm" >info &&
+	grep -q "^  input.shape	3,160,160$" info &&
+	grep -q "^  input.order	rgb$" info &&
+	grep -q "^  input.mean	127.5,127.5,127.5$" info &&
+	grep -q "^  ssd.priors	p0,p1,p2,p3$" info &&
+	grep -q "^  ssd.det.num_classes	11$" info &&
+	grep -q "^  ssd.loc	loc$" info && grep -q "^  ssd.conf	conf$" info &&
+	grep -q "^  labels	background,t-shirt,trouser,pullover,dress,coat,sandal,shirt,sneaker,bag,ankle-boot$" info
+'
+
+test_expect_success 'the descriptors carry their input and code length' '
+	for b in 64 32; do
+		m=deepbit32 && [ $b = 32 ] || m=deepbit
+		featmodel info "$M/$m.fm" >info &&
+		grep -q "^  input.shape	1,32,32$" info &&
+		grep -q "^  input.order	gray$" info &&
+		grep -q "^  code.bits	$b$" info || return 1
+	done
+'
+
+for k in ref avx512 blas; do
+	if [ $k = avx512 ] && ! grep -q avx512f /proc/cpuinfo; then
+		test_skip "kernel $k" "this CPU has no AVX-512"
+		continue
+	fi
+	test_expect_success "the models compute what PyTorch computes (FEAT_KERNEL=$k)" "
+		FEAT_KERNEL=$k featmodel run $M/ssd.fm $D/ssd.in.f32 s.$k &&
+		\"\$PYTHON\" $FCMP s.$k.loc.f32 $D/ssd.loc.f32 &&
+		\"\$PYTHON\" $FCMP s.$k.conf.f32 $D/ssd.conf.f32 &&
+		FEAT_KERNEL=$k featmodel run $M/deepbit.fm $D/deepbit.in.f32 d.$k &&
+		\"\$PYTHON\" $FCMP d.$k.code.f32 $D/deepbit.code.f32 &&
+		FEAT_KERNEL=$k featmodel run $M/deepbit32.fm $D/deepbit32.in.f32 e.$k &&
+		\"\$PYTHON\" $FCMP e.$k.code.f32 $D/deepbit32.code.f32
+	"
+done
+
+test_expect_success 'the pipeline finds them by name and codes a photo' '
+	imgdecode "$FEAT_TOP/contrib/samples/scene-0000.jpg" >a.fs &&
+	FEAT_MODELS=$M imgprep --for ssd <a.fs >b.fs &&
+	FEAT_MODELS=$M ssd-detect <b.fs >c.fs &&
+	cropbox <c.fs >d.fs &&
+	FEAT_MODELS=$M imgprep --for deepbit <d.fs >e.fs &&
+	FEAT_MODELS=$M deepbit-extract <e.fs >f.fs &&
+	featinfo f.fs >info &&
+	grep -q "input	f32	\[1 32 32\]" info &&
+	grep -q "code	bit	\[64\]" info &&
+	grep -q "crop	f32	\[6\]" info
+'
+
+test_done
