@@ -13,10 +13,10 @@ S=$FEAT_TOP/contrib/samples
 STANDIN='imgprep -q --size 8x8 | featwrite -q -f tsv --max-errors 100%'
 
 test_expect_success 'setup: the archive, unpacked as a task sees it' '
-	MKARCHIVE_PARTIAL=1 "$FEAT_TOP/contrib/hadoop/mkarchive" -o featkit.tar.gz \
-		-b "$FEAT_BIN" 2>mk.err &&
+	"$FEAT_TOP/contrib/hadoop/mkarchive" -o featkit.tar.gz -b "$FEAT_BIN" 2>mk.err &&
 	mkdir featkit && tar -xzf featkit.tar.gz -C featkit &&
 	test -x featkit/mapper && test -x featkit/bin/imgdecode && test -x featkit/bin/featwrite &&
+	test -f featkit/models/ssd.fm && test -f featkit/models/deepbit.fm &&
 	cat >fetch.sh <<-\EOT &&
 	# FEAT_FETCH stand-in: copy file://PATH to $1, fail for anything else
 	case $2 in file://*) cp "${2#file://}" "$1" ;; *) echo "no route to $2" >&2; exit 6 ;; esac
@@ -65,6 +65,14 @@ test_expect_success 'a long silence (model loading) is covered by status lines' 
 	run_mapper FEAT_KEEPALIVE=1 &&
 	test "$(grep -c "^reporter:status:featkit: loading models$" err)" -ge 2 &&
 	test_line_count = 6 out
+'
+
+test_expect_success 'the default pipeline from the archive: a 64-bit code per photo' '
+	printf "%s\n" "$S/scene-0000.jpg" "$S/broken.jpg" "$S/scene-0001.jpg" >input &&
+	env -i PATH=/usr/bin:/bin HOME="$HOME" TMPDIR="$PWD/tmp" ./featkit/mapper <input >out 2>err &&
+	test_line_count = 3 out &&
+	grep -c "^$S/scene-000[01].jpg	[0-9a-f]\{16\}$" out >n && echo 2 >expect && test_cmp expect n &&
+	grep -q "^$S/broken.jpg	error	" out
 '
 
 test_expect_success 'a fault of the whole task exits non-zero with a reason' '
