@@ -138,7 +138,11 @@ def items_folder(d):
     for p in sorted(glob.glob(os.path.join(d, "**", "*"), recursive=True)):
         if not p.lower().endswith((".jpg", ".jpeg", ".png")):
             continue
-        im = Image.open(p).convert("L")
+        try:
+            im = Image.open(p).convert("L")
+        except OSError as e:  # a broken file in a user's folder: say so, go on
+            print("train_deepbit: %s: skipped (%s)" % (p, e), file=sys.stderr)
+            continue
         w, h = im.size
         im = im.crop((w // 10, h // 10, w - w // 10, h - h // 10)).resize((28, 28), Image.BILINEAR)
         out.append(np.asarray(im, np.uint8))
