@@ -413,7 +413,14 @@ void feat_ssd_free(struct feat_ssd *s)
 {
 	free(s->prior);
 	free(s->var);
-	s->prior = s->var = NULL;
+	free(s->box);
+	free(s->cand);
+	free(s->keep);
+	free(s->all);
+	s->prior = s->var = s->box = NULL;
+	s->cand = s->all = NULL;
+	s->keep = NULL;
+	s->allcap = 0;
 }
 
 /* ----------------------------------------------------------- detection */
@@ -476,21 +483,52 @@ static void decode(const struct feat_ssd *s, const float *loc, float *box)
 	}
 }
 
-int feat_ssd_detect(const struct feat_ssd *s, const float *loc,
+/* Put the k best of c[0..n) (by_score's order) first, in any order:
+ * quickselect, so that a class with thousands of boxes above the threshold
+ * (an untrained net) costs O(n), not a sort. */
+static void select_best(struct cand *c, int n, int k)
+{
+	int lo = 0, hi = n - 1;
+
+	while (lo < hi) {
+		struct cand piv = c[lo + (hi - lo) / 2], t;
+		int i = lo, j = hi;
+
+		while (i <= j) {
+			while (by_score(&c[i], &piv) < 0)
+				i++;
+			while (by_score(&c[j], &piv) > 0)
+				j--;
+			if (i <= j) {
+				t = c[i], c[i] = c[j], c[j] = t;
+				i++, j--;
+			}
+		}
+		if (k - 1 <= j)
+			hi = j;
+		else if (k - 1 >= i)
+			lo = i;
+		else
+			break;
+	}
+}
+
+int feat_ssd_detect(struct feat_ssd *s, const float *loc,
 	const float *conf, struct feat_det **out, size_t *cap)
 {
 	int np = s->nprior, C = s->num_classes, nall = 0;
-	float *box = malloc((size_t)np * 4 * sizeof *box);
-	struct cand *c = malloc((size_t)np * sizeof *c), *all = NULL;
-	int *keep = malloc((size_t)np * sizeof *keep);
-	size_t allcap = 0;
-	int e = 0;
+	struct cand *c, *all;
 
-	if (!box || !c || !keep) {
-		e = FEAT_E_NOMEM;
-		goto done;
+	/* work buffers, kept between calls (no page faults per image) */
+	if (!s->box) {
+		s->box = malloc((size_t)np * 4 * sizeof *s->box);
+		s->cand = malloc((size_t)np * sizeof(struct cand));
+		s->keep = malloc((size_t)np * sizeof *s->keep);
+		if (!s->box || !s->cand || !s->keep)
+			return FEAT_E_NOMEM;
 	}
-	decode(s, loc, box);
+	c = s->cand;
+	decode(s, loc, s->box);
 	for (int k = 0; k < C; k++) {
 		int nc = 0, nk = 0;
 
@@ -502,52 +540,48 @@ int feat_ssd_detect(const struct feat_ssd *s, const float *loc,
 			if (sc > s->confidence_threshold)
 				c[nc++] = (struct cand){ sc, p, k };
 		}
-		qsort(c, (size_t)nc, sizeof *c, by_score);
-		if (s->top_k >= 0 && nc > s->top_k)
+		if (s->top_k >= 0 && nc > s->top_k) {
+			select_best(c, nc, s->top_k);
 			nc = s->top_k;
+		}
+		qsort(c, (size_t)nc, sizeof *c, by_score);
 		for (int i = 0; i < nc; i++) {
+			const float *b = s->box + 4 * c[i].idx;
 			int ok = 1;
 
 			for (int j = 0; j < nk && ok; j++)
-				ok = feat_ssd_iou(box + 4 * c[i].idx, box + 4 * keep[j]) <= s->nms_threshold;
+				ok = feat_ssd_iou(b, s->box + 4 * s->keep[j]) <= s->nms_threshold;
 			if (!ok)
 				continue;
-			keep[nk++] = c[i].idx;
-			if ((size_t)nall == allcap) {
-				size_t nc2 = allcap ? 2 * allcap : 256;
-				struct cand *t = realloc(all, nc2 * sizeof *all);
+			s->keep[nk++] = c[i].idx;
+			if ((size_t)nall == s->allcap) {
+				size_t n2 = s->allcap ? 2 * s->allcap : 256;
+				void *t = realloc(s->all, n2 * sizeof(struct cand));
 
-				if (!t) {
-					e = FEAT_E_NOMEM;
-					goto done;
-				}
-				all = t, allcap = nc2;
+				if (!t)
+					return FEAT_E_NOMEM;
+				s->all = t, s->allcap = n2;
 			}
-			all[nall++] = c[i];
+			((struct cand *)s->all)[nall++] = c[i];
 		}
 	}
-	qsort(all, (size_t)nall, sizeof *all, by_score);
-	if (s->keep_top_k >= 0 && nall > s->keep_top_k)
+	all = s->all;
+	if (s->keep_top_k >= 0 && nall > s->keep_top_k) {
+		select_best(all, nall, s->keep_top_k);
 		nall = s->keep_top_k;
+	}
+	qsort(all, (size_t)nall, sizeof *all, by_score);
 	if ((size_t)nall > *cap) {
 		struct feat_det *t = realloc(*out, (size_t)nall * sizeof **out);
 
-		if (!t) {
-			e = FEAT_E_NOMEM;
-			goto done;
-		}
+		if (!t)
+			return FEAT_E_NOMEM;
 		*out = t, *cap = (size_t)nall;
 	}
 	for (int i = 0; i < nall; i++) {
-		const float *b = box + 4 * all[i].idx;
+		const float *b = s->box + 4 * all[i].idx;
 
 		(*out)[i] = (struct feat_det){ (float)all[i].label, all[i].score, b[0], b[1], b[2], b[3] };
 	}
-	e = nall;
-done:
-	free(box);
-	free(c);
-	free(keep);
-	free(all);
-	return e;
+	return nall;
 }

@@ -37,6 +37,11 @@ struct feat_ssd {
 	int nprior;
 	float *prior, *var;
 	float img_w, img_h;          /* the network input the priors refer to */
+	/* work buffers of feat_ssd_detect, made on first use */
+	float *box;
+	void *cand, *all;
+	int *keep;
+	size_t allcap;
 };
 
 /* One detection: label, score, box (normalised to the network input). */
@@ -58,9 +63,10 @@ void feat_ssd_free(struct feat_ssd *s);
  * Detections of one image from its loc (nprior*4) and conf
  * (nprior*num_classes) rows into *out (grown with realloc as needed; *cap
  * its capacity), sorted by score, highest first (ties: lower label, then
- * lower prior index).  Returns the count, or FEAT_E_NOMEM.
+ * lower prior index).  Uses work buffers kept in s (not thread-safe for one
+ * s).  Returns the count, or FEAT_E_NOMEM.
  */
-int feat_ssd_detect(const struct feat_ssd *s, const float *loc,
+int feat_ssd_detect(struct feat_ssd *s, const float *loc,
 	const float *conf, struct feat_det **out, size_t *cap);
 
 /* Caffe's JaccardOverlap of two normalised boxes (0 when either is empty
