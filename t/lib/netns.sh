@@ -11,6 +11,9 @@
 #   netns_kill a|b        kills every process of a host (its sshd, its jobs)
 #   netns_sshd a|b        starts a host's sshd again
 #   netns_down            removes both hosts (safe to call twice)
+#
+# Jobs on host a see FEAT_HOST_CORE=0, on host b 1 (the benchmark pins each
+# host's pipeline to its own core, as if the hosts were machines).
 
 NETNS_TAG=$(echo "fk$$" | cut -c1-9)
 NETNS_NET=10.$((100 + $$ % 100))
@@ -74,6 +77,7 @@ netns_up() {
 		UsePAM no
 		StrictModes no
 		PidFile $NETNS_DIR/sshd-$_h.pid
+		SetEnv FEAT_HOST_CORE=$((_n - 1))
 		EOT
 		netns_sshd $_h || return 1
 		echo "1/root@$NETNS_NET.$_n.2" >>"$NETNS_DIR/hosts"
