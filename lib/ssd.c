@@ -32,6 +32,15 @@
 
 /* ------------------------------------------------------------ metadata */
 
+/* A count or label from metadata: -1 (none, or anything below, or NaN)
+ * up to 100000000. */
+static int count_of(double x)
+{
+	if (!(x >= -1))
+		return -1;
+	return x > 1e8 ? 100000000 : (int)x;
+}
+
 static const struct feat_value *meta(const struct feat_net *n, const char *a,
 	const char *b)
 {
@@ -55,6 +64,13 @@ static int nums(const struct feat_net *n, const char *a, const char *b,
 			 max > 1 ? "numbers" : "a number");
 		return -1;
 	}
+	/* bounded, so that every count converts to int and every size
+	 * to float */
+	for (int i = 0; i < k; i++)
+		if (!(fabs(v[i]) <= 1e9)) {
+			snprintf(why, whylen, "metadata ssd.%s.%s: %g is out of range", a, b, v[i]);
+			return -1;
+		}
 	return k;
 }
 
@@ -85,15 +101,20 @@ static const char *str(const struct feat_value *v)
 	return v && v->type == FEAT_V_STR && v->n == 1 ? v->u.s : NULL;
 }
 
-/* The i-th name of a list given as strs, or as one comma-separated str
- * (copied into buf).  NULL past the end. */
+/* The i-th name of a list given as strs, or as one comma-separated str,
+ * copied into buf (callers use buf).  NULL past the end. */
 static const char *nth_name(const struct feat_value *v, int i, char *buf, size_t len)
 {
-	if (v->type == FEAT_V_STRS)
-		return i < (int)v->n ? v->u.strs[i] : NULL;
+	const char *p;
+
+	if (v->type == FEAT_V_STRS) {
+		if (i >= (int)v->n || !*v->u.strs[i] || strlen(v->u.strs[i]) >= len)
+			return NULL;
+		return strcpy(buf, v->u.strs[i]);
+	}
 	if (v->type != FEAT_V_STR)
 		return NULL;
-	const char *p = v->u.s;
+	p = v->u.s;
 
 	for (int k = 0; k < i; k++) {
 		if (!(p = strchr(p, ',')))
@@ -175,6 +196,10 @@ static int priors_of(struct feat_ssd *s, const struct feat_net *n, const char *g
 	if ((k = nums(n, g, "grid", v, 2, why, whylen)) < 0)
 		return -1;
 	if (k == 2) {
+		if (!(v[0] >= 1 && v[0] <= 4096 && v[1] >= 1 && v[1] <= 4096)) {
+			snprintf(why, whylen, "metadata ssd.%s: bad grid %gx%g", g, v[0], v[1]);
+			return -1;
+		}
 		gh = (int)v[0], gw = (int)v[1];
 	} else if (k == 0 && str(meta(n, g, "source"))) {
 		int b = feat_net_blob_find(n, str(meta(n, g, "source")));
@@ -236,6 +261,10 @@ static int priors_of(struct feat_ssd *s, const struct feat_net *n, const char *g
 
 	int per_cell = nmin * (1 + (nmax > 0) + (nar - 1));
 
+	if ((long)gh * gw * per_cell > 10000000) {
+		snprintf(why, whylen, "metadata ssd.%s: more than 10000000 prior boxes", g);
+		return -1;
+	}
 	if (!fill)
 		return gh * gw * per_cell;
 	s->img_w = (float)img_w, s->img_h = (float)img_h;
@@ -333,12 +362,16 @@ int feat_ssd_setup(struct feat_ssd *s, const struct feat_net *n, char *why,
 	if ((k = nums(n, d, "background_label_id", v, 1, why, whylen)) < 0)
 		return FEAT_E_FORMAT;
 	if (k)
-		s->background = (int)v[0];
+		s->background = count_of(v[0]);
 	s->nms_threshold = 0.3f;
 	if ((k = nums(n, d, "nms_threshold", v, 1, why, whylen)) < 0)
 		return FEAT_E_FORMAT;
 	if (k)
 		s->nms_threshold = (float)v[0];
+	if (!(s->nms_threshold >= 0)) {
+		snprintf(why, whylen, "metadata ssd.%s.nms_threshold: must not be negative", d);
+		return FEAT_E_FORMAT;
+	}
 	s->confidence_threshold = -FLT_MAX;
 	if ((k = nums(n, d, "confidence_threshold", v, 1, why, whylen)) < 0)
 		return FEAT_E_FORMAT;
@@ -348,12 +381,12 @@ int feat_ssd_setup(struct feat_ssd *s, const struct feat_net *n, char *why,
 	if ((k = nums(n, d, "top_k", v, 1, why, whylen)) < 0)
 		return FEAT_E_FORMAT;
 	if (k)
-		s->top_k = (int)v[0];
+		s->top_k = count_of(v[0]);
 	s->keep_top_k = -1;
 	if ((k = nums(n, d, "keep_top_k", v, 1, why, whylen)) < 0)
 		return FEAT_E_FORMAT;
 	if (k)
-		s->keep_top_k = (int)v[0];
+		s->keep_top_k = count_of(v[0]);
 	if (flag(n, d, "variance_encoded_in_target", 0, &s->var_in_target, why, whylen) ||
 	    flag(n, d, "share_location", 1, &share, why, whylen))
 		return FEAT_E_FORMAT;
@@ -431,6 +464,10 @@ float feat_ssd_iou(const float *a, const float *b)
 		return 0.0f;
 	float iw = fminf(a[2], b[2]) - fmaxf(a[0], b[0]);
 	float ih = fminf(a[3], b[3]) - fmaxf(a[1], b[1]);
+	/* an inverted box (CORNER decoding can give one) meets nothing:
+	 * Caffe sizes such an intersection 0 */
+	if (iw < 0 || ih < 0)
+		return 0.0f;
 	float inter = iw * ih;
 	float sa = a[2] < a[0] || a[3] < a[1] ? 0.0f : (a[2] - a[0]) * (a[3] - a[1]);
 	float sb = b[2] < b[0] || b[3] < b[1] ? 0.0f : (b[2] - b[0]) * (b[3] - b[1]);
@@ -544,7 +581,8 @@ int feat_ssd_detect(struct feat_ssd *s, const float *loc,
 			select_best(c, nc, s->top_k);
 			nc = s->top_k;
 		}
-		qsort(c, (size_t)nc, sizeof *c, by_score);
+		if (nc > 1)
+			qsort(c, (size_t)nc, sizeof *c, by_score);
 		for (int i = 0; i < nc; i++) {
 			const float *b = s->box + 4 * c[i].idx;
 			int ok = 1;
@@ -570,7 +608,8 @@ int feat_ssd_detect(struct feat_ssd *s, const float *loc,
 		select_best(all, nall, s->keep_top_k);
 		nall = s->keep_top_k;
 	}
-	qsort(all, (size_t)nall, sizeof *all, by_score);
+	if (nall > 1)  /* (all is NULL until a first box is kept) */
+		qsort(all, (size_t)nall, sizeof *all, by_score);
 	if ((size_t)nall > *cap) {
 		struct feat_det *t = realloc(*out, (size_t)nall * sizeof **out);
 

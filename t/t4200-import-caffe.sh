@@ -60,6 +60,11 @@ test_expect_success 'PriorBox and DetectionOutput become metadata, not layers' '
 	grep -q "^  ssd.prior1.flip	true$" info &&
 	grep -q "^  ssd.detection_out.nms_threshold	0.45$" info &&
 	grep -q "^  ssd.detection_out.code_type	CENTER_SIZE$" info &&
+	grep -q "^  ssd.priors	prior1$" info &&
+	grep -q "^  ssd.prior1.source	l2norm1$" info &&
+	grep -q "^  ssd.detect	detection_out$" info &&
+	grep -q "^  ssd.loc	concat11$" info &&
+	grep -q "^  ssd.conf	softmax20$" info &&
 	grep -q "^  graph.outputs	concat11,softmax20$" info &&
 	! grep -q "^[0-9].* \(prior1\|priors\|detection_out\) " info
 '
