@@ -14,7 +14,7 @@ set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top/contrib/samples" || exit 1
 out=${DEMO_OUT:-$top/build/demo}
-radius=${DEMO_RADIUS:-8}
+radius=${DEMO_RADIUS:-4}
 export FEAT_MODELS=${FEAT_MODELS:-$top/models}
 mkdir -p "$out"
 for m in ssd deepbit; do
