@@ -31,6 +31,31 @@ cmp_dets() {
 	EOT
 }
 
+# same_dets A B: the same records and detections.  Byte for byte, but
+# under FEAT_KERNEL=blas: OpenBLAS blocks a product differently for
+# another batch size or thread count, so its sums may differ in the last
+# bits (labels and boxes the same, scores within 1e-6).
+same_dets() {
+	if [ "${FEAT_KERNEL:-}" != blas ]; then
+		cmp "$1" "$2"
+		return
+	fi
+	featwrite -q -f jsonl -e 100% "$1" >"$1.jsonl" &&
+	featwrite -q -f jsonl -e 100% "$2" >"$2.jsonl" &&
+	"$PYTHON" - "$1.jsonl" "$2.jsonl" <<-\EOT
+	import json, sys
+	a = [json.loads(l) for l in open(sys.argv[1])]
+	b = [json.loads(l) for l in open(sys.argv[2])]
+	assert [r["key"] for r in a] == [r["key"] for r in b]
+	for r, t in zip(a, b):
+	    d, e = r.get("dets", []), t.get("dets", [])
+	    assert len(d) == len(e), r["key"]
+	    for x, y in zip(d, e):
+	        assert x["label"] == y["label"] and abs(x["score"] - y["score"]) < 1e-6
+	        assert max(abs(u - v) for u, v in zip(x["box"], y["box"])) < 1e-4
+	EOT
+}
+
 # in.fs: the fixture's input as imgprep would write it for a 10x10 image
 # (or a 20x20 one seen at half scale, for SX 0.5).
 mkinput() {
@@ -87,12 +112,12 @@ test_expect_success 'boxes mapped back through the transform to image pixels' '
 	cmp_dets dets.f32 "$D/default.opencv.txt" 0.5
 '
 
-test_expect_success 'batches change nothing; error records pass untouched' '
+test_expect_success 'batches change nothing (but the last bits under blas); error records pass untouched' '
 	mkinput 1 &&
 	ssd-detect -m ssd.fm -b 1 <in.fs >b1.fs &&
 	ssd-detect -m ssd.fm -b 3 <in.fs >b3.fs &&
 	ssd-detect -m ssd.fm -b 64 -t 2 <in.fs >b64.fs &&
-	cmp b1.fs b3.fs && cmp b1.fs b64.fs &&
+	same_dets b1.fs b3.fs && same_dets b1.fs b64.fs &&
 	featinfo -k b1.fs >keys &&
 	grep -q "^bad.jpg	error	truncated JPEG data$" keys &&
 	test_line_count = 4 keys
