@@ -37,7 +37,8 @@ static const char usage[] =
 	"  -f, --format FMT     tsv (default): group TAB key TAB distance;\n"
 	"                       jsonl: {\"group\":..,\"key\":..,\"distance\":..}\n"
 	"  -o, --output FILE    write to FILE instead of standard output\n"
-	"  -m, --substrings M   substrings of the index (default: from the count)\n"
+	"  -m, --substrings M   substrings of the index (default: the cheapest\n"
+	"                       for the count and the radius)\n"
 	"  -j, --threads N      threads for the join (default: all CPUs)\n"
 	"      --scan           compare every pair (the brute-force baseline)\n"
 	FEAT_CLI_HELP
@@ -218,23 +219,17 @@ int main(int argc, char **argv)
 	}
 	if (!ix && (e = feat_index_new(&ix, 64, 0)))
 		feat_die(FEAT_EXIT_SYSTEM, "%s", feat_strerror(e));
-	if (o.m) {
-		/* the substrings are fixed when the tables are made */
-		feat_index *fresh;
+	if (!o.scan) {
+		/* the substrings: -m, else what the join at this radius costs
+		 * least with (an index file's tables are made again if their
+		 * m differs) */
+		uint32_t bits = feat_index_info(ix)->code_bits;
+		uint32_t m = o.m ? (uint32_t)o.m
+				 : feat_index_join_m(bits, feat_index_count(ix), (unsigned)o.radius);
 
-		if ((e = feat_index_new(&fresh, feat_index_info(ix)->code_bits, (uint32_t)o.m)))
+		if (feat_index_retable(ix, m))
 			feat_die_usage("--substrings: %ld substrings of %u-bit codes would "
-				       "be over %d bits or under 1", o.m,
-				       feat_index_info(ix)->code_bits, FEAT_INDEX_MAX_SUB);
-		for (uint64_t i = 0; i < feat_index_count(ix); i++) {
-			size_t kl;
-			const char *k = feat_index_key(ix, i, &kl);
-
-			if ((e = feat_index_add(fresh, feat_index_code(ix, i), k, kl)))
-				feat_die(FEAT_EXIT_SYSTEM, "%s", feat_strerror(e));
-		}
-		feat_index_free(ix);
-		ix = fresh;
+				       "be over %d bits or under 1", o.m, bits, FEAT_INDEX_MAX_SUB);
 	}
 	if (!o.scan && (e = feat_index_build(ix)))
 		feat_die(FEAT_EXIT_SYSTEM, "building the index: %s", feat_strerror(e));

@@ -507,6 +507,15 @@ struct feat_index_info {
  * log2(count) (the paper's choice), each substring at most 32 bits. */
 uint32_t feat_index_default_m(uint32_t code_bits, uint64_t count);
 
+/* Use m substrings from now on: the tables are dropped (the next
+ * feat_index_build makes them again); codes and keys stay.  0, or
+ * FEAT_E_RANGE as feat_index_new.  Nothing to do when m is already in use. */
+int feat_index_retable(feat_index *ix, uint32_t m);
+
+/* m for the self-join within r of count codes: the m whose join the cost
+ * model of mih.c (fitted on this machine) finds cheapest. */
+uint32_t feat_index_join_m(uint32_t code_bits, uint64_t count, unsigned r);
+
 /*
  * An empty index of code_bits-bit codes (1 .. FEAT_INDEX_MAX_BITS) with m
  * substrings (0: feat_index_default_m at the first build).  Returns 0,

@@ -503,6 +503,19 @@ out:
 	return e;
 }
 
+int feat_index_retable(feat_index *ix, uint32_t m)
+{
+	if (!layout_ok(ix->info.code_bits, m))
+		return FEAT_E_RANGE;
+	if (ix->tab && ix->m == m)
+		return 0;
+	free_tables(ix);
+	ix->m = 0;
+	ix->info.m = m;
+	ix->built = ix->info.built = 0;
+	return 0;
+}
+
 int feat_index_add_index(feat_index *ix, const feat_index *o)
 {
 	uint64_t n0 = ix->n, kb0 = ix->info.key_bytes;
@@ -1499,10 +1512,14 @@ static void pair_push(struct pairvec *p, uint32_t a, uint32_t b, uint32_t d)
 	p->v[p->n++].dist = d;
 }
 
+struct btab;
+
 struct join {
 	const feat_index *ix;
 	unsigned r;
 	int scan;
+	uint32_t j;                  /* the table of this phase */
+	const struct btab *bt;       /* its block join, or NULL */
 	uint64_t chunks, chunk;      /* work items and their size */
 	uint64_t next;               /* shared counter (atomic) */
 	struct pairvec *out;         /* per thread */
@@ -1662,6 +1679,166 @@ static void join_scan(struct jworker *W, uint64_t i0, uint64_t i1)
 	}
 }
 
+/*
+ * The block join.  Table j pairs the records of value v with those of
+ * v ^ x for every x of at most s_j bits (x = 0: within the run).  Walked
+ * record by record that is n probes per x, each a random access into the
+ * directory and another into the codes.  Here instead the codes are
+ * copied in the table's order (run v is a contiguous block), the
+ * directory is addressed directly (2^w + 1 offsets), and the value space
+ * is cut into aligned chunks of 2^c values: for each x, the chunk's runs
+ * meet those of chunk ^ (x's high bits), two blocks next to each other in
+ * memory, compared row by row with the scan kernel.  A pair across two
+ * runs is taken from its lower value only (v < v ^ x: v lacks x's top
+ * bit).  Used when the table is dense (2^w within a small factor of n),
+ * which the default m gives; else records probe one by one (join_tab).
+ */
+#define BJ_MAXW 24
+#define BJ_CHUNK_BITS 10
+
+struct btab {
+	uint32_t j, w;
+	int s;
+	const uint32_t *dir;         /* 2^w + 1 offsets: T->dir or own */
+	uint32_t *own_dir;
+	uint64_t *sc;                /* codes in table order, words each */
+	uint32_t *x;                 /* the flip masks, popcount 0 .. s */
+	size_t nx;
+};
+
+static int use_block(const feat_index *ix, uint32_t j, unsigned r)
+{
+	const struct mih_table *T = &ix->tab[j];
+
+	/* at radius 0 join_tab reads runs only, which is all there is */
+	return tab_radius(ix->m, r, j) >= 1 && T->w <= BJ_MAXW &&
+	       ((uint64_t)1 << T->w) <= 16 * (ix->n > 1 ? ix->n : 1);
+}
+
+static void btab_free(struct btab *B)
+{
+	free(B->own_dir);
+	free(B->sc);
+	free(B->x);
+	memset(B, 0, sizeof *B);
+}
+
+static void masks_gen(struct btab *B, uint32_t u, int s, uint32_t from)
+{
+	B->x[B->nx++] = u;
+	if (s > 0)
+		for (uint32_t b = from; b < B->w; b++)
+			masks_gen(B, u | (1u << b), s - 1, b + 1);
+}
+
+static int btab_make(const feat_index *ix, uint32_t j, unsigned r,
+	struct btab *B)
+{
+	const struct mih_table *T = &ix->tab[j];
+	size_t nx = 0;
+	unsigned words = ix->words;
+
+	memset(B, 0, sizeof *B);
+	B->j = j;
+	B->w = T->w;
+	B->s = tab_radius(ix->m, r, j);
+	for (int i = 0; i <= B->s && i <= (int)T->w; i++)
+		nx += (size_t)binom(T->w, (unsigned)i);
+	B->sc = malloc((ix->n ? ix->n : 1) * words * 8);
+	B->x = malloc(nx * sizeof *B->x);
+	if (!B->sc || !B->x)
+		goto nomem;
+	masks_gen(B, 0, B->s < (int)T->w ? B->s : (int)T->w, 0);
+	if (T->t == T->w) {
+		B->dir = T->dir;
+	} else {
+		uint32_t *d = calloc(((size_t)1 << T->w) + 1, 4);
+
+		if (!d)
+			goto nomem;
+		for (uint64_t p = 0; p < ix->n; p++)
+			d[T->vals[p] + 1]++;
+		for (size_t v = 0; v < ((size_t)1 << T->w); v++)
+			d[v + 1] += d[v];
+		B->dir = B->own_dir = d;
+	}
+	for (uint64_t p = 0; p < ix->n; p++)
+		memcpy(B->sc + p * words, ix->codes + (size_t)T->ids[p] * ix->info.code_stride,
+		       words * 8);
+	return 0;
+nomem:
+	btab_free(B);
+	return FEAT_E_NOMEM;
+}
+
+/* Rows a0 .. a1 of the copy against positions b0 .. b1 (all of them, or
+ * with tri only those after the row). */
+static void block_pairs(struct jworker *W, const struct btab *B, uint32_t a0,
+	uint32_t a1, uint32_t b0, uint32_t b1, int tri)
+{
+	const feat_index *ix = W->J->ix;
+	const struct mih_table *T = &ix->tab[B->j];
+	struct pairvec *out = &W->J->out[W->id];
+	unsigned words = ix->words, r = W->J->r;
+	const feat_pc_scan_fn scan = feat_pc_active()->scan;
+
+	if (jw_room(W, b1 - b0)) {
+		out->err = FEAT_E_NOMEM;
+		return;
+	}
+	for (uint32_t a = a0; a < a1; a++) {
+		const uint64_t *qa = B->sc + (size_t)a * words;
+		uint32_t from = tri ? a + 1 : b0;
+		size_t k;
+
+		if (from >= b1)
+			continue;
+		k = scan((const uint8_t *)B->sc, words * 8, words, qa, from, b1 - from, r,
+			 W->ids, W->dist);
+		for (size_t i = 0; i < k; i++) {
+			uint32_t pb = W->ids[i];
+
+			if (B->j) {
+				uint64_t xr[FEAT_INDEX_MAX_BITS / 64];
+				const uint64_t *qb = B->sc + (size_t)pb * words;
+
+				for (unsigned w = 0; w < words; w++)
+					xr[w] = qa[w] ^ qb[w];
+				if (found_before(ix, xr, B->j, r))
+					continue;
+			}
+			pair_push(out, T->ids[a], T->ids[pb], W->dist[i]);
+		}
+	}
+}
+
+/* Work item: the values [v0, v0 + 2^c) of a block-joined table. */
+static void join_block(struct jworker *W, const struct btab *B, uint32_t v0,
+	uint32_t c)
+{
+	const uint32_t *dir = B->dir;
+	uint32_t vs[1u << BJ_CHUNK_BITS], nv = 0;
+
+	/* the values present in the chunk */
+	for (uint32_t v = v0; v < v0 + (1u << c); v++)
+		if (dir[v] != dir[v + 1])
+			vs[nv++] = v;
+	for (size_t xi = 0; xi < B->nx && !W->J->out[W->id].err; xi++) {
+		uint32_t x = B->x[xi], top = x ? 1u << (31 - __builtin_clz(x)) : 0;
+
+		for (uint32_t i = 0; i < nv; i++) {
+			uint32_t v = vs[i], u = v ^ x, a0 = dir[v], a1 = dir[v + 1];
+
+			if (v & top)
+				continue;
+			if (!x)
+				block_pairs(W, B, a0, a1, a0, a1, 1);
+			else if (dir[u] != dir[u + 1])
+				block_pairs(W, B, a0, a1, dir[u], dir[u + 1], 0);
+		}
+	}
+}
+
 static void *join_worker(void *arg)
 {
 	struct jworker *W = arg;
@@ -1676,17 +1853,30 @@ static void *join_worker(void *arg)
 			uint64_t i0 = c * J->chunk, i1 = i0 + J->chunk;
 
 			join_scan(W, i0, i1 < J->ix->n ? i1 : J->ix->n);
+		} else if (J->bt) {
+			join_block(W, J->bt, (uint32_t)(c * J->chunk), (uint32_t)__builtin_ctzll(J->chunk));
 		} else {
-			uint64_t per = (J->ix->n + J->chunk - 1) / J->chunk;
-			uint32_t j = (uint32_t)(c / per);
-			uint64_t p0 = c % per * J->chunk, p1 = p0 + J->chunk;
+			uint64_t p0 = c * J->chunk, p1 = p0 + J->chunk;
 
-			join_tab(W, j, p0, p1 < J->ix->n ? p1 : J->ix->n);
+			join_tab(W, J->j, p0, p1 < J->ix->n ? p1 : J->ix->n);
 		}
 	}
-	free(W->ids);
-	free(W->dist);
 	return NULL;
+}
+
+/* One phase: the workers take J's chunks until none is left. */
+static void join_phase(struct join *J, struct jworker *W, pthread_t *th,
+	int threads)
+{
+	int started = 1;
+
+	J->next = 0;
+	for (int t = 1; t < threads; t++, started++)
+		if (pthread_create(&th[t], NULL, join_worker, &W[t]))
+			break;
+	join_worker(&W[0]);
+	for (int t = 1; t < started; t++)
+		pthread_join(th[t], NULL);
 }
 
 static int pair_cmp(const void *x, const void *y)
@@ -1696,6 +1886,66 @@ static int pair_cmp(const void *x, const void *y)
 	if (a->a != b->a)
 		return a->a < b->a ? -1 : 1;
 	return a->b < b->b ? -1 : a->b > b->b;
+}
+
+/*
+ * What the self-join costs with m substrings, in ns, by a model fitted to
+ * 1 M and 10 M random 64-bit codes on the development machine (Zen 4,
+ * one core): a radius-0 table reads each run once (40 ns a record, 0.5 ns
+ * a candidate); a block-joined table copies the codes (30 ns a record),
+ * sweeps the values present once per mask (2 ns), and compares a record's
+ * row per mask of half of them (5 ns a row, 0.1 ns a code); a table
+ * probed record by record costs 25 ns a lookup.  Only the choice of m
+ * depends on it, never a result.
+ */
+static double join_cost(uint32_t bits, uint64_t n, unsigned r, uint32_t m)
+{
+	double c = 0, dn = (double)n;
+
+	for (uint32_t j = 0; j < m; j++) {
+		uint32_t lo, w;
+		int s = tab_radius(m, r, j);
+		double vals, per, nx = 0;
+
+		if (s < 0)
+			continue;
+		sub_span(bits, m, j, &lo, &w);
+		vals = w >= 63 ? 9.2e18 : (double)((uint64_t)1 << w);
+		per = dn / vals;                     /* records per value */
+		for (int i = 0; i <= s && i <= (int)w; i++)
+			nx += binom(w, (unsigned)i);
+		if (s == 0)
+			c += dn * (40 + 0.5 * per / 2);
+		else if (w <= BJ_MAXW && vals <= 16 * (dn > 1 ? dn : 1))
+			c += dn * 30 + nx * (vals < dn ? vals : dn) * 2 +
+			     nx / 2 * dn * (5 + 0.1 * per);
+		else
+			c += dn * (nx * 25 + nx * per * 1.0);
+	}
+	return c;
+}
+
+uint32_t feat_index_join_m(uint32_t code_bits, uint64_t count, unsigned r)
+{
+	uint32_t lo = (code_bits + FEAT_INDEX_MAX_SUB - 1) / FEAT_INDEX_MAX_SUB,
+		 hi = code_bits < 64 ? code_bits : 64, best;
+	double bc;
+
+	if (lo < 1)
+		lo = 1;
+	if (code_bits < 1)
+		return 1;
+	best = feat_index_default_m(code_bits, count);
+	bc = join_cost(code_bits, count, r, best);
+	for (uint32_t m = lo; m <= hi; m++) {
+		double c = join_cost(code_bits, count, r, m);
+
+		if (c < bc) {
+			bc = c;
+			best = m;
+		}
+	}
+	return best;
 }
 
 int feat_index_selfjoin(const feat_index *ix, unsigned r, int mode,
@@ -1717,14 +1967,6 @@ int feat_index_selfjoin(const feat_index *ix, unsigned r, int mode,
 	J.r = r;
 	/* the join does n queries: compare a query's probes with n / 2 */
 	J.scan = use_scan(ix, r, mode);
-	if (J.scan) {
-		/* rows near the end are short: small chunks balance the load */
-		J.chunk = 256;
-		J.chunks = (ix->n + J.chunk - 1) / J.chunk;
-	} else {
-		J.chunk = 16384;
-		J.chunks = (ix->n + J.chunk - 1) / J.chunk * ix->m;
-	}
 	W = calloc((size_t)threads, sizeof *W);
 	th = calloc((size_t)threads, sizeof *th);
 	J.out = calloc((size_t)threads, sizeof *J.out);
@@ -1739,16 +1981,44 @@ int feat_index_selfjoin(const feat_index *ix, unsigned r, int mode,
 		W[t].J = &J;
 		W[t].id = t;
 	}
-	int started = 1;
+	if (J.scan) {
+		/* rows near the end are short: small chunks balance the load */
+		J.chunk = 256;
+		J.chunks = (ix->n + J.chunk - 1) / J.chunk;
+		join_phase(&J, W, th, threads);
+	} else {
+		/* table by table; each pair is taken by the first table that
+		 * finds it (found_before) */
+		for (uint32_t j = 0; j < ix->m && !e; j++) {
+			struct btab B;
 
-	for (int t = 1; t < threads; t++, started++)
-		if (pthread_create(&th[t], NULL, join_worker, &W[t]))
-			break;
-	join_worker(&W[0]);
-	for (int t = 1; t < started; t++)
-		pthread_join(th[t], NULL);
+			if (tab_radius(ix->m, r, j) < 0)
+				continue;
+			J.j = j;
+			J.bt = NULL;
+			if (use_block(ix, j, r)) {
+				uint32_t w = ix->tab[j].w, c = w < BJ_CHUNK_BITS ? w : BJ_CHUNK_BITS;
+
+				if ((e = btab_make(ix, j, r, &B)))
+					break;
+				J.bt = &B;
+				J.chunk = (uint64_t)1 << c;
+				J.chunks = (uint64_t)1 << (w - c);
+			} else {
+				J.chunk = 16384;
+				J.chunks = (ix->n + J.chunk - 1) / J.chunk;
+			}
+			join_phase(&J, W, th, threads);
+			if (J.bt)
+				btab_free(&B);
+		}
+	}
 	for (int t = 0; t < threads; t++) {
-		if (J.out[t].err)
+		free(W[t].ids);
+		free(W[t].dist);
+	}
+	for (int t = 0; t < threads; t++) {
+		if (J.out[t].err && !e)
 			e = J.out[t].err;
 		total += J.out[t].n;
 	}

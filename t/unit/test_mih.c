@@ -166,14 +166,17 @@ START_TEST(test_exact)
 	int clustered = _i / 4;
 	size_t n = 1500;
 	uint8_t *c = make_codes(n, bits, clustered);
-	uint32_t ms[3] = { 0, (bits + 31) / 32, bits / 8 };
+	/* default; 32-bit substrings (probed record by record); 8-bit and
+	 * about 13-bit ones (block join, with the table's directory and with
+	 * one of its own: 2^13 values over 1500 records) */
+	uint32_t ms[4] = { 0, (bits + 31) / 32, bits / 8, bits / 13 + 1 };
 
 	dm = malloc(n * n * sizeof *dm);
 	for (size_t a = 0; a < n; a++)
 		for (size_t b = a + 1; b < n; b++)
 			dm[a * n + b] = (uint16_t)naive(c + a * (bits / 8), c + b * (bits / 8), bits);
 
-	for (int mi = 0; mi < 3; mi++) {
+	for (int mi = 0; mi < 4; mi++) {
 		feat_index *ix = build(c, n, bits, ms[mi]);
 		uint32_t m = feat_index_info(ix)->m;
 
@@ -442,6 +445,37 @@ START_TEST(test_default_m)
 	ck_assert_uint_ge(feat_index_default_m(256, 10), 8);
 	ck_assert_uint_eq(feat_index_default_m(32, 1), 16);
 	ck_assert_int_eq(feat_index_new(&(feat_index *){ NULL }, 64, 1), FEAT_E_RANGE);
+	/* the join's m is always a valid layout, whatever the size */
+	for (unsigned b = 0; b < 4; b++)
+		for (uint64_t n = 1; n <= 100000000; n *= 10)
+			for (unsigned r = 0; r <= 16; r += 4) {
+				uint32_t m = feat_index_join_m(bitses[b], n, r);
+				feat_index *ix;
+
+				ck_assert_int_eq(feat_index_new(&ix, bitses[b], m), 0);
+				feat_index_free(ix);
+			}
+}
+END_TEST
+
+/* New substrings for a built index: the same join. */
+START_TEST(test_retable)
+{
+	size_t n = 1500;
+	uint8_t *c = make_codes(n, 64, 1);
+	feat_index *ix = build(c, n, 64, 3);
+
+	ck_assert_int_eq(feat_index_retable(ix, 1), FEAT_E_RANGE);   /* 64-bit substring */
+	ck_assert_int_eq(feat_index_retable(ix, 5), 0);
+	ck_assert_uint_eq(feat_index_info(ix)->built, 0);
+	ck_assert_int_eq(feat_index_build(ix), 0);
+	ck_assert_uint_eq(feat_index_info(ix)->m, 5);
+	ck_assert_uint_eq(feat_index_info(ix)->built, n);
+	check_join(ix, c, n, 64, 6, FEAT_SEARCH_MIH, 2);
+	ck_assert_int_eq(feat_index_retable(ix, 5), 0);               /* in use: kept */
+	ck_assert_uint_eq(feat_index_info(ix)->built, n);
+	feat_index_free(ix);
+	free(c);
 }
 END_TEST
 
@@ -454,6 +488,7 @@ Suite *unit_suite(void)
 	tcase_add_loop_test(tc, test_exact, 0, 8);
 	tcase_add_test(tc, test_file_merge_append);
 	tcase_add_test(tc, test_kernels);
+	tcase_add_test(tc, test_retable);
 	tcase_add_test(tc, test_hostile);
 	tcase_add_test(tc, test_groups);
 	tcase_add_test(tc, test_default_m);
