@@ -35,6 +35,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <pthread.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -1129,17 +1130,23 @@ static double binom(unsigned n, unsigned k)
 	return c;
 }
 
+/* Values within s of one w-bit value (0 when s < 0). */
+static double flips(uint32_t w, int s)
+{
+	double p = 0;
+
+	for (int i = 0; i <= s && i <= (int)w; i++)
+		p += binom(w, (unsigned)i);
+	return p;
+}
+
 /* Lookups one query costs at radius r. */
 static double probes(const feat_index *ix, unsigned r)
 {
 	double p = 0;
 
-	for (uint32_t j = 0; j < ix->m; j++) {
-		int s = tab_radius(ix->m, r, j);
-
-		for (int i = 0; i <= s && i <= (int)ix->tab[j].w; i++)
-			p += binom(ix->tab[j].w, (unsigned)i);
-	}
+	for (uint32_t j = 0; j < ix->m; j++)
+		p += flips(ix->tab[j].w, tab_radius(ix->m, r, j));
 	return p;
 }
 
@@ -1706,13 +1713,16 @@ struct btab {
 	size_t nx;
 };
 
+/* Is a table of w-bit values over n records dense enough to block-join? */
+static int block_dense(uint32_t w, uint64_t n)
+{
+	return w <= BJ_MAXW && ((uint64_t)1 << w) <= 16 * (n > 1 ? n : 1);
+}
+
 static int use_block(const feat_index *ix, uint32_t j, unsigned r)
 {
-	const struct mih_table *T = &ix->tab[j];
-
 	/* at radius 0 join_tab reads runs only, which is all there is */
-	return tab_radius(ix->m, r, j) >= 1 && T->w <= BJ_MAXW &&
-	       ((uint64_t)1 << T->w) <= 16 * (ix->n > 1 ? ix->n : 1);
+	return tab_radius(ix->m, r, j) >= 1 && block_dense(ix->tab[j].w, ix->n);
 }
 
 static void btab_free(struct btab *B)
@@ -1735,15 +1745,14 @@ static int btab_make(const feat_index *ix, uint32_t j, unsigned r,
 	struct btab *B)
 {
 	const struct mih_table *T = &ix->tab[j];
-	size_t nx = 0;
 	unsigned words = ix->words;
+	size_t nx;
 
 	memset(B, 0, sizeof *B);
 	B->j = j;
 	B->w = T->w;
 	B->s = tab_radius(ix->m, r, j);
-	for (int i = 0; i <= B->s && i <= (int)T->w; i++)
-		nx += (size_t)binom(T->w, (unsigned)i);
+	nx = (size_t)flips(T->w, B->s);
 	B->sc = malloc((ix->n ? ix->n : 1) * words * 8);
 	B->x = malloc(nx * sizeof *B->x);
 	if (!B->sc || !B->x)
@@ -1905,18 +1914,17 @@ static double join_cost(uint32_t bits, uint64_t n, unsigned r, uint32_t m)
 	for (uint32_t j = 0; j < m; j++) {
 		uint32_t lo, w;
 		int s = tab_radius(m, r, j);
-		double vals, per, nx = 0;
+		double vals, per, nx;
 
 		if (s < 0)
 			continue;
 		sub_span(bits, m, j, &lo, &w);
-		vals = w >= 63 ? 9.2e18 : (double)((uint64_t)1 << w);
+		vals = ldexp(1, (int)w);
 		per = dn / vals;                     /* records per value */
-		for (int i = 0; i <= s && i <= (int)w; i++)
-			nx += binom(w, (unsigned)i);
+		nx = flips(w, s);
 		if (s == 0)
 			c += dn * (40 + 0.5 * per / 2);
-		else if (w <= BJ_MAXW && vals <= 16 * (dn > 1 ? dn : 1))
+		else if (block_dense(w, n))
 			c += dn * 30 + nx * (vals < dn ? vals : dn) * 2 +
 			     nx / 2 * dn * (5 + 0.1 * per);
 		else
@@ -1931,8 +1939,6 @@ uint32_t feat_index_join_m(uint32_t code_bits, uint64_t count, unsigned r)
 		 hi = code_bits < 64 ? code_bits : 64, best;
 	double bc;
 
-	if (lo < 1)
-		lo = 1;
 	if (code_bits < 1)
 		return 1;
 	best = feat_index_default_m(code_bits, count);
