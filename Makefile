@@ -30,6 +30,7 @@ PKGDIR   ?= $(LIBDIR)/pkgconfig
 PROVE    ?= prove
 O        ?= build
 FUZZTIME ?= 60
+FUZZSEED ?= 1
 PYTHON   ?= /usr/bin/python3
 
 VERSION  := $(shell sed -n 's/^\#define FEAT_VERSION_STRING "\(.*\)"/\1/p' include/feat.h)
@@ -149,7 +150,8 @@ asan:
 # libFuzzer needs clang.  The library is built once with the fuzzer's
 # coverage instrumentation into build-fuzz/libfeat.a (AVX-512 kernels with
 # their own flags, as always), and each harness links only what it uses.
-# Each harness runs FUZZTIME seconds over its corpus in t/fuzz/corpus/NAME
+# Each harness runs FUZZTIME seconds, from the fixed seed FUZZSEED (so that
+# a run can be repeated), over its corpus in t/fuzz/corpus/NAME
 # (the broken inputs the tests also use); what it finds goes to
 # build-fuzz/NAME.corpus.
 FUZZ_SRC := $(wildcard t/fuzz/fuzz_*.c)
@@ -163,7 +165,7 @@ fuzz: $(FUZZ_SRC)
 			-o build-fuzz/$$n $$f build-fuzz/libfeat.a $(PKG_LIBS) -lm -lpthread || exit 1; \
 		mkdir -p build-fuzz/$$n.corpus; \
 		echo "fuzz: $$n for $(FUZZTIME)s over $$c"; \
-		build-fuzz/$$n -max_total_time=$(FUZZTIME) -max_len=65536 \
+		build-fuzz/$$n -seed=$(FUZZSEED) -max_total_time=$(FUZZTIME) -max_len=65536 \
 			build-fuzz/$$n.corpus $$c 2>build-fuzz/$$n.log || { tail -n 40 build-fuzz/$$n.log; exit 1; }; \
 		tail -n 1 build-fuzz/$$n.log; \
 	done

@@ -343,8 +343,17 @@ static int tints(struct imp *im, const struct cval *c, int64_t *v, int cap)
 	f = tfloats(im, c, &n);
 	if (!f)
 		return FEAT_E_FORMAT;
-	for (uint64_t i = 0; i < n; i++)
+	for (uint64_t i = 0; i < n; i++) {
+		/* a float outside int64's range (or NaN) has no integer value */
+		if (!(f[i] > -9.2e18f && f[i] < 9.2e18f)) {
+			double bad = f[i];
+
+			free(f);
+			return fail(im, FEAT_E_FORMAT, "constant '%s': value %g is not an integer",
+				    c->name, bad);
+		}
 		v[i] = (int64_t)f[i];
+	}
 	free(f);
 	return (int)n;
 }

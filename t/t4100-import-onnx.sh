@@ -91,6 +91,19 @@ test_expect_success 'a truncated or non-ONNX file: exit 3, one line' '
 	test_stderr_one_line err
 '
 
+test_expect_success 'every file of the fuzz corpus: imported (0) or refused (3) in one line' '
+	for f in "$FEAT_TOP"/t/fuzz/corpus/onnx/*; do
+		rm -f f.fm &&
+		{ featmodel import -o f.fm "$f" 2>err; rc=$?; } &&
+		if test $rc = 0; then
+			featmodel check f.fm >/dev/null || return 1
+		else
+			test $rc = 3 && test_stderr_one_line err && test ! -e f.fm || {
+				echo "$f: exit $rc"; return 1; }
+		fi || return 1
+	done
+'
+
 test_expect_success 'import usage errors: exit 2' '
 	test_expect_code 2 featmodel import $O/small.onnx 2>err &&
 	grep -q "with -o" err &&
