@@ -220,10 +220,17 @@ static void fill_input(struct feat_net *n, int batch)
 	}
 }
 
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
 static void bench(struct feat_net *n, const struct opts *o)
 {
 	int batch = o->batch ? o->batch : 1, e;
-	double t0, t, macs = 0, peak;
+	double t0, t, macs = 0, peak, med, *pass;
 
 	if ((e = feat_net_reserve(n, batch)))
 		feat_die(FEAT_EXIT_SYSTEM, "batch %d: %s", batch, feat_strerror(e));
@@ -232,10 +239,17 @@ static void bench(struct feat_net *n, const struct opts *o)
 	n->profile = 1;
 	for (int i = 0; i < n->nlayer; i++)
 		n->layer[i].seconds = 0;
-	t0 = now();
-	for (int r = 0; r < o->runs; r++)
+	if (!(pass = malloc(sizeof *pass * (size_t)o->runs)))
+		feat_die(FEAT_EXIT_SYSTEM, "out of memory");
+	t = 0;
+	for (int r = 0; r < o->runs; r++) {
+		t0 = now();
 		feat_net_forward(n, batch);
-	t = now() - t0;
+		pass[r] = now() - t0;
+		t += pass[r];
+	}
+	qsort(pass, (size_t)o->runs, sizeof *pass, cmp_double);
+	med = o->runs % 2 ? pass[o->runs / 2] : (pass[o->runs / 2 - 1] + pass[o->runs / 2]) / 2;
 	for (int i = 0; i < n->nlayer; i++)
 		if (!n->layer[i].removed)
 			macs += (double)n->layer[i].macs;
@@ -262,8 +276,11 @@ static void bench(struct feat_net *n, const struct opts *o)
 	if (peak > 0)
 		printf("(GFLOP/s count 2 x the multiply-adds of the direct computation: a "
 		       "Winograd layer can show more than the peak)\n");
+	printf("per batch: median %.2f ms, best %.2f, mean %.2f, worst %.2f\n", med * 1e3,
+	       pass[0] * 1e3, t / o->runs * 1e3, pass[o->runs - 1] * 1e3);
 	printf("%.2f images/s, %.2f ms per batch, %.1f GFLOP/s\n",
-	       batch * o->runs / t, t / o->runs * 1e3, 2 * macs * batch * o->runs / t / 1e9);
+	       batch / med, med * 1e3, 2 * macs * batch / med / 1e9);
+	free(pass);
 }
 
 static void run(struct feat_net *n, const struct opts *o)

@@ -3,12 +3,18 @@
  * shapes, folds batch norm and scale into convolutions, fuses activations,
  * lays out blob storage, and runs forward passes.
  *
- * Blob storage is simple on purpose: each blob that is not an alias owns
- * one buffer of capacity * count floats.  A layer that works in place
- * (ReLU after anything, a folded batch norm) or only relabels its input
- * (flatten, reshape of a dense blob) makes its output an alias of its input
- * and costs nothing.
+ * Blob storage: a layer that works in place (ReLU after anything, a folded
+ * batch norm) or only relabels its input (flatten, reshape of a dense blob)
+ * makes its output an alias of its input and costs nothing.  The other
+ * blobs share buffers ("slabs") wherever their lifetimes, from the layer
+ * that writes them to the last that reads them, do not overlap
+ * (plan_storage): a layer then writes its output into memory a layer a
+ * few steps before it used, still in cache, rather than into a buffer of
+ * its own last touched a whole pass ago, whose every line is first read
+ * back from DRAM.  Inputs and outputs keep buffers of their own: the
+ * caller fills the one before and reads the other after a pass.
  */
+#include <limits.h>
 #include <stdio.h>
 #include <time.h>
 
@@ -154,6 +160,7 @@ static int new_blob(struct feat_net *n, const char *name, int producer)
 	memset(b, 0, sizeof *b);
 	b->name = name;
 	b->alias = -1;
+	b->slab = -1;
 	b->producer = producer;
 	return n->nblob++;
 }
@@ -328,9 +335,10 @@ void feat_net_free(struct feat_net *n)
 	for (int i = 0; i < n->nlayer; i++)
 		if (n->layer[i].ops && n->layer[i].ops->release)
 			n->layer[i].ops->release(&n->layer[i]);
-	for (int i = 0; i < n->nblob; i++)
-		if (n->blob[i].alias < 0)
-			free(n->blob[i].data);
+	for (int s = 0; s < n->nslab; s++)
+		free(n->slab[s]);
+	free(n->slab);
+	free(n->slab_count);
 	free(n->scratch);
 	free(n->blob);
 	free(n->layer);
@@ -339,29 +347,128 @@ void feat_net_free(struct feat_net *n)
 	free(n);
 }
 
+static int root_of(const struct feat_net *n, int b)
+{
+	while (n->blob[b].alias >= 0)
+		b = n->blob[b].alias;
+	return b;
+}
+
+/*
+ * Assign each blob that is not an alias a slab: in the order the layers
+ * write them, each takes a slab free since before the layer that writes it
+ * (the smallest that is big enough, else the biggest free one, grown),
+ * else a new one.  A layer's inputs and outputs are live at the same
+ * layer, so they never share.  Blobs read after the pass (outputs) or
+ * written before it (inputs), and any no layer writes, get slabs that are
+ * never handed on.
+ */
+static int plan_storage(struct feat_net *n)
+{
+	int nb = n->nblob, ns = 0, e = FEAT_E_NOMEM;
+	int *first = malloc(sizeof(int) * (size_t)nb), *last = malloc(sizeof(int) * (size_t)nb);
+	int *order = malloc(sizeof(int) * (size_t)nb), *busy = malloc(sizeof(int) * (size_t)nb);
+	size_t *cnt = calloc((size_t)nb, sizeof *cnt);
+
+	if (!first || !last || !order || !busy || !cnt)
+		goto out;
+	for (int b = 0; b < nb; b++)
+		first[b] = INT_MAX, last[b] = -1;
+	for (int i = 0; i < n->nlayer; i++) {
+		const struct feat_layer *l = &n->layer[i];
+
+		if (l->removed)
+			continue;
+		for (int j = 0; j < l->nin; j++) {
+			int r = root_of(n, l->in[j]);
+
+			last[r] = last[r] > i ? last[r] : i;
+		}
+		for (int j = 0; j < l->nout; j++) {
+			int r = root_of(n, l->out[j]);
+
+			first[r] = first[r] < i ? first[r] : i;
+			last[r] = last[r] > i ? last[r] : i;
+		}
+	}
+	for (int i = 0; i < n->ninput; i++)
+		first[root_of(n, n->input[i])] = -1, last[root_of(n, n->input[i])] = INT_MAX;
+	for (int i = 0; i < n->noutput; i++)
+		last[root_of(n, n->output[i])] = INT_MAX;
+	int no = 0;
+
+	for (int b = 0; b < nb; b++) {
+		if (n->blob[b].alias >= 0)
+			continue;
+		if (first[b] == INT_MAX)  /* written by no layer: its own */
+			first[b] = -1, last[b] = INT_MAX;
+		order[no++] = b;
+	}
+	/* by first write (insertion sort: a few hundred blobs at most) */
+	for (int i = 1; i < no; i++)
+		for (int j = i; j > 0 && first[order[j - 1]] > first[order[j]]; j--) {
+			int t = order[j];
+
+			order[j] = order[j - 1], order[j - 1] = t;
+		}
+	for (int i = 0; i < no; i++) {
+		int b = order[i], best = -1, big = -1;
+		size_t need = n->blob[b].count;
+
+		for (int s = 0; s < ns; s++) {
+			if (busy[s] >= first[b])
+				continue;
+			if (cnt[s] >= need && (best < 0 || cnt[s] < cnt[best]))
+				best = s;
+			if (big < 0 || cnt[s] > cnt[big])
+				big = s;
+		}
+		if (best < 0)
+			best = big >= 0 ? big : ns++;
+		if (cnt[best] < need)
+			cnt[best] = need;
+		busy[best] = last[b];
+		n->blob[b].slab = best;
+	}
+	n->slab = calloc((size_t)(ns ? ns : 1), sizeof *n->slab);
+	n->slab_count = malloc(sizeof *n->slab_count * (size_t)(ns ? ns : 1));
+	if (!n->slab || !n->slab_count)
+		goto out;
+	memcpy(n->slab_count, cnt, sizeof *cnt * (size_t)ns);
+	n->nslab = ns;
+	e = 0;
+out:
+	free(first), free(last), free(order), free(busy), free(cnt);
+	return e;
+}
+
 int feat_net_reserve(struct feat_net *n, int batch)
 {
+	int e;
+
 	if (batch < 1)
 		return FEAT_E_INVAL;
 	if (batch <= n->capacity)
 		return 0;
-	for (int i = 0; i < n->nblob; i++) {
-		struct feat_blob *b = &n->blob[i];
+	if (!n->slab && (e = plan_storage(n)))
+		return e;
+	for (int s = 0; s < n->nslab; s++) {
 		float *p;
 
-		if (b->alias >= 0)
-			continue;
-		if (b->count > SIZE_MAX / sizeof(float) / (size_t)batch)
+		if (n->slab_count[s] > SIZE_MAX / sizeof(float) / (size_t)batch)
 			return FEAT_E_TOOBIG;
-		p = feat_aligned_alloc(b->count * (size_t)batch * sizeof(float));
+		p = feat_aligned_alloc(n->slab_count[s] * (size_t)batch * sizeof(float));
 		if (!p)
 			return FEAT_E_NOMEM;
 		/* keep what the caller may already have put in an input */
-		if (b->data)
-			memcpy(p, b->data, b->count * (size_t)n->capacity * sizeof(float));
-		free(b->data);
-		b->data = p;
+		if (n->slab[s])
+			memcpy(p, n->slab[s], n->slab_count[s] * (size_t)n->capacity * sizeof(float));
+		free(n->slab[s]);
+		n->slab[s] = p;
 	}
+	for (int i = 0; i < n->nblob; i++)
+		if (n->blob[i].alias < 0)
+			n->blob[i].data = n->slab[n->blob[i].slab];
 	n->capacity = batch;
 	return 0;
 }

@@ -39,6 +39,8 @@ struct feat_blob {
 	int alias;                      /* shares storage with this blob, or -1 */
 	int producer;                   /* layer index, or -1 for an input */
 	int consumers;                  /* layers that read it */
+	int slab;                       /* its buffer in feat_net.slab (not
+					 * an alias), -1 before planning */
 };
 
 enum feat_act {
@@ -93,6 +95,11 @@ struct feat_net {
 	float **wscratch;               /* [threads]: [0] unused, the others'
 					 * workspaces */
 	void *arena;                    /* names and small tables */
+	/* blob storage: nslab buffers of capacity * slab_count[i] floats,
+	 * shared by blobs whose lifetimes do not overlap (net.c) */
+	int nslab;
+	float **slab;
+	size_t *slab_count;
 };
 
 /* Load and prepare a network.  0 or FEAT_E_*, reason in detail. */

@@ -1,8 +1,9 @@
 // ort_bench.js - the peer of featmodel bench: ONNX Runtime (npm
 // onnxruntime-node, CPU execution provider, one intra-op and one inter-op
 // thread, all graph optimisations) timing forward passes of an ONNX model
-// on synthetic input.  Prints images/s (best of REPS timed passes after
-// one warm-up), so the two can be compared in the same run.  THREADS
+// on synthetic input.  Prints images/s of the median of RUNS timed passes
+// after one warm-up (the statistic featmodel bench reports), so the two
+// can be compared in the same run.  THREADS
 // (default 1) sets the intra-op threads, the peer of featmodel -t.
 //
 //   node ort_bench.js MODEL.onnx BATCH [RUNS] [THREADS]
@@ -33,12 +34,14 @@ const ort = require('onnxruntime-node');
 	}
 	const feeds = { [name]: new ort.Tensor('float32', data, shape) };
 	await s.run(feeds);
-	let best = Infinity;
+	const ts = [];
 	for (let r = 0; r < runs; r++) {
 		const t0 = process.hrtime.bigint();
 		await s.run(feeds);
-		const t = Number(process.hrtime.bigint() - t0) / 1e9;
-		best = Math.min(best, t);
+		ts.push(Number(process.hrtime.bigint() - t0) / 1e9);
 	}
-	console.log((batch / best).toFixed(2));
+	ts.sort((a, b) => a - b);
+	const med = ts.length % 2 ? ts[(ts.length - 1) / 2] :
+		(ts[ts.length / 2 - 1] + ts[ts.length / 2]) / 2;
+	console.log((batch / med).toFixed(2));
 })().catch((e) => { console.error('ort_bench: ' + e.message); process.exit(1); });

@@ -35,11 +35,12 @@ static float frand(void)
 }
 
 /* A matrix of rows x cols with leading dimension ld, allocated to its
- * exact extent so that the sanitizer catches a read past its end. */
+ * exact extent so that the sanitizer catches a read past its end (64-byte
+ * aligned, as the library's own buffers are). */
 static float *mat(int rows, int cols, int ld)
 {
 	size_t n = (size_t)(rows - 1) * ld + cols;
-	float *p = malloc(n * sizeof(float));
+	float *p = feat_aligned_alloc(n * sizeof(float));
 
 	ck_assert_ptr_nonnull(p);
 	for (size_t i = 0; i < n; i++)
@@ -166,6 +167,8 @@ static void blocks(int id)
 		{ 64, 1000, 27 }, { 13, 321, 1000 }, { 300, 8, 700 },
 		{ 256, 9, 1152 }, { 1000, 3, 100 }, { 12, 32, 384 },
 		{ 24, 64, 768 }, { 2, 2, 2 }, { 50, 5, 5000 }, { 200, 16, 33 },
+		/* K > 1024 over several K blocks, with and without padding */
+		{ 40, 96, 1500 }, { 40, 96, 1501 },
 	};
 	static const float ab[][2] = {
 		{ 1, 0 }, { 1, 1 }, { -0.5f, 2 }, { 3, -1 },
