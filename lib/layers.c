@@ -34,6 +34,7 @@
 
 #include "internal.h"
 #include "kern/act.h"
+#include "kern/conv3.h"
 #include "kern/dwconv.h"
 #include "kern/kern.h"
 #include "kern/winograd.h"
@@ -137,9 +138,21 @@ struct conv {
 	int wino_block;      /* tiles per Winograd block */
 	struct feat_sgemm_apack ap;  /* weights pre-packed for the AVX-512
 				      * GEMM (group 1), at the first forward */
+	float *w3;           /* packed for the AVX-512 first-layer kernel
+			      * (kern/conv3.h), at the first forward */
 };
 
 static size_t im2col_chunk(const struct conv *c, int cg);
+
+/* The first-layer kernel's weights (once batch norm is folded in, so at
+ * the first forward).  1, or 0 when out of memory: the GEMM runs instead. */
+static int conv3_pack(struct conv *c)
+{
+	c->w3 = feat_aligned_alloc(feat_conv3_pack_floats(c->cout, c->cin) * sizeof(float));
+	if (c->w3)
+		feat_conv3_pack(c->w3, c->w, c->cout, c->cin);
+	return c->w3 != NULL;
+}
 
 static int conv_setup(struct feat_net *n, struct feat_layer *l, char *detail,
 	size_t dlen)
@@ -632,6 +645,19 @@ static void conv_forward(struct feat_net *n, struct feat_layer *l, int batch)
 			else
 				feat_wino_ref(&w);
 			fused = 1;
+		} else if (k->id == FEAT_KERN_AVX512 &&
+			   feat_conv3_fits(c->cin, c->kh, c->kw, c->sh, c->sw, c->dh, c->dw, c->pt,
+					   c->pl, c->group) &&
+			   (c->w3 || conv3_pack(l->priv))) {
+			struct feat_conv3_args d = {
+				.x = x, .cin = c->cin, .hin = c->hin, .win = c->win,
+				.w = c->w, .wp = c->w3, .bias = c->bias, .cout = c->cout,
+				.s = c->sh, .y = y, .hout = c->hout, .wout = c->wout,
+				.act = l->act, .alpha = l->act_alpha,
+			};
+
+			feat_conv3_avx512(&d);
+			fused = 1;
 		} else if (c->group == c->cin && c->group == c->cout && c->group > 1) {
 			struct feat_dw_args d = {
 				.x = x, .c = c->cin, .hin = c->hin, .win = c->win,
@@ -695,6 +721,7 @@ static void conv_release(struct feat_layer *l)
 	struct conv *c = l->priv;
 
 	if (c) {
+		free(c->w3);
 		free(c->w_own);
 		free(c->wino_u);
 		feat_sgemm_apack_free(&c->ap);
