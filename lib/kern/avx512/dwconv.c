@@ -359,7 +359,29 @@ static void dw_flat(const struct feat_dw_args *a, int split)
 	}
 }
 
-/* ------------------------------------------------- 3x3, stride 2, row by row */
+/* ------------------------------------------------------ 3x3, row by row */
+
+/* What the 3x3 row kernels take from channel ch: its input and output
+ * planes, its bias and its nine weights, each broadcast. */
+struct dw3 {
+	const float *x;
+	float *y;
+	__m512 b, w[9];
+};
+
+ALWAYS_INLINE struct dw3 dw3_channel(const struct feat_dw_args *a, int ch)
+{
+	struct dw3 k = {
+		.x = a->x + (size_t)ch * a->hin * a->win,
+		.y = a->y + (size_t)ch * a->hout * a->wout,
+		.b = _mm512_set1_ps(a->bias[ch]),
+	};
+
+	for (int t = 0; t < 9; t++)
+		k.w[t] = _mm512_set1_ps(a->w[(size_t)ch * 9 + t]);
+	return k;
+}
+
 
 /*
  * MobileNet's downsampling layers (3x3, stride 2, padding 1 at the top and
@@ -381,14 +403,10 @@ static void dw3s2(const struct feat_dw_args *a)
 	const int wo = a->wout, win = a->win;
 
 	for (int ch = 0; ch < a->c; ch++) {
-		const float *xc = a->x + (size_t)ch * a->hin * win;
-		const float *wc = a->w + (size_t)ch * 9;
-		float *yc = a->y + (size_t)ch * a->hout * wo;
-		const __m512 b = _mm512_set1_ps(a->bias[ch]);
-		__m512 w[9];
-
-		for (int t = 0; t < 9; t++)
-			w[t] = _mm512_set1_ps(wc[t]);
+		const struct dw3 k = dw3_channel(a, ch);
+		const float *xc = k.x;
+		float *yc = k.y;
+		const __m512 b = k.b, *w = k.w;
 		for (int oy = 0; oy < a->hout; oy++) {
 			float *yr = yc + (size_t)oy * wo;
 			__m512 prev[3] = { zero, zero, zero };
@@ -441,14 +459,10 @@ static void dw3s1(const struct feat_dw_args *a)
 	const int wo = a->wout, win = a->win;
 
 	for (int ch = 0; ch < a->c; ch++) {
-		const float *xc = a->x + (size_t)ch * a->hin * win;
-		const float *wc = a->w + (size_t)ch * 9;
-		float *yc = a->y + (size_t)ch * a->hout * wo;
-		const __m512 b = _mm512_set1_ps(a->bias[ch]);
-		__m512 w[9];
-
-		for (int t = 0; t < 9; t++)
-			w[t] = _mm512_set1_ps(wc[t]);
+		const struct dw3 k = dw3_channel(a, ch);
+		const float *xc = k.x;
+		float *yc = k.y;
+		const __m512 b = k.b, *w = k.w;
 		/* two output rows at a time: input rows oy - 1 .. oy + 2, the
 		 * middle two shared */
 		for (int oy = 0; oy < a->hout; oy += 2) {
