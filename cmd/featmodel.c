@@ -197,6 +197,13 @@ static void info(struct feat_net *n)
 	}
 	printf("total: %d layers, %" PRIu64 " parameters, %.3f GMACs per image\n",
 	       n->nlayer, params, macs / 1e9);
+	{
+		size_t shared, own;
+
+		if (!feat_net_activations(n, &shared, &own))
+			printf("activations: %.3g MB per image in %d buffers (%.3g MB "
+			       "with one per blob)\n", shared * 4.0 / 1e6, n->nslab, own * 4.0 / 1e6);
+	}
 }
 
 static double now(void)

@@ -442,6 +442,21 @@ out:
 	return e;
 }
 
+int feat_net_activations(struct feat_net *n, size_t *shared, size_t *own)
+{
+	int e;
+
+	if (!n->slab && (e = plan_storage(n)))
+		return e;
+	*shared = *own = 0;
+	for (int s = 0; s < n->nslab; s++)
+		*shared += n->slab_count[s];
+	for (int i = 0; i < n->nblob; i++)
+		if (n->blob[i].alias < 0)
+			*own += n->blob[i].count;
+	return 0;
+}
+
 int feat_net_reserve(struct feat_net *n, int batch)
 {
 	int e;

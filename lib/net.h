@@ -111,6 +111,9 @@ int feat_net_build(struct feat_net **out, struct feat_model *m, char *detail,
 void feat_net_free(struct feat_net *n);
 /* Make room for batches of up to n images. */
 int feat_net_reserve(struct feat_net *n, int batch);
+/* Floats of activations per image: as stored (blobs sharing buffers) and
+ * as they would be with a buffer each.  0 or FEAT_E_NOMEM. */
+int feat_net_activations(struct feat_net *n, size_t *shared, size_t *own);
 /* Run the layers over the first batch images of the input blobs. */
 int feat_net_forward(struct feat_net *n, int batch);
 /* A layer of fewer MACs per batch than this runs on one thread: handing

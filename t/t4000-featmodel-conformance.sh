@@ -90,6 +90,13 @@ test_expect_success 'info: metadata, layers, shapes, folded batch norm' '
 	grep -q "^13 *conv *conv14 *6x6x5 *2406 *72000" info
 '
 
+test_expect_success 'info: activations share buffers, less than one per blob' '
+	featmodel info $N/convs.fm >info &&
+	sed -n "s/^activations: \([0-9.e+-]*\) MB per image in [0-9]* buffers (\([0-9.e+-]*\) MB .*/\1 \2/p" info >act &&
+	test -s act &&
+	awk "{ exit !(\$1 > 0 && \$1 < \$2) }" act
+'
+
 test_expect_success 'check: a good model' '
 	featmodel check $N/head.fm >out &&
 	grep -q "ok: 20 layers" out
