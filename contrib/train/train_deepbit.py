@@ -51,7 +51,8 @@ class Net(nn.Module):
             nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(inplace=True), nn.MaxPool2d(2),
             nn.Conv2d(64, 64, 3, padding=1), nn.ReLU(inplace=True))
         self.fc = nn.Linear(64 * 4 * 4, 256)
-        self.head = nn.Sequential(nn.ReLU(inplace=True), nn.Linear(256, 128))
+        # (not in place: feat's output is kept for the backward pass)
+        self.head = nn.Sequential(nn.ReLU(), nn.Linear(256, 128))
 
     def feat(self, x):
         # the code layer reads relu(fc): the head's own input, so the
