@@ -432,8 +432,11 @@ static int plan_storage(struct feat_net *n)
 	}
 	n->slab = calloc((size_t)(ns ? ns : 1), sizeof *n->slab);
 	n->slab_count = malloc(sizeof *n->slab_count * (size_t)(ns ? ns : 1));
-	if (!n->slab || !n->slab_count)
+	if (!n->slab || !n->slab_count) {
+		free(n->slab), free(n->slab_count);
+		n->slab = NULL, n->slab_count = NULL;  /* plan again next time */
 		goto out;
+	}
 	memcpy(n->slab_count, cnt, sizeof *cnt * (size_t)ns);
 	n->nslab = ns;
 	e = 0;
