@@ -3,8 +3,7 @@
  *
  * For 16 outputs of a row (one vector) and 16 output channels (16
  * accumulators), each of the cin x 3 input rows the window covers gives
- * its three taps: at stride 1 three masked loads at columns ox - 1, ox,
- * ox + 1; at stride 2 two loads each from columns 2 ox - 1 and 2 ox,
+ * its three taps: at stride 1 three loads at columns ox - 1, ox, ox + 1; at stride 2 two loads each from columns 2 ox - 1 and 2 ox,
  * whose even lanes are the taps kx = 0 and 1 and odd lanes from 2 ox the
  * tap kx = 2.  Lanes outside the row are masked off: the padding.  Then
  * 3 x 16 FMAs, each weight a broadcast operand from the packed table
@@ -21,10 +20,6 @@
 #include "kern/act.h"
 #include "kern/conv3.h"
 
-/* x[lo .. lo + 16) of a row of n, zero outside it: a plain load inside
- * (a masked load across a cache line is several times slower here) */
-static inline __attribute__((always_inline)) __m512 row16(const float *r, long lo, long n);
-
 static inline __mmask16 span(long lo, long n)
 {
 	/* lanes i with 0 <= lo + i < n */
@@ -37,6 +32,8 @@ static inline __mmask16 span(long lo, long n)
 	return (__mmask16)m;
 }
 
+/* x[lo .. lo + 16) of a row of n, zero outside it: a plain load inside
+ * (a masked load across a cache line is several times slower here) */
 static inline __attribute__((always_inline)) __m512 row16(const float *r, long lo, long n)
 {
 	if (lo >= 0 && lo + 16 <= n)
@@ -59,7 +56,6 @@ void feat_conv3_avx512(const struct feat_conv3_args *a)
 		for (int oy = 0; oy < a->hout; oy++)
 			for (int ox = 0; ox < wo; ox += 16) {
 				const __mmask16 mo = span(ox, wo);
-				{
 				const float *wb = a->wp + (size_t)b * a->cin * 9 * 16;
 				__m512 acc[16];
 
@@ -115,5 +111,4 @@ void feat_conv3_avx512(const struct feat_conv3_args *a)
 						_mm512_mask_storeu_ps(yp, mo, r);
 				}
 			}
-		}
 }

@@ -382,7 +382,6 @@ ALWAYS_INLINE struct dw3 dw3_channel(const struct feat_dw_args *a, int ch)
 	return k;
 }
 
-
 /*
  * MobileNet's downsampling layers (3x3, stride 2, padding 1 at the top and
  * left, no dilation) without phase planes: output row oy reads input rows
@@ -404,15 +403,13 @@ static void dw3s2(const struct feat_dw_args *a)
 
 	for (int ch = 0; ch < a->c; ch++) {
 		const struct dw3 k = dw3_channel(a, ch);
-		const float *xc = k.x;
-		float *yc = k.y;
-		const __m512 b = k.b, *w = k.w;
+
 		for (int oy = 0; oy < a->hout; oy++) {
-			float *yr = yc + (size_t)oy * wo;
+			float *yr = k.y + (size_t)oy * wo;
 			__m512 prev[3] = { zero, zero, zero };
 
 			for (int ox = 0; ox < wo; ox += 16) {
-				__m512 acc[3] = { b, zero, zero };
+				__m512 acc[3] = { k.b, zero, zero };
 				int rem = win - 2 * ox;
 
 #pragma GCC unroll 3
@@ -421,7 +418,7 @@ static void dw3s2(const struct feat_dw_args *a)
 
 					if (iy < 0 || iy >= a->hin)
 						continue;
-					const float *xr = xc + (size_t)iy * win + 2 * ox;
+					const float *xr = k.x + (size_t)iy * win + 2 * ox;
 					__m512 lo = _mm512_maskz_loadu_ps(lanes(rem), xr);
 					__m512 hi = _mm512_maskz_loadu_ps(lanes(rem - 16), xr + 16);
 					__m512 ev = _mm512_permutex2var_ps(lo, ie, hi);
@@ -430,9 +427,9 @@ static void dw3s2(const struct feat_dw_args *a)
 						_mm512_castps_si512(od), _mm512_castps_si512(prev[ky]), 15));
 
 					prev[ky] = od;
-					acc[ky] = _mm512_fmadd_ps(w[3 * ky], lf, acc[ky]);
-					acc[ky] = _mm512_fmadd_ps(w[3 * ky + 1], ev, acc[ky]);
-					acc[ky] = _mm512_fmadd_ps(w[3 * ky + 2], od, acc[ky]);
+					acc[ky] = _mm512_fmadd_ps(k.w[3 * ky], lf, acc[ky]);
+					acc[ky] = _mm512_fmadd_ps(k.w[3 * ky + 1], ev, acc[ky]);
+					acc[ky] = _mm512_fmadd_ps(k.w[3 * ky + 2], od, acc[ky]);
 				}
 				_mm512_mask_storeu_ps(yr + ox, lanes(wo - ox),
 					feat_act16(_mm512_add_ps(_mm512_add_ps(acc[0], acc[1]), acc[2]),
@@ -460,9 +457,7 @@ static void dw3s1(const struct feat_dw_args *a)
 
 	for (int ch = 0; ch < a->c; ch++) {
 		const struct dw3 k = dw3_channel(a, ch);
-		const float *xc = k.x;
-		float *yc = k.y;
-		const __m512 b = k.b, *w = k.w;
+
 		/* two output rows at a time: input rows oy - 1 .. oy + 2, the
 		 * middle two shared */
 		for (int oy = 0; oy < a->hout; oy += 2) {
@@ -476,12 +471,12 @@ static void dw3s1(const struct feat_dw_args *a)
 				int iy = oy - 1 + r;
 
 				ok[r] = iy >= 0 && iy < a->hin && (r < 3 || two);
-				xr[r] = xc + (size_t)(ok[r] ? iy : 0) * win;
+				xr[r] = k.x + (size_t)(ok[r] ? iy : 0) * win;
 				cur[r] = ok[r] ? _mm512_maskz_loadu_ps(lanes(win), xr[r]) : zero;
 				prev[r] = zero;
 			}
 			for (int ox = 0; ox < wo; ox += 16) {
-				__m512 s0[3] = { b, zero, zero }, s1[3] = { b, zero, zero };
+				__m512 s0[3] = { k.b, zero, zero }, s1[3] = { k.b, zero, zero };
 
 #pragma GCC unroll 4
 				for (int r = 0; r < 4; r++) {
@@ -498,21 +493,21 @@ static void dw3s1(const struct feat_dw_args *a)
 					prev[r] = c;
 					cur[r] = n;
 					if (r < 3) {
-						s0[r] = _mm512_fmadd_ps(w[3 * r], lf, s0[r]);
-						s0[r] = _mm512_fmadd_ps(w[3 * r + 1], c, s0[r]);
-						s0[r] = _mm512_fmadd_ps(w[3 * r + 2], rt, s0[r]);
+						s0[r] = _mm512_fmadd_ps(k.w[3 * r], lf, s0[r]);
+						s0[r] = _mm512_fmadd_ps(k.w[3 * r + 1], c, s0[r]);
+						s0[r] = _mm512_fmadd_ps(k.w[3 * r + 2], rt, s0[r]);
 					}
 					if (r > 0) {
-						s1[r - 1] = _mm512_fmadd_ps(w[3 * r - 3], lf, s1[r - 1]);
-						s1[r - 1] = _mm512_fmadd_ps(w[3 * r - 2], c, s1[r - 1]);
-						s1[r - 1] = _mm512_fmadd_ps(w[3 * r - 1], rt, s1[r - 1]);
+						s1[r - 1] = _mm512_fmadd_ps(k.w[3 * r - 3], lf, s1[r - 1]);
+						s1[r - 1] = _mm512_fmadd_ps(k.w[3 * r - 2], c, s1[r - 1]);
+						s1[r - 1] = _mm512_fmadd_ps(k.w[3 * r - 1], rt, s1[r - 1]);
 					}
 				}
-				_mm512_mask_storeu_ps(yc + (size_t)oy * wo + ox, lanes(wo - ox),
+				_mm512_mask_storeu_ps(k.y + (size_t)oy * wo + ox, lanes(wo - ox),
 					feat_act16(_mm512_add_ps(_mm512_add_ps(s0[0], s0[1]), s0[2]),
 						   a->act, alpha));
 				if (two)
-					_mm512_mask_storeu_ps(yc + (size_t)(oy + 1) * wo + ox, lanes(wo - ox),
+					_mm512_mask_storeu_ps(k.y + (size_t)(oy + 1) * wo + ox, lanes(wo - ox),
 						feat_act16(_mm512_add_ps(_mm512_add_ps(s1[0], s1[1]), s1[2]),
 							   a->act, alpha));
 			}
