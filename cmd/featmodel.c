@@ -168,6 +168,7 @@ static void shape_str(const struct feat_blob *b, char *s, size_t len)
 static void info(struct feat_net *n)
 {
 	uint64_t macs = 0, params = 0;
+	int blocked = 0;
 	char shape[64];
 	static const char *const acts[] = { "", "+relu", "+relu6", "+leaky" };
 
@@ -189,7 +190,9 @@ static void info(struct feat_net *n)
 			 l->ops->in_place_ok ? "" : acts[l->act]);
 		printf("%-4d %-10s %-20s %-16s %12" PRIu64 " %14" PRIu64 "%s\n", i, type,
 		       l->name, shape, l->params, l->macs,
-		       l->removed ? "  (folded)" : "");
+		       l->removed ? "  (folded)" :
+		       feat_net_blob_nchwc(n, l->out[0]) ? "  (nchw16c)" : "");
+		blocked += !l->removed && feat_net_blob_nchwc(n, l->out[0]);
 		if (!l->removed) {
 			macs += l->macs;
 			params += l->params;
@@ -197,6 +200,9 @@ static void info(struct feat_net *n)
 	}
 	printf("total: %d layers, %" PRIu64 " parameters, %.3f GMACs per image\n",
 	       n->nlayer, params, macs / 1e9);
+	if (blocked)
+		printf("nchw16c: %d outputs kept channel-blocked (%s path)\n", blocked,
+		       feat_kernel_name());
 	{
 		size_t shared, own;
 

@@ -79,6 +79,32 @@ def net_head(outdir):
     g.save(outdir)
 
 
+def net_mobile(outdir):
+    """A MobileNet-style chain, channels in multiples of 16 (the AVX-512
+    path keeps such blobs channel-blocked, NCHW16c): a first layer,
+    depthwise and pointwise layers with folded batch norm and every
+    activation, strides 1 and 2, padding 1 and 0, odd map sizes, output
+    groups of 1-4 blocks of 16, a blob read by a depthwise layer, an SSD
+    head and a pooling layer at once, a depthwise layer that reads a plain
+    blob, a pointwise layer between two plain blobs, and a net output
+    written by a pointwise layer."""
+    g = Graph("mobile", (3, 37, 29), batch=2, seed=5)
+    x = g.input()
+    x = g.act(g.bn(g.conv(x, 16, 3, s=2, p=1, bias=False)), "relu")       # 19 x 15
+    x = g.act(g.bn(g.conv(x, 16, 3, p=1, groups=16, bias=False)), "relu6")
+    x = g.act(g.conv(x, 32, 1), "relu")
+    x = g.act(g.conv(x, 32, 3, s=2, p=1, groups=32), "leakyrelu", 0.1)  # 10 x 8
+    x = g.conv(x, 48, 1)
+    x = g.act(g.conv(x, 80, 1), "relu")
+    h = g.flatten(g.permute(g.conv(x, 12, 3, p=1), (0, 2, 3, 1)))
+    y = g.act(g.conv(x, 80, 3, groups=80), "relu")                       # 8 x 6
+    y = g.conv(y, 80, 3, s=2, p=1, groups=80)                            # 4 x 3
+    y = g.act(g.conv(y, 64, 1), "relu")
+    z = g.conv(g.pool(x, "max", 2, 2), 32, 1)                            # 5 x 4
+    g.output(h, y, z)
+    g.save(outdir)
+
+
 def net_deepbit(outdir):
     """A DeepBit-like descriptor: convs, pools, fc layers with ReLU, and a
     sigmoid code layer; and softmax over classes."""
@@ -100,7 +126,7 @@ def net_deepbit(outdir):
 def main():
     outdir = sys.argv[1] if len(sys.argv) > 1 else "t/data/nets"
     os.makedirs(outdir, exist_ok=True)
-    for f in (net_convs, net_pools, net_head, net_deepbit):
+    for f in (net_convs, net_pools, net_head, net_mobile, net_deepbit):
         f(outdir)
     return 0
 

@@ -146,6 +146,13 @@ float *feat_net_data(const struct feat_net *n, int b)
 	return n->blob[b].data;
 }
 
+int feat_net_blob_nchwc(const struct feat_net *n, int b)
+{
+	while (n->blob[b].alias >= 0)
+		b = n->blob[b].alias;
+	return n->blob[b].nchwc;
+}
+
 /* ------------------------------------------------------------ building */
 
 /*

@@ -41,6 +41,8 @@ struct feat_blob {
 	int consumers;                  /* layers that read it */
 	int slab;                       /* its buffer in feat_net.slab (not
 					 * an alias), -1 before planning */
+	int nchwc;                      /* stored [N][C/16][H][W][16]
+					 * (kern/nchwc.h; layers.c decides) */
 };
 
 enum feat_act {
@@ -133,6 +135,8 @@ float *feat_net_scratch(const struct feat_net *n, int worker);
 int feat_net_blob_find(const struct feat_net *n, const char *name);
 /* Storage of a blob (follows aliases). */
 float *feat_net_data(const struct feat_net *n, int blob);
+/* 1 when that storage is NCHW16c (follows aliases). */
+int feat_net_blob_nchwc(const struct feat_net *n, int blob);
 /* Fold batch norm and scale into the convolution or inner product before
  * them, fuse activations into their store, and make flatten and reshape
  * views (layers.c; called by feat_net_build). */

@@ -14,7 +14,7 @@ for k in ref avx512 blas; do
 		test_skip "kernel $k" "this CPU has no AVX-512"
 		continue
 	fi
-	for net in convs pools head deepbit; do
+	for net in convs pools head mobile deepbit; do
 		test_expect_success "$net matches PyTorch (FEAT_KERNEL=$k)" "
 			FEAT_KERNEL=$k featmodel run $N/$net.fm $N/$net.in.f32 out.$k.$net &&
 			for ref in $N/$net.out.*.f32; do
@@ -34,7 +34,7 @@ for k in avx512 blas; do
 		continue
 	fi
 	for w in 0 1; do
-		for net in convs pools head deepbit; do
+		for net in convs pools head mobile deepbit; do
 			test_expect_success "$net with -t 2 matches PyTorch (FEAT_KERNEL=$k FEAT_WINOGRAD=$w)" "
 				FEAT_KERNEL=$k FEAT_WINOGRAD=$w FEAT_THREAD_MIN=0 \
 					featmodel run -t 2 $N/$net.fm $N/$net.in.f32 t2.$k.$w.$net &&
@@ -55,6 +55,37 @@ test_expect_success 'run -t 3 with the default split equals -t 1' '
 	featmodel run $N/deepbit.fm $N/deepbit.in.f32 t1 &&
 	"$PYTHON" $FCMP t3.sigmoid13.f32 t1.sigmoid13.f32 &&
 	"$PYTHON" $FCMP t3.softmax15.f32 t1.softmax15.f32
+'
+
+# The channel-blocked layout (NCHW16c) of the AVX-512 path: which blobs
+# mobile keeps blocked follows from the rule (written by a convolution
+# with a blocked kernel, read only by pointwise or depthwise ones, not an
+# output of the net), so the runs above went through the blocked kernels
+# and the conversions at both ends of each chain; without the layout the
+# same net goes through the plain kernels.
+if grep -q avx512f /proc/cpuinfo; then
+	test_expect_success 'mobile: the blobs kept channel-blocked' '
+		featmodel info $N/mobile.fm >info &&
+		for l in conv1 conv4 conv7 conv9 conv11 conv17 conv19; do
+			grep -q " $l .*(nchw16c)\$" info || exit 1
+		done &&
+		test $(grep -c "(nchw16c)\$" info) = 7 &&
+		grep -q "^nchw16c: 7 outputs kept channel-blocked (avx512 path)" info
+	'
+	test_expect_success 'mobile without the blocked layout matches PyTorch (FEAT_NCHWC=0)' '
+		FEAT_NCHWC=0 featmodel info $N/mobile.fm >info &&
+		! grep -q nchw16c info &&
+		FEAT_NCHWC=0 featmodel run $N/mobile.fm $N/mobile.in.f32 plain &&
+		for ref in $N/mobile.out.*.f32; do
+			"$PYTHON" $FCMP plain.${ref#$N/mobile.out.} $ref || exit 1
+		done
+	'
+fi
+test_expect_success 'the plain paths keep every blob NCHW' '
+	FEAT_KERNEL=ref featmodel info $N/mobile.fm >info &&
+	! grep -q nchw16c info &&
+	FEAT_KERNEL=blas featmodel info $N/mobile.fm >info &&
+	! grep -q nchw16c info
 '
 
 test_expect_success 'bench -t 2 names its threads' '

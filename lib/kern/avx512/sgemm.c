@@ -58,6 +58,7 @@
 
 #include "internal.h"
 #include "kern/kern.h"
+#include "kern/transpose16.h"
 
 #ifndef FEAT_SGEMM_MR
 #define FEAT_SGEMM_MR 12
@@ -261,30 +262,6 @@ static const ukr_fn ukrs[16][4] = {
 
 /* -------------------------------------------------------------- packing */
 
-/* In-register transpose of 16 rows of 16 floats: swap the off-diagonal
- * blocks of size 8, then 4, 2, 1 inside every block. */
-static inline void transpose16(__m512 r[16])
-{
-	for (int b = 8; b >= 1; b /= 2) {
-		int lo[16], hi[16];
-
-		for (int c = 0; c < 16; c++) {
-			lo[c] = (c & b) ? 16 + (c ^ b) : c;
-			hi[c] = (c & b) ? 16 + c : (c ^ b);
-		}
-		__m512i ilo = _mm512_loadu_si512(lo), ihi = _mm512_loadu_si512(hi);
-
-		for (int i = 0; i < 16; i++) {
-			if (i & b)
-				continue;
-			__m512 x = r[i], y = r[i | b];
-
-			r[i] = _mm512_permutex2var_ps(x, ilo, y);
-			r[i | b] = _mm512_permutex2var_ps(x, ihi, y);
-		}
-	}
-}
-
 /* A[i0..i0+mc, p0..p0+kc] into MR-row panels: panel ir at ap + ir*kc,
  * element (i, k) at [k*mr + i] where mr is the panel's row count. */
 static void pack_a(const struct prob *p, long i0, long mc, long p0, long kc,
@@ -321,7 +298,7 @@ static void pack_a(const struct prob *p, long i0, long mc, long p0, long kc,
 				for (int i = 0; i < 16; i++)
 					r[i] = i < mr ? _mm512_loadu_ps(src + i * p->rsa + k) :
 						_mm512_setzero_ps();
-				transpose16(r);
+				feat_transpose16(r);
 				for (int kk = 0; kk < 16; kk++)
 					_mm512_mask_storeu_ps(dst + (k + kk) * mr, m, r[kk]);
 			}
@@ -386,7 +363,7 @@ static void pack_b(const struct prob *p, long p0, long kc, long j0, long nc,
 
 					for (int jj = 0; jj < 16; jj++)
 						r[jj] = _mm512_loadu_ps(src + (16 * v + jj) * p->csb + k);
-					transpose16(r);
+					feat_transpose16(r);
 					for (int kk = 0; kk < 16; kk++)
 						_mm512_store_ps(dst + (k + kk) * NR + 16 * v, r[kk]);
 				}

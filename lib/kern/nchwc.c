@@ -1,0 +1,131 @@
+/*
+ * nchwc.c - the layout conversions and weight packing of the NCHW16c
+ * kernels (nchwc.h), and the plain C twins of the kernels: direct loops,
+ * the oracle of the tests.
+ */
+#include "kern/act.h"
+#include "kern/nchwc.h"
+
+void feat_nchwc_from(const float *x, int c, size_t plane, float *y)
+{
+	for (int b = 0; b < c / 16; b++) {
+		const float *xb = x + (size_t)b * 16 * plane;
+		float *yb = y + (size_t)b * 16 * plane;
+
+		for (size_t p = 0; p < plane; p++)
+			for (int j = 0; j < 16; j++)
+				yb[p * 16 + j] = xb[(size_t)j * plane + p];
+	}
+}
+
+void feat_nchwc_to(const float *x, int c, size_t plane, float *y)
+{
+	for (int b = 0; b < c / 16; b++) {
+		const float *xb = x + (size_t)b * 16 * plane;
+		float *yb = y + (size_t)b * 16 * plane;
+
+		for (int j = 0; j < 16; j++)
+			for (size_t p = 0; p < plane; p++)
+				yb[(size_t)j * plane + p] = xb[p * 16 + j];
+	}
+}
+
+void feat_pw_pack(float *wp, const float *w, int cout, int cin)
+{
+	for (int g = 0; g < feat_pw_groups(cout); g++) {
+		int nb = cout / 16 - 4 * g < 4 ? cout / 16 - 4 * g : 4;
+		float *d = wp + (size_t)g * 64 * cin;
+
+		for (int ci = 0; ci < cin; ci++)
+			for (int b = 0; b < nb; b++)
+				for (int j = 0; j < 16; j++)
+					d[((size_t)ci * nb + b) * 16 + j] =
+						w[(size_t)(64 * g + 16 * b + j) * cin + ci];
+	}
+}
+
+void feat_pw_ref(const struct feat_pw_args *a)
+{
+	for (int g = a->g0; g < a->g1; g++) {
+		int nb = a->cout / 16 - 4 * g < 4 ? a->cout / 16 - 4 * g : 4;
+		const float *wg = a->wp + (size_t)g * 64 * a->cin;
+
+		for (int b = 0; b < nb; b++)
+			for (long p = a->p0; p < a->p1; p++)
+				for (int j = 0; j < 16; j++) {
+					float s = a->bias[64 * g + 16 * b + j];
+
+					for (int ci = 0; ci < a->cin; ci++)
+						s += wg[((size_t)ci * nb + b) * 16 + j] *
+						     a->x[((size_t)(ci / 16) * a->p + p) * 16 + ci % 16];
+					a->y[((size_t)(4 * g + b) * a->p + p) * 16 + j] =
+						feat_act1(s, a->act, a->alpha);
+				}
+	}
+}
+
+void feat_dw3c_pack(float *wp, const float *w, int c)
+{
+	for (int ch = 0; ch < c; ch++)
+		for (int t = 0; t < 9; t++)
+			wp[((size_t)(ch / 16) * 9 + t) * 16 + ch % 16] = w[(size_t)ch * 9 + t];
+}
+
+void feat_dw3c_ref(const struct feat_dw3c_args *a)
+{
+	for (int b = a->b0; b < a->b1; b++) {
+		const float *xb = a->x + (size_t)b * a->hin * a->win * 16;
+		const float *wb = a->wp + (size_t)b * 9 * 16;
+		float *yb = a->y + (size_t)b * a->hout * a->wout * 16;
+
+		for (int oy = 0; oy < a->hout; oy++)
+			for (int ox = 0; ox < a->wout; ox++)
+				for (int j = 0; j < 16; j++) {
+					float s = a->bias[16 * b + j];
+
+					for (int ky = 0; ky < 3; ky++) {
+						int iy = oy * a->s - a->pt + ky;
+
+						if (iy < 0 || iy >= a->hin)
+							continue;
+						for (int kx = 0; kx < 3; kx++) {
+							int ix = ox * a->s - a->pl + kx;
+
+							if (ix >= 0 && ix < a->win)
+								s += wb[(ky * 3 + kx) * 16 + j] *
+								     xb[((size_t)iy * a->win + ix) * 16 + j];
+						}
+					}
+					yb[((size_t)oy * a->wout + ox) * 16 + j] =
+						feat_act1(s, a->act, a->alpha);
+				}
+	}
+}
+
+void feat_conv3c_ref(const struct feat_conv3c_args *a)
+{
+	const struct feat_conv3_args *c = &a->c;
+
+	for (int co = 0; co < c->cout; co++)
+		for (int oy = a->oy0; oy < a->oy1; oy++)
+			for (int ox = 0; ox < c->wout; ox++) {
+				float s = c->bias[co];
+
+				for (int ci = 0; ci < c->cin; ci++)
+					for (int ky = 0; ky < 3; ky++) {
+						int iy = oy * c->s - 1 + ky;
+
+						if (iy < 0 || iy >= c->hin)
+							continue;
+						for (int kx = 0; kx < 3; kx++) {
+							int ix = ox * c->s - 1 + kx;
+
+							if (ix >= 0 && ix < c->win)
+								s += c->w[((co * c->cin + ci) * 3 + ky) * 3 + kx] *
+								     c->x[((size_t)ci * c->hin + iy) * c->win + ix];
+						}
+					}
+				c->y[(((size_t)(co / 16) * c->hout + oy) * c->wout + ox) * 16 + co % 16] =
+					feat_act1(s, c->act, c->alpha);
+			}
+}

@@ -1,0 +1,128 @@
+/*
+ * nchwc.h - convolutions on a channel-blocked layout (NCHW16c), for the
+ * depthwise-separable backbones (MobileNet) whose 1x1 and 3x3-depthwise
+ * layers are most of the work.
+ *
+ * A map of C channels (C a multiple of 16) of H x W pixels is stored as
+ * [C/16][H][W][16]: the 16 channels of a block side by side at each
+ * pixel.  On that layout
+ *
+ *   - a 1x1 convolution is a GEMM whose operands need no packing: the
+ *     weights (packed once) are the vector operand, 16 output channels
+ *     to a vector, each input value a broadcast; the output tile is
+ *     [pixels][16 channels], stored as is, with no edge along the
+ *     channels (C is whole blocks) and one only along the pixels;
+ *   - a depthwise 3x3 convolution reads whole vectors of 16 channels at
+ *     each tap, with no lane shuffles;
+ *   - the first layer (an image of 1-4 channels in plain NCHW) writes
+ *     its output blocks directly (conv3.h's shape and weight packing).
+ *
+ * The executor (lib/layers.c) keeps a blob in this layout when the layer
+ * that writes it and every layer that reads it run here, and converts at
+ * the edges of such a chain (feat_nchwc_from/to).  Each kernel has a
+ * plain C twin (nchwc.c), the oracle of t/unit/test_nchwc.c.  Activations
+ * as in kern/act.h.
+ */
+#ifndef FEAT_KERN_NCHWC_H
+#define FEAT_KERN_NCHWC_H
+
+#include <stddef.h>
+
+#include "kern/conv3.h"
+
+/* Layout conversion of one image of c channels (c % 16 == 0) of plane
+ * pixels: NCHW -> NCHW16c and back. */
+void feat_nchwc_from(const float *x, int c, size_t plane, float *y);
+void feat_nchwc_to(const float *x, int c, size_t plane, float *y);
+void feat_nchwc_from_avx512(const float *x, int c, size_t plane, float *y);
+void feat_nchwc_to_avx512(const float *x, int c, size_t plane, float *y);
+
+/* ------------------------------------------------------------ pointwise */
+
+/*
+ * y[co][p] = act(bias[co] + sum over ci of w[co][ci] * x[ci][p]), both maps
+ * NCHW16c, cin and cout multiples of 16.  The output blocks go in groups
+ * of four (64 channels; the last group may be smaller); a call computes
+ * groups [g0, g1) over pixels [p0, p1), so that threads can split either.
+ */
+struct feat_pw_args {
+	const float *x;
+	int cin;
+	long p;              /* pixels per channel (H * W) */
+	const float *wp;     /* feat_pw_pack's */
+	const float *bias;
+	int cout;
+	float *y;
+	int act;
+	float alpha;
+	int g0, g1;
+	long p0, p1;
+};
+
+static inline int feat_pw_fits(int cin, int cout, int kh, int kw, int sh, int sw, int pt,
+	int pl, int pb, int pr, int group)
+{
+	return cin % 16 == 0 && cout % 16 == 0 && kh == 1 && kw == 1 && sh == 1 && sw == 1 &&
+	       !pt && !pl && !pb && !pr && group == 1;
+}
+static inline int feat_pw_groups(int cout)
+{
+	return (cout / 16 + 3) / 4;
+}
+/* Packed weights: cout * cin floats; group g at wp + 64 g cin, laid out
+ * [cin][blocks of the group][16]. */
+void feat_pw_pack(float *wp, const float *w, int cout, int cin);
+void feat_pw_ref(const struct feat_pw_args *a);
+void feat_pw_avx512(const struct feat_pw_args *a);
+
+/* ------------------------------------------------------ depthwise 3x3 */
+
+/*
+ * y[c][oy][ox] = act(bias[c] + sum over ky, kx of w[c][ky][kx] *
+ * x[c][oy*s - pt + ky][ox*s - pl + kx]), x zero outside the map; both
+ * NCHW16c; channel blocks [b0, b1).
+ */
+struct feat_dw3c_args {
+	const float *x;
+	int c, hin, win;
+	const float *wp;     /* feat_dw3c_pack's: [c/16][9][16] */
+	const float *bias;
+	int s, pt, pl;
+	float *y;
+	int hout, wout;
+	int act;
+	float alpha;
+	int b0, b1;
+};
+
+static inline int feat_dw3c_fits(int c, int group, int cout, int kh, int kw, int sh, int sw,
+	int dh, int dw, int pt, int pl)
+{
+	return c % 16 == 0 && group == c && cout == c && kh == 3 && kw == 3 && sh == sw &&
+	       (sh == 1 || sh == 2) && dh == 1 && dw == 1 && pt <= 1 && pl <= 1;
+}
+void feat_dw3c_pack(float *wp, const float *w, int c);
+void feat_dw3c_ref(const struct feat_dw3c_args *a);
+void feat_dw3c_avx512(const struct feat_dw3c_args *a);
+
+/* ------------------------------------------------------ the first layer */
+
+/*
+ * conv3.h's convolution (3x3, 1-4 input channels in NCHW, stride 1 or 2,
+ * padding 1) with the output in NCHW16c (cout % 16 == 0), weights packed
+ * by feat_conv3_pack, output rows [oy0, oy1).
+ */
+struct feat_conv3c_args {
+	struct feat_conv3_args c;
+	int oy0, oy1;
+};
+
+static inline int feat_conv3c_fits(int cin, int cout, int kh, int kw, int sh, int sw, int dh,
+	int dw, int pt, int pl, int group)
+{
+	return cout % 16 == 0 && feat_conv3_fits(cin, kh, kw, sh, sw, dh, dw, pt, pl, group);
+}
+void feat_conv3c_ref(const struct feat_conv3c_args *a);
+void feat_conv3c_avx512(const struct feat_conv3c_args *a);
+
+#endif
