@@ -661,7 +661,8 @@ static void nc_piece(void *arg, long i0, long i1, int worker)
 			long hw = (long)c->hout * c->wout, gi = it % P->pieces_g, pi = it / P->pieces_g;
 			int G = feat_pw_groups(c->cout);
 			struct feat_pw_args a = {
-				.x = P->x, .cin = c->cin, .p = hw, .wp = c->wnc, .bias = c->bias,
+				.x = P->x, .cin = c->cin, .p = hw, .wp = c->wnc,
+				.bias = feat_pw_bias(c->wnc, c->cout, c->cin),
 				.cout = c->cout, .y = P->y, .act = l->act, .alpha = l->act_alpha,
 				.g0 = (int)gi * P->per_piece, .p0 = pi * P->px,
 			};
@@ -1857,6 +1858,7 @@ static int nchwc_plan(struct feat_net *n)
 		    ((struct conv *)l->priv)->wino_u)
 			continue;
 		r = root_blob(n, l->out[0]);
+		ok = ((struct conv *)l->priv)->cout % 16 == 0;
 		for (int o = 0; o < n->noutput; o++)
 			if (root_blob(n, n->output[o]) == r)
 				ok = 0;
@@ -1888,17 +1890,18 @@ static int nchwc_plan(struct feat_net *n)
 		if (!root_blob(n, l->in[0])->nchwc && !out_nc && c->nc != NC_PW)
 			continue;
 		floats = c->nc == NC_FIRST ? feat_conv3_pack_floats(c->cout, c->cin) :
-			 (size_t)c->cout * (c->cin / c->group) * c->kh * c->kw;
+			 c->nc == NC_PW ? feat_pw_pack_floats(c->cout, c->cin) :
+			 (size_t)c->cout * 9;
 		if (!(c->wnc = feat_aligned_alloc(floats * sizeof(float))))
 			return FEAT_E_NOMEM;
 		if (c->nc == NC_PW)
-			feat_pw_pack(c->wnc, c->w, c->cout, c->cin);
+			feat_pw_pack(c->wnc, c->w, c->bias, c->cout, c->cin);
 		else if (c->nc == NC_DW)
 			feat_dw3c_pack(c->wnc, c->w, c->cin);
 		else
 			feat_conv3_pack(c->wnc, c->w, c->cout, c->cin);
 		floats = (in_nc ? 0 : (size_t)c->cin * c->hin * c->win) +
-			 (out_nc ? 0 : (size_t)c->cout * c->hout * c->wout);
+			 (out_nc ? 0 : (size_t)feat_pw_blocks(c->cout) * 16 * c->hout * c->wout);
 		if ((e = grow_scratch(n, floats)))
 			return e;
 	}

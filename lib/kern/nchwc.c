@@ -8,46 +8,56 @@
 
 void feat_nchwc_from(const float *x, int c, size_t plane, float *y)
 {
-	for (int b = 0; b < c / 16; b++) {
+	for (int b = 0; b < (c + 15) / 16; b++) {
 		const float *xb = x + (size_t)b * 16 * plane;
 		float *yb = y + (size_t)b * 16 * plane;
+		int nj = c - 16 * b < 16 ? c - 16 * b : 16;
 
 		for (size_t p = 0; p < plane; p++)
 			for (int j = 0; j < 16; j++)
-				yb[p * 16 + j] = xb[(size_t)j * plane + p];
+				yb[p * 16 + j] = j < nj ? xb[(size_t)j * plane + p] : 0.0f;
 	}
 }
 
 void feat_nchwc_to(const float *x, int c, size_t plane, float *y)
 {
-	for (int b = 0; b < c / 16; b++) {
+	for (int b = 0; b < (c + 15) / 16; b++) {
 		const float *xb = x + (size_t)b * 16 * plane;
 		float *yb = y + (size_t)b * 16 * plane;
+		int nj = c - 16 * b < 16 ? c - 16 * b : 16;
 
-		for (int j = 0; j < 16; j++)
+		for (int j = 0; j < nj; j++)
 			for (size_t p = 0; p < plane; p++)
 				yb[(size_t)j * plane + p] = xb[p * 16 + j];
 	}
 }
 
-void feat_pw_pack(float *wp, const float *w, int cout, int cin)
+void feat_pw_pack(float *wp, const float *w, const float *bias, int cout, int cin)
 {
+	int nblk = feat_pw_blocks(cout);
+	float *bp = wp + (size_t)nblk * 16 * cin;
+
 	for (int g = 0; g < feat_pw_groups(cout); g++) {
-		int nb = cout / 16 - 4 * g < 4 ? cout / 16 - 4 * g : 4;
+		int nb = nblk - 4 * g < 4 ? nblk - 4 * g : 4;
 		float *d = wp + (size_t)g * 64 * cin;
 
 		for (int ci = 0; ci < cin; ci++)
 			for (int b = 0; b < nb; b++)
-				for (int j = 0; j < 16; j++)
+				for (int j = 0; j < 16; j++) {
+					int co = 64 * g + 16 * b + j;
+
 					d[((size_t)ci * nb + b) * 16 + j] =
-						w[(size_t)(64 * g + 16 * b + j) * cin + ci];
+						co < cout ? w[(size_t)co * cin + ci] : 0.0f;
+				}
 	}
+	for (int co = 0; co < 16 * nblk; co++)
+		bp[co] = co < cout ? bias[co] : 0.0f;
 }
 
 void feat_pw_ref(const struct feat_pw_args *a)
 {
 	for (int g = a->g0; g < a->g1; g++) {
-		int nb = a->cout / 16 - 4 * g < 4 ? a->cout / 16 - 4 * g : 4;
+		int nb = feat_pw_blocks(a->cout) - 4 * g < 4 ? feat_pw_blocks(a->cout) - 4 * g : 4;
 		const float *wg = a->wp + (size_t)g * 64 * a->cin;
 
 		for (int b = 0; b < nb; b++)

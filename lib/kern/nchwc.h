@@ -30,8 +30,9 @@
 
 #include "kern/conv3.h"
 
-/* Layout conversion of one image of c channels (c % 16 == 0) of plane
- * pixels: NCHW -> NCHW16c and back. */
+/* Layout conversion of one image of c channels of plane pixels: NCHW ->
+ * NCHW16c and back.  The blocked side has ceil(c / 16) blocks; the lanes
+ * past c are written as zeros by _from and not read by _to. */
 void feat_nchwc_from(const float *x, int c, size_t plane, float *y);
 void feat_nchwc_to(const float *x, int c, size_t plane, float *y);
 void feat_nchwc_from_avx512(const float *x, int c, size_t plane, float *y);
@@ -41,16 +42,18 @@ void feat_nchwc_to_avx512(const float *x, int c, size_t plane, float *y);
 
 /*
  * y[co][p] = act(bias[co] + sum over ci of w[co][ci] * x[ci][p]), both maps
- * NCHW16c, cin and cout multiples of 16.  The output blocks go in groups
- * of four (64 channels; the last group may be smaller); a call computes
- * groups [g0, g1) over pixels [p0, p1), so that threads can split either.
+ * NCHW16c, cin a multiple of 16, any cout: the output has ceil(cout / 16)
+ * blocks, the channels past cout computed from zero weights (an SSD
+ * head's 12 or 63 outputs).  The output blocks go in groups of four (64
+ * channels; the last group may be smaller); a call computes groups [g0,
+ * g1) over pixels [p0, p1), so that threads can split either.
  */
 struct feat_pw_args {
 	const float *x;
 	int cin;
 	long p;              /* pixels per channel (H * W) */
 	const float *wp;     /* feat_pw_pack's */
-	const float *bias;
+	const float *bias;   /* ceil(cout / 16) * 16: feat_pw_bias */
 	int cout;
 	float *y;
 	int act;
@@ -62,16 +65,28 @@ struct feat_pw_args {
 static inline int feat_pw_fits(int cin, int cout, int kh, int kw, int sh, int sw, int pt,
 	int pl, int pb, int pr, int group)
 {
-	return cin % 16 == 0 && cout % 16 == 0 && kh == 1 && kw == 1 && sh == 1 && sw == 1 &&
+	return cin % 16 == 0 && cout >= 1 && kh == 1 && kw == 1 && sh == 1 && sw == 1 &&
 	       !pt && !pl && !pb && !pr && group == 1;
+}
+static inline int feat_pw_blocks(int cout)
+{
+	return (cout + 15) / 16;
 }
 static inline int feat_pw_groups(int cout)
 {
-	return (cout / 16 + 3) / 4;
+	return (feat_pw_blocks(cout) + 3) / 4;
 }
-/* Packed weights: cout * cin floats; group g at wp + 64 g cin, laid out
- * [cin][blocks of the group][16]. */
-void feat_pw_pack(float *wp, const float *w, int cout, int cin);
+/* Packed weights and bias: group g at wp + 64 g cin, laid out [cin][blocks
+ * of the group][16], then the bias, both zero past cout. */
+static inline size_t feat_pw_pack_floats(int cout, int cin)
+{
+	return (size_t)feat_pw_blocks(cout) * 16 * ((size_t)cin + 1);
+}
+void feat_pw_pack(float *wp, const float *w, const float *bias, int cout, int cin);
+static inline const float *feat_pw_bias(const float *wp, int cout, int cin)
+{
+	return wp + (size_t)feat_pw_blocks(cout) * 16 * cin;
+}
 void feat_pw_ref(const struct feat_pw_args *a);
 void feat_pw_avx512(const struct feat_pw_args *a);
 

@@ -8,6 +8,8 @@
  * and 1, outputs one row and column short of symmetric padding, every
  * activation, partial ranges of groups, blocks, pixels and rows (what a
  * thread computes), and MobileNet-SSD's shapes.
+ * Pointwise output channel counts include partial blocks (an SSD head's
+ * 12, 63, 126 outputs).
  * Tolerance: |got - want| <= 1e-5 * (1 + |want|) * sqrt(terms) where the
  * terms (at most 9 x 16 x 5) have magnitude below 1.
  */
@@ -65,28 +67,38 @@ static void close_f(const float *got, const float *want, size_t n, double terms,
 START_TEST(layout)
 {
 	unsigned seed = 3;
-	int c = 48;
-	size_t plane = 37;
-	float *x = rnd((size_t)c * plane, &seed), *y = rnd((size_t)c * plane, &seed);
-	float *z = rnd((size_t)c * plane, &seed);
 
-	feat_nchwc_from(x, c, plane, y);
-	for (int ch = 0; ch < c; ch++)
-		for (size_t p = 0; p < plane; p++)
-			ck_assert(y[((size_t)(ch / 16) * plane + p) * 16 + ch % 16] ==
-				  x[(size_t)ch * plane + p]);
-	feat_nchwc_to(y, c, plane, z);
-	ck_assert(memcmp(x, z, (size_t)c * plane * sizeof(float)) == 0);
-	if (feat_kern_cpu_avx512()) {
-		/* the AVX-512 twins: 16 pixels at a time and a tail of 5 */
-		memset(z, 0, (size_t)c * plane * sizeof(float));
-		feat_nchwc_from_avx512(x, c, plane, z);
-		ck_assert(memcmp(y, z, (size_t)c * plane * sizeof(float)) == 0);
-		memset(z, 0, (size_t)c * plane * sizeof(float));
-		feat_nchwc_to_avx512(y, c, plane, z);
+	/* whole blocks, and a partial last block (12 and 63 channels: SSD
+	 * heads) */
+	for (int c = 12; c <= 63; c += 17) {
+		size_t plane = 37, nb = (size_t)(c + 15) / 16;
+		float *x = rnd((size_t)c * plane, &seed), *y = rnd(nb * 16 * plane, &seed);
+		float *z = rnd((size_t)c * plane, &seed);
+
+		feat_nchwc_from(x, c, plane, y);
+		for (size_t b = 0; b < nb; b++)
+			for (size_t p = 0; p < plane; p++)
+				for (int j = 0; j < 16; j++) {
+					size_t ch = b * 16 + (size_t)j;
+
+					ck_assert(y[(b * plane + p) * 16 + j] ==
+						  (ch < (size_t)c ? x[ch * plane + p] : 0.0f));
+				}
+		feat_nchwc_to(y, c, plane, z);
 		ck_assert(memcmp(x, z, (size_t)c * plane * sizeof(float)) == 0);
+		if (feat_kern_cpu_avx512()) {
+			/* the AVX-512 twins: 16 pixels at a time and a tail of 5 */
+			float *y2 = rnd(nb * 16 * plane, &seed);
+
+			feat_nchwc_from_avx512(x, c, plane, y2);
+			ck_assert(memcmp(y, y2, nb * 16 * plane * sizeof(float)) == 0);
+			memset(z, 0, (size_t)c * plane * sizeof(float));
+			feat_nchwc_to_avx512(y, c, plane, z);
+			ck_assert(memcmp(x, z, (size_t)c * plane * sizeof(float)) == 0);
+			free(y2);
+		}
+		free(x), free(y), free(z);
 	}
-	free(x), free(y), free(z);
 }
 END_TEST
 
@@ -94,13 +106,15 @@ END_TEST
 
 static void pw_one(int cin, int cout, long P, int kind, unsigned seed)
 {
+	size_t ny = (size_t)feat_pw_blocks(cout) * 16 * P;
 	float *x = rnd((size_t)cin * P, &seed), *w = rnd((size_t)cout * cin, &seed);
 	float *b = rnd((size_t)cout, &seed), *xc = rnd((size_t)cin * P, &seed);
-	float *wp = rnd((size_t)cout * cin, &seed), *y0 = rnd((size_t)cout * P, &seed);
-	float *y1 = rnd((size_t)cout * P, &seed), *yn = rnd((size_t)cout * P, &seed);
-	double *want = malloc((size_t)cout * P * sizeof *want);
+	float *wp = rnd(feat_pw_pack_floats(cout, cin), &seed), *y0 = rnd(ny, &seed);
+	float *y1 = rnd(ny, &seed), *yn = rnd((size_t)cout * P, &seed);
+	double *want = calloc((size_t)cout * P, sizeof *want);
 	struct feat_pw_args a = {
-		.x = xc, .cin = cin, .p = P, .wp = wp, .bias = b, .cout = cout, .y = y0,
+		.x = xc, .cin = cin, .p = P, .wp = wp, .bias = feat_pw_bias(wp, cout, cin),
+		.cout = cout, .y = y0,
 		.act = kind, .alpha = 0.1f, .g0 = 0, .g1 = feat_pw_groups(cout), .p0 = 0, .p1 = P,
 	};
 	int G = feat_pw_groups(cout);
@@ -115,7 +129,7 @@ static void pw_one(int cin, int cout, long P, int kind, unsigned seed)
 			want[(size_t)co * P + p] = act(s, kind, 0.1);
 		}
 	feat_nchwc_from(x, cin, (size_t)P, xc);
-	feat_pw_pack(wp, w, cout, cin);
+	feat_pw_pack(wp, w, b, cout, cin);
 	feat_pw_ref(&a);
 	feat_nchwc_to(y0, cout, (size_t)P, yn);
 	close_all(yn, want, (size_t)cout * P, cin, "pw ref");
@@ -128,7 +142,7 @@ static void pw_one(int cin, int cout, long P, int kind, unsigned seed)
 				a.p0 = p, a.p1 = p + 50 < P ? p + 50 : P;
 				feat_pw_avx512(&a);
 			}
-		close_f(y1, y0, (size_t)cout * P, cin, "pw avx512");
+		close_f(y1, y0, ny, cin, "pw avx512");
 	}
 	free(x), free(w), free(b), free(xc), free(wp), free(y0), free(y1), free(yn), free(want);
 }
@@ -136,13 +150,14 @@ static void pw_one(int cin, int cout, long P, int kind, unsigned seed)
 START_TEST(pointwise)
 {
 	static const int ch[] = { 16, 32, 48, 64, 80 };
+	static const int co[] = { 1, 12, 16, 32, 48, 63, 64, 80, 126 };
 	static const long px[] = { 1, 5, 6, 7, 13, 96, 97, 100 };
 	unsigned seed = 5;
 
 	for (size_t i = 0; i < 5; i++)
-		for (size_t j = 0; j < 5; j++)
+		for (size_t j = 0; j < 9; j++)
 			for (size_t k = 0; k < 8; k++, seed++)
-				pw_one(ch[i], ch[j], px[k], (int)(seed % 4), seed);
+				pw_one(ch[i], co[j], px[k], (int)(seed % 4), seed);
 	/* MobileNet-SSD: 32 -> 64 on 150x150 is covered by the test of the
 	 * network; here the channel-heavy ones */
 	pw_one(512, 512, 361, 1, 1);
@@ -163,7 +178,7 @@ static void dw_one(int c, int hin, int win, int s, int pt, int pl, int trim, int
 	float *x = rnd(ni, &seed), *w = rnd((size_t)c * 9, &seed), *b = rnd((size_t)c, &seed);
 	float *xc = rnd(ni, &seed), *wp = rnd((size_t)c * 9, &seed), *y0 = rnd(no, &seed);
 	float *y1 = rnd(no, &seed), *yn = rnd(no, &seed);
-	double *want = malloc(no * sizeof *want);
+	double *want = calloc(no, sizeof *want);
 	struct feat_dw3c_args a = {
 		.x = xc, .c = c, .hin = hin, .win = win, .wp = wp, .bias = b, .s = s, .pt = pt,
 		.pl = pl, .y = y0, .hout = hout, .wout = wout, .act = kind, .alpha = 0.1f,
@@ -240,7 +255,7 @@ static void c3_one(int cin, int cout, int hin, int win, int s, int trim, int kin
 	float *b = rnd((size_t)cout, &seed);
 	float *wp = feat_aligned_alloc(feat_conv3_pack_floats(cout, cin) * sizeof(float));
 	float *y0 = rnd(no, &seed), *y1 = rnd(no, &seed), *yn = rnd(no, &seed);
-	double *want = malloc(no * sizeof *want);
+	double *want = calloc(no, sizeof *want);
 	struct feat_conv3c_args a = {
 		.c = { .x = x, .cin = cin, .hin = hin, .win = win, .w = w, .wp = wp, .bias = b,
 		       .cout = cout, .s = s, .y = y0, .hout = hout, .wout = wout, .act = kind,

@@ -37,6 +37,13 @@
  * pixels past the last multiple of 16 one by one. */
 void feat_nchwc_from_avx512(const float *x, int c, size_t plane, float *y)
 {
+	if (c % 16) {
+		/* a partial last block: the plain loops for it */
+		feat_nchwc_from_avx512(x, c / 16 * 16, plane, y);
+		feat_nchwc_from(x + (size_t)c / 16 * 16 * plane, c % 16, plane,
+				y + (size_t)c / 16 * 16 * plane);
+		return;
+	}
 	for (int b = 0; b < c / 16; b++) {
 		const float *xb = x + (size_t)b * 16 * plane;
 		float *yb = y + (size_t)b * 16 * plane;
@@ -61,9 +68,10 @@ void feat_nchwc_from_avx512(const float *x, int c, size_t plane, float *y)
 
 void feat_nchwc_to_avx512(const float *x, int c, size_t plane, float *y)
 {
-	for (int b = 0; b < c / 16; b++) {
+	for (int b = 0; b < (c + 15) / 16; b++) {
 		const float *xb = x + (size_t)b * 16 * plane;
 		float *yb = y + (size_t)b * 16 * plane;
+		int nj = c - 16 * b < 16 ? c - 16 * b : 16;
 		size_t p = 0;
 
 		for (; p + 16 <= plane; p += 16) {
@@ -75,10 +83,11 @@ void feat_nchwc_to_avx512(const float *x, int c, size_t plane, float *y)
 			feat_transpose16(r);
 #pragma GCC unroll 16
 			for (int j = 0; j < 16; j++)
-				_mm512_storeu_ps(yb + (size_t)j * plane + p, r[j]);
+				if (j < nj)
+					_mm512_storeu_ps(yb + (size_t)j * plane + p, r[j]);
 		}
 		for (; p < plane; p++)
-			for (int j = 0; j < 16; j++)
+			for (int j = 0; j < nj; j++)
 				yb[(size_t)j * plane + p] = xb[p * 16 + j];
 	}
 }
@@ -145,13 +154,19 @@ static const pw_fn pw_tiles[4][PW_PX] = { PWROW(1), PWROW(2), PWROW(3), PWROW(4)
 void feat_pw_avx512(const struct feat_pw_args *a)
 {
 	const __m512 alpha = _mm512_set1_ps(a->alpha);
-	long P = a->p;
+	long P = a->p, np = a->p1 - a->p0, chunk;
 
-	for (long p0 = a->p0; p0 < a->p1; p0 += PW_CHUNK) {
-		long pe = a->p1 - p0 < PW_CHUNK ? a->p1 : p0 + PW_CHUNK;
+	/* chunks of about PW_CHUNK pixels, as even as whole tiles allow: a
+	 * last chunk of a few pixels would stream all the weights again for
+	 * them (10x10 maps: 96 + 4) */
+	chunk = (np + PW_CHUNK - 1) / PW_CHUNK;
+	chunk = ((np + chunk - 1) / chunk + PW_PX - 1) / PW_PX * PW_PX;
+	for (long p0 = a->p0; p0 < a->p1; p0 += chunk) {
+		long pe = a->p1 - p0 < chunk ? a->p1 : p0 + chunk;
 
 		for (int g = a->g0; g < a->g1; g++) {
-			int nb = a->cout / 16 - 4 * g < 4 ? a->cout / 16 - 4 * g : 4;
+			int nb = feat_pw_blocks(a->cout) - 4 * g < 4 ?
+				 feat_pw_blocks(a->cout) - 4 * g : 4;
 			const float *wg = a->wp + (size_t)g * 64 * a->cin;
 			const float *bg = a->bias + 64 * g;
 			float *yg = a->y + (size_t)4 * g * P * 16;
