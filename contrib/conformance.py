@@ -86,8 +86,10 @@ def net_mobile(outdir):
     activation, strides 1 and 2, padding 1 and 0, odd map sizes, output
     groups of 1-4 blocks of 16, a blob read by a depthwise layer, an SSD
     head and a pooling layer at once, a depthwise layer that reads a plain
-    blob, a pointwise layer between two plain blobs, and a net output
-    written by a pointwise layer."""
+    blob, a pointwise layer between two plain blobs, net outputs written
+    by a pointwise layer and by a 3x3 one with 20 channels, and 3x3
+    convolutions on small maps (as the SSD extras) reading a blocked
+    blob."""
     g = Graph("mobile", (3, 37, 29), batch=2, seed=5)
     x = g.input()
     x = g.act(g.bn(g.conv(x, 16, 3, s=2, p=1, bias=False)), "relu")       # 19 x 15
@@ -99,9 +101,11 @@ def net_mobile(outdir):
     h = g.flatten(g.permute(g.conv(x, 12, 3, p=1), (0, 2, 3, 1)))
     y = g.act(g.conv(x, 80, 3, groups=80), "relu")                       # 8 x 6
     y = g.conv(y, 80, 3, s=2, p=1, groups=80)                            # 4 x 3
+    e = g.act(g.conv(y, 32, 3, s=2, p=1), "relu")                        # 2 x 2
+    e = g.conv(e, 20, 3, p=1)                                            # 20: a partial block
     y = g.act(g.conv(y, 64, 1), "relu")
     z = g.conv(g.pool(x, "max", 2, 2), 32, 1)                            # 5 x 4
-    g.output(h, y, z)
+    g.output(h, y, z, e)
     g.save(outdir)
 
 

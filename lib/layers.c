@@ -142,6 +142,7 @@ struct conv {
 	float *w3;           /* packed for the AVX-512 first-layer kernel
 			      * (kern/conv3.h), at the first forward */
 	int nc;              /* enum conv_nc: the NCHW16c kernel that fits */
+	int hpad, wpad;      /* NC_GEN: the padded input's extent */
 	float *wnc;          /* its packed weights, when a blob it reads or
 			      * writes is in that layout (feat_net_fold) */
 };
@@ -152,6 +153,7 @@ enum conv_nc {
 	NC_PW,       /* 1x1, stride 1: feat_pw_* */
 	NC_DW,       /* depthwise 3x3: feat_dw3c_* */
 	NC_FIRST,    /* 3x3 over 1-4 plain channels: feat_conv3c_* */
+	NC_GEN,      /* any other on a small map: feat_convc_* */
 };
 
 static size_t im2col_chunk(const struct conv *c, int cg);
@@ -263,6 +265,11 @@ static int conv_setup(struct feat_net *n, struct feat_layer *l, char *detail,
 	else if (feat_conv3c_fits(c->cin, c->cout, c->kh, c->kw, c->sh, c->sw, c->dh, c->dw,
 				  c->pt, c->pl, c->group))
 		c->nc = NC_FIRST;
+	else if (feat_convc_fits(c->cin, c->group, c->kh, c->kw, c->hout, c->wout)) {
+		c->nc = NC_GEN;
+		c->hpad = feat_convc_padded(c->hin, c->pt, c->hout, c->sh, c->kh, c->dh);
+		c->wpad = feat_convc_padded(c->win, c->pl, c->wout, c->sw, c->kw, c->dw);
+	}
 	if (c->group == 1 || c->group != c->cin)
 		return grow_scratch(n, (size_t)(c->cin / c->group) * c->kh * c->kw *
 					       im2col_chunk(c, c->cin / c->group));
@@ -657,7 +664,25 @@ static void nc_piece(void *arg, long i0, long i1, int worker)
 
 	(void)worker;
 	for (long it = i0; it < i1; it++) {
-		if (c->nc == NC_PW) {
+		if (c->nc == NC_GEN) {
+			long hw = (long)c->hout * c->wout, gi = it % P->pieces_g, pi = it / P->pieces_g;
+			int G = feat_pw_groups(c->cout);
+			struct feat_convc_args a = {
+				.xp = P->x, .cin = c->cin, .hp = c->hpad, .wp = c->wpad, .w = c->wnc,
+				.bias = feat_convc_bias(c->wnc, c->cout, c->cin, c->kh, c->kw),
+				.cout = c->cout, .kh = c->kh, .kw = c->kw, .sh = c->sh, .sw = c->sw,
+				.dh = c->dh, .dw = c->dw, .y = P->y, .hout = c->hout, .wout = c->wout,
+				.act = l->act, .alpha = l->act_alpha,
+				.g0 = (int)gi * P->per_piece, .p0 = pi * P->px,
+			};
+
+			a.g1 = a.g0 + P->per_piece < G ? a.g0 + P->per_piece : G;
+			a.p1 = a.p0 + P->px < hw ? a.p0 + P->px : hw;
+			if (P->avx512)
+				feat_convc_avx512(&a);
+			else
+				feat_convc_ref(&a);
+		} else if (c->nc == NC_PW) {
 			long hw = (long)c->hout * c->wout, gi = it % P->pieces_g, pi = it / P->pieces_g;
 			int G = feat_pw_groups(c->cout);
 			struct feat_pw_args a = {
@@ -726,7 +751,7 @@ static void conv_nchwc(struct feat_net *n, struct feat_layer *l, int batch, int 
 			    .avx512 = feat_kern_active()->id == FEAT_KERN_AVX512 };
 	long pieces, want = T > 1 ? 4L * T : 1;
 
-	if (c->nc == NC_PW) {
+	if (c->nc == NC_PW || c->nc == NC_GEN) {
 		long G = feat_pw_groups(c->cout), gs = G < want ? G : want;
 
 		P.per_piece = (int)cdiv(G, gs);
@@ -750,6 +775,12 @@ static void conv_nchwc(struct feat_net *n, struct feat_layer *l, int batch, int 
 									      work);
 			P.x = work;
 			work += (size_t)c->cin * plane_in;
+		}
+		if (c->nc == NC_GEN) {
+			feat_convc_pad(P.x, c->cin, c->hin, c->win, c->pt, c->pl, work, c->hpad,
+				       c->wpad);
+			P.x = work;
+			work += (size_t)c->cin * c->hpad * c->wpad;
 		}
 		if (!out_nc)
 			P.y = work;
@@ -1840,7 +1871,8 @@ static int nc_reader(const struct feat_layer *m)
 {
 	const struct conv *c = m->priv;
 
-	return is_type(m, "conv") && !c->wino_u && (c->nc == NC_PW || c->nc == NC_DW);
+	return is_type(m, "conv") && !c->wino_u &&
+	       (c->nc == NC_PW || c->nc == NC_DW || c->nc == NC_GEN);
 }
 
 static int nchwc_plan(struct feat_net *n)
@@ -1883,14 +1915,16 @@ static int nchwc_plan(struct feat_net *n)
 			continue;
 		in_nc = c->nc == NC_FIRST || root_blob(n, l->in[0])->nchwc;
 		out_nc = root_blob(n, l->out[0])->nchwc;
-		/* a pointwise layer runs on the blocked layout even between two
-		 * plain blobs: converting both sides costs less than the
-		 * GEMM's packing and pixel edge (1x1 1024 -> 256 on 10x10:
-		 * 0.56 ms as a GEMM, 0.47 converted) */
-		if (!root_blob(n, l->in[0])->nchwc && !out_nc && c->nc != NC_PW)
+		/* a pointwise layer, or one on a small map, runs on the blocked
+		 * layout even between two plain blobs: converting both sides
+		 * costs less than the GEMM's packing and pixel edge (1x1 1024
+		 * -> 256 on 10x10: 0.56 ms as a GEMM, 0.47 converted) */
+		if (!root_blob(n, l->in[0])->nchwc && !out_nc && c->nc != NC_PW &&
+		    c->nc != NC_GEN)
 			continue;
 		floats = c->nc == NC_FIRST ? feat_conv3_pack_floats(c->cout, c->cin) :
 			 c->nc == NC_PW ? feat_pw_pack_floats(c->cout, c->cin) :
+			 c->nc == NC_GEN ? feat_convc_pack_floats(c->cout, c->cin, c->kh, c->kw) :
 			 (size_t)c->cout * 9;
 		if (!(c->wnc = feat_aligned_alloc(floats * sizeof(float))))
 			return FEAT_E_NOMEM;
@@ -1898,10 +1932,13 @@ static int nchwc_plan(struct feat_net *n)
 			feat_pw_pack(c->wnc, c->w, c->bias, c->cout, c->cin);
 		else if (c->nc == NC_DW)
 			feat_dw3c_pack(c->wnc, c->w, c->cin);
+		else if (c->nc == NC_GEN)
+			feat_convc_pack(c->wnc, c->w, c->bias, c->cout, c->cin, c->kh, c->kw);
 		else
 			feat_conv3_pack(c->wnc, c->w, c->cout, c->cin);
 		floats = (in_nc ? 0 : (size_t)c->cin * c->hin * c->win) +
-			 (out_nc ? 0 : (size_t)feat_pw_blocks(c->cout) * 16 * c->hout * c->wout);
+			 (out_nc ? 0 : (size_t)feat_pw_blocks(c->cout) * 16 * c->hout * c->wout) +
+			 (c->nc == NC_GEN ? (size_t)c->cin * c->hpad * c->wpad : 0);
 		if ((e = grow_scratch(n, floats)))
 			return e;
 	}

@@ -66,11 +66,11 @@ test_expect_success 'run -t 3 with the default split equals -t 1' '
 if grep -q avx512f /proc/cpuinfo; then
 	test_expect_success 'mobile: the blobs kept channel-blocked' '
 		featmodel info $N/mobile.fm >info &&
-		for l in conv1 conv4 conv7 conv9 conv11 conv17 conv19; do
+		for l in conv1 conv4 conv7 conv9 conv11 conv17 conv19 conv20; do
 			grep -q " $l .*(nchw16c)\$" info || exit 1
 		done &&
-		test $(grep -c "(nchw16c)\$" info) = 7 &&
-		grep -q "^nchw16c: 7 outputs kept channel-blocked (avx512 path)" info
+		test $(grep -c "(nchw16c)\$" info) = 8 &&
+		grep -q "^nchw16c: 8 outputs kept channel-blocked (avx512 path)" info
 	'
 	test_expect_success 'mobile without the blocked layout matches PyTorch (FEAT_NCHWC=0)' '
 		FEAT_NCHWC=0 featmodel info $N/mobile.fm >info &&

@@ -3,6 +3,8 @@
  * kernels (nchwc.h), and the plain C twins of the kernels: direct loops,
  * the oracle of the tests.
  */
+#include <string.h>
+
 #include "kern/act.h"
 #include "kern/nchwc.h"
 
@@ -109,6 +111,81 @@ void feat_dw3c_ref(const struct feat_dw3c_args *a)
 					yb[((size_t)oy * a->wout + ox) * 16 + j] =
 						feat_act1(s, a->act, a->alpha);
 				}
+	}
+}
+
+void feat_convc_pad(const float *x, int cin, int hin, int win, int pt, int pl, float *xp,
+	int hp, int wp)
+{
+	for (int b = 0; b < cin / 16; b++)
+		for (int y = 0; y < hp; y++) {
+			float *d = xp + ((size_t)b * hp + y) * wp * 16;
+			int iy = y - pt;
+
+			for (int x0 = 0; x0 < wp; x0++) {
+				int ix = x0 - pl;
+
+				if (iy >= 0 && iy < hin && ix >= 0 && ix < win)
+					memcpy(d + (size_t)x0 * 16,
+					       x + (((size_t)b * hin + iy) * win + ix) * 16, 16 * sizeof(float));
+				else
+					memset(d + (size_t)x0 * 16, 0, 16 * sizeof(float));
+			}
+		}
+}
+
+void feat_convc_pack(float *wp, const float *w, const float *bias, int cout, int cin, int kh,
+	int kw)
+{
+	int nblk = feat_pw_blocks(cout), taps = kh * kw;
+	float *bp = wp + (size_t)nblk * 16 * cin * taps;
+
+	for (int g = 0; g < feat_pw_groups(cout); g++) {
+		int nb = nblk - 4 * g < 4 ? nblk - 4 * g : 4;
+		float *d = wp + (size_t)g * 64 * cin * taps;
+
+		for (int ci = 0; ci < cin; ci++)
+			for (int t = 0; t < taps; t++)
+				for (int b = 0; b < nb; b++)
+					for (int j = 0; j < 16; j++) {
+						int co = 64 * g + 16 * b + j;
+						size_t at = ((((size_t)(ci / 16) * taps + t) * 16 + ci % 16) * nb + b) * 16 + j;
+
+						d[at] = co < cout ? w[((size_t)co * cin + ci) * taps + t] : 0.0f;
+					}
+	}
+	for (int co = 0; co < 16 * nblk; co++)
+		bp[co] = co < cout ? bias[co] : 0.0f;
+}
+
+void feat_convc_ref(const struct feat_convc_args *a)
+{
+	int nblk = feat_pw_blocks(a->cout), taps = a->kh * a->kw;
+
+	for (int g = a->g0; g < a->g1; g++) {
+		int nb = nblk - 4 * g < 4 ? nblk - 4 * g : 4;
+		const float *wg = a->w + (size_t)g * 64 * a->cin * taps;
+
+		for (int b = 0; b < nb; b++)
+			for (long p = a->p0; p < a->p1; p++) {
+				int oy = (int)(p / a->wout), ox = (int)(p % a->wout);
+
+				for (int j = 0; j < 16; j++) {
+					float s = a->bias[64 * g + 16 * b + j];
+
+					for (int ci = 0; ci < a->cin; ci++)
+						for (int ky = 0; ky < a->kh; ky++)
+							for (int kx = 0; kx < a->kw; kx++) {
+								int t = ky * a->kw + kx;
+								int iy = oy * a->sh + ky * a->dh, ix = ox * a->sw + kx * a->dw;
+
+								s += wg[((((size_t)(ci / 16) * taps + t) * 16 + ci % 16) * nb + b) * 16 + j] *
+								     a->xp[(((size_t)(ci / 16) * a->hp + iy) * a->wp + ix) * 16 + ci % 16];
+							}
+					a->y[((size_t)(4 * g + b) * a->hout * a->wout + p) * 16 + j] =
+						feat_act1(s, a->act, a->alpha);
+				}
+			}
 	}
 }
 

@@ -120,6 +120,64 @@ void feat_dw3c_pack(float *wp, const float *w, int c);
 void feat_dw3c_ref(const struct feat_dw3c_args *a);
 void feat_dw3c_avx512(const struct feat_dw3c_args *a);
 
+/* ----------------------------------------------- any other convolution */
+
+/*
+ * A convolution of group 1 over cin (a multiple of 16) channels with any
+ * kernel, stride and dilation, direct: the pointwise kernel's tile (6
+ * output pixels x 4 output blocks) with a loop over the taps.  The input
+ * comes padded (feat_convc_pad: [cin/16][hp][wp][16], the map at (pt, pl),
+ * zeros around), so that no tap needs a bounds check; the output has
+ * ceil(cout / 16) blocks.  Output pixels (flattened) [p0, p1), groups of
+ * four blocks [g0, g1).  For small maps (the SSD extras, 10x10 and less),
+ * where im2col's GEMM has a short N: see feat_convc_fits.
+ */
+struct feat_convc_args {
+	const float *xp;
+	int cin, hp, wp;
+	const float *w;      /* feat_convc_pack's */
+	const float *bias;   /* feat_convc_bias */
+	int cout, kh, kw, sh, sw, dh, dw;
+	float *y;
+	int hout, wout;
+	int act;
+	float alpha;
+	int g0, g1;
+	long p0, p1;
+};
+
+/* The shapes the executor runs this way: small output maps (<= 400
+ * pixels) and a group's weights (64 x cin x kh x kw floats) within 1 MB,
+ * so that they stay in L2 while the pixel tiles pass. */
+static inline int feat_convc_fits(int cin, int group, int kh, int kw, int hout, int wout)
+{
+	return group == 1 && cin % 16 == 0 && (long)hout * wout <= 400 &&
+	       (long)cin * kh * kw <= 4096;
+}
+/* The padded extent the taps reach (rows or columns). */
+static inline int feat_convc_padded(int in, int p0, int out, int s, int k, int d)
+{
+	int reach = (out - 1) * s + (k - 1) * d + 1;
+
+	return reach > in + p0 ? reach : in + p0;
+}
+void feat_convc_pad(const float *x, int cin, int hin, int win, int pt, int pl, float *xp,
+	int hp, int wp);
+static inline size_t feat_convc_pack_floats(int cout, int cin, int kh, int kw)
+{
+	return (size_t)feat_pw_blocks(cout) * 16 * ((size_t)cin * kh * kw + 1);
+}
+/* Group g at w + 64 g cin kh kw: [cin/16][kh][kw][16][blocks][16], then
+ * the bias; zeros past cout. */
+void feat_convc_pack(float *wp, const float *w, const float *bias, int cout, int cin, int kh,
+	int kw);
+static inline const float *feat_convc_bias(const float *wp, int cout, int cin, int kh, int kw)
+{
+	return wp + (size_t)feat_pw_blocks(cout) * 16 * cin * kh * kw;
+}
+void feat_convc_ref(const struct feat_convc_args *a);
+void feat_convc_avx512(const struct feat_convc_args *a);
+
 /* ------------------------------------------------------ the first layer */
 
 /*

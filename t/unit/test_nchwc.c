@@ -8,6 +8,9 @@
  * and 1, outputs one row and column short of symmetric padding, every
  * activation, partial ranges of groups, blocks, pixels and rows (what a
  * thread computes), and MobileNet-SSD's shapes.
+ * The general direct kernel over kernel sizes 1, 3, 5, dilation 1 and 2,
+ * strides 1 and 2, no, symmetric and asymmetric padding, and the SSD
+ * extras' shapes down to 1x1.
  * Pointwise output channel counts include partial blocks (an SSD head's
  * 12, 63, 126 outputs).
  * Tolerance: |got - want| <= 1e-5 * (1 + |want|) * sqrt(terms) where the
@@ -241,6 +244,92 @@ START_TEST(depthwise)
 }
 END_TEST
 
+/* ----------------------------------------------- any other convolution */
+
+static void cc_one(int cin, int cout, int hin, int win, int kh, int kw, int s, int d, int pt,
+	int pl, int pb, int pr, int kind, unsigned seed)
+{
+	int hout = (hin + pt + pb - (kh - 1) * d - 1) / s + 1;
+	int wout = (win + pl + pr - (kw - 1) * d - 1) / s + 1;
+
+	if (hin + pt + pb < (kh - 1) * d + 1 || win + pl + pr < (kw - 1) * d + 1)
+		return;
+	int hp = feat_convc_padded(hin, pt, hout, s, kh, d), wp = feat_convc_padded(win, pl, wout, s, kw, d);
+	size_t ni = (size_t)cin * hin * win, nyb = (size_t)feat_pw_blocks(cout) * 16 * hout * wout;
+	long P = (long)hout * wout;
+	float *x = rnd(ni, &seed), *w = rnd((size_t)cout * cin * kh * kw, &seed);
+	float *b = rnd((size_t)cout, &seed), *xc = rnd(ni, &seed);
+	float *xpad = rnd((size_t)cin * hp * wp, &seed);
+	float *pk = rnd(feat_convc_pack_floats(cout, cin, kh, kw), &seed);
+	float *y0 = rnd(nyb, &seed), *y1 = rnd(nyb, &seed), *yn = rnd((size_t)cout * P, &seed);
+	double *want = calloc((size_t)cout * P, sizeof *want);
+	struct feat_convc_args a = {
+		.xp = xpad, .cin = cin, .hp = hp, .wp = wp, .w = pk, .cout = cout, .kh = kh,
+		.kw = kw, .sh = s, .sw = s, .dh = d, .dw = d, .y = y0, .hout = hout, .wout = wout,
+		.act = kind, .alpha = 0.1f, .g0 = 0, .g1 = feat_pw_groups(cout), .p0 = 0, .p1 = P,
+	};
+	int G = feat_pw_groups(cout);
+
+	ck_assert_ptr_nonnull(want);
+	for (int co = 0; co < cout; co++)
+		for (int oy = 0; oy < hout; oy++)
+			for (int ox = 0; ox < wout; ox++) {
+				double sum = b[co];
+
+				for (int ci = 0; ci < cin; ci++)
+					for (int ky = 0; ky < kh; ky++)
+						for (int kx = 0; kx < kw; kx++) {
+							int iy = oy * s - pt + ky * d, ix = ox * s - pl + kx * d;
+
+							if (iy >= 0 && iy < hin && ix >= 0 && ix < win)
+								sum += (double)w[(((size_t)co * cin + ci) * kh + ky) * kw + kx] *
+								       x[((size_t)ci * hin + iy) * win + ix];
+						}
+				want[(size_t)co * P + (size_t)oy * wout + ox] = act(sum, kind, 0.1);
+			}
+	feat_nchwc_from(x, cin, (size_t)hin * win, xc);
+	feat_convc_pad(xc, cin, hin, win, pt, pl, xpad, hp, wp);
+	feat_convc_pack(pk, w, b, cout, cin, kh, kw);
+	a.bias = feat_convc_bias(pk, cout, cin, kh, kw);
+	feat_convc_ref(&a);
+	feat_nchwc_to(y0, cout, (size_t)P, yn);
+	close_all(yn, want, (size_t)cout * P, (double)cin * kh * kw, "convc ref");
+	if (feat_kern_cpu_avx512()) {
+		a.y = y1;
+		for (int g = 0; g < G; g++)
+			for (long p = 0; p < P; p += 7) {
+				a.g0 = g, a.g1 = g + 1;
+				a.p0 = p, a.p1 = p + 7 < P ? p + 7 : P;
+				feat_convc_avx512(&a);
+			}
+		close_f(y1, y0, nyb, (double)cin * kh * kw, "convc avx512");
+	}
+	free(x), free(w), free(b), free(xc), free(xpad), free(pk), free(y0), free(y1), free(yn);
+	free(want);
+}
+
+START_TEST(general)
+{
+	unsigned seed = 13;
+
+	/* the SSD extras: 3x3 stride 2 on 10x10 .. 1x1, 1x1 stride 2 */
+	cc_one(32, 64, 10, 10, 3, 3, 2, 1, 1, 1, 1, 1, 1, seed++);
+	cc_one(16, 24, 5, 5, 3, 3, 2, 1, 1, 1, 1, 1, 1, seed++);
+	cc_one(16, 126, 3, 3, 3, 3, 1, 1, 1, 1, 1, 1, 0, seed++);
+	cc_one(32, 16, 2, 2, 3, 3, 2, 1, 1, 1, 1, 1, 1, seed++);
+	cc_one(16, 16, 1, 1, 3, 3, 1, 1, 1, 1, 1, 1, 2, seed++);
+	cc_one(16, 32, 9, 7, 1, 1, 2, 1, 0, 0, 0, 0, 3, seed++);
+	/* kernel sizes, dilation, asymmetric and no padding, every activation */
+	for (int k = 1; k <= 5; k += 2)
+		for (int d = 1; d <= 2; d++)
+			for (int s = 1; s <= 2; s++)
+				for (int p = 0; p <= 2; p++, seed++)
+					cc_one(16 * (1 + (int)(seed % 2)), 8 + 20 * (int)(seed % 4), 7 + (int)(seed % 5),
+					       6 + (int)(seed % 3), k, k, s, d, p, p / 2, p, 1 - p / 2,
+					       (int)(seed % 4), seed);
+}
+END_TEST
+
 /* ------------------------------------------------------ the first layer */
 
 static void c3_one(int cin, int cout, int hin, int win, int s, int trim, int kind,
@@ -319,6 +408,7 @@ Suite *unit_suite(void)
 	tcase_add_test(tc, layout);
 	tcase_add_test(tc, pointwise);
 	tcase_add_test(tc, depthwise);
+	tcase_add_test(tc, general);
 	tcase_add_test(tc, first);
 	suite_add_tcase(s, tc);
 	return s;

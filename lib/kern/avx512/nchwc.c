@@ -182,6 +182,96 @@ void feat_pw_avx512(const struct feat_pw_args *a)
 	}
 }
 
+/* ----------------------------------------------- any other convolution */
+
+/* The pointwise tile with a loop over the taps: pixel j's input starts at
+ * xq[j] (channel block 0, tap (0, 0) of the padded map). */
+AI void cc_tile(const int nb, const int pt, const struct feat_convc_args *a,
+	const float *wt, const float *bias, long p, float *y, long P, __m512 alpha)
+{
+	__m512 acc[4][PW_PX];
+	const float *xq[PW_PX];
+	size_t plane = (size_t)a->hp * a->wp * 16;
+
+#pragma GCC unroll 8
+	for (int j = 0; j < pt; j++) {
+		long oy = (p + j) / a->wout, ox = (p + j) % a->wout;
+
+		xq[j] = a->xp + ((size_t)oy * a->sh * a->wp + (size_t)ox * a->sw) * 16;
+	}
+#pragma GCC unroll 4
+	for (int b = 0; b < nb; b++) {
+		__m512 bv = _mm512_loadu_ps(bias + 16 * b);
+
+#pragma GCC unroll 8
+		for (int j = 0; j < pt; j++)
+			acc[b][j] = bv;
+	}
+	for (int cb = 0; cb < a->cin / 16; cb++)
+		for (int ky = 0; ky < a->kh; ky++)
+			for (int kx = 0; kx < a->kw; kx++) {
+				size_t toff = cb * plane +
+					      ((size_t)ky * a->dh * a->wp + (size_t)kx * a->dw) * 16;
+
+#pragma GCC unroll 16
+				for (int kk = 0; kk < 16; kk++) {
+					__m512 wv[4];
+
+#pragma GCC unroll 4
+					for (int b = 0; b < nb; b++)
+						wv[b] = _mm512_load_ps(wt + (kk * nb + b) * 16);
+#pragma GCC unroll 8
+					for (int j = 0; j < pt; j++) {
+						__m512 xv = _mm512_set1_ps(xq[j][toff + kk]);
+
+#pragma GCC unroll 4
+						for (int b = 0; b < nb; b++)
+							acc[b][j] = _mm512_fmadd_ps(xv, wv[b], acc[b][j]);
+					}
+				}
+				wt += 16 * nb * 16;
+			}
+#pragma GCC unroll 4
+	for (int b = 0; b < nb; b++)
+#pragma GCC unroll 8
+		for (int j = 0; j < pt; j++)
+			_mm512_storeu_ps(y + (b * P + p + j) * 16, feat_act16(acc[b][j], a->act, alpha));
+}
+
+typedef void (*cc_fn)(const struct feat_convc_args *a, const float *wt, const float *bias,
+	long p, float *y, long P, __m512 alpha);
+#define CC(nb, pt) \
+	static void cc_##nb##_##pt(const struct feat_convc_args *a, const float *wt, \
+		const float *bias, long p, float *y, long P, __m512 alpha) \
+	{ \
+		cc_tile(nb, pt, a, wt, bias, p, y, P, alpha); \
+	}
+#define CC6(nb) CC(nb, 1) CC(nb, 2) CC(nb, 3) CC(nb, 4) CC(nb, 5) CC(nb, 6)
+CC6(1) CC6(2) CC6(3) CC6(4)
+#define CCROW(nb) { cc_##nb##_1, cc_##nb##_2, cc_##nb##_3, cc_##nb##_4, cc_##nb##_5, cc_##nb##_6 }
+static const cc_fn cc_tiles[4][PW_PX] = { CCROW(1), CCROW(2), CCROW(3), CCROW(4) };
+
+void feat_convc_avx512(const struct feat_convc_args *a)
+{
+	const __m512 alpha = _mm512_set1_ps(a->alpha);
+	long P = (long)a->hout * a->wout;
+	int nblk = feat_pw_blocks(a->cout);
+	size_t per = (size_t)a->cin * a->kh * a->kw;
+	const float *bias = a->bias;
+
+	for (int g = a->g0; g < a->g1; g++) {
+		int nb = nblk - 4 * g < 4 ? nblk - 4 * g : 4;
+		const float *wg = a->w + (size_t)g * 64 * per;
+		float *yg = a->y + (size_t)4 * g * P * 16;
+
+		for (long p = a->p0; p < a->p1; p += PW_PX) {
+			int pt = a->p1 - p < PW_PX ? (int)(a->p1 - p) : PW_PX;
+
+			cc_tiles[nb - 1][pt - 1](a, wg, bias + 64 * g, p, yg, P, alpha);
+		}
+	}
+}
+
 /* ------------------------------------------------------ depthwise 3x3 */
 
 #define DW_PX 8
