@@ -105,7 +105,11 @@ def net_mobile(outdir):
     e = g.conv(e, 20, 3, p=1)                                            # 20: a partial block
     y = g.act(g.conv(y, 64, 1), "relu")
     z = g.conv(g.pool(x, "max", 2, 2), 32, 1)                            # 5 x 4
-    g.output(h, y, z, e)
+    # permutes: the rotations NCHW -> NHWC (h above) and -> NWCH are 2-D
+    # transposes in the engine; (0, 2, 1, 3) is not
+    zr = g.permute(z, (0, 3, 1, 2))
+    zp = g.permute(z, (0, 2, 1, 3))
+    g.output(h, y, z, e, zr, zp)
     g.save(outdir)
 
 

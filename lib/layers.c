@@ -1573,6 +1573,8 @@ static void copy_forward(struct feat_net *n, struct feat_layer *l, int batch)
 struct perm {
 	int ndim;
 	uint32_t order[FEAT_MAX_DIMS];
+	int rot;             /* k when order is (0, k+1 .. ndim-1, 1 .. k),
+			      * a 2-D transpose; else 0 */
 };
 
 static int permute_setup(struct feat_net *n, struct feat_layer *l, char *detail, size_t dlen)
@@ -1601,6 +1603,14 @@ static int permute_setup(struct feat_net *n, struct feat_layer *l, char *detail,
 		od[i] = x->dims[a];
 	}
 	p->ndim = x->ndim;
+	for (int k = 1; k < x->ndim - 1 && !p->rot; k++) {
+		int i = 1;
+
+		while (i < x->ndim && p->order[i] == (uint32_t)((i - 1 + k) % (x->ndim - 1) + 1))
+			i++;
+		if (i == x->ndim)
+			p->rot = k;
+	}
 	set_shape(OUT(n, l, 0), x->ndim, od);
 	l->priv = p;
 	return 0;
@@ -1617,6 +1627,31 @@ static void permute_forward(struct feat_net *n, struct feat_layer *l, int batch)
 	for (int i = p->ndim - 1; i >= 0; i--) {
 		xstride[i] = s;
 		s *= i ? xb->dims[i] : 1;
+	}
+	if (p->rot) {
+		/* a rotation of the axes after the batch (NCHW -> NHWC: an SSD
+		 * head's output) is the transpose of a rows x cols matrix:
+		 * in tiles of 16 x 16, each read and written along lines */
+		size_t rows = 1, cols;
+
+		for (int i = 1; i <= p->rot; i++)
+			rows *= xb->dims[i];
+		cols = xb->count / rows;
+		for (int b = 0; b < batch; b++) {
+			const float *x = X + (size_t)b * xb->count;
+			float *y = Y + (size_t)b * yb->count;
+
+			for (size_t r0 = 0; r0 < rows; r0 += 16)
+				for (size_t c0 = 0; c0 < cols; c0 += 16) {
+					size_t r1 = r0 + 16 < rows ? r0 + 16 : rows;
+					size_t c1 = c0 + 16 < cols ? c0 + 16 : cols;
+
+					for (size_t c = c0; c < c1; c++)
+						for (size_t r = r0; r < r1; r++)
+							y[c * rows + r] = x[r * cols + c];
+				}
+		}
+		return;
 	}
 	for (int b = 0; b < batch; b++) {
 		const float *x = X + (size_t)b * xb->count;
