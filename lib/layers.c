@@ -9,7 +9,9 @@
  * (FEAT_KERNEL=ref) convolution instead runs as the plain direct loops
  * below: the oracle the fast paths are tested against.  Depthwise
  * convolution has its own direct kernel: as a GEMM it would be a string of
- * 1-row products.
+ * 1-row products.  On the AVX-512 path, chains of convolutions with a
+ * channel-blocked kernel (kern/nchwc.h: first layer, depthwise 3x3,
+ * pointwise, small maps) keep their blobs in NCHW16c (nchwc_plan below).
  *
  * Parameters (keys of a layer in the file; ints may be one value for both
  * spatial axes or two, h then w):
