@@ -144,7 +144,7 @@ struct conv {
 	float *w3;           /* packed for the AVX-512 first-layer kernel
 			      * (kern/conv3.h), at the first forward */
 	int nc;              /* enum conv_nc: the NCHW16c kernel that fits */
-	int hpad, wpad;      /* NC_GEN: the padded input's extent */
+	int hpad, wpad;      /* NC_PW, NC_GEN: the (padded) input's extent */
 	float *wnc;          /* its packed weights, when a blob it reads or
 			      * writes is in that layout (feat_net_fold) */
 };
@@ -152,10 +152,10 @@ struct conv {
 /* The NCHW16c kernels (kern/nchwc.h) a convolution's shape fits. */
 enum conv_nc {
 	NC_NONE = 0,
-	NC_PW,       /* 1x1, stride 1: feat_pw_* */
+	NC_PW,       /* 1x1, stride 1: feat_convc_* on the input as it is */
 	NC_DW,       /* depthwise 3x3: feat_dw3c_* */
 	NC_FIRST,    /* 3x3 over 1-4 plain channels: feat_conv3c_* */
-	NC_GEN,      /* any other on a small map: feat_convc_* */
+	NC_GEN,      /* group 1 on a small map: feat_convc_* on a padded copy */
 };
 
 static size_t im2col_chunk(const struct conv *c, int cg);
@@ -258,9 +258,12 @@ static int conv_setup(struct feat_net *n, struct feat_layer *l, char *detail,
 	l->params = (uint64_t)c->cout * (c->cin / c->group) * c->kh * c->kw + (uint64_t)c->cout;
 	l->macs = (uint64_t)c->cout * c->hout * c->wout * (c->cin / c->group) * c->kh * c->kw;
 	l->priv = c;
-	if (feat_pw_fits(c->cin, c->cout, c->kh, c->kw, c->sh, c->sw, c->pt, c->pl, c->pb, c->pr,
-			 c->group))
+	if (feat_pw_fits(c->cin, c->kh, c->kw, c->sh, c->sw, c->pt, c->pl, c->pb, c->pr,
+			 c->group)) {
 		c->nc = NC_PW;
+		c->hpad = c->hin;    /* read as it is */
+		c->wpad = c->win;
+	}
 	else if (feat_dw3c_fits(c->cin, c->group, c->cout, c->kh, c->kw, c->sh, c->sw, c->dh,
 				c->dw, c->pt, c->pl))
 		c->nc = NC_DW;
@@ -666,9 +669,9 @@ static void nc_piece(void *arg, long i0, long i1, int worker)
 
 	(void)worker;
 	for (long it = i0; it < i1; it++) {
-		if (c->nc == NC_GEN) {
+		if (c->nc == NC_PW || c->nc == NC_GEN) {
 			long hw = (long)c->hout * c->wout, gi = it % P->pieces_g, pi = it / P->pieces_g;
-			int G = feat_pw_groups(c->cout);
+			int G = feat_convc_groups(c->cout);
 			struct feat_convc_args a = {
 				.xp = P->x, .cin = c->cin, .hp = c->hpad, .wp = c->wpad, .w = c->wnc,
 				.bias = feat_convc_bias(c->wnc, c->cout, c->cin, c->kh, c->kw),
@@ -684,22 +687,6 @@ static void nc_piece(void *arg, long i0, long i1, int worker)
 				feat_convc_avx512(&a);
 			else
 				feat_convc_ref(&a);
-		} else if (c->nc == NC_PW) {
-			long hw = (long)c->hout * c->wout, gi = it % P->pieces_g, pi = it / P->pieces_g;
-			int G = feat_pw_groups(c->cout);
-			struct feat_pw_args a = {
-				.x = P->x, .cin = c->cin, .p = hw, .wp = c->wnc,
-				.bias = feat_pw_bias(c->wnc, c->cout, c->cin),
-				.cout = c->cout, .y = P->y, .act = l->act, .alpha = l->act_alpha,
-				.g0 = (int)gi * P->per_piece, .p0 = pi * P->px,
-			};
-
-			a.g1 = a.g0 + P->per_piece < G ? a.g0 + P->per_piece : G;
-			a.p1 = a.p0 + P->px < hw ? a.p0 + P->px : hw;
-			if (P->avx512)
-				feat_pw_avx512(&a);
-			else
-				feat_pw_ref(&a);
 		} else if (c->nc == NC_DW) {
 			struct feat_dw3c_args a = {
 				.x = P->x, .c = c->cin, .hin = c->hin, .win = c->win, .wp = c->wnc,
@@ -754,7 +741,7 @@ static void conv_nchwc(struct feat_net *n, struct feat_layer *l, int batch, int 
 	long pieces, want = T > 1 ? 4L * T : 1;
 
 	if (c->nc == NC_PW || c->nc == NC_GEN) {
-		long G = feat_pw_groups(c->cout), gs = G < want ? G : want;
+		long G = feat_convc_groups(c->cout), gs = G < want ? G : want;
 
 		P.per_piece = (int)cdiv(G, gs);
 		P.pieces_g = cdiv(G, P.per_piece);
@@ -1605,6 +1592,7 @@ static int permute_setup(struct feat_net *n, struct feat_layer *l, char *detail,
 		od[i] = x->dims[a];
 	}
 	p->ndim = x->ndim;
+	p->rot = 0;
 	for (int k = 1; k < x->ndim - 1 && !p->rot; k++) {
 		int i = 1;
 
@@ -1960,21 +1948,19 @@ static int nchwc_plan(struct feat_net *n)
 		    c->nc != NC_GEN)
 			continue;
 		floats = c->nc == NC_FIRST ? feat_conv3_pack_floats(c->cout, c->cin) :
-			 c->nc == NC_PW ? feat_pw_pack_floats(c->cout, c->cin) :
-			 c->nc == NC_GEN ? feat_convc_pack_floats(c->cout, c->cin, c->kh, c->kw) :
+			 c->nc == NC_PW || c->nc == NC_GEN ?
+			 feat_convc_pack_floats(c->cout, c->cin, c->kh, c->kw) :
 			 (size_t)c->cout * 9;
 		if (!(c->wnc = feat_aligned_alloc(floats * sizeof(float))))
 			return FEAT_E_NOMEM;
-		if (c->nc == NC_PW)
-			feat_pw_pack(c->wnc, c->w, c->bias, c->cout, c->cin);
+		if (c->nc == NC_PW || c->nc == NC_GEN)
+			feat_convc_pack(c->wnc, c->w, c->bias, c->cout, c->cin, c->kh, c->kw);
 		else if (c->nc == NC_DW)
 			feat_dw3c_pack(c->wnc, c->w, c->cin);
-		else if (c->nc == NC_GEN)
-			feat_convc_pack(c->wnc, c->w, c->bias, c->cout, c->cin, c->kh, c->kw);
 		else
 			feat_conv3_pack(c->wnc, c->w, c->cout, c->cin);
 		floats = (in_nc ? 0 : (size_t)c->cin * c->hin * c->win) +
-			 (out_nc ? 0 : (size_t)feat_pw_blocks(c->cout) * 16 * c->hout * c->wout) +
+			 (out_nc ? 0 : (size_t)feat_convc_blocks(c->cout) * 16 * c->hout * c->wout) +
 			 (c->nc == NC_GEN ? (size_t)c->cin * c->hpad * c->wpad : 0);
 		if ((e = grow_scratch(n, floats)))
 			return e;

@@ -34,48 +34,6 @@ void feat_nchwc_to(const float *x, int c, size_t plane, float *y)
 	}
 }
 
-void feat_pw_pack(float *wp, const float *w, const float *bias, int cout, int cin)
-{
-	int nblk = feat_pw_blocks(cout);
-	float *bp = wp + (size_t)nblk * 16 * cin;
-
-	for (int g = 0; g < feat_pw_groups(cout); g++) {
-		int nb = nblk - 4 * g < 4 ? nblk - 4 * g : 4;
-		float *d = wp + (size_t)g * 64 * cin;
-
-		for (int ci = 0; ci < cin; ci++)
-			for (int b = 0; b < nb; b++)
-				for (int j = 0; j < 16; j++) {
-					int co = 64 * g + 16 * b + j;
-
-					d[((size_t)ci * nb + b) * 16 + j] =
-						co < cout ? w[(size_t)co * cin + ci] : 0.0f;
-				}
-	}
-	for (int co = 0; co < 16 * nblk; co++)
-		bp[co] = co < cout ? bias[co] : 0.0f;
-}
-
-void feat_pw_ref(const struct feat_pw_args *a)
-{
-	for (int g = a->g0; g < a->g1; g++) {
-		int nb = feat_pw_blocks(a->cout) - 4 * g < 4 ? feat_pw_blocks(a->cout) - 4 * g : 4;
-		const float *wg = a->wp + (size_t)g * 64 * a->cin;
-
-		for (int b = 0; b < nb; b++)
-			for (long p = a->p0; p < a->p1; p++)
-				for (int j = 0; j < 16; j++) {
-					float s = a->bias[64 * g + 16 * b + j];
-
-					for (int ci = 0; ci < a->cin; ci++)
-						s += wg[((size_t)ci * nb + b) * 16 + j] *
-						     a->x[((size_t)(ci / 16) * a->p + p) * 16 + ci % 16];
-					a->y[((size_t)(4 * g + b) * a->p + p) * 16 + j] =
-						feat_act1(s, a->act, a->alpha);
-				}
-	}
-}
-
 void feat_dw3c_pack(float *wp, const float *w, int c)
 {
 	for (int ch = 0; ch < c; ch++)
@@ -137,10 +95,10 @@ void feat_convc_pad(const float *x, int cin, int hin, int win, int pt, int pl, f
 void feat_convc_pack(float *wp, const float *w, const float *bias, int cout, int cin, int kh,
 	int kw)
 {
-	int nblk = feat_pw_blocks(cout), taps = kh * kw;
+	int nblk = feat_convc_blocks(cout), taps = kh * kw;
 	float *bp = wp + (size_t)nblk * 16 * cin * taps;
 
-	for (int g = 0; g < feat_pw_groups(cout); g++) {
+	for (int g = 0; g < feat_convc_groups(cout); g++) {
 		int nb = nblk - 4 * g < 4 ? nblk - 4 * g : 4;
 		float *d = wp + (size_t)g * 64 * cin * taps;
 
@@ -160,7 +118,7 @@ void feat_convc_pack(float *wp, const float *w, const float *bias, int cout, int
 
 void feat_convc_ref(const struct feat_convc_args *a)
 {
-	int nblk = feat_pw_blocks(a->cout), taps = a->kh * a->kw;
+	int nblk = feat_convc_blocks(a->cout), taps = a->kh * a->kw;
 
 	for (int g = a->g0; g < a->g1; g++) {
 		int nb = nblk - 4 * g < 4 ? nblk - 4 * g : 4;

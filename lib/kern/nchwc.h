@@ -11,7 +11,8 @@
  *     weights (packed once) are the vector operand, 16 output channels
  *     to a vector, each input value a broadcast; the output tile is
  *     [pixels][16 channels], stored as is, with no edge along the
- *     channels (C is whole blocks) and one only along the pixels;
+ *     channels (C is whole blocks) and one only along the pixels; other
+ *     convolutions are the same with a loop over the taps;
  *   - a depthwise 3x3 convolution reads whole vectors of 16 channels at
  *     each tap, with no lane shuffles;
  *   - the first layer (an image of 1-4 channels in plain NCHW) writes
@@ -38,57 +39,88 @@ void feat_nchwc_to(const float *x, int c, size_t plane, float *y);
 void feat_nchwc_from_avx512(const float *x, int c, size_t plane, float *y);
 void feat_nchwc_to_avx512(const float *x, int c, size_t plane, float *y);
 
-/* ------------------------------------------------------------ pointwise */
+/* ---------------------------------------- convolution of group 1 */
 
 /*
- * y[co][p] = act(bias[co] + sum over ci of w[co][ci] * x[ci][p]), both maps
- * NCHW16c, cin a multiple of 16, any cout: the output has ceil(cout / 16)
- * blocks, the channels past cout computed from zero weights (an SSD
- * head's 12 or 63 outputs).  The output blocks go in groups of four (64
- * channels; the last group may be smaller); a call computes groups [g0,
- * g1) over pixels [p0, p1), so that threads can split either.
+ * y[co][oy][ox] = act(bias[co] + sum over ci, ky, kx of w[co][ci][ky][kx] *
+ * x[ci][oy*sh - pt + ky*dh][ox*sw - pl + kx*dw]), direct, any kernel,
+ * stride and dilation, group 1, cin a multiple of 16 and any cout: the
+ * output has ceil(cout / 16) blocks, the channels past cout computed
+ * from zero weights (an SSD head's 12 or 63 outputs).  The tile is 6
+ * output pixels x 4 output blocks (64 channels) in registers, the taps
+ * and input channels looped over.  A pointwise convolution (1x1, stride
+ * 1, no padding) is the case of one tap: a GEMM whose operands need no
+ * packing, each input value a broadcast, the packed weights the vector
+ * operand, the output tile [pixels][16 channels] stored as is.
+ *
+ * The input comes padded, xp [cin/16][hp][wp][16] with the map at (pt,
+ * pl) and zeros around (feat_convc_pad), so that no tap needs a bounds
+ * check; a convolution without padding reads its input as it is (hp, wp
+ * = hin, win).  A call computes the output pixels (flattened) [p0, p1)
+ * of the groups of four output blocks [g0, g1), so that threads can split
+ * either.
  */
-struct feat_pw_args {
-	const float *x;
-	int cin;
-	long p;              /* pixels per channel (H * W) */
-	const float *wp;     /* feat_pw_pack's */
-	const float *bias;   /* ceil(cout / 16) * 16: feat_pw_bias */
-	int cout;
+struct feat_convc_args {
+	const float *xp;
+	int cin, hp, wp;
+	const float *w;      /* feat_convc_pack's */
+	const float *bias;   /* feat_convc_bias */
+	int cout, kh, kw, sh, sw, dh, dw;
 	float *y;
+	int hout, wout;
 	int act;
 	float alpha;
 	int g0, g1;
 	long p0, p1;
 };
 
-static inline int feat_pw_fits(int cin, int cout, int kh, int kw, int sh, int sw, int pt,
-	int pl, int pb, int pr, int group)
+/* The shapes the executor runs this way: pointwise ones, and the others
+ * on small output maps (<= 400 pixels: the SSD extras and heads, where
+ * im2col's GEMM has a short N) with a group's weights (64 x cin x kh x kw
+ * floats) within 1 MB, so that they stay in L2 while the pixel tiles
+ * pass. */
+static inline int feat_pw_fits(int cin, int kh, int kw, int sh, int sw, int pt, int pl,
+	int pb, int pr, int group)
 {
-	return cin % 16 == 0 && cout >= 1 && kh == 1 && kw == 1 && sh == 1 && sw == 1 &&
-	       !pt && !pl && !pb && !pr && group == 1;
+	return cin % 16 == 0 && kh == 1 && kw == 1 && sh == 1 && sw == 1 && !pt && !pl &&
+	       !pb && !pr && group == 1;
 }
-static inline int feat_pw_blocks(int cout)
+static inline int feat_convc_fits(int cin, int group, int kh, int kw, int hout, int wout)
+{
+	return group == 1 && cin % 16 == 0 && (long)hout * wout <= 400 &&
+	       (long)cin * kh * kw <= 4096;
+}
+static inline int feat_convc_blocks(int cout)
 {
 	return (cout + 15) / 16;
 }
-static inline int feat_pw_groups(int cout)
+static inline int feat_convc_groups(int cout)
 {
-	return (feat_pw_blocks(cout) + 3) / 4;
+	return (feat_convc_blocks(cout) + 3) / 4;
 }
-/* Packed weights and bias: group g at wp + 64 g cin, laid out [cin][blocks
- * of the group][16], then the bias, both zero past cout. */
-static inline size_t feat_pw_pack_floats(int cout, int cin)
+/* The padded extent the taps reach (rows or columns). */
+static inline int feat_convc_padded(int in, int p0, int out, int s, int k, int d)
 {
-	return (size_t)feat_pw_blocks(cout) * 16 * ((size_t)cin + 1);
+	int reach = (out - 1) * s + (k - 1) * d + 1;
+
+	return reach > in + p0 ? reach : in + p0;
 }
-void feat_pw_pack(float *wp, const float *w, const float *bias, int cout, int cin);
-static inline const float *feat_pw_bias(const float *wp, int cout, int cin)
+void feat_convc_pad(const float *x, int cin, int hin, int win, int pt, int pl, float *xp,
+	int hp, int wp);
+static inline size_t feat_convc_pack_floats(int cout, int cin, int kh, int kw)
 {
-	return wp + (size_t)feat_pw_blocks(cout) * 16 * cin;
+	return (size_t)feat_convc_blocks(cout) * 16 * ((size_t)cin * kh * kw + 1);
 }
-void feat_pw_ref(const struct feat_pw_args *a);
-void feat_pw_avx512(const struct feat_pw_args *a);
+/* Group g at w + 64 g cin kh kw: [cin/16][kh][kw][16][blocks][16], then
+ * the bias; zeros past cout. */
+void feat_convc_pack(float *wp, const float *w, const float *bias, int cout, int cin, int kh,
+	int kw);
+static inline const float *feat_convc_bias(const float *wp, int cout, int cin, int kh, int kw)
+{
+	return wp + (size_t)feat_convc_blocks(cout) * 16 * cin * kh * kw;
+}
+void feat_convc_ref(const struct feat_convc_args *a);
+void feat_convc_avx512(const struct feat_convc_args *a);
 
 /* ------------------------------------------------------ depthwise 3x3 */
 
@@ -119,64 +151,6 @@ static inline int feat_dw3c_fits(int c, int group, int cout, int kh, int kw, int
 void feat_dw3c_pack(float *wp, const float *w, int c);
 void feat_dw3c_ref(const struct feat_dw3c_args *a);
 void feat_dw3c_avx512(const struct feat_dw3c_args *a);
-
-/* ----------------------------------------------- any other convolution */
-
-/*
- * A convolution of group 1 over cin (a multiple of 16) channels with any
- * kernel, stride and dilation, direct: the pointwise kernel's tile (6
- * output pixels x 4 output blocks) with a loop over the taps.  The input
- * comes padded (feat_convc_pad: [cin/16][hp][wp][16], the map at (pt, pl),
- * zeros around), so that no tap needs a bounds check; the output has
- * ceil(cout / 16) blocks.  Output pixels (flattened) [p0, p1), groups of
- * four blocks [g0, g1).  For small maps (the SSD extras, 10x10 and less),
- * where im2col's GEMM has a short N: see feat_convc_fits.
- */
-struct feat_convc_args {
-	const float *xp;
-	int cin, hp, wp;
-	const float *w;      /* feat_convc_pack's */
-	const float *bias;   /* feat_convc_bias */
-	int cout, kh, kw, sh, sw, dh, dw;
-	float *y;
-	int hout, wout;
-	int act;
-	float alpha;
-	int g0, g1;
-	long p0, p1;
-};
-
-/* The shapes the executor runs this way: small output maps (<= 400
- * pixels) and a group's weights (64 x cin x kh x kw floats) within 1 MB,
- * so that they stay in L2 while the pixel tiles pass. */
-static inline int feat_convc_fits(int cin, int group, int kh, int kw, int hout, int wout)
-{
-	return group == 1 && cin % 16 == 0 && (long)hout * wout <= 400 &&
-	       (long)cin * kh * kw <= 4096;
-}
-/* The padded extent the taps reach (rows or columns). */
-static inline int feat_convc_padded(int in, int p0, int out, int s, int k, int d)
-{
-	int reach = (out - 1) * s + (k - 1) * d + 1;
-
-	return reach > in + p0 ? reach : in + p0;
-}
-void feat_convc_pad(const float *x, int cin, int hin, int win, int pt, int pl, float *xp,
-	int hp, int wp);
-static inline size_t feat_convc_pack_floats(int cout, int cin, int kh, int kw)
-{
-	return (size_t)feat_pw_blocks(cout) * 16 * ((size_t)cin * kh * kw + 1);
-}
-/* Group g at w + 64 g cin kh kw: [cin/16][kh][kw][16][blocks][16], then
- * the bias; zeros past cout. */
-void feat_convc_pack(float *wp, const float *w, const float *bias, int cout, int cin, int kh,
-	int kw);
-static inline const float *feat_convc_bias(const float *wp, int cout, int cin, int kh, int kw)
-{
-	return wp + (size_t)feat_pw_blocks(cout) * 16 * cin * kh * kw;
-}
-void feat_convc_ref(const struct feat_convc_args *a);
-void feat_convc_avx512(const struct feat_convc_args *a);
 
 /* ------------------------------------------------------ the first layer */
 

@@ -8,9 +8,10 @@
  * and 1, outputs one row and column short of symmetric padding, every
  * activation, partial ranges of groups, blocks, pixels and rows (what a
  * thread computes), and MobileNet-SSD's shapes.
- * The general direct kernel over kernel sizes 1, 3, 5, dilation 1 and 2,
- * strides 1 and 2, no, symmetric and asymmetric padding, and the SSD
- * extras' shapes down to 1x1.
+ * The convolution of group 1 over kernel sizes 1, 3, 5, dilation 1 and 2,
+ * strides 1 and 2, no, symmetric and asymmetric padding, the SSD extras'
+ * shapes down to 1x1, and pointwise over channel counts and maps around
+ * its tile (6 pixels) and pixel chunk (96).
  * Pointwise output channel counts include partial blocks (an SSD head's
  * 12, 63, 126 outputs).
  * Tolerance: |got - want| <= 1e-5 * (1 + |want|) * sqrt(terms) where the
@@ -105,66 +106,111 @@ START_TEST(layout)
 }
 END_TEST
 
-/* ------------------------------------------------------------ pointwise */
+/* ---------------------------------------- convolution of group 1 */
 
-static void pw_one(int cin, int cout, long P, int kind, unsigned seed)
+/* piece: the AVX-512 kernel in pieces of 7 pixels and one group (as
+ * threads split it), or over everything in one call */
+static void cc_one(int cin, int cout, int hin, int win, int kh, int kw, int s, int d, int pt,
+	int pl, int pb, int pr, int kind, unsigned seed, int piece)
 {
-	size_t ny = (size_t)feat_pw_blocks(cout) * 16 * P;
-	float *x = rnd((size_t)cin * P, &seed), *w = rnd((size_t)cout * cin, &seed);
-	float *b = rnd((size_t)cout, &seed), *xc = rnd((size_t)cin * P, &seed);
-	float *wp = rnd(feat_pw_pack_floats(cout, cin), &seed), *y0 = rnd(ny, &seed);
-	float *y1 = rnd(ny, &seed), *yn = rnd((size_t)cout * P, &seed);
+	int hout = (hin + pt + pb - (kh - 1) * d - 1) / s + 1;
+	int wout = (win + pl + pr - (kw - 1) * d - 1) / s + 1;
+
+	if (hin + pt + pb < (kh - 1) * d + 1 || win + pl + pr < (kw - 1) * d + 1)
+		return;
+	int hp = feat_convc_padded(hin, pt, hout, s, kh, d), wp = feat_convc_padded(win, pl, wout, s, kw, d);
+	size_t ni = (size_t)cin * hin * win, nyb = (size_t)feat_convc_blocks(cout) * 16 * hout * wout;
+	long P = (long)hout * wout;
+	float *x = rnd(ni, &seed), *w = rnd((size_t)cout * cin * kh * kw, &seed);
+	float *b = rnd((size_t)cout, &seed), *xc = rnd(ni, &seed);
+	float *xpad = rnd((size_t)cin * hp * wp, &seed);
+	float *pk = rnd(feat_convc_pack_floats(cout, cin, kh, kw), &seed);
+	float *y0 = rnd(nyb, &seed), *y1 = rnd(nyb, &seed), *yn = rnd((size_t)cout * P, &seed);
 	double *want = calloc((size_t)cout * P, sizeof *want);
-	struct feat_pw_args a = {
-		.x = xc, .cin = cin, .p = P, .wp = wp, .bias = feat_pw_bias(wp, cout, cin),
-		.cout = cout, .y = y0,
-		.act = kind, .alpha = 0.1f, .g0 = 0, .g1 = feat_pw_groups(cout), .p0 = 0, .p1 = P,
+	struct feat_convc_args a = {
+		.xp = xpad, .cin = cin, .hp = hp, .wp = wp, .w = pk, .cout = cout, .kh = kh,
+		.kw = kw, .sh = s, .sw = s, .dh = d, .dw = d, .y = y0, .hout = hout, .wout = wout,
+		.act = kind, .alpha = 0.1f, .g0 = 0, .g1 = feat_convc_groups(cout), .p0 = 0, .p1 = P,
 	};
-	int G = feat_pw_groups(cout);
+	int G = feat_convc_groups(cout);
 
 	ck_assert_ptr_nonnull(want);
 	for (int co = 0; co < cout; co++)
-		for (long p = 0; p < P; p++) {
-			double s = b[co];
+		for (int oy = 0; oy < hout; oy++)
+			for (int ox = 0; ox < wout; ox++) {
+				double sum = b[co];
 
-			for (int ci = 0; ci < cin; ci++)
-				s += (double)w[(size_t)co * cin + ci] * x[(size_t)ci * P + p];
-			want[(size_t)co * P + p] = act(s, kind, 0.1);
-		}
-	feat_nchwc_from(x, cin, (size_t)P, xc);
-	feat_pw_pack(wp, w, b, cout, cin);
-	feat_pw_ref(&a);
-	feat_nchwc_to(y0, cout, (size_t)P, yn);
-	close_all(yn, want, (size_t)cout * P, cin, "pw ref");
-	if (feat_kern_cpu_avx512()) {
-		/* in pieces, as threads split it: groups, then pixels */
-		a.y = y1;
-		for (int g = 0; g < G; g += 2)
-			for (long p = 0; p < P; p += 50) {
-				a.g0 = g, a.g1 = g + 2 < G ? g + 2 : G;
-				a.p0 = p, a.p1 = p + 50 < P ? p + 50 : P;
-				feat_pw_avx512(&a);
+				for (int ci = 0; ci < cin; ci++)
+					for (int ky = 0; ky < kh; ky++)
+						for (int kx = 0; kx < kw; kx++) {
+							int iy = oy * s - pt + ky * d, ix = ox * s - pl + kx * d;
+
+							if (iy >= 0 && iy < hin && ix >= 0 && ix < win)
+								sum += (double)w[(((size_t)co * cin + ci) * kh + ky) * kw + kx] *
+								       x[((size_t)ci * hin + iy) * win + ix];
+						}
+				want[(size_t)co * P + (size_t)oy * wout + ox] = act(sum, kind, 0.1);
 			}
-		close_f(y1, y0, ny, cin, "pw avx512");
+	feat_nchwc_from(x, cin, (size_t)hin * win, xc);
+	feat_convc_pad(xc, cin, hin, win, pt, pl, xpad, hp, wp);
+	feat_convc_pack(pk, w, b, cout, cin, kh, kw);
+	a.bias = feat_convc_bias(pk, cout, cin, kh, kw);
+	feat_convc_ref(&a);
+	feat_nchwc_to(y0, cout, (size_t)P, yn);
+	close_all(yn, want, (size_t)cout * P, (double)cin * kh * kw, "convc ref");
+	if (feat_kern_cpu_avx512()) {
+		a.y = y1;
+		for (int g = 0; g < G; g += piece ? 1 : G)
+			for (long p = 0; p < P; p += piece ? 7 : P) {
+				a.g0 = g, a.g1 = piece ? g + 1 : G;
+				a.p0 = p, a.p1 = piece && p + 7 < P ? p + 7 : P;
+				feat_convc_avx512(&a);
+			}
+		close_f(y1, y0, nyb, (double)cin * kh * kw, "convc avx512");
 	}
-	free(x), free(w), free(b), free(xc), free(wp), free(y0), free(y1), free(yn), free(want);
+	free(x), free(w), free(b), free(xc), free(xpad), free(pk), free(y0), free(y1), free(yn);
+	free(want);
 }
+
+START_TEST(general)
+{
+	unsigned seed = 13;
+
+	/* the SSD extras: 3x3 stride 2 on 10x10 .. 1x1, 1x1 stride 2 */
+	cc_one(32, 64, 10, 10, 3, 3, 2, 1, 1, 1, 1, 1, 1, seed++, 1);
+	cc_one(16, 24, 5, 5, 3, 3, 2, 1, 1, 1, 1, 1, 1, seed++, 1);
+	cc_one(16, 126, 3, 3, 3, 3, 1, 1, 1, 1, 1, 1, 0, seed++, 1);
+	cc_one(32, 16, 2, 2, 3, 3, 2, 1, 1, 1, 1, 1, 1, seed++, 1);
+	cc_one(16, 16, 1, 1, 3, 3, 1, 1, 1, 1, 1, 1, 2, seed++, 1);
+	cc_one(16, 32, 9, 7, 1, 1, 2, 1, 0, 0, 0, 0, 3, seed++, 1);
+	/* kernel sizes, dilation, asymmetric and no padding, every activation */
+	for (int k = 1; k <= 5; k += 2)
+		for (int d = 1; d <= 2; d++)
+			for (int s = 1; s <= 2; s++)
+				for (int p = 0; p <= 2; p++, seed++)
+					cc_one(16 * (1 + (int)(seed % 2)), 8 + 20 * (int)(seed % 4), 7 + (int)(seed % 5),
+					       6 + (int)(seed % 3), k, k, s, d, p, p / 2, p, 1 - p / 2,
+					       (int)(seed % 4), seed, (int)(seed % 2));
+}
+END_TEST
 
 START_TEST(pointwise)
 {
 	static const int ch[] = { 16, 32, 48, 64, 80 };
 	static const int co[] = { 1, 12, 16, 32, 48, 63, 64, 80, 126 };
-	static const long px[] = { 1, 5, 6, 7, 13, 96, 97, 100 };
+	static const int px[][2] = { { 1, 1 }, { 1, 5 }, { 2, 3 }, { 1, 7 }, { 13, 1 }, { 8, 12 },
+				     { 1, 97 }, { 10, 10 } };
 	unsigned seed = 5;
 
+	/* in pieces of 7 pixels and one group, and whole (chunks of ~96) */
 	for (size_t i = 0; i < 5; i++)
 		for (size_t j = 0; j < 9; j++)
 			for (size_t k = 0; k < 8; k++, seed++)
-				pw_one(ch[i], co[j], px[k], (int)(seed % 4), seed);
-	/* MobileNet-SSD: 32 -> 64 on 150x150 is covered by the test of the
-	 * network; here the channel-heavy ones */
-	pw_one(512, 512, 361, 1, 1);
-	pw_one(1024, 1024, 100, 1, 2);
+				cc_one(ch[i], co[j], px[k][0], px[k][1], 1, 1, 1, 1, 0, 0, 0, 0,
+				       (int)(seed % 4), seed, (int)(seed % 2));
+	/* MobileNet-SSD's channel-heavy ones: 512 on 19x19, 1024 on 10x10 */
+	cc_one(512, 512, 19, 19, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 0);
+	cc_one(1024, 1024, 10, 10, 1, 1, 1, 1, 0, 0, 0, 0, 1, 2, 0);
 }
 END_TEST
 
@@ -241,92 +287,6 @@ START_TEST(depthwise)
 	dw_one(64, 150, 150, 2, 1, 1, 1, 1, 4);
 	dw_one(512, 19, 19, 1, 1, 1, 0, 1, 5);
 	dw_one(512, 19, 19, 2, 1, 1, 0, 1, 6);
-}
-END_TEST
-
-/* ----------------------------------------------- any other convolution */
-
-static void cc_one(int cin, int cout, int hin, int win, int kh, int kw, int s, int d, int pt,
-	int pl, int pb, int pr, int kind, unsigned seed)
-{
-	int hout = (hin + pt + pb - (kh - 1) * d - 1) / s + 1;
-	int wout = (win + pl + pr - (kw - 1) * d - 1) / s + 1;
-
-	if (hin + pt + pb < (kh - 1) * d + 1 || win + pl + pr < (kw - 1) * d + 1)
-		return;
-	int hp = feat_convc_padded(hin, pt, hout, s, kh, d), wp = feat_convc_padded(win, pl, wout, s, kw, d);
-	size_t ni = (size_t)cin * hin * win, nyb = (size_t)feat_pw_blocks(cout) * 16 * hout * wout;
-	long P = (long)hout * wout;
-	float *x = rnd(ni, &seed), *w = rnd((size_t)cout * cin * kh * kw, &seed);
-	float *b = rnd((size_t)cout, &seed), *xc = rnd(ni, &seed);
-	float *xpad = rnd((size_t)cin * hp * wp, &seed);
-	float *pk = rnd(feat_convc_pack_floats(cout, cin, kh, kw), &seed);
-	float *y0 = rnd(nyb, &seed), *y1 = rnd(nyb, &seed), *yn = rnd((size_t)cout * P, &seed);
-	double *want = calloc((size_t)cout * P, sizeof *want);
-	struct feat_convc_args a = {
-		.xp = xpad, .cin = cin, .hp = hp, .wp = wp, .w = pk, .cout = cout, .kh = kh,
-		.kw = kw, .sh = s, .sw = s, .dh = d, .dw = d, .y = y0, .hout = hout, .wout = wout,
-		.act = kind, .alpha = 0.1f, .g0 = 0, .g1 = feat_pw_groups(cout), .p0 = 0, .p1 = P,
-	};
-	int G = feat_pw_groups(cout);
-
-	ck_assert_ptr_nonnull(want);
-	for (int co = 0; co < cout; co++)
-		for (int oy = 0; oy < hout; oy++)
-			for (int ox = 0; ox < wout; ox++) {
-				double sum = b[co];
-
-				for (int ci = 0; ci < cin; ci++)
-					for (int ky = 0; ky < kh; ky++)
-						for (int kx = 0; kx < kw; kx++) {
-							int iy = oy * s - pt + ky * d, ix = ox * s - pl + kx * d;
-
-							if (iy >= 0 && iy < hin && ix >= 0 && ix < win)
-								sum += (double)w[(((size_t)co * cin + ci) * kh + ky) * kw + kx] *
-								       x[((size_t)ci * hin + iy) * win + ix];
-						}
-				want[(size_t)co * P + (size_t)oy * wout + ox] = act(sum, kind, 0.1);
-			}
-	feat_nchwc_from(x, cin, (size_t)hin * win, xc);
-	feat_convc_pad(xc, cin, hin, win, pt, pl, xpad, hp, wp);
-	feat_convc_pack(pk, w, b, cout, cin, kh, kw);
-	a.bias = feat_convc_bias(pk, cout, cin, kh, kw);
-	feat_convc_ref(&a);
-	feat_nchwc_to(y0, cout, (size_t)P, yn);
-	close_all(yn, want, (size_t)cout * P, (double)cin * kh * kw, "convc ref");
-	if (feat_kern_cpu_avx512()) {
-		a.y = y1;
-		for (int g = 0; g < G; g++)
-			for (long p = 0; p < P; p += 7) {
-				a.g0 = g, a.g1 = g + 1;
-				a.p0 = p, a.p1 = p + 7 < P ? p + 7 : P;
-				feat_convc_avx512(&a);
-			}
-		close_f(y1, y0, nyb, (double)cin * kh * kw, "convc avx512");
-	}
-	free(x), free(w), free(b), free(xc), free(xpad), free(pk), free(y0), free(y1), free(yn);
-	free(want);
-}
-
-START_TEST(general)
-{
-	unsigned seed = 13;
-
-	/* the SSD extras: 3x3 stride 2 on 10x10 .. 1x1, 1x1 stride 2 */
-	cc_one(32, 64, 10, 10, 3, 3, 2, 1, 1, 1, 1, 1, 1, seed++);
-	cc_one(16, 24, 5, 5, 3, 3, 2, 1, 1, 1, 1, 1, 1, seed++);
-	cc_one(16, 126, 3, 3, 3, 3, 1, 1, 1, 1, 1, 1, 0, seed++);
-	cc_one(32, 16, 2, 2, 3, 3, 2, 1, 1, 1, 1, 1, 1, seed++);
-	cc_one(16, 16, 1, 1, 3, 3, 1, 1, 1, 1, 1, 1, 2, seed++);
-	cc_one(16, 32, 9, 7, 1, 1, 2, 1, 0, 0, 0, 0, 3, seed++);
-	/* kernel sizes, dilation, asymmetric and no padding, every activation */
-	for (int k = 1; k <= 5; k += 2)
-		for (int d = 1; d <= 2; d++)
-			for (int s = 1; s <= 2; s++)
-				for (int p = 0; p <= 2; p++, seed++)
-					cc_one(16 * (1 + (int)(seed % 2)), 8 + 20 * (int)(seed % 4), 7 + (int)(seed % 5),
-					       6 + (int)(seed % 3), k, k, s, d, p, p / 2, p, 1 - p / 2,
-					       (int)(seed % 4), seed);
 }
 END_TEST
 

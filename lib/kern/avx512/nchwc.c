@@ -1,13 +1,14 @@
 /*
  * nchwc.c - AVX-512 kernels on the NCHW16c layout (see kern/nchwc.h).
  *
- * Pointwise.  The tile is 6 pixels x 4 output blocks (64 channels): 24
- * zmm accumulators.  Each input channel costs 4 loads of packed weights,
- * 6 broadcasts of the pixels' values (one cache line per pixel serves 16
- * channels) and 24 FMAs; nothing is packed per call and no FMA is spent
- * on a channel that does not exist.  Pixels go in chunks of PW_CHUNK so
- * that a chunk of the input (cin x 96 floats: 192 KB at 512 channels)
- * stays in L2 while every group of weights passes over it.  Measured on
+ * Convolution of group 1, pointwise or not.  The tile is 6 pixels x 4
+ * output blocks (64 channels): 24 zmm accumulators.  Each input channel
+ * and tap costs 4 loads of packed weights, 6 broadcasts of the pixels'
+ * values (one cache line per pixel serves 16 channels) and 24 FMAs;
+ * nothing is packed per call and no FMA is spent on a channel that does
+ * not exist.  Pointwise, pixels go in chunks of PW_CHUNK so that a chunk
+ * of the input (cin x 96 floats: 192 KB at 512 channels) stays in L2
+ * while every group of weights passes over it.  Measured on
  * MobileNet's shapes, isolated and hot (one Zen 4 core, peak 117
  * GFLOP/s): 512x512 on 19x19 116 GFLOP/s against 108 for the packed
  * GEMM on NCHW; 1024x1024 on 10x10 116 against 100; 32->64 on 150x150
@@ -92,100 +93,14 @@ void feat_nchwc_to_avx512(const float *x, int c, size_t plane, float *y)
 	}
 }
 
-/* ------------------------------------------------------------ pointwise */
-
 #define PW_PX 6
 #define PW_CHUNK 96
 
-AI void pw_tile(const int nb, const int pt, long cin, long P, const float *x,
-	const float *w, const float *bias, float *y, int act, __m512 alpha)
-{
-	__m512 acc[4][PW_PX];
+/* ---------------------------------------- convolution of group 1 */
 
-#pragma GCC unroll 4
-	for (int b = 0; b < nb; b++) {
-		__m512 bv = _mm512_loadu_ps(bias + 16 * b);
-
-#pragma GCC unroll 8
-		for (int p = 0; p < pt; p++)
-			acc[b][p] = bv;
-	}
-	for (long kb = 0; kb < cin / 16; kb++) {
-		const float *xb = x + kb * P * 16;
-		const float *wb = w + kb * 16 * nb * 16;
-
-#pragma GCC unroll 16
-		for (int kk = 0; kk < 16; kk++) {
-			__m512 wv[4];
-
-#pragma GCC unroll 4
-			for (int b = 0; b < nb; b++)
-				wv[b] = _mm512_load_ps(wb + (kk * nb + b) * 16);
-#pragma GCC unroll 8
-			for (int p = 0; p < pt; p++) {
-				__m512 xv = _mm512_set1_ps(xb[p * 16 + kk]);
-
-#pragma GCC unroll 4
-				for (int b = 0; b < nb; b++)
-					acc[b][p] = _mm512_fmadd_ps(xv, wv[b], acc[b][p]);
-			}
-		}
-	}
-#pragma GCC unroll 4
-	for (int b = 0; b < nb; b++)
-#pragma GCC unroll 8
-		for (int p = 0; p < pt; p++)
-			_mm512_storeu_ps(y + (b * P + p) * 16, feat_act16(acc[b][p], act, alpha));
-}
-
-typedef void (*pw_fn)(long cin, long P, const float *x, const float *w, const float *bias,
-	float *y, int act, __m512 alpha);
-#define PW(nb, pt) \
-	static void pw_##nb##_##pt(long cin, long P, const float *x, const float *w, \
-		const float *bias, float *y, int act, __m512 alpha) \
-	{ \
-		pw_tile(nb, pt, cin, P, x, w, bias, y, act, alpha); \
-	}
-#define PW6(nb) PW(nb, 1) PW(nb, 2) PW(nb, 3) PW(nb, 4) PW(nb, 5) PW(nb, 6)
-PW6(1) PW6(2) PW6(3) PW6(4)
-#define PWROW(nb) { pw_##nb##_1, pw_##nb##_2, pw_##nb##_3, pw_##nb##_4, pw_##nb##_5, pw_##nb##_6 }
-static const pw_fn pw_tiles[4][PW_PX] = { PWROW(1), PWROW(2), PWROW(3), PWROW(4) };
-
-void feat_pw_avx512(const struct feat_pw_args *a)
-{
-	const __m512 alpha = _mm512_set1_ps(a->alpha);
-	long P = a->p, np = a->p1 - a->p0, chunk;
-
-	/* chunks of about PW_CHUNK pixels, as even as whole tiles allow: a
-	 * last chunk of a few pixels would stream all the weights again for
-	 * them (10x10 maps: 96 + 4) */
-	chunk = (np + PW_CHUNK - 1) / PW_CHUNK;
-	chunk = ((np + chunk - 1) / chunk + PW_PX - 1) / PW_PX * PW_PX;
-	for (long p0 = a->p0; p0 < a->p1; p0 += chunk) {
-		long pe = a->p1 - p0 < chunk ? a->p1 : p0 + chunk;
-
-		for (int g = a->g0; g < a->g1; g++) {
-			int nb = feat_pw_blocks(a->cout) - 4 * g < 4 ?
-				 feat_pw_blocks(a->cout) - 4 * g : 4;
-			const float *wg = a->wp + (size_t)g * 64 * a->cin;
-			const float *bg = a->bias + 64 * g;
-			float *yg = a->y + (size_t)4 * g * P * 16;
-			long p = p0;
-
-			for (; p + PW_PX <= pe; p += PW_PX)
-				pw_tiles[nb - 1][PW_PX - 1](a->cin, P, a->x + p * 16, wg, bg,
-							    yg + p * 16, a->act, alpha);
-			if (p < pe)
-				pw_tiles[nb - 1][pe - p - 1](a->cin, P, a->x + p * 16, wg, bg,
-							     yg + p * 16, a->act, alpha);
-		}
-	}
-}
-
-/* ----------------------------------------------- any other convolution */
-
-/* The pointwise tile with a loop over the taps: pixel j's input starts at
- * xq[j] (channel block 0, tap (0, 0) of the padded map). */
+/* nb output blocks x pt pixels from p: pixel j's input starts at xq[j]
+ * (channel block 0, tap (0, 0) of the padded map); 4 weight loads, 6
+ * broadcasts and 24 FMAs per input channel and tap. */
 AI void cc_tile(const int nb, const int pt, const struct feat_convc_args *a,
 	const float *wt, const float *bias, long p, float *y, long P, __m512 alpha)
 {
@@ -254,20 +169,32 @@ static const cc_fn cc_tiles[4][PW_PX] = { CCROW(1), CCROW(2), CCROW(3), CCROW(4)
 void feat_convc_avx512(const struct feat_convc_args *a)
 {
 	const __m512 alpha = _mm512_set1_ps(a->alpha);
-	long P = (long)a->hout * a->wout;
-	int nblk = feat_pw_blocks(a->cout);
+	long P = (long)a->hout * a->wout, np = a->p1 - a->p0, chunk = np;
+	int nblk = feat_convc_blocks(a->cout);
 	size_t per = (size_t)a->cin * a->kh * a->kw;
-	const float *bias = a->bias;
 
-	for (int g = a->g0; g < a->g1; g++) {
-		int nb = nblk - 4 * g < 4 ? nblk - 4 * g : 4;
-		const float *wg = a->w + (size_t)g * 64 * per;
-		float *yg = a->y + (size_t)4 * g * P * 16;
+	/* one tap (pointwise): chunks of about PW_CHUNK pixels, as even as
+	 * whole tiles allow, so that a chunk of the input stays in L2 while
+	 * every group of weights passes over it (a last chunk of a few
+	 * pixels would stream all the weights again for them); more taps
+	 * (small maps): all the pixels, a group's weights in L2 */
+	if (a->kh * a->kw == 1) {
+		chunk = (np + PW_CHUNK - 1) / PW_CHUNK;
+		chunk = ((np + chunk - 1) / chunk + PW_PX - 1) / PW_PX * PW_PX;
+	}
+	for (long p0 = a->p0; p0 < a->p1; p0 += chunk) {
+		long pe = a->p1 - p0 < chunk ? a->p1 : p0 + chunk;
 
-		for (long p = a->p0; p < a->p1; p += PW_PX) {
-			int pt = a->p1 - p < PW_PX ? (int)(a->p1 - p) : PW_PX;
+		for (int g = a->g0; g < a->g1; g++) {
+			int nb = nblk - 4 * g < 4 ? nblk - 4 * g : 4;
+			const float *wg = a->w + (size_t)g * 64 * per;
+			float *yg = a->y + (size_t)4 * g * P * 16;
 
-			cc_tiles[nb - 1][pt - 1](a, wg, bias + 64 * g, p, yg, P, alpha);
+			for (long p = p0; p < pe; p += PW_PX) {
+				int pt = pe - p < PW_PX ? (int)(pe - p) : PW_PX;
+
+				cc_tiles[nb - 1][pt - 1](a, wg, a->bias + 64 * g, p, yg, P, alpha);
+			}
 		}
 	}
 }
