@@ -656,8 +656,8 @@ struct nc_par {
 	const float *x;      /* one image, in the kernel's input layout */
 	float *y;            /* its output, NCHW16c */
 	int per_piece;       /* groups, blocks or rows per piece */
-	long px;             /* pixels per piece (pointwise), or 0 */
-	long pieces_g;       /* pointwise: pieces along the groups */
+	long px;             /* pixels per piece (NC_PW, NC_GEN) */
+	long pieces_g;       /* NC_PW, NC_GEN: pieces along the groups */
 	int avx512;
 };
 
@@ -723,9 +723,9 @@ static void nc_piece(void *arg, long i0, long i1, int worker)
  * nchwc_plan below): the side that is plain NCHW goes through the
  * workspace, converted (the first-layer kernel reads NCHW itself).  On T
  * threads each image is cut into at least 4T pieces where the shape
- * allows: pointwise by groups of 64 output channels and by pixels (in
- * multiples of the kernel's 6), depthwise by blocks of 16 channels, the
- * first layer by output rows.
+ * allows: group-1 convolutions by groups of 64 output channels and by
+ * pixels (in multiples of the kernel's 6), depthwise by blocks of 16
+ * channels, the first layer by output rows.
  */
 static void conv_nchwc(struct feat_net *n, struct feat_layer *l, int batch, int T)
 {
