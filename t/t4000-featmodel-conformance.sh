@@ -65,7 +65,7 @@ test_expect_success 'run -t 3 with the default split equals -t 1' '
 # same net goes through the plain kernels.
 if grep -q avx512f /proc/cpuinfo; then
 	test_expect_success 'mobile: the blobs kept channel-blocked' '
-		featmodel info $N/mobile.fm >info &&
+		FEAT_KERNEL=avx512 featmodel info $N/mobile.fm >info &&
 		for l in conv1 conv4 conv7 conv9 conv11 conv17 conv19 conv20; do
 			grep -q " $l .*(nchw16c)\$" info || exit 1
 		done &&
@@ -73,9 +73,9 @@ if grep -q avx512f /proc/cpuinfo; then
 		grep -q "^nchw16c: 8 outputs kept channel-blocked (avx512 path)" info
 	'
 	test_expect_success 'mobile without the blocked layout matches PyTorch (FEAT_NCHWC=0)' '
-		FEAT_NCHWC=0 featmodel info $N/mobile.fm >info &&
+		FEAT_KERNEL=avx512 FEAT_NCHWC=0 featmodel info $N/mobile.fm >info &&
 		! grep -q nchw16c info &&
-		FEAT_NCHWC=0 featmodel run $N/mobile.fm $N/mobile.in.f32 plain &&
+		FEAT_KERNEL=avx512 FEAT_NCHWC=0 featmodel run $N/mobile.fm $N/mobile.in.f32 plain &&
 		for ref in $N/mobile.out.*.f32; do
 			"$PYTHON" $FCMP plain.${ref#$N/mobile.out.} $ref || exit 1
 		done
