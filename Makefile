@@ -61,6 +61,8 @@ MAN1     := $(wildcard man/man1/*.1)
 MAN5     := $(wildcard man/man5/*.5)
 
 AVX512_FLAGS := -mavx512f -mavx512bw -mavx512dq -mavx512vl -mavx512vnni -mavx512bf16 -mfma -mavx2
+# The AVX-512 kernels' CFLAGS: the build's, but for the fuzz build (below).
+KERN_CFLAGS ?= $(CFLAGS)
 
 .PHONY: all check check-kernels test asan fuzz bench demo deps install uninstall clean models
 
@@ -75,7 +77,7 @@ $(O)/%.o: %.c $(wildcard include/*.h lib/*.h lib/kern/*.h t/unit/*.h)
 
 $(O)/lib/kern/avx512/%.o: lib/kern/avx512/%.c $(wildcard include/*.h lib/*.h lib/kern/*.h)
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) $(AVX512_FLAGS) -c -o $@ $<
+	$(CC) $(filter-out $(CFLAGS),$(ALL_CFLAGS)) $(KERN_CFLAGS) $(AVX512_FLAGS) -c -o $@ $<
 
 $(O)/libfeat.a: $(LIB_OBJ)
 	@rm -f $@
@@ -148,8 +150,10 @@ asan:
 		TEST_EXTRA='ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 CK_FORK=no FEAT_SANITIZE=1'
 
 # libFuzzer needs clang.  The library is built once with the fuzzer's
-# coverage instrumentation into build-fuzz/libfeat.a (AVX-512 kernels with
-# their own flags, as always), and each harness links only what it uses.
+# coverage instrumentation into build-fuzz/libfeat.a, and each harness
+# links only what it uses.  The AVX-512 kernels are built plain (-O2): they
+# parse nothing, the sanitizers check them in make asan, and instrumented
+# their unrolled tiles take clang minutes each to compile.
 # Each harness runs FUZZTIME seconds, from the fixed seed FUZZSEED (so that
 # a run can be repeated), over its corpus in t/fuzz/corpus/NAME
 # (the broken inputs the tests also use); what it finds goes to
@@ -158,7 +162,8 @@ FUZZ_SRC := $(wildcard t/fuzz/fuzz_*.c)
 FUZZ_SAN := -g -O1 -fsanitize=address,undefined -fno-sanitize-recover=undefined
 fuzz: $(FUZZ_SRC)
 	@$(MAKE) --no-print-directory -j2 O=build-fuzz CC=clang WERROR= \
-		CFLAGS="$(FUZZ_SAN) -fsanitize=fuzzer-no-link" build-fuzz/libfeat.a
+		CFLAGS="$(FUZZ_SAN) -fsanitize=fuzzer-no-link" KERN_CFLAGS="-g -O2" \
+		build-fuzz/libfeat.a
 	@for f in $(FUZZ_SRC); do \
 		n=$$(basename $$f .c); c=t/fuzz/corpus/$${n#fuzz_}; \
 		clang -std=gnu11 $(FUZZ_SAN) -fsanitize=fuzzer -Iinclude -Ilib $(PKG_CFLAGS) \
