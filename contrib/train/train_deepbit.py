@@ -3,19 +3,33 @@
 codes (K sigmoid units, bit = activation > 0.5) learned without labels.
 
 A small CNN on 32x32 grey crops (conv 16-32-64-64, fc 1024-256) is first
-pretrained contrastively (SimCLR's NT-Xent) on pairs of views of the same
-item pasted onto *different* clutter ("background swap"), so that its
-features keep the product and drop the background.  The code layer is
-then fitted to those features by ITQ (PCA to K dimensions and the
-rotation that makes them closest to binary; Gong and Lazebnik): balanced
-and decorrelated bits, which DeepBit's own losses (quantisation, bit
-balance, rotation invariance) do not give by themselves.  With --deepbit
-N, the code layer then trains N more steps on DeepBit's three losses plus
-a bit-decorrelation term, starting from the ITQ solution.
+pretrained contrastively (SimCLR's NT-Xent, temperature 0.5, batch 128,
+Adam at 3e-3 with a cosine schedule) on pairs of views of the same item.
+Most views paste the item onto *different* clutter or plain backgrounds
+("background swap"), so that the features keep the product and drop the
+background; 30% are clean (white on black, tight, as Fashion-MNIST and
+catalogue shots show items).  On top come SimCLR's augmentations: a
+random resized crop (40-100% of the area, aspect 3/4-4/3), a rotation of
++-10 degrees for half the views, a blur for 30% and a random erasing for
+30%.  The pretraining has a batch norm after each conv and after fc and
+a projection head with a hidden layer (256-256-128, as SimCLR's); the
+batch norms are folded into the weights afterwards, so the shipped
+network is the plain conv/fc/ReLU one and the head does not ship.
+
+The code layer is then fitted to relu(fc) (half of the items clean, half
+on clutter, without the augmentations) by ITQ (PCA to K dimensions and
+the rotation that makes them closest to binary; Gong and Lazebnik):
+balanced and decorrelated bits, which DeepBit's own losses (quantisation,
+bit balance, rotation invariance) do not give by themselves.  With
+--deepbit N, the code layer then trains N more steps on DeepBit's three
+losses plus a bit-decorrelation term, starting from the ITQ solution.
+CFG below holds these choices (the README has what they measured).
 
     /usr/bin/python3 contrib/train/train_deepbit.py OUTDIR [--bits 64,32]
-        [--minutes M] [--images DIR] [--deepbit STEPS]
+        [--minutes M] [--images DIR] [--deepbit STEPS] [--seed N]
+        [--backbone deepbitK.pt]
 
+--minutes is the pretraining's time (default 12; on one core).
 --images DIR trains on a folder of unlabeled photos instead (the central
 80% of each photo as the item, random crops of others as clutter).
 --backbone deepbitK.pt keeps the network of an earlier run and fits only
@@ -33,7 +47,7 @@ import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from PIL import Image
+from PIL import Image, ImageFilter
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import common as C  # noqa: E402
@@ -43,72 +57,151 @@ S = 32
 
 
 class Net(nn.Module):
-    def __init__(self):
+    """The features: conv 16-32-64-64, fc 1024-256, relu(fc).  bn=True
+    (pretraining) puts a batch norm after each conv and after fc; fold()
+    folds them into the weights for the shipped network."""
+
+    def __init__(self, bn=False):
         super().__init__()
-        self.f = nn.Sequential(
-            nn.Conv2d(1, 16, 3, padding=1), nn.ReLU(inplace=True), nn.MaxPool2d(2),
-            nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(inplace=True), nn.MaxPool2d(2),
-            nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(inplace=True), nn.MaxPool2d(2),
-            nn.Conv2d(64, 64, 3, padding=1), nn.ReLU(inplace=True))
+        L = []
+        for k, (i, o) in enumerate(((1, 16), (16, 32), (32, 64), (64, 64))):
+            L += [nn.Conv2d(i, o, 3, padding=1)] + ([nn.BatchNorm2d(o)] if bn else [])
+            L += [nn.ReLU(inplace=True)] + ([nn.MaxPool2d(2)] if k < 3 else [])
+        self.f = nn.Sequential(*L)
         self.fc = nn.Linear(64 * 4 * 4, 256)
-        # (not in place: feat's output is kept for the backward pass)
-        self.head = nn.Sequential(nn.ReLU(), nn.Linear(256, 128))
+        self.bn = nn.BatchNorm1d(256) if bn else None
 
     def feat(self, x):
-        # the code layer reads relu(fc): the head's own input, so the
-        # contrastive training is the same either way, and ITQ fitted to
-        # it beats ITQ on the fc layer itself by about 0.03 mAP
-        return F.relu(self.fc(self.f(x).flatten(1)))
+        # the code layer reads relu(fc): the head's input
+        y = self.fc(self.f(x).flatten(1))
+        return F.relu(self.bn(y) if self.bn is not None else y)
+
+    def fold(self):
+        """The same function (eval mode) without batch norms."""
+        out = Net()
+        convs = [m for m in out.f if isinstance(m, nn.Conv2d)]
+        mine = list(self.f)
+        k = 0
+        with torch.no_grad():
+            for j, m in enumerate(mine):
+                if isinstance(m, nn.Conv2d):
+                    bn = mine[j + 1]
+                    g = bn.weight / torch.sqrt(bn.running_var + bn.eps)
+                    convs[k].weight.copy_(m.weight * g[:, None, None, None])
+                    convs[k].bias.copy_((m.bias - bn.running_mean) * g + bn.bias)
+                    k += 1
+            g = self.bn.weight / torch.sqrt(self.bn.running_var + self.bn.eps)
+            out.fc.weight.copy_(self.fc.weight * g[:, None])
+            out.fc.bias.copy_((self.fc.bias - self.bn.running_mean) * g + self.bn.bias)
+        return out.eval()
+
+
+def head(kind):
+    """The projection head of the pretraining (not shipped)."""
+    if kind == 2:  # SimCLR's: a hidden layer
+        return nn.Sequential(nn.Linear(256, 256), nn.BatchNorm1d(256), nn.ReLU(), nn.Linear(256, 128))
+    return nn.Linear(256, 128)
 
 
 class Coder(nn.Module):
-    """The shipped network: features, then K sigmoid units."""
+    """The shipped network: features (L2-normalised if l2), then K sigmoid
+    units."""
 
-    def __init__(self, net, W, b):
+    def __init__(self, net, W, b, l2=None):
         super().__init__()
         self.net = net
+        self.l2 = CFG["l2"] if l2 is None else l2
         self.code = nn.Linear(W.shape[1], W.shape[0])
         with torch.no_grad():
             self.code.weight.copy_(torch.from_numpy(W))
             self.code.bias.copy_(torch.from_numpy(b))
 
     def forward(self, x):
-        return torch.sigmoid(self.code(self.net.feat(x)))
+        f = self.net.feat(x)
+        return torch.sigmoid(self.code(F.normalize(f, dim=1) if self.l2 else f))
 
 
-def render(rng, item, bank, tint=True):
+# the pretraining and the code layer's fit (measured choices: README)
+CFG = dict(
+    tau=0.5,          # NT-Xent temperature (0.2 and 0.1 worse)
+    batch=128,
+    lr=3e-3,
+    rrc=0.4,          # random resized crop: smallest area kept (0: none)
+    ratio=4 / 3,      # its aspect jitter (1/r .. r)
+    clean=0.3,        # share of clean views (item white on black, tight)
+    plain=0.25,       # share of the other views on a plain background
+    rot=10.0,         # rotation of half the views, degrees (+-)
+    blur=0.3,         # probability of a Gaussian blur
+    erase=0.3,        # probability of a random erasing
+    bn=True,          # batch norms in the pretraining (folded away after)
+    head=2,           # projection head: 1 linear, 2 with a hidden layer
+    fit_clean=0.5,    # share of clean items in the code layer's fit
+    l2=False,         # the code layer reads L2-normalised features
+)
+
+
+def render(rng, item, bank, tint=True, aug=True, clean=None):
     """An item (H x W grey u8, black background) on clutter: a crop as
     cropbox would cut it from a photo (a little background at the edges),
-    resized to 32x32 grey the way imgprep does."""
+    resized to 32x32 grey the way imgprep does.  aug adds the
+    pretraining's augmentations (CFG); clean=True gives the item as
+    Fashion-MNIST shows it (white on black, tight), unaugmented."""
     ih, iw = item.shape
-    m = rng.uniform(0.0, 0.2)
+    if clean is None:
+        clean = aug and rng.random() < CFG["clean"]
+    if clean and not aug:
+        img = np.ascontiguousarray(np.repeat(item[:, :, None], 3, 2))
+        return C.prep(img, S, S, gray=True)
+    m = 0.0 if clean else rng.uniform(0.0, 0.2)
     ch, cw = int(ih * (1 + 2 * m)) + 1, int(iw * (1 + 2 * m)) + 1
-    if rng.random() < 0.25:  # some views on a plain background, as catalogue shots are
+    if clean:
+        canvas = np.zeros((ch, cw, 3), np.float32)
+    elif rng.random() < CFG["plain"]:  # some views on a plain background, as catalogue shots are
         canvas = np.full((ch, cw, 3), rng.uniform(0, 255) if rng.random() < 0.5 else 0.0, np.float32)
     else:
         bg = bank[rng.integers(0, len(bank))]
         y0, x0 = rng.integers(0, bg.shape[0] - 8), rng.integers(0, bg.shape[1] - 8)
         canvas = np.asarray(Image.fromarray(bg[y0:, x0:]).resize((cw, ch), Image.BILINEAR),
                             np.float32).copy()
-    t = rng.uniform(140, 255, 3) if tint and rng.random() < 0.7 else np.full(3, 255.0)
+    t = rng.uniform(140, 255, 3) if tint and not clean and rng.random() < 0.7 else np.full(3, 255.0)
     oy, ox = int(ih * m + rng.uniform(-0.06, 0.06) * ih), int(iw * m + rng.uniform(-0.06, 0.06) * iw)
     oy, ox = min(max(oy, 0), ch - ih), min(max(ox, 0), cw - iw)
     a = item.astype(np.float32) / 255.0
     mask = np.clip(a * 3, 0, 1)[..., None]
     reg = canvas[oy:oy + ih, ox:ox + iw]
     canvas[oy:oy + ih, ox:ox + iw] = reg * (1 - mask) + a[..., None] * t * mask
-    canvas = canvas * rng.uniform(0.75, 1.15) + rng.uniform(-20, 20)  # exposure
+    if not clean:
+        canvas = canvas * rng.uniform(0.75, 1.15) + rng.uniform(-20, 20)  # exposure
     img = np.clip(canvas, 0, 255).astype(np.uint8)
     if rng.random() < 0.5:
         img = img[:, ::-1]
-    return C.prep(np.ascontiguousarray(img), S, S, gray=True)
+    if aug:
+        if CFG["rot"] and rng.random() < 0.5:
+            img = np.asarray(Image.fromarray(np.ascontiguousarray(img)).rotate(
+                rng.uniform(-CFG["rot"], CFG["rot"]), Image.BILINEAR))
+        if CFG["blur"] and rng.random() < CFG["blur"]:
+            img = np.asarray(Image.fromarray(np.ascontiguousarray(img)).filter(
+                ImageFilter.GaussianBlur(rng.uniform(0.3, 1.2))))
+        if CFG["rrc"]:
+            area = rng.uniform(CFG["rrc"], 1.0) * ch * cw
+            r = math.exp(rng.uniform(-math.log(CFG["ratio"]), math.log(CFG["ratio"])))
+            w = max(8, min(cw, int(round(math.sqrt(area * r)))))
+            h = max(8, min(ch, int(round(math.sqrt(area / r)))))
+            x0, y0 = rng.integers(0, cw - w + 1), rng.integers(0, ch - h + 1)
+            img = img[y0:y0 + h, x0:x0 + w]
+    x = C.prep(np.ascontiguousarray(img), S, S, gray=True)
+    if aug and CFG["erase"] and rng.random() < CFG["erase"]:
+        eh, ew = rng.integers(6, 16, 2)
+        ey, ex = rng.integers(0, S - eh), rng.integers(0, S - ew)
+        x[:, ey:ey + eh, ex:ex + ew] = rng.uniform(-1, 1)
+    return x
 
 
 def clutter_bank(rng, n=600):
     return [C.clutter(rng, 64, 64).clip(0, 255).astype(np.uint8) for _ in range(n)]
 
 
-def nt_xent(z1, z2, tau=0.2):
+def nt_xent(z1, z2, tau):
     z = F.normalize(torch.cat([z1, z2]), dim=1)
     s = z @ z.t() / tau
     n = z1.size(0)
@@ -161,7 +254,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("out")
     ap.add_argument("--bits", default="64,32")
-    ap.add_argument("--minutes", type=float, default=8)
+    ap.add_argument("--minutes", type=float, default=12)
     ap.add_argument("--images")
     ap.add_argument("--deepbit", type=int, default=0)
     ap.add_argument("--seed", type=int, default=1)
@@ -173,45 +266,20 @@ def main():
     rng = np.random.default_rng(a.seed)
     items = items_folder(a.images) if a.images else items_fmnist("train")
     bank = clutter_bank(rng)
-    net = Net()
-    opt = torch.optim.Adam(net.parameters(), 1e-3, weight_decay=1e-5)
     t0 = time.time()
-    budget = a.minutes * 60
     step = 0
     if a.backbone:
+        net = Net()
         sd = torch.load(a.backbone)
-        net.load_state_dict({k[4:]: v for k, v in sd.items() if k.startswith("net.")})
-        budget = 0
+        net.load_state_dict({k[4:]: v for k, v in sd.items()
+                             if k.startswith("net.") and not k.startswith("net.head.")})
+        net.eval()
         print("train_deepbit: network from %s, no pretraining" % a.backbone, flush=True)
-    while time.time() - t0 < budget:
-        frac = (time.time() - t0) / budget
-        for g in opt.param_groups:
-            g["lr"] = 1e-3 * 0.5 * (1 + math.cos(math.pi * frac))
-        idx = rng.integers(0, len(items), 128)
-        v1 = torch.from_numpy(np.stack([render(rng, items[i], bank) for i in idx]))
-        v2 = torch.from_numpy(np.stack([render(rng, items[i], bank) for i in idx]))
-        loss = nt_xent(net.head(net.feat(v1)), net.head(net.feat(v2)))
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        step += 1
-        if step % 50 == 0:
-            print("train_deepbit: step %d, %.0f s, loss %.3f" % (step, time.time() - t0, loss.item()),
-                  flush=True)
-    net.eval()
-    # features of the items on clutter, for the code layer
-    fit = rng.permutation(len(items))[:20000]
-    with torch.no_grad():
-        X = np.concatenate([net.feat(torch.from_numpy(np.stack(
-            [render(rng, items[i], bank) for i in fit[k:k + 500]]))).numpy()
-            for k in range(0, len(fit), 500)])
+    else:
+        net, step = pretrain(items, bank, rng, a.minutes * 60)
+    X = fit_features(net, items, bank, rng)
     for bits in [int(b) for b in a.bits.split(",")]:
-        mu, P = itq(X.astype(np.float64), bits, seed=a.seed)
-        proj = (X - mu) @ P
-        sc = 4.0 / proj.std(0)  # sharp sigmoids; the bits do not change
-        W = (P * sc).T.astype(np.float32)
-        b = (-(mu @ P) * sc).astype(np.float32)
-        coder = Coder(net, W, b).eval()
+        coder = code_layer(net, X, bits, a.seed)
         if a.deepbit:
             coder = deepbit_finetune(coder, items, bank, rng, a.deepbit)
         torch.save(coder.state_dict(), os.path.join(a.out, "deepbit%d.pt" % bits))
@@ -221,6 +289,56 @@ def main():
     print("train_deepbit: %d steps, %.0f s" % (step, time.time() - t0))
 
 
+def pretrain(items, bank, rng, budget):
+    """SimCLR: NT-Xent on two augmented views of each item, for budget
+    seconds, cosine learning rate.  Returns the network (batch norms
+    folded) and the number of steps."""
+    net = Net(bn=CFG["bn"])
+    h = head(CFG["head"])
+    opt = torch.optim.Adam(list(net.parameters()) + list(h.parameters()), CFG["lr"], weight_decay=1e-5)
+    t0 = time.time()
+    step = 0
+    net.train()
+    while time.time() - t0 < budget:
+        frac = (time.time() - t0) / budget
+        for g in opt.param_groups:
+            g["lr"] = CFG["lr"] * 0.5 * (1 + math.cos(math.pi * frac))
+        idx = rng.integers(0, len(items), CFG["batch"])
+        v1 = torch.from_numpy(np.stack([render(rng, items[i], bank) for i in idx]))
+        v2 = torch.from_numpy(np.stack([render(rng, items[i], bank) for i in idx]))
+        loss = nt_xent(h(net.feat(v1)), h(net.feat(v2)), CFG["tau"])
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        step += 1
+        if step % 50 == 0:
+            print("train_deepbit: step %d, %.0f s, loss %.3f" % (step, time.time() - t0, loss.item()),
+                  flush=True)
+    net.eval()
+    return (net.fold() if CFG["bn"] else net), step
+
+
+def fit_features(net, items, bank, rng, n=20000):
+    """relu(fc) of n items, on clutter or clean (CFG fit_clean), without
+    the pretraining's augmentations: what the code layer is fitted to."""
+    fit = rng.permutation(len(items))[:n]
+    with torch.no_grad():
+        X = torch.cat([net.feat(torch.from_numpy(np.stack(
+            [render(rng, items[i], bank, aug=False, clean=bool(rng.random() < CFG["fit_clean"]))
+             for i in fit[k:k + 500]]))) for k in range(0, len(fit), 500)])
+    return (F.normalize(X, dim=1) if CFG["l2"] else X).numpy()
+
+
+def code_layer(net, X, bits, seed):
+    """ITQ on the features X, folded into K sigmoid units."""
+    mu, P = itq(X.astype(np.float64), bits, seed=seed)
+    proj = (X - mu) @ P
+    sc = 4.0 / proj.std(0)  # sharp sigmoids; the bits do not change
+    W = (P * sc).T.astype(np.float32)
+    b = (-(mu @ P) * sc).astype(np.float32)
+    return Coder(net, W, b).eval()
+
+
 def deepbit_finetune(coder, items, bank, rng, steps):
     """DeepBit's losses on the code layer (quantisation to 0/1, balance of
     each bit at 50%, invariance to rotating the crop by +-10 degrees) plus
@@ -228,7 +346,7 @@ def deepbit_finetune(coder, items, bank, rng, steps):
     opt = torch.optim.Adam(coder.code.parameters(), 1e-4)
     for s in range(steps):
         idx = rng.integers(0, len(items), 256)
-        x = torch.from_numpy(np.stack([render(rng, items[i], bank) for i in idx]))
+        x = torch.from_numpy(np.stack([render(rng, items[i], bank, aug=False) for i in idx]))
         ang = float(rng.uniform(-10, 10))
         th = torch.tensor([[math.cos(math.radians(ang)), -math.sin(math.radians(ang)), 0],
                            [math.sin(math.radians(ang)), math.cos(math.radians(ang)), 0]])
@@ -236,6 +354,8 @@ def deepbit_finetune(coder, items, bank, rng, steps):
                            align_corners=False, padding_mode="border")
         with torch.no_grad():
             f, fr = coder.net.feat(x), coder.net.feat(xr)
+            if coder.l2:
+                f, fr = F.normalize(f, dim=1), F.normalize(fr, dim=1)
         p, pr = torch.sigmoid(coder.code(f)), torch.sigmoid(coder.code(fr))
         b = (p > 0.5).float()
         l_q = ((p - b) ** 2).mean()
