@@ -422,7 +422,10 @@ static int plan_storage(struct feat_net *n)
 		int b = order[i], best = -1, big = -1;
 		size_t need = n->blob[b].count;
 
-		for (int s = 0; s < ns; s++) {
+		/* an output takes no buffer a blob before it used: a batch that
+		 * runs image by image (feat_net_forward) writes the earlier
+		 * blob of a later image after the output of an earlier one */
+		for (int s = 0; s < ns && last[b] != INT_MAX; s++) {
 			if (busy[s] >= first[b])
 				continue;
 			if (cnt[s] >= need && (best < 0 || cnt[s] < cnt[best]))
@@ -564,15 +567,11 @@ static double now(void)
 	return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
-int feat_net_forward(struct feat_net *n, int batch)
+/* Run layers [i0, i1) over batch images; count is 1 when these calls are
+ * one image of a batch run image by image and not its first. */
+static void run_layers(struct feat_net *n, int i0, int i1, int batch, int count)
 {
-	int e;
-
-	if (batch < 1)
-		return FEAT_E_INVAL;
-	if ((e = feat_net_reserve(n, batch)))
-		return e;
-	for (int i = 0; i < n->nlayer; i++) {
+	for (int i = i0; i < i1; i++) {
 		struct feat_layer *l = &n->layer[i];
 		double t0 = 0;
 
@@ -583,8 +582,48 @@ int feat_net_forward(struct feat_net *n, int batch)
 		l->ops->forward(n, l, batch);
 		if (n->profile) {
 			l->seconds += now() - t0;
-			l->calls++;
+			l->calls += count;
 		}
+	}
+}
+
+/* Point every blob's storage at image b of the batch (back with -b). */
+static void shift_blobs(struct feat_net *n, long b)
+{
+	for (int i = 0; i < n->nblob; i++)
+		if (n->blob[i].alias < 0 && n->blob[i].data)
+			n->blob[i].data += b * (long)n->blob[i].count;
+}
+
+/*
+ * A network without inner products runs a batch image by image through
+ * all its layers, so that one image's activations stay in cache from
+ * layer to layer instead of the batch's streaming through memory between
+ * them (MobileNet-SSD at batch 8: 8 x 37 MB of blobs).  Every such layer
+ * treats each image on its own, so the results are the same; and blobs
+ * that share a buffer (never live at once) never hold two images' data
+ * that are needed at once, since the outputs have buffers of their own.
+ * An inner product reads its weights once for the whole batch, so a
+ * network with one runs layer by layer over the batch.
+ */
+int feat_net_forward(struct feat_net *n, int batch)
+{
+	int e, per_image = batch > 1;
+
+	if (batch < 1)
+		return FEAT_E_INVAL;
+	if ((e = feat_net_reserve(n, batch)))
+		return e;
+	for (int i = 0; i < n->nlayer && per_image; i++)
+		per_image = n->layer[i].removed || strcmp(n->layer[i].ops->type, "fc");
+	if (!per_image) {
+		run_layers(n, 0, n->nlayer, batch, 1);
+		return 0;
+	}
+	for (int b = 0; b < batch; b++) {
+		shift_blobs(n, b);
+		run_layers(n, 0, n->nlayer, 1, b == 0);
+		shift_blobs(n, -(long)b);
 	}
 	return 0;
 }
