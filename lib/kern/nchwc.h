@@ -1,11 +1,13 @@
 /*
  * nchwc.h - convolutions on a channel-blocked layout (NCHW16c), for the
  * depthwise-separable backbones (MobileNet) whose 1x1 and 3x3-depthwise
- * layers are most of the work.
+ * layers are most of the work, and for an SSD's small extra layers and
+ * heads.
  *
- * A map of C channels (C a multiple of 16) of H x W pixels is stored as
- * [C/16][H][W][16]: the 16 channels of a block side by side at each
- * pixel.  On that layout
+ * A map of C channels of H x W pixels is stored as [ceil(C/16)][H][W][16]:
+ * the 16 channels of a block side by side at each pixel (the executor
+ * keeps only blobs of whole blocks in it; a kernel's output may end in a
+ * partial block, converted at once).  On that layout
  *
  *   - a 1x1 convolution is a GEMM whose operands need no packing: the
  *     weights (packed once) are the vector operand, 16 output channels
