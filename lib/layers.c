@@ -641,15 +641,6 @@ static void conv_forward_par(struct feat_net *n, struct feat_layer *l, int batch
 
 /* ------------------------------------------------- convolution on NCHW16c */
 
-/* The blob whose storage b is (b itself unless a view or a folded layer's
- * output): where the layout is recorded. */
-static struct feat_blob *root_blob(struct feat_net *n, int b)
-{
-	while (n->blob[b].alias >= 0)
-		b = n->blob[b].alias;
-	return &n->blob[b];
-}
-
 struct nc_par {
 	const struct conv *c;
 	const struct feat_layer *l;
@@ -1908,27 +1899,27 @@ static int nchwc_plan(struct feat_net *n)
 		return 0;
 	for (int i = 0; i < n->nlayer; i++) {
 		struct feat_layer *l = &n->layer[i];
-		struct feat_blob *r;
+		int r;
 		int readers = 0, ok = 1;
 
 		if (l->removed || !is_type(l, "conv") || !((struct conv *)l->priv)->nc ||
 		    ((struct conv *)l->priv)->wino_u)
 			continue;
-		r = root_blob(n, l->out[0]);
+		r = feat_net_root(n, l->out[0]);
 		ok = ((struct conv *)l->priv)->cout % 16 == 0;
 		for (int o = 0; o < n->noutput; o++)
-			if (root_blob(n, n->output[o]) == r)
+			if (feat_net_root(n, n->output[o]) == r)
 				ok = 0;
 		for (int j = 0; ok && j < n->nlayer; j++) {
 			const struct feat_layer *m = &n->layer[j];
 
 			for (int k = 0; !m->removed && k < m->nin; k++)
-				if (root_blob(n, m->in[k]) == r) {
+				if (feat_net_root(n, m->in[k]) == r) {
 					readers++;
 					ok &= nc_reader(m);
 				}
 		}
-		r->nchwc = ok && readers > 0;
+		n->blob[r].nchwc = ok && readers > 0;
 	}
 	for (int i = 0; i < n->nlayer; i++) {
 		struct feat_layer *l = &n->layer[i];
@@ -1938,13 +1929,13 @@ static int nchwc_plan(struct feat_net *n)
 
 		if (l->removed || !is_type(l, "conv") || !c->nc || c->wino_u)
 			continue;
-		in_nc = c->nc == NC_FIRST || root_blob(n, l->in[0])->nchwc;
-		out_nc = root_blob(n, l->out[0])->nchwc;
+		in_nc = c->nc == NC_FIRST || feat_net_blob_nchwc(n, l->in[0]);
+		out_nc = feat_net_blob_nchwc(n, l->out[0]);
 		/* a pointwise layer, or one on a small map, runs on the blocked
 		 * layout even between two plain blobs: converting both sides
 		 * costs less than the GEMM's packing and pixel edge (1x1 1024
 		 * -> 256 on 10x10: 0.56 ms as a GEMM, 0.47 converted) */
-		if (!root_blob(n, l->in[0])->nchwc && !out_nc && c->nc != NC_PW &&
+		if (!feat_net_blob_nchwc(n, l->in[0]) && !out_nc && c->nc != NC_PW &&
 		    c->nc != NC_GEN)
 			continue;
 		floats = c->nc == NC_FIRST ? feat_conv3_pack_floats(c->cout, c->cin) :

@@ -139,18 +139,21 @@ int feat_net_blob_find(const struct feat_net *n, const char *name)
 	return FEAT_E_NOTFOUND;
 }
 
-float *feat_net_data(const struct feat_net *n, int b)
+int feat_net_root(const struct feat_net *n, int b)
 {
 	while (n->blob[b].alias >= 0)
 		b = n->blob[b].alias;
-	return n->blob[b].data;
+	return b;
+}
+
+float *feat_net_data(const struct feat_net *n, int b)
+{
+	return n->blob[feat_net_root(n, b)].data;
 }
 
 int feat_net_blob_nchwc(const struct feat_net *n, int b)
 {
-	while (n->blob[b].alias >= 0)
-		b = n->blob[b].alias;
-	return n->blob[b].nchwc;
+	return n->blob[feat_net_root(n, b)].nchwc;
 }
 
 /* ------------------------------------------------------------ building */
@@ -354,13 +357,6 @@ void feat_net_free(struct feat_net *n)
 	free(n);
 }
 
-static int root_of(const struct feat_net *n, int b)
-{
-	while (n->blob[b].alias >= 0)
-		b = n->blob[b].alias;
-	return b;
-}
-
 /*
  * Assign each blob that is not an alias a slab: in the order the layers
  * write them, each takes a slab free since before the layer that writes it
@@ -387,21 +383,21 @@ static int plan_storage(struct feat_net *n)
 		if (l->removed)
 			continue;
 		for (int j = 0; j < l->nin; j++) {
-			int r = root_of(n, l->in[j]);
+			int r = feat_net_root(n, l->in[j]);
 
 			last[r] = last[r] > i ? last[r] : i;
 		}
 		for (int j = 0; j < l->nout; j++) {
-			int r = root_of(n, l->out[j]);
+			int r = feat_net_root(n, l->out[j]);
 
 			first[r] = first[r] < i ? first[r] : i;
 			last[r] = last[r] > i ? last[r] : i;
 		}
 	}
 	for (int i = 0; i < n->ninput; i++)
-		first[root_of(n, n->input[i])] = -1, last[root_of(n, n->input[i])] = INT_MAX;
+		first[feat_net_root(n, n->input[i])] = -1, last[feat_net_root(n, n->input[i])] = INT_MAX;
 	for (int i = 0; i < n->noutput; i++)
-		last[root_of(n, n->output[i])] = INT_MAX;
+		last[feat_net_root(n, n->output[i])] = INT_MAX;
 	int no = 0;
 
 	for (int b = 0; b < nb; b++) {

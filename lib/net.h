@@ -133,6 +133,9 @@ int feat_net_threads(const struct feat_net *n);
  * aligned), for layers.c. */
 float *feat_net_scratch(const struct feat_net *n, int worker);
 int feat_net_blob_find(const struct feat_net *n, const char *name);
+/* The blob whose storage blob is (itself unless a view or the output of
+ * a folded layer). */
+int feat_net_root(const struct feat_net *n, int blob);
 /* Storage of a blob (follows aliases). */
 float *feat_net_data(const struct feat_net *n, int blob);
 /* 1 when that storage is NCHW16c (follows aliases). */
