@@ -8,7 +8,7 @@
 #
 #   sh contrib/train/make_models.sh [SSD_MINUTES [DEEPBIT_MINUTES]]
 #
-# Defaults 14 and 13.5 minutes: about 16 minutes on a 2-core machine.  Needs
+# Defaults 14 and 30 minutes: about 31 minutes on a 2-core machine.  Needs
 # the C programs built (make) and Debian's python3-torch and python3-onnx.
 set -eu
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -20,7 +20,7 @@ mkdir -p "$w" "$top/models" "$top/t/data/models"
 t0=$(date +%s)
 taskset -c 0 $py "$top/contrib/train/train_ssd.py" "$w" --minutes "${1:-14}" >"$w/ssd.log" 2>&1 &
 ssd=$!
-taskset -c 1 $py "$top/contrib/train/train_deepbit.py" "$w" --minutes "${2:-13.5}" --bits 64,32 >"$w/deepbit.log" 2>&1 &
+taskset -c 1 $py "$top/contrib/train/train_deepbit.py" "$w" --minutes "${2:-30}" --bits 64,32 >"$w/deepbit.log" 2>&1 &
 db=$!
 wait $ssd || { tail -n 20 "$w/ssd.log"; exit 1; }
 wait $db || { tail -n 20 "$w/deepbit.log"; exit 1; }

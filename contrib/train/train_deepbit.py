@@ -33,7 +33,7 @@ CFG below holds these choices (the README has what they measured).
         [--minutes M] [--images DIR] [--deepbit STEPS] [--seed N]
         [--backbone deepbitK.pt]
 
---minutes is the pretraining's time (default 13.5; on one core).
+--minutes is the pretraining's time (default 30; on one core).
 --images DIR trains on a folder of unlabeled photos instead (the central
 80% of each photo as the item, random crops of others as clutter).
 --backbone deepbitK.pt keeps the network of an earlier run and fits only
@@ -373,7 +373,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("out")
     ap.add_argument("--bits", default="64,32")
-    ap.add_argument("--minutes", type=float, default=13.5)
+    ap.add_argument("--minutes", type=float, default=30)
     ap.add_argument("--images")
     ap.add_argument("--deepbit", type=int, default=0)
     ap.add_argument("--seed", type=int, default=1)
