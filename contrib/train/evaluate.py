@@ -199,6 +199,8 @@ def main():
     ap.add_argument("--queries", type=int, default=1000,
                     help="Fashion-MNIST test queries (at most 10000)")
     a = ap.parse_args()
+    if a.queries < 1:
+        ap.error("--queries: at least 1")
     t0 = time.time()
     q = 0.25 if a.quick else 1.0
     rows = []
