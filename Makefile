@@ -41,19 +41,21 @@ PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CHECK_CFLAGS := $(shell pkg-config --cflags check 2>/dev/null)
 CHECK_LIBS   := $(shell pkg-config --libs check 2>/dev/null)
 
-ALL_CFLAGS := -std=gnu11 -fPIC -Iinclude -Ilib -DFEAT_MODELDIR='"$(MODELDIR)"' $(WARN) $(WERROR) $(CFLAGS) $(PKG_CFLAGS)
+ALL_CFLAGS := -std=gnu11 -fPIC -Iinclude -Ilib -Icmd -DFEAT_MODELDIR='"$(MODELDIR)"' $(WARN) $(WERROR) $(CFLAGS) $(PKG_CFLAGS)
 LIBS     := $(PKG_LIBS) -lm -lpthread
 
-LIB_SRC  := $(sort $(wildcard lib/*.c lib/kern/*.c))
+LIB_SRC  := $(sort $(filter-out lib/kern/avx512/%,$(wildcard lib/*/*.c lib/*/*/*.c)))
 AVX_SRC  := $(sort $(wildcard lib/kern/avx512/*.c))
 CMD_SRC  := $(sort $(wildcard cmd/*.c))
+CLI_SRC  := $(sort $(wildcard cmd/common/*.c))
 UNIT_SRC := $(sort $(wildcard t/unit/test_*.c))
 UNIT_COMMON := $(filter-out $(UNIT_SRC),$(wildcard t/unit/*.c))
 SH_TESTS := $(sort $(wildcard t/t[0-9]*.sh))
 PERF_SRC := $(sort $(wildcard t/perf/*.c))
 
 LIB_OBJ  := $(LIB_SRC:%.c=$(O)/%.o) $(AVX_SRC:%.c=$(O)/%.o)
-SCRIPTS  := $(filter-out $(CMD_SRC) cmd/README%,$(wildcard cmd/*))
+CLI_OBJ  := $(CLI_SRC:%.c=$(O)/%.o)
+SCRIPTS  := $(filter-out $(CMD_SRC) cmd/README% cmd/common,$(wildcard cmd/*))
 PROGS    := $(CMD_SRC:cmd/%.c=$(O)/bin/%) $(SCRIPTS:cmd/%=$(O)/bin/%)
 UNITS    := $(UNIT_SRC:t/unit/%.c=$(O)/t/unit/%)
 PERFS    := $(PERF_SRC:t/perf/%.c=$(O)/t/perf/%)
@@ -71,15 +73,21 @@ KERN_CFLAGS ?= $(CFLAGS)
 all: $(O)/libfeat.a $(O)/libfeat.so.$(VERSION) $(PROGS) \
 	$(if $(filter build,$(O)),lib/libfeat.a lib/libfeat.so bin)
 
-$(O)/%.o: %.c $(wildcard include/*.h lib/*.h lib/kern/*.h t/unit/*.h)
+$(O)/%.o: %.c $(wildcard include/*.h lib/*/*.h lib/*/*/*.h cmd/common/*.h t/unit/*.h)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
-$(O)/lib/kern/avx512/%.o: lib/kern/avx512/%.c $(wildcard include/*.h lib/*.h lib/kern/*.h)
+$(O)/lib/kern/avx512/%.o: lib/kern/avx512/%.c $(wildcard include/*.h lib/*/*.h lib/*/*/*.h cmd/common/*.h t/unit/*.h)
 	@mkdir -p $(@D)
 	$(CC) $(filter-out $(CFLAGS),$(ALL_CFLAGS)) $(KERN_CFLAGS) $(AVX512_FLAGS) -c -o $@ $<
 
 $(O)/libfeat.a: $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+# The programs' shared helpers (cmd/common): options, messages, exit
+# codes.  Linked into each program, never installed.
+$(O)/libfeatcli.a: $(CLI_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
@@ -96,9 +104,9 @@ lib/libfeat.so: $(O)/libfeat.so.$(VERSION)
 
 # Programs link libfeat statically: a copied binary runs anywhere (GNU
 # parallel --basefile, Hadoop -archives) without LD_LIBRARY_PATH.
-$(O)/bin/%: $(O)/cmd/%.o $(O)/libfeat.a
+$(O)/bin/%: $(O)/cmd/%.o $(O)/libfeatcli.a $(O)/libfeat.a
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(O)/libfeat.a $(LIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(O)/libfeatcli.a $(O)/libfeat.a $(LIBS)
 
 # Programs written in sh (featrun): copied with the version filled in.
 $(SCRIPTS:cmd/%=$(O)/bin/%): $(O)/bin/%: cmd/% include/feat.h
@@ -114,12 +122,12 @@ $(O)/t/unit/%: $(O)/t/unit/%.o $(UNIT_COMMON:%.c=$(O)/%.o) $(O)/libfeat.a
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(O)/libfeat.a $(CHECK_LIBS) $(LIBS)
 
-$(O)/t/unit/%.o: t/unit/%.c $(wildcard include/*.h lib/*.h lib/kern/*.h t/unit/*.h)
+$(O)/t/unit/%.o: t/unit/%.c $(wildcard include/*.h lib/*/*.h lib/*/*/*.h cmd/common/*.h t/unit/*.h)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(CHECK_CFLAGS) -c -o $@ $<
 
 # Benchmark programs (t/perf/*.c): built by `make bench` only.
-$(O)/t/perf/%: t/perf/%.c $(O)/libfeat.a $(wildcard include/*.h lib/*.h lib/kern/*.h)
+$(O)/t/perf/%: t/perf/%.c $(O)/libfeat.a $(wildcard include/*.h lib/*/*.h lib/*/*/*.h cmd/common/*.h t/unit/*.h)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(O)/libfeat.a $(LIBS)
 
@@ -166,7 +174,7 @@ fuzz: $(FUZZ_SRC)
 		build-fuzz/libfeat.a
 	@for f in $(FUZZ_SRC); do \
 		n=$$(basename $$f .c); c=t/fuzz/corpus/$${n#fuzz_}; \
-		clang -std=gnu11 $(FUZZ_SAN) -fsanitize=fuzzer -Iinclude -Ilib $(PKG_CFLAGS) \
+		clang -std=gnu11 $(FUZZ_SAN) -fsanitize=fuzzer -Iinclude -Ilib -Icmd $(PKG_CFLAGS) \
 			-o build-fuzz/$$n $$f build-fuzz/libfeat.a $(PKG_LIBS) -lm -lpthread || exit 1; \
 		mkdir -p build-fuzz/$$n.corpus; \
 		echo "fuzz: $$n for $(FUZZTIME)s over $$c"; \

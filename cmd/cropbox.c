@@ -10,8 +10,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cli.h"
-#include "crop.h"
+#include "common/cli.h"
+#include "img/crop.h"
 
 static const char usage[] =
 	"Usage: cropbox [OPTION]...\n"

@@ -10,10 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli.h"
-#include "net.h"
-#include "pool.h"
-#include "prep.h"
+#include "common/cli.h"
+#include "nn/net.h"
+#include "base/threadpool.h"
+#include "img/prep.h"
 
 static const char usage[] =
 	"Usage: deepbit-extract [OPTION]...\n"

@@ -14,7 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cli.h"
+#include "common/cli.h"
 
 static const char usage[] =
 	"Usage: featcat [OPTION]... [FILE]...\n"

@@ -1,6 +1,6 @@
 /*
  * featdedup - near-duplicate groups among binary codes: every pair within
- * Hamming radius r (exact, by multi-index hashing; lib/mih.c), then groups
+ * Hamming radius r (exact, by multi-index hashing; lib/codes/mih.c), then groups
  * of records joined by those pairs.
  *
  * Input: featcodes files, featindex files, featstreams or key TAB hex
@@ -17,7 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cli.h"
+#include "common/cli.h"
 
 static const char usage[] =
 	"Usage: featdedup [OPTION]... [FILE]...\n"

@@ -14,9 +14,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "cli.h"
-#include "crop.h"
-#include "draw.h"
+#include "common/cli.h"
+#include "img/crop.h"
+#include "img/draw.h"
 
 static const char usage[] =
 	"Usage: featdraw [OPTION]... -o DIR | --sheet FILE\n"

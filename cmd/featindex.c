@@ -15,7 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cli.h"
+#include "common/cli.h"
 
 static const char usage[] =
 	"Usage: featindex build [-m M] -o INDEX FILE...\n"

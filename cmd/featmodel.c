@@ -19,10 +19,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cli.h"
+#include "common/cli.h"
 #include "kern/kern.h"
-#include "net.h"
-#include "pool.h"
+#include "nn/net.h"
+#include "base/threadpool.h"
 
 static const char usage[] =
 	"Usage: featmodel COMMAND [OPTION]... MODEL [ARG]...\n"

@@ -2,7 +2,7 @@
  * featsearch - the nearest codes, or all codes within a radius, for query
  * codes against a database: a featindex file (mapped, used in place) or
  * any file featdedup reads (indexed in memory first).  Exact, by
- * multi-index hashing (lib/mih.c).
+ * multi-index hashing (lib/codes/mih.c).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -11,7 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cli.h"
+#include "common/cli.h"
 
 static const char usage[] =
 	"Usage: featsearch [OPTION]... DB [QUERY]...\n"

@@ -16,7 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cli.h"
+#include "common/cli.h"
 
 static const char usage[] =
 	"Usage: featwrite [OPTION]... [FILE]...\n"

@@ -17,7 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "cli.h"
+#include "common/cli.h"
 
 static const char usage[] =
 	"Usage: imgdecode [OPTION]... [FILE]...\n"

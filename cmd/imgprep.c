@@ -11,8 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli.h"
-#include "prep.h"
+#include "common/cli.h"
+#include "img/prep.h"
 
 static const char usage[] =
 	"Usage: imgprep [OPTION]...\n"

@@ -6,7 +6,7 @@
  *
  * Records go through the network in batches (-b); the detections of a
  * record do not depend on the batch it was in.  Prior boxes and the
- * detection settings come from the model (lib/ssd.c); options override
+ * detection settings come from the model (lib/nn/ssd.c); options override
  * the settings.
  */
 #include <math.h>
@@ -14,10 +14,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli.h"
-#include "net.h"
-#include "pool.h"
-#include "ssd.h"
+#include "common/cli.h"
+#include "nn/net.h"
+#include "base/threadpool.h"
+#include "nn/ssd.h"
 
 static const char usage[] =
 	"Usage: ssd-detect [OPTION]...\n"

@@ -463,7 +463,7 @@ int feat_sgemm(int transA, int transB, int M, int N, int K, float alpha,
 /* --------------------------------------------------------- code search */
 
 /*
- * The code index (lib/mih.c, man 5 featindex): codes and keys of a set of
+ * The code index (lib/codes/mih.c, man 5 featindex): codes and keys of a set of
  * records plus one sorted table per substring of the code, for exact
  * search in Hamming space by multi-index hashing (Norouzi, Punjani and
  * Fleet).  The code is cut into m substrings of at most 32 bits; if two

@@ -1,7 +1,7 @@
 /*
  * act.h - the activations kernels apply as they store their results, one
  * definition for every kernel and its twin.  kind is enum feat_act
- * (lib/net.h): 0 none, 1 ReLU, 2 ReLU6, 3 leaky ReLU with slope alpha.
+ * (lib/nn/net.h): 0 none, 1 ReLU, 2 ReLU6, 3 leaky ReLU with slope alpha.
  */
 #ifndef FEAT_KERN_ACT_H
 #define FEAT_KERN_ACT_H

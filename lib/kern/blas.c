@@ -10,7 +10,7 @@
 #include <pthread.h>
 #include <cblas.h>
 
-#include "internal.h"
+#include "base/internal.h"
 #include "kern/kern.h"
 
 static pthread_once_t blas_once = PTHREAD_ONCE_INIT;

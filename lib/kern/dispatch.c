@@ -12,7 +12,7 @@
  */
 #include <pthread.h>
 
-#include "internal.h"
+#include "base/internal.h"
 #include "kern/kern.h"
 
 static int always(void)

@@ -4,7 +4,7 @@
  *
  * Three paths compute the same thing:
  *
- *   ref     plain C (lib/kern/ref_gemm.c), always built, the oracle of tests;
+ *   ref     plain C (lib/kern/ref/gemm.c), always built, the oracle of tests;
  *   avx512  packed, blocked SGEMM with a register-blocked AVX-512 microkernel
  *           (lib/kern/avx512/sgemm.c, the only files built with -mavx512*);
  *   blas    OpenBLAS (lib/kern/blas.c): the fallback where AVX-512 is absent.

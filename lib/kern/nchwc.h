@@ -20,7 +20,7 @@
  *   - the first layer (an image of 1-4 channels in plain NCHW) writes
  *     its output blocks directly (conv3.h's shape and weight packing).
  *
- * The executor (lib/layers.c) keeps a blob in this layout when the layer
+ * The executor (lib/nn/layers.c) keeps a blob in this layout when the layer
  * that writes it and every layer that reads it run here, and converts at
  * the edges of such a chain (feat_nchwc_from/to).  Each kernel has a
  * plain C twin (nchwc.c), the oracle of t/unit/test_nchwc.c.  Activations

@@ -6,7 +6,7 @@
  * Two paths compute the same thing:
  *
  *   ref     plain C with the POPCNT instruction where the CPU has it
- *           (lib/kern/popcount.c), always built, the oracle of tests;
+ *           (lib/kern/ref/popcount.c), always built, the oracle of tests;
  *   avx512  VPOPCNTDQ over 8 codes a vector (lib/kern/avx512/popcount.c).
  *
  * The path is chosen once from cpuid; the environment variable

@@ -1,5 +1,5 @@
 /*
- * fuzz_caffe.c - libFuzzer harness for the Caffe importer (lib/caffe.c,
+ * fuzz_caffe.c - libFuzzer harness for the Caffe importer (lib/nn/import/caffe.c,
  * with the prototxt and protobuf readers under it).  An input is a
  * deploy.prototxt, a NUL byte, and a .caffemodel; whatever the importer
  * accepts must be a model the featmodel loader accepts.
@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "model.h"
+#include "nn/model.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

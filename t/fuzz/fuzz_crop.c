@@ -17,8 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "crop.h"
-#include "internal.h"
+#include "img/crop.h"
+#include "base/internal.h"
 
 static float take(const uint8_t **p, size_t *n)
 {

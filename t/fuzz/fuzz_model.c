@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "model.h"
+#include "nn/model.h"
 
 static volatile size_t sink;
 

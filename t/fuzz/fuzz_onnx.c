@@ -1,5 +1,5 @@
 /*
- * fuzz_onnx.c - libFuzzer harness for the ONNX importer (lib/onnx.c):
+ * fuzz_onnx.c - libFuzzer harness for the ONNX importer (lib/nn/import/onnx.c):
  * arbitrary bytes as a .onnx file; whatever it accepts must also be a
  * model the featmodel loader accepts (the importer writes only what the
  * loader can check).
@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "model.h"
+#include "nn/model.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -1,5 +1,5 @@
 /*
- * fuzz_pb.c - libFuzzer harness for the protobuf wire reader (lib/pb.c):
+ * fuzz_pb.c - libFuzzer harness for the protobuf wire reader (lib/nn/import/pb.c):
  * walks every length-delimited field as a nested message down to depth 8
  * (as the importers will) and decodes every field as packed values of
  * each element type, so that no input makes the reader step outside the
@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pb.h"
+#include "nn/import/pb.h"
 
 static volatile uint64_t sink;
 

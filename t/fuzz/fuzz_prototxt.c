@@ -1,12 +1,12 @@
 /*
  * fuzz_prototxt.c - libFuzzer harness for the protobuf text format reader
- * (lib/prototxt.c): parse, walk every field and scalar, free.
+ * (lib/nn/import/prototxt.c): parse, walk every field and scalar, free.
  */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "prototxt.h"
+#include "nn/import/prototxt.h"
 
 static volatile size_t sink;
 

@@ -1,6 +1,6 @@
 /*
  * fuzz_ssd.c - libFuzzer harness for the SSD metadata reader and the
- * detection end (lib/ssd.c): feat_ssd_setup over arbitrary metadata, and
+ * detection end (lib/nn/ssd.c): feat_ssd_setup over arbitrary metadata, and
  * feat_ssd_detect over arbitrary box offsets and scores when the setup
  * accepts it.
  *
@@ -22,8 +22,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
-#include "ssd.h"
+#include "base/internal.h"
+#include "nn/ssd.h"
 
 #define MAXKEY 64
 #define MAXNUM 16

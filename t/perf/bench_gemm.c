@@ -20,7 +20,7 @@
 #include <immintrin.h>
 
 #include "feat.h"
-#include "internal.h"
+#include "base/internal.h"
 #include "kern/kern.h"
 
 /* %peak is against this core's zmm FMA peak, measured at start-up

@@ -12,7 +12,7 @@
 #include <math.h>
 #include <stdlib.h>
 
-#include "internal.h"
+#include "base/internal.h"
 #include "kern/conv3.h"
 #include "kern/kern.h"
 #include "unit.h"

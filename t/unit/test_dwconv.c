@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "base/internal.h"
 #include "kern/dwconv.h"
 #include "kern/kern.h"
 #include "unit.h"

@@ -20,7 +20,7 @@
 #include <string.h>
 
 #include "feat.h"
-#include "internal.h"
+#include "base/internal.h"
 #include "kern/kern.h"
 #include "unit.h"
 

@@ -9,7 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "model.h"
+#include "nn/model.h"
 #include "unit.h"
 
 static const char *const ins[] = { "data" }, *const outs[] = { "prob" };

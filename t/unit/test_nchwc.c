@@ -21,7 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "base/internal.h"
 #include "kern/kern.h"
 #include "kern/nchwc.h"
 #include "unit.h"

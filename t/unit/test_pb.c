@@ -8,8 +8,8 @@
  */
 #include <string.h>
 
-#include "internal.h"
-#include "pb.h"
+#include "base/internal.h"
+#include "nn/import/pb.h"
 #include "unit.h"
 
 START_TEST(wire_types)

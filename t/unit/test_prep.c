@@ -15,8 +15,8 @@
 #include <string.h>
 
 #include "feat.h"
-#include "model.h"
-#include "prep.h"
+#include "nn/model.h"
+#include "img/prep.h"
 #include "unit.h"
 
 #define TOL 1e-3

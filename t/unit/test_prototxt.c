@@ -5,8 +5,8 @@
  */
 #include <string.h>
 
-#include "internal.h"
-#include "prototxt.h"
+#include "base/internal.h"
+#include "nn/import/prototxt.h"
 #include "unit.h"
 
 START_TEST(deploy)

@@ -1,5 +1,5 @@
 /*
- * test_ssd.c - Caffe SSD's PriorBox and DetectionOutput (lib/ssd.c) on
+ * test_ssd.c - Caffe SSD's PriorBox and DetectionOutput (lib/nn/ssd.c) on
  * cases worked by hand: the prior layout of one cell and its neighbours
  * (min, sqrt(min*max), aspect ratios with flip, clip, step, offset,
  * img_size, variances), decoding CENTER_SIZE and CORNER with variances
@@ -15,8 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
-#include "ssd.h"
+#include "base/internal.h"
+#include "nn/ssd.h"
 #include "unit.h"
 
 #define TOL 1e-6

@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "base/internal.h"
 #include "kern/kern.h"
 #include "kern/winograd.h"
 #include "unit.h"

@@ -56,7 +56,7 @@
  */
 #include <immintrin.h>
 
-#include "internal.h"
+#include "base/internal.h"
 #include "kern/kern.h"
 #include "kern/transpose16.h"
 

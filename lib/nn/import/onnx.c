@@ -23,9 +23,9 @@
 #include <math.h>
 #include <stdio.h>
 
-#include "internal.h"
-#include "model.h"
-#include "pb.h"
+#include "base/internal.h"
+#include "nn/model.h"
+#include "nn/import/pb.h"
 
 #define MAXV 64              /* values kept for a folded constant */
 #define SYM_BASE (INT64_MIN / 2)  /* symbol "dim i of the input": SYM_BASE + i */

@@ -13,7 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cli.h"
+#include "common/cli.h"
 
 const char *feat_prog = "featkit";
 static char **feat_argv;

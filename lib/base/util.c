@@ -6,7 +6,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#include "internal.h"
+#include "base/internal.h"
 
 static const char *const errtab[] = {
 	[0] = "success",

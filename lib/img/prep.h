@@ -9,7 +9,7 @@
 #include <stddef.h>
 
 #include "feat.h"
-#include "model.h"
+#include "nn/model.h"
 
 /* Which fields of a struct feat_prep_opts a caller has already set (and
  * feat_prep_from_model must neither take from the model nor require). */

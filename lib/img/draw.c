@@ -17,8 +17,8 @@
 #include <jpeglib.h>
 #include <png.h>
 
-#include "draw.h"
-#include "internal.h"
+#include "img/draw.h"
+#include "base/internal.h"
 
 #define CANVAS_MAX 65535
 #define JPEG_MAX 65500

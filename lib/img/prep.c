@@ -22,8 +22,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
-#include "prep.h"
+#include "base/internal.h"
+#include "img/prep.h"
 
 /* Largest side of an input or a source image handled here. */
 #define PREP_MAX_SIDE 16384

@@ -14,9 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "crop.h"
-#include "internal.h"
-#include "model.h"
+#include "img/crop.h"
+#include "base/internal.h"
+#include "nn/model.h"
 
 int feat_crop_inputs(struct feat_rec *r, int *w, int *h, const float **dets,
 	int *n, char *why, size_t whylen)

@@ -8,8 +8,8 @@
  * first; a varint is at most 10 bytes and its tenth byte may only carry
  * the top bit of a 64-bit value.
  */
-#include "internal.h"
-#include "pb.h"
+#include "base/internal.h"
+#include "nn/import/pb.h"
 
 static int get_varint(struct feat_pb *m, uint64_t *v, char *why, size_t whylen,
 	const char *what)

@@ -28,7 +28,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "base/internal.h"
 
 _Static_assert(sizeof(FEAT_CODES_MAGIC) - 1 == 8, "featcodes magic is 8 bytes");
 _Static_assert(FEAT_CODES_HDR == 8 + 2 + 2 + 4 * 5 + 8 + 24,

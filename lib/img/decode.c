@@ -24,7 +24,7 @@
 #include <jerror.h>
 #include <png.h>
 
-#include "internal.h"
+#include "base/internal.h"
 
 /* A corrupt progressive JPEG can carry thousands of scans, each costing a
  * pass over every coefficient; more than this is not a real photo. */

@@ -14,7 +14,7 @@
  *
  * Threads: by default a forward pass runs on the calling thread alone
  * (featkit scales out by process).  feat_net_set_threads(n, T) gives the
- * net a pool of T threads (lib/pool.h); each heavy layer then splits its
+ * net a pool of T threads (lib/base/threadpool.h); each heavy layer then splits its
  * work into pieces that write disjoint parts of its output, each thread
  * with a scratch workspace of its own.  Layers are still run one after
  * the other; the pool is used only inside feat_net_forward.
@@ -25,7 +25,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "model.h"
+#include "nn/model.h"
 
 struct feat_net;
 struct feat_layer;
@@ -147,7 +147,7 @@ int feat_net_fold(struct feat_net *n);
 /* Layer types the executor knows, for messages. */
 const struct feat_layer_ops *feat_layer_lookup(const char *type);
 
-/* Layer helpers shared by lib/layers.c and lib/net.c. */
+/* Layer helpers shared by lib/nn/layers.c and lib/nn/net.c. */
 const struct feat_value *feat_param(const struct feat_layer *l, const char *key);
 int feat_param_int(const struct feat_layer *l, const char *key, int64_t def,
 	int64_t lo, int64_t hi, int64_t *out, char *detail, size_t dlen);

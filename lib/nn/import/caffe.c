@@ -20,10 +20,10 @@
 #include <math.h>
 #include <stdio.h>
 
-#include "internal.h"
-#include "model.h"
-#include "pb.h"
-#include "prototxt.h"
+#include "base/internal.h"
+#include "nn/model.h"
+#include "nn/import/pb.h"
+#include "nn/import/prototxt.h"
 
 #define MAXBLOBS 8
 #define MAXIO 64

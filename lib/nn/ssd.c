@@ -24,9 +24,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
-#include "prep.h"
-#include "ssd.h"
+#include "base/internal.h"
+#include "img/prep.h"
+#include "nn/ssd.h"
 
 #define MAXV 64
 

@@ -14,9 +14,9 @@
 #include <stdatomic.h>
 #include <time.h>
 
-#include "internal.h"
+#include "base/internal.h"
 #include "kern/kern.h"
-#include "pool.h"
+#include "base/threadpool.h"
 
 /* Spin this long before sleeping: longer than the serial gap between two
  * parallel layers, much shorter than anything a user would see as load. */

@@ -16,8 +16,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "internal.h"
-#include "prototxt.h"
+#include "base/internal.h"
+#include "nn/import/prototxt.h"
 
 #define MAX_DEPTH 64
 

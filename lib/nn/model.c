@@ -15,8 +15,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "internal.h"
-#include "model.h"
+#include "base/internal.h"
+#include "nn/model.h"
 
 _Static_assert(sizeof(FEAT_MODEL_MAGIC) - 1 == 8, "model magic is 8 bytes");
 

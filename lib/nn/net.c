@@ -18,9 +18,9 @@
 #include <stdio.h>
 #include <time.h>
 
-#include "internal.h"
-#include "net.h"
-#include "pool.h"
+#include "base/internal.h"
+#include "nn/net.h"
+#include "base/threadpool.h"
 
 /* ------------------------------------------------------------ helpers */
 

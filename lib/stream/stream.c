@@ -25,7 +25,7 @@
 #include <stdio.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "base/internal.h"
 
 _Static_assert(FEAT_STREAM_HDR == 64, "stream header is 64 bytes");
 _Static_assert(FEAT_REC_HDR == 64, "record header is 64 bytes");

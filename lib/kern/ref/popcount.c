@@ -9,7 +9,7 @@
  */
 #include <pthread.h>
 
-#include "internal.h"
+#include "base/internal.h"
 #include "kern/popcount.h"
 
 static inline uint64_t load64(const uint8_t *p)

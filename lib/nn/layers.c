@@ -34,15 +34,15 @@
 #include <math.h>
 #include <stdio.h>
 
-#include "internal.h"
+#include "base/internal.h"
 #include "kern/act.h"
 #include "kern/conv3.h"
 #include "kern/dwconv.h"
 #include "kern/kern.h"
 #include "kern/nchwc.h"
 #include "kern/winograd.h"
-#include "net.h"
-#include "pool.h"
+#include "nn/net.h"
+#include "base/threadpool.h"
 
 #define FAIL(...) (feat_fmt(detail, dlen, __VA_ARGS__), FEAT_E_FORMAT)
 

@@ -4,7 +4,7 @@
  * tests hold the fast paths against, and the path of last resort.  Also
  * the epilogue helpers the other paths share.
  */
-#include "internal.h"
+#include "base/internal.h"
 #include "kern/kern.h"
 
 static float bias_at(const struct feat_sgemm_args *g, int i, int j)

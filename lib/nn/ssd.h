@@ -15,7 +15,7 @@
 
 #include <stddef.h>
 
-#include "net.h"
+#include "nn/net.h"
 
 enum { FEAT_SSD_CENTER_SIZE = 0, FEAT_SSD_CORNER = 1 };
 

@@ -1,5 +1,5 @@
 /*
- * test_pool.c - the forward pass's thread pool (lib/pool.c): every index
+ * test_pool.c - the forward pass's thread pool (lib/base/threadpool.c): every index
  * is run exactly once, by a thread id in range; one chunk or no pool runs
  * on the caller; thousands of back-to-back jobs (workers spinning) and
  * jobs after a pause (workers asleep) both complete; a pool can be freed
@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <time.h>
 
-#include "internal.h"
-#include "pool.h"
+#include "base/internal.h"
+#include "base/threadpool.h"
 #include "unit.h"
 
 struct hits {
