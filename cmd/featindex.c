@@ -49,27 +49,16 @@ static int exit_for(int e)
 	return e == FEAT_E_IO || e == FEAT_E_NOMEM ? FEAT_EXIT_SYSTEM : FEAT_EXIT_STREAM;
 }
 
-/* Write ix to path through a temporary file and a rename. */
+/* Write ix to path through a temporary file and a rename (feat_cli_create). */
 static void save(feat_index *ix, const char *path)
 {
-	size_t n = strlen(path);
-	char *tmp = malloc(n + 16);
-	int fd, e;
+	struct feat_outfile *out = feat_cli_create(path);
+	int e = feat_index_write(ix, out->fd);
 
-	if (!tmp)
-		feat_die(FEAT_EXIT_SYSTEM, "out of memory");
-	snprintf(tmp, n + 16, "%s.tmpXXXXXX", path);
-	if ((fd = mkstemp(tmp)) < 0)
-		feat_die(FEAT_EXIT_SYSTEM, "%s: cannot create: %s", tmp, strerror(errno));
-	e = feat_index_write(ix, fd);
-	if (e || fsync(fd) || close(fd) || rename(tmp, path)) {
-		int err = errno;
-
-		unlink(tmp);
+	if (e)
 		feat_die(FEAT_EXIT_SYSTEM, "%s: write error: %s", path,
-			 e && e != FEAT_E_IO ? feat_strerror(e) : strerror(err));
-	}
-	free(tmp);
+			 e != FEAT_E_IO ? feat_strerror(e) : strerror(errno));
+	feat_cli_commit(out);
 }
 
 static void load(feat_index **ix, const char *path)
