@@ -113,11 +113,12 @@ def photo_crop(rng, h, w):
 def gradient(rng, h, w):
     a, b = np.array(rcolour(rng), np.float32), np.array(rcolour(rng), np.float32)
     t = rng.uniform(0, 2 * np.pi)
-    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
-    p = xx * np.cos(t) + yy * np.sin(t)
+    yy = np.arange(h, dtype=np.float32)[:, None]
+    xx = np.arange(w, dtype=np.float32)[None, :]
+    p = xx * np.float32(np.cos(t)) + yy * np.float32(np.sin(t))
     p = (p - p.min()) / max(1e-6, p.max() - p.min())
     if rng.random() < 0.3:  # radial
-        cy, cx = rng.uniform(0, h), rng.uniform(0, w)
+        cy, cx = np.float32(rng.uniform(0, h)), np.float32(rng.uniform(0, w))
         p = np.sqrt((yy - cy) ** 2 + (xx - cx) ** 2)
         p = p / max(1e-6, p.max())
     return a + (b - a) * p[..., None]
@@ -286,7 +287,7 @@ def scene(rng, imgs, labs):
         out = out.filter(ImageFilter.GaussianBlur(rng.uniform(0.5, 2.0)))
     arr = np.asarray(out, np.float32)
     if rng.random() < 0.4:
-        arr = arr + rng.normal(0, rng.uniform(2, 14), arr.shape)
+        arr = arr + rng.standard_normal(arr.shape, np.float32) * np.float32(rng.uniform(2, 14))
     arr = np.clip(arr, 0, 255).astype(np.uint8)
     items = [(int(labs[idx]), mask_box(mm), "main")]
     for j, m in others:
@@ -303,7 +304,7 @@ def encode(rng, arr):
     if rng.random() < 0.8:
         Image.fromarray(arr).save(buf, "JPEG", quality=int(rng.integers(60, 96)))
         return buf.getvalue(), "jpg"
-    Image.fromarray(arr).save(buf, "PNG")
+    Image.fromarray(arr).save(buf, "PNG", compress_level=1)
     return buf.getvalue(), "png"
 
 
