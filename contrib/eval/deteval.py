@@ -10,7 +10,7 @@ Runs  imgdecode | imgprep -m MODEL | ssd-detect -m MODEL | featwrite -f jsonl
 prints one table row per set:
 
   b         N photos of generator B (contrib/eval/scenes_b.py, --seed S),
-            written to --dir DIR; when DIR already holds a boxes.tsv its
+            written to --dir DIR (default: a temporary folder); when DIR already holds a boxes.tsv its
             photos are scored as they are (so a set is made once and reused,
             and any folder with a boxes.tsv of that form can be scored:
             file, label 0-9, class, xmin, ymin, xmax, ymax[, role]; the
@@ -37,8 +37,10 @@ also prints each row as a JSON line.  Needs python3-numpy, python3-pil, and
 for held-out python3-torch (contrib/train's modules).
 """
 import argparse
+import atexit
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -167,8 +169,14 @@ def score(dets, truth):
             "map50": float(np.mean(aps)) if aps else float("nan")}
 
 
+def tmpdir(prefix):
+    d = tempfile.mkdtemp(prefix=prefix)
+    atexit.register(shutil.rmtree, d, True)
+    return d
+
+
 def set_b(a):
-    d = a.dir or tempfile.mkdtemp(prefix="deteval-b.")
+    d = a.dir or tmpdir("deteval-b.")
     bt = os.path.join(d, "boxes.tsv")
     if not os.path.exists(bt):
         scenes_b.generate(d, a.n, a.seed)
@@ -181,7 +189,7 @@ def set_held_out(a):
     sys.path.insert(0, os.path.join(TOP, "contrib", "train"))
     import evaluate as E  # the project's held-out scenes, as evaluate.py makes them
     import train_ssd as TS
-    d = tempfile.mkdtemp(prefix="deteval-h.")
+    d = tmpdir("deteval-h.")
     files, truth = [], []
     for k, (blob, lab, box, _) in enumerate(E.held_out(a.n, 1000 + a.seed, TS.SIZES, False)):
         f = os.path.join(d, "h%05d.png" % k)
