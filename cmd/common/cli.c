@@ -23,6 +23,22 @@ static double now(void);
 int feat_verbose;
 int feat_show_progress;
 
+/* At exit, a failed write to standard output (a full disk, a closed
+ * pipe reader, /dev/full) is an error: say so and exit FEAT_EXIT_SYSTEM
+ * instead of 0. Checked once here, for every program. */
+static void check_stdout(void)
+{
+	int bad = ferror(stdout);
+
+	if (fclose(stdout) != 0)
+		bad = 1;
+	if (bad) {
+		fprintf(stderr, "%s: write error on standard output: %s\n",
+			feat_prog, errno ? strerror(errno) : "I/O error");
+		_exit(FEAT_EXIT_SYSTEM);
+	}
+}
+
 void feat_cli_init_(char **argv0)
 {
 	const char *s = *argv0 ? strrchr(*argv0, '/') : NULL;
@@ -33,6 +49,7 @@ void feat_cli_init_(char **argv0)
 	feat_argv = argv0;
 	progress_start = now();
 	opterr = 0;  /* feat_cli_common reports bad options in one line */
+	atexit(check_stdout);
 }
 
 static void vmsg(const char *fmt, va_list ap)
