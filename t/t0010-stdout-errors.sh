@@ -17,4 +17,14 @@ do
 	done
 done
 
+test_expect_success 'featindex info and check to /dev/full exit 4 with a message' '
+	printf "a\t00ff00ff00ff00ff\nb\t0f0f0f0f0f0f0f0f\n" >db.tsv &&
+	featindex build -o db.fix db.tsv &&
+	featindex info db.fix >/dev/null &&
+	test_expect_code 4 featindex info db.fix >/dev/full 2>err &&
+	grep -q "write error" err &&
+	test_expect_code 4 featindex check db.fix >/dev/full 2>err &&
+	grep -q "write error" err
+'
+
 test_done
