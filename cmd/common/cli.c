@@ -23,6 +23,22 @@ static double now(void);
 int feat_verbose;
 int feat_show_progress;
 
+/* At exit: what was printed to stdout really reached it.  Without this a
+ * full disk or a closed descriptor (--help >/dev/full, featindex info
+ * >/dev/full) lost the output and the program still exited 0. */
+static void close_stdout(void)
+{
+	int bad = ferror(stdout);
+
+	if (fclose(stdout) != 0 || bad) {
+		int e = errno;
+
+		fprintf(stderr, "%s: write error on standard output%s%s\n", feat_prog,
+			e ? ": " : "", e ? strerror(e) : "");
+		_exit(FEAT_EXIT_SYSTEM);
+	}
+}
+
 void feat_cli_init_(char **argv0)
 {
 	const char *s = *argv0 ? strrchr(*argv0, '/') : NULL;
@@ -32,6 +48,7 @@ void feat_cli_init_(char **argv0)
 	*argv0 = (char *)feat_prog;
 	feat_argv = argv0;
 	progress_start = now();
+	atexit(close_stdout);
 	opterr = 0;  /* feat_cli_common reports bad options in one line */
 }
 
