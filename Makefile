@@ -28,6 +28,8 @@ MANDIR   ?= $(PREFIX)/share/man
 MODELDIR ?= $(PREFIX)/share/featkit/models
 PKGDIR   ?= $(LIBDIR)/pkgconfig
 PROVE    ?= prove
+# The tests run two at a time (each works in its own t/trash.NAME).
+PROVEFLAGS ?= -j2
 O        ?= build
 FUZZTIME ?= 60
 FUZZSEED ?= 1

@@ -40,6 +40,8 @@ static const char usage[] =
 	"      --max-bytes N    refuse files larger than N bytes (suffix K, M, G for\n"
 	"                       2^10, 2^20, 2^30; default 512M)\n"
 	"      --strict         JPEG data the decoder recovered from is an error\n"
+	"      --any-file       read devices, FIFOs and sockets too (default: such a\n"
+	"                       path is an error record: a FIFO would hang the run)\n"
 	FEAT_CLI_HELP
 	"\n"
 	"A file that cannot be read or decoded becomes an error record; the run goes on.\n"
@@ -49,6 +51,7 @@ static const char usage[] =
 struct opts {
 	struct feat_decode_opts dec;
 	uint64_t max_bytes;
+	int any_file;
 	int null_sep;
 	int keyed;
 	int recursive;
@@ -103,7 +106,7 @@ static void parse_background(const char *arg, uint8_t bg[3])
 /* Returns the index of the first operand. */
 static int parse(int argc, char **argv, struct opts *o)
 {
-	enum { O_MINSIDE = 0x2001, O_FAST, O_NOORIENT, O_BG, O_MAXPIX, O_MAXBYTES, O_STRICT };
+	enum { O_MINSIDE = 0x2001, O_FAST, O_NOORIENT, O_BG, O_MAXPIX, O_MAXBYTES, O_STRICT, O_ANYFILE };
 	static const struct option lo[] = {
 		{ "null", no_argument, NULL, '0' },
 		{ "keyed", no_argument, NULL, 'k' },
@@ -114,6 +117,7 @@ static int parse(int argc, char **argv, struct opts *o)
 		{ "background", required_argument, NULL, O_BG },
 		{ "max-pixels", required_argument, NULL, O_MAXPIX },
 		{ "max-bytes", required_argument, NULL, O_MAXBYTES },
+		{ "any-file", no_argument, NULL, O_ANYFILE },
 		{ "strict", no_argument, NULL, O_STRICT },
 		FEAT_CLI_LONGOPTS,
 		{ NULL, 0, NULL, 0 }
@@ -141,6 +145,7 @@ static int parse(int argc, char **argv, struct opts *o)
 			break;
 		case O_MAXPIX: o->dec.max_pixels = parse_size("--max-pixels", optarg, 1000); break;
 		case O_MAXBYTES: o->max_bytes = parse_size("--max-bytes", optarg, 1024); break;
+		case O_ANYFILE: o->any_file = 1; break;
 		case O_STRICT: o->dec.strict = 1; break;
 		}
 	}
@@ -200,7 +205,7 @@ static void decode_one(struct run *s, const char *path, const char *key)
 		put_record(s);
 		return;
 	}
-	e = feat_file_load(path, s->o->max_bytes, &s->buf, &s->cap, &len, why, sizeof why);
+	e = feat_file_load(path, s->o->max_bytes, s->o->any_file ? FEAT_FILE_ANY : 0, &s->buf, &s->cap, &len, why, sizeof why);
 	if (e == 0) {
 		s->bytes_in += len;
 		e = feat_image_decode(s->buf, len, &s->o->dec, &s->r, &info, why, sizeof why);

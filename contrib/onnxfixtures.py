@@ -14,7 +14,13 @@ Gather, Unsqueeze, Concat, Reshape chain), flatten, permute, concat,
 softmax over the last axis, residual add, Linear; and SSD's L2
 normalisation with a learned per-channel scale as PyTorch writes it, both
 through F.normalize (ReduceL2, Clip, Shape, Expand, Div) and by hand
-(Pow, ReduceSum, Sqrt, Add, Div), plus ONNX's own LpNormalization.
+(Pow, ReduceSum, Sqrt, Add, Div), plus ONNX's own LpNormalization, and
+both again with an eps near the norms (max(norm, eps) against norm + eps).
+Broadcasting: Add/Mul by [C, 1, 1], [1, C, 1, 1], 0-d and [F] (after
+flatten) constants; [C] and [C, 1] on a 4-D value, an invalid [4, 1], and
+opset 6's axis=1 and axis=2 (onnx.helper, numpy reference), for the
+importer to run or refuse.  ONNX Runtime runs nothing before opset 7, so
+axis6 has no NAME.ort.f32.
 """
 import os
 import sys
@@ -115,6 +121,88 @@ def lpnorm(out):
         os.path.join(out, "lpnorm.out.f32"))
 
 
+class L2BigEps(L2Normalize):
+    """F.normalize with an eps near the norms: x / max(norm, eps)."""
+
+    def forward(self, x):
+        y = torch.relu(self.c(x))
+        return F.normalize(y, dim=1, eps=0.7) * self.w.view(1, -1, 1, 1)
+
+
+class L2ByHandBigEps(L2Normalize):
+    """x / (norm + eps) with an eps near the norms."""
+
+    def forward(self, x):
+        y = torch.relu(self.c(x))
+        return y / (y.pow(2).sum(dim=1, keepdim=True).sqrt() + 0.7) * self.w.view(1, -1, 1, 1)
+
+
+class BcastChan(nn.Module):
+    """Add and Mul by constants ONNX broadcasts per channel: [C, 1, 1],
+    [1, C, 1, 1], scalars (0-d), and [F] on a flattened (2-D) value."""
+
+    def __init__(self):
+        super().__init__()
+        self.c = nn.Conv2d(3, 4, 3, padding=1)
+        self.register_buffer("a", torch.rand(4, 1, 1) + 0.5)
+        self.register_buffer("b", torch.rand(1, 4, 1, 1) - 0.5)
+        self.register_buffer("f", torch.rand(80) - 0.5)
+
+    def forward(self, x):
+        y = (self.c(x) * self.a + self.b) * 0.5 + 0.25
+        return y.flatten(1) * self.f + self.f
+
+
+class BcastW(nn.Module):
+    """A [C] constant on a 4-D value: ONNX (and PyTorch) broadcast it
+    along W, not over channels (here C == W, so it is valid)."""
+
+    def __init__(self, shape):
+        super().__init__()
+        self.c = nn.Conv2d(3, 4, 3, padding=1)
+        self.register_buffer("a", torch.rand(shape) + 0.5)
+
+    def forward(self, x):
+        return self.c(x) * self.a
+
+
+def onnx_graph(out, name, opset, nodes, consts, x, y_shape, ref=None):
+    """A one-input graph made with onnx.helper; ref(x) in numpy, if given,
+    is the reference output."""
+    import numpy as np
+    from onnx import TensorProto, helper, numpy_helper
+    g = helper.make_graph(nodes, name,
+                          [helper.make_tensor_value_info("x", TensorProto.FLOAT, list(x.shape))],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, y_shape)],
+                          [numpy_helper.from_array(np.asarray(v, "<f4"), k) for k, v in consts.items()])
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", opset)])
+    open(os.path.join(out, name + ".onnx"), "wb").write(m.SerializeToString())
+    if ref:
+        x.astype("<f4").tofile(os.path.join(out, name + ".in.f32"))
+        ref(x.astype(np.float64)).astype("<f4").tofile(os.path.join(out, name + ".out.f32"))
+
+
+def bcast_graphs(out):
+    """Broadcasts written with onnx.helper: the opset-6 `axis` attribute
+    (per channel with axis=1; along H with axis=2, refused) and an invalid
+    broadcast ([4, 1] against [1, 4, 3, 5]), refused."""
+    import numpy as np
+    from onnx import helper
+    rng = np.random.default_rng(5)
+    x = rng.uniform(-1, 1, (1, 4, 3, 5))
+    a, b = rng.uniform(0.5, 1.5, 4), rng.uniform(-0.5, 0.5, 4)
+    onnx_graph(out, "axis6", 6,
+               [helper.make_node("Mul", ["x", "a"], ["t"], broadcast=1, axis=1),
+                helper.make_node("Add", ["t", "b"], ["y"], broadcast=1, axis=1)],
+               {"a": a, "b": b}, x, [1, 4, 3, 5],
+               lambda v: v * a.reshape(4, 1, 1) + b.reshape(4, 1, 1))
+    onnx_graph(out, "axis6h", 6,
+               [helper.make_node("Mul", ["x", "a"], ["y"], broadcast=1, axis=2)],
+               {"a": a[:3]}, x, [1, 4, 3, 5])
+    onnx_graph(out, "bcastbad", 13, [helper.make_node("Mul", ["x", "a"], ["y"])],
+               {"a": a.reshape(4, 1)}, x, [1, 4, 3, 5])
+
+
 class Unsupported(nn.Module):
     """An operator featkit does not run (Tanh): the importer must name it."""
 
@@ -138,6 +226,18 @@ def main():
     torch.manual_seed(0)
     export(L2ByHand(), (1, 3, 9, 7), "l2byhand", out)
     lpnorm(out)
+    torch.manual_seed(0)
+    export(L2BigEps(), (1, 3, 9, 7), "l2bigeps", out)
+    torch.manual_seed(0)
+    export(L2ByHandBigEps(), (1, 3, 9, 7), "l2byhandbigeps", out)
+    torch.manual_seed(0)
+    export(BcastChan(), (1, 3, 4, 5), "bcastchan", out)
+    for name, shape in (("bcastw", (4,)), ("bcasth", (4, 1))):
+        torch.manual_seed(0)
+        export(BcastW(shape), (1, 3, 4, 4), name, out)
+        os.remove(os.path.join(out, name + ".in.f32"))
+        os.remove(os.path.join(out, name + ".out.f32"))
+    bcast_graphs(out)
     torch.manual_seed(0)
     export(Unsupported(), (1, 3, 8, 8), "unsupported", out)
     os.remove(os.path.join(out, "unsupported.in.f32"))

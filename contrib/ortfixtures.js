@@ -24,10 +24,20 @@ const ort = require('onnxruntime-node');
 		const name = f.slice(0, -5), inp = path.join(dir, name + '.in.f32');
 		if (!fs.existsSync(inp))
 			continue;
-		const s = await ort.InferenceSession.create(path.join(dir, f), {
-			intraOpNumThreads: 1, interOpNumThreads: 1,
-			graphOptimizationLevel: 'basic', logSeverityLevel: 3,
-		});
+		let s;
+		try {
+			s = await ort.InferenceSession.create(path.join(dir, f), {
+				intraOpNumThreads: 1, interOpNumThreads: 1,
+				graphOptimizationLevel: 'basic', logSeverityLevel: 3,
+			});
+		} catch (e) {
+			// ONNX Runtime implements no operator before opset 7 (axis6):
+			// those fixtures have the numpy reference only
+			if (!/Could not find an implementation for \w+\([1-6]\)/.test(e.message))
+				throw e;
+			console.log(`${name}: skipped, ONNX Runtime runs no opset before 7`);
+			continue;
+		}
 		const shape = s.inputMetadata[0].shape.map(Number);
 		const buf = fs.readFileSync(inp);
 		const x = new Float32Array(buf.buffer, buf.byteOffset, buf.length / 4);

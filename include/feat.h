@@ -250,11 +250,13 @@ int feat_exif_orientation(const unsigned char *tiff, size_t len);
  * Read a whole file into *buf (malloc'd, grown as needed and meant to be
  * reused from call to call; the caller frees it).  *len gets the size.
  * Refuses directories and files over max_bytes (0: the default) without
- * reading them.  Returns 0 or FEAT_E_IO / FEAT_E_TOOBIG / FEAT_E_NOMEM
+ * reading them, and anything but a regular file (a FIFO would hang, a
+ * device never end) unless flags has FEAT_FILE_ANY.  Returns 0 or FEAT_E_IO / FEAT_E_TOOBIG / FEAT_E_NOMEM
  * with a one-line reason in why ("cannot open: No such file or
  * directory", "is a directory", ...).
  */
-int feat_file_load(const char *path, uint64_t max_bytes, unsigned char **buf,
+#define FEAT_FILE_ANY 1u   /* feat_file_load: devices, FIFOs and sockets too */
+int feat_file_load(const char *path, uint64_t max_bytes, unsigned flags, unsigned char **buf,
 	size_t *cap, size_t *len, char *why, size_t whylen);
 
 /* ------------------------------------------------ images: preparation */

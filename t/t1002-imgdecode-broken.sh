@@ -89,14 +89,30 @@ else
 	'
 fi
 
-test_expect_success 'a file that is a directory, a FIFO with image bytes' '
+test_expect_success 'a file that is a directory, a FIFO with image bytes (--any-file)' '
 	mkdir d && mkfifo fifo &&
 	{ cat "$D/rgb.png" >fifo & } &&
-	imgdecode d fifo >out.fs &&
+	timeout 20 imgdecode --any-file d fifo >out.fs &&
 	wait &&
 	featinfo -k out.fs >keys &&
 	printf "%s\n" "d	error	is a directory" "fifo	ok" >expect &&
 	test_cmp expect keys
+'
+
+test_expect_success 'a FIFO or a device in the list is an error record, not a hang' '
+	mkfifo fifo.jpg &&
+	printf "%s\n" fifo.jpg /dev/zero "$TEST_DATA/decode/baseline.jpg" >list &&
+	timeout 20 imgdecode <list >out.fs &&
+	featwrite -f tsv -e 100% out.fs >out.tsv &&
+	grep -q "^fifo.jpg	error	not a regular file" out.tsv &&
+	grep -q "^/dev/zero	error	not a regular file" out.tsv &&
+	grep -q "baseline.jpg	ok" out.tsv
+'
+
+test_expect_success '--any-file reads a device, bounded by --max-bytes' '
+	echo /dev/zero | timeout 20 imgdecode --any-file --max-bytes 1M >z.fs &&
+	featwrite -f tsv -e 100% z.fs >z.tsv &&
+	grep -q "^/dev/zero	error	file is over the limit of 1048576 bytes" z.tsv
 '
 
 test_done

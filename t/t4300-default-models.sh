@@ -11,8 +11,8 @@ M=$FEAT_TOP/models
 D=$TEST_DATA/models
 FCMP=$FEAT_TOP/t/lib/fcmp.py
 
-test_expect_success 'the three models load and validate' '
-	for m in ssd deepbit deepbit32; do
+test_expect_success 'the four models load and validate' '
+	for m in ssd deepbit deepbit32 dedup; do
 		featmodel check "$M/$m.fm" || return 1
 	done
 '
@@ -35,7 +35,11 @@ test_expect_success 'the descriptors carry their input and code length' '
 		grep -q "^  input.shape	1,32,32$" info &&
 		grep -q "^  input.order	gray$" info &&
 		grep -q "^  code.bits	$b$" info || return 1
-	done
+	done &&
+	featmodel info "$M/dedup.fm" >info &&
+	grep -q "^  input.shape	3,48,48$" info &&
+	grep -q "^  input.order	rgb$" info &&
+	grep -q "^  code.bits	128$" info
 '
 
 for k in ref avx512 blas; do
@@ -50,7 +54,9 @@ for k in ref avx512 blas; do
 		FEAT_KERNEL=$k featmodel run $M/deepbit.fm $D/deepbit.in.f32 d.$k &&
 		\"\$PYTHON\" $FCMP d.$k.code.f32 $D/deepbit.code.f32 &&
 		FEAT_KERNEL=$k featmodel run $M/deepbit32.fm $D/deepbit32.in.f32 e.$k &&
-		\"\$PYTHON\" $FCMP e.$k.code.f32 $D/deepbit32.code.f32
+		\"\$PYTHON\" $FCMP e.$k.code.f32 $D/deepbit32.code.f32 &&
+		FEAT_KERNEL=$k featmodel run $M/dedup.fm $D/dedup.in.f32 g.$k &&
+		\"\$PYTHON\" $FCMP g.$k.code.f32 $D/dedup.code.f32
 	"
 done
 
@@ -64,7 +70,12 @@ test_expect_success 'the pipeline finds them by name and codes a photo' '
 	featinfo f.fs >info &&
 	grep -q "input	f32	\[1 32 32\]" info &&
 	grep -q "code	bit	\[64\]" info &&
-	grep -q "crop	f32	\[6\]" info
+	grep -q "crop	f32	\[6\]" info &&
+	FEAT_MODELS=$M imgprep --for dedup <d.fs >g.fs &&
+	FEAT_MODELS=$M deepbit-extract -m dedup <g.fs >h.fs &&
+	featinfo h.fs >info &&
+	grep -q "input	f32	\[3 48 48\]" info &&
+	grep -q "code	bit	\[128\]" info
 '
 
 test_done

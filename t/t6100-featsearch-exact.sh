@@ -146,4 +146,26 @@ test_expect_success 'usage errors are one line' '
 	test_expect_code 2 featindex build db.tsv 2>err && test_stderr_one_line err
 '
 
+test_expect_success 'a code file of a run whose every record failed: a clear refusal, no crash' '
+	echo no-such-photo.jpg >list &&
+	imgdecode -q <list >bad.fs &&
+	test_expect_code 1 featwrite -q -f bin -o none.fcd <bad.fs &&
+	test_expect_code 3 featsearch -k 3 none.fcd 0f3a5c0f3a5c0f3a 2>err &&
+	grep -q "none.fcd: holds no codes" err &&
+	test_expect_code 3 featdedup -r 2 none.fcd 2>err &&
+	grep -q "holds no codes" err
+'
+
+test_expect_success 'codes wider than the index allows: refused with their width' '
+	"$PYTHON" -c "
+import struct, sys
+bits = 8192; stride = bits // 8; rec = (stride + 4 + 116 + 7) // 8 * 8
+h = b\"\\x89FCD\\r\\n\\x1a\\n\" + struct.pack(\"<HHIIIIIQ\", 1, 0, 64, bits, stride, 116, rec, 1)
+h += bytes(64 - len(h))
+r = bytearray(rec); r[stride:stride + 4] = struct.pack(\"<I\", 1); r[stride + 4] = 0x6b
+sys.stdout.buffer.write(h + bytes(r))" >wide.fcd &&
+	test_expect_code 3 featdedup -r 2 wide.fcd 2>err &&
+	grep -q "8192-bit codes are not supported" err
+'
+
 test_done

@@ -23,18 +23,18 @@ static double now(void);
 int feat_verbose;
 int feat_show_progress;
 
-/* At exit, a failed write to standard output (a full disk, a closed
- * pipe reader, /dev/full) is an error: say so and exit FEAT_EXIT_SYSTEM
- * instead of 0. Checked once here, for every program. */
-static void check_stdout(void)
+/* At exit: what was printed to stdout really reached it.  Without this a
+ * full disk or a closed descriptor (--help >/dev/full, featindex info
+ * >/dev/full) lost the output and the program still exited 0. */
+static void close_stdout(void)
 {
 	int bad = ferror(stdout);
 
-	if (fclose(stdout) != 0)
-		bad = 1;
-	if (bad) {
-		fprintf(stderr, "%s: write error on standard output: %s\n",
-			feat_prog, errno ? strerror(errno) : "I/O error");
+	if (fclose(stdout) != 0 || bad) {
+		int e = errno;
+
+		fprintf(stderr, "%s: write error on standard output%s%s\n", feat_prog,
+			e ? ": " : "", e ? strerror(e) : "");
 		_exit(FEAT_EXIT_SYSTEM);
 	}
 }
@@ -48,8 +48,8 @@ void feat_cli_init_(char **argv0)
 	*argv0 = (char *)feat_prog;
 	feat_argv = argv0;
 	progress_start = now();
+	atexit(close_stdout);
 	opterr = 0;  /* feat_cli_common reports bad options in one line */
-	atexit(check_stdout);
 }
 
 static void vmsg(const char *fmt, va_list ap)

@@ -66,18 +66,23 @@ def paste(canvas, item, x, y, w, h, tint, alpha=1.0):
     col = a[..., None] * tint[None, None, :]
     H, W = canvas.shape[:2]
     x0, y0, x1, y1 = max(x, 0), max(y, 0), min(x + w, W), min(y + h, H)
+    vis = np.zeros((H, W), np.float32)
     if x1 <= x0 or y1 <= y0:
-        return
+        return vis
     sub = (slice(y0 - y, y1 - y), slice(x0 - x, x1 - x))
     region = canvas[y0:y1, x0:x1]
     canvas[y0:y1, x0:x1] = region * (1 - mask[sub]) + col[sub] * mask[sub]
+    vis[y0:y1, x0:x1] = mask[sub][..., 0]
+    return vis
 
 
-def scene(rng, imgs, idx, h, w):
+def scene(rng, imgs, idx, h, w, tight=False):
     """One product photo: the item imgs[idx] as the main object (the largest
     and most contrasted), on clutter, with distractor items (some large,
     faded or cut by the edge), one of them sometimes overlapping it.
-    Returns the image (h x w x 3 u8) and the main object's box."""
+    Returns the image (h x w x 3 u8) and the main object's box: the
+    rectangle it was pasted in, or with tight, the tight box of its
+    visible pixels (the same random draws either way)."""
     canvas = clutter(rng, h, w)
     side = int(rng.uniform(0.3, 0.8) * min(h, w))
     aspect = math.exp(rng.uniform(-0.45, 0.45))
@@ -89,14 +94,20 @@ def scene(rng, imgs, idx, h, w):
         dx, dy = int(rng.integers(-s // 3, w - s // 2)), int(rng.integers(-s // 3, h - s // 2))
         paste(canvas, imgs[j], dx, dy, s, s, rng.uniform(40, 200, 3), rng.uniform(0.35, 0.7))
     tint = rng.uniform(140, 255, 3) if rng.random() < 0.7 else np.full(3, 255.0)
-    paste(canvas, imgs[idx], x, y, bw, bh, tint)
+    vis = paste(canvas, imgs[idx], x, y, bw, bh, tint)
     if rng.random() < 0.3:  # an occluder over a corner of the item
         j = int(rng.integers(0, len(imgs)))
         s = int(rng.uniform(0.2, 0.35) * min(bw, bh))
         cx = x + (0 if rng.random() < 0.5 else bw) - s // 2
         cy = y + (0 if rng.random() < 0.5 else bh) - s // 2
-        paste(canvas, imgs[j], cx, cy, s, s, rng.uniform(40, 200, 3), rng.uniform(0.5, 0.8))
-    return np.clip(canvas, 0, 255).astype(np.uint8), (x, y, x + bw, y + bh)
+        cover = paste(canvas, imgs[j], cx, cy, s, s, rng.uniform(40, 200, 3), rng.uniform(0.5, 0.8))
+        vis *= 1 - cover
+    box = (x, y, x + bw, y + bh)
+    if tight:
+        ys, xs = np.nonzero(vis > 0.3)
+        if len(xs):
+            box = (int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1)
+    return np.clip(canvas, 0, 255).astype(np.uint8), box
 
 
 # ----------------------------------------------------------- the detector
@@ -104,6 +115,18 @@ def scene(rng, imgs, idx, h, w):
 IMG = 160
 # (grid, min_size, max_size, aspect ratios): Caffe PriorBox settings
 GENS = [(20, 16, 40, [2]), (10, 40, 72, [2, 3]), (5, 72, 112, [2, 3]), (3, 112, 152, [2])]
+
+
+def configure(size):
+    """Sets the detector's input side (IMG) and its prior boxes (GENS) for
+    an input of size x size: feature maps at strides 8, 16, 32 and 64,
+    prior sizes in proportion to the 160-pixel design above."""
+    global IMG, GENS
+    k = size / 160.0
+    g3 = size // 32
+    IMG = size
+    GENS = [(size // 8, 16 * k, 40 * k, [2]), (size // 16, 40 * k, 72 * k, [2, 3]),
+            (g3, 72 * k, 112 * k, [2, 3]), ((g3 + 1) // 2, 112 * k, 152 * k, [2])]
 
 
 def ssd_meta():

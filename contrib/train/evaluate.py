@@ -112,7 +112,7 @@ def held_out(n, seed, sizes, jpeg):
     for i in range(n):
         h, w = sizes[i % len(sizes)]
         idx = int(rng.integers(0, len(imgs)))
-        img, box = C.scene(rng, imgs, idx, h, w)
+        img, box = C.scene(rng, imgs, idx, h, w, tight=True)
         buf = io.BytesIO()
         if jpeg:
             Image.fromarray(img).save(buf, "JPEG", quality=75)
@@ -205,9 +205,7 @@ def main():
     q = 0.25 if a.quick else 1.0
     rows = []
 
-    net = TS.SSD()
-    net.load_state_dict(torch.load(os.path.join(a.weights, "ssd.pt")))
-    net.eval()
+    net = TS.load(a.weights)
     meta = C.ssd_meta()
     grids = {"p%d" % i: (g[0], g[0]) for i, g in enumerate(C.GENS)}
     pri, var = ssdref.priors(meta, C.IMG, C.IMG, grids)

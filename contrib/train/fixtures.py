@@ -14,6 +14,7 @@ import torch
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import common as C  # noqa: E402
 import train_deepbit as TD  # noqa: E402
+import train_dedup as TDD  # noqa: E402
 import train_ssd as TS  # noqa: E402
 
 
@@ -23,9 +24,7 @@ def main():
     rng = np.random.default_rng(4300)
     imgs, labs = C.load_fmnist("t10k")
     img, box = C.scene(rng, imgs, 17, 300, 400)
-    net = TS.SSD()
-    net.load_state_dict(torch.load(os.path.join(w, "ssd.pt")))
-    net.eval()
+    net = TS.load(w)
     x = C.prep(img, C.IMG, C.IMG)[None]
     x.astype("<f4").tofile(os.path.join(out, "ssd.in.f32"))
     with torch.no_grad():
@@ -41,6 +40,13 @@ def main():
         xc.astype("<f4").tofile(os.path.join(out, name + ".in.f32"))
         with torch.no_grad():
             cd(torch.from_numpy(xc)).numpy().astype("<f4").tofile(os.path.join(out, name + ".code.f32"))
+    xd = C.prep(crop, TDD.S, TDD.S)[None]
+    cd = TDD.Coder(TDD.Net(), np.zeros((128, 256), np.float32), np.zeros(128, np.float32))
+    cd.load_state_dict(torch.load(os.path.join(w, "dedup128.pt")))
+    cd.eval()
+    xd.astype("<f4").tofile(os.path.join(out, "dedup.in.f32"))
+    with torch.no_grad():
+        cd(torch.from_numpy(xd)).numpy().astype("<f4").tofile(os.path.join(out, "dedup.code.f32"))
     print("fixtures: wrote %s" % out)
 
 

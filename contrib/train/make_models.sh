@@ -1,15 +1,21 @@
 #!/bin/sh
 # make_models.sh - regenerate featkit's default models (make models):
-# train the detector and the descriptors (contrib/train/train_ssd.py and
-# train_deepbit.py, one core each, at the same time), import them through
-# featmodel import with their metadata into models/, keep the PyTorch
-# weights for the evaluation in contrib/train/weights/, and write the
-# fixtures of t/t4300 (an input and PyTorch's outputs for each model).
+# train the detector (contrib/train/train_ssd.py, on core 0: a first run
+# from scratch, then a second on new scenes starting from the first's
+# weights), and on core 1 the similar-product descriptors
+# (train_deepbit.py) and then the near-duplicate descriptor
+# (train_dedup.py); import them through featmodel import with their
+# metadata into models/, keep the PyTorch weights for the evaluation in
+# contrib/train/weights/, and write the fixtures of t/t4300 (an input and
+# PyTorch's outputs for each model).
 #
-#   sh contrib/train/make_models.sh [SSD_MINUTES [DEEPBIT_MINUTES]]
+#   sh contrib/train/make_models.sh [SSD_MINUTES [DEEPBIT_MINUTES [DEDUP_MINUTES]]]
 #
-# Defaults 14 and 30 minutes: about 31 minutes on a 2-core machine.  Needs
-# the C programs built (make) and Debian's python3-torch and python3-onnx.
+# Defaults 22+24, 30 and 24 minutes: about 65 minutes on a 2-core machine
+# (each detector run first renders its 7000-8000 scenes, about 9 minutes).
+# Needs the C programs built (make), Debian's python3-torch, python3-onnx,
+# gnome-backgrounds and mate-backgrounds (the detector's and dedup
+# descriptor's real-photo backgrounds).
 set -eu
 top=$(cd "$(dirname "$0")/../.." && pwd)
 export FEAT_TOP=$top
@@ -18,9 +24,16 @@ py=/usr/bin/python3
 w=$top/contrib/train/weights
 mkdir -p "$w" "$top/models" "$top/t/data/models"
 t0=$(date +%s)
-taskset -c 0 $py "$top/contrib/train/train_ssd.py" "$w" --minutes "${1:-14}" >"$w/ssd.log" 2>&1 &
+# glibc handing torch's large buffers back to the kernel after every step
+# cost a third of the time in page faults
+export MALLOC_MMAP_THRESHOLD_=33554432 MALLOC_TRIM_THRESHOLD_=4294967296 MALLOC_TOP_PAD_=536870912
+ssdm=${1:-22}
+(taskset -c 0 $py "$top/contrib/train/train_ssd.py" "$w/ssd1" --minutes "$ssdm" --n 8000 --seed 11 &&
+ taskset -c 0 $py "$top/contrib/train/train_ssd.py" "$w" --minutes "$(( ssdm + 2 ))" --n 7000 --seed 21 \
+	--init "$w/ssd1/ssd.pt" && rm -rf "$w/ssd1") >"$w/ssd.log" 2>&1 &
 ssd=$!
-taskset -c 1 $py "$top/contrib/train/train_deepbit.py" "$w" --minutes "${2:-30}" --bits 64,32 >"$w/deepbit.log" 2>&1 &
+(taskset -c 1 $py "$top/contrib/train/train_deepbit.py" "$w" --minutes "${2:-30}" --bits 64,32 &&
+ taskset -c 1 $py "$top/contrib/train/train_dedup.py" "$w" --minutes "${3:-24}" --bits 128) >"$w/deepbit.log" 2>&1 &
 db=$!
 wait $ssd || { tail -n 20 "$w/ssd.log"; exit 1; }
 wait $db || { tail -n 20 "$w/deepbit.log"; exit 1; }
@@ -37,6 +50,10 @@ for b in 64 32; do
 		--set input.order=gray --set input.mean=127.5 --set input.scale=0.0078125 \
 		--set input.fit=stretch --set code.bits=$b "$w/deepbit$b.onnx"
 done
+featmodel import -q -o "$top/models/dedup.fm" --set name=featkit-dedup128-fmnist \
+	--set description="featkit's near-duplicate descriptor: 128 bits of a 48x48 colour photo or crop, instance-level (contrib/train/train_dedup.py)" \
+	--set input.order=rgb --set input.mean=127.5,127.5,127.5 --set input.scale=0.0078125,0.0078125,0.0078125 \
+	--set input.fit=stretch --set code.bits=128 "$w/dedup128.onnx"
 $py "$top/contrib/train/fixtures.py" "$w" "$top/t/data/models"
 rm -f "$w"/*.onnx "$w"/ssd.meta "$labels"
 echo "make models: done in $(( $(date +%s) - t0 )) s: $(ls "$top"/models/*.fm | tr '\n' ' ')"

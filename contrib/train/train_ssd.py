@@ -11,6 +11,7 @@ writes OUTDIR/ssd.onnx, OUTDIR/ssd.pt (weights) and OUTDIR/ssd.meta (the
 --set arguments for featmodel import).  One thread (torch.set_num_threads(1)).
 """
 import argparse
+import json
 import math
 import os
 import sys
@@ -23,6 +24,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import common as C  # noqa: E402
+import scenes_dr as SD  # noqa: E402
 import ssdref  # noqa: E402  (contrib/, via common's path)
 
 torch.set_num_threads(1)
@@ -35,16 +37,18 @@ def dwpw(cin, cout, s):
 
 
 class SSD(nn.Module):
-    def __init__(self, ncls=11):
+    def __init__(self, ncls=11, width=1.0):
         super().__init__()
         self.ncls = ncls
-        self.stem = nn.Sequential(nn.Conv2d(3, 16, 3, 2, 1, bias=False), nn.BatchNorm2d(16),
+        c = [max(8, int(round(v * width / 8)) * 8) for v in (16, 32, 48, 64, 96, 128)]
+        self.stem = nn.Sequential(nn.Conv2d(3, c[0], 3, 2, 1, bias=False), nn.BatchNorm2d(c[0]),
                                   nn.ReLU(inplace=True))
-        self.b1 = nn.Sequential(dwpw(16, 32, 1), dwpw(32, 48, 2), dwpw(48, 48, 1), dwpw(48, 64, 2))
-        self.b2 = nn.Sequential(dwpw(64, 64, 1), dwpw(64, 96, 2))
-        self.b3 = nn.Sequential(dwpw(96, 96, 1), dwpw(96, 128, 2))
-        self.b4 = dwpw(128, 128, 2)
-        chans = [64, 96, 128, 128]
+        self.b1 = nn.Sequential(dwpw(c[0], c[1], 1), dwpw(c[1], c[2], 2), dwpw(c[2], c[2], 1),
+                                dwpw(c[2], c[3], 2))
+        self.b2 = nn.Sequential(dwpw(c[3], c[3], 1), dwpw(c[3], c[4], 2))
+        self.b3 = nn.Sequential(dwpw(c[4], c[4], 1), dwpw(c[4], c[5], 2))
+        self.b4 = dwpw(c[5], c[5], 2)
+        chans = [c[3], c[4], c[5], c[5]]
         self.loc = nn.ModuleList(nn.Conv2d(c, C.nper(g[3]) * 4, 3, padding=1)
                                  for c, g in zip(chans, C.GENS))
         self.conf = nn.ModuleList(nn.Conv2d(c, C.nper(g[3]) * ncls, 3, padding=1)
@@ -110,20 +114,37 @@ def multibox(ploc, pconf, cls, loc, pos):
     return (l_loc + l_conf) / npos
 
 
-def make_set(n, seed, split, sizes):
+def make_set(n, seed, split):
+    """n domain-randomised training scenes (scenes_dr.py), prepared as
+    imgprep --for ssd prepares a photo: X (n x 3 x IMG x IMG, f16), the
+    main item's box in 0..1 coordinates and its label (1-10)."""
     rng = np.random.default_rng(seed)
     imgs, labs = C.load_fmnist(split)
     X = np.empty((n, 3, C.IMG, C.IMG), np.float16)
     B = np.empty((n, 4), np.float32)
     L = np.empty(n, np.int64)
     for i in range(n):
-        h, w = sizes[i % len(sizes)]
         idx = int(rng.integers(0, len(imgs)))
-        img, (x0, y0, x1, y1) = C.scene(rng, imgs, idx, h, w)
+        img, (x0, y0, x1, y1) = SD.scene(rng, imgs, idx)
+        h, w = img.shape[:2]
         X[i] = C.prep(img, C.IMG, C.IMG)
         B[i] = (x0 / w, y0 / h, x1 / w, y1 / h)
         L[i] = int(labs[idx]) + 1
     return X, B, L
+
+
+def load(wdir):
+    """The trained network of wdir (ssd.pt, and ssd.cfg's input size and
+    width when present), in eval mode; configures common's IMG and GENS."""
+    cfg = {"size": 160, "width": 1.0}
+    p = os.path.join(wdir, "ssd.cfg")
+    if os.path.exists(p):
+        cfg.update(json.load(open(p)))
+    C.configure(int(cfg["size"]))
+    net = SSD(width=float(cfg["width"]))
+    net.load_state_dict(torch.load(os.path.join(wdir, "ssd.pt")))
+    net.eval()
+    return net
 
 
 SIZES = [(160, 160), (180, 240), (240, 320), (260, 200), (300, 400), (360, 480), (200, 200)]
@@ -133,19 +154,25 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("out")
     ap.add_argument("--minutes", type=float, default=12)
-    ap.add_argument("--n", type=int, default=6000)
+    ap.add_argument("--n", type=int, default=12000)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--size", type=int, default=160, help="input side (a multiple of 32)")
+    ap.add_argument("--width", type=float, default=1.0, help="channel width multiplier")
+    ap.add_argument("--init", help="start from these weights (ssd.pt of a run of the same shape)")
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
     torch.manual_seed(a.seed)
+    C.configure(a.size)
     t0 = time.time()
-    X, B, L = make_set(a.n, a.seed, "train", SIZES)
+    X, B, L = make_set(a.n, a.seed, "train")
     print("train_ssd: %d scenes in %.0f s" % (a.n, time.time() - t0), flush=True)
     meta = C.ssd_meta()
     grids = {"p%d" % i: (g[0], g[0]) for i, g in enumerate(C.GENS)}
     pri, var = ssdref.priors(meta, C.IMG, C.IMG, grids)
     pri_t, var_t = torch.from_numpy(pri), torch.from_numpy(var)
-    net = SSD()
+    net = SSD(width=a.width)
+    if a.init:
+        net.load_state_dict(torch.load(a.init))
     print("train_ssd: %d parameters, %d priors" % (sum(p.numel() for p in net.parameters()), len(pri)),
           flush=True)
     opt = torch.optim.Adam(net.parameters(), 2e-3, weight_decay=1e-5)
@@ -175,6 +202,8 @@ def main():
                   flush=True)
     net.eval()
     torch.save(net.state_dict(), os.path.join(a.out, "ssd.pt"))
+    with open(os.path.join(a.out, "ssd.cfg"), "w") as f:
+        json.dump({"size": a.size, "width": a.width}, f)
 
     class Export(nn.Module):
         def __init__(self, n):

@@ -2263,17 +2263,25 @@ static int load_stream(struct loader *L, int fd)
 
 static int load_codes(struct loader *L, feat_codes *c)
 {
+	unsigned bits = feat_codes_info(c)->code_bits;
 	int e;
 
-	if (!feat_codes_count(c)) {
+	/* an empty file may still say how wide its codes are: it makes an
+	 * empty index; one that does not (featwrite saw no code: every record
+	 * failed) adds nothing, and a load of nothing else fails below */
+	if (!feat_codes_count(c) && !bits) {
 		feat_codes_close(c);
 		return 0;
 	}
-	if (!*L->ix && (e = feat_index_new(L->ix, feat_codes_info(c)->code_bits, 0))) {
+	if (!*L->ix && (e = feat_index_new(L->ix, bits, 0))) {
 		feat_codes_close(c);
 		return ofail(L->detail, L->dlen, L->name, e,
-			     "%u-bit codes are not supported (1 to %d)",
-			     feat_codes_info(c)->code_bits, FEAT_INDEX_MAX_BITS);
+			     "%u-bit codes are not supported (1 to %d)", bits,
+			     FEAT_INDEX_MAX_BITS);
+	}
+	if (!feat_codes_count(c)) {
+		feat_codes_close(c);
+		return 0;
 	}
 	e = feat_index_add_codes(*L->ix, c);
 	if (e == FEAT_E_RANGE)
@@ -2416,6 +2424,10 @@ out:
 	free(buf);
 	if (!std)
 		close(fd);
+	if (!e && !*ixp)
+		/* an empty stream or text file: no code says how wide codes are */
+		e = ofail(detail, dlen, name, FEAT_E_FORMAT,
+			  "holds no codes (did every record fail?)");
 	if (skipped)
 		*skipped = L.skipped;
 	if (e && !detail[0])

@@ -367,7 +367,7 @@ int feat_labels_load(struct feat_labels *l, const char *path, char *why,
 
 	l->n = 0;
 	l->names = NULL;
-	if ((e = feat_file_load(path, 64 << 20, &buf, &cap, &len, r, sizeof r))) {
+	if ((e = feat_file_load(path, 64 << 20, 0, &buf, &cap, &len, r, sizeof r))) {
 		snprintf(why, whylen, "%s: %s", path, r);
 		free(buf);
 		return e;

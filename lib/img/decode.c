@@ -725,8 +725,8 @@ int feat_image_decode(const unsigned char *data, size_t len,
 	return FEAT_E_FORMAT;
 }
 
-int feat_file_load(const char *path, uint64_t max_bytes, unsigned char **buf,
-	size_t *cap, size_t *len, char *why, size_t whylen)
+int feat_file_load(const char *path, uint64_t max_bytes, unsigned flags,
+	unsigned char **buf, size_t *cap, size_t *len, char *why, size_t whylen)
 {
 	struct stat st;
 	size_t n = 0;
@@ -735,6 +735,12 @@ int feat_file_load(const char *path, uint64_t max_bytes, unsigned char **buf,
 	*len = 0;
 	if (!max_bytes)
 		max_bytes = FEAT_DEFAULT_MAX_BYTES;
+	/* a FIFO would block the open itself until a writer came: look first */
+	if (!(flags & FEAT_FILE_ANY) && stat(path, &st) == 0 && !S_ISREG(st.st_mode) &&
+	    !S_ISDIR(st.st_mode)) {
+		feat_fmt(why, whylen, "not a regular file (a device, FIFO or socket)");
+		return FEAT_E_IO;
+	}
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		feat_fmt(why, whylen, "cannot open: %s", strerror(errno));
@@ -747,6 +753,11 @@ int feat_file_load(const char *path, uint64_t max_bytes, unsigned char **buf,
 	}
 	if (S_ISDIR(st.st_mode)) {
 		feat_fmt(why, whylen, "is a directory");
+		e = FEAT_E_IO;
+		goto out;
+	}
+	if (!(flags & FEAT_FILE_ANY) && !S_ISREG(st.st_mode)) {
+		feat_fmt(why, whylen, "not a regular file (a device, FIFO or socket)");
 		e = FEAT_E_IO;
 		goto out;
 	}
@@ -764,6 +775,10 @@ int feat_file_load(const char *path, uint64_t max_bytes, unsigned char **buf,
 				      : n < 65536 ? 65536 : 2 * n;
 		ssize_t k;
 
+		/* never more than the limit and a byte: /dev/zero is refused
+		 * after max_bytes + 1, not after the next doubling */
+		if ((uint64_t)want > max_bytes + 1)
+			want = (size_t)(max_bytes + 1);
 		if (want > *cap) {
 			unsigned char *p = realloc(*buf, want);
 

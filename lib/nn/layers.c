@@ -19,14 +19,15 @@
  *            right), dilation=1, group=1; weights W [Cout, Cin/group, kh,
  *            kw] and optional bias [Cout]
  *   bn       eps=1e-5; weights mean, var [C], optional gamma, beta [C]
- *   scale    weights gamma [C], optional beta [C]
+ *   scale    weights gamma [C], optional beta [C] (or [1] each: every channel)
  *   relu     slope=0 (leaky ReLU when not 0); relu6; leakyrelu alpha=0.01;
  *   sigmoid
  *   pool     mode=max|avg, kernel, stride=1, pad=0, ceil=0 (1: Caffe's and
  *            PyTorch ceil_mode rounding), global=0, exclude_pad=0
  *   fc       weights W [Nout, K], optional bias [Nout]; input flattened
- *   l2norm   eps=1e-10; weights scale [C] or [1]: y = x / sqrt(sum_c x^2
- *            + eps) * scale, over channels at each position
+ *   l2norm   eps=1e-10, eps_mode=0; weights scale [C] or [1]: y = x /
+ *            sqrt(sum_c x^2 + eps) * scale, over channels at each position;
+ *            eps_mode=1: x / max(norm, eps), 2: x / (norm + eps)
  *   concat   axis=1;  flatten axis=1;  reshape shape (0 copies, -1 infers;
  *            shape[0] is the batch: 0 or 1);  permute order (order[0] = 0);
  *   softmax  axis=1;  add (elementwise sum of its inputs)
@@ -970,17 +971,24 @@ static int scale_setup(struct feat_net *n, struct feat_layer *l, char *detail, s
 {
 	struct affine *f;
 	const float *gamma, *beta = NULL;
-	int e;
+	const struct feat_mtensor *t;
+	int e, one = 0;
 
 	if ((e = affine_common(n, l, &f, detail, dlen)))
 		return e;
-	if (!(gamma = weight(n, l, 0, (size_t)f->c, "scale", detail, dlen)))
+	/* weights of one value apply to every channel (ONNX's scalars) */
+	t = feat_layer_weight(l, n, 0);
+	if (t && t->nbytes == sizeof(float) && (l->ml->nweight < 2 || ((t = feat_layer_weight(l, n, 1)) &&
+								       t->nbytes == sizeof(float))))
+		one = 1;
+	if (!(gamma = weight(n, l, 0, one ? 1 : (size_t)f->c, "scale", detail, dlen)))
 		return FEAT_E_FORMAT;
-	if (l->ml->nweight > 1 && !(beta = weight(n, l, 1, (size_t)f->c, "bias", detail, dlen)))
+	if (l->ml->nweight > 1 &&
+	    !(beta = weight(n, l, 1, one ? 1 : (size_t)f->c, "bias", detail, dlen)))
 		return FEAT_E_FORMAT;
 	for (int i = 0; i < f->c; i++) {
-		f->a[i] = gamma[i];
-		f->b[i] = beta ? beta[i] : 0;
+		f->a[i] = gamma[one ? 0 : i];
+		f->b[i] = beta ? beta[one ? 0 : i] : 0;
 	}
 	l->params = (uint64_t)f->c * l->ml->nweight;
 	l->macs = OUT(n, l, 0)->count;
@@ -1371,6 +1379,7 @@ struct l2n {
 	float eps;
 	const float *scale;
 	int shared;
+	int mode;            /* eps_mode: 0 in the root, 1 a floor, 2 added */
 };
 
 static int l2norm_setup(struct feat_net *n, struct feat_layer *l, char *detail, size_t dlen)
@@ -1379,13 +1388,16 @@ static int l2norm_setup(struct feat_net *n, struct feat_layer *l, char *detail, 
 	const struct feat_mtensor *t;
 	struct feat_blob *x;
 	double eps;
+	int64_t mode;
 	int e;
 
 	if (!p)
 		return FEAT_E_NOMEM;
 	if ((e = want_io(l, 1, 1, detail, dlen)) ||
-	    (e = feat_param_float(l, "eps", 1e-10, &eps, detail, dlen)))
+	    (e = feat_param_float(l, "eps", 1e-10, &eps, detail, dlen)) ||
+	    (e = feat_param_int(l, "eps_mode", 0, 0, 2, &mode, detail, dlen)))
 		return e;
+	p->mode = (int)mode;
 	x = IN(n, l, 0);
 	if (x->ndim < 2)
 		return FAIL("layer '%s': input has no channel axis", l->name);
@@ -1432,8 +1444,15 @@ static void l2norm_piece(void *arg, long it0, long it1, int worker)
 		for (int c = 0; c < p->c; c++)
 			for (size_t i = i0; i < i1; i++)
 				ss[i] += x[c * p->inner + i] * x[c * p->inner + i];
-		for (size_t i = i0; i < i1; i++)
-			ss[i] = 1.0f / sqrtf(ss[i] + p->eps);
+		if (p->mode == 1)
+			for (size_t i = i0; i < i1; i++)
+				ss[i] = 1.0f / fmaxf(sqrtf(ss[i]), p->eps);
+		else if (p->mode == 2)
+			for (size_t i = i0; i < i1; i++)
+				ss[i] = 1.0f / (sqrtf(ss[i]) + p->eps);
+		else
+			for (size_t i = i0; i < i1; i++)
+				ss[i] = 1.0f / sqrtf(ss[i] + p->eps);
 		for (int c = 0; c < p->c; c++) {
 			float s = p->scale[p->shared ? 0 : c];
 

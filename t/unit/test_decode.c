@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "feat.h"
@@ -575,39 +576,52 @@ START_TEST(test_file_load)
 	int e;
 
 	snprintf(path, sizeof path, "%s", unit_data("decode/baseline.jpg"));
-	ck_assert_int_eq(feat_file_load(path, 0, &buf, &cap, &len, why, sizeof why), 0);
+	ck_assert_int_eq(feat_file_load(path, 0, 0, &buf, &cap, &len, why, sizeof why), 0);
 	ck_assert_uint_eq(len, 925);
 	ck_assert_uint_ge(cap, len);
 	ck_assert_int_eq(buf[0], 0xff);
 	cap1 = cap;
 	/* a smaller file reuses the buffer */
 	snprintf(path, sizeof path, "%s", unit_data("decode/text.jpg"));
-	ck_assert_int_eq(feat_file_load(path, 0, &buf, &cap, &len, why, sizeof why), 0);
+	ck_assert_int_eq(feat_file_load(path, 0, 0, &buf, &cap, &len, why, sizeof why), 0);
 	ck_assert_uint_eq(len, 21);
 	ck_assert_uint_eq(cap, cap1);
 	ck_assert(!memcmp(buf, "this is not an image\n", 21));
 	/* the limit: 21 bytes pass at 21, fail at 20 */
-	ck_assert_int_eq(feat_file_load(path, 21, &buf, &cap, &len, why, sizeof why), 0);
-	e = feat_file_load(path, 20, &buf, &cap, &len, why, sizeof why);
+	ck_assert_int_eq(feat_file_load(path, 21, 0, &buf, &cap, &len, why, sizeof why), 0);
+	e = feat_file_load(path, 20, 0, &buf, &cap, &len, why, sizeof why);
 	ck_assert_int_eq(e, FEAT_E_TOOBIG);
 	ck_assert_str_eq(why, "file is 21 bytes, over the limit of 20 bytes");
 	snprintf(path, sizeof path, "%s", unit_data("decode/empty.jpg"));
-	ck_assert_int_eq(feat_file_load(path, 0, &buf, &cap, &len, why, sizeof why), 0);
+	ck_assert_int_eq(feat_file_load(path, 0, 0, &buf, &cap, &len, why, sizeof why), 0);
 	ck_assert_uint_eq(len, 0);
 	snprintf(path, sizeof path, "%s", unit_data("decode/no-such-file.jpg"));
-	e = feat_file_load(path, 0, &buf, &cap, &len, why, sizeof why);
+	e = feat_file_load(path, 0, 0, &buf, &cap, &len, why, sizeof why);
 	ck_assert_int_eq(e, FEAT_E_IO);
 	ck_assert_str_eq(why, "cannot open: No such file or directory");
 	snprintf(path, sizeof path, "%s", unit_data("decode"));
-	e = feat_file_load(path, 0, &buf, &cap, &len, why, sizeof why);
+	e = feat_file_load(path, 0, 0, &buf, &cap, &len, why, sizeof why);
 	ck_assert_int_eq(e, FEAT_E_IO);
 	ck_assert_str_eq(why, "is a directory");
-	/* not a regular file: read until end, limit still applies */
-	ck_assert_int_eq(feat_file_load("/dev/null", 0, &buf, &cap, &len, why, sizeof why), 0);
+	/* not a regular file: refused unless asked for, then read until
+	 * end, the limit still applying (and bounding what is read) */
+	e = feat_file_load("/dev/zero", 0, 0, &buf, &cap, &len, why, sizeof why);
+	ck_assert_int_eq(e, FEAT_E_IO);
+	ck_assert_str_eq(why, "not a regular file (a device, FIFO or socket)");
+	snprintf(path, sizeof path, "/tmp/featkit-fifo-%d", (int)getpid());
+	unlink(path);
+	ck_assert_int_eq(mkfifo(path, 0600), 0);
+	e = feat_file_load(path, 0, 0, &buf, &cap, &len, why, sizeof why);  /* no hang */
+	unlink(path);
+	ck_assert_int_eq(e, FEAT_E_IO);
+	ck_assert_str_eq(why, "not a regular file (a device, FIFO or socket)");
+	ck_assert_int_eq(feat_file_load("/dev/null", 0, FEAT_FILE_ANY, &buf, &cap, &len, why,
+					sizeof why), 0);
 	ck_assert_uint_eq(len, 0);
-	e = feat_file_load("/dev/zero", 100000, &buf, &cap, &len, why, sizeof why);
+	e = feat_file_load("/dev/zero", 100000, FEAT_FILE_ANY, &buf, &cap, &len, why, sizeof why);
 	ck_assert_int_eq(e, FEAT_E_TOOBIG);
 	ck_assert_str_eq(why, "file is over the limit of 100000 bytes");
+	ck_assert_uint_le(cap, 100001);
 	free(buf);
 }
 END_TEST

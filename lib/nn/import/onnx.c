@@ -16,7 +16,10 @@
  *    Squeeze, Concat, Cast on shapes) is evaluated at import, with "the
  *    size of axis i of the input" kept as a symbol, so that
  *    x.view(x.size(0), -1) becomes a reshape to [0, -1];
- *  - Identity and Dropout (inference) only rename.
+ *  - Identity and Dropout (inference) only rename;
+ *  - Add and Mul by a constant become a scale layer when ONNX's
+ *    broadcasting spreads the constant over all but the channel axis; the
+ *    rank of each layer's output is followed (imp.rk) to align shapes.
  * Anything else is refused with the node, its operator and the attribute
  * or input that cannot be handled.
  */
@@ -82,8 +85,14 @@ struct imp {
 		const char *name, *src;
 		int kind;            /* NS_SHAPE, NS_SQ, NS_SUMSQ, NS_NORM */
 		double eps;
+		int mode;            /* the l2norm layer's eps_mode: 1 floor, 2 added */
 	} ns[64];
 	int nns;
+	struct vrank {               /* the rank of each layer's output */
+		const char *name;
+		int rank;
+	} *rk;
+	size_t nrk, caprk;
 };
 
 enum { NS_SHAPE = 1, NS_SQ, NS_SUMSQ, NS_NORM };
@@ -456,14 +465,60 @@ static int is_op(const struct node *n, const char *op)
 	return n->oplen == strlen(op) && !memcmp(n->op, op, n->oplen);
 }
 
+/* The rank of value name, the input's or a layer output's; -1: unknown. */
+static int rank_of(const struct imp *im, const char *name)
+{
+	if (!strcmp(name, im->input))
+		return im->inrank;
+	for (size_t i = im->nrk; i-- > 0;)
+		if (!strcmp(im->rk[i].name, name))
+			return im->rk[i].rank;
+	return -1;
+}
+
+/* "[2, 1, 1]" for constant c, kept until the import ends. */
+static const char *shape_str(struct imp *im, const struct cval *c)
+{
+	char b[16 * FEAT_MAX_DIMS + 4];
+	size_t o = 0;
+
+	b[o++] = '[';
+	for (int i = 0; i < c->ndim && o < sizeof b - 24; i++)
+		o += (size_t)snprintf(b + o, sizeof b - o, "%s%lld", i ? ", " : "", (long long)c->dims[i]);
+	b[o++] = ']';
+	b[o] = 0;
+	{
+		const char *s = keep(im, b, o);
+
+		return s ? s : "?";
+	}
+}
+
 static int layer(struct imp *im, const char *type, const struct node *n, int nin,
 	const char *const *in, uint32_t np, const struct feat_kv *p, uint32_t nw,
 	const uint32_t *w)
 {
 	int e = feat_mb_layer(im->b, type, n->name, (uint32_t)nin, in, 1, n->out, np, p, nw, w);
+	int r = nin > 0 ? rank_of(im, in[0]) : -1;
 
+	if (e)
+		return fail(im, e, "node '%s': cannot store layer", n->name);
 	im->nlayer++;
-	return e ? fail(im, e, "node '%s': cannot store layer", n->name) : 0;
+	if (!strcmp(type, "fc") || !strcmp(type, "flatten"))
+		r = 2;
+	else if (!strcmp(type, "reshape"))
+		r = np > 0 ? (int)p[0].v.n : -1;
+	if (im->nrk == im->caprk) {
+		size_t c = im->caprk ? im->caprk * 2 : 64;
+		struct vrank *v = realloc(im->rk, c * sizeof *v);
+
+		if (!v)
+			return FEAT_E_NOMEM;
+		im->rk = v;
+		im->caprk = c;
+	}
+	im->rk[im->nrk++] = (struct vrank){ n->out[0], r };
+	return 0;
 }
 
 #define KV_INTS(k, v, c) { k, { .type = FEAT_V_INTS, .n = (uint32_t)(c), .u.ints = (v) } }
@@ -554,8 +609,8 @@ static int pool(struct imp *im, const struct node *n, const char *mode, int glob
  * x / (x.pow(2).sum(1, keepdim=True).sqrt() + eps) is Pow(2) -> ReduceSum
  * -> Sqrt -> Add(eps) -> Div; LpNormalization(p=2, axis=1) is one node.
  * The values along the way are followed symbolically (imp.ns) and the Div
- * becomes the engine's l2norm layer (y = x / sqrt(sum x^2 + eps^2): the
- * same as both forms but for vectors of norm near eps).  A following Mul
+ * becomes the engine's l2norm layer with the form's eps_mode: F.normalize's
+ * x / max(norm, eps) (Clip, Max) or x / (norm + eps) (Add).  A following Mul
  * by the learned per-channel weight is the usual scale layer.  A value of
  * the chain used any other way is an error naming the node.
  */
@@ -567,11 +622,12 @@ static struct nsym *nsfind(struct imp *im, const char *name)
 	return NULL;
 }
 
-static int nsadd(struct imp *im, const struct node *n, const char *src, int kind, double eps)
+static int nsadd(struct imp *im, const struct node *n, const char *src, int kind, double eps,
+	int mode)
 {
 	if (im->nns == 64)
 		return fail(im, FEAT_E_FORMAT, "node '%s': too many L2 normalisations", n->name);
-	im->ns[im->nns++] = (struct nsym){ n->out[0], src, kind, eps };
+	im->ns[im->nns++] = (struct nsym){ n->out[0], src, kind, eps, mode };
 	return 0;
 }
 
@@ -603,19 +659,19 @@ static int over_channels(struct imp *im, const struct node *n)
 	return na == 1 && (ax[0] == 1 || ax[0] == -3) && attr_i(n, "keepdims", 1) == 1;
 }
 
-static int l2norm_layer(struct imp *im, const struct node *n, const char *x, double eps)
+static int l2norm_layer(struct imp *im, const struct node *n, const char *x, double eps, int mode)
 {
 	uint32_t d[1] = { 1 }, w[1];
 	float one = 1.0f;
 	char nm[300];
-	struct feat_kv kv[1] = { KV_FLOAT("eps", eps * eps) };
+	struct feat_kv kv[2] = { KV_FLOAT("eps", eps), KV_INT("eps_mode", mode) };
 	int e;
 
 	snprintf(nm, sizeof nm, "%s.scale", n->name);
 	if ((e = feat_mb_tensor(im->b, nm, FEAT_DT_F32, 1, d, &one)) < 0)
 		return fail(im, e, "node '%s': cannot store its scale", n->name);
 	w[0] = (uint32_t)e;
-	return layer(im, "l2norm", n, 1, &x, 1, kv, 1, w);
+	return layer(im, "l2norm", n, 1, &x, 2, kv, 1, w);
 }
 
 /* 1: not part of an L2 normalisation; else 0 or an error. */
@@ -629,33 +685,33 @@ static int norm_node(struct imp *im, const struct node *n)
 		if (attr_i(n, "p", 2) != 2 || attr_i(n, "axis", -1) != 1)
 			return fail(im, FEAT_E_FORMAT, "node '%s': LpNormalization other than p=2 over axis 1 is not supported",
 				    n->name);
-		return l2norm_layer(im, n, n->in[0], 0.0);
+		return l2norm_layer(im, n, n->in[0], 0.0, 0);
 	}
 	if (is_op(n, "Shape") && n->nin == 1 && strcmp(n->in[0], im->input) && !cfind(im, n->in[0]))
-		return nsadd(im, n, n->in[0], NS_SHAPE, 0);
+		return nsadd(im, n, n->in[0], NS_SHAPE, 0, 0);
 	if (is_op(n, "Pow") && !a && n->nin == 2 && !cscalar(im, n, 1, &v) && v == 2.0)
-		return nsadd(im, n, n->in[0], NS_SQ, 0);
+		return nsadd(im, n, n->in[0], NS_SQ, 0, 0);
 	if (is_op(n, "ReduceSum") && a && a->kind == NS_SQ && over_channels(im, n))
-		return nsadd(im, n, a->src, NS_SUMSQ, 0);
+		return nsadd(im, n, a->src, NS_SUMSQ, 0, 0);
 	if (is_op(n, "Sqrt") && a && a->kind == NS_SUMSQ)
-		return nsadd(im, n, a->src, NS_NORM, 0);
+		return nsadd(im, n, a->src, NS_NORM, 0, 0);
 	if (is_op(n, "ReduceL2") && !a && over_channels(im, n))
-		return nsadd(im, n, n->in[0], NS_NORM, 0);
-	if (is_op(n, "Add") && n->nin == 2 && ((a && a->kind == NS_NORM && !cscalar(im, n, 1, &v)) ||
-					      (b && b->kind == NS_NORM && !cscalar(im, n, 0, &v))))
-		return nsadd(im, n, (a ? a : b)->src, NS_NORM, v);
-	if (is_op(n, "Clip") && a && a->kind == NS_NORM && !cscalar(im, n, 1, &v) &&
+		return nsadd(im, n, n->in[0], NS_NORM, 0, 0);
+	if (is_op(n, "Add") && n->nin == 2 && ((a && a->kind == NS_NORM && !a->mode && !cscalar(im, n, 1, &v)) ||
+					      (b && b->kind == NS_NORM && !b->mode && !cscalar(im, n, 0, &v))))
+		return nsadd(im, n, (a ? a : b)->src, NS_NORM, v, 2);
+	if (is_op(n, "Clip") && a && a->kind == NS_NORM && !a->mode && !cscalar(im, n, 1, &v) &&
 	    (n->nin < 3 || !n->in[2][0]))
-		return nsadd(im, n, a->src, NS_NORM, v);
-	if (is_op(n, "Max") && n->nin == 2 && a && a->kind == NS_NORM && !cscalar(im, n, 1, &v))
-		return nsadd(im, n, a->src, NS_NORM, v);
+		return nsadd(im, n, a->src, NS_NORM, v, 1);
+	if (is_op(n, "Max") && n->nin == 2 && a && a->kind == NS_NORM && !a->mode && !cscalar(im, n, 1, &v))
+		return nsadd(im, n, a->src, NS_NORM, v, 1);
 	if (is_op(n, "Expand") && a && a->kind == NS_NORM)
-		return nsadd(im, n, a->src, NS_NORM, a->eps);
+		return nsadd(im, n, a->src, NS_NORM, a->eps, a->mode);
 	if (is_op(n, "Div") && n->nin == 2 && !a && b && b->kind == NS_NORM) {
 		if (strcmp(b->src, n->in[0]))
 			return fail(im, FEAT_E_FORMAT, "node '%s': Div by the norm of another value than its dividend",
 				    n->name);
-		return l2norm_layer(im, n, n->in[0], b->eps);
+		return l2norm_layer(im, n, n->in[0], b->eps, b->mode);
 	}
 	for (int i = 0; i < n->nin; i++) {
 		struct nsym *y = n->in[i][0] ? nsfind(im, n->in[i]) : NULL;
@@ -938,27 +994,43 @@ static int import_node(struct imp *im, const struct node *n)
 	}
 	if ((is_op(n, "Mul") || is_op(n, "Add")) && n->nin == 2 &&
 	    (cfind(im, n->in[1]) || cfind(im, n->in[0]))) {
-		/* a per-channel constant, [C, 1, 1] or [1, C, 1, 1]: Caffe's Scale */
+		/*
+		 * Caffe's Scale: a constant that ONNX's broadcasting (shapes
+		 * aligned on the right, or from `axis` before opset 7) spreads
+		 * over everything but the channel axis: [C, 1, 1] or
+		 * [1, C, 1, 1] on a 4-D value, [C] on a 2-D one, or one value.
+		 * Any other constant would be taken per channel wrongly: refused.
+		 */
 		int ci = cfind(im, n->in[1]) ? 1 : 0;
 		struct cval *k = cfind(im, n->in[ci]);
 		const char *x = n->in[1 - ci];
 		uint64_t cnt;
-		float *v = tfloats(im, k, &cnt), *one;
-		uint32_t d[1] = { (uint32_t)cnt }, wi[2];
-		int mul = is_op(n, "Mul"), inner = 1;
+		float *v;
+		uint32_t d[1], wi[2];
+		int mul = is_op(n, "Mul"), r = rank_of(im, x), off = r - k->ndim;
+		const char *why = NULL;
 		char nm[300];
+		float *one;
 
-		if (!v)
-			return FEAT_E_FORMAT;
-		for (int i = 0; i < k->ndim; i++)
-			if (k->dims[i] != 1 && k->dims[i] != (int64_t)cnt)
-				inner = 0;
-		if (!inner || cnt < 1 || (k->ndim >= 1 && k->dims[k->ndim - 1] != 1 && cnt > 1 && k->ndim > 1)) {
-			free(v);
-			return fail(im, FEAT_E_FORMAT,
-				    "node '%s': %s by a constant that is not one value per channel",
-				    n->name, mul ? "Mul" : "Add");
+		if (im->opset < 7 && (attr(n, "broadcast") || attr(n, "axis"))) {
+			if (!attr_i(n, "broadcast", 0) || ci == 0)
+				why = "before opset 7, only broadcast=1 of the second input is supported";
+			else if (attr(n, "axis"))
+				off = (int)attr_i(n, "axis", 0) + (attr_i(n, "axis", 0) < 0 ? r : 0);
 		}
+		if (!why && r < 0)
+			why = "the rank of its other input is not known here";
+		if (!why && (off < 0 || off + k->ndim > r))
+			why = "the constant has more axes than its input";
+		for (int i = 0; !why && i < k->ndim; i++)
+			if (k->dims[i] != 1 && off + i != 1)
+				why = "the constant varies along another axis than the channels";
+		if (why)
+			return fail(im, FEAT_E_FORMAT, "node '%s': %s by a constant of shape %s: %s",
+				    n->name, mul ? "Mul" : "Add", shape_str(im, k), why);
+		if (!(v = tfloats(im, k, &cnt)))
+			return FEAT_E_FORMAT;
+		d[0] = (uint32_t)cnt;
 		one = malloc(sizeof(float) * (size_t)cnt);
 		if (!one) {
 			free(v);
@@ -1259,5 +1331,6 @@ out:
 		free(im.strings[i]);
 	free(im.strings);
 	free(im.cv);
+	free(im.rk);
 	return e < 0 ? e : 0;
 }
