@@ -1,28 +1,23 @@
 #!/bin/sh
-# Every program notices a failed write to standard output: --help and
-# --version to a full device exit non-zero with a message on stderr.
+# What t0200 leaves out: featrun (a shell script) and featindex check notice
+# a failed write to standard output and exit 4 with a message.
 
 . "$FEAT_TOP/t/test-lib.sh"
 
-for p in cropbox deepbit-extract featcat featdedup featdraw featindex \
-	featinfo featmodel featrun featsearch featwrite imgdecode imgprep \
-	ssd-detect
-do
-	for o in --help --version
-	do
-		test_expect_success "$p $o to /dev/full fails with a message" "
-			test_must_fail $p $o >/dev/full 2>err &&
-			test -s err
-		"
-	done
-done
+[ -w /dev/full ] || { test_skip "/dev/full" "no /dev/full here"; test_done; exit 0; }
 
-test_expect_success 'featindex info and check to /dev/full exit 4 with a message' '
-	printf "a\t00ff00ff00ff00ff\nb\t0f0f0f0f0f0f0f0f\n" >db.tsv &&
+test_expect_success 'featrun --help and --version to /dev/full exit 4 with a message' '
+	test_expect_code 4 featrun --help >/dev/full 2>err &&
+	grep -q "^featrun: write error on standard output" err &&
+	test_expect_code 4 featrun --version >/dev/full 2>err &&
+	grep -q "^featrun: write error on standard output" err &&
+	featrun --help >help.txt && test -s help.txt
+'
+
+test_expect_success 'featindex check to /dev/full exits 4 with a message' '
+	printf "a\\t00ff00ff00ff00ff\\nb\\t0f0f0f0f0f0f0f0f\\n" >db.tsv &&
 	featindex build -o db.fix db.tsv &&
-	featindex info db.fix >/dev/null &&
-	test_expect_code 4 featindex info db.fix >/dev/full 2>err &&
-	grep -q "write error" err &&
+	featindex check db.fix >/dev/null &&
 	test_expect_code 4 featindex check db.fix >/dev/full 2>err &&
 	grep -q "write error" err
 '
