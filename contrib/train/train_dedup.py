@@ -41,48 +41,18 @@ from PIL import Image, ImageDraw, ImageFont
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import common as C  # noqa: E402
 import scenes_dr as SD  # noqa: E402
+import train_deepbit as TD  # noqa: E402
 
 torch.set_num_threads(1)
 S = 48
 FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"
 
 
-class Net(nn.Module):
-    """conv 32-64-128-128 (3x3, each but the last followed by a 2x2 max
-    pool), fc 4608-256, relu(fc).  bn=True puts batch norms after each
-    conv and fc for training; fold() removes them."""
-
-    def __init__(self, bn=False):
-        super().__init__()
-        L = []
-        for k, (i, o) in enumerate(((3, 32), (32, 64), (64, 128), (128, 128))):
-            L += [nn.Conv2d(i, o, 3, padding=1)] + ([nn.BatchNorm2d(o)] if bn else [])
-            L += [nn.ReLU(inplace=True)] + ([nn.MaxPool2d(2)] if k < 3 else [])
-        self.f = nn.Sequential(*L)
-        self.fc = nn.Linear(128 * 6 * 6, 256)
-        self.bn = nn.BatchNorm1d(256) if bn else None
-
-    def feat(self, x):
-        y = self.fc(self.f(x).flatten(1))
-        return F.relu(self.bn(y) if self.bn is not None else y)
-
-    def fold(self):
-        out = Net()
-        convs = [m for m in out.f if isinstance(m, nn.Conv2d)]
-        mine = list(self.f)
-        k = 0
-        with torch.no_grad():
-            for j, m in enumerate(mine):
-                if isinstance(m, nn.Conv2d):
-                    bn = mine[j + 1]
-                    g = bn.weight / torch.sqrt(bn.running_var + bn.eps)
-                    convs[k].weight.copy_(m.weight * g[:, None, None, None])
-                    convs[k].bias.copy_((m.bias - bn.running_mean) * g + bn.bias)
-                    k += 1
-            g = self.bn.weight / torch.sqrt(self.bn.running_var + self.bn.eps)
-            out.fc.weight.copy_(self.fc.weight * g[:, None])
-            out.fc.bias.copy_((self.fc.bias - self.bn.running_mean) * g + self.bn.bias)
-        return out.eval()
+def Net(bn=False):
+    """conv 32-64-128-128 over 48x48 colour (3x3, each but the last
+    followed by a 2x2 max pool), fc 4608-256, relu(fc): train_deepbit.py's
+    network, wider; bn=True for training, fold() removes the batch norms."""
+    return TD.Net(bn, cin=3, chans=(32, 64, 128, 128), side=S)
 
 
 class Coder(nn.Module):
@@ -197,29 +167,6 @@ def views(rng, col, matte, aspect, bgs, texts, bg_idx):
     return ((x.clamp(0, 1) * 255 - 127.5) * 0.0078125)
 
 
-def nt_xent(z1, z2, tau):
-    z = F.normalize(torch.cat([z1, z2]), dim=1)
-    s = z @ z.t() / tau
-    n = z1.size(0)
-    s.fill_diagonal_(-1e9)
-    target = torch.cat([torch.arange(n, 2 * n), torch.arange(0, n)])
-    return F.cross_entropy(s, target)
-
-
-def itq(X, bits, iters=50, seed=0):
-    mu = X.mean(0)
-    Xc = X - mu
-    w, V = np.linalg.eigh(Xc.T @ Xc / len(Xc))
-    V = V[:, np.argsort(-w)[:bits]]
-    Y = Xc @ V
-    R = np.linalg.qr(np.random.default_rng(seed).standard_normal((bits, bits)))[0]
-    for _ in range(iters):
-        B = np.sign(Y @ R)
-        U, _, Vt = np.linalg.svd(B.T @ Y)
-        R = (U @ Vt).T
-    return mu, V @ R
-
-
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("out")
@@ -250,7 +197,7 @@ def main():
         bi = torch.from_numpy(rng.integers(0, len(bgs), a.batch))
         x1 = views(rng, col, matte, asp, bgs, texts, bi)
         x2 = views(rng, col, matte, asp, bgs, texts, bi)
-        loss = nt_xent(head(net.feat(x1)), head(net.feat(x2)), a.tau)
+        loss = TD.nt_xent(head(net.feat(x1)), head(net.feat(x2)), a.tau)
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -270,7 +217,7 @@ def main():
             feats.append(f.feat(views(rng, col, matte, asp, bgs, texts, bi)).numpy())
     X = np.concatenate(feats).astype(np.float64)
     for bits in [int(b) for b in a.bits.split(",")]:
-        mu, P = itq(X, bits, seed=a.seed)
+        mu, P = TD.itq(X, bits, seed=a.seed)
         W = P.T.astype(np.float32)
         b = (-mu @ P).astype(np.float32)
         coder = Coder(f, W, b).eval()

@@ -65,14 +65,15 @@ class Net(nn.Module):
     (pretraining) puts a batch norm after each conv and after fc; fold()
     folds them into the weights for the shipped network."""
 
-    def __init__(self, bn=False):
+    def __init__(self, bn=False, cin=1, chans=(16, 32, 64, 64), side=32):
         super().__init__()
+        self.shape = (cin, tuple(chans), side)
         L = []
-        for k, (i, o) in enumerate(((1, 16), (16, 32), (32, 64), (64, 64))):
+        for k, (i, o) in enumerate(zip((cin,) + tuple(chans[:-1]), chans)):
             L += [nn.Conv2d(i, o, 3, padding=1)] + ([nn.BatchNorm2d(o)] if bn else [])
             L += [nn.ReLU(inplace=True)] + ([nn.MaxPool2d(2)] if k < 3 else [])
         self.f = nn.Sequential(*L)
-        self.fc = nn.Linear(64 * 4 * 4, 256)
+        self.fc = nn.Linear(chans[-1] * (side // 8) ** 2, 256)
         self.bn = nn.BatchNorm1d(256) if bn else None
 
     def feat(self, x):
@@ -82,7 +83,8 @@ class Net(nn.Module):
 
     def fold(self):
         """The same function (eval mode) without batch norms."""
-        out = Net()
+        cin, chans, side = self.shape
+        out = Net(cin=cin, chans=chans, side=side)
         convs = [m for m in out.f if isinstance(m, nn.Conv2d)]
         mine = list(self.f)
         k = 0
