@@ -2,7 +2,7 @@
 #
 #   make            libfeat (lib/libfeat.a, lib/libfeat.so) and the programs (bin/)
 #   make check      every test (Check unit tests and t/ scripts) under one prove run
-#   make check-kernels  the same under each kernel path (FEAT_KERNEL=ref|blas|avx512)
+#   make check-kernels  the same under each kernel path (KERNELS="ref blas avx512")
 #   make asan       the same, built with -fsanitize=address,undefined
 #   make fuzz       libFuzzer harnesses over the parsers (FUZZTIME seconds each)
 #   make bench      benchmarks in t/perf/
@@ -145,8 +145,9 @@ test: all $(UNITS)
 
 # The whole suite once under each kernel path (FEAT_KERNEL), as the
 # engine's tests require; avx512 only where the CPU has it.
+KERNELS ?= ref blas avx512
 check-kernels: all $(UNITS)
-	@for k in ref blas avx512; do \
+	@for k in $(KERNELS); do \
 		if [ $$k = avx512 ] && ! grep -q avx512f /proc/cpuinfo; then \
 			echo "== FEAT_KERNEL=$$k: skipped, no AVX-512 here"; continue; fi; \
 		echo "== FEAT_KERNEL=$$k"; \
