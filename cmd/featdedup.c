@@ -200,6 +200,7 @@ int main(int argc, char **argv)
 	size_t np;
 	char detail[512];
 	FILE *out = stdout;
+	struct feat_outfile *file = NULL;
 	double t0, t1, t2;
 	int e;
 
@@ -239,8 +240,12 @@ int main(int argc, char **argv)
 				     (int)o.threads, &pairs, &np)))
 		feat_die(FEAT_EXIT_SYSTEM, "self-join: %s", feat_strerror(e));
 	t2 = now();
-	if (o.output && !(out = fopen(o.output, "w")))
-		feat_die(FEAT_EXIT_SYSTEM, "%s: cannot open: %s", o.output, strerror(errno));
+	if (o.output) {
+		/* replaced only when complete (feat_cli_create) */
+		file = feat_cli_create(o.output);
+		if (!(out = file->fp = fdopen(file->fd, "w")))
+			feat_die(FEAT_EXIT_SYSTEM, "out of memory");
+	}
 	if (o.pairs) {
 		write_pairs(out, ix, pairs, np, o.jsonl);
 		feat_info("%" PRIu64 " records, %zu pairs within %ld; load+index %.3fs, "
@@ -259,8 +264,10 @@ int main(int argc, char **argv)
 			  feat_popcount_name());
 		free(rep);
 	}
-	if (fflush(out) || ferror(out) || (out != stdout && fclose(out)))
+	if (fflush(out) || ferror(out))
 		feat_die(FEAT_EXIT_SYSTEM, "%s: write error", o.output ? o.output : "standard output");
+	if (file)
+		feat_cli_commit(file);
 	free(pairs);
 	feat_index_free(ix);
 	return FEAT_EXIT_OK;

@@ -95,7 +95,7 @@ test_expect_success 'a flipped bit: CRC mismatch, exit 3, earlier records kept (
 	grep -q "record 3 at byte .*CRC mismatch" err &&
 	printf "g1\tok\t1111111111111111\ng2\tok\t2222222222222222\n" >expect &&
 	test_cmp expect out.tsv &&
-	test_expect_code 3 featwrite -f bin -o bad.fcd <bad.fs 2>err &&
+	test_expect_code 3 featwrite -f bin <bad.fs >bad.fcd 2>err &&
 	test_stderr_one_line err &&
 	"$PYTHON" -c "
 import struct

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -529,4 +530,70 @@ size_t feat_put_json(FILE *f, const char *str, size_t n)
 	}
 	putc('"', f);
 	return bad;
+}
+
+/* ------------------------------------------------------ named outputs */
+
+/* The outputs not yet committed, for the exit and signal handlers: only
+ * their temporary names are used there (unlink is async-signal-safe). */
+#define MAX_OUTPUTS 8
+static struct feat_outfile outputs[MAX_OUTPUTS];
+
+static void outputs_remove(void)
+{
+	for (int i = 0; i < MAX_OUTPUTS; i++)
+		if (outputs[i].fd >= 0 && outputs[i].tmp)
+			unlink(outputs[i].tmp);
+}
+
+static void outputs_on_signal(int sig)
+{
+	outputs_remove();
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+struct feat_outfile *feat_cli_create(const char *path)
+{
+	static int setup;
+	char detail[512];
+	struct feat_outfile *o = NULL;
+	int e;
+
+	if (!setup) {
+		static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGPIPE };
+
+		for (int i = 0; i < MAX_OUTPUTS; i++)
+			outputs[i].fd = -1;
+		atexit(outputs_remove);
+		for (size_t i = 0; i < sizeof sigs / sizeof *sigs; i++) {
+			struct sigaction sa, old;
+
+			memset(&sa, 0, sizeof sa);
+			sa.sa_handler = outputs_on_signal;
+			sigemptyset(&sa.sa_mask);
+			/* a signal the caller chose to ignore stays ignored */
+			if (!sigaction(sigs[i], NULL, &old) && old.sa_handler == SIG_DFL)
+				sigaction(sigs[i], &sa, NULL);
+		}
+		setup = 1;
+	}
+	for (int i = 0; i < MAX_OUTPUTS && !o; i++)
+		if (outputs[i].fd < 0)
+			o = &outputs[i];
+	if (!o)
+		feat_die(FEAT_EXIT_SYSTEM, "%s: too many output files", path);
+	if ((e = feat_outfile_open(o, path, detail, sizeof detail))) {
+		o->fd = -1;
+		feat_die(FEAT_EXIT_SYSTEM, "%s", detail);
+	}
+	return o;
+}
+
+void feat_cli_commit(struct feat_outfile *o)
+{
+	char detail[512];
+
+	if (feat_outfile_commit(o, detail, sizeof detail))
+		feat_die(FEAT_EXIT_SYSTEM, "%s", detail);
 }

@@ -15,6 +15,7 @@
 #include <stdio.h>
 
 #include "feat.h"
+#include "base/outfile.h"
 
 /* Exit codes shared by all programs (documented in each man page). */
 enum {
@@ -87,6 +88,19 @@ void feat_progress(uint64_t records, uint64_t bytes, int final);
  * cannot be opened.  *fd receives the descriptor to close afterwards
  * (STDIN_FILENO for "-", which is not to be closed). */
 feat_reader *feat_cli_open_reader(const char *path, int *fd);
+
+/*
+ * A named output file (-o FILE and the like), written whole or not at all
+ * (base/outfile.h): the program writes to the returned descriptor (or
+ * through o->fp, which it may set from fdopen), and the target is replaced
+ * only by feat_cli_commit().  If the program exits without committing
+ * (feat_die, any exit) or is killed by SIGINT, SIGTERM, SIGHUP or SIGPIPE,
+ * the temporary file is removed and the target stays as it was.
+ * feat_cli_create dies (exit 4) when the file cannot be created;
+ * feat_cli_commit likewise when it cannot be completed.
+ */
+struct feat_outfile *feat_cli_create(const char *path);
+void feat_cli_commit(struct feat_outfile *o);
 
 /* Stop on a fatal stream error: print the reader's detail with a hint,
  * drain the input and exit FEAT_EXIT_STREAM (or _SYSTEM for I/O). */
