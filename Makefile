@@ -70,6 +70,9 @@ AVX512_FLAGS := -mavx512f -mavx512bw -mavx512dq -mavx512vl -mfma -mavx2
 # The AVX-512 kernels' CFLAGS: the build's, but for the fuzz build (below).
 KERN_CFLAGS ?= $(CFLAGS)
 
+# objects are kept (not intermediate): a second make rebuilds nothing
+.SECONDARY:
+
 .PHONY: all check check-kernels test asan fuzz bench demo deps install uninstall clean models
 
 # Only the default build refreshes lib/libfeat.a, lib/libfeat.so and bin/:
