@@ -271,8 +271,9 @@ int main(int argc, char **argv)
 		feat_writer_flush(s.w);
 		feat_cli_stream_fail(rd, e);
 	}
-	if (feat_writer_free(s.w) < 0)
-		feat_die(FEAT_EXIT_SYSTEM, "standard output: write error");
+	if ((e = feat_writer_end(s.w)) < 0)
+		feat_cli_write_fail(s.w, e);
+	feat_writer_free(s.w);
 	feat_progress(feat_reader_records(rd), feat_reader_bytes(rd), 1);
 	feat_reader_free(rd);
 	feat_rec_free(&r);

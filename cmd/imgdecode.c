@@ -335,7 +335,7 @@ int main(int argc, char **argv)
 			input(&s, argv[i], 1);
 	else
 		read_list(&s, stdin, o.null_sep ? '\0' : '\n');
-	if ((e = feat_writer_flush(s.w)) < 0)
+	if ((e = feat_writer_end(s.w)) < 0)
 		feat_cli_write_fail(s.w, e);
 	feat_writer_free(s.w);
 	feat_progress(s.nin, s.bytes_in, 1);

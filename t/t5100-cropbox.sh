@@ -174,13 +174,14 @@ test_expect_success 'input that is not a featstream: exit 3, one line' '
 	grep "cropbox: standard input is not a featstream" err
 '
 
-test_expect_success 'truncated input: the records before are written, then exit 3' '
+test_expect_success 'truncated input: the records before are written, no end mark, exit 3' '
 	n=$(wc -c <"$D/in.fs") &&
 	head -c $((n - 100)) "$D/in.fs" >trunc.fs &&
 	test_expect_code 3 cropbox <trunc.fs >out.fs 2>err &&
 	test_stderr_one_line err &&
 	grep "truncated" err &&
-	featinfo -k out.fs >keys &&
+	test_expect_code 3 featinfo -k out.fs >keys 2>err &&
+	grep -q "without its end mark" err &&
 	test_line_count = 10 keys
 '
 

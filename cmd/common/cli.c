@@ -326,9 +326,9 @@ int feat_filter_run(const struct feat_filter *f)
 		feat_writer_flush(w);
 		feat_cli_stream_fail(rd, e);
 	}
-	if ((e = feat_writer_free(w)) < 0)
-		feat_die(FEAT_EXIT_SYSTEM, "standard output: write error: %s",
-			 strerror(errno));
+	if ((e = feat_writer_end(w)) < 0)
+		feat_cli_write_fail(w, e);
+	feat_writer_free(w);
 	feat_progress(feat_reader_records(rd), feat_reader_bytes(rd), 1);
 	feat_reader_free(rd);
 	feat_rec_free(&r);
@@ -384,9 +384,9 @@ int feat_batch_filter_run(const struct feat_batch_filter *f)
 		feat_writer_flush(w);
 		feat_cli_stream_fail(rd, e);
 	}
-	if (feat_writer_free(w) < 0)
-		feat_die(FEAT_EXIT_SYSTEM, "standard output: write error: %s",
-			 strerror(errno));
+	if ((e = feat_writer_end(w)) < 0)
+		feat_cli_write_fail(w, e);
+	feat_writer_free(w);
 	feat_progress(feat_reader_records(rd), feat_reader_bytes(rd), 1);
 	feat_reader_free(rd);
 	for (int i = 0; i < cap; i++)
