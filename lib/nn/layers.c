@@ -1764,11 +1764,13 @@ static inline float exp_nonpos(float x)
 	union { float f; int32_t i; } u;
 	float n, r, p, xn;
 
-	x = x < -87.0f ? -87.0f : x;
 	/* a NaN (a row holding NaN or infinities) must not reach the
 	 * conversion to int, which it would make undefined: n is taken
-	 * from -87 instead, and r, hence the result, stays NaN */
+	 * from -87 instead, and r, hence the result, stays NaN.  xn comes
+	 * from the x given, not the clamped one: clang 14 folds a clamp
+	 * of the clamp as if NaN were not there */
 	xn = x >= -87.0f ? x : -87.0f;
+	x = x < -87.0f ? -87.0f : x;
 	n = (float)(int32_t)(xn * 1.44269504088896341f - 0.5f);
 	r = x - n * 0.693359375f + n * 2.12194440e-4f;
 	p = 1.9875691500e-4f;
