@@ -47,6 +47,9 @@ test_expect_success 'deepbit-extract: a non-finite input is an error record, the
 		deepbit-extract -m "$M/deepbit.fm" --feat -b $b <db.fs >out.fs 2>err &&
 		test ! -s err &&
 		keys out.fs &&
+		deepbit-extract -m "$M/deepbit.fm" --mirror -b $b <db.fs >mirror.fs &&
+		featinfo -k mirror.fs >mirror.keys &&
+		test_cmp out.fs.keys mirror.keys &&
 		test_line_count = 6 out.fs.keys &&
 		grep -q "^nan	error	deepbit-extract: non-finite input: .input. holds NaN at element 100 of 1024$" out.fs.keys &&
 		grep -q "^inf	error	deepbit-extract: non-finite input: .input. holds inf at element 0 of 1024$" out.fs.keys &&
@@ -89,7 +92,7 @@ test_expect_success 'setup: a descriptor that overflows' '
 '
 
 test_expect_success 'deepbit-extract: an output that is not finite is an error record' '
-	for b in 1 4; do
+	for b in "1 --no-mirror" "4 --no-mirror" "1 --mirror" "4 --mirror"; do
 		deepbit-extract -m over.fm --feat -b $b <over.fs >out.fs 2>err &&
 		test ! -s err &&
 		keys out.fs &&
