@@ -6,6 +6,7 @@
  * Records go through the network in batches (-b); the code of a record
  * does not depend on the batch it was in.
  */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -162,11 +163,26 @@ static int fail(struct feat_rec *r, char *why, size_t whylen, const char *fmt,
 	return 0;
 }
 
-/* r's `input` if it fits the model, else NULL (r marked as failed). */
+/* Mark r as failed for the non-finite value v[k] of n; 0 or FEAT_E_NOMEM. */
+static int nonfinite(struct feat_rec *r, const char *what, const char *name,
+	const float *v, size_t k, size_t n, char *why, size_t whylen)
+{
+	if (feat_rec_set_error(r, "deepbit-extract: %s: '%s' holds %s at element %zu of %zu",
+			       what, name, isnan(v[k]) ? "NaN" : v[k] > 0 ? "inf" : "-inf",
+			       k, n) == FEAT_E_NOMEM) {
+		snprintf(why, whylen, "out of memory");
+		return FEAT_E_NOMEM;
+	}
+	return 0;
+}
+
+/* r's `input` if it fits the model and is finite, else NULL (r marked as
+ * failed). */
 static const float *input_of(struct ctx *x, struct feat_rec *r, int *e,
 	char *why, size_t whylen)
 {
 	struct feat_tensor *t = feat_rec_find(r, "input");
+	size_t k, n;
 
 	*e = 0;
 	if (!t) {
@@ -188,18 +204,29 @@ static const float *input_of(struct ctx *x, struct feat_rec *r, int *e,
 		}
 		return NULL;
 	}
+	n = (size_t)feat_tensor_count(t);
+	if ((k = feat_f32_nonfinite(t->data, n)) < n) {
+		*e = nonfinite(r, "non-finite input", "input", t->data, k, n, why, whylen);
+		return NULL;
+	}
 	return t->data;
 }
 
-/* The code (and activations) of one record from its row of the output. */
+/* The code (and activations) of one record from its row of the output;
+ * an output that is not finite (an overflow in the net) makes r an error
+ * record, never a code. */
 static int put_code(struct ctx *x, struct feat_rec *r, const float *act,
 	char *why, size_t whylen)
 {
 	uint32_t d[1] = { (uint32_t)x->k };
 	struct feat_tensor *t;
 	uint8_t *code;
+	size_t bad;
 	int e;
 
+	if ((bad = feat_f32_nonfinite(act, (size_t)x->k)) < (size_t)x->k)
+		return nonfinite(r, "network output is not finite", x->net->blob[x->out].name,
+				 act, bad, (size_t)x->k, why, whylen);
 	if (!(t = feat_rec_add(r, "code", FEAT_DT_BIT, 1, d, &e)))
 		goto fail;
 	code = t->data;

@@ -348,21 +348,24 @@ static void im2col(const struct conv *c, const float *x, int c0, int nc, size_t 
 					size_t rs = (size_t)oy * c->wout;
 					int a = rs < j0 ? (int)(j0 - rs) : 0;
 					int b = rs + c->wout > j0 + nj ? (int)(j0 + nj - rs) : c->wout;
-					float *r = row + rs + a - j0;
-					const float *xr = xc + (size_t)iy * c->win;
+					float *r = row + (rs + (size_t)a - j0);
+					const float *xr;
 					int va = lo > a ? lo : a, vb = hi < b ? hi : b;
 
 					if (iy < 0 || iy >= c->hin || va >= vb) {
 						memset(r, 0, sizeof(float) * (size_t)(b - a));
 						continue;
 					}
+					/* only now: a row of the padding above
+					 * (iy < 0) has no address in x */
+					xr = xc + (size_t)iy * c->win;
 					memset(r, 0, sizeof(float) * (size_t)(va - a));
 					if (c->sw == 1)
-						memcpy(r + va - a, xr + va + off, sizeof(float) * (size_t)(vb - va));
+						memcpy(r + (va - a), xr + (va + off), sizeof(float) * (size_t)(vb - va));
 					else
 						for (int ox = va; ox < vb; ox++)
 							r[ox - a] = xr[ox * c->sw + off];
-					memset(r + vb - a, 0, sizeof(float) * (size_t)(b - vb));
+					memset(r + (vb - a), 0, sizeof(float) * (size_t)(b - vb));
 				}
 			}
 }
@@ -1759,10 +1762,16 @@ static int softmax_setup(struct feat_net *n, struct feat_layer *l, char *detail,
 static inline float exp_nonpos(float x)
 {
 	union { float f; int32_t i; } u;
-	float n, r, p;
+	float n, r, p, xn;
 
+	/* a NaN (a row holding NaN or infinities) must not reach the
+	 * conversion to int, which it would make undefined: n is taken
+	 * from -87 instead, and r, hence the result, stays NaN.  xn comes
+	 * from the x given, not the clamped one: clang 14 folds a clamp
+	 * of the clamp as if NaN were not there */
+	xn = x >= -87.0f ? x : -87.0f;
 	x = x < -87.0f ? -87.0f : x;
-	n = (float)(int32_t)(x * 1.44269504088896341f - 0.5f);
+	n = (float)(int32_t)(xn * 1.44269504088896341f - 0.5f);
 	r = x - n * 0.693359375f + n * 2.12194440e-4f;
 	p = 1.9875691500e-4f;
 	p = p * r + 1.3981999507e-3f;
