@@ -207,6 +207,9 @@ struct feat_decode_opts {
 	int fast;                /* JPEG: fast integer IDCT, no fancy upsampling */
 	int bg_set;              /* composite alpha over background[] (else white) */
 	uint8_t background[3];   /* R, G, B */
+	int allow_truncated;     /* JPEG: data that ends early or is corrupt
+				    (pixels lost) is a warning, the lost part
+				    filled in by libjpeg, not an error */
 };
 #define FEAT_DEFAULT_MAX_PIXELS 100000000ULL
 #define FEAT_DEFAULT_MAX_BYTES ((uint64_t)512 << 20)
