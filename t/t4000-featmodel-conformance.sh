@@ -175,6 +175,13 @@ test_expect_success 'a layer asking for 512 GiB of workspace: exit 3, the layer 
 	grep -q "layer .dw1.: needs 512.0 GiB" err
 '
 
+test_expect_success 'an input.shape over 64 GiB an image: exit 3, said so' '
+	"$PYTHON" "$FEAT_TOP/t/lib/mkmodel.py" in.fm input.shape=65536,65536,65536 &&
+	test_expect_code 3 featmodel info in.fm >out 2>err &&
+	test_stderr_one_line err &&
+	grep -q "^featmodel: in.fm: metadata .input.shape. asks for an input of over 17179869184 floats (64 GiB) an image\$" err
+'
+
 test_expect_success 'workspace under the limit but not in memory: exit 4, the layer and the size' '
 	"$PYTHON" "$TRASH/dw.py" "$FEAT_TOP/contrib" mid.fm 30000 20000 1 &&
 	(ulimit -v 2000000 && test_expect_code 4 featmodel info mid.fm >out 2>err) &&

@@ -207,7 +207,14 @@ static int setup_inputs(struct feat_net *n, char *detail, size_t dlen)
 				return FEAT_E_FORMAT;
 			}
 			bl->dims[d + 1] = (uint32_t)shape->u.ints[d];
+			/* count <= 2^34 and dims <= 2^16: no overflow */
 			bl->count *= bl->dims[d + 1];
+			if (bl->count > FEAT_NET_MAX_BLOB) {
+				feat_fmt(detail, dlen, "metadata 'input.shape' asks for an input "
+					 "of over %zu floats (%.0f GiB) an image", FEAT_NET_MAX_BLOB,
+					 (double)FEAT_NET_MAX_BLOB * sizeof(float) / (1 << 30));
+				return FEAT_E_FORMAT;
+			}
 		}
 		n->input[i] = b;
 	}
@@ -314,9 +321,9 @@ int feat_net_build(struct feat_net **out, struct feat_model *m, char *detail,
 			struct feat_blob *b = &n->blob[l->out[j]];
 
 			b->count = 1;
-			for (int d = 1; d < b->ndim; d++)
-				b->count *= b->dims[d];
-			if (b->dims[0] != 1 || !b->count || b->count > (size_t)1 << 34) {
+			for (int d = 1; d < b->ndim && b->count <= FEAT_NET_MAX_BLOB; d++)
+				b->count *= b->dims[d];   /* <= 2^34 * 2^32: no overflow */
+			if (b->dims[0] != 1 || !b->count || b->count > FEAT_NET_MAX_BLOB) {
 				feat_fmt(detail, dlen, "layer '%s': output '%s' has a bad shape",
 					 l->name, b->name);
 				e = FEAT_E_FORMAT;

@@ -124,6 +124,8 @@ int feat_net_forward(struct feat_net *n, int batch);
  * out its pieces would cost more than they save (the environment variable
  * FEAT_THREAD_MIN overrides it; 0 splits every layer, for the tests). */
 #define FEAT_PAR_MIN_MACS 200000
+/* The largest blob of one image, in floats (64 GiB). */
+#define FEAT_NET_MAX_BLOB ((size_t)1 << 34)
 /* The most workspace one layer may ask for, in floats (64 GiB, as the
  * largest blob): more is a bad model, not a small machine. */
 #define FEAT_NET_MAX_SCRATCH ((size_t)1 << 34)
