@@ -61,6 +61,7 @@ struct run {
 	const struct opts *o;
 	struct feat_labels labels;
 	FILE *sheet, *tiles;           /* the sheet's file, its tiles so far */
+	struct feat_outfile *sheet_file; /* the sheet until it is complete */
 	uint64_t ntiles, nrec;
 	int tw, th;                    /* tile size */
 	struct feat_canvas tile;
@@ -166,7 +167,10 @@ static void setup(struct run *s, const struct opts *o)
 				 strerror(errno));
 	}
 	if (o->sheet) {
-		s->sheet = create(o->sheet);
+		/* the sheet is replaced only when complete (feat_cli_create) */
+		s->sheet_file = feat_cli_create(o->sheet);
+		if (!(s->sheet = s->sheet_file->fp = fdopen(s->sheet_file->fd, "wb")))
+			feat_die(FEAT_EXIT_SYSTEM, "out of memory");
 		if (!(s->tiles = tmpfile()))
 			feat_die(FEAT_EXIT_SYSTEM, "cannot make a temporary file for the sheet: %s",
 				 strerror(errno));
@@ -435,9 +439,9 @@ static void sheet(struct run *s)
 		feat_die(FEAT_EXIT_SYSTEM, "out of memory");
 	e = feat_pic_write(s->sheet, q.cols * s->tw, (int)(rows * s->th), s->o->format,
 			   s->o->quality, sheet_row, &q, why, sizeof why);
-	if (e || fclose(s->sheet))
-		feat_die(FEAT_EXIT_SYSTEM, "%s: %s", s->o->sheet,
-			 why[0] ? why : strerror(errno));
+	if (e)
+		feat_die(FEAT_EXIT_SYSTEM, "%s: %s", s->o->sheet, why[0] ? why : strerror(errno));
+	feat_cli_commit(s->sheet_file);
 	feat_info("wrote %s: %llu records", s->o->sheet, (unsigned long long)s->ntiles);
 	free(q.buf);
 	free(q.row);

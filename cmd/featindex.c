@@ -13,6 +13,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "common/cli.h"
@@ -49,27 +51,16 @@ static int exit_for(int e)
 	return e == FEAT_E_IO || e == FEAT_E_NOMEM ? FEAT_EXIT_SYSTEM : FEAT_EXIT_STREAM;
 }
 
-/* Write ix to path through a temporary file and a rename. */
+/* Write ix to path through a temporary file and a rename (feat_cli_create). */
 static void save(feat_index *ix, const char *path)
 {
-	size_t n = strlen(path);
-	char *tmp = malloc(n + 16);
-	int fd, e;
+	struct feat_outfile *out = feat_cli_create(path);
+	int e = feat_index_write(ix, out->fd);
 
-	if (!tmp)
-		feat_die(FEAT_EXIT_SYSTEM, "out of memory");
-	snprintf(tmp, n + 16, "%s.tmpXXXXXX", path);
-	if ((fd = mkstemp(tmp)) < 0)
-		feat_die(FEAT_EXIT_SYSTEM, "%s: cannot create: %s", tmp, strerror(errno));
-	e = feat_index_write(ix, fd);
-	if (e || fsync(fd) || close(fd) || rename(tmp, path)) {
-		int err = errno;
-
-		unlink(tmp);
+	if (e)
 		feat_die(FEAT_EXIT_SYSTEM, "%s: write error: %s", path,
-			 e && e != FEAT_E_IO ? feat_strerror(e) : strerror(err));
-	}
-	free(tmp);
+			 e != FEAT_E_IO ? feat_strerror(e) : strerror(errno));
+	feat_cli_commit(out);
 }
 
 static void load(feat_index **ix, const char *path)
@@ -150,6 +141,31 @@ static void build_cmd(int argc, char **argv, const char *out, long m, int merge)
 	feat_index_free(ix);
 }
 
+/*
+ * Hold an exclusive lock on the index at path until the process exits, so
+ * that two appends to one index take turns instead of one losing the
+ * other's records.  The lock is on the file itself; an append that waited
+ * may find it replaced by the other's rename, and then locks the new one.
+ */
+static void lock_index(const char *path)
+{
+	for (;;) {
+		struct stat a, b;
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+		if (fd < 0)
+			feat_die(FEAT_EXIT_SYSTEM, "%s: cannot open: %s", path, strerror(errno));
+		while (flock(fd, LOCK_EX))
+			if (errno != EINTR)
+				feat_die(FEAT_EXIT_SYSTEM, "%s: cannot lock: %s", path,
+					 strerror(errno));
+		if (!fstat(fd, &a) && !stat(path, &b) && a.st_dev == b.st_dev &&
+		    a.st_ino == b.st_ino)
+			return;  /* fd stays open: the lock lasts until exit */
+		close(fd);
+	}
+}
+
 static void append_cmd(int argc, char **argv)
 {
 	feat_index *ix = NULL;
@@ -159,6 +175,7 @@ static void append_cmd(int argc, char **argv)
 	if (argc - optind < 2)
 		feat_die_usage("append needs INDEX and at least one FILE");
 	path = argv[optind];
+	lock_index(path);
 	{
 		char detail[512];
 		feat_index *old;

@@ -22,6 +22,7 @@
 #include "common/cli.h"
 #include "kern/kern.h"
 #include "nn/net.h"
+#include "base/internal.h"
 #include "base/threadpool.h"
 
 static const char usage[] =
@@ -118,11 +119,17 @@ static void parse(int argc, char **argv, struct opts *o)
 		feat_die_usage("%s: wrong number of arguments", o->cmd);
 }
 
-static struct feat_net *load(const char *path)
+/* MODEL is a path or a name such as "ssd", resolved as every program
+ * resolves -m (feat_cli_model_path). */
+static struct feat_net *load(const char *name)
 {
 	struct feat_net *n;
-	char detail[512];
-	int e = feat_net_load(&n, path, detail, sizeof detail);
+	char detail[512], path[4096];
+	int e;
+
+	if (feat_cli_model_path(name, path, sizeof path, detail, sizeof detail))
+		feat_die(FEAT_EXIT_SYSTEM, "%s", detail);
+	e = feat_net_load(&n, path, detail, sizeof detail);
 
 	if (e)
 		feat_die(e == FEAT_E_IO || e == FEAT_E_NOMEM ? FEAT_EXIT_SYSTEM
@@ -437,7 +444,9 @@ static void import(const struct opts *o)
 	feat_model_builder *b = feat_model_builder_new();
 	char detail[512];
 	struct feat_net *n;
-	size_t len, len2;
+	struct feat_outfile *out;
+	unsigned char *bytes;
+	size_t len, len2, nbytes;
 	void *map = map_file(o->model, &len), *map2;
 	int e;
 
@@ -459,14 +468,21 @@ static void import(const struct opts *o)
 			feat_die(FEAT_EXIT_USAGE, "--set %s: cannot store it", o->set[i]);
 	if (o->labels)
 		set_labels(b, o->labels);
-	if ((e = feat_mb_write(b, o->output, detail, sizeof detail)))
-		feat_die(FEAT_EXIT_SYSTEM, "%s", detail);
+	/* The model is written to a temporary file and built from it there;
+	 * only a model that builds replaces OUT (an old model stays when the
+	 * import fails). */
+	if ((e = feat_mb_encode(b, &bytes, &nbytes)))
+		feat_die(e == FEAT_E_NOMEM ? FEAT_EXIT_SYSTEM : FEAT_EXIT_STREAM, "%s: %s",
+			 o->model, feat_strerror(e));
 	feat_model_builder_free(b);
-	if ((e = feat_net_load(&n, o->output, detail, sizeof detail))) {
-		unlink(o->output);
+	out = feat_cli_create(o->output);
+	if ((e = feat_write_full(out->fd, bytes, nbytes)))
+		feat_die(FEAT_EXIT_SYSTEM, "%s: write error: %s", o->output, strerror(e));
+	free(bytes);
+	if ((e = feat_net_load(&n, out->tmp ? out->tmp : o->output, detail, sizeof detail)))
 		feat_die(FEAT_EXIT_STREAM, "%s: imported, but the network does not build: %s",
 			 o->model, detail);
-	}
+	feat_cli_commit(out);
 	if (feat_verbose >= 0)
 		printf("%s: %d layers, written to %s\n", o->model, n->nlayer, o->output);
 	feat_net_free(n);

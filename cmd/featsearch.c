@@ -173,6 +173,7 @@ int main(int argc, char **argv)
 	struct feat_hits h = { 0 };
 	feat_index *db;
 	FILE *out = stdout;
+	struct feat_outfile *file = NULL;
 	uint32_t bits;
 	int first;
 
@@ -181,8 +182,12 @@ int main(int argc, char **argv)
 	db = open_db(argv[optind], &o);
 	bits = feat_index_info(db)->code_bits;
 	first = optind + 1;
-	if (o.output && !(out = fopen(o.output, "w")))
-		feat_die(FEAT_EXIT_SYSTEM, "%s: cannot open: %s", o.output, strerror(errno));
+	if (o.output) {
+		/* replaced only when complete (feat_cli_create) */
+		file = feat_cli_create(o.output);
+		if (!(out = file->fp = fdopen(file->fd, "w")))
+			feat_die(FEAT_EXIT_SYSTEM, "out of memory");
+	}
 	for (int i = first; i < argc || i == first; i++) {
 		const char *arg = i < argc ? argv[i] : "-";
 		size_t al = strlen(arg);
@@ -220,8 +225,10 @@ int main(int argc, char **argv)
 		if (i >= argc)
 			break;
 	}
-	if (fflush(out) || ferror(out) || (out != stdout && fclose(out)))
+	if (fflush(out) || ferror(out))
 		feat_die(FEAT_EXIT_SYSTEM, "%s: write error", o.output ? o.output : "standard output");
+	if (file)
+		feat_cli_commit(file);
 	feat_hits_free(&h);
 	feat_index_free(db);
 	return FEAT_EXIT_OK;

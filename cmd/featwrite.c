@@ -63,6 +63,7 @@ struct run {
 	FILE *out;               /* tsv, jsonl */
 	int fd;                  /* the output descriptor */
 	const char *outname;
+	struct feat_outfile *file; /* -o FILE, until committed */
 	feat_codes_writer *cw;   /* bin, created with the first code */
 	uint32_t bits;           /* bin: code length of the file */
 	uint64_t in, ok, errors;
@@ -525,10 +526,10 @@ static void open_output(struct run *x)
 	x->fd = STDOUT_FILENO;
 	x->outname = "standard output";
 	if (x->o->output && strcmp(x->o->output, "-")) {
-		x->fd = open(x->o->output, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
-		if (x->fd < 0)
-			feat_die(FEAT_EXIT_SYSTEM, "%s: cannot open for writing: %s",
-				 x->o->output, strerror(errno));
+		/* written whole or not at all: renamed over the target at
+		 * the end of a complete run */
+		x->file = feat_cli_create(x->o->output);
+		x->fd = x->file->fd;
 		x->outname = x->o->output;
 	}
 	if (x->o->format == FMT_BIN) {
@@ -543,6 +544,8 @@ static void open_output(struct run *x)
 	x->out = x->fd == STDOUT_FILENO ? stdout : fdopen(x->fd, "w");
 	if (!x->out)
 		feat_die(FEAT_EXIT_SYSTEM, "out of memory");
+	if (x->file)
+		x->file->fp = x->out;
 	setvbuf(x->out, NULL, _IOFBF, 1 << 18);
 }
 
@@ -564,12 +567,8 @@ int main(int argc, char **argv)
 		uint64_t trunc = x.cw ? feat_codes_writer_truncated(x.cw) : 0;
 
 		finish_output(&x);
-		if (x.out && x.out != stdout && fclose(x.out))
-			feat_die(FEAT_EXIT_SYSTEM, "%s: write error: %s", x.outname,
-				 strerror(errno));
-		if (x.fd != STDOUT_FILENO && o.format == FMT_BIN && close(x.fd))
-			feat_die(FEAT_EXIT_SYSTEM, "%s: write error: %s", x.outname,
-				 strerror(errno));
+		if (x.file)
+			feat_cli_commit(x.file);
 		feat_progress(x.in, x.bytes, 1);
 		allowed = o.pct ? o.max_errors / 100.0 * (double)x.in : o.max_errors;
 		if (feat_verbose >= 0) {

@@ -304,7 +304,7 @@ test_expect_success 'unwritable places: exit 4, one line, before reading' '
 	grep "featdraw: missing/sub: cannot make the directory: No such file or directory" err &&
 	test_expect_code 4 featdraw --sheet missing/s.png <in.fs >out 2>err &&
 	test_stderr_one_line err &&
-	grep "featdraw: missing/s.png: cannot create: No such file or directory" err &&
+	grep "featdraw: missing/s.png: cannot open for writing: No such file or directory" err &&
 	test_expect_code 4 featdraw --labels missing.txt -o d <in.fs >out 2>err &&
 	test_stderr_one_line err &&
 	test ! -e d

@@ -1,7 +1,8 @@
 #!/bin/sh
 # contrib/hadoop/mapper against Hadoop Streaming's contract, run as a task
 # runs it: from the unpacked -archives directory, lines in on standard
-# input, KEY TAB VALUE lines out, only reporter: lines on standard error,
+# input, featwrite's KEY TAB STATUS TAB CODE-OR-REASON lines out (as
+# featrun writes them), only reporter: lines on standard error,
 # exit 0 whatever the photos were like and non-zero for a fault of the
 # whole task.
 
@@ -41,13 +42,14 @@ run_mapper() {
 test_expect_success 'one line per input line, keys as given, bad ones answered' '
 	run_mapper &&
 	cut -f1 out | sort >keys &&
-	printf "%s\n" "$S/scene-0000.jpg" "$S/broken.jpg" "$S/scene-0001.jpg" \
+	printf "%s\n" "$S/scene-0000.jpg" "$S/broken.jpg" "0\\t$S/scene-0001.jpg" \
 		"file://$S/scene-0002.jpg" "https://nowhere.invalid/x.jpg" "$PWD/missing.jpg" | sort >expect &&
 	test_cmp expect keys &&
 	grep -q "^$S/broken.jpg	error	" out &&
 	grep -q "^https://nowhere.invalid/x.jpg	error	fetch failed: no route to" out &&
 	grep -q "^$PWD/missing.jpg	error	cannot open" out &&
-	grep -q "^file://$S/scene-0002.jpg	image=" out &&
+	grep -q "^file://$S/scene-0002.jpg	ok	image=" out &&
+	grep -q "^$S/scene-0000.jpg	ok	image=" out &&
 	rmdir tmp
 '
 
@@ -56,7 +58,7 @@ test_expect_success 'standard error holds reporter lines only, with the counters
 	awk -F, "/^reporter:counter:featkit,records,/ { n += \$3 } END { print n }" err >n &&
 	echo 6 >expect && test_cmp expect n &&
 	awk -F, "/^reporter:counter:featkit,errors,/ { n += \$3 } END { print n }" err >n &&
-	echo 3 >expect && test_cmp expect n &&
+	echo 4 >expect && test_cmp expect n &&
 	grep -q "^reporter:counter:featkit,fetch-errors,1$" err
 '
 
@@ -67,11 +69,52 @@ test_expect_success 'a long silence (model loading) is covered by status lines' 
 	test_line_count = 6 out
 '
 
+test_expect_success 'a numeric first field is kept (a product id is no offset) unless FEAT_SKIP_OFFSET=1' '
+	run_mapper &&
+	grep -q "^0\\\\t$S/scene-0001.jpg	error	a TAB in the line" out &&
+	run_mapper FEAT_SKIP_OFFSET=1 &&
+	grep -q "^$S/scene-0001.jpg	ok	" out &&
+	grep -q "^$S/scene-0000.jpg	error	no offset field" out &&
+	test_line_count = 6 out
+'
+
+test_expect_success 'FEAT_KEYED=1: KEY TAB PATH-OR-URL lines, product ids key the output; CRLF read as LF' '
+	printf "1001\t%s\r\n1002\tfile://%s\n1003\thttps://nowhere.invalid/y.jpg\nno-tab-here\n" \
+		"$S/scene-0003.jpg" "$S/scene-0004.jpg" >input &&
+	run_mapper FEAT_KEYED=1 &&
+	printf "1001\tok\n1002\tok\n1003\terror\nno-tab-here\terror\n" >expect &&
+	cut -f1,2 out | sort >got && test_cmp expect got &&
+	sh -c "imgdecode -q $S/scene-0004.jpg | $STANDIN" | cut -f3 >expect &&
+	grep "^1002	" out | cut -f3 >got && test_cmp expect got &&
+	rmdir tmp
+'
+
+test_expect_success 'the default fetch is curl -g: a URL with brackets is fetched once, not globbed' '
+	mkdir -p stub &&
+	cat >stub/curl <<-\EOT &&
+	#!/bin/sh
+	echo "$*" >>"$CURL_LOG"
+	for a; do u=$a; done
+	for a; do case $a in -g|--globoff) g=1 ;; esac; done
+	[ "${g:-}" = 1 ] || { echo "curl: (3) bad range in URL" >&2; exit 3; }
+	while [ $# -gt 1 ]; do [ "$1" = -o ] && o=$2; shift; done
+	cp "'"$S"'/scene-0005.jpg" "$o"
+	EOT
+	chmod +x stub/curl &&
+	echo "https://cdn.example/p/[1-3].jpg" >input &&
+	mkdir -p tmp &&
+	env -i PATH="$PWD/stub:/usr/bin:/bin" HOME="$HOME" TMPDIR="$PWD/tmp" CURL_LOG="$PWD/curl.log" \
+		FEAT_PIPELINE="$STANDIN" ./featkit/mapper <input >out 2>err &&
+	test_line_count = 1 curl.log &&
+	grep -q "^https://cdn.example/p/\[1-3\].jpg	ok	" out
+'
+
 test_expect_success 'the default pipeline from the archive: a 64-bit code per photo' '
+	rm -rf tmp && mkdir tmp &&
 	printf "%s\n" "$S/scene-0000.jpg" "$S/broken.jpg" "$S/scene-0001.jpg" >input &&
 	env -i PATH=/usr/bin:/bin HOME="$HOME" TMPDIR="$PWD/tmp" ./featkit/mapper <input >out 2>err &&
 	test_line_count = 3 out &&
-	grep -c "^$S/scene-000[01].jpg	[0-9a-f]\{16\}$" out >n && echo 2 >expect && test_cmp expect n &&
+	grep -c "^$S/scene-000[01].jpg	ok	[0-9a-f]\{16\}$" out >n && echo 2 >expect && test_cmp expect n &&
 	grep -q "^$S/broken.jpg	error	" out
 '
 

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -224,32 +225,54 @@ static double now(void)
  * final: 0 for a tick (printed at most 4 times a second), 1 for the last
  * line (ends it with a newline), -1 to clear the line before a message.
  */
+static uint64_t progress_total;
+
+void feat_progress_total(uint64_t total)
+{
+	progress_total = total;
+}
+
 void feat_progress(uint64_t records, uint64_t bytes, int final)
 {
 	static double last;
-	static int shown;
+	static int shown, tty = -1;
 	double t, el;
+	char share[64] = "";
 
 	if (!feat_show_progress)
 		return;
+	if (tty < 0)
+		tty = isatty(STDERR_FILENO);
 	if (final < 0) {
-		if (shown) {
+		if (shown && tty)
 			fputs("\r\033[K", stderr);
-			shown = 0;
-		}
+		shown = 0;
 		return;
 	}
 	t = now();
-	/* the first line after a quarter of a second: rates need a span */
-	if (!final && (t - last < 0.25 || t - progress_start < 0.25))
+	/* on a terminal, the first line after a quarter of a second (rates
+	 * need a span) and then four a second; in a file one every 10 s */
+	if (!final && (t - last < (tty ? 0.25 : 10) || t - progress_start < (tty ? 0.25 : 10)))
 		return;
 	last = t;
 	el = t - progress_start > 1e-3 ? t - progress_start : 1e-3;
-	fprintf(stderr, "\r%s: %llu records %.1f rec/s %.1f MiB %.1f MiB/s %d:%02d:%02d%s",
-		feat_prog, (unsigned long long)records, records / el,
-		bytes / 1048576.0, bytes / 1048576.0 / el, (int)el / 3600,
-		(int)el / 60 % 60, (int)el % 60, final ? "\n" : "\033[K");
-	shown = !final;
+	if (progress_total && records <= progress_total) {
+		double left = records ? el * (double)(progress_total - records) / (double)records : 0;
+
+		int n = snprintf(share, sizeof share, " of %llu (%.0f%%)",
+				 (unsigned long long)progress_total,
+				 100.0 * (double)records / (double)progress_total);
+
+		if (!final && records && n > 0 && (size_t)n < sizeof share)
+			snprintf(share + n, sizeof share - (size_t)n, ", ETA %d:%02d:%02d",
+				 (int)left / 3600, (int)left / 60 % 60, (int)left % 60);
+	}
+	fprintf(stderr, "%s%s: %llu records%s, %.1f rec/s, %.1f MiB, %.1f MiB/s, %d:%02d:%02d%s",
+		tty ? "\r" : "", feat_prog, (unsigned long long)records, share,
+		records / el, bytes / 1048576.0, bytes / 1048576.0 / el,
+		(int)el / 3600, (int)el / 60 % 60, (int)el % 60,
+		final || !tty ? "\n" : "\033[K");
+	shown = !final && tty;
 }
 
 /* ---------------------------------------------------------- the filter */
@@ -325,9 +348,9 @@ int feat_filter_run(const struct feat_filter *f)
 		feat_writer_flush(w);
 		feat_cli_stream_fail(rd, e);
 	}
-	if ((e = feat_writer_free(w)) < 0)
-		feat_die(FEAT_EXIT_SYSTEM, "standard output: write error: %s",
-			 strerror(errno));
+	if ((e = feat_writer_end(w)) < 0)
+		feat_cli_write_fail(w, e);
+	feat_writer_free(w);
 	feat_progress(feat_reader_records(rd), feat_reader_bytes(rd), 1);
 	feat_reader_free(rd);
 	feat_rec_free(&r);
@@ -383,9 +406,9 @@ int feat_batch_filter_run(const struct feat_batch_filter *f)
 		feat_writer_flush(w);
 		feat_cli_stream_fail(rd, e);
 	}
-	if (feat_writer_free(w) < 0)
-		feat_die(FEAT_EXIT_SYSTEM, "standard output: write error: %s",
-			 strerror(errno));
+	if ((e = feat_writer_end(w)) < 0)
+		feat_cli_write_fail(w, e);
+	feat_writer_free(w);
 	feat_progress(feat_reader_records(rd), feat_reader_bytes(rd), 1);
 	feat_reader_free(rd);
 	for (int i = 0; i < cap; i++)
@@ -529,4 +552,70 @@ size_t feat_put_json(FILE *f, const char *str, size_t n)
 	}
 	putc('"', f);
 	return bad;
+}
+
+/* ------------------------------------------------------ named outputs */
+
+/* The outputs not yet committed, for the exit and signal handlers: only
+ * their temporary names are used there (unlink is async-signal-safe). */
+#define MAX_OUTPUTS 8
+static struct feat_outfile outputs[MAX_OUTPUTS];
+
+static void outputs_remove(void)
+{
+	for (int i = 0; i < MAX_OUTPUTS; i++)
+		if (outputs[i].fd >= 0 && outputs[i].tmp)
+			unlink(outputs[i].tmp);
+}
+
+static void outputs_on_signal(int sig)
+{
+	outputs_remove();
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+struct feat_outfile *feat_cli_create(const char *path)
+{
+	static int setup;
+	char detail[512];
+	struct feat_outfile *o = NULL;
+	int e;
+
+	if (!setup) {
+		static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGPIPE };
+
+		for (int i = 0; i < MAX_OUTPUTS; i++)
+			outputs[i].fd = -1;
+		atexit(outputs_remove);
+		for (size_t i = 0; i < sizeof sigs / sizeof *sigs; i++) {
+			struct sigaction sa, old;
+
+			memset(&sa, 0, sizeof sa);
+			sa.sa_handler = outputs_on_signal;
+			sigemptyset(&sa.sa_mask);
+			/* a signal the caller chose to ignore stays ignored */
+			if (!sigaction(sigs[i], NULL, &old) && old.sa_handler == SIG_DFL)
+				sigaction(sigs[i], &sa, NULL);
+		}
+		setup = 1;
+	}
+	for (int i = 0; i < MAX_OUTPUTS && !o; i++)
+		if (outputs[i].fd < 0)
+			o = &outputs[i];
+	if (!o)
+		feat_die(FEAT_EXIT_SYSTEM, "%s: too many output files", path);
+	if ((e = feat_outfile_open(o, path, detail, sizeof detail))) {
+		o->fd = -1;
+		feat_die(FEAT_EXIT_SYSTEM, "%s", detail);
+	}
+	return o;
+}
+
+void feat_cli_commit(struct feat_outfile *o)
+{
+	char detail[512];
+
+	if (feat_outfile_commit(o, detail, sizeof detail))
+		feat_die(FEAT_EXIT_SYSTEM, "%s", detail);
 }

@@ -15,6 +15,7 @@
 #include <stdio.h>
 
 #include "feat.h"
+#include "base/outfile.h"
 
 /* Exit codes shared by all programs (documented in each man page). */
 enum {
@@ -80,13 +81,33 @@ void feat_cli_triple(const char *opt, const char *arg, float v[3]);
 void feat_put_tsv(FILE *f, const char *s, size_t n);
 size_t feat_put_json(FILE *f, const char *s, size_t n);
 
-/* The pv-style progress line. */
+/* Progress on stderr (--progress): on a terminal one line rewritten in
+ * place; otherwise (a log file, a Hadoop task) a plain line every 10
+ * seconds and a last one at the end.  final: 0 while working, 1 at the
+ * end, -1 to clear the line before a message. */
 void feat_progress(uint64_t records, uint64_t bytes, int final);
+/* The number of records the run will see, when it is known before (0:
+ * unknown): the line then shows the share done and an estimate of the
+ * time left. */
+void feat_progress_total(uint64_t total);
 
 /* A reader on FILE ("-": standard input), dying with exit 4 when it
  * cannot be opened.  *fd receives the descriptor to close afterwards
  * (STDIN_FILENO for "-", which is not to be closed). */
 feat_reader *feat_cli_open_reader(const char *path, int *fd);
+
+/*
+ * A named output file (-o FILE and the like), written whole or not at all
+ * (base/outfile.h): the program writes to the returned descriptor (or
+ * through o->fp, which it may set from fdopen), and the target is replaced
+ * only by feat_cli_commit().  If the program exits without committing
+ * (feat_die, any exit) or is killed by SIGINT, SIGTERM, SIGHUP or SIGPIPE,
+ * the temporary file is removed and the target stays as it was.
+ * feat_cli_create dies (exit 4) when the file cannot be created;
+ * feat_cli_commit likewise when it cannot be completed.
+ */
+struct feat_outfile *feat_cli_create(const char *path);
+void feat_cli_commit(struct feat_outfile *o);
 
 /* Stop on a fatal stream error: print the reader's detail with a hint,
  * drain the input and exit FEAT_EXIT_STREAM (or _SYSTEM for I/O). */

@@ -20,13 +20,16 @@ static int always(void)
 	return 1;
 }
 
+/* Tests every feature AVX512_FLAGS in the Makefile lets the compiler use. */
 int feat_kern_cpu_avx512(void)
 {
 	__builtin_cpu_init();
 	return __builtin_cpu_supports("avx512f") &&
 	       __builtin_cpu_supports("avx512bw") &&
 	       __builtin_cpu_supports("avx512dq") &&
-	       __builtin_cpu_supports("avx512vl");
+	       __builtin_cpu_supports("avx512vl") &&
+	       __builtin_cpu_supports("avx2") &&
+	       __builtin_cpu_supports("fma");
 }
 
 const struct feat_kern feat_kern_table[FEAT_KERN_COUNT] = {

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "base/internal.h"
+#include "base/outfile.h"
 #include "nn/model.h"
 
 _Static_assert(sizeof(FEAT_MODEL_MAGIC) - 1 == 8, "model magic is 8 bytes");
@@ -862,39 +863,26 @@ int feat_mb_encode(feat_model_builder *b, unsigned char **out, size_t *len)
 int feat_mb_write(feat_model_builder *b, const char *path, char *detail,
 	size_t dlen)
 {
+	struct feat_outfile o;
 	unsigned char *f;
-	size_t len, done = 0;
-	char tmp[4096];
-	int fd, e = feat_mb_encode(b, &f, &len);
+	size_t len;
+	int e = feat_mb_encode(b, &f, &len);
 
 	if (e) {
 		feat_fmt(detail, dlen, "%s: %s", path, feat_strerror(e));
 		return e;
 	}
-	feat_fmt(tmp, sizeof tmp, "%s.tmp", path);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-	if (fd < 0) {
-		feat_fmt(detail, dlen, "%s: cannot create: %s", tmp, strerror(errno));
+	/* whole or not at all: a failed write leaves an old model in place */
+	if ((e = feat_outfile_open(&o, path, detail, dlen))) {
 		free(f);
-		return FEAT_E_IO;
+		return e;
 	}
-	while (done < len) {
-		ssize_t k = write(fd, f + done, len - done);
-
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k <= 0)
-			break;
-		done += (size_t)k;
-	}
+	e = feat_write_full(o.fd, f, len);
 	free(f);
-	e = done < len || fsync(fd);
-	if (close(fd))
-		e = 1;
-	if (e || rename(tmp, path)) {
-		feat_fmt(detail, dlen, "%s: write failed: %s", path, strerror(errno));
-		unlink(tmp);
+	if (e) {
+		feat_fmt(detail, dlen, "%s: write failed: %s", path, strerror(e));
+		feat_outfile_abort(&o);
 		return FEAT_E_IO;
 	}
-	return 0;
+	return feat_outfile_commit(&o, detail, dlen);
 }

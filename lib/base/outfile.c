@@ -1,0 +1,162 @@
+/*
+ * outfile.c - write to a temporary file, rename over the target on
+ * success: see outfile.h.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "base/internal.h"
+#include "base/outfile.h"
+
+static void release(struct feat_outfile *o)
+{
+	free(o->path);
+	free(o->tmp);
+	o->path = o->tmp = NULL;
+	o->fd = -1;
+	o->fp = NULL;
+}
+
+/* Close fd, or fp when the caller wrote through it; 0 or an errno. */
+static int close_out(struct feat_outfile *o)
+{
+	int err = 0;
+
+	if (o->fp) {
+		if (fflush(o->fp) || ferror(o->fp))
+			err = errno ? errno : EIO;
+		if (fclose(o->fp) && !err)
+			err = errno ? errno : EIO;
+	} else if (close(o->fd)) {
+		err = errno;
+	}
+	o->fp = NULL;
+	o->fd = -1;
+	return err;
+}
+
+int feat_outfile_open(struct feat_outfile *o, const char *path, char *detail,
+	size_t dlen)
+{
+	static unsigned serial;
+	struct stat st;
+	size_t n = strlen(path);
+
+	o->fd = -1;
+	o->tmp = NULL;
+	o->fp = NULL;
+	o->mode = -1;
+	if (!(o->path = strdup(path)))
+		return feat_fail_named(detail, dlen, path, FEAT_E_NOMEM, "out of memory");
+	if (!lstat(path, &st) && !S_ISREG(st.st_mode) && !S_ISLNK(st.st_mode)) {
+		if (S_ISDIR(st.st_mode)) {
+			release(o);
+			return feat_fail_named(detail, dlen, path, FEAT_E_IO, "is a directory");
+		}
+		/* a device or a FIFO: written in place */
+		o->fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
+		if (o->fd < 0) {
+			int err = errno;
+
+			release(o);
+			return feat_fail_named(detail, dlen, path, FEAT_E_IO,
+				"cannot open for writing: %s", strerror(err));
+		}
+		return 0;
+	}
+	if (S_ISREG(st.st_mode))
+		o->mode = (int)(st.st_mode & 07777);
+	if (!(o->tmp = malloc(n + 40))) {
+		release(o);
+		return feat_fail_named(detail, dlen, path, FEAT_E_NOMEM, "out of memory");
+	}
+	for (int tries = 0; tries < 100; tries++) {
+		snprintf(o->tmp, n + 40, "%s.tmp-%ld-%u", path, (long)getpid(), serial++);
+		o->fd = open(o->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+		if (o->fd >= 0 || errno != EEXIST)
+			break;
+	}
+	if (o->fd < 0) {
+		int err = errno;
+
+		feat_fail_named(detail, dlen, path, FEAT_E_IO,
+			"cannot open for writing: %s", strerror(err));
+		release(o);
+		return FEAT_E_IO;
+	}
+	return 0;
+}
+
+/* The directory entry too should reach the disk; a failure here loses
+ * nothing already written, so it is not reported. */
+static void sync_dir(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	char *dir = slash ? strndup(path, slash == path ? 1 : (size_t)(slash - path)) : NULL;
+	int fd = open(dir ? dir : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd >= 0) {
+		(void)fsync(fd);
+		close(fd);
+	}
+	free(dir);
+}
+
+int feat_outfile_commit(struct feat_outfile *o, char *detail, size_t dlen)
+{
+	int err = 0;
+
+	if (o->fd < 0)
+		return feat_fail_named(detail, dlen, o->path ? o->path : "output",
+			FEAT_E_IO, "not open");
+	if (!o->tmp) {
+		/* in place: only the close can still fail */
+		if ((err = close_out(o))) {
+			feat_fail_named(detail, dlen, o->path, FEAT_E_IO, "write error: %s",
+				strerror(err));
+			release(o);
+			return FEAT_E_IO;
+		}
+		release(o);
+		return 0;
+	}
+	if (o->fp && (fflush(o->fp) || ferror(o->fp)))
+		err = errno ? errno : EIO;
+	if (!err && o->mode >= 0 && fchmod(o->fd, (mode_t)o->mode))
+		err = errno;
+	if (!err && fsync(o->fd))
+		err = errno;
+	{
+		int e = close_out(o);
+
+		err = err ? err : e;
+	}
+	if (!err && rename(o->tmp, o->path))
+		err = errno;
+	if (err) {
+		feat_fail_named(detail, dlen, o->path, FEAT_E_IO, "write error: %s",
+			strerror(err));
+		unlink(o->tmp);
+		release(o);
+		return FEAT_E_IO;
+	}
+	sync_dir(o->path);
+	release(o);
+	return 0;
+}
+
+void feat_outfile_abort(struct feat_outfile *o)
+{
+	if (o->fp)
+		fclose(o->fp);
+	else if (o->fd >= 0)
+		close(o->fd);
+	if (o->tmp)
+		unlink(o->tmp);
+	release(o);
+}

@@ -1,0 +1,74 @@
+#!/bin/sh
+# featwrite -o FILE (and featmodel import -o): the named output is written
+# whole or not at all (a temporary file renamed over it at the end of a
+# complete run); a failed or killed run leaves the old file as it was.
+
+. "$FEAT_TOP/t/test-lib.sh"
+
+mkstream() { "$PYTHON" "$FEAT_TOP/t/lib/mkstream.py" "$@"; }
+
+test_expect_success 'setup' '
+	cat >good.json <<-\JSON &&
+	[{"key": "g1", "tensors": [{"name": "code", "dtype": "u8", "shape": [8], "hex": "1111111111111111"}]},
+	 {"key": "g2", "tensors": [{"name": "code", "dtype": "u8", "shape": [8], "hex": "2222222222222222"}]}]
+	JSON
+	mkstream good.json >good.fs &&
+	mkstream --no-header --flip 100:0x10 good.json >flip.fs &&
+	cat good.fs flip.fs >bad.fs
+'
+
+test_expect_success 'a damaged input leaves the old -o file as it was, no temporary' '
+	echo old >out.tsv &&
+	test_expect_code 3 featwrite -o out.tsv <bad.fs 2>err &&
+	echo old >expect &&
+	test_cmp expect out.tsv &&
+	test_expect_code 3 featwrite -f bin -o out.tsv <bad.fs 2>err &&
+	test_cmp expect out.tsv &&
+	ls >files &&
+	! grep -q "tmp" files
+'
+
+test_expect_success 'a run killed by SIGTERM leaves no half file' '
+	rm -f part.tsv &&
+	{ cat good.fs; sleep 3; } | featwrite -o part.tsv 2>/dev/null &
+	sleep 1 &&
+	kill -TERM $(pgrep -n -x featwrite) &&
+	wait &&
+	test ! -e part.tsv &&
+	ls >files &&
+	! grep -q "tmp" files
+'
+
+test_expect_success 'a replaced file keeps its mode; a new one gets the umask' '
+	featwrite -o m.tsv <good.fs 2>/dev/null &&
+	chmod 640 m.tsv &&
+	featwrite -o m.tsv <good.fs 2>/dev/null &&
+	test "$(stat -c %a m.tsv)" = 640 &&
+	(umask 027 && featwrite -o n.tsv <good.fs 2>/dev/null) &&
+	test "$(stat -c %a n.tsv)" = 640
+'
+
+test_expect_success '-o /dev/null is written in place, not replaced' '
+	featwrite -o /dev/null <good.fs 2>/dev/null &&
+	test -c /dev/null
+'
+
+test_expect_success 'featmodel import: a model that does not build leaves the old one' '
+	featmodel import -o m.fm "$TEST_DATA/onnx/small.onnx" >/dev/null &&
+	cp m.fm m.orig &&
+	"$PYTHON" -c "
+import onnx
+from onnx import helper, TensorProto
+s = [1, 3, 200000, 200000]
+x = helper.make_tensor_value_info(\"x\", TensorProto.FLOAT, s)
+y = helper.make_tensor_value_info(\"y\", TensorProto.FLOAT, s)
+g = helper.make_graph([helper.make_node(\"Relu\", [\"x\"], [\"y\"])], \"g\", [x], [y])
+onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid(\"\", 13)]), \"huge.onnx\")" &&
+	test_expect_code 3 featmodel import -o m.fm huge.onnx 2>err &&
+	test_stderr_one_line err &&
+	cmp m.orig m.fm &&
+	ls >files &&
+	! grep -q "tmp" files
+'
+
+test_done
