@@ -34,8 +34,9 @@ static const char usage[] =
 	"  -e, --max-errors N   exit 0 while at most N records (or N% of them,\n"
 	"                       e.g. 0.5%) are errors (default 0)\n"
 	"  -b, --bits K         every code must have K bits (else an error record)\n"
-	"  -k, --key-width N    bin: key bytes kept per record (default 116;\n"
-	"                       longer keys are stored truncated)\n"
+	"  -k, --key-width N    bin: key bytes per record (default 116); a longer\n"
+	"                       key is an error, its record not written (a cut\n"
+	"                       key could equal another)\n"
 	FEAT_CLI_HELP
 	"\n"
 	"In tsv, TAB, newline, CR and backslash in keys and messages are written\n"
@@ -66,6 +67,8 @@ struct run {
 	feat_codes_writer *cw;   /* bin, created with the first code */
 	uint32_t bits;           /* bin: code length of the file */
 	uint64_t in, ok, errors;
+	uint64_t long_keys;      /* bin: keys over --key-width, not written */
+	size_t longest;          /* the longest of them */
 	uint64_t bytes;          /* input bytes of finished files */
 	char *hex;
 	size_t hexcap;
@@ -433,6 +436,15 @@ static void put_bin(struct run *x, struct feat_rec *r)
 			 (unsigned)bits, (unsigned)x->bits);
 		have = -1;
 	}
+	if (have > 0 && strlen(r->key) > (size_t)x->o->key_width) {
+		/* cut, it could merge with another key of the same prefix */
+		snprintf(why, sizeof why, "key of %zu bytes is over --key-width %ld",
+			 strlen(r->key), x->o->key_width);
+		if (strlen(r->key) > x->longest)
+			x->longest = strlen(r->key);
+		x->long_keys++;
+		have = -1;
+	}
 	if (have <= 0) {
 		feat_info("%s: not written: %s", esc(r->key), why);
 		x->errors++;
@@ -566,6 +578,11 @@ int main(int argc, char **argv)
 			if (trunc)
 				fprintf(stderr, ", %llu keys truncated to %ld bytes",
 					(unsigned long long)trunc, o.key_width);
+			if (x.long_keys)
+				fprintf(stderr, ", %llu of them keys over --key-width %ld "
+					"(the longest %zu bytes: -k %zu keeps them)",
+					(unsigned long long)x.long_keys, o.key_width,
+					x.longest, x.longest);
 			if ((double)x.errors > allowed)
 				fprintf(stderr, " (more than --max-errors %g%s allows)",
 					o.max_errors, o.pct ? "%" : "");

@@ -40,6 +40,9 @@ static const char usage[] =
 	"      --max-bytes N    refuse files larger than N bytes (suffix K, M, G for\n"
 	"                       2^10, 2^20, 2^30; default 512M)\n"
 	"      --strict         JPEG data the decoder recovered from is an error\n"
+	"      --allow-truncated  JPEG: data that ends early or is corrupt decodes\n"
+	"                       anyway, the lost part filled in grey (default: an\n"
+	"                       error record)\n"
 	"      --any-file       read devices, FIFOs and sockets too (default: such a\n"
 	"                       path is an error record: a FIFO would hang the run)\n"
 	FEAT_CLI_HELP
@@ -106,7 +109,8 @@ static void parse_background(const char *arg, uint8_t bg[3])
 /* Returns the index of the first operand. */
 static int parse(int argc, char **argv, struct opts *o)
 {
-	enum { O_MINSIDE = 0x2001, O_FAST, O_NOORIENT, O_BG, O_MAXPIX, O_MAXBYTES, O_STRICT, O_ANYFILE };
+	enum { O_MINSIDE = 0x2001, O_FAST, O_NOORIENT, O_BG, O_MAXPIX, O_MAXBYTES, O_STRICT, O_ANYFILE,
+	       O_ALLOWTRUNC };
 	static const struct option lo[] = {
 		{ "null", no_argument, NULL, '0' },
 		{ "keyed", no_argument, NULL, 'k' },
@@ -119,6 +123,7 @@ static int parse(int argc, char **argv, struct opts *o)
 		{ "max-bytes", required_argument, NULL, O_MAXBYTES },
 		{ "any-file", no_argument, NULL, O_ANYFILE },
 		{ "strict", no_argument, NULL, O_STRICT },
+		{ "allow-truncated", no_argument, NULL, O_ALLOWTRUNC },
 		FEAT_CLI_LONGOPTS,
 		{ NULL, 0, NULL, 0 }
 	};
@@ -147,6 +152,7 @@ static int parse(int argc, char **argv, struct opts *o)
 		case O_MAXBYTES: o->max_bytes = parse_size("--max-bytes", optarg, 1024); break;
 		case O_ANYFILE: o->any_file = 1; break;
 		case O_STRICT: o->dec.strict = 1; break;
+		case O_ALLOWTRUNC: o->dec.allow_truncated = 1; break;
 		}
 	}
 	if (o->keyed && (optind < argc || o->recursive))

@@ -216,6 +216,9 @@ struct feat_decode_opts {
 	int fast;                /* JPEG: fast integer IDCT, no fancy upsampling */
 	int bg_set;              /* composite alpha over background[] (else white) */
 	uint8_t background[3];   /* R, G, B */
+	int allow_truncated;     /* JPEG: data that ends early or is corrupt
+				    (pixels lost) is a warning, the lost part
+				    filled in by libjpeg, not an error */
 };
 #define FEAT_DEFAULT_MAX_PIXELS 100000000ULL
 #define FEAT_DEFAULT_MAX_BYTES ((uint64_t)512 << 20)
@@ -630,7 +633,9 @@ struct feat_pair {
 /*
  * The self-join: every pair of records within r, each once (a < b),
  * sorted by a then b, into *pairs (malloc'd; the caller frees) and
- * *npairs.  threads >= 1.  0 or FEAT_E_NOMEM.
+ * *npairs.  threads >= 1.  0 or FEAT_E_NOMEM.  The pairs grow with the
+ * square of the records that share a code: join the classes' index
+ * (feat_index_classes) where codes may repeat.
  */
 int feat_index_selfjoin(const feat_index *ix, unsigned r, int mode,
 	int threads, struct feat_pair **pairs, size_t *npairs);
@@ -645,6 +650,26 @@ enum feat_group_mode {
 };
 int feat_index_group(uint64_t n, const struct feat_pair *pairs, size_t npairs,
 	int mode, uint32_t *rep);
+
+/*
+ * The records that share one code.  A self-join over N equal codes makes
+ * N(N-1)/2 pairs; joining one record of each class instead (the class's
+ * first) and expanding the members afterwards keeps the work O(N).
+ * Classes are numbered from 0 in the order of their first record, so
+ * grouping the classes (feat_index_group over the classes' join) gives
+ * the records' groups: a class's representative is the first record of
+ * its representative class.
+ */
+struct feat_classes {
+	uint64_t n;              /* records */
+	uint64_t nclass;         /* distinct codes */
+	uint32_t *cls;           /* [n]: the class of each record */
+	uint32_t *off;           /* [nclass + 1]: class k is mem[off[k] .. off[k+1]) */
+	uint32_t *mem;           /* [n]: record ids by class, ascending in each */
+};
+/* 0 or FEAT_E_NOMEM (c then empty). */
+int feat_index_classes(const feat_index *ix, struct feat_classes *c);
+void feat_classes_free(struct feat_classes *c);
 
 /* The Hamming-distance kernel path in use ("avx512" or "ref"); the
  * environment variable FEAT_POPCOUNT (ref, avx512, auto) forces one.

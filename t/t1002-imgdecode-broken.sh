@@ -41,6 +41,45 @@ test_expect_success 'the good records around them are intact' '
 	cmp expect pix
 '
 
+test_expect_success 'data lost in the middle (cut and closed, bad Huffman code): error records' '
+	cat >cases <<-\EOF &&
+	claims-10000.jpg	corrupt JPEG data: premature end of data segment
+	cut-eoi.jpg	corrupt JPEG data: premature end of data segment
+	badhuff.jpg	corrupt JPEG data: bad Huffman code
+	badmarker.jpg	corrupt JPEG data: premature end of data segment
+	cut-idat.png	corrupt PNG: Not enough image data
+	EOF
+	: >list && : >expect &&
+	while IFS="	" read -r f why; do
+		echo "$D/$f" >>list &&
+		echo "$D/$f	error	$why" >>expect || return 1
+	done <cases &&
+	echo "$D/extraneous.jpg" >>list &&
+	echo "$D/extraneous.jpg	ok" >>expect &&
+	imgdecode <list >out.fs 2>err &&
+	featinfo -k out.fs >keys &&
+	test_cmp expect keys
+'
+
+test_expect_success '--allow-truncated: the JPEGs decode, their lost part filled in' '
+	imgdecode --allow-truncated "$D/cut-eoi.jpg" "$D/badhuff.jpg" "$D/cut-idat.png" \
+		"$D/truncated.jpg" >out.fs 2>err &&
+	featinfo -k out.fs >keys &&
+	printf "%s\n" "$D/cut-eoi.jpg	ok" "$D/badhuff.jpg	ok" \
+		"$D/cut-idat.png	error	corrupt PNG: Not enough image data" \
+		"$D/truncated.jpg	error	corrupt JPEG: Invalid JPEG file structure: missing SOS marker" \
+		>expect &&
+	test_cmp expect keys &&
+	echo "imgdecode: 2 files had corrupt JPEG data that the decoder recovered from (-v names them; --strict rejects them)" >expect &&
+	test_cmp expect err &&
+	featinfo --raw image out.fs >pix &&
+	test $(wc -c <pix) -eq $((2 * $(wc -c <"$D/baseline.rgb"))) &&
+	imgdecode --allow-truncated --strict "$D/cut-eoi.jpg" >out.fs &&
+	featinfo -k out.fs >keys &&
+	echo "$D/cut-eoi.jpg	error	corrupt JPEG data: premature end of data segment" >expect &&
+	test_cmp expect keys
+'
+
 test_expect_success '-v prints each error record with its path' '
 	imgdecode -v "$D/truncated.jpg" "$D/baseline.jpg" >out.fs 2>err &&
 	echo "imgdecode: $D/truncated.jpg: truncated JPEG data" >expect &&

@@ -96,17 +96,39 @@ test_expect_success 'through a pipe: count 0, the same records' '
 	test_cmp want.recs got.recs
 '
 
-test_expect_success '--key-width: long keys are cut, their length kept, and counted' '
-	test_expect_code 1 featwrite -f bin --key-width 8 -o kw.fcd <in.fs 2>err &&
+test_expect_success '--key-width: a longer key is an error, never cut' '
+	test_expect_code 1 featwrite -f bin --key-width 11 -o kw.fcd <in.fs 2>err &&
+	readfcd kw.fcd >got &&
+	echo "bits=0 stride=0 key_width=11 record_size=16 count=0 records=0" >expect &&
+	test_cmp expect got &&
+	test_stderr_one_line err &&
+	grep -q "^featwrite: 5 records in, 0 ok, 5 errors, 3 of them keys over --key-width 11 (the longest 12 bytes: -k 12 keeps them) (more than --max-errors 0 allows)$" err &&
+	test_expect_code 1 featwrite -f bin --key-width 12 -o kw.fcd <in.fs 2>err &&
 	readfcd kw.fcd >got &&
 	cat >expect <<-\EOF &&
-	bits=64 stride=8 key_width=8 record_size=24 count=3 records=3
-	0123456789abcdef	12	photos/a
-	ffffffff00000000	12	photos/c
-	8000000000000001	12	photos/e
+	bits=64 stride=8 key_width=12 record_size=24 count=3 records=3
+	0123456789abcdef	12	photos/a.jpg
+	ffffffff00000000	12	photos/c.jpg
+	8000000000000001	12	photos/e.jpg
 	EOF
+	test_cmp expect got
+'
+
+test_expect_success 'two long keys of one 116-byte prefix never merge, even under -q' '
+	p=$(printf "%0130d" 0) &&
+	printf "[{\"key\": \"%s/a\", \"tensors\": [{\"name\": \"code\", \"dtype\": \"bit\", \"shape\": [64], \"hex\": \"00000000000000ff\"}]},
+	 {\"key\": \"%s/b\", \"tensors\": [{\"name\": \"code\", \"dtype\": \"bit\", \"shape\": [64], \"hex\": \"00000000000000ff\"}]}]" \
+		"$p" "$p" >long.json &&
+	mkstream long.json >long.fs &&
+	test_expect_code 1 featwrite -q -f bin -o long.fcd <long.fs 2>err &&
+	test_must_fail test -s err &&
+	readfcd long.fcd >got &&
+	echo "bits=0 stride=0 key_width=116 record_size=120 count=0 records=0" >expect &&
 	test_cmp expect got &&
-	grep -q "^featwrite: 5 records in, 3 ok, 2 errors, 3 keys truncated to 8 bytes" err
+	featwrite -f bin -k 200 -o long.fcd <long.fs 2>err &&
+	featdedup -r 0 long.fcd >groups &&
+	printf "1\t%s/a\t0\n1\t%s/b\t0\n" "$p" "$p" >expect &&
+	test_cmp expect groups
 '
 
 test_expect_success 'odd code lengths: padding bits cleared, stride rounded to 8 bytes' '

@@ -148,6 +148,51 @@ for f in truncated.fm huge-layer-count.fm bad-offsets.fm version-7.fm text.fm em
 	"
 done
 
+# dw.py CONTRIB OUT PAD DILATION STRIDE: one depthwise 3x3 convolution of a 2x1x1
+# input, its workspace set by the padding, the dilation and the stride
+cat >"$TRASH/dw.py" <<\PY
+import sys
+import numpy as np
+sys.path.insert(0, sys.argv[1])
+from featmodel import ModelWriter
+pad, dil, stride = map(int, sys.argv[3:6])
+m = ModelWriter()
+for k, v in (("name", "dw"), ("graph.inputs", ["data"]), ("graph.outputs", ["out"]),
+             ("input.shape", [2, 1, 1])):
+    m.meta(k, v)
+w = m.tensor("w", np.ones((2, 1, 3, 3), np.float32))
+m.layer("conv", "dw1", ["data"], ["out"],
+        {"kernel": 3, "pad": pad, "dilation": dil, "stride": stride, "group": 2}, [w])
+m.write(sys.argv[2])
+PY
+
+test_expect_success 'a layer asking for 512 GiB of workspace: exit 3, the layer and the size' '
+	"$PYTHON" "$TRASH/dw.py" "$FEAT_TOP/contrib" big.fm 65536 1 65536 &&
+	test_expect_code 3 featmodel info big.fm >out 2>err &&
+	test_stderr_one_line err &&
+	grep -q "^featmodel: big.fm: layer .dw1.: needs 512.0 GiB of workspace (137438953605 floats), over the limit of 17179869184 (64 GiB)\$" err &&
+	test_expect_code 3 deepbit-extract -m big.fm </dev/null >out 2>err &&
+	grep -q "layer .dw1.: needs 512.0 GiB" err
+'
+
+test_expect_success 'an input.shape over 64 GiB an image: exit 3, said so' '
+	"$PYTHON" "$FEAT_TOP/t/lib/mkmodel.py" in.fm input.shape=65536,65536,65536 &&
+	test_expect_code 3 featmodel info in.fm >out 2>err &&
+	test_stderr_one_line err &&
+	grep -q "^featmodel: in.fm: metadata .input.shape. asks for an input of over 17179869184 floats (64 GiB) an image\$" err
+'
+
+if test_have_prereq SANITIZE; then
+	test_skip 'workspace under the limit but not in memory' 'ulimit -v: the sanitizers need the address space'
+else
+	test_expect_success 'workspace under the limit but not in memory: exit 4, the layer and the size' '
+		"$PYTHON" "$TRASH/dw.py" "$FEAT_TOP/contrib" mid.fm 30000 20000 1 &&
+		(ulimit -v 2000000 && test_expect_code 4 featmodel info mid.fm >out 2>err) &&
+		test_stderr_one_line err &&
+		grep -q "^featmodel: mid.fm: layer .dw1.: out of memory for 13.4 GiB of workspace\$" err
+	'
+fi
+
 test_expect_success 'an input of the wrong size: exit 2' '
 	head -c 100 $N/convs.in.f32 >short.f32 &&
 	test_expect_code 2 featmodel run $N/convs.fm short.f32 o 2>err &&

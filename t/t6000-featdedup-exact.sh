@@ -2,7 +2,9 @@
 # featdedup: every pair within r, against a brute force in Python, on
 # random and clustered codes of 32, 64, 128 and 256 bits, read as key TAB
 # hex lines and as featcodes files written from featcodes(5) by Python's
-# struct module; groups by connected components and by leaders.
+# struct module; groups by connected components and by leaders.  Sets
+# where many records share a code: still exact, and 100 000 copies of one
+# code in bounded memory and time.
 
 . "$FEAT_TOP/t/test-lib.sh"
 
@@ -12,8 +14,15 @@ import random, sys
 bits, n, mode, seed = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], int(sys.argv[4])
 rnd = random.Random(seed)
 centres = [rnd.getrandbits(bits) for _ in range(max(1, n // 25))]
+pool = [rnd.getrandbits(bits) for _ in range(12)]
 for i in range(n):
-    if mode == "clustered" and i % 3:
+    if mode == "dups":
+        # a few codes, most records exact copies, some a bit or two off
+        c = rnd.choice(pool)
+        if rnd.random() < 0.3:
+            for _ in range(rnd.randrange(1, 3)):
+                c ^= 1 << rnd.randrange(bits)
+    elif mode == "clustered" and i % 3:
         c = rnd.choice(centres)
         for _ in range(rnd.randrange(7)):
             c ^= 1 << rnd.randrange(bits)
@@ -94,7 +103,25 @@ for r in range(n):
     for i in members:
         print("%d\t%s\t%d" % (g, keys[i], (codes[i] ^ codes[r]).bit_count()))
 PY
+# rss.py OUT CMD...: run CMD with at most 1 GiB of address space and 60 s,
+# its output to OUT; print its peak resident size in KiB; exit as it did.
+# Under the sanitizers (whose shadow memory needs terabytes of address
+# space) without the cap, and the size bounds below are not checked.
+cat >"$TRASH/rss.py" <<\PY
+import os, resource, subprocess, sys
+lim = 1 << 30
+def cap():
+    if not os.environ.get("FEAT_SANITIZE"):
+        resource.setrlimit(resource.RLIMIT_AS, (lim, lim))
+with open(sys.argv[1], "wb") as out:
+    rc = subprocess.run(sys.argv[2:], stdout=out, preexec_fn=cap, timeout=60).returncode
+print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+sys.exit(rc)
+PY
 py() { "$PYTHON" "$TRASH/$@"; }
+# the peak resident sizes allowed, in KiB
+MB64=65536 MB32=32768
+if test_have_prereq SANITIZE; then MB64=999999999 MB32=999999999; fi
 
 for bits in 32 64 128 256; do
 	for mode in random clustered; do
@@ -128,6 +155,67 @@ test_expect_success 'groups: connected components and leaders' '
 	featdedup -r 4 c.tsv >got && test_cmp want got &&
 	py groups.py pairs c.tsv leader >want.l &&
 	featdedup -r 4 -c leader c.tsv >got.l && test_cmp want.l got.l
+'
+
+test_expect_success 'many records sharing codes: pairs and groups exact' '
+	py gen.py 64 400 dups 5 >c.tsv &&
+	cut -f 2 c.tsv | sort | uniq -c | sort -rn | head -n 1 >top &&
+	read most code <top && test "$most" -gt 20 &&
+	for r in 0 3; do
+		py brute.py c.tsv $r >want.$r &&
+		featdedup -p -r $r c.tsv >got.$r && test_cmp want.$r got.$r &&
+		featdedup -p -r $r --scan -j 1 c.tsv >gots.$r && test_cmp want.$r gots.$r &&
+		featdedup -p -r $r -f jsonl c.tsv >gotj.$r &&
+		test_line_count = $(wc -l <want.$r) gotj.$r &&
+		for c in components leader; do
+			py groups.py want.$r c.tsv $c >wantg.$r.$c &&
+			featdedup -r $r -c $c c.tsv >gotg.$r.$c &&
+			test_cmp wantg.$r.$c gotg.$r.$c || return 1
+		done || return 1
+	done
+'
+
+test_expect_success '--max-pairs: all or nothing, exit 1 with the count' '
+	py gen.py 64 300 dups 9 >c.tsv &&
+	py brute.py c.tsv 3 >want &&
+	n=$(wc -l <want) &&
+	featdedup -p -r 3 --max-pairs $n -o got c.tsv && test_cmp want got &&
+	test_expect_code 1 featdedup -p -r 3 --max-pairs $((n - 1)) -o none c.tsv 2>err &&
+	test_stderr_one_line err &&
+	grep -q "^featdedup: $n pairs within 3, over --max-pairs $((n - 1))" err &&
+	test_must_fail test -e none &&
+	test_expect_code 2 featdedup --max-pairs 5 c.tsv 2>err &&
+	test_stderr_one_line err
+'
+
+test_expect_success '100000 copies of one code: O(n) memory, not the 5e9 pairs' '
+	"$PYTHON" -c "
+for i in range(100000): print(\"k%d\t0123456789abcdef\" % i)
+for i in range(3): print(\"o%d\t%016x\" % (i, 0xfedcba9876543210 ^ (1 << i)))
+" >eq.tsv &&
+	py rss.py got featdedup -r 2 eq.tsv >rss &&
+	test $(cat rss) -lt $MB64 &&
+	"$PYTHON" -c "
+print(\"1\tk0\t0\")
+for i in range(1, 100000): print(\"1\tk%d\t0\" % i)
+print(\"2\to0\t0\"); print(\"2\to1\t2\"); print(\"2\to2\t2\")
+" >want &&
+	test_cmp want got &&
+	py rss.py gotl featdedup -r 2 -c leader eq.tsv >rss &&
+	test $(cat rss) -lt $MB64 && test_cmp want gotl &&
+	test_expect_code 1 featdedup -p -r 2 --max-pairs 1000000 eq.tsv 2>err &&
+	grep -q "4999950003 pairs within 2, over --max-pairs 1000000 (the most records sharing one code: 100000)" err
+'
+
+test_expect_success 'the pairs of 3000 equal codes are written, not stored' '
+	head -n 3000 eq.tsv >eq3k.tsv &&
+	py rss.py /dev/null featdedup -p -j 1 -r 0 -o pairs eq3k.tsv >rss &&
+	test $(cat rss) -lt $MB32 &&
+	test_line_count = 4498500 pairs &&
+	head -n 2 pairs >top &&
+	printf "k0\tk1\t0\nk0\tk2\t0\n" >want && test_cmp want top &&
+	tail -n 1 pairs >last &&
+	printf "k2998\tk2999\t0\n" >want && test_cmp want last
 '
 
 test_expect_success 'several files of different kinds make one set' '

@@ -290,6 +290,7 @@ struct jdec {
 	jmp_buf jb;
 	int err;                 /* FEAT_E_* for the longjmp */
 	int strict;
+	int allow_lost;          /* allow_truncated: missing data filled in */
 	char *why;
 	size_t whylen;
 	struct feat_decode_info *info;
@@ -316,21 +317,49 @@ static const char *warn_text(const char *msg)
 	return strncmp(msg, pre, sizeof pre - 1) ? msg : msg + sizeof pre - 1;
 }
 
+/* Warnings after which pixels are missing or garbled: libjpeg "recovers"
+ * by filling them in (grey, or the rows it had), and a code made from
+ * that picture is the code of a grey rectangle.  A 632-byte file whose
+ * header claims 10000x10000 decodes "ok" that way.  The others (stray
+ * bytes between markers, an unknown JFIF revision, a bad ICC profile)
+ * leave every pixel as encoded. */
+static int data_lost(int code)
+{
+	switch (code) {
+	case JWRN_JPEG_EOF:          /* premature end of file */
+	case JWRN_HIT_MARKER:        /* premature end of data segment */
+	case JWRN_HUFF_BAD_CODE:
+	case JWRN_ARITH_BAD_CODE:
+	case JWRN_MUST_RESYNC:       /* restart marker missing: rows lost */
+	case JWRN_BOGUS_PROGRESSION:
+	case JWRN_NOT_SEQUENTIAL:
+		return 1;
+	}
+	return 0;
+}
+
 /* Level -1 is a warning: libjpeg recovered from something. */
 static void jpeg_message(j_common_ptr ci, int level)
 {
 	struct jdec *d = (struct jdec *)ci;
 	char msg[JMSG_LENGTH_MAX];
+	int lost;
 
 	if (level >= 0)
 		return;
 	ci->err->num_warnings++;
-	if (ci->err->msg_code == JWRN_JPEG_EOF) {
+	lost = data_lost(ci->err->msg_code) && !d->allow_lost;
+	if (ci->err->msg_code == JWRN_JPEG_EOF && (lost || d->strict)) {
 		feat_fmt(d->why, d->whylen, "truncated JPEG data");
 		d->err = FEAT_E_TRUNCATED;
 		longjmp(d->jb, 1);
 	}
 	ci->err->format_message(ci, msg);
+	if (lost) {
+		feat_fmt(d->why, d->whylen, "corrupt JPEG data: %s", warn_text(msg));
+		d->err = FEAT_E_DECODE;
+		longjmp(d->jb, 1);
+	}
 	if (d->strict || ci->err->num_warnings > MAX_JPEG_WARNINGS) {
 		feat_fmt(d->why, d->whylen, "corrupt JPEG data: %s%s", warn_text(msg),
 			 d->strict ? "" : " (and too many more)");
@@ -489,6 +518,7 @@ static int decode_jpeg(const unsigned char *data, size_t len,
 	d->whylen = whylen;
 	d->info = info;
 	d->strict = opt && opt->strict;
+	d->allow_lost = opt && opt->allow_truncated;
 	d->out.r = r;
 	d->ci.err = jpeg_std_error(&d->jerr);
 	d->jerr.error_exit = jpeg_fail_exit;

@@ -115,15 +115,21 @@ static long cdiv(long a, long b)
 	return (a + b - 1) / b;
 }
 
+/* FEAT_E_TOOBIG over FEAT_NET_MAX_SCRATCH, FEAT_E_NOMEM; n->scratch_want
+ * then says how much was asked (net.c names the layer and the size). */
 static int grow_scratch(struct feat_net *n, size_t floats)
 {
 	float *p;
 
 	if (floats <= n->scratch_floats)
 		return 0;
+	n->scratch_want = floats;
+	if (floats > FEAT_NET_MAX_SCRATCH)
+		return FEAT_E_TOOBIG;
 	p = feat_aligned_alloc(floats * sizeof(float));
 	if (!p)
 		return FEAT_E_NOMEM;
+	n->scratch_want = 0;
 	free(n->scratch);
 	n->scratch = p;
 	n->scratch_floats = floats;
@@ -1966,6 +1972,7 @@ static int nchwc_plan(struct feat_net *n)
 		if (!feat_net_blob_nchwc(n, l->in[0]) && !out_nc && c->nc != NC_PW &&
 		    c->nc != NC_GEN)
 			continue;
+		n->scratch_layer = l->name;
 		floats = c->nc == NC_FIRST ? feat_conv3_pack_floats(c->cout, c->cin) :
 			 c->nc == NC_PW || c->nc == NC_GEN ?
 			 feat_convc_pack_floats(c->cout, c->cin, c->kh, c->kw) :

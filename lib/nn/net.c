@@ -269,9 +269,45 @@ static int setup_inputs(struct feat_net *n, char *detail, size_t dlen)
 				return FEAT_E_FORMAT;
 			}
 			bl->dims[d + 1] = (uint32_t)shape->u.ints[d];
+			/* count <= 2^34 and dims <= 2^16: no overflow */
 			bl->count *= bl->dims[d + 1];
+			if (bl->count > FEAT_NET_MAX_BLOB) {
+				feat_fmt(detail, dlen, "metadata 'input.shape' asks for an input "
+					 "of over %zu floats (%.0f GiB) an image", FEAT_NET_MAX_BLOB,
+					 (double)FEAT_NET_MAX_BLOB * sizeof(float) / (1 << 30));
+				return FEAT_E_FORMAT;
+			}
 		}
 		n->input[i] = b;
+	}
+	return 0;
+}
+
+/*
+ * The reason for a layer's setup that failed on its workspace
+ * (n->scratch_want set by grow_scratch): over FEAT_NET_MAX_SCRATCH is a
+ * bad model (*e becomes FEAT_E_FORMAT), else the machine is out of
+ * memory; either way the layer and the size are named.  A failure with
+ * no reason at all gets the layer's name and the error's text.  Returns
+ * 1 when it wrote the reason.
+ */
+static int scratch_fail(struct feat_net *n, int *e, char *detail, size_t dlen)
+{
+	double gib = (double)n->scratch_want * sizeof(float) / (1 << 30);
+	const char *name = n->scratch_layer ? n->scratch_layer : "?";
+
+	if (*e == FEAT_E_TOOBIG && n->scratch_want > FEAT_NET_MAX_SCRATCH) {
+		feat_fmt(detail, dlen, "layer '%s': needs %.1f GiB of workspace (%zu "
+			 "floats), over the limit of %zu (%.0f GiB)", name, gib,
+			 n->scratch_want, FEAT_NET_MAX_SCRATCH,
+			 (double)FEAT_NET_MAX_SCRATCH * sizeof(float) / (1 << 30));
+		*e = FEAT_E_FORMAT;
+		return 1;
+	}
+	if (*e == FEAT_E_NOMEM && n->scratch_want) {
+		feat_fmt(detail, dlen, "layer '%s': out of memory for %.3g GiB of "
+			 "workspace", name, gib);
+		return 1;
 	}
 	return 0;
 }
@@ -284,6 +320,8 @@ int feat_net_build(struct feat_net **out, struct feat_model *m, char *detail,
 	int e;
 
 	*out = NULL;
+	if (detail && dlen)
+		detail[0] = '\0';
 	if (feat_kernel_init()) {
 		feat_fmt(detail, dlen, "%s", feat_kernel_detail());
 		feat_model_free(m);
@@ -334,16 +372,22 @@ int feat_net_build(struct feat_net **out, struct feat_model *m, char *detail,
 		for (uint32_t j = 0; j < ml->nout; j++)
 			l->out[j] = new_blob(n, ml->out[j], (int)i);
 		n->nlayer++;
-		if ((e = finite_weights(n, ml, i, detail, dlen)) ||
-		    (e = l->ops->setup(n, l, detail, dlen)))
+		n->scratch_layer = l->name;
+		if ((e = finite_weights(n, ml, i, detail, dlen)))
 			goto fail;
+		if ((e = l->ops->setup(n, l, detail, dlen))) {
+			if (!scratch_fail(n, &e, detail, dlen) && detail && dlen && !detail[0])
+				feat_fmt(detail, dlen, "layer '%s': %s", l->name,
+					 feat_strerror(e));
+			goto fail;
+		}
 		for (int j = 0; j < l->nout; j++) {
 			struct feat_blob *b = &n->blob[l->out[j]];
 
 			b->count = 1;
-			for (int d = 1; d < b->ndim; d++)
-				b->count *= b->dims[d];
-			if (b->dims[0] != 1 || !b->count || b->count > (size_t)1 << 34) {
+			for (int d = 1; d < b->ndim && b->count <= FEAT_NET_MAX_BLOB; d++)
+				b->count *= b->dims[d];   /* <= 2^34 * 2^32: no overflow */
+			if (b->dims[0] != 1 || !b->count || b->count > FEAT_NET_MAX_BLOB) {
 				feat_fmt(detail, dlen, "layer '%s': output '%s' has a bad shape",
 					 l->name, b->name);
 				e = FEAT_E_FORMAT;
@@ -371,7 +415,8 @@ int feat_net_build(struct feat_net **out, struct feat_model *m, char *detail,
 		}
 	}
 	if ((e = feat_net_fold(n))) {
-		feat_fmt(detail, dlen, "folding batch norm: %s", feat_strerror(e));
+		if (!scratch_fail(n, &e, detail, dlen))
+			feat_fmt(detail, dlen, "folding batch norm: %s", feat_strerror(e));
 		goto fail;
 	}
 	*out = n;

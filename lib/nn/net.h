@@ -91,6 +91,8 @@ struct feat_net {
 	int kernel;                     /* enum feat_kernel_path in use */
 	float *scratch;                 /* workspace (im2col) of thread 0 */
 	size_t scratch_floats;          /* its size, and each other thread's */
+	size_t scratch_want;            /* a size asked for that failed (0: none) */
+	const char *scratch_layer;      /* the layer being set up, for the error */
 	struct feat_pool *pool;         /* NULL: one thread */
 	uint64_t par_min;               /* MACs per batch under which a layer
 					 * stays on one thread */
@@ -124,6 +126,11 @@ int feat_net_forward(struct feat_net *n, int batch);
  * out its pieces would cost more than they save (the environment variable
  * FEAT_THREAD_MIN overrides it; 0 splits every layer, for the tests). */
 #define FEAT_PAR_MIN_MACS 200000
+/* The largest blob of one image, in floats (64 GiB). */
+#define FEAT_NET_MAX_BLOB ((size_t)1 << 34)
+/* The most workspace one layer may ask for, in floats (64 GiB, as the
+ * largest blob): more is a bad model, not a small machine. */
+#define FEAT_NET_MAX_SCRATCH ((size_t)1 << 34)
 
 /* Run forward passes on `threads` threads (1 .. FEAT_POOL_MAX, the caller
  * counted; 1, the default, starts none).  Call after load, not during a

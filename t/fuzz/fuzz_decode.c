@@ -27,6 +27,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		o.no_orient = data[0] & 1;
 		o.strict = data[0] & 2;
 		o.fast = data[0] & 4;
+		o.allow_truncated = data[0] & 0x40;
 	}
 	feat_rec_init(&r);
 	e = feat_image_decode(data, size, &o, &r, &info, why, sizeof why);

@@ -486,14 +486,19 @@ START_TEST(test_warnings)
 	static const char *const f[] = { "extraneous.jpg", "badmarker.jpg" };
 	static const char *const w[] = { "3 extraneous bytes before marker 0xdb",
 					  "premature end of data segment" };
-	struct feat_decode_opts strict = { .strict = 1 };
+	struct feat_decode_opts strict = { .strict = 1 }, allow = { .allow_truncated = 1 };
 	struct feat_decode_info info;
 	struct feat_rec r;
 	char why[256], want[128];
 
 	feat_rec_init(&r);
+	/* pixels lost (a scan cut short by a marker): an error unless allowed */
+	ck_assert_int_eq(decode_file("badmarker.jpg", NULL, &r, &info, why, sizeof why),
+			 FEAT_E_DECODE);
+	ck_assert_str_eq(why, "corrupt JPEG data: premature end of data segment");
+	ck_assert_ptr_null(feat_rec_find(&r, "image"));
 	for (int i = 0; i < 2; i++) {
-		ck_assert_int_eq(decode_file(f[i], NULL, &r, &info, why, sizeof why), 0);
+		ck_assert_int_eq(decode_file(f[i], &allow, &r, &info, why, sizeof why), 0);
 		ck_assert_int_ge(info.warnings, 1);
 		ck_assert_str_eq(info.warning, w[i]);
 		check_image(&r, 48, 32, 48, 32, i == 0 ? "baseline.rgb" : NULL, JPEG_TOL, f[i]);
