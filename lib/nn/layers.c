@@ -87,8 +87,9 @@ static const float *weight(struct feat_net *n, struct feat_layer *l, uint32_t i,
 		return NULL;
 	}
 	if (t->dtype != FEAT_DT_F32 || t->nbytes != count * sizeof(float)) {
-		feat_fmt(detail, dlen, "layer '%s': weight '%s' (%s) has %zu bytes of %s, expected %zu f32",
-			 l->name, t->name, what, t->nbytes, feat_dtype_name(t->dtype), count);
+		feat_fmt(detail, dlen, "layer '%s': weight '%s' (%s) holds %zu bytes of %s, expected %zu f32 values (%zu bytes)",
+			 l->name, t->name, what, t->nbytes, feat_dtype_name(t->dtype), count,
+			 count * sizeof(float));
 		return NULL;
 	}
 	return t->data;

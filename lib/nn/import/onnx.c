@@ -251,6 +251,23 @@ static float *tfloats(struct imp *im, const struct cval *c, uint64_t *count)
 		fail(im, FEAT_E_TOOBIG, "tensor '%s' too large", c->name);
 		return NULL;
 	}
+	if (c->dtype != 1 && c->dtype != 6 && c->dtype != 7 && c->dtype != 11) {
+		static const char *const names[] = {
+			"undefined", "float", "uint8", "int8", "uint16", "int16", "int32", "int64",
+			"string", "bool", "float16", "double", "uint32", "uint64", "complex64",
+			"complex128", "bfloat16", "float8e4m3fn", "float8e4m3fnuz", "float8e5m2",
+			"float8e5m2fnuz", "uint4", "int4",
+		};
+
+		if (c->dtype >= 0 && c->dtype < (int)(sizeof names / sizeof names[0]))
+			fail(im, FEAT_E_FORMAT,
+			     "tensor '%s' is %s: featkit reads float, double, int32 and int64 tensors (convert the model to float32)",
+			     c->name, names[c->dtype]);
+		else
+			fail(im, FEAT_E_FORMAT, "tensor '%s' has the unknown data type %d", c->name,
+			     c->dtype);
+		return NULL;
+	}
 	/* the data must be there before anything is sized from the shape */
 	{
 		size_t es = c->dtype == 1 ? 4 : c->dtype == 11 || c->dtype == 7 ? 8 :
@@ -1568,8 +1585,37 @@ static int import_node(struct imp *im, const struct node *n)
 		im->wd0 = attr_i(n, "transB", 0) ? w->dims[0] : w->dims[1];
 		wi[0] = (uint32_t)e;
 		if (n->nin > 2 && n->in[2][0]) {
-			if (!(b = const_in(im, n, 2, "bias")) || (e = weight(im, b, 0)) < 0)
+			uint64_t cnt;
+
+			if (!(b = const_in(im, n, 2, "bias")))
 				return FEAT_E_FORMAT;
+			cnt = tcount(b);
+			if (cnt == (uint64_t)im->wd0 && (b->ndim < 2 || b->dims[0] == 1)) {
+				if ((e = weight(im, b, 0)) < 0)
+					return e;
+			} else if (cnt == 1) {
+				/* one value broadcast over the outputs */
+				float *v = tfloats(im, b, &cnt), *all;
+				uint32_t d[1] = { (uint32_t)im->wd0 };
+				char nm[300];
+
+				if (!v)
+					return FEAT_E_FORMAT;
+				all = malloc(sizeof(float) * (size_t)(im->wd0 ? im->wd0 : 1));
+				for (int64_t i = 0; all && i < im->wd0; i++)
+					all[i] = v[0];
+				free(v);
+				if (!all)
+					return fail(im, FEAT_E_NOMEM, "out of memory");
+				snprintf(nm, sizeof nm, "%s.bias", n->name);
+				e = feat_mb_tensor(im->b, nm, FEAT_DT_F32, 1, d, all);
+				free(all);
+				if (e < 0)
+					return fail(im, e, "node '%s': cannot store its bias", n->name);
+			} else {
+				return fail(im, FEAT_E_FORMAT, "node '%s': Gemm bias of shape %s for %lld outputs",
+					    n->name, shape_str(im, b), (long long)im->wd0);
+			}
 			wi[nw++] = (uint32_t)e;
 		}
 		return layer(im, "fc", n, 1, n->in, 0, NULL, (uint32_t)nw, wi);
