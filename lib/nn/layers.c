@@ -31,6 +31,13 @@
  *   concat   axis=1;  flatten axis=1;  reshape shape (0 copies, -1 infers;
  *            shape[0] is the batch: 0 or 1);  permute order (order[0] = 0);
  *   softmax  axis=1;  add (elementwise sum of its inputs)
+ *   hardsigmoid alpha=0.2, beta=0.5;  hardswish;  clip min, max;  prelu
+ *            weight slope [C] or [1]
+ *   eltwise  op=mul|add|sub|div|max|min, const_first=0: two inputs, or one
+ *            and a weight, with numpy's broadcasting (after the batch)
+ *   pad      pads (2 x rank: begins, then ends), value=0
+ *   reduce   mode=mean|sum|max, axes, keepdims=1;  slice axis, start,
+ *            end, step=1
  */
 #include <math.h>
 #include <stdio.h>
