@@ -558,6 +558,23 @@ static void infer(const struct imp *im, const char *type, int nin, const char *c
 	int64_t *d = o->d;
 	int r = x.rank;
 
+	/* every parameter that sizes a shape, sane or the shape is not followed */
+	for (uint32_t i = 0; i < np; i++) {
+		const struct feat_value *v = &p[i].v;
+
+		for (uint32_t j = 0; j < v->n && (v->type == FEAT_V_INT || v->type == FEAT_V_INTS); j++) {
+			int64_t a = v->type == FEAT_V_INT ? v->u.i : v->u.ints[j];
+
+			if (a < -FEAT_MAX_DIMS - 1 || a > (int64_t)1 << 31 ||
+			    ((!strcmp(p[i].key, "stride") || !strcmp(p[i].key, "kernel") ||
+			      !strcmp(p[i].key, "dilation") || !strcmp(p[i].key, "step")) && a < 1)) {
+				o->rank = -1;
+				o->known = 0;
+				return;
+			}
+		}
+	}
+
 	o->rank = r;
 	o->known = x.known;
 	memcpy(d, x.d, sizeof x.d);
@@ -568,22 +585,24 @@ static void infer(const struct imp *im, const char *type, int nin, const char *c
 		int64_t a = kvint(np, p, "axis", 0, 1);
 
 		o->rank = (int)a + 1;
-		for (int i = (int)a + 1; i < r; i++)
-			d[a] *= d[i];
+		for (int i = (int)a + 1; i < r && a >= 0 && a < FEAT_MAX_DIMS; i++)
+			if (__builtin_mul_overflow(d[a], d[i], &d[a]))
+				d[a] = -1;
 	} else if (!strcmp(type, "reshape")) {
 		const struct feat_value *v = kvfind(np, p, "shape");
 		int64_t cnt = 1, known = 1, inf = -1;
 
 		o->rank = v ? (int)v->n : -1;
 		for (int i = 1; i < r; i++)
-			cnt *= x.d[i];
+			if (__builtin_mul_overflow(cnt, x.d[i], &cnt))
+				cnt = -1;
 		d[0] = 1;
 		for (int i = 1; v && i < (int)v->n; i++) {
 			d[i] = v->u.ints[i] == 0 && i < r ? x.d[i] : v->u.ints[i];
 			if (d[i] == -1)
 				inf = i;
-			else
-				known *= d[i];
+			else if (__builtin_mul_overflow(known, d[i], &known))
+				known = -1;
 		}
 		if (inf > 0)
 			d[inf] = known > 0 ? cnt / known : 0;
@@ -670,6 +689,11 @@ static void infer(const struct imp *im, const char *type, int nin, const char *c
 	}
 	if (o->rank < 0 || o->rank > FEAT_MAX_DIMS)
 		o->rank = -1, o->known = 0;
+	/* a shape from a broken file is not followed further (the engine
+	 * refuses it at load) */
+	for (int i = 0; o->known && i < o->rank; i++)
+		if (d[i] < 1 || d[i] > (int64_t)1 << 31)
+			o->known = 0;
 }
 
 /* "[2, 1, 1]" for constant c, kept until the import ends. */
@@ -1065,9 +1089,13 @@ static int more_node(struct imp *im, const struct node *n)
 					    n->name, opname(n));
 			if (is_op(n, "Div") && !y)
 				return fail(im, FEAT_E_FORMAT, "node '%s': division by 0", n->name);
-			r[i] = is_op(n, "Add") ? x + y : is_op(n, "Sub") ? x - y :
-			       is_op(n, "Mul") ? x * y :
-			       x / y - ((x % y != 0) && ((x < 0) != (y < 0)));  /* floor */
+			if (is_op(n, "Add") ? __builtin_add_overflow(x, y, &r[i]) :
+			    is_op(n, "Sub") ? __builtin_sub_overflow(x, y, &r[i]) :
+			    is_op(n, "Mul") ? __builtin_mul_overflow(x, y, &r[i]) :
+			    (x == INT64_MIN && y == -1))
+				return fail(im, FEAT_E_FORMAT, "node '%s': %s overflows", n->name, opname(n));
+			if (is_op(n, "Div"))
+				r[i] = x / y - ((x % y != 0) && ((x < 0) != (y < 0)));  /* floor */
 		}
 		return fold(im, n, r, nr);
 	}
