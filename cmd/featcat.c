@@ -137,6 +137,7 @@ int main(int argc, char **argv)
 	feat_writer *w;
 	long long written = 0;
 	uint64_t bytes = 0;
+	int e;
 
 	feat_cli_init(argv[0]);
 	parse(argc, argv, &o);
@@ -148,9 +149,9 @@ int main(int argc, char **argv)
 		cat_file("-", &o, w, &written, &bytes);
 	for (int i = optind; i < argc; i++)
 		cat_file(argv[i], &o, w, &written, &bytes);
-	if (feat_writer_free(w) < 0)
-		feat_die(FEAT_EXIT_SYSTEM, "standard output: write error: %s",
-			 strerror(errno));
+	if ((e = feat_writer_end(w)) < 0)
+		feat_cli_write_fail(w, e);
+	feat_writer_free(w);
 	feat_progress((uint64_t)written, bytes, 1);
 	return FEAT_EXIT_OK;
 }

@@ -330,12 +330,14 @@ int main(int argc, char **argv)
 	if (!(s.w = feat_writer_new(STDOUT_FILENO, "standard output")))
 		feat_die(FEAT_EXIT_SYSTEM, "out of memory");
 	feat_rec_init(&s.r);
+	if (first < argc && !o.recursive)
+		feat_progress_total((uint64_t)(argc - first));
 	if (first < argc)
 		for (int i = first; i < argc; i++)
 			input(&s, argv[i], 1);
 	else
 		read_list(&s, stdin, o.null_sep ? '\0' : '\n');
-	if ((e = feat_writer_flush(s.w)) < 0)
+	if ((e = feat_writer_end(s.w)) < 0)
 		feat_cli_write_fail(s.w, e);
 	feat_writer_free(s.w);
 	feat_progress(s.nin, s.bytes_in, 1);

@@ -164,10 +164,17 @@ uint64_t feat_reader_drain(feat_reader *rd);
 void feat_reader_free(feat_reader *rd);
 
 /* A writer on a file descriptor (not closed).  The stream header is
- * written with the first record or by feat_writer_flush(). */
+ * written with the first record or by feat_writer_flush().  A stream is
+ * complete only when feat_writer_end() has written its end mark: a reader
+ * takes a version 1.1 stream that stops without one as truncated (the
+ * writing program died), so call it only when everything was written, and
+ * on an error path flush and exit without it. */
 feat_writer *feat_writer_new(int fd, const char *name);
 int feat_writer_put(feat_writer *w, const struct feat_rec *r);
 int feat_writer_flush(feat_writer *w);
+/* Write the end mark (after the header, if no record was written) and
+ * flush; later puts are refused.  0 or a negative FEAT_E_*. */
+int feat_writer_end(feat_writer *w);
 const char *feat_writer_detail(const feat_writer *w);
 uint64_t feat_writer_records(const feat_writer *w);
 uint64_t feat_writer_bytes(const feat_writer *w);
@@ -185,10 +192,12 @@ int feat_rec_decode(struct feat_rec *r, const unsigned char *frame, size_t len,
 /* The 64-byte stream header. */
 #define FEAT_STREAM_MAGIC "\x89" "FST\r\n\x1a\n"
 #define FEAT_STREAM_MAJOR 1
-#define FEAT_STREAM_MINOR 0
+#define FEAT_STREAM_MINOR 1   /* 1.1: an end mark closes the stream */
 #define FEAT_STREAM_HDR 64
 #define FEAT_REC_MAGIC "FREC"
 #define FEAT_REC_HDR 64
+#define FEAT_END_MAGIC "FEND"
+#define FEAT_END_SIZE 64
 #define FEAT_DIRENT 64
 
 /* ---------------------------------------------------- images: decoding */

@@ -153,6 +153,17 @@ else
 	test_skip 'a full disk: exit 4' '/dev/full not writable'
 fi
 
+test_expect_success 'a stream cut at a record boundary (its writer died): exit 3, -o not written' '
+	featcat in.fs >whole.fs &&
+	head -c $(( $(wc -c <whole.fs) - 64 )) whole.fs >cut.fs &&
+	test_expect_code 3 featwrite -e 100% -o cut.tsv <cut.fs 2>err &&
+	test_stderr_one_line err &&
+	grep -q "without its end mark: the program writing it stopped early" err &&
+	test ! -e cut.tsv &&
+	featwrite -e 100% -o whole.tsv <whole.fs &&
+	test -s whole.tsv
+'
+
 test_expect_success 'a missing input file: exit 4, one line' '
 	test_expect_code 4 featwrite no-such.fs >out 2>err &&
 	test_stderr_one_line err &&

@@ -215,7 +215,8 @@ test_expect_success 'input that is not a featstream: exit 3; truncated: the reco
 	head -c $((n - 100)) prep.fs >trunc.fs &&
 	test_expect_code 3 deepbit-extract -m db.fm -b 3 <trunc.fs >out.fs 2>err &&
 	test_stderr_one_line err &&
-	featinfo -k out.fs >keys &&
+	test_expect_code 3 featinfo -k out.fs >keys 2>err &&
+	grep -q "without its end mark" err &&
 	test_line_count = 8 keys
 '
 

@@ -540,6 +540,9 @@ struct feat_reader {
 	size_t ipos, ilen;
 	int eof;
 	int saw_header;
+	int seg_minor;          /* minor version of the open segment's header */
+	int seg_open;           /* a header was read and no end mark since */
+	uint64_t seg_recs;      /* records since that header */
 	int err;
 	int saved_errno;
 	uint64_t nrec, consumed;
@@ -670,6 +673,34 @@ static const char *sniff(const unsigned char *h, size_t n)
 	return text ? "it looks like text" : "unknown data";
 }
 
+/* The end mark: "FEND", CRC-32 of bytes 8..63, size 64, the number of
+ * records since the stream header, zeros. */
+static int check_end(feat_reader *rd, const unsigned char *h, size_t k,
+	uint64_t at)
+{
+	if (k < FEAT_END_SIZE)
+		return rd_fail(rd, FEAT_E_TRUNCATED,
+			       "%s: end mark at byte %llu cut short (%zu of %d bytes)",
+			       rd->name, (unsigned long long)at, k, FEAT_END_SIZE);
+	if (feat_rd32(h + 4) != feat_crc32(0, h + 8, FEAT_END_SIZE - 8) ||
+	    feat_rd64(h + 8) != FEAT_END_SIZE)
+		return rd_fail(rd, FEAT_E_CORRUPT,
+			       "%s: end mark at byte %llu is damaged (CRC or size)",
+			       rd->name, (unsigned long long)at);
+	if (!rd->seg_open)
+		return rd_fail(rd, FEAT_E_CORRUPT,
+			       "%s: a second end mark at byte %llu", rd->name,
+			       (unsigned long long)at);
+	if (feat_rd64(h + 16) != rd->seg_recs)
+		return rd_fail(rd, FEAT_E_CORRUPT,
+			       "%s: the end mark at byte %llu counts %llu records, the stream had %llu",
+			       rd->name, (unsigned long long)at,
+			       (unsigned long long)feat_rd64(h + 16),
+			       (unsigned long long)rd->seg_recs);
+	rd->seg_open = 0;
+	return 0;
+}
+
 int feat_reader_next(feat_reader *rd, struct feat_rec *r)
 {
 	unsigned char h[FEAT_REC_HDR];
@@ -693,6 +724,12 @@ int feat_reader_next(feat_reader *rd, struct feat_rec *r)
 				return rd_fail(rd, FEAT_E_EMPTY,
 					       "%s is empty: no featstream header",
 					       rd->name);
+			/* A 1.1 writer ends what it finished with an end mark:
+			 * without one the writer stopped early. */
+			if (rd->seg_open && rd->seg_minor >= 1)
+				return rd_fail(rd, FEAT_E_TRUNCATED,
+					       "%s: the stream ends after %llu records without its end mark: the program writing it stopped early",
+					       rd->name, (unsigned long long)rd->seg_recs);
 			return 0;
 		}
 		if (!memcmp(h, FEAT_STREAM_MAGIC, (size_t)k < 8 ? (size_t)k : 8) &&
@@ -725,9 +762,26 @@ int feat_reader_next(feat_reader *rd, struct feat_rec *r)
 						       rd->name);
 				skip -= c;
 			}
+			if (rd->seg_open && rd->seg_minor >= 1)
+				return rd_fail(rd, FEAT_E_TRUNCATED,
+					       "%s: a stream header at byte %llu follows %llu records without their end mark: the program writing them stopped early",
+					       rd->name, (unsigned long long)at,
+					       (unsigned long long)rd->seg_recs);
 			rd->saw_header = 1;
+			rd->seg_open = 1;
+			rd->seg_minor = (int)minor;
+			rd->seg_recs = 0;
 			continue;  /* streams may be concatenated */
 		}
+		if (rd->saw_header && k >= 4 && !memcmp(h, FEAT_END_MAGIC, 4)) {
+			if ((e = check_end(rd, h, (size_t)k, at)))
+				return e;
+			continue;
+		}
+		if (rd->saw_header && !rd->seg_open)
+			return rd_fail(rd, FEAT_E_CORRUPT,
+				       "%s: data at byte %llu after the end mark (a stream header must come first)",
+				       rd->name, (unsigned long long)at);
 		if (!rd->saw_header)
 			return rd_fail(rd, FEAT_E_NOTSTREAM,
 				       "%s is not a featstream (%s)", rd->name,
@@ -804,6 +858,7 @@ int feat_reader_next(feat_reader *rd, struct feat_rec *r)
 		}
 	}
 	rd->nrec++;
+	rd->seg_recs++;
 	return 1;
 }
 
@@ -832,6 +887,7 @@ struct feat_writer {
 	unsigned char *head;
 	size_t headcap;
 	int wrote_header;
+	int ended;
 	int err;
 	uint64_t nrec, bytes;
 	char detail[256];
@@ -933,6 +989,10 @@ int feat_writer_put(feat_writer *w, const struct feat_rec *r)
 
 	if (w->err)
 		return w->err;
+	if (w->ended) {
+		feat_fmt(w->detail, sizeof w->detail, "%s: a record after the end mark", w->name);
+		return FEAT_E_INVAL;
+	}
 	if ((e = wr_header(w)))
 		return e;
 	e = build_head(r, &w->head, &w->headcap, &hl, &size);
@@ -967,6 +1027,27 @@ int feat_writer_flush(feat_writer *w)
 	if (w->err)
 		return w->err;
 	if ((e = wr_header(w)))
+		return e;
+	return wr_flush(w);
+}
+
+int feat_writer_end(feat_writer *w)
+{
+	unsigned char m[FEAT_END_SIZE] = { 0 };
+	int e;
+
+	if (w->err)
+		return w->err;
+	if (w->ended)
+		return wr_flush(w);
+	if ((e = wr_header(w)))
+		return e;
+	memcpy(m, FEAT_END_MAGIC, 4);
+	feat_wr64(m + 8, FEAT_END_SIZE);
+	feat_wr64(m + 16, w->nrec);
+	feat_wr32(m + 4, feat_crc32(0, m + 8, FEAT_END_SIZE - 8));
+	w->ended = 1;
+	if ((e = wr_put(w, m, sizeof m)))
 		return e;
 	return wr_flush(w);
 }

@@ -48,8 +48,11 @@ static void make_rec(struct feat_rec *r, const char *key)
 	((float *)t->data)[2] = 1e-30f;
 }
 
-/* Write records through a pipe to a child that reads them: the real path. */
-static unsigned char *stream_bytes(struct feat_rec *recs, int n, size_t *len)
+/* The bytes of a stream of n records, finished with its end mark when
+ * end is set (as every program does on success), else only flushed (a
+ * program that stopped early). */
+static unsigned char *stream_bytes_end(struct feat_rec *recs, int n, size_t *len,
+	int end)
 {
 	char path[] = "/tmp/featstream-XXXXXX";
 	int fd = mkstemp(path);
@@ -60,12 +63,21 @@ static unsigned char *stream_bytes(struct feat_rec *recs, int n, size_t *len)
 	w = feat_writer_new(fd, "test");
 	for (int i = 0; i < n; i++)
 		ck_assert_int_eq(feat_writer_put(w, &recs[i]), 0);
+	if (end) {
+		ck_assert_int_eq(feat_writer_end(w), 0);
+		ck_assert_int_eq(feat_writer_put(w, &recs[0]), FEAT_E_INVAL);
+	}
 	ck_assert_int_eq(feat_writer_free(w), 0);
 	close(fd);
 	p = unit_slurp(path, len);
 	unlink(path);
 	ck_assert_ptr_nonnull(p);
 	return p;
+}
+
+static unsigned char *stream_bytes(struct feat_rec *recs, int n, size_t *len)
+{
+	return stream_bytes_end(recs, n, len, 1);
 }
 
 /* Read all records of buf through a pipe; returns the count or an error. */
@@ -166,12 +178,24 @@ START_TEST(layout)
 	b = stream_bytes(&r, 1, &len);
 	ck_assert_mem_eq(b, "\x89" "FST\r\n\x1a\n", 8);
 	ck_assert_uint_eq(b[8] | b[9] << 8, 1);      /* major */
+	ck_assert_uint_eq(b[10] | b[11] << 8, 1);    /* minor: 1.1 has the end mark */
 	ck_assert_uint_eq(rd32(b + 12), 64);         /* header size */
 	rec = b + 64;
 	ck_assert_mem_eq(rec, "FREC", 4);
 	size = rd64(rec + 8);
 	ck_assert_uint_eq(size % 64, 0);
-	ck_assert_uint_eq(64 + size, len);
+	ck_assert_uint_eq(64 + size + 64, len);
+	/* the end mark: FEND, CRC of bytes 8..63, size 64, 1 record, zeros */
+	{
+		const unsigned char *m = rec + size;
+		static const unsigned char z[40];
+
+		ck_assert_mem_eq(m, "FEND", 4);
+		ck_assert_uint_eq(rd32(m + 4), (uint32_t)crc32(0, m + 8, 56));
+		ck_assert_uint_eq(rd64(m + 8), 64);
+		ck_assert_uint_eq(rd64(m + 16), 1);
+		ck_assert_mem_eq(m + 24, z, 40);
+	}
 	ck_assert_uint_eq(rd32(rec + 4), (uint32_t)crc32(0, rec + 8, (uInt)size - 8));
 	ck_assert_uint_eq(rd32(rec + 16), 1);        /* key length */
 	ck_assert_uint_eq(rd32(rec + 20), 0);        /* message length */
@@ -215,9 +239,7 @@ START_TEST(truncation)
 
 		if (cut == 0)
 			ck_assert_int_eq(e, FEAT_E_EMPTY);
-		else if (cut == 64)
-			ck_assert_int_eq(e, 0);  /* a header alone: an empty stream */
-		else
+		else  /* a header alone, or every record, still lacks the end mark */
 			ck_assert_msg(e == FEAT_E_TRUNCATED,
 				      "cut at %zu gave %d (%s)", cut, e, detail);
 	}
@@ -334,6 +356,7 @@ START_TEST(hostile_fields)
 	/* unknown version */
 	b = stream_bytes(&r, 1, &len);
 	b[8] = 2;
+	b[10] = 0;
 	ck_assert_int_eq(read_all(b, len, out, 1, detail, sizeof detail), FEAT_E_VERSION);
 	ck_assert_ptr_nonnull(strstr(detail, "version 2.0"));
 	free(b);
@@ -362,6 +385,73 @@ START_TEST(not_a_stream)
 END_TEST
 
 /* Streams concatenated with cat are one stream. */
+/* The end mark: a stream that stops at a record boundary without it is
+ * truncated (the writer died); an empty stream is a header and the mark;
+ * a 1.0 stream (before the mark) still ends cleanly; a damaged or lying
+ * mark, and data after it, are errors. */
+START_TEST(end_mark)
+{
+	struct feat_rec r[2], out[2];
+	unsigned char *b;
+	size_t len;
+	char detail[512];
+	int e;
+
+	make_rec(&r[0], "one");
+	make_rec(&r[1], "two");
+	feat_rec_init(&out[0]);
+	feat_rec_init(&out[1]);
+
+	b = stream_bytes_end(r, 2, &len, 0);
+	e = read_all(b, len, out, 2, detail, sizeof detail);
+	ck_assert_int_eq(e, FEAT_E_TRUNCATED);
+	ck_assert_msg(strstr(detail, "after 2 records without its end mark"), "%s", detail);
+	b[10] = 0;  /* the same bytes as version 1.0: no mark expected */
+	ck_assert_int_eq(read_all(b, len, out, 2, NULL, 0), 2);
+	free(b);
+
+	b = stream_bytes_end(r, 0, &len, 1);
+	ck_assert_uint_eq(len, 128);
+	ck_assert_int_eq(read_all(b, len, out, 2, NULL, 0), 0);
+	free(b);
+
+	b = stream_bytes_end(r, 2, &len, 1);
+	ck_assert_int_eq(read_all(b, len, out, 2, NULL, 0), 2);
+	/* a count that disagrees (CRC fixed up) */
+	b[len - 64 + 16] = 3;
+	{
+		uint32_t c = (uint32_t)crc32(0, b + len - 56, 56);
+
+		for (int i = 0; i < 4; i++)
+			b[len - 60 + i] = (unsigned char)(c >> (8 * i));
+	}
+	e = read_all(b, len, out, 2, detail, sizeof detail);
+	ck_assert_int_eq(e, FEAT_E_CORRUPT);
+	ck_assert_msg(strstr(detail, "counts 3 records, the stream had 2"), "%s", detail);
+	free(b);
+
+	/* a record after the mark, without a new stream header */
+	{
+		unsigned char *a, *c;
+		size_t la;
+
+		a = stream_bytes_end(r, 1, &la, 1);
+		c = malloc(la + la - 128);
+		memcpy(c, a, la);
+		memcpy(c + la, a + 64, la - 128);  /* the record again */
+		e = read_all(c, la + la - 128, out, 2, detail, sizeof detail);
+		ck_assert_int_eq(e, FEAT_E_CORRUPT);
+		ck_assert_msg(strstr(detail, "after the end mark"), "%s", detail);
+		free(a);
+		free(c);
+	}
+	for (int i = 0; i < 2; i++) {
+		feat_rec_free(&r[i]);
+		feat_rec_free(&out[i]);
+	}
+}
+END_TEST
+
 START_TEST(concatenated)
 {
 	struct feat_rec r[2], out[4];
@@ -496,6 +586,7 @@ Suite *unit_suite(void)
 	tcase_add_test(tc, hostile_fields);
 	tcase_add_test(tc, not_a_stream);
 	tcase_add_test(tc, concatenated);
+	tcase_add_test(tc, end_mark);
 	tcase_add_test(tc, large_record);
 	tcase_add_test(tc, in_place_alignment);
 	tcase_add_test(tc, record_api);
