@@ -2,12 +2,17 @@
  * fuzz_onnx.c - libFuzzer harness for the ONNX importer (lib/nn/import/onnx.c):
  * arbitrary bytes as a .onnx file; whatever it accepts must also be a
  * model the featmodel loader accepts (the importer writes only what the
- * loader can check).
+ * loader can check); and that model is built and run as fuzz_net.c runs
+ * one (runnet.h: the caps and the properties held).
+ *
+ *   make fuzz
+ *   build-fuzz/fuzz_onnx t/fuzz/corpus/onnx   (by hand)
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "nn/model.h"
+#include "runnet.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -25,8 +30,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		struct feat_model m;
 
 		if (feat_mb_encode(b, &f, &len) == 0) {
-			if (feat_model_parse(&m, f, len, detail, sizeof detail) == 0)
-				feat_model_free(&m);
+			if (feat_model_parse(&m, f, len, detail, sizeof detail))
+				abort();  /* the importer wrote what the loader refuses */
+			fuzz_run_model(&m, size);
 			free(f);
 		}
 	}
