@@ -8,8 +8,8 @@
  * in turn into the same index, as featdedup loads its FILE arguments (so
  * that a second file of another code width meets the first's index).  A
  * part of even length is read as a regular file (a memfd, mapped), one
- * of odd length through a pipe (read whole, then sniffed), so both of the
- * loader's paths are fuzzed.  A set the loader accepts is what the
+ * of odd length (under 1 MiB) through a pipe (read whole, then
+ * sniffed), so both of the loader's paths are fuzzed.  A set the loader accepts is what the
  * programs then use: an index of at least one code width, searched by
  * radius and k nearest (the multi-index tables and the scan must agree
  * exactly on an index built in memory), self-joined and grouped as
@@ -38,17 +38,16 @@ static int source(const uint8_t *p, size_t n)
 {
 	int fd[2];
 
-	if (n % 2 == 0) {
-		int m = memfd_create("fuzz-fcd", 0);
-
-		if (m < 0 || (n && write(m, p, n) != (ssize_t)n))
+	if (n % 2 && n < 1 << 20) {
+		if (pipe(fd) || fcntl(fd[1], F_SETPIPE_SZ, (int)(n + 4096)) < 0 ||
+		    write(fd[1], p, n) != (ssize_t)n)
 			abort();
-		return m;
+		close(fd[1]);
+		return fd[0];
 	}
-	if (pipe(fd) || fcntl(fd[1], F_SETPIPE_SZ, (int)(n + 4096)) < 0 ||
-	    write(fd[1], p, n) != (ssize_t)n)
+	fd[0] = memfd_create("fuzz-fcd", 0);
+	if (fd[0] < 0 || (n && write(fd[0], p, n) != (ssize_t)n))
 		abort();
-	close(fd[1]);
 	return fd[0];
 }
 
