@@ -24,7 +24,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	memcpy(buf, data, size);
 	if (feat_model_parse(&m, buf, size, detail, sizeof detail) == 0)
-		fuzz_run_model(&m, size);
+		fuzz_run_model(&m, fuzz_salt(data, size));
 	free(buf);
 	return 0;
 }

@@ -35,7 +35,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			 * featmodel import does after it writes */
 			detail[0] = 0;
 			if (feat_model_parse(&m, f, len, detail, sizeof detail) == 0)
-				fuzz_run_model(&m, size);
+				fuzz_run_model(&m, fuzz_salt(data, size));
 			else if (!detail[0])
 				abort();  /* every refusal says why */
 			free(f);

@@ -20,8 +20,8 @@
  * network returns 0; SSD detections carry a real label, and a score
  * above the threshold; nothing leaks (LeakSanitizer).
  *
- * Inputs of even length run a batch of 2 on one thread; inputs of odd
- * length a batch of 3 on two threads with every layer split
+ * Inputs whose bytes add up to an even number run a batch of 2 on one
+ * thread; the others a batch of 3 on two threads with every layer split
  * (FEAT_THREAD_MIN=0), so that the pieces of threaded layers are fuzzed
  * too.
  */
@@ -51,6 +51,14 @@ const char *__asan_default_options(void)
 
 static volatile float fuzz_sink;
 
+/* -DFUZZ_TRACE: say on stderr how far each input went (by hand) */
+#ifdef FUZZ_TRACE
+#include <stdio.h>
+#define TRACE(...) fprintf(stderr, "runnet: " __VA_ARGS__)
+#else
+#define TRACE(...) ((void)0)
+#endif
+
 static void fuzz_detect(struct feat_net *n, int batch)
 {
 	struct feat_ssd s;
@@ -61,6 +69,7 @@ static void fuzz_detect(struct feat_net *n, int batch)
 
 	why[0] = 0;
 	if ((e = feat_ssd_setup(&s, n, why, sizeof why))) {
+		TRACE("no SSD: %s\n", why);
 		if (e != FEAT_E_NOMEM && !why[0])
 			abort();  /* every refusal says why */
 		return;
@@ -74,6 +83,7 @@ static void fuzz_detect(struct feat_net *n, int batch)
 			break;  /* FEAT_E_RANGE: loc or conf not finite */
 		if (k < 0)
 			abort();
+		TRACE("%d detections\n", k);
 		for (int i = 0; i < k; i++) {
 			if (!(d[i].label >= 0 && d[i].label < s.num_classes) ||
 			    d[i].label == s.background || d[i].label != (int)d[i].label)
@@ -87,6 +97,16 @@ static void fuzz_detect(struct feat_net *n, int batch)
 	feat_ssd_free(&s);
 }
 
+/* The variant of an input: the parity of its bytes' sum. */
+static size_t fuzz_salt(const uint8_t *p, size_t n)
+{
+	size_t s = 0;
+
+	for (size_t i = 0; i < n; i++)
+		s += p[i];
+	return s;
+}
+
 /* Build m (taken over) and run it; "salt" picks the variant. */
 static void fuzz_run_model(struct feat_model *m, size_t salt)
 {
@@ -98,6 +118,7 @@ static void fuzz_run_model(struct feat_model *m, size_t salt)
 
 	detail[0] = 0;
 	if ((e = feat_net_build(&n, m, detail, sizeof detail))) {
+		TRACE("build: %s (%s)\n", feat_strerror(e), detail);
 		if (e != FEAT_E_NOMEM && !detail[0])
 			abort();  /* every refusal says why */
 		return;
@@ -110,8 +131,10 @@ static void fuzz_run_model(struct feat_model *m, size_t salt)
 	if (feat_net_activations(n, &shared, &own))
 		goto out;
 	bytes = (shared * (size_t)batch + n->scratch_floats * (salt & 1 ? 2 : 1)) * sizeof(float);
-	if (shared > FUZZ_RUN_BYTES || bytes > FUZZ_RUN_BYTES || macs * (uint64_t)batch > FUZZ_RUN_MACS)
+	if (shared > FUZZ_RUN_BYTES || bytes > FUZZ_RUN_BYTES || macs * (uint64_t)batch > FUZZ_RUN_MACS) {
+		TRACE("not run: %zu bytes, %llu MACs\n", bytes, (unsigned long long)macs);
 		goto out;
+	}
 	if (feat_net_reserve(n, batch))
 		goto out;
 	if (salt & 1) {
@@ -128,6 +151,7 @@ static void fuzz_run_model(struct feat_model *m, size_t salt)
 	}
 	if (feat_net_forward(n, batch))
 		abort();
+	TRACE("ran %d layers, batch %d\n", n->nlayer, batch);
 	for (int i = 0; i < n->noutput; i++) {
 		const struct feat_blob *b = &n->blob[n->output[i]];
 		const float *y = feat_net_data(n, n->output[i]);
