@@ -77,6 +77,10 @@ static void class_list(struct opts *o)
 							     : FEAT_EXIT_STREAM, "%s", why);
 	if (o->model || o->labels)
 		lp = &l;
+	if (!o->classes) {  /* -m alone, as a pipeline passes it to every stage */
+		feat_labels_free(&l);
+		return;
+	}
 	if ((n = feat_class_list(o->classes, lp, &v, why, sizeof why)) < 0) {
 		if (n == FEAT_E_NOMEM)
 			feat_die(FEAT_EXIT_SYSTEM, "out of memory");
@@ -126,9 +130,7 @@ static void parse(int argc, char **argv, struct opts *o)
 			       argv[optind]);
 	if (o->model && o->labels)
 		feat_die_usage("give -m MODEL or --labels FILE, not both");
-	if ((o->model || o->labels) && !o->classes)
-		feat_die_usage("-m and --labels name the classes of --class, which is not given");
-	if (o->classes)
+	if (o->classes || o->model || o->labels)
 		class_list(o);
 }
 

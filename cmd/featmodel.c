@@ -119,11 +119,17 @@ static void parse(int argc, char **argv, struct opts *o)
 		feat_die_usage("%s: wrong number of arguments", o->cmd);
 }
 
-static struct feat_net *load(const char *path)
+/* MODEL is a path or a name such as "ssd", resolved as every program
+ * resolves -m (feat_cli_model_path). */
+static struct feat_net *load(const char *name)
 {
 	struct feat_net *n;
-	char detail[512];
-	int e = feat_net_load(&n, path, detail, sizeof detail);
+	char detail[512], path[4096];
+	int e;
+
+	if (feat_cli_model_path(name, path, sizeof path, detail, sizeof detail))
+		feat_die(FEAT_EXIT_SYSTEM, "%s", detail);
+	e = feat_net_load(&n, path, detail, sizeof detail);
 
 	if (e)
 		feat_die(e == FEAT_E_IO || e == FEAT_E_NOMEM ? FEAT_EXIT_SYSTEM

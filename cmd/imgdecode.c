@@ -330,6 +330,8 @@ int main(int argc, char **argv)
 	if (!(s.w = feat_writer_new(STDOUT_FILENO, "standard output")))
 		feat_die(FEAT_EXIT_SYSTEM, "out of memory");
 	feat_rec_init(&s.r);
+	if (first < argc && !o.recursive)
+		feat_progress_total((uint64_t)(argc - first));
 	if (first < argc)
 		for (int i = first; i < argc; i++)
 			input(&s, argv[i], 1);

@@ -208,7 +208,12 @@ test_expect_success '--keyed: KEY TAB PATH lines, the key kept, the file read' '
 
 test_expect_success '--progress: a progress line on stderr, the stream unchanged' '
 	imgdecode --progress "$D/baseline.jpg" "$D/rgb.png" >p.fs 2>err &&
-	grep "imgdecode: 2 records" err &&
+	grep "imgdecode: 2 records of 2 (100%)" err &&
+	test_stderr_one_line err &&
+	! grep -q "$(printf "\\033")" err &&
+	! grep -q "$(printf "\\r")" err &&
+	printf "%s\\n" "$D/baseline.jpg" "$D/rgb.png" | imgdecode --progress >/dev/null 2>err &&
+	grep "^imgdecode: 2 records, " err &&
 	imgdecode "$D/baseline.jpg" "$D/rgb.png" >n.fs &&
 	cmp p.fs n.fs
 '

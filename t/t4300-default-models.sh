@@ -78,4 +78,13 @@ test_expect_success 'the pipeline finds them by name and codes a photo' '
 	grep -q "code	bit	\[128\]" info
 '
 
+test_expect_success 'featmodel takes model names as the other programs do (-m ssd)' '
+	FEAT_MODELS="$FEAT_TOP/models" featmodel info ssd >byname &&
+	featmodel info "$FEAT_TOP/models/ssd.fm" >bypath &&
+	test_cmp bypath byname &&
+	FEAT_MODELS="$FEAT_TOP/models" featmodel check dedup &&
+	test_expect_code 4 env FEAT_MODELS="$PWD" featmodel info ssd 2>err &&
+	test_stderr_one_line err && grep -q "model .ssd. not found" err
+'
+
 test_done

@@ -126,7 +126,7 @@ usage_error() {
 for args in '--min-score x' '--min-size -1' '--margin -0.1' '--margin 1e9' \
 	    '--margin px' '--margin -3px' '--top 0' '--top x' '--class' '--class ,' \
 	    '--class 1,,2' '--class 70000' '--class shirt' '--class -1' \
-	    '--labels x.txt' '-m x.fm' '-m x.fm --labels y.txt --class 1' \
+	    '-m x.fm --labels y.txt --class 1' \
 	    '--bogus' 'extra-arg'; do
 	test_expect_success "usage error: cropbox $args" "
 		usage_error $args
@@ -138,8 +138,16 @@ test_expect_success 'usage errors say what is wrong' '
 	grep "cropbox: --class: .shirt. is not a class number (names need -m MODEL or --labels FILE)" err &&
 	usage_error --labels "$D/labels.txt" --class jacket &&
 	grep "cropbox: --class: no class named .jacket." err &&
-	usage_error --labels x.txt &&
-	grep "which is not given" err
+	test_expect_code 4 cropbox --labels x.txt <"$D/in.fs" >out 2>err &&
+	grep -q "x.txt" err
+'
+
+test_expect_success '-m alone (as a script passes it to every stage): checked, the crops unchanged' '
+	cropbox <"$D/in.fs" >plain.fs &&
+	cropbox -m det.fm <"$D/in.fs" >m.fs &&
+	cmp plain.fs m.fs &&
+	test_expect_code 4 cropbox -m ./no-such.fm <"$D/in.fs" >out 2>err &&
+	test_stderr_one_line err
 '
 
 test_expect_success 'a labels file or model that cannot be read: exit 4; a bad one: exit 3' '

@@ -153,6 +153,29 @@ test_expect_success 'jsonl, --all, --output, keys escaped' '
 	test_cmp want out.tsv
 '
 
+# flip.py BITS: a code and copies of it with 0 .. BITS/4 bits flipped
+cat >"$TRASH/flip.py" <<\PY
+import sys
+bits = int(sys.argv[1])
+c = int("9e3779b97f4a7c15f39cc0605cedc834" * 2, 16) >> (256 - bits)
+print("base\t%0*x" % (bits // 4, c))
+for d in range(1, bits // 4 + 1):
+    print("d%d\t%0*x" % (d, bits // 4, c ^ ((1 << d) - 1)))
+PY
+
+test_expect_success 'the default radius is 11 per 128 bits of code: 2, 5, 11 for 32, 64, 128 bits' '
+	for b in 32:2 64:5 128:11 256:22; do
+		bits=${b%:*} r=${b#*:} &&
+		/usr/bin/python3 flip.py $bits >f$bits.tsv &&
+		featdedup -p f$bits.tsv | cut -f1,2 >got &&
+		i=1 && while [ $i -le $r ]; do printf "base\td%d\n" $i; i=$((i + 1)); done >want &&
+		featdedup -p -r $r f$bits.tsv | grep "^base	" | cut -f1,2 >want2 &&
+		grep "^base	" got >got1 &&
+		test_cmp want got1 && test_cmp want2 got1 || exit 1
+	done &&
+	featdedup --help | grep -q "default: 11 per 128"
+'
+
 test_expect_success 'bad input: one clear line, exit 3 or 2' '
 	printf "x\tzz\n" >bad.tsv &&
 	test_expect_code 3 featdedup bad.tsv 2>err &&

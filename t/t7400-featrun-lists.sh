@@ -3,7 +3,8 @@
 # in a path, KEY TAB PATH lines (--keyed), a line longer than a record
 # key can be; a pipeline whose output does not match the list keeps what
 # it covered and names what it missed; a hung shard is killed
-# (--timeout); an interrupted run says how to continue.
+# (--timeout); a second run on the same work directory is refused; an
+# interrupted run says how to continue.
 
 . "$FEAT_TOP/t/test-lib.sh"
 
@@ -93,7 +94,7 @@ test_expect_success '--timeout: a hung shard is killed, reported as failed' '
 	test_expect_code 2 featrun --timeout 1s -o x.tsv list 2>err && test_stderr_one_line err
 '
 
-test_expect_success 'interrupted: says --resume continues, exit 130; --resume finishes the run' '
+test_expect_success 'a run holds its work directory; interrupted, it says --resume continues (exit 130); --resume finishes' '
 	cat >slow.sh <<-\EOT &&
 	while read -r p; do sleep 0.5; printf "%s\n" "$p"; done | sh -c "$P"
 	EOT
@@ -102,6 +103,10 @@ test_expect_success 'interrupted: says --resume continues, exit 130; --resume fi
 	i=0 && while [ ! -s i.tsv.featrun/joblog ] || [ $(wc -l <i.tsv.featrun/joblog) -lt 2 ]; do
 		i=$((i + 1)); [ $i -lt 600 ] || exit 1; sleep 0.1
 	done &&
+	test_expect_code 4 featrun --resume -o i.tsv list0 2>err &&
+	test_stderr_one_line err && grep -q "i.tsv.featrun is in use by another featrun" err &&
+	test_expect_code 4 featrun -o i.tsv list0 2>err &&
+	test_stderr_one_line err && grep -q "i.tsv.featrun exists" err &&
 	kill -TERM -$pid &&
 	{ wait $pid; echo $? >rc; } &&
 	echo 130 >expect && test_cmp expect rc &&

@@ -225,32 +225,54 @@ static double now(void)
  * final: 0 for a tick (printed at most 4 times a second), 1 for the last
  * line (ends it with a newline), -1 to clear the line before a message.
  */
+static uint64_t progress_total;
+
+void feat_progress_total(uint64_t total)
+{
+	progress_total = total;
+}
+
 void feat_progress(uint64_t records, uint64_t bytes, int final)
 {
 	static double last;
-	static int shown;
+	static int shown, tty = -1;
 	double t, el;
+	char share[64] = "";
 
 	if (!feat_show_progress)
 		return;
+	if (tty < 0)
+		tty = isatty(STDERR_FILENO);
 	if (final < 0) {
-		if (shown) {
+		if (shown && tty)
 			fputs("\r\033[K", stderr);
-			shown = 0;
-		}
+		shown = 0;
 		return;
 	}
 	t = now();
-	/* the first line after a quarter of a second: rates need a span */
-	if (!final && (t - last < 0.25 || t - progress_start < 0.25))
+	/* on a terminal, the first line after a quarter of a second (rates
+	 * need a span) and then four a second; in a file one every 10 s */
+	if (!final && (t - last < (tty ? 0.25 : 10) || t - progress_start < (tty ? 0.25 : 10)))
 		return;
 	last = t;
 	el = t - progress_start > 1e-3 ? t - progress_start : 1e-3;
-	fprintf(stderr, "\r%s: %llu records %.1f rec/s %.1f MiB %.1f MiB/s %d:%02d:%02d%s",
-		feat_prog, (unsigned long long)records, records / el,
-		bytes / 1048576.0, bytes / 1048576.0 / el, (int)el / 3600,
-		(int)el / 60 % 60, (int)el % 60, final ? "\n" : "\033[K");
-	shown = !final;
+	if (progress_total && records <= progress_total) {
+		double left = records ? el * (double)(progress_total - records) / (double)records : 0;
+
+		int n = snprintf(share, sizeof share, " of %llu (%.0f%%)",
+				 (unsigned long long)progress_total,
+				 100.0 * (double)records / (double)progress_total);
+
+		if (!final && records && n > 0 && (size_t)n < sizeof share)
+			snprintf(share + n, sizeof share - (size_t)n, ", ETA %d:%02d:%02d",
+				 (int)left / 3600, (int)left / 60 % 60, (int)left % 60);
+	}
+	fprintf(stderr, "%s%s: %llu records%s, %.1f rec/s, %.1f MiB, %.1f MiB/s, %d:%02d:%02d%s",
+		tty ? "\r" : "", feat_prog, (unsigned long long)records, share,
+		records / el, bytes / 1048576.0, bytes / 1048576.0 / el,
+		(int)el / 3600, (int)el / 60 % 60, (int)el % 60,
+		final || !tty ? "\n" : "\033[K");
+	shown = !final && tty;
 }
 
 /* ---------------------------------------------------------- the filter */

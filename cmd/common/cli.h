@@ -81,8 +81,15 @@ void feat_cli_triple(const char *opt, const char *arg, float v[3]);
 void feat_put_tsv(FILE *f, const char *s, size_t n);
 size_t feat_put_json(FILE *f, const char *s, size_t n);
 
-/* The pv-style progress line. */
+/* Progress on stderr (--progress): on a terminal one line rewritten in
+ * place; otherwise (a log file, a Hadoop task) a plain line every 10
+ * seconds and a last one at the end.  final: 0 while working, 1 at the
+ * end, -1 to clear the line before a message. */
 void feat_progress(uint64_t records, uint64_t bytes, int final);
+/* The number of records the run will see, when it is known before (0:
+ * unknown): the line then shows the share done and an estimate of the
+ * time left. */
+void feat_progress_total(uint64_t total);
 
 /* A reader on FILE ("-": standard input), dying with exit 4 when it
  * cannot be opened.  *fd receives the descriptor to close afterwards

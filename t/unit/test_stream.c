@@ -356,6 +356,7 @@ START_TEST(hostile_fields)
 	/* unknown version */
 	b = stream_bytes(&r, 1, &len);
 	b[8] = 2;
+	b[10] = 0;
 	ck_assert_int_eq(read_all(b, len, out, 1, detail, sizeof detail), FEAT_E_VERSION);
 	ck_assert_ptr_nonnull(strstr(detail, "version 2.0"));
 	free(b);
