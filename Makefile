@@ -2,7 +2,8 @@
 #
 #   make            libfeat (lib/libfeat.a, lib/libfeat.so) and the programs (bin/)
 #   make check      every test (Check unit tests and t/ scripts) under one prove run
-#   make check-kernels  the same under each kernel path (KERNELS="ref blas avx512")
+#   make check-kernels  the unit tests and the tests that run networks
+#                   (t4-t6, t9) under each kernel path (KERNELS="ref blas avx512")
 #   make asan       the same, built with -fsanitize=address,undefined
 #   make fuzz       libFuzzer harnesses over the parsers (FUZZTIME seconds each)
 #   make bench      benchmarks in t/perf/
@@ -53,6 +54,11 @@ CLI_SRC  := $(sort $(wildcard cmd/common/*.c))
 UNIT_SRC := $(sort $(wildcard t/unit/test_*.c))
 UNIT_COMMON := $(filter-out $(UNIT_SRC),$(wildcard t/unit/*.c))
 SH_TESTS := $(sort $(wildcard t/t[0-9]*.sh))
+# The shell tests whose programs run networks or code searches, which are
+# what a kernel path changes (t4 featmodel and importers, t5 detector,
+# crops and descriptors, t6 search, t9 the pipeline); the stream, decode,
+# prep, featwrite and scale-out tests (t0-t3, t7) run once, in make check.
+KERNEL_SH_TESTS := $(filter t/t4% t/t5% t/t6% t/t9%,$(SH_TESTS))
 PERF_SRC := $(sort $(wildcard t/perf/*.c))
 
 LIB_OBJ  := $(LIB_SRC:%.c=$(O)/%.o) $(AVX_SRC:%.c=$(O)/%.o)
@@ -156,7 +162,7 @@ check-kernels: all $(UNITS)
 		if [ $$k = avx512 ] && ! grep -q avx512f /proc/cpuinfo; then \
 			echo "== FEAT_KERNEL=$$k: skipped, no AVX-512 here"; continue; fi; \
 		echo "== FEAT_KERNEL=$$k"; \
-		$(TEST_ENV) FEAT_KERNEL=$$k $(PROVE) $(PROVEFLAGS) --exec '' $(UNITS) $(SH_TESTS) || exit 1; \
+		$(TEST_ENV) FEAT_KERNEL=$$k $(PROVE) $(PROVEFLAGS) --exec '' $(UNITS) $(KERNEL_SH_TESTS) || exit 1; \
 	done
 
 ASAN_FLAGS = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined

@@ -26,6 +26,12 @@ static const char usage[] =
 	"  -b, --batch N        records per forward pass, 1 to 4096 (default 8)\n"
 	"  -t, --threads N      threads of one forward pass, 1 to 64 (default 1)\n"
 	"      --feat           also add `feat` (f32 [K], the sigmoid activations)\n"
+	"      --mirror         average the activations of the input and of its\n"
+	"                       mirror image before the threshold: a mirrored\n"
+	"                       re-upload gets the same code (default: the model's\n"
+	"                       code.mirror metadata; the shipped dedup model has\n"
+	"                       it); twice the work\n"
+	"      --no-mirror      the input alone\n"
 	FEAT_CLI_HELP
 	"\n"
 	"Prepare the input with the same model: imgprep -m MODEL.\n"
@@ -36,6 +42,7 @@ static const char usage[] =
 struct opts {
 	const char *model;
 	int batch, threads, feat;
+	int mirror;                    /* -1: the model's code.mirror */
 };
 
 struct ctx {
@@ -44,6 +51,8 @@ struct ctx {
 	int in, out;                   /* blobs */
 	uint32_t c, h, w;              /* input shape of one image */
 	int k;                         /* code bits */
+	int mirror;                    /* average with the mirror image */
+	float *act;                    /* [batch][k]: the unmirrored pass */
 	struct feat_rec **ok;          /* records of the current pass */
 };
 
@@ -54,6 +63,8 @@ static void parse(int argc, char **argv, struct opts *o)
 		{ "batch", required_argument, NULL, 'b' },
 		{ "threads", required_argument, NULL, 't' },
 		{ "feat", no_argument, NULL, 0x2001 },
+		{ "mirror", no_argument, NULL, 0x2002 },
+		{ "no-mirror", no_argument, NULL, 0x2003 },
 		FEAT_CLI_LONGOPTS,
 		{ NULL, 0, NULL, 0 }
 	};
@@ -62,6 +73,7 @@ static void parse(int argc, char **argv, struct opts *o)
 	o->model = "deepbit";
 	o->batch = 8;
 	o->threads = 1;
+	o->mirror = -1;
 	while ((c = feat_getopt(argc, argv, "m:b:t:", lo)) != -1) {
 		if (feat_cli_common(c, usage))
 			continue;
@@ -70,6 +82,8 @@ static void parse(int argc, char **argv, struct opts *o)
 		case 'b': o->batch = (int)feat_cli_long("--batch", optarg, 1, 4096); break;
 		case 't': o->threads = (int)feat_cli_long("--threads", optarg, 1, FEAT_POOL_MAX); break;
 		case 0x2001: o->feat = 1; break;
+		case 0x2002: o->mirror = 1; break;
+		case 0x2003: o->mirror = 0; break;
 		}
 	}
 	if (optind < argc)
@@ -116,12 +130,22 @@ static void load(struct ctx *x, const struct opts *o)
 	    (feat_meta_numbers(v, &bits, 1) != 1 || bits != x->k))
 		feat_die(FEAT_EXIT_STREAM, "%s: metadata 'code.bits' says %g but the output has %d values",
 			 path, feat_meta_numbers(v, &bits, 1) == 1 ? bits : -1.0, x->k);
+	x->mirror = o->mirror;
+	if (x->mirror < 0) {
+		double m = 0;
+
+		x->mirror = (v = feat_model_meta(&x->net->model, "code.mirror")) &&
+			    feat_meta_numbers(v, &m, 1) == 1 && m != 0;
+	}
+	if (x->mirror && !(x->act = malloc((size_t)o->batch * (size_t)x->k * sizeof *x->act)))
+		feat_die(FEAT_EXIT_SYSTEM, "out of memory");
 	if ((e = feat_net_reserve(x->net, o->batch)))
 		feat_die(FEAT_EXIT_SYSTEM, "%s: %s", path, feat_strerror(e));
 	if (o->threads > 1 && (e = feat_net_set_threads(x->net, o->threads)))
 		feat_die(FEAT_EXIT_SYSTEM, "--threads %d: %s", o->threads, feat_strerror(e));
-	feat_info("%s: input %ux%ux%u, %d-bit codes, batch %d, %d thread%s", path,
-		  x->c, x->h, x->w, x->k, o->batch, o->threads, o->threads > 1 ? "s" : "");
+	feat_info("%s: input %ux%ux%u, %d-bit codes%s, batch %d, %d thread%s", path,
+		  x->c, x->h, x->w, x->k, x->mirror ? " (averaged with the mirror image)" : "",
+		  o->batch, o->threads, o->threads > 1 ? "s" : "");
 }
 
 /* Mark r as failed; 0, or FEAT_E_NOMEM. */
@@ -221,6 +245,28 @@ static int work(struct feat_rec **recs, int n, void *ctx, char *why, size_t whyl
 		return e;
 	}
 	out = feat_net_data(x->net, x->out);
+	if (x->mirror) {
+		/* the same inputs mirrored (each row of each channel reversed),
+		 * then the mean of the two activations: a mirrored photo gives
+		 * the same values up to rounding */
+		memcpy(x->act, out, (size_t)m * (size_t)x->k * sizeof *out);
+		for (int i = 0; i < m; i++) {
+			const float *src = feat_rec_find(x->ok[i], "input")->data;
+			float *dst = in + (size_t)i * count;
+
+			for (size_t row = 0; row < (size_t)x->c * x->h; row++)
+				for (uint32_t a = 0; a < x->w; a++)
+					dst[row * x->w + a] = src[row * x->w + x->w - 1 - a];
+		}
+		if ((e = feat_net_forward(x->net, m))) {
+			snprintf(why, whylen, "forward pass: %s", feat_strerror(e));
+			return e;
+		}
+		out = feat_net_data(x->net, x->out);
+		for (size_t i = 0; i < (size_t)m * x->k; i++)
+			x->act[i] = 0.5f * (x->act[i] + out[i]);
+		out = x->act;
+	}
 	for (int i = 0; i < m; i++)
 		if ((e = put_code(x, x->ok[i], out + (size_t)i * x->k, why, whylen)))
 			return e;
@@ -230,7 +276,7 @@ static int work(struct feat_rec **recs, int n, void *ctx, char *why, size_t whyl
 int main(int argc, char **argv)
 {
 	struct opts o = { 0 };
-	struct ctx x = { &o, NULL, 0, 0, 0, 0, 0, 0, NULL };
+	struct ctx x = { .o = &o };
 	struct feat_batch_filter f = { work, &x, 0 };
 	int rc;
 
@@ -243,6 +289,7 @@ int main(int argc, char **argv)
 	f.batch = o.batch;
 	rc = feat_batch_filter_run(&f);
 	free(x.ok);
+	free(x.act);
 	feat_net_free(x.net);
 	return rc;
 }
