@@ -179,10 +179,13 @@ asan:
 # Each harness runs FUZZTIME seconds, from the fixed seed FUZZSEED (so that
 # a run can be repeated), over its corpus in t/fuzz/corpus/NAME
 # (the broken inputs the tests also use); what it finds goes to
-# build-fuzz/NAME.corpus.
-FUZZ_SRC := $(wildcard t/fuzz/fuzz_*.c)
+# build-fuzz/NAME.corpus.  FUZZ="net onnx" runs only those harnesses.  An
+# input that takes over FUZZSLOW seconds counts as a failure (a hang).
+FUZZ ?=
+FUZZSLOW ?= 30
+FUZZ_SRC := $(if $(FUZZ),$(patsubst %,t/fuzz/fuzz_%.c,$(FUZZ)),$(wildcard t/fuzz/fuzz_*.c))
 FUZZ_SAN := -g -O1 -fsanitize=address,undefined -fno-sanitize-recover=undefined
-fuzz: $(FUZZ_SRC)
+fuzz: $(FUZZ_SRC) $(wildcard t/fuzz/*.h)
 	@$(MAKE) --no-print-directory -j2 O=build-fuzz CC=clang WERROR= \
 		CFLAGS="$(FUZZ_SAN) -fsanitize=fuzzer-no-link" KERN_CFLAGS="-g -O2" \
 		build-fuzz/libfeat.a
@@ -193,6 +196,7 @@ fuzz: $(FUZZ_SRC)
 		mkdir -p build-fuzz/$$n.corpus; \
 		echo "fuzz: $$n for $(FUZZTIME)s over $$c"; \
 		build-fuzz/$$n -seed=$(FUZZSEED) -max_total_time=$(FUZZTIME) -max_len=65536 \
+			-timeout=$(FUZZSLOW) -artifact_prefix=build-fuzz/$$n- \
 			build-fuzz/$$n.corpus $$c 2>build-fuzz/$$n.log || { tail -n 40 build-fuzz/$$n.log; exit 1; }; \
 		tail -n 1 build-fuzz/$$n.log; \
 	done
