@@ -215,6 +215,20 @@ class Unsupported(nn.Module):
         return torch.tanh(self.c(x))
 
 
+def hugeshape(out):
+    """A Relu over [1, 3, 200000, 200000]: imports, but its blobs are
+    over the engine's limit, so the network does not build (t3004: a
+    failed import keeps the old model)."""
+    import onnx
+    from onnx import helper, TensorProto
+    s = [1, 3, 200000, 200000]
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, s)
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, s)
+    g = helper.make_graph([helper.make_node("Relu", ["x"], ["y"])], "g", [x], [y])
+    onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]),
+              os.path.join(out, "hugeshape.onnx"))
+
+
 def main():
     out = sys.argv[1] if len(sys.argv) > 1 else "t/data/onnx"
     os.makedirs(out, exist_ok=True)
@@ -243,6 +257,7 @@ def main():
     export(Unsupported(), (1, 3, 8, 8), "unsupported", out)
     os.remove(os.path.join(out, "unsupported.in.f32"))
     os.remove(os.path.join(out, "unsupported.out.f32"))
+    hugeshape(out)
     return 0
 
 
