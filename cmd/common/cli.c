@@ -443,9 +443,11 @@ int feat_cli_model_path(const char *name, char *out, size_t outlen,
 		snprintf(why, whylen, "empty model name");
 		return -1;
 	}
-	if (strchr(name, '/') || is_file(name)) {
+	/* a path: it has a '/', exists, or ends in .fm (a name never does) */
+	if (strchr(name, '/') || is_file(name) ||
+	    (strlen(name) > 3 && !strcmp(name + strlen(name) - 3, ".fm"))) {
 		if (!is_file(name)) {
-			snprintf(why, whylen, "%s: %s", name, strerror(errno ? errno : ENOENT));
+			snprintf(why, whylen, "%s: cannot open: %s", name, strerror(errno ? errno : ENOENT));
 			return -1;
 		}
 		snprintf(out, outlen, "%s", name);

@@ -144,8 +144,8 @@ struct feat_batch_filter {
 int feat_batch_filter_run(const struct feat_batch_filter *f);
 
 /*
- * A model named on the command line: a path (anything with a '/' or an
- * existing file) is taken as it is; a bare name such as "ssd" or
+ * A model named on the command line: a path (anything with a '/', ending
+ * in .fm, or an existing file) is taken as it is; a bare name such as "ssd" or
  * "deepbit" means NAME.fm in the model directory: $FEAT_MODELS when it is
  * set (and then only there), else the first of EXE/../share/featkit/models,
  * EXE/../../models (a build tree) and FEAT_MODELDIR (the installed one),
