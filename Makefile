@@ -2,7 +2,8 @@
 #
 #   make            libfeat (lib/libfeat.a, lib/libfeat.so) and the programs (bin/)
 #   make check      every test (Check unit tests and t/ scripts) under one prove run
-#   make check-kernels  the same under each kernel path (KERNELS="ref blas avx512")
+#   make check-kernels  the unit tests and the tests that run networks
+#                   (t4-t6, t9) under each kernel path (KERNELS="ref blas avx512")
 #   make asan       the same, built with -fsanitize=address,undefined
 #   make fuzz       libFuzzer harnesses over the parsers (FUZZTIME seconds each)
 #   make bench      benchmarks in t/perf/
@@ -53,6 +54,11 @@ CLI_SRC  := $(sort $(wildcard cmd/common/*.c))
 UNIT_SRC := $(sort $(wildcard t/unit/test_*.c))
 UNIT_COMMON := $(filter-out $(UNIT_SRC),$(wildcard t/unit/*.c))
 SH_TESTS := $(sort $(wildcard t/t[0-9]*.sh))
+# The shell tests whose programs run networks or code searches, which are
+# what a kernel path changes (t4 featmodel and importers, t5 detector,
+# crops and descriptors, t6 search, t9 the pipeline); the stream, decode,
+# prep, featwrite and scale-out tests (t0-t3, t7) run once, in make check.
+KERNEL_SH_TESTS := $(filter t/t4% t/t5% t/t6% t/t9%,$(SH_TESTS))
 PERF_SRC := $(sort $(wildcard t/perf/*.c))
 
 LIB_OBJ  := $(LIB_SRC:%.c=$(O)/%.o) $(AVX_SRC:%.c=$(O)/%.o)
@@ -156,7 +162,7 @@ check-kernels: all $(UNITS)
 		if [ $$k = avx512 ] && ! grep -q avx512f /proc/cpuinfo; then \
 			echo "== FEAT_KERNEL=$$k: skipped, no AVX-512 here"; continue; fi; \
 		echo "== FEAT_KERNEL=$$k"; \
-		$(TEST_ENV) FEAT_KERNEL=$$k $(PROVE) $(PROVEFLAGS) --exec '' $(UNITS) $(SH_TESTS) || exit 1; \
+		$(TEST_ENV) FEAT_KERNEL=$$k $(PROVE) $(PROVEFLAGS) --exec '' $(UNITS) $(KERNEL_SH_TESTS) || exit 1; \
 	done
 
 ASAN_FLAGS = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
@@ -173,10 +179,13 @@ asan:
 # Each harness runs FUZZTIME seconds, from the fixed seed FUZZSEED (so that
 # a run can be repeated), over its corpus in t/fuzz/corpus/NAME
 # (the broken inputs the tests also use); what it finds goes to
-# build-fuzz/NAME.corpus.
-FUZZ_SRC := $(wildcard t/fuzz/fuzz_*.c)
+# build-fuzz/NAME.corpus.  FUZZ="net onnx" runs only those harnesses.  An
+# input that takes over FUZZSLOW seconds counts as a failure (a hang).
+FUZZ ?=
+FUZZSLOW ?= 30
+FUZZ_SRC := $(if $(FUZZ),$(patsubst %,t/fuzz/fuzz_%.c,$(FUZZ)),$(wildcard t/fuzz/fuzz_*.c))
 FUZZ_SAN := -g -O1 -fsanitize=address,undefined -fno-sanitize-recover=undefined
-fuzz: $(FUZZ_SRC)
+fuzz: $(FUZZ_SRC) $(wildcard t/fuzz/*.h)
 	@$(MAKE) --no-print-directory -j2 O=build-fuzz CC=clang WERROR= \
 		CFLAGS="$(FUZZ_SAN) -fsanitize=fuzzer-no-link" KERN_CFLAGS="-g -O2" \
 		build-fuzz/libfeat.a
@@ -187,6 +196,7 @@ fuzz: $(FUZZ_SRC)
 		mkdir -p build-fuzz/$$n.corpus; \
 		echo "fuzz: $$n for $(FUZZTIME)s over $$c"; \
 		build-fuzz/$$n -seed=$(FUZZSEED) -max_total_time=$(FUZZTIME) -max_len=65536 \
+			-timeout=$(FUZZSLOW) -artifact_prefix=build-fuzz/$$n- \
 			build-fuzz/$$n.corpus $$c 2>build-fuzz/$$n.log || { tail -n 40 build-fuzz/$$n.log; exit 1; }; \
 		tail -n 1 build-fuzz/$$n.log; \
 	done

@@ -6,6 +6,7 @@
  * Records go through the network in batches (-b); the code of a record
  * does not depend on the batch it was in.
  */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +27,12 @@ static const char usage[] =
 	"  -b, --batch N        records per forward pass, 1 to 4096 (default 8)\n"
 	"  -t, --threads N      threads of one forward pass, 1 to 64 (default 1)\n"
 	"      --feat           also add `feat` (f32 [K], the sigmoid activations)\n"
+	"      --mirror         average the activations of the input and of its\n"
+	"                       mirror image before the threshold: a mirrored\n"
+	"                       re-upload gets the same code (default: the model's\n"
+	"                       code.mirror metadata; the shipped dedup model has\n"
+	"                       it); twice the work\n"
+	"      --no-mirror      the input alone\n"
 	FEAT_CLI_HELP
 	"\n"
 	"Prepare the input with the same model: imgprep -m MODEL.\n"
@@ -36,6 +43,7 @@ static const char usage[] =
 struct opts {
 	const char *model;
 	int batch, threads, feat;
+	int mirror;                    /* -1: the model's code.mirror */
 };
 
 struct ctx {
@@ -44,6 +52,8 @@ struct ctx {
 	int in, out;                   /* blobs */
 	uint32_t c, h, w;              /* input shape of one image */
 	int k;                         /* code bits */
+	int mirror;                    /* average with the mirror image */
+	float *act;                    /* [batch][k]: the unmirrored pass */
 	struct feat_rec **ok;          /* records of the current pass */
 };
 
@@ -54,6 +64,8 @@ static void parse(int argc, char **argv, struct opts *o)
 		{ "batch", required_argument, NULL, 'b' },
 		{ "threads", required_argument, NULL, 't' },
 		{ "feat", no_argument, NULL, 0x2001 },
+		{ "mirror", no_argument, NULL, 0x2002 },
+		{ "no-mirror", no_argument, NULL, 0x2003 },
 		FEAT_CLI_LONGOPTS,
 		{ NULL, 0, NULL, 0 }
 	};
@@ -62,6 +74,7 @@ static void parse(int argc, char **argv, struct opts *o)
 	o->model = "deepbit";
 	o->batch = 8;
 	o->threads = 1;
+	o->mirror = -1;
 	while ((c = feat_getopt(argc, argv, "m:b:t:", lo)) != -1) {
 		if (feat_cli_common(c, usage))
 			continue;
@@ -70,6 +83,8 @@ static void parse(int argc, char **argv, struct opts *o)
 		case 'b': o->batch = (int)feat_cli_long("--batch", optarg, 1, 4096); break;
 		case 't': o->threads = (int)feat_cli_long("--threads", optarg, 1, FEAT_POOL_MAX); break;
 		case 0x2001: o->feat = 1; break;
+		case 0x2002: o->mirror = 1; break;
+		case 0x2003: o->mirror = 0; break;
 		}
 	}
 	if (optind < argc)
@@ -116,12 +131,22 @@ static void load(struct ctx *x, const struct opts *o)
 	    (feat_meta_numbers(v, &bits, 1) != 1 || bits != x->k))
 		feat_die(FEAT_EXIT_STREAM, "%s: metadata 'code.bits' says %g but the output has %d values",
 			 path, feat_meta_numbers(v, &bits, 1) == 1 ? bits : -1.0, x->k);
+	x->mirror = o->mirror;
+	if (x->mirror < 0) {
+		double m = 0;
+
+		x->mirror = (v = feat_model_meta(&x->net->model, "code.mirror")) &&
+			    feat_meta_numbers(v, &m, 1) == 1 && m != 0;
+	}
+	if (x->mirror && !(x->act = malloc((size_t)o->batch * (size_t)x->k * sizeof *x->act)))
+		feat_die(FEAT_EXIT_SYSTEM, "out of memory");
 	if ((e = feat_net_reserve(x->net, o->batch)))
 		feat_die(FEAT_EXIT_SYSTEM, "%s: %s", path, feat_strerror(e));
 	if (o->threads > 1 && (e = feat_net_set_threads(x->net, o->threads)))
 		feat_die(FEAT_EXIT_SYSTEM, "--threads %d: %s", o->threads, feat_strerror(e));
-	feat_info("%s: input %ux%ux%u, %d-bit codes, batch %d, %d thread%s", path,
-		  x->c, x->h, x->w, x->k, o->batch, o->threads, o->threads > 1 ? "s" : "");
+	feat_info("%s: input %ux%ux%u, %d-bit codes%s, batch %d, %d thread%s", path,
+		  x->c, x->h, x->w, x->k, x->mirror ? " (averaged with the mirror image)" : "",
+		  o->batch, o->threads, o->threads > 1 ? "s" : "");
 }
 
 /* Mark r as failed; 0, or FEAT_E_NOMEM. */
@@ -138,11 +163,26 @@ static int fail(struct feat_rec *r, char *why, size_t whylen, const char *fmt,
 	return 0;
 }
 
-/* r's `input` if it fits the model, else NULL (r marked as failed). */
+/* Mark r as failed for the non-finite value v[k] of n; 0 or FEAT_E_NOMEM. */
+static int nonfinite(struct feat_rec *r, const char *what, const char *name,
+	const float *v, size_t k, size_t n, char *why, size_t whylen)
+{
+	if (feat_rec_set_error(r, "deepbit-extract: %s: '%s' holds %s at element %zu of %zu",
+			       what, name, isnan(v[k]) ? "NaN" : v[k] > 0 ? "inf" : "-inf",
+			       k, n) == FEAT_E_NOMEM) {
+		snprintf(why, whylen, "out of memory");
+		return FEAT_E_NOMEM;
+	}
+	return 0;
+}
+
+/* r's `input` if it fits the model and is finite, else NULL (r marked as
+ * failed). */
 static const float *input_of(struct ctx *x, struct feat_rec *r, int *e,
 	char *why, size_t whylen)
 {
 	struct feat_tensor *t = feat_rec_find(r, "input");
+	size_t k, n;
 
 	*e = 0;
 	if (!t) {
@@ -164,18 +204,29 @@ static const float *input_of(struct ctx *x, struct feat_rec *r, int *e,
 		}
 		return NULL;
 	}
+	n = (size_t)feat_tensor_count(t);
+	if ((k = feat_f32_nonfinite(t->data, n)) < n) {
+		*e = nonfinite(r, "non-finite input", "input", t->data, k, n, why, whylen);
+		return NULL;
+	}
 	return t->data;
 }
 
-/* The code (and activations) of one record from its row of the output. */
+/* The code (and activations) of one record from its row of the output;
+ * an output that is not finite (an overflow in the net) makes r an error
+ * record, never a code. */
 static int put_code(struct ctx *x, struct feat_rec *r, const float *act,
 	char *why, size_t whylen)
 {
 	uint32_t d[1] = { (uint32_t)x->k };
 	struct feat_tensor *t;
 	uint8_t *code;
+	size_t bad;
 	int e;
 
+	if ((bad = feat_f32_nonfinite(act, (size_t)x->k)) < (size_t)x->k)
+		return nonfinite(r, "network output is not finite", x->net->blob[x->out].name,
+				 act, bad, (size_t)x->k, why, whylen);
 	if (!(t = feat_rec_add(r, "code", FEAT_DT_BIT, 1, d, &e)))
 		goto fail;
 	code = t->data;
@@ -221,6 +272,28 @@ static int work(struct feat_rec **recs, int n, void *ctx, char *why, size_t whyl
 		return e;
 	}
 	out = feat_net_data(x->net, x->out);
+	if (x->mirror) {
+		/* the same inputs mirrored (each row of each channel reversed),
+		 * then the mean of the two activations: a mirrored photo gives
+		 * the same values up to rounding */
+		memcpy(x->act, out, (size_t)m * (size_t)x->k * sizeof *out);
+		for (int i = 0; i < m; i++) {
+			const float *src = feat_rec_find(x->ok[i], "input")->data;
+			float *dst = in + (size_t)i * count;
+
+			for (size_t row = 0; row < (size_t)x->c * x->h; row++)
+				for (uint32_t a = 0; a < x->w; a++)
+					dst[row * x->w + a] = src[row * x->w + x->w - 1 - a];
+		}
+		if ((e = feat_net_forward(x->net, m))) {
+			snprintf(why, whylen, "forward pass: %s", feat_strerror(e));
+			return e;
+		}
+		out = feat_net_data(x->net, x->out);
+		for (size_t i = 0; i < (size_t)m * x->k; i++)
+			x->act[i] = 0.5f * (x->act[i] + out[i]);
+		out = x->act;
+	}
 	for (int i = 0; i < m; i++)
 		if ((e = put_code(x, x->ok[i], out + (size_t)i * x->k, why, whylen)))
 			return e;
@@ -230,7 +303,7 @@ static int work(struct feat_rec **recs, int n, void *ctx, char *why, size_t whyl
 int main(int argc, char **argv)
 {
 	struct opts o = { 0 };
-	struct ctx x = { &o, NULL, 0, 0, 0, 0, 0, 0, NULL };
+	struct ctx x = { .o = &o };
 	struct feat_batch_filter f = { work, &x, 0 };
 	int rc;
 
@@ -243,6 +316,7 @@ int main(int argc, char **argv)
 	f.batch = o.batch;
 	rc = feat_batch_filter_run(&f);
 	free(x.ok);
+	free(x.act);
 	feat_net_free(x.net);
 	return rc;
 }

@@ -159,12 +159,24 @@ static int oom(char *why, size_t whylen)
 	return FEAT_E_NOMEM;
 }
 
-/* r's `input` if it fits the model and r has its `xform`, else NULL (r
- * marked as failed; *e set only for a fault of the run). */
+/* Mark r as failed for the non-finite value v[k] of n; 0 or FEAT_E_NOMEM. */
+static int nonfinite(struct feat_rec *r, const char *what, const char *name,
+	const float *v, size_t k, size_t n, char *why, size_t whylen)
+{
+	if (feat_rec_set_error(r, "ssd-detect: %s: '%s' holds %s at element %zu of %zu",
+			       what, name, isnan(v[k]) ? "NaN" : v[k] > 0 ? "inf" : "-inf",
+			       k, n) == FEAT_E_NOMEM)
+		return oom(why, whylen);
+	return 0;
+}
+
+/* r's `input` if it fits the model, is finite and r has its `xform`, else
+ * NULL (r marked as failed; *e set only for a fault of the run). */
 static const float *input_of(struct ctx *x, struct feat_rec *r, const float **xf,
 	int *e, char *why, size_t whylen)
 {
 	struct feat_tensor *t = feat_rec_find(r, "input"), *f = feat_rec_find(r, "xform");
+	size_t k, n = t ? (size_t)feat_tensor_count(t) : 0;
 	int se = 0;
 
 	*e = 0;
@@ -180,12 +192,15 @@ static const float *input_of(struct ctx *x, struct feat_rec *r, const float **xf
 		se = feat_rec_set_error(r, "ssd-detect: 'input' is %s [%s]; the model needs f32 [%u %u %u] (prepare it with imgprep -m MODEL)",
 					feat_dtype_name(t->dtype) ? feat_dtype_name(t->dtype) : "?",
 					got, x->c, x->h, x->w);
+	} else if ((k = feat_f32_nonfinite(t->data, n)) < n) {
+		*e = nonfinite(r, "non-finite input", "input", t->data, k, n, why, whylen);
+		return NULL;
 	} else if (!f || f->dtype != FEAT_DT_F32 || feat_tensor_count(f) != 8) {
 		se = feat_rec_set_error(r, "ssd-detect: no 'xform' tensor (f32 [8], written by imgprep) to map boxes back to the image");
 	} else {
 		const float *v = f->data;
 
-		if (!(v[4] > 0) || !(v[5] > 0) || !isfinite(v[6]) || !isfinite(v[7]) ||
+		if (feat_f32_nonfinite(v, 8) < 8 || !(v[4] > 0) || !(v[5] > 0) ||
 		    !(v[0] >= 0) || !(v[1] >= 0)) {
 			se = feat_rec_set_error(r, "ssd-detect: 'xform' is not a valid transform");
 		} else {
@@ -212,16 +227,34 @@ static void to_image(float *b, const float *xf, float w_in, float h_in)
 	}
 }
 
+/*
+ * The detections of one record from its rows of the network's outputs.
+ * Outputs that are not finite (an overflow in the net) make r an error
+ * record, never boxes; so does a box that decodes to a non-finite corner
+ * (offsets so large that the exponential of the box size overflows).
+ */
 static int put_dets(struct ctx *x, struct feat_rec *r, const float *loc,
 	const float *conf, const float *xf, char *why, size_t whylen)
 {
-	int n = feat_ssd_detect(&x->ssd, loc, conf, &x->dets, &x->cap), e;
+	size_t nl = x->net->blob[x->ssd.loc_blob].count, nc = x->net->blob[x->ssd.conf_blob].count, k;
 	uint32_t d[2];
 	struct feat_tensor *t;
 	float *o;
+	int n, e;
 
-	if (n < 0)
+	if ((k = feat_f32_nonfinite(loc, nl)) < nl)
+		return nonfinite(r, "network output is not finite",
+				 x->net->blob[x->ssd.loc_blob].name, loc, k, nl, why, whylen);
+	if ((k = feat_f32_nonfinite(conf, nc)) < nc)
+		return nonfinite(r, "network output is not finite",
+				 x->net->blob[x->ssd.conf_blob].name, conf, k, nc, why, whylen);
+	if ((n = feat_ssd_detect(&x->ssd, loc, conf, &x->dets, &x->cap)) == FEAT_E_NOMEM)
 		return oom(why, whylen);
+	if (n < 0) {
+		if (feat_rec_set_error(r, "ssd-detect: network output is not finite") == FEAT_E_NOMEM)
+			return oom(why, whylen);
+		return 0;
+	}
 	d[0] = (uint32_t)n, d[1] = 6;
 	if (!(t = feat_rec_add(r, "dets", FEAT_DT_F32, 2, d, &e))) {
 		if (e == FEAT_E_NOMEM)
@@ -237,6 +270,13 @@ static int put_dets(struct ctx *x, struct feat_rec *r, const float *loc,
 		o[2] = x->dets[i].x0, o[3] = x->dets[i].y0;
 		o[4] = x->dets[i].x1, o[5] = x->dets[i].y1;
 		to_image(o + 2, xf, (float)x->w, (float)x->h);
+		if (feat_f32_nonfinite(o + 2, 4) < 4) {
+			feat_rec_remove(r, "dets");
+			if (feat_rec_set_error(r, "ssd-detect: a box of class %d, score %g, decodes to a non-finite corner",
+					       (int)x->dets[i].label, x->dets[i].score) == FEAT_E_NOMEM)
+				return oom(why, whylen);
+			return 0;
+		}
 	}
 	return 0;
 }

@@ -20,7 +20,8 @@ Broadcasting: Add/Mul by [C, 1, 1], [1, C, 1, 1], 0-d and [F] (after
 flatten) constants; [C] and [C, 1] on a 4-D value, an invalid [4, 1], and
 opset 6's axis=1 and axis=2 (onnx.helper, numpy reference), for the
 importer to run or refuse.  ONNX Runtime runs nothing before opset 7, so
-axis6 has no NAME.ort.f32.
+axis6 has no NAME.ort.f32.  bcastw, bcasth and axis6h get their inputs and
+numpy references from contrib/onnx/opgraphs.py (run it after this).
 """
 import os
 import sys

@@ -30,10 +30,12 @@ test_expect_success 'a damaged input leaves the old -o file as it was, no tempor
 
 test_expect_success 'a run killed by SIGTERM leaves no half file' '
 	rm -f part.tsv &&
-	{ cat good.fs; sleep 3; } | featwrite -o part.tsv 2>/dev/null &
-	sleep 1 &&
-	kill -TERM $(pgrep -n -x featwrite) &&
-	wait &&
+	{ cat good.fs; sleep 5; } | sh -c "echo \$\$ >fw.pid; exec featwrite -o part.tsv" 2>/dev/null &
+	i=0 && while ! ls | grep -q "^part.tsv.tmp-"; do
+		i=$((i + 1)) && [ $i -lt 300 ] && sleep 0.1 || exit 1
+	done &&
+	kill -TERM $(cat fw.pid) &&
+	wait && rm fw.pid &&
 	test ! -e part.tsv &&
 	ls >files &&
 	! grep -q "tmp" files

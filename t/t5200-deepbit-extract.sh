@@ -198,6 +198,27 @@ test_expect_success 'a model that is not a DeepBit model: exit 3, why' '
 	model_error 3 -m bad.fm
 '
 
+test_expect_success 'the dedup model averages with the mirror image: a mirrored photo gets the same code' '
+	/usr/bin/python3 -c "
+from PIL import Image, ImageOps
+im = Image.open(\"$FEAT_TOP/contrib/samples/scene-0003.jpg\").convert(\"RGB\")
+im.save(\"a.png\"); ImageOps.mirror(im).save(\"m.png\")" &&
+	imgdecode -q a.png m.png | imgprep -q -m dedup >am.fs &&
+	deepbit-extract -q -m dedup <am.fs | featwrite -q -f tsv --no-status | cut -f2 >codes &&
+	test $(sort -u codes | wc -l) = 1 &&
+	deepbit-extract -q -m dedup --no-mirror <am.fs | featwrite -q -f tsv --no-status | cut -f2 >plain &&
+	test $(sort -u plain | wc -l) = 2 &&
+	deepbit-extract -q -m dedup --no-mirror --feat <am.fs | featwrite -q -f jsonl >nm.jsonl &&
+	deepbit-extract -q -m dedup --feat <am.fs | featwrite -q -f jsonl >m.jsonl &&
+	/usr/bin/python3 -c "
+import json, sys
+a, b = [json.loads(l)[\"feat\"] for l in open(\"nm.jsonl\")]
+m = json.loads(open(\"m.jsonl\").readline())[\"feat\"]
+err = max(abs(x - (y + z) / 2) for x, y, z in zip(m, a, b))
+sys.exit(0 if err < 1e-5 else \"mean of the two passes off by %g\" % err)" &&
+	deepbit-extract -q --mirror -m db.fm <prep.fs >/dev/null
+'
+
 test_expect_success 'usage errors: exit 2, one line' '
 	imgprep -m db.fm <"$D/in.fs" >prep.fs &&
 	for args in "-b 0" "-b 5000" "-t 0" "-t 65" "--batch x" "-m" "--bogus" "extra"; do

@@ -87,8 +87,12 @@ test_expect_success '--timeout: a hung shard is killed, reported as failed' '
 		printf "%s\n" "$p"
 	done | sh -c "$P"
 	EOT
-	test_expect_code 1 featrun -q -j 2 -l 4 --retries 1 --timeout 2 -p "sh $PWD/hang.sh" -o h.tsv list0 2>err &&
-	grep -q "1 of 4 shards failed" err &&
+	test_expect_code 1 featrun -q -j 2 -l 4 --retries 1 --timeout 4 --keep -p "sh $PWD/hang.sh" -o h.tsv list0 2>err &&
+	grep -q "of 4 shards failed" err &&
+	grep -l "p-scene-0005.jpg" h.tsv.featrun/in/* >hung &&
+	test_line_count = 1 hung &&
+	awk -F"\t" -v s="$(basename "$(cat hung)")" "NR > 1 && \$9 ~ (\"/in/\" s) && \$7 != 0" h.tsv.featrun/joblog >failed &&
+	test_line_count = 1 failed &&
 	test ! -e h.tsv &&
 	test_expect_code 2 featrun --timeout 0 -o x.tsv list 2>err && test_stderr_one_line err &&
 	test_expect_code 2 featrun --timeout 1s -o x.tsv list 2>err && test_stderr_one_line err

@@ -53,7 +53,7 @@ done
 featmodel import -q -o "$top/models/dedup.fm" --set name=featkit-dedup128-fmnist \
 	--set description="featkit's near-duplicate descriptor: 128 bits of a 48x48 colour photo or crop, instance-level (contrib/train/train_dedup.py)" \
 	--set input.order=rgb --set input.mean=127.5,127.5,127.5 --set input.scale=0.0078125,0.0078125,0.0078125 \
-	--set input.fit=stretch --set code.bits=128 "$w/dedup128.onnx"
+	--set input.fit=stretch --set code.bits=128 --set code.mirror=1 "$w/dedup128.onnx"
 $py "$top/contrib/train/fixtures.py" "$w" "$top/t/data/models"
 rm -f "$w"/*.onnx "$w"/ssd.meta "$labels"
 echo "make models: done in $(( $(date +%s) - t0 )) s: $(ls "$top"/models/*.fm | tr '\n' ' ')"

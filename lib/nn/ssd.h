@@ -64,7 +64,10 @@ void feat_ssd_free(struct feat_ssd *s);
  * (nprior*num_classes) rows into *out (grown with realloc as needed; *cap
  * its capacity), sorted by score, highest first (ties: lower label, then
  * lower prior index).  Uses work buffers kept in s (not thread-safe for one
- * s).  Returns the count, or FEAT_E_NOMEM.
+ * s).  Returns the count, FEAT_E_NOMEM, or FEAT_E_RANGE when loc or conf
+ * holds a NaN or an infinity (no detection is made from them).  A box
+ * whose size overflows in decoding (huge finite offsets) may have infinite
+ * corners; the caller clips or refuses it.
  */
 int feat_ssd_detect(struct feat_ssd *s, const float *loc,
 	const float *conf, struct feat_det **out, size_t *cap);

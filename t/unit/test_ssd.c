@@ -11,6 +11,7 @@
  * The network is a hand-made struct feat_net: its metadata and the shapes
  * of its input and two outputs are all feat_ssd_setup reads.
  */
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -549,6 +550,53 @@ START_TEST(test_nms_wide_and_none)
 }
 END_TEST
 
+/*
+ * NaN and infinities in the network's outputs: no detection is made from
+ * them (a NaN score is above no threshold, so it would be dropped without
+ * a word; a NaN offset gives a box whose overlaps mean nothing), the call
+ * says FEAT_E_RANGE, and it leaves nothing behind: the next call on good
+ * outputs, through top_k's selection and the sort, gives the usual answer.
+ */
+START_TEST(test_nms_nonfinite)
+{
+	const float bad[] = { NAN, INFINITY, -INFINITY };
+	struct feat_ssd s;
+	struct feat_det *d = NULL;
+	size_t cap = 0;
+	float conf[5 * 3], loc[5 * 4];
+
+	hand_ssd(&s, 5, 3, nms_prior, nms_var);
+	s.code_type = FEAT_SSD_CORNER;
+	s.top_k = 2;
+	for (size_t b = 0; b < 3; b++)
+		for (int i = 0; i < 5 * 3; i++) {
+			memcpy(conf, nms_conf, sizeof conf);
+			conf[i] = bad[b];
+			ck_assert_int_eq(feat_ssd_detect(&s, nms_loc, conf, &d, &cap), FEAT_E_RANGE);
+		}
+	for (size_t b = 0; b < 3; b++)
+		for (int i = 0; i < 5 * 4; i++) {
+			memcpy(loc, nms_loc, sizeof loc);
+			loc[i] = bad[b];
+			ck_assert_int_eq(feat_ssd_detect(&s, loc, nms_conf, &d, &cap), FEAT_E_RANGE);
+		}
+	/* the good outputs after them: as test_nms found with top_k 2 */
+	ck_assert_int_eq(feat_ssd_detect(&s, nms_loc, nms_conf, &d, &cap), 2);
+	det_eq(&d[0], 1, .9f, 0);
+	det_eq(&d[1], 2, .85f, 1);
+	/* the largest finite scores sort like any other */
+	memcpy(conf, nms_conf, sizeof conf);
+	conf[2 * 3 + 1] = FLT_MAX;
+	conf[3 * 3 + 2] = -FLT_MAX;
+	ck_assert_int_eq(feat_ssd_detect(&s, nms_loc, conf, &d, &cap), 3);
+	det_eq(&d[0], 1, FLT_MAX, 2);
+	det_eq(&d[1], 1, .9f, 0);
+	det_eq(&d[2], 2, .85f, 1);
+	feat_ssd_free(&s);
+	free(d);
+}
+END_TEST
+
 Suite *unit_suite(void)
 {
 	Suite *s = suite_create("ssd");
@@ -563,6 +611,7 @@ Suite *unit_suite(void)
 	tcase_add_test(tc, test_iou);
 	tcase_add_test(tc, test_nms);
 	tcase_add_test(tc, test_nms_wide_and_none);
+	tcase_add_test(tc, test_nms_nonfinite);
 	suite_add_tcase(s, tc);
 	return s;
 }

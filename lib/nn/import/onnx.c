@@ -62,7 +62,7 @@ struct node {
 	size_t oplen;
 	const char *name;
 	int nin, nout, nattr;
-	const char *in[16], *out[8];
+	const char *in[256], *out[8];
 	struct attr attr[24];
 };
 
@@ -88,11 +88,15 @@ struct imp {
 		int mode;            /* the l2norm layer's eps_mode: 1 floor, 2 added */
 	} ns[64];
 	int nns;
-	struct vrank {               /* the rank of each layer's output */
-		const char *name;
-		int rank;
+	struct vrank {               /* the rank of each layer's output, */
+		const char *name;    /* and its shape when it is known */
+		int rank, known;
+		int64_t d[FEAT_MAX_DIMS];   /* d[0] is the batch: 1 */
 	} *rk;
 	size_t nrk, caprk;
+	int64_t wd0;                 /* rows of the weight of the layer being stored */
+	int wnd;                     /* an eltwise layer's weight: its shape */
+	int64_t wd[FEAT_MAX_DIMS];
 };
 
 enum { NS_SHAPE = 1, NS_SQ, NS_SUMSQ, NS_NORM };
@@ -245,6 +249,23 @@ static float *tfloats(struct imp *im, const struct cval *c, uint64_t *count)
 
 	if (n == UINT64_MAX || n > ((uint64_t)1 << 31)) {
 		fail(im, FEAT_E_TOOBIG, "tensor '%s' too large", c->name);
+		return NULL;
+	}
+	if (c->dtype != 1 && c->dtype != 6 && c->dtype != 7 && c->dtype != 11) {
+		static const char *const names[] = {
+			"undefined", "float", "uint8", "int8", "uint16", "int16", "int32", "int64",
+			"string", "bool", "float16", "double", "uint32", "uint64", "complex64",
+			"complex128", "bfloat16", "float8e4m3fn", "float8e4m3fnuz", "float8e5m2",
+			"float8e5m2fnuz", "uint4", "int4",
+		};
+
+		if (c->dtype >= 0 && c->dtype < (int)(sizeof names / sizeof names[0]))
+			fail(im, FEAT_E_FORMAT,
+			     "tensor '%s' is %s: featkit reads float, double, int32 and int64 tensors (convert the model to float32)",
+			     c->name, names[c->dtype]);
+		else
+			fail(im, FEAT_E_FORMAT, "tensor '%s' has the unknown data type %d", c->name,
+			     c->dtype);
 		return NULL;
 	}
 	/* the data must be there before anything is sized from the shape */
@@ -465,15 +486,214 @@ static int is_op(const struct node *n, const char *op)
 	return n->oplen == strlen(op) && !memcmp(n->op, op, n->oplen);
 }
 
-/* The rank of value name, the input's or a layer output's; -1: unknown. */
-static int rank_of(const struct imp *im, const char *name)
+/* The rank and shape of value name, the input's or a layer output's
+ * (rank -1: unknown). */
+static struct vrank shape_of(const struct imp *im, const char *name)
 {
-	if (!strcmp(name, im->input))
-		return im->inrank;
+	struct vrank v = { name, -1, 0, { 0 } };
+
+	if (!strcmp(name, im->input)) {
+		v.rank = im->inrank;
+		v.known = 1;
+		memcpy(v.d, im->inshape, sizeof v.d);
+		v.d[0] = 1;
+		return v;
+	}
 	for (size_t i = im->nrk; i-- > 0;)
 		if (!strcmp(im->rk[i].name, name))
-			return im->rk[i].rank;
-	return -1;
+			return im->rk[i];
+	return v;
+}
+
+static int rank_of(const struct imp *im, const char *name)
+{
+	return shape_of(im, name).rank;
+}
+
+static const struct feat_value *kvfind(uint32_t np, const struct feat_kv *p, const char *key)
+{
+	for (uint32_t i = 0; i < np; i++)
+		if (!strcmp(p[i].key, key))
+			return &p[i].v;
+	return NULL;
+}
+
+static int64_t kvint(uint32_t np, const struct feat_kv *p, const char *key, int idx,
+	int64_t def)
+{
+	const struct feat_value *v = kvfind(np, p, key);
+
+	if (!v)
+		return def;
+	if (v->type == FEAT_V_INT)
+		return v->u.i;
+	if (v->type == FEAT_V_INTS && (uint32_t)idx < v->n)
+		return v->u.ints[idx];
+	if (v->type == FEAT_V_INTS && v->n == 1)
+		return v->u.ints[0];
+	return def;
+}
+
+/* The window count of a pooling axis, as the engine's pool_out (layers.c). */
+static int64_t pool_len(int64_t in, int64_t k, int64_t s, int64_t p0, int64_t p1, int ceil_mode)
+{
+	int64_t span = in + p0 + p1 - k;
+	int64_t o = (ceil_mode ? (span + s - 1) / s : span / s) + 1;
+
+	if (ceil_mode && (o - 1) * s >= in + p0)
+		o--;
+	return o;
+}
+
+/*
+ * The output shape of a layer the importer stores, from its inputs' and
+ * parameters, by the rules of the engine's setup functions (layers.c); the
+ * engine checks them again at load.  Unknown (known = 0) when an input's
+ * is, or for a type not followed here.
+ */
+static void infer(const struct imp *im, const char *type, int nin, const char *const *in,
+	uint32_t np, const struct feat_kv *p, struct vrank *o)
+{
+	struct vrank x = nin > 0 ? shape_of(im, in[0]) : (struct vrank){ 0 };
+	int64_t *d = o->d;
+	int r = x.rank;
+
+	/* every parameter that sizes a shape, sane or the shape is not followed */
+	for (uint32_t i = 0; i < np; i++) {
+		const struct feat_value *v = &p[i].v;
+
+		for (uint32_t j = 0; j < v->n && (v->type == FEAT_V_INT || v->type == FEAT_V_INTS); j++) {
+			int64_t a = v->type == FEAT_V_INT ? v->u.i : v->u.ints[j];
+
+			if (a < -FEAT_MAX_DIMS - 1 || a > (int64_t)1 << 31 ||
+			    ((!strcmp(p[i].key, "stride") || !strcmp(p[i].key, "kernel") ||
+			      !strcmp(p[i].key, "dilation") || !strcmp(p[i].key, "step")) && a < 1)) {
+				o->rank = -1;
+				o->known = 0;
+				return;
+			}
+		}
+	}
+
+	o->rank = r;
+	o->known = x.known;
+	memcpy(d, x.d, sizeof x.d);
+	if (!strcmp(type, "fc")) {
+		o->rank = 2;
+		d[1] = im->wd0;
+	} else if (!strcmp(type, "flatten")) {
+		int64_t a = kvint(np, p, "axis", 0, 1);
+
+		o->rank = (int)a + 1;
+		for (int i = (int)a + 1; i < r && a >= 0 && a < FEAT_MAX_DIMS; i++)
+			if (__builtin_mul_overflow(d[a], d[i], &d[a]))
+				d[a] = -1;
+	} else if (!strcmp(type, "reshape")) {
+		const struct feat_value *v = kvfind(np, p, "shape");
+		int64_t cnt = 1, known = 1, inf = -1;
+
+		o->rank = v ? (int)v->n : -1;
+		for (int i = 1; i < r; i++)
+			if (__builtin_mul_overflow(cnt, x.d[i], &cnt))
+				cnt = -1;
+		d[0] = 1;
+		for (int i = 1; v && i < (int)v->n; i++) {
+			d[i] = v->u.ints[i] == 0 && i < r ? x.d[i] : v->u.ints[i];
+			if (d[i] == -1)
+				inf = i;
+			else if (__builtin_mul_overflow(known, d[i], &known))
+				known = -1;
+		}
+		if (inf > 0)
+			d[inf] = known > 0 ? cnt / known : 0;
+	} else if (!strcmp(type, "conv") && r == 4) {
+		for (int i = 0; i < 2; i++) {
+			int64_t k = kvint(np, p, "kernel", i, 1), s = kvint(np, p, "stride", i, 1),
+				dl = kvint(np, p, "dilation", i, 1),
+				pad = kvint(np, p, "pad", i, 0) + kvint(np, p, "pad", i + 2, 0);
+
+			d[2 + i] = (x.d[2 + i] + pad - dl * (k - 1) - 1) / s + 1;
+		}
+		d[1] = im->wd0;
+	} else if (!strcmp(type, "pool") && r == 4) {
+		for (int i = 0; i < 2; i++)
+			d[2 + i] = kvint(np, p, "global", 0, 0) ? 1 :
+				   pool_len(x.d[2 + i], kvint(np, p, "kernel", i, 1),
+					    kvint(np, p, "stride", i, 1), kvint(np, p, "pad", i, 0),
+					    kvint(np, p, "pad", i + 2, 0), (int)kvint(np, p, "ceil", 0, 0));
+	} else if (!strcmp(type, "permute")) {
+		const struct feat_value *v = kvfind(np, p, "order");
+
+		for (int i = 0; v && i < (int)v->n && i < r; i++)
+			d[i] = v->u.ints[i] >= 0 && v->u.ints[i] < r ? x.d[v->u.ints[i]] : 0;
+	} else if (!strcmp(type, "concat")) {
+		int64_t a = kvint(np, p, "axis", 0, 1);
+
+		a += a < 0 ? r : 0;
+		for (int i = 1; i < nin && a > 0 && a < r; i++) {
+			struct vrank y = shape_of(im, in[i]);
+
+			o->known &= y.known;
+			d[a] += y.d[a];
+		}
+	} else if (!strcmp(type, "eltwise")) {
+		struct vrank y = { 0 };
+		int ok = 1;
+
+		if (nin > 1) {
+			y = shape_of(im, in[1]);
+			ok = y.rank == r;
+		} else {
+			for (int i = 0; i < r; i++)
+				y.d[i] = 1;
+			for (int i = 0; i < im->wnd && i < r; i++)
+				y.d[r - im->wnd + i] = im->wd[i];
+			y.known = 1;
+		}
+		o->known &= ok && y.known;
+		for (int i = 1; i < r; i++)
+			d[i] = d[i] > y.d[i] ? d[i] : y.d[i];
+	} else if (!strcmp(type, "pad")) {
+		const struct feat_value *v = kvfind(np, p, "pads");
+
+		for (int i = 0; v && (int)v->n == 2 * r && i < r; i++)
+			d[i] += v->u.ints[i] + v->u.ints[r + i];
+	} else if (!strcmp(type, "reduce")) {
+		const struct feat_value *v = kvfind(np, p, "axes");
+		int keep = (int)kvint(np, p, "keepdims", 0, 1), k = 0;
+		int red[FEAT_MAX_DIMS] = { 0 };
+
+		for (uint32_t i = 0; v && i < v->n; i++)
+			if (v->u.ints[i] + (v->u.ints[i] < 0 ? r : 0) >= 0 &&
+			    v->u.ints[i] + (v->u.ints[i] < 0 ? r : 0) < r)
+				red[v->u.ints[i] + (v->u.ints[i] < 0 ? r : 0)] = 1;
+		for (int i = 0; i < r; i++)
+			if (keep || !red[i])
+				d[k++] = red[i] ? 1 : x.d[i];
+		o->rank = k;
+	} else if (!strcmp(type, "slice")) {
+		int64_t a = kvint(np, p, "axis", 0, 1), st = kvint(np, p, "start", 0, 0),
+			en = kvint(np, p, "end", 0, INT64_MAX), sp = kvint(np, p, "step", 0, 1);
+
+		a += a < 0 ? r : 0;
+		if (a > 0 && a < r) {
+			en = en > x.d[a] ? x.d[a] : en;
+			d[a] = en > st && sp > 0 ? (en - st + sp - 1) / sp : 0;
+		}
+	} else if (strcmp(type, "relu") && strcmp(type, "relu6") && strcmp(type, "leakyrelu") &&
+		   strcmp(type, "sigmoid") && strcmp(type, "softmax") && strcmp(type, "scale") &&
+		   strcmp(type, "bn") && strcmp(type, "l2norm") && strcmp(type, "add") &&
+		   strcmp(type, "hardsigmoid") && strcmp(type, "hardswish") && strcmp(type, "clip") &&
+		   strcmp(type, "prelu")) {
+		o->known = 0;
+	}
+	if (o->rank < 0 || o->rank > FEAT_MAX_DIMS)
+		o->rank = -1, o->known = 0;
+	/* a shape from a broken file is not followed further (the engine
+	 * refuses it at load) */
+	for (int i = 0; o->known && i < o->rank; i++)
+		if (d[i] < 1 || d[i] > (int64_t)1 << 31)
+			o->known = 0;
 }
 
 /* "[2, 1, 1]" for constant c, kept until the import ends. */
@@ -494,20 +714,19 @@ static const char *shape_str(struct imp *im, const struct cval *c)
 	}
 }
 
-static int layer(struct imp *im, const char *type, const struct node *n, int nin,
-	const char *const *in, uint32_t np, const struct feat_kv *p, uint32_t nw,
+/* Store a layer named lname writing out; its output's shape is followed. */
+static int layer_as(struct imp *im, const char *type, const char *lname, const char *out,
+	int nin, const char *const *in, uint32_t np, const struct feat_kv *p, uint32_t nw,
 	const uint32_t *w)
 {
-	int e = feat_mb_layer(im->b, type, n->name, (uint32_t)nin, in, 1, n->out, np, p, nw, w);
-	int r = nin > 0 ? rank_of(im, in[0]) : -1;
+	int e = feat_mb_layer(im->b, type, lname, (uint32_t)nin, in, 1, &out, np, p, nw, w);
+	struct vrank o = { out, -1, 0, { 0 } };
 
 	if (e)
-		return fail(im, e, "node '%s': cannot store layer", n->name);
+		return fail(im, e, "node '%s': cannot store layer", lname);
 	im->nlayer++;
-	if (!strcmp(type, "fc") || !strcmp(type, "flatten"))
-		r = 2;
-	else if (!strcmp(type, "reshape"))
-		r = np > 0 ? (int)p[0].v.n : -1;
+	infer(im, type, nin, in, np, p, &o);
+	o.name = out;
 	if (im->nrk == im->caprk) {
 		size_t c = im->caprk ? im->caprk * 2 : 64;
 		struct vrank *v = realloc(im->rk, c * sizeof *v);
@@ -517,8 +736,15 @@ static int layer(struct imp *im, const char *type, const struct node *n, int nin
 		im->rk = v;
 		im->caprk = c;
 	}
-	im->rk[im->nrk++] = (struct vrank){ n->out[0], r };
+	im->rk[im->nrk++] = o;
 	return 0;
+}
+
+static int layer(struct imp *im, const char *type, const struct node *n, int nin,
+	const char *const *in, uint32_t np, const struct feat_kv *p, uint32_t nw,
+	const uint32_t *w)
+{
+	return layer_as(im, type, n->name, n->out[0], nin, in, np, p, nw, w);
 }
 
 #define KV_INTS(k, v, c) { k, { .type = FEAT_V_INTS, .n = (uint32_t)(c), .u.ints = (v) } }
@@ -580,9 +806,20 @@ static int pool(struct imp *im, const struct node *n, const char *mode, int glob
 		    (np = attr_ints(im, n, "pads", p, 4)) < 0)
 			return nk < 0 ? nk : fail(im, FEAT_E_FORMAT, "node '%s': 2-D kernel_shape needed",
 						  n->name);
-		if (attr_i(n, "storage_order", 0) || attr_ints(im, n, "dilations", s + 0, 0) < 0)
+		if (attr_i(n, "storage_order", 0))
 			return fail(im, FEAT_E_FORMAT, "node '%s': storage_order is not supported",
 				    n->name);
+		{
+			int64_t dl[2] = { 1, 1 };
+			int nd = attr_ints(im, n, "dilations", dl, 2);
+
+			if (nd < 0)
+				return nd;
+			if (dl[0] != 1 || dl[1] != 1)
+				return fail(im, FEAT_E_FORMAT,
+					    "node '%s': pooling with dilations %lld, %lld is not supported",
+					    n->name, (long long)dl[0], (long long)dl[1]);
+		}
 		kv[nkv++] = (struct feat_kv)KV_INTS("kernel", k, 2);
 		kv[nkv++] = (struct feat_kv)KV_INTS("stride", s, 2);
 		{
@@ -687,7 +924,8 @@ static int norm_node(struct imp *im, const struct node *n)
 				    n->name);
 		return l2norm_layer(im, n, n->in[0], 0.0, 0);
 	}
-	if (is_op(n, "Shape") && n->nin == 1 && strcmp(n->in[0], im->input) && !cfind(im, n->in[0]))
+	if (is_op(n, "Shape") && n->nin == 1 && strcmp(n->in[0], im->input) && !cfind(im, n->in[0]) &&
+	    !shape_of(im, n->in[0]).known)
 		return nsadd(im, n, n->in[0], NS_SHAPE, 0, 0);
 	if (is_op(n, "Pow") && !a && n->nin == 2 && !cscalar(im, n, 1, &v) && v == 2.0)
 		return nsadd(im, n, n->in[0], NS_SQ, 0, 0);
@@ -728,6 +966,428 @@ static int norm_node(struct imp *im, const struct node *n)
 	return 1;
 }
 
+static int alias_of(struct imp *im, const struct node *n);
+
+/* ------------------------------------- operators of the newer exporters */
+
+static const char *opname(const struct node *n)
+{
+	static char b[64];
+
+	snprintf(b, sizeof b, "%.*s", (int)(n->oplen < 60 ? n->oplen : 60), (const char *)n->op);
+	return b;
+}
+
+/* A name for a value the importer makes between two layers of node n. */
+static const char *between(struct imp *im, const struct node *n, const char *what)
+{
+	char b[400];
+
+	snprintf(b, sizeof b, "%s.%s", n->out[0], what);
+	return keep(im, b, strlen(b));
+}
+
+/* Softmax before opset 13 from axis a of x (shape known): reshape to
+ * [N, d1 .. d(a-1), rest], softmax over the last axis, reshape back. */
+static int softmax_from(struct imp *im, const struct node *n, const struct vrank *x, int64_t a)
+{
+	static int64_t s1[FEAT_MAX_DIMS], s2[FEAT_MAX_DIMS];
+	const char *t1 = between(im, n, "flat"), *t2 = between(im, n, "softmax");
+	struct feat_kv k1[1] = { KV_INTS("shape", s1, a + 1) }, k2[1] = { KV_INT("axis", -1) },
+		       k3[1] = { KV_INTS("shape", s2, x->rank) };
+	int e;
+
+	if (!t1 || !t2)
+		return FEAT_E_NOMEM;
+	for (int i = 0; i < a; i++)
+		s1[i] = i ? x->d[i] : 0;
+	s1[a] = -1;
+	for (int i = 0; i < x->rank; i++)
+		s2[i] = i ? x->d[i] : 0;
+	if ((e = layer_as(im, "reshape", t1, t1, 1, n->in, 1, k1, 0, NULL)) ||
+	    (e = layer_as(im, "softmax", n->name, t2, 1, &t1, 1, k2, 0, NULL)))
+		return e;
+	return layer_as(im, "reshape", t2, n->out[0], 1, &t2, 1, k3, 0, NULL);
+}
+
+/* Mul, Add, Sub, Div of x by the constant k (operand ci of n) with ONNX's
+ * broadcasting, as an eltwise layer holding k; off is the axis of x that
+ * k's first lines up with. */
+static int elt_const(struct imp *im, const struct node *n, struct cval *k, const char *x, int ci,
+	int off, const char *op)
+{
+	struct vrank xs = shape_of(im, x);
+	const char *why = NULL;
+	uint32_t d[FEAT_MAX_DIMS], w[1];
+	uint64_t cnt;
+	float *v;
+	char nm[300];
+	int e, nd = xs.rank - off;
+
+	if (!xs.known)
+		why = "the shape of its other input is not known here";
+	else if (off < 0 || off + k->ndim > xs.rank)
+		why = "the constant has more axes than its input";
+	else if (off == 0 && k->ndim && k->dims[0] != 1)
+		why = "the constant varies along the batch axis";
+	for (int i = 0; !why && i < k->ndim; i++)
+		if (k->dims[i] != 1 && xs.d[off + i] != 1 && k->dims[i] != xs.d[off + i])
+			why = "the shapes do not broadcast";
+	if (why)
+		return fail(im, FEAT_E_FORMAT, "node '%s': %s by a constant of shape %s: %s", n->name,
+			    opname(n), shape_str(im, k), why);
+	for (int i = 0; i < nd; i++)
+		d[i] = i < k->ndim ? (uint32_t)k->dims[i] : 1;
+	if (!(v = tfloats(im, k, &cnt)))
+		return FEAT_E_FORMAT;
+	snprintf(nm, sizeof nm, "%s.k", n->name);
+	e = feat_mb_tensor(im->b, nm, FEAT_DT_F32, nd, d, v);
+	free(v);
+	if (e < 0)
+		return fail(im, e, "node '%s': cannot store its constant", n->name);
+	w[0] = (uint32_t)e;
+	im->wnd = nd;
+	for (int i = 0; i < nd; i++)
+		im->wd[i] = d[i];
+	{
+		struct feat_kv kv[2] = { KV_STR("op", op), KV_INT("const_first", ci == 0) };
+
+		return layer(im, "eltwise", n, 1, &x, 2, kv, 1, w);
+	}
+}
+
+static int is_int_const(struct imp *im, const char *name)
+{
+	struct cval *c = cfind(im, name);
+
+	return c && (c->nfolded || c->dtype == 6 || c->dtype == 7) && tcount(c) <= MAXV;
+}
+
+/* 1: not handled here; else 0 or an error. */
+static int more_node(struct imp *im, const struct node *n)
+{
+	int e;
+
+	/* integer arithmetic on shapes, known at import */
+	if ((is_op(n, "Add") || is_op(n, "Sub") || is_op(n, "Mul") || is_op(n, "Div")) &&
+	    n->nin == 2 && is_int_const(im, n->in[0]) && is_int_const(im, n->in[1])) {
+		int64_t a[MAXV], b[MAXV], r[MAXV];
+		int na = tints(im, cfind(im, n->in[0]), a, MAXV), nb, nr;
+
+		if (na < 0 || (nb = tints(im, cfind(im, n->in[1]), b, MAXV)) < 0)
+			return FEAT_E_FORMAT;
+		nr = na > nb ? na : nb;
+		if ((na != nb && na > 1 && nb > 1) || !na || !nb)
+			return fail(im, FEAT_E_FORMAT, "node '%s': %s of %d and %d values", n->name,
+				    opname(n), na, nb);
+		for (int i = 0; i < nr; i++) {
+			int64_t x = a[na > 1 ? i : 0], y = b[nb > 1 ? i : 0];
+
+			if (x <= SYM_BASE + FEAT_MAX_DIMS || y <= SYM_BASE + FEAT_MAX_DIMS)
+				return fail(im, FEAT_E_FORMAT,
+					    "node '%s': %s on the batch size (export with a fixed batch or without size arithmetic on it)",
+					    n->name, opname(n));
+			if (is_op(n, "Div") && !y)
+				return fail(im, FEAT_E_FORMAT, "node '%s': division by 0", n->name);
+			if (is_op(n, "Add") ? __builtin_add_overflow(x, y, &r[i]) :
+			    is_op(n, "Sub") ? __builtin_sub_overflow(x, y, &r[i]) :
+			    is_op(n, "Mul") ? __builtin_mul_overflow(x, y, &r[i]) :
+			    (x == INT64_MIN && y == -1))
+				return fail(im, FEAT_E_FORMAT, "node '%s': %s overflows", n->name, opname(n));
+			if (is_op(n, "Div"))
+				r[i] = x / y - ((x % y != 0) && ((x < 0) != (y < 0)));  /* floor */
+		}
+		return fold(im, n, r, nr);
+	}
+	if (is_op(n, "HardSigmoid")) {
+		struct feat_kv kv[2] = { KV_FLOAT("alpha", attr_f(n, "alpha", 0.2)),
+					 KV_FLOAT("beta", attr_f(n, "beta", 0.5)) };
+
+		return layer(im, "hardsigmoid", n, 1, n->in, 2, kv, 0, NULL);
+	}
+	if (is_op(n, "HardSwish"))
+		return layer(im, "hardswish", n, 1, n->in, 0, NULL, 0, NULL);
+	if (is_op(n, "Slice") || is_op(n, "Split")) {
+		int64_t st[FEAT_MAX_DIMS], en[FEAT_MAX_DIMS], ax[FEAT_MAX_DIMS], sp[FEAT_MAX_DIMS];
+		int ns, nx = -1, nsp = -1;
+		struct cval *c = cfind(im, n->in[0]);
+		struct vrank x = shape_of(im, n->in[0]);
+
+		if (is_op(n, "Split")) {
+			int64_t a = attr_i(n, "axis", 0), parts[8], at = 0;
+			int np = attr_ints(im, n, "split", parts, 8);
+
+			if (np < 0)
+				return np;
+			if (!np && n->nin > 1 && n->in[1][0]) {
+				struct cval *sc = const_in(im, n, 1, "split");
+
+				if (!sc || (np = tints(im, sc, parts, 8)) < 0)
+					return FEAT_E_FORMAT;
+			}
+			if (!x.known || c)
+				return fail(im, FEAT_E_FORMAT, "node '%s': Split of '%s', whose shape is not known here",
+					    n->name, n->in[0]);
+			a += a < 0 ? x.rank : 0;
+			if (a < 1 || a >= x.rank)
+				return fail(im, FEAT_E_FORMAT, "node '%s': Split along axis %lld (the batch or out of range)",
+					    n->name, (long long)attr_i(n, "axis", 0));
+			if (!np) {
+				if (x.d[a] % n->nout)
+					return fail(im, FEAT_E_FORMAT, "node '%s': Split of %lld into %d equal parts",
+						    n->name, (long long)x.d[a], n->nout);
+				for (np = 0; np < n->nout; np++)
+					parts[np] = x.d[a] / n->nout;
+			}
+			if (np != n->nout)
+				return fail(im, FEAT_E_FORMAT, "node '%s': Split into %d sizes for %d outputs",
+					    n->name, np, n->nout);
+			for (int i = 0; i < np; i++) {
+				struct feat_kv kv[3] = { KV_INT("axis", a), KV_INT("start", at),
+							 KV_INT("end", at + parts[i]) };
+				char nm[300];
+				const char *lname;
+
+				if (parts[i] < 1 || at + parts[i] > x.d[a])
+					return fail(im, FEAT_E_FORMAT, "node '%s': Split sizes do not add up to %lld",
+						    n->name, (long long)x.d[a]);
+				snprintf(nm, sizeof nm, "%s.%d", n->name, i);
+				if (!(lname = keep(im, nm, strlen(nm))))
+					return FEAT_E_NOMEM;
+				if ((e = layer_as(im, "slice", lname, n->out[i], 1, n->in, 3, kv, 0, NULL)))
+					return e;
+				at += parts[i];
+			}
+			return 0;
+		}
+		if (im->opset < 10) {
+			if ((ns = attr_ints(im, n, "starts", st, FEAT_MAX_DIMS)) < 0 ||
+			    attr_ints(im, n, "ends", en, FEAT_MAX_DIMS) != ns ||
+			    (nx = attr_ints(im, n, "axes", ax, FEAT_MAX_DIMS)) < 0)
+				return fail(im, FEAT_E_FORMAT, "node '%s': Slice needs starts and ends alike",
+					    n->name);
+		} else {
+			struct cval *cs = const_in(im, n, 1, "starts"), *ce = const_in(im, n, 2, "ends");
+
+			if (!cs || !ce || (ns = tints(im, cs, st, FEAT_MAX_DIMS)) < 0 ||
+			    tints(im, ce, en, FEAT_MAX_DIMS) != ns)
+				return FEAT_E_FORMAT;
+			if (n->nin > 3 && n->in[3][0]) {
+				struct cval *ca = const_in(im, n, 3, "axes");
+
+				if (!ca || (nx = tints(im, ca, ax, FEAT_MAX_DIMS)) != ns)
+					return fail(im, FEAT_E_FORMAT, "node '%s': Slice axes do not match its starts",
+						    n->name);
+			}
+			if (n->nin > 4 && n->in[4][0]) {
+				struct cval *cp = const_in(im, n, 4, "steps");
+
+				if (!cp || (nsp = tints(im, cp, sp, FEAT_MAX_DIMS)) != ns)
+					return fail(im, FEAT_E_FORMAT, "node '%s': Slice steps do not match its starts",
+						    n->name);
+			}
+		}
+		if (nx <= 0)
+			for (int i = 0; i < ns; i++)
+				ax[i] = i;
+		if (nsp <= 0)
+			for (int i = 0; i < ns; i++)
+				sp[i] = 1;
+		if (c && c->nfolded >= 0 && is_int_const(im, n->in[0])) {
+			/* a shape vector */
+			int64_t v[MAXV], r[MAXV];
+			int nv = tints(im, c, v, MAXV), nr = 0;
+			int64_t a = st[0], b = en[0];
+
+			if (nv < 0 || ns != 1 || (ax[0] != 0 && ax[0] != -1) || sp[0] != 1)
+				return fail(im, FEAT_E_FORMAT, "node '%s': Slice of a constant other than a 1-D run",
+					    n->name);
+			a += a < 0 ? nv : 0, b += b < 0 ? nv : 0;
+			a = a < 0 ? 0 : a > nv ? nv : a, b = b < a ? a : b > nv ? nv : b;
+			for (int64_t i = a; i < b; i++)
+				r[nr++] = v[i];
+			return fold(im, n, r, nr);
+		}
+		if (c || !x.known)
+			return fail(im, FEAT_E_FORMAT, "node '%s': Slice of '%s', whose shape is not known here",
+				    n->name, n->in[0]);
+		{
+			const char *cur = n->in[0];
+			int real = 0;
+
+			for (int i = 0; i < ns; i++) {
+				int64_t a = ax[i] + (ax[i] < 0 ? x.rank : 0), d, s0 = st[i], e0 = en[i];
+
+				if (a < 0 || a >= x.rank || sp[i] < 1)
+					return fail(im, FEAT_E_FORMAT, "node '%s': Slice along axis %lld with step %lld (steps of 1 or more on axes after the batch)",
+						    n->name, (long long)ax[i], (long long)sp[i]);
+				d = x.d[a];
+				s0 += s0 < 0 ? d : 0, e0 += e0 < 0 ? d : 0;
+				s0 = s0 < 0 ? 0 : s0 > d ? d : s0, e0 = e0 < 0 ? 0 : e0 > d ? d : e0;
+				if (s0 == 0 && e0 == d && sp[i] == 1)
+					continue;
+				if (a == 0 || e0 <= s0)
+					return fail(im, FEAT_E_FORMAT, "node '%s': Slice of the batch or to nothing",
+						    n->name);
+				st[real] = s0, en[real] = e0, ax[real] = a, sp[real] = sp[i];
+				real++;
+			}
+			if (!real)
+				return alias_of(im, n);
+			for (int i = 0; i < real; i++) {
+				struct feat_kv kv[4] = { KV_INT("axis", ax[i]), KV_INT("start", st[i]),
+							 KV_INT("end", en[i]), KV_INT("step", sp[i]) };
+				const char *out = i == real - 1 ? n->out[0] : between(im, n, i ? "s2" : "s1");
+
+				if (!out)
+					return FEAT_E_NOMEM;
+				if ((e = layer_as(im, "slice", i == real - 1 ? n->name : out, out, 1, &cur, 4,
+						  kv, 0, NULL)))
+					return e;
+				cur = out;
+			}
+			return 0;
+		}
+	}
+	if (is_op(n, "ReduceMean") || is_op(n, "ReduceSum") || is_op(n, "ReduceMax")) {
+		static int64_t ax[FEAT_MAX_DIMS];
+		int na = attr_ints(im, n, "axes", ax, FEAT_MAX_DIMS), r = rank_of(im, n->in[0]);
+		int64_t keep = attr_i(n, "keepdims", 1);
+
+		if (na < 0)
+			return na;
+		if (!na && n->nin > 1 && n->in[1][0]) {
+			struct cval *c = const_in(im, n, 1, "axes");
+
+			if (!c || (na = tints(im, c, ax, FEAT_MAX_DIMS)) < 0)
+				return FEAT_E_FORMAT;
+		}
+		if (!na || r < 0)
+			return fail(im, FEAT_E_FORMAT, "node '%s': %s over all axes (the batch too) or of unknown rank",
+				    n->name, opname(n));
+		for (int i = 0; i < na; i++) {
+			ax[i] += ax[i] < 0 ? r : 0;
+			if (ax[i] < 1 || ax[i] >= r)
+				return fail(im, FEAT_E_FORMAT, "node '%s': %s over axis %lld (the batch or out of range)",
+					    n->name, opname(n), (long long)ax[i]);
+		}
+		if (is_op(n, "ReduceMean") && keep && r == 4 && na == 2 &&
+		    ((ax[0] == 2 && ax[1] == 3) || (ax[0] == 3 && ax[1] == 2)))
+			return pool(im, n, "avg", 1);
+		{
+			struct feat_kv kv[3] = { KV_STR("mode", is_op(n, "ReduceMean") ? "mean" :
+							       is_op(n, "ReduceSum") ? "sum" : "max"),
+						 KV_INTS("axes", ax, na), KV_INT("keepdims", keep != 0) };
+
+			return layer(im, "reduce", n, 1, n->in, 3, kv, 0, NULL);
+		}
+	}
+	if (is_op(n, "PRelu")) {
+		struct cval *k = const_in(im, n, 1, "slope");
+		int r = rank_of(im, n->in[0]), off;
+		uint64_t cnt = k ? tcount(k) : 0;
+
+		if (!k)
+			return FEAT_E_FORMAT;
+		off = r - k->ndim;
+		for (int i = 0; i < k->ndim && cnt > 1; i++)
+			if (k->dims[i] != 1 && off + i != 1)
+				return fail(im, FEAT_E_FORMAT,
+					    "node '%s': PRelu slope of shape %s on a value of rank %d (one slope, or one a channel)",
+					    n->name, shape_str(im, k), r);
+		if ((e = weight(im, k, 0)) < 0)
+			return e;
+		{
+			uint32_t w[1] = { (uint32_t)e };
+
+			return layer(im, "prelu", n, 1, n->in, 0, NULL, 1, w);
+		}
+	}
+	if (is_op(n, "Pad")) {
+		static int64_t pads[2 * FEAT_MAX_DIMS];
+		const struct attr *m = attr(n, "mode");
+		double value = attr_f(n, "value", 0);
+		int np, r = rank_of(im, n->in[0]), zero = 1;
+
+		if (m && m->has_s && !(m->s.len == 8 && !memcmp(m->s.data, "constant", 8)))
+			return fail(im, FEAT_E_FORMAT, "node '%s': Pad mode %.*s (only constant)", n->name,
+				    (int)m->s.len, (const char *)m->s.data);
+		if (im->opset < 11) {
+			np = attr_ints(im, n, "pads", pads, 2 * FEAT_MAX_DIMS);
+		} else {
+			struct cval *c = const_in(im, n, 1, "pads");
+
+			np = c ? tints(im, c, pads, 2 * FEAT_MAX_DIMS) : FEAT_E_FORMAT;
+			if (np >= 0 && n->nin > 2 && n->in[2][0] && cscalar(im, n, 2, &value))
+				return fail(im, FEAT_E_FORMAT, "node '%s': Pad value must be one constant",
+					    n->name);
+			if (n->nin > 3 && n->in[3][0])
+				return fail(im, FEAT_E_FORMAT, "node '%s': Pad with axes is not supported",
+					    n->name);
+		}
+		if (np < 0)
+			return np;
+		if (r < 0 || np != 2 * r)
+			return fail(im, FEAT_E_FORMAT, "node '%s': %d pads for a value of rank %d", n->name,
+				    np, r);
+		for (int i = 0; i < np; i++)
+			zero &= pads[i] == 0;
+		if (zero)
+			return alias_of(im, n);
+		if (pads[0] || pads[r])
+			return fail(im, FEAT_E_FORMAT, "node '%s': Pad of the batch axis", n->name);
+		for (int i = 0; i < np; i++)
+			if (pads[i] < 0)
+				return fail(im, FEAT_E_FORMAT, "node '%s': negative pads (cropping) are not supported",
+					    n->name);
+		{
+			struct feat_kv kv[2] = { KV_INTS("pads", pads, np), KV_FLOAT("value", value) };
+
+			return layer(im, "pad", n, 1, n->in, 2, kv, 0, NULL);
+		}
+	}
+	if ((is_op(n, "Sub") || is_op(n, "Div")) && n->nin == 2 &&
+	    (cfind(im, n->in[0]) || cfind(im, n->in[1]))) {
+		int ci = cfind(im, n->in[1]) ? 1 : 0;
+		struct cval *k = cfind(im, n->in[ci]);
+		int r = rank_of(im, n->in[1 - ci]);
+
+		return elt_const(im, n, k, n->in[1 - ci], ci, r - k->ndim, is_op(n, "Sub") ? "sub" : "div");
+	}
+	if ((is_op(n, "Sub") || is_op(n, "Div") || is_op(n, "Mul") || is_op(n, "Add") ||
+	     is_op(n, "Max") || is_op(n, "Min")) && n->nin == 2 &&
+	    !cfind(im, n->in[0]) && !cfind(im, n->in[1])) {
+		struct vrank a = shape_of(im, n->in[0]), b = shape_of(im, n->in[1]);
+		const char *op = is_op(n, "Sub") ? "sub" : is_op(n, "Div") ? "div" :
+				 is_op(n, "Mul") ? "mul" : is_op(n, "Add") ? "add" :
+				 is_op(n, "Max") ? "max" : "min";
+		struct feat_kv kv[1] = { KV_STR("op", op) };
+
+		if (is_op(n, "Add") && a.rank == b.rank &&
+		    (!a.known || !b.known || !memcmp(a.d, b.d, sizeof a.d)))
+			return 1;   /* the plain add */
+		if (a.rank < 0 || a.rank != b.rank)
+			return fail(im, FEAT_E_FORMAT, "node '%s': %s of values of rank %d and %d", n->name,
+				    opname(n), a.rank, b.rank);
+		for (int i = 1; a.known && b.known && i < a.rank; i++)
+			if (a.d[i] != b.d[i] && a.d[i] != 1 && b.d[i] != 1)
+				return fail(im, FEAT_E_FORMAT, "node '%s': %s of shapes that do not broadcast (axis %d: %lld and %lld)",
+					    n->name, opname(n), i, (long long)a.d[i], (long long)b.d[i]);
+		return layer(im, "eltwise", n, 2, n->in, 1, kv, 0, NULL);
+	}
+	return 1;
+}
+
+static int alias_of(struct imp *im, const struct node *n)
+{
+	if (im->nalias == 256)
+		return fail(im, FEAT_E_FORMAT, "node '%s': cannot pass its input on", n->name);
+	im->alias[im->nalias][0] = n->out[0];
+	im->alias[im->nalias][1] = n->in[0];
+	im->nalias++;
+	return 0;
+}
+
 static int import_node(struct imp *im, const struct node *n)
 {
 	struct cval *c;
@@ -757,16 +1417,25 @@ static int import_node(struct imp *im, const struct node *n)
 	if ((e = norm_node(im, n)) != 1)
 		return e;
 	if (is_op(n, "Shape")) {
+		/* the batch stays a symbol: a reshape copies it */
 		int64_t v[FEAT_MAX_DIMS];
+		struct vrank x = shape_of(im, n->in[0]);
+		int64_t lo = attr_i(n, "start", 0), hi = attr_i(n, "end", x.rank);
 
-		if (n->nin < 1 || strcmp(n->in[0], im->input))
+		if (!x.known)
 			return fail(im, FEAT_E_FORMAT,
-				    "node '%s': Shape of '%s' (only the input's shape can be folded)",
-				    n->name, n->nin ? n->in[0] : "?");
-		for (int i = 0; i < im->inrank; i++)
-			v[i] = SYM_BASE + i;
-		return fold(im, n, v, im->inrank);
+				    "node '%s': Shape of '%s', whose shape is not known at import",
+				    n->name, n->in[0]);
+		lo += lo < 0 ? x.rank : 0;
+		hi += hi < 0 ? x.rank : 0;
+		lo = lo < 0 ? 0 : lo > x.rank ? x.rank : lo;
+		hi = hi < lo ? lo : hi > x.rank ? x.rank : hi;
+		for (int i = 0; i < x.rank; i++)
+			v[i] = i ? x.d[i] : SYM_BASE;
+		return fold(im, n, v + lo, (int)(hi - lo));
 	}
+	if ((e = more_node(im, n)) != 1)
+		return e;
 	if (is_op(n, "Gather") || is_op(n, "Unsqueeze") || is_op(n, "Squeeze") ||
 	    is_op(n, "Cast") || (is_op(n, "Concat") && n->nin >= 1 && cfind(im, n->in[0]))) {
 		int64_t a[MAXV], b[MAXV], r[MAXV];
@@ -844,8 +1513,12 @@ static int import_node(struct imp *im, const struct node *n)
 		if (n->nin > 2 && n->in[2][0]) {
 			if (!(b = const_in(im, n, 2, "bias")) || (e = weight(im, b, 0)) < 0)
 				return FEAT_E_FORMAT;
+			if (tcount(b) != (uint64_t)w->dims[0])
+				return fail(im, FEAT_E_FORMAT, "node '%s': Conv bias of shape %s for %lld output channels",
+					    n->name, shape_str(im, b), (long long)w->dims[0]);
 			wi[nw++] = (uint32_t)e;
 		}
+		im->wd0 = w->dims[0];
 		memcpy(keepk, k, sizeof k), memcpy(keeps, s, sizeof s);
 		memcpy(keepd, d, sizeof d), memcpy(keepp, p, sizeof p);
 		{
@@ -900,13 +1573,21 @@ static int import_node(struct imp *im, const struct node *n)
 			if (cnt == 1)
 				*(i == 1 ? &lo : &hi) = f[0];
 			free(f);
+			if (cnt != 1)
+				return fail(im, FEAT_E_FORMAT, "node '%s': Clip %s of %llu values (one is needed)",
+					    n->name, i == 1 ? "min" : "max", (unsigned long long)cnt);
 		}
 		if (lo == 0 && hi == 6)
 			return layer(im, "relu6", n, 1, n->in, 0, NULL, 0, NULL);
 		if (lo == 0 && isinf(hi))
 			return layer(im, "relu", n, 1, n->in, 0, NULL, 0, NULL);
-		return fail(im, FEAT_E_FORMAT, "node '%s': Clip to [%g, %g] (only [0, 6] and [0, inf))",
-			    n->name, lo, hi);
+		if (isnan(lo) || isnan(hi) || lo > hi)
+			return fail(im, FEAT_E_FORMAT, "node '%s': Clip to [%g, %g]", n->name, lo, hi);
+		{
+			struct feat_kv kv[2] = { KV_FLOAT("min", lo), KV_FLOAT("max", hi) };
+
+			return layer(im, "clip", n, 1, n->in, 2, kv, 0, NULL);
+		}
 	}
 	if (is_op(n, "MaxPool"))
 		return pool(im, n, "max", 0);
@@ -929,18 +1610,61 @@ static int import_node(struct imp *im, const struct node *n)
 				    "node '%s': Gemm with transA or alpha/beta other than 1", n->name);
 		if ((e = weight(im, w, !attr_i(n, "transB", 0))) < 0)
 			return e;
+		im->wd0 = attr_i(n, "transB", 0) ? w->dims[0] : w->dims[1];
 		wi[0] = (uint32_t)e;
 		if (n->nin > 2 && n->in[2][0]) {
-			if (!(b = const_in(im, n, 2, "bias")) || (e = weight(im, b, 0)) < 0)
+			uint64_t cnt;
+
+			if (!(b = const_in(im, n, 2, "bias")))
 				return FEAT_E_FORMAT;
+			cnt = tcount(b);
+			if (cnt == (uint64_t)im->wd0 && (b->ndim < 2 || b->dims[0] == 1)) {
+				if ((e = weight(im, b, 0)) < 0)
+					return e;
+			} else if (cnt == 1) {
+				/* one value broadcast over the outputs */
+				float *v = tfloats(im, b, &cnt), *all;
+				uint32_t d[1] = { (uint32_t)im->wd0 };
+				char nm[300];
+
+				if (!v)
+					return FEAT_E_FORMAT;
+				all = malloc(sizeof(float) * (size_t)(im->wd0 ? im->wd0 : 1));
+				for (int64_t i = 0; all && i < im->wd0; i++)
+					all[i] = v[0];
+				free(v);
+				if (!all)
+					return fail(im, FEAT_E_NOMEM, "out of memory");
+				snprintf(nm, sizeof nm, "%s.bias", n->name);
+				e = feat_mb_tensor(im->b, nm, FEAT_DT_F32, 1, d, all);
+				free(all);
+				if (e < 0)
+					return fail(im, e, "node '%s': cannot store its bias", n->name);
+			} else {
+				return fail(im, FEAT_E_FORMAT, "node '%s': Gemm bias of shape %s for %lld outputs",
+					    n->name, shape_str(im, b), (long long)im->wd0);
+			}
 			wi[nw++] = (uint32_t)e;
 		}
 		return layer(im, "fc", n, 1, n->in, 0, NULL, (uint32_t)nw, wi);
 	}
 	if (is_op(n, "Flatten")) {
-		struct feat_kv kv[1] = { KV_INT("axis", attr_i(n, "axis", 1)) };
+		int64_t axis = attr_i(n, "axis", 1);
+		int r = rank_of(im, n->in[0]);
 
-		return layer(im, "flatten", n, 1, n->in, 1, kv, 0, NULL);
+		if (axis < 0 && r < 0)
+			return fail(im, FEAT_E_FORMAT, "node '%s': Flatten from axis %lld of a value of unknown rank",
+				    n->name, (long long)axis);
+		axis += axis < 0 ? r : 0;
+		if (axis == 0 || (r >= 0 && axis >= r) || axis < 0)
+			return fail(im, FEAT_E_FORMAT,
+				    "node '%s': Flatten from axis %lld (axis 0 is the batch; featkit flattens from axes 1 to rank-1)",
+				    n->name, (long long)attr_i(n, "axis", 1));
+		{
+			struct feat_kv kv[1] = { KV_INT("axis", axis) };
+
+			return layer(im, "flatten", n, 1, n->in, 1, kv, 0, NULL);
+		}
 	}
 	if (is_op(n, "Reshape")) {
 		static int64_t v[MAXV];
@@ -986,10 +1710,23 @@ static int import_node(struct imp *im, const struct node *n)
 		int64_t axis = attr_i(n, "axis", im->opset >= 13 ? -1 : 1);
 		struct feat_kv kv[1] = { KV_INT("axis", axis) };
 
-		if (im->opset < 13 && axis != -1)
-			return fail(im, FEAT_E_FORMAT,
-				    "node '%s': Softmax before opset 13 flattens from its axis; export with opset 13 or axis -1",
-				    n->name);
+		if (im->opset < 13) {
+			/* softmax over everything from axis on: the same as over
+			 * the last axis when axis is the last; else flatten from
+			 * axis, softmax, and back */
+			struct vrank x = shape_of(im, n->in[0]);
+
+			if (x.rank > 0 && axis < 0)
+				axis += x.rank;
+			if (x.rank > 0 && axis == x.rank - 1)
+				kv[0].v.u.i = -1;
+			else if (!x.known || axis < 1 || axis >= x.rank)
+				return fail(im, FEAT_E_FORMAT,
+					    "node '%s': Softmax before opset 13 from axis %lld of a value whose shape is not known here",
+					    n->name, (long long)axis);
+			else
+				return softmax_from(im, n, &x, axis);
+		}
 		return layer(im, "softmax", n, 1, n->in, 1, kv, 0, NULL);
 	}
 	if ((is_op(n, "Mul") || is_op(n, "Add")) && n->nin == 2 &&
@@ -1025,6 +1762,8 @@ static int import_node(struct imp *im, const struct node *n)
 		for (int i = 0; !why && i < k->ndim; i++)
 			if (k->dims[i] != 1 && off + i != 1)
 				why = "the constant varies along another axis than the channels";
+		if (why && r >= 0 && !(im->opset < 7 && (!attr_i(n, "broadcast", 0) || ci == 0)))
+			return elt_const(im, n, k, x, ci, off, mul ? "mul" : "add");
 		if (why)
 			return fail(im, FEAT_E_FORMAT, "node '%s': %s by a constant of shape %s: %s",
 				    n->name, mul ? "Mul" : "Add", shape_str(im, k), why);
@@ -1088,7 +1827,7 @@ static int parse_node(struct imp *im, const struct feat_pb_field *nf, struct nod
 
 			if (!s)
 				return FEAT_E_NOMEM;
-			if (f.num == 1 && n->nin < 16)
+			if (f.num == 1 && n->nin < 256)
 				n->in[n->nin++] = s;
 			else if (f.num == 2 && n->nout < 8)
 				n->out[n->nout++] = s;

@@ -1,0 +1,138 @@
+#!/usr/bin/python3
+"""zoofixtures.py - small members of torchvision 0.14's model families,
+and single ONNX operators, exported at opsets 13 and 11 with PyTorch's
+output, for t/t4110-import-families.sh.
+
+    /usr/bin/python3 contrib/onnx/zoofixtures.py t/data/onnx/zoo
+
+Each family is built from torchvision's own classes with small widths and
+depths (so that the fixtures stay a few kB and the test runs in well under
+a second), random weights (seed 0) and random batch norm statistics, and
+exported as a user would (torch.onnx.export, eval mode).  NAME.OPSET.onnx,
+NAME.in.f32 (the input, batch 2) and NAME.out.f32 (PyTorch's output) are
+written; the input is the same for both opsets.  What each exercises:
+
+  densenet      Pad + AveragePool (count_include_pad), Concat of many
+  inception     Inception-v3's avg_pool2d(padding=1), exported as Pad
+  mnv3          MobileNetV3: HardSigmoid, HardSwish (x * HardSigmoid),
+                squeeze-excitation Mul [N,C,H,W] * [N,C,1,1]
+  effnet        EfficientNet: SiLU (Sigmoid, Mul), squeeze-excitation
+  regnet        RegNetY: squeeze-excitation with Sigmoid, grouped convs
+  shufflenet    ShuffleNetV2: Shape of intermediate values, Gather, Div,
+                Slice (chunk), 5-D Reshape and Transpose (channel shuffle)
+  mnasnet       MNASNet's blocks and head: ReduceMean over H, W without
+                keepdims
+  ops           PRelu, Clip with min/max inputs, Split, Sub/Div by
+                constants, Mul by a [W] constant (broadcast along W),
+                Flatten(-1)... and Softmax over axis 1 of [N, C, H, W]:
+                at opset 11, ONNX's pre-13 softmax over everything from
+                the axis on
+"""
+import os
+import sys
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+import torchvision.models as tvm
+from torchvision.models import efficientnet as ef
+from torchvision.models import inception as inc
+from torchvision.models import mobilenetv3 as m3
+from torchvision.models import regnet as rg
+
+
+class Inception(nn.Module):
+    """Inception-v3's branch pool, F.avg_pool2d(x, 3, stride=1, padding=1),
+    next to a 1x1 branch (InceptionA's own widths make a 900 kB file)."""
+
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Conv2d(3, 8, 3, stride=2)
+        self.b1 = nn.Conv2d(8, 4, 1)
+        self.bp = nn.Conv2d(8, 4, 1)
+        self.fc = nn.Linear(8, 10)
+
+    def forward(self, x):
+        x = F.relu(self.stem(x))
+        p = F.avg_pool2d(x, kernel_size=3, stride=1, padding=1)
+        y = torch.cat([F.relu(self.b1(x)), F.relu(self.bp(p))], 1)
+        return self.fc(torch.flatten(F.adaptive_avg_pool2d(y, 1), 1))
+
+
+class Mnasnet(nn.Module):
+    """MNASNet's head: x.mean([2, 3]) then the classifier, after a stack of
+    torchvision's own _InvertedResidual blocks."""
+
+    def __init__(self):
+        super().__init__()
+        from torchvision.models import mnasnet as mn
+        self.f = nn.Sequential(nn.Conv2d(3, 8, 3, 2, 1), nn.BatchNorm2d(8), nn.ReLU(),
+                               mn._InvertedResidual(8, 8, 3, 1, 3, 0.01),
+                               mn._InvertedResidual(8, 16, 5, 2, 3, 0.01))
+        self.fc = nn.Linear(16, 10)
+
+    def forward(self, x):
+        return self.fc(self.f(x).mean([2, 3]))
+
+
+class Ops(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.c1 = nn.Conv2d(3, 8, 3, padding=1)
+        self.pr = nn.PReLU(8)
+        self.c2 = nn.Conv2d(4, 6, 1)
+        self.register_buffer("mean", torch.rand(1, 3, 1, 1))
+        self.register_buffer("wk", torch.rand(12) + 0.5)
+
+    def forward(self, x):
+        x = (x - self.mean) / 0.7
+        y = self.pr(self.c1(x))
+        a, b = torch.split(y, [4, 4], dim=1)
+        z = torch.clamp(self.c2(a), -0.3, 0.4) * self.wk + b[:, :2].sum(1, keepdim=True)
+        s = torch.softmax(z, dim=1)
+        return torch.cat([s.flatten(-3), torch.flatten(torch.max(z, b[:, 3:4] * 2), -3)], 1)
+
+
+def families():
+    yield "densenet", tvm.DenseNet(growth_rate=4, block_config=(2, 2), num_init_features=8,
+                                   bn_size=2, num_classes=10), 32
+    yield "inception", Inception(), 24
+    cfg = [m3.InvertedResidualConfig(8, 3, 16, 8, True, "RE", 2, 1, 1.0),
+           m3.InvertedResidualConfig(8, 3, 24, 16, False, "HS", 2, 1, 1.0),
+           m3.InvertedResidualConfig(16, 5, 32, 16, True, "HS", 1, 1, 1.0)]
+    yield "mnv3", m3.MobileNetV3(cfg, last_channel=32, num_classes=10), 32
+    cfg = [ef.MBConvConfig(1, 3, 1, 8, 8, 1), ef.MBConvConfig(4, 3, 2, 8, 16, 2),
+           ef.MBConvConfig(4, 5, 2, 16, 16, 1)]
+    yield "effnet", ef.EfficientNet(cfg, dropout=0.2, num_classes=10, last_channel=32), 32
+    bp = rg.BlockParams.from_init_params(depth=3, w_0=8, w_a=8, w_m=2, group_width=8, se_ratio=0.25)
+    yield "regnet", rg.RegNet(bp, num_classes=10, stem_width=8), 32
+    yield "shufflenet", tvm.ShuffleNetV2([1, 2, 1], [8, 16, 32, 32, 48], num_classes=10), 32
+    yield "mnasnet", Mnasnet(), 32
+    yield "ops", Ops(), 12
+
+
+def main():
+    out = sys.argv[1]
+    os.makedirs(out, exist_ok=True)
+    torch.set_num_threads(1)
+    for name, m, side in families():
+        torch.manual_seed(0)
+        for p in m.parameters():
+            p.data.uniform_(-0.5, 0.5)
+        for mod in m.modules():
+            if isinstance(mod, nn.modules.batchnorm._BatchNorm):
+                mod.running_mean.uniform_(-0.2, 0.2)
+                mod.running_var.uniform_(0.5, 1.5)
+        m.eval()
+        x = torch.rand(2, 3, side, side)
+        with torch.no_grad():
+            y = m(x)
+        x.numpy().astype("<f4").tofile(os.path.join(out, name + ".in.f32"))
+        y.numpy().astype("<f4").tofile(os.path.join(out, name + ".out.f32"))
+        for o in (13, 11):
+            torch.onnx.export(m, x[:1], os.path.join(out, "%s.%d.onnx" % (name, o)),
+                              opset_version=o)
+
+
+if __name__ == "__main__":
+    main()
