@@ -175,6 +175,17 @@ test_expect_success 'many records sharing codes: pairs and groups exact' '
 	done
 '
 
+test_expect_success 'one record, and two records of one code (an index of one code)' '
+	printf "a\t00000000000000ff\n" >one.tsv &&
+	featdedup -a -r 2 one.tsv >got &&
+	printf "1\ta\t0\n" >want && test_cmp want got &&
+	printf "a\t00000000000000ff\nb\t00000000000000ff\n" >two.tsv &&
+	featdedup -r 0 two.tsv >got &&
+	printf "1\ta\t0\n1\tb\t0\n" >want && test_cmp want got &&
+	featdedup -p -r 2 two.tsv >got &&
+	printf "a\tb\t0\n" >want && test_cmp want got
+'
+
 test_expect_success '--max-pairs: all or nothing, exit 1 with the count' '
 	py gen.py 64 300 dups 9 >c.tsv &&
 	py brute.py c.tsv 3 >want &&

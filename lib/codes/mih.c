@@ -393,6 +393,14 @@ static int radix_sort(uint32_t *v, uint32_t *id, uint32_t *tv, uint32_t *tid,
 	return 0;
 }
 
+/* The directory bucket of value v: its top t of w bits.  In 64 bits, as
+ * w - t is 32 when a table of 32-bit substrings has t = 0 (an index of
+ * one record), and a 32-bit shift by 32 is undefined (x86 shifts by 0). */
+static inline uint32_t dir_of(const struct mih_table *T, uint32_t v)
+{
+	return (uint32_t)((uint64_t)v >> (T->w - T->t));
+}
+
 /* Fill a table's own arrays: vals/ids of n records (given), directory
  * for t bits.  own = [dir (2^t + 1)][vals n][ids n]. */
 static int table_set(struct mih_table *T, const uint32_t *vals,
@@ -411,7 +419,7 @@ static int table_set(struct mih_table *T, const uint32_t *vals,
 	memcpy(ii, ids, n * 4);
 	for (size_t b = 0; b + 1 < nd; b++) {
 		dir[b] = (uint32_t)p;
-		while (p < n && (vv[p] >> (T->w - T->t)) == b)
+		while (p < n && dir_of(T, vv[p]) == b)
 			p++;
 	}
 	dir[nd - 1] = (uint32_t)p;
@@ -755,14 +763,14 @@ static int check_table(const feat_index *ix, uint32_t j, char *detail,
 		for (uint64_t p = T->dir[b]; p < T->dir[b + 1]; p++) {
 			uint32_t v = T->vals[p];
 
-			if ((T->w < 32 && v >> T->w) || v >> (T->w - T->t) != b ||
+			if ((T->w < 32 && v >> T->w) || dir_of(T, v) != b ||
 			    (p > T->dir[b] && v < T->vals[p - 1]))
 				return ofail(detail, dlen, ix->name, FEAT_E_CORRUPT,
 					     "table %u value %llu is %u: %s", j,
 					     (unsigned long long)p, v,
 					     T->w < 32 && v >> T->w
 						     ? "wider than the substring"
-						     : v >> (T->w - T->t) != b
+						     : dir_of(T, v) != b
 							     ? "not in its directory bucket"
 							     : "values not sorted");
 			if (T->ids[p] >= n)
@@ -1084,7 +1092,7 @@ int feat_index_verify(const feat_index *ix, char *detail, size_t dlen)
 static inline void lookup(const struct mih_table *T, uint32_t u, uint32_t *a,
 	uint32_t *b)
 {
-	uint32_t p = u >> (T->w - T->t), lo = T->dir[p], hi = T->dir[p + 1];
+	uint32_t p = dir_of(T, u), lo = T->dir[p], hi = T->dir[p + 1];
 
 	if (T->t < T->w) {
 		uint32_t l = lo, h = hi;
