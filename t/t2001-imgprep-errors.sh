@@ -53,7 +53,7 @@ test_expect_success 'a model that is not there: exit 4, one line' '
 	FEAT_MODELS=$PWD/empty model_error 4 --for ssd &&
 	grep "model .ssd. not found" err &&
 	model_error 4 -m ./missing.fm &&
-	grep "missing.fm: No such file or directory" err &&
+	grep "missing.fm: cannot open: No such file or directory" err &&
 	mkdir dir.fm &&
 	model_error 4 -m ./dir.fm
 '
