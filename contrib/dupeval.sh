@@ -12,7 +12,7 @@
 #
 # Rows: featkit's near-duplicate code (the dedup descriptor, 128 bits,
 # of the whole photo) + featdedup at its default radius and at the best
-# radius up to 24; the same code of the detector's crop, and the
+# radius up to a quarter of the bits; the same code of the detector's crop, and the
 # similar-product descriptor (deepbit) of the crop, for reference; 64-bit pHash and dHash of the whole photo and
 # of featkit's crop, each at its best radius; findimagedupes at its
 # default threshold (90%) and at 80% and 70%.  Seed 1 of the set is the
@@ -51,9 +51,11 @@ featdedup -r "$def" -p "$w/dedup.tsv" | cut -f1,2 | tr '\t' ' ' >"$w/default"
 $py "$top/contrib/eval/dupscore.py" pairs truth.tsv \
 	"featkit, dedup code of the photo, featdedup -r $def (default)" "$w/default"
 for code in dedup dedup-crop deepbit; do
+	# every radius up to a quarter of the code's bits
+	bits=$(( $(head -n 1 "$w/$code.tsv" | cut -f2 | tr -d '\n' | wc -c) * 4 ))
 	r=0
 	files=
-	while [ $r -le 24 ]; do
+	while [ $r -le $(( bits / 4 )) ]; do
 		featdedup -r $r -p "$w/$code.tsv" | cut -f1,2 | tr '\t' ' ' >"$w/$code-r$r"
 		files="$files $w/$code-r$r"
 		r=$((r + 1))
