@@ -3,6 +3,7 @@
 
     dupscore.py pairs TRUTH LABEL PAIRS...       score pair lists ("a b" lines)
     dupscore.py hashes TRUTH DIR DETS            perceptual-hash peers
+    dupscore.py recall TRUTH REPOSTS PAIRS       recall by transformation
 
 A pair found is right when both photos belong to one group of TRUTH
 (file TAB group).  'pairs' prints one row per PAIRS file (LABEL may hold
@@ -11,7 +12,10 @@ several files, marks the one of best F1.  'hashes' computes 64-bit pHash
 (DCT of 32x32 grey, the 8x8 lowest frequencies against their median) and
 dHash (9x8 grey, left < right) of each whole photo and of the top box of
 featkit's detector in DETS (featwrite -f jsonl), and prints each at its
-best radius: the peers' most favourable setting.
+best radius: the peers' most favourable setting.  'recall' prints, for
+each transformation of REPOSTS (dupset_b.py's reposts.tsv: file TAB
+transformations joined by +), how many of the (source photo, re-post)
+pairs whose re-post went through it are in PAIRS: what loses the pairs.
 """
 import itertools
 import json
@@ -116,6 +120,31 @@ def main():
             for where, ims in (("whole photo", whole), ("featkit's crop", crop)):
                 rad, s = best_radius(files, {f: fn(ims[f]) for f in files}, g)
                 row("%s 64-bit, %s, best radius %d" % (name, where, rad), *s)
+        return
+    if len(sys.argv) == 5 and sys.argv[1] == "recall":
+        g, _ = truth_pairs(sys.argv[2])
+        got = {tuple(sorted(l.split()[:2])) for l in open(sys.argv[4]) if l.strip()}
+        src = {}
+        for f, k in g.items():
+            if re.search(r"-0\.[a-z]+$", f):
+                src[k] = f
+        hit, alone = {}, {}
+        for l in open(sys.argv[3]):
+            f, t = l.rstrip("\n").split("\t")
+            if f not in g or src.get(g[f]) in (None, f):
+                continue
+            ok = tuple(sorted((f, src[g[f]]))) in got
+            names = t.split("+")
+            for n in names:
+                hit.setdefault(n, []).append(ok)
+            if len(names) == 1:
+                alone.setdefault(names[0], []).append(ok)
+        print("  recall of (source, re-post) pairs by what the re-post went through:")
+        print("  %-12s %14s %14s" % ("", "among others", "alone"))
+        for n in sorted(hit):
+            a = alone.get(n, [])
+            print("  %-12s %4d/%-4d %.2f %4d/%-4d %.2f" % (n, sum(hit[n]), len(hit[n]), sum(hit[n]) / len(hit[n]),
+                                                      sum(a), len(a), sum(a) / len(a) if a else 0.0))
         return
     sys.exit(__doc__)
 
