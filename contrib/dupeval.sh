@@ -48,8 +48,11 @@ n=$(wc -l <"$w/list")
 groups=$(cut -f2 truth.tsv | sort | uniq -d | wc -l)
 echo "near-duplicates: $n photos, $groups groups of re-uploads ($d)"
 printf '  %-52s %6s %9s %7s %6s\n' method pairs precision recall F1
-def=$(featdedup --help | sed -n 's/.*radius R.*(default \([0-9]*\)).*/\1/p')
-featdedup -r "$def" -p "$w/dedup.tsv" | cut -f1,2 | tr '\t' ' ' >"$w/default"
+# featdedup without -r: what a user gets; the label says the radius the
+# help gives ("default: N per 128 bits")
+bits=$(( $(head -n 1 "$w/dedup.tsv" | cut -f2 | tr -d '\n' | wc -c) * 4 ))
+def=$(( $(featdedup --help | sed -n 's/.*(default: \([0-9]*\) per 128.*/\1/p') * bits / 128 ))
+featdedup -p "$w/dedup.tsv" | cut -f1,2 | tr '\t' ' ' >"$w/default"
 $py "$top/contrib/eval/dupscore.py" pairs truth.tsv \
 	"featkit, dedup code of the photo, featdedup -r $def (default)" "$w/default"
 for code in dedup dedup-crop deepbit; do
