@@ -84,7 +84,7 @@ KERN_CFLAGS ?= $(CFLAGS)
 # objects are kept (not intermediate): a second make rebuilds nothing
 .SECONDARY:
 
-.PHONY: all check check-kernels test asan fuzz bench demo deps install uninstall clean models
+.PHONY: all check check-kernels test asan fuzz bench demo deps install uninstall clean models quality
 
 # Only the default build refreshes lib/libfeat.a, lib/libfeat.so and bin/:
 # a sanitizer or private build (O=...) keeps to its own directory.
@@ -239,6 +239,12 @@ models: all
 
 deps:
 	@sh contrib/deps.sh
+
+# Every quality table of the README, featkit and its peers in one run
+# (about 25 minutes on 2 idle cores; QUICK=1 for a short trial run).
+quality: all
+	@DEPS=quality sh contrib/deps.sh
+	sh contrib/eval/quality.sh $(if $(QUICK),--quick)
 
 libfeat.pc: libfeat.pc.in include/feat.h
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
