@@ -48,13 +48,12 @@ n=$(wc -l <"$w/list")
 groups=$(cut -f2 truth.tsv | sort | uniq -d | wc -l)
 echo "near-duplicates: $n photos, $groups groups of re-uploads ($d)"
 printf '  %-52s %6s %9s %7s %6s\n' method pairs precision recall F1
-# featdedup without -r: what a user gets; the label says the radius the
-# help gives ("default: N per 128 bits")
-bits=$(( $(head -n 1 "$w/dedup.tsv" | cut -f2 | tr -d '\n' | wc -c) * 4 ))
-def=$(( $(featdedup --help | sed -n 's/.*(default: \([0-9]*\) per 128.*/\1/p') * bits / 128 ))
-featdedup -p "$w/dedup.tsv" | cut -f1,2 | tr '\t' ' ' >"$w/default"
+# featdedup's default radius for these codes, as featdedup -v reports it
+featdedup -v -p "$w/dedup.tsv" 2>"$w/default.log" | cut -f1,2 | tr '\t' ' ' >"$w/default"
+def=$(sed -n 's/.* pairs \(of codes \)*within \([0-9]*\)[,;].*/\2/p' "$w/default.log")
+[ -n "$def" ] || { echo "dupeval.sh: featdedup -v did not say its radius" >&2; exit 1; }
 $py "$top/contrib/eval/dupscore.py" pairs truth.tsv \
-	"featkit, dedup code of the photo, featdedup -r $def (default)" "$w/default"
+	"featkit, dedup code, featdedup -r $def (default)" "$w/default"
 for code in dedup dedup-crop deepbit; do
 	# every radius up to a quarter of the code's bits
 	bits=$(( $(head -n 1 "$w/$code.tsv" | cut -f2 | tr -d '\n' | wc -c) * 4 ))
