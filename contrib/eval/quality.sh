@@ -37,18 +37,31 @@ PATH=$top/build/bin:$PATH
 export PATH FEAT_MODELS="${FEAT_MODELS:-$top/models}"
 py=/usr/bin/python3
 t0=$(date +%s)
+failed=
+# part NAME CMD...: run CMD, its output shown and kept in $out/NAME.txt;
+# a part that fails makes the whole run fail (after the others ran)
+part() {
+	name=$1
+	shift
+	{ "$@"; echo $? >"$out/$name.rc"; } 2>&1 | tee "$out/$name.txt"
+	[ "$(cat "$out/$name.rc")" = 0 ] || failed="$failed $name"
+}
 
 echo "== 1. the detector on photos it was not trained on ($n a set)"
-$py "$top/contrib/eval/deteval.py" --set b,held-out -n "$n" --seed 1 \
-	--dir "$out/scenes-b-$n" | tee "$out/detector.txt"
+part detector $py "$top/contrib/eval/deteval.py" --set b,held-out -n "$n" --seed 1 \
+	--dir "$out/scenes-b-$n"
 
 echo
 echo "== 2. the default models against PyTorch, LSH and ITQ"
-$py "$top/contrib/train/evaluate.py" $quick | tee "$out/models.txt"
+part models $py "$top/contrib/train/evaluate.py" $quick
 
 echo
 echo "== 3. near-duplicates, held-out re-uploads (dupset_b seed 2)"
-sh "$top/contrib/dupeval.sh" "$out/dupset-b2" 2 | tee "$out/dedup.txt"
+part dedup sh "$top/contrib/dupeval.sh" "$out/dupset-b2" 2
 
 echo
+if [ -n "$failed" ]; then
+	echo "quality.sh: failed:$failed (see $out)" >&2
+	exit 1
+fi
 echo "quality.sh: done in $(( $(date +%s) - t0 )) s on $(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //'); tables in $out"
