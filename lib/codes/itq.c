@@ -27,7 +27,7 @@ static double now(void)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
 	return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
@@ -64,45 +64,142 @@ static double dot(const double *x, const double *y, int n)
 }
 
 /*
- * Householder reduction of the full symmetric a (n x n) to tridiagonal
- * d (n), e (n - 1): a = Q T Q^T with Q = H_0 H_1 ... H_{n-3}, H_k =
- * I - beta[k] u u^T acting on indices k+1..n-1, u kept in row k of a
- * (columns k+1..n-1).  p: n doubles of work.
+ * The reflector of column x (m values, stride apart) into u (m values):
+ * H = I - beta u u^T maps x to alpha e_1.  Returns beta (0: x is already
+ * alpha e_1, nothing to do; u then holds x) and alpha in *ek.
  */
-static void tridiag(double *a, int n, double *d, double *e, double *beta, double *p)
+static double house(const double *x, size_t stride, int m, double *u, double *ek)
 {
+	double ss = 0, x0, norm, alpha;
+
+	for (int i = 0; i < m; i++) {
+		u[i] = x[(size_t)i * stride];
+		ss += u[i] * u[i];
+	}
+	x0 = u[0];
+	if (ss - x0 * x0 <= 0 || ss == 0) {
+		*ek = x0;
+		return 0;
+	}
+	norm = sqrt(ss);
+	alpha = x0 > 0 ? -norm : norm;
+	u[0] = x0 - alpha;
+	*ek = alpha;
+	return 1 / (ss - alpha * x0);   /* 2 / u^T u */
+}
+
+/*
+ * One row of the fused pass: row[j] -= ui w[j] + wi u[j], then the
+ * row's dot with un is returned and row[j] un_i added to pn[j].  The
+ * vectors are distinct memory (u and un live in rows the pass does not
+ * write), which restrict tells the compiler; two sums break the chain
+ * of additions.
+ */
+static double row_pass(double *restrict row, int len, const double *restrict u,
+	const double *restrict w, double ui, double wi, const double *restrict un,
+	double uni, double *restrict pn)
+{
+	double a0 = 0, a1 = 0;
+	int j = 0;
+
+	for (; j + 2 <= len; j += 2) {
+		double v0 = row[j] - (ui * w[j] + wi * u[j]);
+		double v1 = row[j + 1] - (ui * w[j + 1] + wi * u[j + 1]);
+
+		row[j] = v0;
+		row[j + 1] = v1;
+		a0 += v0 * un[j];
+		a1 += v1 * un[j + 1];
+		pn[j] += v0 * uni;
+		pn[j + 1] += v1 * uni;
+	}
+	for (; j < len; j++) {
+		double v = row[j] - (ui * w[j] + wi * u[j]);
+
+		row[j] = v;
+		a0 += v * un[j];
+		pn[j] += v * uni;
+	}
+	return a0 + a1;
+}
+
+/*
+ * Householder reduction of the symmetric a (n x n, its lower triangle) to
+ * tridiagonal d (n), e (n - 1): a = Q T Q^T, Q = H_0 H_1 ... H_{n-3}, H_k
+ * = I - beta[k] u_k u_k^T acting on indices k+1..n-1, u_k kept in the
+ * unused upper triangle (row k, columns k+1..n-1).
+ *
+ * Step k replaces the trailing block S by H S H = S - u w^T - w u^T (w =
+ * p - (beta/2)(u^T p) u, p = beta S u).  The block is read once a step:
+ * column k+1 is updated first, which gives u_{k+1}, and then one pass
+ * over the rest of the lower triangle both updates it and accumulates
+ * S' u_{k+1} for the next step.  p, pn, w: n doubles each of work.
+ */
+static void tridiag(double *a, int n, double *d, double *e, double *beta, double *p,
+	double *pn, double *w)
+{
+	if (n >= 3) {
+		double *u = a + 1;
+
+		beta[0] = house(a + n, (size_t)n, n - 1, u, &e[0]);
+		d[0] = a[0];
+		memset(p, 0, sizeof(double) * (size_t)(n - 1));
+		for (int i = 1; i < n; i++) {
+			const double *row = a + (size_t)i * n;
+			double ui = u[i - 1], acc = row[i] * ui;
+
+			for (int j = 1; j < i; j++) {
+				acc += row[j] * u[j - 1];
+				p[j - 1] += row[j] * ui;
+			}
+			p[i - 1] += acc;
+		}
+	}
 	for (int k = 0; k + 2 < n; k++) {
-		int m = n - k - 1;
-		double *u = a + (size_t)k * n + k + 1, *s = a + (size_t)(k + 1) * n + k + 1;
-		double ss = dot(u, u, m), x0 = u[0], norm = sqrt(ss), alpha, bt, kk;
+		int c = k + 1, m = n - c, next = k + 3 < n;
+		const double *u = a + (size_t)k * n + c;
+		double bt = beta[k], kk, *un = NULL, *t;
 
-		d[k] = a[(size_t)k * n + k];
-		beta[k] = 0;
-		if (ss - x0 * x0 <= 0 || norm == 0) {
-			e[k] = x0;            /* already tridiagonal in this column */
-			continue;
+		if (bt != 0) {
+			for (int i = 0; i < m; i++)
+				p[i] *= bt;
+			kk = 0.5 * bt * dot(u, p, m);
+			for (int i = 0; i < m; i++)
+				w[i] = p[i] - kk * u[i];
+		} else {
+			memset(w, 0, sizeof(double) * (size_t)m);
 		}
-		alpha = x0 > 0 ? -norm : norm;
-		u[0] = x0 - alpha;
-		bt = 1 / (ss - alpha * x0);   /* 2 / u^T u */
-		e[k] = alpha;
-		beta[k] = bt;
-		/* S <- H S H = S - u w^T - w u^T, p = bt S u, w = p - (bt/2)(u^T p) u */
-		for (int i = 0; i < m; i++)
-			p[i] = bt * dot(s + (size_t)i * n, u, m);
-		kk = 0.5 * bt * dot(u, p, m);
-		for (int i = 0; i < m; i++)
-			p[i] -= kk * u[i];
-		for (int i = 0; i < m; i++) {
-			double *row = s + (size_t)i * n, ui = u[i], pi = p[i];
+		/* column c (local index 0) first */
+		for (int i = c; i < n; i++)
+			a[(size_t)i * n + c] -= u[i - c] * w[0] + w[i - c] * u[0];
+		if (next) {
+			un = a + (size_t)c * n + c + 1;
+			beta[c] = house(a + (size_t)(c + 1) * n + c, (size_t)n, n - c - 1, un, &e[c]);
+			memset(pn, 0, sizeof(double) * (size_t)(n - c - 1));
+		}
+		d[c] = a[(size_t)c * n + c];
+		/* the rest, rows and columns c+1.., and S' u_{k+1} */
+		for (int i = c + 1; i < n; i++) {
+			double *row = a + (size_t)i * n;
+			double ui = u[i - c], wi = w[i - c], v;
 
-			for (int j = 0; j < m; j++)
-				row[j] -= ui * p[j] + pi * u[j];
+			if (next) {
+				double uni = un[i - c - 1];
+
+				v = row[i] - 2 * ui * wi;
+				row[i] = v;
+				pn[i - c - 1] += v * uni +
+					row_pass(row + c + 1, i - c - 1, u + 1, w + 1, ui, wi, un, uni, pn);
+			} else {
+				for (int j = c + 1; j <= i; j++)
+					row[j] -= ui * w[j - c] + wi * u[j - c];
+			}
 		}
+		t = p, p = pn, pn = t;
 	}
 	if (n >= 2) {
 		d[n - 2] = a[(size_t)(n - 2) * n + n - 2];
-		e[n - 2] = a[(size_t)(n - 2) * n + n - 1];
+		e[n - 2] = a[(size_t)(n - 1) * n + n - 2];
 	}
 	d[n - 1] = a[(size_t)(n - 1) * n + n - 1];
 }
@@ -205,11 +302,7 @@ int feat_eigh_top(double *a, int n, int k, double *w, double *v)
 	}
 	e = d + n, e2 = e + n, beta = e2 + n, work = beta + n, u0 = work + n, u1 = u0 + n,
 	u2 = u1 + n, ml = u2 + n, lam = ml + n, z = lam + k;
-	/* the lower triangle is the matrix */
-	for (int i = 0; i < n; i++)
-		for (int j = i + 1; j < n; j++)
-			a[(size_t)i * n + j] = a[(size_t)j * n + i];
-	tridiag(a, n, d, e, beta, work);
+	tridiag(a, n, d, e, beta, work, u0, u1);
 	/* Gershgorin bounds of T */
 	gl = d[0], gu = d[0];
 	for (int i = 0; i < n; i++) {
