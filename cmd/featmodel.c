@@ -67,6 +67,8 @@ static const char usage[] =
 	"                    feature, e.g. the pooled one before the classifier\n"
 	"      --iters N     fitcodes: ITQ iterations (default 50)\n"
 	"      --seed S      fitcodes: seed of ITQ's random start (default 1)\n"
+	"      --features FILE  fitcodes: also write the features fitted on (raw\n"
+	"                    float32, records x dimension), to check the fit elsewhere\n"
 	FEAT_CLI_HELP
 	"\n"
 	"The kernel path (ref, avx512 or blas) is chosen from the CPU; the\n"
@@ -87,7 +89,7 @@ struct opts {
 	const char *output, *labels;
 	const char *set[MAXSET];
 	int nset;
-	const char *from;              /* fitcodes */
+	const char *from, *features;   /* fitcodes */
 	int bits, iters;
 	uint64_t seed;
 };
@@ -105,6 +107,7 @@ static void parse(int argc, char **argv, struct opts *o)
 		{ "from", required_argument, NULL, 0x2004 },
 		{ "iters", required_argument, NULL, 0x2005 },
 		{ "seed", required_argument, NULL, 0x2006 },
+		{ "features", required_argument, NULL, 0x2007 },
 		FEAT_CLI_LONGOPTS,
 		{ NULL, 0, NULL, 0 }
 	};
@@ -132,6 +135,7 @@ static void parse(int argc, char **argv, struct opts *o)
 		case 0x2003: o->bits = (int)feat_cli_long("--bits", optarg, 1, FEAT_CODES_MAX_BITS); break;
 		case 0x2004: o->from = optarg; break;
 		case 0x2005: o->iters = (int)feat_cli_long("--iters", optarg, 0, 100000); break;
+		case 0x2007: o->features = optarg; break;
 		case 0x2006: o->seed = (uint64_t)feat_cli_long("--seed", optarg, 0, LONG_MAX); break;
 		}
 	}
@@ -153,8 +157,8 @@ static void parse(int argc, char **argv, struct opts *o)
 		feat_die_usage("-o, --set and --labels belong to import (-o and --set also to fitcodes)");
 	if (fit && o->labels)
 		feat_die_usage("--labels belongs to import");
-	if (!fit && (o->bits || o->from))
-		feat_die_usage("--bits and --from belong to fitcodes");
+	if (!fit && (o->bits || o->from || o->features))
+		feat_die_usage("--bits, --from and --features belong to fitcodes");
 	if (fit && (!o->bits || !o->from))
 		feat_die_usage("fitcodes: give the code length with --bits K and the feature layer with --from LAYER");
 	if (!strcmp(o->cmd, "run") ? o->nargs != 2 :
@@ -726,6 +730,13 @@ static void fitcodes(const struct opts *o)
 			 k, k + 1, sname, nx);
 	feat_info("%s: %zu records, %zu features each from '%s' (%s); fitting %d bits",
 		  sname, nx, d, o->from, blob, k);
+	if (o->features) {
+		struct feat_outfile *f = feat_cli_create(o->features);
+
+		if ((e = feat_write_full(f->fd, x, nx * d * sizeof *x)))
+			feat_die(FEAT_EXIT_SYSTEM, "%s: write error: %s", o->features, strerror(e));
+		feat_cli_commit(f);
+	}
 	/* PCA + ITQ */
 	fit.mean = malloc(sizeof(double) * d);
 	fit.eig = malloc(sizeof(double) * (size_t)k);
