@@ -603,8 +603,8 @@ static void take_input(feat_reader *rd, struct feat_rec *r, const struct feat_bl
 
 /* Run the net over the batch in its input blob and append the features
  * (D floats a record) to *x. */
-static void features(struct feat_net *n, int m, float **x, size_t *nx, size_t *cap,
-	size_t d, char **keys)
+static void features(feat_reader *rd, struct feat_net *n, int m, float **x, size_t *nx,
+	size_t *cap, size_t d, char **keys)
 {
 	const float *out;
 	size_t bad;
@@ -616,9 +616,11 @@ static void features(struct feat_net *n, int m, float **x, size_t *nx, size_t *c
 		feat_die(FEAT_EXIT_SYSTEM, "forward pass: %s", feat_strerror(e));
 	out = feat_net_data(n, n->output[0]);
 	for (int i = 0; i < m; i++)
-		if ((bad = feat_f32_nonfinite(out + i * d, d)) < d)
+		if ((bad = feat_f32_nonfinite(out + i * d, d)) < d) {
+			feat_reader_drain(rd);
 			feat_die(FEAT_EXIT_STREAM, "'%.200s': feature %zu is not finite (the network overflows on this input)",
 				 keys[i], bad);
+		}
 	if (*nx + (size_t)m > *cap) {
 		float *nb;
 
@@ -702,7 +704,7 @@ static void fitcodes(const struct opts *o)
 		if (!(keys[nb] = strdup(r.key)))
 			feat_die(FEAT_EXIT_SYSTEM, "out of memory");
 		if (++nb == batch) {
-			features(net, nb, &x, &nx, &cap, d, keys);
+			features(rd, net, nb, &x, &nx, &cap, d, keys);
 			nb = 0;
 		}
 		if (feat_show_progress)
@@ -710,7 +712,7 @@ static void fitcodes(const struct opts *o)
 	}
 	if (e < 0)
 		feat_cli_stream_fail(rd, e);
-	features(net, nb, &x, &nx, &cap, d, keys);
+	features(rd, net, nb, &x, &nx, &cap, d, keys);
 	feat_progress(feat_reader_records(rd), feat_reader_bytes(rd), 1);
 	feat_reader_free(rd);
 	if (fd != STDIN_FILENO)

@@ -32,6 +32,15 @@ Written from the paper and featmodel(5) alone, not from featkit's C.
       must be ACTS.f32 (deepbit-extract --feat --no-mirror with MODEL)
       within 1e-5.
 
+  itqref.py codes W.f32 FEAT.f32 D K > CODES.u8
+      the codes of the features under a fit's --out (packed bits, MSB
+      first, ceil(K/8) bytes a record: sign of x W^T + b).
+
+  itqref.py fmnist OUT.fs LABELS.txt SPLIT FIRST COUNT
+      Fashion-MNIST images FIRST..FIRST+COUNT of SPLIT (train, t10k) from
+      /usr/share/datasets/fashion-mnist as a featstream (image u8 [28 28
+      3], the grey value in each channel; keys SPLIT-I) and their labels.
+
   itqref.py map CODES.u8 LABELS.txt BITS
       mean average precision of Hamming ranking: each record queries all
       the others; relevant = same label.  CODES.u8: packed bits, MSB first,
@@ -182,6 +191,35 @@ def cmd_next(argv):
     sys.exit(0 if err < 1e-5 else 1)
 
 
+def cmd_codes(argv):
+    d, k = int(argv[2]), int(argv[3])
+    wb = np.fromfile(argv[0], np.float32)
+    w, b = wb[:k * d].reshape(k, d).astype(np.float64), wb[k * d:].astype(np.float64)
+    x = load_feat(argv[1], d)
+    bits = (x @ w.T + b > 0).astype(np.uint8)
+    sys.stdout.buffer.write(np.packbits(bits, axis=1).tobytes())
+
+
+def cmd_fmnist(argv):
+    import gzip
+    import os
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "t", "lib"))
+    from mkstream import MAGIC as SMAGIC, record
+    out, labels, split, first, count = argv[0], argv[1], argv[2], int(argv[3]), int(argv[4])
+    top = "/usr/share/datasets/fashion-mnist"
+    with gzip.open(os.path.join(top, split + "-images-idx3-ubyte.gz")) as f:
+        img = np.frombuffer(f.read(), np.uint8, offset=16).reshape(-1, 28, 28)
+    with gzip.open(os.path.join(top, split + "-labels-idx1-ubyte.gz")) as f:
+        lab = np.frombuffer(f.read(), np.uint8, offset=8)
+    with open(out, "wb") as f:
+        f.write(SMAGIC + struct.pack("<HHI", 1, 0, 64) + bytes(48))
+        for i in range(first, first + count):
+            px = np.repeat(img[i][:, :, None], 3, axis=2)
+            f.write(record({"key": "%s-%d" % (split, i), "tensors": [
+                {"name": "image", "dtype": "u8", "shape": [28, 28, 3], "hex": px.tobytes().hex()}]}))
+    open(labels, "w").write("".join("%d\n" % lab[i] for i in range(first, first + count)))
+
+
 def cmd_map(argv):
     bits = int(argv[2])
     nb = (bits + 7) // 8
@@ -202,7 +240,8 @@ def cmd_map(argv):
 
 
 def main(argv):
-    cmds = {"fit": cmd_fit, "check": cmd_check, "next": cmd_next, "map": cmd_map}
+    cmds = {"fit": cmd_fit, "check": cmd_check, "next": cmd_next, "codes": cmd_codes,
+            "fmnist": cmd_fmnist, "map": cmd_map}
     if not argv or argv[0] not in cmds:
         sys.exit(__doc__)
     cmds[argv[0]](argv[1:])
