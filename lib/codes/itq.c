@@ -383,8 +383,18 @@ int feat_eigh_top(double *a, int n, int k, double *w, double *v)
 			for (int i = 0; i < n - r - 1; i++)
 				x[r + 1 + i] -= c * u[i];
 		}
-		for (int i = 0; i < n; i++)
-			v[(size_t)i * k + j] = x[i];
+		/* the sign of an eigenvector is free: make its largest element
+		 * positive, so that a fit does not turn on rounding (ITQ's
+		 * start is a rotation of these directions) */
+		{
+			int big = 0;
+
+			for (int i = 1; i < n; i++)
+				if (fabs(x[i]) > fabs(x[big]))
+					big = i;
+			for (int i = 0; i < n; i++)
+				v[(size_t)i * k + j] = x[big] < 0 ? -x[i] : x[i];
+		}
 	}
 	free(d);
 	free(sw);

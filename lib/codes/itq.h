@@ -18,7 +18,8 @@
  * The k largest eigenvalues of the symmetric n x n matrix a (only the
  * lower triangle is read; a is overwritten), in descending order in
  * w[0..k), and their orthonormal eigenvectors as the columns of v (n x k,
- * row-major: v[i * k + j] is element i of vector j).  Householder
+ * row-major: v[i * k + j] is element i of vector j; the sign of each
+ * makes its largest element positive).  Householder
  * reduction to tridiagonal form, bisection on Sturm counts for the
  * eigenvalues, inverse iteration (re-orthogonalised within clusters) for
  * the vectors, then the reflections applied back: O(n^3) for the
