@@ -752,6 +752,15 @@ static void fitcodes(const struct opts *o)
 		feat_die(FEAT_EXIT_SYSTEM, "fitting: %s", feat_strerror(e));
 	free(x);
 	loss0 = fit.loss[0];
+	{
+		int flat = 0;
+
+		for (int j = 0; j < k; j++)
+			flat += !(fit.eig[j] > 1e-9 * fit.eig[0]);
+		if (flat)
+			feat_warn("the features vary along only %d of the %d directions: %d bits will hardly vary (fewer --bits, or more varied photos)",
+				  k - flat, k, flat);
+	}
 	for (int j = 0; j < k; j++) {
 		double s = 0;
 

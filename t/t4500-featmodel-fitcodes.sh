@@ -111,6 +111,17 @@ test_expect_success 'a blob name works as LAYER, and --set adds metadata' '
 	meta blob.fm fit.layer >m && echo /Relu_output_0 >expect && test_cmp expect m
 '
 
+test_expect_success 'inputs that do not vary: a warning, and still a model' '
+	"$PYTHON" "$FEAT_TOP/t/lib/mkcrops.py" photos.fs 1 5 >one.fs &&
+	imgprep -m "$M" <one.fs >one.prep.fs &&
+	for i in 1 2 3 4 5 6 7 8 9 10; do echo one.prep.fs; done >list &&
+	featcat $(cat list) >same.fs &&
+	featmodel fitcodes -q -o same.fm --bits 4 --from /Relu "$M" same.fs 2>err &&
+	grep "vary along only 0 of the 4 directions" err &&
+	test_line_count = 1 err &&
+	featmodel check same.fm
+'
+
 test_expect_success 'refused: more bits than features' '
 	test_expect_code 2 featmodel fitcodes -o no.fm --bits 257 --from /Relu "$M" prep.fs 2>err &&
 	test_stderr_one_line err &&
