@@ -91,13 +91,23 @@ KERN_CFLAGS ?= $(CFLAGS)
 all: $(O)/libfeat.a $(O)/libfeat.so.$(VERSION) $(PROGS) \
 	$(if $(filter build,$(O)),lib/libfeat.a lib/libfeat.so bin)
 
-$(O)/%.o: %.c $(wildcard include/*.h lib/*/*.h lib/*/*/*.h cmd/common/*.h t/unit/*.h)
-	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+# Each object lists the headers it includes in its .d file (-MMD), so a
+# header change rebuilds only what includes it.
+DEPFLAGS := -MMD -MP
+DEP_FILES := $(wildcard $(O)/*/*.d $(O)/*/*/*.d $(O)/*/*/*/*.d)
+-include $(DEP_FILES)
+# an object built before its .d existed depends on every header, as before
+$(filter-out $(DEP_FILES:.d=.o),$(LIB_OBJ) $(CLI_OBJ) $(CMD_SRC:%.c=$(O)/%.o) \
+	$(UNIT_SRC:%.c=$(O)/%.o) $(UNIT_COMMON:%.c=$(O)/%.o)): \
+	$(wildcard include/*.h lib/*/*.h lib/*/*/*.h cmd/common/*.h t/unit/*.h)
 
-$(O)/lib/kern/avx512/%.o: lib/kern/avx512/%.c $(wildcard include/*.h lib/*/*.h lib/*/*/*.h cmd/common/*.h t/unit/*.h)
+$(O)/%.o: %.c
 	@mkdir -p $(@D)
-	$(CC) $(filter-out $(CFLAGS),$(ALL_CFLAGS)) $(KERN_CFLAGS) $(AVX512_FLAGS) -c -o $@ $<
+	$(CC) $(ALL_CFLAGS) $(DEPFLAGS) -c -o $@ $<
+
+$(O)/lib/kern/avx512/%.o: lib/kern/avx512/%.c
+	@mkdir -p $(@D)
+	$(CC) $(filter-out $(CFLAGS),$(ALL_CFLAGS)) $(KERN_CFLAGS) $(AVX512_FLAGS) $(DEPFLAGS) -c -o $@ $<
 
 $(O)/libfeat.a: $(LIB_OBJ)
 	@rm -f $@
@@ -140,9 +150,9 @@ $(O)/t/unit/%: $(O)/t/unit/%.o $(UNIT_COMMON:%.c=$(O)/%.o) $(O)/libfeat.a
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(O)/libfeat.a $(CHECK_LIBS) $(LIBS)
 
-$(O)/t/unit/%.o: t/unit/%.c $(wildcard include/*.h lib/*/*.h lib/*/*/*.h cmd/common/*.h t/unit/*.h)
+$(O)/t/unit/%.o: t/unit/%.c
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) $(CHECK_CFLAGS) -c -o $@ $<
+	$(CC) $(ALL_CFLAGS) $(CHECK_CFLAGS) $(DEPFLAGS) -c -o $@ $<
 
 $(O)/libfeat.so.$(SOMAJOR): $(O)/libfeat.so.$(VERSION)
 	ln -sf libfeat.so.$(VERSION) $@

@@ -1,8 +1,9 @@
 /*
  * ssd-detect - run an SSD detector over each record's network `input` and
  * add its detections: `dets` (f32 [N, 6]: label, score, xmin, ymin, xmax,
- * ymax in pixels of the record's `image`, mapped back through the `xform`
- * imgprep recorded), highest score first.
+ * ymax in pixels of the photo: mapped back through the `xform` imgprep
+ * recorded, and through `origsize` when imgdecode scaled the photo down),
+ * highest score first.
  *
  * Records go through the network in batches (-b); the detections of a
  * record do not depend on the batch it was in.  Prior boxes and the
@@ -20,7 +21,7 @@ static const char usage[] =
 	"Usage: ssd-detect [OPTION]...\n"
 	"Read a featstream on standard input; run the SSD model on each record's\n"
 	"`input` and add `dets` (f32 [N, 6]: label, score, xmin, ymin, xmax, ymax in\n"
-	"pixels of the record's image, highest score first); write the stream on\n"
+	"pixels of the photo (origsize), highest score first); write the stream on\n"
 	"standard output.\n"
 	"\n"
 	"  -m, --model MODEL      the detector: a featmodel file or a model name\n"

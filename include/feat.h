@@ -232,6 +232,9 @@ struct feat_decode_opts {
 };
 #define FEAT_DEFAULT_MAX_PIXELS 100000000ULL
 #define FEAT_DEFAULT_MAX_BYTES ((uint64_t)512 << 20)
+/* imgdecode's and feat_coder's default min_side: the detector (160 or 300
+ * px) and the crop of an item a sixteenth of the short side get 32 px */
+#define FEAT_DEFAULT_MIN_SIDE 512
 
 struct feat_decode_info {
 	int format;              /* enum feat_image_format */
@@ -434,7 +437,8 @@ FEAT_API int feat_describer_run(feat_describer *d, struct feat_rec **recs, int n
 	char *why, size_t whylen);
 FEAT_API void feat_describer_free(feat_describer *d);
 
-/* Where a code was computed, in the pixels of the decoded image. */
+/* Where a code was computed, in the photo's pixels (its full size, even
+ * when it was decoded at a reduced scale). */
 struct feat_coder_box {
 	float x0, y0, x1, y1;
 	float score;             /* the detection's; -1 for the whole image */
@@ -459,7 +463,8 @@ struct feat_coder_opts {
 	int threads;             /* of each forward pass (1) */
 	int mirror;              /* as feat_describer_opts (-1) */
 	float min_score;         /* boxes scoring less are not cropped (0) */
-	struct feat_decode_opts decode;   /* (all 0: imgdecode's defaults) */
+	struct feat_decode_opts decode;   /* (imgdecode's defaults: min_side
+				    FEAT_DEFAULT_MIN_SIDE, the rest 0) */
 };
 FEAT_API void feat_coder_opts_init(struct feat_coder_opts *o);
 /* 0, or a FEAT_E_* with the reason in detail (as feat_detector_open's,

@@ -30,6 +30,7 @@ void feat_coder_opts_init(struct feat_coder_opts *o)
 	o->descriptor = "deepbit";
 	o->threads = 1;
 	o->mirror = -1;
+	o->decode.min_side = FEAT_DEFAULT_MIN_SIDE;
 }
 
 int feat_crop_best(struct feat_rec *r, float min_score, struct feat_coder_box *box,

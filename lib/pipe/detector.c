@@ -121,17 +121,22 @@ int feat_detector_prep(const feat_detector *d, struct feat_prep_opts *o,
 	return feat_prep_from_model(o, 0, &d->net->model, why, whylen);
 }
 
-/* Boxes from the network input's normalised coordinates to image pixels:
- * x_in = sx * x_img + tx, clipped to the image. */
-static void to_image(float *b, const float *xf, float w_in, float h_in)
+/* Boxes from the network input's normalised coordinates to image pixels
+ * (x_in = sx * x_img + tx), then to the photo's ow x oh frame (the image
+ * is sw x sh), clipped to it. */
+static void to_image(float *b, const float *xf, float w_in, float h_in, float ow, float oh)
 {
 	float sw = xf[0], sh = xf[1], sx = xf[4], sy = xf[5], tx = xf[6], ty = xf[7];
 
 	for (int i = 0; i < 4; i += 2) {
 		float x = (b[i] * w_in - tx) / sx, y = (b[i + 1] * h_in - ty) / sy;
 
-		b[i] = x < 0 ? 0 : x > sw ? sw : x;
-		b[i + 1] = y < 0 ? 0 : y > sh ? sh : y;
+		if (ow != sw)
+			x = x / sw * ow;
+		if (oh != sh)
+			y = y / sh * oh;
+		b[i] = x < 0 ? 0 : x > ow ? ow : x;
+		b[i + 1] = y < 0 ? 0 : y > oh ? oh : y;
 	}
 }
 
@@ -148,7 +153,7 @@ static int put_dets(struct feat_detector *d, struct feat_rec *r, const float *lo
 	size_t nl = net->blob[d->ssd.loc_blob].count, nc = net->blob[d->ssd.conf_blob].count, k;
 	uint32_t dims[2];
 	struct feat_tensor *t;
-	float *o;
+	float *o, ow, oh;
 	int n, e;
 
 	if ((k = feat_f32_nonfinite(loc, nl)) < nl)
@@ -162,6 +167,15 @@ static int put_dets(struct feat_detector *d, struct feat_rec *r, const float *lo
 	if (n < 0)
 		return feat_stage_oom(feat_rec_set_error(r, STAGE ": network output is not finite"),
 				      why, whylen);
+	/* the photo's frame: the image may be smaller (imgdecode --min-side) */
+	if ((t = feat_rec_find(r, "origsize")) && t->dtype == FEAT_DT_I32 &&
+	    feat_tensor_count(t) == 2 && ((const int32_t *)t->data)[0] >= 1 &&
+	    ((const int32_t *)t->data)[1] >= 1 && xf[0] >= 1 && xf[1] >= 1) {
+		ow = (float)((const int32_t *)t->data)[0];
+		oh = (float)((const int32_t *)t->data)[1];
+	} else {
+		ow = xf[0], oh = xf[1];
+	}
 	dims[0] = (uint32_t)n, dims[1] = 6;
 	if (!(t = feat_rec_add(r, "dets", FEAT_DT_F32, 2, dims, &e))) {
 		if (e == FEAT_E_NOMEM)
@@ -175,7 +189,7 @@ static int put_dets(struct feat_detector *d, struct feat_rec *r, const float *lo
 		o[1] = d->dets[i].score;
 		o[2] = d->dets[i].x0, o[3] = d->dets[i].y0;
 		o[4] = d->dets[i].x1, o[5] = d->dets[i].y1;
-		to_image(o + 2, xf, (float)d->chw[2], (float)d->chw[1]);
+		to_image(o + 2, xf, (float)d->chw[2], (float)d->chw[1], ow, oh);
 		if (feat_f32_nonfinite(o + 2, 4) < 4) {
 			feat_rec_remove(r, "dets");
 			return feat_stage_oom(feat_rec_set_error(r, STAGE ": a box of class %d, score %g, decodes to a non-finite corner",
