@@ -116,7 +116,7 @@ test_expect_success 'inputs that do not vary: a warning, and still a model' '
 	imgprep -m "$M" <one.fs >one.prep.fs &&
 	for i in 1 2 3 4 5 6 7 8 9 10; do echo one.prep.fs; done >list &&
 	featcat $(cat list) >same.fs &&
-	featmodel fitcodes -q -o same.fm --bits 4 --from /Relu "$M" same.fs 2>err &&
+	featmodel fitcodes -o same.fm --bits 4 --from /Relu "$M" same.fs >out 2>err &&
 	grep "vary along only 0 of the 4 directions" err &&
 	test_line_count = 1 err &&
 	featmodel check same.fm
