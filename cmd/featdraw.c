@@ -221,22 +221,6 @@ static void open_page(struct run *s)
 		feat_die(FEAT_EXIT_SYSTEM, "out of memory");
 }
 
-/* tsv's escapes undone in place (\t \n \r \\). */
-static void unescape(char *p)
-{
-	char *q = p;
-
-	for (; *p; p++) {
-		if (*p == '\\' && p[1]) {
-			p++;
-			*q++ = *p == 't' ? '\t' : *p == 'n' ? '\n' : *p == 'r' ? '\r' : *p;
-		} else {
-			*q++ = *p;
-		}
-	}
-	*q = 0;
-}
-
 static const struct group *sort_base;
 
 static int by_key(const void *a, const void *b)
@@ -263,7 +247,7 @@ static void read_groups(struct run *s, const char *path)
 	if (!f)
 		feat_die(FEAT_EXIT_SYSTEM, "%s: cannot open: %s", path, strerror(errno));
 	while ((n = getline(&line, &cap, f)) >= 0) {
-		char *t1, *t2;
+		char *id, *key, *dist;
 		struct group *g;
 
 		lineno++;
@@ -273,12 +257,9 @@ static void read_groups(struct run *s, const char *path)
 			line[--n] = 0;
 		if (!n)
 			continue;
-		if (!(t1 = strchr(line, '\t')) || !(t2 = strchr(t1 + 1, '\t')) ||
-		    strchr(t2 + 1, '\t') || t1 == line || t2 == t1 + 1)
+		if (feat_draw_group_line(line, &id, &key, &dist))
 			feat_die(FEAT_EXIT_STREAM, "%s:%llu: expected group TAB key TAB distance "
 				 "(featdedup's tsv output)", path, (unsigned long long)lineno);
-		*t1++ = 0;
-		*t2++ = 0;
 		if (s->ngrp == alloc) {
 			alloc = alloc ? 2 * alloc : 64;
 			if (!(g = realloc(s->grp, alloc * sizeof *g)))
@@ -286,8 +267,7 @@ static void read_groups(struct run *s, const char *path)
 			s->grp = g;
 		}
 		g = &s->grp[s->ngrp++];
-		unescape(t1);
-		if (!(g->id = strdup(line)) || !(g->key = strdup(t1)) || !(g->dist = strdup(t2)))
+		if (!(g->id = strdup(id)) || !(g->key = strdup(key)) || !(g->dist = strdup(dist)))
 			feat_die(FEAT_EXIT_SYSTEM, "out of memory");
 		g->drawn = 0;
 	}

@@ -211,6 +211,32 @@ int feat_draw_text(struct feat_canvas *c, int x, int y, const char *s,
 	return x - x0;
 }
 
+/* ------------------------------------------------------ featdedup lines */
+
+int feat_draw_group_line(char *line, char **id, char **key, char **dist)
+{
+	char *t1 = strchr(line, '\t'), *t2 = t1 ? strchr(t1 + 1, '\t') : NULL, *p, *q;
+
+	if (!t1 || !t2 || strchr(t2 + 1, '\t') || t1 == line || t2 == t1 + 1)
+		return FEAT_E_FORMAT;
+	*t1++ = 0;
+	*t2++ = 0;
+	/* tsv's escapes undone in place; a lone backslash at the end stays */
+	for (p = q = t1; *p; p++) {
+		if (*p == '\\' && p[1]) {
+			p++;
+			*q++ = *p == 't' ? '\t' : *p == 'n' ? '\n' : *p == 'r' ? '\r' : *p;
+		} else {
+			*q++ = *p;
+		}
+	}
+	*q = 0;
+	*id = line;
+	*key = t1;
+	*dist = t2;
+	return 0;
+}
+
 /* ---------------------------------------------------------------- image */
 
 int feat_draw_image(struct feat_canvas *c, int x, int y, int w, int h,

@@ -72,4 +72,13 @@ int feat_pic_write(FILE *f, int w, int h, int format, int quality,
 int feat_canvas_write(const struct feat_canvas *c, FILE *f, int format,
 	int quality, char *why, size_t whylen);
 
+/*
+ * One line of featdedup's tsv output, for featdraw --groups: group TAB
+ * key TAB distance, the key escaped as in tsv (\t \n \r \\).  line is
+ * split in place (its newline or CR LF already removed): *id, *key
+ * (unescaped) and *dist point into it.  0, or FEAT_E_FORMAT for a line of
+ * another shape (not three fields, or an empty group or key).
+ */
+int feat_draw_group_line(char *line, char **id, char **key, char **dist);
+
 #endif
