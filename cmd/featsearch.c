@@ -27,7 +27,7 @@ static const char usage[] =
 	"  -i, --image PHOTO    a query photo (JPEG, PNG), coded as the pipeline\n"
 	"                       codes it: decode, detect, crop, describe (may be\n"
 	"                       repeated; no QUERY then means no other query)\n"
-	"      --model M        --image: the descriptor (default: the shipped one\n"
+	"  -m, --model M        --image: the descriptor (default: the shipped one\n"
 	"                       whose codes have DB's width: deepbit for 64 bits,\n"
 	"                       dedup for 128, deepbit32 for 32)\n"
 	"      --detector D     --image: the detector whose best box is described\n"
@@ -38,8 +38,8 @@ static const char usage[] =
 	"  -f, --format FMT     tsv (default): query TAB key TAB distance;\n"
 	"                       jsonl: {\"query\":..,\"key\":..,\"distance\":..}\n"
 	"  -o, --output FILE    write to FILE instead of standard output\n"
-	"  -m, --substrings M   substrings when DB is indexed here (default:\n"
-	"                       from the count)\n"
+	"      --substrings M   substrings when DB is indexed here (default:\n"
+	"                       from the count; -m M, a number, too)\n"
 	"      --scan           compare with every code (the brute-force baseline)\n"
 	FEAT_CLI_HELP
 	"\n"
@@ -67,7 +67,7 @@ static void parse(int argc, char **argv, struct opts *o)
 		{ "radius", required_argument, NULL, 'r' },
 		{ "format", required_argument, NULL, 'f' },
 		{ "output", required_argument, NULL, 'o' },
-		{ "substrings", required_argument, NULL, 'm' },
+		{ "substrings", required_argument, NULL, 0x2004 },
 		{ "scan", no_argument, NULL, 0x2001 },
 		{ "image", required_argument, NULL, 'i' },
 		{ "model", required_argument, NULL, 0x2002 },
@@ -98,10 +98,18 @@ static void parse(int argc, char **argv, struct opts *o)
 				feat_die_usage("--format: '%s' is not tsv or jsonl", optarg);
 			break;
 		case 'o': o->output = optarg; break;
-		case 'm': o->m = feat_cli_long("--substrings", optarg, 1, FEAT_INDEX_MAX_BITS); break;
+		case 'm':
+			/* -m is a model in every program; a number is --substrings,
+			 * as -m meant here before --image */
+			if (optarg[0] && strspn(optarg, "0123456789") == strlen(optarg)) {
+				o->m = feat_cli_long("--substrings", optarg, 1, FEAT_INDEX_MAX_BITS);
+				break;
+			}
+			/* fall through */
+		case 0x2002: o->model = optarg; break;
+		case 0x2004: o->m = feat_cli_long("--substrings", optarg, 1, FEAT_INDEX_MAX_BITS); break;
 		case 0x2001: o->scan = 1; break;
 		case 'i': o->images[o->nimages++] = optarg; break;
-		case 0x2002: o->model = optarg; break;
 		case 0x2003: o->detector = optarg; break;
 		}
 	}

@@ -86,6 +86,20 @@ test_expect_success 'a photo that cannot be coded: one line, exit 1, the others 
 	grep -q -F -x "$S/scene-0003.jpg	$S/scene-0003.jpg	0" got
 '
 
+test_expect_success '-m MODEL names the descriptor; -m N is still --substrings' '
+	featsearch -k 3 --image "$S/scene-0006.jpg" db.fix >want &&
+	featsearch -k 3 -m deepbit --image "$S/scene-0006.jpg" db.fix >got &&
+	test_cmp want got &&
+	test_expect_code 2 featsearch -m dedup --image "$S/scene-0006.jpg" db.fix 2>err &&
+	grep -q "dedup gives 128-bit codes" err &&
+	hex=$(sed -n 3p db.tsv | cut -f2) &&
+	featsearch -k 4 -m 2 db.tsv $hex >got &&
+	featsearch -k 4 --substrings 2 db.tsv $hex >want &&
+	test_cmp want got &&
+	featsearch -k 4 --scan db.tsv $hex >want &&
+	test_cmp want got
+'
+
 test_expect_success 'usage: a descriptor of another width, model options without --image' '
 	test_expect_code 2 featsearch --model deepbit --image "$S/scene-0003.jpg" dedup.fcd 2>err &&
 	test_stderr_one_line err &&
