@@ -901,7 +901,7 @@ int main(int argc, char **argv)
 	/* the sheet of what was read, even when the stream broke */
 	if (o.sheet && o.groups)
 		group_sheets(&s);
-	else if (o.sheet && (s.ntiles || !s.page))
+	else if (o.sheet && s.sheet)   /* the page open, or the one sheet */
 		sheet_page(&s);
 	if (o.sheet)
 		fclose(s.tiles);

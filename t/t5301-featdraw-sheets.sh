@@ -153,7 +153,14 @@ for n, size, first in ((1, (56, 104), 0), (2, (56, 104), 4), (3, (56, 52), 8)):
     assert im.getpixel((14, 14)) == (20 * i, 255 - 20 * i, 7 * i), (n, im.getpixel((14, 14)))
 " &&
 	featdraw --sheet noext --per-page 10 --thumb 20 <ten.fs &&
-	test -f noext-001 && test ! -e noext-002 && test ! -e noext
+	test -f noext-001 && test ! -e noext-002 && test ! -e noext &&
+	head -c 64 ten.fs >empty.fs &&
+	featdraw --sheet e.png --per-page 3 --thumb 20 <empty.fs &&
+	"$PYTHON" -c "
+from PIL import Image
+assert Image.open(\"e-001.png\").size == (28, 52)
+" &&
+	test ! -e e-002.png
 '
 
 # colour K: the flat colour of record kK
