@@ -44,7 +44,7 @@ PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CHECK_CFLAGS := $(shell pkg-config --cflags check 2>/dev/null)
 CHECK_LIBS   := $(shell pkg-config --libs check 2>/dev/null)
 
-ALL_CFLAGS := -std=gnu11 -fPIC -Iinclude -Ilib -Icmd -DFEAT_MODELDIR='"$(MODELDIR)"' $(WARN) $(WERROR) $(CFLAGS) $(PKG_CFLAGS)
+ALL_CFLAGS := -std=gnu11 -fPIC -fvisibility=hidden -Iinclude -Ilib -Icmd -DFEAT_MODELDIR='"$(MODELDIR)"' $(WARN) $(WERROR) $(CFLAGS) $(PKG_CFLAGS)
 LIBS     := $(PKG_LIBS) -lm -lpthread
 
 LIB_SRC  := $(sort $(filter-out lib/kern/avx512/%,$(wildcard lib/*/*.c lib/*/*/*.c)))
@@ -60,6 +60,9 @@ SH_TESTS := $(sort $(wildcard t/t[0-9]*.sh))
 # prep, featwrite and scale-out tests (t0-t3, t7) run once, in make check.
 KERNEL_SH_TESTS := $(filter t/t4% t/t5% t/t6% t/t9%,$(SH_TESTS))
 PERF_SRC := $(sort $(wildcard t/perf/*.c))
+# contrib/api: the library used from C as a user would, through feat.h and
+# libfeat.so alone (the library exports nothing else); built for make test.
+EXAMPLE_SRC := $(sort $(wildcard contrib/api/*.c))
 
 LIB_OBJ  := $(LIB_SRC:%.c=$(O)/%.o) $(AVX_SRC:%.c=$(O)/%.o)
 CLI_OBJ  := $(CLI_SRC:%.c=$(O)/%.o)
@@ -67,8 +70,10 @@ SCRIPTS  := $(filter-out $(CMD_SRC) cmd/README% cmd/common,$(wildcard cmd/*))
 PROGS    := $(CMD_SRC:cmd/%.c=$(O)/bin/%) $(SCRIPTS:cmd/%=$(O)/bin/%)
 UNITS    := $(UNIT_SRC:t/unit/%.c=$(O)/t/unit/%)
 PERFS    := $(PERF_SRC:t/perf/%.c=$(O)/t/perf/%)
+EXAMPLES := $(EXAMPLE_SRC:contrib/api/%.c=$(O)/contrib/api/%)
 MAN1     := $(wildcard man/man1/*.1)
 MAN5     := $(wildcard man/man5/*.5)
+MAN3     := $(wildcard man/man3/*.3)
 
 # Exactly the features feat_kern_cpu_avx512() (lib/kern/dispatch.c) tests;
 # VNNI and BF16 join both when kernels use them.
@@ -86,13 +91,23 @@ KERN_CFLAGS ?= $(CFLAGS)
 all: $(O)/libfeat.a $(O)/libfeat.so.$(VERSION) $(PROGS) \
 	$(if $(filter build,$(O)),lib/libfeat.a lib/libfeat.so bin)
 
-$(O)/%.o: %.c $(wildcard include/*.h lib/*/*.h lib/*/*/*.h cmd/common/*.h t/unit/*.h)
-	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+# Each object lists the headers it includes in its .d file (-MMD), so a
+# header change rebuilds only what includes it.
+DEPFLAGS := -MMD -MP
+DEP_FILES := $(wildcard $(O)/*/*.d $(O)/*/*/*.d $(O)/*/*/*/*.d)
+-include $(DEP_FILES)
+# an object built before its .d existed depends on every header, as before
+$(filter-out $(DEP_FILES:.d=.o),$(LIB_OBJ) $(CLI_OBJ) $(CMD_SRC:%.c=$(O)/%.o) \
+	$(UNIT_SRC:%.c=$(O)/%.o) $(UNIT_COMMON:%.c=$(O)/%.o)): \
+	$(wildcard include/*.h lib/*/*.h lib/*/*/*.h cmd/common/*.h t/unit/*.h)
 
-$(O)/lib/kern/avx512/%.o: lib/kern/avx512/%.c $(wildcard include/*.h lib/*/*.h lib/*/*/*.h cmd/common/*.h t/unit/*.h)
+$(O)/%.o: %.c
 	@mkdir -p $(@D)
-	$(CC) $(filter-out $(CFLAGS),$(ALL_CFLAGS)) $(KERN_CFLAGS) $(AVX512_FLAGS) -c -o $@ $<
+	$(CC) $(ALL_CFLAGS) $(DEPFLAGS) -c -o $@ $<
+
+$(O)/lib/kern/avx512/%.o: lib/kern/avx512/%.c
+	@mkdir -p $(@D)
+	$(CC) $(filter-out $(CFLAGS),$(ALL_CFLAGS)) $(KERN_CFLAGS) $(AVX512_FLAGS) $(DEPFLAGS) -c -o $@ $<
 
 $(O)/libfeat.a: $(LIB_OBJ)
 	@rm -f $@
@@ -135,9 +150,17 @@ $(O)/t/unit/%: $(O)/t/unit/%.o $(UNIT_COMMON:%.c=$(O)/%.o) $(O)/libfeat.a
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(O)/libfeat.a $(CHECK_LIBS) $(LIBS)
 
-$(O)/t/unit/%.o: t/unit/%.c $(wildcard include/*.h lib/*/*.h lib/*/*/*.h cmd/common/*.h t/unit/*.h)
+$(O)/t/unit/%.o: t/unit/%.c
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) $(CHECK_CFLAGS) -c -o $@ $<
+	$(CC) $(ALL_CFLAGS) $(CHECK_CFLAGS) $(DEPFLAGS) -c -o $@ $<
+
+$(O)/libfeat.so.$(SOMAJOR): $(O)/libfeat.so.$(VERSION)
+	ln -sf libfeat.so.$(VERSION) $@
+
+$(EXAMPLES): $(O)/contrib/api/%: contrib/api/%.c include/feat.h $(O)/libfeat.so.$(SOMAJOR)
+	@mkdir -p $(@D)
+	$(CC) -std=gnu11 -Iinclude $(WARN) $(WERROR) $(CFLAGS) $(LDFLAGS) -o $@ $< \
+		-L$(O) -l:libfeat.so.$(VERSION) -Wl,-rpath,$(CURDIR)/$(O)
 
 # Benchmark programs (t/perf/*.c): built by `make bench` only.
 $(O)/t/perf/%: t/perf/%.c $(O)/libfeat.a $(wildcard include/*.h lib/*/*.h lib/*/*/*.h cmd/common/*.h t/unit/*.h)
@@ -146,18 +169,19 @@ $(O)/t/perf/%: t/perf/%.c $(O)/libfeat.a $(wildcard include/*.h lib/*/*.h lib/*/
 
 # t/ scripts find the programs and the unit tests through these variables.
 TEST_ENV = FEAT_BIN=$(CURDIR)/$(O)/bin FEAT_UNIT=$(CURDIR)/$(O)/t/unit \
+           FEAT_EXAMPLES=$(CURDIR)/$(O)/contrib/api \
            FEAT_TOP=$(CURDIR) PATH=$(CURDIR)/$(O)/bin:$$PATH $(TEST_EXTRA)
 
 check: deps
 	@$(MAKE) --no-print-directory test
 
-test: all $(UNITS)
+test: all $(UNITS) $(EXAMPLES)
 	$(TEST_ENV) $(PROVE) $(PROVEFLAGS) --exec '' $(UNITS) $(SH_TESTS)
 
 # The whole suite once under each kernel path (FEAT_KERNEL), as the
 # engine's tests require; avx512 only where the CPU has it.
 KERNELS ?= ref blas avx512
-check-kernels: all $(UNITS)
+check-kernels: all $(UNITS) $(EXAMPLES)
 	@for k in $(KERNELS); do \
 		if [ $$k = avx512 ] && ! grep -q avx512f /proc/cpuinfo; then \
 			echo "== FEAT_KERNEL=$$k: skipped, no AVX-512 here"; continue; fi; \
@@ -222,7 +246,7 @@ libfeat.pc: libfeat.pc.in include/feat.h
 
 install: all libfeat.pc
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCDIR) \
-		$(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(PKGDIR) \
+		$(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man3 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(PKGDIR) \
 		$(DESTDIR)$(MODELDIR)
 	install -m 755 $(PROGS) $(DESTDIR)$(BINDIR)
 	install -m 644 lib/libfeat.a $(DESTDIR)$(LIBDIR)
@@ -231,6 +255,7 @@ install: all libfeat.pc
 	ln -sf libfeat.so.$(SOMAJOR) $(DESTDIR)$(LIBDIR)/libfeat.so
 	install -m 644 include/feat.h $(DESTDIR)$(INCDIR)
 	install -m 644 $(MAN1) $(DESTDIR)$(MANDIR)/man1
+	install -m 644 $(MAN3) $(DESTDIR)$(MANDIR)/man3
 	install -m 644 $(MAN5) $(DESTDIR)$(MANDIR)/man5
 	install -m 644 libfeat.pc $(DESTDIR)$(PKGDIR)
 	for m in models/*.fm; do [ ! -f "$$m" ] || install -m 644 "$$m" $(DESTDIR)$(MODELDIR); done
@@ -239,6 +264,7 @@ uninstall:
 	rm -f $(addprefix $(DESTDIR)$(BINDIR)/,$(notdir $(PROGS)))
 	rm -f $(DESTDIR)$(LIBDIR)/libfeat.* $(DESTDIR)$(INCDIR)/feat.h $(DESTDIR)$(PKGDIR)/libfeat.pc
 	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man1/,$(notdir $(MAN1)))
+	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man3/,$(notdir $(MAN3)))
 	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man5/,$(notdir $(MAN5)))
 	rm -rf $(DESTDIR)$(MODELDIR)
 

@@ -3,7 +3,8 @@
  * codes against a database: a featindex file (mapped, used in place) or
  * any file featdedup reads (indexed in memory first).  Exact, by
  * multi-index hashing (lib/codes/mih.c).  A query may also be a photo
- * (--image), coded here by the pipeline of the README (common/photo.c).
+ * (--image), coded here by libfeat's photo-to-code API (feat_coder(3)),
+ * which gives the pipeline's codes bit for bit.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -13,7 +14,6 @@
 #include <unistd.h>
 
 #include "common/cli.h"
-#include "common/photo.h"
 
 static const char usage[] =
 	"Usage: featsearch [OPTION]... DB [QUERY]...\n"
@@ -222,8 +222,12 @@ static int search_images(FILE *out, const feat_index *db, const struct opts *o,
 {
 	uint32_t bits = feat_index_info(db)->code_bits;
 	const char *model = o->model, *det = o->detector;
-	struct feat_cli_photo *ph;
-	int bad = 0;
+	struct feat_coder_opts co;
+	feat_coder *coder = NULL;
+	unsigned char *buf = NULL;
+	size_t cap = 0;
+	char why[512];
+	int bad = 0, e;
 
 	if (!model) {
 		for (size_t i = 0; i < sizeof shipped / sizeof *shipped && !model; i++)
@@ -241,17 +245,24 @@ static int search_images(FILE *out, const feat_index *db, const struct opts *o,
 	}
 	if (det && !strcmp(det, "none"))
 		det = NULL;
-	ph = feat_cli_photo_open(det, model);
-	if ((uint32_t)feat_cli_photo_bits(ph) != bits)
-		feat_die_usage("--image: %s gives %d-bit codes; the database holds %u-bit "
+	feat_coder_opts_init(&co);
+	co.detector = det;
+	co.descriptor = model;
+	if ((e = feat_coder_open(&coder, &co, why, sizeof why)))
+		feat_die(e == FEAT_E_NOTFOUND || e == FEAT_E_IO || e == FEAT_E_NOMEM
+			 ? FEAT_EXIT_SYSTEM : FEAT_EXIT_STREAM, "%s", why);
+	if (feat_coder_bits(coder) != bits)
+		feat_die_usage("--image: %s gives %u-bit codes; the database holds %u-bit "
 			       "ones (give the --model it was built with)", model,
-			       feat_cli_photo_bits(ph), bits);
+			       feat_coder_bits(coder), bits);
 	feat_info("--image: detector %s, descriptor %s", det ? det : "none", model);
 	for (int i = 0; i < o->nimages; i++) {
 		uint8_t q[FEAT_INDEX_MAX_BITS / 8] = { 0 };
-		char why[512];
-		int e = feat_cli_photo_code(ph, o->images[i], q, why, sizeof why);
+		size_t len;
 
+		e = feat_file_load(o->images[i], 0, 0, &buf, &cap, &len, why, sizeof why);
+		if (!e)
+			e = feat_coder_photo(coder, buf, len, q, NULL, why, sizeof why);
 		if (e == FEAT_E_NOMEM)
 			feat_die(FEAT_EXIT_SYSTEM, "out of memory");
 		if (e) {
@@ -261,7 +272,8 @@ static int search_images(FILE *out, const feat_index *db, const struct opts *o,
 		}
 		search_one(out, db, q, o->images[i], strlen(o->images[i]), o, h);
 	}
-	feat_cli_photo_free(ph);
+	free(buf);
+	feat_coder_free(coder);
 	return bad;
 }
 
