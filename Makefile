@@ -84,7 +84,7 @@ KERN_CFLAGS ?= $(CFLAGS)
 # objects are kept (not intermediate): a second make rebuilds nothing
 .SECONDARY:
 
-.PHONY: all check check-kernels test asan fuzz bench demo deps install uninstall clean models
+.PHONY: all check check-kernels test asan fuzz bench demo deps install uninstall clean models quality
 
 # Only the default build refreshes lib/libfeat.a, lib/libfeat.so and bin/:
 # a sanitizer or private build (O=...) keeps to its own directory.
@@ -190,9 +190,12 @@ check-kernels: all $(UNITS) $(EXAMPLES)
 	done
 
 ASAN_FLAGS = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+# (all but t7100, featrun over hosts: its minutes go to ssh and network
+# namespaces, and the programs it runs are the ones the other tests run)
 asan:
 	$(MAKE) --no-print-directory O=build-asan CFLAGS="$(ASAN_FLAGS)" \
 		LDFLAGS="-fsanitize=address,undefined" test \
+		SH_TESTS="$(filter-out t/t7100%,$(SH_TESTS))" \
 		TEST_EXTRA='ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 CK_FORK=no FEAT_SANITIZE=1'
 
 # libFuzzer needs clang.  The library is built once with the fuzzer's
@@ -239,6 +242,12 @@ models: all
 
 deps:
 	@sh contrib/deps.sh
+
+# Every quality table of the README, featkit and its peers in one run
+# (about 25 minutes on 2 idle cores; QUICK=1 for a short trial run).
+quality: all
+	@DEPS=quality sh contrib/deps.sh
+	sh contrib/eval/quality.sh $(if $(QUICK),--quick)
 
 libfeat.pc: libfeat.pc.in include/feat.h
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
