@@ -275,7 +275,8 @@ static void bench(struct feat_net *n, const struct opts *o)
 			macs += (double)n->layer[i].macs;
 	printf("kernel %s, batch %d, %d runs, %d thread%s\n", feat_kern_active()->name,
 	       batch, o->runs, o->threads, o->threads > 1 ? "s" : "");
-	peak = feat_kern_cpu_avx512() ? feat_kern_peak_avx512() : 0;
+	peak = feat_kern_get(FEAT_KERN_AVX512)->supported() ?
+		feat_kern_get(FEAT_KERN_AVX512)->peak() : 0;
 	if (peak > 0)
 		printf("this core's measured fp32 FMA peak: %.0f GFLOP/s\n", peak);
 	printf("%-4s %-10s %-20s %10s %7s %9s %6s\n", "#", "type", "name", "ms/batch", "time",

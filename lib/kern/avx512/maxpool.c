@@ -13,6 +13,7 @@
 #include <immintrin.h>
 
 #include "kern/kern.h"
+#include "kern/avx512/avx512.h"
 
 void feat_maxpool2x2_avx512(const float *x, int hin, int win, float *y, int hout, int wout)
 {

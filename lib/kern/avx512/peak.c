@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "kern/kern.h"
+#include "kern/avx512/avx512.h"
 
 static double now(void)
 {

@@ -58,7 +58,8 @@
 
 #include "base/internal.h"
 #include "kern/kern.h"
-#include "kern/transpose16.h"
+#include "kern/avx512/transpose16.h"
+#include "kern/avx512/avx512.h"
 
 #ifndef FEAT_SGEMM_MR
 #define FEAT_SGEMM_MR 12
@@ -119,7 +120,7 @@ static float *ws_get(float **p, size_t *cap, size_t n)
 	return *p;
 }
 
-void feat_kern_workspace_free(void)
+void feat_sgemm_workspace_free_avx512(void)
 {
 	free(ws_a);
 	free(ws_b);
