@@ -4,6 +4,8 @@
 #   make check      every test (Check unit tests and t/ scripts) under one prove run
 #   make check-kernels  the unit tests and the tests that run networks
 #                   (t4-t6, t9) under each kernel path (KERNELS="ref blas avx512")
+#   make check-portable  the library without the x86 kernels (KERN_X86=0, what
+#                   a non-x86 host builds) and the unit tests on it
 #   make asan       the same, built with -fsanitize=address,undefined
 #   make fuzz       libFuzzer harnesses over the parsers (FUZZTIME seconds each)
 #   make bench      benchmarks in t/perf/
@@ -44,11 +46,18 @@ PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CHECK_CFLAGS := $(shell pkg-config --cflags check 2>/dev/null)
 CHECK_LIBS   := $(shell pkg-config --libs check 2>/dev/null)
 
-ALL_CFLAGS := -std=gnu11 -fPIC -Iinclude -Ilib -Icmd -DFEAT_MODELDIR='"$(MODELDIR)"' $(WARN) $(WERROR) $(CFLAGS) $(PKG_CFLAGS)
+# The x86-64 kernels (lib/kern/avx512, and the cpuid checks that guard
+# them) are built only when the compiler targets x86-64; KERN_X86=0 leaves
+# them out there too, so that an x86 machine can build and test what a
+# non-x86 host gets: the reference and OpenBLAS tables alone.
+CC_TARGET := $(shell $(CC) -dumpmachine 2>/dev/null)
+KERN_X86 ?= $(if $(filter x86_64-% amd64-%,$(CC_TARGET)),1,0)
+
+ALL_CFLAGS := -DFEAT_KERN_X86=$(KERN_X86) -std=gnu11 -fPIC -Iinclude -Ilib -Icmd -DFEAT_MODELDIR='"$(MODELDIR)"' $(WARN) $(WERROR) $(CFLAGS) $(PKG_CFLAGS)
 LIBS     := $(PKG_LIBS) -lm -lpthread
 
 LIB_SRC  := $(sort $(filter-out lib/kern/avx512/%,$(wildcard lib/*/*.c lib/*/*/*.c)))
-AVX_SRC  := $(sort $(wildcard lib/kern/avx512/*.c))
+AVX_SRC  := $(if $(filter 1,$(KERN_X86)),$(sort $(wildcard lib/kern/avx512/*.c)))
 CMD_SRC  := $(sort $(wildcard cmd/*.c))
 CLI_SRC  := $(sort $(wildcard cmd/common/*.c))
 UNIT_SRC := $(sort $(wildcard t/unit/test_*.c))
@@ -79,7 +88,7 @@ KERN_CFLAGS ?= $(CFLAGS)
 # objects are kept (not intermediate): a second make rebuilds nothing
 .SECONDARY:
 
-.PHONY: all check check-kernels test asan fuzz bench demo deps install uninstall clean models
+.PHONY: all check check-kernels check-portable test asan fuzz bench demo deps install uninstall clean models
 
 # Only the default build refreshes lib/libfeat.a, lib/libfeat.so and bin/:
 # a sanitizer or private build (O=...) keeps to its own directory.
@@ -164,6 +173,25 @@ check-kernels: all $(UNITS)
 		echo "== FEAT_KERNEL=$$k"; \
 		$(TEST_ENV) FEAT_KERNEL=$$k $(PROVE) $(PROVEFLAGS) --exec '' $(UNITS) $(KERNEL_SH_TESTS) || exit 1; \
 	done
+
+# The library as a non-x86 host builds it (KERN_X86=0: no lib/kern/avx512,
+# no cpuid checks), into build-portable: no AVX instruction (ymm or zmm
+# registers) and no AVX-512 kernel in it, and the unit tests pass on it;
+# then that in the normal build no object but those of lib/kern/avx512
+# holds an AVX-512 instruction.
+check-portable: all
+	@$(MAKE) --no-print-directory O=build-portable KERN_X86=0 \
+		build-portable/libfeat.a $(UNITS:$(O)/%=build-portable/%)
+	@! objdump -d build-portable/libfeat.a | grep -q '%[yz]mm[0-9]' || \
+		{ echo "check-portable: AVX instructions in the KERN_X86=0 library"; exit 1; }
+	@! nm --defined-only build-portable/libfeat.a | grep -E ' T feat_[a-z0-9_]*_avx512$$' | \
+		grep -v -E ' T feat_(kern|pc)_cpu_avx512$$' || \
+		{ echo "check-portable: AVX-512 kernels in the KERN_X86=0 library"; exit 1; }
+	$(TEST_ENV) $(PROVE) $(PROVEFLAGS) --exec '' $(UNITS:$(O)/%=build-portable/%)
+	@for o in $(filter-out $(AVX_SRC:%.c=$(O)/%.o),$(LIB_OBJ)); do \
+		if objdump -d $$o | grep -q '%zmm'; then \
+			echo "check-portable: $$o uses AVX-512 outside lib/kern/avx512"; exit 1; fi; \
+	done; echo "check-portable: no AVX-512 instruction outside lib/kern/avx512"
 
 ASAN_FLAGS = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 asan:
