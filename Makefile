@@ -6,6 +6,7 @@
 #                   (t4-t6, t9) under each kernel path (KERNELS="ref blas avx512")
 #   make check-portable  the library without the x86 kernels (KERN_X86=0, what
 #                   a non-x86 host builds) and the unit tests on it
+#   make check-kern-flags  the cpuid check tests every feature AVX512_FLAGS enable
 #   make asan       the same, built with -fsanitize=address,undefined
 #   make fuzz       libFuzzer harnesses over the parsers (FUZZTIME seconds each)
 #   make bench      benchmarks in t/perf/
@@ -79,8 +80,10 @@ PERFS    := $(PERF_SRC:t/perf/%.c=$(O)/t/perf/%)
 MAN1     := $(wildcard man/man1/*.1)
 MAN5     := $(wildcard man/man5/*.5)
 
-# Exactly the features feat_kern_cpu_avx512() (lib/kern/dispatch.c) tests;
-# VNNI and BF16 join both when kernels use them.
+# The x86 kernels' instruction sets.  feat_kern_cpu_avx512()
+# (lib/kern/dispatch.c) must test each feature these enable, the ones they
+# imply too (SSE3 to 4.2, POPCNT, CRC32, AVX, XSAVE; F16C with clang): make
+# check-kern-flags compares them.  VNNI and BF16 join both when kernels use them.
 AVX512_FLAGS := -mavx512f -mavx512bw -mavx512dq -mavx512vl -mfma -mavx2
 # The AVX-512 kernels' CFLAGS: the build's, but for the fuzz build (below).
 KERN_CFLAGS ?= $(CFLAGS)
@@ -88,7 +91,7 @@ KERN_CFLAGS ?= $(CFLAGS)
 # objects are kept (not intermediate): a second make rebuilds nothing
 .SECONDARY:
 
-.PHONY: all check check-kernels check-portable test asan fuzz bench demo deps install uninstall clean models
+.PHONY: all check check-kernels check-portable check-kern-flags test asan fuzz bench demo deps install uninstall clean models
 
 # Only the default build refreshes lib/libfeat.a, lib/libfeat.so and bin/:
 # a sanitizer or private build (O=...) keeps to its own directory.
@@ -192,6 +195,24 @@ check-portable: all
 		if objdump -d $$o | grep -q '%zmm'; then \
 			echo "check-portable: $$o uses AVX-512 outside lib/kern/avx512"; exit 1; fi; \
 	done; echo "check-portable: no AVX-512 instruction outside lib/kern/avx512"
+
+# Every instruction-set feature AVX512_FLAGS turns on (the compiler's
+# __FEATURE__ macros beyond its baseline) is named in
+# feat_kern_cpu_avx512() or the comment above it, which says how it is
+# tested.  Only where the x86 kernels are built.
+check-kern-flags:
+	@[ "$(KERN_X86)" = 1 ] || { echo "check-kern-flags: no x86 kernels in this build"; exit 0; }; \
+	base=$$($(CC) -dM -E -x c /dev/null); \
+	test=$$(sed -n '/Tests every feature AVX512_FLAGS/,/^}/p' lib/kern/dispatch.c); \
+	missing=; \
+	for m in $$($(CC) $(AVX512_FLAGS) -dM -E -x c /dev/null | \
+		    sed -n 's/^#define __\([A-Z0-9_]*\)__ 1$$/\1/p' | grep -v '^FP_FAST'); do \
+		printf '%s\n' "$$base" | grep -q "^#define __$${m}__ 1$$" && continue; \
+		f=$$(echo $$m | tr 'A-Z' 'a-z' | sed 's/^sse4_/sse4./'); \
+		printf '%s\n' "$$test" | grep -qiw -- "$$f" || missing="$$missing $$f"; \
+	done; \
+	[ -z "$$missing" ] || { echo "check-kern-flags: AVX512_FLAGS enable$$missing, which feat_kern_cpu_avx512() does not test"; exit 1; }; \
+	echo "check-kern-flags: feat_kern_cpu_avx512() tests every feature AVX512_FLAGS enable"
 
 ASAN_FLAGS = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 asan:

@@ -15,18 +15,39 @@
 
 #include "base/internal.h"
 #include "kern/kern.h"
+#if FEAT_KERN_X86
+#include <cpuid.h>
+#endif
 
-/* Tests every feature AVX512_FLAGS in the Makefile lets the compiler use. */
+/*
+ * Tests every feature AVX512_FLAGS in the Makefile lets the compiler use:
+ * the ones named there and the ones they imply (make check-kern-flags
+ * compares this list with the compiler's macros for those flags, GCC's and
+ * clang's).  crc32 is the SSE4.2 bit of cpuid; xsave and f16c (which
+ * clang's -mavx512f implies) are read from cpuid directly, as
+ * __builtin_cpu_supports does not know them everywhere (the OS's saving of
+ * the AVX-512 state, XCR0, is part of GCC's and clang's avx512f test).
+ */
 int feat_kern_cpu_avx512(void)
 {
 #if FEAT_KERN_X86
+	unsigned a, b, c, d;
+
 	__builtin_cpu_init();
+	if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & bit_XSAVE) || !(c & bit_F16C))
+		return 0;
 	return __builtin_cpu_supports("avx512f") &&
 	       __builtin_cpu_supports("avx512bw") &&
 	       __builtin_cpu_supports("avx512dq") &&
 	       __builtin_cpu_supports("avx512vl") &&
 	       __builtin_cpu_supports("avx2") &&
-	       __builtin_cpu_supports("fma");
+	       __builtin_cpu_supports("fma") &&
+	       __builtin_cpu_supports("avx") &&
+	       __builtin_cpu_supports("popcnt") &&
+	       __builtin_cpu_supports("sse4.2") &&
+	       __builtin_cpu_supports("sse4.1") &&
+	       __builtin_cpu_supports("ssse3") &&
+	       __builtin_cpu_supports("sse3");
 #else
 	return 0;
 #endif
