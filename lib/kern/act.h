@@ -7,14 +7,23 @@
 #ifndef FEAT_KERN_ACT_H
 #define FEAT_KERN_ACT_H
 
+/* NaN in, NaN out (every comparison with NaN is false, so it falls
+ * through to v): the engine's check for non-finite outputs must see it,
+ * not a 0 that looks like an ordinary value. */
 static inline float feat_act1(float v, int kind, float alpha)
 {
 	switch (kind) {
-	case 1: return v > 0 ? v : 0;
-	case 2: return v > 0 ? (v < 6 ? v : 6) : 0;
-	case 3: return v > 0 ? v : v * alpha;
+	case 1: return v < 0 ? 0 : v;
+	case 2: return v < 0 ? 0 : v > 6 ? 6 : v;
+	case 3: return v < 0 ? v * alpha : v;
 	}
 	return v;
+}
+
+/* max(a, b) that is NaN when either is (max pooling's). */
+static inline float feat_nanmax(float a, float b)
+{
+	return a > b || a != a ? a : b;
 }
 
 #endif

@@ -1214,7 +1214,7 @@ static void pool_planes(void *arg, long bc0, long bc1, int worker)
 					v = -INFINITY;
 					for (int iy = cy0; iy < cy1; iy++)
 						for (int ix = cx0; ix < cx1; ix++)
-							v = x[iy * p->win + ix] > v ? x[iy * p->win + ix] : v;
+							v = feat_nanmax(v, x[iy * p->win + ix]);
 				} else {
 					double s = 0;
 					int cnt = p->exclude_pad ? (cy1 - cy0) * (cx1 - cx0)

@@ -62,19 +62,28 @@ size_t feat_pc_scan_avx512(const uint8_t *codes, size_t stride, unsigned words,
 	const uint64_t *q, uint32_t first, size_t n, unsigned r,
 	uint32_t *out, uint32_t *dist);
 
+/* max(a, b) lane by lane, NaN when either is (VMAXPS alone returns b
+ * when a is NaN). */
+static inline __attribute__((always_inline)) __m512 feat_nanmax16(__m512 a, __m512 b)
+{
+	return _mm512_mask_mov_ps(_mm512_max_ps(a, b), _mm512_cmp_ps_mask(a, a, _CMP_UNORD_Q), a);
+}
+
 /* peak.c: this core's fp32 zmm FMA rate in GFLOP/s, measured (about
  * 0.1 s). */
 double feat_kern_peak_avx512(void);
 
-/* The activations on a vector of 16 (kind as feat_act1 in kern/act.h). */
+/* The activations on a vector of 16 (kind as feat_act1 in kern/act.h),
+ * NaN in, NaN out: VMAXPS and VMINPS return their second operand when
+ * either is NaN, so v goes second. */
 static inline __attribute__((always_inline)) __m512 feat_act16(__m512 v, int kind,
 	__m512 alpha)
 {
 	const __m512 zero = _mm512_setzero_ps();
 
 	switch (kind) {
-	case 1: return _mm512_max_ps(v, zero);
-	case 2: return _mm512_min_ps(_mm512_max_ps(v, zero), _mm512_set1_ps(6));
+	case 1: return _mm512_max_ps(zero, v);
+	case 2: return _mm512_min_ps(_mm512_set1_ps(6), _mm512_max_ps(zero, v));
 	case 3: return _mm512_mask_mul_ps(v, _mm512_cmp_ps_mask(v, zero, _CMP_LT_OQ), v, alpha);
 	}
 	return v;

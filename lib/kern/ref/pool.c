@@ -15,12 +15,10 @@ void feat_maxpool2x2_ref(const float *x, int hin, int win, float *y, int hout, i
 
 		for (int ox = 0; ox < wout; ox++) {
 			int c = 2 * ox;
-			float v = r0[c] > r1[c] ? r0[c] : r1[c];
+			float v = feat_nanmax(r0[c], r1[c]);
 
-			if (c + 1 < win) {
-				v = r0[c + 1] > v ? r0[c + 1] : v;
-				v = r1[c + 1] > v ? r1[c + 1] : v;
-			}
+			if (c + 1 < win)
+				v = feat_nanmax(v, feat_nanmax(r0[c + 1], r1[c + 1]));
 			yr[ox] = v;
 		}
 	}
