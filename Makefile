@@ -54,7 +54,7 @@ CHECK_LIBS   := $(shell pkg-config --libs check 2>/dev/null)
 CC_TARGET := $(shell $(CC) -dumpmachine 2>/dev/null)
 KERN_X86 ?= $(if $(filter x86_64-% amd64-%,$(CC_TARGET)),1,0)
 
-ALL_CFLAGS := -DFEAT_KERN_X86=$(KERN_X86) -std=gnu11 -fPIC -Iinclude -Ilib -Icmd -DFEAT_MODELDIR='"$(MODELDIR)"' $(WARN) $(WERROR) $(CFLAGS) $(PKG_CFLAGS)
+ALL_CFLAGS := -DFEAT_KERN_X86=$(KERN_X86) -std=gnu11 -fPIC -fvisibility=hidden -Iinclude -Ilib -Icmd -DFEAT_MODELDIR='"$(MODELDIR)"' $(WARN) $(WERROR) $(CFLAGS) $(PKG_CFLAGS)
 LIBS     := $(PKG_LIBS) -lm -lpthread
 
 LIB_SRC  := $(sort $(filter-out lib/kern/avx512/%,$(wildcard lib/*/*.c lib/*/*/*.c)))
@@ -70,6 +70,9 @@ SH_TESTS := $(sort $(wildcard t/t[0-9]*.sh))
 # prep, featwrite and scale-out tests (t0-t3, t7) run once, in make check.
 KERNEL_SH_TESTS := $(filter t/t4% t/t5% t/t6% t/t9%,$(SH_TESTS))
 PERF_SRC := $(sort $(wildcard t/perf/*.c))
+# contrib/api: the library used from C as a user would, through feat.h and
+# libfeat.so alone (the library exports nothing else); built for make test.
+EXAMPLE_SRC := $(sort $(wildcard contrib/api/*.c))
 
 LIB_OBJ  := $(LIB_SRC:%.c=$(O)/%.o) $(AVX_SRC:%.c=$(O)/%.o)
 CLI_OBJ  := $(CLI_SRC:%.c=$(O)/%.o)
@@ -77,8 +80,10 @@ SCRIPTS  := $(filter-out $(CMD_SRC) cmd/README% cmd/common,$(wildcard cmd/*))
 PROGS    := $(CMD_SRC:cmd/%.c=$(O)/bin/%) $(SCRIPTS:cmd/%=$(O)/bin/%)
 UNITS    := $(UNIT_SRC:t/unit/%.c=$(O)/t/unit/%)
 PERFS    := $(PERF_SRC:t/perf/%.c=$(O)/t/perf/%)
+EXAMPLES := $(EXAMPLE_SRC:contrib/api/%.c=$(O)/contrib/api/%)
 MAN1     := $(wildcard man/man1/*.1)
 MAN5     := $(wildcard man/man5/*.5)
+MAN3     := $(wildcard man/man3/*.3)
 
 # The x86 kernels' instruction sets.  feat_kern_cpu_avx512()
 # (lib/kern/dispatch.c) must test each feature these enable, the ones they
@@ -151,6 +156,14 @@ $(O)/t/unit/%.o: t/unit/%.c $(wildcard include/*.h lib/*/*.h lib/*/*/*.h cmd/com
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(CHECK_CFLAGS) -c -o $@ $<
 
+$(O)/libfeat.so.$(SOMAJOR): $(O)/libfeat.so.$(VERSION)
+	ln -sf libfeat.so.$(VERSION) $@
+
+$(EXAMPLES): $(O)/contrib/api/%: contrib/api/%.c include/feat.h $(O)/libfeat.so.$(SOMAJOR)
+	@mkdir -p $(@D)
+	$(CC) -std=gnu11 -Iinclude $(WARN) $(WERROR) $(CFLAGS) $(LDFLAGS) -o $@ $< \
+		-L$(O) -l:libfeat.so.$(VERSION) -Wl,-rpath,$(CURDIR)/$(O)
+
 # Benchmark programs (t/perf/*.c): built by `make bench` only.
 $(O)/t/perf/%: t/perf/%.c $(O)/libfeat.a $(wildcard include/*.h lib/*/*.h lib/*/*/*.h cmd/common/*.h t/unit/*.h)
 	@mkdir -p $(@D)
@@ -158,18 +171,19 @@ $(O)/t/perf/%: t/perf/%.c $(O)/libfeat.a $(wildcard include/*.h lib/*/*.h lib/*/
 
 # t/ scripts find the programs and the unit tests through these variables.
 TEST_ENV = FEAT_BIN=$(CURDIR)/$(O)/bin FEAT_UNIT=$(CURDIR)/$(O)/t/unit \
+           FEAT_EXAMPLES=$(CURDIR)/$(O)/contrib/api \
            FEAT_TOP=$(CURDIR) PATH=$(CURDIR)/$(O)/bin:$$PATH $(TEST_EXTRA)
 
 check: deps
 	@$(MAKE) --no-print-directory test
 
-test: all $(UNITS)
+test: all $(UNITS) $(EXAMPLES)
 	$(TEST_ENV) $(PROVE) $(PROVEFLAGS) --exec '' $(UNITS) $(SH_TESTS)
 
 # The whole suite once under each kernel path (FEAT_KERNEL), as the
 # engine's tests require; avx512 only where the CPU has it.
 KERNELS ?= ref blas avx512
-check-kernels: all $(UNITS)
+check-kernels: all $(UNITS) $(EXAMPLES)
 	@for k in $(KERNELS); do \
 		if [ $$k = avx512 ] && ! grep -q avx512f /proc/cpuinfo; then \
 			echo "== FEAT_KERNEL=$$k: skipped, no AVX-512 here"; continue; fi; \
@@ -271,7 +285,7 @@ libfeat.pc: libfeat.pc.in include/feat.h
 
 install: all libfeat.pc
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCDIR) \
-		$(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(PKGDIR) \
+		$(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man3 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(PKGDIR) \
 		$(DESTDIR)$(MODELDIR)
 	install -m 755 $(PROGS) $(DESTDIR)$(BINDIR)
 	install -m 644 lib/libfeat.a $(DESTDIR)$(LIBDIR)
@@ -280,6 +294,7 @@ install: all libfeat.pc
 	ln -sf libfeat.so.$(SOMAJOR) $(DESTDIR)$(LIBDIR)/libfeat.so
 	install -m 644 include/feat.h $(DESTDIR)$(INCDIR)
 	install -m 644 $(MAN1) $(DESTDIR)$(MANDIR)/man1
+	install -m 644 $(MAN3) $(DESTDIR)$(MANDIR)/man3
 	install -m 644 $(MAN5) $(DESTDIR)$(MANDIR)/man5
 	install -m 644 libfeat.pc $(DESTDIR)$(PKGDIR)
 	for m in models/*.fm; do [ ! -f "$$m" ] || install -m 644 "$$m" $(DESTDIR)$(MODELDIR); done
@@ -288,6 +303,7 @@ uninstall:
 	rm -f $(addprefix $(DESTDIR)$(BINDIR)/,$(notdir $(PROGS)))
 	rm -f $(DESTDIR)$(LIBDIR)/libfeat.* $(DESTDIR)$(INCDIR)/feat.h $(DESTDIR)$(PKGDIR)/libfeat.pc
 	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man1/,$(notdir $(MAN1)))
+	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man3/,$(notdir $(MAN3)))
 	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man5/,$(notdir $(MAN5)))
 	rm -rf $(DESTDIR)$(MODELDIR)
 

@@ -257,8 +257,9 @@ static int boxes_of(struct run *s, struct feat_rec *r, int *w, int *h,
 	char *why, size_t whylen)
 {
 	static const struct feat_crop_opts all = { 0 };
+	const struct feat_tensor *t;
 	const float *dets;
-	int n;
+	int n, nb, iw, ih;
 
 	if (feat_crop_inputs(r, w, h, &dets, &n, why, whylen))
 		return -1;
@@ -268,7 +269,16 @@ static int boxes_of(struct run *s, struct feat_rec *r, int *w, int *h,
 			feat_die(FEAT_EXIT_SYSTEM, "out of memory");
 		s->cap = n;
 	}
-	return feat_crop_boxes(dets, n, *w, *h, &all, s->boxes);
+	nb = feat_crop_boxes(dets, n, *w, *h, &all, s->boxes);
+	/* from the photo's frame (origsize) to the image's pixels */
+	t = feat_rec_find(r, "image");
+	iw = (int)t->dims[1], ih = (int)t->dims[0];
+	for (int i = 0; i < nb && (iw != *w || ih != *h); i++) {
+		s->boxes[i].x0 *= (float)iw / *w, s->boxes[i].x1 *= (float)iw / *w;
+		s->boxes[i].y0 *= (float)ih / *h, s->boxes[i].y1 *= (float)ih / *h;
+	}
+	*w = iw, *h = ih;
+	return nb;
 }
 
 /* ------------------------------------------------------------ pictures */

@@ -31,7 +31,8 @@ static const char usage[] =
 	"  -r, --recursive      decode every file under directories, in sorted order\n"
 	"      --min-side N     JPEG: decode at the smallest scale M/8 (M = 1, 2, 3, 4, 8)\n"
 	"                       that keeps the short side >= N (DCT-domain downscaling;\n"
-	"                       never enlarges)\n"
+	"                       never enlarges; default 512, what the shipped models\n"
+	"                       need; 0: full size)\n"
 	"      --fast           JPEG: faster, slightly less accurate decoding\n"
 	"      --no-orient      do not apply the EXIF orientation\n"
 	"      --background R,G,B  colour under transparent PNG pixels (default 255,255,255)\n"
@@ -131,6 +132,7 @@ static int parse(int argc, char **argv, struct opts *o)
 
 	memset(o, 0, sizeof *o);
 	o->dec.max_pixels = FEAT_DEFAULT_MAX_PIXELS;
+	o->dec.min_side = FEAT_DEFAULT_MIN_SIDE;
 	o->max_bytes = FEAT_DEFAULT_MAX_BYTES;
 	while ((c = feat_getopt(argc, argv, "0kr", lo)) != -1) {
 		if (feat_cli_common(c, usage))

@@ -41,6 +41,16 @@ int feat_crop_inputs(struct feat_rec *r, int *w, int *h, const float **dets,
 	*w = (int)t->dims[1];
 	*dets = NULL;
 	*n = 0;
+	if ((t = feat_rec_find(r, "origsize"))) {
+		const int32_t *v = t->data;
+
+		if (t->dtype != FEAT_DT_I32 || feat_tensor_count(t) != 2 || v[0] < 1 || v[1] < 1) {
+			snprintf(why, whylen, "'origsize' is not i32 [2] holding a width and a height of at least 1");
+			return FEAT_E_FORMAT;
+		}
+		*w = v[0];
+		*h = v[1];
+	}
 	if (!(t = feat_rec_find(r, "dets")))
 		return 0;
 	if (t->dtype != FEAT_DT_F32 || t->ndim != 2 || t->dims[1] != 6 ||
@@ -166,19 +176,51 @@ void feat_crop_rect(const struct feat_box *b, int w, int h,
 	rect[3] = rect[3] > h ? h : rect[3] <= rect[1] ? rect[1] + 1 : rect[3];
 }
 
-int feat_crop_apply(struct feat_rec *r, const int rect[4], float score,
+/* A rectangle of the photo's ow x oh frame as pixels of the iw x ih image
+ * that shows it: edges scaled and rounded outwards (within FEAT_CROP_EPS
+ * of a whole number: that number), at least one pixel, inside the image.
+ * The same rectangle when the two sizes are equal. */
+static void frame_to_image(const int fr[4], int ow, int oh, int iw, int ih, int out[4])
+{
+	double sx = (double)iw / ow, sy = (double)ih / oh;
+
+	if (iw == ow && ih == oh) {
+		memcpy(out, fr, 4 * sizeof *out);
+		return;
+	}
+	out[0] = (int)floor(fr[0] * sx + FEAT_CROP_EPS);
+	out[1] = (int)floor(fr[1] * sy + FEAT_CROP_EPS);
+	out[2] = (int)ceil(fr[2] * sx - FEAT_CROP_EPS);
+	out[3] = (int)ceil(fr[3] * sy - FEAT_CROP_EPS);
+	out[0] = out[0] < 0 ? 0 : out[0] >= iw ? iw - 1 : out[0];
+	out[1] = out[1] < 0 ? 0 : out[1] >= ih ? ih - 1 : out[1];
+	out[2] = out[2] > iw ? iw : out[2] <= out[0] ? out[0] + 1 : out[2];
+	out[3] = out[3] > ih ? ih : out[3] <= out[1] ? out[1] + 1 : out[3];
+}
+
+int feat_crop_apply(struct feat_rec *r, const int frame[4], float score,
 	float label, int keep_dets, char *why, size_t whylen)
 {
+	const int *rect = frame;
 	struct feat_tensor *t = feat_rec_find(r, "image");
 	uint32_t dims[3], cd[1] = { 6 };
 	size_t c, row, stride;
 	uint8_t *tmp;
+	const struct feat_tensor *o = feat_rec_find(r, "origsize");
 	float *cv;
-	int e;
+	int e, ow, oh, ir[4];
 
 	FEAT_ASSERT(t && t->ndim == 3);
-	FEAT_ASSERT(rect[0] >= 0 && rect[0] < rect[2] && rect[2] <= (int)t->dims[1]);
-	FEAT_ASSERT(rect[1] >= 0 && rect[1] < rect[3] && rect[3] <= (int)t->dims[0]);
+	/* the photo's frame: rect is in it, the image may be smaller */
+	if (o && (o->dtype != FEAT_DT_I32 || feat_tensor_count(o) != 2 ||
+		  ((const int32_t *)o->data)[0] < 1 || ((const int32_t *)o->data)[1] < 1))
+		o = NULL;   /* feat_crop_inputs refuses it; the image's frame */
+	ow = o ? ((const int32_t *)o->data)[0] : (int)t->dims[1];
+	oh = o ? ((const int32_t *)o->data)[1] : (int)t->dims[0];
+	FEAT_ASSERT(rect[0] >= 0 && rect[0] < rect[2] && rect[2] <= ow);
+	FEAT_ASSERT(rect[1] >= 0 && rect[1] < rect[3] && rect[3] <= oh);
+	frame_to_image(rect, ow, oh, (int)t->dims[1], (int)t->dims[0], ir);
+	rect = ir;
 	c = t->dims[2];
 	stride = (size_t)t->dims[1] * c;
 	row = (size_t)(rect[2] - rect[0]) * c;
@@ -211,9 +253,14 @@ int feat_crop_apply(struct feat_rec *r, const int rect[4], float score,
 	}
 	cv = t->data;
 	for (int i = 0; i < 4; i++)
-		cv[i] = (float)rect[i];
+		cv[i] = (float)frame[i];
 	cv[4] = score;
 	cv[5] = label;
+	/* the crop shows frame's part of the photo */
+	if (o && (t = feat_rec_find(r, "origsize"))) {
+		((int32_t *)t->data)[0] = frame[2] - frame[0];
+		((int32_t *)t->data)[1] = frame[3] - frame[1];
+	}
 	return 0;
 }
 

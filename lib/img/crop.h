@@ -37,9 +37,12 @@ struct feat_box {
 #define FEAT_CROP_FALLBACK (-1.0f)
 
 /*
- * Check r's `image` (u8 [H, W, C], C 1..4, not empty) and `dets` (absent,
- * or f32 [N, 6]).  Fills *w, *h, and *dets / *n (NULL and 0 when r has
- * no `dets`).  Returns 0, or FEAT_E_NOTFOUND / FEAT_E_FORMAT with a
+ * Check r's `image` (u8 [H, W, C], C 1..4, not empty), `origsize`
+ * (absent, or i32 [2] >= 1) and `dets` (absent, or f32 [N, 6]).  Fills
+ * *w, *h with the photo's frame, the one `dets` and `crop` are in:
+ * `origsize` when r has it (the image may be smaller: imgdecode
+ * --min-side), else the image's size; and *dets / *n (NULL and 0 when r
+ * has no `dets`).  Returns 0, or FEAT_E_NOTFOUND / FEAT_E_FORMAT with a
  * one-line reason.
  */
 int feat_crop_inputs(struct feat_rec *r, int *w, int *h, const float **dets,
@@ -64,7 +67,10 @@ void feat_crop_rect(const struct feat_box *b, int w, int h,
 	const struct feat_crop_opts *o, int rect[4]);
 
 /*
- * Replace r's `image` by its rect, add `crop` (f32 [6]: x0, y0, x1, y1,
+ * Replace r's `image` by its rect (in the photo's frame, as
+ * feat_crop_inputs gives it: scaled to the image's pixels, edges rounded
+ * outwards), set `origsize` (when r has it) to the rect's size, add
+ * `crop` (f32 [6]: x0, y0, x1, y1 in the frame,
  * score, label; score and label FEAT_CROP_FALLBACK for the whole image
  * taken when no box was), and remove `input` and `xform` (made from the
  * old image), and `dets` unless keep_dets.  Returns 0, FEAT_E_NOMEM, or

@@ -38,7 +38,7 @@ static void boxes(const uint8_t *p, size_t n, const int *cls, int ncls)
 	struct feat_rec r;
 	struct feat_box *b;
 	uint32_t d[3];
-	int w, h, nd, nb, rect[4];
+	int w, h, iw, ih, m, scaled, nd, nb, rect[4];
 	float *dets;
 	char why[256];
 
@@ -53,6 +53,12 @@ static void boxes(const uint8_t *p, size_t n, const int *cls, int ncls)
 	o.margin_px = p[4] / 16.0;
 	o.min_size = p[5] / 32.0;
 	o.min_score = (p[6] - 128) / 64.0f;
+	/* p[7] odd: the image shows the w x h photo at m/8 of its size
+	 * (imgdecode's DCT scaling), with `origsize` */
+	scaled = p[7] & 1;
+	m = scaled ? 1 + (p[7] >> 1) % 8 : 8;
+	iw = (w * m + 7) / 8;
+	ih = (h * m + 7) / 8;
 	p += 8;
 	n -= 8;
 	nd = (int)(n / 24);
@@ -65,11 +71,20 @@ static void boxes(const uint8_t *p, size_t n, const int *cls, int ncls)
 	nb = feat_crop_boxes(dets, nd, w, h, &o, b);
 	FEAT_ASSERT(nb >= 0 && nb <= nd);
 	feat_rec_init(&r);
-	d[0] = (uint32_t)h;
-	d[1] = (uint32_t)w;
+	d[0] = (uint32_t)ih;
+	d[1] = (uint32_t)iw;
 	d[2] = 3;
 	if (feat_rec_add(&r, "image", FEAT_DT_U8, 3, d, NULL)) {
 		memset(r.t[0].data, 7, r.t[0].nbytes);
+		if (scaled) {
+			uint32_t two = 2;
+			struct feat_tensor *os = feat_rec_add(&r, "origsize", FEAT_DT_I32, 1, &two, NULL);
+
+			if (!os)
+				goto out;
+			((int32_t *)os->data)[0] = w;
+			((int32_t *)os->data)[1] = h;
+		}
 		for (int i = 0; i < nb; i++) {
 			FEAT_ASSERT(b[i].x0 >= 0 && b[i].x0 < b[i].x1 && b[i].x1 <= w);
 			FEAT_ASSERT(b[i].y0 >= 0 && b[i].y0 < b[i].y1 && b[i].y1 <= h);
@@ -84,10 +99,22 @@ static void boxes(const uint8_t *p, size_t n, const int *cls, int ncls)
 			feat_crop_rect(&b[0], w, h, &o, rect);
 			FEAT_ASSERT(feat_crop_apply(&r, rect, b[0].score, b[0].label, 0, why, sizeof why) == 0);
 			t = feat_rec_find(&r, "image");
-			FEAT_ASSERT(t && t->dims[0] == (uint32_t)(rect[3] - rect[1]) &&
-				    t->dims[1] == (uint32_t)(rect[2] - rect[0]));
+			if (!scaled) {
+				FEAT_ASSERT(t && t->dims[0] == (uint32_t)(rect[3] - rect[1]) &&
+					    t->dims[1] == (uint32_t)(rect[2] - rect[0]));
+			} else {
+				const int32_t *os;
+
+				FEAT_ASSERT(t && t->dims[0] >= 1 && t->dims[0] <= (uint32_t)ih &&
+					    t->dims[1] >= 1 && t->dims[1] <= (uint32_t)iw);
+				t = feat_rec_find(&r, "origsize");
+				FEAT_ASSERT(t);
+				os = t->data;
+				FEAT_ASSERT(os[0] == rect[2] - rect[0] && os[1] == rect[3] - rect[1]);
+			}
 		}
 	}
+out:
 	feat_rec_free(&r);
 	free(dets);
 	free(b);

@@ -1,0 +1,271 @@
+/*
+ * detector.c - ssd-detect's library half: an SSD model over records'
+ * prepared `input`, adding `dets` in the pixels of the record's image.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "feat.h"
+#include "img/prep.h"
+#include "nn/ssd.h"
+#include "pipe/stage.h"
+
+#define STAGE "ssd-detect"
+
+struct feat_detector {
+	struct feat_net *net;
+	struct feat_ssd ssd;
+	int in;
+	uint32_t chw[3];               /* input shape of one image */
+	int batch, threads;
+	struct feat_rec **ok;          /* records of the current pass */
+	float (*xf)[8];                /* their transforms */
+	struct feat_det *dets;
+	size_t cap;
+};
+
+void feat_detector_opts_init(struct feat_detector_opts *o)
+{
+	memset(o, 0, sizeof *o);
+	o->batch = 8;
+	o->threads = 1;
+}
+
+int feat_detector_open(feat_detector **out, const char *path,
+	const struct feat_detector_opts *opts, char *detail, size_t dlen)
+{
+	struct feat_detector_opts def;
+	struct feat_detector *d;
+	char why[400];
+	int e;
+
+	*out = NULL;
+	if (!opts) {
+		feat_detector_opts_init(&def);
+		opts = &def;
+	}
+	if (opts->batch < 1 || opts->batch > 4096 || opts->threads < 1 || opts->threads > 64) {
+		snprintf(detail, dlen, "batch must be 1 to 4096 and threads 1 to 64");
+		return FEAT_E_RANGE;
+	}
+	if (!(d = calloc(1, sizeof *d)))
+		goto oom;
+	if ((e = feat_stage_load(&d->net, path, &d->in, d->chw, detail, dlen)))
+		goto fail;
+	if ((e = feat_ssd_setup(&d->ssd, d->net, why, sizeof why))) {
+		snprintf(detail, dlen, "%s: %s", path, why);
+		goto fail;
+	}
+	if (opts->set_confidence)
+		d->ssd.confidence_threshold = (float)opts->confidence;
+	if (opts->set_nms)
+		d->ssd.nms_threshold = (float)opts->nms;
+	if (opts->set_top_k)
+		d->ssd.top_k = opts->top_k;
+	if (opts->set_keep_top_k)
+		d->ssd.keep_top_k = opts->keep_top_k;
+	d->batch = opts->batch;
+	d->threads = opts->threads;
+	if ((e = feat_net_reserve(d->net, d->batch))) {
+		snprintf(detail, dlen, "%s: %s", path, feat_strerror(e));
+		goto fail;
+	}
+	if (d->threads > 1 && (e = feat_net_set_threads(d->net, d->threads))) {
+		snprintf(detail, dlen, "%d threads: %s", d->threads, feat_strerror(e));
+		goto fail;
+	}
+	if (!(d->ok = calloc((size_t)d->batch, sizeof *d->ok)) ||
+	    !(d->xf = calloc((size_t)d->batch, sizeof *d->xf)))
+		goto oom;
+	*out = d;
+	return 0;
+oom:
+	snprintf(detail, dlen, "out of memory");
+	e = FEAT_E_NOMEM;
+fail:
+	feat_detector_free(d);
+	return e;
+}
+
+void feat_detector_free(feat_detector *d)
+{
+	if (!d)
+		return;
+	free(d->ok);
+	free(d->xf);
+	free(d->dets);
+	feat_ssd_free(&d->ssd);
+	feat_net_free(d->net);
+	free(d);
+}
+
+void feat_detector_info(const feat_detector *d, struct feat_detector_info *i)
+{
+	memset(i, 0, sizeof *i);
+	i->channels = d->chw[0], i->height = d->chw[1], i->width = d->chw[2];
+	i->batch = d->batch;
+	i->threads = d->threads;
+	i->priors = d->ssd.nprior;
+	i->classes = d->ssd.num_classes;
+	i->confidence = d->ssd.confidence_threshold;
+	i->nms = d->ssd.nms_threshold;
+	i->top_k = d->ssd.top_k;
+	i->keep_top_k = d->ssd.keep_top_k;
+}
+
+int feat_detector_prep(const feat_detector *d, struct feat_prep_opts *o,
+	char *why, size_t whylen)
+{
+	memset(o, 0, sizeof *o);
+	return feat_prep_from_model(o, 0, &d->net->model, why, whylen);
+}
+
+/* Boxes from the network input's normalised coordinates to image pixels
+ * (x_in = sx * x_img + tx), then to the photo's ow x oh frame (the image
+ * is sw x sh), clipped to it. */
+static void to_image(float *b, const float *xf, float w_in, float h_in, float ow, float oh)
+{
+	float sw = xf[0], sh = xf[1], sx = xf[4], sy = xf[5], tx = xf[6], ty = xf[7];
+
+	for (int i = 0; i < 4; i += 2) {
+		float x = (b[i] * w_in - tx) / sx, y = (b[i + 1] * h_in - ty) / sy;
+
+		if (ow != sw)
+			x = x / sw * ow;
+		if (oh != sh)
+			y = y / sh * oh;
+		b[i] = x < 0 ? 0 : x > ow ? ow : x;
+		b[i + 1] = y < 0 ? 0 : y > oh ? oh : y;
+	}
+}
+
+/*
+ * The detections of one record from its rows of the network's outputs.
+ * Outputs that are not finite (an overflow in the net) make r an error
+ * record, never boxes; so does a box that decodes to a non-finite corner
+ * (offsets so large that the exponential of the box size overflows).
+ */
+static int put_dets(struct feat_detector *d, struct feat_rec *r, const float *loc,
+	const float *conf, const float *xf, char *why, size_t whylen)
+{
+	const struct feat_net *net = d->net;
+	size_t nl = net->blob[d->ssd.loc_blob].count, nc = net->blob[d->ssd.conf_blob].count, k;
+	uint32_t dims[2];
+	struct feat_tensor *t;
+	float *o, ow, oh;
+	int n, e;
+
+	if ((k = feat_f32_nonfinite(loc, nl)) < nl)
+		return feat_stage_nonfinite(STAGE, r, "network output is not finite",
+					    net->blob[d->ssd.loc_blob].name, loc, k, nl, why, whylen);
+	if ((k = feat_f32_nonfinite(conf, nc)) < nc)
+		return feat_stage_nonfinite(STAGE, r, "network output is not finite",
+					    net->blob[d->ssd.conf_blob].name, conf, k, nc, why, whylen);
+	if ((n = feat_ssd_detect(&d->ssd, loc, conf, &d->dets, &d->cap)) == FEAT_E_NOMEM)
+		return feat_stage_oom(FEAT_E_NOMEM, why, whylen);
+	if (n < 0)
+		return feat_stage_oom(feat_rec_set_error(r, STAGE ": network output is not finite"),
+				      why, whylen);
+	/* the photo's frame: the image may be smaller (imgdecode --min-side) */
+	if ((t = feat_rec_find(r, "origsize")) && t->dtype == FEAT_DT_I32 &&
+	    feat_tensor_count(t) == 2 && ((const int32_t *)t->data)[0] >= 1 &&
+	    ((const int32_t *)t->data)[1] >= 1 && xf[0] >= 1 && xf[1] >= 1) {
+		ow = (float)((const int32_t *)t->data)[0];
+		oh = (float)((const int32_t *)t->data)[1];
+	} else {
+		ow = xf[0], oh = xf[1];
+	}
+	dims[0] = (uint32_t)n, dims[1] = 6;
+	if (!(t = feat_rec_add(r, "dets", FEAT_DT_F32, 2, dims, &e))) {
+		if (e == FEAT_E_NOMEM)
+			return feat_stage_oom(e, why, whylen);
+		return feat_stage_oom(feat_rec_set_error(r, STAGE ": record has too many tensors to add 'dets'"),
+				      why, whylen);
+	}
+	o = t->data;
+	for (int i = 0; i < n; i++, o += 6) {
+		o[0] = d->dets[i].label;
+		o[1] = d->dets[i].score;
+		o[2] = d->dets[i].x0, o[3] = d->dets[i].y0;
+		o[4] = d->dets[i].x1, o[5] = d->dets[i].y1;
+		to_image(o + 2, xf, (float)d->chw[2], (float)d->chw[1], ow, oh);
+		if (feat_f32_nonfinite(o + 2, 4) < 4) {
+			feat_rec_remove(r, "dets");
+			return feat_stage_oom(feat_rec_set_error(r, STAGE ": a box of class %d, score %g, decodes to a non-finite corner",
+								 (int)d->dets[i].label, d->dets[i].score),
+					      why, whylen);
+		}
+	}
+	return 0;
+}
+
+/* r's `xform` copied into xf, or 0 with r marked as failed (*e set only
+ * for a fault of the run). */
+static int xform_of(struct feat_rec *r, float xf[8], int *e, char *why, size_t whylen)
+{
+	struct feat_tensor *f = feat_rec_find(r, "xform");
+	const float *v;
+
+	*e = 0;
+	if (!f || f->dtype != FEAT_DT_F32 || feat_tensor_count(f) != 8) {
+		*e = feat_stage_oom(feat_rec_set_error(r, STAGE ": no 'xform' tensor (f32 [8], written by imgprep) to map boxes back to the image"),
+				    why, whylen);
+		return 0;
+	}
+	v = f->data;
+	if (feat_f32_nonfinite(v, 8) < 8 || !(v[4] > 0) || !(v[5] > 0) ||
+	    !(v[0] >= 0) || !(v[1] >= 0)) {
+		*e = feat_stage_oom(feat_rec_set_error(r, STAGE ": 'xform' is not a valid transform"),
+				    why, whylen);
+		return 0;
+	}
+	memcpy(xf, v, 8 * sizeof *xf);
+	return 1;
+}
+
+int feat_detector_run(feat_detector *d, struct feat_rec **recs, int n,
+	char *why, size_t whylen)
+{
+	size_t count = (size_t)d->chw[0] * d->chw[1] * d->chw[2];
+	size_t nl = d->net->blob[d->ssd.loc_blob].count, nc = d->net->blob[d->ssd.conf_blob].count;
+	float *in = feat_net_data(d->net, d->in);
+	int m = 0, e;
+
+	if (n < 0 || n > d->batch) {
+		snprintf(why, whylen, "%d records for a detector opened for batches of %d", n, d->batch);
+		return FEAT_E_RANGE;
+	}
+	for (int i = 0; i < n; i++) {
+		const float *p;
+
+		if (recs[i]->status != FEAT_ST_OK)
+			continue;
+		if (!(p = feat_stage_input(STAGE, recs[i], d->chw, &e, why, whylen))) {
+			if (e)
+				return e;
+			continue;
+		}
+		if (!xform_of(recs[i], d->xf[m], &e, why, whylen)) {
+			if (e)
+				return e;
+			continue;
+		}
+		memcpy(in + (size_t)m * count, p, count * sizeof *p);
+		d->ok[m++] = recs[i];
+	}
+	if (!m)
+		return 0;
+	if ((e = feat_net_forward(d->net, m))) {
+		snprintf(why, whylen, "forward pass: %s", feat_strerror(e));
+		return e;
+	}
+	for (int i = 0; i < m; i++) {
+		const float *loc = feat_net_data(d->net, d->ssd.loc_blob) + (size_t)i * nl;
+		const float *conf = feat_net_data(d->net, d->ssd.conf_blob) + (size_t)i * nc;
+
+		if ((e = put_dets(d, d->ok[i], loc, conf, d->xf[i], why, whylen)))
+			return e;
+	}
+	return 0;
+}

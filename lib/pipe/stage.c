@@ -1,0 +1,90 @@
+/*
+ * stage.c - the checks every network stage makes of its models and of the
+ * records it is given.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "pipe/stage.h"
+
+int feat_stage_oom(int e, char *why, size_t whylen)
+{
+	if (e != FEAT_E_NOMEM)
+		return 0;
+	snprintf(why, whylen, "out of memory");
+	return FEAT_E_NOMEM;
+}
+
+int feat_stage_load(struct feat_net **net, const char *path, int *in,
+	uint32_t chw[3], char *detail, size_t dlen)
+{
+	const struct feat_blob *b;
+	int e;
+
+	*net = NULL;
+	if ((e = feat_net_load(net, path, detail, dlen)))
+		return e;
+	if ((*net)->ninput != 1) {
+		snprintf(detail, dlen, "%s: the model has %d inputs; an image model has one",
+			 path, (*net)->ninput);
+		goto bad;
+	}
+	*in = (*net)->input[0];
+	b = &(*net)->blob[*in];
+	if (b->ndim != 4) {
+		snprintf(detail, dlen, "%s: the model's input has %d dimensions; an image input has 4 (N, C, H, W)",
+			 path, b->ndim);
+		goto bad;
+	}
+	chw[0] = b->dims[1], chw[1] = b->dims[2], chw[2] = b->dims[3];
+	return 0;
+bad:
+	feat_net_free(*net);
+	*net = NULL;
+	return FEAT_E_FORMAT;
+}
+
+int feat_stage_nonfinite(const char *stage, struct feat_rec *r,
+	const char *what, const char *name, const float *v, size_t k, size_t n,
+	char *why, size_t whylen)
+{
+	return feat_stage_oom(feat_rec_set_error(r, "%s: %s: '%s' holds %s at element %zu of %zu",
+						 stage, what, name,
+						 isnan(v[k]) ? "NaN" : v[k] > 0 ? "inf" : "-inf",
+						 k, n), why, whylen);
+}
+
+const float *feat_stage_input(const char *stage, struct feat_rec *r,
+	const uint32_t chw[3], int *e, char *why, size_t whylen)
+{
+	struct feat_tensor *t = feat_rec_find(r, "input");
+	size_t k, n;
+
+	*e = 0;
+	if (!t) {
+		*e = feat_stage_oom(feat_rec_set_error(r, "%s: no 'input' tensor (prepare it with imgprep -m MODEL)",
+						       stage), why, whylen);
+		return NULL;
+	}
+	if (t->dtype != FEAT_DT_F32 || t->ndim != 3 || t->dims[0] != chw[0] ||
+	    t->dims[1] != chw[1] || t->dims[2] != chw[2]) {
+		char got[128] = "";
+
+		for (int i = 0; i < t->ndim; i++)
+			snprintf(got + strlen(got), sizeof got - strlen(got), "%s%u",
+				 i ? " " : "", (unsigned)t->dims[i]);
+		*e = feat_stage_oom(feat_rec_set_error(r, "%s: 'input' is %s [%s]; the model needs f32 [%u %u %u] (prepare it with imgprep -m MODEL)",
+						       stage,
+						       feat_dtype_name(t->dtype) ? feat_dtype_name(t->dtype) : "?",
+						       got, chw[0], chw[1], chw[2]), why, whylen);
+		return NULL;
+	}
+	n = (size_t)feat_tensor_count(t);
+	if ((k = feat_f32_nonfinite(t->data, n)) < n) {
+		*e = feat_stage_nonfinite(stage, r, "non-finite input", "input", t->data, k, n,
+					  why, whylen);
+		return NULL;
+	}
+	return t->data;
+}
