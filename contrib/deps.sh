@@ -5,6 +5,11 @@
 pkgs="gcc make pkg-config libjpeg62-turbo-dev libpng-dev zlib1g-dev check
       libopenblas-dev python3 python3-numpy python3-pil perl clang
       libjpeg-turbo-progs parallel rsync openssh-client"
+# make quality (contrib/eval/quality.sh) and make models also need the
+# references and the data: DEPS=quality sh contrib/deps.sh
+[ "${DEPS:-}" = quality ] && pkgs="$pkgs python3-torch python3-torchvision python3-onnx
+      python3-scipy opencv-doc dataset-fashion-mnist findimagedupes imagemagick
+      gnome-backgrounds mate-backgrounds"
 # (openssh-server is not installed here: it would start a daemon on the
 # user's machine.  t/t7100, featrun over hosts, needs its sshd binary and
 # says so when it is missing; .ci/run installs it.)

@@ -46,8 +46,10 @@ n=$(wc -l <"$w/list")
 groups=$(cut -f2 truth.tsv | sort | uniq -d | wc -l)
 echo "near-duplicates: $n photos, $groups groups of re-uploads ($d)"
 printf '  %-52s %6s %9s %7s %6s\n' method pairs precision recall F1
-def=$(featdedup --help | sed -n 's/.*radius R.*(default \([0-9]*\)).*/\1/p')
-featdedup -r "$def" -p "$w/dedup.tsv" | cut -f1,2 | tr '\t' ' ' >"$w/default"
+# featdedup's default radius for these codes, as featdedup -v reports it
+featdedup -v -p "$w/dedup.tsv" 2>"$w/default.log" | cut -f1,2 | tr '\t' ' ' >"$w/default"
+def=$(sed -n 's/.* pairs \(of codes \)*within \([0-9]*\)[,;].*/\2/p' "$w/default.log")
+[ -n "$def" ] || { echo "dupeval.sh: featdedup -v did not say its radius" >&2; exit 1; }
 $py "$top/contrib/eval/dupscore.py" pairs truth.tsv \
 	"featkit, dedup code of the photo, featdedup -r $def (default)" "$w/default"
 for code in dedup dedup-crop deepbit; do
