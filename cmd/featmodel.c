@@ -294,11 +294,49 @@ static int cmp_double(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+/* The core's name: /proc/cpuinfo's "model name" (Linux on x86) or
+ * "Hardware"/"cpu model" elsewhere; "unknown CPU" without them. */
+static void cpu_name(char *buf, size_t len)
+{
+	static const char *const keys[] = { "model name", "Hardware", "cpu model" };
+	FILE *f = fopen("/proc/cpuinfo", "r");
+	char line[512];
+
+	snprintf(buf, len, "unknown CPU");
+	if (!f)
+		return;
+	while (fgets(line, sizeof line, f)) {
+		char *colon = strchr(line, ':'), *v;
+
+		if (!colon)
+			continue;
+		for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++) {
+			if (strncmp(line, keys[k], strlen(keys[k])) != 0)
+				continue;
+			for (v = colon + 1; *v == ' ' || *v == '\t'; v++)
+				;
+			v[strcspn(v, "\n")] = '\0';
+			if (*v) {
+				snprintf(buf, len, "%s", v);
+				fclose(f);
+				return;
+			}
+		}
+	}
+	fclose(f);
+}
+
 static void bench(struct feat_net *n, const struct opts *o)
 {
 	int batch = o->batch ? o->batch : 1, e;
 	double t0, t, macs = 0, peak, med, *pass;
+	const struct feat_kern *k = feat_kern_active();
+	char cpu[256];
 
+	/* the peak first, with the active table's instructions, on a quiet
+	 * core (before the passes warm it or the caches) */
+	cpu_name(cpu, sizeof cpu);
+	peak = k->peak();
 	if ((e = feat_net_reserve(n, batch)))
 		feat_die(FEAT_EXIT_SYSTEM, "batch %d: %s", batch, feat_strerror(e));
 	fill_input(n, batch);
@@ -320,11 +358,10 @@ static void bench(struct feat_net *n, const struct opts *o)
 	for (int i = 0; i < n->nlayer; i++)
 		if (!n->layer[i].removed)
 			macs += (double)n->layer[i].macs;
-	printf("kernel %s, batch %d, %d runs, %d thread%s\n", feat_kern_active()->name,
+	printf("kernel %s, batch %d, %d runs, %d thread%s\n", k->name,
 	       batch, o->runs, o->threads, o->threads > 1 ? "s" : "");
-	peak = feat_kern_cpu_avx512() ? feat_kern_peak_avx512() : 0;
-	if (peak > 0)
-		printf("this core's measured fp32 FMA peak: %.0f GFLOP/s\n", peak);
+	printf("core: %s; its fp32 peak with the %s kernels, measured: %.1f GFLOP/s\n", cpu,
+	       k->name, peak);
 	printf("%-4s %-10s %-20s %10s %7s %9s %6s\n", "#", "type", "name", "ms/batch", "time",
 	       "GFLOP/s", "%peak");
 	for (int i = 0; i < n->nlayer; i++) {

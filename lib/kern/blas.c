@@ -56,3 +56,12 @@ int feat_sgemm_blas(const struct feat_sgemm_args *g)
 	feat_sgemm_epilogue(g);
 	return 0;
 }
+
+/* The OpenBLAS table: the reference one with its GEMM, routed through
+ * Winograd (whose products are this GEMM) but not the direct loops. */
+void feat_kern_fill_blas(struct feat_kern *k)
+{
+	k->desc = "OpenBLAS";
+	k->routes = FEAT_ROUTE_WINO;
+	k->sgemm = feat_sgemm_blas;
+}
