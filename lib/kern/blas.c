@@ -21,12 +21,6 @@ static void blas_init(void)
 		openblas_set_num_threads(1);
 }
 
-void feat_kern_blas_threads(int n)
-{
-	pthread_once(&blas_once, blas_init);
-	openblas_set_num_threads(n > 0 ? n : 1);
-}
-
 int feat_sgemm_blas(const struct feat_sgemm_args *g)
 {
 	pthread_once(&blas_once, blas_init);

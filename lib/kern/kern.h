@@ -262,8 +262,6 @@ static inline void feat_sgemm_apack_free(struct feat_sgemm_apack *ap)
 /* blas.c: cblas_sgemm, or cblas_sgemv when N == 1 or M == 1; the epilogue
  * is a second pass over C. */
 int feat_sgemm_blas(const struct feat_sgemm_args *g);
-/* OpenBLAS threads (1 by default, unless OPENBLAS_NUM_THREADS is set). */
-void feat_kern_blas_threads(int n);
 
 /* The reference table (ref/table.c) and the plain C twins it holds that
  * have no header of their own. */
