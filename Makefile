@@ -4,6 +4,9 @@
 #   make check      every test (Check unit tests and t/ scripts) under one prove run
 #   make check-kernels  the unit tests and the tests that run networks
 #                   (t4-t6, t9) under each kernel path (KERNELS="ref blas avx512")
+#   make check-portable  the library without the x86 kernels (KERN_X86=0, what
+#                   a non-x86 host builds) and the unit tests on it
+#   make check-kern-flags  the cpuid check tests every feature AVX512_FLAGS enable
 #   make asan       the same, built with -fsanitize=address,undefined
 #   make fuzz       libFuzzer harnesses over the parsers (FUZZTIME seconds each)
 #   make bench      benchmarks in t/perf/
@@ -44,11 +47,18 @@ PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CHECK_CFLAGS := $(shell pkg-config --cflags check 2>/dev/null)
 CHECK_LIBS   := $(shell pkg-config --libs check 2>/dev/null)
 
-ALL_CFLAGS := -std=gnu11 -fPIC -fvisibility=hidden -Iinclude -Ilib -Icmd -DFEAT_MODELDIR='"$(MODELDIR)"' $(WARN) $(WERROR) $(CFLAGS) $(PKG_CFLAGS)
+# The x86-64 kernels (lib/kern/avx512, and the cpuid checks that guard
+# them) are built only when the compiler targets x86-64; KERN_X86=0 leaves
+# them out there too, so that an x86 machine can build and test what a
+# non-x86 host gets: the reference and OpenBLAS tables alone.
+CC_TARGET := $(shell $(CC) -dumpmachine 2>/dev/null)
+KERN_X86 ?= $(if $(filter x86_64-% amd64-%,$(CC_TARGET)),1,0)
+
+ALL_CFLAGS := -DFEAT_KERN_X86=$(KERN_X86) -std=gnu11 -fPIC -fvisibility=hidden -Iinclude -Ilib -Icmd -DFEAT_MODELDIR='"$(MODELDIR)"' $(WARN) $(WERROR) $(CFLAGS) $(PKG_CFLAGS)
 LIBS     := $(PKG_LIBS) -lm -lpthread
 
 LIB_SRC  := $(sort $(filter-out lib/kern/avx512/%,$(wildcard lib/*/*.c lib/*/*/*.c)))
-AVX_SRC  := $(sort $(wildcard lib/kern/avx512/*.c))
+AVX_SRC  := $(if $(filter 1,$(KERN_X86)),$(sort $(wildcard lib/kern/avx512/*.c)))
 CMD_SRC  := $(sort $(wildcard cmd/*.c))
 CLI_SRC  := $(sort $(wildcard cmd/common/*.c))
 UNIT_SRC := $(sort $(wildcard t/unit/test_*.c))
@@ -75,8 +85,10 @@ MAN1     := $(wildcard man/man1/*.1)
 MAN5     := $(wildcard man/man5/*.5)
 MAN3     := $(wildcard man/man3/*.3)
 
-# Exactly the features feat_kern_cpu_avx512() (lib/kern/dispatch.c) tests;
-# VNNI and BF16 join both when kernels use them.
+# The x86 kernels' instruction sets.  feat_kern_cpu_avx512()
+# (lib/kern/dispatch.c) must test each feature these enable, the ones they
+# imply too (SSE3 to 4.2, POPCNT, CRC32, AVX, XSAVE; F16C with clang): make
+# check-kern-flags compares them.  VNNI and BF16 join both when kernels use them.
 AVX512_FLAGS := -mavx512f -mavx512bw -mavx512dq -mavx512vl -mfma -mavx2
 # The AVX-512 kernels' CFLAGS: the build's, but for the fuzz build (below).
 KERN_CFLAGS ?= $(CFLAGS)
@@ -84,7 +96,7 @@ KERN_CFLAGS ?= $(CFLAGS)
 # objects are kept (not intermediate): a second make rebuilds nothing
 .SECONDARY:
 
-.PHONY: all check check-kernels test asan fuzz bench demo deps install uninstall clean models quality
+.PHONY: all check check-kernels check-portable check-kern-flags test asan fuzz bench demo deps install uninstall clean models quality
 
 # Only the default build refreshes lib/libfeat.a, lib/libfeat.so and bin/:
 # a sanitizer or private build (O=...) keeps to its own directory.
@@ -188,6 +200,43 @@ check-kernels: all $(UNITS) $(EXAMPLES)
 		echo "== FEAT_KERNEL=$$k"; \
 		$(TEST_ENV) FEAT_KERNEL=$$k $(PROVE) $(PROVEFLAGS) --exec '' $(UNITS) $(KERNEL_SH_TESTS) || exit 1; \
 	done
+
+# The library as a non-x86 host builds it (KERN_X86=0: no lib/kern/avx512,
+# no cpuid checks), into build-portable: no AVX instruction (ymm or zmm
+# registers) and no AVX-512 kernel in it, and the unit tests pass on it;
+# then that in the normal build no object but those of lib/kern/avx512
+# holds an AVX-512 instruction.
+check-portable: all
+	@$(MAKE) --no-print-directory O=build-portable KERN_X86=0 \
+		build-portable/libfeat.a $(UNITS:$(O)/%=build-portable/%)
+	@! objdump -d build-portable/libfeat.a | grep -q '%[yz]mm[0-9]' || \
+		{ echo "check-portable: AVX instructions in the KERN_X86=0 library"; exit 1; }
+	@! nm --defined-only build-portable/libfeat.a | grep -E ' T feat_[a-z0-9_]*_avx512$$' | \
+		grep -v -E ' T feat_(kern|pc)_cpu_avx512$$' || \
+		{ echo "check-portable: AVX-512 kernels in the KERN_X86=0 library"; exit 1; }
+	$(TEST_ENV) $(PROVE) $(PROVEFLAGS) --exec '' $(UNITS:$(O)/%=build-portable/%)
+	@for o in $(filter-out $(AVX_SRC:%.c=$(O)/%.o),$(LIB_OBJ)); do \
+		if objdump -d $$o | grep -q '%zmm'; then \
+			echo "check-portable: $$o uses AVX-512 outside lib/kern/avx512"; exit 1; fi; \
+	done; echo "check-portable: no AVX-512 instruction outside lib/kern/avx512"
+
+# Every instruction-set feature AVX512_FLAGS turns on (the compiler's
+# __FEATURE__ macros beyond its baseline) is named in
+# feat_kern_cpu_avx512() or the comment above it, which says how it is
+# tested.  Only where the x86 kernels are built.
+check-kern-flags:
+	@[ "$(KERN_X86)" = 1 ] || { echo "check-kern-flags: no x86 kernels in this build"; exit 0; }; \
+	base=$$($(CC) -dM -E -x c /dev/null); \
+	test=$$(sed -n '/Tests every feature AVX512_FLAGS/,/^}/p' lib/kern/dispatch.c); \
+	missing=; \
+	for m in $$($(CC) $(AVX512_FLAGS) -dM -E -x c /dev/null | \
+		    sed -n 's/^#define __\([A-Z0-9_]*\)__ 1$$/\1/p' | grep -v '^FP_FAST'); do \
+		printf '%s\n' "$$base" | grep -q "^#define __$${m}__ 1$$" && continue; \
+		f=$$(echo $$m | tr 'A-Z' 'a-z' | sed 's/^sse4_/sse4./'); \
+		printf '%s\n' "$$test" | grep -qiw -- "$$f" || missing="$$missing $$f"; \
+	done; \
+	[ -z "$$missing" ] || { echo "check-kern-flags: AVX512_FLAGS enable$$missing, which feat_kern_cpu_avx512() does not test"; exit 1; }; \
+	echo "check-kern-flags: feat_kern_cpu_avx512() tests every feature AVX512_FLAGS enable"
 
 ASAN_FLAGS = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 # (all but t7100, featrun over hosts: its minutes go to ssh and network

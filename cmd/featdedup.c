@@ -51,7 +51,7 @@ static const char usage[] =
 	"  -o, --output FILE    write to FILE instead of standard output\n"
 	"  -m, --substrings M   substrings of the index (default: the cheapest\n"
 	"                       for the count and the radius)\n"
-	"  -j, --threads N      threads for the join (default: all CPUs)\n"
+	"  -t, --threads N      threads for the join (default: all CPUs; -j too)\n"
 	"      --scan           compare every pair (the brute-force baseline)\n"
 	FEAT_CLI_HELP
 	"\n"
@@ -93,7 +93,7 @@ static void parse(int argc, char **argv, struct opts *o)
 	o->threads = sysconf(_SC_NPROCESSORS_ONLN);
 	if (o->threads < 1)
 		o->threads = 1;
-	while ((c = feat_getopt(argc, argv, "r:c:apf:o:m:j:", lo)) != -1) {
+	while ((c = feat_getopt(argc, argv, "r:c:apf:o:m:j:t:", lo)) != -1) {
 		if (feat_cli_common(c, usage))
 			continue;
 		switch (c) {
@@ -118,7 +118,8 @@ static void parse(int argc, char **argv, struct opts *o)
 			break;
 		case 'o': o->output = optarg; break;
 		case 'm': o->m = feat_cli_long("--substrings", optarg, 1, FEAT_INDEX_MAX_BITS); break;
-		case 'j': o->threads = feat_cli_long("--threads", optarg, 1, 256); break;
+		case 'j':
+		case 't': o->threads = feat_cli_long("--threads", optarg, 1, 256); break;
 		case 0x2001: o->scan = 1; break;
 		case 0x2002: o->max_pairs = feat_cli_long("--max-pairs", optarg, 0, LONG_MAX); break;
 		}

@@ -6,10 +6,13 @@
  *   featmodel bench MODEL [-b N] [-n R] [-t T]  forward passes on synthetic input
  *   featmodel run MODEL IN.f32 OUTPREFIX [-t T]  one pass on raw float32 input
  *   featmodel import -o OUT.fm MODEL.onnx        convert (and check) a model
+ *   featmodel fitcodes -o OUT.fm --bits K --from LAYER MODEL STREAM
+ *                                        PCA + ITQ codes on a layer's features
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,8 +22,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "codes/itq.h"
 #include "common/cli.h"
 #include "kern/kern.h"
+#include "nn/cut.h"
 #include "nn/net.h"
 #include "base/internal.h"
 #include "base/threadpool.h"
@@ -41,20 +46,38 @@ static const char usage[] =
 	"  import -o OUT DEPLOY.prototxt WEIGHTS.caffemodel\n"
 	"                          convert an ONNX or Caffe model into a featmodel\n"
 	"                          file, check that it builds, and write OUT\n"
+	"  fitcodes -o OUT --bits K --from LAYER MODEL STREAM\n"
+	"                          run MODEL up to LAYER on every record's `input`\n"
+	"                          in STREAM (a featstream from imgprep -m MODEL;\n"
+	"                          - for standard input), fit K-bit codes to the\n"
+	"                          features (PCA, then ITQ), and write OUT: MODEL\n"
+	"                          cut after LAYER plus the code layer, for\n"
+	"                          deepbit-extract -m OUT\n"
 	"\n"
-	"  -b, --batch N     batch size for bench and run (run: default from IN's size)\n"
+	"  -b, --batch N     batch size for bench, run (default from IN's size) and\n"
+	"                    fitcodes (default 16)\n"
 	"  -n, --runs N      timed passes for bench (default 10, after one warm-up)\n"
 	"  -t, --threads N   threads of one forward pass, 1 to 64 (default 1)\n"
-	"  -o, --output FILE import: the featmodel file to write\n"
-	"      --set KEY=VAL import: add metadata (repeatable): VAL is a number, a\n"
-	"                    comma-separated list of numbers, or text\n"
+	"  -o, --output FILE import, fitcodes: the featmodel file to write\n"
+	"      --set KEY=VAL import, fitcodes: add metadata (repeatable): VAL is a\n"
+	"                    number, a comma-separated list of numbers, or text\n"
 	"      --labels FILE import: class names, one per line, as metadata 'labels'\n"
+	"      --bits K      fitcodes: code bits, 1 to the features' dimension\n"
+	"      --from LAYER  fitcodes: the layer (or blob) whose output is the\n"
+	"                    feature, e.g. the pooled one before the classifier\n"
+	"      --iters N     fitcodes: ITQ iterations (default 50)\n"
+	"      --seed S      fitcodes: seed of ITQ's random start (default 1)\n"
+	"      --features FILE  fitcodes: also write the features fitted on (raw\n"
+	"                    float32, records x dimension), to check the fit elsewhere\n"
 	FEAT_CLI_HELP
 	"\n"
 	"The kernel path (ref, avx512 or blas) is chosen from the CPU; the\n"
 	"environment variable FEAT_KERNEL forces one.\n"
-	"Exit status: 0 success, 2 usage (or a bad FEAT_KERNEL), 3 the model file\n"
-	"is invalid, 4 a file cannot be read or written.\n";
+	"Exit status: 0 success, 2 usage (or a bad FEAT_KERNEL; fitcodes: an\n"
+	"unknown LAYER, K over the features' dimension or not under the number\n"
+	"of records), 3 the model file is invalid (fitcodes: or STREAM is not a\n"
+	"featstream, holds an input the model cannot take, or no ok record),\n"
+	"4 a file cannot be read or written.\n";
 
 #define MAXSET 64
 
@@ -66,6 +89,9 @@ struct opts {
 	const char *output, *labels;
 	const char *set[MAXSET];
 	int nset;
+	const char *from, *features;   /* fitcodes */
+	int bits, iters;
+	uint64_t seed;
 };
 
 static void parse(int argc, char **argv, struct opts *o)
@@ -77,13 +103,20 @@ static void parse(int argc, char **argv, struct opts *o)
 		{ "output", required_argument, NULL, 'o' },
 		{ "set", required_argument, NULL, 0x2001 },
 		{ "labels", required_argument, NULL, 0x2002 },
+		{ "bits", required_argument, NULL, 0x2003 },
+		{ "from", required_argument, NULL, 0x2004 },
+		{ "iters", required_argument, NULL, 0x2005 },
+		{ "seed", required_argument, NULL, 0x2006 },
+		{ "features", required_argument, NULL, 0x2007 },
 		FEAT_CLI_LONGOPTS,
 		{ NULL, 0, NULL, 0 }
 	};
-	int c;
+	int c, fit;
 
 	o->runs = 10;
 	o->threads = 1;
+	o->iters = 50;
+	o->seed = 1;
 	while ((c = feat_getopt(argc, argv, "b:n:t:o:", lo)) != -1) {
 		if (feat_cli_common(c, usage))
 			continue;
@@ -99,6 +132,11 @@ static void parse(int argc, char **argv, struct opts *o)
 			o->set[o->nset++] = optarg;
 			break;
 		case 0x2002: o->labels = optarg; break;
+		case 0x2003: o->bits = (int)feat_cli_long("--bits", optarg, 1, FEAT_CODES_MAX_BITS); break;
+		case 0x2004: o->from = optarg; break;
+		case 0x2005: o->iters = (int)feat_cli_long("--iters", optarg, 0, 100000); break;
+		case 0x2007: o->features = optarg; break;
+		case 0x2006: o->seed = (uint64_t)feat_cli_long("--seed", optarg, 0, LONG_MAX); break;
 		}
 	}
 	if (argc - optind < 2)
@@ -108,14 +146,23 @@ static void parse(int argc, char **argv, struct opts *o)
 	o->args = argv + optind + 2;
 	o->nargs = argc - optind - 2;
 	if (strcmp(o->cmd, "info") && strcmp(o->cmd, "check") &&
-	    strcmp(o->cmd, "bench") && strcmp(o->cmd, "run") && strcmp(o->cmd, "import"))
-		feat_die_usage("unknown command '%s' (info, check, bench, run, import)", o->cmd);
-	if (!strcmp(o->cmd, "import") && !o->output)
-		feat_die_usage("import: give the file to write with -o OUT.fm");
-	if (strcmp(o->cmd, "import") && (o->output || o->nset || o->labels))
-		feat_die_usage("-o, --set and --labels belong to import");
+	    strcmp(o->cmd, "bench") && strcmp(o->cmd, "run") && strcmp(o->cmd, "import") &&
+	    strcmp(o->cmd, "fitcodes"))
+		feat_die_usage("unknown command '%s' (info, check, bench, run, import, fitcodes)",
+			       o->cmd);
+	fit = !strcmp(o->cmd, "fitcodes");
+	if ((!strcmp(o->cmd, "import") || fit) && !o->output)
+		feat_die_usage("%s: give the file to write with -o OUT.fm", o->cmd);
+	if (strcmp(o->cmd, "import") && !fit && (o->output || o->nset || o->labels))
+		feat_die_usage("-o, --set and --labels belong to import (-o and --set also to fitcodes)");
+	if (fit && o->labels)
+		feat_die_usage("--labels belongs to import");
+	if (!fit && (o->bits || o->from || o->features))
+		feat_die_usage("--bits, --from and --features belong to fitcodes");
+	if (fit && (!o->bits || !o->from))
+		feat_die_usage("fitcodes: give the code length with --bits K and the feature layer with --from LAYER");
 	if (!strcmp(o->cmd, "run") ? o->nargs != 2 :
-	    !strcmp(o->cmd, "import") ? o->nargs > 1 : o->nargs != 0)
+	    !strcmp(o->cmd, "import") ? o->nargs > 1 : fit ? o->nargs != 1 : o->nargs != 0)
 		feat_die_usage("%s: wrong number of arguments", o->cmd);
 }
 
@@ -247,11 +294,49 @@ static int cmp_double(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+/* The core's name: /proc/cpuinfo's "model name" (Linux on x86) or
+ * "Hardware"/"cpu model" elsewhere; "unknown CPU" without them. */
+static void cpu_name(char *buf, size_t len)
+{
+	static const char *const keys[] = { "model name", "Hardware", "cpu model" };
+	FILE *f = fopen("/proc/cpuinfo", "r");
+	char line[512];
+
+	snprintf(buf, len, "unknown CPU");
+	if (!f)
+		return;
+	while (fgets(line, sizeof line, f)) {
+		char *colon = strchr(line, ':'), *v;
+
+		if (!colon)
+			continue;
+		for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++) {
+			if (strncmp(line, keys[k], strlen(keys[k])) != 0)
+				continue;
+			for (v = colon + 1; *v == ' ' || *v == '\t'; v++)
+				;
+			v[strcspn(v, "\n")] = '\0';
+			if (*v) {
+				snprintf(buf, len, "%s", v);
+				fclose(f);
+				return;
+			}
+		}
+	}
+	fclose(f);
+}
+
 static void bench(struct feat_net *n, const struct opts *o)
 {
 	int batch = o->batch ? o->batch : 1, e;
 	double t0, t, macs = 0, peak, med, *pass;
+	const struct feat_kern *k = feat_kern_active();
+	char cpu[256];
 
+	/* the peak first, with the active table's instructions, on a quiet
+	 * core (before the passes warm it or the caches) */
+	cpu_name(cpu, sizeof cpu);
+	peak = k->peak();
 	if ((e = feat_net_reserve(n, batch)))
 		feat_die(FEAT_EXIT_SYSTEM, "batch %d: %s", batch, feat_strerror(e));
 	fill_input(n, batch);
@@ -273,11 +358,10 @@ static void bench(struct feat_net *n, const struct opts *o)
 	for (int i = 0; i < n->nlayer; i++)
 		if (!n->layer[i].removed)
 			macs += (double)n->layer[i].macs;
-	printf("kernel %s, batch %d, %d runs, %d thread%s\n", feat_kern_active()->name,
+	printf("kernel %s, batch %d, %d runs, %d thread%s\n", k->name,
 	       batch, o->runs, o->threads, o->threads > 1 ? "s" : "");
-	peak = feat_kern_cpu_avx512() ? feat_kern_peak_avx512() : 0;
-	if (peak > 0)
-		printf("this core's measured fp32 FMA peak: %.0f GFLOP/s\n", peak);
+	printf("core: %s; its fp32 peak with the %s kernels, measured: %.1f GFLOP/s\n", cpu,
+	       k->name, peak);
 	printf("%-4s %-10s %-20s %10s %7s %9s %6s\n", "#", "type", "name", "ms/batch", "time",
 	       "GFLOP/s", "%peak");
 	for (int i = 0; i < n->nlayer; i++) {
@@ -488,6 +572,316 @@ static void import(const struct opts *o)
 	feat_net_free(n);
 }
 
+/* ------------------------------------------------------------ fitcodes */
+
+/* An exit code for a library error while building or loading a model. */
+static int model_exit(int e)
+{
+	return e == FEAT_E_IO || e == FEAT_E_NOMEM ? FEAT_EXIT_SYSTEM : FEAT_EXIT_STREAM;
+}
+
+/* Build a network from a builder's bytes (kept in *buf until the net is
+ * freed). */
+static struct feat_net *build_net(feat_model_builder *b, unsigned char **buf, const char *what)
+{
+	struct feat_model m;
+	struct feat_net *n;
+	char detail[512];
+	size_t len;
+	int e;
+
+	if ((e = feat_mb_encode(b, buf, &len)))
+		feat_die(model_exit(e), "%s: %s", what, feat_strerror(e));
+	if ((e = feat_model_parse(&m, *buf, len, detail, sizeof detail)) ||
+	    (e = feat_net_build(&n, &m, detail, sizeof detail)))
+		feat_die(model_exit(e), "%s: the network does not build: %s", what, detail);
+	return n;
+}
+
+/* The features of a record: its `input` checked against the model's
+ * input shape and copied to dst; a record the model cannot take stops the
+ * run (exit 3) with one line naming it. */
+static void take_input(feat_reader *rd, struct feat_rec *r, const struct feat_blob *in,
+	const char *stream, float *dst)
+{
+	struct feat_tensor *t = feat_rec_find(r, "input");
+	uint64_t at = feat_reader_records(rd);
+	int fits = t && t->dtype == FEAT_DT_F32 && t->ndim == in->ndim - 1;
+	char got[128] = "", want[128] = "";
+	size_t k, cnt;
+
+	for (int d = 1; d < in->ndim; d++) {
+		snprintf(want + strlen(want), sizeof want - strlen(want), "%s%u", d > 1 ? " " : "",
+			 in->dims[d]);
+		fits = fits && t->dims[d - 1] == in->dims[d];
+	}
+	if (!t) {
+		feat_reader_drain(rd);
+		feat_die(FEAT_EXIT_STREAM, "%s: record %" PRIu64 " '%.200s' has no 'input' tensor; the model needs f32 [%s] (prepare the photos with imgprep -m MODEL)",
+			 stream, at, r->key, want);
+	}
+	if (!fits) {
+		for (int d = 0; d < t->ndim; d++)
+			snprintf(got + strlen(got), sizeof got - strlen(got), "%s%u", d ? " " : "",
+				 (unsigned)t->dims[d]);
+		feat_reader_drain(rd);
+		feat_die(FEAT_EXIT_STREAM, "%s: record %" PRIu64 " '%.200s': 'input' is %s [%s]; the model needs f32 [%s] (prepare the photos with imgprep -m MODEL)",
+			 stream, at, r->key,
+			 feat_dtype_name(t->dtype) ? feat_dtype_name(t->dtype) : "?", got, want);
+	}
+	cnt = in->count;
+	if ((k = feat_f32_nonfinite(t->data, cnt)) < cnt) {
+		feat_reader_drain(rd);
+		feat_die(FEAT_EXIT_STREAM, "%s: record %" PRIu64 " '%.200s': 'input' holds %s at element %zu",
+			 stream, at, r->key, isnan(((float *)t->data)[k]) ? "NaN" : "an infinity", k);
+	}
+	memcpy(dst, t->data, cnt * sizeof *dst);
+}
+
+/* Run the net over the batch in its input blob and append the features
+ * (D floats a record) to *x. */
+static void features(feat_reader *rd, struct feat_net *n, int m, float **x, size_t *nx,
+	size_t *cap, size_t d, char **keys)
+{
+	const float *out;
+	size_t bad;
+	int e;
+
+	if (!m)
+		return;
+	if ((e = feat_net_forward(n, m)))
+		feat_die(FEAT_EXIT_SYSTEM, "forward pass: %s", feat_strerror(e));
+	out = feat_net_data(n, n->output[0]);
+	for (int i = 0; i < m; i++)
+		if ((bad = feat_f32_nonfinite(out + i * d, d)) < d) {
+			feat_reader_drain(rd);
+			feat_die(FEAT_EXIT_STREAM, "'%.200s': feature %zu is not finite (the network overflows on this input)",
+				 keys[i], bad);
+		}
+	if (*nx + (size_t)m > *cap) {
+		float *nb;
+
+		*cap = *cap ? 2 * *cap : 1024;
+		if (*cap < *nx + (size_t)m)
+			*cap = *nx + (size_t)m;
+		if (!(nb = realloc(*x, *cap * d * sizeof *nb)))
+			feat_die(FEAT_EXIT_SYSTEM, "out of memory for %zu features of %zu values",
+				 *cap, d);
+		*x = nb;
+	}
+	memcpy(*x + *nx * d, out, (size_t)m * d * sizeof *out);
+	*nx += (size_t)m;
+}
+
+/*
+ * fitcodes: the network up to LAYER over every ok record, PCA + ITQ on
+ * the features, and OUT = that network plus fc (weights (P R)^T, bias
+ * -(P R)^T mean) and a sigmoid, so that a bit (activation > 0.5) is the
+ * sign of the ITQ projection of the centred feature.
+ */
+static void fitcodes(const struct opts *o)
+{
+	char path[4096], detail[512], what[8192], *keys[4096] = { 0 };
+	const char *stream = o->args[0], *blob, *sname;
+	const struct feat_value *v;
+	struct feat_model m;
+	struct feat_net *net;
+	struct feat_outfile *out;
+	struct feat_itq_fit fit = { 0 };
+	struct feat_rec r;
+	feat_model_builder *b;
+	feat_reader *rd;
+	unsigned char *buf, *bytes;
+	float *x = NULL, *in, *w, *bias;
+	size_t d, nx = 0, cap = 0, nbytes;
+	uint64_t skipped = 0;
+	double t0 = (double)clock() / CLOCKS_PER_SEC, loss0;
+	int last, e, fd, batch = o->batch ? o->batch : 16, nb = 0, k = o->bits;
+
+	if (feat_cli_model_path(o->model, path, sizeof path, detail, sizeof detail))
+		feat_die(FEAT_EXIT_SYSTEM, "%s", detail);
+	if ((e = feat_model_load(&m, path, detail, sizeof detail)))
+		feat_die(e == FEAT_E_IO || e == FEAT_E_NOMEM ? FEAT_EXIT_SYSTEM : FEAT_EXIT_STREAM,
+			 "%s", detail);
+	if ((last = feat_model_find_output(&m, o->from, &blob, detail, sizeof detail)) < 0)
+		feat_die(FEAT_EXIT_USAGE, "%s: --from %s: %s", path, o->from, detail);
+	/* the network up to LAYER, from which the features come */
+	if (!(b = feat_model_builder_new()) || (e = feat_model_cut(b, &m, last, blob)) ||
+	    (e = feat_mb_meta(b, "graph.outputs", &(struct feat_value){ .type = FEAT_V_STRS, .n = 1,
+								     .u.strs = &blob })))
+		feat_die(FEAT_EXIT_SYSTEM, "%s: cannot cut the network: %s", path,
+			 b ? feat_strerror(e) : "out of memory");
+	snprintf(what, sizeof what, "%s up to %.4000s", path, o->from);
+	net = build_net(b, &buf, what);
+	feat_model_builder_free(b);
+	d = net->blob[net->output[0]].count;
+	if ((size_t)k > d)
+		feat_die(FEAT_EXIT_USAGE, "--bits %d: '%s' gives %zu features, so at most %zu bits",
+			 k, o->from, d, d);
+	if (d > INT_MAX / 4)
+		feat_die(FEAT_EXIT_USAGE, "'%s' gives %zu features: too many to fit codes on",
+			 o->from, d);
+	if ((e = feat_net_reserve(net, batch)))
+		feat_die(FEAT_EXIT_SYSTEM, "batch %d: %s", batch, feat_strerror(e));
+	if (o->threads > 1 && (e = feat_net_set_threads(net, o->threads)))
+		feat_die(FEAT_EXIT_SYSTEM, "--threads %d: %s", o->threads, feat_strerror(e));
+	in = feat_net_data(net, net->input[0]);
+	/* every record of STREAM: error records skipped, ok ones batched */
+	rd = feat_cli_open_reader(stream, &fd);
+	sname = strcmp(stream, "-") ? stream : "standard input";
+	feat_rec_init(&r);
+	while ((e = feat_reader_next(rd, &r)) == 1) {
+		if (r.status != FEAT_ST_OK) {
+			skipped++;
+			continue;
+		}
+		take_input(rd, &r, &net->blob[net->input[0]], sname,
+			   in + (size_t)nb * net->blob[net->input[0]].count);
+		free(keys[nb]);
+		if (!(keys[nb] = strdup(r.key)))
+			feat_die(FEAT_EXIT_SYSTEM, "out of memory");
+		if (++nb == batch) {
+			features(rd, net, nb, &x, &nx, &cap, d, keys);
+			nb = 0;
+		}
+		if (feat_show_progress)
+			feat_progress(feat_reader_records(rd), feat_reader_bytes(rd), 0);
+	}
+	if (e < 0)
+		feat_cli_stream_fail(rd, e);
+	features(rd, net, nb, &x, &nx, &cap, d, keys);
+	feat_progress(feat_reader_records(rd), feat_reader_bytes(rd), 1);
+	feat_reader_free(rd);
+	if (fd != STDIN_FILENO)
+		close(fd);
+	feat_rec_free(&r);
+	for (int i = 0; i < batch && i < 4096; i++)
+		free(keys[i]);
+	feat_net_free(net);
+	free(buf);
+	if (skipped)
+		feat_warn("%s: skipped %" PRIu64 " error record%s", sname, skipped,
+			  skipped > 1 ? "s" : "");
+	if (!nx)
+		feat_die(FEAT_EXIT_STREAM, "%s: no ok record to fit codes on", sname);
+	if ((size_t)k >= nx)
+		feat_die(FEAT_EXIT_USAGE, "--bits %d needs at least %d ok records; %s has %zu",
+			 k, k + 1, sname, nx);
+	feat_info("%s: %zu records, %zu features each from '%s' (%s); fitting %d bits",
+		  sname, nx, d, o->from, blob, k);
+	if (o->features) {
+		struct feat_outfile *f = feat_cli_create(o->features);
+
+		if ((e = feat_write_full(f->fd, x, nx * d * sizeof *x)))
+			feat_die(FEAT_EXIT_SYSTEM, "%s: write error: %s", o->features, strerror(e));
+		feat_cli_commit(f);
+	}
+	/* PCA + ITQ */
+	fit.mean = malloc(sizeof(double) * d);
+	fit.eig = malloc(sizeof(double) * (size_t)k);
+	fit.proj = malloc(sizeof(double) * d * (size_t)k);
+	fit.loss = malloc(sizeof(double) * ((size_t)o->iters + 1));
+	w = malloc(sizeof(float) * d * (size_t)k);
+	bias = malloc(sizeof(float) * (size_t)k);
+	if (!fit.mean || !fit.eig || !fit.proj || !fit.loss || !w || !bias)
+		feat_die(FEAT_EXIT_SYSTEM, "out of memory");
+	if ((e = feat_itq_fit(x, nx, (int)d, k, o->iters, o->seed, &fit)))
+		feat_die(FEAT_EXIT_SYSTEM, "fitting: %s", feat_strerror(e));
+	free(x);
+	loss0 = fit.loss[0];
+	{
+		int flat = 0;
+
+		for (int j = 0; j < k; j++)
+			flat += !(fit.eig[j] > 1e-9 * fit.eig[0]);
+		if (flat)
+			feat_warn("the features vary along only %d of the %d directions: %d bits will hardly vary (fewer --bits, or more varied photos)",
+				  k - flat, k, flat);
+	}
+	for (int j = 0; j < k; j++) {
+		double s = 0;
+
+		for (size_t i = 0; i < d; i++) {
+			w[(size_t)j * d + i] = (float)fit.proj[i * (size_t)k + j];
+			s += (double)w[(size_t)j * d + i] * fit.mean[i];
+		}
+		bias[j] = (float)-s;
+	}
+	/* OUT: the same cut, the code layer, the metadata */
+	{
+		uint32_t wd[2] = { (uint32_t)k, (uint32_t)d }, bd[1] = { (uint32_t)k }, widx[2];
+		const char *proj = "fitcodes.proj", *code = "fitcodes.code";
+		const char *name = (v = feat_model_meta(&m, "name")) && v->type == FEAT_V_STR ? v->u.s
+			: o->model;
+		char text[1024];
+		int ti;
+
+		if (!(b = feat_model_builder_new()) || (e = feat_model_cut(b, &m, last, blob)))
+			feat_die(FEAT_EXIT_SYSTEM, "%s: cannot cut the network: %s", path,
+				 b ? feat_strerror(e) : "out of memory");
+		if ((ti = feat_mb_tensor(b, "fitcodes.weight", FEAT_DT_F32, 2, wd, w)) < 0 ||
+		    (widx[0] = (uint32_t)ti,
+		     (ti = feat_mb_tensor(b, "fitcodes.bias", FEAT_DT_F32, 1, bd, bias)) < 0) ||
+		    (widx[1] = (uint32_t)ti,
+		     feat_mb_layer(b, "fc", "fitcodes.proj", 1, &blob, 1, &proj, 0, NULL, 2, widx)) ||
+		    feat_mb_layer(b, "sigmoid", "fitcodes.code", 1, &proj, 1, &code, 0, NULL, 0, NULL))
+			feat_die(FEAT_EXIT_SYSTEM, "out of memory");
+		e = feat_mb_meta(b, "graph.outputs", &(struct feat_value){ .type = FEAT_V_STRS, .n = 1,
+									    .u.strs = &code });
+		snprintf(text, sizeof text, "%.200s-itq%d", name, k);
+		e = e ? e : feat_mb_meta(b, "name", &(struct feat_value){ .type = FEAT_V_STR, .n = 1, .u.s = text });
+		snprintf(text, sizeof text, "%d-bit codes (PCA + ITQ) of the features of '%.200s' of %.200s, fitted on %zu records by featmodel fitcodes",
+			 k, o->from, name, nx);
+		e = e ? e : feat_mb_meta(b, "description", &(struct feat_value){ .type = FEAT_V_STR, .n = 1, .u.s = text });
+#define META_INT(key, val) \
+		e = e ? e : feat_mb_meta(b, key, &(struct feat_value){ .type = FEAT_V_INT, .n = 1, .u.i = (val) })
+#define META_FLOAT(key, val) \
+		e = e ? e : feat_mb_meta(b, key, &(struct feat_value){ .type = FEAT_V_FLOAT, .n = 1, .u.f = (val) })
+		META_INT("code.bits", k);
+		e = e ? e : feat_mb_meta(b, "fit.layer", &(struct feat_value){ .type = FEAT_V_STR, .n = 1, .u.s = o->from });
+		META_INT("fit.n", (int64_t)nx);
+		META_INT("fit.bits", k);
+		META_INT("fit.features", (int64_t)d);
+		META_INT("fit.iters", o->iters);
+		META_INT("fit.seed", (int64_t)o->seed);
+		META_FLOAT("fit.loss", fit.loss[o->iters]);
+		META_FLOAT("fit.loss0", loss0);
+		META_FLOAT("fit.variance", fit.variance);
+#undef META_INT
+#undef META_FLOAT
+		if (e)
+			feat_die(FEAT_EXIT_SYSTEM, "out of memory");
+		for (int i = 0; i < o->nset; i++)
+			if (set_meta(b, o->set[i]))
+				feat_die(FEAT_EXIT_USAGE, "--set %s: cannot store it", o->set[i]);
+		if ((e = feat_mb_encode(b, &bytes, &nbytes)))
+			feat_die(model_exit(e), "%s: %s", o->output, feat_strerror(e));
+		feat_model_builder_free(b);
+	}
+	out = feat_cli_create(o->output);
+	if ((e = feat_write_full(out->fd, bytes, nbytes)))
+		feat_die(FEAT_EXIT_SYSTEM, "%s: write error: %s", o->output, strerror(e));
+	free(bytes);
+	if ((e = feat_net_load(&net, out->tmp ? out->tmp : o->output, detail, sizeof detail)))
+		feat_die(FEAT_EXIT_STREAM, "%s: the network with the code layer does not build: %s",
+			 o->output, detail);
+	feat_cli_commit(out);
+	feat_net_free(net);
+	feat_model_free(&m);
+	feat_info("fit: covariance %.2f s, eigenvectors %.2f s, ITQ %.2f s (CPU)", fit.seconds[0],
+		  fit.seconds[1], fit.seconds[2]);
+	if (feat_verbose >= 0)
+		printf("%s: %d-bit codes of '%s' (%zu features) from %zu records: the %d principal directions hold %.1f%% of the variance; quantisation loss %.4g per record (%.4g before ITQ); %.1f s CPU\n",
+		       o->output, k, o->from, d, nx, k, 100 * fit.variance, fit.loss[o->iters], loss0,
+		       (double)clock() / CLOCKS_PER_SEC - t0);
+	free(fit.mean);
+	free(fit.eig);
+	free(fit.proj);
+	free(fit.loss);
+	free(w);
+	free(bias);
+}
+
 int main(int argc, char **argv)
 {
 	struct opts o = { 0 };
@@ -497,6 +891,12 @@ int main(int argc, char **argv)
 	parse(argc, argv, &o);
 	if (!strcmp(o.cmd, "import")) {
 		import(&o);
+		return FEAT_EXIT_OK;
+	}
+	if (!strcmp(o.cmd, "fitcodes")) {
+		fitcodes(&o);
+		if (fflush(stdout) || ferror(stdout))
+			feat_die(FEAT_EXIT_SYSTEM, "standard output: write error");
 		return FEAT_EXIT_OK;
 	}
 	n = load(o.model);

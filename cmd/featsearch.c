@@ -2,7 +2,9 @@
  * featsearch - the nearest codes, or all codes within a radius, for query
  * codes against a database: a featindex file (mapped, used in place) or
  * any file featdedup reads (indexed in memory first).  Exact, by
- * multi-index hashing (lib/codes/mih.c).
+ * multi-index hashing (lib/codes/mih.c).  A query may also be a photo
+ * (--image), coded here by libfeat's photo-to-code API (feat_coder(3)),
+ * which gives the pipeline's codes bit for bit.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -15,19 +17,29 @@
 
 static const char usage[] =
 	"Usage: featsearch [OPTION]... DB [QUERY]...\n"
+	"  or:  featsearch [OPTION]... --image PHOTO... DB\n"
 	"Search DB for the codes nearest each query code (in Hamming distance).\n"
 	"DB is a featindex file (featindex build), a featcodes file (featwrite\n"
 	"-f bin), a featstream, or key TAB hex lines.  A QUERY is a code in hex,\n"
 	"or a file of any of those kinds (- for standard input); with no QUERY,\n"
 	"read standard input.\n"
 	"\n"
+	"  -i, --image PHOTO    a query photo (JPEG, PNG), coded as the pipeline\n"
+	"                       codes it: decode, detect, crop, describe (may be\n"
+	"                       repeated; no QUERY then means no other query)\n"
+	"  -m, --model M        --image: the descriptor (default: the shipped one\n"
+	"                       whose codes have DB's width: deepbit for 64 bits,\n"
+	"                       dedup for 128, deepbit32 for 32)\n"
+	"      --detector D     --image: the detector whose best box is described\n"
+	"                       (default ssd; none: the whole photo, the default\n"
+	"                       with dedup)\n"
 	"  -k, --nearest K      the K nearest codes (default 10)\n"
 	"  -r, --radius R       every code at distance R or less instead\n"
 	"  -f, --format FMT     tsv (default): query TAB key TAB distance;\n"
 	"                       jsonl: {\"query\":..,\"key\":..,\"distance\":..}\n"
 	"  -o, --output FILE    write to FILE instead of standard output\n"
-	"  -m, --substrings M   substrings when DB is indexed here (default:\n"
-	"                       from the count)\n"
+	"      --substrings M   substrings when DB is indexed here (default:\n"
+	"                       from the count; -m M, a number, too)\n"
 	"      --scan           compare with every code (the brute-force baseline)\n"
 	FEAT_CLI_HELP
 	"\n"
@@ -35,13 +47,17 @@ static const char usage[] =
 	"A query given in hex is named by its hex.  In tsv, TAB, newline, CR and\n"
 	"backslash in keys are written as \\t \\n \\r \\\\.\n"
 	"\n"
-	"Exit status: 0 success, 2 usage, 3 input unreadable or corrupt,\n"
-	"4 read or write error or out of memory.\n";
+	"Exit status: 0 success, 1 a query photo could not be coded (one line\n"
+	"each on stderr; the other queries are answered), 2 usage, 3 input\n"
+	"unreadable or corrupt, 4 read or write error or out of memory.\n";
 
 struct opts {
 	long k, radius, m;
 	int use_radius, jsonl, scan;
 	const char *output;
+	const char **images;
+	int nimages;
+	const char *model, *detector;
 };
 
 static void parse(int argc, char **argv, struct opts *o)
@@ -51,15 +67,20 @@ static void parse(int argc, char **argv, struct opts *o)
 		{ "radius", required_argument, NULL, 'r' },
 		{ "format", required_argument, NULL, 'f' },
 		{ "output", required_argument, NULL, 'o' },
-		{ "substrings", required_argument, NULL, 'm' },
+		{ "substrings", required_argument, NULL, 0x2004 },
 		{ "scan", no_argument, NULL, 0x2001 },
+		{ "image", required_argument, NULL, 'i' },
+		{ "model", required_argument, NULL, 0x2002 },
+		{ "detector", required_argument, NULL, 0x2003 },
 		FEAT_CLI_LONGOPTS,
 		{ NULL, 0, NULL, 0 }
 	};
 	int c, kset = 0;
 
 	o->k = 10;
-	while ((c = feat_getopt(argc, argv, "k:r:f:o:m:", lo)) != -1) {
+	if (!(o->images = calloc((size_t)argc, sizeof *o->images)))
+		feat_die(FEAT_EXIT_SYSTEM, "out of memory");
+	while ((c = feat_getopt(argc, argv, "k:r:f:o:m:i:", lo)) != -1) {
 		if (feat_cli_common(c, usage))
 			continue;
 		switch (c) {
@@ -77,15 +98,30 @@ static void parse(int argc, char **argv, struct opts *o)
 				feat_die_usage("--format: '%s' is not tsv or jsonl", optarg);
 			break;
 		case 'o': o->output = optarg; break;
-		case 'm': o->m = feat_cli_long("--substrings", optarg, 1, FEAT_INDEX_MAX_BITS); break;
+		case 'm':
+			/* -m is a model in every program; a number is --substrings,
+			 * as -m meant here before --image */
+			if (optarg[0] && strspn(optarg, "0123456789") == strlen(optarg)) {
+				o->m = feat_cli_long("--substrings", optarg, 1, FEAT_INDEX_MAX_BITS);
+				break;
+			}
+			/* fall through */
+		case 0x2002: o->model = optarg; break;
+		case 0x2004: o->m = feat_cli_long("--substrings", optarg, 1, FEAT_INDEX_MAX_BITS); break;
 		case 0x2001: o->scan = 1; break;
+		case 'i': o->images[o->nimages++] = optarg; break;
+		case 0x2003: o->detector = optarg; break;
 		}
 	}
 	if (kset && o->use_radius)
 		feat_die_usage("-k and -r exclude each other");
 	if (optind == argc)
 		feat_die_usage("no database given");
+	if ((o->model || o->detector) && !o->nimages)
+		feat_die_usage("--model and --detector apply to --image queries");
 }
+
+
 
 static int exit_for(int e)
 {
@@ -167,6 +203,80 @@ static void search_one(FILE *out, const feat_index *db, const uint8_t *q,
 	}
 }
 
+/*
+ * The shipped pipelines, by code width: what `featsearch --image` runs
+ * when --model is not given, so that a photo is coded as the codes of an
+ * index of that width were (README: the default pipeline, and the dedup
+ * one on whole photos).
+ */
+static const struct { uint32_t bits; const char *model, *detector; } shipped[] = {
+	{ 64, "deepbit", "ssd" },
+	{ 128, "dedup", NULL },
+	{ 32, "deepbit32", "ssd" },
+};
+
+/* Code each --image photo and search for it; returns the count of photos
+ * that could not be coded (each named on stderr). */
+static int search_images(FILE *out, const feat_index *db, const struct opts *o,
+	struct feat_hits *h)
+{
+	uint32_t bits = feat_index_info(db)->code_bits;
+	const char *model = o->model, *det = o->detector;
+	struct feat_coder_opts co;
+	feat_coder *coder = NULL;
+	unsigned char *buf = NULL;
+	size_t cap = 0;
+	char why[512];
+	int bad = 0, e;
+
+	if (!model) {
+		for (size_t i = 0; i < sizeof shipped / sizeof *shipped && !model; i++)
+			if (shipped[i].bits == bits) {
+				model = shipped[i].model;
+				if (!det)
+					det = shipped[i].detector;
+			}
+		if (!model)
+			feat_die_usage("--image: the database holds %u-bit codes, which no "
+				       "shipped descriptor gives: name the one it was built "
+				       "with (--model, --detector)", bits);
+	} else if (!det) {
+		det = "ssd";
+	}
+	if (det && !strcmp(det, "none"))
+		det = NULL;
+	feat_coder_opts_init(&co);
+	co.detector = det;
+	co.descriptor = model;
+	if ((e = feat_coder_open(&coder, &co, why, sizeof why)))
+		feat_die(e == FEAT_E_NOTFOUND || e == FEAT_E_IO || e == FEAT_E_NOMEM
+			 ? FEAT_EXIT_SYSTEM : FEAT_EXIT_STREAM, "%s", why);
+	if (feat_coder_bits(coder) != bits)
+		feat_die_usage("--image: %s gives %u-bit codes; the database holds %u-bit "
+			       "ones (give the --model it was built with)", model,
+			       feat_coder_bits(coder), bits);
+	feat_info("--image: detector %s, descriptor %s", det ? det : "none", model);
+	for (int i = 0; i < o->nimages; i++) {
+		uint8_t q[FEAT_INDEX_MAX_BITS / 8] = { 0 };
+		size_t len;
+
+		e = feat_file_load(o->images[i], 0, 0, &buf, &cap, &len, why, sizeof why);
+		if (!e)
+			e = feat_coder_photo(coder, buf, len, q, NULL, why, sizeof why);
+		if (e == FEAT_E_NOMEM)
+			feat_die(FEAT_EXIT_SYSTEM, "out of memory");
+		if (e) {
+			feat_warn("%s: %s", o->images[i], why);
+			bad++;
+			continue;
+		}
+		search_one(out, db, q, o->images[i], strlen(o->images[i]), o, h);
+	}
+	free(buf);
+	feat_coder_free(coder);
+	return bad;
+}
+
 int main(int argc, char **argv)
 {
 	struct opts o = { 0 };
@@ -175,7 +285,7 @@ int main(int argc, char **argv)
 	FILE *out = stdout;
 	struct feat_outfile *file = NULL;
 	uint32_t bits;
-	int first;
+	int first, bad = 0;
 
 	feat_cli_init(argv[0]);
 	parse(argc, argv, &o);
@@ -188,7 +298,9 @@ int main(int argc, char **argv)
 		if (!(out = file->fp = fdopen(file->fd, "w")))
 			feat_die(FEAT_EXIT_SYSTEM, "out of memory");
 	}
-	for (int i = first; i < argc || i == first; i++) {
+	if (o.nimages)
+		bad = search_images(out, db, &o, &h);
+	for (int i = first; i < argc || (i == first && !o.nimages); i++) {
 		const char *arg = i < argc ? argv[i] : "-";
 		size_t al = strlen(arg);
 		uint8_t code[FEAT_INDEX_MAX_BITS / 8];
@@ -231,5 +343,6 @@ int main(int argc, char **argv)
 		feat_cli_commit(file);
 	feat_hits_free(&h);
 	feat_index_free(db);
-	return FEAT_EXIT_OK;
+	free(o.images);
+	return bad ? FEAT_EXIT_RECORDS : FEAT_EXIT_OK;
 }

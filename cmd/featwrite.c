@@ -1,6 +1,7 @@
 /*
  * featwrite - the end of a pipeline: one output record per input record,
- * as TSV, JSON lines, or a featcodes file of fixed-size code records.
+ * as TSV, JSON lines, a featcodes file of fixed-size code records, or a
+ * numpy .npy array of the codes with their keys in a second file.
  *
  * The value of a record is its `code` tensor (packed bits, or u8 bytes)
  * as hex, else its `feat` tensor as numbers, else a summary of its
@@ -29,7 +30,11 @@ static const char usage[] =
 	"                       jsonl: one JSON object per record\n"
 	"                       bin: a featcodes file of fixed-size records\n"
 	"                       (see featcodes(5))\n"
-	"  -o, --output FILE    write to FILE instead of standard output\n"
+	"                       npy: the codes as a numpy uint8 array, one row\n"
+	"                       a code, and the keys in a second file\n"
+	"  -o, --output FILE    write to FILE instead of standard output; npy:\n"
+	"                       NAME or NAME.npy writes NAME.npy and NAME.keys\n"
+	"      --keys FILE      npy: write the keys, one a line, to FILE\n"
 	"      --no-status      tsv: print key TAB value, ok records only\n"
 	"  -e, --max-errors N   exit 0 while at most N records (or N% of them,\n"
 	"                       e.g. 0.5%) are errors (default 0)\n"
@@ -40,17 +45,19 @@ static const char usage[] =
 	FEAT_CLI_HELP
 	"\n"
 	"In tsv, TAB, newline, CR and backslash in keys and messages are written\n"
-	"as \\t \\n \\r \\\\.  With -f bin, error records and records without a\n"
-	"code are not written and count as errors.\n"
+	"as \\t \\n \\r \\\\ (and so in npy's keys file).  With -f bin and -f npy,\n"
+	"error records and records without a code are not written and count as\n"
+	"errors.\n"
 	"\n"
 	"Exit status: 0 success, 1 more error records than --max-errors allows,\n"
 	"2 usage, 3 input not a featstream or corrupt, 4 read or write error.\n";
 
-enum { FMT_TSV, FMT_JSONL, FMT_BIN };
+enum { FMT_TSV, FMT_JSONL, FMT_BIN, FMT_NPY };
 
 struct opts {
 	int format;
 	const char *output;
+	const char *keys;        /* npy: the keys file */
 	int no_status;
 	double max_errors;       /* a count, or a percentage when pct */
 	int pct;
@@ -74,6 +81,18 @@ struct run {
 	size_t hexcap;
 	uint8_t *code;           /* the code with padding bits cleared */
 	size_t codecap;
+	/* npy */
+	char *npyname;           /* NAME.npy of -o NAME */
+	char *keysbuf;           /* NAME.keys of -o NAME */
+	FILE *keys;              /* the keys, one a line */
+	const char *keysname;
+	struct feat_outfile *keysfile;
+	int npy_seek;            /* the header is rewritten at the end */
+	off_t npy_at;            /* where the header is */
+	int npy_started;         /* the code length is fixed */
+	uint64_t rows;
+	uint8_t *mem;            /* the codes, when the output cannot seek */
+	size_t memlen, memcap;
 };
 
 /* ------------------------------------------------------------ options */
@@ -113,6 +132,7 @@ static void parse(int argc, char **argv, struct opts *o)
 		{ "max-errors", required_argument, NULL, 'e' },
 		{ "bits", required_argument, NULL, 'b' },
 		{ "key-width", required_argument, NULL, 'k' },
+		{ "keys", required_argument, NULL, 0x2002 },
 		FEAT_CLI_LONGOPTS,
 		{ NULL, 0, NULL, 0 }
 	};
@@ -130,12 +150,15 @@ static void parse(int argc, char **argv, struct opts *o)
 				o->format = FMT_JSONL;
 			else if (!strcmp(optarg, "bin"))
 				o->format = FMT_BIN;
+			else if (!strcmp(optarg, "npy"))
+				o->format = FMT_NPY;
 			else
-				feat_die_usage("--format: '%s' is not tsv, jsonl or bin",
+				feat_die_usage("--format: '%s' is not tsv, jsonl, bin or npy",
 					       optarg);
 			break;
 		case 'o': o->output = optarg; break;
 		case 0x2001: o->no_status = 1; break;
+		case 0x2002: o->keys = optarg; break;
 		case 'e': parse_max_errors(optarg, o); break;
 		case 'b': o->bits = feat_cli_long("--bits", optarg, 1, FEAT_CODES_MAX_BITS); break;
 		case 'k':
@@ -149,6 +172,12 @@ static void parse(int argc, char **argv, struct opts *o)
 		feat_die_usage("--no-status applies to -f tsv only");
 	if (kw && o->format != FMT_BIN)
 		feat_die_usage("--key-width applies to -f bin only");
+	if (o->keys && o->format != FMT_NPY)
+		feat_die_usage("--keys applies to -f npy only");
+	if (o->format == FMT_NPY && !o->keys &&
+	    (!o->output || !strcmp(o->output, "-")))
+		feat_die_usage("-f npy writes two files: give -o NAME (NAME.npy and "
+			       "NAME.keys), or --keys FILE");
 }
 
 /* ------------------------------------------------------------- values */
@@ -401,6 +430,114 @@ static void put_jsonl(struct run *x, struct feat_rec *r)
 	fputs("}}\n", f);
 }
 
+/* ---------------------------------------------------------------- npy */
+
+/*
+ * A .npy file (format version 1.0): the magic, a little-endian header
+ * length and a Python dict literal padded with spaces to a multiple of 64
+ * bytes, then the rows.  The header is always NPY_HEADER bytes, so that it
+ * can be written first with the row count unknown and rewritten at the end
+ * in place; on an output that cannot seek (a pipe) the rows are kept in
+ * memory and written after the header at the end.
+ */
+#define NPY_HEADER 128
+
+static void npy_header(const struct run *x, char h[NPY_HEADER])
+{
+	int n;
+
+	memset(h, ' ', NPY_HEADER);
+	memcpy(h, "\x93NUMPY\x01\x00", 8);
+	h[8] = NPY_HEADER - 10;
+	h[9] = 0;
+	n = snprintf(h + 10, NPY_HEADER - 10,
+		     "{'descr': '|u1', 'fortran_order': False, 'shape': (%llu, %u), }",
+		     (unsigned long long)x->rows, (unsigned)(x->bits + 7) / 8);
+	h[10 + n] = ' ';
+	h[NPY_HEADER - 1] = '\n';
+}
+
+static void npy_write(struct run *x, const void *p, size_t n)
+{
+	const char *b = p;
+
+	while (n) {
+		ssize_t w = write(x->fd, b, n);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			feat_die(FEAT_EXIT_SYSTEM, "%s: write error: %s", x->outname,
+				 strerror(w < 0 ? errno : EIO));
+		b += w;
+		n -= (size_t)w;
+	}
+}
+
+static void open_npy(struct run *x, uint32_t bits)
+{
+	static const char zero[NPY_HEADER];
+
+	x->bits = bits;
+	x->npy_started = 1;
+	x->npy_at = lseek(x->fd, 0, SEEK_CUR);
+	x->npy_seek = x->npy_at >= 0;
+	if (x->npy_seek)
+		npy_write(x, zero, sizeof zero);
+}
+
+static void put_npy_row(struct run *x, struct feat_rec *r, const uint8_t *code,
+	uint32_t bits)
+{
+	size_t nb = (bits + 7) / 8;
+
+	if (!x->npy_started)
+		open_npy(x, bits);
+	if (x->npy_seek) {
+		npy_write(x, code, nb);
+	} else {
+		if (x->memlen + nb > x->memcap) {
+			size_t cap = x->memcap ? 2 * x->memcap : 1 << 16;
+			uint8_t *p = realloc(x->mem, cap);
+
+			if (!p)
+				feat_die(FEAT_EXIT_SYSTEM, "out of memory (%zu bytes of codes "
+					 "held for a pipe: use -o FILE)", x->memlen);
+			x->mem = p;
+			x->memcap = cap;
+		}
+		memcpy(x->mem + x->memlen, code, nb);
+		x->memlen += nb;
+	}
+	feat_put_tsv(x->keys, r->key, strlen(r->key));
+	putc('\n', x->keys);
+	if (ferror(x->keys))
+		feat_die(FEAT_EXIT_SYSTEM, "%s: write error: %s", x->keysname,
+			 strerror(errno));
+	x->rows++;
+	x->ok++;
+}
+
+static void finish_npy(struct run *x)
+{
+	char h[NPY_HEADER];
+
+	if (!x->npy_started)
+		open_npy(x, (uint32_t)x->o->bits);
+	npy_header(x, h);
+	if (x->npy_seek) {
+		if (pwrite(x->fd, h, sizeof h, x->npy_at) != sizeof h)
+			feat_die(FEAT_EXIT_SYSTEM, "%s: write error: %s", x->outname,
+				 strerror(errno));
+	} else {
+		npy_write(x, h, sizeof h);
+		npy_write(x, x->mem, x->memlen);
+	}
+	if (fflush(x->keys) || ferror(x->keys))
+		feat_die(FEAT_EXIT_SYSTEM, "%s: write error: %s", x->keysname,
+			 strerror(errno));
+}
+
 /* ---------------------------------------------------------------- bin */
 
 static void open_codes(struct run *x, uint32_t bits)
@@ -414,6 +551,8 @@ static void open_codes(struct run *x, uint32_t bits)
 			 e == FEAT_E_IO ? strerror(errno) : feat_strerror(e));
 	x->bits = bits;
 }
+
+/* ---------------------------------------------------------------- bin */
 
 static void put_bin(struct run *x, struct feat_rec *r)
 {
@@ -431,12 +570,13 @@ static void put_bin(struct run *x, struct feat_rec *r)
 	have = get_code(x, r, &code, &nb, &bits, why, sizeof why);
 	if (have == 0)
 		snprintf(why, sizeof why, "no 'code' tensor");
-	else if (have > 0 && x->cw && bits != x->bits) {
+	else if (have > 0 && (x->cw || x->npy_started) && bits != x->bits) {
 		snprintf(why, sizeof why, "code has %u bits, the file's codes have %u",
 			 (unsigned)bits, (unsigned)x->bits);
 		have = -1;
 	}
-	if (have > 0 && strlen(r->key) > (size_t)x->o->key_width) {
+	if (have > 0 && x->o->format == FMT_BIN &&
+	    strlen(r->key) > (size_t)x->o->key_width) {
 		/* cut, it could merge with another key of the same prefix */
 		snprintf(why, sizeof why, "key of %zu bytes is over --key-width %ld",
 			 strlen(r->key), x->o->key_width);
@@ -448,6 +588,10 @@ static void put_bin(struct run *x, struct feat_rec *r)
 	if (have <= 0) {
 		feat_info("%s: not written: %s", esc(r->key), why);
 		x->errors++;
+		return;
+	}
+	if (x->o->format == FMT_NPY) {
+		put_npy_row(x, r, code, bits);
 		return;
 	}
 	if (!x->cw)
@@ -463,6 +607,10 @@ static void put_bin(struct run *x, struct feat_rec *r)
 
 static void finish_output(struct run *x)
 {
+	if (x->o->format == FMT_NPY) {
+		finish_npy(x);
+		return;
+	}
 	if (x->o->format == FMT_BIN) {
 		int e;
 
@@ -490,7 +638,7 @@ static void write_file(struct run *x, const char *path)
 	feat_rec_init(&r);
 	while ((e = feat_reader_next(rd, &r)) > 0) {
 		x->in++;
-		if (x->o->format == FMT_BIN) {
+		if (x->o->format == FMT_BIN || x->o->format == FMT_NPY) {
 			put_bin(x, &r);
 		} else {
 			if (r.status == FEAT_ST_OK) {
@@ -521,10 +669,58 @@ static void write_file(struct run *x, const char *path)
 		close(fd);
 }
 
+/*
+ * npy: -o NAME or -o NAME.npy writes NAME.npy (as numpy.save names its
+ * file) and the keys to NAME.keys, unless --keys names their file.
+ */
+static void open_npy_outputs(struct run *x)
+{
+	const char *out = x->o->output && strcmp(x->o->output, "-") ? x->o->output : NULL;
+	const char *keys = x->o->keys;
+	size_t n;
+
+	if (out) {
+		n = strlen(out);
+		if (n >= 4 && !strcmp(out + n - 4, ".npy"))
+			n -= 4;
+		if (!(x->npyname = malloc(n + 6)) || !(x->keysbuf = malloc(n + 6)))
+			feat_die(FEAT_EXIT_SYSTEM, "out of memory");
+		memcpy(x->npyname, out, n);
+		strcpy(x->npyname + n, ".npy");
+		memcpy(x->keysbuf, out, n);
+		strcpy(x->keysbuf + n, ".keys");
+		if (!keys)
+			keys = x->keysbuf;
+		x->file = feat_cli_create(x->npyname);
+		x->fd = x->file->fd;
+		x->outname = x->npyname;
+	}
+	if (!strcmp(keys, "-")) {
+		if (!out)
+			feat_die_usage("--keys -: the codes already go to standard output");
+		x->keys = stdout;
+		x->keysname = "standard output";
+	} else {
+		x->keysfile = feat_cli_create(keys);
+		if (!(x->keys = x->keysfile->fp = fdopen(x->keysfile->fd, "w")))
+			feat_die(FEAT_EXIT_SYSTEM, "out of memory");
+		x->keysname = keys;
+	}
+	if (isatty(x->fd))
+		feat_die(FEAT_EXIT_USAGE, "refusing to write a binary .npy file to a "
+			 "terminal (redirect it, or use -o NAME)");
+	if (x->o->bits)
+		open_npy(x, (uint32_t)x->o->bits);
+}
+
 static void open_output(struct run *x)
 {
 	x->fd = STDOUT_FILENO;
 	x->outname = "standard output";
+	if (x->o->format == FMT_NPY) {
+		open_npy_outputs(x);
+		return;
+	}
 	if (x->o->output && strcmp(x->o->output, "-")) {
 		/* written whole or not at all: renamed over the target at
 		 * the end of a complete run */
@@ -567,6 +763,8 @@ int main(int argc, char **argv)
 		uint64_t trunc = x.cw ? feat_codes_writer_truncated(x.cw) : 0;
 
 		finish_output(&x);
+		if (x.keysfile)
+			feat_cli_commit(x.keysfile);
 		if (x.file)
 			feat_cli_commit(x.file);
 		feat_progress(x.in, x.bytes, 1);
@@ -588,6 +786,9 @@ int main(int argc, char **argv)
 					o.max_errors, o.pct ? "%" : "");
 			fputc('\n', stderr);
 		}
+		free(x.keysbuf);
+		free(x.npyname);
+		free(x.mem);
 		free(x.hex);
 		free(x.code);
 		if (fflush(stdout) || ferror(stdout))

@@ -11,9 +11,11 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -28,7 +30,9 @@ static const char usage[] =
 	"  -0, --null           paths on standard input end with NUL, not newline\n"
 	"  -k, --keyed          standard input holds KEY TAB PATH: read PATH, key the\n"
 	"                       record KEY (a product id, or the URL a file came from)\n"
-	"  -r, --recursive      decode every file under directories, in sorted order\n"
+	"  -r, --recursive      decode every image under directories, in sorted order\n"
+	"                       (other files, such as .xmp sidecars, are skipped and\n"
+	"                       counted; -v names them)\n"
 	"      --min-side N     JPEG: decode at the smallest scale M/8 (M = 1, 2, 3, 4, 8)\n"
 	"                       that keeps the short side >= N (DCT-domain downscaling;\n"
 	"                       never enlarges; default 512, what the shipped models\n"
@@ -69,6 +73,7 @@ struct run {
 	unsigned char *buf;        /* file bytes, reused */
 	size_t cap;
 	uint64_t nin, bytes_in, recovered;
+	uint64_t skipped;          /* -r: files met in a walk that are not images */
 };
 
 /* N with an optional K/M/G suffix of the given base (1000 or 1024). */
@@ -278,6 +283,41 @@ static void walk(struct run *s, const char *dir)
 	free(list);
 }
 
+/*
+ * Whether a file met in a -r walk is to be decoded.  A name with an image
+ * extension is always decoded (a broken photo, or one in a format not
+ * read here, must not vanish from the run: it becomes an error record).
+ * Any other file is decoded only when it starts like a JPEG or PNG (a
+ * photo saved without an extension); the rest -- .xmp, .json and .txt
+ * sidecars, Thumbs.db, .DS_Store, AppleDouble ._ files -- are skipped.
+ */
+static int looks_like_image(const char *path)
+{
+	static const char *const ext[] = {
+		"jpg", "jpeg", "jpe", "jfif", "png", "gif", "webp", "tif", "tiff",
+		"bmp", "heic", "heif", "avif", "jp2", "jxl",
+	};
+	const char *base = strrchr(path, '/'), *dot;
+	unsigned char m[8];
+	ssize_t n;
+	int fd;
+
+	base = base ? base + 1 : path;
+	dot = strrchr(base, '.');
+	if (dot && dot != base && !(base[0] == '.' && base[1] == '_'))
+		for (size_t i = 0; i < sizeof ext / sizeof *ext; i++)
+			if (!strcasecmp(dot + 1, ext[i]))
+				return 1;
+	if ((fd = open(path, O_RDONLY | O_NONBLOCK)) < 0)
+		return 1;       /* decode_one reports why it cannot be read */
+	n = read(fd, m, sizeof m);
+	close(fd);
+	if (n < 0)
+		return 1;
+	return (n >= 3 && m[0] == 0xff && m[1] == 0xd8 && m[2] == 0xff) ||
+	       (n == 8 && !memcmp(m, "\x89PNG\r\n\x1a\n", 8));
+}
+
 /* One path: a file, or with -r a directory to walk.  top is 1 for the
  * paths the user gave, which are always decoded or reported. */
 static void input(struct run *s, const char *path, int top)
@@ -293,6 +333,11 @@ static void input(struct run *s, const char *path, int top)
 			feat_info("%s: skipped (%s)", path,
 				  S_ISDIR(st.st_mode) ? "symbolic link to a directory"
 						      : "not a regular file");
+			return;
+		}
+		if (!looks_like_image(path)) {
+			s->skipped++;
+			feat_info("%s: skipped (not an image)", path);
 			return;
 		}
 	} else if (s->o->recursive && stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
@@ -349,6 +394,11 @@ int main(int argc, char **argv)
 		feat_cli_write_fail(s.w, e);
 	feat_writer_free(s.w);
 	feat_progress(s.nin, s.bytes_in, 1);
+	if (s.skipped)
+		feat_warn("skipped %llu file%s that %s not images%s",
+			  (unsigned long long)s.skipped, s.skipped == 1 ? "" : "s",
+			  s.skipped == 1 ? "is" : "are",
+			  feat_verbose > 0 ? "" : " (-v names them)");
 	if (s.recovered)
 		feat_warn("%llu file%s had corrupt JPEG data that the decoder recovered from%s",
 			  (unsigned long long)s.recovered, s.recovered == 1 ? "" : "s",

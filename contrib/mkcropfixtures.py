@@ -100,7 +100,10 @@ class Rec:
         t = []
         if self.img is not None:
             t.append(("image", 1, self.img.shape, self.img.tobytes()))
-        t.append(("origsize", 4, (2,), struct.pack("<2i", 1000, 800)))
+        # the photo's size: the image's, as imgdecode leaves it at full
+        # size (cropbox's frame for dets and crop)
+        w, h = (self.img.shape[1], self.img.shape[0]) if self.img is not None else (1000, 800)
+        t.append(("origsize", 4, (2,), struct.pack("<2i", w, h)))
         if self.dets is not None:
             d = np.array(self.dets, dtype="<f4").reshape(-1, 6)
             t.append(("dets", 5, d.shape, d.tobytes()))

@@ -119,6 +119,41 @@ test_expect_success '-r: a symlink to a directory is not followed (no loops)' '
 	rm dir/sub/up
 '
 
+test_expect_success '-r: sidecars and system files are skipped and counted, not error records' '
+	mkdir -p side/sub &&
+	cp "$D/baseline.jpg" side/a.JPG &&
+	cp "$D/rgb.png" side/sub/photo-without-extension &&
+	cp "$D/text.jpg" side/sub/broken.jpeg &&
+	echo "GIF89a but not really" >side/pic.gif &&
+	echo "<x:xmpmeta/>" >side/a.xmp &&
+	echo notes >side/notes.txt &&
+	echo "{}" >side/sub/meta.json &&
+	printf "\320\317\021\340\241\261\032\341" >side/Thumbs.db &&
+	printf "\000\000\000\001Bud1" >side/.DS_Store &&
+	printf "\000\005\026\007\000\002\000\000" >side/._a.JPG &&
+	imgdecode -r side >out.fs 2>err &&
+	featinfo -k out.fs >keys &&
+	printf "%s\n" "side/a.JPG	ok" \
+		"side/pic.gif	error	not a JPEG or PNG image (it is a GIF)" \
+		"side/sub/broken.jpeg	error	not a JPEG or PNG image (it looks like text)" \
+		"side/sub/photo-without-extension	ok" >expect &&
+	test_cmp expect keys &&
+	echo "imgdecode: skipped 6 files that are not images (-v names them)" >expect &&
+	test_cmp expect err &&
+	imgdecode -v -r side >out2.fs 2>err &&
+	cmp out.fs out2.fs &&
+	grep "skipped (not an image)" err | sort >named &&
+	printf "imgdecode: side/%s: skipped (not an image)\n" ._a.JPG .DS_Store Thumbs.db \
+		a.xmp notes.txt sub/meta.json | sort >expect &&
+	test_cmp expect named &&
+	imgdecode -q -r side >out3.fs 2>err &&
+	test_must_fail test -s err &&
+	imgdecode side/a.xmp >out4.fs &&
+	featinfo -c out4.fs >count &&
+	echo "1 records, 0 ok, 1 errors" >expect &&
+	test_cmp expect count
+'
+
 test_expect_success 'an empty directory with -r gives no records, a valid stream' '
 	imgdecode -r dir/empty >out.fs &&
 	featinfo -c out.fs >count &&

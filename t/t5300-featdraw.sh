@@ -208,7 +208,7 @@ json.dump([{\"key\": \"wide\", \"tensors\": [{\"name\": \"image\", \"dtype\": \"
 	test ! -s names &&
 	"$PYTHON" -c "
 from PIL import Image
-assert Image.open(\"wide.png\").size == (24, 46)
+assert Image.open(\"wide.png\").size == (24, 48)
 "
 '
 
@@ -220,23 +220,23 @@ test_expect_success 'an existing symbolic link is not followed' '
 	grep "links/000001-photos_flat.jpg.png: cannot create" err
 '
 
-test_expect_success 'the contact sheet: cols x tiles of thumb + 8 by thumb + 30' '
+test_expect_success 'the contact sheet: cols x tiles of thumb + 8 by thumb + 32' '
 	featdraw --sheet sheet.png --cols 2 --thumb 50 <in.fs >out &&
 	test ! -s out &&
 	"$PYTHON" -c "
 from PIL import Image
 im = Image.open(\"sheet.png\")
-assert im.format == \"PNG\" and im.size == (2 * 58, 3 * 80), im.size
+assert im.format == \"PNG\" and im.size == (2 * 58, 3 * 82), im.size
 g = im.getpixel
 # tile 0: the flat picture, 50 wide and 40 high, centred in 50x50 at (4, 4)
 assert g((4 + 25, 4 + 5 + 20)) == (50, 100, 150), g((29, 29))
 assert g((1, 30)) == (40, 40, 40)               # left of it: background
 # tile 3 (row 1, col 1): the error record, a dark red square
-assert g((58 + 4 + 48, 80 + 4 + 48)) == (128, 24, 24), g((110, 132))
+assert g((58 + 4 + 48, 82 + 4 + 48)) == (128, 24, 24), g((110, 134))
 # tile 4 (row 2, col 0): no image, a grey square
-assert g((4 + 48, 160 + 4 + 48)) == (90, 90, 90)
+assert g((4 + 48, 164 + 4 + 48)) == (90, 90, 90)
 # tile 5 does not exist: background
-assert g((58 + 30, 160 + 30)) == (40, 40, 40)
+assert g((58 + 30, 164 + 30)) == (40, 40, 40)
 "
 '
 
@@ -245,7 +245,7 @@ test_expect_success 'the sheet: a tile for every record; its best box highlighte
 	"$PYTHON" -c "
 from PIL import Image
 im = Image.open(\"sheet.png\")
-assert im.size == (5 * 108, 130), im.size
+assert im.size == (5 * 108, 132), im.size
 g = im.getpixel
 # tile 0: 100x80 at scale 1 from (4, 14): the best box edge at x 4 + 20
 assert g((24, 14 + 30)) == (255, 224, 0), g((24, 44))
@@ -273,7 +273,7 @@ test_expect_success 'an empty stream: an empty sheet of one tile' '
 	featdraw --sheet empty.png --thumb 20 <empty.fs &&
 	"$PYTHON" -c "
 from PIL import Image
-assert Image.open(\"empty.png\").size == (28, 50)
+assert Image.open(\"empty.png\").size == (28, 52)
 "
 '
 
@@ -349,7 +349,7 @@ test_expect_success 'truncated input: the pictures and sheet of the records befo
 	test_line_count = 3 names &&
 	"$PYTHON" -c "
 from PIL import Image
-assert Image.open(\"t.png\").size == (4 * 28, 50)
+assert Image.open(\"t.png\").size == (4 * 28, 52)
 "
 '
 

@@ -132,7 +132,7 @@ for bits in 32 64 128 256; do
 				py brute.py c.tsv $r >want.$r &&
 				featdedup -p -r $r c.tsv >got.$r &&
 				test_cmp want.$r got.$r &&
-				featdedup -p -r $r -j 1 c.fcd >gotb.$r &&
+				featdedup -p -r $r -t 1 c.fcd >gotb.$r &&
 				test_cmp want.$r gotb.$r || return 1
 			done
 		'

@@ -1,6 +1,6 @@
 /*
  * draw.h - pictures for people: an RGB canvas, filled and outlined
- * rectangles, text in featkit's own 5x7 bitmap font, images scaled into
+ * rectangles, text in featkit's own 5x9 bitmap font, images scaled into
  * it, and PNG (libpng) or JPEG (libjpeg-turbo) output.  Used by featdraw;
  * internal to libfeat.
  *
@@ -34,10 +34,12 @@ void feat_draw_fill(struct feat_canvas *c, int x0, int y0, int x1, int y1,
 void feat_draw_box(struct feat_canvas *c, int x0, int y0, int x1, int y1,
 	int thick, const uint8_t rgb[3]);
 
-/* The font: glyphs 5 x 7 pixels in cells of FEAT_FONT_W x FEAT_FONT_H,
+/* The font: glyphs 5 x 9 pixels (7 above the baseline, 2 for the
+ * descenders of g, j, p, q, y) in cells of FEAT_FONT_W x FEAT_FONT_H,
  * times scale.  Bytes outside printable ASCII are drawn as '?'. */
 #define FEAT_FONT_W 6
-#define FEAT_FONT_H 9
+#define FEAT_FONT_H 10
+#define FEAT_FONT_ROWS 9
 int feat_text_width(const char *s, int scale);
 /* Draw s with its cell's top-left corner at (x, y); returns its width. */
 int feat_draw_text(struct feat_canvas *c, int x, int y, const char *s,
@@ -69,5 +71,14 @@ int feat_pic_write(FILE *f, int w, int h, int format, int quality,
 /* The same for a canvas. */
 int feat_canvas_write(const struct feat_canvas *c, FILE *f, int format,
 	int quality, char *why, size_t whylen);
+
+/*
+ * One line of featdedup's tsv output, for featdraw --groups: group TAB
+ * key TAB distance, the key escaped as in tsv (\t \n \r \\).  line is
+ * split in place (its newline or CR LF already removed): *id, *key
+ * (unescaped) and *dist point into it.  0, or FEAT_E_FORMAT for a line of
+ * another shape (not three fields, or an empty group or key).
+ */
+int feat_draw_group_line(char *line, char **id, char **key, char **dist);
 
 #endif

@@ -21,12 +21,6 @@ static void blas_init(void)
 		openblas_set_num_threads(1);
 }
 
-void feat_kern_blas_threads(int n)
-{
-	pthread_once(&blas_once, blas_init);
-	openblas_set_num_threads(n > 0 ? n : 1);
-}
-
 int feat_sgemm_blas(const struct feat_sgemm_args *g)
 {
 	pthread_once(&blas_once, blas_init);
@@ -55,4 +49,13 @@ int feat_sgemm_blas(const struct feat_sgemm_args *g)
 	}
 	feat_sgemm_epilogue(g);
 	return 0;
+}
+
+/* The OpenBLAS table: the reference one with its GEMM, routed through
+ * Winograd (whose products are this GEMM) but not the direct loops. */
+void feat_kern_fill_blas(struct feat_kern *k)
+{
+	k->desc = "OpenBLAS";
+	k->routes = FEAT_ROUTE_WINO;
+	k->sgemm = feat_sgemm_blas;
 }

@@ -36,7 +36,6 @@ static inline int feat_conv3_fits(int cin, int kh, int kw, int sh, int sw, int d
 }
 
 void feat_conv3_ref(const struct feat_conv3_args *a);
-void feat_conv3_avx512(const struct feat_conv3_args *a);
 /* Floats of packed weights for cout x cin: 16-channel blocks, each
  * [cin][3][3][16], the channels past cout zero. */
 static inline unsigned long feat_conv3_pack_floats(int cout, int cin)

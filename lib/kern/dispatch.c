@@ -1,5 +1,6 @@
 /*
- * dispatch.c - which GEMM path runs: chosen once, on first use, from cpuid
+ * dispatch.c - the kernel tables (one per instruction set, built once from
+ * the reference one) and which runs: chosen once, on first use, from cpuid
  * (avx512 when the CPU has AVX-512 F/BW/DQ/VL, else blas), unless the
  * environment variable FEAT_KERNEL names a path (ref, avx512, blas; "auto"
  * or empty means cpuid).  A FEAT_KERNEL that names no path, or a path this
@@ -14,33 +15,88 @@
 
 #include "base/internal.h"
 #include "kern/kern.h"
+#if FEAT_KERN_X86
+#include <cpuid.h>
+#endif
 
-static int always(void)
-{
-	return 1;
-}
-
-/* Tests every feature AVX512_FLAGS in the Makefile lets the compiler use. */
+/*
+ * Tests every feature AVX512_FLAGS in the Makefile lets the compiler use:
+ * the ones named there and the ones they imply (make check-kern-flags
+ * compares this list with the compiler's macros for those flags, GCC's and
+ * clang's).  crc32 is the SSE4.2 bit of cpuid; xsave and f16c (which
+ * clang's -mavx512f implies) are read from cpuid directly, as
+ * __builtin_cpu_supports does not know them everywhere (the OS's saving of
+ * the AVX-512 state, XCR0, is part of GCC's and clang's avx512f test).
+ */
 int feat_kern_cpu_avx512(void)
 {
+#if FEAT_KERN_X86
+	unsigned a, b, c, d;
+
 	__builtin_cpu_init();
+	if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & bit_XSAVE) || !(c & bit_F16C))
+		return 0;
 	return __builtin_cpu_supports("avx512f") &&
 	       __builtin_cpu_supports("avx512bw") &&
 	       __builtin_cpu_supports("avx512dq") &&
 	       __builtin_cpu_supports("avx512vl") &&
 	       __builtin_cpu_supports("avx2") &&
-	       __builtin_cpu_supports("fma");
+	       __builtin_cpu_supports("fma") &&
+	       __builtin_cpu_supports("avx") &&
+	       __builtin_cpu_supports("popcnt") &&
+	       __builtin_cpu_supports("sse4.2") &&
+	       __builtin_cpu_supports("sse4.1") &&
+	       __builtin_cpu_supports("ssse3") &&
+	       __builtin_cpu_supports("sse3");
+#else
+	return 0;
+#endif
 }
 
-const struct feat_kern feat_kern_table[FEAT_KERN_COUNT] = {
-	[FEAT_KERN_REF] = { FEAT_KERN_REF, "ref", "plain C reference",
-		feat_sgemm_ref, NULL, always },
-	[FEAT_KERN_AVX512] = { FEAT_KERN_AVX512, "avx512",
-		"AVX-512 packed SGEMM, 12x32 microkernel",
-		feat_sgemm_avx512, &feat_kern_blocks_avx512, feat_kern_cpu_avx512 },
-	[FEAT_KERN_BLAS] = { FEAT_KERN_BLAS, "blas", "OpenBLAS",
-		feat_sgemm_blas, NULL, always },
-};
+#if !FEAT_KERN_X86
+static int never(void)
+{
+	return 0;
+}
+#endif
+
+/* The tables, built once from the reference one. */
+static struct feat_kern tables[FEAT_KERN_COUNT];
+static pthread_once_t built = PTHREAD_ONCE_INIT;
+
+static void build(void)
+{
+	static const char *const names[FEAT_KERN_COUNT] = {
+		[FEAT_KERN_REF] = "ref", [FEAT_KERN_AVX512] = "avx512", [FEAT_KERN_BLAS] = "blas",
+	};
+
+	for (int i = 0; i < FEAT_KERN_COUNT; i++)
+		tables[i] = feat_kern_ref_table;
+	feat_kern_fill_blas(&tables[FEAT_KERN_BLAS]);
+#if FEAT_KERN_X86
+	feat_kern_fill_avx512(&tables[FEAT_KERN_AVX512]);
+#else
+	tables[FEAT_KERN_AVX512].desc = "AVX-512 (not in this build: no x86-64 kernels)";
+	tables[FEAT_KERN_AVX512].supported = never;
+	tables[FEAT_KERN_AVX512].pc_supported = never;
+#endif
+	/* OpenBLAS picks its own kernels for the core: its yardstick is the
+	 * widest FMA this build measures there */
+	if (tables[FEAT_KERN_AVX512].supported())
+		tables[FEAT_KERN_BLAS].peak = tables[FEAT_KERN_AVX512].peak;
+	for (int i = 0; i < FEAT_KERN_COUNT; i++) {
+		tables[i].id = i;
+		tables[i].name = names[i];
+	}
+}
+
+const struct feat_kern *feat_kern_get(int id)
+{
+	if (id < 0 || id >= FEAT_KERN_COUNT)
+		return NULL;
+	pthread_once(&built, build);
+	return &tables[id];
+}
 
 static const struct feat_kern *active;
 static int active_err;
@@ -50,15 +106,16 @@ static pthread_once_t once = PTHREAD_ONCE_INIT;
 const struct feat_kern *feat_kern_lookup(const char *name)
 {
 	for (int i = 0; i < FEAT_KERN_COUNT; i++)
-		if (strcmp(feat_kern_table[i].name, name) == 0)
-			return &feat_kern_table[i];
+		if (strcmp(feat_kern_get(i)->name, name) == 0)
+			return feat_kern_get(i);
 	return NULL;
 }
 
 static const struct feat_kern *by_cpuid(void)
 {
-	return &feat_kern_table[feat_kern_cpu_avx512() ? FEAT_KERN_AVX512 :
-		FEAT_KERN_BLAS];
+	const struct feat_kern *avx = feat_kern_get(FEAT_KERN_AVX512);
+
+	return avx->supported() ? avx : feat_kern_get(FEAT_KERN_BLAS);
 }
 
 /* Choose from name (NULL: $FEAT_KERNEL); on error keep the cpuid path. */
@@ -149,7 +206,40 @@ int feat_kern_sgemm(const struct feat_kern *k, const struct feat_sgemm_args *g)
 		return FEAT_E_INVAL;
 	if (!k)
 		k = feat_kern_active();
+	if (g->apack && g->apack->k != k) {
+		/* packed for another path's GEMM: not this one's layout */
+		struct feat_sgemm_args h = *g;
+
+		h.apack = NULL;
+		return k->sgemm(&h);
+	}
 	return k->sgemm(g);
+}
+
+int feat_kern_pack_a(const struct feat_kern *k, struct feat_sgemm_apack *ap,
+	const float *A, int lda, int M, int K)
+{
+	int e;
+
+	ap->p = NULL;
+	ap->k = NULL;
+	if (!k->sgemm_pack_a)
+		return 0;
+	if ((e = k->sgemm_pack_a(ap, A, lda, M, K)))
+		return e;
+	ap->k = k;
+	return 0;
+}
+
+void feat_kern_workspace_free(void)
+{
+	for (int i = 0; i < FEAT_KERN_COUNT; i++) {
+		const struct feat_kern *k = feat_kern_get(i);
+
+		/* tables share the reference one's: free each kind once */
+		if (i == FEAT_KERN_REF || k->workspace_free != feat_kern_ref_table.workspace_free)
+			k->workspace_free();
+	}
 }
 
 int feat_sgemm(int transA, int transB, int M, int N, int K, float alpha,

@@ -50,7 +50,6 @@ static inline unsigned long feat_dwconv_mask_floats(const struct feat_dw_args *a
 
 	return (nvec * (unsigned long)(a->kh * a->kw) * 2 + nvec + 63) / 4 + 16;
 }
-void feat_dwconv_avx512(const struct feat_dw_args *a);
 /* Floats of workspace the AVX-512 path needs for these arguments. */
 unsigned long feat_dwconv_work(const struct feat_dw_args *a);
 

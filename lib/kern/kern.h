@@ -26,9 +26,20 @@
 #define FEAT_KERN_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <stdlib.h>
 
 #include "feat.h"
+
+/* 1 when the x86-64 kernels (lib/kern/avx512) are built in: the Makefile
+ * passes KERN_X86 (1 on an x86-64 target unless KERN_X86=0 is given). */
+#ifndef FEAT_KERN_X86
+#if defined(__x86_64__) && defined(__GNUC__)
+#define FEAT_KERN_X86 1
+#else
+#define FEAT_KERN_X86 0
+#endif
+#endif
 
 enum feat_bias_kind {
 	FEAT_BIAS_NONE = 0,
@@ -68,7 +79,10 @@ struct feat_sgemm_apack {
 	int M, K;            /* A is M x K, row-major, not transposed */
 	int mc, kc;          /* the blocking p was packed with */
 	float *p;            /* M * K floats, NULL when not packed */
+	const struct feat_kern *k;   /* the path that packed it (feat_kern_pack_a) */
 };
+
+struct feat_kern;
 
 /* A path's GEMM.  Returns 0 or FEAT_E_NOMEM (workspace). */
 typedef int (*feat_sgemm_fn)(const struct feat_sgemm_args *g);
@@ -94,19 +108,118 @@ enum feat_kern_id {
 };
 #define FEAT_KERN_COUNT 3
 
-/* One entry of the dispatch table. */
+/* The argument blocks of the other families (their own headers). */
+struct feat_conv3_args;
+struct feat_conv3c_args;
+struct feat_convc_args;
+struct feat_dw3c_args;
+struct feat_dw_args;
+struct feat_wino_args;
+
+/*
+ * Which families the executor (lib/nn/layers.c) sends work to on a path,
+ * beyond im2col + GEMM, the depthwise kernel and the general pooling loop:
+ * a property of the table, so that the executor never asks which path is
+ * active.  The kernels themselves are in every table (the reference one
+ * has a plain C twin of each); a route says whether running them there is
+ * worth it.
+ */
+enum feat_kern_route {
+	/* every convolution by the plain direct loops, on one thread: the
+	 * oracle (nothing else is routed then) */
+	FEAT_ROUTE_DIRECT = 1 << 0,
+	FEAT_ROUTE_WINO = 1 << 1,    /* Winograd F(4x4, 3x3) where worth it */
+	FEAT_ROUTE_CONV3 = 1 << 2,   /* the first layer's direct kernel */
+	FEAT_ROUTE_NCHWC = 1 << 3,   /* the channel-blocked layout */
+	FEAT_ROUTE_POOL2 = 1 << 4,   /* max pooling 2x2/2 by maxpool2x2 */
+};
+
+/*
+ * One kernel table per instruction set (the idea of BLIS's context and
+ * ggml's per-CPU function tables): every kernel family with its block
+ * sizes.  The reference table (ref/table.c) is complete, plain C; the
+ * others start as a copy of it and override what they have (blas.c: the
+ * GEMM; avx512/table.c: nearly everything).  dispatch.c builds them once
+ * and picks the active one from cpuid or FEAT_KERNEL.  The argument
+ * blocks and the contracts of each family are in its header (conv3.h,
+ * dwconv.h, winograd.h, nchwc.h, popcount.h).
+ */
 struct feat_kern {
 	int id;                      /* enum feat_kern_id */
 	const char *name;            /* "ref", "avx512", "blas": FEAT_KERNEL's values */
 	const char *desc;            /* for --version style printing */
-	feat_sgemm_fn sgemm;
-	struct feat_kern_blocks *blocks;   /* NULL for paths that do not block */
 	int (*supported)(void);      /* 1 when this CPU can run the path */
+	unsigned routes;             /* enum feat_kern_route bits */
+
+	/* GEMM (this header) and its cache blocking (NULL: does not block) */
+	feat_sgemm_fn sgemm;
+	struct feat_kern_blocks *blocks;
+	/* Pack A once for this table's sgemm (feat_kern_pack_a calls it);
+	 * NULL: the GEMM reads A as it is. */
+	int (*sgemm_pack_a)(struct feat_sgemm_apack *ap, const float *A, int lda, int M,
+		int K);
+	/* free the calling thread's GEMM workspace (kept between calls) */
+	void (*workspace_free)(void);
+
+	/* the first layer's direct 3x3 convolution (conv3.h) */
+	void (*conv3)(const struct feat_conv3_args *a);
+	/* depthwise convolution (dwconv.h; workspace: feat_dwconv_work) */
+	void (*dwconv)(const struct feat_dw_args *a);
+
+	/* Winograd F(4x4, 3x3) phases (winograd.h): the layout of U this
+	 * table's products read (floats; made from feat_wino_weights' plain
+	 * U), the input transform, the product of one of the 36 positions,
+	 * the output transform. */
+	size_t (*wino_u_floats)(int cout, int cin);
+	void (*wino_u_pack)(const float *u, int cout, int cin, float *up);
+	void (*wino_input)(const struct feat_wino_args *a, int t0, int nt, float *v, int ldv);
+	int (*wino_gemm)(const struct feat_wino_args *a, int xi, const float *v, int ldv,
+		float *m, int ldm, int nt);
+	void (*wino_output)(const struct feat_wino_args *a, int t0, int nt, const float *m,
+		int ldm);
+
+	/* NCHW16c (nchwc.h): layout changes and the three convolutions */
+	void (*nchwc_from)(const float *x, int c, size_t plane, float *y);
+	void (*nchwc_to)(const float *x, int c, size_t plane, float *y);
+	void (*convc)(const struct feat_convc_args *a);
+	void (*dw3c)(const struct feat_dw3c_args *a);
+	void (*conv3c)(const struct feat_conv3c_args *a);
+
+	/* pooling: max over 2x2 windows at stride 2, no padding, one plane
+	 * (hout, wout may be ceil-rounded: the last row or column of half
+	 * windows) */
+	void (*maxpool2x2)(const float *x, int hin, int win, float *y, int hout, int wout);
+
+	/* activations in place over n floats (kind: enum feat_act, act.h) */
+	void (*act)(float *x, size_t n, int kind, float alpha);
+
+	/* popcount / Hamming distance (popcount.h): this table's kernels and
+	 * whether the CPU runs them; the search picks its path on its own
+	 * (FEAT_POPCOUNT), from these. */
+	size_t (*pc_filter)(const uint8_t *codes, size_t stride, unsigned words,
+		const uint64_t *q, const uint32_t *ids, size_t n, unsigned r, uint32_t *out,
+		uint32_t *dist);
+	size_t (*pc_scan)(const uint8_t *codes, size_t stride, unsigned words,
+		const uint64_t *q, uint32_t first, size_t n, unsigned r, uint32_t *out,
+		uint32_t *dist);
+	int (*pc_supported)(void);
+
+	/* this core's fp32 FMA rate in GFLOP/s with this table's
+	 * instructions, measured by a register-only loop (about 0.1 s) */
+	double (*peak)(void);
+
+	/* Room for the int8 (u8 x s8, s32 accumulation) and bf16 (fp32
+	 * accumulation) families of issue 16: NULL in every table until
+	 * their kernels and plain twins land. */
+	void (*int8_reserved[4])(void);
+	void (*bf16_reserved[4])(void);
+	struct feat_kern_blocks *blocks_int8, *blocks_bf16;
 };
 
-/* The table, indexed by enum feat_kern_id. */
-extern const struct feat_kern feat_kern_table[FEAT_KERN_COUNT];
-
+/* The table of path id (enum feat_kern_id; NULL past the end).  Every id
+ * has a table; one that was not built (avx512 on a non-x86 build) is the
+ * reference one under its own name, with supported() 0. */
+const struct feat_kern *feat_kern_get(int id);
 /* The entry named name, or NULL. */
 const struct feat_kern *feat_kern_lookup(const char *name);
 /* The active path (chosen on first use; never NULL: when FEAT_KERNEL is
@@ -116,9 +229,14 @@ const struct feat_kern *feat_kern_active(void);
 
 /* Check g and run it on path k (NULL: the active path).  Handles the
  * degenerate cases (M or N == 0: nothing; K == 0 or alpha == 0: only
- * beta * C and the epilogue) so that paths never see them.  Returns 0,
- * FEAT_E_INVAL for a bad argument, or the path's error. */
+ * beta * C and the epilogue) so that paths never see them.  A g->apack
+ * packed for another path is ignored.  Returns 0, FEAT_E_INVAL for a bad
+ * argument, or the path's error. */
 int feat_kern_sgemm(const struct feat_kern *k, const struct feat_sgemm_args *g);
+/* Pack A (M x K, row-major, lda) once for path k's GEMM into ap.  0 (ap->p
+ * NULL when k reads A as it is) or FEAT_E_NOMEM. */
+int feat_kern_pack_a(const struct feat_kern *k, struct feat_sgemm_apack *ap,
+	const float *A, int lda, int M, int K);
 
 /* ------------------------------------------------------------ the paths */
 
@@ -130,17 +248,10 @@ void feat_sgemm_scale_epilogue(const struct feat_sgemm_args *g);
 /* The epilogue alone over C, for paths whose GEMM cannot fuse it. */
 void feat_sgemm_epilogue(const struct feat_sgemm_args *g);
 
-/* avx512/sgemm.c.  Valid only when feat_kern_cpu_avx512() is 1.  N == 1 or
- * M == 1 go to a bandwidth-bound GEMV; small N to the same packed GEMM with
- * the roles of A and B swapped (C^T = B^T A^T). */
-int feat_sgemm_avx512(const struct feat_sgemm_args *g);
-extern struct feat_kern_blocks feat_kern_blocks_avx512;
-/* Pack row-major A (M x K, lda) for feat_sgemm_avx512 in the blocking of
- * feat_kern_blocks_avx512 at the time of the call (later calls use the
- * blocking recorded in ap, whatever the table says then).  0 or
- * FEAT_E_NOMEM (ap->p is then NULL); M, K >= 1. */
-int feat_sgemm_pack_a_avx512(struct feat_sgemm_apack *ap, const float *A, int lda,
-	int M, int K);
+/* The AVX-512 path's functions are declared in avx512/avx512.h, which
+ * only lib/kern/avx512 includes: the rest of the library reaches them
+ * through the table. */
+
 /* Free ap->p (any CPU; NULL is fine). */
 static inline void feat_sgemm_apack_free(struct feat_sgemm_apack *ap)
 {
@@ -151,23 +262,25 @@ static inline void feat_sgemm_apack_free(struct feat_sgemm_apack *ap)
 /* blas.c: cblas_sgemm, or cblas_sgemv when N == 1 or M == 1; the epilogue
  * is a second pass over C. */
 int feat_sgemm_blas(const struct feat_sgemm_args *g);
-/* OpenBLAS threads (1 by default, unless OPENBLAS_NUM_THREADS is set). */
-void feat_kern_blas_threads(int n);
 
-/* avx512/pool.c: max pooling with 2x2 windows, stride 2, no padding, over
- * one plane; hout and wout may be ceil-rounded (a last row or column of
- * half windows).  The plain twin is the general loop in layers.c. */
-void feat_maxpool2x2_avx512(const float *x, int hin, int win, float *y, int hout,
-	int wout);
+/* The reference table (ref/table.c) and the plain C twins it holds that
+ * have no header of their own. */
+extern const struct feat_kern feat_kern_ref_table;
+void feat_maxpool2x2_ref(const float *x, int hin, int win, float *y, int hout, int wout);
+void feat_act_ref(float *x, size_t n, int kind, float alpha);
+double feat_kern_peak_ref(void);
+/* The tables that override it: fill k (a copy of the reference table)
+ * with the path's own kernels (blas.c; avx512/table.c, only on x86-64). */
+void feat_kern_fill_blas(struct feat_kern *k);
+void feat_kern_fill_avx512(struct feat_kern *k);
 
-/* avx512/peak.c: this core's fp32 zmm FMA rate in GFLOP/s, measured
- * (about 0.1 s).  Valid only when feat_kern_cpu_avx512() is 1. */
-double feat_kern_peak_avx512(void);
-
-/* cpuid: 1 when the CPU (and OS) run the AVX-512 path (F, BW, DQ, VL). */
+/* cpuid: 1 when the CPU (and OS) run the AVX-512 path: every feature the
+ * compiler flags of lib/kern/avx512 (AVX512_FLAGS in the Makefile) allow.
+ * 0 on a build without the x86 path. */
 int feat_kern_cpu_avx512(void);
 
-/* Free this thread's packing buffers (they are kept between calls). */
+/* Free this thread's packing buffers (they are kept between calls), on
+ * every path. */
 void feat_kern_workspace_free(void);
 
 #endif

@@ -38,8 +38,6 @@
  * past c are written as zeros by _from and not read by _to. */
 void feat_nchwc_from(const float *x, int c, size_t plane, float *y);
 void feat_nchwc_to(const float *x, int c, size_t plane, float *y);
-void feat_nchwc_from_avx512(const float *x, int c, size_t plane, float *y);
-void feat_nchwc_to_avx512(const float *x, int c, size_t plane, float *y);
 
 /* ---------------------------------------- convolution of group 1 */
 
@@ -122,7 +120,6 @@ static inline const float *feat_convc_bias(const float *wp, int cout, int cin, i
 	return wp + (size_t)feat_convc_blocks(cout) * 16 * cin * kh * kw;
 }
 void feat_convc_ref(const struct feat_convc_args *a);
-void feat_convc_avx512(const struct feat_convc_args *a);
 
 /* ------------------------------------------------------ depthwise 3x3 */
 
@@ -152,7 +149,6 @@ static inline int feat_dw3c_fits(int c, int group, int cout, int kh, int kw, int
 }
 void feat_dw3c_pack(float *wp, const float *w, int c);
 void feat_dw3c_ref(const struct feat_dw3c_args *a);
-void feat_dw3c_avx512(const struct feat_dw3c_args *a);
 
 /* ------------------------------------------------------ the first layer */
 
@@ -172,6 +168,5 @@ static inline int feat_conv3c_fits(int cin, int cout, int kh, int kw, int sh, in
 	return cout % 16 == 0 && feat_conv3_fits(cin, kh, kw, sh, sw, dh, dw, pt, pl, group);
 }
 void feat_conv3c_ref(const struct feat_conv3c_args *a);
-void feat_conv3c_avx512(const struct feat_conv3c_args *a);
 
 #endif

@@ -49,12 +49,7 @@ size_t feat_pc_filter_ref(const uint8_t *codes, size_t stride, unsigned words,
 size_t feat_pc_scan_ref(const uint8_t *codes, size_t stride, unsigned words,
 	const uint64_t *q, uint32_t first, size_t n, unsigned r,
 	uint32_t *out, uint32_t *dist);
-size_t feat_pc_filter_avx512(const uint8_t *codes, size_t stride,
-	unsigned words, const uint64_t *q, const uint32_t *ids, size_t n,
-	unsigned r, uint32_t *out, uint32_t *dist);
-size_t feat_pc_scan_avx512(const uint8_t *codes, size_t stride, unsigned words,
-	const uint64_t *q, uint32_t first, size_t n, unsigned r,
-	uint32_t *out, uint32_t *dist);
+/* 1 when the CPU runs the popcount kernels of the AVX-512 table. */
 int feat_pc_cpu_avx512(void);
 
 /* The active path (chosen on first call from cpuid and FEAT_POPCOUNT). */

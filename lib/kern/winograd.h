@@ -41,14 +41,18 @@
  * and pr need not be passed); u from feat_wino_weights; act: 0 none,
  * 1 ReLU, 2 ReLU6, 3 leaky (alpha), applied after the bias.  block: tiles
  * per block, a multiple of 32 (feat_wino_block); work: feat_wino_work()
- * floats, 64-byte aligned.  k: the GEMM path of the products. */
+ * floats, 64-byte aligned.  k: the table whose phases run (and whose
+ * GEMM the reference products use). */
 struct feat_wino_args {
 	const float *x;
 	int cin, hin, win, pt, pl;
 	float *y;
 	int cout, hout, wout;
-	const float *u, *bias;   /* u: feat_wino_weights (portable twin) */
-	const float *up;         /* u packed by feat_wino_pack (AVX-512 twin) */
+	/* U in the layout of k's table (its wino_u_pack of feat_wino_weights'
+	 * U): u is what the reference phases read, up what the AVX-512 ones
+	 * read; the executor sets both to the same pointer */
+	const float *u, *bias;
+	const float *up;
 	int act;
 	float alpha;
 	int block;
@@ -83,10 +87,11 @@ int feat_wino_block(int cin, int cout, int hout, int wout);
 /* Floats of workspace for a block: V and M. */
 size_t feat_wino_work(int cin, int cout, int block);
 
-/* The convolution: portable transforms, or AVX-512 ones (only when
- * feat_kern_cpu_avx512()).  Returns 0 or the GEMM path's error. */
-int feat_wino_ref(const struct feat_wino_args *a);
-int feat_wino_avx512(const struct feat_wino_args *a);
+/* The convolution on one thread, block by block through the phases of
+ * a->k's table (wino_input, wino_gemm, wino_output; a->u, a->up in that
+ * table's layout of U, wino_u_floats / wino_u_pack).  Returns 0 or the
+ * GEMM path's error. */
+int feat_wino_run(const struct feat_wino_args *a);
 
 /* The transforms of tiles [t0, t0 + nt) (row-major tile order,
  * any nt, ld a multiple of 16 >= nt): V [36][cin][ldv] from x; y from
@@ -95,13 +100,13 @@ int feat_wino_avx512(const struct feat_wino_args *a);
 void feat_wino_input_ref(const struct feat_wino_args *a, int t0, int nt, float *v, int ldv);
 void feat_wino_output_ref(const struct feat_wino_args *a, int t0, int nt, const float *m,
 	int ldm);
-/* M[xi] = U[xi] V[xi] for one xi with packed U: m [cout][ldm] from v
- * [cin][ldv], columns [0, nt) (ldv, ldm multiples of 32 >= nt). */
-void feat_wino_gemm_avx512(const float *up, int cout, int cin, const float *v, int ldv,
+/* M[xi] = U[xi] V[xi] for one position xi: m [cout][ldm] from v
+ * [cin][ldv], columns [0, nt), through feat_kern_sgemm on a->k over the
+ * plain U a->u (the reference table's wino_gemm). */
+int feat_wino_gemm_ref(const struct feat_wino_args *a, int xi, const float *v, int ldv,
 	float *m, int ldm, int nt);
-void feat_wino_input_avx512(const struct feat_wino_args *a, int t0, int nt, float *v,
-	int ldv);
-void feat_wino_output_avx512(const struct feat_wino_args *a, int t0, int nt,
-	const float *m, int ldm);
+/* The reference table's layout of U: the plain one, copied. */
+size_t feat_wino_u_floats_ref(int cout, int cin);
+void feat_wino_u_pack_ref(const float *u, int cout, int cin, float *up);
 
 #endif

@@ -106,8 +106,7 @@ static void apply_act(float *x, size_t n, int act, float alpha)
 {
 	if (act == FEAT_ACT_NONE)
 		return;
-	for (size_t i = 0; i < n; i++)
-		x[i] = feat_act1(x[i], act, alpha);
+	feat_kern_active()->act(x, n, act, alpha);
 }
 
 /* Threads layer l may use over this batch (1: run serially). */
@@ -438,7 +437,7 @@ static void conv_gemm_piece(void *arg, long i0, long i1, int worker)
 			.C = y, .ldc = (int)P->hw,
 			.bias = c->bias + (size_t)g * P->og, .bias_kind = FEAT_BIAS_ROW,
 			.relu = l->act == FEAT_ACT_RELU,
-			.apack = P->k->id == FEAT_KERN_AVX512 && c->ap.p ? &c->ap : NULL,
+			.apack = c->ap.p ? &c->ap : NULL,
 		};
 		size_t j0 = 0, nj = P->hw;
 		int m0 = 0, mr = P->og;
@@ -506,10 +505,7 @@ static void conv_dw_piece(void *arg, long i0, long i1, int worker)
 			.alpha = P->l->act_alpha, .work = feat_net_scratch(P->n, worker),
 		};
 
-		if (P->k->id == FEAT_KERN_AVX512)
-			feat_dwconv_avx512(&d);
-		else
-			feat_dwconv_ref(&d);
+		P->k->dwconv(&d);
 	}
 }
 
@@ -522,10 +518,7 @@ static void wino_in_piece(void *arg, long i0, long i1, int worker)
 	int g0 = (int)i0 * 16, g1 = (int)i1 * 16 < P->nt ? (int)i1 * 16 : P->nt;
 
 	(void)worker;
-	if (P->k->id == FEAT_KERN_AVX512)
-		feat_wino_input_avx512(&P->wa, P->t0 + g0, g1 - g0, P->v + g0, P->wa.block);
-	else
-		feat_wino_input_ref(&P->wa, P->t0 + g0, g1 - g0, P->v + g0, P->wa.block);
+	P->k->wino_input(&P->wa, P->t0 + g0, g1 - g0, P->v + g0, P->wa.block);
 }
 
 static void wino_out_piece(void *arg, long i0, long i1, int worker)
@@ -534,10 +527,7 @@ static void wino_out_piece(void *arg, long i0, long i1, int worker)
 	int g0 = (int)i0 * 16, g1 = (int)i1 * 16 < P->nt ? (int)i1 * 16 : P->nt;
 
 	(void)worker;
-	if (P->k->id == FEAT_KERN_AVX512)
-		feat_wino_output_avx512(&P->wa, P->t0 + g0, g1 - g0, P->m + g0, P->wa.block);
-	else
-		feat_wino_output_ref(&P->wa, P->t0 + g0, g1 - g0, P->m + g0, P->wa.block);
+	P->k->wino_output(&P->wa, P->t0 + g0, g1 - g0, P->m + g0, P->wa.block);
 }
 
 /* Phase 2: the products of positions [i0, i1) of the 36. */
@@ -547,24 +537,10 @@ static void wino_gemm_piece(void *arg, long i0, long i1, int worker)
 	const struct feat_wino_args *a = &P->wa;
 	int T = a->block;
 	size_t pv = feat_wino_plane(a->cin, T), pm = feat_wino_plane(a->cout, T);
-	size_t up = (size_t)a->cout * a->cin;
-	size_t pp = feat_wino_packed(a->cout, a->cin) / FEAT_WINO_XI;
 
 	(void)worker;
-	for (long xi = i0; xi < i1; xi++) {
-		struct feat_sgemm_args g = {
-			.M = a->cout, .N = P->nt, .K = a->cin, .alpha = 1, .beta = 0,
-			.A = a->u + xi * up, .lda = a->cin,
-			.B = P->v + xi * pv, .ldb = T,
-			.C = P->m + xi * pm, .ldc = T,
-		};
-
-		if (P->k->id == FEAT_KERN_AVX512)
-			feat_wino_gemm_avx512(a->up + xi * pp, a->cout, a->cin, P->v + xi * pv,
-					      T, P->m + xi * pm, T, P->nt);
-		else
-			feat_kern_sgemm(P->k, &g);
-	}
+	for (long xi = i0; xi < i1; xi++)
+		P->k->wino_gemm(a, (int)xi, P->v + xi * pv, T, P->m + xi * pm, T, P->nt);
 }
 
 /*
@@ -633,9 +609,9 @@ static void conv_forward_par(struct feat_net *n, struct feat_layer *l, int batch
 		feat_pool_for(n->pool, batch * P.per, 1, conv_dw_piece, &P);
 		return;
 	}
-	if (P.k->id == FEAT_KERN_AVX512 && c->group == 1 && !c->ap.p && P.hw > 16)
-		feat_sgemm_pack_a_avx512(&c->ap, c->w, P.cg * c->kh * c->kw, c->cout,
-					 P.cg * c->kh * c->kw);
+	if (c->group == 1 && !c->ap.p && P.hw > 16)
+		feat_kern_pack_a(P.k, &c->ap, c->w, P.cg * c->kh * c->kw, c->cout,
+				 P.cg * c->kh * c->kw);
 	if (c->ap.p && P.hw <= 256 && outer < 4L * T && P.og >= 2 * c->ap.mc) {
 		/* big weights over a small map (1x1 on 10x10 and the like):
 		 * split the rows, in blocks of the packing, so that each thread
@@ -667,7 +643,7 @@ struct nc_par {
 	int per_piece;       /* groups, blocks or rows per piece */
 	long px;             /* pixels per piece (NC_PW, NC_GEN) */
 	long pieces_g;       /* NC_PW, NC_GEN: pieces along the groups */
-	int avx512;
+	const struct feat_kern *k;
 };
 
 static void nc_piece(void *arg, long i0, long i1, int worker)
@@ -692,10 +668,7 @@ static void nc_piece(void *arg, long i0, long i1, int worker)
 
 			a.g1 = a.g0 + P->per_piece < G ? a.g0 + P->per_piece : G;
 			a.p1 = a.p0 + P->px < hw ? a.p0 + P->px : hw;
-			if (P->avx512)
-				feat_convc_avx512(&a);
-			else
-				feat_convc_ref(&a);
+			P->k->convc(&a);
 		} else if (c->nc == NC_DW) {
 			struct feat_dw3c_args a = {
 				.x = P->x, .c = c->cin, .hin = c->hin, .win = c->win, .wp = c->wnc,
@@ -705,10 +678,7 @@ static void nc_piece(void *arg, long i0, long i1, int worker)
 			};
 
 			a.b1 = a.b0 + P->per_piece < c->cin / 16 ? a.b0 + P->per_piece : c->cin / 16;
-			if (P->avx512)
-				feat_dw3c_avx512(&a);
-			else
-				feat_dw3c_ref(&a);
+			P->k->dw3c(&a);
 		} else {
 			struct feat_conv3c_args a = {
 				.c = { .x = P->x, .cin = c->cin, .hin = c->hin, .win = c->win,
@@ -719,10 +689,7 @@ static void nc_piece(void *arg, long i0, long i1, int worker)
 			};
 
 			a.oy1 = a.oy0 + P->per_piece < c->hout ? a.oy0 + P->per_piece : c->hout;
-			if (P->avx512)
-				feat_conv3c_avx512(&a);
-			else
-				feat_conv3c_ref(&a);
+			P->k->conv3c(&a);
 		}
 	}
 }
@@ -746,7 +713,7 @@ static void conv_nchwc(struct feat_net *n, struct feat_layer *l, int batch, int 
 	int in_nc = c->nc == NC_FIRST || feat_net_blob_nchwc(n, l->in[0]);
 	int out_nc = feat_net_blob_nchwc(n, l->out[0]);
 	struct nc_par P = { .c = c, .l = l, .per_piece = 1, .pieces_g = 1,
-			    .avx512 = feat_kern_active()->id == FEAT_KERN_AVX512 };
+			    .k = feat_kern_active() };
 	long pieces, want = T > 1 ? 4L * T : 1;
 
 	if (c->nc == NC_PW || c->nc == NC_GEN) {
@@ -769,8 +736,7 @@ static void conv_nchwc(struct feat_net *n, struct feat_layer *l, int batch, int 
 		P.x = X + (size_t)b * xs;
 		P.y = Y + (size_t)b * ys;
 		if (!in_nc) {
-			(P.avx512 ? feat_nchwc_from_avx512 : feat_nchwc_from)(P.x, c->cin, plane_in,
-									      work);
+			P.k->nchwc_from(P.x, c->cin, plane_in, work);
 			P.x = work;
 			work += (size_t)c->cin * plane_in;
 		}
@@ -787,8 +753,7 @@ static void conv_nchwc(struct feat_net *n, struct feat_layer *l, int batch, int 
 		else
 			nc_piece(&P, 0, pieces, 0);
 		if (!out_nc)
-			(P.avx512 ? feat_nchwc_to_avx512 : feat_nchwc_to)(P.y, c->cout, plane_out,
-									  Y + (size_t)b * ys);
+			P.k->nchwc_to(P.y, c->cout, plane_out, Y + (size_t)b * ys);
 	}
 }
 
@@ -810,7 +775,7 @@ static void conv_forward(struct feat_net *n, struct feat_layer *l, int batch)
 		conv_nchwc(n, l, batch, T);
 		return;
 	}
-	if (T > 1 && k->id != FEAT_KERN_REF) {
+	if (T > 1 && !(k->routes & FEAT_ROUTE_DIRECT)) {
 		conv_forward_par(n, l, batch, T);
 		return;
 	}
@@ -818,7 +783,7 @@ static void conv_forward(struct feat_net *n, struct feat_layer *l, int batch)
 		const float *x = X + (size_t)b * xs;
 		float *y = Y + (size_t)b * ys;
 
-		if (k->id == FEAT_KERN_REF) {
+		if (k->routes & FEAT_ROUTE_DIRECT) {
 			conv_ref(c, x, y);
 		} else if (c->wino_u) {
 			struct feat_wino_args w = {
@@ -830,12 +795,9 @@ static void conv_forward(struct feat_net *n, struct feat_layer *l, int batch)
 				.block = c->wino_block, .work = n->scratch, .k = k,
 			};
 
-			if (k->id == FEAT_KERN_AVX512)
-				feat_wino_avx512(&w);
-			else
-				feat_wino_ref(&w);
+			feat_wino_run(&w);
 			fused = 1;
-		} else if (k->id == FEAT_KERN_AVX512 &&
+		} else if ((k->routes & FEAT_ROUTE_CONV3) &&
 			   feat_conv3_fits(c->cin, c->kh, c->kw, c->sh, c->sw, c->dh, c->dw, c->pt,
 					   c->pl, c->group) &&
 			   (c->w3 || conv3_pack(l->priv))) {
@@ -846,7 +808,7 @@ static void conv_forward(struct feat_net *n, struct feat_layer *l, int batch)
 				.act = l->act, .alpha = l->act_alpha,
 			};
 
-			feat_conv3_avx512(&d);
+			k->conv3(&d);
 			fused = 1;
 		} else if (c->group == c->cin && c->group == c->cout && c->group > 1) {
 			struct feat_dw_args d = {
@@ -858,17 +820,14 @@ static void conv_forward(struct feat_net *n, struct feat_layer *l, int batch)
 				.work = n->scratch,
 			};
 
-			if (k->id == FEAT_KERN_AVX512)
-				feat_dwconv_avx512(&d);
-			else
-				feat_dwconv_ref(&d);
+			k->dwconv(&d);
 			fused = 1;
 		} else {
 			struct conv *cw = l->priv;
 
-			if (k->id == FEAT_KERN_AVX512 && c->group == 1 && !c->ap.p && hw > 16)
-				feat_sgemm_pack_a_avx512(&cw->ap, c->w, cg * c->kh * c->kw,
-							 c->cout, cg * c->kh * c->kw);
+			if (c->group == 1 && !c->ap.p && hw > 16)
+				feat_kern_pack_a(k, &cw->ap, c->w, cg * c->kh * c->kw, c->cout,
+						 cg * c->kh * c->kw);
 			for (int g = 0; g < c->group; g++) {
 				struct feat_sgemm_args a = {
 					.M = og, .N = (int)hw, .K = cg * c->kh * c->kw,
@@ -879,7 +838,7 @@ static void conv_forward(struct feat_net *n, struct feat_layer *l, int batch)
 					.bias = c->bias + (size_t)g * og,
 					.bias_kind = FEAT_BIAS_ROW,
 					.relu = l->act == FEAT_ACT_RELU,
-					.apack = k->id == FEAT_KERN_AVX512 && c->ap.p ? &c->ap : NULL,
+					.apack = c->ap.p ? &c->ap : NULL,
 				};
 
 				if (pointwise) {
@@ -1218,7 +1177,8 @@ struct pool_par {
 	const struct feat_layer *l;
 	const float *X;
 	float *Y;
-	int fast2x2;  /* max, 2x2, stride 2, no padding, AVX-512 path */
+	int fast2x2;  /* max, 2x2, stride 2, no padding, routed to maxpool2x2 */
+	const struct feat_kern *k;
 };
 
 /* Planes [bc0, bc1) of the batch (image * channels + channel). */
@@ -1233,7 +1193,7 @@ static void pool_planes(void *arg, long bc0, long bc1, int worker)
 		float *y = P->Y + (size_t)bc * p->hout * p->wout;
 
 		if (P->fast2x2) {
-			feat_maxpool2x2_avx512(x, p->hin, p->win, y, p->hout, p->wout);
+			P->k->maxpool2x2(x, p->hin, p->win, y, p->hout, p->wout);
 			apply_act(y, (size_t)p->hout * p->wout, P->l->act, P->l->act_alpha);
 			continue;
 		}
@@ -1254,7 +1214,7 @@ static void pool_planes(void *arg, long bc0, long bc1, int worker)
 					v = -INFINITY;
 					for (int iy = cy0; iy < cy1; iy++)
 						for (int ix = cx0; ix < cx1; ix++)
-							v = x[iy * p->win + ix] > v ? x[iy * p->win + ix] : v;
+							v = feat_nanmax(v, x[iy * p->win + ix]);
 				} else {
 					double s = 0;
 					int cnt = p->exclude_pad ? (cy1 - cy0) * (cx1 - cx0)
@@ -1280,7 +1240,8 @@ static void pool_forward(struct feat_net *n, struct feat_layer *l, int batch)
 		.X = feat_net_data(n, l->in[0]), .Y = feat_net_data(n, l->out[0]),
 		.fast2x2 = p->max && p->kh == 2 && p->kw == 2 && p->sh == 2 && p->sw == 2 &&
 			   !p->pt && !p->pl && !p->pb && !p->pr &&
-			   feat_kern_active()->id == FEAT_KERN_AVX512,
+			   (feat_kern_active()->routes & FEAT_ROUTE_POOL2),
+		.k = feat_kern_active(),
 	};
 	long planes = (long)batch * p->c;
 	int T = par_threads(n, l, batch);
@@ -2339,9 +2300,10 @@ static int wino_prepare(struct feat_net *n, struct conv *c)
 {
 	const char *env = getenv("FEAT_WINOGRAD");
 	int force = env && strcmp(env, "1") == 0;
+	const struct feat_kern *k = feat_kern_active();
 
 	if (c->kh != 3 || c->kw != 3 || c->sh != 1 || c->sw != 1 || c->dh != 1 ||
-	    c->dw != 1 || c->group != 1 || feat_kern_active()->id == FEAT_KERN_REF ||
+	    c->dw != 1 || c->group != 1 || !(k->routes & FEAT_ROUTE_WINO) ||
 	    (env && strcmp(env, "0") == 0) || (!force && !wino_worth(c)))
 		return 0;
 	c->wino_block = feat_wino_block(c->cin, c->cout, c->hout, c->wout);
@@ -2349,13 +2311,14 @@ static int wino_prepare(struct feat_net *n, struct conv *c)
 	if (!c->wino_u)
 		return FEAT_E_NOMEM;
 	feat_wino_weights(c->w, c->cout, c->cin, c->wino_u);
-	if (feat_kern_active()->id == FEAT_KERN_AVX512) {
-		/* the AVX-512 twin reads U packed in panels; the plain layout goes */
-		float *up = feat_aligned_alloc(feat_wino_packed(c->cout, c->cin) * sizeof(float));
+	{
+		/* U in the layout of the table's products (the AVX-512 one
+		 * reads it packed in panels); the plain layout goes */
+		float *up = feat_aligned_alloc(k->wino_u_floats(c->cout, c->cin) * sizeof(float));
 
 		if (!up)
 			return FEAT_E_NOMEM;
-		feat_wino_pack(c->wino_u, c->cout, c->cin, up);
+		k->wino_u_pack(c->wino_u, c->cout, c->cin, up);
 		free(c->wino_u);
 		c->wino_u = up;
 	}
@@ -2385,7 +2348,7 @@ static int nchwc_plan(struct feat_net *n)
 {
 	const char *env = getenv("FEAT_NCHWC");
 
-	if (feat_kern_active()->id != FEAT_KERN_AVX512 || (env && !strcmp(env, "0")))
+	if (!(feat_kern_active()->routes & FEAT_ROUTE_NCHWC) || (env && !strcmp(env, "0")))
 		return 0;
 	for (int i = 0; i < n->nlayer; i++) {
 		struct feat_layer *l = &n->layer[i];

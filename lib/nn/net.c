@@ -653,11 +653,6 @@ fail:
 	return e;
 }
 
-int feat_net_threads(const struct feat_net *n)
-{
-	return feat_pool_threads(n->pool);
-}
-
 float *feat_net_scratch(const struct feat_net *n, int worker)
 {
 	return worker ? n->wscratch[worker] : n->scratch;

@@ -137,7 +137,6 @@ int feat_net_forward(struct feat_net *n, int batch);
  * forward pass.  0, FEAT_E_INVAL (a bad count) or FEAT_E_NOMEM (memory,
  * or a thread could not be started; the net then keeps one thread). */
 int feat_net_set_threads(struct feat_net *n, int threads);
-int feat_net_threads(const struct feat_net *n);
 /* The workspace of thread `worker` (scratch_floats floats, 64-byte
  * aligned), for layers.c. */
 float *feat_net_scratch(const struct feat_net *n, int worker);

@@ -17,14 +17,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <immintrin.h>
 
 #include "feat.h"
 #include "base/internal.h"
 #include "kern/kern.h"
 
 /* %peak is against this core's zmm FMA peak, measured at start-up
- * (feat_kern_peak_avx512); 115 GFLOP/s, the figure the reference machine
+ * (the table's peak); 115 GFLOP/s, the figure the reference machine
  * was sold with, where AVX-512 is missing. */
 static double PEAK = 115.0;
 
@@ -108,9 +107,10 @@ int main(int argc, char **argv)
 {
 	int reps = 5, quick = 0;
 	const char *filter = NULL, *blk = getenv("FEAT_BENCH_BLOCKS");
-	const struct feat_kern *avx = &feat_kern_table[FEAT_KERN_AVX512];
-	const struct feat_kern *ref = &feat_kern_table[FEAT_KERN_REF];
-	const struct feat_kern *blas = &feat_kern_table[FEAT_KERN_BLAS];
+	const struct feat_kern *avx = feat_kern_get(FEAT_KERN_AVX512);
+	const struct feat_kern *ref = feat_kern_get(FEAT_KERN_REF);
+	const struct feat_kern *blas = feat_kern_get(FEAT_KERN_BLAS);
+	struct feat_kern_blocks *bs = avx->blocks;
 
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "-r") == 0 && i + 1 < argc)
@@ -126,8 +126,12 @@ int main(int argc, char **argv)
 	}
 	if (reps < 1)
 		reps = 1;
-	if (blk && sscanf(blk, "%d,%d,%d", &feat_kern_blocks_avx512.mc,
-			&feat_kern_blocks_avx512.kc, &feat_kern_blocks_avx512.nc) != 3) {
+	if (!bs) {
+		fprintf(stderr, "bench_gemm: this build has no x86 kernels (KERN_X86=0)\n");
+		return 0;
+	}
+	if (blk && sscanf(blk, "%d,%d,%d", &bs->mc,
+			&bs->kc, &bs->nc) != 3) {
 		fprintf(stderr, "bench_gemm: FEAT_BENCH_BLOCKS wants mc,kc,nc\n");
 		return 2;
 	}
@@ -136,12 +140,12 @@ int main(int argc, char **argv)
 		avx = NULL;
 	}
 	if (avx)
-		PEAK = feat_kern_peak_avx512();
+		PEAK = avx->peak();
 	printf("# featkit sgemm, one thread, best of %d; microkernel %dx%d, "
 		"mc=%d kc=%d nc=%d; peak %.0f GFLOP/s\n", reps,
-		feat_kern_blocks_avx512.mr, feat_kern_blocks_avx512.nr,
-		feat_kern_blocks_avx512.mc, feat_kern_blocks_avx512.kc,
-		feat_kern_blocks_avx512.nc, PEAK);
+		bs->mr, bs->nr,
+		bs->mc, bs->kc,
+		bs->nc, PEAK);
 	printf("%-16s %5s %6s %5s  %8s %8s %8s  %6s %6s\n", "shape", "M", "N", "K",
 		"avx512", "ref", "openblas", "ratio", "%peak");
 	for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {

@@ -90,7 +90,7 @@ static void one(int cin, int cout, int hin, int win, int s, int trim, int act, u
 		feat_conv3_pack(wp, w, cout, cin);
 		a.wp = wp;
 		a.y = y1;
-		feat_conv3_avx512(&a);
+		feat_kern_get(FEAT_KERN_AVX512)->conv3(&a);
 		for (size_t i = 0; i < ny; i++)
 			ck_assert_msg(fabsf(y1[i] - y0[i]) <= 1e-5f * (1 + fabsf(y0[i])),
 				      "avx512 cin%d cout%d %dx%d s%d trim%d act%d at %zu: %g != %g",

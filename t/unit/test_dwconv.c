@@ -90,7 +90,7 @@ static void one(int c, int hin, int win, int k, int s, int p, int d, int act, un
 		work = feat_aligned_alloc(feat_dwconv_work(&a) * sizeof(float));
 		a.work = work;
 		a.y = y1;
-		feat_dwconv_avx512(&a);
+		feat_kern_get(FEAT_KERN_AVX512)->dwconv(&a);
 		for (size_t i = 0; i < ny; i++)
 			ck_assert_msg(fabsf(y1[i] - y0[i]) <= 1e-5f * (1 + fabsf(y0[i])),
 				      "avx512 c%d %dx%d k%d s%d p%d d%d act%d at %zu: %g != %g", c, hin,

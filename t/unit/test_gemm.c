@@ -3,7 +3,7 @@
  * from 1 to 40 in each dimension, shapes that cross every cache block,
  * transposes, padded leading dimensions, alpha and beta (beta == 0 over
  * NaN), the fused bias/ReLU epilogue, the GEMV and small-N routes, a
- * pre-packed A (feat_sgemm_pack_a_avx512) on all of these, guard
+ * pre-packed A (feat_kern_pack_a) on all of these, guard
  * bands around C that must stay untouched, argument errors, and the
  * dispatcher's FEAT_KERNEL.
  *
@@ -54,7 +54,7 @@ static int use_apack;
 
 static const struct feat_kern *path(int id)
 {
-	return &feat_kern_table[id];
+	return feat_kern_get(id);
 }
 
 /*
@@ -99,7 +99,7 @@ static int check_one(const struct feat_kern *k, int tA, int tB, int M, int N,
 	struct feat_sgemm_apack ap = { 0 };
 
 	if (use_apack && !tA && k->id == FEAT_KERN_AVX512) {
-		ck_assert_int_eq(feat_sgemm_pack_a_avx512(&ap, A, lda, M, K), 0);
+		ck_assert_int_eq(feat_kern_pack_a(k, &ap, A, lda, M, K), 0);
 		g.apack = &ap;
 	}
 	ck_assert_int_eq(feat_kern_sgemm(k, &g), 0);
@@ -269,7 +269,9 @@ START_TEST(avx512_edges) { edges(FEAT_KERN_AVX512); }
  * packed A must carry its own). */
 START_TEST(avx512_prepacked)
 {
-	struct feat_kern_blocks save = feat_kern_blocks_avx512;
+	/* NULL where the x86 path is not built (have() is then 0) */
+	struct feat_kern_blocks *avx_blocks = path(FEAT_KERN_AVX512)->blocks;
+	struct feat_kern_blocks save = avx_blocks ? *avx_blocks : (struct feat_kern_blocks){ 0 };
 	int bad = 0;
 
 	use_apack = 1;
@@ -286,10 +288,10 @@ START_TEST(avx512_prepacked)
 			.B = B, .ldb = N, .C = C, .ldc = N, .apack = &ap,
 		};
 
-		feat_kern_blocks_avx512.mc = 96;
-		feat_kern_blocks_avx512.kc = 100;
-		ck_assert_int_eq(feat_sgemm_pack_a_avx512(&ap, A, K, M, K), 0);
-		feat_kern_blocks_avx512 = save;
+		(*avx_blocks).mc = 96;
+		(*avx_blocks).kc = 100;
+		ck_assert_int_eq(feat_kern_pack_a(path(FEAT_KERN_AVX512), &ap, A, K, M, K), 0);
+		(*avx_blocks) = save;
 		ck_assert_int_eq(feat_kern_sgemm(path(FEAT_KERN_AVX512), &g), 0);
 		g.C = R;
 		g.apack = NULL;
@@ -301,7 +303,8 @@ START_TEST(avx512_prepacked)
 		free(A), free(B), free(C), free(R);
 	}
 	use_apack = 0;
-	feat_kern_blocks_avx512 = save;
+	if (avx_blocks)
+		*avx_blocks = save;
 	ck_assert_int_eq(bad, 0);
 }
 END_TEST

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "feat.h"
+#include "kern/kern.h"
 #include "kern/popcount.h"
 #include "unit.h"
 
@@ -295,12 +296,12 @@ START_TEST(test_kernels)
 				ids[i] = (uint32_t)(xs() % (1000 * 32 / stride));
 			memcpy(q, c + 5 * 32, 32);
 			size_t k1 = feat_pc_filter_ref(c, stride, words, q, ids, n, r, o1, d1);
-			size_t k2 = feat_pc_filter_avx512(c, stride, words, q, ids, n, r, o2, d2);
+			size_t k2 = feat_kern_get(FEAT_KERN_AVX512)->pc_filter(c, stride, words, q, ids, n, r, o2, d2);
 
 			ck_assert_uint_eq(k1, k2);
 			ck_assert(!memcmp(o1, o2, k1 * 4) && !memcmp(d1, d2, k1 * 4));
 			k1 = feat_pc_scan_ref(c, stride, words, q, 3, n, r, o1, d1);
-			k2 = feat_pc_scan_avx512(c, stride, words, q, 3, n, r, o2, d2);
+			k2 = feat_kern_get(FEAT_KERN_AVX512)->pc_scan(c, stride, words, q, 3, n, r, o2, d2);
 			ck_assert_uint_eq(k1, k2);
 			ck_assert(!memcmp(o1, o2, k1 * 4) && !memcmp(d1, d2, k1 * 4));
 		}

@@ -94,10 +94,10 @@ START_TEST(layout)
 			/* the AVX-512 twins: 16 pixels at a time and a tail of 5 */
 			float *y2 = rnd(nb * 16 * plane, &seed);
 
-			feat_nchwc_from_avx512(x, c, plane, y2);
+			feat_kern_get(FEAT_KERN_AVX512)->nchwc_from(x, c, plane, y2);
 			ck_assert(memcmp(y, y2, nb * 16 * plane * sizeof(float)) == 0);
 			memset(z, 0, (size_t)c * plane * sizeof(float));
-			feat_nchwc_to_avx512(y, c, plane, z);
+			feat_kern_get(FEAT_KERN_AVX512)->nchwc_to(y, c, plane, z);
 			ck_assert(memcmp(x, z, (size_t)c * plane * sizeof(float)) == 0);
 			free(y2);
 		}
@@ -164,7 +164,7 @@ static void cc_one(int cin, int cout, int hin, int win, int kh, int kw, int s, i
 			for (long p = 0; p < P; p += piece ? 7 : P) {
 				a.g0 = g, a.g1 = piece ? g + 1 : G;
 				a.p0 = p, a.p1 = piece && p + 7 < P ? p + 7 : P;
-				feat_convc_avx512(&a);
+				feat_kern_get(FEAT_KERN_AVX512)->convc(&a);
 			}
 		close_f(y1, y0, nyb, (double)cin * kh * kw, "convc avx512");
 	}
@@ -259,7 +259,7 @@ static void dw_one(int c, int hin, int win, int s, int pt, int pl, int trim, int
 		a.y = y1;
 		for (int bl = 0; bl < c / 16; bl++) {
 			a.b0 = bl, a.b1 = bl + 1;
-			feat_dw3c_avx512(&a);
+			feat_kern_get(FEAT_KERN_AVX512)->dw3c(&a);
 		}
 		for (size_t i = 0; i < no; i++)
 			ck_assert_msg(fabsf(y1[i] - y0[i]) <= 3e-5f * (1 + fabsf(y0[i])),
@@ -337,7 +337,7 @@ static void c3_one(int cin, int cout, int hin, int win, int s, int trim, int kin
 		a.c.y = y1;
 		for (int oy = 0; oy < hout; oy += 3) {
 			a.oy0 = oy, a.oy1 = oy + 3 < hout ? oy + 3 : hout;
-			feat_conv3c_avx512(&a);
+			feat_kern_get(FEAT_KERN_AVX512)->conv3c(&a);
 		}
 		close_f(y1, y0, no, 9 * cin, "conv3c avx512");
 	}

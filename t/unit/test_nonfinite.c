@@ -2,7 +2,8 @@
  * test_nonfinite.c - NaN and infinity in the engine: the scan that finds
  * them (feat_f32_nonfinite), a model whose weights hold one refused when
  * the net is built (naming the layer and the tensor), softmax over rows
- * holding NaN or infinities (NaN out, no undefined conversion to int), and
+ * holding NaN or infinities (NaN out, no undefined conversion to int), NaN
+ * through ReLU and max pooling (NaN out), and
  * convolutions with padding on every side through im2col, which must not
  * form an address above the image for the padding rows (make asan runs
  * this file under UBSan's pointer-overflow check).
@@ -176,6 +177,76 @@ START_TEST(test_softmax_nan)
 }
 END_TEST
 
+/* -------------------------------------------------- ReLU and max pooling */
+
+/*
+ * A NaN in the input of ReLU then max pooling comes out NaN in every
+ * pooled output whose window holds it, under each kernel path: 2x2 at
+ * stride 2 (the table's maxpool2x2 where routed, with a half window at
+ * the edge) and 3x3 at stride 1 (the general loop).  The other inputs are
+ * negative, so that a NaN turned into 0 or into a neighbour shows.
+ */
+static void run_relu_pool(const char *kernel, int k, int s)
+{
+	static const char *const mid[] = { "mid" };
+	enum { C = 3, H = 9, W = 37 };
+	int64_t kk[2] = { k, k }, ss[2] = { s, s }, ceil = 1;
+	const struct feat_kv p[3] = {
+		{ "kernel", { .type = FEAT_V_INTS, .n = 2, .u.ints = kk } },
+		{ "stride", { .type = FEAT_V_INTS, .n = 2, .u.ints = ss } },
+		{ "ceil", { .type = FEAT_V_INT, .n = 1, .u.i = ceil } },
+	};
+	feat_model_builder *b = start(C, H, W);
+	int hout = (H - k + s - 1) / s + 1, wout = (W - k + s - 1) / s + 1, cy = 8, cx = 36;
+	struct feat_net *n;
+	unsigned char *buf;
+	char detail[512];
+	float *x, *y;
+
+	ck_assert_int_eq(feat_kernel_select(kernel), 0);
+	ck_assert_int_eq(feat_mb_layer(b, "relu", "r", 1, data, 1, mid, 0, NULL, 0, NULL), 0);
+	ck_assert_int_eq(feat_mb_layer(b, "pool", "p", 1, mid, 1, out, 3, p, 0, NULL), 0);
+	ck_assert_int_eq(build(b, &n, &buf, detail, sizeof detail), 0);
+	ck_assert_int_eq(n->blob[n->output[0]].dims[2], hout);
+	ck_assert_int_eq(n->blob[n->output[0]].dims[3], wout);
+	ck_assert_int_eq(feat_net_reserve(n, 1), 0);
+	x = feat_net_data(n, n->input[0]);
+	for (int i = 0; i < C * H * W; i++)
+		x[i] = -1.0f - (float)(i % 7);
+	x[(1 * H + cy) * W + cx] = NAN;
+	x[(2 * H + 3) * W + 5] = NAN;
+	ck_assert_int_eq(feat_net_forward(n, 1), 0);
+	y = feat_net_data(n, n->output[0]);
+	for (int c = 0; c < C; c++)
+		for (int oy = 0; oy < hout; oy++)
+			for (int ox = 0; ox < wout; ox++) {
+				int iy = c == 1 ? cy : 3, ix = c == 1 ? cx : 5;
+				int want = c > 0 && oy * s <= iy && iy < oy * s + k && ox * s <= ix &&
+					   ix < ox * s + k;
+				float v = y[(c * hout + oy) * wout + ox];
+
+				ck_assert_msg((isnan(v) != 0) == want, "%s pool %dx%d/%d: y[%d][%d][%d] = %g",
+					      kernel, k, k, s, c, oy, ox, v);
+				ck_assert_msg(want || v == 0.0f, "%s: relu output %g", kernel, v);
+			}
+	feat_net_free(n);
+	free(buf);
+}
+
+START_TEST(test_relu_pool_nan)
+{
+	const char *kernels[] = { "ref", "blas", "avx512" };
+
+	for (size_t k = 0; k < 3; k++) {
+		if (k == 2 && !feat_kern_cpu_avx512())
+			continue;
+		run_relu_pool(kernels[k], 2, 2);
+		run_relu_pool(kernels[k], 3, 1);
+	}
+	ck_assert_int_eq(feat_kernel_select(NULL), 0);
+}
+END_TEST
+
 /* ---------------------------------------------- convolution with padding */
 
 /* The same convolution in double, directly. */
@@ -296,6 +367,7 @@ Suite *unit_suite(void)
 	tcase_add_test(tc, test_scan);
 	tcase_add_test(tc, test_weights_refused);
 	tcase_add_test(tc, test_softmax_nan);
+	tcase_add_test(tc, test_relu_pool_nan);
 	tcase_add_test(tc, test_conv_padding);
 	suite_add_tcase(s, tc);
 	return s;

@@ -118,8 +118,8 @@ static void one(int cin, int cout, int h, int w, int pt, int pl, int pb, int pr,
 	a.y = y0;
 	direct(&a, wt, y0);
 	a.y = y1;
-	a.k = &feat_kern_table[FEAT_KERN_REF];
-	ck_assert_int_eq(feat_wino_ref(&a), 0);
+	a.k = feat_kern_get(FEAT_KERN_REF);
+	ck_assert_int_eq(feat_wino_run(&a), 0);
 	close_all(y1, y0, ny, 1e-4, "ref", cin, cout, h, w, pt, pl, pb, pr, actk);
 
 	if (feat_kern_cpu_avx512()) {
@@ -130,7 +130,7 @@ static void one(int cin, int cout, int h, int w, int pt, int pl, int pb, int pr,
 		float *m = malloc(nm * sizeof *m);
 
 		feat_wino_input_ref(&a, 0, tiles, v0, ld);
-		feat_wino_input_avx512(&a, 0, tiles, v1, ld);
+		feat_kern_get(FEAT_KERN_AVX512)->wino_input(&a, 0, tiles, v1, ld);
 		for (int xi = 0; xi < 36; xi++)
 			for (int c = 0; c < cin; c++)
 				for (int t = 0; t < tiles; t++) {
@@ -145,15 +145,15 @@ static void one(int cin, int cout, int h, int w, int pt, int pl, int pb, int pr,
 		a.y = y1;
 		feat_wino_output_ref(&a, 0, tiles, m, ld);
 		a.y = y2;
-		feat_wino_output_avx512(&a, 0, tiles, m, ld);
+		feat_kern_get(FEAT_KERN_AVX512)->wino_output(&a, 0, tiles, m, ld);
 		close_all(y2, y1, ny, 1e-5, "output transform", cin, cout, h, w, pt, pl, pb, pr,
 			  actk);
 		free(v0), free(v1), free(m);
 
 		/* end to end with the AVX-512 GEMM */
-		a.k = &feat_kern_table[FEAT_KERN_AVX512];
+		a.k = feat_kern_get(FEAT_KERN_AVX512);
 		memset(y2, 0xff, ny * sizeof *y2);   /* NaN: every output must be written */
-		ck_assert_int_eq(feat_wino_avx512(&a), 0);
+		ck_assert_int_eq(feat_wino_run(&a), 0);
 		close_all(y2, y0, ny, 1e-4, "avx512", cin, cout, h, w, pt, pl, pb, pr, actk);
 	}
 	free(x), free(wt), free(b), free(u), free(up), free(y0), free(y1), free(y2), free(work);

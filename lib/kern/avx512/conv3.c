@@ -19,6 +19,7 @@
 
 #include "kern/act.h"
 #include "kern/conv3.h"
+#include "kern/avx512/avx512.h"
 
 static inline __mmask16 span(long lo, long n)
 {

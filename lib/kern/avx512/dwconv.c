@@ -35,6 +35,7 @@
 
 #include "kern/act.h"
 #include "kern/dwconv.h"
+#include "kern/avx512/avx512.h"
 
 #define MAXTAPS 49  /* up to 7x7 held in registers-ish; more spill, still correct */
 

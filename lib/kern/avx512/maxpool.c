@@ -13,6 +13,7 @@
 #include <immintrin.h>
 
 #include "kern/kern.h"
+#include "kern/avx512/avx512.h"
 
 void feat_maxpool2x2_avx512(const float *x, int hin, int win, float *y, int hout, int wout)
 {
@@ -29,21 +30,20 @@ void feat_maxpool2x2_avx512(const float *x, int hin, int win, float *y, int hout
 		int ox = 0;
 
 		for (; ox + 16 <= full; ox += 16) {
-			__m512 a = _mm512_max_ps(_mm512_loadu_ps(r0 + 2 * ox), _mm512_loadu_ps(r1 + 2 * ox));
-			__m512 b = _mm512_max_ps(_mm512_loadu_ps(r0 + 2 * ox + 16),
+			__m512 a = feat_nanmax16(_mm512_loadu_ps(r0 + 2 * ox),
+						 _mm512_loadu_ps(r1 + 2 * ox));
+			__m512 b = feat_nanmax16(_mm512_loadu_ps(r0 + 2 * ox + 16),
 						 _mm512_loadu_ps(r1 + 2 * ox + 16));
 
-			_mm512_storeu_ps(yr + ox, _mm512_max_ps(_mm512_permutex2var_ps(a, even, b),
-							      _mm512_permutex2var_ps(a, odd, b)));
+			_mm512_storeu_ps(yr + ox, feat_nanmax16(_mm512_permutex2var_ps(a, even, b),
+								_mm512_permutex2var_ps(a, odd, b)));
 		}
 		for (; ox < wout; ox++) {
 			int c = 2 * ox;
-			float v = r0[c] > r1[c] ? r0[c] : r1[c];
+			float v = feat_nanmax(r0[c], r1[c]);
 
-			if (c + 1 < win) {
-				v = r0[c + 1] > v ? r0[c + 1] : v;
-				v = r1[c + 1] > v ? r1[c + 1] : v;
-			}
+			if (c + 1 < win)
+				v = feat_nanmax(v, feat_nanmax(r0[c + 1], r1[c + 1]));
 			yr[ox] = v;
 		}
 	}

@@ -28,7 +28,8 @@
 
 #include "kern/act.h"
 #include "kern/nchwc.h"
-#include "kern/transpose16.h"
+#include "kern/avx512/transpose16.h"
+#include "kern/avx512/avx512.h"
 
 #define AI static inline __attribute__((always_inline))
 

@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "kern/popcount.h"
+#include "kern/avx512/avx512.h"
 
 #define TARGET __attribute__((target("avx512vpopcntdq,avx512f,avx512dq,avx512vl")))
 

@@ -58,7 +58,8 @@
 
 #include "base/internal.h"
 #include "kern/kern.h"
-#include "kern/transpose16.h"
+#include "kern/avx512/transpose16.h"
+#include "kern/avx512/avx512.h"
 
 #ifndef FEAT_SGEMM_MR
 #define FEAT_SGEMM_MR 12
@@ -119,7 +120,7 @@ static float *ws_get(float **p, size_t *cap, size_t n)
 	return *p;
 }
 
-void feat_kern_workspace_free(void)
+void feat_sgemm_workspace_free_avx512(void)
 {
 	free(ws_a);
 	free(ws_b);
@@ -202,8 +203,8 @@ ALWAYS_INLINE void ukr(const int mr, const int nv, long kc,
 					if (t->bcol)
 						r = _mm512_add_ps(r, _mm512_maskz_loadu_ps(m[v],
 							t->bcol + 16 * v));
-					if (t->relu)
-						r = _mm512_max_ps(r, zero);
+					if (t->relu)   /* NaN stays: r second */
+						r = _mm512_max_ps(zero, r);
 				}
 				_mm512_mask_storeu_ps(ci + 16 * v, m[v], r);
 			}
@@ -229,7 +230,7 @@ ALWAYS_INLINE void ukr(const int mr, const int nv, long kc,
 						r += t->brow[i];
 					if (t->bcol)
 						r += t->bcol[j];
-					if (t->relu && !(r > 0.0f))
+					if (t->relu && r < 0.0f)
 						r = 0.0f;
 				}
 				*cij = r;
@@ -492,7 +493,7 @@ static inline float gemv_out(const struct gemv *g, long r, float dot)
 		v += g->beta * *y;
 	if (g->bias)
 		v += g->bias[r * g->binc];
-	if (g->relu && !(v > 0.0f))
+	if (g->relu && v < 0.0f)
 		v = 0.0f;
 	return v;
 }
@@ -689,7 +690,7 @@ ALWAYS_INLINE void smalln_rows(const int nj, const struct prob *p, long i,
 				v += p->bias[i + r];
 			else if (p->bias_kind == FEAT_BIAS_COL)
 				v += p->bias[j0 + j];
-			if (p->relu && !(v > 0.0f))
+			if (p->relu && v < 0.0f)
 				v = 0.0f;
 			*c = v;
 		}

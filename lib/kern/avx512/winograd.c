@@ -18,6 +18,7 @@
 
 #include "kern/act.h"
 #include "kern/winograd.h"
+#include "kern/avx512/avx512.h"
 
 #define ALWAYS_INLINE static inline __attribute__((always_inline))
 

@@ -21,7 +21,7 @@ static float bias_at(const struct feat_sgemm_args *g, int i, int j)
 
 static float act(const struct feat_sgemm_args *g, float v)
 {
-	return g->relu && !(v > 0.0f) ? 0.0f : v;
+	return g->relu && v < 0.0f ? 0.0f : v;   /* NaN stays NaN */
 }
 
 void feat_sgemm_scale_epilogue(const struct feat_sgemm_args *g)

@@ -10,6 +10,7 @@
 #include <pthread.h>
 
 #include "base/internal.h"
+#include "kern/kern.h"
 #include "kern/popcount.h"
 
 static inline uint64_t load64(const uint8_t *p)
@@ -106,32 +107,30 @@ size_t feat_pc_scan_ref(const uint8_t *codes, size_t stride, unsigned words,
 
 int feat_pc_cpu_avx512(void)
 {
-#if defined(__x86_64__) && defined(__GNUC__)
-	__builtin_cpu_init();
-	return __builtin_cpu_supports("avx512f") &&
-	       __builtin_cpu_supports("avx512dq") &&
-	       __builtin_cpu_supports("avx512vl") &&
-	       __builtin_cpu_supports("avx512vpopcntdq");
+#if FEAT_KERN_X86
+	/* the file is built with the AVX-512 path's flags, plus VPOPCNTDQ */
+	return feat_kern_cpu_avx512() && __builtin_cpu_supports("avx512vpopcntdq");
 #else
 	return 0;
 #endif
 }
 
-static const struct feat_pc_path paths[] = {
-	{ "ref", feat_pc_filter_ref, feat_pc_scan_ref },
-	{ "avx512", feat_pc_filter_avx512, feat_pc_scan_avx512 },
-};
-
+static struct feat_pc_path paths[2];
 static const struct feat_pc_path *active;
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 
+/* The paths are the popcount kernels of the ref and avx512 tables. */
 static int choose(const char *name)
 {
+	const struct feat_kern *ref = feat_kern_get(FEAT_KERN_REF);
+	const struct feat_kern *avx = feat_kern_get(FEAT_KERN_AVX512);
 	const struct feat_pc_path *want = NULL;
 
+	paths[0] = (struct feat_pc_path){ "ref", ref->pc_filter, ref->pc_scan };
+	paths[1] = (struct feat_pc_path){ "avx512", avx->pc_filter, avx->pc_scan };
 	if (!name)
 		name = getenv("FEAT_POPCOUNT");
-	active = &paths[feat_pc_cpu_avx512() ? 1 : 0];
+	active = &paths[avx->pc_supported() ? 1 : 0];
 	if (!name || !*name || !strcmp(name, "auto"))
 		return 0;
 	for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++)
@@ -139,12 +138,11 @@ static int choose(const char *name)
 			want = &paths[i];
 	if (!want)
 		return FEAT_E_INVAL;
-	if (want == &paths[1] && !feat_pc_cpu_avx512())
+	if (want == &paths[1] && !avx->pc_supported())
 		return FEAT_E_NOTFOUND;
 	active = want;
 	return 0;
 }
-
 static void choose_once(void)
 {
 	(void)choose(NULL);

@@ -1,8 +1,8 @@
 /*
  * winograd.c - the portable half of the Winograd F(4x4, 3x3) convolution
- * (see winograd.h): the weight transform, the block driver shared by both
- * twins, and the plain C input and output transforms (the reference twin
- * of avx512/winograd.c, and the path on CPUs without AVX-512).
+ * (see winograd.h): the weight transform, the block driver shared by every
+ * table, and the plain C phases (the reference twins of avx512/winograd.c,
+ * and the path on CPUs without AVX-512).
  *
  * The matrices (interpolation points 0, 1, -1, 2, -2 and infinity):
  *
@@ -176,51 +176,49 @@ void feat_wino_output_ref(const struct feat_wino_args *a, int t0, int nt, const 
 	}
 }
 
-typedef void (*wino_in_fn)(const struct feat_wino_args *, int, int, float *, int);
-typedef void (*wino_out_fn)(const struct feat_wino_args *, int, int, const float *, int);
+size_t feat_wino_u_floats_ref(int cout, int cin)
+{
+	return (size_t)FEAT_WINO_XI * cout * cin;
+}
+
+void feat_wino_u_pack_ref(const float *u, int cout, int cin, float *up)
+{
+	memcpy(up, u, feat_wino_u_floats_ref(cout, cin) * sizeof(float));
+}
+
+int feat_wino_gemm_ref(const struct feat_wino_args *a, int xi, const float *v, int ldv,
+	float *m, int ldm, int nt)
+{
+	struct feat_sgemm_args g = {
+		.M = a->cout, .N = nt, .K = a->cin, .alpha = 1, .beta = 0,
+		.A = a->u + (size_t)xi * a->cout * a->cin, .lda = a->cin,
+		.B = v, .ldb = ldv, .C = m, .ldc = ldm,
+	};
+
+	return feat_kern_sgemm(a->k, &g);
+}
 
 /* Block by block: transform the input of T tiles, 36 GEMMs, transform the
- * output.  V and M live in work: V [36][cin][T], M [36][cout][T]. */
-static int wino_run(const struct feat_wino_args *a, wino_in_fn in, wino_out_fn out)
+ * output, each through a->k's table.  V and M live in work: V [36][cin][T],
+ * M [36][cout][T]. */
+int feat_wino_run(const struct feat_wino_args *a)
 {
+	const struct feat_kern *k = a->k;
 	int tiles = ((a->hout + 3) / 4) * ((a->wout + 3) / 4), T = a->block;
 	size_t pv = feat_wino_plane(a->cin, T), pm = feat_wino_plane(a->cout, T);
 	float *v = a->work, *m = a->work + FEAT_WINO_XI * pv;
-	size_t up = (size_t)a->cout * a->cin;
-	size_t pp = feat_wino_packed(a->cout, a->cin) / FEAT_WINO_XI;
 
 	for (int t0 = 0; t0 < tiles; t0 += T) {
 		int nt = tiles - t0 < T ? tiles - t0 : T;
 
-		in(a, t0, nt, v, T);
+		k->wino_input(a, t0, nt, v, T);
 		for (int xi = 0; xi < FEAT_WINO_XI; xi++) {
-			struct feat_sgemm_args g = {
-				.M = a->cout, .N = nt, .K = a->cin, .alpha = 1, .beta = 0,
-				.A = a->u + xi * up, .lda = a->cin,
-				.B = v + xi * pv, .ldb = T,
-				.C = m + xi * pm, .ldc = T,
-			};
-			int e;
+			int e = k->wino_gemm(a, xi, v + xi * pv, T, m + xi * pm, T, nt);
 
-			if (in == feat_wino_input_avx512) {
-				feat_wino_gemm_avx512(a->up + xi * pp, a->cout, a->cin, v + xi * pv,
-						      T, m + xi * pm, T, nt);
-				continue;
-			}
-			if ((e = feat_kern_sgemm(a->k, &g)))
+			if (e)
 				return e;
 		}
-		out(a, t0, nt, m, T);
+		k->wino_output(a, t0, nt, m, T);
 	}
 	return 0;
-}
-
-int feat_wino_ref(const struct feat_wino_args *a)
-{
-	return wino_run(a, feat_wino_input_ref, feat_wino_output_ref);
-}
-
-int feat_wino_avx512(const struct feat_wino_args *a)
-{
-	return wino_run(a, feat_wino_input_avx512, feat_wino_output_avx512);
 }

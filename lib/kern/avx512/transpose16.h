@@ -6,7 +6,6 @@
 #ifndef FEAT_KERN_TRANSPOSE16_H
 #define FEAT_KERN_TRANSPOSE16_H
 
-#ifdef __AVX512F__
 #include <immintrin.h>
 
 static inline __attribute__((always_inline)) void feat_transpose16(__m512 r[16])
@@ -33,6 +32,5 @@ static inline __attribute__((always_inline)) void feat_transpose16(__m512 r[16])
 		}
 	}
 }
-#endif
 
 #endif

@@ -1,0 +1,46 @@
+/*
+ * avx512/table.c - the AVX-512 table: a copy of the reference table (the
+ * caller's) with every family this path has overridden.  What is not set
+ * here runs the plain C twin.
+ */
+#include "kern/kern.h"
+#include "kern/avx512/avx512.h"
+
+/* The products of the Winograd phases, over U packed in panels
+ * (feat_wino_pack) at a->up. */
+static int wino_gemm(const struct feat_wino_args *a, int xi, const float *v, int ldv,
+	float *m, int ldm, int nt)
+{
+	size_t pp = feat_wino_packed(a->cout, a->cin) / FEAT_WINO_XI;
+
+	feat_wino_gemm_avx512(a->up + xi * pp, a->cout, a->cin, v, ldv, m, ldm, nt);
+	return 0;
+}
+
+void feat_kern_fill_avx512(struct feat_kern *k)
+{
+	k->desc = "AVX-512 packed SGEMM, 12x32 microkernel";
+	k->supported = feat_kern_cpu_avx512;
+	k->routes = FEAT_ROUTE_WINO | FEAT_ROUTE_CONV3 | FEAT_ROUTE_NCHWC | FEAT_ROUTE_POOL2;
+	k->sgemm = feat_sgemm_avx512;
+	k->blocks = &feat_kern_blocks_avx512;
+	k->sgemm_pack_a = feat_sgemm_pack_a_avx512;
+	k->workspace_free = feat_sgemm_workspace_free_avx512;
+	k->conv3 = feat_conv3_avx512;
+	k->dwconv = feat_dwconv_avx512;
+	k->wino_u_floats = feat_wino_packed;
+	k->wino_u_pack = feat_wino_pack;
+	k->wino_input = feat_wino_input_avx512;
+	k->wino_gemm = wino_gemm;
+	k->wino_output = feat_wino_output_avx512;
+	k->nchwc_from = feat_nchwc_from_avx512;
+	k->nchwc_to = feat_nchwc_to_avx512;
+	k->convc = feat_convc_avx512;
+	k->dw3c = feat_dw3c_avx512;
+	k->conv3c = feat_conv3c_avx512;
+	k->maxpool2x2 = feat_maxpool2x2_avx512;
+	k->pc_filter = feat_pc_filter_avx512;
+	k->pc_scan = feat_pc_scan_avx512;
+	k->pc_supported = feat_pc_cpu_avx512;
+	k->peak = feat_kern_peak_avx512;
+}

@@ -1,0 +1,51 @@
+/*
+ * table.c - the reference table: every kernel family in plain C, the
+ * oracle the other tables are held to and the start of each of them
+ * (dispatch.c copies it, then blas.c and avx512/table.c override what they
+ * have).  Its routes keep FEAT_KERNEL=ref on the direct loops, one thread.
+ */
+#include "kern/kern.h"
+#include "kern/conv3.h"
+#include "kern/dwconv.h"
+#include "kern/nchwc.h"
+#include "kern/popcount.h"
+#include "kern/winograd.h"
+
+static int always(void)
+{
+	return 1;
+}
+
+static void no_workspace(void)
+{
+}
+
+const struct feat_kern feat_kern_ref_table = {
+	.id = FEAT_KERN_REF,
+	.name = "ref",
+	.desc = "plain C reference",
+	.supported = always,
+	.routes = FEAT_ROUTE_DIRECT,
+	.sgemm = feat_sgemm_ref,
+	.blocks = NULL,
+	.sgemm_pack_a = NULL,
+	.workspace_free = no_workspace,
+	.conv3 = feat_conv3_ref,
+	.dwconv = feat_dwconv_ref,
+	.wino_u_floats = feat_wino_u_floats_ref,
+	.wino_u_pack = feat_wino_u_pack_ref,
+	.wino_input = feat_wino_input_ref,
+	.wino_gemm = feat_wino_gemm_ref,
+	.wino_output = feat_wino_output_ref,
+	.nchwc_from = feat_nchwc_from,
+	.nchwc_to = feat_nchwc_to,
+	.convc = feat_convc_ref,
+	.dw3c = feat_dw3c_ref,
+	.conv3c = feat_conv3c_ref,
+	.maxpool2x2 = feat_maxpool2x2_ref,
+	.act = feat_act_ref,
+	.pc_filter = feat_pc_filter_ref,
+	.pc_scan = feat_pc_scan_ref,
+	.pc_supported = always,
+	.peak = feat_kern_peak_ref,
+};
