@@ -19,8 +19,6 @@ struct feat_coder {
 	float min_score;
 	int bits;
 	struct feat_rec rec;
-	struct feat_box *boxes;
-	int cap;
 };
 
 void feat_coder_opts_init(struct feat_coder_opts *o)
@@ -54,7 +52,8 @@ int feat_crop_best(struct feat_rec *r, float min_score, struct feat_coder_box *b
 			return FEAT_E_NOMEM;
 		}
 		nb = feat_crop_boxes(dets, n, w, h, &o, boxes);
-		one = boxes[0];
+		if (nb > 0)
+			one = boxes[0];
 		free(boxes);
 		if (nb > 0) {
 			feat_crop_rect(&one, w, h, &o, rect);
