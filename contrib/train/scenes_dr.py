@@ -12,12 +12,13 @@ left is the product:
 - the background: a plain light catalogue backdrop, a two-colour gradient,
   sine clutter, random shapes, blurred noise, or a crop of a real
   photograph (the wallpapers of Debian's gnome-backgrounds and
-  mate-backgrounds), then lines and text marks over it;
+  mate-backgrounds), sometimes with rectangles of other wallpapers pasted
+  on it, then lines and text marks over it;
 - the items: one main item, 8-90% of the short side, aspect 0.6-1.65,
-  and 0-3 other items, each at most 0.6 of the main one's side, which
-  may overlap it a little; an item is tinted (a colour, white or grey, or
-  a two-colour ramp), sometimes textured, pasted opaque, see-through or
-  with a drop shadow;
+  and 0-3 other items, each at most 0.7 of the main one's side, which
+  may overlap it a little; an item is tinted (a colour, white or grey, a
+  two-colour ramp, inverted, or a wallpaper's colours in its shape),
+  sometimes textured, pasted opaque, see-through or with a drop shadow;
 - the camera: blur, noise, brightness and contrast, and JPEG at quality
   30-95 in 70% of photos.
 
@@ -102,6 +103,16 @@ def background(rng, h, w):
     else:
         bg = np.broadcast_to(_color(rng), (h, w, 3)).astype(np.float32)
     bg = np.ascontiguousarray(bg, np.float32)
+    if photos() and rng.random() < 0.25:  # rectangles of another photograph
+        for _ in range(int(rng.integers(1, 4))):
+            p = photos()[int(rng.integers(0, len(photos())))]
+            ph, pw = p.shape[:2]
+            ch = int(rng.integers(max(4, h // 10), max(5, h // 2)))
+            cw = int(rng.integers(max(4, w // 10), max(5, w // 2)))
+            ch, cw = min(ch, ph, h), min(cw, pw, w)
+            sy, sx = int(rng.integers(0, ph - ch + 1)), int(rng.integers(0, pw - cw + 1))
+            dy, dx = int(rng.integers(0, h - ch + 1)), int(rng.integers(0, w - cw + 1))
+            bg[dy:dy + ch, dx:dx + cw] = p[sy:sy + ch, sx:sx + cw]
     if kind == "shapes" or rng.random() < 0.25:
         im = Image.fromarray(np.clip(bg, 0, 255).astype(np.uint8))
         d = ImageDraw.Draw(im)
@@ -147,9 +158,19 @@ def item_layer(rng, item, bw, bh):
     a = np.asarray(Image.fromarray(item).resize((bw, bh), Image.BILINEAR), np.float32) / 255.0
     mask = np.clip(a * 3, 0, 1)
     t = rng.random()
-    if t < 0.55:
+    if t < 0.1 and photos():  # a photograph's colours inside the item's shape
+        p = photos()[int(rng.integers(0, len(photos())))]
+        ph, pw = p.shape[:2]
+        ch, cw = min(ph, max(bh, int(ph * rng.uniform(0.1, 0.5)))), min(pw, max(bw, int(pw * rng.uniform(0.1, 0.5))))
+        sy, sx = int(rng.integers(0, ph - ch + 1)), int(rng.integers(0, pw - cw + 1))
+        tex = np.asarray(Image.fromarray(p[sy:sy + ch, sx:sx + cw].astype(np.uint8)).resize((bw, bh)),
+                         np.float32)
+        col = tex * (0.4 + 0.6 * a[..., None])
+    elif t < 0.2:  # inverted: the item's dark parts bright
+        col = (1.0 - 0.8 * a[..., None]) * _color(rng, 60, 255)[None, None, :]
+    elif t < 0.6:
         col = a[..., None] * _color(rng, 20, 255)[None, None, :]
-    elif t < 0.75:
+    elif t < 0.78:
         col = a[..., None] * np.full(3, rng.uniform(120, 255), np.float32)[None, None, :]
     else:  # a two-colour ramp over the item's brightness
         c0, c1 = _color(rng), _color(rng)
@@ -218,7 +239,7 @@ def scene(rng, imgs, idx):
     others = []
     for _ in range(int(rng.choice([0, 1, 2, 3], p=[0.3, 0.3, 0.25, 0.15]))):
         j = int(rng.integers(0, len(imgs)))
-        s = rng.uniform(0.12, 0.6) * side
+        s = rng.uniform(0.12, 0.7) * side
         s = max(6, int(s))
         ox, oy = int(rng.integers(-s // 4, w - s // 2)), int(rng.integers(-s // 4, h - s // 2))
         others.append((j, s, ox, oy, rng.random() < 0.25))

@@ -8,7 +8,7 @@ to ONNX with the softmax inside, then imported with its metadata.
     /usr/bin/python3 contrib/train/train_ssd.py OUTDIR [--minutes M] [--seed S]
 
 writes OUTDIR/ssd.onnx, OUTDIR/ssd.pt (weights) and OUTDIR/ssd.meta (the
---set arguments for featmodel import).  One thread (torch.set_num_threads(1)).
+--set arguments for featmodel import).  One thread unless --threads.
 """
 import argparse
 import json
@@ -114,23 +114,42 @@ def multibox(ploc, pconf, cls, loc, pos):
     return (l_loc + l_conf) / npos
 
 
-def make_set(n, seed, split):
-    """n domain-randomised training scenes (scenes_dr.py), prepared as
-    imgprep --for ssd prepares a photo: X (n x 3 x IMG x IMG, f16), the
-    main item's box in 0..1 coordinates and its label (1-10)."""
-    rng = np.random.default_rng(seed)
+def _render(job):
+    """Scenes [lo, hi) of a set: the rng of scene i depends on (seed, i)
+    only, so a set is the same however many processes render it."""
+    lo, hi, seed, split, size = job
+    C.configure(size)
     imgs, labs = C.load_fmnist(split)
-    X = np.empty((n, 3, C.IMG, C.IMG), np.float16)
-    B = np.empty((n, 4), np.float32)
-    L = np.empty(n, np.int64)
-    for i in range(n):
+    X = np.empty((hi - lo, 3, C.IMG, C.IMG), np.float16)
+    B = np.empty((hi - lo, 4), np.float32)
+    L = np.empty(hi - lo, np.int64)
+    for i in range(lo, hi):
+        rng = np.random.default_rng([seed, i])
         idx = int(rng.integers(0, len(imgs)))
         img, (x0, y0, x1, y1) = SD.scene(rng, imgs, idx)
         h, w = img.shape[:2]
-        X[i] = C.prep(img, C.IMG, C.IMG)
-        B[i] = (x0 / w, y0 / h, x1 / w, y1 / h)
-        L[i] = int(labs[idx]) + 1
+        X[i - lo] = C.prep(img, C.IMG, C.IMG)
+        B[i - lo] = (x0 / w, y0 / h, x1 / w, y1 / h)
+        L[i - lo] = int(labs[idx]) + 1
     return X, B, L
+
+
+def make_set(n, seed, split, procs=1):
+    """n domain-randomised training scenes (scenes_dr.py), prepared as
+    imgprep --for ssd prepares a photo: X (n x 3 x IMG x IMG, f16), the
+    main item's box in 0..1 coordinates and its label (1-10); rendered by
+    procs processes."""
+    step = 250
+    jobs = [(lo, min(n, lo + step), seed, split, C.IMG) for lo in range(0, n, step)]
+    if procs > 1:
+        import multiprocessing as mp
+        SD.photos()  # loaded once, shared by the forked workers
+        with mp.get_context("fork").Pool(procs) as pool:
+            parts = pool.map(_render, jobs, chunksize=1)
+    else:
+        parts = [_render(j) for j in jobs]
+    return (np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts]),
+            np.concatenate([p[2] for p in parts]))
 
 
 def load(wdir):
@@ -158,13 +177,17 @@ def main():
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--size", type=int, default=160, help="input side (a multiple of 32)")
     ap.add_argument("--width", type=float, default=1.0, help="channel width multiplier")
-    ap.add_argument("--init", help="start from these weights (ssd.pt of a run of the same shape)")
+    ap.add_argument("--init", help="start from these weights (ssd.pt of a run of the same width;"
+                    " the input size may differ)")
+    ap.add_argument("--threads", type=int, default=1,
+                    help="threads for training and processes for rendering the scenes")
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
     torch.manual_seed(a.seed)
+    torch.set_num_threads(a.threads)
     C.configure(a.size)
     t0 = time.time()
-    X, B, L = make_set(a.n, a.seed, "train")
+    X, B, L = make_set(a.n, a.seed, "train", a.threads)
     print("train_ssd: %d scenes in %.0f s" % (a.n, time.time() - t0), flush=True)
     meta = C.ssd_meta()
     grids = {"p%d" % i: (g[0], g[0]) for i, g in enumerate(C.GENS)}
