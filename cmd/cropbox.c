@@ -73,8 +73,7 @@ static void class_list(struct opts *o)
 		e = feat_labels_load(&l, o->labels, why, sizeof why);
 	}
 	if (e)
-		feat_die(e == FEAT_E_IO || e == FEAT_E_NOMEM ? FEAT_EXIT_SYSTEM
-							     : FEAT_EXIT_STREAM, "%s", why);
+		feat_die(feat_cli_exit_code(e, FEAT_EXIT_STREAM), "%s", why);
 	if (o->model || o->labels)
 		lp = &l;
 	if (!o->classes) {  /* -m alone, as a pipeline passes it to every stage */

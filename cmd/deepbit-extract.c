@@ -102,8 +102,7 @@ static void load(struct ctx *x, const struct opts *o)
 	d.mirror = o->mirror;
 	d.feat = o->feat;
 	if ((e = feat_describer_open(&x->desc, path, &d, why, sizeof why)))
-		feat_die(e == FEAT_E_IO || e == FEAT_E_NOMEM ? FEAT_EXIT_SYSTEM
-			 : e == FEAT_E_INVAL ? FEAT_EXIT_USAGE : FEAT_EXIT_STREAM, "%s", why);
+		feat_die(feat_cli_model_exit(e), "%s", why);
 	feat_describer_info(x->desc, &i);
 	feat_info("%s: input %ux%ux%u, %d-bit codes%s, batch %d, %d thread%s", path,
 		  i.channels, i.height, i.width, i.bits,

@@ -300,8 +300,7 @@ static void setup(struct run *s, const struct opts *o)
 		e = feat_labels_load(&s->labels, o->labels, why, sizeof why);
 	}
 	if (e)
-		feat_die(e == FEAT_E_IO || e == FEAT_E_NOMEM ? FEAT_EXIT_SYSTEM
-							     : FEAT_EXIT_STREAM, "%s", why);
+		feat_die(feat_cli_exit_code(e, FEAT_EXIT_STREAM), "%s", why);
 	if (o->dir) {
 		if (mkdir(o->dir, 0777) && errno != EEXIST)
 			feat_die(FEAT_EXIT_SYSTEM, "%s: cannot make the directory: %s", o->dir,

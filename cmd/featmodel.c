@@ -179,9 +179,7 @@ static struct feat_net *load(const char *name)
 	e = feat_net_load(&n, path, detail, sizeof detail);
 
 	if (e)
-		feat_die(e == FEAT_E_IO || e == FEAT_E_NOMEM ? FEAT_EXIT_SYSTEM
-			 : e == FEAT_E_INVAL ? FEAT_EXIT_USAGE : FEAT_EXIT_STREAM,
-			 "%s", detail);
+		feat_die(feat_cli_model_exit(e), "%s", detail);
 	return n;
 }
 
@@ -500,24 +498,15 @@ static void set_labels(feat_model_builder *b, const char *path)
 }
 
 /* Map a whole file read-only; dies with a clear line when it cannot. */
-static void *map_file(const char *path, size_t *len)
+static void map_file(struct feat_mapped *f, const char *path)
 {
-	int fd = open(path, O_RDONLY);
-	struct stat st;
-	void *map;
+	char why[256];
+	int e;
 
-	if (fd < 0 || fstat(fd, &st))
-		feat_die(FEAT_EXIT_SYSTEM, "%s: cannot open: %s", path, strerror(errno));
-	if (!S_ISREG(st.st_mode))
-		feat_die(FEAT_EXIT_SYSTEM, "%s: not a regular file", path);
-	if (!st.st_size)
+	if ((e = feat_map_file(f, path, FEAT_MAP_REGULAR, why, sizeof why)))
+		feat_die(feat_cli_exit_code(e, FEAT_EXIT_STREAM), "%s: %s", path, why);
+	if (!f->len)
 		feat_die(FEAT_EXIT_STREAM, "%s: empty file", path);
-	map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-	close(fd);
-	if (map == MAP_FAILED)
-		feat_die(FEAT_EXIT_SYSTEM, "%s: %s", path, strerror(errno));
-	*len = (size_t)st.st_size;
-	return map;
 }
 
 /* import: the source mapped, converted, written, then loaded and built as
@@ -530,23 +519,24 @@ static void import(const struct opts *o)
 	struct feat_net *n;
 	struct feat_outfile *out;
 	unsigned char *bytes;
-	size_t len, len2, nbytes;
-	void *map = map_file(o->model, &len), *map2;
+	size_t nbytes;
+	struct feat_mapped map, map2;
 	int e;
 
 	if (!b)
 		feat_die(FEAT_EXIT_SYSTEM, "out of memory");
+	map_file(&map, o->model);
 	if (o->nargs == 1) {
-		map2 = map_file(o->args[0], &len2);
-		e = feat_import_caffe(b, map, len, map2, len2, detail, sizeof detail);
-		munmap(map2, len2);
+		map_file(&map2, o->args[0]);
+		e = feat_import_caffe(b, (const char *)map.data, map.len, (const char *)map2.data, map2.len, detail,
+				      sizeof detail);
+		feat_unmap(&map2);
 	} else {
-		e = feat_import_onnx(b, map, len, detail, sizeof detail);
+		e = feat_import_onnx(b, map.data, map.len, detail, sizeof detail);
 	}
-	munmap(map, len);
+	feat_unmap(&map);
 	if (e)
-		feat_die(e == FEAT_E_NOMEM ? FEAT_EXIT_SYSTEM : FEAT_EXIT_STREAM, "%s: %s", o->model,
-			 detail);
+		feat_die(feat_cli_exit_code(e, FEAT_EXIT_STREAM), "%s: %s", o->model, detail);
 	for (int i = 0; i < o->nset; i++)
 		if (set_meta(b, o->set[i]))
 			feat_die(FEAT_EXIT_USAGE, "--set %s: cannot store it", o->set[i]);
@@ -556,8 +546,8 @@ static void import(const struct opts *o)
 	 * only a model that builds replaces OUT (an old model stays when the
 	 * import fails). */
 	if ((e = feat_mb_encode(b, &bytes, &nbytes)))
-		feat_die(e == FEAT_E_NOMEM ? FEAT_EXIT_SYSTEM : FEAT_EXIT_STREAM, "%s: %s",
-			 o->model, feat_strerror(e));
+		feat_die(feat_cli_exit_code(e, FEAT_EXIT_STREAM), "%s: %s", o->model,
+			 feat_strerror(e));
 	feat_model_builder_free(b);
 	out = feat_cli_create(o->output);
 	if ((e = feat_write_full(out->fd, bytes, nbytes)))
@@ -574,11 +564,6 @@ static void import(const struct opts *o)
 
 /* ------------------------------------------------------------ fitcodes */
 
-/* An exit code for a library error while building or loading a model. */
-static int model_exit(int e)
-{
-	return e == FEAT_E_IO || e == FEAT_E_NOMEM ? FEAT_EXIT_SYSTEM : FEAT_EXIT_STREAM;
-}
 
 /* Build a network from a builder's bytes (kept in *buf until the net is
  * freed). */
@@ -591,10 +576,10 @@ static struct feat_net *build_net(feat_model_builder *b, unsigned char **buf, co
 	int e;
 
 	if ((e = feat_mb_encode(b, buf, &len)))
-		feat_die(model_exit(e), "%s: %s", what, feat_strerror(e));
+		feat_die(feat_cli_exit_code(e, FEAT_EXIT_STREAM), "%s: %s", what, feat_strerror(e));
 	if ((e = feat_model_parse(&m, *buf, len, detail, sizeof detail)) ||
 	    (e = feat_net_build(&n, &m, detail, sizeof detail)))
-		feat_die(model_exit(e), "%s: the network does not build: %s", what, detail);
+		feat_die(feat_cli_exit_code(e, FEAT_EXIT_STREAM), "%s: the network does not build: %s", what, detail);
 	return n;
 }
 
@@ -701,8 +686,7 @@ static void fitcodes(const struct opts *o)
 	if (feat_cli_model_path(o->model, path, sizeof path, detail, sizeof detail))
 		feat_die(FEAT_EXIT_SYSTEM, "%s", detail);
 	if ((e = feat_model_load(&m, path, detail, sizeof detail)))
-		feat_die(e == FEAT_E_IO || e == FEAT_E_NOMEM ? FEAT_EXIT_SYSTEM : FEAT_EXIT_STREAM,
-			 "%s", detail);
+		feat_die(feat_cli_exit_code(e, FEAT_EXIT_STREAM), "%s", detail);
 	if ((last = feat_model_find_output(&m, o->from, &blob, detail, sizeof detail)) < 0)
 		feat_die(FEAT_EXIT_USAGE, "%s: --from %s: %s", path, o->from, detail);
 	/* the network up to LAYER, from which the features come */
@@ -855,7 +839,7 @@ static void fitcodes(const struct opts *o)
 			if (set_meta(b, o->set[i]))
 				feat_die(FEAT_EXIT_USAGE, "--set %s: cannot store it", o->set[i]);
 		if ((e = feat_mb_encode(b, &bytes, &nbytes)))
-			feat_die(model_exit(e), "%s: %s", o->output, feat_strerror(e));
+			feat_die(feat_cli_exit_code(e, FEAT_EXIT_STREAM), "%s: %s", o->output, feat_strerror(e));
 		feat_model_builder_free(b);
 	}
 	out = feat_cli_create(o->output);

@@ -100,8 +100,7 @@ static void from_model(const char *name, unsigned set, struct feat_prep_opts *p)
 	if (feat_cli_model_path(name, path, sizeof path, why, sizeof why))
 		feat_die(FEAT_EXIT_SYSTEM, "%s", why);
 	if ((e = feat_model_load(&m, path, why, sizeof why)))
-		feat_die(e == FEAT_E_IO || e == FEAT_E_NOMEM ? FEAT_EXIT_SYSTEM
-							     : FEAT_EXIT_STREAM, "%s", why);
+		feat_die(feat_cli_exit_code(e, FEAT_EXIT_STREAM), "%s", why);
 	if ((set & SET_W) && (set & SET_H))
 		given |= FEAT_PREP_SET_SIZE;
 	if (set & SET_BGR)

@@ -277,6 +277,18 @@ void feat_progress(uint64_t records, uint64_t bytes, int final)
 
 /* ---------------------------------------------------------- the filter */
 
+int feat_cli_exit_code(int err, int otherwise)
+{
+	return err == FEAT_E_IO || err == FEAT_E_NOMEM ? FEAT_EXIT_SYSTEM : otherwise;
+}
+
+int feat_cli_model_exit(int err)
+{
+	return err == FEAT_E_NOTFOUND ? FEAT_EXIT_SYSTEM
+	       : err == FEAT_E_INVAL ? FEAT_EXIT_USAGE
+	       : feat_cli_exit_code(err, FEAT_EXIT_STREAM);
+}
+
 void feat_cli_stream_fail(feat_reader *rd, int err)
 {
 	const char *hint = "";
@@ -290,8 +302,7 @@ void feat_cli_stream_fail(feat_reader *rd, int err)
 	else
 		fprintf(stderr, "%s: %s\n", feat_prog, feat_reader_detail(rd));
 	feat_reader_drain(rd);
-	exit(err == FEAT_E_IO || err == FEAT_E_NOMEM ? FEAT_EXIT_SYSTEM
-						     : FEAT_EXIT_STREAM);
+	exit(feat_cli_exit_code(err, FEAT_EXIT_STREAM));
 }
 
 feat_reader *feat_cli_open_reader(const char *path, int *fd)
@@ -334,10 +345,8 @@ int feat_filter_run(const struct feat_filter *f)
 			e = f->work(&r, f->ctx, why, sizeof why);
 			if (e < 0) {
 				feat_writer_flush(w);
-				feat_die(e == FEAT_E_NOMEM || e == FEAT_E_IO
-						 ? FEAT_EXIT_SYSTEM
-						 : FEAT_EXIT_USAGE,
-					 "%s", why[0] ? why : feat_strerror(e));
+				feat_die(feat_cli_exit_code(e, FEAT_EXIT_USAGE), "%s",
+					 why[0] ? why : feat_strerror(e));
 			}
 		}
 		if ((e = feat_writer_put(w, &r)) < 0)
@@ -360,8 +369,7 @@ int feat_filter_run(const struct feat_filter *f)
 static void filter_fault(feat_writer *w, int e, const char *why)
 {
 	feat_writer_flush(w);
-	feat_die(e == FEAT_E_NOMEM || e == FEAT_E_IO ? FEAT_EXIT_SYSTEM : FEAT_EXIT_USAGE,
-		 "%s", why[0] ? why : feat_strerror(e));
+	feat_die(feat_cli_exit_code(e, FEAT_EXIT_USAGE), "%s", why[0] ? why : feat_strerror(e));
 }
 
 int feat_batch_filter_run(const struct feat_batch_filter *f)

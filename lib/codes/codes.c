@@ -24,7 +24,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -280,8 +279,7 @@ int feat_codes_writer_close(feat_codes_writer *w)
 struct feat_codes {
 	const unsigned char *base;   /* the whole file */
 	size_t size;
-	void *map;                   /* munmap at close */
-	void *own;                   /* free at close */
+	struct feat_mapped file;     /* the file's bytes, released at close */
 	struct feat_codes_info info;
 	uint64_t count;
 	const unsigned char *recs;
@@ -424,93 +422,46 @@ int feat_codes_open_mem(feat_codes **out, const void *data, size_t len,
 	return codes_finish(out, c, detail, dlen);
 }
 
-int feat_codes_open_fd(feat_codes **out, int fd, const char *name,
+/* A featcodes file's bytes from fd or path (one of them). */
+static int codes_map(feat_codes **out, int fd, const char *path, const char *name,
 	char *detail, size_t dlen)
 {
 	feat_codes *c;
-	struct stat st;
+	char why[256];
 	int e;
 
 	*out = NULL;
 	if ((e = codes_new(&c, name)))
 		return e;
-	if (fstat(fd, &st))
-		goto io;
-	if (S_ISREG(st.st_mode)) {
-		if ((uint64_t)st.st_size > SIZE_MAX) {
-			feat_codes_close(c);
-			return hdr_fail(detail, dlen, name, FEAT_E_TOOBIG,
-					"file too large to map");
-		}
-		c->size = (size_t)st.st_size;
-		if (c->size) {
-			c->map = mmap(NULL, c->size, PROT_READ, MAP_SHARED, fd, 0);
-			if (c->map == MAP_FAILED) {
-				c->map = NULL;
-				goto io;
-			}
-			c->base = c->map;
-		}
-	} else {
-		/* A pipe: read it all, growing the buffer with what arrives. */
-		size_t cap = 0;
-		unsigned char *p;
-
-		for (;;) {
-			ssize_t k;
-
-			if (c->size == cap) {
-				size_t nc = cap ? cap * 2 : CODES_IOBUF;
-
-				if (nc < cap || !(p = realloc(c->own, nc))) {
-					feat_codes_close(c);
-					return hdr_fail(detail, dlen, name, FEAT_E_NOMEM,
-							"out of memory after %zu bytes",
-							cap);
-				}
-				c->own = p;
-				cap = nc;
-			}
-			k = read(fd, (unsigned char *)c->own + c->size, cap - c->size);
-			if (k < 0 && errno == EINTR)
-				continue;
-			if (k < 0)
-				goto io;
-			if (k == 0)
-				break;
-			c->size += (size_t)k;
-		}
-		c->base = c->own;
+	/* mapped when it is a regular file, read whole when a pipe */
+	e = path ? feat_map_file(&c->file, path, 0, why, sizeof why)
+		 : feat_map_fd(&c->file, fd, 0, why, sizeof why);
+	if (e) {
+		feat_codes_close(c);
+		return hdr_fail(detail, dlen, name ? name : "input", e, "%s", why);
 	}
+	c->base = c->file.data;
+	c->size = c->file.len;
 	return codes_finish(out, c, detail, dlen);
-io:
-	e = errno;
-	feat_codes_close(c);
-	return hdr_fail(detail, dlen, name ? name : "input", FEAT_E_IO,
-			"read error: %s", strerror(e));
+}
+
+int feat_codes_open_fd(feat_codes **out, int fd, const char *name,
+	char *detail, size_t dlen)
+{
+	return codes_map(out, fd, NULL, name, detail, dlen);
 }
 
 int feat_codes_open(feat_codes **out, const char *path, char *detail,
 	size_t dlen)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC), e;
-
-	*out = NULL;
-	if (fd < 0)
-		return hdr_fail(detail, dlen, path, FEAT_E_IO, "cannot open: %s",
-				strerror(errno));
-	e = feat_codes_open_fd(out, fd, path, detail, dlen);
-	close(fd);  /* a mapping outlives its descriptor */
-	return e;
+	return codes_map(out, -1, path, path, detail, dlen);
 }
 
 void feat_codes_close(feat_codes *c)
 {
 	if (!c)
 		return;
-	if (c->map)
-		munmap(c->map, c->size);
-	free(c->own);
+	feat_unmap(&c->file);
 	free(c);
 }
 

@@ -1005,33 +1005,22 @@ int feat_index_open_mem(feat_index **out, const void *data, size_t len,
 static int open_fd(feat_index **out, int fd, const char *name, char *detail,
 	size_t dlen)
 {
+	struct feat_mapped f;
 	feat_index *ix;
-	struct stat st;
+	char why[256];
+	int e;
 
 	*out = NULL;
-	if (fstat(fd, &st))
-		return ofail(detail, dlen, name, FEAT_E_IO, "%s", strerror(errno));
-	if (!S_ISREG(st.st_mode))
-		return ofail(detail, dlen, name, FEAT_E_IO,
-			     "not a regular file (an index is mapped)");
-	if ((uint64_t)st.st_size > SIZE_MAX)
-		return ofail(detail, dlen, name, FEAT_E_TOOBIG, "file too large to map");
+	if ((e = feat_map_fd(&f, fd, FEAT_MAP_REGULAR, why, sizeof why)))
+		return ofail(detail, dlen, name, e, "%s", why);
 	ix = calloc(1, sizeof *ix);
-	if (!ix)
+	if (!ix) {
+		feat_unmap(&f);
 		return FEAT_E_NOMEM;
-	feat_fmt(ix->name, sizeof ix->name, "%s", name);
-	ix->mapsize = (size_t)st.st_size;
-	if (ix->mapsize) {
-		ix->map = mmap(NULL, ix->mapsize, PROT_READ, MAP_SHARED, fd, 0);
-		if (ix->map == MAP_FAILED) {
-			int err = errno;
-
-			ix->map = NULL;
-			feat_index_free(ix);
-			return ofail(detail, dlen, name, FEAT_E_IO, "cannot map: %s",
-				     strerror(err));
-		}
 	}
+	feat_fmt(ix->name, sizeof ix->name, "%s", name);
+	ix->map = f.map;   /* feat_index_free unmaps it */
+	ix->mapsize = f.len;
 	return open_common(out, ix, detail, dlen);
 }
 
@@ -2320,36 +2309,6 @@ out:
 	return e;
 }
 
-/* Read all of fd (from its current offset). */
-static int slurp(int fd, unsigned char **buf, size_t *len)
-{
-	size_t cap = 0;
-
-	*buf = NULL;
-	*len = 0;
-	for (;;) {
-		ssize_t k;
-
-		if (*len == cap) {
-			size_t nc = cap ? 2 * cap : 1 << 16;
-			unsigned char *p = nc > cap ? realloc(*buf, nc) : NULL;
-
-			if (!p)
-				return FEAT_E_NOMEM;
-			*buf = p;
-			cap = nc;
-		}
-		k = read(fd, *buf + *len, cap - *len);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k < 0)
-			return FEAT_E_IO;
-		if (k == 0)
-			return 0;
-		*len += (size_t)k;
-	}
-}
-
 int feat_index_load(feat_index **ixp, const char *path, uint64_t *skipped,
 	char *detail, size_t dlen)
 {
@@ -2357,7 +2316,7 @@ int feat_index_load(feat_index **ixp, const char *path, uint64_t *skipped,
 	const char *name = std ? "standard input" : path;
 	struct loader L = { ixp, name, 0, detail, dlen };
 	unsigned char magic[8] = { 0 }, *buf = NULL;
-	size_t len = 0;
+	size_t len = 0, cap = 0;
 	struct stat st;
 	int fd = std ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC);
 	int e = 0, reg;
@@ -2379,7 +2338,7 @@ int feat_index_load(feat_index **ixp, const char *path, uint64_t *skipped,
 		}
 	} else {
 		/* a pipe, a terminal: sniff after reading it all */
-		if ((e = slurp(fd, &buf, &len))) {
+		if ((e = feat_read_all(fd, 0, 0, &buf, &cap, &len))) {
 			ofail(detail, dlen, name, e, "read error: %s",
 			      e == FEAT_E_IO ? strerror(errno) : "out of memory");
 			goto out;
@@ -2416,7 +2375,7 @@ int feat_index_load(feat_index **ixp, const char *path, uint64_t *skipped,
 				fclose(tmp);
 		}
 	} else {
-		if (reg && (e = slurp(fd, &buf, &len))) {
+		if (reg && (e = feat_read_all(fd, 0, (uint64_t)st.st_size, &buf, &cap, &len))) {
 			ofail(detail, dlen, name, e, "read error: %s",
 			      e == FEAT_E_IO ? strerror(errno) : "out of memory");
 			goto out;

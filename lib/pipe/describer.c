@@ -46,13 +46,10 @@ int feat_describer_open(feat_describer **out, const char *path,
 		feat_describer_opts_init(&def);
 		opts = &def;
 	}
-	if (opts->batch < 1 || opts->batch > 4096 || opts->threads < 1 || opts->threads > 64) {
-		snprintf(detail, dlen, "batch must be 1 to 4096 and threads 1 to 64");
-		return FEAT_E_RANGE;
-	}
 	if (!(d = calloc(1, sizeof *d)))
 		goto oom;
-	if ((e = feat_stage_load(&d->net, path, &d->in, d->chw, detail, dlen)))
+	if ((e = feat_stage_load(&d->net, path, opts->batch, opts->threads, &d->in, d->chw,
+				 detail, dlen)))
 		goto fail;
 	e = FEAT_E_FORMAT;
 	if (d->net->noutput != 1) {
@@ -86,14 +83,6 @@ int feat_describer_open(feat_describer **out, const char *path,
 		goto oom;
 	if (!(d->ok = calloc((size_t)d->batch, sizeof *d->ok)))
 		goto oom;
-	if ((e = feat_net_reserve(d->net, d->batch))) {
-		snprintf(detail, dlen, "%s: %s", path, feat_strerror(e));
-		goto fail;
-	}
-	if (d->threads > 1 && (e = feat_net_set_threads(d->net, d->threads))) {
-		snprintf(detail, dlen, "%d threads: %s", d->threads, feat_strerror(e));
-		goto fail;
-	}
 	*out = d;
 	return 0;
 oom:
