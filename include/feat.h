@@ -10,8 +10,11 @@
  * on success and a negative FEAT_E_* value on failure; feat_strerror() turns
  * it into text.  The library never prints and never exits.  Where a failure
  * needs more words than the error code (which record, which field, which
- * byte), the object involved keeps a detail message that its *_detail()
- * function returns.
+ * byte), a call that makes or opens something takes a buffer of the
+ * caller's, `char *why, size_t whylen`, that receives them as one line (no
+ * newline, cut to fit, always NUL-terminated when whylen > 0); an object
+ * that fails later (a reader, a writer) keeps that line, and its *_detail()
+ * function returns it.
  */
 #ifndef FEAT_H
 #define FEAT_H
@@ -195,9 +198,9 @@ FEAT_API int feat_writer_free(feat_writer *w);
  * keep frames in memory).  *out and *len receive the frame. */
 FEAT_API int feat_rec_encode(const struct feat_rec *r, unsigned char **out, size_t *len);
 /* Parse one frame held in memory (at least 64-byte aligned).  The record
- * gets a copy.  detail (may be NULL) receives a message on error. */
+ * gets a copy.  why (may be NULL) receives a one-line message on error. */
 FEAT_API int feat_rec_decode(struct feat_rec *r, const unsigned char *frame, size_t len,
-	const struct feat_limits *lim, char *detail, size_t detaillen);
+	const struct feat_limits *lim, char *why, size_t whylen);
 
 /* The 64-byte stream header. */
 #define FEAT_STREAM_MAGIC "\x89" "FST\r\n\x1a\n"
@@ -369,9 +372,9 @@ FEAT_API int feat_resize_u8_to_f32(const uint8_t *src, int sw, int sh, int c,
  * EXE/../share/featkit/models, EXE/../../models (EXE: the running
  * program's directory) and the installed model directory.  0, or
  * FEAT_E_NOTFOUND / FEAT_E_IO / FEAT_E_INVAL with the reason (the places
- * searched) in detail. */
-FEAT_API int feat_model_find(const char *name, char *out, size_t outlen, char *detail,
-	size_t dlen);
+ * searched) in why. */
+FEAT_API int feat_model_find(const char *name, char *out, size_t outlen, char *why,
+	size_t whylen);
 
 /* The detector: an SSD model (ssd-detect(1)).  Reads each record's
  * `input` and `xform` (imgprep with feat_detector_prep's options) and adds
@@ -397,9 +400,9 @@ FEAT_API void feat_detector_opts_init(struct feat_detector_opts *o);
 /* path as given (see feat_model_find); o NULL: the defaults.  0, or
  * FEAT_E_IO / FEAT_E_NOMEM (cannot read, memory), FEAT_E_INVAL (not a
  * featmodel file), FEAT_E_RANGE (options), another FEAT_E_* (not an SSD
- * model), with the reason in detail. */
+ * model), with the reason in why. */
 FEAT_API int feat_detector_open(feat_detector **out, const char *path,
-	const struct feat_detector_opts *o, char *detail, size_t dlen);
+	const struct feat_detector_opts *o, char *why, size_t whylen);
 FEAT_API void feat_detector_info(const feat_detector *d, struct feat_detector_info *i);
 /* The preparation the model asks for (its input.* metadata). */
 FEAT_API int feat_detector_prep(const feat_detector *d, struct feat_prep_opts *o,
@@ -429,7 +432,7 @@ struct feat_describer_info {
 };
 FEAT_API void feat_describer_opts_init(struct feat_describer_opts *o);
 FEAT_API int feat_describer_open(feat_describer **out, const char *path,
-	const struct feat_describer_opts *o, char *detail, size_t dlen);
+	const struct feat_describer_opts *o, char *why, size_t whylen);
 FEAT_API void feat_describer_info(const feat_describer *d, struct feat_describer_info *i);
 FEAT_API int feat_describer_prep(const feat_describer *d, struct feat_prep_opts *o,
 	char *why, size_t whylen);
@@ -467,10 +470,10 @@ struct feat_coder_opts {
 				    FEAT_DEFAULT_MIN_SIDE, the rest 0) */
 };
 FEAT_API void feat_coder_opts_init(struct feat_coder_opts *o);
-/* 0, or a FEAT_E_* with the reason in detail (as feat_detector_open's,
+/* 0, or a FEAT_E_* with the reason in why (as feat_detector_open's,
  * plus FEAT_E_NOTFOUND for a model name not found). */
 FEAT_API int feat_coder_open(feat_coder **out, const struct feat_coder_opts *o,
-	char *detail, size_t dlen);
+	char *why, size_t whylen);
 /* K, the code's bits: codes are (K + 7) / 8 bytes, bit i in byte i / 8
  * from the most significant bit, as in featcodes(5). */
 FEAT_API uint32_t feat_coder_bits(const feat_coder *c);
@@ -560,20 +563,20 @@ typedef struct feat_codes feat_codes;
 /*
  * Open a featcodes file: mapped when it is a regular file, read into
  * memory otherwise (a pipe).  Every header field is checked against the
- * file's real size; on error *out is NULL and detail names the field
+ * file's real size; on error *out is NULL and why names the field
  * ("x.fcd: header field code_stride is 12; 64-bit codes need 8").
  * Returns 0, FEAT_E_IO, FEAT_E_EMPTY, FEAT_E_FORMAT (not a featcodes
  * file), FEAT_E_VERSION, FEAT_E_TRUNCATED, FEAT_E_CORRUPT or FEAT_E_NOMEM.
  */
-FEAT_API int feat_codes_open(feat_codes **out, const char *path, char *detail,
-	size_t dlen);
+FEAT_API int feat_codes_open(feat_codes **out, const char *path, char *why,
+	size_t whylen);
 /* The same on an open descriptor (not closed by it). */
 FEAT_API int feat_codes_open_fd(feat_codes **out, int fd, const char *name,
-	char *detail, size_t dlen);
+	char *why, size_t whylen);
 /* The same over bytes in memory, which must outlive the result (not
  * copied; codes are 8-byte aligned in place when data is). */
 FEAT_API int feat_codes_open_mem(feat_codes **out, const void *data, size_t len,
-	const char *name, char *detail, size_t dlen);
+	const char *name, char *why, size_t whylen);
 FEAT_API void feat_codes_close(feat_codes *c);
 FEAT_API const struct feat_codes_info *feat_codes_info(const feat_codes *c);
 /* Number of records (from the header, or derived from the file size). */
@@ -588,9 +591,9 @@ FEAT_API const char *feat_codes_key(const feat_codes *c, uint64_t i, size_t *len
 	uint32_t *full_len);
 /* Check every record (key length against its padding, NUL bytes, code
  * padding bits).  Returns 0, or FEAT_E_CORRUPT with the record's index in
- * *bad and a reason in detail.  Reads the whole file. */
-FEAT_API int feat_codes_verify(const feat_codes *c, uint64_t *bad, char *detail,
-	size_t dlen);
+ * *bad and a reason in why.  Reads the whole file. */
+FEAT_API int feat_codes_verify(const feat_codes *c, uint64_t *bad, char *why,
+	size_t whylen);
 
 /* ------------------------------------------------------- kernels: GEMM */
 
@@ -708,18 +711,18 @@ FEAT_API int feat_index_write(feat_index *ix, int fd);
 /*
  * Open a featindex file (mapped) or bytes in memory (8-byte aligned, kept
  * by the caller while the index lives).  Every field, offset and table is
- * checked before use: on error *out is NULL and detail names the field
+ * checked before use: on error *out is NULL and why names the field
  * ("x.fix: table 2 field vals_off is 96; expected a multiple of 64").
  * Returns 0, FEAT_E_IO, FEAT_E_EMPTY, FEAT_E_FORMAT (not a featindex
  * file), FEAT_E_VERSION, FEAT_E_TRUNCATED, FEAT_E_CORRUPT or FEAT_E_NOMEM.
  */
-FEAT_API int feat_index_open(feat_index **out, const char *path, char *detail,
-	size_t dlen);
+FEAT_API int feat_index_open(feat_index **out, const char *path, char *why,
+	size_t whylen);
 FEAT_API int feat_index_open_mem(feat_index **out, const void *data, size_t len,
-	const char *name, char *detail, size_t dlen);
+	const char *name, char *why, size_t whylen);
 /* The checks that need every code: each table holds each record once,
  * with the substring value of its code.  0 or FEAT_E_CORRUPT. */
-FEAT_API int feat_index_verify(const feat_index *ix, char *detail, size_t dlen);
+FEAT_API int feat_index_verify(const feat_index *ix, char *why, size_t whylen);
 FEAT_API void feat_index_free(feat_index *ix);
 
 FEAT_API const struct feat_index_info *feat_index_info(const feat_index *ix);
@@ -740,7 +743,7 @@ FEAT_API const char *feat_index_key(const feat_index *ix, uint64_t i, size_t *le
  * counts skipped records.  Errors name the file and line or field.
  */
 FEAT_API int feat_index_load(feat_index **ix, const char *path, uint64_t *skipped,
-	char *detail, size_t dlen);
+	char *why, size_t whylen);
 
 struct feat_hit {
 	uint32_t id;

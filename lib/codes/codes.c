@@ -407,7 +407,7 @@ static int codes_finish(feat_codes **out, feat_codes *c, char *detail,
 }
 
 int feat_codes_open_mem(feat_codes **out, const void *data, size_t len,
-	const char *name, char *detail, size_t dlen)
+	const char *name, char *why, size_t whylen)
 {
 	feat_codes *c;
 	int e;
@@ -419,7 +419,7 @@ int feat_codes_open_mem(feat_codes **out, const void *data, size_t len,
 		return e;
 	c->base = data;
 	c->size = len;
-	return codes_finish(out, c, detail, dlen);
+	return codes_finish(out, c, why, whylen);
 }
 
 /* A featcodes file's bytes from fd or path (one of them). */
@@ -446,15 +446,15 @@ static int codes_map(feat_codes **out, int fd, const char *path, const char *nam
 }
 
 int feat_codes_open_fd(feat_codes **out, int fd, const char *name,
-	char *detail, size_t dlen)
+	char *why, size_t whylen)
 {
-	return codes_map(out, fd, NULL, name, detail, dlen);
+	return codes_map(out, fd, NULL, name, why, whylen);
 }
 
-int feat_codes_open(feat_codes **out, const char *path, char *detail,
-	size_t dlen)
+int feat_codes_open(feat_codes **out, const char *path, char *why,
+	size_t whylen)
 {
-	return codes_map(out, -1, path, path, detail, dlen);
+	return codes_map(out, -1, path, path, why, whylen);
 }
 
 void feat_codes_close(feat_codes *c)
@@ -499,8 +499,8 @@ const char *feat_codes_key(const feat_codes *c, uint64_t i, size_t *len,
 	return (const char *)r + 4;
 }
 
-int feat_codes_verify(const feat_codes *c, uint64_t *bad, char *detail,
-	size_t dlen)
+int feat_codes_verify(const feat_codes *c, uint64_t *bad, char *why,
+	size_t whylen)
 {
 	const struct feat_codes_info *in = &c->info;
 	size_t cb = (in->code_bits + 7) / 8;
@@ -511,25 +511,25 @@ int feat_codes_verify(const feat_codes *c, uint64_t *bad, char *detail,
 		const unsigned char *k = r + in->code_stride + 4;
 		uint32_t full = feat_rd32(r + in->code_stride);
 		size_t kept = full < in->key_width ? full : in->key_width;
-		const char *why = NULL;
+		const char *reason = NULL;
 
 		if (cb && (r[cb - 1] & mask))
-			why = "padding bits after the code are not zero";
-		for (size_t j = cb; !why && j < in->code_stride; j++)
+			reason = "padding bits after the code are not zero";
+		for (size_t j = cb; !reason && j < in->code_stride; j++)
 			if (r[j])
-				why = "padding bytes after the code are not zero";
-		if (!why && full > FEAT_KEY_MAX)
-			why = "key length over 65535";
-		if (!why && memchr(k, 0, kept))
-			why = "NUL byte inside the key";
-		for (size_t j = in->code_stride + 4 + kept; !why && j < in->record_size; j++)
+				reason = "padding bytes after the code are not zero";
+		if (!reason && full > FEAT_KEY_MAX)
+			reason = "key length over 65535";
+		if (!reason && memchr(k, 0, kept))
+			reason = "NUL byte inside the key";
+		for (size_t j = in->code_stride + 4 + kept; !reason && j < in->record_size; j++)
 			if (r[j])
-				why = "padding after the key is not zero";
-		if (why) {
+				reason = "padding after the key is not zero";
+		if (reason) {
 			if (bad)
 				*bad = i;
-			feat_fmt(detail, dlen, "%s: record %llu: %s", c->name,
-				 (unsigned long long)i, why);
+			feat_fmt(why, whylen, "%s: record %llu: %s", c->name,
+				 (unsigned long long)i, reason);
 			return FEAT_E_CORRUPT;
 		}
 	}

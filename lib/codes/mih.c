@@ -984,13 +984,13 @@ static int open_common(feat_index **out, feat_index *ix, char *detail,
 }
 
 int feat_index_open_mem(feat_index **out, const void *data, size_t len,
-	const char *name, char *detail, size_t dlen)
+	const char *name, char *why, size_t whylen)
 {
 	feat_index *ix;
 
 	*out = NULL;
 	if ((!data && len) || ((uintptr_t)data % 8))
-		return ofail(detail, dlen, name ? name : "index", FEAT_E_INVAL,
+		return ofail(why, whylen, name ? name : "index", FEAT_E_INVAL,
 			     "data in memory must be 8-byte aligned");
 	ix = calloc(1, sizeof *ix);
 	if (!ix)
@@ -998,7 +998,7 @@ int feat_index_open_mem(feat_index **out, const void *data, size_t len,
 	feat_fmt(ix->name, sizeof ix->name, "%s", name ? name : "index");
 	ix->codes = data;   /* parse() takes the base from here */
 	ix->mapsize = len;
-	return open_common(out, ix, detail, dlen);
+	return open_common(out, ix, why, whylen);
 }
 
 /* Map a regular file open on fd (not closed) as an index named name. */
@@ -1024,21 +1024,21 @@ static int open_fd(feat_index **out, int fd, const char *name, char *detail,
 	return open_common(out, ix, detail, dlen);
 }
 
-int feat_index_open(feat_index **out, const char *path, char *detail,
-	size_t dlen)
+int feat_index_open(feat_index **out, const char *path, char *why,
+	size_t whylen)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC), e;
 
 	*out = NULL;
 	if (fd < 0)
-		return ofail(detail, dlen, path, FEAT_E_IO, "cannot open: %s",
+		return ofail(why, whylen, path, FEAT_E_IO, "cannot open: %s",
 			     strerror(errno));
-	e = open_fd(out, fd, path, detail, dlen);
+	e = open_fd(out, fd, path, why, whylen);
 	close(fd);   /* a mapping outlives its descriptor */
 	return e;
 }
 
-int feat_index_verify(const feat_index *ix, char *detail, size_t dlen)
+int feat_index_verify(const feat_index *ix, char *why, size_t whylen)
 {
 	uint8_t *seen;
 
@@ -1053,20 +1053,20 @@ int feat_index_verify(const feat_index *ix, char *detail, size_t dlen)
 		memset(seen, 0, ix->n);
 		for (uint64_t p = 0; p < ix->n; p++) {
 			uint32_t id = T->ids[p];
-			const char *why = NULL;
+			const char *reason = NULL;
 
 			if (id >= ix->n)
-				why = "id out of range";
+				reason = "id out of range";
 			else if (seen[id])
-				why = "record listed twice";
+				reason = "record listed twice";
 			else if (sub_get(ix->codes + (size_t)id * ix->info.code_stride,
 					 T->lo, T->w) != T->vals[p])
-				why = "value is not the substring of the record's code";
-			if (why) {
+				reason = "value is not the substring of the record's code";
+			if (reason) {
 				free(seen);
-				return ofail(detail, dlen, ix->name, FEAT_E_CORRUPT,
+				return ofail(why, whylen, ix->name, FEAT_E_CORRUPT,
 					     "table %u entry %llu (record %u): %s", j,
-					     (unsigned long long)p, id, why);
+					     (unsigned long long)p, id, reason);
 			}
 			seen[id] = 1;
 		}
@@ -2310,11 +2310,11 @@ out:
 }
 
 int feat_index_load(feat_index **ixp, const char *path, uint64_t *skipped,
-	char *detail, size_t dlen)
+	char *why, size_t whylen)
 {
 	int std = !strcmp(path, "-");
 	const char *name = std ? "standard input" : path;
-	struct loader L = { ixp, name, 0, detail, dlen };
+	struct loader L = { ixp, name, 0, why, whylen };
 	unsigned char magic[8] = { 0 }, *buf = NULL;
 	size_t len = 0, cap = 0;
 	struct stat st;
@@ -2324,22 +2324,22 @@ int feat_index_load(feat_index **ixp, const char *path, uint64_t *skipped,
 	feat_codes *c;
 	feat_index *o;
 
-	detail[0] = 0;
+	why[0] = 0;
 	if (fd < 0)
-		return ofail(detail, dlen, name, FEAT_E_IO, "cannot open: %s",
+		return ofail(why, whylen, name, FEAT_E_IO, "cannot open: %s",
 			     strerror(errno));
 	reg = !fstat(fd, &st) && S_ISREG(st.st_mode) && lseek(fd, 0, SEEK_CUR) == 0;
 	if (reg) {
 		k = pread(fd, magic, 8, 0);
 		if (k < 0) {
-			e = ofail(detail, dlen, name, FEAT_E_IO, "read error: %s",
+			e = ofail(why, whylen, name, FEAT_E_IO, "read error: %s",
 				  strerror(errno));
 			goto out;
 		}
 	} else {
 		/* a pipe, a terminal: sniff after reading it all */
 		if ((e = feat_read_all(fd, 0, 0, &buf, &cap, &len))) {
-			ofail(detail, dlen, name, e, "read error: %s",
+			ofail(why, whylen, name, e, "read error: %s",
 			      e == FEAT_E_IO ? strerror(errno) : "out of memory");
 			goto out;
 		}
@@ -2347,13 +2347,13 @@ int feat_index_load(feat_index **ixp, const char *path, uint64_t *skipped,
 		memcpy(magic, buf, (size_t)k);
 	}
 	if (k == 8 && !memcmp(magic, FEAT_CODES_MAGIC, 8)) {
-		e = reg ? feat_codes_open_fd(&c, fd, name, detail, dlen)
-			: feat_codes_open_mem(&c, buf, len, name, detail, dlen);
+		e = reg ? feat_codes_open_fd(&c, fd, name, why, whylen)
+			: feat_codes_open_mem(&c, buf, len, name, why, whylen);
 		if (!e)
 			e = load_codes(&L, c);
 	} else if (k == 8 && !memcmp(magic, FEAT_INDEX_MAGIC, 8)) {
-		e = reg ? open_fd(&o, fd, name, detail, dlen)
-			: feat_index_open_mem(&o, buf, len, name, detail, dlen);
+		e = reg ? open_fd(&o, fd, name, why, whylen)
+			: feat_index_open_mem(&o, buf, len, name, why, whylen);
 		if (!e)
 			e = load_index(&L, o);
 	} else if (k == 8 && !memcmp(magic, FEAT_STREAM_MAGIC, 8)) {
@@ -2365,7 +2365,7 @@ int feat_index_load(feat_index **ixp, const char *path, uint64_t *skipped,
 
 			if (!tmp || fwrite(buf, 1, len, tmp) != len || fflush(tmp) ||
 			    lseek(fileno(tmp), 0, SEEK_SET)) {
-				e = ofail(detail, dlen, name, FEAT_E_IO,
+				e = ofail(why, whylen, name, FEAT_E_IO,
 					  "cannot keep the stream in a temporary file: %s",
 					  strerror(errno));
 			} else {
@@ -2376,12 +2376,12 @@ int feat_index_load(feat_index **ixp, const char *path, uint64_t *skipped,
 		}
 	} else {
 		if (reg && (e = feat_read_all(fd, 0, (uint64_t)st.st_size, &buf, &cap, &len))) {
-			ofail(detail, dlen, name, e, "read error: %s",
+			ofail(why, whylen, name, e, "read error: %s",
 			      e == FEAT_E_IO ? strerror(errno) : "out of memory");
 			goto out;
 		}
 		if (len && memchr(buf, 0, len < 4096 ? len : 4096))
-			e = ofail(detail, dlen, name, FEAT_E_FORMAT,
+			e = ofail(why, whylen, name, FEAT_E_FORMAT,
 				  "not a featcodes, featindex or featstream file, nor "
 				  "key TAB hex lines");
 		else
@@ -2393,11 +2393,11 @@ out:
 		close(fd);
 	if (!e && !*ixp)
 		/* an empty stream or text file: no code says how wide codes are */
-		e = ofail(detail, dlen, name, FEAT_E_FORMAT,
+		e = ofail(why, whylen, name, FEAT_E_FORMAT,
 			  "holds no codes (did every record fail?)");
 	if (skipped)
 		*skipped = L.skipped;
-	if (e && !detail[0])
-		feat_fmt(detail, dlen, "%s: %s", name, feat_strerror(e));
+	if (e && !why[0])
+		feat_fmt(why, whylen, "%s: %s", name, feat_strerror(e));
 	return e;
 }

@@ -32,7 +32,7 @@ void feat_describer_opts_init(struct feat_describer_opts *o)
 }
 
 int feat_describer_open(feat_describer **out, const char *path,
-	const struct feat_describer_opts *opts, char *detail, size_t dlen)
+	const struct feat_describer_opts *opts, char *why, size_t whylen)
 {
 	struct feat_describer_opts def;
 	struct feat_describer *d;
@@ -49,25 +49,25 @@ int feat_describer_open(feat_describer **out, const char *path,
 	if (!(d = calloc(1, sizeof *d)))
 		goto oom;
 	if ((e = feat_stage_load(&d->net, path, opts->batch, opts->threads, &d->in, d->chw,
-				 detail, dlen)))
+				 why, whylen)))
 		goto fail;
 	e = FEAT_E_FORMAT;
 	if (d->net->noutput != 1) {
-		snprintf(detail, dlen, "%s: the model has %d inputs and %d outputs; a DeepBit model has one of each (the image, the K sigmoid activations)",
+		snprintf(why, whylen, "%s: the model has %d inputs and %d outputs; a DeepBit model has one of each (the image, the K sigmoid activations)",
 			 path, d->net->ninput, d->net->noutput);
 		goto fail;
 	}
 	d->out = d->net->output[0];
 	b = &d->net->blob[d->out];
 	if (b->count < 1 || b->count > FEAT_CODES_MAX_BITS) {
-		snprintf(detail, dlen, "%s: the model's output has %zu values; a code has 1 to %d bits",
+		snprintf(why, whylen, "%s: the model's output has %zu values; a code has 1 to %d bits",
 			 path, b->count, FEAT_CODES_MAX_BITS);
 		goto fail;
 	}
 	d->bits = (int)b->count;
 	if ((v = feat_model_meta(&d->net->model, "code.bits")) &&
 	    (feat_meta_numbers(v, &bits, 1) != 1 || bits != d->bits)) {
-		snprintf(detail, dlen, "%s: metadata 'code.bits' says %g but the output has %d values",
+		snprintf(why, whylen, "%s: metadata 'code.bits' says %g but the output has %d values",
 			 path, feat_meta_numbers(v, &bits, 1) == 1 ? bits : -1.0, d->bits);
 		goto fail;
 	}
@@ -86,7 +86,7 @@ int feat_describer_open(feat_describer **out, const char *path,
 	*out = d;
 	return 0;
 oom:
-	snprintf(detail, dlen, "out of memory");
+	snprintf(why, whylen, "out of memory");
 	e = FEAT_E_NOMEM;
 fail:
 	feat_describer_free(d);

@@ -33,11 +33,11 @@ void feat_detector_opts_init(struct feat_detector_opts *o)
 }
 
 int feat_detector_open(feat_detector **out, const char *path,
-	const struct feat_detector_opts *opts, char *detail, size_t dlen)
+	const struct feat_detector_opts *opts, char *why, size_t whylen)
 {
 	struct feat_detector_opts def;
 	struct feat_detector *d;
-	char why[400];
+	char reason[400];
 	int e;
 
 	*out = NULL;
@@ -48,10 +48,10 @@ int feat_detector_open(feat_detector **out, const char *path,
 	if (!(d = calloc(1, sizeof *d)))
 		goto oom;
 	if ((e = feat_stage_load(&d->net, path, opts->batch, opts->threads, &d->in, d->chw,
-				 detail, dlen)))
+				 why, whylen)))
 		goto fail;
-	if ((e = feat_ssd_setup(&d->ssd, d->net, why, sizeof why))) {
-		snprintf(detail, dlen, "%s: %s", path, why);
+	if ((e = feat_ssd_setup(&d->ssd, d->net, reason, sizeof reason))) {
+		snprintf(why, whylen, "%s: %s", path, reason);
 		goto fail;
 	}
 	if (opts->set_confidence)
@@ -70,7 +70,7 @@ int feat_detector_open(feat_detector **out, const char *path,
 	*out = d;
 	return 0;
 oom:
-	snprintf(detail, dlen, "out of memory");
+	snprintf(why, whylen, "out of memory");
 	e = FEAT_E_NOMEM;
 fail:
 	feat_detector_free(d);

@@ -502,29 +502,29 @@ static int check_crc(const unsigned char *f, uint64_t size, char *detail,
 }
 
 int feat_rec_decode(struct feat_rec *r, const unsigned char *frame, size_t len,
-	const struct feat_limits *lim, char *detail, size_t dlen)
+	const struct feat_limits *lim, char *why, size_t whylen)
 {
 	uint64_t size;
 	int e;
 
 	feat_rec_clear(r);
 	if (len < FEAT_REC_HDR) {
-		feat_fmt(detail, dlen, "frame of %zu bytes is shorter than a record header",
+		feat_fmt(why, whylen, "frame of %zu bytes is shorter than a record header",
 			 len);
 		return FEAT_E_TRUNCATED;
 	}
-	if ((e = check_head(frame, max_record(lim), &size, detail, dlen)))
+	if ((e = check_head(frame, max_record(lim), &size, why, whylen)))
 		return e;
 	if (size > len) {
-		feat_fmt(detail, dlen, "record of %llu bytes, only %zu present",
+		feat_fmt(why, whylen, "record of %llu bytes, only %zu present",
 			 (unsigned long long)size, len);
 		return FEAT_E_TRUNCATED;
 	}
-	if ((e = check_crc(frame, size, detail, dlen)) ||
+	if ((e = check_crc(frame, size, why, whylen)) ||
 	    (e = grow_buf(r, (size_t)size, 0)))
 		return e;
 	memcpy(r->buf, frame, (size_t)size);
-	e = parse_frame(r, r->buf, size, detail, dlen);
+	e = parse_frame(r, r->buf, size, why, whylen);
 	if (e)
 		feat_rec_clear(r);
 	return e;
