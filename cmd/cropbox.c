@@ -255,8 +255,8 @@ int main(int argc, char **argv)
 	feat_cli_init(argv[0]);
 	parse(argc, argv, &o);
 	feat_cli_binary_stdout();
-	rd = feat_reader_new(STDIN_FILENO, "standard input", NULL);
-	s.w = feat_writer_new(STDOUT_FILENO, "standard output");
+	feat_reader_new(&rd, STDIN_FILENO, "standard input", NULL);
+	feat_writer_new(&s.w, STDOUT_FILENO, "standard output");
 	if (!rd || !s.w)
 		feat_die(FEAT_EXIT_SYSTEM, "out of memory");
 	feat_rec_init(&r);

@@ -395,7 +395,9 @@ int main(int argc, char **argv)
 		const char *path = i < argc ? argv[i] : "-";
 		uint64_t skipped = 0;
 
-		if ((e = feat_index_load(&ix, path, &skipped, detail, sizeof detail)))
+		e = ix ? feat_index_add_file(ix, path, &skipped, detail, sizeof detail)
+		       : feat_index_load(&ix, path, &skipped, detail, sizeof detail);
+		if (e)
 			feat_die(feat_cli_exit_code(e, FEAT_EXIT_STREAM), "%s", detail);
 		if (skipped)
 			feat_info("%s: %" PRIu64 " records without a code skipped", path, skipped);

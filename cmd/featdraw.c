@@ -900,7 +900,7 @@ int main(int argc, char **argv)
 	feat_cli_init(argv[0]);
 	parse(argc, argv, &o);
 	setup(&s, &o);
-	if (!(rd = feat_reader_new(STDIN_FILENO, "standard input", NULL)))
+	if (feat_reader_new(&rd, STDIN_FILENO, "standard input", NULL))
 		feat_die(FEAT_EXIT_SYSTEM, "out of memory");
 	feat_rec_init(&r);
 	while ((e = feat_reader_next(rd, &r)) > 0) {

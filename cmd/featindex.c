@@ -65,7 +65,9 @@ static void load(feat_index **ix, const char *path)
 	uint64_t skipped = 0;
 	int e;
 
-	if ((e = feat_index_load(ix, path, &skipped, detail, sizeof detail))) {
+	e = *ix ? feat_index_add_file(*ix, path, &skipped, detail, sizeof detail)
+		: feat_index_load(ix, path, &skipped, detail, sizeof detail);
+	if (e) {
 		if (e == FEAT_E_RANGE && *ix)
 			feat_die(FEAT_EXIT_STREAM, "%s", detail);
 		feat_die(feat_cli_exit_code(e, FEAT_EXIT_STREAM), "%s", detail);

@@ -159,9 +159,10 @@ struct feat_limits {
 typedef struct feat_reader feat_reader;
 typedef struct feat_writer feat_writer;
 
-/* A reader on a file descriptor (it does not close it).  name is used in
- * messages ("standard input").  NULL only when out of memory. */
-FEAT_API feat_reader *feat_reader_new(int fd, const char *name,
+/* A reader on a file descriptor (it does not close it) into *out.  name is
+ * used in messages ("standard input"); lim may be NULL (the defaults).
+ * 0, or FEAT_E_NOMEM (*out is then NULL). */
+FEAT_API int feat_reader_new(feat_reader **out, int fd, const char *name,
 	const struct feat_limits *lim);
 /* Read the next record into r (which is cleared first).  Returns 1 for a
  * record, 0 at the clean end of the stream, or a negative FEAT_E_*; after
@@ -176,13 +177,14 @@ FEAT_API uint64_t feat_reader_bytes(const feat_reader *rd);    /* bytes consumed
 FEAT_API uint64_t feat_reader_drain(feat_reader *rd);
 FEAT_API void feat_reader_free(feat_reader *rd);
 
-/* A writer on a file descriptor (not closed).  The stream header is
+/* A writer on a file descriptor (not closed) into *out: 0, or FEAT_E_NOMEM
+ * (*out is then NULL).  The stream header is
  * written with the first record or by feat_writer_flush().  A stream is
  * complete only when feat_writer_end() has written its end mark: a reader
  * takes a version 1.1 stream that stops without one as truncated (the
  * writing program died), so call it only when everything was written, and
  * on an error path flush and exit without it. */
-FEAT_API feat_writer *feat_writer_new(int fd, const char *name);
+FEAT_API int feat_writer_new(feat_writer **out, int fd, const char *name);
 FEAT_API int feat_writer_put(feat_writer *w, const struct feat_rec *r);
 FEAT_API int feat_writer_flush(feat_writer *w);
 /* Write the end mark (after the header, if no record was written) and
@@ -734,15 +736,21 @@ FEAT_API const uint8_t *feat_index_code(const feat_index *ix, uint64_t i);
 FEAT_API const char *feat_index_key(const feat_index *ix, uint64_t i, size_t *len);
 
 /*
- * Add the records of a file: a featcodes file, a featindex file, a
- * featstream (records' `code` tensor; error records are skipped) or text
- * lines "key TAB hex" (featwrite -f tsv --no-status; "key TAB ok TAB hex"
- * is read too and its error lines skipped; \t \n \r \\ in keys are
- * unescaped).  path "-" is standard input.  When ix is NULL a new index is
- * made with the file's code length (and m 0).  *skipped (may be NULL)
- * counts skipped records.  Errors name the file and line or field.
+ * A new index (with the file's code length, m 0) in *out, holding the
+ * records of a file: a featcodes file, a featindex file, a featstream
+ * (records' `code` tensor; error records are skipped) or text lines
+ * "key TAB hex" (featwrite -f tsv --no-status; "key TAB ok TAB hex" is
+ * read too and its error lines skipped; \t \n \r \\ in keys are
+ * unescaped).  path "-" is standard input.  *out is always written (NULL
+ * on error) and never read.  *skipped (may be NULL) counts skipped
+ * records.  Errors name the file and line or field; FEAT_E_FORMAT for a
+ * file that holds no code (an empty stream, every record failed).
  */
-FEAT_API int feat_index_load(feat_index **ix, const char *path, uint64_t *skipped,
+FEAT_API int feat_index_load(feat_index **out, const char *path, uint64_t *skipped,
+	char *why, size_t whylen);
+/* The same records appended to ix: FEAT_E_RANGE when their code length
+ * differs from ix's.  On an error the records read before it stay added. */
+FEAT_API int feat_index_add_file(feat_index *ix, const char *path, uint64_t *skipped,
 	char *why, size_t whylen);
 
 struct feat_hit {

@@ -313,8 +313,7 @@ feat_reader *feat_cli_open_reader(const char *path, int *fd)
 	*fd = STDIN_FILENO;
 	if (!stdin_ && (*fd = open(path, O_RDONLY)) < 0)
 		feat_die(FEAT_EXIT_SYSTEM, "%s: cannot open: %s", path, strerror(errno));
-	rd = feat_reader_new(*fd, stdin_ ? "standard input" : path, NULL);
-	if (!rd)
+	if (feat_reader_new(&rd, *fd, stdin_ ? "standard input" : path, NULL))
 		feat_die(FEAT_EXIT_SYSTEM, "out of memory");
 	return rd;
 }
@@ -334,8 +333,8 @@ int feat_filter_run(const struct feat_filter *f)
 	int e;
 
 	feat_cli_binary_stdout();
-	rd = feat_reader_new(STDIN_FILENO, "standard input", NULL);
-	w = feat_writer_new(STDOUT_FILENO, "standard output");
+	feat_reader_new(&rd, STDIN_FILENO, "standard input", NULL);
+	feat_writer_new(&w, STDOUT_FILENO, "standard output");
 	if (!rd || !w)
 		feat_die(FEAT_EXIT_SYSTEM, "out of memory");
 	feat_rec_init(&r);
@@ -382,8 +381,8 @@ int feat_batch_filter_run(const struct feat_batch_filter *f)
 	char why[512];
 
 	feat_cli_binary_stdout();
-	rd = feat_reader_new(STDIN_FILENO, "standard input", NULL);
-	w = feat_writer_new(STDOUT_FILENO, "standard output");
+	feat_reader_new(&rd, STDIN_FILENO, "standard input", NULL);
+	feat_writer_new(&w, STDOUT_FILENO, "standard output");
 	if (!rd || !w || !recs || !ok)
 		feat_die(FEAT_EXIT_SYSTEM, "out of memory");
 	for (int i = 0; i < cap; i++)

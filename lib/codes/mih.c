@@ -2222,13 +2222,13 @@ static int load_text(struct loader *L, const char *buf, size_t len)
 
 static int load_stream(struct loader *L, int fd)
 {
-	feat_reader *rd = feat_reader_new(fd, L->name, NULL);
+	feat_reader *rd;
 	struct feat_rec r;
 	char where[64];
 	int e;
 
-	if (!rd)
-		return FEAT_E_NOMEM;
+	if ((e = feat_reader_new(&rd, fd, L->name, NULL)))
+		return e;
 	feat_rec_init(&r);
 	while ((e = feat_reader_next(rd, &r)) > 0) {
 		struct feat_tensor *t = feat_rec_find(&r, "code");
@@ -2309,7 +2309,9 @@ out:
 	return e;
 }
 
-int feat_index_load(feat_index **ixp, const char *path, uint64_t *skipped,
+/* The records of path into *ixp, which is made (with the file's code
+ * length) when it is NULL. */
+static int load_file(feat_index **ixp, const char *path, uint64_t *skipped,
 	char *why, size_t whylen)
 {
 	int std = !strcmp(path, "-");
@@ -2400,4 +2402,28 @@ out:
 	if (e && !why[0])
 		feat_fmt(why, whylen, "%s: %s", name, feat_strerror(e));
 	return e;
+}
+
+int feat_index_load(feat_index **out, const char *path, uint64_t *skipped,
+	char *why, size_t whylen)
+{
+	feat_index *ix = NULL;
+	int e = load_file(&ix, path, skipped, why, whylen);
+
+	if (e) {
+		feat_index_free(ix);
+		ix = NULL;
+	}
+	*out = ix;
+	return e;
+}
+
+int feat_index_add_file(feat_index *ix, const char *path, uint64_t *skipped,
+	char *why, size_t whylen)
+{
+	if (!ix) {
+		feat_fmt(why, whylen, "%s: no index to add to", path);
+		return FEAT_E_INVAL;
+	}
+	return load_file(&ix, path, skipped, why, whylen);
 }
