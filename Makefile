@@ -248,9 +248,10 @@ asan:
 		SH_TESTS="$(filter-out t/t7%,$(SH_TESTS))" \
 		TEST_EXTRA='ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 CK_FORK=no FEAT_SANITIZE=1'
 
-# libFuzzer needs clang.  The library is built once with the fuzzer's
-# coverage instrumentation into build-fuzz/libfeat.a, and each harness
-# links only what it uses.  The AVX-512 kernels are built plain (-O2): they
+# libFuzzer needs clang.  The library (and the programs' helpers, which
+# hold featdraw's group-line parser) is built once with the fuzzer's
+# coverage instrumentation into build-fuzz/libfeat.a and libfeatcli.a, and
+# each harness links only what it uses.  The AVX-512 kernels are built plain (-O2): they
 # parse nothing, the sanitizers check them in make asan, and instrumented
 # their unrolled tiles take clang minutes each to compile.
 # Each harness runs FUZZTIME seconds, from the fixed seed FUZZSEED (so that
@@ -265,11 +266,11 @@ FUZZ_SAN := -g -O1 -fsanitize=address,undefined -fno-sanitize-recover=undefined
 fuzz: $(FUZZ_SRC) $(wildcard t/fuzz/*.h)
 	@$(MAKE) --no-print-directory -j2 O=build-fuzz CC=clang WERROR= \
 		CFLAGS="$(FUZZ_SAN) -fsanitize=fuzzer-no-link" KERN_CFLAGS="-g -O2" \
-		build-fuzz/libfeat.a
+		build-fuzz/libfeat.a build-fuzz/libfeatcli.a
 	@for f in $(FUZZ_SRC); do \
 		n=$$(basename $$f .c); c=t/fuzz/corpus/$${n#fuzz_}; \
 		clang -std=gnu11 $(FUZZ_SAN) -fsanitize=fuzzer -Iinclude -Ilib -Icmd $(PKG_CFLAGS) \
-			-o build-fuzz/$$n $$f build-fuzz/libfeat.a $(PKG_LIBS) -lm -lpthread || exit 1; \
+			-o build-fuzz/$$n $$f build-fuzz/libfeatcli.a build-fuzz/libfeat.a $(PKG_LIBS) -lm -lpthread || exit 1; \
 		mkdir -p build-fuzz/$$n.corpus; \
 		echo "fuzz: $$n for $(FUZZTIME)s over $$c"; \
 		build-fuzz/$$n -seed=$(FUZZSEED) -max_total_time=$(FUZZTIME) -max_len=65536 \

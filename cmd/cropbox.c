@@ -11,7 +11,6 @@
 #include <unistd.h>
 
 #include "common/cli.h"
-#include "img/crop.h"
 
 static const char usage[] =
 	"Usage: cropbox [OPTION]...\n"

@@ -15,8 +15,7 @@
 #include <unistd.h>
 
 #include "common/cli.h"
-#include "img/crop.h"
-#include "img/draw.h"
+#include "common/draw.h"
 
 static const char usage[] =
 	"Usage: featdraw [OPTION]... -o DIR | --sheet FILE\n"

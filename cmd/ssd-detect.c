@@ -15,7 +15,6 @@
 #include <string.h>
 
 #include "common/cli.h"
-#include "base/threadpool.h"
 
 static const char usage[] =
 	"Usage: ssd-detect [OPTION]...\n"
@@ -78,7 +77,7 @@ static void parse(int argc, char **argv, struct opts *o)
 		switch (c) {
 		case 'm': o->model = optarg; break;
 		case 'b': o->batch = (int)feat_cli_long("--batch", optarg, 1, 4096); break;
-		case 't': o->threads = (int)feat_cli_long("--threads", optarg, 1, FEAT_POOL_MAX); break;
+		case 't': o->threads = (int)feat_cli_long("--threads", optarg, 1, FEAT_THREADS_MAX); break;
 		case 'c':
 			o->conf = feat_cli_double("--confidence-threshold", optarg, -1e30, 1e30);
 			o->set_conf = 1;

@@ -9,7 +9,6 @@
 #include <string.h>
 
 #include "feat.h"
-#include "img/crop.h"
 
 struct feat_coder {
 	feat_detector *det;            /* NULL: the whole photo */

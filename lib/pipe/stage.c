@@ -6,7 +6,10 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "base/threadpool.h"
 #include "pipe/stage.h"
+
+_Static_assert(FEAT_THREADS_MAX == FEAT_POOL_MAX, "a forward pass runs on one pool");
 
 int feat_stage_oom(int e, char *why, size_t whylen)
 {
@@ -23,7 +26,7 @@ int feat_stage_load(struct feat_net **net, const char *path, int batch, int thre
 	int e;
 
 	*net = NULL;
-	if (batch < 1 || batch > 4096 || threads < 1 || threads > 64) {
+	if (batch < 1 || batch > 4096 || threads < 1 || threads > FEAT_THREADS_MAX) {
 		snprintf(detail, dlen, "batch must be 1 to 4096 and threads 1 to 64");
 		return FEAT_E_RANGE;
 	}
