@@ -8,6 +8,14 @@
  *   featmodel import -o OUT.fm MODEL.onnx        convert (and check) a model
  *   featmodel fitcodes -o OUT.fm --bits K --from LAYER MODEL STREAM
  *                                        PCA + ITQ codes on a layer's features
+ *
+ * The one program that reaches past feat.h, on purpose: its subcommands
+ * are the engine's developer tools (the layer table, per-layer timing,
+ * raw forward passes, the kernel path) and the writers of featmodel files
+ * (import, fitcodes), which work on the engine's graph, builder and
+ * blobs (nn/net.h, nn/cut.h, codes/itq.h, kern/kern.h).  Exporting those
+ * would freeze the engine's internals as libfeat's interface; every other
+ * program uses feat.h and cmd/common alone.
  */
 #include <errno.h>
 #include <fcntl.h>
