@@ -154,6 +154,26 @@ FEAT_API int feat_coder_image(feat_coder *c, struct feat_rec *r, uint8_t *code,
 	struct feat_coder_box *box, char *why, size_t whylen);
 FEAT_API void feat_coder_free(feat_coder *c);
 
+/* ------------------------------------------------------ importing models */
+
+/*
+ * featmodel import's library half: the featmodel file (featmodel(5)) of
+ * an ONNX model (weights NULL), or of a Caffe deploy.prototxt and its
+ * .caffemodel (weights), with metadata added: set[0 .. nset) are
+ * "KEY=VALUE" (VALUE a number, a comma-separated list of numbers, or
+ * text), and labels (may be NULL) a file of class names, one a line,
+ * stored as `labels`.  The result is checked to build into a network; *out
+ * (malloc'd, the caller frees) and *outlen receive the file's bytes,
+ * *layers (may be NULL) the network's layer count.  0; FEAT_E_IO /
+ * FEAT_E_NOMEM (a file cannot be read, memory); FEAT_E_INVAL (a bad
+ * KEY=VALUE); or another FEAT_E_* for a model that cannot be converted or
+ * does not build; the reason, naming the file and the node or field, in
+ * why.
+ */
+FEAT_API int feat_model_import(const char *model, const char *weights,
+	const char *const *set, int nset, const char *labels, unsigned char **out,
+	size_t *outlen, int *layers, char *why, size_t whylen);
+
 #ifdef __cplusplus
 }
 #endif
