@@ -1563,7 +1563,7 @@ struct fsym {
 	const char *name, *src;   /* the value it stands for; the chain's input */
 	int kind;                 /* FS_*, 0 once imported */
 	double eps;
-	struct cval *gamma;       /* FS_LNG: the weight (a copy) */
+	const char *gamma;        /* FS_LNG: the weight (a constant's name) */
 	struct node *node;        /* the node it came from */
 };
 
@@ -1576,7 +1576,7 @@ static struct fsym *fsfind(struct imp *im, const char *name)
 }
 
 static int fs_add(struct imp *im, const struct node *n, int kind, const char *src, double eps,
-	const struct cval *gamma)
+	const char *gamma)
 {
 	struct fsym *s;
 
@@ -1591,14 +1591,10 @@ static int fs_add(struct imp *im, const struct node *n, int kind, const char *sr
 	}
 	s = &im->fs[im->nfs];
 	memset(s, 0, sizeof *s);
-	if (!(s->node = malloc(sizeof *s->node)) ||
-	    (gamma && !(s->gamma = malloc(sizeof *s->gamma)))) {
-		free(s->node);
+	if (!(s->node = malloc(sizeof *s->node)))
 		return FEAT_E_NOMEM;
-	}
 	*s->node = *n;
-	if (gamma)
-		*s->gamma = *gamma;
+	s->gamma = gamma;
 	s->name = n->out[0];
 	s->src = src;
 	s->kind = kind;
@@ -1645,7 +1641,8 @@ static int fs_make(struct imp *im, struct fsym *s)
 
 	s->kind = 0;
 	if (kind == FS_LN || kind == FS_LNG)
-		return ln_layer(im, s->node->name, s->name, s->src, s->eps, s->gamma, NULL);
+		return ln_layer(im, s->node->name, s->name, s->src, s->eps,
+				s->gamma ? cfind(im, s->gamma) : NULL, NULL);
 	im->nofuse++;
 	e = import_node(im, s->node);
 	im->nofuse--;
@@ -1732,13 +1729,13 @@ static int fuse_node(struct imp *im, const struct node *n)
 	if (is_op(n, "Add") && s->kind == FS_G2 && !cscalar(im, n, ci, &v) && v == 1)
 		return fs_add(im, n, FS_G3, s->src, 0, NULL);
 	if (is_op(n, "Add") && s->kind == FS_LNG && (c = along_last(im, n->in[ci], s->src)))
-		return ln_layer(im, n->name, n->out[0], s->src, s->eps, s->gamma, c);
+		return ln_layer(im, n->name, n->out[0], s->src, s->eps, cfind(im, s->gamma), c);
 	if (is_op(n, "Mul") && s->kind == FS_G3 && !strcmp(s->src, n->in[ci]))
 		return fs_add(im, n, FS_G4, s->src, 0, NULL);
 	if (is_op(n, "Mul") && s->kind == FS_G4 && !cscalar(im, n, ci, &v) && v == 0.5)
 		return unary_layer(im, n->name, n->out[0], s->src, "gelu", 0);
 	if (is_op(n, "Mul") && s->kind == FS_LN && (c = along_last(im, n->in[ci], s->src)))
-		return fs_add(im, n, FS_LNG, s->src, s->eps, c);
+		return fs_add(im, n, FS_LNG, s->src, s->eps, n->in[ci]);
 	return 1;
 }
 
@@ -3070,7 +3067,6 @@ out:
 	free(im.rk);
 	for (size_t i = 0; i < im.nfs; i++) {
 		free(im.fs[i].node);
-		free(im.fs[i].gamma);
 	}
 	free(im.fs);
 	return e < 0 ? e : 0;
