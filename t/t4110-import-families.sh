@@ -45,6 +45,16 @@ test_expect_success 'the families use the new layers' '
 	! grep -q "^[0-9]* *pad " info
 '
 
+# every layer split between two threads (FEAT_THREAD_MIN=0): the Linear on
+# the last axis splits its columns
+test_expect_success 'convnext, vit and tok on two threads match PyTorch' '
+	for net in convnext vit tok; do
+		rm -f t2.* &&
+		FEAT_THREAD_MIN=0 featmodel run -t 2 $net.13.fm $O/$net.in.f32 t2 &&
+		"$PYTHON" $FCMP t2.*.f32 $O/$net.out.f32 || return 1
+	done
+'
+
 # LayerNorm and GELU become one layer each (ConvNeXt: 5 LayerNorms, 2
 # GELUs; the ViT: 5 and 2, at every opset), and attention's batch-moving
 # Transposes of size-1 axes are views, not copies

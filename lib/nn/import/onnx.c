@@ -2056,9 +2056,16 @@ static int tok_node(struct imp *im, struct node *n)
 		}
 		if (inf >= 0)
 			E[inf] = kn && tot % kn == 0 ? tot / kn : -1;
-		if (inf >= 0 ? E[inf] < 1 : kn != tot)
-			return fail(im, FEAT_E_FORMAT, "node '%s': Reshape of %lld values to %s", n->name,
-				    (long long)tot, shape_str(im, s));
+		if (inf >= 0 ? E[inf] < 1 : kn != tot) {
+			char b[16 * FEAT_MAX_DIMS + 4];
+			size_t o = 0;
+
+			for (int i = 0; i < cnt; i++)
+				o += (size_t)snprintf(b + o, sizeof b - o, "%s%lld", i ? ", " : "",
+						      (long long)v[i]);
+			return fail(im, FEAT_E_FORMAT, "node '%s': Reshape of %lld values to [%s]",
+				    n->name, (long long)tot, b);
+		}
 		lift = E[0] != 1;
 		if (cnt + lift > FEAT_MAX_DIMS)
 			return fail(im, FEAT_E_FORMAT, "node '%s': Reshape to %d axes with the batch",
