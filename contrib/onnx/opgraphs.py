@@ -23,7 +23,8 @@ first on its path).  Writes:
   Transpose moved), reshapecount (a Reshape to another count), gatherrange
   (a Gather index out of range), lnscale (a LayerNormalization scale of
   the wrong size), expandbig (Expand of a value to a larger shape), cosneg
-  (ConstantOfShape of a negative dimension), powvar (Pow by a value).
+  (ConstantOfShape of a negative dimension), powvar (Pow by a value),
+  batch2moved (a graph exported for a batch of 2 that moves its batch).
 """
 import os
 import sys
@@ -126,6 +127,8 @@ def main():
                              helper.make_node("Add", ["x", "c"], ["y"])],
          [i64("s", [-1, 5])], x.shape, x.shape)
     save(out, "powvar", 13, [helper.make_node("Pow", ["x", "x"], ["y"])], [], x.shape, x.shape)
+    save(out, "batch2moved", 13, [helper.make_node("Transpose", ["x"], ["y"], perm=[1, 0, 2, 3])],
+         [], (2, 4, 3, 5), (4, 2, 3, 5))
     return 0
 
 

@@ -1529,6 +1529,17 @@ static const char *to_rank(struct imp *im, const char *x, int r)
 	return reshape_as(im, x, tag, r - 1, d, v.lift);
 }
 
+/* Lifting reads the graph as one image's: refused when it was exported
+ * for a fixed batch of more. */
+static int batch_one(struct imp *im, const struct node *n)
+{
+	if (im->inshape[0] > 1)
+		return fail(im, FEAT_E_FORMAT,
+			    "node '%s' (%s): moves the batch inside its axes, in a graph exported for a batch of %lld (export it with a batch of 1)",
+			    n->name, opname(n), (long long)im->inshape[0]);
+	return 0;
+}
+
 /* Operators that take lifted values. */
 static int lift_aware(const struct node *n)
 {
@@ -1982,6 +1993,8 @@ static int tok_node(struct imp *im, struct node *n)
 			}
 		}
 		lift = E[0] != 1;
+		if ((lift || x.lift) && (e = batch_one(im, n)))
+			return e;
 		if (lift && r + 1 > FEAT_MAX_DIMS)
 			return fail(im, FEAT_E_FORMAT, "node '%s': Transpose of rank %d moves the batch",
 				    n->name, r);
@@ -2067,6 +2080,8 @@ static int tok_node(struct imp *im, struct node *n)
 				    n->name, (long long)tot, b);
 		}
 		lift = E[0] != 1;
+		if ((e = batch_one(im, n)))
+			return e;
 		if (cnt + lift > FEAT_MAX_DIMS)
 			return fail(im, FEAT_E_FORMAT, "node '%s': Reshape to %d axes with the batch",
 				    n->name, cnt + 1);
