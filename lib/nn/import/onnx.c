@@ -2785,8 +2785,8 @@ static int import_node(struct imp *im, const struct node *n0)
 	int e;
 
 	im->olift = -1;
-	if (is_op(n0, "Constant") || n0->nout < 1)
-		return import_op(im, n0);
+	if (is_op(n0, "Constant") || n0->nout < 1 || n0->nin < 1 || !n0->in[0][0])
+		return import_op(im, n0);   /* or its refusal */
 	if ((e = fuse_node(im, n0)) != 1)
 		return e;
 	if (!(n = malloc(sizeof *n)))
