@@ -959,7 +959,8 @@ static int norm_node(struct imp *im, const struct node *n)
 	if (is_op(n, "Shape") && n->nin == 1 && strcmp(n->in[0], im->input) && !cfind(im, n->in[0]) &&
 	    !shape_of(im, n->in[0]).known)
 		return nsadd(im, n, n->in[0], NS_SHAPE, 0, 0);
-	if (is_op(n, "Pow") && !a && n->nin == 2 && !cscalar(im, n, 1, &v) && v == 2.0)
+	if (is_op(n, "Pow") && !a && n->nin == 2 && !shape_of(im, n->in[0]).lift &&
+	    !cscalar(im, n, 1, &v) && v == 2.0)
 		return nsadd(im, n, n->in[0], NS_SQ, 0, 0);
 	if (is_op(n, "ReduceSum") && a && a->kind == NS_SQ && over_channels(im, n))
 		return nsadd(im, n, a->src, NS_SUMSQ, 0, 0);
