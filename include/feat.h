@@ -708,7 +708,11 @@ FEAT_API int feat_index_write(feat_index *ix, int fd);
 /*
  * Open a featindex file (mapped) or bytes in memory (8-byte aligned, kept
  * by the caller while the index lives).  Every field, offset and table is
- * checked before use: on error *out is NULL and detail names the field
+ * checked before use, and every table against the codes (two sequential
+ * passes that sum a hash of each (record, substring) pair: a table that
+ * does not list each record once under its code's substring would make
+ * searches miss neighbours without a word): on error *out is NULL and
+ * detail names the field or entry
  * ("x.fix: table 2 field vals_off is 96; expected a multiple of 64").
  * Returns 0, FEAT_E_IO, FEAT_E_EMPTY, FEAT_E_FORMAT (not a featindex
  * file), FEAT_E_VERSION, FEAT_E_TRUNCATED, FEAT_E_CORRUPT or FEAT_E_NOMEM.
@@ -717,8 +721,9 @@ FEAT_API int feat_index_open(feat_index **out, const char *path, char *detail,
 	size_t dlen);
 FEAT_API int feat_index_open_mem(feat_index **out, const void *data, size_t len,
 	const char *name, char *detail, size_t dlen);
-/* The checks that need every code: each table holds each record once,
- * with the substring value of its code.  0 or FEAT_E_CORRUPT. */
+/* Entry by entry: each table holds each record once, with the substring
+ * value of its code (what opening checks through sums; this names the
+ * first entry that is wrong).  0, FEAT_E_CORRUPT or FEAT_E_NOMEM. */
 FEAT_API int feat_index_verify(const feat_index *ix, char *detail, size_t dlen);
 FEAT_API void feat_index_free(feat_index *ix);
 

@@ -133,8 +133,28 @@ test_expect_success 'featindex check finds a table entry that lies' '
 	b=$("$PYTHON" -c "import struct; b=open(\"good.fix\",\"rb\").read(); print(struct.unpack_from(\"<I\", b, $ioff + 4 * 150)[0])") &&
 	py edit.py good.fix t.fix $ioff I $b &&
 	py edit.py t.fix bad.fix $((ioff + 600)) I $a &&
-	test_expect_code 1 featindex check bad.fix 2>err ||
-	grep -q "ids of one value not ascending\|not in its directory" err
+	test_expect_code 3 featindex check bad.fix 2>err &&
+	grep -q "ids of one value not ascending\|not in its directory\|table 0 entry" err
+'
+
+# a table whose arrays are well formed but list records under values
+# that are not their codes: each shape check passes (sorted, in bucket,
+# ids unique), only the codes say it is wrong; searching it would miss
+# neighbours.  Table 0 of 2 tables over 16-bit codes: write the table as
+# if record 0 had the code of record 1 and the reverse.
+test_expect_success 'an index whose tables do not match its codes is refused by every reader' '
+	printf "a\t0001\nb\t0100\nc\t0101\n" >three.tsv &&
+	featindex build -m 2 -o t3.fix three.tsv &&
+	featsearch -r 0 t3.fix 0001 >want && grep -q "	a	" want &&
+	off=$("$PYTHON" -c "import struct; b = open(\"t3.fix\", \"rb\").read(64); print(struct.unpack_from(\"<Q\", b, 56)[0], struct.unpack_from(\"<I\", b, 20)[0])") &&
+	set -- $off && test $# = 2 &&
+	printf "\001\000" | dd of=t3.fix bs=1 seek=$1 conv=notrunc 2>/dev/null &&
+	printf "\000\001" | dd of=t3.fix bs=1 seek=$(($1 + $2)) conv=notrunc 2>/dev/null &&
+	test_expect_code 3 featsearch -r 0 t3.fix 0001 >out 2>err &&
+	grep -q "t3.fix: table . entry .* (record .): value is not the substring" err &&
+	test_stderr_one_line err &&
+	test_expect_code 3 featindex check t3.fix 2>err &&
+	grep -q "not the substring" err
 '
 
 test_expect_success 'usage errors are one line' '

@@ -789,6 +789,62 @@ static int check_table(const feat_index *ix, uint32_t j, char *detail,
 	return 0;
 }
 
+/* A 64-bit mix of one (record, substring value) pair (splitmix64's
+ * finaliser). */
+static inline uint64_t pair_mix(uint64_t id, uint32_t v)
+{
+	uint64_t x = id << 32 ^ v ^ 0x9e3779b97f4a7c15ULL;
+
+	x = (x ^ x >> 30) * 0xbf58476d1ce4e5b9ULL;
+	x = (x ^ x >> 27) * 0x94d049bb133111ebULL;
+	return x ^ x >> 31;
+}
+
+/* Does each table list every record once, under its code's substring?
+ * check_table() has checked the arrays' shape; here the multiset of
+ * (id, value) pairs of table j is compared with {(r, substring j of
+ * code r)} through a sum (mod 2^64) of mixed pairs, computed by two
+ * sequential passes (the codes once, each table's arrays once),
+ * so that a mapped index is checked at about the cost of reading it,
+ * not at the cost of a random read of a code per table entry
+ * (feat_index_verify, which names the entry).  Corruption (a flipped
+ * bit in a code or a table, stale tables) changes the sums; then the
+ * slow check is run to name the entry. */
+static int tables_match(const feat_index *ix, char *detail, size_t dlen)
+{
+	uint32_t stride = ix->info.code_stride;
+	uint64_t *s1 = calloc(ix->m ? ix->m : 1, sizeof *s1);
+
+	if (!s1)
+		return FEAT_E_NOMEM;
+	for (uint64_t r = 0; r < ix->n; r++) {
+		const uint8_t *c = ix->codes + (size_t)r * stride;
+
+		for (uint32_t j = 0; j < ix->m; j++) {
+			s1[j] += pair_mix(r, sub_get(c, ix->tab[j].lo, ix->tab[j].w));
+		}
+	}
+	for (uint32_t j = 0; j < ix->m; j++) {
+		const struct mih_table *T = &ix->tab[j];
+		uint64_t t1 = 0;
+
+		for (uint64_t p = 0; p < ix->n; p++)
+			t1 += pair_mix(T->ids[p], T->vals[p]);
+		if (t1 != s1[j]) {
+			int e;
+
+			free(s1);
+			if ((e = feat_index_verify(ix, detail, dlen)))
+				return e;
+			return ofail(detail, dlen, ix->name, FEAT_E_CORRUPT,
+				     "table %u does not list every record once under "
+				     "its code's substring", j);
+		}
+	}
+	free(s1);
+	return 0;
+}
+
 static int parse(feat_index *ix, char *detail, size_t dlen)
 {
 	const unsigned char *h = ix->map ? ix->map : (const void *)ix->codes;
@@ -966,7 +1022,7 @@ static int parse(feat_index *ix, char *detail, size_t dlen)
 			return e;
 	}
 	ix->built = ix->info.built = n;
-	return 0;
+	return tables_match(ix, detail, dlen);
 }
 
 static int open_common(feat_index **out, feat_index *ix, char *detail,
