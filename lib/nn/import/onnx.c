@@ -19,7 +19,10 @@
  *  - Identity and Dropout (inference) only rename;
  *  - Add and Mul by a constant become a scale layer when ONNX's
  *    broadcasting spreads the constant over all but the channel axis; the
- *    rank of each layer's output is followed (imp.rk) to align shapes.
+ *    rank of each layer's output is followed (imp.rk) to align shapes;
+ *  - LayerNorm and GELU written out as chains of operators become one
+ *    layer each, and values whose batch attention moved inside their axes
+ *    are kept whole for each image ("transformers" below).
  * Anything else is refused with the node, its operator and the attribute
  * or input that cannot be handled.
  */
