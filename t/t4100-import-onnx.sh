@@ -83,12 +83,22 @@ test_expect_success 'metadata from the command line' '
 # outputs above match numpy's); an invalid broadcast ([4, 1] against
 # [1, 4, 3, 5]) is refused.  Refused by name too: what featkit does not run
 # (MaxPool dilations, float16 weights, Pad's reflect mode) and a Conv bias
-# that does not match its outputs.
+# that does not match its outputs; and the transformers' operators given
+# what they cannot take (contrib/onnx/opgraphs.py).
 for case in "bcastbad:Mul by a constant of shape [4, 1]: the shapes do not broadcast" \
 	    "maxpooldil:pooling with dilations 2, 2 is not supported" \
 	    "f16:tensor 'w' is float16: featkit reads float, double, int32 and int64 tensors" \
 	    "convbias1:Conv bias of shape [1] for 4 output channels" \
-	    "padreflect:Pad mode reflect (only constant)"; do
+	    "padreflect:Pad mode reflect (only constant)" \
+	    "mmshape:MatMul of 'x' by a constant of shape [4, 2]" \
+	    "liftedconv:its input 't' holds the batch inside its axes" \
+	    "reshapecount:Reshape of 60 values to [3, 7]" \
+	    "gatherrange:index 5 out of range" \
+	    "lnscale:LayerNormalization scale or bias of other than 5 values" \
+	    "expandbig:Expand of 'x' to a larger shape" \
+	    "cosneg:ConstantOfShape of dimension -1" \
+	    "powvar:Pow with an exponent that is not one constant" \
+	    "batch2moved:in a graph exported for a batch of 2 (export it with a batch of 1)"; do
 	net=${case%%:*} msg=${case#*:}
 	test_expect_success "$net: refused with the reason" "
 		test_expect_code 3 featmodel import -o $net.fm $O/$net.onnx 2>err &&

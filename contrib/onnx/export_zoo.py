@@ -6,7 +6,8 @@ as a user would, imported with featmodel and compared with PyTorch.
         [--featmodel build/bin/featmodel] [MODEL...]
 
 Each model is built with random weights (torch.manual_seed(0); batch norm
-statistics drawn at random too, so that folding them is exercised), put
+statistics drawn at random too, so that folding them is exercised, and
+ViT's zero-initialised head given random weights), put
 in eval mode and exported with torch.onnx.export at each opset for the
 smallest input it takes (64x64 unless noted in SIZES).  The script then
 runs `featmodel import` and `featmodel run` on each export and compares
@@ -43,6 +44,11 @@ def build(name):
         if isinstance(mod, torch.nn.modules.batchnorm._BatchNorm):
             mod.running_mean.uniform_(-0.2, 0.2)
             mod.running_var.uniform_(0.5, 1.5)
+        # ViT's head starts at zero: its output would be 0 whatever the
+        # network before it computed
+        if isinstance(mod, torch.nn.Linear) and not mod.weight.any():
+            torch.nn.init.normal_(mod.weight, std=0.02)
+            torch.nn.init.normal_(mod.bias, std=0.02)
     return m.eval()
 
 

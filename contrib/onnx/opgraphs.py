@@ -18,7 +18,13 @@ first on its path).  Writes:
   axis6h         its reference: the opset-6 Mul with axis=2 (along H)
   and graphs the importer must refuse by name: maxpooldil (MaxPool with
   dilations), f16 (float16 weights), convbias1 (a Conv bias of one value
-  for 4 outputs), padreflect (Pad mode reflect).
+  for 4 outputs), padreflect (Pad mode reflect); mmshape (MatMul by a
+  weight of the wrong rows), liftedconv (a Conv of a value whose batch a
+  Transpose moved), reshapecount (a Reshape to another count), gatherrange
+  (a Gather index out of range), lnscale (a LayerNormalization scale of
+  the wrong size), expandbig (Expand of a value to a larger shape), cosneg
+  (ConstantOfShape of a negative dimension), powvar (Pow by a value),
+  batch2moved (a graph exported for a batch of 2 that moves its batch).
 """
 import os
 import sys
@@ -102,6 +108,27 @@ def main():
     save(out, "padreflect", 13, [helper.make_node("Pad", ["x", "p"], ["y"], mode="reflect")],
          [numpy_helper.from_array(np.array([0, 0, 1, 1, 0, 0, 1, 1], np.int64), "p")],
          x.shape, (1, 4, 5, 7))
+    # refusals of the transformers' operators (x is [1, 4, 3, 5])
+    i64 = lambda name, v: numpy_helper.from_array(np.array(v, np.int64), name)
+    save(out, "mmshape", 13, [helper.make_node("MatMul", ["x", "w"], ["y"])],
+         [f32("w", np.ones((4, 2)))], x.shape, (1, 4, 3, 2))
+    save(out, "liftedconv", 13, [helper.make_node("Transpose", ["x"], ["t"], perm=[1, 0, 2, 3]),
+                                 helper.make_node("Conv", ["t", "w"], ["y"])],
+         [f32("w", np.ones((2, 1, 1, 1)))], x.shape, (4, 2, 3, 5))
+    save(out, "reshapecount", 13, [helper.make_node("Reshape", ["x", "s"], ["y"])],
+         [i64("s", [3, 7])], x.shape, (3, 7))
+    save(out, "gatherrange", 13, [helper.make_node("Gather", ["x", "i"], ["y"], axis=2)],
+         [i64("i", 5)], x.shape, (1, 4, 5))
+    save(out, "lnscale", 17, [helper.make_node("LayerNormalization", ["x", "g"], ["y"])],
+         [f32("g", np.ones(4))], x.shape, x.shape)
+    save(out, "expandbig", 13, [helper.make_node("Expand", ["x", "s"], ["y"])],
+         [i64("s", [1, 4, 6, 5])], x.shape, (1, 4, 6, 5))
+    save(out, "cosneg", 13, [helper.make_node("ConstantOfShape", ["s"], ["c"]),
+                             helper.make_node("Add", ["x", "c"], ["y"])],
+         [i64("s", [-1, 5])], x.shape, x.shape)
+    save(out, "powvar", 13, [helper.make_node("Pow", ["x", "x"], ["y"])], [], x.shape, x.shape)
+    save(out, "batch2moved", 13, [helper.make_node("Transpose", ["x"], ["y"], perm=[1, 0, 2, 3])],
+         [], (2, 4, 3, 5), (4, 2, 3, 5))
     return 0
 
 

@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """zoofixtures.py - small members of torchvision 0.14's model families,
-and single ONNX operators, exported at opsets 13 and 11 with PyTorch's
-output, for t/t4110-import-families.sh.
+and single ONNX operators, exported at opsets 13 and 11 (and 17, where
+LayerNorm is one operator) with PyTorch's output, for
+t/t4110-import-families.sh.
 
     /usr/bin/python3 contrib/onnx/zoofixtures.py t/data/onnx/zoo
 
@@ -27,6 +28,20 @@ written; the input is the same for both opsets.  What each exercises:
                 Flatten(-1)... and Softmax over axis 1 of [N, C, H, W]:
                 at opset 11, ONNX's pre-13 softmax over everything from
                 the axis on
+  convnext      ConvNeXt: Transpose to channels-last and back, LayerNorm
+                (ReduceMean, Sub, Pow, Sqrt, Div before opset 17,
+                LayerNormalization at 17), Linear on the last axis
+                (MatMul), GELU (Erf), layer scale
+  vit           VisionTransformer: patchify Conv, Reshape + Transpose to
+                tokens, the class token (Expand of a constant through
+                ConstantOfShape/Equal/Where) concatenated, position
+                embedding, nn.MultiheadAttention of two heads (the batch
+                moved into the heads: Reshape, Transpose, MatMul,
+                Softmax), Gather of the class token
+  tok           the same operators used otherwise: a ReduceMean over the
+                last axis and a square read by other nodes than a
+                LayerNorm's, LayerNorm without weights and two of one
+                weight, GELU, MatMul of two values, Sqrt, Erf
 """
 import os
 import sys
@@ -35,10 +50,12 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 import torchvision.models as tvm
+from torchvision.models import convnext as cn
 from torchvision.models import efficientnet as ef
 from torchvision.models import inception as inc
 from torchvision.models import mobilenetv3 as m3
 from torchvision.models import regnet as rg
+from torchvision.models import vision_transformer as vt
 
 
 class Inception(nn.Module):
@@ -93,6 +110,26 @@ class Ops(nn.Module):
         return torch.cat([s.flatten(-3), torch.flatten(torch.max(z, b[:, 3:4] * 2), -3)], 1)
 
 
+class Tok(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.c = nn.Conv2d(3, 8, 4, stride=4)
+        self.ln = nn.LayerNorm(8, elementwise_affine=False)
+        self.register_buffer("g", torch.rand(8) + 0.5)
+        self.register_buffer("b", torch.rand(8))
+
+    def forward(self, x):
+        t = self.c(x).flatten(2)                  # [N, 8, 9]
+        m = t.mean(-1, keepdim=True)
+        u = self.ln(t.transpose(1, 2))            # [N, 9, 8]
+        a = torch.matmul(u, u.transpose(1, 2))    # [N, 9, 9]
+        g = F.gelu(a) + (a ** 2) * 0.1 + torch.sqrt(a * a + 1)
+        # two LayerNorms of one weight and bias (one initializer each)
+        v = F.layer_norm(u, (8,), self.g, self.b) + F.layer_norm(u * 2 + 1, (8,), self.g, self.b)
+        return torch.cat([g.flatten(1), (t - m).flatten(1), torch.erf(t).flatten(1),
+                          v.flatten(1)], 1)
+
+
 def families():
     yield "densenet", tvm.DenseNet(growth_rate=4, block_config=(2, 2), num_init_features=8,
                                    bn_size=2, num_classes=10), 32
@@ -109,6 +146,14 @@ def families():
     yield "shufflenet", tvm.ShuffleNetV2([1, 2, 1], [8, 16, 32, 32, 48], num_classes=10), 32
     yield "mnasnet", Mnasnet(), 32
     yield "ops", Ops(), 12
+    yield "convnext", cn.ConvNeXt([cn.CNBlockConfig(8, 16, 1), cn.CNBlockConfig(16, None, 1)],
+                                  num_classes=10), 32
+    yield "vit", vt.VisionTransformer(image_size=32, patch_size=8, num_layers=2, num_heads=2,
+                                      hidden_dim=16, mlp_dim=32, num_classes=10), 32
+    yield "tok", Tok(), 12
+
+
+OPSETS = {"convnext": (13, 11, 17), "vit": (13, 11, 17)}
 
 
 def main():
@@ -129,7 +174,7 @@ def main():
             y = m(x)
         x.numpy().astype("<f4").tofile(os.path.join(out, name + ".in.f32"))
         y.numpy().astype("<f4").tofile(os.path.join(out, name + ".out.f32"))
-        for o in (13, 11):
+        for o in OPSETS.get(name, (13, 11)):
             torch.onnx.export(m, x[:1], os.path.join(out, "%s.%d.onnx" % (name, o)),
                               opset_version=o)
 

@@ -24,7 +24,9 @@
  *   sigmoid
  *   pool     mode=max|avg, kernel, stride=1, pad=0, ceil=0 (1: Caffe's and
  *            PyTorch ceil_mode rounding), global=0, exclude_pad=0
- *   fc       weights W [Nout, K], optional bias [Nout]; input flattened
+ *   fc       axis=1, weights W [Nout, K], optional bias [Nout]: the input
+ *            flattened from axis (K values) and multiplied by W^T; axis > 1
+ *            keeps the axes before it as rows (a Linear on the last axis)
  *   l2norm   eps=1e-10, eps_mode=0; weights scale [C] or [1]: y = x /
  *            sqrt(sum_c x^2 + eps) * scale, over channels at each position;
  *            eps_mode=1: x / max(norm, eps), 2: x / (norm + eps)
@@ -38,6 +40,16 @@
  *   pad      pads (2 x rank: begins, then ends), value=0
  *   reduce   mode=mean|sum|max, axes, keepdims=1;  slice axis, start,
  *            end, step=1
+ *   matmul   two inputs A [.., M, K] and B [.., K, N] of one rank: a
+ *            product of matrices for each index of the axes between the
+ *            batch and the last two, which broadcast (1 or equal)
+ *   layernorm axis=-1, eps=1e-5, weights gamma and beta (optional, one a
+ *            value of the normalised axes): each image normalised over
+ *            the axes from axis on
+ *   unary    op=sqrt|erf|gelu|pow, exponent (pow): elementwise; gelu is
+ *            x (1 + erf(x / sqrt 2)) / 2
+ *   const    weight W: the output is W for every image (the input is
+ *            read only for the batch size), W's shape after the batch
  */
 #include <math.h>
 #include <stdio.h>
@@ -1201,6 +1213,8 @@ static void pool_forward(struct feat_net *n, struct feat_layer *l, int batch)
 
 struct fc {
 	int k, nout;
+	int rows;            /* axis > 1: rows of one image (the axes before
+			      * `axis`), each multiplied on its own */
 	const float *w;      /* [nout][k] */
 	float *w_own;
 	float *bias;
@@ -1211,7 +1225,10 @@ static int fc_setup(struct feat_net *n, struct feat_layer *l, char *detail, size
 	struct fc *f = feat_net_alloc(n, sizeof *f);
 	const struct feat_mtensor *wt;
 	const float *b;
-	uint32_t od[2];
+	struct feat_blob *x;
+	uint32_t od[FEAT_MAX_DIMS];
+	int64_t axis;
+	size_t k = 1;
 	int e;
 
 	if (!f)
@@ -1219,8 +1236,17 @@ static int fc_setup(struct feat_net *n, struct feat_layer *l, char *detail, size
 	memset(f, 0, sizeof *f);
 	if ((e = want_io(l, 1, 1, detail, dlen)))
 		return e;
+	x = IN(n, l, 0);
+	if ((e = feat_param_int(l, "axis", 1, 1, x->ndim > 1 ? x->ndim - 1 : 1, &axis, detail,
+				dlen)))
+		return e;
+	for (int i = (int)axis; i < x->ndim; i++)
+		k *= x->dims[i];
+	if (!k || k > INT32_MAX || x->count / k > INT32_MAX)
+		return FAIL("layer '%s': %zu inputs a row", l->name, k);
+	f->k = (int)k;
+	f->rows = (int)(x->count / k);
 	wt = feat_layer_weight(l, n, 0);
-	f->k = (int)IN(n, l, 0)->count;
 	if (!wt || wt->ndim != 2 || (int)wt->dims[1] != f->k)
 		return FAIL("layer '%s': weight 0 must be [Nout, %d]", l->name, f->k);
 	f->nout = (int)wt->dims[0];
@@ -1235,10 +1261,11 @@ static int fc_setup(struct feat_net *n, struct feat_layer *l, char *detail, size
 			return FEAT_E_FORMAT;
 		memcpy(f->bias, b, sizeof(float) * (size_t)f->nout);
 	}
-	od[0] = 1, od[1] = (uint32_t)f->nout;
-	set_shape(OUT(n, l, 0), 2, od);
+	memcpy(od, x->dims, sizeof od);
+	od[axis] = (uint32_t)f->nout;
+	set_shape(OUT(n, l, 0), (int)axis + 1, od);
 	l->params = (uint64_t)f->nout * f->k + (uint64_t)f->nout;
-	l->macs = (uint64_t)f->nout * f->k;
+	l->macs = (uint64_t)f->nout * f->k * (uint64_t)f->rows;
 	l->priv = f;
 	return 0;
 }
@@ -1280,7 +1307,7 @@ static void fc_forward(struct feat_net *n, struct feat_layer *l, int batch)
 	int T = par_threads(n, l, batch);
 	struct fc_par P = {
 		.f = f, .l = l, .x = feat_net_data(n, l->in[0]),
-		.y = feat_net_data(n, l->out[0]), .batch = batch, .cols = f->nout,
+		.y = feat_net_data(n, l->out[0]), .batch = batch * f->rows, .cols = f->nout,
 	};
 
 	/* columns in multiples of 16, at least 4 pieces per thread */
@@ -2175,6 +2202,263 @@ static void slice_forward(struct feat_net *n, struct feat_layer *l, int batch)
 			       inner * sizeof(float));
 }
 
+/*
+ * matmul: A [.., M, K] times B [.., K, N] (two inputs of one rank, at
+ * least 3 with the batch), a GEMM of the active kernel path for each
+ * matrix; the axes between the batch and the last two broadcast (numpy's
+ * matmul): attention's scores Q K^T and their product with V.
+ */
+struct mm {
+	int nd, m, k, nn;
+	uint32_t od[FEAT_MAX_DIMS];
+	size_t sa[FEAT_MAX_DIMS], sb[FEAT_MAX_DIMS];   /* floats a step of each
+							 * leading axis, 0 broadcast */
+	size_t mats;                                    /* products an image */
+};
+
+static int matmul_setup(struct feat_net *n, struct feat_layer *l, char *detail, size_t dlen)
+{
+	struct mm *p = feat_net_zalloc(n, sizeof *p);
+	struct feat_blob *a, *b;
+	size_t s1, s2;
+	int e, nd;
+
+	if (!p)
+		return FEAT_E_NOMEM;
+	if ((e = want_io(l, 2, 1, detail, dlen)))
+		return e;
+	a = IN(n, l, 0), b = IN(n, l, 1);
+	nd = a->ndim;
+	if (b->ndim != nd || nd < 3)
+		return FAIL("layer '%s': inputs of rank %d and %d (one rank, 3 or more with the batch)",
+			    l->name, a->ndim, b->ndim);
+	if (a->dims[nd - 1] != b->dims[nd - 2])
+		return FAIL("layer '%s': [.., %u, %u] times [.., %u, %u]", l->name, a->dims[nd - 2],
+			    a->dims[nd - 1], b->dims[nd - 2], b->dims[nd - 1]);
+	if (a->dims[nd - 2] > INT32_MAX || a->dims[nd - 1] > INT32_MAX || b->dims[nd - 1] > INT32_MAX)
+		return FAIL("layer '%s': matrices too large", l->name);
+	p->nd = nd;
+	p->m = (int)a->dims[nd - 2], p->k = (int)a->dims[nd - 1], p->nn = (int)b->dims[nd - 1];
+	s1 = (size_t)p->m * p->k, s2 = (size_t)p->k * p->nn;
+	p->mats = 1;
+	for (int i = nd - 3; i >= 1; i--) {
+		if (a->dims[i] != b->dims[i] && a->dims[i] != 1 && b->dims[i] != 1)
+			return FAIL("layer '%s': shapes do not broadcast along axis %d (%u and %u)",
+				    l->name, i, a->dims[i], b->dims[i]);
+		p->od[i] = a->dims[i] > b->dims[i] ? a->dims[i] : b->dims[i];
+		p->sa[i] = a->dims[i] == 1 ? 0 : s1;
+		p->sb[i] = b->dims[i] == 1 ? 0 : s2;
+		s1 *= a->dims[i], s2 *= b->dims[i];
+		p->mats *= p->od[i];
+	}
+	p->od[0] = 1;
+	p->od[nd - 2] = (uint32_t)p->m, p->od[nd - 1] = (uint32_t)p->nn;
+	set_shape(OUT(n, l, 0), nd, p->od);
+	l->macs = (uint64_t)p->mats * p->m * p->k * p->nn;
+	l->priv = p;
+	return 0;
+}
+
+static void matmul_forward(struct feat_net *n, struct feat_layer *l, int batch)
+{
+	const struct mm *p = l->priv;
+	struct feat_blob *ab = IN(n, l, 0), *bb = IN(n, l, 1), *yb = OUT(n, l, 0);
+	size_t mn = (size_t)p->m * p->nn;
+
+	for (int bt = 0; bt < batch; bt++) {
+		const float *A = feat_net_data(n, l->in[0]) + (size_t)bt * ab->count;
+		const float *B = feat_net_data(n, l->in[1]) + (size_t)bt * bb->count;
+		float *Y = feat_net_data(n, l->out[0]) + (size_t)bt * yb->count;
+		uint32_t idx[FEAT_MAX_DIMS] = { 0 };
+
+		for (size_t j = 0; j < p->mats; j++) {
+			size_t oa = 0, ob = 0;
+			struct feat_sgemm_args g = {
+				.M = p->m, .N = p->nn, .K = p->k, .alpha = 1, .lda = p->k,
+				.ldb = p->nn, .beta = 0, .C = Y + j * mn, .ldc = p->nn,
+			};
+
+			for (int i = 1; i < p->nd - 2; i++)
+				oa += idx[i] * p->sa[i], ob += idx[i] * p->sb[i];
+			g.A = A + oa, g.B = B + ob;
+			feat_kern_sgemm(NULL, &g);
+			for (int i = p->nd - 3; i >= 1; i--) {
+				if (++idx[i] < p->od[i])
+					break;
+				idx[i] = 0;
+			}
+		}
+	}
+	apply_act(feat_net_data(n, l->out[0]), (size_t)batch * yb->count, l->act, l->act_alpha);
+}
+
+/*
+ * layernorm axis=-1, eps=1e-5, weights gamma, beta (optional): each row of
+ * the axes from axis on (inner values) becomes (x - mean) / sqrt(var +
+ * eps) * gamma + beta, var the mean of the squared deviations (as PyTorch's
+ * LayerNorm and ONNX's LayerNormalization); sums in double.
+ */
+struct lnorm {
+	size_t inner;
+	float eps;
+	const float *g, *b;
+};
+
+static int layernorm_setup(struct feat_net *n, struct feat_layer *l, char *detail, size_t dlen)
+{
+	struct lnorm *p = feat_net_zalloc(n, sizeof *p);
+	struct feat_blob *x;
+	int64_t axis;
+	double eps;
+	int e = same_setup(n, l, detail, dlen);
+
+	if (!p)
+		return FEAT_E_NOMEM;
+	if (e || (e = axis_setup(l, IN(n, l, 0), &axis, detail, dlen)) ||
+	    (e = feat_param_float(l, "eps", 1e-5, &eps, detail, dlen)))
+		return e;
+	x = IN(n, l, 0);
+	if (!(eps >= 0 && eps < 1e30))
+		return FAIL("layer '%s': eps must be 0 or more", l->name);
+	p->eps = (float)eps;
+	p->inner = 1;
+	for (int i = (int)axis; i < x->ndim; i++)
+		p->inner *= x->dims[i];
+	if (l->ml->nweight > 2)
+		return FAIL("layer '%s': %u weights (gamma and beta at most)", l->name,
+			    l->ml->nweight);
+	if (l->ml->nweight > 0 && !(p->g = weight(n, l, 0, p->inner, "gamma", detail, dlen)))
+		return FEAT_E_FORMAT;
+	if (l->ml->nweight > 1 && !(p->b = weight(n, l, 1, p->inner, "beta", detail, dlen)))
+		return FEAT_E_FORMAT;
+	l->macs = 4 * x->count;
+	l->params = p->inner * l->ml->nweight;
+	l->priv = p;
+	return 0;
+}
+
+static void layernorm_forward(struct feat_net *n, struct feat_layer *l, int batch)
+{
+	const struct lnorm *p = l->priv;
+	const float *X = feat_net_data(n, l->in[0]);
+	float *Y = feat_net_data(n, l->out[0]);
+	size_t rows = (size_t)batch * IN(n, l, 0)->count / p->inner;
+
+	for (size_t r = 0; r < rows; r++) {
+		const float *x = X + r * p->inner;
+		float *y = Y + r * p->inner;
+		double s = 0, v = 0;
+		float mean, rs;
+
+		for (size_t i = 0; i < p->inner; i++)
+			s += x[i];
+		mean = (float)(s / (double)p->inner);
+		for (size_t i = 0; i < p->inner; i++)
+			v += (double)(x[i] - mean) * (x[i] - mean);
+		rs = (float)(1.0 / sqrt(v / (double)p->inner + p->eps));
+		for (size_t i = 0; i < p->inner; i++) {
+			float t = (x[i] - mean) * rs;
+
+			y[i] = (p->g ? t * p->g[i] : t) + (p->b ? p->b[i] : 0);
+		}
+	}
+}
+
+/* unary op=sqrt|erf|gelu|pow, exponent=1 (pow) */
+struct unary {
+	int op;
+	float e;
+};
+
+static int unary_setup(struct feat_net *n, struct feat_layer *l, char *detail, size_t dlen)
+{
+	static const char *const names[] = { "sqrt", "erf", "gelu", "pow" };
+	const struct feat_value *op = feat_param(l, "op");
+	struct unary *p = feat_net_zalloc(n, sizeof *p);
+	double ex;
+	int e = same_setup(n, l, detail, dlen);
+
+	if (!p)
+		return FEAT_E_NOMEM;
+	if (e || (e = feat_param_float(l, "exponent", 1, &ex, detail, dlen)))
+		return e;
+	p->op = -1;
+	for (int i = 0; op && op->type == FEAT_V_STR && i < 4; i++)
+		if (!strcmp(op->u.s, names[i]))
+			p->op = i;
+	if (p->op < 0)
+		return FAIL("layer '%s': 'op' must be sqrt, erf, gelu or pow", l->name);
+	if (isnan(ex))
+		return FAIL("layer '%s': exponent is NaN", l->name);
+	p->e = (float)ex;
+	l->priv = p;
+	return 0;
+}
+
+static void unary_forward(struct feat_net *n, struct feat_layer *l, int batch)
+{
+	const struct unary *p = l->priv;
+	const float *x = feat_net_data(n, l->in[0]);
+	float *y = feat_net_data(n, l->out[0]);
+	size_t cnt = (size_t)batch * IN(n, l, 0)->count;
+
+	switch (p->op) {
+	case 0:
+		for (size_t i = 0; i < cnt; i++)
+			y[i] = sqrtf(x[i]);
+		break;
+	case 1:
+		for (size_t i = 0; i < cnt; i++)
+			y[i] = erff(x[i]);
+		break;
+	case 2:
+		for (size_t i = 0; i < cnt; i++)
+			y[i] = 0.5f * x[i] * (1.0f + erff(x[i] * 0.70710678118654752f));
+		break;
+	default:
+		if (p->e == 2.0f)
+			for (size_t i = 0; i < cnt; i++)
+				y[i] = x[i] * x[i];
+		else
+			for (size_t i = 0; i < cnt; i++)
+				y[i] = powf(x[i], p->e);
+	}
+}
+
+/* const: weight W, the same for every image of the batch */
+static int const_setup(struct feat_net *n, struct feat_layer *l, char *detail, size_t dlen)
+{
+	const struct feat_mtensor *t;
+	uint32_t od[FEAT_MAX_DIMS];
+	size_t c = 1;
+	int e;
+
+	if ((e = want_io(l, 1, 1, detail, dlen)))
+		return e;
+	t = feat_layer_weight(l, n, 0);
+	if (!t || t->ndim < 1 || t->ndim >= FEAT_MAX_DIMS)
+		return FAIL("layer '%s': weight 0 must be of rank 1 to %d", l->name,
+			    FEAT_MAX_DIMS - 1);
+	od[0] = 1;
+	for (int i = 0; i < t->ndim; i++)
+		od[i + 1] = t->dims[i], c *= t->dims[i];
+	if (!c || !weight(n, l, 0, c, "value", detail, dlen))
+		return c ? FEAT_E_FORMAT : FAIL("layer '%s': empty weight", l->name);
+	set_shape(OUT(n, l, 0), t->ndim + 1, od);
+	l->priv = (void *)t->data;
+	l->params = c;
+	return 0;
+}
+
+static void const_forward(struct feat_net *n, struct feat_layer *l, int batch)
+{
+	struct feat_blob *yb = OUT(n, l, 0);
+	float *y = feat_net_data(n, l->out[0]);
+
+	for (int b = 0; b < batch; b++)
+		memcpy(y + (size_t)b * yb->count, l->priv, yb->count * sizeof(float));
+}
+
 /* --------------------------------------------------------------- table */
 
 static const struct feat_layer_ops ops[] = {
@@ -2202,6 +2486,10 @@ static const struct feat_layer_ops ops[] = {
 	{ "pad", pad_setup, pad_forward, NULL, 0 },
 	{ "reduce", reduce_setup, reduce_forward, NULL, 0 },
 	{ "slice", slice_setup, slice_forward, NULL, 0 },
+	{ "matmul", matmul_setup, matmul_forward, NULL, 0 },
+	{ "layernorm", layernorm_setup, layernorm_forward, NULL, 1 },
+	{ "unary", unary_setup, unary_forward, NULL, 1 },
+	{ "const", const_setup, const_forward, NULL, 0 },
 };
 
 const struct feat_layer_ops *feat_layer_lookup(const char *type)
@@ -2404,7 +2692,8 @@ int feat_net_fold(struct feat_net *n)
 				per = (size_t)c->k;
 				w = c->w, own = &c->w_own, bias = c->bias;
 			}
-			if (f->c != cout || f->inner * (size_t)f->c != src->count)
+			if (f->c != cout || f->inner * (size_t)f->c != src->count ||
+			    (is_type(p, "fc") && ((struct fc *)p->priv)->rows != 1))
 				continue;
 			if (!*own) {
 				*own = feat_aligned_alloc((size_t)cout * per * sizeof(float));

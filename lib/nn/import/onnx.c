@@ -19,7 +19,10 @@
  *  - Identity and Dropout (inference) only rename;
  *  - Add and Mul by a constant become a scale layer when ONNX's
  *    broadcasting spreads the constant over all but the channel axis; the
- *    rank of each layer's output is followed (imp.rk) to align shapes.
+ *    rank of each layer's output is followed (imp.rk) to align shapes;
+ *  - LayerNorm and GELU written out as chains of operators become one
+ *    layer each, and values whose batch attention moved inside their axes
+ *    are kept whole for each image ("transformers" below).
  * Anything else is refused with the node, its operator and the attribute
  * or input that cannot be handled.
  */
@@ -92,11 +95,19 @@ struct imp {
 		const char *name;    /* and its shape when it is known */
 		int rank, known;
 		int64_t d[FEAT_MAX_DIMS];   /* d[0] is the batch: 1 */
+		int lift;            /* 1: stored as [batch] + its whole ONNX
+				      * shape (see "Where the batch is") */
 	} *rk;
 	size_t nrk, caprk;
 	int64_t wd0;                 /* rows of the weight of the layer being stored */
 	int wnd;                     /* an eltwise layer's weight: its shape */
 	int64_t wd[FEAT_MAX_DIMS];
+	int olift;                   /* the lift of the next layer's output
+				      * (-1: its first input's) */
+	struct fsym *fs;             /* LayerNorm and GELU on their way */
+	size_t nfs, capfs;
+	int nofuse;                  /* importing a node of such a chain as
+				      * it is */
 };
 
 enum { NS_SHAPE = 1, NS_SQ, NS_SUMSQ, NS_NORM };
@@ -490,7 +501,7 @@ static int is_op(const struct node *n, const char *op)
  * (rank -1: unknown). */
 static struct vrank shape_of(const struct imp *im, const char *name)
 {
-	struct vrank v = { name, -1, 0, { 0 } };
+	struct vrank v = { name, -1, 0, { 0 }, 0 };
 
 	if (!strcmp(name, im->input)) {
 		v.rank = im->inrank;
@@ -579,8 +590,25 @@ static void infer(const struct imp *im, const char *type, int nin, const char *c
 	o->known = x.known;
 	memcpy(d, x.d, sizeof x.d);
 	if (!strcmp(type, "fc")) {
-		o->rank = 2;
-		d[1] = im->wd0;
+		int64_t a = kvint(np, p, "axis", 0, 1);
+
+		o->rank = a >= 1 && a < FEAT_MAX_DIMS ? (int)a + 1 : -1;
+		if (o->rank > 0)
+			d[a] = im->wd0;
+	} else if (!strcmp(type, "matmul")) {
+		struct vrank y = nin > 1 ? shape_of(im, in[1]) : (struct vrank){ 0 };
+
+		o->known &= y.known && y.rank == r && r >= 3;
+		for (int i = 1; o->known && i < r - 2; i++)
+			d[i] = d[i] > y.d[i] ? d[i] : y.d[i];
+		if (o->known)
+			d[r - 1] = y.d[r - 1];
+	} else if (!strcmp(type, "const")) {
+		o->rank = im->wnd + 1;
+		o->known = 1;
+		d[0] = 1;
+		for (int i = 0; i < im->wnd && i + 1 < FEAT_MAX_DIMS; i++)
+			d[i + 1] = im->wd[i];
 	} else if (!strcmp(type, "flatten")) {
 		int64_t a = kvint(np, p, "axis", 0, 1);
 
@@ -684,7 +712,7 @@ static void infer(const struct imp *im, const char *type, int nin, const char *c
 		   strcmp(type, "sigmoid") && strcmp(type, "softmax") && strcmp(type, "scale") &&
 		   strcmp(type, "bn") && strcmp(type, "l2norm") && strcmp(type, "add") &&
 		   strcmp(type, "hardsigmoid") && strcmp(type, "hardswish") && strcmp(type, "clip") &&
-		   strcmp(type, "prelu")) {
+		   strcmp(type, "prelu") && strcmp(type, "layernorm") && strcmp(type, "unary")) {
 		o->known = 0;
 	}
 	if (o->rank < 0 || o->rank > FEAT_MAX_DIMS)
@@ -720,13 +748,17 @@ static int layer_as(struct imp *im, const char *type, const char *lname, const c
 	const uint32_t *w)
 {
 	int e = feat_mb_layer(im->b, type, lname, (uint32_t)nin, in, 1, &out, np, p, nw, w);
-	struct vrank o = { out, -1, 0, { 0 } };
+	struct vrank o = { out, -1, 0, { 0 }, 0 };
 
 	if (e)
 		return fail(im, e, "node '%s': cannot store layer", lname);
 	im->nlayer++;
 	infer(im, type, nin, in, np, p, &o);
 	o.name = out;
+	o.lift = im->olift >= 0 ? im->olift : nin > 0 ? shape_of(im, in[0]).lift : 0;
+	for (int i = o.rank > 0 ? o.rank : 0; i < FEAT_MAX_DIMS; i++)
+		o.d[i] = 0;    /* shapes compare whole */
+	im->olift = -1;
 	if (im->nrk == im->caprk) {
 		size_t c = im->caprk ? im->caprk * 2 : 64;
 		struct vrank *v = realloc(im->rk, c * sizeof *v);
@@ -911,6 +943,9 @@ static int l2norm_layer(struct imp *im, const struct node *n, const char *x, dou
 	return layer(im, "l2norm", n, 1, &x, 2, kv, 1, w);
 }
 
+static int unary_layer(struct imp *im, const char *lname, const char *out, const char *x,
+	const char *op, double ex);
+
 /* 1: not part of an L2 normalisation; else 0 or an error. */
 static int norm_node(struct imp *im, const struct node *n)
 {
@@ -927,7 +962,8 @@ static int norm_node(struct imp *im, const struct node *n)
 	if (is_op(n, "Shape") && n->nin == 1 && strcmp(n->in[0], im->input) && !cfind(im, n->in[0]) &&
 	    !shape_of(im, n->in[0]).known)
 		return nsadd(im, n, n->in[0], NS_SHAPE, 0, 0);
-	if (is_op(n, "Pow") && !a && n->nin == 2 && !cscalar(im, n, 1, &v) && v == 2.0)
+	if (is_op(n, "Pow") && !a && n->nin == 2 && !shape_of(im, n->in[0]).lift &&
+	    !cscalar(im, n, 1, &v) && v == 2.0)
 		return nsadd(im, n, n->in[0], NS_SQ, 0, 0);
 	if (is_op(n, "ReduceSum") && a && a->kind == NS_SQ && over_channels(im, n))
 		return nsadd(im, n, a->src, NS_SUMSQ, 0, 0);
@@ -954,6 +990,16 @@ static int norm_node(struct imp *im, const struct node *n)
 	for (int i = 0; i < n->nin; i++) {
 		struct nsym *y = n->in[i][0] ? nsfind(im, n->in[i]) : NULL;
 
+		if (y && y->kind == NS_SQ) {
+			/* a square read by something else: x * x after all */
+			const char *nm = y->name;
+			int e;
+
+			y->name = "";
+			if ((e = unary_layer(im, nm, nm, y->src, "pow", 2)))
+				return e;
+			continue;
+		}
 		if (y && y->kind == NS_SHAPE)
 			return fail(im, FEAT_E_FORMAT,
 				    "node '%s' (%.*s): uses the Shape of '%s' (only the input's shape can be folded)",
@@ -1193,6 +1239,8 @@ static int more_node(struct imp *im, const struct node *n)
 		if (nsp <= 0)
 			for (int i = 0; i < ns; i++)
 				sp[i] = 1;
+		for (int i = 0; i < ns && x.lift && !c; i++)
+			ax[i] += ax[i] >= 0;   /* ONNX axis a is axis a + 1 */
 		if (c && c->nfolded >= 0 && is_int_const(im, n->in[0])) {
 			/* a shape vector */
 			int64_t v[MAXV], r[MAXV];
@@ -1266,7 +1314,7 @@ static int more_node(struct imp *im, const struct node *n)
 			return fail(im, FEAT_E_FORMAT, "node '%s': %s over all axes (the batch too) or of unknown rank",
 				    n->name, opname(n));
 		for (int i = 0; i < na; i++) {
-			ax[i] += ax[i] < 0 ? r : 0;
+			ax[i] += ax[i] < 0 ? r : shape_of(im, n->in[0]).lift;
 			if (ax[i] < 1 || ax[i] >= r)
 				return fail(im, FEAT_E_FORMAT, "node '%s': %s over axis %lld (the batch or out of range)",
 					    n->name, opname(n), (long long)ax[i]);
@@ -1378,6 +1426,928 @@ static int more_node(struct imp *im, const struct node *n)
 	return 1;
 }
 
+/* ------------------------------------------------ transformers */
+
+/*
+ * Where the batch is.  The graph was exported for one image, and featkit
+ * runs it on each image of a batch, axis 0 of every blob being the batch.
+ * A value whose ONNX axis 0 is that image's batch axis (size 1) is stored
+ * as it is ("plain": the ONNX shape, axis 0 standing for the batch).
+ * Attention moves the batch elsewhere: torchvision's ViT transposes its
+ * tokens to [L, N, E] for nn.MultiheadAttention, which folds N into the
+ * heads ([L, N * H, E / H]) and the tokens into the rows of a Gemm
+ * ([L * N, E]), the batch of one written into the Reshapes' constants.
+ * Such a value is "lifted": stored as [batch] + its whole ONNX shape, so
+ * that each image's part is the ONNX value itself and every operator keeps
+ * its ONNX meaning, ONNX axis a being featkit axis a + 1 (vrank.lift).  A
+ * Transpose or Reshape gives a plain value again when its ONNX axis 0 has
+ * size 1.  Operators that take only plain values (convolution, pooling,
+ * ...) get a lifted input back as plain through a reshape (a view) when
+ * its axis 0 has size 1, and refuse it otherwise.
+ */
+
+/* The name x.tag, kept. */
+static const char *vname(struct imp *im, const char *x, const char *tag)
+{
+	char b[400];
+
+	snprintf(b, sizeof b, "%s.%s", x, tag);
+	return keep(im, b, strlen(b));
+}
+
+/* x reshaped to featkit dims [batch] + d[0..nd), as the value x.tag
+ * (made once), whose ONNX shape is lifted by lift.  NULL on error. */
+static const char *reshape_as(struct imp *im, const char *x, const char *tag, int nd,
+	const int64_t *d, int lift)
+{
+	static int64_t s[FEAT_MAX_DIMS];
+	struct feat_kv kv[1] = { KV_INTS("shape", s, nd + 1) };
+	const char *nm = vname(im, x, tag);
+
+	if (!nm)
+		return NULL;
+	if (shape_of(im, nm).rank >= 0)
+		return nm;
+	if (nd < 0 || nd + 1 > FEAT_MAX_DIMS) {
+		fail(im, FEAT_E_FORMAT, "value '%s': more than %d axes with the batch", x,
+		     FEAT_MAX_DIMS);
+		return NULL;
+	}
+	s[0] = 0;
+	for (int i = 0; i < nd; i++)
+		s[i + 1] = d[i];
+	im->olift = lift;
+	return layer_as(im, "reshape", nm, nm, 1, &x, 1, kv, 0, NULL) ? NULL : nm;
+}
+
+/* A lifted value as plain (its ONNX axis 0 has size 1), or NULL and an
+ * error naming node n. */
+static const char *to_plain(struct imp *im, const struct node *n, const char *x)
+{
+	struct vrank v = shape_of(im, x);
+
+	if (!v.lift)
+		return x;
+	if (!v.known || v.rank < 2 || v.d[1] != 1) {
+		fail(im, FEAT_E_FORMAT,
+		     "node '%s' (%s): its input '%s' holds the batch inside its axes (moved there by a Transpose or Reshape), where this operator cannot take it",
+		     n->name, opname(n), x);
+		return NULL;
+	}
+	return reshape_as(im, x, "plain", v.rank - 2, v.d + 2, 0);
+}
+
+/* A plain value as lifted. */
+static const char *as_lifted(struct imp *im, const char *x)
+{
+	struct vrank v = shape_of(im, x);
+
+	if (v.lift)
+		return x;
+	if (!v.known) {
+		fail(im, FEAT_E_FORMAT, "value '%s': its shape is not known here", x);
+		return NULL;
+	}
+	return reshape_as(im, x, "lift", v.rank, v.d, 1);
+}
+
+/* x with featkit rank r: ones put after the batch (ONNX's broadcasting
+ * aligns shapes on the right). */
+static const char *to_rank(struct imp *im, const char *x, int r)
+{
+	struct vrank v = shape_of(im, x);
+	int64_t d[FEAT_MAX_DIMS];
+	char tag[16];
+
+	if (v.rank == r)
+		return x;
+	if (!v.known || v.rank < 1 || v.rank > r || r > FEAT_MAX_DIMS) {
+		fail(im, FEAT_E_FORMAT, "value '%s': its shape is not known here", x);
+		return NULL;
+	}
+	for (int i = 0; i < r - v.rank; i++)
+		d[i] = 1;
+	for (int i = 1; i < v.rank; i++)
+		d[r - v.rank + i - 1] = v.d[i];
+	snprintf(tag, sizeof tag, "r%d", r);
+	return reshape_as(im, x, tag, r - 1, d, v.lift);
+}
+
+/* Lifting reads the graph as one image's: refused when it was exported
+ * for a fixed batch of more. */
+static int batch_one(struct imp *im, const struct node *n)
+{
+	if (im->inshape[0] > 1)
+		return fail(im, FEAT_E_FORMAT,
+			    "node '%s' (%s): moves the batch inside its axes, in a graph exported for a batch of %lld (export it with a batch of 1)",
+			    n->name, opname(n), (long long)im->inshape[0]);
+	return 0;
+}
+
+/* Operators that take lifted values. */
+static int lift_aware(const struct node *n)
+{
+	static const char *const ops[] = {
+		"Transpose", "Reshape", "Shape", "Softmax", "ReduceMean", "ReduceSum", "ReduceMax",
+		"Slice", "Add", "Sub", "Mul", "Div", "Max", "Min", "Pow", "Sqrt", "Erf", "MatMul",
+		"Gemm", "Concat", "Gather", "LayerNormalization", "Identity", "Dropout", "Expand",
+		"Relu", "Sigmoid", "Clip", "LeakyRelu", "HardSigmoid", "HardSwish",
+	};
+
+	for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++)
+		if (is_op(n, ops[i]))
+			return 1;
+	return 0;
+}
+
+/*
+ * LayerNorm and GELU as exporters write them before opset 17 (and GELU
+ * always, before opset 20): LayerNorm over the last axis as ReduceMean ->
+ * Sub -> Pow(2) -> ReduceMean -> Add(eps) -> Sqrt -> Div, then Mul by its
+ * weight and Add of its bias; GELU as Div(sqrt 2) -> Erf -> Add(1) ->
+ * Mul(x) -> Mul(0.5).  The values along the way are followed (imp.fs) and
+ * the chain becomes one layernorm or one unary gelu layer.  A value of a
+ * chain that anything else reads is imported after all as its node says
+ * (fs_make), so that a graph that only looks like one still runs as
+ * written.
+ */
+enum { FS_MEAN = 1, FS_CENT, FS_SQ, FS_VAR, FS_VARE, FS_STD, FS_LN, FS_LNG, FS_G1, FS_G2,
+       FS_G3, FS_G4 };
+
+struct fsym {
+	const char *name, *src;   /* the value it stands for; the chain's input */
+	int kind;                 /* FS_*, 0 once imported */
+	double eps;
+	const char *gamma;        /* FS_LNG: the weight (a constant's name) */
+	struct node *node;        /* the node it came from */
+};
+
+static struct fsym *fsfind(struct imp *im, const char *name)
+{
+	for (size_t i = im->nfs; i-- > 0;)
+		if (im->fs[i].kind && !strcmp(im->fs[i].name, name))
+			return &im->fs[i];
+	return NULL;
+}
+
+static int fs_add(struct imp *im, const struct node *n, int kind, const char *src, double eps,
+	const char *gamma)
+{
+	struct fsym *s;
+
+	if (im->nfs == im->capfs) {
+		size_t c = im->capfs ? im->capfs * 2 : 32;
+		struct fsym *v = realloc(im->fs, c * sizeof *v);
+
+		if (!v)
+			return FEAT_E_NOMEM;
+		im->fs = v;
+		im->capfs = c;
+	}
+	s = &im->fs[im->nfs];
+	memset(s, 0, sizeof *s);
+	if (!(s->node = malloc(sizeof *s->node)))
+		return FEAT_E_NOMEM;
+	*s->node = *n;
+	s->gamma = gamma;
+	s->name = n->out[0];
+	s->src = src;
+	s->kind = kind;
+	s->eps = eps;
+	im->nfs++;
+	return 0;
+}
+
+/* A layernorm over the last axis of x. */
+static int ln_layer(struct imp *im, const char *lname, const char *out, const char *x, double eps,
+	struct cval *g, struct cval *b)
+{
+	struct feat_kv kv[2] = { KV_INT("axis", -1), KV_FLOAT("eps", eps) };
+	uint32_t w[2];
+	int nw = 0, e;
+
+	if (g) {
+		if ((e = weight(im, g, 0)) < 0)
+			return e;
+		w[nw++] = (uint32_t)e;
+	}
+	if (b) {
+		if ((e = weight(im, b, 0)) < 0)
+			return e;
+		w[nw++] = (uint32_t)e;
+	}
+	return layer_as(im, "layernorm", lname, out, 1, &x, 2, kv, (uint32_t)nw, w);
+}
+
+static int unary_layer(struct imp *im, const char *lname, const char *out, const char *x,
+	const char *op, double ex)
+{
+	struct feat_kv kv[2] = { KV_STR("op", op), KV_FLOAT("exponent", ex) };
+
+	return layer_as(im, "unary", lname, out, 1, &x, strcmp(op, "pow") ? 1 : 2, kv, 0, NULL);
+}
+
+static int import_node(struct imp *im, const struct node *n);
+
+/* Import the node of a followed value after all. */
+static int fs_make(struct imp *im, struct fsym *s)
+{
+	int kind = s->kind, e;
+
+	s->kind = 0;
+	if (kind == FS_LN || kind == FS_LNG)
+		return ln_layer(im, s->node->name, s->name, s->src, s->eps,
+				s->gamma ? cfind(im, s->gamma) : NULL, NULL);
+	im->nofuse++;
+	e = import_node(im, s->node);
+	im->nofuse--;
+	return e;
+}
+
+/* The last dimension of x, or -1. */
+static int64_t last_dim(struct imp *im, const char *x)
+{
+	struct vrank v = shape_of(im, x);
+
+	return v.known && v.rank - v.lift >= 1 ? v.d[v.rank - 1] : -1;
+}
+
+/* ReduceMean over the last axis only, keepdims. */
+static int mean_last(struct imp *im, const struct node *n, const char *x)
+{
+	struct vrank v = shape_of(im, x);
+	int64_t ax[2];
+	int na = attr_ints(im, n, "axes", ax, 2);
+
+	if (na <= 0 && n->nin > 1 && n->in[1][0]) {
+		struct cval *c = cfind(im, n->in[1]);
+
+		na = c ? tints(im, c, ax, 2) : -1;
+	}
+	return na == 1 && v.known && attr_i(n, "keepdims", 1) == 1 &&
+	       (ax[0] == -1 || ax[0] == v.rank - v.lift - 1);
+}
+
+/* A constant that runs along the last axis of x alone. */
+static struct cval *along_last(struct imp *im, const char *name, const char *x)
+{
+	struct cval *c = cfind(im, name);
+	struct vrank v = shape_of(im, x);
+
+	if (!c || !c->ndim || c->ndim > v.rank - v.lift || c->dims[c->ndim - 1] != last_dim(im, x))
+		return NULL;
+	for (int i = 0; i < c->ndim - 1; i++)
+		if (c->dims[i] != 1)
+			return NULL;
+	return c;
+}
+
+/* 1: not a step of a chain; else 0 or an error. */
+static int fuse_node(struct imp *im, const struct node *n)
+{
+	struct fsym *a = n->nin > 0 && n->in[0][0] ? fsfind(im, n->in[0]) : NULL;
+	struct fsym *b = n->nin > 1 && n->in[1][0] ? fsfind(im, n->in[1]) : NULL;
+	struct fsym *s = a ? a : b;
+	int ci = a ? 1 : 0;      /* the other operand of s */
+	struct cval *c;
+	double v;
+
+	if (im->nofuse || n->nout != 1)
+		return 1;
+	if (is_op(n, "ReduceMean") && n->nin >= 1) {
+		if (!a && !cfind(im, n->in[0]) && mean_last(im, n, n->in[0]))
+			return fs_add(im, n, FS_MEAN, n->in[0], 0, NULL);
+		if (a && a->kind == FS_SQ && mean_last(im, n, a->src))
+			return fs_add(im, n, FS_VAR, a->src, 0, NULL);
+		return 1;
+	}
+	if (n->nin != 2 && !is_op(n, "Sqrt") && !is_op(n, "Erf"))
+		return 1;
+	if (is_op(n, "Sub") && !a && b && b->kind == FS_MEAN && !strcmp(b->src, n->in[0]))
+		return fs_add(im, n, FS_CENT, n->in[0], 0, NULL);
+	if (is_op(n, "Pow") && a && a->kind == FS_CENT && !cscalar(im, n, 1, &v) && v == 2)
+		return fs_add(im, n, FS_SQ, a->src, 0, NULL);
+	if (is_op(n, "Sqrt") && a && a->kind == FS_VARE)
+		return fs_add(im, n, FS_STD, a->src, a->eps, NULL);
+	if (is_op(n, "Div") && a && b && a->kind == FS_CENT && b->kind == FS_STD &&
+	    !strcmp(a->src, b->src))
+		return fs_add(im, n, FS_LN, a->src, b->eps, NULL);
+	if (is_op(n, "Div") && !a && !b && !cfind(im, n->in[0]) && shape_of(im, n->in[0]).known &&
+	    !cscalar(im, n, 1, &v) && fabs(v - 1.4142135623730951) < 1e-6)
+		return fs_add(im, n, FS_G1, n->in[0], 0, NULL);
+	if (is_op(n, "Erf") && a && a->kind == FS_G1)
+		return fs_add(im, n, FS_G2, a->src, 0, NULL);
+	if (!s || (a && b))
+		return 1;
+	if (is_op(n, "Add") && s->kind == FS_VAR && !cscalar(im, n, ci, &v) && v >= 0)
+		return fs_add(im, n, FS_VARE, s->src, v, NULL);
+	if (is_op(n, "Add") && s->kind == FS_G2 && !cscalar(im, n, ci, &v) && v == 1)
+		return fs_add(im, n, FS_G3, s->src, 0, NULL);
+	if (is_op(n, "Add") && s->kind == FS_LNG && (c = along_last(im, n->in[ci], s->src)))
+		return ln_layer(im, n->name, n->out[0], s->src, s->eps, cfind(im, s->gamma), c);
+	if (is_op(n, "Mul") && s->kind == FS_G3 && !strcmp(s->src, n->in[ci]))
+		return fs_add(im, n, FS_G4, s->src, 0, NULL);
+	if (is_op(n, "Mul") && s->kind == FS_G4 && !cscalar(im, n, ci, &v) && v == 0.5)
+		return unary_layer(im, n->name, n->out[0], s->src, "gelu", 0);
+	if (is_op(n, "Mul") && s->kind == FS_LN && (c = along_last(im, n->in[ci], s->src)))
+		return fs_add(im, n, FS_LNG, s->src, s->eps, n->in[ci]);
+	return 1;
+}
+
+/* The value of a one-value attribute tensor (ConstantOfShape's). */
+static int attr_scalar(struct imp *im, const struct node *n, const char *name, double *v,
+	int *dtype)
+{
+	const struct attr *a = attr(n, name);
+	struct cval t;
+	uint64_t k;
+	float *f;
+	int e;
+
+	if (!a || !a->has_t)
+		return 1;
+	memset(&t, 0, sizeof t);
+	if ((e = parse_tensor(im, &a->t, &t, 0)))
+		return e;
+	t.name = n->name;
+	if (!(f = tfloats(im, &t, &k)))
+		return FEAT_E_FORMAT;
+	*v = f[0];
+	free(f);
+	*dtype = t.dtype;
+	return k == 1 ? 0 : fail(im, FEAT_E_FORMAT, "node '%s': %s of %llu values", n->name, name,
+				 (unsigned long long)k);
+}
+
+/* A float constant made at import (cnt values, kept until the import
+ * ends), as the value name. */
+static int make_const(struct imp *im, const char *name, int nd, const int64_t *d,
+	const float *v, uint64_t cnt)
+{
+	uint8_t *raw = malloc((size_t)(cnt ? cnt : 1) * 4);
+	const char *kept;
+	struct cval *c;
+
+	if (!raw)
+		return FEAT_E_NOMEM;
+	for (uint64_t i = 0; i < cnt; i++) {
+		uint32_t u;
+
+		memcpy(&u, &v[i], 4);
+		feat_wr32(raw + 4 * i, u);
+	}
+	kept = keep(im, raw, (size_t)cnt * 4);
+	free(raw);
+	if (!kept || !(c = cadd(im, name)))
+		return FEAT_E_NOMEM;
+	c->dtype = 1;
+	c->ndim = nd;
+	for (int i = 0; i < nd; i++)
+		c->dims[i] = d[i];
+	c->raw = (const uint8_t *)kept;
+	c->rawlen = (size_t)cnt * 4;
+	return 0;
+}
+
+/* The shape of x broadcast with the ints s[0..ns) (Expand): e[], its rank,
+ * or -1 when they do not broadcast. */
+static int bcast(const int64_t *x, int nx, const int64_t *s, int ns, int64_t *e)
+{
+	int r = nx > ns ? nx : ns;
+
+	if (r > FEAT_MAX_DIMS)
+		return -1;
+	for (int i = 0; i < r; i++) {
+		int64_t a = i - (r - nx) >= 0 ? x[i - (r - nx)] : 1;
+		int64_t b = i - (r - ns) >= 0 ? s[i - (r - ns)] : 1;
+
+		if (b == SYM_BASE)
+			b = 1;       /* the batch: one image */
+		if (a != b && a != 1 && b != 1)
+			return -1;
+		if (a < 0 || b < 0)
+			return -1;
+		e[i] = a > b ? a : b;
+	}
+	return r;
+}
+
+/* 1: not handled here; else 0 or an error.  n's inputs may be replaced
+ * (by the same values reshaped). */
+static int tok_node(struct imp *im, struct node *n)
+{
+	int e;
+
+	if (is_op(n, "ConstantOfShape")) {
+		struct cval *c = const_in(im, n, 0, "shape");
+		int64_t d[FEAT_MAX_DIMS], r[MAXV];
+		uint64_t cnt = 1;
+		double v = 0;
+		int nd, dt = 1;
+
+		if (!c || (nd = tints(im, c, d, FEAT_MAX_DIMS)) < 0)
+			return FEAT_E_FORMAT;
+		for (int i = 0; i < nd; i++) {
+			if (d[i] < 0 || d[i] > (1 << 24) || (cnt *= (uint64_t)d[i]) > (1 << 24))
+				return fail(im, FEAT_E_FORMAT, "node '%s': ConstantOfShape of dimension %lld (the batch, or too large)",
+					    n->name, (long long)d[i]);
+		}
+		if ((e = attr_scalar(im, n, "value", &v, &dt)) < 0)
+			return e;
+		if ((dt == 6 || dt == 7) && nd <= 1 && cnt <= MAXV) {
+			for (uint64_t i = 0; i < cnt; i++)
+				r[i] = (int64_t)v;
+			return fold(im, n, r, (int)cnt);
+		}
+		{
+			float *f = malloc((size_t)(cnt ? cnt : 1) * sizeof *f);
+
+			if (!f)
+				return FEAT_E_NOMEM;
+			for (uint64_t i = 0; i < cnt; i++)
+				f[i] = (float)v;
+			e = make_const(im, n->out[0], nd, d, f, cnt);
+			free(f);
+			return e;
+		}
+	}
+	if ((is_op(n, "Equal") || is_op(n, "Where")) && n->nin == (is_op(n, "Where") ? 3 : 2)) {
+		int64_t v[3][MAXV], r[MAXV];
+		int nv[3], nr = 1;
+
+		for (int i = 0; i < n->nin; i++) {
+			if (!is_int_const(im, n->in[i]))
+				return fail(im, FEAT_E_FORMAT, "node '%s': %s of values not known at import",
+					    n->name, opname(n));
+			if ((nv[i] = tints(im, cfind(im, n->in[i]), v[i], MAXV)) < 0)
+				return FEAT_E_FORMAT;
+			nr = nv[i] > nr ? nv[i] : nr;
+		}
+		for (int i = 0; i < n->nin; i++)
+			if (nv[i] != nr && nv[i] != 1)
+				return fail(im, FEAT_E_FORMAT, "node '%s': %s of %d and %d values",
+					    n->name, opname(n), nv[i], nr);
+		for (int j = 0; j < nr; j++) {
+			int64_t x = v[0][nv[0] > 1 ? j : 0], y = v[1][nv[1] > 1 ? j : 0];
+
+			if (is_op(n, "Equal") && (x <= SYM_BASE + FEAT_MAX_DIMS || y <= SYM_BASE + FEAT_MAX_DIMS))
+				return fail(im, FEAT_E_FORMAT, "node '%s': Equal on the batch size", n->name);
+			r[j] = is_op(n, "Equal") ? x == y : x ? y : v[2][nv[2] > 1 ? j : 0];
+		}
+		return fold(im, n, r, nr);
+	}
+	if (is_op(n, "Expand") && n->nin == 2) {
+		struct cval *sc = const_in(im, n, 1, "shape"), *c = cfind(im, n->in[0]);
+		int64_t s[FEAT_MAX_DIMS], o[FEAT_MAX_DIMS];
+		int ns, r;
+
+		if (!sc || (ns = tints(im, sc, s, FEAT_MAX_DIMS)) < 0)
+			return FEAT_E_FORMAT;
+		if (c) {
+			struct cval k = *c;
+			uint64_t cnt, oc = 1;
+			float *f, *g;
+
+			if ((r = bcast(k.dims, k.ndim, s, ns, o)) < 0)
+				return fail(im, FEAT_E_FORMAT, "node '%s': Expand of %s to a shape it does not broadcast to",
+					    n->name, shape_str(im, &k));
+			if (r == k.ndim && !memcmp(o, k.dims, sizeof(int64_t) * (size_t)r)) {
+				if (!(c = cadd(im, n->out[0])))
+					return FEAT_E_NOMEM;
+				*c = k;
+				c->name = n->out[0];
+				return 0;
+			}
+			for (int i = 0; i < r; i++)
+				if ((oc *= (uint64_t)o[i]) > (1 << 24))
+					return fail(im, FEAT_E_FORMAT, "node '%s': Expand to over %d values",
+						    n->name, 1 << 24);
+			if (!(f = tfloats(im, &k, &cnt)))
+				return FEAT_E_FORMAT;
+			if (!(g = malloc((size_t)(oc ? oc : 1) * sizeof *g))) {
+				free(f);
+				return FEAT_E_NOMEM;
+			}
+			for (uint64_t j = 0; j < oc; j++) {
+				uint64_t rem = j, at = 0, st = 1;
+
+				for (int i = r - 1; i >= 0; i--) {
+					int ki = i - (r - k.ndim);
+					uint64_t q = rem % (uint64_t)o[i];
+
+					rem /= (uint64_t)o[i];
+					if (ki >= 0) {
+						at += (k.dims[ki] == 1 ? 0 : q) * st;
+						st *= (uint64_t)k.dims[ki];
+					}
+				}
+				g[j] = f[at];
+			}
+			free(f);
+			e = make_const(im, n->out[0], r, o, g, oc);
+			free(g);
+			return e;
+		} else {
+			struct vrank x = shape_of(im, n->in[0]);
+			int xr = x.rank - x.lift;
+
+			if (!x.known || (r = bcast(x.d + x.lift, xr, s, ns, o)) != xr ||
+			    memcmp(o, x.d + x.lift, sizeof(int64_t) * (size_t)xr))
+				return fail(im, FEAT_E_FORMAT, "node '%s': Expand of '%s' to a larger shape (only of constants)",
+					    n->name, n->in[0]);
+			return alias_of(im, n);
+		}
+	}
+	if (is_op(n, "Shape")) {
+		struct vrank x = shape_of(im, n->in[0]);
+		int r = x.rank - x.lift;
+		int64_t lo = attr_i(n, "start", 0), hi = attr_i(n, "end", r);
+
+		if (!x.lift || !x.known)
+			return 1;
+		lo += lo < 0 ? r : 0;
+		hi += hi < 0 ? r : 0;
+		lo = lo < 0 ? 0 : lo > r ? r : lo;
+		hi = hi < lo ? lo : hi > r ? r : hi;
+		return fold(im, n, x.d + 1 + lo, (int)(hi - lo));
+	}
+	if (is_op(n, "Transpose")) {
+		static int64_t ord[FEAT_MAX_DIMS], sh[FEAT_MAX_DIMS];
+		int64_t perm[FEAT_MAX_DIMS], E[FEAT_MAX_DIMS] = { 0 };
+		struct vrank x = shape_of(im, n->in[0]);
+		const int64_t *D = x.d + x.lift;
+		int r = x.rank - x.lift, cnt = attr_ints(im, n, "perm", perm, FEAT_MAX_DIMS);
+		int last = -1, only1 = 1, lift;
+		unsigned seen = 0;
+
+		if (cnt < 0)
+			return cnt;
+		if (!x.known || cnt != r || r < 1)
+			return x.lift ? fail(im, FEAT_E_FORMAT, "node '%s': Transpose of '%s' with %d axes in perm",
+					     n->name, n->in[0], cnt) : 1;
+		for (int i = 0; i < r; i++) {
+			if (perm[i] < 0 || perm[i] >= r || (seen >> perm[i] & 1))
+				return fail(im, FEAT_E_FORMAT, "node '%s': perm is not a permutation",
+					    n->name);
+			seen |= 1u << perm[i];
+			E[i] = D[perm[i]];
+			if (E[i] != 1) {
+				only1 &= perm[i] > last;
+				last = (int)perm[i];
+			}
+		}
+		lift = E[0] != 1;
+		if ((lift || x.lift) && (e = batch_one(im, n)))
+			return e;
+		if (lift && r + 1 > FEAT_MAX_DIMS)
+			return fail(im, FEAT_E_FORMAT, "node '%s': Transpose of rank %d moves the batch",
+				    n->name, r);
+		if (only1) {
+			/* only axes of size 1 move: the data stays as it is */
+			struct feat_kv kv[1] = { KV_INTS("shape", sh, r + lift) };
+
+			sh[0] = 0;
+			for (int i = 1 - lift; i < r; i++)
+				sh[i + lift] = E[i];
+			im->olift = lift;
+			return layer(im, "reshape", n, 1, n->in, 1, kv, 0, NULL);
+		}
+		if (!x.lift && perm[0] == 0)
+			return 1;    /* the batch stays first: a plain permute */
+		{
+			const char *xl = as_lifted(im, n->in[0]);
+			const char *t = lift ? n->out[0] : between(im, n, "perm");
+			struct feat_kv kv[1] = { KV_INTS("order", ord, r + 1) };
+
+			if (!xl || !t)
+				return FEAT_E_FORMAT;
+			ord[0] = 0;
+			for (int i = 0; i < r; i++)
+				ord[i + 1] = perm[i] + 1;
+			im->olift = 1;
+			if ((e = layer_as(im, "permute", lift ? n->name : t, t, 1, &xl, 1, kv, 0, NULL)))
+				return e;
+			if (lift)
+				return 0;
+			{
+				struct feat_kv k2[1] = { KV_INTS("shape", sh, r) };
+
+				sh[0] = 0;
+				for (int i = 1; i < r; i++)
+					sh[i] = E[i];
+				im->olift = 0;
+				return layer_as(im, "reshape", n->name, n->out[0], 1, &t, 1, k2, 0, NULL);
+			}
+		}
+	}
+	if (is_op(n, "Reshape") && n->nin >= 2) {
+		static int64_t sh[FEAT_MAX_DIMS];
+		int64_t v[FEAT_MAX_DIMS], E[FEAT_MAX_DIMS] = { 0 }, tot = 1, kn = 1;
+		struct cval *s = const_in(im, n, 1, "shape");
+		struct vrank x = shape_of(im, n->in[0]);
+		const int64_t *D = x.d + x.lift;
+		int r = x.rank - x.lift, cnt, inf = -1, lift;
+
+		if (!s || (cnt = tints(im, s, v, FEAT_MAX_DIMS)) < 0)
+			return FEAT_E_FORMAT;
+		if (!cnt || (!x.lift && (v[0] == SYM_BASE || v[0] == 0 || v[0] == 1)))
+			return 1;    /* the batch stays first */
+		if (!x.known)
+			return fail(im, FEAT_E_FORMAT, "node '%s': Reshape of '%s', whose shape is not known here",
+				    n->name, n->in[0]);
+		for (int i = 0; i < r; i++)
+			tot *= D[i];
+		for (int i = 0; i < cnt; i++) {
+			if (v[i] <= SYM_BASE + FEAT_MAX_DIMS)
+				return fail(im, FEAT_E_FORMAT, "node '%s': reshape moves the batch to axis %d",
+					    n->name, i);
+			if (v[i] == 0 && attr_i(n, "allowzero", 0))
+				return fail(im, FEAT_E_FORMAT, "node '%s': Reshape to an empty shape", n->name);
+			E[i] = v[i] == 0 ? (i < r ? D[i] : -2) : v[i];
+			if (E[i] == -1 && inf < 0)
+				inf = i;
+			else if (E[i] < 1 || E[i] > (int64_t)1 << 31 ||
+				 __builtin_mul_overflow(kn, E[i], &kn))
+				return fail(im, FEAT_E_FORMAT, "node '%s': bad dimension %lld in the shape",
+					    n->name, (long long)v[i]);
+		}
+		if (inf >= 0)
+			E[inf] = kn && tot % kn == 0 ? tot / kn : -1;
+		if (inf >= 0 ? E[inf] < 1 : kn != tot) {
+			char b[16 * FEAT_MAX_DIMS + 4];
+			size_t o = 0;
+
+			for (int i = 0; i < cnt; i++)
+				o += (size_t)snprintf(b + o, sizeof b - o, "%s%lld", i ? ", " : "",
+						      (long long)v[i]);
+			return fail(im, FEAT_E_FORMAT, "node '%s': Reshape of %lld values to [%s]",
+				    n->name, (long long)tot, b);
+		}
+		lift = E[0] != 1;
+		if ((e = batch_one(im, n)))
+			return e;
+		if (cnt + lift > FEAT_MAX_DIMS)
+			return fail(im, FEAT_E_FORMAT, "node '%s': Reshape to %d axes with the batch",
+				    n->name, cnt + 1);
+		sh[0] = 0;
+		for (int i = 1 - lift; i < cnt; i++)
+			sh[i + lift] = E[i];
+		{
+			struct feat_kv kv[1] = { KV_INTS("shape", sh, cnt + lift) };
+
+			im->olift = lift;
+			return layer(im, "reshape", n, 1, n->in, 1, kv, 0, NULL);
+		}
+	}
+	if (is_op(n, "Softmax")) {
+		struct vrank x = shape_of(im, n->in[0]);
+		int r = x.rank - x.lift;
+		int64_t a = attr_i(n, "axis", im->opset >= 13 ? -1 : 1);
+
+		if (!x.lift)
+			return 1;
+		a += a < 0 ? r : 0;
+		if (a < 0 || a >= r || (im->opset < 13 && a != r - 1))
+			return fail(im, FEAT_E_FORMAT, "node '%s': Softmax from axis %lld of '%s', which holds the batch inside its axes",
+				    n->name, (long long)attr_i(n, "axis", 1), n->in[0]);
+		{
+			struct feat_kv kv[1] = { KV_INT("axis", a + 1) };
+
+			return layer(im, "softmax", n, 1, n->in, 1, kv, 0, NULL);
+		}
+	}
+	if (is_op(n, "Erf") || is_op(n, "Sqrt"))
+		return unary_layer(im, n->name, n->out[0], n->in[0], is_op(n, "Erf") ? "erf" : "sqrt", 0);
+	if (is_op(n, "Pow") && n->nin == 2) {
+		double v;
+
+		if (cfind(im, n->in[0]) || cscalar(im, n, 1, &v))
+			return fail(im, FEAT_E_FORMAT, "node '%s': Pow with an exponent that is not one constant",
+				    n->name);
+		return unary_layer(im, n->name, n->out[0], n->in[0], "pow", v);
+	}
+	if (is_op(n, "LayerNormalization")) {
+		struct vrank x = shape_of(im, n->in[0]);
+		int r = x.rank - x.lift;
+		int64_t a = attr_i(n, "axis", -1), inner = 1;
+		struct cval *g = const_in(im, n, 1, "scale"), *b = NULL;
+		uint32_t w[2];
+		int nw = 0;
+
+		if (!g)
+			return FEAT_E_FORMAT;
+		if (n->nin > 2 && n->in[2][0] && !(b = const_in(im, n, 2, "bias")))
+			return FEAT_E_FORMAT;
+		a += a < 0 ? r : 0;
+		if (!x.known || a < 0 || a >= r || a + x.lift < 1)
+			return fail(im, FEAT_E_FORMAT, "node '%s': LayerNormalization from axis %lld of '%s' (the batch, out of range or not known here)",
+				    n->name, (long long)attr_i(n, "axis", -1), n->in[0]);
+		for (int i = (int)a; i < r; i++)
+			inner *= x.d[x.lift + i];
+		if (tcount(g) != (uint64_t)inner || (b && tcount(b) != (uint64_t)inner))
+			return fail(im, FEAT_E_FORMAT, "node '%s': LayerNormalization scale or bias of other than %lld values",
+				    n->name, (long long)inner);
+		if ((e = weight(im, g, 0)) < 0)
+			return e;
+		w[nw++] = (uint32_t)e;
+		if (b) {
+			if ((e = weight(im, b, 0)) < 0)
+				return e;
+			w[nw++] = (uint32_t)e;
+		}
+		{
+			struct feat_kv kv[2] = { KV_INT("axis", a + x.lift),
+						 KV_FLOAT("eps", attr_f(n, "epsilon", 1e-5)) };
+
+			return layer(im, "layernorm", n, 1, n->in, 2, kv, (uint32_t)nw, w);
+		}
+	}
+	if (is_op(n, "MatMul") && n->nin == 2) {
+		struct cval *cb = cfind(im, n->in[1]);
+		struct vrank x = shape_of(im, n->in[0]);
+
+		if (cfind(im, n->in[0]))
+			return fail(im, FEAT_E_FORMAT, "node '%s': MatMul of a constant by a value is not supported",
+				    n->name);
+		if (cb) {
+			/* a Linear: the weight [K, M] on the last axis */
+			uint32_t wi[1];
+			struct feat_kv kv[1] = { KV_INT("axis", x.rank - 1) };
+
+			if (cb->ndim != 2 || !x.known || x.rank - x.lift < 1 ||
+			    x.d[x.rank - 1] != cb->dims[0])
+				return fail(im, FEAT_E_FORMAT, "node '%s': MatMul of '%s' by a constant of shape %s",
+					    n->name, n->in[0], shape_str(im, cb));
+			if ((e = weight(im, cb, 1)) < 0)
+				return e;
+			wi[0] = (uint32_t)e;
+			im->wd0 = cb->dims[1];
+			return layer(im, "fc", n, 1, n->in, x.rank > 2, kv, 1, wi);
+		}
+		{
+			struct vrank y = shape_of(im, n->in[1]);
+			int ra = x.rank - x.lift, rb = y.rank - y.lift, R;
+			const char *in[2] = { n->in[0], n->in[1] };
+
+			if (!x.known || !y.known || ra < 2 || rb < 2)
+				return fail(im, FEAT_E_FORMAT, "node '%s': MatMul of values of rank %d and %d (2 or more, shapes known here)",
+					    n->name, ra, rb);
+			R = x.rank > y.rank ? x.rank : y.rank;
+			if (R < 3) {
+				in[0] = as_lifted(im, in[0]);
+				in[1] = in[0] ? as_lifted(im, in[1]) : NULL;
+				R = 3;
+			}
+			if (!in[0] || !in[1] || !(in[0] = to_rank(im, in[0], R)) ||
+			    !(in[1] = to_rank(im, in[1], R)))
+				return FEAT_E_FORMAT;
+			im->olift = R - (ra > rb ? ra : rb);
+			return layer(im, "matmul", n, 2, in, 0, NULL, 0, NULL);
+		}
+	}
+	if (is_op(n, "Gather") && n->nin == 2 && !cfind(im, n->in[0])) {
+		struct cval *ix = const_in(im, n, 1, "indices");
+		struct vrank x = shape_of(im, n->in[0]);
+		int r = x.rank - x.lift, nb;
+		int64_t b[MAXV], a = attr_i(n, "axis", 0), fa, i;
+
+		if (!ix || (nb = tints(im, ix, b, MAXV)) < 0)
+			return FEAT_E_FORMAT;
+		a += a < 0 ? r : 0;
+		if (!x.known || a < 0 || a >= r)
+			return fail(im, FEAT_E_FORMAT, "node '%s': Gather along axis %lld of '%s' (out of range or not known here)",
+				    n->name, (long long)attr_i(n, "axis", 0), n->in[0]);
+		fa = a + x.lift;
+		if (fa == 0 || nb != 1 || ix->ndim > 1)
+			return fail(im, FEAT_E_FORMAT, "node '%s': Gather of %d indices along axis %lld (one index, along an axis after the batch)",
+				    n->name, nb, (long long)a);
+		i = b[0] < 0 ? b[0] + x.d[fa] : b[0];
+		if (i < 0 || i >= x.d[fa])
+			return fail(im, FEAT_E_FORMAT, "node '%s': index %lld out of range", n->name,
+				    (long long)b[0]);
+		{
+			struct feat_kv kv[3] = { KV_INT("axis", fa), KV_INT("start", i),
+						 KV_INT("end", i + 1) };
+			const char *t = ix->ndim ? n->out[0] : between(im, n, "slice");
+			int64_t d[FEAT_MAX_DIMS];
+			int k = 0;
+
+			if (!t || (e = layer_as(im, "slice", ix->ndim ? n->name : t, t, 1, n->in, 3, kv,
+						0, NULL)))
+				return t ? e : FEAT_E_NOMEM;
+			if (ix->ndim)
+				return 0;
+			/* a scalar index drops the axis */
+			for (int j = 1; j < x.rank; j++)
+				if (j != fa)
+					d[k++] = x.d[j];
+			{
+				static int64_t sh[FEAT_MAX_DIMS];
+				struct feat_kv k2[1] = { KV_INTS("shape", sh, k + 1) };
+
+				sh[0] = 0;
+				memcpy(sh + 1, d, sizeof(int64_t) * (size_t)k);
+				return layer_as(im, "reshape", n->name, n->out[0], 1, &t, 1, k2, 0, NULL);
+			}
+		}
+	}
+	if (is_op(n, "Concat")) {
+		int nconst = 0, lifted = 0, R = 0, r = -1;
+		const char *ref = NULL;
+		int64_t a = attr_i(n, "axis", 1);
+
+		for (int i = 0; i < n->nin; i++) {
+			struct vrank v = shape_of(im, n->in[i]);
+
+			if (cfind(im, n->in[i])) {
+				nconst++;
+				continue;
+			}
+			if (!ref)
+				ref = n->in[i];
+			lifted |= v.lift;
+			R = v.rank > R ? v.rank : R;
+			if (r < 0 || v.rank - v.lift > r)
+				r = v.rank - v.lift;
+		}
+		if (!ref || (!nconst && !lifted))
+			return 1;    /* constants only (shapes), or plain values */
+		a += a < 0 ? r : 0;
+		if (r < 1 || a < 0 || a >= r || R - r < 0 || R - r > 1 || (R == r && a == 0))
+			return fail(im, FEAT_E_FORMAT, "node '%s': Concat along axis %lld of values of rank %d (along the batch, or ranks that differ)",
+				    n->name, (long long)attr_i(n, "axis", 1), r);
+		for (int i = 0; i < n->nin; i++) {
+			struct cval *c = cfind(im, n->in[i]);
+
+			if (!c) {
+				if (!(n->in[i] = to_rank(im, n->in[i], R)))
+					return FEAT_E_FORMAT;
+				continue;
+			}
+			/* a constant: one layer that writes it for each image */
+			if (c->ndim != r || (R == r && c->dims[0] != 1))
+				return fail(im, FEAT_E_FORMAT, "node '%s': Concat of a constant of shape %s",
+					    n->name, shape_str(im, c));
+			{
+				struct cval k = *c;
+				int lift = R - r;
+				char nm[32];
+				const char *t;
+
+				snprintf(nm, sizeof nm, "c%d", i);
+				if (!(t = between(im, n, nm)))
+					return FEAT_E_NOMEM;
+				k.ndim = r - 1 + lift;
+				memcpy(k.dims, c->dims + 1 - lift, sizeof(int64_t) * (size_t)k.ndim);
+				k.weight = -1;
+				if (!(k.name = vname(im, n->out[0], nm)))
+					return FEAT_E_NOMEM;
+				if ((e = weight(im, &k, 0)) < 0)
+					return e;
+				im->wnd = k.ndim;
+				memcpy(im->wd, k.dims, sizeof(int64_t) * (size_t)k.ndim);
+				im->olift = lift;
+				{
+					uint32_t w[1] = { (uint32_t)e };
+
+					if ((e = layer_as(im, "const", t, t, 1, &ref, 0, NULL, 1, w)))
+						return e;
+				}
+				n->in[i] = t;
+			}
+		}
+		{
+			struct feat_kv kv[1] = { KV_INT("axis", a + R - r) };
+
+			im->olift = R - r;
+			return layer(im, "concat", n, n->nin, n->in, 1, kv, 0, NULL);
+		}
+	}
+	if ((is_op(n, "Add") || is_op(n, "Sub") || is_op(n, "Mul") || is_op(n, "Div") ||
+	     is_op(n, "Max") || is_op(n, "Min")) && n->nin == 2 &&
+	    (!cfind(im, n->in[0]) || !cfind(im, n->in[1]))) {
+		/* ONNX's broadcasting aligns on the right: the value of fewer
+		 * axes gets ones after the batch; the output is lifted when it
+		 * has more axes than its ONNX shape */
+		struct cval *c0 = cfind(im, n->in[0]), *c1 = cfind(im, n->in[1]);
+		struct vrank x = shape_of(im, n->in[0]), y = shape_of(im, n->in[1]);
+		int rx = c0 ? c0->ndim : x.rank - x.lift, ry = c1 ? c1->ndim : y.rank - y.lift, R;
+
+		if (!c0 && !c1 && x.rank != y.rank && x.known && y.known) {
+			R = x.rank > y.rank ? x.rank : y.rank;
+			if (!(n->in[0] = to_rank(im, n->in[0], R)) ||
+			    !(n->in[1] = to_rank(im, n->in[1], R)))
+				return FEAT_E_FORMAT;
+		} else {
+			R = c0 ? y.rank : x.rank;
+		}
+		if (R - (rx > ry ? rx : ry) >= 0 && (x.lift || y.lift))
+			im->olift = R - (rx > ry ? rx : ry);
+		return 1;
+	}
+	return 1;
+}
+
 static int alias_of(struct imp *im, const struct node *n)
 {
 	if (im->nalias == 256)
@@ -1388,7 +2358,7 @@ static int alias_of(struct imp *im, const struct node *n)
 	return 0;
 }
 
-static int import_node(struct imp *im, const struct node *n)
+static int import_op(struct imp *im, const struct node *n)
 {
 	struct cval *c;
 	int e;
@@ -1414,8 +2384,6 @@ static int import_node(struct imp *im, const struct node *n)
 		c->name = n->out[0];
 		return e;
 	}
-	if ((e = norm_node(im, n)) != 1)
-		return e;
 	if (is_op(n, "Shape")) {
 		/* the batch stays a symbol: a reshape copies it */
 		int64_t v[FEAT_MAX_DIMS];
@@ -1646,7 +2614,13 @@ static int import_node(struct imp *im, const struct node *n)
 			}
 			wi[nw++] = (uint32_t)e;
 		}
-		return layer(im, "fc", n, 1, n->in, 0, NULL, (uint32_t)nw, wi);
+		{
+			/* lifted (attention's rows of tokens): on the last axis */
+			int r = rank_of(im, n->in[0]);
+			struct feat_kv kv[1] = { KV_INT("axis", r - 1) };
+
+			return layer(im, "fc", n, 1, n->in, r > 2, kv, (uint32_t)nw, wi);
+		}
 	}
 	if (is_op(n, "Flatten")) {
 		int64_t axis = attr_i(n, "axis", 1);
@@ -1803,6 +2777,47 @@ static int import_node(struct imp *im, const struct node *n)
 		    (int)n->oplen, (const char *)n->op);
 }
 
+/*
+ * One node: a step of a LayerNorm or GELU, or else (the values of such
+ * chains it reads imported first, lifted inputs made plain for operators
+ * that need them so) an L2 normalisation's, an operator of the newer
+ * exporters or of the first ones.
+ */
+static int import_node(struct imp *im, const struct node *n0)
+{
+	struct node *n;
+	int e;
+
+	im->olift = -1;
+	if (is_op(n0, "Constant") || n0->nout < 1 || n0->nin < 1 || !n0->in[0][0])
+		return import_op(im, n0);   /* or its refusal */
+	if ((e = fuse_node(im, n0)) != 1)
+		return e;
+	if (!(n = malloc(sizeof *n)))
+		return FEAT_E_NOMEM;
+	*n = *n0;
+	e = 1;
+	for (int i = 0; i < n->nin && e == 1; i++) {
+		struct fsym *s = n->in[i][0] ? fsfind(im, n->in[i]) : NULL;
+
+		if (s && !(e = fs_make(im, s)))
+			e = 1;
+	}
+	for (int i = 0; i < n->nin && e == 1 && !lift_aware(n); i++)
+		if (n->in[i][0] && !cfind(im, n->in[i]) && shape_of(im, n->in[i]).lift &&
+		    !(n->in[i] = to_plain(im, n, n->in[i])))
+			e = FEAT_E_FORMAT;
+	if (e == 1)
+		e = norm_node(im, n);
+	if (e == 1)
+		e = tok_node(im, n);
+	if (e == 1)
+		e = import_op(im, n);
+	im->olift = -1;
+	free(n);
+	return e;
+}
+
 static const char *resolve(const struct imp *im, const char *name)
 {
 	for (int i = im->nalias; i-- > 0;)
@@ -1933,7 +2948,7 @@ static int parse_value_info(struct imp *im, const struct feat_pb_field *vf, cons
 int feat_import_onnx(feat_model_builder *b, const void *data, size_t len, char *detail,
 	size_t dlen)
 {
-	struct imp im = { .b = b, .detail = detail, .dlen = dlen, .opset = 13 };
+	struct imp im = { .b = b, .detail = detail, .dlen = dlen, .opset = 13, .olift = -1 };
 	struct feat_pb m = feat_pb_view(data, len), g;
 	struct feat_pb_field f, graph = { 0 }, h;
 	const char *outs[16];
@@ -2062,8 +3077,13 @@ int feat_import_onnx(feat_model_builder *b, const void *data, size_t len, char *
 		e = fail(&im, FEAT_E_FORMAT, "the graph has no layers featkit can run");
 		goto out;
 	}
-	for (int i = 0; i < nouts; i++)
+	for (int i = 0; i < nouts; i++) {
+		struct fsym *s;
+
 		outs[i] = resolve(&im, outs[i]);
+		if ((s = fsfind(&im, outs[i])) && (e = fs_make(&im, s)))
+			goto out;
+	}
 	e = feat_mb_meta(b, "graph.outputs", &(struct feat_value){ .type = FEAT_V_STRS, .n = (uint32_t)nouts, .u.strs = outs });
 out:
 	for (size_t i = 0; i < im.nstr; i++)
@@ -2071,5 +3091,9 @@ out:
 	free(im.strings);
 	free(im.cv);
 	free(im.rk);
+	for (size_t i = 0; i < im.nfs; i++) {
+		free(im.fs[i].node);
+	}
+	free(im.fs);
 	return e < 0 ? e : 0;
 }
