@@ -19,7 +19,7 @@ test_expect_success 'the four models load and validate' '
 
 test_expect_success 'the detector carries its input and SSD settings' '
 	featmodel info "$M/ssd.fm" >info &&
-	grep -q "^  input.shape	3,160,160$" info &&
+	grep -q "^  input.shape	3,192,192$" info &&
 	grep -q "^  input.order	rgb$" info &&
 	grep -q "^  input.mean	127.5,127.5,127.5$" info &&
 	grep -q "^  ssd.priors	p0,p1,p2,p3$" info &&

@@ -179,15 +179,24 @@ def main():
     ap.add_argument("--width", type=float, default=1.0, help="channel width multiplier")
     ap.add_argument("--init", help="start from these weights (ssd.pt of a run of the same width;"
                     " the input size may differ)")
-    ap.add_argument("--threads", type=int, default=1,
-                    help="threads for training and processes for rendering the scenes")
+    ap.add_argument("--threads", type=int, default=1, help="training threads")
+    ap.add_argument("--procs", type=int, default=1, help="processes rendering the scenes")
+    ap.add_argument("--cache", help="keep the rendered scenes in this .npz file (and reuse it when"
+                    " it holds --n scenes of --size and --seed)")
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
     torch.manual_seed(a.seed)
     torch.set_num_threads(a.threads)
     C.configure(a.size)
     t0 = time.time()
-    X, B, L = make_set(a.n, a.seed, "train", a.threads)
+    key = np.array([a.n, a.size, a.seed])
+    if a.cache and os.path.exists(a.cache) and (np.load(a.cache)["key"] == key).all():
+        z = np.load(a.cache)
+        X, B, L = z["X"], z["B"], z["L"]
+    else:
+        X, B, L = make_set(a.n, a.seed, "train", a.procs)
+        if a.cache:
+            np.savez(a.cache, key=key, X=X, B=B, L=L)
     print("train_ssd: %d scenes in %.0f s" % (a.n, time.time() - t0), flush=True)
     meta = C.ssd_meta()
     grids = {"p%d" % i: (g[0], g[0]) for i, g in enumerate(C.GENS)}
