@@ -39,7 +39,9 @@ FUZZTIME ?= 60
 FUZZSEED ?= 1
 PYTHON   ?= /usr/bin/python3
 
-VERSION  := $(shell sed -n 's/^\#define FEAT_VERSION_STRING "\(.*\)"/\1/p' include/feat.h)
+VERSION  := $(shell sed -n 's/^\#define FEAT_VERSION_STRING "\(.*\)"/\1/p' include/feat/base.h)
+# The public headers: feat.h, the umbrella, over one header a part.
+PUB_H    := include/feat.h $(sort $(wildcard include/feat/*.h))
 SOMAJOR  := 0
 PKGS     := libjpeg libpng zlib openblas
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
@@ -111,7 +113,7 @@ DEP_FILES := $(wildcard $(O)/*/*.d $(O)/*/*/*.d $(O)/*/*/*/*.d)
 # an object built before its .d existed depends on every header, as before
 $(filter-out $(DEP_FILES:.d=.o),$(LIB_OBJ) $(CLI_OBJ) $(CMD_SRC:%.c=$(O)/%.o) \
 	$(UNIT_SRC:%.c=$(O)/%.o) $(UNIT_COMMON:%.c=$(O)/%.o)): \
-	$(wildcard include/*.h lib/*/*.h lib/*/*/*.h cmd/common/*.h t/unit/*.h)
+	$(PUB_H) $(wildcard lib/*/*.h lib/*/*/*.h cmd/common/*.h t/unit/*.h)
 
 $(O)/%.o: %.c
 	@mkdir -p $(@D)
@@ -149,7 +151,7 @@ $(O)/bin/%: $(O)/cmd/%.o $(O)/libfeatcli.a $(O)/libfeat.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(O)/libfeatcli.a $(O)/libfeat.a $(LIBS)
 
 # Programs written in sh (featrun): copied with the version filled in.
-$(SCRIPTS:cmd/%=$(O)/bin/%): $(O)/bin/%: cmd/% include/feat.h
+$(SCRIPTS:cmd/%=$(O)/bin/%): $(O)/bin/%: cmd/% include/feat/base.h
 	@mkdir -p $(@D)
 	sed 's/@VERSION@/$(VERSION)/' $< >$@ && chmod 755 $@
 
@@ -169,13 +171,13 @@ $(O)/t/unit/%.o: t/unit/%.c
 $(O)/libfeat.so.$(SOMAJOR): $(O)/libfeat.so.$(VERSION)
 	ln -sf libfeat.so.$(VERSION) $@
 
-$(EXAMPLES): $(O)/contrib/api/%: contrib/api/%.c include/feat.h $(O)/libfeat.so.$(SOMAJOR)
+$(EXAMPLES): $(O)/contrib/api/%: contrib/api/%.c $(PUB_H) $(O)/libfeat.so.$(SOMAJOR)
 	@mkdir -p $(@D)
 	$(CC) -std=gnu11 -Iinclude $(WARN) $(WERROR) $(CFLAGS) $(LDFLAGS) -o $@ $< \
 		-L$(O) -l:libfeat.so.$(VERSION) -Wl,-rpath,$(CURDIR)/$(O)
 
 # Benchmark programs (t/perf/*.c): built by `make bench` only.
-$(O)/t/perf/%: t/perf/%.c $(O)/libfeat.a $(wildcard include/*.h lib/*/*.h lib/*/*/*.h cmd/common/*.h t/unit/*.h)
+$(O)/t/perf/%: t/perf/%.c $(O)/libfeat.a $(PUB_H) $(wildcard lib/*/*.h lib/*/*/*.h cmd/common/*.h t/unit/*.h)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(O)/libfeat.a $(LIBS)
 
@@ -248,9 +250,10 @@ asan:
 		SH_TESTS="$(filter-out t/t7%,$(SH_TESTS))" \
 		TEST_EXTRA='ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 CK_FORK=no FEAT_SANITIZE=1'
 
-# libFuzzer needs clang.  The library is built once with the fuzzer's
-# coverage instrumentation into build-fuzz/libfeat.a, and each harness
-# links only what it uses.  The AVX-512 kernels are built plain (-O2): they
+# libFuzzer needs clang.  The library (and the programs' helpers, which
+# hold featdraw's group-line parser) is built once with the fuzzer's
+# coverage instrumentation into build-fuzz/libfeat.a and libfeatcli.a, and
+# each harness links only what it uses.  The AVX-512 kernels are built plain (-O2): they
 # parse nothing, the sanitizers check them in make asan, and instrumented
 # their unrolled tiles take clang minutes each to compile.
 # Each harness runs FUZZTIME seconds, from the fixed seed FUZZSEED (so that
@@ -265,11 +268,11 @@ FUZZ_SAN := -g -O1 -fsanitize=address,undefined -fno-sanitize-recover=undefined
 fuzz: $(FUZZ_SRC) $(wildcard t/fuzz/*.h)
 	@$(MAKE) --no-print-directory -j2 O=build-fuzz CC=clang WERROR= \
 		CFLAGS="$(FUZZ_SAN) -fsanitize=fuzzer-no-link" KERN_CFLAGS="-g -O2" \
-		build-fuzz/libfeat.a
+		build-fuzz/libfeat.a build-fuzz/libfeatcli.a
 	@for f in $(FUZZ_SRC); do \
 		n=$$(basename $$f .c); c=t/fuzz/corpus/$${n#fuzz_}; \
 		clang -std=gnu11 $(FUZZ_SAN) -fsanitize=fuzzer -Iinclude -Ilib -Icmd $(PKG_CFLAGS) \
-			-o build-fuzz/$$n $$f build-fuzz/libfeat.a $(PKG_LIBS) -lm -lpthread || exit 1; \
+			-o build-fuzz/$$n $$f build-fuzz/libfeatcli.a build-fuzz/libfeat.a $(PKG_LIBS) -lm -lpthread || exit 1; \
 		mkdir -p build-fuzz/$$n.corpus; \
 		echo "fuzz: $$n for $(FUZZTIME)s over $$c"; \
 		build-fuzz/$$n -seed=$(FUZZSEED) -max_total_time=$(FUZZTIME) -max_len=65536 \
@@ -299,12 +302,12 @@ quality: all
 	@DEPS=quality sh contrib/deps.sh
 	sh contrib/eval/quality.sh $(if $(QUICK),--quick)
 
-libfeat.pc: libfeat.pc.in include/feat.h
+libfeat.pc: libfeat.pc.in include/feat/base.h
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
 	    -e 's|@INCDIR@|$(INCDIR)|' -e 's|@VERSION@|$(VERSION)|' $< > $@
 
 install: all libfeat.pc
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCDIR) \
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCDIR)/feat \
 		$(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man3 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(PKGDIR) \
 		$(DESTDIR)$(MODELDIR)
 	install -m 755 $(PROGS) $(DESTDIR)$(BINDIR)
@@ -313,6 +316,7 @@ install: all libfeat.pc
 	ln -sf libfeat.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libfeat.so.$(SOMAJOR)
 	ln -sf libfeat.so.$(SOMAJOR) $(DESTDIR)$(LIBDIR)/libfeat.so
 	install -m 644 include/feat.h $(DESTDIR)$(INCDIR)
+	install -m 644 $(filter include/feat/%,$(PUB_H)) $(DESTDIR)$(INCDIR)/feat
 	install -m 644 $(MAN1) $(DESTDIR)$(MANDIR)/man1
 	install -m 644 $(MAN3) $(DESTDIR)$(MANDIR)/man3
 	install -m 644 $(MAN5) $(DESTDIR)$(MANDIR)/man5
@@ -322,6 +326,7 @@ install: all libfeat.pc
 uninstall:
 	rm -f $(addprefix $(DESTDIR)$(BINDIR)/,$(notdir $(PROGS)))
 	rm -f $(DESTDIR)$(LIBDIR)/libfeat.* $(DESTDIR)$(INCDIR)/feat.h $(DESTDIR)$(PKGDIR)/libfeat.pc
+	rm -rf $(DESTDIR)$(INCDIR)/feat
 	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man1/,$(notdir $(MAN1)))
 	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man3/,$(notdir $(MAN3)))
 	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man5/,$(notdir $(MAN5)))

@@ -11,7 +11,6 @@
 #include <unistd.h>
 
 #include "common/cli.h"
-#include "img/crop.h"
 
 static const char usage[] =
 	"Usage: cropbox [OPTION]...\n"
@@ -73,8 +72,7 @@ static void class_list(struct opts *o)
 		e = feat_labels_load(&l, o->labels, why, sizeof why);
 	}
 	if (e)
-		feat_die(e == FEAT_E_IO || e == FEAT_E_NOMEM ? FEAT_EXIT_SYSTEM
-							     : FEAT_EXIT_STREAM, "%s", why);
+		feat_die(feat_cli_exit_code(e, FEAT_EXIT_STREAM), "%s", why);
 	if (o->model || o->labels)
 		lp = &l;
 	if (!o->classes) {  /* -m alone, as a pipeline passes it to every stage */
@@ -256,8 +254,8 @@ int main(int argc, char **argv)
 	feat_cli_init(argv[0]);
 	parse(argc, argv, &o);
 	feat_cli_binary_stdout();
-	rd = feat_reader_new(STDIN_FILENO, "standard input", NULL);
-	s.w = feat_writer_new(STDOUT_FILENO, "standard output");
+	feat_reader_new(&rd, STDIN_FILENO, "standard input", NULL);
+	feat_writer_new(&s.w, STDOUT_FILENO, "standard output");
 	if (!rd || !s.w)
 		feat_die(FEAT_EXIT_SYSTEM, "out of memory");
 	feat_rec_init(&r);

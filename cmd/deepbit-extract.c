@@ -11,7 +11,6 @@
 #include <string.h>
 
 #include "common/cli.h"
-#include "base/threadpool.h"
 
 static const char usage[] =
 	"Usage: deepbit-extract [OPTION]...\n"
@@ -71,7 +70,7 @@ static void parse(int argc, char **argv, struct opts *o)
 		switch (c) {
 		case 'm': o->model = optarg; break;
 		case 'b': o->batch = (int)feat_cli_long("--batch", optarg, 1, 4096); break;
-		case 't': o->threads = (int)feat_cli_long("--threads", optarg, 1, FEAT_POOL_MAX); break;
+		case 't': o->threads = (int)feat_cli_long("--threads", optarg, 1, FEAT_THREADS_MAX); break;
 		case 0x2001: o->feat = 1; break;
 		case 0x2002: o->mirror = 1; break;
 		case 0x2003: o->mirror = 0; break;
@@ -102,8 +101,7 @@ static void load(struct ctx *x, const struct opts *o)
 	d.mirror = o->mirror;
 	d.feat = o->feat;
 	if ((e = feat_describer_open(&x->desc, path, &d, why, sizeof why)))
-		feat_die(e == FEAT_E_IO || e == FEAT_E_NOMEM ? FEAT_EXIT_SYSTEM
-			 : e == FEAT_E_INVAL ? FEAT_EXIT_USAGE : FEAT_EXIT_STREAM, "%s", why);
+		feat_die(feat_cli_model_exit(e), "%s", why);
 	feat_describer_info(x->desc, &i);
 	feat_info("%s: input %ux%ux%u, %d-bit codes%s, batch %d, %d thread%s", path,
 		  i.channels, i.height, i.width, i.bits,

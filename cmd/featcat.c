@@ -142,8 +142,7 @@ int main(int argc, char **argv)
 	feat_cli_init(argv[0]);
 	parse(argc, argv, &o);
 	feat_cli_binary_stdout();
-	w = feat_writer_new(STDOUT_FILENO, "standard output");
-	if (!w)
+	if (feat_writer_new(&w, STDOUT_FILENO, "standard output"))
 		feat_die(FEAT_EXIT_SYSTEM, "out of memory");
 	if (optind == argc)
 		cat_file("-", &o, w, &written, &bytes);

@@ -326,10 +326,6 @@ static double now(void)
 	return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
-static int exit_for(int e)
-{
-	return e == FEAT_E_IO || e == FEAT_E_NOMEM ? FEAT_EXIT_SYSTEM : FEAT_EXIT_STREAM;
-}
 
 /* The index the join sees: one record a class, or ix itself when every
  * code differs (cl is then emptied: every record its own class). */
@@ -399,8 +395,10 @@ int main(int argc, char **argv)
 		const char *path = i < argc ? argv[i] : "-";
 		uint64_t skipped = 0;
 
-		if ((e = feat_index_load(&ix, path, &skipped, detail, sizeof detail)))
-			feat_die(exit_for(e), "%s", detail);
+		e = ix ? feat_index_add_file(ix, path, &skipped, detail, sizeof detail)
+		       : feat_index_load(&ix, path, &skipped, detail, sizeof detail);
+		if (e)
+			feat_die(feat_cli_exit_code(e, FEAT_EXIT_STREAM), "%s", detail);
 		if (skipped)
 			feat_info("%s: %" PRIu64 " records without a code skipped", path, skipped);
 		if (i >= argc)

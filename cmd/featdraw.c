@@ -15,8 +15,7 @@
 #include <unistd.h>
 
 #include "common/cli.h"
-#include "img/crop.h"
-#include "img/draw.h"
+#include "common/draw.h"
 
 static const char usage[] =
 	"Usage: featdraw [OPTION]... -o DIR | --sheet FILE\n"
@@ -300,8 +299,7 @@ static void setup(struct run *s, const struct opts *o)
 		e = feat_labels_load(&s->labels, o->labels, why, sizeof why);
 	}
 	if (e)
-		feat_die(e == FEAT_E_IO || e == FEAT_E_NOMEM ? FEAT_EXIT_SYSTEM
-							     : FEAT_EXIT_STREAM, "%s", why);
+		feat_die(feat_cli_exit_code(e, FEAT_EXIT_STREAM), "%s", why);
 	if (o->dir) {
 		if (mkdir(o->dir, 0777) && errno != EEXIST)
 			feat_die(FEAT_EXIT_SYSTEM, "%s: cannot make the directory: %s", o->dir,
@@ -901,7 +899,7 @@ int main(int argc, char **argv)
 	feat_cli_init(argv[0]);
 	parse(argc, argv, &o);
 	setup(&s, &o);
-	if (!(rd = feat_reader_new(STDIN_FILENO, "standard input", NULL)))
+	if (feat_reader_new(&rd, STDIN_FILENO, "standard input", NULL))
 		feat_die(FEAT_EXIT_SYSTEM, "out of memory");
 	feat_rec_init(&r);
 	while ((e = feat_reader_next(rd, &r)) > 0) {

@@ -46,10 +46,6 @@ static const char usage[] =
 	"Exit status: 0 success, 1 check found a corrupt index, 2 usage,\n"
 	"3 input unreadable or corrupt, 4 read or write error or out of memory.\n";
 
-static int exit_for(int e)
-{
-	return e == FEAT_E_IO || e == FEAT_E_NOMEM ? FEAT_EXIT_SYSTEM : FEAT_EXIT_STREAM;
-}
 
 /* Write ix to path through a temporary file and a rename (feat_cli_create). */
 static void save(feat_index *ix, const char *path)
@@ -69,10 +65,12 @@ static void load(feat_index **ix, const char *path)
 	uint64_t skipped = 0;
 	int e;
 
-	if ((e = feat_index_load(ix, path, &skipped, detail, sizeof detail))) {
+	e = *ix ? feat_index_add_file(*ix, path, &skipped, detail, sizeof detail)
+		: feat_index_load(ix, path, &skipped, detail, sizeof detail);
+	if (e) {
 		if (e == FEAT_E_RANGE && *ix)
 			feat_die(FEAT_EXIT_STREAM, "%s", detail);
-		feat_die(exit_for(e), "%s", detail);
+		feat_die(feat_cli_exit_code(e, FEAT_EXIT_STREAM), "%s", detail);
 	}
 	if (skipped)
 		feat_info("%s: %" PRIu64 " records without a code skipped", path, skipped);
@@ -93,7 +91,7 @@ static void build_cmd(int argc, char **argv, const char *out, long m, int merge)
 			int e;
 
 			if ((e = feat_index_open(&s, argv[i], detail, sizeof detail)))
-				feat_die(exit_for(e), "%s", detail);
+				feat_die(feat_cli_exit_code(e, FEAT_EXIT_STREAM), "%s", detail);
 			if (!ix && (e = feat_index_new(&ix, feat_index_info(s)->code_bits, 0)))
 				feat_die(FEAT_EXIT_SYSTEM, "%s", feat_strerror(e));
 			if (feat_index_info(s)->code_bits != feat_index_info(ix)->code_bits)
@@ -106,7 +104,7 @@ static void build_cmd(int argc, char **argv, const char *out, long m, int merge)
 					  "indexed again", argv[i], feat_index_info(s)->m,
 					  feat_index_info(ix)->m);
 			if ((e = feat_index_add_index(ix, s)))
-				feat_die(exit_for(e), "%s: %s", argv[i], feat_strerror(e));
+				feat_die(feat_cli_exit_code(e, FEAT_EXIT_STREAM), "%s: %s", argv[i], feat_strerror(e));
 			feat_index_free(s);
 			continue;
 		}
@@ -182,7 +180,7 @@ static void append_cmd(int argc, char **argv)
 		int e;
 
 		if ((e = feat_index_open(&old, path, detail, sizeof detail)))
-			feat_die(exit_for(e), "%s", detail);
+			feat_die(feat_cli_exit_code(e, FEAT_EXIT_STREAM), "%s", detail);
 		if ((e = feat_index_new(&ix, feat_index_info(old)->code_bits, 0)) ||
 		    (e = feat_index_add_index(ix, old)))
 			feat_die(FEAT_EXIT_SYSTEM, "%s", feat_strerror(e));
@@ -211,11 +209,11 @@ static int info_cmd(int argc, char **argv, int check)
 		int e;
 
 		if ((e = feat_index_open(&ix, argv[i], detail, sizeof detail)))
-			feat_die(exit_for(e), "%s", detail);
+			feat_die(feat_cli_exit_code(e, FEAT_EXIT_STREAM), "%s", detail);
 		if (check) {
 			if ((e = feat_index_verify(ix, detail, sizeof detail))) {
 				fprintf(stderr, "%s: %s\n", feat_prog, detail);
-				rc = e == FEAT_E_NOMEM ? FEAT_EXIT_SYSTEM : 1;
+				rc = feat_cli_exit_code(e, 1);
 			} else if (feat_verbose >= 0) {
 				printf("%s: ok\n", argv[i]);
 			}

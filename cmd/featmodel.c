@@ -8,6 +8,15 @@
  *   featmodel import -o OUT.fm MODEL.onnx        convert (and check) a model
  *   featmodel fitcodes -o OUT.fm --bits K --from LAYER MODEL STREAM
  *                                        PCA + ITQ codes on a layer's features
+ *
+ * The one program that reaches past feat.h: info, check, bench and run
+ * are the engine's developer tools (the layer table, per-layer timing,
+ * raw forward passes on a batch, the kernel path), and fitcodes cuts a
+ * network and adds a code layer through the engine's graph, builder and
+ * blobs (nn/net.h, nn/cut.h, codes/itq.h, kern/kern.h).  Exporting those
+ * would freeze the engine's internals as libfeat's interface.  import is
+ * feat_model_import(3); every other program uses feat.h and cmd/common
+ * alone.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -17,7 +26,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -126,7 +134,8 @@ static void parse(int argc, char **argv, struct opts *o)
 		case 't': o->threads = (int)feat_cli_long("--threads", optarg, 1, FEAT_POOL_MAX); break;
 		case 'o': o->output = optarg; break;
 		case 0x2001:
-			if (o->nset == MAXSET || !strchr(optarg, '=') || optarg[0] == '=')
+			if (o->nset == MAXSET || !strchr(optarg, '=') || optarg[0] == '=' ||
+			    strchr(optarg, '=') - optarg > 255)
 				feat_die_usage("--set: expected KEY=VALUE (at most %d), got '%s'", MAXSET,
 					       optarg);
 			o->set[o->nset++] = optarg;
@@ -179,9 +188,7 @@ static struct feat_net *load(const char *name)
 	e = feat_net_load(&n, path, detail, sizeof detail);
 
 	if (e)
-		feat_die(e == FEAT_E_IO || e == FEAT_E_NOMEM ? FEAT_EXIT_SYSTEM
-			 : e == FEAT_E_INVAL ? FEAT_EXIT_USAGE : FEAT_EXIT_STREAM,
-			 "%s", detail);
+		feat_die(feat_cli_model_exit(e), "%s", detail);
 	return n;
 }
 
@@ -427,158 +434,32 @@ static void run(struct feat_net *n, const struct opts *o)
 	}
 }
 
-/* --set KEY=VALUE: numbers become ints or floats (lists when there are
- * commas), anything else text. */
-static int set_meta(feat_model_builder *b, const char *kv)
-{
-	const char *eq = strchr(kv, '=');
-	char key[256], *val = strdup(eq + 1), *tok, *save = NULL, *end;
-	int64_t iv[256];
-	double fv[256];
-	int n = 0, ints = 1, nums = 1, e;
-
-	if (!val || (size_t)(eq - kv) >= sizeof key)
-		feat_die_usage("--set: bad '%s'", kv);
-	memcpy(key, kv, (size_t)(eq - kv));
-	key[eq - kv] = 0;
-	for (tok = strtok_r(val, ",", &save); tok && nums; tok = strtok_r(NULL, ",", &save)) {
-		if (n == 256) {
-			nums = 0;
-			break;
-		}
-		errno = 0;
-		iv[n] = strtoll(tok, &end, 10);
-		if (errno || *end || end == tok) {
-			ints = 0;
-			fv[n] = strtod(tok, &end);
-			if (*end || end == tok || !isfinite(fv[n]))
-				nums = 0;
-		} else {
-			fv[n] = (double)iv[n];
-		}
-		n++;
-	}
-	if (nums && n == 1 && !strchr(eq + 1, ','))
-		e = feat_mb_meta(b, key, ints ? &(struct feat_value){ .type = FEAT_V_INT, .n = 1, .u.i = iv[0] }
-					     : &(struct feat_value){ .type = FEAT_V_FLOAT, .n = 1, .u.f = fv[0] });
-	else if (nums && n)
-		e = feat_mb_meta(b, key, ints ? &(struct feat_value){ .type = FEAT_V_INTS, .n = (uint32_t)n, .u.ints = iv }
-					     : &(struct feat_value){ .type = FEAT_V_FLOATS, .n = (uint32_t)n, .u.floats = fv });
-	else
-		e = feat_mb_meta(b, key, &(struct feat_value){ .type = FEAT_V_STR, .n = 1, .u.s = eq + 1 });
-	free(val);
-	return e;
-}
-
-static void set_labels(feat_model_builder *b, const char *path)
-{
-	FILE *f = fopen(path, "r");
-	char **v = NULL, *line = NULL;
-	size_t cap = 0, n = 0;
-	ssize_t k;
-
-	if (!f)
-		feat_die(FEAT_EXIT_SYSTEM, "%s: cannot open: %s", path, strerror(errno));
-	while ((k = getline(&line, &cap, f)) >= 0) {
-		char **nv;
-
-		while (k > 0 && (line[k - 1] == '\n' || line[k - 1] == '\r'))
-			line[--k] = 0;
-		if (!(nv = realloc(v, (n + 1) * sizeof *v)) || !(nv[n] = strdup(line)))
-			feat_die(FEAT_EXIT_SYSTEM, "out of memory");
-		v = nv;
-		n++;
-	}
-	fclose(f);
-	free(line);
-	if (feat_mb_meta(b, "labels", &(struct feat_value){ .type = FEAT_V_STRS, .n = (uint32_t)n,
-							    .u.strs = (const char *const *)v }))
-		feat_die(FEAT_EXIT_USAGE, "%s: labels too long", path);
-	for (size_t i = 0; i < n; i++)
-		free(v[i]);
-	free(v);
-}
-
-/* Map a whole file read-only; dies with a clear line when it cannot. */
-static void *map_file(const char *path, size_t *len)
-{
-	int fd = open(path, O_RDONLY);
-	struct stat st;
-	void *map;
-
-	if (fd < 0 || fstat(fd, &st))
-		feat_die(FEAT_EXIT_SYSTEM, "%s: cannot open: %s", path, strerror(errno));
-	if (!S_ISREG(st.st_mode))
-		feat_die(FEAT_EXIT_SYSTEM, "%s: not a regular file", path);
-	if (!st.st_size)
-		feat_die(FEAT_EXIT_STREAM, "%s: empty file", path);
-	map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-	close(fd);
-	if (map == MAP_FAILED)
-		feat_die(FEAT_EXIT_SYSTEM, "%s: %s", path, strerror(errno));
-	*len = (size_t)st.st_size;
-	return map;
-}
-
-/* import: the source mapped, converted, written, then loaded and built as
- * a check; a model that cannot run is not left behind.  One file is ONNX;
- * two are Caffe's deploy.prototxt and .caffemodel. */
+/* import: converted and checked by the library, then written; a model
+ * that cannot run is not left behind, and an old OUT stays when the
+ * import fails.  One file is ONNX; two are Caffe's deploy.prototxt and
+ * .caffemodel. */
 static void import(const struct opts *o)
 {
-	feat_model_builder *b = feat_model_builder_new();
-	char detail[512];
-	struct feat_net *n;
 	struct feat_outfile *out;
 	unsigned char *bytes;
-	size_t len, len2, nbytes;
-	void *map = map_file(o->model, &len), *map2;
-	int e;
+	size_t nbytes;
+	char why[512];
+	int e, layers;
 
-	if (!b)
-		feat_die(FEAT_EXIT_SYSTEM, "out of memory");
-	if (o->nargs == 1) {
-		map2 = map_file(o->args[0], &len2);
-		e = feat_import_caffe(b, map, len, map2, len2, detail, sizeof detail);
-		munmap(map2, len2);
-	} else {
-		e = feat_import_onnx(b, map, len, detail, sizeof detail);
-	}
-	munmap(map, len);
-	if (e)
-		feat_die(e == FEAT_E_NOMEM ? FEAT_EXIT_SYSTEM : FEAT_EXIT_STREAM, "%s: %s", o->model,
-			 detail);
-	for (int i = 0; i < o->nset; i++)
-		if (set_meta(b, o->set[i]))
-			feat_die(FEAT_EXIT_USAGE, "--set %s: cannot store it", o->set[i]);
-	if (o->labels)
-		set_labels(b, o->labels);
-	/* The model is written to a temporary file and built from it there;
-	 * only a model that builds replaces OUT (an old model stays when the
-	 * import fails). */
-	if ((e = feat_mb_encode(b, &bytes, &nbytes)))
-		feat_die(e == FEAT_E_NOMEM ? FEAT_EXIT_SYSTEM : FEAT_EXIT_STREAM, "%s: %s",
-			 o->model, feat_strerror(e));
-	feat_model_builder_free(b);
+	if ((e = feat_model_import(o->model, o->nargs == 1 ? o->args[0] : NULL, o->set, o->nset,
+				   o->labels, &bytes, &nbytes, &layers, why, sizeof why)))
+		feat_die(feat_cli_exit_code(e, FEAT_EXIT_STREAM), "%s", why);
 	out = feat_cli_create(o->output);
 	if ((e = feat_write_full(out->fd, bytes, nbytes)))
 		feat_die(FEAT_EXIT_SYSTEM, "%s: write error: %s", o->output, strerror(e));
 	free(bytes);
-	if ((e = feat_net_load(&n, out->tmp ? out->tmp : o->output, detail, sizeof detail)))
-		feat_die(FEAT_EXIT_STREAM, "%s: imported, but the network does not build: %s",
-			 o->model, detail);
 	feat_cli_commit(out);
 	if (feat_verbose >= 0)
-		printf("%s: %d layers, written to %s\n", o->model, n->nlayer, o->output);
-	feat_net_free(n);
+		printf("%s: %d layers, written to %s\n", o->model, layers, o->output);
 }
 
 /* ------------------------------------------------------------ fitcodes */
 
-/* An exit code for a library error while building or loading a model. */
-static int model_exit(int e)
-{
-	return e == FEAT_E_IO || e == FEAT_E_NOMEM ? FEAT_EXIT_SYSTEM : FEAT_EXIT_STREAM;
-}
 
 /* Build a network from a builder's bytes (kept in *buf until the net is
  * freed). */
@@ -591,10 +472,10 @@ static struct feat_net *build_net(feat_model_builder *b, unsigned char **buf, co
 	int e;
 
 	if ((e = feat_mb_encode(b, buf, &len)))
-		feat_die(model_exit(e), "%s: %s", what, feat_strerror(e));
+		feat_die(feat_cli_exit_code(e, FEAT_EXIT_STREAM), "%s: %s", what, feat_strerror(e));
 	if ((e = feat_model_parse(&m, *buf, len, detail, sizeof detail)) ||
 	    (e = feat_net_build(&n, &m, detail, sizeof detail)))
-		feat_die(model_exit(e), "%s: the network does not build: %s", what, detail);
+		feat_die(feat_cli_exit_code(e, FEAT_EXIT_STREAM), "%s: the network does not build: %s", what, detail);
 	return n;
 }
 
@@ -701,8 +582,7 @@ static void fitcodes(const struct opts *o)
 	if (feat_cli_model_path(o->model, path, sizeof path, detail, sizeof detail))
 		feat_die(FEAT_EXIT_SYSTEM, "%s", detail);
 	if ((e = feat_model_load(&m, path, detail, sizeof detail)))
-		feat_die(e == FEAT_E_IO || e == FEAT_E_NOMEM ? FEAT_EXIT_SYSTEM : FEAT_EXIT_STREAM,
-			 "%s", detail);
+		feat_die(feat_cli_exit_code(e, FEAT_EXIT_STREAM), "%s", detail);
 	if ((last = feat_model_find_output(&m, o->from, &blob, detail, sizeof detail)) < 0)
 		feat_die(FEAT_EXIT_USAGE, "%s: --from %s: %s", path, o->from, detail);
 	/* the network up to LAYER, from which the features come */
@@ -852,10 +732,10 @@ static void fitcodes(const struct opts *o)
 		if (e)
 			feat_die(FEAT_EXIT_SYSTEM, "out of memory");
 		for (int i = 0; i < o->nset; i++)
-			if (set_meta(b, o->set[i]))
-				feat_die(FEAT_EXIT_USAGE, "--set %s: cannot store it", o->set[i]);
+			if (feat_mb_meta_kv(b, o->set[i], detail, sizeof detail))
+				feat_die(FEAT_EXIT_USAGE, "--set %s", detail);
 		if ((e = feat_mb_encode(b, &bytes, &nbytes)))
-			feat_die(model_exit(e), "%s: %s", o->output, feat_strerror(e));
+			feat_die(feat_cli_exit_code(e, FEAT_EXIT_STREAM), "%s: %s", o->output, feat_strerror(e));
 		feat_model_builder_free(b);
 	}
 	out = feat_cli_create(o->output);

@@ -123,10 +123,6 @@ static void parse(int argc, char **argv, struct opts *o)
 
 
 
-static int exit_for(int e)
-{
-	return e == FEAT_E_IO || e == FEAT_E_NOMEM ? FEAT_EXIT_SYSTEM : FEAT_EXIT_STREAM;
-}
 
 /* The database: a featindex file mapped as it is, anything else indexed. */
 static feat_index *open_db(const char *path, const struct opts *o)
@@ -144,7 +140,7 @@ static feat_index *open_db(const char *path, const struct opts *o)
 		fclose(f);
 	if (isindex) {
 		if ((e = feat_index_open(&ix, path, detail, sizeof detail)))
-			feat_die(exit_for(e), "%s", detail);
+			feat_die(feat_cli_exit_code(e, FEAT_EXIT_STREAM), "%s", detail);
 		return ix;
 	}
 	if (o->m) {
@@ -153,7 +149,7 @@ static feat_index *open_db(const char *path, const struct opts *o)
 		feat_index *tmp = NULL;
 
 		if ((e = feat_index_load(&tmp, path, NULL, detail, sizeof detail)))
-			feat_die(exit_for(e), "%s", detail);
+			feat_die(feat_cli_exit_code(e, FEAT_EXIT_STREAM), "%s", detail);
 		if (feat_index_new(&ix, feat_index_info(tmp)->code_bits, (uint32_t)o->m))
 			feat_die_usage("--substrings: %ld substrings of %u-bit codes would be "
 				       "over %d bits or under 1", o->m,
@@ -168,7 +164,7 @@ static feat_index *open_db(const char *path, const struct opts *o)
 		}
 		feat_index_free(tmp);
 	} else if ((e = feat_index_load(&ix, path, NULL, detail, sizeof detail))) {
-		feat_die(exit_for(e), "%s", detail);
+		feat_die(feat_cli_exit_code(e, FEAT_EXIT_STREAM), "%s", detail);
 	}
 	if (!o->scan && (e = feat_index_build(ix)))
 		feat_die(FEAT_EXIT_SYSTEM, "indexing %s: %s", path, feat_strerror(e));
@@ -249,8 +245,7 @@ static int search_images(FILE *out, const feat_index *db, const struct opts *o,
 	co.detector = det;
 	co.descriptor = model;
 	if ((e = feat_coder_open(&coder, &co, why, sizeof why)))
-		feat_die(e == FEAT_E_NOTFOUND || e == FEAT_E_IO || e == FEAT_E_NOMEM
-			 ? FEAT_EXIT_SYSTEM : FEAT_EXIT_STREAM, "%s", why);
+		feat_die(feat_cli_model_exit(e), "%s", why);
 	if (feat_coder_bits(coder) != bits)
 		feat_die_usage("--image: %s gives %u-bit codes; the database holds %u-bit "
 			       "ones (give the --model it was built with)", model,
@@ -321,7 +316,7 @@ int main(int argc, char **argv)
 				feat_die_usage("%s: no such file, and not a %u-bit code in hex "
 					       "(%u hex digits)", arg, bits, (bits + 7) / 8 * 2);
 			if ((e = feat_index_load(&qs, arg, NULL, detail, sizeof detail)))
-				feat_die(exit_for(e), "%s", detail);
+				feat_die(feat_cli_exit_code(e, FEAT_EXIT_STREAM), "%s", detail);
 			if (qs && feat_index_info(qs)->code_bits != bits)
 				feat_die(FEAT_EXIT_STREAM, "%s: query codes have %u bits; the "
 					 "database's have %u", arg,

@@ -380,7 +380,7 @@ int main(int argc, char **argv)
 	feat_cli_init(argv[0]);
 	first = parse(argc, argv, &o);
 	feat_cli_binary_stdout();
-	if (!(s.w = feat_writer_new(STDOUT_FILENO, "standard output")))
+	if (feat_writer_new(&s.w, STDOUT_FILENO, "standard output"))
 		feat_die(FEAT_EXIT_SYSTEM, "out of memory");
 	feat_rec_init(&s.r);
 	if (first < argc && !o.recursive)

@@ -12,7 +12,6 @@
 #include <string.h>
 
 #include "common/cli.h"
-#include "img/prep.h"
 
 static const char usage[] =
 	"Usage: imgprep [OPTION]...\n"
@@ -92,16 +91,12 @@ static void parse_size(const char *arg, struct opts *o)
  */
 static void from_model(const char *name, unsigned set, struct feat_prep_opts *p)
 {
-	struct feat_model m;
 	char path[4096], why[512];
 	unsigned given = 0;
 	int e;
 
 	if (feat_cli_model_path(name, path, sizeof path, why, sizeof why))
 		feat_die(FEAT_EXIT_SYSTEM, "%s", why);
-	if ((e = feat_model_load(&m, path, why, sizeof why)))
-		feat_die(e == FEAT_E_IO || e == FEAT_E_NOMEM ? FEAT_EXIT_SYSTEM
-							     : FEAT_EXIT_STREAM, "%s", why);
 	if ((set & SET_W) && (set & SET_H))
 		given |= FEAT_PREP_SET_SIZE;
 	if (set & SET_BGR)
@@ -112,10 +107,8 @@ static void from_model(const char *name, unsigned set, struct feat_prep_opts *p)
 		given |= FEAT_PREP_SET_SCALE;
 	if (set & SET_FIT)
 		given |= FEAT_PREP_SET_FIT;
-	e = feat_prep_from_model(p, given, &m, why, sizeof why);
-	feat_model_free(&m);
-	if (e)
-		feat_die(FEAT_EXIT_STREAM, "%s: %s", path, why);
+	if ((e = feat_prep_model(p, given, path, why, sizeof why)))
+		feat_die(feat_cli_exit_code(e, FEAT_EXIT_STREAM), "%s", why);
 }
 
 static void parse(int argc, char **argv, struct opts *o)

@@ -15,7 +15,6 @@
 #include <string.h>
 
 #include "common/cli.h"
-#include "base/threadpool.h"
 
 static const char usage[] =
 	"Usage: ssd-detect [OPTION]...\n"
@@ -78,7 +77,7 @@ static void parse(int argc, char **argv, struct opts *o)
 		switch (c) {
 		case 'm': o->model = optarg; break;
 		case 'b': o->batch = (int)feat_cli_long("--batch", optarg, 1, 4096); break;
-		case 't': o->threads = (int)feat_cli_long("--threads", optarg, 1, FEAT_POOL_MAX); break;
+		case 't': o->threads = (int)feat_cli_long("--threads", optarg, 1, FEAT_THREADS_MAX); break;
 		case 'c':
 			o->conf = feat_cli_double("--confidence-threshold", optarg, -1e30, 1e30);
 			o->set_conf = 1;
@@ -121,8 +120,7 @@ static void load(struct ctx *x, const struct opts *o)
 	d.set_top_k = o->set_top_k, d.top_k = (int)o->top_k;
 	d.set_keep_top_k = o->set_keep, d.keep_top_k = (int)o->keep_top_k;
 	if ((e = feat_detector_open(&x->det, path, &d, why, sizeof why)))
-		feat_die(e == FEAT_E_IO || e == FEAT_E_NOMEM ? FEAT_EXIT_SYSTEM
-			 : e == FEAT_E_INVAL ? FEAT_EXIT_USAGE : FEAT_EXIT_STREAM, "%s", why);
+		feat_die(feat_cli_model_exit(e), "%s", why);
 	feat_detector_info(x->det, &i);
 	feat_info("%s: input %ux%ux%u, %d priors, %d classes, confidence > %g, NMS %g, top_k %d, keep_top_k %d, batch %d",
 		  path, i.channels, i.height, i.width, i.priors, i.classes,

@@ -2,8 +2,8 @@
 # The library's photo-to-code API (feat_coder(3)) as a user's C program
 # sees it: contrib/api/photocode, linked against libfeat.so through
 # feat.h alone, gives the pipeline's codes bit for bit, reports bad
-# photos as errors and goes on; libfeat.so exports what feat.h declares
-# and nothing else.
+# photos as errors and goes on; libfeat.so exports what feat.h and the
+# headers it includes (include/feat/*.h) declare, and nothing else.
 
 . "$FEAT_TOP/t/test-lib.sh"
 
@@ -11,13 +11,26 @@ PC=$FEAT_EXAMPLES/photocode
 S=$FEAT_TOP/contrib/samples
 export FEAT_MODELS="$FEAT_TOP/models"
 
-test_expect_success 'libfeat.so exports exactly the functions feat.h declares' '
+test_expect_success 'libfeat.so exports exactly the functions feat.h'"'"'s headers declare' '
 	so=$(ls "$FEAT_EXAMPLES"/../../libfeat.so.*.*.*) &&
 	nm -D --defined-only "$so" | awk "\$2 == \"T\" { print \$3 }" | sort >exported &&
-	sed -n "s/^FEAT_API .*[ *]\(feat_[a-z0-9_]*\)(.*/\1/p" "$FEAT_TOP/include/feat.h" |
+	sed -n "s/^FEAT_API .*[ *]\(feat_[a-z0-9_]*\)(.*/\1/p" \
+		"$FEAT_TOP/include/feat.h" "$FEAT_TOP"/include/feat/*.h |
 		sort -u >declared &&
 	test $(wc -l <declared) -gt 100 &&
 	diff declared exported
+'
+
+test_expect_success 'each public header compiles on its own, in C and C++' '
+	for h in feat.h $(cd "$FEAT_TOP/include" && ls feat/*.h); do
+		printf "#include <%s>\n" "$h" >one.c &&
+		${CC:-cc} -std=c99 -Wall -Wextra -Werror -pedantic -fsyntax-only \
+			-I"$FEAT_TOP/include" one.c || return 1
+		if command -v ${CXX:-c++} >/dev/null; then
+			${CXX:-c++} -x c++ -Wall -Werror -fsyntax-only -I"$FEAT_TOP/include" one.c ||
+				return 1
+		fi
+	done
 '
 
 test_expect_success 'photo to code: the pipeline'"'"'s codes and errors' '

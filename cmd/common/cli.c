@@ -277,6 +277,18 @@ void feat_progress(uint64_t records, uint64_t bytes, int final)
 
 /* ---------------------------------------------------------- the filter */
 
+int feat_cli_exit_code(int err, int otherwise)
+{
+	return err == FEAT_E_IO || err == FEAT_E_NOMEM ? FEAT_EXIT_SYSTEM : otherwise;
+}
+
+int feat_cli_model_exit(int err)
+{
+	return err == FEAT_E_NOTFOUND ? FEAT_EXIT_SYSTEM
+	       : err == FEAT_E_INVAL ? FEAT_EXIT_USAGE
+	       : feat_cli_exit_code(err, FEAT_EXIT_STREAM);
+}
+
 void feat_cli_stream_fail(feat_reader *rd, int err)
 {
 	const char *hint = "";
@@ -290,8 +302,7 @@ void feat_cli_stream_fail(feat_reader *rd, int err)
 	else
 		fprintf(stderr, "%s: %s\n", feat_prog, feat_reader_detail(rd));
 	feat_reader_drain(rd);
-	exit(err == FEAT_E_IO || err == FEAT_E_NOMEM ? FEAT_EXIT_SYSTEM
-						     : FEAT_EXIT_STREAM);
+	exit(feat_cli_exit_code(err, FEAT_EXIT_STREAM));
 }
 
 feat_reader *feat_cli_open_reader(const char *path, int *fd)
@@ -302,8 +313,7 @@ feat_reader *feat_cli_open_reader(const char *path, int *fd)
 	*fd = STDIN_FILENO;
 	if (!stdin_ && (*fd = open(path, O_RDONLY)) < 0)
 		feat_die(FEAT_EXIT_SYSTEM, "%s: cannot open: %s", path, strerror(errno));
-	rd = feat_reader_new(*fd, stdin_ ? "standard input" : path, NULL);
-	if (!rd)
+	if (feat_reader_new(&rd, *fd, stdin_ ? "standard input" : path, NULL))
 		feat_die(FEAT_EXIT_SYSTEM, "out of memory");
 	return rd;
 }
@@ -323,8 +333,8 @@ int feat_filter_run(const struct feat_filter *f)
 	int e;
 
 	feat_cli_binary_stdout();
-	rd = feat_reader_new(STDIN_FILENO, "standard input", NULL);
-	w = feat_writer_new(STDOUT_FILENO, "standard output");
+	feat_reader_new(&rd, STDIN_FILENO, "standard input", NULL);
+	feat_writer_new(&w, STDOUT_FILENO, "standard output");
 	if (!rd || !w)
 		feat_die(FEAT_EXIT_SYSTEM, "out of memory");
 	feat_rec_init(&r);
@@ -334,10 +344,8 @@ int feat_filter_run(const struct feat_filter *f)
 			e = f->work(&r, f->ctx, why, sizeof why);
 			if (e < 0) {
 				feat_writer_flush(w);
-				feat_die(e == FEAT_E_NOMEM || e == FEAT_E_IO
-						 ? FEAT_EXIT_SYSTEM
-						 : FEAT_EXIT_USAGE,
-					 "%s", why[0] ? why : feat_strerror(e));
+				feat_die(feat_cli_exit_code(e, FEAT_EXIT_USAGE), "%s",
+					 why[0] ? why : feat_strerror(e));
 			}
 		}
 		if ((e = feat_writer_put(w, &r)) < 0)
@@ -360,8 +368,18 @@ int feat_filter_run(const struct feat_filter *f)
 static void filter_fault(feat_writer *w, int e, const char *why)
 {
 	feat_writer_flush(w);
-	feat_die(e == FEAT_E_NOMEM || e == FEAT_E_IO ? FEAT_EXIT_SYSTEM : FEAT_EXIT_USAGE,
-		 "%s", why[0] ? why : feat_strerror(e));
+	feat_die(feat_cli_exit_code(e, FEAT_EXIT_USAGE), "%s", why[0] ? why : feat_strerror(e));
+}
+
+/* The records of a batch, freed; also before a fault ends the program,
+ * so that nothing is left for the leak checker of make asan to find (the
+ * compiler need not keep a pointer it will never use again). */
+static void batch_free(struct feat_rec *recs, struct feat_rec **ok, int cap)
+{
+	for (int i = 0; recs && i < cap; i++)
+		feat_rec_free(&recs[i]);
+	free(recs);
+	free(ok);
 }
 
 int feat_batch_filter_run(const struct feat_batch_filter *f)
@@ -374,8 +392,8 @@ int feat_batch_filter_run(const struct feat_batch_filter *f)
 	char why[512];
 
 	feat_cli_binary_stdout();
-	rd = feat_reader_new(STDIN_FILENO, "standard input", NULL);
-	w = feat_writer_new(STDOUT_FILENO, "standard output");
+	feat_reader_new(&rd, STDIN_FILENO, "standard input", NULL);
+	feat_writer_new(&w, STDOUT_FILENO, "standard output");
 	if (!rd || !w || !recs || !ok)
 		feat_die(FEAT_EXIT_SYSTEM, "out of memory");
 	for (int i = 0; i < cap; i++)
@@ -391,17 +409,22 @@ int feat_batch_filter_run(const struct feat_batch_filter *f)
 			int we;
 
 			why[0] = 0;
-			if ((we = f->work(ok, nok, f->ctx, why, sizeof why)) < 0)
+			if ((we = f->work(ok, nok, f->ctx, why, sizeof why)) < 0) {
+				batch_free(recs, ok, cap);
 				filter_fault(w, we, why);
+			}
 		}
 		for (int i = 0; i < n; i++) {
 			int we = feat_writer_put(w, &recs[i]);
 
-			if (we < 0)
+			if (we < 0) {
+				batch_free(recs, ok, cap);
 				feat_cli_write_fail(w, we);
+			}
 		}
 		feat_progress(feat_reader_records(rd), feat_reader_bytes(rd), 0);
 	} while (e > 0);
+	batch_free(recs, ok, cap);
 	if (e < 0) {
 		feat_writer_flush(w);
 		feat_cli_stream_fail(rd, e);
@@ -411,10 +434,6 @@ int feat_batch_filter_run(const struct feat_batch_filter *f)
 	feat_writer_free(w);
 	feat_progress(feat_reader_records(rd), feat_reader_bytes(rd), 1);
 	feat_reader_free(rd);
-	for (int i = 0; i < cap; i++)
-		feat_rec_free(&recs[i]);
-	free(recs);
-	free(ok);
 	return FEAT_EXIT_OK;
 }
 

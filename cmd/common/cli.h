@@ -26,6 +26,18 @@ enum {
 	FEAT_EXIT_SYSTEM = 4,   /* I/O error, out of memory, missing file a run needs */
 };
 
+/* The exit code for a library error err (a negative FEAT_E_*): what is
+ * the machine's or the run's fault (FEAT_E_IO, FEAT_E_NOMEM) is
+ * FEAT_EXIT_SYSTEM; anything else is what the input or the arguments did
+ * wrong, and gets the code the caller names for that (FEAT_EXIT_STREAM
+ * for a bad file or stream, FEAT_EXIT_USAGE for a bad option). */
+int feat_cli_exit_code(int err, int otherwise);
+/* The same for a model that cannot be opened (feat_detector_open,
+ * feat_coder_open, ...): FEAT_E_NOTFOUND (no model of that name) is a
+ * missing file (FEAT_EXIT_SYSTEM), FEAT_E_INVAL (FEAT_KERNEL names no
+ * path) a usage error, anything else an invalid model (FEAT_EXIT_STREAM). */
+int feat_cli_model_exit(int err);
+
 extern const char *feat_prog;   /* program name for messages */
 extern int feat_verbose;        /* -1 quiet, 0 normal, 1+ verbose */
 extern int feat_show_progress;  /* --progress */

@@ -75,4 +75,28 @@ int feat_fail_named(char *detail, size_t dlen, const char *name, int err,
 void feat_fmt(char *buf, size_t len, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
+/* A file's bytes (base/file.c): mapped when it is a regular file, read
+ * whole otherwise.  data is NULL when len is 0; feat_unmap releases. */
+struct feat_mapped {
+	const unsigned char *data;
+	size_t len;
+	void *map;               /* the mapping, or NULL */
+	unsigned char *own;      /* the bytes read, or NULL */
+};
+#define FEAT_MAP_REGULAR 1u      /* refuse what is not a regular file */
+/* Map or read fd (not closed; read from its current offset when not
+ * mapped).  0, or FEAT_E_IO / FEAT_E_TOOBIG / FEAT_E_NOMEM with a one-line
+ * reason in why ("is a directory", "cannot map: ...", "read error: ..."). */
+int feat_map_fd(struct feat_mapped *m, int fd, unsigned flags, char *why, size_t whylen);
+/* The same on a path ("cannot open: ..." too). */
+int feat_map_file(struct feat_mapped *m, const char *path, unsigned flags, char *why,
+	size_t whylen);
+void feat_unmap(struct feat_mapped *m);
+/* Read fd to its end into *buf (grown with realloc, *cap its size, meant
+ * to be reused); *len gets the bytes read, also on error.  hint: the size
+ * expected (0: unknown).  0, FEAT_E_IO (errno kept), FEAT_E_NOMEM, or
+ * FEAT_E_TOOBIG past max_bytes (0: no limit). */
+int feat_read_all(int fd, uint64_t max_bytes, uint64_t hint, unsigned char **buf,
+	size_t *cap, size_t *len);
+
 #endif

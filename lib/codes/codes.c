@@ -24,7 +24,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -280,8 +279,7 @@ int feat_codes_writer_close(feat_codes_writer *w)
 struct feat_codes {
 	const unsigned char *base;   /* the whole file */
 	size_t size;
-	void *map;                   /* munmap at close */
-	void *own;                   /* free at close */
+	struct feat_mapped file;     /* the file's bytes, released at close */
 	struct feat_codes_info info;
 	uint64_t count;
 	const unsigned char *recs;
@@ -409,7 +407,7 @@ static int codes_finish(feat_codes **out, feat_codes *c, char *detail,
 }
 
 int feat_codes_open_mem(feat_codes **out, const void *data, size_t len,
-	const char *name, char *detail, size_t dlen)
+	const char *name, char *why, size_t whylen)
 {
 	feat_codes *c;
 	int e;
@@ -421,96 +419,49 @@ int feat_codes_open_mem(feat_codes **out, const void *data, size_t len,
 		return e;
 	c->base = data;
 	c->size = len;
-	return codes_finish(out, c, detail, dlen);
+	return codes_finish(out, c, why, whylen);
 }
 
-int feat_codes_open_fd(feat_codes **out, int fd, const char *name,
+/* A featcodes file's bytes from fd or path (one of them). */
+static int codes_map(feat_codes **out, int fd, const char *path, const char *name,
 	char *detail, size_t dlen)
 {
 	feat_codes *c;
-	struct stat st;
+	char why[256];
 	int e;
 
 	*out = NULL;
 	if ((e = codes_new(&c, name)))
 		return e;
-	if (fstat(fd, &st))
-		goto io;
-	if (S_ISREG(st.st_mode)) {
-		if ((uint64_t)st.st_size > SIZE_MAX) {
-			feat_codes_close(c);
-			return hdr_fail(detail, dlen, name, FEAT_E_TOOBIG,
-					"file too large to map");
-		}
-		c->size = (size_t)st.st_size;
-		if (c->size) {
-			c->map = mmap(NULL, c->size, PROT_READ, MAP_SHARED, fd, 0);
-			if (c->map == MAP_FAILED) {
-				c->map = NULL;
-				goto io;
-			}
-			c->base = c->map;
-		}
-	} else {
-		/* A pipe: read it all, growing the buffer with what arrives. */
-		size_t cap = 0;
-		unsigned char *p;
-
-		for (;;) {
-			ssize_t k;
-
-			if (c->size == cap) {
-				size_t nc = cap ? cap * 2 : CODES_IOBUF;
-
-				if (nc < cap || !(p = realloc(c->own, nc))) {
-					feat_codes_close(c);
-					return hdr_fail(detail, dlen, name, FEAT_E_NOMEM,
-							"out of memory after %zu bytes",
-							cap);
-				}
-				c->own = p;
-				cap = nc;
-			}
-			k = read(fd, (unsigned char *)c->own + c->size, cap - c->size);
-			if (k < 0 && errno == EINTR)
-				continue;
-			if (k < 0)
-				goto io;
-			if (k == 0)
-				break;
-			c->size += (size_t)k;
-		}
-		c->base = c->own;
+	/* mapped when it is a regular file, read whole when a pipe */
+	e = path ? feat_map_file(&c->file, path, 0, why, sizeof why)
+		 : feat_map_fd(&c->file, fd, 0, why, sizeof why);
+	if (e) {
+		feat_codes_close(c);
+		return hdr_fail(detail, dlen, name ? name : "input", e, "%s", why);
 	}
+	c->base = c->file.data;
+	c->size = c->file.len;
 	return codes_finish(out, c, detail, dlen);
-io:
-	e = errno;
-	feat_codes_close(c);
-	return hdr_fail(detail, dlen, name ? name : "input", FEAT_E_IO,
-			"read error: %s", strerror(e));
 }
 
-int feat_codes_open(feat_codes **out, const char *path, char *detail,
-	size_t dlen)
+int feat_codes_open_fd(feat_codes **out, int fd, const char *name,
+	char *why, size_t whylen)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC), e;
+	return codes_map(out, fd, NULL, name, why, whylen);
+}
 
-	*out = NULL;
-	if (fd < 0)
-		return hdr_fail(detail, dlen, path, FEAT_E_IO, "cannot open: %s",
-				strerror(errno));
-	e = feat_codes_open_fd(out, fd, path, detail, dlen);
-	close(fd);  /* a mapping outlives its descriptor */
-	return e;
+int feat_codes_open(feat_codes **out, const char *path, char *why,
+	size_t whylen)
+{
+	return codes_map(out, -1, path, path, why, whylen);
 }
 
 void feat_codes_close(feat_codes *c)
 {
 	if (!c)
 		return;
-	if (c->map)
-		munmap(c->map, c->size);
-	free(c->own);
+	feat_unmap(&c->file);
 	free(c);
 }
 
@@ -548,8 +499,8 @@ const char *feat_codes_key(const feat_codes *c, uint64_t i, size_t *len,
 	return (const char *)r + 4;
 }
 
-int feat_codes_verify(const feat_codes *c, uint64_t *bad, char *detail,
-	size_t dlen)
+int feat_codes_verify(const feat_codes *c, uint64_t *bad, char *why,
+	size_t whylen)
 {
 	const struct feat_codes_info *in = &c->info;
 	size_t cb = (in->code_bits + 7) / 8;
@@ -560,25 +511,25 @@ int feat_codes_verify(const feat_codes *c, uint64_t *bad, char *detail,
 		const unsigned char *k = r + in->code_stride + 4;
 		uint32_t full = feat_rd32(r + in->code_stride);
 		size_t kept = full < in->key_width ? full : in->key_width;
-		const char *why = NULL;
+		const char *reason = NULL;
 
 		if (cb && (r[cb - 1] & mask))
-			why = "padding bits after the code are not zero";
-		for (size_t j = cb; !why && j < in->code_stride; j++)
+			reason = "padding bits after the code are not zero";
+		for (size_t j = cb; !reason && j < in->code_stride; j++)
 			if (r[j])
-				why = "padding bytes after the code are not zero";
-		if (!why && full > FEAT_KEY_MAX)
-			why = "key length over 65535";
-		if (!why && memchr(k, 0, kept))
-			why = "NUL byte inside the key";
-		for (size_t j = in->code_stride + 4 + kept; !why && j < in->record_size; j++)
+				reason = "padding bytes after the code are not zero";
+		if (!reason && full > FEAT_KEY_MAX)
+			reason = "key length over 65535";
+		if (!reason && memchr(k, 0, kept))
+			reason = "NUL byte inside the key";
+		for (size_t j = in->code_stride + 4 + kept; !reason && j < in->record_size; j++)
 			if (r[j])
-				why = "padding after the key is not zero";
-		if (why) {
+				reason = "padding after the key is not zero";
+		if (reason) {
 			if (bad)
 				*bad = i;
-			feat_fmt(detail, dlen, "%s: record %llu: %s", c->name,
-				 (unsigned long long)i, why);
+			feat_fmt(why, whylen, "%s: record %llu: %s", c->name,
+				 (unsigned long long)i, reason);
 			return FEAT_E_CORRUPT;
 		}
 	}

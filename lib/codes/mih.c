@@ -1040,13 +1040,13 @@ static int open_common(feat_index **out, feat_index *ix, char *detail,
 }
 
 int feat_index_open_mem(feat_index **out, const void *data, size_t len,
-	const char *name, char *detail, size_t dlen)
+	const char *name, char *why, size_t whylen)
 {
 	feat_index *ix;
 
 	*out = NULL;
 	if ((!data && len) || ((uintptr_t)data % 8))
-		return ofail(detail, dlen, name ? name : "index", FEAT_E_INVAL,
+		return ofail(why, whylen, name ? name : "index", FEAT_E_INVAL,
 			     "data in memory must be 8-byte aligned");
 	ix = calloc(1, sizeof *ix);
 	if (!ix)
@@ -1054,58 +1054,47 @@ int feat_index_open_mem(feat_index **out, const void *data, size_t len,
 	feat_fmt(ix->name, sizeof ix->name, "%s", name ? name : "index");
 	ix->codes = data;   /* parse() takes the base from here */
 	ix->mapsize = len;
-	return open_common(out, ix, detail, dlen);
+	return open_common(out, ix, why, whylen);
 }
 
 /* Map a regular file open on fd (not closed) as an index named name. */
 static int open_fd(feat_index **out, int fd, const char *name, char *detail,
 	size_t dlen)
 {
+	struct feat_mapped f;
 	feat_index *ix;
-	struct stat st;
+	char why[256];
+	int e;
 
 	*out = NULL;
-	if (fstat(fd, &st))
-		return ofail(detail, dlen, name, FEAT_E_IO, "%s", strerror(errno));
-	if (!S_ISREG(st.st_mode))
-		return ofail(detail, dlen, name, FEAT_E_IO,
-			     "not a regular file (an index is mapped)");
-	if ((uint64_t)st.st_size > SIZE_MAX)
-		return ofail(detail, dlen, name, FEAT_E_TOOBIG, "file too large to map");
+	if ((e = feat_map_fd(&f, fd, FEAT_MAP_REGULAR, why, sizeof why)))
+		return ofail(detail, dlen, name, e, "%s", why);
 	ix = calloc(1, sizeof *ix);
-	if (!ix)
+	if (!ix) {
+		feat_unmap(&f);
 		return FEAT_E_NOMEM;
-	feat_fmt(ix->name, sizeof ix->name, "%s", name);
-	ix->mapsize = (size_t)st.st_size;
-	if (ix->mapsize) {
-		ix->map = mmap(NULL, ix->mapsize, PROT_READ, MAP_SHARED, fd, 0);
-		if (ix->map == MAP_FAILED) {
-			int err = errno;
-
-			ix->map = NULL;
-			feat_index_free(ix);
-			return ofail(detail, dlen, name, FEAT_E_IO, "cannot map: %s",
-				     strerror(err));
-		}
 	}
+	feat_fmt(ix->name, sizeof ix->name, "%s", name);
+	ix->map = f.map;   /* feat_index_free unmaps it */
+	ix->mapsize = f.len;
 	return open_common(out, ix, detail, dlen);
 }
 
-int feat_index_open(feat_index **out, const char *path, char *detail,
-	size_t dlen)
+int feat_index_open(feat_index **out, const char *path, char *why,
+	size_t whylen)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC), e;
 
 	*out = NULL;
 	if (fd < 0)
-		return ofail(detail, dlen, path, FEAT_E_IO, "cannot open: %s",
+		return ofail(why, whylen, path, FEAT_E_IO, "cannot open: %s",
 			     strerror(errno));
-	e = open_fd(out, fd, path, detail, dlen);
+	e = open_fd(out, fd, path, why, whylen);
 	close(fd);   /* a mapping outlives its descriptor */
 	return e;
 }
 
-int feat_index_verify(const feat_index *ix, char *detail, size_t dlen)
+int feat_index_verify(const feat_index *ix, char *why, size_t whylen)
 {
 	uint8_t *seen;
 
@@ -1120,20 +1109,20 @@ int feat_index_verify(const feat_index *ix, char *detail, size_t dlen)
 		memset(seen, 0, ix->n);
 		for (uint64_t p = 0; p < ix->n; p++) {
 			uint32_t id = T->ids[p];
-			const char *why = NULL;
+			const char *reason = NULL;
 
 			if (id >= ix->n)
-				why = "id out of range";
+				reason = "id out of range";
 			else if (seen[id])
-				why = "record listed twice";
+				reason = "record listed twice";
 			else if (sub_get(ix->codes + (size_t)id * ix->info.code_stride,
 					 T->lo, T->w) != T->vals[p])
-				why = "value is not the substring of the record's code";
-			if (why) {
+				reason = "value is not the substring of the record's code";
+			if (reason) {
 				free(seen);
-				return ofail(detail, dlen, ix->name, FEAT_E_CORRUPT,
+				return ofail(why, whylen, ix->name, FEAT_E_CORRUPT,
 					     "table %u entry %llu (record %u): %s", j,
-					     (unsigned long long)p, id, why);
+					     (unsigned long long)p, id, reason);
 			}
 			seen[id] = 1;
 		}
@@ -2289,13 +2278,13 @@ static int load_text(struct loader *L, const char *buf, size_t len)
 
 static int load_stream(struct loader *L, int fd)
 {
-	feat_reader *rd = feat_reader_new(fd, L->name, NULL);
+	feat_reader *rd;
 	struct feat_rec r;
 	char where[64];
 	int e;
 
-	if (!rd)
-		return FEAT_E_NOMEM;
+	if ((e = feat_reader_new(&rd, fd, L->name, NULL)))
+		return e;
 	feat_rec_init(&r);
 	while ((e = feat_reader_next(rd, &r)) > 0) {
 		struct feat_tensor *t = feat_rec_find(&r, "code");
@@ -2376,44 +2365,16 @@ out:
 	return e;
 }
 
-/* Read all of fd (from its current offset). */
-static int slurp(int fd, unsigned char **buf, size_t *len)
-{
-	size_t cap = 0;
-
-	*buf = NULL;
-	*len = 0;
-	for (;;) {
-		ssize_t k;
-
-		if (*len == cap) {
-			size_t nc = cap ? 2 * cap : 1 << 16;
-			unsigned char *p = nc > cap ? realloc(*buf, nc) : NULL;
-
-			if (!p)
-				return FEAT_E_NOMEM;
-			*buf = p;
-			cap = nc;
-		}
-		k = read(fd, *buf + *len, cap - *len);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k < 0)
-			return FEAT_E_IO;
-		if (k == 0)
-			return 0;
-		*len += (size_t)k;
-	}
-}
-
-int feat_index_load(feat_index **ixp, const char *path, uint64_t *skipped,
-	char *detail, size_t dlen)
+/* The records of path into *ixp, which is made (with the file's code
+ * length) when it is NULL. */
+static int load_file(feat_index **ixp, const char *path, uint64_t *skipped,
+	char *why, size_t whylen)
 {
 	int std = !strcmp(path, "-");
 	const char *name = std ? "standard input" : path;
-	struct loader L = { ixp, name, 0, detail, dlen };
+	struct loader L = { ixp, name, 0, why, whylen };
 	unsigned char magic[8] = { 0 }, *buf = NULL;
-	size_t len = 0;
+	size_t len = 0, cap = 0;
 	struct stat st;
 	int fd = std ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC);
 	int e = 0, reg;
@@ -2421,22 +2382,22 @@ int feat_index_load(feat_index **ixp, const char *path, uint64_t *skipped,
 	feat_codes *c;
 	feat_index *o;
 
-	detail[0] = 0;
+	why[0] = 0;
 	if (fd < 0)
-		return ofail(detail, dlen, name, FEAT_E_IO, "cannot open: %s",
+		return ofail(why, whylen, name, FEAT_E_IO, "cannot open: %s",
 			     strerror(errno));
 	reg = !fstat(fd, &st) && S_ISREG(st.st_mode) && lseek(fd, 0, SEEK_CUR) == 0;
 	if (reg) {
 		k = pread(fd, magic, 8, 0);
 		if (k < 0) {
-			e = ofail(detail, dlen, name, FEAT_E_IO, "read error: %s",
+			e = ofail(why, whylen, name, FEAT_E_IO, "read error: %s",
 				  strerror(errno));
 			goto out;
 		}
 	} else {
 		/* a pipe, a terminal: sniff after reading it all */
-		if ((e = slurp(fd, &buf, &len))) {
-			ofail(detail, dlen, name, e, "read error: %s",
+		if ((e = feat_read_all(fd, 0, 0, &buf, &cap, &len))) {
+			ofail(why, whylen, name, e, "read error: %s",
 			      e == FEAT_E_IO ? strerror(errno) : "out of memory");
 			goto out;
 		}
@@ -2444,13 +2405,13 @@ int feat_index_load(feat_index **ixp, const char *path, uint64_t *skipped,
 		memcpy(magic, buf, (size_t)k);
 	}
 	if (k == 8 && !memcmp(magic, FEAT_CODES_MAGIC, 8)) {
-		e = reg ? feat_codes_open_fd(&c, fd, name, detail, dlen)
-			: feat_codes_open_mem(&c, buf, len, name, detail, dlen);
+		e = reg ? feat_codes_open_fd(&c, fd, name, why, whylen)
+			: feat_codes_open_mem(&c, buf, len, name, why, whylen);
 		if (!e)
 			e = load_codes(&L, c);
 	} else if (k == 8 && !memcmp(magic, FEAT_INDEX_MAGIC, 8)) {
-		e = reg ? open_fd(&o, fd, name, detail, dlen)
-			: feat_index_open_mem(&o, buf, len, name, detail, dlen);
+		e = reg ? open_fd(&o, fd, name, why, whylen)
+			: feat_index_open_mem(&o, buf, len, name, why, whylen);
 		if (!e)
 			e = load_index(&L, o);
 	} else if (k == 8 && !memcmp(magic, FEAT_STREAM_MAGIC, 8)) {
@@ -2462,7 +2423,7 @@ int feat_index_load(feat_index **ixp, const char *path, uint64_t *skipped,
 
 			if (!tmp || fwrite(buf, 1, len, tmp) != len || fflush(tmp) ||
 			    lseek(fileno(tmp), 0, SEEK_SET)) {
-				e = ofail(detail, dlen, name, FEAT_E_IO,
+				e = ofail(why, whylen, name, FEAT_E_IO,
 					  "cannot keep the stream in a temporary file: %s",
 					  strerror(errno));
 			} else {
@@ -2472,13 +2433,13 @@ int feat_index_load(feat_index **ixp, const char *path, uint64_t *skipped,
 				fclose(tmp);
 		}
 	} else {
-		if (reg && (e = slurp(fd, &buf, &len))) {
-			ofail(detail, dlen, name, e, "read error: %s",
+		if (reg && (e = feat_read_all(fd, 0, (uint64_t)st.st_size, &buf, &cap, &len))) {
+			ofail(why, whylen, name, e, "read error: %s",
 			      e == FEAT_E_IO ? strerror(errno) : "out of memory");
 			goto out;
 		}
 		if (len && memchr(buf, 0, len < 4096 ? len : 4096))
-			e = ofail(detail, dlen, name, FEAT_E_FORMAT,
+			e = ofail(why, whylen, name, FEAT_E_FORMAT,
 				  "not a featcodes, featindex or featstream file, nor "
 				  "key TAB hex lines");
 		else
@@ -2490,11 +2451,35 @@ out:
 		close(fd);
 	if (!e && !*ixp)
 		/* an empty stream or text file: no code says how wide codes are */
-		e = ofail(detail, dlen, name, FEAT_E_FORMAT,
+		e = ofail(why, whylen, name, FEAT_E_FORMAT,
 			  "holds no codes (did every record fail?)");
 	if (skipped)
 		*skipped = L.skipped;
-	if (e && !detail[0])
-		feat_fmt(detail, dlen, "%s: %s", name, feat_strerror(e));
+	if (e && !why[0])
+		feat_fmt(why, whylen, "%s: %s", name, feat_strerror(e));
 	return e;
+}
+
+int feat_index_load(feat_index **out, const char *path, uint64_t *skipped,
+	char *why, size_t whylen)
+{
+	feat_index *ix = NULL;
+	int e = load_file(&ix, path, skipped, why, whylen);
+
+	if (e) {
+		feat_index_free(ix);
+		ix = NULL;
+	}
+	*out = ix;
+	return e;
+}
+
+int feat_index_add_file(feat_index *ix, const char *path, uint64_t *skipped,
+	char *why, size_t whylen)
+{
+	if (!ix) {
+		feat_fmt(why, whylen, "%s: no index to add to", path);
+		return FEAT_E_INVAL;
+	}
+	return load_file(&ix, path, skipped, why, whylen);
 }

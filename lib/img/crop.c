@@ -14,7 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "img/crop.h"
 #include "base/internal.h"
 #include "nn/model.h"
 

@@ -799,45 +799,17 @@ int feat_file_load(const char *path, uint64_t max_bytes, unsigned flags,
 	}
 	/* One read of the whole size (plus a byte to see the end) for a
 	 * regular file; pipes and devices grow the buffer as they go. */
-	for (;;) {
-		size_t want = S_ISREG(st.st_mode) && (uint64_t)st.st_size + 1 > n
-				      ? (size_t)st.st_size + 1
-				      : n < 65536 ? 65536 : 2 * n;
-		ssize_t k;
-
-		/* never more than the limit and a byte: /dev/zero is refused
-		 * after max_bytes + 1, not after the next doubling */
-		if ((uint64_t)want > max_bytes + 1)
-			want = (size_t)(max_bytes + 1);
-		if (want > *cap) {
-			unsigned char *p = realloc(*buf, want);
-
-			if (!p) {
-				feat_fmt(why, whylen, "out of memory for %zu bytes", want);
-				e = FEAT_E_NOMEM;
-				goto out;
-			}
-			*buf = p;
-			*cap = want;
-		}
-		k = read(fd, *buf + n, *cap - n);
-		if (k < 0) {
-			if (errno == EINTR)
-				continue;
-			feat_fmt(why, whylen, "read error: %s", strerror(errno));
-			e = FEAT_E_IO;
-			goto out;
-		}
-		if (k == 0)
-			break;
-		n += (size_t)k;
-		if (n > max_bytes) {
-			feat_fmt(why, whylen, "file is over the limit of %llu bytes",
-				 (unsigned long long)max_bytes);
-			e = FEAT_E_TOOBIG;
-			goto out;
-		}
-	}
+	e = feat_read_all(fd, max_bytes, S_ISREG(st.st_mode) ? (uint64_t)st.st_size : 0,
+			  buf, cap, &n);
+	if (e == FEAT_E_NOMEM)
+		feat_fmt(why, whylen, "out of memory after %zu bytes", n);
+	else if (e == FEAT_E_IO)
+		feat_fmt(why, whylen, "read error: %s", strerror(errno));
+	else if (e == FEAT_E_TOOBIG)
+		feat_fmt(why, whylen, "file is over the limit of %llu bytes",
+			 (unsigned long long)max_bytes);
+	if (e)
+		goto out;
 	*len = n;
 out:
 	close(fd);

@@ -133,6 +133,21 @@ static int meta_channels(const struct feat_model *m, const char *key, int c,
 	return 0;
 }
 
+int feat_prep_model(struct feat_prep_opts *o, unsigned given, const char *path,
+	char *why, size_t whylen)
+{
+	struct feat_model m;
+	char reason[400];
+	int e;
+
+	if ((e = feat_model_load(&m, path, why, whylen)))
+		return e;   /* why names the file */
+	if ((e = feat_prep_from_model(o, given, &m, reason, sizeof reason)))
+		feat_fmt(why, whylen, "%s: %s", path, reason);
+	feat_model_free(&m);
+	return e;
+}
+
 int feat_prep_from_model(struct feat_prep_opts *o, unsigned given,
 	const struct feat_model *m, char *why, size_t whylen)
 {

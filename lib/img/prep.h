@@ -11,16 +11,6 @@
 #include "feat.h"
 #include "nn/model.h"
 
-/* Which fields of a struct feat_prep_opts a caller has already set (and
- * feat_prep_from_model must neither take from the model nor require). */
-enum {
-	FEAT_PREP_SET_SIZE = 1 << 0,     /* width and height */
-	FEAT_PREP_SET_ORDER = 1 << 1,    /* bgr and gray */
-	FEAT_PREP_SET_MEAN = 1 << 2,
-	FEAT_PREP_SET_SCALE = 1 << 3,
-	FEAT_PREP_SET_FIT = 1 << 4,
-};
-
 /*
  * Fill o from the metadata of m (featmodel(5), the contract of
  * imgprep(1)): input.shape (C,H,W), input.order (rgb, bgr or gray),

@@ -87,11 +87,18 @@ int feat_wino_block(int cin, int cout, int hout, int wout);
 /* Floats of workspace for a block: V and M. */
 size_t feat_wino_work(int cin, int cout, int block);
 
-/* The convolution on one thread, block by block through the phases of
+/* The convolution of one image, block by block through the phases of
  * a->k's table (wino_input, wino_gemm, wino_output; a->u, a->up in that
- * table's layout of U, wino_u_floats / wino_u_pack).  Returns 0 or the
- * GEMM path's error. */
-int feat_wino_run(const struct feat_wino_args *a);
+ * table's layout of U, wino_u_floats / wino_u_pack).  With a pool (NULL:
+ * on this thread) each phase of a block is spread over it, threads being
+ * the number of its threads: the transforms in groups of 16 tiles (the
+ * AVX-512 transforms' vector, so that no two threads write the same
+ * columns of V or y), the 36 products by position; V and M stay a->work,
+ * shared, and every value is computed exactly as on one thread.  Returns 0
+ * or the GEMM path's error.  This is the one Winograd driver: the engine's
+ * convolution (nn/layers.c) and the tests call it. */
+struct feat_pool;
+int feat_wino_run(const struct feat_wino_args *a, struct feat_pool *pool, int threads);
 
 /* The transforms of tiles [t0, t0 + nt) (row-major tile order,
  * any nt, ld a multiple of 16 >= nt): V [36][cin][ldv] from x; y from

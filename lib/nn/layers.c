@@ -420,10 +420,6 @@ struct conv_par {
 	long per;            /* pieces per image and group */
 	size_t cols;         /* columns per piece; 0: split rows instead */
 	int rows;            /* output channels per piece when splitting rows */
-	/* Winograd: the block being worked on */
-	struct feat_wino_args wa;
-	int t0, nt;
-	float *v, *m;
 };
 
 /* A piece of the im2col + GEMM path: one image, one group, a range of
@@ -521,70 +517,22 @@ static void conv_dw_piece(void *arg, long i0, long i1, int worker)
 	}
 }
 
-/* Winograd phase 1 and 3: tiles [16 i0, 16 i1) of the block (groups of 16,
- * the AVX-512 transforms' vector, so that no two threads write the same
- * columns of V). */
-static void wino_in_piece(void *arg, long i0, long i1, int worker)
-{
-	const struct conv_par *P = arg;
-	int g0 = (int)i0 * 16, g1 = (int)i1 * 16 < P->nt ? (int)i1 * 16 : P->nt;
-
-	(void)worker;
-	P->k->wino_input(&P->wa, P->t0 + g0, g1 - g0, P->v + g0, P->wa.block);
-}
-
-static void wino_out_piece(void *arg, long i0, long i1, int worker)
-{
-	const struct conv_par *P = arg;
-	int g0 = (int)i0 * 16, g1 = (int)i1 * 16 < P->nt ? (int)i1 * 16 : P->nt;
-
-	(void)worker;
-	P->k->wino_output(&P->wa, P->t0 + g0, g1 - g0, P->m + g0, P->wa.block);
-}
-
-/* Phase 2: the products of positions [i0, i1) of the 36. */
-static void wino_gemm_piece(void *arg, long i0, long i1, int worker)
-{
-	const struct conv_par *P = arg;
-	const struct feat_wino_args *a = &P->wa;
-	int T = a->block;
-	size_t pv = feat_wino_plane(a->cin, T), pm = feat_wino_plane(a->cout, T);
-
-	(void)worker;
-	for (long xi = i0; xi < i1; xi++)
-		P->k->wino_gemm(a, (int)xi, P->v + xi * pv, T, P->m + xi * pm, T, P->nt);
-}
-
-/*
- * The block driver of winograd.c (wino_run) with each of its three
- * steps spread over the pool: V and M stay the caller's workspace, shared,
- * and every value is computed exactly as on one thread.
- */
+/* Winograd on the pool: kern/winograd.c's driver, an image at a time. */
 static void conv_wino_par(struct conv_par *P, int batch, int T)
 {
 	const struct conv *c = P->c;
-	int tiles = ((c->hout + 3) / 4) * ((c->wout + 3) / 4), B = c->wino_block;
 
-	P->v = P->n->scratch;
-	P->m = P->n->scratch + FEAT_WINO_XI * feat_wino_plane(c->cin, B);
 	for (int b = 0; b < batch; b++) {
-		P->wa = (struct feat_wino_args){
+		struct feat_wino_args wa = {
 			.x = P->X + (size_t)b * P->xs, .cin = c->cin, .hin = c->hin,
 			.win = c->win, .pt = c->pt, .pl = c->pl,
 			.y = P->Y + (size_t)b * P->ys, .cout = c->cout, .hout = c->hout,
 			.wout = c->wout, .u = c->wino_u, .up = c->wino_u, .bias = c->bias,
-			.act = P->l->act, .alpha = P->l->act_alpha, .block = B,
+			.act = P->l->act, .alpha = P->l->act_alpha, .block = c->wino_block,
 			.work = P->n->scratch, .k = P->k,
 		};
-		for (P->t0 = 0; P->t0 < tiles; P->t0 += B) {
-			long groups;
 
-			P->nt = tiles - P->t0 < B ? tiles - P->t0 : B;
-			groups = cdiv(P->nt, 16);
-			feat_pool_for(P->n->pool, groups, cdiv(groups, 2L * T), wino_in_piece, P);
-			feat_pool_for(P->n->pool, FEAT_WINO_XI, 3, wino_gemm_piece, P);
-			feat_pool_for(P->n->pool, groups, cdiv(groups, 2L * T), wino_out_piece, P);
-		}
+		feat_wino_run(&wa, P->n->pool, T);
 	}
 }
 
@@ -807,7 +755,7 @@ static void conv_forward(struct feat_net *n, struct feat_layer *l, int batch)
 				.block = c->wino_block, .work = n->scratch, .k = k,
 			};
 
-			feat_wino_run(&w);
+			feat_wino_run(&w, NULL, 1);
 			fused = 1;
 		} else if ((k->routes & FEAT_ROUTE_CONV3) &&
 			   feat_conv3_fits(c->cin, c->kh, c->kw, c->sh, c->sw, c->dh, c->dw, c->pt,

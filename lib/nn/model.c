@@ -542,45 +542,28 @@ fail:
 int feat_model_load(struct feat_model *m, const char *path, char *detail,
 	size_t dlen)
 {
-	struct stat st;
-	void *map;
-	int fd, e;
+	struct feat_mapped f;
+	char d[384];
+	int e;
 
 	memset(m, 0, sizeof *m);
-	fd = open(path, O_RDONLY);
-	if (fd < 0) {
-		feat_fmt(detail, dlen, "%s: cannot open: %s", path, strerror(errno));
-		return FEAT_E_IO;
+	if ((e = feat_map_file(&f, path, FEAT_MAP_REGULAR, d, sizeof d))) {
+		feat_fmt(detail, dlen, "%s: %s", path, d);
+		return e;
 	}
-	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
-		feat_fmt(detail, dlen, "%s: not a regular file", path);
-		close(fd);
-		return FEAT_E_IO;
-	}
-	if (st.st_size < FEAT_MODEL_HDR) {
-		feat_fmt(detail, dlen, "%s: %lld bytes is too short to be a featmodel",
-			 path, (long long)st.st_size);
-		close(fd);
+	if (f.len < FEAT_MODEL_HDR) {
+		feat_fmt(detail, dlen, "%s: %zu bytes is too short to be a featmodel",
+			 path, f.len);
+		feat_unmap(&f);
 		return FEAT_E_FORMAT;
 	}
-	map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-	close(fd);
-	if (map == MAP_FAILED) {
-		feat_fmt(detail, dlen, "%s: cannot map: %s", path, strerror(errno));
-		return FEAT_E_IO;
+	if ((e = feat_model_parse(m, f.data, f.len, d, sizeof d))) {
+		feat_fmt(detail, dlen, "%s: %s", path, d);
+		feat_unmap(&f);
+		return e;
 	}
-	{
-		char d[384];
-
-		e = feat_model_parse(m, map, (size_t)st.st_size, d, sizeof d);
-		if (e) {
-			feat_fmt(detail, dlen, "%s: %s", path, d);
-			munmap(map, (size_t)st.st_size);
-			return e;
-		}
-	}
-	m->map = map;
-	m->mapsize = (size_t)st.st_size;
+	m->map = f.map;          /* feat_model_free unmaps it */
+	m->mapsize = f.len;
 	return 0;
 }
 

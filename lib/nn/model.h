@@ -107,6 +107,9 @@ int feat_model_tensor_find(const struct feat_model *m, const char *name);
 typedef struct feat_model_builder feat_model_builder;
 feat_model_builder *feat_model_builder_new(void);
 void feat_model_builder_free(feat_model_builder *b);
+/* "KEY=VALUE" as featmodel --set takes it (pipe/import.c): 0,
+ * FEAT_E_INVAL (not KEY=VALUE) or the builder's error, with why. */
+int feat_mb_meta_kv(feat_model_builder *b, const char *kv, char *why, size_t whylen);
 int feat_mb_meta(feat_model_builder *b, const char *key,
 	const struct feat_value *v);
 /* Add a tensor (data copied); returns its index or a negative error. */

@@ -9,7 +9,6 @@
 #include <string.h>
 
 #include "feat.h"
-#include "img/crop.h"
 
 struct feat_coder {
 	feat_detector *det;            /* NULL: the whole photo */
@@ -74,14 +73,14 @@ int feat_crop_best(struct feat_rec *r, float min_score, struct feat_coder_box *b
 }
 
 int feat_coder_open(feat_coder **out, const struct feat_coder_opts *opts,
-	char *detail, size_t dlen)
+	char *why, size_t whylen)
 {
 	struct feat_detector_opts dop;
 	struct feat_describer_opts sop;
 	struct feat_coder_opts def;
 	struct feat_describer_info info;
 	struct feat_coder *c;
-	char path[4096], why[400];
+	char path[4096], reason[400];
 	int e;
 
 	*out = NULL;
@@ -90,7 +89,7 @@ int feat_coder_open(feat_coder **out, const struct feat_coder_opts *opts,
 		opts = &def;
 	}
 	if (!(c = calloc(1, sizeof *c))) {
-		snprintf(detail, dlen, "out of memory");
+		snprintf(why, whylen, "out of memory");
 		return FEAT_E_NOMEM;
 	}
 	feat_rec_init(&c->rec);
@@ -100,11 +99,11 @@ int feat_coder_open(feat_coder **out, const struct feat_coder_opts *opts,
 		feat_detector_opts_init(&dop);
 		dop.batch = 1;
 		dop.threads = opts->threads > 0 ? opts->threads : 1;
-		if ((e = feat_model_find(opts->detector, path, sizeof path, detail, dlen)) ||
-		    (e = feat_detector_open(&c->det, path, &dop, detail, dlen)))
+		if ((e = feat_model_find(opts->detector, path, sizeof path, why, whylen)) ||
+		    (e = feat_detector_open(&c->det, path, &dop, why, whylen)))
 			goto fail;
-		if ((e = feat_detector_prep(c->det, &c->det_prep, why, sizeof why))) {
-			snprintf(detail, dlen, "%s: %s", path, why);
+		if ((e = feat_detector_prep(c->det, &c->det_prep, reason, sizeof reason))) {
+			snprintf(why, whylen, "%s: %s", path, reason);
 			goto fail;
 		}
 	}
@@ -113,11 +112,11 @@ int feat_coder_open(feat_coder **out, const struct feat_coder_opts *opts,
 	sop.threads = opts->threads > 0 ? opts->threads : 1;
 	sop.mirror = opts->mirror;
 	if ((e = feat_model_find(opts->descriptor ? opts->descriptor : "deepbit", path,
-				 sizeof path, detail, dlen)) ||
-	    (e = feat_describer_open(&c->desc, path, &sop, detail, dlen)))
+				 sizeof path, why, whylen)) ||
+	    (e = feat_describer_open(&c->desc, path, &sop, why, whylen)))
 		goto fail;
-	if ((e = feat_describer_prep(c->desc, &c->desc_prep, why, sizeof why))) {
-		snprintf(detail, dlen, "%s: %s", path, why);
+	if ((e = feat_describer_prep(c->desc, &c->desc_prep, reason, sizeof reason))) {
+		snprintf(why, whylen, "%s: %s", path, reason);
 		goto fail;
 	}
 	feat_describer_info(c->desc, &info);

@@ -32,7 +32,7 @@ void feat_describer_opts_init(struct feat_describer_opts *o)
 }
 
 int feat_describer_open(feat_describer **out, const char *path,
-	const struct feat_describer_opts *opts, char *detail, size_t dlen)
+	const struct feat_describer_opts *opts, char *why, size_t whylen)
 {
 	struct feat_describer_opts def;
 	struct feat_describer *d;
@@ -46,31 +46,28 @@ int feat_describer_open(feat_describer **out, const char *path,
 		feat_describer_opts_init(&def);
 		opts = &def;
 	}
-	if (opts->batch < 1 || opts->batch > 4096 || opts->threads < 1 || opts->threads > 64) {
-		snprintf(detail, dlen, "batch must be 1 to 4096 and threads 1 to 64");
-		return FEAT_E_RANGE;
-	}
 	if (!(d = calloc(1, sizeof *d)))
 		goto oom;
-	if ((e = feat_stage_load(&d->net, path, &d->in, d->chw, detail, dlen)))
+	if ((e = feat_stage_load(&d->net, path, opts->batch, opts->threads, &d->in, d->chw,
+				 why, whylen)))
 		goto fail;
 	e = FEAT_E_FORMAT;
 	if (d->net->noutput != 1) {
-		snprintf(detail, dlen, "%s: the model has %d inputs and %d outputs; a DeepBit model has one of each (the image, the K sigmoid activations)",
+		snprintf(why, whylen, "%s: the model has %d inputs and %d outputs; a DeepBit model has one of each (the image, the K sigmoid activations)",
 			 path, d->net->ninput, d->net->noutput);
 		goto fail;
 	}
 	d->out = d->net->output[0];
 	b = &d->net->blob[d->out];
 	if (b->count < 1 || b->count > FEAT_CODES_MAX_BITS) {
-		snprintf(detail, dlen, "%s: the model's output has %zu values; a code has 1 to %d bits",
+		snprintf(why, whylen, "%s: the model's output has %zu values; a code has 1 to %d bits",
 			 path, b->count, FEAT_CODES_MAX_BITS);
 		goto fail;
 	}
 	d->bits = (int)b->count;
 	if ((v = feat_model_meta(&d->net->model, "code.bits")) &&
 	    (feat_meta_numbers(v, &bits, 1) != 1 || bits != d->bits)) {
-		snprintf(detail, dlen, "%s: metadata 'code.bits' says %g but the output has %d values",
+		snprintf(why, whylen, "%s: metadata 'code.bits' says %g but the output has %d values",
 			 path, feat_meta_numbers(v, &bits, 1) == 1 ? bits : -1.0, d->bits);
 		goto fail;
 	}
@@ -86,18 +83,10 @@ int feat_describer_open(feat_describer **out, const char *path,
 		goto oom;
 	if (!(d->ok = calloc((size_t)d->batch, sizeof *d->ok)))
 		goto oom;
-	if ((e = feat_net_reserve(d->net, d->batch))) {
-		snprintf(detail, dlen, "%s: %s", path, feat_strerror(e));
-		goto fail;
-	}
-	if (d->threads > 1 && (e = feat_net_set_threads(d->net, d->threads))) {
-		snprintf(detail, dlen, "%d threads: %s", d->threads, feat_strerror(e));
-		goto fail;
-	}
 	*out = d;
 	return 0;
 oom:
-	snprintf(detail, dlen, "out of memory");
+	snprintf(why, whylen, "out of memory");
 	e = FEAT_E_NOMEM;
 fail:
 	feat_describer_free(d);

@@ -33,11 +33,11 @@ void feat_detector_opts_init(struct feat_detector_opts *o)
 }
 
 int feat_detector_open(feat_detector **out, const char *path,
-	const struct feat_detector_opts *opts, char *detail, size_t dlen)
+	const struct feat_detector_opts *opts, char *why, size_t whylen)
 {
 	struct feat_detector_opts def;
 	struct feat_detector *d;
-	char why[400];
+	char reason[400];
 	int e;
 
 	*out = NULL;
@@ -45,16 +45,13 @@ int feat_detector_open(feat_detector **out, const char *path,
 		feat_detector_opts_init(&def);
 		opts = &def;
 	}
-	if (opts->batch < 1 || opts->batch > 4096 || opts->threads < 1 || opts->threads > 64) {
-		snprintf(detail, dlen, "batch must be 1 to 4096 and threads 1 to 64");
-		return FEAT_E_RANGE;
-	}
 	if (!(d = calloc(1, sizeof *d)))
 		goto oom;
-	if ((e = feat_stage_load(&d->net, path, &d->in, d->chw, detail, dlen)))
+	if ((e = feat_stage_load(&d->net, path, opts->batch, opts->threads, &d->in, d->chw,
+				 why, whylen)))
 		goto fail;
-	if ((e = feat_ssd_setup(&d->ssd, d->net, why, sizeof why))) {
-		snprintf(detail, dlen, "%s: %s", path, why);
+	if ((e = feat_ssd_setup(&d->ssd, d->net, reason, sizeof reason))) {
+		snprintf(why, whylen, "%s: %s", path, reason);
 		goto fail;
 	}
 	if (opts->set_confidence)
@@ -67,21 +64,13 @@ int feat_detector_open(feat_detector **out, const char *path,
 		d->ssd.keep_top_k = opts->keep_top_k;
 	d->batch = opts->batch;
 	d->threads = opts->threads;
-	if ((e = feat_net_reserve(d->net, d->batch))) {
-		snprintf(detail, dlen, "%s: %s", path, feat_strerror(e));
-		goto fail;
-	}
-	if (d->threads > 1 && (e = feat_net_set_threads(d->net, d->threads))) {
-		snprintf(detail, dlen, "%d threads: %s", d->threads, feat_strerror(e));
-		goto fail;
-	}
 	if (!(d->ok = calloc((size_t)d->batch, sizeof *d->ok)) ||
 	    !(d->xf = calloc((size_t)d->batch, sizeof *d->xf)))
 		goto oom;
 	*out = d;
 	return 0;
 oom:
-	snprintf(detail, dlen, "out of memory");
+	snprintf(why, whylen, "out of memory");
 	e = FEAT_E_NOMEM;
 fail:
 	feat_detector_free(d);

@@ -22,8 +22,8 @@ static int is_file(const char *path)
 	return stat(path, &st) == 0 && S_ISREG(st.st_mode);
 }
 
-int feat_model_find(const char *name, char *out, size_t outlen, char *detail,
-	size_t dlen)
+int feat_model_find(const char *name, char *out, size_t outlen, char *why,
+	size_t whylen)
 {
 	char exe[4096], dirs[4][4200], tried[1024] = "";
 	const char *env = getenv("FEAT_MODELS");
@@ -31,7 +31,7 @@ int feat_model_find(const char *name, char *out, size_t outlen, char *detail,
 	int nd = 0;
 
 	if (!name || !*name) {
-		snprintf(detail, dlen, "empty model name");
+		snprintf(why, whylen, "empty model name");
 		return FEAT_E_INVAL;
 	}
 	/* a path: it has a '/', exists, or ends in .fm (a name never does) */
@@ -41,13 +41,13 @@ int feat_model_find(const char *name, char *out, size_t outlen, char *detail,
 		if (!is_file(name)) {
 			int err = errno ? errno : ENOENT;
 
-			snprintf(detail, dlen, "%s: cannot open: %s", name,
+			snprintf(why, whylen, "%s: cannot open: %s", name,
 				 err == ENOENT || err == ENOTDIR ? strerror(err)
 				 : access(name, F_OK) == 0 ? "not a regular file" : strerror(err));
 			return FEAT_E_IO;
 		}
 		if ((size_t)snprintf(out, outlen, "%s", name) >= outlen) {
-			snprintf(detail, dlen, "model path too long");
+			snprintf(why, whylen, "model path too long");
 			return FEAT_E_RANGE;
 		}
 		return 0;
@@ -76,7 +76,7 @@ int feat_model_find(const char *name, char *out, size_t outlen, char *detail,
 			strcat(tried, dirs[i]);
 		}
 	}
-	snprintf(detail, dlen, "model '%s' not found (looked for %s.fm in %s; set FEAT_MODELS or give a path)",
+	snprintf(why, whylen, "model '%s' not found (looked for %s.fm in %s; set FEAT_MODELS or give a path)",
 		 name, name, tried);
 	return FEAT_E_NOTFOUND;
 }

@@ -6,7 +6,10 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "base/threadpool.h"
 #include "pipe/stage.h"
+
+_Static_assert(FEAT_THREADS_MAX == FEAT_POOL_MAX, "a forward pass runs on one pool");
 
 int feat_stage_oom(int e, char *why, size_t whylen)
 {
@@ -16,13 +19,17 @@ int feat_stage_oom(int e, char *why, size_t whylen)
 	return FEAT_E_NOMEM;
 }
 
-int feat_stage_load(struct feat_net **net, const char *path, int *in,
-	uint32_t chw[3], char *detail, size_t dlen)
+int feat_stage_load(struct feat_net **net, const char *path, int batch, int threads,
+	int *in, uint32_t chw[3], char *detail, size_t dlen)
 {
 	const struct feat_blob *b;
 	int e;
 
 	*net = NULL;
+	if (batch < 1 || batch > 4096 || threads < 1 || threads > FEAT_THREADS_MAX) {
+		snprintf(detail, dlen, "batch must be 1 to 4096 and threads 1 to 64");
+		return FEAT_E_RANGE;
+	}
 	if ((e = feat_net_load(net, path, detail, dlen)))
 		return e;
 	if ((*net)->ninput != 1) {
@@ -38,11 +45,21 @@ int feat_stage_load(struct feat_net **net, const char *path, int *in,
 		goto bad;
 	}
 	chw[0] = b->dims[1], chw[1] = b->dims[2], chw[2] = b->dims[3];
+	if ((e = feat_net_reserve(*net, batch))) {
+		snprintf(detail, dlen, "%s: %s", path, feat_strerror(e));
+		goto fail;
+	}
+	if (threads > 1 && (e = feat_net_set_threads(*net, threads))) {
+		snprintf(detail, dlen, "%d threads: %s", threads, feat_strerror(e));
+		goto fail;
+	}
 	return 0;
 bad:
+	e = FEAT_E_FORMAT;
+fail:
 	feat_net_free(*net);
 	*net = NULL;
-	return FEAT_E_FORMAT;
+	return e;
 }
 
 int feat_stage_nonfinite(const char *stage, struct feat_rec *r,

@@ -502,29 +502,29 @@ static int check_crc(const unsigned char *f, uint64_t size, char *detail,
 }
 
 int feat_rec_decode(struct feat_rec *r, const unsigned char *frame, size_t len,
-	const struct feat_limits *lim, char *detail, size_t dlen)
+	const struct feat_limits *lim, char *why, size_t whylen)
 {
 	uint64_t size;
 	int e;
 
 	feat_rec_clear(r);
 	if (len < FEAT_REC_HDR) {
-		feat_fmt(detail, dlen, "frame of %zu bytes is shorter than a record header",
+		feat_fmt(why, whylen, "frame of %zu bytes is shorter than a record header",
 			 len);
 		return FEAT_E_TRUNCATED;
 	}
-	if ((e = check_head(frame, max_record(lim), &size, detail, dlen)))
+	if ((e = check_head(frame, max_record(lim), &size, why, whylen)))
 		return e;
 	if (size > len) {
-		feat_fmt(detail, dlen, "record of %llu bytes, only %zu present",
+		feat_fmt(why, whylen, "record of %llu bytes, only %zu present",
 			 (unsigned long long)size, len);
 		return FEAT_E_TRUNCATED;
 	}
-	if ((e = check_crc(frame, size, detail, dlen)) ||
+	if ((e = check_crc(frame, size, why, whylen)) ||
 	    (e = grow_buf(r, (size_t)size, 0)))
 		return e;
 	memcpy(r->buf, frame, (size_t)size);
-	e = parse_frame(r, r->buf, size, detail, dlen);
+	e = parse_frame(r, r->buf, size, why, whylen);
 	if (e)
 		feat_rec_clear(r);
 	return e;
@@ -549,22 +549,24 @@ struct feat_reader {
 	char detail[512];
 };
 
-feat_reader *feat_reader_new(int fd, const char *name,
+int feat_reader_new(feat_reader **out, int fd, const char *name,
 	const struct feat_limits *lim)
 {
 	feat_reader *rd = calloc(1, sizeof *rd);
 
+	*out = NULL;
 	if (!rd)
-		return NULL;
+		return FEAT_E_NOMEM;
 	rd->ibuf = malloc(IOBUF);
 	if (!rd->ibuf) {
 		free(rd);
-		return NULL;
+		return FEAT_E_NOMEM;
 	}
 	rd->fd = fd;
 	feat_fmt(rd->name, sizeof rd->name, "%s", name ? name : "input");
 	rd->lim.max_record = max_record(lim);
-	return rd;
+	*out = rd;
+	return 0;
 }
 
 void feat_reader_free(feat_reader *rd)
@@ -893,16 +895,17 @@ struct feat_writer {
 	char detail[256];
 };
 
-feat_writer *feat_writer_new(int fd, const char *name)
+int feat_writer_new(feat_writer **out, int fd, const char *name)
 {
 	feat_writer *w = calloc(1, sizeof *w);
 
+	*out = NULL;
 	if (!w)
-		return NULL;
+		return FEAT_E_NOMEM;
 	w->obuf = malloc(IOBUF);
 	if (!w->obuf) {
 		free(w);
-		return NULL;
+		return FEAT_E_NOMEM;
 	}
 	w->fd = fd;
 	feat_fmt(w->name, sizeof w->name, "%s", name ? name : "output");
@@ -910,7 +913,8 @@ feat_writer *feat_writer_new(int fd, const char *name)
 	 * context switches between the programs of a pipeline.  Best effort:
 	 * fails harmlessly on files and over /proc/sys/fs/pipe-max-size. */
 	fcntl(fd, F_SETPIPE_SZ, 1 << 20);
-	return w;
+	*out = w;
+	return 0;
 }
 
 const char *feat_writer_detail(const feat_writer *w)

@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "img/crop.h"
+#include "feat.h"
 #include "base/internal.h"
 
 static float take(const uint8_t **p, size_t *n)

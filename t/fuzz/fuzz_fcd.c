@@ -179,7 +179,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 		snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
 		detail[0] = 0;
-		e = feat_index_load(&ix, path, NULL, detail, sizeof detail);
+		e = ix ? feat_index_add_file(ix, path, NULL, detail, sizeof detail)
+		       : feat_index_load(&ix, path, NULL, detail, sizeof detail);
 		close(fd);
 		if (e && !detail[0])
 			abort();  /* every refusal says why */

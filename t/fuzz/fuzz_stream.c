@@ -100,7 +100,10 @@ static void run(const uint8_t *data, size_t size)
 		close(fd);
 		return;
 	}
-	rd = feat_reader_new(fd, "fuzz", &lim);
+	if (feat_reader_new(&rd, fd, "fuzz", &lim)) {
+		close(fd);
+		return;
+	}
 	feat_rec_init(&r);
 	while (feat_reader_next(rd, &r) > 0)
 		check_roundtrip(&r);

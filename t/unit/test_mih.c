@@ -279,6 +279,48 @@ START_TEST(test_file_merge_append)
 }
 END_TEST
 
+/* feat_index_load writes its out pointer and never reads it: a caller's
+ * uninitialised pointer (garbage here) is not taken for an index to add
+ * to; feat_index_add_file appends, and refuses another code length. */
+START_TEST(test_load_out)
+{
+	unsigned bits = 64;
+	uint8_t *c = make_codes(300, bits, 1);
+	feat_index *a = build(c, 100, bits, 4), *b = build(c + 800, 200, bits, 4), *o;
+	feat_index *w = build(c, 10, 128, 0);
+	char detail[256];
+	uint64_t skipped = 7;
+
+	write_file(a);
+	memset(&o, 0xa5, sizeof o);
+	ck_assert_int_eq(feat_index_load(&o, tmpl, &skipped, detail, sizeof detail), 0);
+	ck_assert_ptr_nonnull(o);
+	ck_assert_uint_eq(feat_index_count(o), 100);
+	ck_assert_uint_eq(skipped, 0);
+	unlink(tmpl);
+	write_file(b);
+	ck_assert_int_eq(feat_index_add_file(o, tmpl, NULL, detail, sizeof detail), 0);
+	ck_assert_uint_eq(feat_index_count(o), 300);
+	ck_assert(!memcmp(feat_index_code(o, 150), c + 150 * 8, 8));   /* b holds codes 100.. */
+	unlink(tmpl);
+	write_file(w);
+	ck_assert_int_eq(feat_index_add_file(o, tmpl, NULL, detail, sizeof detail), FEAT_E_RANGE);
+	ck_assert_uint_eq(feat_index_count(o), 300);
+	unlink(tmpl);
+	feat_index_free(o);
+
+	memset(&o, 0xa5, sizeof o);
+	ck_assert_int_eq(feat_index_load(&o, "/nonexistent/x.fix", NULL, detail, sizeof detail),
+			 FEAT_E_IO);
+	ck_assert_ptr_null(o);
+	ck_assert_ptr_nonnull(strstr(detail, "cannot open"));
+	feat_index_free(a);
+	feat_index_free(b);
+	feat_index_free(w);
+	free(c);
+}
+END_TEST
+
 START_TEST(test_kernels)
 {
 	uint8_t *c = make_codes(1000, 256, 0);
@@ -488,6 +530,7 @@ Suite *unit_suite(void)
 	tcase_set_timeout(tc, 600);
 	tcase_add_loop_test(tc, test_exact, 0, 8);
 	tcase_add_test(tc, test_file_merge_append);
+	tcase_add_test(tc, test_load_out);
 	tcase_add_test(tc, test_kernels);
 	tcase_add_test(tc, test_retable);
 	tcase_add_test(tc, test_hostile);

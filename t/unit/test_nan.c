@@ -246,7 +246,7 @@ START_TEST(test_winograd)
 		ck_assert_ptr_nonnull(work);
 		a.work = work;
 		x[((size_t)3 * H + cy) * W + cx] = NAN;
-		ck_assert_int_eq(feat_wino_run(&a), 0);
+		ck_assert_int_eq(feat_wino_run(&a, NULL, 1), 0);
 		for (int o = 0; o < COUT; o++)
 			for (int oy = 0; oy < H; oy++)
 				for (int ox = 0; ox < W; ox++) {

@@ -60,7 +60,7 @@ static unsigned char *stream_bytes_end(struct feat_rec *recs, int n, size_t *len
 	unsigned char *p;
 
 	ck_assert_int_ge(fd, 0);
-	w = feat_writer_new(fd, "test");
+	ck_assert_int_eq(feat_writer_new(&w, fd, "test"), 0);
 	for (int i = 0; i < n; i++)
 		ck_assert_int_eq(feat_writer_put(w, &recs[i]), 0);
 	if (end) {
@@ -106,7 +106,7 @@ static int read_all(const unsigned char *buf, size_t len, struct feat_rec *out,
 		_exit(0);
 	}
 	close(fds[1]);
-	rd = feat_reader_new(fds[0], "pipe", NULL);
+	ck_assert_int_eq(feat_reader_new(&rd, fds[0], "pipe", NULL), 0);
 	feat_rec_init(&r);
 	while ((e = feat_reader_next(rd, &r)) > 0) {
 		if (n < max)

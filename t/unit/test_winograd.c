@@ -119,7 +119,7 @@ static void one(int cin, int cout, int h, int w, int pt, int pl, int pb, int pr,
 	direct(&a, wt, y0);
 	a.y = y1;
 	a.k = feat_kern_get(FEAT_KERN_REF);
-	ck_assert_int_eq(feat_wino_run(&a), 0);
+	ck_assert_int_eq(feat_wino_run(&a, NULL, 1), 0);
 	close_all(y1, y0, ny, 1e-4, "ref", cin, cout, h, w, pt, pl, pb, pr, actk);
 
 	if (feat_kern_cpu_avx512()) {
@@ -153,7 +153,7 @@ static void one(int cin, int cout, int h, int w, int pt, int pl, int pb, int pr,
 		/* end to end with the AVX-512 GEMM */
 		a.k = feat_kern_get(FEAT_KERN_AVX512);
 		memset(y2, 0xff, ny * sizeof *y2);   /* NaN: every output must be written */
-		ck_assert_int_eq(feat_wino_run(&a), 0);
+		ck_assert_int_eq(feat_wino_run(&a, NULL, 1), 0);
 		close_all(y2, y0, ny, 1e-4, "avx512", cin, cout, h, w, pt, pl, pb, pr, actk);
 	}
 	free(x), free(wt), free(b), free(u), free(up), free(y0), free(y1), free(y2), free(work);

@@ -17,8 +17,10 @@
  * over columns, written out (wino_in6 / wino_out4) rather than as matrix
  * products: 12 and 8 additions or FMAs per 6 values instead of 36 and 24.
  */
+#include <stdatomic.h>
 #include <string.h>
 
+#include "base/threadpool.h"
 #include "kern/act.h"
 #include "kern/winograd.h"
 
@@ -198,27 +200,74 @@ int feat_wino_gemm_ref(const struct feat_wino_args *a, int xi, const float *v, i
 	return feat_kern_sgemm(a->k, &g);
 }
 
+/* One block of the driver: tiles [t0, t0 + nt) and where V and M are. */
+struct wino_block {
+	const struct feat_wino_args *a;
+	int t0, nt;
+	float *v, *m;
+	size_t pv, pm;
+	atomic_int err;
+};
+
+/* Phases 1 and 3: groups [i0, i1) of 16 tiles of the block. */
+static void wino_in_piece(void *arg, long i0, long i1, int worker)
+{
+	struct wino_block *B = arg;
+	int g0 = (int)i0 * 16, g1 = (int)i1 * 16 < B->nt ? (int)i1 * 16 : B->nt;
+
+	(void)worker;
+	B->a->k->wino_input(B->a, B->t0 + g0, g1 - g0, B->v + g0, B->a->block);
+}
+
+static void wino_out_piece(void *arg, long i0, long i1, int worker)
+{
+	struct wino_block *B = arg;
+	int g0 = (int)i0 * 16, g1 = (int)i1 * 16 < B->nt ? (int)i1 * 16 : B->nt;
+
+	(void)worker;
+	B->a->k->wino_output(B->a, B->t0 + g0, g1 - g0, B->m + g0, B->a->block);
+}
+
+/* Phase 2: the products of positions [i0, i1) of the 36. */
+static void wino_gemm_piece(void *arg, long i0, long i1, int worker)
+{
+	struct wino_block *B = arg;
+	int T = B->a->block;
+
+	(void)worker;
+	for (long xi = i0; xi < i1; xi++) {
+		int e = B->a->k->wino_gemm(B->a, (int)xi, B->v + xi * B->pv, T,
+					   B->m + xi * B->pm, T, B->nt);
+
+		if (e)
+			atomic_store(&B->err, e);
+	}
+}
+
 /* Block by block: transform the input of T tiles, 36 GEMMs, transform the
  * output, each through a->k's table.  V and M live in work: V [36][cin][T],
  * M [36][cout][T]. */
-int feat_wino_run(const struct feat_wino_args *a)
+int feat_wino_run(const struct feat_wino_args *a, struct feat_pool *pool, int threads)
 {
-	const struct feat_kern *k = a->k;
 	int tiles = ((a->hout + 3) / 4) * ((a->wout + 3) / 4), T = a->block;
-	size_t pv = feat_wino_plane(a->cin, T), pm = feat_wino_plane(a->cout, T);
-	float *v = a->work, *m = a->work + FEAT_WINO_XI * pv;
+	struct wino_block B = {
+		.a = a, .pv = feat_wino_plane(a->cin, T), .pm = feat_wino_plane(a->cout, T),
+	};
+	long th = pool && threads > 1 ? threads : 1;
 
-	for (int t0 = 0; t0 < tiles; t0 += T) {
-		int nt = tiles - t0 < T ? tiles - t0 : T;
+	B.v = a->work;
+	B.m = a->work + FEAT_WINO_XI * B.pv;
+	atomic_init(&B.err, 0);
+	for (B.t0 = 0; B.t0 < tiles; B.t0 += T) {
+		long groups;
 
-		k->wino_input(a, t0, nt, v, T);
-		for (int xi = 0; xi < FEAT_WINO_XI; xi++) {
-			int e = k->wino_gemm(a, xi, v + xi * pv, T, m + xi * pm, T, nt);
-
-			if (e)
-				return e;
-		}
-		k->wino_output(a, t0, nt, m, T);
+		B.nt = tiles - B.t0 < T ? tiles - B.t0 : T;
+		groups = (B.nt + 15) / 16;
+		feat_pool_for(pool, groups, (groups + 2 * th - 1) / (2 * th), wino_in_piece, &B);
+		feat_pool_for(pool, FEAT_WINO_XI, th > 1 ? 3 : FEAT_WINO_XI, wino_gemm_piece, &B);
+		if (atomic_load(&B.err))
+			return atomic_load(&B.err);
+		feat_pool_for(pool, groups, (groups + 2 * th - 1) / (2 * th), wino_out_piece, &B);
 	}
 	return 0;
 }

@@ -1,8 +1,9 @@
 /*
  * draw.h - pictures for people: an RGB canvas, filled and outlined
  * rectangles, text in featkit's own 5x9 bitmap font, images scaled into
- * it, and PNG (libpng) or JPEG (libjpeg-turbo) output.  Used by featdraw;
- * internal to libfeat.
+ * it, and PNG (libpng) or JPEG (libjpeg-turbo) output.  featdraw's alone:
+ * part of the programs' helpers (cmd/common, libfeatcli.a), not of
+ * libfeat, which has no use for a canvas.
  *
  * Coordinates are whole pixels, x to the right and y down; every drawing
  * call clips to the canvas, so callers may pass rectangles partly or

@@ -17,8 +17,7 @@
 #include <jpeglib.h>
 #include <png.h>
 
-#include "img/draw.h"
-#include "base/internal.h"
+#include "common/draw.h"
 
 #define CANVAS_MAX 65535
 #define JPEG_MAX 65500

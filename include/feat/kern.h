@@ -1,0 +1,53 @@
+/*
+ * feat/kern.h - libfeat: the compute path (lib/kern) and single-precision
+ * GEMM on it. Part of <feat.h>, which includes every one of these headers.
+ */
+#ifndef FEAT_H_KERN
+#define FEAT_H_KERN
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "base.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ------------------------------------------------------- kernels: GEMM */
+
+/*
+ * The compute path (lib/kern/): "avx512" (hand-tuned, when the CPU has
+ * AVX-512), "blas" (OpenBLAS, single-threaded by default) or "ref" (plain
+ * C).  It is chosen once from cpuid; the environment variable FEAT_KERNEL
+ * forces one.  feat_kernel_init() returns 0, FEAT_E_INVAL when FEAT_KERNEL
+ * names no path, or FEAT_E_NOTFOUND when it names one this CPU cannot run;
+ * feat_kernel_detail() then says which.  Every other call works anyway,
+ * on the cpuid choice.
+ */
+FEAT_API int feat_kernel_init(void);
+/* Choose again: name is a path, "auto" (cpuid), or NULL (read FEAT_KERNEL
+ * again).  Not to be called while another thread is computing. */
+FEAT_API int feat_kernel_select(const char *name);
+/* Name of the active path ("avx512", "blas", "ref"). */
+FEAT_API const char *feat_kernel_name(void);
+/* One line on the last feat_kernel_init()/select() error, "" if none. */
+FEAT_API const char *feat_kernel_detail(void);
+
+/*
+ * Row-major single-precision GEMM on the active path:
+ *     C = alpha * op(A) * op(B) + beta * C
+ * op(A) is M x K (A stored K x M when transA), op(B) K x N, C M x N; lda,
+ * ldb, ldc are the row strides of the stored matrices.  beta == 0 does not
+ * read C.  Returns 0, or FEAT_E_INVAL (negative size, leading dimension
+ * too small, NULL pointer), or FEAT_E_NOMEM.
+ */
+FEAT_API int feat_sgemm(int transA, int transB, int M, int N, int K, float alpha,
+	const float *A, int lda, const float *B, int ldb, float beta,
+	float *C, int ldc);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* FEAT_H_KERN */
