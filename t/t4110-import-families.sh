@@ -45,6 +45,32 @@ test_expect_success 'the families use the new layers' '
 	! grep -q "^[0-9]* *pad " info
 '
 
+# the detector ssdlite320_mobilenet_v3_large built small (its backbone and
+# SSDLite head): two outputs, each of the six maps' predictions reshaped,
+# permuted to [N, H*W*A, K] and concatenated along the anchors (the three
+# 1x1 maps' permutes move only size-1 axes and are views: 6 permute layers
+# are left of 12 Transposes); at opset 17 HardSwish is one operator.  contrib/onnx/export_ssdlite.py runs the
+# full-size network the same way.
+for op in 13 17; do
+	test_expect_success "import ssdlite (opset $op)" "
+		featmodel import -o ssdlite.$op.fm $O/ssdlite.$op.onnx >out &&
+		featmodel info ssdlite.$op.fm >info &&
+		grep -q '^  graph.outputs	bbox_regression,cls_logits\$' info &&
+		test \$(grep -c '^[0-9]* *concat ' info) = 2 &&
+		test \$(grep -c '^[0-9]* *permute ' info) = 6
+	"
+	test_expect_success "ssdlite (opset $op): both outputs match PyTorch" "
+		rm -f s.* &&
+		featmodel run ssdlite.$op.fm $O/ssdlite.in.f32 s &&
+		\"\$PYTHON\" $FCMP s.bbox_regression.f32 $O/ssdlite.bbox_regression.f32 &&
+		\"\$PYTHON\" $FCMP s.cls_logits.f32 $O/ssdlite.cls_logits.f32 &&
+		rm -f s.* &&
+		FEAT_THREAD_MIN=0 featmodel run -t 2 ssdlite.$op.fm $O/ssdlite.in.f32 s &&
+		\"\$PYTHON\" $FCMP s.bbox_regression.f32 $O/ssdlite.bbox_regression.f32 &&
+		\"\$PYTHON\" $FCMP s.cls_logits.f32 $O/ssdlite.cls_logits.f32
+	"
+done
+
 # every layer split between two threads (FEAT_THREAD_MIN=0): the Linear on
 # the last axis splits its columns
 test_expect_success 'convnext, vit and tok on two threads match PyTorch' '

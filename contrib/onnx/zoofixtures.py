@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """zoofixtures.py - small members of torchvision 0.14's model families,
 and single ONNX operators, exported at opsets 13 and 11 (and 17, where
-LayerNorm is one operator) with PyTorch's output, for
+LayerNorm and HardSwish are one operator) with PyTorch's output, for
 t/t4110-import-families.sh.
 
     /usr/bin/python3 contrib/onnx/zoofixtures.py t/data/onnx/zoo
@@ -42,7 +42,19 @@ written; the input is the same for both opsets.  What each exercises:
                 last axis and a square read by other nodes than a
                 LayerNorm's, LayerNorm without weights and two of one
                 weight, GELU, MatMul of two values, Sqrt, Erf
+  ssdlite       the detector ssdlite320_mobilenet_v3_large's network
+                built small: SSDLiteFeatureExtractorMobileNet (a
+                MobileNetV3 cut at C4's expansion, four extra blocks) and
+                SSDLiteHead, each of six maps' predictions Reshaped to 5-D,
+                Transposed, Reshaped to [N, HWA, K] and Concatenated along
+                the anchors (a 1x1 map's Transpose only moves size-1
+                axes); two outputs, bbox_regression and cls_logits
+                (written as NAME.OUTPUT.f32); at opset 17 MobileNetV3's
+                HardSwish is one operator
+
+    zoofixtures.py DIR [NAME...] writes only the families named.
 """
+import functools
 import os
 import sys
 
@@ -56,6 +68,7 @@ from torchvision.models import inception as inc
 from torchvision.models import mobilenetv3 as m3
 from torchvision.models import regnet as rg
 from torchvision.models import vision_transformer as vt
+from torchvision.models.detection import ssdlite as sl
 
 
 class Inception(nn.Module):
@@ -130,6 +143,44 @@ class Tok(nn.Module):
                           v.flatten(1)], 1)
 
 
+class Ssdlite(nn.Module):
+    """ssdlite320_mobilenet_v3_large's backbone and head (torchvision's
+    classes, as ssdlite320_mobilenet_v3_large() puts them together) at
+    tiny widths: maps 5x5, 3x3, 2x2 and three 1x1 for a 40x40 input, 4 and
+    6 anchors a cell, 3 classes.  Exported at opsets 13 and 17 (HardSwish
+    is one operator from 14 on); opset 11's export is opset 13's graph."""
+
+    output_names = ["bbox_regression", "cls_logits"]
+
+    def __init__(self):
+        super().__init__()
+        norm = functools.partial(nn.BatchNorm2d, eps=0.001, momentum=0.03)
+        cfg = [m3.InvertedResidualConfig(8, 3, 16, 8, True, "RE", 2, 1, 1.0),
+               m3.InvertedResidualConfig(8, 3, 16, 8, False, "HS", 2, 1, 1.0),
+               m3.InvertedResidualConfig(8, 3, 16, 8, True, "HS", 2, 1, 1.0)]
+        mb = m3.MobileNetV3(cfg, last_channel=8, norm_layer=norm)
+        # C4 is the last strided block, features[3]; the extra blocks'
+        # 512, 256, 256, 128 channels become 16 each
+        self.backbone = sl.SSDLiteFeatureExtractorMobileNet(mb.features, 3, norm, width_mult=1 / 32)
+        self.head = sl.SSDLiteHead([16, 48, 16, 16, 16, 16], [4, 6, 6, 6, 6, 6], 3, norm)
+
+    def reinit(self):
+        """Weights scaled to the fan-in and batch norm shifts kept positive:
+        with the families' uniform(-0.5, 0.5) the image's signal dies within
+        three blocks (both images of the batch gave one output), and ReLU6
+        zeroes the 1x1 maps."""
+        for mod in self.modules():
+            if isinstance(mod, nn.Conv2d):
+                mod.weight.data.uniform_(-1, 1).mul_((6 / mod.weight[0].numel()) ** 0.5)
+            if isinstance(mod, nn.BatchNorm2d):
+                mod.weight.data.uniform_(0.5, 1.5)
+                mod.bias.data.uniform_(0.1, 0.4)
+
+    def forward(self, x):
+        h = self.head(list(self.backbone(x).values()))
+        return h["bbox_regression"], h["cls_logits"]
+
+
 def families():
     yield "densenet", tvm.DenseNet(growth_rate=4, block_config=(2, 2), num_init_features=8,
                                    bn_size=2, num_classes=10), 32
@@ -151,16 +202,20 @@ def families():
     yield "vit", vt.VisionTransformer(image_size=32, patch_size=8, num_layers=2, num_heads=2,
                                       hidden_dim=16, mlp_dim=32, num_classes=10), 32
     yield "tok", Tok(), 12
+    yield "ssdlite", Ssdlite(), 40
 
 
-OPSETS = {"convnext": (13, 11, 17), "vit": (13, 11, 17)}
+OPSETS = {"convnext": (13, 11, 17), "vit": (13, 11, 17), "ssdlite": (13, 17)}
 
 
 def main():
     out = sys.argv[1]
+    only = sys.argv[2:]
     os.makedirs(out, exist_ok=True)
     torch.set_num_threads(1)
     for name, m, side in families():
+        if only and name not in only:
+            continue
         torch.manual_seed(0)
         for p in m.parameters():
             p.data.uniform_(-0.5, 0.5)
@@ -168,15 +223,22 @@ def main():
             if isinstance(mod, nn.modules.batchnorm._BatchNorm):
                 mod.running_mean.uniform_(-0.2, 0.2)
                 mod.running_var.uniform_(0.5, 1.5)
+        if hasattr(m, "reinit"):
+            m.reinit()
         m.eval()
         x = torch.rand(2, 3, side, side)
         with torch.no_grad():
             y = m(x)
         x.numpy().astype("<f4").tofile(os.path.join(out, name + ".in.f32"))
-        y.numpy().astype("<f4").tofile(os.path.join(out, name + ".out.f32"))
+        names = getattr(m, "output_names", None)
+        if names:
+            for n, v in zip(names, y):
+                v.numpy().astype("<f4").tofile(os.path.join(out, "%s.%s.f32" % (name, n)))
+        else:
+            y.numpy().astype("<f4").tofile(os.path.join(out, name + ".out.f32"))
         for o in OPSETS.get(name, (13, 11)):
             torch.onnx.export(m, x[:1], os.path.join(out, "%s.%d.onnx" % (name, o)),
-                              opset_version=o)
+                              opset_version=o, output_names=names)
 
 
 if __name__ == "__main__":
