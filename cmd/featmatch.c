@@ -14,7 +14,7 @@
 
 #include "common/cli.h"
 
-#define DEFAULT_MIN 24
+#define DEFAULT_MIN 26
 
 static const char usage[] =
 	"Usage: featmatch [OPTION]... [FILE]...\n"
@@ -23,7 +23,7 @@ static const char usage[] =
 	"groups of photos joined by such pairs.  FILE is a featstream written by\n"
 	"imgkeys; with no FILE, or when FILE is -, read standard input.\n"
 	"\n"
-	"  -n, --min-matches N  pairs with N or more keypoints matched (default 24:\n"
+	"  -n, --min-matches N  pairs with N or more keypoints matched (default 26:\n"
 	"                       the best F1 on re-uploads, see featmatch(1))\n"
 	"  -k, --candidates K   photos verified for each photo (default 30)\n"
 	"      --tolerance F    a keypoint agrees with the transform within F\n"
@@ -39,8 +39,8 @@ static const char usage[] =
 	"\n"
 	"In a group, `matches` is the most keypoints the photo matched with\n"
 	"another photo of its group (0 with --all for a photo alone).  Error\n"
-	"records and records without keypoints are skipped and counted on\n"
-	"stderr.\n"
+	"records are skipped and counted on stderr; an ok record without\n"
+	"imgkeys' tensors stops the run (exit 3).\n"
 	"\n"
 	"Exit status: 0 success, 2 usage, 3 input not a featstream, corrupt,\n"
 	"or without imgkeys' tensors, 4 read or write error or out of memory.\n";
@@ -105,8 +105,7 @@ static void parse(int argc, char **argv, struct opts *o)
 		feat_die_usage("--all applies to groups, not to --pairs");
 }
 
-/* Every record of one stream into m; *skipped counts those without
- * keypoints (error records, or no `keys`). */
+/* Every record of one stream into m; *skipped counts the error records. */
 static void load(feat_match *m, const char *path, uint64_t *skipped)
 {
 	int fd, e;
@@ -118,7 +117,7 @@ static void load(feat_match *m, const char *path, uint64_t *skipped)
 	while ((e = feat_reader_next(rd, &r)) > 0) {
 		struct feat_tensor *k = feat_rec_find(&r, "keys"), *d = feat_rec_find(&r, "kdesc");
 
-		if (r.status != FEAT_ST_OK || (!k && !d)) {
+		if (r.status != FEAT_ST_OK) {
 			++*skipped;
 			continue;
 		}
@@ -187,8 +186,7 @@ int main(int argc, char **argv)
 	if (feat_show_progress)
 		feat_progress(feat_match_count(m), 0, 1);
 	if (skipped)
-		feat_info("%" PRIu64 " records without keypoints (errors or no keys) skipped",
-			  skipped);
+		feat_warn("%" PRIu64 " error records skipped", skipped);
 	if ((e = feat_match_run(m, &o.m, &p, &np)))
 		feat_die(FEAT_EXIT_SYSTEM, "matching: %s", feat_strerror(e));
 	t1 = now();

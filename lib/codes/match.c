@@ -27,6 +27,7 @@
 
 #include "base/internal.h"
 #include "base/threadpool.h"
+#include "kern/popcount.h"
 #include "feat/match.h"
 
 #define FEAT_MATCH_TABLES 12
@@ -263,30 +264,19 @@ int feat_match_add(feat_match *m, const char *key, size_t len, const float *keys
 
 /* ----------------------------------------------------- verification */
 
-static unsigned dist256(const uint8_t *a, const uint8_t *b)
-{
-	uint64_t x, d = 0;
-
-	for (int i = 0; i < 4; i++) {
-		uint64_t u, v;
-
-		memcpy(&u, a + 8 * i, 8);
-		memcpy(&v, b + 8 * i, 8);
-		x = u ^ v;
-		d += (uint64_t)__builtin_popcountll(x);
-	}
-	return (unsigned)d;
-}
-
 struct corr {
 	uint32_t i, j;    /* keypoint indices in a's and b's sets */
 	unsigned d;
 };
 
-/* Keypoint pairs of a's photo keypoints [a0, a1) against b's [b0, b1). */
+/* Keypoint pairs of a's photo keypoints [a0, a1) against b's [b0, b1):
+ * the distances by the code search's popcount kernels (ids and dist are
+ * scratch of b1 - b0). */
 static size_t pair_up(const feat_match *m, uint64_t a0, uint64_t a1, uint64_t b0, uint64_t b1,
-	const struct feat_match_opt *o, struct corr *c, uint32_t *best_of_b)
+	const struct feat_match_opt *o, struct corr *c, uint32_t *best_of_b, uint32_t *ids,
+	uint32_t *dist)
 {
+	const struct feat_pc_path *pc = feat_pc_active();
 	size_t nc = 0, k = 0;
 
 	for (uint64_t j = b0; j < b1; j++)
@@ -294,10 +284,13 @@ static size_t pair_up(const feat_match *m, uint64_t a0, uint64_t a1, uint64_t b0
 	for (uint64_t i = a0; i < a1; i++) {
 		unsigned d1 = 1000, d2 = 1000;
 		uint64_t j1 = 0;
-		const uint8_t *da = m->desc + i * FEAT_KEY_DESC;
+		const uint64_t *da = (const uint64_t *)(const void *)(m->desc + i * FEAT_KEY_DESC);
+		size_t nd = pc->scan(m->desc, FEAT_KEY_DESC, FEAT_KEY_DESC / 8, da, (uint32_t)b0,
+				     (size_t)(b1 - b0), FEAT_KEY_DESC * 8, ids, dist);
 
-		for (uint64_t j = b0; j < b1; j++) {
-			unsigned d = dist256(da, m->desc + j * FEAT_KEY_DESC);
+		for (size_t x = 0; x < nd; x++) {
+			unsigned d = dist[x];
+			uint64_t j = ids[x];
 
 			if (d < d1) {
 				d2 = d1;
@@ -387,19 +380,29 @@ static size_t max_keys(const feat_match *m)
 
 struct scratch {
 	struct corr *c;
-	uint32_t *bb;
+	uint32_t *bb, *ids, *dist;
 	size_t cap;
 };
+
+static void scratch_free(struct scratch *w)
+{
+	free(w->c);
+	free(w->bb);
+	free(w->ids);
+	free(w->dist);
+	memset(w, 0, sizeof *w);
+}
 
 static int scratch_fit(struct scratch *w, size_t n)
 {
 	if (n <= w->cap)
 		return 0;
-	free(w->c);
-	free(w->bb);
+	scratch_free(w);
 	w->c = malloc(n * sizeof *w->c);
 	w->bb = malloc(n * sizeof *w->bb);
-	w->cap = w->c && w->bb ? n : 0;
+	w->ids = malloc(n * sizeof *w->ids);
+	w->dist = malloc(n * sizeof *w->dist);
+	w->cap = w->c && w->bb && w->ids && w->dist ? n : 0;
 	return w->cap ? 0 : FEAT_E_NOMEM;
 }
 
@@ -420,7 +423,10 @@ static unsigned verify(const feat_match *m, uint32_t a, uint32_t b, const struct
 
 		if (b1 == b0 || need > w->cap)
 			continue;
-		nc = pair_up(m, a0, a1, b0, b1, o, w->c, w->bb);
+		nc = pair_up(m, a0, a1, b0, b1, o, w->c, w->bb, w->ids, w->dist);
+		/* fewer keypoint pairs than the bound: the score cannot reach it */
+		if (nc < o->min_inliers)
+			continue;
 		s = ransac(m, w->c, nc, o, ((uint64_t)a << 32 | b) ^ (uint64_t)flag << 63);
 		if (s > best)
 			best = s;
@@ -441,8 +447,7 @@ unsigned feat_match_verify(const feat_match *m, uint32_t a, uint32_t b,
 	/* symmetric: the better of a against b and b against a */
 	s1 = verify(m, a, b, &o, &w);
 	s2 = verify(m, b, a, &o, &w);
-	free(w.c);
-	free(w.bb);
+	scratch_free(&w);
 	return s1 > s2 ? s1 : s2;
 }
 
@@ -648,10 +653,8 @@ int feat_match_run(feat_match *m, const struct feat_match_opt *oin, struct feat_
 	if (!e)
 		feat_pool_for(pool, (long)n, 16, verify_range, j);
 	feat_pool_free(pool);
-	for (int w = 0; w < FEAT_POOL_MAX; w++) {
-		free(j->w[w].c);
-		free(j->w[w].bb);
-	}
+	for (int w = 0; w < FEAT_POOL_MAX; w++)
+		scratch_free(&j->w[w]);
 	free(j);
 	if (e) {
 		free(p);
