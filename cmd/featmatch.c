@@ -25,7 +25,7 @@ static const char usage[] =
 	"\n"
 	"  -n, --min-matches N  pairs with N or more keypoints matched (default 26:\n"
 	"                       the best F1 on re-uploads, see featmatch(1))\n"
-	"  -k, --candidates K   photos verified for each photo (default 30)\n"
+	"  -k, --candidates K   photos verified for each photo (default 60)\n"
 	"      --tolerance F    a keypoint agrees with the transform within F\n"
 	"                       times its size (default 0.2)\n"
 	"  -c, --cluster MODE   components (default) or leader, as featdedup\n"

@@ -36,7 +36,7 @@ extern "C" {
 typedef struct feat_match feat_match;
 
 struct feat_match_opt {
-	unsigned candidates;     /* photos verified per photo (0: 30) */
+	unsigned candidates;     /* photos verified per photo (0: 60) */
 	unsigned min_inliers;    /* a pair's score to be reported (0: 1) */
 	float tol;               /* inlier tolerance, a fraction of the keypoint's
 				    size (0: 0.2) */

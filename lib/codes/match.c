@@ -116,7 +116,7 @@ static void opt_defaults(const struct feat_match_opt *in, struct feat_match_opt 
 {
 	*o = in ? *in : (struct feat_match_opt){ 0 };
 	if (!o->candidates)
-		o->candidates = 30;
+		o->candidates = 60;
 	if (!o->min_inliers)
 		o->min_inliers = 1;
 	if (!(o->tol > 0))
@@ -278,6 +278,10 @@ static size_t pair_up(const feat_match *m, uint64_t a0, uint64_t a1, uint64_t b0
 {
 	const struct feat_pc_path *pc = feat_pc_active();
 	size_t nc = 0, k = 0;
+	/* Only distances up to r are looked at: a second nearest beyond r
+	 * passes the ratio test for any nearest within max_dist (ratio x
+	 * (r + 1) > max_dist), so the pairs are those of a full scan. */
+	unsigned r = (unsigned)((float)o->max_dist / o->ratio) + 1;
 
 	for (uint64_t j = b0; j < b1; j++)
 		best_of_b[j - b0] = UINT32_MAX;
@@ -286,7 +290,8 @@ static size_t pair_up(const feat_match *m, uint64_t a0, uint64_t a1, uint64_t b0
 		uint64_t j1 = 0;
 		const uint64_t *da = (const uint64_t *)(const void *)(m->desc + i * FEAT_KEY_DESC);
 		size_t nd = pc->scan(m->desc, FEAT_KEY_DESC, FEAT_KEY_DESC / 8, da, (uint32_t)b0,
-				     (size_t)(b1 - b0), FEAT_KEY_DESC * 8, ids, dist);
+				     (size_t)(b1 - b0), r < FEAT_KEY_DESC * 8 ? r : FEAT_KEY_DESC * 8,
+				     ids, dist);
 
 		for (size_t x = 0; x < nd; x++) {
 			unsigned d = dist[x];
