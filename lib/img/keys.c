@@ -148,6 +148,7 @@ struct level {
 struct cand {
 	int64_t r;           /* 25 x Harris response (k = 1/25: exact) */
 	int x, y, cell;
+	int rank, ord;       /* place among the cell's candidates, and in all */
 };
 
 static void sobel(struct level *L)
@@ -192,9 +193,8 @@ static int64_t harris(const struct level *L, int x, int y)
 
 /*
  * The corners of level L with threshold t: segment test, positive Harris
- * response, strictly larger than every neighbour's (ties drop both, which
- * keeps the result the same under mirroring and rotation).  Returns the
- * count put in c (room for every pixel).
+ * response, larger than every neighbour's (of equal ones, the first in
+ * raster order).  Returns the count put in c (room for every pixel).
  */
 static int corners(struct level *L, int t, struct cand *c)
 {
@@ -225,7 +225,10 @@ static int corners(struct level *L, int t, struct cand *c)
 		for (int j = 0; j < 8 && keep; j++) {
 			int32_t a = p[nb[j][1] * w + nb[j][0]];
 
-			keep = !a || c[i].r > c[a - 1].r;
+			/* a tie goes to the first in raster order: the
+			 * corner of a synthetic square often peaks on two
+			 * neighbours alike */
+			keep = !a || c[i].r > c[a - 1].r || (c[i].r == c[a - 1].r && j >= 4);
 		}
 		c[i].cell = keep;
 	}
@@ -252,34 +255,36 @@ static int cand_cmp(const void *pa, const void *pb)
 	return (a->x > b->x) - (a->x < b->x);
 }
 
+/* By rank in the cell, then strongest first (the order of c before). */
+static int rank_cmp(const void *pa, const void *pb)
+{
+	const struct cand *a = pa, *b = pb;
+
+	if (a->rank != b->rank)
+		return a->rank < b->rank ? -1 : 1;
+	return (a->ord > b->ord) - (a->ord < b->ord);
+}
+
 /*
- * Keep want of the n candidates (sorted): each cell at most q of them, q
- * the smallest quota with which the cells can fill want (all of them when
- * they cannot), strongest first.  cnt has room for every cell.  Returns
- * the count kept, moved to the front of c in order.
+ * Keep want of the n candidates (sorted strongest first), spread over the
+ * cells: every cell's strongest first (strongest of them first), then every
+ * cell's second, and so on, so that a cell gets a k-th keypoint only when
+ * no cell with a (k-1)-th candidate left lacks one: a dense cell (text on a
+ * banner) cannot crowd out a sparse one.  cnt has room for every cell.
+ * Returns the count kept, at the front of c, strongest first.
  */
 static int spread(struct cand *c, int n, int want, int ncells, int *cnt)
 {
-	int q, have, m = 0, maxc = 0;
-
 	memset(cnt, 0, (size_t)ncells * sizeof *cnt);
-	for (int i = 0; i < n; i++)
-		if (++cnt[c[i].cell] > maxc)
-			maxc = cnt[c[i].cell];
-	for (q = 1; q < maxc; q++) {
-		have = 0;
-		for (int k = 0; k < ncells; k++)
-			have += cnt[k] < q ? cnt[k] : q;
-		if (have >= want)
-			break;
+	for (int i = 0; i < n; i++) {
+		c[i].rank = cnt[c[i].cell]++;
+		c[i].ord = i;
 	}
-	memset(cnt, 0, (size_t)ncells * sizeof *cnt);
-	for (int i = 0; i < n && m < want; i++)
-		if (cnt[c[i].cell] < q) {
-			cnt[c[i].cell]++;
-			c[m++] = c[i];
-		}
-	return m;
+	if (n <= want)
+		return n;
+	qsort(c, (size_t)n, sizeof *c, rank_cmp);
+	qsort(c, (size_t)want, sizeof *c, cand_cmp);
+	return want;
 }
 
 /* ---------------------------------------------------------- description */
