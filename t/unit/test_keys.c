@@ -10,7 +10,8 @@
  *   stays one: the coarser levels are resized);
  * - the image turned by 90 degrees (a pixel permutation) gives keypoints
  *   at the mapped places whose angle is turned by 90 degrees and whose
- *   descriptors are within a few bits of the originals';
+ *   descriptors are within 8 bits of the originals' (95% of them; all
+ *   within 1 bit when written);
  * - the mirror image's mirror keypoints are the image's own, exactly;
  * - empty, tiny and flat images give none, bad arguments an error;
  * - the count never exceeds max, and a dense region cannot take every
@@ -251,16 +252,20 @@ START_TEST(rotate90)
 				max0 = hamming(desc(ka, i), desc(kr, best));
 		}
 		found++;
-		close += hamming(desc(ka, i), desc(kr, best)) <= 24;
+		close += hamming(desc(ka, i), desc(kr, best)) <= 8;
 		if (hamming(desc(ka, i), desc(kr, best)) > max)
 			max = hamming(desc(ka, i), desc(kr, best));
 	}
-	/* figures on this image: see the report in the log */
-	printf("# rotate90: %d of %d keypoints found turned, %d of them within 24 bits (most %d); "
+	/* on this image when written: 210 of 300 found (the rest fall in
+	 * other cells' quotas or move by more at the resized levels), every
+	 * one within 1 bit; at level 0, 87 of 132 at exactly the mapped place,
+	 * identical */
+	printf("# rotate90: %d of %d keypoints found turned, %d of them within 8 bits (most %d); "
 	       "level 0: %d of %d found, %d within 8 bits (most %d)\n", found, all, close, max,
 	       found0, all0, close0, max0);
 	ck_assert_int_ge(found * 10, all * 6);
-	ck_assert_int_ge(close * 10, found * 8);
+	ck_assert_int_ge(close * 100, found * 95);
+	ck_assert_int_ge(found0 * 2, all0);
 	ck_assert_int_ge(close0 * 100, found0 * 95);
 	feat_keys_free(ka);
 	feat_keys_free(kr);
