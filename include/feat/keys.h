@@ -7,7 +7,7 @@
  * The method (feat_keys(3) has it in full): the grey image resized so its
  * long side is `side` (never upscaled); a pyramid of `levels` levels,
  * each 1/1.3 of the one before; corners by a 9-of-16 segment test on a
- * circle of radius 3 (threshold 7; 20 where a level has enough), kept
+ * circle of radius 3 (threshold 20, or 7 where a level has too few), kept
  * where their Harris response (7x7 window, k = 0.04) is positive and a
  * local maximum; each level's share of `max` (by area) taken over a grid
  * of 32x32-pixel cells by rank (every cell's strongest before any cell's

@@ -106,31 +106,16 @@ static int run9(uint32_t m)
 	return r != 0;
 }
 
-/* The masks of the circle pixels brighter than hi and darker than lo. */
-static void masks(const uint8_t *p, const int *off, int hi, int lo, uint32_t *mb, uint32_t *md)
-{
-	*mb = *md = 0;
-	for (int k = 0; k < 16; k++) {
-		int v = p[off[k]];
-
-		if (v > hi)
-			*mb |= 1u << k;
-		else if (v < lo)
-			*md |= 1u << k;
-	}
-}
-
 /* The segment test: nine contiguous circle pixels all brighter than the
- * centre + t, or all darker than the centre - t.  Returns 2 when it holds
- * for t = FAST_HI, 1 when only for FAST_LO, else 0.  Nine contiguous of
- * 16 hold point 0 or point 8, and two of 0, 4, 8, 12, which rejects most
+ * centre + t, or all darker than the centre - t.  Nine contiguous of 16
+ * cover at least two of the four compass points, which rejects most
  * pixels after two reads. */
-static int segment_test(const uint8_t *p, const int *off)
+static int segment_test(const uint8_t *p, const int *off, int t)
 {
-	int c = p[0], hi = c + FAST_LO, lo = c - FAST_LO, nb = 0, nd = 0;
-	int a = p[off[0]], b = p[off[8]];
-	uint32_t mb, md;
+	int c = p[0], hi = c + t, lo = c - t, nb = 0, nd = 0, a = p[off[0]], b = p[off[8]];
+	uint32_t mb = 0, md = 0;
 
+	/* nine contiguous of 16 hold point 0 or point 8, and two of 0, 4, 8, 12 */
 	if (!(a > hi || b > hi) && !(a < lo || b < lo))
 		return 0;
 	for (int k = 0; k < 16; k += 4) {
@@ -139,11 +124,15 @@ static int segment_test(const uint8_t *p, const int *off)
 	}
 	if (nb < 2 && nd < 2)
 		return 0;
-	masks(p, off, hi, lo, &mb, &md);
-	if (!run9(mb) && !run9(md))
-		return 0;
-	masks(p, off, c + FAST_HI, c - FAST_HI, &mb, &md);
-	return run9(mb) || run9(md) ? 2 : 1;
+	for (int k = 0; k < 16; k++) {
+		int v = p[off[k]];
+
+		if (v > hi)
+			mb |= 1u << k;
+		else if (v < lo)
+			md |= 1u << k;
+	}
+	return run9(mb) || run9(md);
 }
 
 /* One pyramid level and its scratch (shared by the levels, which are
@@ -159,7 +148,6 @@ struct level {
 struct cand {
 	int64_t r;           /* 25 x Harris response (k = 1/25: exact) */
 	int x, y, cell;
-	int hi;              /* passes the segment test at FAST_HI */
 	int rank, ord;       /* place among the cell's candidates, and in all */
 };
 
@@ -204,12 +192,11 @@ static int64_t harris(const struct level *L, int x, int y)
 }
 
 /*
- * The corners of level L: segment test at FAST_LO (each marked whether it
- * holds at FAST_HI too), positive Harris response, larger than every
- * neighbouring corner's (of equal ones, the first in raster order).
- * Returns the count put in c (room for every pixel).
+ * The corners of level L with threshold t: segment test, positive Harris
+ * response, larger than every neighbour's (of equal ones, the first in
+ * raster order).  Returns the count put in c (room for every pixel).
  */
-static int corners(struct level *L, struct cand *c)
+static int corners(struct level *L, int t, struct cand *c)
 {
 	int w = L->w, h = L->h, off[16], n = 0, m = 0, gw = (w + CELL - 1) / CELL;
 
@@ -219,12 +206,10 @@ static int corners(struct level *L, struct cand *c)
 		for (int x = BORDER; x < w - BORDER; x++) {
 			size_t i = (size_t)y * w + x;
 			int64_t r;
-			int st = segment_test(L->img + i, off);
 
-			if (!st || (r = harris(L, x, y)) <= 0)
+			if (!segment_test(L->img + i, off, t) || (r = harris(L, x, y)) <= 0)
 				continue;
 			L->at[i] = n + 1;
-			c[n].hi = st == 2;
 			c[n].r = r;
 			c[n].x = x;
 			c[n].y = y;
@@ -415,7 +400,7 @@ static int detect_pass(struct run *s, const uint8_t *img, int w0, int h0, int ma
 	for (int l = 0; l < s->nlev; l++) {
 		struct level *L = &s->lev[l];
 		int cum = (int)floor(max * (1 - pow(f, l + 1)) / (1 - f) / total + 0.5);
-		int want = cum - done + carry, n, nhi, gw, ncells;
+		int want = cum - done + carry, n, gw, ncells;
 		double sx = (double)s->W / L->w, sy = (double)s->H / L->h;
 
 		if (l == s->nlev - 1)
@@ -431,15 +416,9 @@ static int detect_pass(struct run *s, const uint8_t *img, int w0, int h0, int ma
 			continue;
 		}
 		sobel(L);
-		n = corners(L, s->cand);
-		for (int i = nhi = 0; i < n; i++)
-			nhi += s->cand[i].hi;
-		if (nhi >= want)   /* enough at the high threshold: those alone */
-			for (int i = nhi = 0; i < n; i++)
-				if (s->cand[i].hi)
-					s->cand[nhi++] = s->cand[i];
-		if (nhi >= want)
-			n = nhi;
+		n = corners(L, FAST_HI, s->cand);
+		if (n < want)
+			n = corners(L, FAST_LO, s->cand);
 		qsort(s->cand, (size_t)n, sizeof *s->cand, cand_cmp);
 		gw = (L->w + CELL - 1) / CELL;
 		ncells = gw * ((L->h + CELL - 1) / CELL);
