@@ -34,7 +34,7 @@ extern "C" {
 
 #define FEAT_KEYS_DEFAULT_MAX 300     /* keypoints per image (and per mirror) */
 #define FEAT_KEYS_DEFAULT_SIDE 400    /* long side the image is resized to */
-#define FEAT_KEYS_DEFAULT_LEVELS 5
+#define FEAT_KEYS_DEFAULT_LEVELS 8
 #define FEAT_KEYS_MAX_MAX 100000
 #define FEAT_KEYS_MIN_SIDE 40
 #define FEAT_KEYS_MAX_SIDE 8192
