@@ -1,0 +1,71 @@
+/*
+ * avx512/gemm_u8s8.c - the int8 panel product (kern/int8.h) with AVX-512
+ * VNNI: a 12 x 32 tile of s32 sums in 24 registers, each step of four k
+ * one vpdpbusd per register (u8 activations of 32 pixels, two vectors,
+ * by four s8 weights of a row, broadcast from the packed A); then
+ * (sum - comp) * scale + bias and ReLU on the way to the fp32 store.  VNNI
+ * is enabled for these functions alone (target attribute): the table uses
+ * them only when feat_kern_cpu_vnni() says the CPU has it.  Its plain C
+ * twin is feat_qgemm_ref (ref/gemm_u8s8.c).
+ */
+#include "kern/avx512/avx512.h"
+#include "kern/int8.h"
+
+#define VNNI __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni")))
+
+VNNI static inline void store_row(const struct feat_qgemm_args *a, int m, __m512i s0,
+	__m512i s1, __mmask16 k0, __mmask16 k1)
+{
+	if (a->C32) {
+		int32_t *c = a->C32 + (size_t)m * a->ldc;
+
+		_mm512_mask_storeu_epi32(c, k0, s0);
+		_mm512_mask_storeu_epi32(c + 16, k1, s1);
+	} else {
+		float *c = a->C + (size_t)m * a->ldc;
+		__m512i cm = _mm512_set1_epi32(a->comp[m]);
+		__m512 sc = _mm512_set1_ps(a->scale[m]);
+		__m512 b = _mm512_set1_ps(a->bias ? a->bias[m] : 0.0f);
+		__m512 v0 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(s0, cm)), sc, b);
+		__m512 v1 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(s1, cm)), sc, b);
+
+		if (a->relu) {
+			v0 = _mm512_max_ps(v0, _mm512_setzero_ps());
+			v1 = _mm512_max_ps(v1, _mm512_setzero_ps());
+		}
+		_mm512_mask_storeu_ps(c, k0, v0);
+		_mm512_mask_storeu_ps(c + 16, k1, v1);
+	}
+}
+
+#define ROWS(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11)
+
+VNNI void feat_qgemm_avx512(const struct feat_qgemm_args *a)
+{
+	int K4 = a->K / 4;
+	__mmask16 k0 = a->n >= 16 ? 0xffff : (__mmask16)((1u << a->n) - 1);
+	__mmask16 k1 = a->n >= 32 ? 0xffff : a->n <= 16 ? 0 : (__mmask16)((1u << (a->n - 16)) - 1);
+
+	for (int i0 = 0; i0 < a->M; i0 += FEAT_Q_MR) {
+		const int32_t *w = (const int32_t *)(const void *)(a->ap + (size_t)i0 * a->K);
+		const uint8_t *b = a->bp;
+		int rows = a->M - i0 < FEAT_Q_MR ? a->M - i0 : FEAT_Q_MR;
+#define DECL(r) __m512i s##r##0 = _mm512_setzero_si512(), s##r##1 = _mm512_setzero_si512();
+		ROWS(DECL)
+#undef DECL
+
+		for (int k = 0; k < K4; k++) {
+			__m512i b0 = _mm512_loadu_si512(b), b1 = _mm512_loadu_si512(b + 64);
+#define STEP(r) { __m512i wr = _mm512_set1_epi32(w[r]); \
+		s##r##0 = _mm512_dpbusd_epi32(s##r##0, b0, wr); \
+		s##r##1 = _mm512_dpbusd_epi32(s##r##1, b1, wr); }
+			ROWS(STEP)
+#undef STEP
+			b += 4 * FEAT_Q_NR;
+			w += FEAT_Q_MR;
+		}
+#define STORE(r) if (r < rows) store_row(a, i0 + r, s##r##0, s##r##1, k0, k1);
+		ROWS(STORE)
+#undef STORE
+	}
+}
