@@ -60,18 +60,22 @@ size_t feat_qpack_a_bytes(int M, int K);
 void feat_qpack_a(int8_t *ap, const int8_t *A, size_t lda, int M, int K);
 
 /*
- * Quantise one image x (NCHW fp32, c channels of h x w) into xq: NHWC u8
- * with cp >= c channels (a multiple of 4) per pixel and pt/pl/pb/pr pixels
- * of border, every byte that is not a value of x (border, channels past c)
- * set to zp: xq = clamp(round(x / sx) + zp, 0, 255).
+ * Quantise one image x (NCHW fp32, c channels of h x w) into xq, in
+ * groups of four channels: [cp/4][hp][wp][4] u8, cp >= c a multiple of 4,
+ * hp = pt + h + pb and wp = pl + w + pr (a border of padding), so that the
+ * four bytes of a pixel that one vpdpbusd step sums are adjacent, and a
+ * row of pixels is a run of 4-byte words.  Every byte that is not a value
+ * of x (border, channels past c) is zp; the others are
+ * clamp(round(x / sx) + zp, 0, 255), rounding half to even.
  */
-void feat_quant_nhwc_ref(const float *x, int c, int h, int w, float inv_sx, int zp,
+void feat_quant_c4_ref(const float *x, int c, int h, int w, float inv_sx, int zp,
 	uint8_t *xq, int cp, int pt, int pl, int pb, int pr);
 
 /*
  * Pack the B panel of output pixels [j0, j0 + n) (n <= NR; the rest of the
- * panel zero) of a convolution over xq (feat_quant_nhwc's layout, hp x wp
- * padded pixels of cp channels): row k = (ky * kw + kx) * cp + c.
+ * panel zero) of a convolution over xq (feat_quant_c4's layout, hp x wp
+ * padded pixels, cp channels): row k = (ky kw + kx) cp + c.  A run of
+ * pixels of one output row at stride 1 is one copy of 4-byte words.
  */
 struct feat_qconv_geom {
 	int cp, hp, wp;         /* padded input */

@@ -211,13 +211,14 @@ struct feat_kern {
 	double (*peak)(void);
 
 	/* int8 (int8.h): the u8 x s8 -> s32 panel product with its fp32
-	 * epilogue, the quantisation of an image into padded NHWC bytes and
+	 * epilogue, the quantisation of an image into padded bytes (groups of
+	 * four channels) and
 	 * the packing of a convolution's B panel from them.  qgemm NULL: this
 	 * table has no int8 path (or the CPU lacks VNNI) and quantised layers
 	 * run in fp32.  Room for the bf16 family (fp32 accumulation): NULL
 	 * until its kernels and plain twins land. */
 	void (*qgemm)(const struct feat_qgemm_args *a);
-	void (*quant_nhwc)(const float *x, int c, int h, int w, float inv_sx, int zp,
+	void (*quant_c4)(const float *x, int c, int h, int w, float inv_sx, int zp,
 		uint8_t *xq, int cp, int pt, int pl, int pb, int pr);
 	void (*qpack_b)(const struct feat_qconv_geom *g, const uint8_t *xq, long j0, int n,
 		uint8_t *bp);

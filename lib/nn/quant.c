@@ -176,7 +176,7 @@ int feat_qconv_forward(struct feat_net *n, struct feat_qconv *q, const float *w,
 		return e;
 	P.xq = xq;
 	for (int b = 0; b < batch; b++) {
-		k->quant_nhwc(X + (size_t)b * xs, q->cin, q->hin, q->win, 1.0f / q->sx, q->zp, xq,
+		k->quant_c4(X + (size_t)b * xs, q->cin, q->hin, q->win, 1.0f / q->sx, q->zp, xq,
 			      q->g.cp, q->pt, q->pl, q->pb, q->pr);
 		P.y = Y + (size_t)b * ys;
 		if (threads > 1 && n->pool) {

@@ -33,7 +33,7 @@ struct feat_qconv {
 	int cin, cout, M, K;     /* K = kh kw cp */
 	int pt, pl, pb, pr, hin, win;
 	struct feat_qconv_geom g;
-	size_t xq_bytes;         /* the padded NHWC input */
+	size_t xq_bytes;         /* the padded input (feat_quant_c4) */
 	size_t panel_bytes;      /* one packed B panel */
 	int8_t *ap;              /* packed weights (first forward) */
 	float *scale;            /* [cout] sx * sw */

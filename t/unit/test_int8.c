@@ -11,7 +11,8 @@
  *    |bias|), a few float roundings (the VNNI path fuses the multiply-add,
  *    the twin rounds twice); columns past n and rows past M of C stay as
  *    they were;
- *  - the quantisation into padded NHWC and the packing of a convolution's
+ *  - the quantisation into padded groups of four channels (every table's
+ *    against the twin, byte for byte) and the packing of a convolution's
  *    B panel against the definitions: every byte, for strides 1 and 2,
  *    dilation 1 and 2, asymmetric padding, channels not a multiple of 4,
  *    zero points 0 and 128 (rounding to nearest, clamping at 0 and 255).
@@ -153,8 +154,10 @@ START_TEST(edges)
 }
 END_TEST
 
-/* The bytes of feat_quant_nhwc_ref and feat_qpack_b_conv against their
- * definitions. */
+/* The bytes of feat_quant_c4_ref (and every table's quant_c4) and of
+ * feat_qpack_b_conv against their definitions: channel ch of padded pixel
+ * (y, x) at [ch / 4][y][x][ch % 4]. */
+#define IDX(ch, y, x) ((((size_t)(ch) / 4 * hp + (y)) * wp + (x)) * 4 + (ch) % 4)
 static int check_pack(int c, int h, int w, int kh, int kw, int s, int d, int pt, int pl, int pb,
 	int pr, int zp)
 {
@@ -164,13 +167,22 @@ static int check_pack(int c, int h, int w, int kh, int kw, int s, int d, int pt,
 	int K = kh * kw * cp, bad = 0;
 	float sx = 0.05f, *x = malloc(sizeof(float) * (size_t)c * h * w);
 	uint8_t *xq = malloc((size_t)hp * wp * cp), *bp = malloc((size_t)K * FEAT_Q_NR);
+	uint8_t *xq2 = malloc((size_t)hp * wp * cp);
+	const struct feat_kern *t[FEAT_KERN_COUNT];
+	int nt = tables(t);
 	struct feat_qconv_geom g = { .cp = cp, .hp = hp, .wp = wp, .kh = kh, .kw = kw, .sh = s,
 				     .sw = s, .dh = d, .dw = d, .hout = hout, .wout = wout };
 
 	for (int i = 0; i < c * h * w; i++)
 		x[i] = (float)((int)(rnd() % 8001) - 4000) * 0.01f;   /* -40 .. 40: clamps */
 	x[0] = 0.025f;    /* a tie: 0.5 steps rounds to even, 0 */
-	feat_quant_nhwc_ref(x, c, h, w, 1 / sx, zp, xq, cp, pt, pl, pb, pr);
+	feat_quant_c4_ref(x, c, h, w, 1 / sx, zp, xq, cp, pt, pl, pb, pr);
+	for (int ti = 0; ti < nt; ti++) {
+		memset(xq2, 0x33, (size_t)hp * wp * cp);
+		t[ti]->quant_c4(x, c, h, w, 1 / sx, zp, xq2, cp, pt, pl, pb, pr);
+		if (memcmp(xq, xq2, (size_t)hp * wp * cp) && bad++ < 5)
+			fprintf(stderr, "# %s quant_c4 differs from the twin\n", t[ti]->name);
+	}
 	for (int y = 0; y < hp; y++)
 		for (int xx = 0; xx < wp; xx++)
 			for (int ch = 0; ch < cp; ch++) {
@@ -181,9 +193,9 @@ static int check_pack(int c, int h, int w, int kh, int kw, int s, int d, int pt,
 
 					want = v < 0 ? 0 : v > 255 ? 255 : (int)v;
 				}
-				if (xq[((size_t)y * wp + xx) * cp + ch] != want && bad++ < 5)
-					fprintf(stderr, "# nhwc (%d,%d,%d): %d, want %d\n", y, xx, ch,
-						xq[((size_t)y * wp + xx) * cp + ch], want);
+				if (xq[IDX(ch, y, xx)] != want && bad++ < 5)
+					fprintf(stderr, "# c4 (%d,%d,%d): %d, want %d\n", y, xx, ch,
+						xq[IDX(ch, y, xx)], want);
 			}
 	for (long j0 = 0; j0 < hw; j0 += FEAT_Q_NR) {
 		int n = hw - j0 < FEAT_Q_NR ? (int)(hw - j0) : FEAT_Q_NR;
@@ -196,13 +208,13 @@ static int check_pack(int c, int h, int w, int kh, int kw, int s, int d, int pt,
 				if (j < n) {
 					int oy = (int)((j0 + j) / wout), ox = (int)((j0 + j) % wout);
 
-					want = xq[((size_t)(oy * s + ky * d) * wp + ox * s + kx * d) * cp + ch];
+					want = xq[IDX(ch, oy * s + ky * d, ox * s + kx * d)];
 				}
 				if (bp[((size_t)(k / 4) * FEAT_Q_NR + j) * 4 + k % 4] != want && bad++ < 5)
 					fprintf(stderr, "# panel %ld k=%d j=%d: wrong byte\n", j0, k, j);
 			}
 	}
-	free(x), free(xq), free(bp);
+	free(x), free(xq), free(xq2), free(bp);
 	return bad;
 }
 
@@ -215,6 +227,8 @@ START_TEST(packing)
 	bad += check_pack(8, 9, 9, 3, 3, 1, 2, 2, 2, 2, 2, 0);
 	bad += check_pack(3, 5, 40, 1, 1, 1, 1, 0, 0, 0, 0, 128);
 	bad += check_pack(16, 12, 11, 1, 3, 1, 1, 0, 1, 0, 1, 0);
+	bad += check_pack(7, 3, 37, 3, 3, 1, 1, 1, 1, 1, 1, 128);
+	bad += check_pack(12, 4, 70, 3, 3, 2, 1, 1, 1, 0, 0, 0);
 	ck_assert_int_eq(bad, 0);
 }
 END_TEST

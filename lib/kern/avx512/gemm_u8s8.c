@@ -11,6 +11,8 @@
 #include "kern/avx512/avx512.h"
 #include "kern/int8.h"
 
+#include <string.h>
+
 #define VNNI __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni")))
 
 VNNI static inline void store_row(const struct feat_qgemm_args *a, int m, __m512i s0,
@@ -67,5 +69,52 @@ VNNI void feat_qgemm_avx512(const struct feat_qgemm_args *a)
 #define STORE(r) if (r < rows) store_row(a, i0 + r, s##r##0, s##r##1, k0, k1);
 		ROWS(STORE)
 #undef STORE
+	}
+}
+
+/* The quantisation of an image into groups of four channels
+ * (feat_quant_c4_ref's contract): 16 pixels of 4 channels a step, each
+ * rounded to nearest even (the MXCSR default, as nearbyintf), clamped and
+ * packed into the four bytes of a 32-bit lane. */
+void feat_quant_c4_avx512(const float *x, int c, int h, int w, float inv_sx, int zp,
+	uint8_t *xq, int cp, int pt, int pl, int pb, int pr)
+{
+	int wp = w + pl + pr, hp = h + pt + pb;
+	__m512 is = _mm512_set1_ps(inv_sx);
+	__m512i z = _mm512_set1_epi32(zp), lo = _mm512_setzero_si512(), hi = _mm512_set1_epi32(255);
+	size_t plane = (size_t)h * w;
+
+	for (int c4 = 0; c4 < cp / 4; c4++) {
+		uint8_t *g = xq + (size_t)c4 * hp * wp * 4;
+		int nc = c - 4 * c4 < 4 ? c - 4 * c4 : 4;
+		const float *xc = x + (size_t)4 * c4 * plane;
+
+		memset(g, zp, (size_t)pt * wp * 4);
+		memset(g + (size_t)(pt + h) * wp * 4, zp, (size_t)pb * wp * 4);
+		for (int y = 0; y < h; y++) {
+			uint8_t *r = g + (size_t)(y + pt) * wp * 4;
+			const float *xr = xc + (size_t)y * w;
+
+			memset(r, zp, (size_t)pl * 4);
+			memset(r + (size_t)(pl + w) * 4, zp, (size_t)pr * 4);
+			r += (size_t)pl * 4;
+			for (int i = 0; i < w; i += 16) {
+				__mmask16 m = w - i >= 16 ? 0xffff : (__mmask16)((1u << (w - i)) - 1);
+				__m512i v = _mm512_setzero_si512();
+
+				for (int q = 0; q < 4; q++) {
+					__m512i b = z;
+
+					if (q < nc) {
+						__m512 f = _mm512_maskz_loadu_ps(m, xr + (size_t)q * plane + i);
+
+						b = _mm512_add_epi32(_mm512_cvtps_epi32(_mm512_mul_ps(f, is)), z);
+						b = _mm512_min_epi32(_mm512_max_epi32(b, lo), hi);
+					}
+					v = _mm512_or_si512(v, _mm512_slli_epi32(b, 8 * q));
+				}
+				_mm512_mask_storeu_epi32(r + (size_t)4 * i, m, v);
+			}
+		}
 	}
 }

@@ -1,7 +1,7 @@
 /*
  * ref/gemm_u8s8.c - the int8 family in plain C (kern/int8.h): the packing
- * every table shares, the quantisation of an image into the padded NHWC
- * bytes the packing reads, and the plain C twin of the u8 x s8 -> s32
+ * every table shares, the quantisation of an image into the padded bytes
+ * (groups of four channels) the packing reads, and the plain C twin of the u8 x s8 -> s32
  * panel product with its fp32 epilogue.
  */
 #include <math.h>
@@ -26,7 +26,7 @@ void feat_qpack_a(int8_t *ap, const int8_t *A, size_t lda, int M, int K)
 	}
 }
 
-void feat_quant_nhwc_ref(const float *x, int c, int h, int w, float inv_sx, int zp,
+void feat_quant_c4_ref(const float *x, int c, int h, int w, float inv_sx, int zp,
 	uint8_t *xq, int cp, int pt, int pl, int pb, int pr)
 {
 	int wp = w + pl + pr, hp = h + pt + pb;
@@ -35,13 +35,13 @@ void feat_quant_nhwc_ref(const float *x, int c, int h, int w, float inv_sx, int 
 	for (int ch = 0; ch < c; ch++)
 		for (int y = 0; y < h; y++) {
 			const float *xr = x + ((size_t)ch * h + y) * w;
-			uint8_t *q = xq + ((size_t)(y + pt) * wp + pl) * cp + ch;
+			uint8_t *q = xq + (((size_t)(ch / 4) * hp + y + pt) * wp + pl) * 4 + ch % 4;
 
 			for (int i = 0; i < w; i++) {
 				float v = nearbyintf(xr[i] * inv_sx) + (float)zp;
 
-				/* NaN becomes zp's neighbour 0: never undefined */
-				q[(size_t)i * cp] = !(v > 0.0f) ? 0 : v >= 255.0f ? 255 : (uint8_t)v;
+				/* NaN becomes 0: never undefined */
+				q[(size_t)i * 4] = !(v > 0.0f) ? 0 : v >= 255.0f ? 255 : (uint8_t)v;
 			}
 		}
 }
@@ -49,26 +49,34 @@ void feat_quant_nhwc_ref(const float *x, int c, int h, int w, float inv_sx, int 
 void feat_qpack_b_conv(const struct feat_qconv_geom *g, const uint8_t *xq, long j0, int n,
 	uint8_t *bp)
 {
-	int K4 = g->kh * g->kw * g->cp / 4;
+	int C4 = g->cp / 4, K4 = g->kh * g->kw * C4;
+	size_t plane = (size_t)g->hp * g->wp;
 
-	for (int j = 0; j < FEAT_Q_NR; j++) {
+	if (n < FEAT_Q_NR)
+		for (int k4 = 0; k4 < K4; k4++)
+			memset(bp + ((size_t)k4 * FEAT_Q_NR + n) * 4, 0, (size_t)(FEAT_Q_NR - n) * 4);
+	/* runs of pixels in one output row */
+	for (int j = 0; j < n;) {
 		long pix = j0 + j;
 		int oy = (int)(pix / g->wout), ox = (int)(pix % g->wout);
+		int run = g->wout - ox < n - j ? g->wout - ox : n - j;
 
-		if (j >= n) {
-			for (int k4 = 0; k4 < K4; k4++)
-				memset(bp + ((size_t)k4 * FEAT_Q_NR + j) * 4, 0, 4);
-			continue;
-		}
 		for (int ky = 0; ky < g->kh; ky++)
 			for (int kx = 0; kx < g->kw; kx++) {
 				const uint8_t *s = xq + ((size_t)(oy * g->sh + ky * g->dh) * g->wp +
-							 (size_t)(ox * g->sw + kx * g->dw)) * g->cp;
-				int k40 = (ky * g->kw + kx) * g->cp / 4;
+							 (size_t)(ox * g->sw + kx * g->dw)) * 4;
+				uint8_t *d = bp + ((size_t)(ky * g->kw + kx) * C4 * FEAT_Q_NR + j) * 4;
 
-				for (int c4 = 0; c4 < g->cp / 4; c4++)
-					memcpy(bp + ((size_t)(k40 + c4) * FEAT_Q_NR + j) * 4, s + 4 * c4, 4);
+				for (int c4 = 0; c4 < C4; c4++, s += plane * 4, d += FEAT_Q_NR * 4) {
+					if (g->sw == 1) {
+						memcpy(d, s, (size_t)run * 4);
+						continue;
+					}
+					for (int i = 0; i < run; i++)
+						memcpy(d + 4 * i, s + (size_t)4 * i * g->sw, 4);
+				}
 			}
+		j += run;
 	}
 }
 
