@@ -34,12 +34,16 @@
 /* The largest K the s32 accumulator holds exactly. */
 #define FEAT_Q_KMAX 66300
 
-/* One panel product: rows [0, M) of the packed A against one packed B
- * panel of n <= NR columns (the rest of the panel is ignored). */
+/* A product of packed panels: rows [0, M) of the packed A against
+ * ceil(n / NR) packed B panels, one after the other (K NR bytes each), of
+ * n columns in all (the rest of the last panel is ignored).  Each block
+ * of MR rows of A is run against every panel before the next, so that it
+ * is read from cache once per call: give as many panels as fit in the
+ * L2 cache with it. */
 struct feat_qgemm_args {
 	int M, K, n;            /* K a multiple of 4 */
 	const int8_t *ap;       /* packed A (all of it) */
-	const uint8_t *bp;      /* one packed B panel */
+	const uint8_t *bp;      /* the packed B panels */
 	/* the output: either C (fp32, the epilogue fused) or C32 (raw s32
 	 * sums, for the tests) */
 	float *C;               /* element (m, j) at C[m * ldc + j] */

@@ -69,7 +69,11 @@ int feat_qconv_setup(struct feat_net *n, struct feat_layer *l, const struct feat
 		};
 		q->xq_bytes = (size_t)q->g.hp * q->g.wp * (size_t)cp;
 		q->xq_bytes = (q->xq_bytes + 63) / 64 * 64;
-		q->panel_bytes = (size_t)K * FEAT_Q_NR;
+		/* B panels packed at a time: about 512 KB of them (in L2 with a
+		 * 12-row block of A), 1 to 8 */
+		q->nb = (int)(((size_t)1 << 19) / ((size_t)K * FEAT_Q_NR));
+		q->nb = q->nb < 1 ? 1 : q->nb > 8 ? 8 : q->nb;
+		q->panel_bytes = (size_t)K * FEAT_Q_NR * q->nb;
 		*scratch = (q->xq_bytes + q->panel_bytes) / sizeof(float) + 16;
 	}
 	*out = q;
@@ -144,11 +148,13 @@ static void qpiece(void *arg, long i0, long i1, int worker)
 	const struct qpar *P = arg;
 	const struct feat_qconv *q = P->q;
 	uint8_t *bp = (uint8_t *)feat_net_scratch(P->n, worker) + (worker ? 0 : q->xq_bytes);
+	size_t psz = (size_t)q->K * FEAT_Q_NR;
 
 	for (long it = i0; it < i1; it++)
-		for (long p = it * P->per; p < (it + 1) * P->per; p++) {
-			long j0 = p * FEAT_Q_NR;
-			int nj = P->hw - j0 < FEAT_Q_NR ? (int)(P->hw - j0) : FEAT_Q_NR;
+		for (long p = it * P->per; p < (it + 1) * P->per; p += q->nb) {
+			long j0 = p * FEAT_Q_NR, pend = (it + 1) * P->per;
+			long cols = ((pend - p < q->nb ? pend - p : q->nb)) * FEAT_Q_NR;
+			int nj = P->hw - j0 < cols ? (int)(P->hw - j0) : (int)cols;
 			struct feat_qgemm_args a = {
 				.M = q->M, .K = q->K, .n = nj, .ap = q->ap, .bp = bp,
 				.C = P->y + j0, .ldc = (size_t)P->hw, .scale = q->scale,
@@ -157,7 +163,10 @@ static void qpiece(void *arg, long i0, long i1, int worker)
 
 			if (nj <= 0)
 				break;
-			P->k->qpack_b(&q->g, P->xq, j0, nj, bp);
+			for (int j = 0; j < nj; j += FEAT_Q_NR)
+				P->k->qpack_b(&q->g, P->xq, j0 + j,
+					      nj - j < FEAT_Q_NR ? nj - j : FEAT_Q_NR,
+					      bp + (size_t)(j / FEAT_Q_NR) * psz);
 			P->k->qgemm(&a);
 		}
 }

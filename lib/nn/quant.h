@@ -34,7 +34,8 @@ struct feat_qconv {
 	int pt, pl, pb, pr, hin, win;
 	struct feat_qconv_geom g;
 	size_t xq_bytes;         /* the padded input (feat_quant_c4) */
-	size_t panel_bytes;      /* one packed B panel */
+	int nb;                  /* B panels packed at a time */
+	size_t panel_bytes;      /* nb packed B panels */
 	int8_t *ap;              /* packed weights (first forward) */
 	float *scale;            /* [cout] sx * sw */
 	int32_t *comp;           /* [cout] zp * sum wq */

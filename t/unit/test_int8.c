@@ -4,7 +4,7 @@
  *  - the s32 sums of every table's panel product (the plain C twin; VNNI
  *    where the CPU has it) equal, exactly, a triple loop over the unpacked
  *    matrices written here, for edge sizes of M (1 to 40), n (1 to 32) and
- *    K (4 to 1028), with the packing of A done by feat_qpack_a and that of
+ *    K (4 to 1028), over one panel of B or several (n up to 260), with the packing of A done by feat_qpack_a and that of
  *    B by hand;
  *  - the fp32 epilogue ((sum - comp) * scale + bias, ReLU) against the
  *    same computed in double: |got - want| <= 2^-20 (|sum - comp| scale +
@@ -51,9 +51,9 @@ static int tables(const struct feat_kern **t)
 static int check_case(int M, int n, int K, int relu)
 {
 	const struct feat_kern *t[FEAT_KERN_COUNT];
-	int nt = tables(t), bad = 0, ldc = FEAT_Q_NR + 3;
+	int nt = tables(t), bad = 0, np = (n + FEAT_Q_NR - 1) / FEAT_Q_NR, ldc = np * FEAT_Q_NR + 3;
 	int8_t *A = malloc((size_t)M * K), *ap = feat_aligned_alloc(feat_qpack_a_bytes(M, K) + 64);
-	uint8_t *B = malloc((size_t)K * n), *bp = feat_aligned_alloc((size_t)K * FEAT_Q_NR);
+	uint8_t *B = malloc((size_t)K * n), *bp = feat_aligned_alloc((size_t)K * FEAT_Q_NR * np);
 	int32_t *want = malloc(sizeof(int32_t) * (size_t)M * n), *comp = malloc(sizeof(int32_t) * M);
 	int32_t *c32 = malloc(sizeof(int32_t) * (size_t)(M + 1) * ldc);
 	float *c = malloc(sizeof(float) * (size_t)(M + 1) * ldc), *scale = malloc(sizeof(float) * M);
@@ -79,11 +79,13 @@ static int check_case(int M, int n, int K, int relu)
 		}
 	}
 	feat_qpack_a(ap, A, (size_t)K, M, K);
-	/* B's panel by hand: [K/4][NR][4], zero past n */
-	memset(bp, 0xee, (size_t)K * FEAT_Q_NR);
+	/* B's panels by hand: [n/NR][K/4][NR][4], zero past n */
+	memset(bp, 0xee, (size_t)K * FEAT_Q_NR * np);
 	for (int k = 0; k < K; k++)
-		for (int j = 0; j < FEAT_Q_NR; j++)
-			bp[((size_t)(k / 4) * FEAT_Q_NR + j) * 4 + k % 4] = j < n ? B[(size_t)k * n + j] : 0;
+		for (int j = 0; j < np * FEAT_Q_NR; j++)
+			bp[(size_t)(j / FEAT_Q_NR) * K * FEAT_Q_NR +
+			   ((size_t)(k / 4) * FEAT_Q_NR + j % FEAT_Q_NR) * 4 + k % 4] =
+				j < n ? B[(size_t)k * n + j] : 0;
 	for (int ti = 0; ti < nt; ti++) {
 		struct feat_qgemm_args a = {
 			.M = M, .K = K, .n = n, .ap = ap, .bp = bp, .C32 = c32, .ldc = (size_t)ldc,
@@ -150,6 +152,9 @@ START_TEST(edges)
 	for (int K = 4; K <= 1028; K += 4 * 37)
 		bad += check_case(25, 32, K, 0);
 	bad += check_case(64, 32, 4608, 1);
+	/* several panels a call: every edge of the last one */
+	for (int n = 33; n <= 260; n += 19)
+		bad += check_case(1 + n % 29, n, 4 * (1 + n % 13), n & 1);
 	ck_assert_int_eq(bad, 0);
 }
 END_TEST

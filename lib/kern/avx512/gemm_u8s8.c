@@ -15,16 +15,16 @@
 
 #define VNNI __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni")))
 
-VNNI static inline void store_row(const struct feat_qgemm_args *a, int m, __m512i s0,
+VNNI static inline void store_row(const struct feat_qgemm_args *a, int m, int j0, __m512i s0,
 	__m512i s1, __mmask16 k0, __mmask16 k1)
 {
 	if (a->C32) {
-		int32_t *c = a->C32 + (size_t)m * a->ldc;
+		int32_t *c = a->C32 + (size_t)m * a->ldc + j0;
 
 		_mm512_mask_storeu_epi32(c, k0, s0);
 		_mm512_mask_storeu_epi32(c + 16, k1, s1);
 	} else {
-		float *c = a->C + (size_t)m * a->ldc;
+		float *c = a->C + (size_t)m * a->ldc + j0;
 		__m512i cm = _mm512_set1_epi32(a->comp[m]);
 		__m512 sc = _mm512_set1_ps(a->scale[m]);
 		__m512 b = _mm512_set1_ps(a->bias ? a->bias[m] : 0.0f);
@@ -42,15 +42,17 @@ VNNI static inline void store_row(const struct feat_qgemm_args *a, int m, __m512
 
 #define ROWS(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11)
 
-VNNI void feat_qgemm_avx512(const struct feat_qgemm_args *a)
+/* One 12 x 32 tile: rows [i0, i0 + 12) against the panel of columns
+ * [j0, j0 + n). */
+VNNI static void tile(const struct feat_qgemm_args *a, int i0, int j0, int n)
 {
 	int K4 = a->K / 4;
-	__mmask16 k0 = a->n >= 16 ? 0xffff : (__mmask16)((1u << a->n) - 1);
-	__mmask16 k1 = a->n >= 32 ? 0xffff : a->n <= 16 ? 0 : (__mmask16)((1u << (a->n - 16)) - 1);
+	__mmask16 k0 = n >= 16 ? 0xffff : (__mmask16)((1u << n) - 1);
+	__mmask16 k1 = n >= 32 ? 0xffff : n <= 16 ? 0 : (__mmask16)((1u << (n - 16)) - 1);
 
-	for (int i0 = 0; i0 < a->M; i0 += FEAT_Q_MR) {
+	{
 		const int32_t *w = (const int32_t *)(const void *)(a->ap + (size_t)i0 * a->K);
-		const uint8_t *b = a->bp;
+		const uint8_t *b = a->bp + (size_t)(j0 / FEAT_Q_NR) * a->K * FEAT_Q_NR;
 		int rows = a->M - i0 < FEAT_Q_MR ? a->M - i0 : FEAT_Q_MR;
 #define DECL(r) __m512i s##r##0 = _mm512_setzero_si512(), s##r##1 = _mm512_setzero_si512();
 		ROWS(DECL)
@@ -66,10 +68,17 @@ VNNI void feat_qgemm_avx512(const struct feat_qgemm_args *a)
 			b += 4 * FEAT_Q_NR;
 			w += FEAT_Q_MR;
 		}
-#define STORE(r) if (r < rows) store_row(a, i0 + r, s##r##0, s##r##1, k0, k1);
+#define STORE(r) if (r < rows) store_row(a, i0 + r, j0, s##r##0, s##r##1, k0, k1);
 		ROWS(STORE)
 #undef STORE
 	}
+}
+
+VNNI void feat_qgemm_avx512(const struct feat_qgemm_args *a)
+{
+	for (int i0 = 0; i0 < a->M; i0 += FEAT_Q_MR)
+		for (int j0 = 0; j0 < a->n; j0 += FEAT_Q_NR)
+			tile(a, i0, j0, a->n - j0 < FEAT_Q_NR ? a->n - j0 : FEAT_Q_NR);
 }
 
 /* The quantisation of an image into groups of four channels

@@ -87,12 +87,14 @@ void feat_qgemm_ref(const struct feat_qgemm_args *a)
 		int r = m % FEAT_Q_MR;
 
 		for (int j = 0; j < a->n; j++) {
+			const uint8_t *bp = a->bp + (size_t)(j / FEAT_Q_NR) * a->K * FEAT_Q_NR;
+			int jj = j % FEAT_Q_NR;
 			int32_t s = 0;
 
 			for (int k4 = 0; k4 < a->K / 4; k4++)
 				for (int q = 0; q < 4; q++)
 					s += (int32_t)ap[((size_t)k4 * FEAT_Q_MR + r) * 4 + q] *
-					     (int32_t)a->bp[((size_t)k4 * FEAT_Q_NR + j) * 4 + q];
+					     (int32_t)bp[((size_t)k4 * FEAT_Q_NR + jj) * 4 + q];
 			if (a->C32) {
 				a->C32[(size_t)m * a->ldc + j] = s;
 			} else {
