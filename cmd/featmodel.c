@@ -68,8 +68,8 @@ static const char usage[] =
 	"                          run MODEL (fp32) on every record's `input` in\n"
 	"                          STREAM (imgprep -m MODEL; - for standard input),\n"
 	"                          and write OUT: MODEL with its convolutions (but\n"
-	"                          the first and those of --fp32) marked int8, with\n"
-	"                          the scales of their inputs\n"
+	"                          the first) and large inner products (but those\n"
+	"                          of --fp32) marked int8, with their input scales\n"
 	"\n"
 	"  -b, --batch N     batch size for bench, run (default from IN's size) and\n"
 	"                    fitcodes (default 16)\n"
@@ -324,7 +324,7 @@ static void info(struct feat_net *n)
 		printf("nchw16c: %d outputs kept channel-blocked (%s path)\n", blocked,
 		       feat_kernel_name());
 	if (quantised)
-		printf("int8: %d convolutions quantised (u8 x s8); %s\n", quantised,
+		printf("int8: %d layers quantised (u8 x s8); %s\n", quantised,
 		       feat_kern_active()->qgemm ? "they run int8 on this path" :
 		       "they run fp32 here (this path has no int8 product: no AVX512_VNNI, or OpenBLAS)");
 	{
@@ -984,7 +984,7 @@ static void quantize(const struct opts *o)
 	feat_net_free(net);
 	feat_model_free(&m);
 	if (feat_verbose >= 0)
-		printf("%s: %d convolutions int8, %d kept fp32 by --fp32, calibrated on %d records (percentile %g)\n",
+		printf("%s: %d layers int8, %d kept fp32 by --fp32, calibrated on %d records (percentile %g)\n",
 		       o->output, nint8, nkept, nrec, o->percentile);
 }
 

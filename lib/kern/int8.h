@@ -89,4 +89,28 @@ struct feat_qconv_geom {
 void feat_qpack_b_conv(const struct feat_qconv_geom *g, const uint8_t *xq, long j0, int n,
 	uint8_t *bp);
 
+/*
+ * The int8 inner product of one vector (an fc layer at batch 1, bound by
+ * the bandwidth of its weights): rows [m0, m1) of
+ *
+ *     y[m] = scale[m] (sum_k w[m][k] x[k] - comp[m]) + bias[m]   (ReLU)
+ *
+ * w s8 row-major with row stride ldw (a multiple of 64, zero past K), x u8
+ * of ldw bytes (anything past K: the weights there are 0).
+ */
+struct feat_qgemv_args {
+	int m0, m1;
+	size_t ldw;
+	const int8_t *w;
+	const uint8_t *x;
+	float *y;
+	const float *scale;
+	const int32_t *comp;
+	const float *bias;      /* or NULL */
+	int relu;
+};
+void feat_qgemv_ref(const struct feat_qgemv_args *a);
+/* x (n floats) to u8 as feat_quant_c4_ref does, into xq[0..n). */
+void feat_quant_vec(const float *x, size_t n, float inv_sx, int zp, uint8_t *xq);
+
 #endif

@@ -117,6 +117,7 @@ struct feat_dw_args;
 struct feat_wino_args;
 struct feat_qgemm_args;
 struct feat_qconv_geom;
+struct feat_qgemv_args;
 
 /*
  * Which families the executor (lib/nn/layers.c) sends work to on a path,
@@ -222,6 +223,9 @@ struct feat_kern {
 		uint8_t *xq, int cp, int pt, int pl, int pb, int pr);
 	void (*qpack_b)(const struct feat_qconv_geom *g, const uint8_t *xq, long j0, int n,
 		uint8_t *bp);
+	/* and the int8 inner product of one vector (fc layers); NULL with
+	 * qgemm */
+	void (*qgemv)(const struct feat_qgemv_args *a);
 	void (*bf16_reserved[4])(void);
 	struct feat_kern_blocks *blocks_int8, *blocks_bf16;
 };

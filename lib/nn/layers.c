@@ -1243,6 +1243,7 @@ struct fc {
 	const float *w;      /* [nout][k] */
 	float *w_own;
 	float *bias;
+	struct feat_qfc *q;  /* int8 (nn/quant.h), or NULL: fp32 */
 };
 
 static int fc_setup(struct feat_net *n, struct feat_layer *l, char *detail, size_t dlen)
@@ -1292,7 +1293,7 @@ static int fc_setup(struct feat_net *n, struct feat_layer *l, char *detail, size
 	l->params = (uint64_t)f->nout * f->k + (uint64_t)f->nout;
 	l->macs = (uint64_t)f->nout * f->k * (uint64_t)f->rows;
 	l->priv = f;
-	return 0;
+	return feat_qfc_setup(n, l, f->k, f->nout, &f->q, detail, dlen);
 }
 
 struct fc_par {
@@ -1335,6 +1336,12 @@ static void fc_forward(struct feat_net *n, struct feat_layer *l, int batch)
 		.y = feat_net_data(n, l->out[0]), .batch = batch * f->rows, .cols = f->nout,
 	};
 
+	if (f->q && !feat_qfc_forward(n, f->q, f->w, f->bias, P.x, P.y, P.batch,
+				      l->act == FEAT_ACT_RELU, T)) {
+		if (l->act != FEAT_ACT_RELU && l->act != FEAT_ACT_NONE)
+			apply_act(P.y, (size_t)P.batch * f->nout, l->act, l->act_alpha);
+		return;
+	}
 	/* columns in multiples of 16, at least 4 pieces per thread */
 	if (T > 1)
 		P.cols = (int)(cdiv(cdiv(f->nout, 4L * T), 16) * 16);
@@ -1345,8 +1352,10 @@ static void fc_release(struct feat_layer *l)
 {
 	struct fc *f = l->priv;
 
-	if (f)
+	if (f) {
 		free(f->w_own);
+		feat_qfc_free(f->q);
+	}
 }
 
 /* -------------------------------------------------------- L2 normalize */

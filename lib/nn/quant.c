@@ -14,33 +14,43 @@
 
 #define FAIL(...) (feat_fmt(detail, dlen, __VA_ARGS__), FEAT_E_FORMAT)
 
-int feat_qconv_setup(struct feat_net *n, struct feat_layer *l, const struct feat_qconv_shape *s,
-	struct feat_qconv **out, size_t *scratch, char *detail, size_t dlen)
+/* The quant parameters of l: 0 (*on 0 when it has none), or
+ * FEAT_E_FORMAT. */
+static int params(struct feat_layer *l, int *on, double *sx, int *zp, char *detail, size_t dlen)
 {
 	const struct feat_value *kind = feat_param(l, "quant");
 	const struct feat_value *vs = feat_param(l, "quant.scale");
 	const struct feat_value *vz = feat_param(l, "quant.zero");
-	const struct feat_kern *k = feat_kern_active();
-	struct feat_qconv *q;
-	double sx;
-	int64_t zp;
 
-	*out = NULL;
-	*scratch = 0;
+	*on = 0;
 	if (!kind)
 		return 0;
 	if (kind->type != FEAT_V_STR || strcmp(kind->u.s, "u8s8"))
 		return FAIL("layer '%s': 'quant' must be the text u8s8", l->name);
 	if (!vs || (vs->type != FEAT_V_FLOAT && vs->type != FEAT_V_INT))
 		return FAIL("layer '%s': 'quant' without a number 'quant.scale'", l->name);
-	sx = vs->type == FEAT_V_FLOAT ? vs->u.f : (double)vs->u.i;
-	if (!(sx > 1e-30 && sx < 1e30))
-		return FAIL("layer '%s': 'quant.scale' %g is not a positive finite step", l->name, sx);
-	zp = 0;
+	*sx = vs->type == FEAT_V_FLOAT ? vs->u.f : (double)vs->u.i;
+	if (!(*sx > 1e-30 && *sx < 1e30))
+		return FAIL("layer '%s': 'quant.scale' %g is not a positive finite step", l->name, *sx);
 	if (vz && (vz->type != FEAT_V_INT || (vz->u.i != 0 && vz->u.i != 128)))
 		return FAIL("layer '%s': 'quant.zero' must be 0 or 128", l->name);
-	if (vz)
-		zp = vz->u.i;
+	*zp = vz ? (int)vz->u.i : 0;
+	*on = 1;
+	return 0;
+}
+
+int feat_qconv_setup(struct feat_net *n, struct feat_layer *l, const struct feat_qconv_shape *s,
+	struct feat_qconv **out, size_t *scratch, char *detail, size_t dlen)
+{
+	const struct feat_kern *k = feat_kern_active();
+	struct feat_qconv *q;
+	double sx;
+	int zp, on, e;
+
+	*out = NULL;
+	*scratch = 0;
+	if ((e = params(l, &on, &sx, &zp, detail, dlen)) || !on)
+		return e;
 	if (s->group != 1)
 		return FAIL("layer '%s': 'quant' on a grouped convolution (group %d): only group 1 runs int8",
 			    l->name, s->group);
@@ -199,6 +209,123 @@ int feat_qconv_forward(struct feat_net *n, struct feat_qconv *q, const float *w,
 	return 0;
 }
 
+/* ------------------------------------------------------------- fc */
+
+int feat_qfc_setup(struct feat_net *n, struct feat_layer *l, int k, int nout,
+	struct feat_qfc **out, char *detail, size_t dlen)
+{
+	struct feat_qfc *q;
+	double sx;
+	int zp, on, e;
+
+	*out = NULL;
+	if ((e = params(l, &on, &sx, &zp, detail, dlen)) || !on || !feat_kern_active()->qgemv ||
+	    k > FEAT_Q_KMAX)
+		return e;
+	if (!(q = feat_net_alloc(n, sizeof *q)))
+		return FEAT_E_NOMEM;
+	memset(q, 0, sizeof *q);
+	q->sx = (float)sx;
+	q->zp = zp;
+	q->k = k;
+	q->nout = nout;
+	q->ldw = ((size_t)k + 63) / 64 * 64;
+	*out = q;
+	return 0;
+}
+
+void feat_qfc_free(struct feat_qfc *q)
+{
+	if (!q)
+		return;
+	free(q->w);
+	free(q->scale);
+	free(q->comp);
+	free(q->xq);
+	q->w = NULL;
+	q->scale = NULL;
+	q->comp = NULL;
+	q->xq = NULL;
+}
+
+static int qfc_pack(struct feat_qfc *q, const float *w)
+{
+	q->w = feat_aligned_alloc((size_t)q->nout * q->ldw);
+	q->scale = malloc(sizeof(float) * (size_t)q->nout);
+	q->comp = malloc(sizeof(int32_t) * (size_t)q->nout);
+	q->xq = feat_aligned_alloc(q->ldw);
+	if (!q->w || !q->scale || !q->comp || !q->xq) {
+		feat_qfc_free(q);
+		return FEAT_E_NOMEM;
+	}
+	memset(q->w, 0, (size_t)q->nout * q->ldw);
+	memset(q->xq, 0, q->ldw);
+	for (int m = 0; m < q->nout; m++) {
+		const float *wm = w + (size_t)m * q->k;
+		float amax = 0;
+		double sw;
+		int32_t sum = 0;
+
+		for (int i = 0; i < q->k; i++)
+			amax = fabsf(wm[i]) > amax ? fabsf(wm[i]) : amax;
+		sw = amax > 0 ? amax / 127.0 : 1.0;
+		for (int i = 0; i < q->k; i++) {
+			long v = lrint(wm[i] / sw);
+
+			v = v > 127 ? 127 : v < -127 ? -127 : v;
+			q->w[(size_t)m * q->ldw + i] = (int8_t)v;
+			sum += (int32_t)v;
+		}
+		q->scale[m] = (float)(sw * q->sx);
+		q->comp[m] = q->zp * sum;
+	}
+	return 0;
+}
+
+struct qfcpar {
+	const struct feat_kern *k;
+	struct feat_qgemv_args a;
+	int per;
+};
+
+static void qfc_piece(void *arg, long i0, long i1, int worker)
+{
+	const struct qfcpar *P = arg;
+	struct feat_qgemv_args a = P->a;
+
+	(void)worker;
+	a.m0 = (int)(i0 * P->per);
+	a.m1 = (int)(i1 * P->per < a.m1 ? i1 * P->per : a.m1);
+	P->k->qgemv(&a);
+}
+
+int feat_qfc_forward(struct feat_net *n, struct feat_qfc *q, const float *w, const float *bias,
+	const float *X, float *Y, int rows, int relu, int threads)
+{
+	const struct feat_kern *k = feat_kern_active();
+	struct qfcpar P = { .k = k, .per = q->nout };
+	int e;
+
+	if (!q->w && (e = qfc_pack(q, w)))
+		return e;
+	for (int r = 0; r < rows; r++) {
+		P.a = (struct feat_qgemv_args){
+			.m0 = 0, .m1 = q->nout, .ldw = q->ldw, .w = q->w, .x = q->xq,
+			.y = Y + (size_t)r * q->nout, .scale = q->scale, .comp = q->comp,
+			.bias = bias, .relu = relu,
+		};
+		feat_quant_vec(X + (size_t)r * q->k, (size_t)q->k, 1.0f / q->sx, q->zp, q->xq);
+		if (threads > 1 && n->pool) {
+			P.per = (int)((q->nout + 4L * threads - 1) / (4L * threads));
+			P.per = (P.per + 3) / 4 * 4;
+			feat_pool_for(n->pool, (q->nout + P.per - 1) / P.per, 1, qfc_piece, &P);
+		} else {
+			k->qgemv(&P.a);
+		}
+	}
+	return 0;
+}
+
 /* ------------------------------------------------------- calibration */
 
 int feat_qcalib_init(struct feat_qcalib *c, struct feat_net *n)
@@ -219,6 +346,11 @@ int feat_qcalib_init(struct feat_qcalib *c, struct feat_net *n)
 		const struct feat_value *g = feat_param(l, "group");
 		int on_input = 0;
 
+		if (!l->removed && !strcmp(l->ops->type, "fc") &&
+		    l->params >= (uint64_t)FEAT_QFC_MIN_WEIGHTS) {
+			c->cand[i] = 1;
+			continue;
+		}
 		if (l->removed || strcmp(l->ops->type, "conv") || l->nin != 1)
 			continue;
 		if (g && !(g->type == FEAT_V_INT && g->u.i == 1))

@@ -63,6 +63,29 @@ int feat_qconv_forward(struct feat_net *n, struct feat_qconv *q, const float *w,
 	int threads);
 void feat_qconv_free(struct feat_qconv *q);
 
+/* An int8 inner product (fc): the same parameters; run one vector at a
+ * time (an fc at batch 1 is bound by its weights' bandwidth, which int8
+ * cuts by 4). */
+struct feat_qfc {
+	float sx;
+	int zp, k, nout;
+	size_t ldw;              /* k rounded up to 64 */
+	int8_t *w;               /* [nout][ldw] (first forward) */
+	float *scale;
+	int32_t *comp;
+	uint8_t *xq;             /* ldw bytes */
+};
+/* As feat_qconv_setup, for an fc of nout outputs over k inputs. */
+int feat_qfc_setup(struct feat_net *n, struct feat_layer *l, int k, int nout,
+	struct feat_qfc **out, char *detail, size_t dlen);
+/* rows vectors of k floats at X to rows vectors of nout at Y. */
+int feat_qfc_forward(struct feat_net *n, struct feat_qfc *q, const float *w, const float *bias,
+	const float *X, float *Y, int rows, int relu, int threads);
+void feat_qfc_free(struct feat_qfc *q);
+/* The smallest fc (nout x k weights) featmodel quantize makes int8: smaller
+ * ones gain nothing. */
+#define FEAT_QFC_MIN_WEIGHTS (1 << 20)
+
 /* ------------------------------------------------------- calibration */
 
 /* The statistics of the inputs of a net's convolutions over calibration
@@ -71,7 +94,8 @@ struct feat_qcalib {
 	struct feat_net *n;
 	int nlayer;
 	int *cand;               /* [nlayer] 1: a group-1 convolution not on a
-				  * graph input, so a candidate */
+				  * graph input, or an fc of at least
+				  * FEAT_QFC_MIN_WEIGHTS weights: a candidate */
 	double *amax, *vmin;     /* [nlayer] max |x| and min x of the input */
 	uint64_t *hist;          /* [nlayer][FEAT_QHIST] of |x| / amax, pass 2 */
 	uint64_t images;

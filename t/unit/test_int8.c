@@ -11,6 +11,8 @@
  *    |bias|), a few float roundings (the VNNI path fuses the multiply-add,
  *    the twin rounds twice); columns past n and rows past M of C stay as
  *    they were;
+ *  - the inner product of one vector (fc layers) of every table against a
+ *    loop, with the same tolerance;
  *  - the quantisation into padded groups of four channels (every table's
  *    against the twin, byte for byte) and the packing of a convolution's
  *    B panel against the definitions: every byte, for strides 1 and 2,
@@ -238,6 +240,63 @@ START_TEST(packing)
 }
 END_TEST
 
+/* The inner product of one vector: every table's against a loop. */
+START_TEST(gemv)
+{
+	const struct feat_kern *t[FEAT_KERN_COUNT];
+	int nt = tables(t), bad = 0;
+
+	for (int K = 1; K <= 300; K += 37)
+		for (int M = 1; M <= 11; M += 3) {
+			size_t ldw = ((size_t)K + 63) / 64 * 64;
+			int8_t *w = calloc((size_t)M * ldw, 1);
+			uint8_t *x = calloc(ldw, 1);
+			float y[16], scale[16], bias[16];
+			int32_t comp[16];
+
+			for (int m = 0; m < M; m++) {
+				for (int k = 0; k < K; k++)
+					w[(size_t)m * ldw + k] = (int8_t)((int)(rnd() % 255) - 127);
+				scale[m] = (float)(rnd() % 100 + 1) * 1e-4f;
+				bias[m] = (float)((int)(rnd() % 201) - 100) * 0.01f;
+				comp[m] = (int32_t)(rnd() % 2000) - 1000;
+			}
+			for (int k = 0; k < K; k++)
+				x[k] = (uint8_t)(rnd() % 256);
+			for (int ti = 0; ti < nt; ti++)
+				for (int relu = 0; relu < 2; relu++) {
+					struct feat_qgemv_args a = {
+						.m0 = 0, .m1 = M, .ldw = ldw, .w = w, .x = x, .y = y,
+						.scale = scale, .comp = comp, .bias = bias, .relu = relu,
+					};
+
+					for (int m = 0; m < 16; m++)
+						y[m] = 7.25f;
+					t[ti]->qgemv(&a);
+					for (int m = 0; m < 16; m++) {
+						double want = 7.25, tol = 0;
+
+						if (m < M) {
+							int32_t s = 0;
+
+							for (int k = 0; k < K; k++)
+								s += (int32_t)w[(size_t)m * ldw + k] * x[k];
+							want = (double)(s - comp[m]) * scale[m] + bias[m];
+							want = relu && want < 0 ? 0 : want;
+							tol = ldexp(fabs((double)(s - comp[m]) * scale[m]) + fabs(bias[m]), -20);
+						}
+						if (!(fabs(y[m] - want) <= tol) && bad++ < 5)
+							fprintf(stderr, "# %s gemv K=%d M=%d row %d: %g, want %g\n",
+								t[ti]->name, K, M, m, y[m], want);
+					}
+				}
+			free(w);
+			free(x);
+		}
+	ck_assert_int_eq(bad, 0);
+}
+END_TEST
+
 Suite *unit_suite(void)
 {
 	Suite *s = suite_create("int8");
@@ -247,6 +306,7 @@ Suite *unit_suite(void)
 	tcase_add_test(tc, tables_present);
 	tcase_add_test(tc, edges);
 	tcase_add_test(tc, packing);
+	tcase_add_test(tc, gemv);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -127,3 +127,44 @@ void feat_quant_c4_avx512(const float *x, int c, int h, int w, float inv_sx, int
 		}
 	}
 }
+
+/* The int8 inner product of one vector (feat_qgemv_ref's contract): four
+ * rows a step share each 64-byte load of x. */
+VNNI static inline float qrow(const struct feat_qgemv_args *a, int m, int32_t s)
+{
+	float v = (float)(s - a->comp[m]) * a->scale[m] + (a->bias ? a->bias[m] : 0.0f);
+
+	return a->relu && v < 0.0f ? 0.0f : v;
+}
+
+VNNI void feat_qgemv_avx512(const struct feat_qgemv_args *a)
+{
+	int m = a->m0;
+
+	for (; m + 4 <= a->m1; m += 4) {
+		const int8_t *w = a->w + (size_t)m * a->ldw;
+		__m512i s0 = _mm512_setzero_si512(), s1 = s0, s2 = s0, s3 = s0;
+
+		for (size_t k = 0; k < a->ldw; k += 64) {
+			__m512i x = _mm512_loadu_si512(a->x + k);
+
+			s0 = _mm512_dpbusd_epi32(s0, x, _mm512_loadu_si512(w + k));
+			s1 = _mm512_dpbusd_epi32(s1, x, _mm512_loadu_si512(w + a->ldw + k));
+			s2 = _mm512_dpbusd_epi32(s2, x, _mm512_loadu_si512(w + 2 * a->ldw + k));
+			s3 = _mm512_dpbusd_epi32(s3, x, _mm512_loadu_si512(w + 3 * a->ldw + k));
+		}
+		a->y[m] = qrow(a, m, _mm512_reduce_add_epi32(s0));
+		a->y[m + 1] = qrow(a, m + 1, _mm512_reduce_add_epi32(s1));
+		a->y[m + 2] = qrow(a, m + 2, _mm512_reduce_add_epi32(s2));
+		a->y[m + 3] = qrow(a, m + 3, _mm512_reduce_add_epi32(s3));
+	}
+	for (; m < a->m1; m++) {
+		const int8_t *w = a->w + (size_t)m * a->ldw;
+		__m512i s0 = _mm512_setzero_si512();
+
+		for (size_t k = 0; k < a->ldw; k += 64)
+			s0 = _mm512_dpbusd_epi32(s0, _mm512_loadu_si512(a->x + k),
+						 _mm512_loadu_si512(w + k));
+		a->y[m] = qrow(a, m, _mm512_reduce_add_epi32(s0));
+	}
+}

@@ -46,5 +46,6 @@ void feat_kern_fill_avx512(struct feat_kern *k)
 	k->peak = feat_kern_peak_avx512;
 	/* int8: VNNI or none (the layers then run fp32) */
 	k->qgemm = feat_kern_cpu_vnni() ? feat_qgemm_avx512 : NULL;
+	k->qgemv = feat_kern_cpu_vnni() ? feat_qgemv_avx512 : NULL;
 	k->quant_c4 = feat_quant_c4_avx512;
 }

@@ -106,3 +106,26 @@ void feat_qgemm_ref(const struct feat_qgemm_args *a)
 		}
 	}
 }
+
+void feat_quant_vec(const float *x, size_t n, float inv_sx, int zp, uint8_t *xq)
+{
+	for (size_t i = 0; i < n; i++) {
+		float v = nearbyintf(x[i] * inv_sx) + (float)zp;
+
+		xq[i] = !(v > 0.0f) ? 0 : v >= 255.0f ? 255 : (uint8_t)v;
+	}
+}
+
+void feat_qgemv_ref(const struct feat_qgemv_args *a)
+{
+	for (int m = a->m0; m < a->m1; m++) {
+		const int8_t *w = a->w + (size_t)m * a->ldw;
+		int32_t s = 0;
+		float v;
+
+		for (size_t k = 0; k < a->ldw; k++)
+			s += (int32_t)w[k] * (int32_t)a->x[k];
+		v = (float)(s - a->comp[m]) * a->scale[m] + (a->bias ? a->bias[m] : 0.0f);
+		a->y[m] = a->relu && v < 0.0f ? 0.0f : v;
+	}
+}

@@ -50,6 +50,7 @@ const struct feat_kern feat_kern_ref_table = {
 	.pc_supported = always,
 	.peak = feat_kern_peak_ref,
 	.qgemm = feat_qgemm_ref,
+	.qgemv = feat_qgemv_ref,
 	.quant_c4 = feat_quant_c4_ref,
 	.qpack_b = feat_qpack_b_conv,
 };
