@@ -398,8 +398,8 @@ static void cpu_name(char *buf, size_t len)
 
 static void bench(struct feat_net *n, const struct opts *o)
 {
-	int batch = o->batch ? o->batch : 1, e;
-	double t0, t, macs = 0, peak, med, *pass;
+	int batch = o->batch ? o->batch : 1, e, nq = 0;
+	double t0, t, macs = 0, peak, qpeak = 0, med, *pass;
 	const struct feat_kern *k = feat_kern_active();
 	char cpu[256];
 
@@ -407,6 +407,10 @@ static void bench(struct feat_net *n, const struct opts *o)
 	 * core (before the passes warm it or the caches) */
 	cpu_name(cpu, sizeof cpu);
 	peak = k->peak();
+	for (int i = 0; i < n->nlayer; i++)
+		nq += !n->layer[i].removed && feat_param(&n->layer[i], "quant") != NULL;
+	if (nq && k->qgemm && k->qpeak)
+		qpeak = k->qpeak();
 	if ((e = feat_net_reserve(n, batch)))
 		feat_die(FEAT_EXIT_SYSTEM, "batch %d: %s", batch, feat_strerror(e));
 	fill_input(n, batch);
@@ -432,6 +436,9 @@ static void bench(struct feat_net *n, const struct opts *o)
 	       batch, o->runs, o->threads, o->threads > 1 ? "s" : "");
 	printf("core: %s; its fp32 peak with the %s kernels, measured: %.1f GFLOP/s\n", cpu,
 	       k->name, peak);
+	if (qpeak > 0)
+		printf("its int8 peak (vpdpbusd), measured: %.1f Gop/s: the %%peak of the %d int8 layers\n",
+		       qpeak, nq);
 	printf("%-4s %-10s %-20s %10s %7s %9s %6s\n", "#", "type", "name", "ms/batch", "time",
 	       "GFLOP/s", "%peak");
 	for (int i = 0; i < n->nlayer; i++) {
@@ -443,7 +450,9 @@ static void bench(struct feat_net *n, const struct opts *o)
 			continue;
 		printf("%-4d %-10s %-20s %10.3f %6.1f%% %9.1f", i, l->ops->type, l->name, ms,
 		       100 * l->seconds / t, gf);
-		if (peak > 0)
+		if (qpeak > 0 && feat_param(l, "quant"))
+			printf(" %5.0f%% int8", 100 * gf / qpeak);
+		else if (peak > 0)
 			printf(" %5.0f%%", 100 * gf / peak);
 		putchar('\n');
 	}

@@ -226,6 +226,9 @@ struct feat_kern {
 	/* and the int8 inner product of one vector (fc layers); NULL with
 	 * qgemm */
 	void (*qgemv)(const struct feat_qgemv_args *a);
+	/* this core's int8 rate in Gop/s with this table's product, measured
+	 * (NULL: not measured, as for the plain C twin) */
+	double (*qpeak)(void);
 	void (*bf16_reserved[4])(void);
 	struct feat_kern_blocks *blocks_int8, *blocks_bf16;
 };

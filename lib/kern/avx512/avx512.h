@@ -74,6 +74,8 @@ struct feat_qgemm_args;
 void feat_qgemm_avx512(const struct feat_qgemm_args *a);
 struct feat_qgemv_args;
 void feat_qgemv_avx512(const struct feat_qgemv_args *a);
+/* this core's vpdpbusd rate in Gop/s, measured (about 0.1 s) */
+double feat_kern_qpeak_avx512(void);
 /* (plain AVX-512: every avx512 table has it) */
 void feat_quant_c4_avx512(const float *x, int c, int h, int w, float inv_sx, int zp,
 	uint8_t *xq, int cp, int pt, int pl, int pb, int pr);

@@ -48,4 +48,5 @@ void feat_kern_fill_avx512(struct feat_kern *k)
 	k->qgemm = feat_kern_cpu_vnni() ? feat_qgemm_avx512 : NULL;
 	k->qgemv = feat_kern_cpu_vnni() ? feat_qgemv_avx512 : NULL;
 	k->quant_c4 = feat_quant_c4_avx512;
+	k->qpeak = feat_kern_cpu_vnni() ? feat_kern_qpeak_avx512 : NULL;
 }
