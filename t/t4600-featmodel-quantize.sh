@@ -52,16 +52,23 @@ test_expect_success 'detector: the top box of each crop within IoU 0.9 of fp32s'
 	ssd-detect -q -m ssd8.fm <ssd-test.fs | featwrite -q -f jsonl >int8.jsonl &&
 	$CMP dets fp32.jsonl int8.jsonl 99 0.3 &&
 	$CMP dets fp32.jsonl int8.jsonl 95 &&
-	! cmp -s fp32.jsonl int8.jsonl
+	if grep -q "they run int8 on this path" info; then
+		! cmp -s fp32.jsonl int8.jsonl
+	fi
 '
 
-# (the plain C twin, slow, on the 14 photos)
+# (the plain C twin, slow, on the 14 photos; where the active path runs
+# the model int8: under FEAT_KERNEL=blas it runs fp32, tested below)
 test_expect_success 'detector: the same detections on two threads, and on the plain C twin' '
 	FEAT_THREAD_MIN=0 ssd-detect -q -t 2 -m ssd8.fm <ssd-test.fs | featwrite -q -f jsonl >int8t2.jsonl &&
-	test_cmp int8.jsonl int8t2.jsonl &&
-	ssd-detect -q -m ssd8.fm <ssd-cal.fs | featwrite -q -f jsonl >int8p.jsonl &&
-	FEAT_KERNEL=ref ssd-detect -q -m ssd8.fm <ssd-cal.fs | featwrite -q -f jsonl >int8ref.jsonl &&
-	$CMP dets int8p.jsonl int8ref.jsonl 100
+	$CMP dets int8.jsonl int8t2.jsonl 100 &&
+	if grep -q "they run int8 on this path" info; then
+		test_cmp int8.jsonl int8t2.jsonl &&
+		ssd-detect -q -m ssd8.fm <ssd-cal.fs | featwrite -q -f jsonl >int8p.jsonl &&
+		FEAT_KERNEL=ref ssd-detect -q -m ssd8.fm <ssd-cal.fs |
+			featwrite -q -f jsonl >int8ref.jsonl &&
+		$CMP dets int8p.jsonl int8ref.jsonl 100
+	fi
 '
 
 # The descriptor's second convolution keeps fp32: quantised alone it
@@ -73,8 +80,11 @@ test_expect_success 'descriptor: >= 99% of the code bits of 120 crops equal fp32
 	deepbit-extract -q -m "$DB" <db-test.fs | featwrite -q -f jsonl >c32.jsonl &&
 	deepbit-extract -q -m db8.fm <db-test.fs | featwrite -q -f jsonl >c8.jsonl &&
 	$CMP codes c32.jsonl c8.jsonl 99 &&
-	FEAT_KERNEL=ref deepbit-extract -q -m db8.fm <db-test.fs | featwrite -q -f jsonl >c8ref.jsonl &&
-	$CMP codes c8.jsonl c8ref.jsonl 99.9
+	if featmodel info db8.fm | grep -q "they run int8 on this path"; then
+		FEAT_KERNEL=ref deepbit-extract -q -m db8.fm <db-test.fs |
+			featwrite -q -f jsonl >c8ref.jsonl &&
+		$CMP codes c8.jsonl c8ref.jsonl 99.9
+	fi
 '
 
 test_expect_success '--fp32 keeps layers fp32; --percentile narrows the steps; quantizing again starts from fp32' '
