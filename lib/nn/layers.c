@@ -1009,8 +1009,9 @@ static void sigmoid_forward(struct feat_net *n, struct feat_layer *l, int batch)
 	float *y = feat_net_data(n, l->out[0]);
 	size_t cnt = (size_t)batch * IN(n, l, 0)->count;
 
-	for (size_t i = 0; i < cnt; i++)
-		y[i] = 1.0f / (1.0f + expf(-x[i]));
+	if (x != y)
+		memcpy(y, x, cnt * sizeof(float));
+	apply_act(y, cnt, FEAT_ACT_SIGMOID, 0);
 }
 
 static int add_setup(struct feat_net *n, struct feat_layer *l, char *detail, size_t dlen)
@@ -1606,6 +1607,32 @@ static void permute_forward(struct feat_net *n, struct feat_layer *l, int batch)
 		}
 		return;
 	}
+	if (p->ndim >= 3 && p->order[p->ndim - 1] == p->ndim - 1) {
+		/* the last axis stays (attention's [T, H, D] -> [H, T, D]):
+		 * whole rows of it at a time */
+		int last = p->ndim - 1;
+		size_t row = yb->dims[last];
+
+		for (int b = 0; b < batch; b++) {
+			const float *x = X + (size_t)b * xb->count;
+			float *y = Y + (size_t)b * yb->count;
+			uint32_t idx[FEAT_MAX_DIMS] = { 0 };
+
+			for (size_t j = 0; j < yb->count; j += row) {
+				size_t off = 0;
+
+				for (int i = 1; i < last; i++)
+					off += idx[i] * xstride[p->order[i]];
+				memcpy(y + j, x + off, row * sizeof(float));
+				for (int i = last - 1; i >= 1; i--) {
+					if (++idx[i] < yb->dims[i])
+						break;
+					idx[i] = 0;
+				}
+			}
+		}
+		return;
+	}
 	for (int b = 0; b < batch; b++) {
 		const float *x = X + (size_t)b * xb->count;
 		float *y = Y + (size_t)b * yb->count;
@@ -1744,6 +1771,11 @@ static void softmax_forward(struct feat_net *n, struct feat_layer *l, int batch)
 
 	for (int d = axis + 1; d < xb->ndim; d++)
 		inner *= xb->dims[d];
+	if (inner == 1) {
+		/* rows of c contiguous values: the table's kernel */
+		feat_kern_active()->softmax(X, Y, (size_t)batch * xb->count / c, c);
+		return;
+	}
 	for (size_t o = 0; o < (size_t)batch * xb->count / (c * inner); o++)
 		for (size_t i = 0; i < inner; i++) {
 			const float *x = X + o * c * inner + i;
@@ -1837,6 +1869,12 @@ static void act2_forward(struct feat_net *n, struct feat_layer *l, int batch)
 	} else if (t == 'c') {   /* clip */
 		for (size_t i = 0; i < cnt; i++)
 			y[i] = x[i] < a->lo ? a->lo : x[i] > a->hi ? a->hi : x[i];
+	} else if (a->beta == 0.5f) {
+		/* the table's vectorised form (kern/act.h) */
+		if (x != y)
+			memcpy(y, x, cnt * sizeof(float));
+		apply_act(y, cnt, !strcmp(l->ops->type, "hardswish") ? FEAT_ACT_HSWISH :
+			  FEAT_ACT_HSIG, a->alpha);
 	} else {
 		int sw = !strcmp(l->ops->type, "hardswish");
 
@@ -1863,6 +1901,11 @@ struct elt {
 	size_t sa[FEAT_MAX_DIMS], sb[FEAT_MAX_DIMS];   /* strides, 0 broadcast */
 	const float *w;
 	size_t bcount;       /* b's elements per image (0: a weight) */
+	/* fast forms (a of the output's shape): 1 b the same shape, 2 b one
+	 * value a block of `inner` (an SE block's per-channel scale), 3 b one
+	 * row of `inner` repeated; 0 the general loop */
+	int fast;
+	size_t inner;
 };
 
 static int elt_setup(struct feat_net *n, struct feat_layer *l, char *detail, size_t dlen)
@@ -1934,6 +1977,42 @@ static int elt_setup(struct feat_net *n, struct feat_layer *l, char *detail, siz
 	}
 	p->od[0] = 1;
 	p->nd = nd;
+	{
+		/* axes [1, k) where b is full, [k, nd) where it is 1 (form 2);
+		 * or [1, k) where it is 1 and [k, nd) full (form 3) */
+		int full = 1, k2 = nd, k3 = 1;
+
+		for (int i = 1; i < nd; i++)
+			full &= ad[i] == p->od[i];
+		while (k2 > 1 && bd[k2 - 1] == 1)
+			k2--;
+		while (k3 < nd && bd[k3] == 1)
+			k3++;
+		for (int i = 1; i < k2; i++)
+			full &= bd[i] == ad[i] || i >= k2;
+		p->inner = 1;
+		if (full && k2 == nd) {
+			p->fast = 1;
+		} else if (full) {
+			int ok = 1;
+
+			for (int i = k2; i < nd; i++)
+				p->inner *= ad[i];
+			for (int i = 1; i < k2; i++)
+				ok &= bd[i] == ad[i];
+			p->fast = ok ? 2 : 0;
+		}
+		if (!p->fast && k3 > 1) {
+			int ok = 1;
+
+			p->inner = 1;
+			for (int i = 1; i < nd; i++)
+				ok &= ad[i] == p->od[i] && (i < k3 || bd[i] == ad[i]);
+			for (int i = k3; i < nd; i++)
+				p->inner *= ad[i];
+			p->fast = ok ? 3 : 0;
+		}
+	}
 	set_shape(OUT(n, l, 0), nd, p->od);
 	l->macs = 1;
 	for (int i = 1; i < nd; i++)
@@ -1954,6 +2033,38 @@ static inline float elt_op(int op, float a, float b)
 	}
 }
 
+/* y = a op b over m values, b[j * bs] (bs 0: one value); the operation
+ * chosen outside the loops, so that each vectorises. */
+static void elt_run(int op, int cfirst, float *y, const float *a, const float *b, size_t bs,
+	size_t m)
+{
+#define ELT_LOOP(expr) \
+	do { \
+		if (bs) \
+			for (size_t j = 0; j < m; j++) { \
+				float A = a[j], B = b[j]; \
+				y[j] = expr; \
+			} \
+		else { \
+			float B = b[0]; \
+			for (size_t j = 0; j < m; j++) { \
+				float A = a[j]; \
+				y[j] = expr; \
+			} \
+		} \
+	} while (0)
+	switch (op) {
+	case 0: ELT_LOOP(A * B); break;
+	case 1: ELT_LOOP(A + B); break;
+	case 2: if (cfirst) ELT_LOOP(B - A); else ELT_LOOP(A - B); break;
+	case 3: if (cfirst) ELT_LOOP(B / A); else ELT_LOOP(A / B); break;
+	default:
+		for (size_t j = 0; j < m; j++)
+			y[j] = cfirst ? elt_op(op, b[j * bs], a[j]) : elt_op(op, a[j], b[j * bs]);
+	}
+#undef ELT_LOOP
+}
+
 static void elt_forward(struct feat_net *n, struct feat_layer *l, int batch)
 {
 	const struct elt *p = l->priv;
@@ -1961,7 +2072,20 @@ static void elt_forward(struct feat_net *n, struct feat_layer *l, int batch)
 	int nd = p->nd, last = nd - 1;
 	size_t inner = nd > 1 ? p->od[last] : 1, outer = yb->count / inner;
 
-	for (int bt = 0; bt < batch; bt++) {
+	for (int bt = 0; p->fast && bt < batch; bt++) {
+		const float *A = feat_net_data(n, l->in[0]) + (size_t)bt * ab->count;
+		const float *B = p->w ? p->w : feat_net_data(n, l->in[1]) + (size_t)bt * p->bcount;
+		float *Y = feat_net_data(n, l->out[0]) + (size_t)bt * yb->count;
+		size_t in = p->inner, out = yb->count / in;
+
+		if (p->fast == 1)
+			elt_run(p->op, p->cfirst, Y, A, B, 1, yb->count);
+		else
+			for (size_t o = 0; o < out; o++)
+				elt_run(p->op, p->cfirst, Y + o * in, A + o * in,
+					p->fast == 2 ? B + o : B, p->fast == 2 ? 0 : 1, in);
+	}
+	for (int bt = 0; !p->fast && bt < batch; bt++) {
 		const float *A = feat_net_data(n, l->in[0]) + (size_t)bt * ab->count;
 		const float *B = p->w ? p->w : feat_net_data(n, l->in[1]) + (size_t)bt * p->bcount;
 		float *Y = feat_net_data(n, l->out[0]) + (size_t)bt * yb->count;
@@ -2344,24 +2468,8 @@ static void layernorm_forward(struct feat_net *n, struct feat_layer *l, int batc
 	float *Y = feat_net_data(n, l->out[0]);
 	size_t rows = (size_t)batch * IN(n, l, 0)->count / p->inner;
 
-	for (size_t r = 0; r < rows; r++) {
-		const float *x = X + r * p->inner;
-		float *y = Y + r * p->inner;
-		double s = 0, v = 0;
-		float mean, rs;
-
-		for (size_t i = 0; i < p->inner; i++)
-			s += x[i];
-		mean = (float)(s / (double)p->inner);
-		for (size_t i = 0; i < p->inner; i++)
-			v += (double)(x[i] - mean) * (x[i] - mean);
-		rs = (float)(1.0 / sqrt(v / (double)p->inner + p->eps));
-		for (size_t i = 0; i < p->inner; i++) {
-			float t = (x[i] - mean) * rs;
-
-			y[i] = (p->g ? t * p->g[i] : t) + (p->b ? p->b[i] : 0);
-		}
-	}
+	/* the table's kernel (plain twin: kern/ref/rows.c, sums in double) */
+	feat_kern_active()->layernorm(X, Y, rows, p->inner, p->eps, p->g, p->b);
 }
 
 /* unary op=sqrt|erf|gelu|pow, exponent=1 (pow) */
@@ -2412,8 +2520,9 @@ static void unary_forward(struct feat_net *n, struct feat_layer *l, int batch)
 			y[i] = erff(x[i]);
 		break;
 	case 2:
-		for (size_t i = 0; i < cnt; i++)
-			y[i] = 0.5f * x[i] * (1.0f + erff(x[i] * 0.70710678118654752f));
+		if (x != y)
+			memcpy(y, x, cnt * sizeof(float));
+		apply_act(y, cnt, FEAT_ACT_GELU, 0);
 		break;
 	default:
 		if (p->e == 2.0f)
@@ -2649,6 +2758,127 @@ static int nchwc_plan(struct feat_net *n)
 	return 0;
 }
 
+/*
+ * Graph passes for the activations of ONNX exports (issue 17): each one
+ * removes layers whose work the layer before them takes into its store.
+ *
+ *   fc, then Add of a constant [nout]      the constant joins fc's bias
+ *   add, then ReLU                         add applies the ReLU
+ *   conv/fc X, Sigmoid S = s(X), Mul X S   act SiLU (EfficientNet)
+ *   conv/fc X, HardSigmoid, Mul X S        act hard swish (MobileNetV3)
+ *   conv/fc, then Sigmoid, HardSigmoid     act sigmoid, hard sigmoid (the
+ *     or GELU                              SE blocks' scale, ViT's MLP)
+ *
+ * Hard sigmoid and hard swish are fused when beta is 1/2 (alpha is
+ * kept).  FEAT_FUSE=0 turns the passes off (t/unit/test_fuse.c compares
+ * the two).
+ */
+static int the_reader(struct feat_net *n, int blob)
+{
+	int r = feat_net_root(n, blob), found = -1;
+
+	for (int j = 0; j < n->nlayer; j++) {
+		const struct feat_layer *m = &n->layer[j];
+
+		for (int k = 0; !m->removed && k < m->nin; k++)
+			if (feat_net_root(n, m->in[k]) == r) {
+				if (found >= 0 && found != j)
+					return -1;
+				found = j;
+			}
+	}
+	return found;
+}
+
+static int act_kind(struct feat_layer *l, float *alpha)
+{
+	const struct act2 *a;
+
+	*alpha = 0;
+	if (is_type(l, "sigmoid"))
+		return FEAT_ACT_SIGMOID;
+	if (is_type(l, "unary") && ((const struct unary *)l->priv)->op == 2)
+		return FEAT_ACT_GELU;
+	if (!is_type(l, "hardsigmoid") && !is_type(l, "hardswish"))
+		return 0;
+	a = l->priv;
+	if (a->beta != 0.5f)
+		return 0;
+	*alpha = a->alpha;
+	return is_type(l, "hardsigmoid") ? FEAT_ACT_HSIG : FEAT_ACT_HSWISH;
+}
+
+static void fuse_acts(struct feat_net *n)
+{
+	const char *env = getenv("FEAT_FUSE");
+
+	if (env && !strcmp(env, "0"))
+		return;
+	for (int i = 0; i < n->nlayer; i++) {
+		struct feat_layer *l = &n->layer[i], *p, *m;
+		struct feat_blob *src;
+		int kind, r;
+		float alpha;
+
+		if (l->removed || l->nin < 1 || l->nout != 1)
+			continue;
+		src = &n->blob[l->in[0]];
+		if (src->producer < 0)
+			continue;
+		p = &n->layer[src->producer];
+		if (p->removed || p->act || n->blob[l->out[0]].count != src->count)
+			continue;
+		if (is_type(l, "eltwise") && l->nin == 1 && src->consumers == 1 &&
+		    is_type(p, "fc") && ((const struct elt *)l->priv)->op == 1) {
+			const struct feat_mtensor *t = feat_layer_weight(l, n, 0);
+			struct fc *f = p->priv;
+
+			if (!t || t->ndim < 1 || (int)t->dims[t->ndim - 1] != f->nout ||
+			    t->nbytes != sizeof(float) * (size_t)f->nout)
+				continue;
+			for (int j = 0; j < f->nout; j++)
+				f->bias[j] += ((const struct elt *)l->priv)->w[j];
+			bypass(n, l);
+			n->blob[l->out[0]].producer = src->producer;
+			continue;
+		}
+		if (is_type(l, "relu") && l->act == FEAT_ACT_RELU && is_type(p, "add") &&
+		    src->consumers == 1) {
+			p->act = FEAT_ACT_RELU;
+			bypass(n, l);
+			n->blob[l->out[0]].producer = src->producer;
+			continue;
+		}
+		if ((!is_type(p, "conv") && !is_type(p, "fc")) || l->nin != 1 ||
+		    !(kind = act_kind(l, &alpha)))
+			continue;
+		if (src->consumers == 1) {
+			p->act = kind;
+			p->act_alpha = alpha;
+			bypass(n, l);
+			n->blob[l->out[0]].producer = src->producer;
+			continue;
+		}
+		/* x * s(x): the Mul reads X and S and nothing else reads either */
+		if (src->consumers != 2 || (kind != FEAT_ACT_SIGMOID && kind != FEAT_ACT_HSIG) ||
+		    n->blob[l->out[0]].consumers != 1 || (r = the_reader(n, l->out[0])) < 0)
+			continue;
+		m = &n->layer[r];
+		if (!is_type(m, "eltwise") || m->nin != 2 || ((const struct elt *)m->priv)->op != 0 ||
+		    n->blob[m->out[0]].count != src->count ||
+		    !((m->in[0] == l->in[0] && m->in[1] == l->out[0]) ||
+		      (m->in[1] == l->in[0] && m->in[0] == l->out[0])))
+			continue;
+		p->act = kind == FEAT_ACT_SIGMOID ? FEAT_ACT_SILU : FEAT_ACT_HSWISH;
+		p->act_alpha = alpha;
+		l->removed = 1;
+		m->removed = 1;
+		n->blob[l->out[0]].alias = l->in[0];
+		n->blob[m->out[0]].alias = l->in[0];
+		n->blob[m->out[0]].producer = src->producer;
+	}
+}
+
 int feat_net_fold(struct feat_net *n)
 {
 	/* flatten and reshape become views of a blob read by nobody else */
@@ -2723,6 +2953,7 @@ int feat_net_fold(struct feat_net *n)
 			n->blob[l->out[0]].producer = src->producer;
 		}
 	}
+	fuse_acts(n);
 	for (int i = 0; i < n->nlayer; i++) {
 		struct feat_layer *l = &n->layer[i];
 		int e;

@@ -4,6 +4,10 @@
 # 224x224), one core, fp32, batch 1 and 8: featkit's images/s next to ONNX
 # Runtime 1.30 (npm onnxruntime-node, CPU provider, one intra-op and one
 # inter-op thread) on the same networks and weights in the same run.
+# Also four torchvision 0.14 backbones as a user brings them (random
+# weights, exported at opset 13 at 224x224 by contrib/onnx/export_bench.py,
+# imported with featmodel import): resnet50, efficientnet_b0,
+# mobilenet_v3_large, vit_b_16.  BENCH_NETS selects (space-separated).
 #
 # The networks (about 1.4 GB with their ONNX twins) are made once into
 # build/bench/nets; ONNX Runtime is installed once into build/bench/ort
@@ -15,11 +19,17 @@ B=$FEAT_TOP/build/bench
 CORE=${BENCH_CORE:-0}
 RUNS=${BENCH_RUNS:-5}
 [ -n "${BENCH_QUICK:-}" ] && RUNS=1
-NETS=${BENCH_NETS:-"mobilenet_ssd ssd300_vgg16 deepbit_vgg16"}
+NETS=${BENCH_NETS:-"mobilenet_ssd ssd300_vgg16 deepbit_vgg16 resnet50 efficientnet_b0 mobilenet_v3_large vit_b_16"}
 mkdir -p "$B/nets"
 for n in $NETS; do
-	[ -s "$B/nets/$n.b8.onnx" ] ||
-		/usr/bin/python3 "$FEAT_TOP/contrib/refnets.py" "$B/nets" "$n" >/dev/null
+	[ -s "$B/nets/$n.b8.onnx" ] && [ -s "$B/nets/$n.fm" ] && continue
+	case $n in
+	resnet50|efficientnet_b0|mobilenet_v3_large|vit_b_16)
+		/usr/bin/python3 "$FEAT_TOP/contrib/onnx/export_bench.py" \
+			--featmodel "$(command -v featmodel)" "$B/nets" "$n" >/dev/null 2>&1 ||
+			echo "bench-nets: contrib/onnx/export_bench.py $n failed (needs python3-torch, python3-torchvision, python3-onnx)";;
+	*)	/usr/bin/python3 "$FEAT_TOP/contrib/refnets.py" "$B/nets" "$n" >/dev/null;;
+	esac
 done
 ort=
 if command -v node >/dev/null && command -v npm >/dev/null; then
@@ -32,7 +42,7 @@ if command -v node >/dev/null && command -v npm >/dev/null; then
 fi
 [ -n "$ort" ] || echo "bench-nets: ONNX Runtime not available: featkit figures only"
 
-printf '%-15s %5s %14s %14s %8s %10s\n' network batch "featkit img/s" "ORT img/s" ratio "GFLOP/s"
+printf '%-18s %5s %14s %14s %8s %10s\n' network batch "featkit img/s" "ORT img/s" ratio "GFLOP/s"
 for n in $NETS; do
 	for b in 1 8; do
 		out=$(taskset -c "$CORE" featmodel bench -b $b -n "$RUNS" "$B/nets/$n.fm" | tail -n 1)
@@ -47,7 +57,7 @@ for n in $NETS; do
 				node "$FEAT_TOP/t/perf/ort_bench.js" "$onnx" $b "$RUNS" 2>/dev/null) || o=-
 			[ "$o" = - ] || r=$(ratio "$ips" "$o")
 		fi
-		printf '%-15s %5s %14s %14s %8s %10s\n' "$n" "$b" "$ips" "$o" "$r" "$gf"
+		printf '%-18s %5s %14s %14s %8s %10s\n' "$n" "$b" "$ips" "$o" "$r" "$gf"
 	done
 done
 echo "ratio = featkit / ONNX Runtime; target >= 1.0 at batch 1"
