@@ -1158,6 +1158,36 @@ static void pool_planes(void *arg, long bc0, long bc1, int worker)
 			apply_act(y, (size_t)p->hout * p->wout, P->l->act, P->l->act_alpha);
 			continue;
 		}
+		if (p->max) {
+			/* the table's general kernel (plain twin: ref/pool.c) */
+			P->k->maxpool(x, p->hin, p->win, y, p->hout, p->wout, p->kh, p->kw, p->sh,
+				      p->sw, p->pt, p->pl);
+			apply_act(y, (size_t)p->hout * p->wout, P->l->act, P->l->act_alpha);
+			continue;
+		}
+		if (p->hout == 1 && p->wout == 1 && p->kh == p->hin && p->kw == p->win &&
+		    !p->pt && !p->pl && !p->pb && !p->pr) {
+			/* a global average (SE blocks, the classifier): 16 float
+			 * partial sums a block of 64 values (independent adds the
+			 * compiler can vectorise), the blocks summed in double */
+			size_t m = (size_t)p->hin * p->win, i = 0;
+			double s = 0;
+
+			for (; i + 64 <= m; i += 64) {
+				float part[16] = { 0 };
+
+				for (int j = 0; j < 64; j += 16)
+					for (int u = 0; u < 16; u++)
+						part[u] += x[i + j + u];
+				for (int u = 0; u < 16; u++)
+					s += part[u];
+			}
+			for (; i < m; i++)
+				s += x[i];
+			y[0] = (float)(s / (double)m);
+			apply_act(y, 1, P->l->act, P->l->act_alpha);
+			continue;
+		}
 		for (int oy = 0; oy < p->hout; oy++) {
 			int y0 = oy * p->sh - p->pt, y1 = y0 + p->kh;
 			/* the window clipped to the padded input (Caffe's and
@@ -2035,19 +2065,31 @@ static inline float elt_op(int op, float a, float b)
 
 /* y = a op b over m values, b[j * bs] (bs 0: one value); the operation
  * chosen outside the loops, so that each vectorises. */
-static void elt_run(int op, int cfirst, float *y, const float *a, const float *b, size_t bs,
-	size_t m)
+static void elt_run(int op, int cfirst, float *restrict y, const float *restrict a,
+	const float *restrict b, size_t bs, size_t m)
 {
+/* chunks of 16 with a fixed inner count, which GCC's -O2 vectorises */
 #define ELT_LOOP(expr) \
 	do { \
-		if (bs) \
-			for (size_t j = 0; j < m; j++) { \
+		size_t j = 0; \
+		if (bs) { \
+			for (; j + 16 <= m; j += 16) \
+				for (int u = 0; u < 16; u++) { \
+					float A = a[j + u], B = b[j + u]; \
+					y[j + u] = expr; \
+				} \
+			for (; j < m; j++) { \
 				float A = a[j], B = b[j]; \
 				y[j] = expr; \
 			} \
-		else { \
+		} else { \
 			float B = b[0]; \
-			for (size_t j = 0; j < m; j++) { \
+			for (; j + 16 <= m; j += 16) \
+				for (int u = 0; u < 16; u++) { \
+					float A = a[j + u]; \
+					y[j + u] = expr; \
+				} \
+			for (; j < m; j++) { \
 				float A = a[j]; \
 				y[j] = expr; \
 			} \

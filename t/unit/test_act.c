@@ -12,7 +12,8 @@
  * for softmax, 3e-5 absolute for layer norm (float sums of up to 1000
  * terms against double ones).  At -inf SiLU is NaN by libm (-inf times
  * 0) and -inf on the fast path: both not finite, as the test accepts.
- * NaN in gives NaN out on both paths.
+ * NaN in gives NaN out on both paths.  General max pooling (strides 1
+ * and 2 on the AVX-512 path) equals its twin exactly.
  */
 #include <math.h>
 #include <stdio.h>
@@ -177,6 +178,61 @@ START_TEST(rows_fast)
 }
 END_TEST
 
+/* general max pooling: the AVX-512 kernel against the plain twin, which
+ * is checked against the definition (NaN wins, padding ignored) */
+START_TEST(maxpool_fast)
+{
+	const struct feat_kern *k = fast(), *r = feat_kern_get(FEAT_KERN_REF);
+	static const int cases[][6] = {   /* h, w, k, s, pad, ceil */
+		{ 112, 112, 3, 2, 1, 0 }, { 7, 9, 3, 2, 1, 1 }, { 20, 37, 3, 1, 1, 0 },
+		{ 5, 5, 5, 1, 2, 0 }, { 33, 50, 2, 2, 0, 1 }, { 4, 70, 3, 2, 0, 1 },
+		{ 9, 9, 3, 3, 0, 0 }, { 1, 1, 3, 2, 1, 0 }, { 16, 17, 1, 2, 0, 0 },
+	};
+	unsigned seed = 3;
+
+	for (size_t ci = 0; ci < sizeof cases / sizeof *cases; ci++) {
+		int h = cases[ci][0], w = cases[ci][1], kk = cases[ci][2], s = cases[ci][3];
+		int p = cases[ci][4], ce = cases[ci][5];
+		int ho = (h + 2 * p - kk + (ce ? s - 1 : 0)) / s + 1;
+		int wo = (w + 2 * p - kk + (ce ? s - 1 : 0)) / s + 1;
+		float *x = malloc((size_t)h * w * sizeof *x);
+		float *y0 = malloc((size_t)ho * wo * sizeof *y0), *y1 = malloc((size_t)ho * wo * sizeof *y1);
+
+		ck_assert(x && y0 && y1);
+		for (int i = 0; i < h * w; i++)
+			x[i] = frand(&seed);
+		if (h * w > 40)
+			x[h * w / 2 + 3] = NAN;
+		r->maxpool(x, h, w, y0, ho, wo, kk, kk, s, s, p, p);
+		for (int oy = 0; oy < ho; oy++)
+			for (int ox = 0; ox < wo; ox++) {
+				float v = -INFINITY;
+				int nan = 0;
+
+				for (int iy = oy * s - p; iy < oy * s - p + kk; iy++)
+					for (int ix = ox * s - p; ix < ox * s - p + kk; ix++)
+						if (iy >= 0 && iy < h && ix >= 0 && ix < w) {
+							float u = x[iy * w + ix];
+
+							nan |= isnan(u);
+							v = u > v ? u : v;
+						}
+				if (nan)
+					ck_assert(isnan(y0[oy * wo + ox]));
+				else
+					ck_assert(y0[oy * wo + ox] == v);
+			}
+		if (k) {
+			k->maxpool(x, h, w, y1, ho, wo, kk, kk, s, s, p, p);
+			for (int i = 0; i < ho * wo; i++)
+				ck_assert_msg(y1[i] == y0[i] || (isnan(y1[i]) && isnan(y0[i])),
+					      "case %zu [%d]: %g %g", ci, i, y1[i], y0[i]);
+		}
+		free(x), free(y0), free(y1);
+	}
+}
+END_TEST
+
 Suite *unit_suite(void)
 {
 	Suite *s = suite_create("act");
@@ -186,6 +242,7 @@ Suite *unit_suite(void)
 	tcase_add_test(tc, twin_definition);
 	tcase_add_test(tc, act_fast);
 	tcase_add_test(tc, rows_fast);
+	tcase_add_test(tc, maxpool_fast);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -158,6 +158,10 @@ static inline __attribute__((always_inline)) __m512 feat_act16(__m512 v, int kin
 
 /* act.c: the activations over an array (the table's act). */
 void feat_act_avx512(float *x, size_t n, int kind, float alpha);
+/* maxpool.c: general max pooling of a plane (strides 1 and 2; others go
+ * to the plain twin) */
+void feat_maxpool_avx512(const float *x, int hin, int win, float *y, int hout, int wout, int kh,
+	int kw, int sh, int sw, int pt, int pl);
 /* rows.c: softmax and layer normalisation of rows (the table's) */
 void feat_softmax_avx512(const float *x, float *y, size_t rows, size_t c);
 void feat_layernorm_avx512(const float *x, float *y, size_t rows, size_t c, float eps,
