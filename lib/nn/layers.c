@@ -169,6 +169,8 @@ struct conv {
 				      * GEMM (group 1), at the first forward */
 	float *w3;           /* packed for the AVX-512 first-layer kernel
 			      * (kern/conv3.h), at the first forward */
+	int accum;           /* C += the product: the output is stored over
+			      * a residual Add's other input (fuse_residual) */
 	int nc;              /* enum conv_nc: the NCHW16c kernel that fits */
 	int hpad, wpad;      /* NC_PW, NC_GEN: the (padded) input's extent */
 	float *wnc;          /* its packed weights, when a blob it reads or
@@ -440,7 +442,7 @@ static void conv_gemm_piece(void *arg, long i0, long i1, int worker)
 		float *y = P->Y + (size_t)b * P->ys + (size_t)g * P->og * P->hw;
 		float *col = feat_net_scratch(P->n, worker);
 		struct feat_sgemm_args a = {
-			.M = P->og, .N = (int)P->hw, .K = K, .alpha = 1, .beta = 0,
+			.M = P->og, .N = (int)P->hw, .K = K, .alpha = 1, .beta = (float)c->accum,
 			.A = c->w + (size_t)g * P->og * K, .lda = K,
 			.C = y, .ldc = (int)P->hw,
 			.bias = c->bias + (size_t)g * P->og, .bias_kind = FEAT_BIAS_ROW,
@@ -791,7 +793,7 @@ static void conv_forward(struct feat_net *n, struct feat_layer *l, int batch)
 			for (int g = 0; g < c->group; g++) {
 				struct feat_sgemm_args a = {
 					.M = og, .N = (int)hw, .K = cg * c->kh * c->kw,
-					.alpha = 1, .beta = 0,
+					.alpha = 1, .beta = (float)c->accum,
 					.A = c->w + (size_t)g * og * cg * c->kh * c->kw,
 					.lda = cg * c->kh * c->kw,
 					.C = y + (size_t)g * og * hw, .ldc = (int)hw,
@@ -2727,7 +2729,7 @@ static int nc_reader(const struct feat_layer *m)
 {
 	const struct conv *c = m->priv;
 
-	return is_type(m, "conv") && !c->wino_u &&
+	return is_type(m, "conv") && !c->wino_u && !c->accum &&
 	       (c->nc == NC_PW || c->nc == NC_DW || c->nc == NC_GEN);
 }
 
@@ -2743,7 +2745,7 @@ static int nchwc_plan(struct feat_net *n)
 		int readers = 0, ok = 1;
 
 		if (l->removed || !is_type(l, "conv") || !((struct conv *)l->priv)->nc ||
-		    ((struct conv *)l->priv)->wino_u)
+		    ((struct conv *)l->priv)->wino_u || ((struct conv *)l->priv)->accum)
 			continue;
 		r = feat_net_root(n, l->out[0]);
 		ok = ((struct conv *)l->priv)->cout % 16 == 0;
@@ -2753,6 +2755,11 @@ static int nchwc_plan(struct feat_net *n)
 		for (int j = 0; ok && j < n->nlayer; j++) {
 			const struct feat_layer *m = &n->layer[j];
 
+			/* a residual sum stored over the blob (fuse_residual)
+			 * writes it plain */
+			if (!m->removed && is_type(m, "conv") && ((struct conv *)m->priv)->accum &&
+			    feat_net_root(n, m->out[0]) == r)
+				ok = 0;
 			for (int k = 0; !m->removed && k < m->nin; k++)
 				if (feat_net_root(n, m->in[k]) == r) {
 					readers++;
@@ -2767,7 +2774,7 @@ static int nchwc_plan(struct feat_net *n)
 		int in_nc, out_nc, e;
 		size_t floats;
 
-		if (l->removed || !is_type(l, "conv") || !c->nc || c->wino_u)
+		if (l->removed || !is_type(l, "conv") || !c->nc || c->wino_u || c->accum)
 			continue;
 		in_nc = c->nc == NC_FIRST || feat_net_blob_nchwc(n, l->in[0]);
 		out_nc = feat_net_blob_nchwc(n, l->out[0]);
@@ -2921,6 +2928,79 @@ static void fuse_acts(struct feat_net *n)
 	}
 }
 
+/*
+ * A residual Add of a convolution's output X and a blob S computed before
+ * that convolution, which nothing reads after it (ResNet's bottlenecks
+ * without a downsample): the convolution's GEMM stores X + S over S
+ * (beta 1) and takes the Add's activation.  Only convolutions that run as
+ * im2col or pointwise GEMMs (ungrouped, not Winograd, not the first
+ * layer's kernel, not NCHW16c: nchwc_plan leaves them), and not on the
+ * direct route of FEAT_KERNEL=ref.  Run after wino_prepare.  FEAT_FUSE=0
+ * turns it off.
+ */
+static void fuse_residual(struct feat_net *n)
+{
+	const char *env = getenv("FEAT_FUSE");
+
+	if ((env && !strcmp(env, "0")) || (feat_kern_active()->routes & FEAT_ROUTE_DIRECT))
+		return;
+	for (int i = 0; i < n->nlayer; i++) {
+		struct feat_layer *a = &n->layer[i], *p;
+		struct conv *c;
+		int xi, pi, rs, ok = 1;
+
+		if (!is_type(a, "add") || a->nin != 2)
+			continue;
+		for (xi = 0; xi < 2; xi++) {
+			struct feat_blob *x = &n->blob[a->in[xi]];
+
+			if (x->alias < 0 && x->producer >= 0 && x->consumers == 1 &&
+			    is_type(&n->layer[x->producer], "conv") && !n->layer[x->producer].act)
+				break;
+		}
+		if (xi == 2)
+			continue;
+		pi = n->blob[a->in[xi]].producer;
+		p = &n->layer[pi];
+		c = p->priv;
+		if (c->group != 1 || c->wino_u || c->accum ||
+		    ((feat_kern_active()->routes & FEAT_ROUTE_CONV3) &&
+		     feat_conv3_fits(c->cin, c->kh, c->kw, c->sh, c->sw, c->dh, c->dw, c->pt, c->pl,
+				     c->group)))
+			continue;
+		rs = feat_net_root(n, a->in[1 - xi]);
+		if (rs == feat_net_root(n, a->in[xi]) || rs == feat_net_root(n, p->in[0]))
+			continue;
+		for (int j = 0; j < n->ninput; j++)
+			ok &= feat_net_root(n, n->input[j]) != rs;
+		for (int j = 0; j < n->noutput; j++)
+			ok &= feat_net_root(n, n->output[j]) != rs;
+		/* S written before the convolution, read by nothing after it
+		 * but the Add */
+		for (int j = 0; ok && j < n->nlayer; j++) {
+			const struct feat_layer *m = &n->layer[j];
+
+			if (m->removed || j == i)
+				continue;
+			for (int k = 0; k < m->nout; k++)
+				if (feat_net_root(n, m->out[k]) == rs && j >= pi)
+					ok = 0;
+			for (int k = 0; k < m->nin; k++)
+				if (feat_net_root(n, m->in[k]) == rs && j >= pi)
+					ok = 0;
+		}
+		if (!ok)
+			continue;
+		c->accum = 1;
+		p->act = a->act;
+		p->act_alpha = a->act_alpha;
+		a->removed = 1;
+		n->blob[a->in[xi]].alias = rs;
+		n->blob[a->out[0]].alias = rs;
+		n->blob[a->out[0]].producer = pi;
+	}
+}
+
 int feat_net_fold(struct feat_net *n)
 {
 	/* flatten and reshape become views of a blob read by nobody else */
@@ -3003,5 +3083,6 @@ int feat_net_fold(struct feat_net *n)
 		if (!l->removed && is_type(l, "conv") && (e = wino_prepare(n, l->priv)))
 			return e;
 	}
+	fuse_residual(n);
 	return nchwc_plan(n);
 }
