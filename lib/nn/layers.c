@@ -1938,7 +1938,49 @@ struct elt {
 	 * row of `inner` repeated; 0 the general loop */
 	int fast;
 	size_t inner;
+	int swap;            /* the fast form with a and b exchanged */
 };
+
+/* The fast form of a op b (struct elt) for these shapes, 0 for none. */
+static int elt_form(const uint32_t *ad, const uint32_t *bd, const uint32_t *od, int nd,
+	size_t *inner)
+{
+	int k2 = nd, k3 = 1;
+
+	for (int i = 1; i < nd; i++)
+		if (ad[i] != od[i])
+			return 0;
+	/* b is 1 on the axes [k2, nd) and a's on [1, k2): one value a block */
+	while (k2 > 1 && bd[k2 - 1] == 1)
+		k2--;
+	/* b is 1 on the axes [1, k3) and a's on [k3, nd): one row repeated */
+	while (k3 < nd && bd[k3] == 1)
+		k3++;
+	*inner = 1;
+	for (int i = 1; i < k2 && k2 < nd; i++)
+		if (bd[i] != ad[i])
+			k2 = -1;
+	if (k2 == nd) {
+		for (int i = 1; i < nd; i++)
+			if (bd[i] != ad[i])
+				k2 = -1;
+		if (k2 == nd)
+			return 1;
+	}
+	if (k2 > 0) {
+		for (int i = k2; i < nd; i++)
+			*inner *= ad[i];
+		return 2;
+	}
+	for (int i = k3; i < nd; i++)
+		if (bd[i] != ad[i])
+			return 0;
+	if (k3 == 1)
+		return 0;
+	for (int i = k3; i < nd; i++)
+		*inner *= ad[i];
+	return 3;
+}
 
 static int elt_setup(struct feat_net *n, struct feat_layer *l, char *detail, size_t dlen)
 {
@@ -2009,42 +2051,9 @@ static int elt_setup(struct feat_net *n, struct feat_layer *l, char *detail, siz
 	}
 	p->od[0] = 1;
 	p->nd = nd;
-	{
-		/* axes [1, k) where b is full, [k, nd) where it is 1 (form 2);
-		 * or [1, k) where it is 1 and [k, nd) full (form 3) */
-		int full = 1, k2 = nd, k3 = 1;
-
-		for (int i = 1; i < nd; i++)
-			full &= ad[i] == p->od[i];
-		while (k2 > 1 && bd[k2 - 1] == 1)
-			k2--;
-		while (k3 < nd && bd[k3] == 1)
-			k3++;
-		for (int i = 1; i < k2; i++)
-			full &= bd[i] == ad[i] || i >= k2;
-		p->inner = 1;
-		if (full && k2 == nd) {
-			p->fast = 1;
-		} else if (full) {
-			int ok = 1;
-
-			for (int i = k2; i < nd; i++)
-				p->inner *= ad[i];
-			for (int i = 1; i < k2; i++)
-				ok &= bd[i] == ad[i];
-			p->fast = ok ? 2 : 0;
-		}
-		if (!p->fast && k3 > 1) {
-			int ok = 1;
-
-			p->inner = 1;
-			for (int i = 1; i < nd; i++)
-				ok &= ad[i] == p->od[i] && (i < k3 || bd[i] == ad[i]);
-			for (int i = k3; i < nd; i++)
-				p->inner *= ad[i];
-			p->fast = ok ? 3 : 0;
-		}
-	}
+	p->fast = elt_form(ad, bd, p->od, nd, &p->inner);
+	if (!p->fast && l->nin == 2 && (p->fast = elt_form(bd, ad, p->od, nd, &p->inner)))
+		p->swap = 1;   /* SE blocks' scale * x: b is the full one */
 	set_shape(OUT(n, l, 0), nd, p->od);
 	l->macs = 1;
 	for (int i = 1; i < nd; i++)
@@ -2121,12 +2130,18 @@ static void elt_forward(struct feat_net *n, struct feat_layer *l, int batch)
 		const float *B = p->w ? p->w : feat_net_data(n, l->in[1]) + (size_t)bt * p->bcount;
 		float *Y = feat_net_data(n, l->out[0]) + (size_t)bt * yb->count;
 		size_t in = p->inner, out = yb->count / in;
+		int cf = p->cfirst;
 
+		if (p->swap) {
+			const float *t = A;
+
+			A = B, B = t, cf = !cf;
+		}
 		if (p->fast == 1)
-			elt_run(p->op, p->cfirst, Y, A, B, 1, yb->count);
+			elt_run(p->op, cf, Y, A, B, 1, yb->count);
 		else
 			for (size_t o = 0; o < out; o++)
-				elt_run(p->op, p->cfirst, Y + o * in, A + o * in,
+				elt_run(p->op, cf, Y + o * in, A + o * in,
 					p->fast == 2 ? B + o : B, p->fast == 2 ? 0 : 1, in);
 	}
 	for (int bt = 0; !p->fast && bt < batch; bt++) {
