@@ -2378,6 +2378,14 @@ static void slice_forward(struct feat_net *n, struct feat_layer *l, int batch)
 	for (int d = (int)r->axis + 1; d < xb->ndim; d++)
 		inner *= xb->dims[d];
 	outer = (size_t)batch * xb->count / (c * inner);
+	if (r->step == 1) {
+		/* one run of oc * inner values an outer index (ViT's q, k, v
+		 * out of one [T, 3 D] row: D values at a time, not one) */
+		for (size_t o = 0; o < outer; o++)
+			memcpy(Y + o * oc * inner, X + (o * c + (size_t)r->start) * inner,
+			       oc * inner * sizeof(float));
+		return;
+	}
 	for (size_t o = 0; o < outer; o++)
 		for (size_t k = 0; k < oc; k++)
 			memcpy(Y + (o * oc + k) * inner,
