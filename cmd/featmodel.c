@@ -279,7 +279,8 @@ static void info(struct feat_net *n)
 	uint64_t macs = 0, params = 0;
 	int blocked = 0, quantised = 0;
 	char shape[64];
-	static const char *const acts[] = { "", "+relu", "+relu6", "+leaky" };
+	static const char *const acts[] = { "", "+relu", "+relu6", "+leaky", "+silu",
+		"+hswish", "+sigmoid", "+hsig", "+gelu" };
 
 	printf("model\t%s\n", n->model.nmeta ? "" : "(no metadata)");
 	for (uint32_t i = 0; i < n->model.nmeta; i++) {

@@ -192,9 +192,20 @@ struct feat_kern {
 	 * (hout, wout may be ceil-rounded: the last row or column of half
 	 * windows) */
 	void (*maxpool2x2)(const float *x, int hin, int win, float *y, int hout, int wout);
+	/* max pooling of one plane, kh x kw windows at strides sh, sw, the
+	 * padding (top pt, left pl) ignored (PyTorch's -inf), windows clipped
+	 * to the input; hout, wout as the layer computed them */
+	void (*maxpool)(const float *x, int hin, int win, float *y, int hout, int wout, int kh,
+		int kw, int sh, int sw, int pt, int pl);
 
 	/* activations in place over n floats (kind: enum feat_act, act.h) */
 	void (*act)(float *x, size_t n, int kind, float alpha);
+	/* softmax over each of rows rows of c contiguous floats (y may be x);
+	 * layer normalisation of each row: (x - mean) / sqrt(var + eps) *
+	 * g + b (g, b NULL: 1, 0; y may be x).  Plain twins in ref/rows.c. */
+	void (*softmax)(const float *x, float *y, size_t rows, size_t c);
+	void (*layernorm)(const float *x, float *y, size_t rows, size_t c, float eps,
+		const float *g, const float *b);
 
 	/* popcount / Hamming distance (popcount.h): this table's kernels and
 	 * whether the CPU runs them; the search picks its path on its own
@@ -286,6 +297,11 @@ extern const struct feat_kern feat_kern_ref_table;
 void feat_maxpool2x2_ref(const float *x, int hin, int win, float *y, int hout, int wout);
 void feat_act_ref(float *x, size_t n, int kind, float alpha);
 double feat_kern_peak_ref(void);
+void feat_softmax_ref(const float *x, float *y, size_t rows, size_t c);
+void feat_maxpool_ref(const float *x, int hin, int win, float *y, int hout, int wout, int kh,
+	int kw, int sh, int sw, int pt, int pl);
+void feat_layernorm_ref(const float *x, float *y, size_t rows, size_t c, float eps,
+	const float *g, const float *b);
 /* The tables that override it: fill k (a copy of the reference table)
  * with the path's own kernels (blas.c; avx512/table.c, only on x86-64). */
 void feat_kern_fill_blas(struct feat_kern *k);

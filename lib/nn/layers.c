@@ -170,6 +170,8 @@ struct conv {
 				      * GEMM (group 1), at the first forward */
 	float *w3;           /* packed for the AVX-512 first-layer kernel
 			      * (kern/conv3.h), at the first forward */
+	int accum;           /* C += the product: the output is stored over
+			      * a residual Add's other input (fuse_residual) */
 	int nc;              /* enum conv_nc: the NCHW16c kernel that fits */
 	int hpad, wpad;      /* NC_PW, NC_GEN: the (padded) input's extent */
 	float *wnc;          /* its packed weights, when a blob it reads or
@@ -457,7 +459,7 @@ static void conv_gemm_piece(void *arg, long i0, long i1, int worker)
 		float *y = P->Y + (size_t)b * P->ys + (size_t)g * P->og * P->hw;
 		float *col = feat_net_scratch(P->n, worker);
 		struct feat_sgemm_args a = {
-			.M = P->og, .N = (int)P->hw, .K = K, .alpha = 1, .beta = 0,
+			.M = P->og, .N = (int)P->hw, .K = K, .alpha = 1, .beta = (float)c->accum,
 			.A = c->w + (size_t)g * P->og * K, .lda = K,
 			.C = y, .ldc = (int)P->hw,
 			.bias = c->bias + (size_t)g * P->og, .bias_kind = FEAT_BIAS_ROW,
@@ -815,7 +817,7 @@ static void conv_forward(struct feat_net *n, struct feat_layer *l, int batch)
 			for (int g = 0; g < c->group; g++) {
 				struct feat_sgemm_args a = {
 					.M = og, .N = (int)hw, .K = cg * c->kh * c->kw,
-					.alpha = 1, .beta = 0,
+					.alpha = 1, .beta = (float)c->accum,
 					.A = c->w + (size_t)g * og * cg * c->kh * c->kw,
 					.lda = cg * c->kh * c->kw,
 					.C = y + (size_t)g * og * hw, .ldc = (int)hw,
@@ -1034,8 +1036,9 @@ static void sigmoid_forward(struct feat_net *n, struct feat_layer *l, int batch)
 	float *y = feat_net_data(n, l->out[0]);
 	size_t cnt = (size_t)batch * IN(n, l, 0)->count;
 
-	for (size_t i = 0; i < cnt; i++)
-		y[i] = 1.0f / (1.0f + expf(-x[i]));
+	if (x != y)
+		memcpy(y, x, cnt * sizeof(float));
+	apply_act(y, cnt, FEAT_ACT_SIGMOID, 0);
 }
 
 static int add_setup(struct feat_net *n, struct feat_layer *l, char *detail, size_t dlen)
@@ -1180,6 +1183,36 @@ static void pool_planes(void *arg, long bc0, long bc1, int worker)
 		if (P->fast2x2) {
 			P->k->maxpool2x2(x, p->hin, p->win, y, p->hout, p->wout);
 			apply_act(y, (size_t)p->hout * p->wout, P->l->act, P->l->act_alpha);
+			continue;
+		}
+		if (p->max) {
+			/* the table's general kernel (plain twin: ref/pool.c) */
+			P->k->maxpool(x, p->hin, p->win, y, p->hout, p->wout, p->kh, p->kw, p->sh,
+				      p->sw, p->pt, p->pl);
+			apply_act(y, (size_t)p->hout * p->wout, P->l->act, P->l->act_alpha);
+			continue;
+		}
+		if (p->hout == 1 && p->wout == 1 && p->kh == p->hin && p->kw == p->win &&
+		    !p->pt && !p->pl && !p->pb && !p->pr) {
+			/* a global average (SE blocks, the classifier): 16 float
+			 * partial sums a block of 64 values (independent adds the
+			 * compiler can vectorise), the blocks summed in double */
+			size_t m = (size_t)p->hin * p->win, i = 0;
+			double s = 0;
+
+			for (; i + 64 <= m; i += 64) {
+				float part[16] = { 0 };
+
+				for (int j = 0; j < 64; j += 16)
+					for (int u = 0; u < 16; u++)
+						part[u] += x[i + j + u];
+				for (int u = 0; u < 16; u++)
+					s += part[u];
+			}
+			for (; i < m; i++)
+				s += x[i];
+			y[0] = (float)(s / (double)m);
+			apply_act(y, 1, P->l->act, P->l->act_alpha);
 			continue;
 		}
 		for (int oy = 0; oy < p->hout; oy++) {
@@ -1640,6 +1673,32 @@ static void permute_forward(struct feat_net *n, struct feat_layer *l, int batch)
 		}
 		return;
 	}
+	if (p->ndim >= 3 && p->order[p->ndim - 1] == p->ndim - 1) {
+		/* the last axis stays (attention's [T, H, D] -> [H, T, D]):
+		 * whole rows of it at a time */
+		int last = p->ndim - 1;
+		size_t row = yb->dims[last];
+
+		for (int b = 0; b < batch; b++) {
+			const float *x = X + (size_t)b * xb->count;
+			float *y = Y + (size_t)b * yb->count;
+			uint32_t idx[FEAT_MAX_DIMS] = { 0 };
+
+			for (size_t j = 0; j < yb->count; j += row) {
+				size_t off = 0;
+
+				for (int i = 1; i < last; i++)
+					off += idx[i] * xstride[p->order[i]];
+				memcpy(y + j, x + off, row * sizeof(float));
+				for (int i = last - 1; i >= 1; i--) {
+					if (++idx[i] < yb->dims[i])
+						break;
+					idx[i] = 0;
+				}
+			}
+		}
+		return;
+	}
 	for (int b = 0; b < batch; b++) {
 		const float *x = X + (size_t)b * xb->count;
 		float *y = Y + (size_t)b * yb->count;
@@ -1778,6 +1837,11 @@ static void softmax_forward(struct feat_net *n, struct feat_layer *l, int batch)
 
 	for (int d = axis + 1; d < xb->ndim; d++)
 		inner *= xb->dims[d];
+	if (inner == 1) {
+		/* rows of c contiguous values: the table's kernel */
+		feat_kern_active()->softmax(X, Y, (size_t)batch * xb->count / c, c);
+		return;
+	}
 	for (size_t o = 0; o < (size_t)batch * xb->count / (c * inner); o++)
 		for (size_t i = 0; i < inner; i++) {
 			const float *x = X + o * c * inner + i;
@@ -1871,6 +1935,12 @@ static void act2_forward(struct feat_net *n, struct feat_layer *l, int batch)
 	} else if (t == 'c') {   /* clip */
 		for (size_t i = 0; i < cnt; i++)
 			y[i] = x[i] < a->lo ? a->lo : x[i] > a->hi ? a->hi : x[i];
+	} else if (a->beta == 0.5f) {
+		/* the table's vectorised form (kern/act.h) */
+		if (x != y)
+			memcpy(y, x, cnt * sizeof(float));
+		apply_act(y, cnt, !strcmp(l->ops->type, "hardswish") ? FEAT_ACT_HSWISH :
+			  FEAT_ACT_HSIG, a->alpha);
 	} else {
 		int sw = !strcmp(l->ops->type, "hardswish");
 
@@ -1897,7 +1967,54 @@ struct elt {
 	size_t sa[FEAT_MAX_DIMS], sb[FEAT_MAX_DIMS];   /* strides, 0 broadcast */
 	const float *w;
 	size_t bcount;       /* b's elements per image (0: a weight) */
+	/* fast forms (a of the output's shape): 1 b the same shape, 2 b one
+	 * value a block of `inner` (an SE block's per-channel scale), 3 b one
+	 * row of `inner` repeated; 0 the general loop */
+	int fast;
+	size_t inner;
+	int swap;            /* the fast form with a and b exchanged */
 };
+
+/* The fast form of a op b (struct elt) for these shapes, 0 for none. */
+static int elt_form(const uint32_t *ad, const uint32_t *bd, const uint32_t *od, int nd,
+	size_t *inner)
+{
+	int k2 = nd, k3 = 1;
+
+	for (int i = 1; i < nd; i++)
+		if (ad[i] != od[i])
+			return 0;
+	/* b is 1 on the axes [k2, nd) and a's on [1, k2): one value a block */
+	while (k2 > 1 && bd[k2 - 1] == 1)
+		k2--;
+	/* b is 1 on the axes [1, k3) and a's on [k3, nd): one row repeated */
+	while (k3 < nd && bd[k3] == 1)
+		k3++;
+	*inner = 1;
+	for (int i = 1; i < k2 && k2 < nd; i++)
+		if (bd[i] != ad[i])
+			k2 = -1;
+	if (k2 == nd) {
+		for (int i = 1; i < nd; i++)
+			if (bd[i] != ad[i])
+				k2 = -1;
+		if (k2 == nd)
+			return 1;
+	}
+	if (k2 > 0) {
+		for (int i = k2; i < nd; i++)
+			*inner *= ad[i];
+		return 2;
+	}
+	for (int i = k3; i < nd; i++)
+		if (bd[i] != ad[i])
+			return 0;
+	if (k3 == 1)
+		return 0;
+	for (int i = k3; i < nd; i++)
+		*inner *= ad[i];
+	return 3;
+}
 
 static int elt_setup(struct feat_net *n, struct feat_layer *l, char *detail, size_t dlen)
 {
@@ -1968,6 +2085,9 @@ static int elt_setup(struct feat_net *n, struct feat_layer *l, char *detail, siz
 	}
 	p->od[0] = 1;
 	p->nd = nd;
+	p->fast = elt_form(ad, bd, p->od, nd, &p->inner);
+	if (!p->fast && l->nin == 2 && (p->fast = elt_form(bd, ad, p->od, nd, &p->inner)))
+		p->swap = 1;   /* SE blocks' scale * x: b is the full one */
 	set_shape(OUT(n, l, 0), nd, p->od);
 	l->macs = 1;
 	for (int i = 1; i < nd; i++)
@@ -1988,6 +2108,50 @@ static inline float elt_op(int op, float a, float b)
 	}
 }
 
+/* y = a op b over m values, b[j * bs] (bs 0: one value); the operation
+ * chosen outside the loops, so that each vectorises. */
+static void elt_run(int op, int cfirst, float *restrict y, const float *restrict a,
+	const float *restrict b, size_t bs, size_t m)
+{
+/* chunks of 16 with a fixed inner count, which GCC's -O2 vectorises */
+#define ELT_LOOP(expr) \
+	do { \
+		size_t j = 0; \
+		if (bs) { \
+			for (; j + 16 <= m; j += 16) \
+				for (int u = 0; u < 16; u++) { \
+					float A = a[j + u], B = b[j + u]; \
+					y[j + u] = expr; \
+				} \
+			for (; j < m; j++) { \
+				float A = a[j], B = b[j]; \
+				y[j] = expr; \
+			} \
+		} else { \
+			float B = b[0]; \
+			for (; j + 16 <= m; j += 16) \
+				for (int u = 0; u < 16; u++) { \
+					float A = a[j + u]; \
+					y[j + u] = expr; \
+				} \
+			for (; j < m; j++) { \
+				float A = a[j]; \
+				y[j] = expr; \
+			} \
+		} \
+	} while (0)
+	switch (op) {
+	case 0: ELT_LOOP(A * B); break;
+	case 1: ELT_LOOP(A + B); break;
+	case 2: if (cfirst) ELT_LOOP(B - A); else ELT_LOOP(A - B); break;
+	case 3: if (cfirst) ELT_LOOP(B / A); else ELT_LOOP(A / B); break;
+	default:
+		for (size_t j = 0; j < m; j++)
+			y[j] = cfirst ? elt_op(op, b[j * bs], a[j]) : elt_op(op, a[j], b[j * bs]);
+	}
+#undef ELT_LOOP
+}
+
 static void elt_forward(struct feat_net *n, struct feat_layer *l, int batch)
 {
 	const struct elt *p = l->priv;
@@ -1995,7 +2159,26 @@ static void elt_forward(struct feat_net *n, struct feat_layer *l, int batch)
 	int nd = p->nd, last = nd - 1;
 	size_t inner = nd > 1 ? p->od[last] : 1, outer = yb->count / inner;
 
-	for (int bt = 0; bt < batch; bt++) {
+	for (int bt = 0; p->fast && bt < batch; bt++) {
+		const float *A = feat_net_data(n, l->in[0]) + (size_t)bt * ab->count;
+		const float *B = p->w ? p->w : feat_net_data(n, l->in[1]) + (size_t)bt * p->bcount;
+		float *Y = feat_net_data(n, l->out[0]) + (size_t)bt * yb->count;
+		size_t in = p->inner, out = yb->count / in;
+		int cf = p->cfirst;
+
+		if (p->swap) {
+			const float *t = A;
+
+			A = B, B = t, cf = !cf;
+		}
+		if (p->fast == 1)
+			elt_run(p->op, cf, Y, A, B, 1, yb->count);
+		else
+			for (size_t o = 0; o < out; o++)
+				elt_run(p->op, cf, Y + o * in, A + o * in,
+					p->fast == 2 ? B + o : B, p->fast == 2 ? 0 : 1, in);
+	}
+	for (int bt = 0; !p->fast && bt < batch; bt++) {
 		const float *A = feat_net_data(n, l->in[0]) + (size_t)bt * ab->count;
 		const float *B = p->w ? p->w : feat_net_data(n, l->in[1]) + (size_t)bt * p->bcount;
 		float *Y = feat_net_data(n, l->out[0]) + (size_t)bt * yb->count;
@@ -2229,6 +2412,14 @@ static void slice_forward(struct feat_net *n, struct feat_layer *l, int batch)
 	for (int d = (int)r->axis + 1; d < xb->ndim; d++)
 		inner *= xb->dims[d];
 	outer = (size_t)batch * xb->count / (c * inner);
+	if (r->step == 1) {
+		/* one run of oc * inner values an outer index (ViT's q, k, v
+		 * out of one [T, 3 D] row: D values at a time, not one) */
+		for (size_t o = 0; o < outer; o++)
+			memcpy(Y + o * oc * inner, X + (o * c + (size_t)r->start) * inner,
+			       oc * inner * sizeof(float));
+		return;
+	}
 	for (size_t o = 0; o < outer; o++)
 		for (size_t k = 0; k < oc; k++)
 			memcpy(Y + (o * oc + k) * inner,
@@ -2378,24 +2569,8 @@ static void layernorm_forward(struct feat_net *n, struct feat_layer *l, int batc
 	float *Y = feat_net_data(n, l->out[0]);
 	size_t rows = (size_t)batch * IN(n, l, 0)->count / p->inner;
 
-	for (size_t r = 0; r < rows; r++) {
-		const float *x = X + r * p->inner;
-		float *y = Y + r * p->inner;
-		double s = 0, v = 0;
-		float mean, rs;
-
-		for (size_t i = 0; i < p->inner; i++)
-			s += x[i];
-		mean = (float)(s / (double)p->inner);
-		for (size_t i = 0; i < p->inner; i++)
-			v += (double)(x[i] - mean) * (x[i] - mean);
-		rs = (float)(1.0 / sqrt(v / (double)p->inner + p->eps));
-		for (size_t i = 0; i < p->inner; i++) {
-			float t = (x[i] - mean) * rs;
-
-			y[i] = (p->g ? t * p->g[i] : t) + (p->b ? p->b[i] : 0);
-		}
-	}
+	/* the table's kernel (plain twin: kern/ref/rows.c, sums in double) */
+	feat_kern_active()->layernorm(X, Y, rows, p->inner, p->eps, p->g, p->b);
 }
 
 /* unary op=sqrt|erf|gelu|pow, exponent=1 (pow) */
@@ -2446,8 +2621,9 @@ static void unary_forward(struct feat_net *n, struct feat_layer *l, int batch)
 			y[i] = erff(x[i]);
 		break;
 	case 2:
-		for (size_t i = 0; i < cnt; i++)
-			y[i] = 0.5f * x[i] * (1.0f + erff(x[i] * 0.70710678118654752f));
+		if (x != y)
+			memcpy(y, x, cnt * sizeof(float));
+		apply_act(y, cnt, FEAT_ACT_GELU, 0);
 		break;
 	default:
 		if (p->e == 2.0f)
@@ -2610,7 +2786,7 @@ static int nc_reader(const struct feat_layer *m)
 {
 	const struct conv *c = m->priv;
 
-	return is_type(m, "conv") && !c->wino_u &&
+	return is_type(m, "conv") && !c->wino_u && !c->accum &&
 	       (c->nc == NC_PW || c->nc == NC_DW || c->nc == NC_GEN);
 }
 
@@ -2626,7 +2802,7 @@ static int nchwc_plan(struct feat_net *n)
 		int readers = 0, ok = 1;
 
 		if (l->removed || !is_type(l, "conv") || !((struct conv *)l->priv)->nc ||
-		    ((struct conv *)l->priv)->wino_u)
+		    ((struct conv *)l->priv)->wino_u || ((struct conv *)l->priv)->accum)
 			continue;
 		r = feat_net_root(n, l->out[0]);
 		ok = ((struct conv *)l->priv)->cout % 16 == 0;
@@ -2636,6 +2812,11 @@ static int nchwc_plan(struct feat_net *n)
 		for (int j = 0; ok && j < n->nlayer; j++) {
 			const struct feat_layer *m = &n->layer[j];
 
+			/* a residual sum stored over the blob (fuse_residual)
+			 * writes it plain */
+			if (!m->removed && is_type(m, "conv") && ((struct conv *)m->priv)->accum &&
+			    feat_net_root(n, m->out[0]) == r)
+				ok = 0;
 			for (int k = 0; !m->removed && k < m->nin; k++)
 				if (feat_net_root(n, m->in[k]) == r) {
 					readers++;
@@ -2650,7 +2831,7 @@ static int nchwc_plan(struct feat_net *n)
 		int in_nc, out_nc, e;
 		size_t floats;
 
-		if (l->removed || !is_type(l, "conv") || !c->nc || c->wino_u)
+		if (l->removed || !is_type(l, "conv") || !c->nc || c->wino_u || c->accum)
 			continue;
 		in_nc = c->nc == NC_FIRST || feat_net_blob_nchwc(n, l->in[0]);
 		out_nc = feat_net_blob_nchwc(n, l->out[0]);
@@ -2681,6 +2862,200 @@ static int nchwc_plan(struct feat_net *n)
 			return e;
 	}
 	return 0;
+}
+
+/*
+ * Graph passes for the activations of ONNX exports (issue 17): each one
+ * removes layers whose work the layer before them takes into its store.
+ *
+ *   fc, then Add of a constant [nout]      the constant joins fc's bias
+ *   add, then ReLU                         add applies the ReLU
+ *   conv/fc X, Sigmoid S = s(X), Mul X S   act SiLU (EfficientNet)
+ *   conv/fc X, HardSigmoid, Mul X S        act hard swish (MobileNetV3)
+ *   conv/fc, then Sigmoid, HardSigmoid     act sigmoid, hard sigmoid (the
+ *     or GELU                              SE blocks' scale, ViT's MLP)
+ *
+ * Hard sigmoid and hard swish are fused when beta is 1/2 (alpha is
+ * kept).  FEAT_FUSE=0 turns the passes off (t/unit/test_fuse.c compares
+ * the two).
+ */
+static int the_reader(struct feat_net *n, int blob)
+{
+	int r = feat_net_root(n, blob), found = -1;
+
+	for (int j = 0; j < n->nlayer; j++) {
+		const struct feat_layer *m = &n->layer[j];
+
+		for (int k = 0; !m->removed && k < m->nin; k++)
+			if (feat_net_root(n, m->in[k]) == r) {
+				if (found >= 0 && found != j)
+					return -1;
+				found = j;
+			}
+	}
+	return found;
+}
+
+static int act_kind(struct feat_layer *l, float *alpha)
+{
+	const struct act2 *a;
+
+	*alpha = 0;
+	if (is_type(l, "sigmoid"))
+		return FEAT_ACT_SIGMOID;
+	if (is_type(l, "unary") && ((const struct unary *)l->priv)->op == 2)
+		return FEAT_ACT_GELU;
+	if (!is_type(l, "hardsigmoid") && !is_type(l, "hardswish"))
+		return 0;
+	a = l->priv;
+	if (a->beta != 0.5f)
+		return 0;
+	*alpha = a->alpha;
+	return is_type(l, "hardsigmoid") ? FEAT_ACT_HSIG : FEAT_ACT_HSWISH;
+}
+
+static void fuse_acts(struct feat_net *n)
+{
+	const char *env = getenv("FEAT_FUSE");
+
+	if (env && !strcmp(env, "0"))
+		return;
+	for (int i = 0; i < n->nlayer; i++) {
+		struct feat_layer *l = &n->layer[i], *p, *m;
+		struct feat_blob *src;
+		int kind, r;
+		float alpha;
+
+		if (l->removed || l->nin < 1 || l->nout != 1)
+			continue;
+		src = &n->blob[l->in[0]];
+		if (src->producer < 0)
+			continue;
+		p = &n->layer[src->producer];
+		if (p->removed || p->act || n->blob[l->out[0]].count != src->count)
+			continue;
+		if (is_type(l, "eltwise") && l->nin == 1 && src->consumers == 1 &&
+		    is_type(p, "fc") && ((const struct elt *)l->priv)->op == 1) {
+			const struct feat_mtensor *t = feat_layer_weight(l, n, 0);
+			struct fc *f = p->priv;
+
+			if (!t || t->ndim < 1 || (int)t->dims[t->ndim - 1] != f->nout ||
+			    t->nbytes != sizeof(float) * (size_t)f->nout)
+				continue;
+			for (int j = 0; j < f->nout; j++)
+				f->bias[j] += ((const struct elt *)l->priv)->w[j];
+			bypass(n, l);
+			n->blob[l->out[0]].producer = src->producer;
+			continue;
+		}
+		if (is_type(l, "relu") && l->act == FEAT_ACT_RELU && is_type(p, "add") &&
+		    src->consumers == 1) {
+			p->act = FEAT_ACT_RELU;
+			bypass(n, l);
+			n->blob[l->out[0]].producer = src->producer;
+			continue;
+		}
+		if ((!is_type(p, "conv") && !is_type(p, "fc")) || l->nin != 1 ||
+		    !(kind = act_kind(l, &alpha)))
+			continue;
+		if (src->consumers == 1) {
+			p->act = kind;
+			p->act_alpha = alpha;
+			bypass(n, l);
+			n->blob[l->out[0]].producer = src->producer;
+			continue;
+		}
+		/* x * s(x): the Mul reads X and S and nothing else reads either */
+		if (src->consumers != 2 || (kind != FEAT_ACT_SIGMOID && kind != FEAT_ACT_HSIG) ||
+		    n->blob[l->out[0]].consumers != 1 || (r = the_reader(n, l->out[0])) < 0)
+			continue;
+		m = &n->layer[r];
+		if (!is_type(m, "eltwise") || m->nin != 2 || ((const struct elt *)m->priv)->op != 0 ||
+		    n->blob[m->out[0]].count != src->count ||
+		    !((m->in[0] == l->in[0] && m->in[1] == l->out[0]) ||
+		      (m->in[1] == l->in[0] && m->in[0] == l->out[0])))
+			continue;
+		p->act = kind == FEAT_ACT_SIGMOID ? FEAT_ACT_SILU : FEAT_ACT_HSWISH;
+		p->act_alpha = alpha;
+		l->removed = 1;
+		m->removed = 1;
+		n->blob[l->out[0]].alias = l->in[0];
+		n->blob[m->out[0]].alias = l->in[0];
+		n->blob[m->out[0]].producer = src->producer;
+	}
+}
+
+/*
+ * A residual Add of a convolution's output X and a blob S computed before
+ * that convolution, which nothing reads after it (ResNet's bottlenecks
+ * without a downsample): the convolution's GEMM stores X + S over S
+ * (beta 1) and takes the Add's activation.  Only convolutions that run as
+ * im2col or pointwise GEMMs (ungrouped, not Winograd, not the first
+ * layer's kernel, not NCHW16c: nchwc_plan leaves them), and not on the
+ * direct route of FEAT_KERNEL=ref.  Run after wino_prepare.  FEAT_FUSE=0
+ * turns it off.
+ */
+static void fuse_residual(struct feat_net *n)
+{
+	const char *env = getenv("FEAT_FUSE");
+
+	if ((env && !strcmp(env, "0")) || (feat_kern_active()->routes & FEAT_ROUTE_DIRECT))
+		return;
+	for (int i = 0; i < n->nlayer; i++) {
+		struct feat_layer *a = &n->layer[i], *p;
+		struct conv *c;
+		int xi, pi, rs, ok = 1;
+
+		if (!is_type(a, "add") || a->nin != 2)
+			continue;
+		for (xi = 0; xi < 2; xi++) {
+			struct feat_blob *x = &n->blob[a->in[xi]];
+
+			if (x->alias < 0 && x->producer >= 0 && x->consumers == 1 &&
+			    is_type(&n->layer[x->producer], "conv") && !n->layer[x->producer].act)
+				break;
+		}
+		if (xi == 2)
+			continue;
+		pi = n->blob[a->in[xi]].producer;
+		p = &n->layer[pi];
+		c = p->priv;
+		if (c->group != 1 || c->wino_u || c->accum ||
+		    ((feat_kern_active()->routes & FEAT_ROUTE_CONV3) &&
+		     feat_conv3_fits(c->cin, c->kh, c->kw, c->sh, c->sw, c->dh, c->dw, c->pt, c->pl,
+				     c->group)))
+			continue;
+		rs = feat_net_root(n, a->in[1 - xi]);
+		if (rs == feat_net_root(n, a->in[xi]) || rs == feat_net_root(n, p->in[0]))
+			continue;
+		for (int j = 0; j < n->ninput; j++)
+			ok &= feat_net_root(n, n->input[j]) != rs;
+		for (int j = 0; j < n->noutput; j++)
+			ok &= feat_net_root(n, n->output[j]) != rs;
+		/* S written before the convolution, read by nothing after it
+		 * but the Add */
+		for (int j = 0; ok && j < n->nlayer; j++) {
+			const struct feat_layer *m = &n->layer[j];
+
+			if (m->removed || j == i)
+				continue;
+			for (int k = 0; k < m->nout; k++)
+				if (feat_net_root(n, m->out[k]) == rs && j >= pi)
+					ok = 0;
+			for (int k = 0; k < m->nin; k++)
+				if (feat_net_root(n, m->in[k]) == rs && j >= pi)
+					ok = 0;
+		}
+		if (!ok)
+			continue;
+		c->accum = 1;
+		p->act = a->act;
+		p->act_alpha = a->act_alpha;
+		a->removed = 1;
+		n->blob[a->in[xi]].alias = rs;
+		n->blob[a->out[0]].alias = rs;
+		n->blob[a->out[0]].producer = pi;
+	}
 }
 
 int feat_net_fold(struct feat_net *n)
@@ -2757,6 +3132,7 @@ int feat_net_fold(struct feat_net *n)
 			n->blob[l->out[0]].producer = src->producer;
 		}
 	}
+	fuse_acts(n);
 	for (int i = 0; i < n->nlayer; i++) {
 		struct feat_layer *l = &n->layer[i];
 		int e;
@@ -2764,5 +3140,6 @@ int feat_net_fold(struct feat_net *n)
 		if (!l->removed && is_type(l, "conv") && (e = wino_prepare(n, l->priv)))
 			return e;
 	}
+	fuse_residual(n);
 	return nchwc_plan(n);
 }

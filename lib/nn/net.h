@@ -50,6 +50,12 @@ enum feat_act {
 	FEAT_ACT_RELU,
 	FEAT_ACT_RELU6,
 	FEAT_ACT_LEAKY,
+	/* fused by the graph passes of layers.c (kern/act.h defines them) */
+	FEAT_ACT_SILU,       /* x sigmoid(x): Sigmoid and Mul after a layer */
+	FEAT_ACT_HSWISH,     /* x hardsigmoid(x), slope act_alpha */
+	FEAT_ACT_SIGMOID,
+	FEAT_ACT_HSIG,       /* min(max(act_alpha x + 1/2, 0), 1) */
+	FEAT_ACT_GELU,       /* x (1 + erf(x / sqrt 2)) / 2 */
 };
 
 struct feat_layer_ops {

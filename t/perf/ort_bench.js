@@ -41,6 +41,12 @@ const ort = require('onnxruntime-node');
 		ts.push(Number(process.hrtime.bigint() - t0) / 1e9);
 	}
 	ts.sort((a, b) => a - b);
+	// BEST=1: images/s of the fastest pass (on a shared machine, the
+	// statistic least moved by other work)
+	if (process.env.BEST === '1') {
+		console.log((batch / ts[0]).toFixed(2));
+		return;
+	}
 	const med = ts.length % 2 ? ts[(ts.length - 1) / 2] :
 		(ts[ts.length / 2 - 1] + ts[ts.length / 2]) / 2;
 	console.log((batch / med).toFixed(2));

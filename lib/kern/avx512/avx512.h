@@ -84,6 +84,64 @@ void feat_quant_c4_avx512(const float *x, int c, int h, int w, float inv_sx, int
  * 0.1 s). */
 double feat_kern_peak_avx512(void);
 
+/* e^x for x <= 0, 16 lanes: Cody-Waite reduction to r in [-ln2/2, ln2/2],
+ * Cephes's degree-6 polynomial, 2^n by VSCALEFPS; x under -87 gives
+ * e^-87 (about 1.6e-38) rather than a denormal.  The sigmoid made from
+ * it is within 1.2e-7 of libm's (t/unit/test_act.c).  NaN stays NaN (it
+ * goes second into VMAXPS). */
+static inline __attribute__((always_inline)) __m512 feat_exp16_nonpos(__m512 x)
+{
+	__m512 n, r, p;
+
+	x = _mm512_max_ps(_mm512_set1_ps(-87.0f), x);
+	n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
+				 _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+	r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
+	r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
+	p = _mm512_set1_ps(1.9875691500e-4f);
+	p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
+	p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
+	p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
+	p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
+	p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
+	p = _mm512_fmadd_ps(_mm512_mul_ps(p, r), r, _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
+	return _mm512_scalef_ps(p, n);
+}
+
+/* 1 / (1 + e^-v), from e = e^-|v| (no overflow for either sign). */
+static inline __attribute__((always_inline)) __m512 feat_sigmoid16(__m512 v)
+{
+	__m512 e = feat_exp16_nonpos(_mm512_or_ps(v, _mm512_set1_ps(-0.0f)));
+	__m512 r = _mm512_div_ps(_mm512_set1_ps(1.0f), _mm512_add_ps(e, _mm512_set1_ps(1.0f)));
+	__mmask16 pos = _mm512_cmp_ps_mask(v, _mm512_setzero_ps(), _CMP_GE_OQ);
+
+	return _mm512_mask_mov_ps(_mm512_mul_ps(e, r), pos, r);
+}
+
+/* Phi(v) = (1 + erf(v / sqrt 2)) / 2 by Abramowitz and Stegun 7.1.26:
+ * with z = |v| / sqrt 2, t = 1 / (1 + p z), q = t P(t) e^(-z^2) is
+ * 1 - erf(z), so Phi is q / 2 for v < 0 (no cancellation in the tail)
+ * and 1 - q / 2 otherwise.  The formula's error is under 1.5e-7 in erf;
+ * against libm's erff see t/unit/test_act.c. */
+static inline __attribute__((always_inline)) __m512 feat_phi16(__m512 v)
+{
+	__m512 z = _mm512_mul_ps(_mm512_andnot_ps(_mm512_set1_ps(-0.0f), v),
+				 _mm512_set1_ps(0.70710678118654752f));
+	__m512 t = _mm512_div_ps(_mm512_set1_ps(1.0f),
+				 _mm512_fmadd_ps(z, _mm512_set1_ps(0.3275911f), _mm512_set1_ps(1.0f)));
+	__m512 p = _mm512_set1_ps(1.061405429f), q;
+	__mmask16 neg = _mm512_cmp_ps_mask(v, _mm512_setzero_ps(), _CMP_LT_OQ);
+
+	p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(-1.453152027f));
+	p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(1.421413741f));
+	p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(-0.284496736f));
+	p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(0.254829592f));
+	q = _mm512_mul_ps(_mm512_mul_ps(p, t),
+			  feat_exp16_nonpos(_mm512_sub_ps(_mm512_setzero_ps(), _mm512_mul_ps(z, z))));
+	q = _mm512_mul_ps(q, _mm512_set1_ps(0.5f));
+	return _mm512_mask_mov_ps(_mm512_sub_ps(_mm512_set1_ps(1.0f), q), neg, q);
+}
+
 /* The activations on a vector of 16 (kind as feat_act1 in kern/act.h),
  * NaN in, NaN out: VMAXPS and VMINPS return their second operand when
  * either is NaN, so v goes second. */
@@ -91,13 +149,33 @@ static inline __attribute__((always_inline)) __m512 feat_act16(__m512 v, int kin
 	__m512 alpha)
 {
 	const __m512 zero = _mm512_setzero_ps();
+	__m512 h;
 
 	switch (kind) {
 	case 1: return _mm512_max_ps(zero, v);
 	case 2: return _mm512_min_ps(_mm512_set1_ps(6), _mm512_max_ps(zero, v));
 	case 3: return _mm512_mask_mul_ps(v, _mm512_cmp_ps_mask(v, zero, _CMP_LT_OQ), v, alpha);
+	case 4: return _mm512_mul_ps(v, feat_sigmoid16(v));
+	case 5:
+	case 7:
+		h = _mm512_fmadd_ps(v, alpha, _mm512_set1_ps(0.5f));
+		h = _mm512_min_ps(_mm512_set1_ps(1.0f), _mm512_max_ps(zero, h));
+		return kind == 5 ? _mm512_mul_ps(v, h) : h;
+	case 6: return feat_sigmoid16(v);
+	case 8: return _mm512_mul_ps(v, feat_phi16(v));
 	}
 	return v;
 }
+
+/* act.c: the activations over an array (the table's act). */
+void feat_act_avx512(float *x, size_t n, int kind, float alpha);
+/* maxpool.c: general max pooling of a plane (strides 1 and 2; others go
+ * to the plain twin) */
+void feat_maxpool_avx512(const float *x, int hin, int win, float *y, int hout, int wout, int kh,
+	int kw, int sh, int sw, int pt, int pl);
+/* rows.c: softmax and layer normalisation of rows (the table's) */
+void feat_softmax_avx512(const float *x, float *y, size_t rows, size_t c);
+void feat_layernorm_avx512(const float *x, float *y, size_t rows, size_t c, float eps,
+	const float *g, const float *b);
 
 #endif

@@ -11,6 +11,7 @@
  * one.
  */
 #include <immintrin.h>
+#include <math.h>
 
 #include "kern/kern.h"
 #include "kern/avx512/avx512.h"
@@ -45,6 +46,74 @@ void feat_maxpool2x2_avx512(const float *x, int hin, int win, float *y, int hout
 			if (c + 1 < win)
 				v = feat_nanmax(v, feat_nanmax(r0[c + 1], r1[c + 1]));
 			yr[ox] = v;
+		}
+	}
+}
+
+/*
+ * General max pooling (ResNet's 3x3 at stride 2 with padding 1): for each
+ * output row, the rows of its window maxed column by column into t (-inf
+ * where the padding is, so that it is ignored), then for 16 outputs at a
+ * time the kw columns of their windows, picked from t by a load (stride
+ * 1) or a two-source permute of the even columns (stride 2).  Other
+ * strides, and rows longer than t, go to the plain twin.
+ */
+#define POOL_ROW 4096
+
+void feat_maxpool_avx512(const float *x, int hin, int win, float *y, int hout, int wout, int kh,
+	int kw, int sh, int sw, int pt, int pl)
+{
+	const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24,
+					       26, 28, 30);
+	const __m512 ninf = _mm512_set1_ps(-INFINITY);
+	float t[POOL_ROW] __attribute__((aligned(64)));
+	/* t's columns the loads below reach: those of wout rounded up to 16
+	 * outputs, and one vector more for the stride-2 pairs */
+	int reach = sw * (wout + 16) + kw + 16;
+
+	if ((sw != 1 && sw != 2) || reach > POOL_ROW || pl < 0 || pt < 0) {
+		feat_maxpool_ref(x, hin, win, y, hout, wout, kh, kw, sh, sw, pt, pl);
+		return;
+	}
+	for (int oy = 0; oy < hout; oy++) {
+		int y0 = oy * sh - pt, y1 = y0 + kh;
+		int cy0 = y0 < 0 ? 0 : y0, cy1 = y1 < hin ? y1 : hin;
+		int cend = pl + win < reach ? pl + win : reach;
+		float *yr = y + (size_t)oy * wout;
+		int j = 0;
+
+		for (; j < pl; j++)
+			t[j] = -INFINITY;
+		for (; j + 16 <= cend; j += 16) {
+			__m512 v = ninf;
+
+			for (int iy = cy0; iy < cy1; iy++)
+				v = feat_nanmax16(_mm512_loadu_ps(x + (size_t)iy * win + j - pl), v);
+			_mm512_storeu_ps(t + j, v);
+		}
+		for (; j < cend; j++) {
+			float v = -INFINITY;
+
+			for (int iy = cy0; iy < cy1; iy++)
+				v = feat_nanmax(x[(size_t)iy * win + j - pl], v);
+			t[j] = v;
+		}
+		for (; j < reach; j++)
+			t[j] = -INFINITY;
+		for (int ox = 0; ox < wout; ox += 16) {
+			__m512 v = ninf;
+			__mmask16 m = wout - ox >= 16 ? (__mmask16)0xffff :
+				      (__mmask16)((1u << (wout - ox)) - 1);
+
+			for (int kx = 0; kx < kw; kx++) {
+				const float *tp = t + sw * ox + kx;
+				__m512 c = sw == 1 ? _mm512_loadu_ps(tp) :
+					   _mm512_permutex2var_ps(_mm512_loadu_ps(tp), even,
+								  _mm512_loadu_ps(tp + 16));
+
+				v = feat_nanmax16(c, v);
+			}
+			_mm512_mask_storeu_ps(yr + ox, m, v);
 		}
 	}
 }

@@ -40,6 +40,10 @@ void feat_kern_fill_avx512(struct feat_kern *k)
 	k->dw3c = feat_dw3c_avx512;
 	k->conv3c = feat_conv3c_avx512;
 	k->maxpool2x2 = feat_maxpool2x2_avx512;
+	k->act = feat_act_avx512;
+	k->maxpool = feat_maxpool_avx512;
+	k->softmax = feat_softmax_avx512;
+	k->layernorm = feat_layernorm_avx512;
 	k->pc_filter = feat_pc_filter_avx512;
 	k->pc_scan = feat_pc_scan_avx512;
 	k->pc_supported = feat_pc_cpu_avx512;

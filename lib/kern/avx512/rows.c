@@ -1,0 +1,78 @@
+/*
+ * avx512/rows.c - softmax and layer normalisation over contiguous rows
+ * (ViT's attention and its LayerNorms), 16 lanes with a masked tail; sums
+ * in float lanes.  Twins: ref/rows.c.
+ */
+#include <math.h>
+
+#include "kern/kern.h"
+#include "kern/avx512/avx512.h"
+
+static inline __mmask16 tail(size_t left)
+{
+	return left >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << left) - 1);
+}
+
+void feat_softmax_avx512(const float *x, float *y, size_t rows, size_t c)
+{
+	for (size_t r = 0; r < rows; r++, x += c, y += c) {
+		__m512 m = _mm512_set1_ps(-INFINITY), s = _mm512_setzero_ps(), q;
+		__mmask16 nan = 0;
+		float mx;
+
+		for (size_t k = 0; k < c; k += 16) {
+			__mmask16 t = tail(c - k);
+			__m512 v = _mm512_mask_loadu_ps(_mm512_set1_ps(-INFINITY), t, x + k);
+
+			nan |= _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
+			m = _mm512_max_ps(m, v);
+		}
+		mx = nan ? NAN : _mm512_reduce_max_ps(m);
+		m = _mm512_set1_ps(mx);
+		for (size_t k = 0; k < c; k += 16) {
+			__mmask16 t = tail(c - k);
+			__m512 e = feat_exp16_nonpos(_mm512_sub_ps(_mm512_maskz_loadu_ps(t, x + k), m));
+
+			s = _mm512_add_ps(s, _mm512_maskz_mov_ps(t, e));
+			_mm512_mask_storeu_ps(y + k, t, e);
+		}
+		q = _mm512_set1_ps(1.0f / _mm512_reduce_add_ps(s));
+		for (size_t k = 0; k < c; k += 16) {
+			__mmask16 t = tail(c - k);
+
+			_mm512_mask_storeu_ps(y + k, t, _mm512_mul_ps(_mm512_maskz_loadu_ps(t, y + k), q));
+		}
+	}
+}
+
+void feat_layernorm_avx512(const float *x, float *y, size_t rows, size_t c, float eps,
+	const float *g, const float *b)
+{
+	for (size_t r = 0; r < rows; r++, x += c, y += c) {
+		__m512 s = _mm512_setzero_ps(), v = _mm512_setzero_ps(), mean, rs;
+		float fm;
+
+		for (size_t k = 0; k < c; k += 16)
+			s = _mm512_add_ps(s, _mm512_maskz_loadu_ps(tail(c - k), x + k));
+		fm = _mm512_reduce_add_ps(s) / (float)c;
+		mean = _mm512_set1_ps(fm);
+		for (size_t k = 0; k < c; k += 16) {
+			__mmask16 t = tail(c - k);
+			__m512 d = _mm512_maskz_sub_ps(t, _mm512_maskz_loadu_ps(t, x + k), mean);
+
+			v = _mm512_fmadd_ps(d, d, v);
+		}
+		rs = _mm512_set1_ps((float)(1.0 / sqrt((double)_mm512_reduce_add_ps(v) / (double)c +
+						      eps)));
+		for (size_t k = 0; k < c; k += 16) {
+			__mmask16 t = tail(c - k);
+			__m512 d = _mm512_mul_ps(_mm512_sub_ps(_mm512_maskz_loadu_ps(t, x + k), mean), rs);
+
+			if (g)
+				d = _mm512_mul_ps(d, _mm512_maskz_loadu_ps(t, g + k));
+			if (b)
+				d = _mm512_add_ps(d, _mm512_maskz_loadu_ps(t, b + k));
+			_mm512_mask_storeu_ps(y + k, t, d);
+		}
+	}
+}

@@ -1,0 +1,54 @@
+#!/bin/sh
+# The graph passes that fuse ONNX exports' activations into the store of
+# the layer before them (lib/nn/layers.c, fuse_acts): SiLU (Sigmoid and
+# Mul) and hard swish (HardSigmoid and Mul) into convolutions, the SE
+# blocks' sigmoid and hard sigmoid, GELU and a constant bias Add into
+# Linears, a ReLU after a residual Add, and a residual Add into the GEMM of
+# the convolution before it (stored over the other input; not on the
+# direct route of FEAT_KERNEL=ref).  On the small torchvision families
+# of t4110 (contrib/onnx/zoofixtures.py): each fusion happens, and the fused
+# network's output matches the unfused one's (FEAT_FUSE=0) within 1e-5 of
+# its scale and PyTorch's within 1e-4, on one and on two threads, under the
+# kernel path FEAT_KERNEL selects.
+
+. "$FEAT_TOP/t/test-lib.sh"
+
+O=$TEST_DATA/onnx/zoo
+FCMP=$FEAT_TOP/t/lib/fcmp.py
+
+for net in effnet mnv3 regnet vit convnext; do
+	test_expect_success "$net: fused equals unfused" "
+		featmodel import -o $net.fm $O/$net.13.onnx >out &&
+		rm -f f.* u.* t.* &&
+		featmodel run $net.fm $O/$net.in.f32 f &&
+		FEAT_FUSE=0 featmodel run $net.fm $O/$net.in.f32 u &&
+		FEAT_THREAD_MIN=0 featmodel run -t 2 $net.fm $O/$net.in.f32 t &&
+		\"\$PYTHON\" $FCMP --tol 1e-5 f.*.f32 u.*.f32 &&
+		\"\$PYTHON\" $FCMP --tol 1e-5 t.*.f32 u.*.f32 &&
+		\"\$PYTHON\" $FCMP f.*.f32 $O/$net.out.f32
+	"
+done
+
+# what was fused: featmodel info shows the activation on the layer that
+# took it, and the layers it replaced as folded
+test_expect_success 'each pattern is fused' '
+	for c in effnet:conv+silu effnet:conv+sigmoid mnv3:conv+hswish mnv3:conv+hsig \
+		 regnet:conv+sigmoid vit:fc+gelu convnext:fc+gelu; do
+		featmodel info ${c%%:*}.fm >info &&
+		grep -q "^[0-9]* *${c#*:} " info || { echo "${c%%:*} has no ${c#*:}"; return 1; }
+	done &&
+	featmodel info effnet.fm >info &&
+	! grep "^[0-9]* *sigmoid " info | grep -v -q folded &&
+	featmodel info vit.fm >info &&
+	! grep "^[0-9]* *unary " info | grep -v -q folded &&
+	FEAT_FUSE=0 featmodel info effnet.fm >info &&
+	! grep -q "conv+silu" info &&
+	featmodel info effnet.fm >info &&
+	if test "${FEAT_KERNEL:-}" = ref; then
+		! grep "^[0-9]* *add " info | grep -q folded
+	else
+		test $(grep "^[0-9]* *add " info | grep -c folded) = 2
+	fi
+'
+
+test_done
