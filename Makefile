@@ -90,7 +90,9 @@ MAN3     := $(wildcard man/man3/*.3)
 # The x86 kernels' instruction sets.  feat_kern_cpu_avx512()
 # (lib/kern/dispatch.c) must test each feature these enable, the ones they
 # imply too (SSE3 to 4.2, POPCNT, CRC32, AVX, XSAVE; F16C with clang): make
-# check-kern-flags compares them.  VNNI and BF16 join both when kernels use them.
+# check-kern-flags compares them.  The int8 kernels (avx512/gemm_u8s8.c)
+# enable AVX512_VNNI per function (target attribute), and the table uses
+# them only when feat_kern_cpu_vnni() finds it; BF16 will do the same.
 AVX512_FLAGS := -mavx512f -mavx512bw -mavx512dq -mavx512vl -mfma -mavx2
 # The AVX-512 kernels' CFLAGS: the build's, but for the fuzz build (below).
 KERN_CFLAGS ?= $(CFLAGS)

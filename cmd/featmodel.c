@@ -8,6 +8,8 @@
  *   featmodel import -o OUT.fm MODEL.onnx        convert (and check) a model
  *   featmodel fitcodes -o OUT.fm --bits K --from LAYER MODEL STREAM
  *                                        PCA + ITQ codes on a layer's features
+ *   featmodel quantize --calib STREAM -o OUT.fm MODEL
+ *                                        int8 convolutions, calibrated on STREAM
  *
  * The one program that reaches past feat.h: info, check, bench and run
  * are the engine's developer tools (the layer table, per-layer timing,
@@ -35,6 +37,7 @@
 #include "kern/kern.h"
 #include "nn/cut.h"
 #include "nn/net.h"
+#include "nn/quant.h"
 #include "base/internal.h"
 #include "base/threadpool.h"
 
@@ -61,6 +64,12 @@ static const char usage[] =
 	"                          features (PCA, then ITQ), and write OUT: MODEL\n"
 	"                          cut after LAYER plus the code layer, for\n"
 	"                          deepbit-extract -m OUT\n"
+	"  quantize --calib STREAM -o OUT MODEL\n"
+	"                          run MODEL (fp32) on every record's `input` in\n"
+	"                          STREAM (imgprep -m MODEL; - for standard input),\n"
+	"                          and write OUT: MODEL with its convolutions (but\n"
+	"                          the first) and large inner products (but those\n"
+	"                          of --fp32) marked int8, with their input scales\n"
 	"\n"
 	"  -b, --batch N     batch size for bench, run (default from IN's size) and\n"
 	"                    fitcodes (default 16)\n"
@@ -77,6 +86,10 @@ static const char usage[] =
 	"      --seed S      fitcodes: seed of ITQ's random start (default 1)\n"
 	"      --features FILE  fitcodes: also write the features fitted on (raw\n"
 	"                    float32, records x dimension), to check the fit elsewhere\n"
+	"      --calib STREAM  quantize: the calibration inputs (at most 4096 records)\n"
+	"      --percentile P  quantize: each input's step covers P%% of its non-zero\n"
+	"                    |values| (default 100: the largest)\n"
+	"      --fp32 LAYER  quantize: keep LAYER fp32 (repeatable, or a comma list)\n"
 	FEAT_CLI_HELP
 	"\n"
 	"The kernel path (ref, avx512 or blas) is chosen from the CPU; the\n"
@@ -100,6 +113,10 @@ struct opts {
 	const char *from, *features;   /* fitcodes */
 	int bits, iters;
 	uint64_t seed;
+	const char *calib;             /* quantize */
+	double percentile;
+	const char *fp32[MAXSET];
+	int nfp32;
 };
 
 static void parse(int argc, char **argv, struct opts *o)
@@ -116,15 +133,19 @@ static void parse(int argc, char **argv, struct opts *o)
 		{ "iters", required_argument, NULL, 0x2005 },
 		{ "seed", required_argument, NULL, 0x2006 },
 		{ "features", required_argument, NULL, 0x2007 },
+		{ "calib", required_argument, NULL, 0x2008 },
+		{ "percentile", required_argument, NULL, 0x2009 },
+		{ "fp32", required_argument, NULL, 0x200a },
 		FEAT_CLI_LONGOPTS,
 		{ NULL, 0, NULL, 0 }
 	};
-	int c, fit;
+	int c, fit, quant;
 
 	o->runs = 10;
 	o->threads = 1;
 	o->iters = 50;
 	o->seed = 1;
+	o->percentile = 100;
 	while ((c = feat_getopt(argc, argv, "b:n:t:o:", lo)) != -1) {
 		if (feat_cli_common(c, usage))
 			continue;
@@ -146,6 +167,21 @@ static void parse(int argc, char **argv, struct opts *o)
 		case 0x2005: o->iters = (int)feat_cli_long("--iters", optarg, 0, 100000); break;
 		case 0x2007: o->features = optarg; break;
 		case 0x2006: o->seed = (uint64_t)feat_cli_long("--seed", optarg, 0, LONG_MAX); break;
+		case 0x2008: o->calib = optarg; break;
+		case 0x2009: {
+			char *end;
+
+			errno = 0;
+			o->percentile = strtod(optarg, &end);
+			if (errno || end == optarg || *end || !(o->percentile >= 50 && o->percentile <= 100))
+				feat_die_usage("--percentile: expected a number from 50 to 100, got '%s'", optarg);
+			break;
+		}
+		case 0x200a:
+			if (o->nfp32 == MAXSET)
+				feat_die_usage("--fp32: at most %d times", MAXSET);
+			o->fp32[o->nfp32++] = optarg;
+			break;
 		}
 	}
 	if (argc - optind < 2)
@@ -156,10 +192,22 @@ static void parse(int argc, char **argv, struct opts *o)
 	o->nargs = argc - optind - 2;
 	if (strcmp(o->cmd, "info") && strcmp(o->cmd, "check") &&
 	    strcmp(o->cmd, "bench") && strcmp(o->cmd, "run") && strcmp(o->cmd, "import") &&
-	    strcmp(o->cmd, "fitcodes"))
-		feat_die_usage("unknown command '%s' (info, check, bench, run, import, fitcodes)",
+	    strcmp(o->cmd, "fitcodes") && strcmp(o->cmd, "quantize"))
+		feat_die_usage("unknown command '%s' (info, check, bench, run, import, fitcodes, quantize)",
 			       o->cmd);
 	fit = !strcmp(o->cmd, "fitcodes");
+	quant = !strcmp(o->cmd, "quantize");
+	if (!quant && (o->calib || o->nfp32 || o->percentile != 100))
+		feat_die_usage("--calib, --percentile and --fp32 belong to quantize");
+	if (quant) {
+		if (!o->output || !o->calib)
+			feat_die_usage("quantize: give the calibration stream with --calib STREAM and the file to write with -o OUT.fm");
+		if (o->nset || o->labels || o->bits || o->from || o->features)
+			feat_die_usage("quantize takes --calib, -o, --percentile and --fp32");
+		if (o->nargs != 0)
+			feat_die_usage("%s: wrong number of arguments", o->cmd);
+		return;
+	}
 	if ((!strcmp(o->cmd, "import") || fit) && !o->output)
 		feat_die_usage("%s: give the file to write with -o OUT.fm", o->cmd);
 	if (strcmp(o->cmd, "import") && !fit && (o->output || o->nset || o->labels))
@@ -229,7 +277,7 @@ static void shape_str(const struct feat_blob *b, char *s, size_t len)
 static void info(struct feat_net *n)
 {
 	uint64_t macs = 0, params = 0;
-	int blocked = 0;
+	int blocked = 0, quantised = 0;
 	char shape[64];
 	static const char *const acts[] = { "", "+relu", "+relu6", "+leaky", "+silu",
 		"+hswish", "+sigmoid", "+hsig", "+gelu" };
@@ -250,10 +298,21 @@ static void info(struct feat_net *n)
 		/* an activation fused into a convolution shows on the convolution */
 		snprintf(type, sizeof type, "%s%s", l->ops->type,
 			 l->ops->in_place_ok ? "" : acts[l->act]);
-		printf("%-4d %-10s %-20s %-16s %12" PRIu64 " %14" PRIu64 "%s\n", i, type,
+		printf("%-4d %-10s %-20s %-16s %12" PRIu64 " %14" PRIu64 "%s", i, type,
 		       l->name, shape, l->params, l->macs,
 		       l->removed ? "  (folded)" :
 		       feat_net_blob_nchwc(n, l->out[0]) ? "  (nchw16c)" : "");
+		if (feat_param(l, "quant")) {
+			const struct feat_value *sx = feat_param(l, "quant.scale");
+			const struct feat_value *zp = feat_param(l, "quant.zero");
+
+			printf("  int8 (input step %.4g, zero %d)", sx ? sx->u.f : 0.0,
+			       zp ? (int)zp->u.i : 0);
+			quantised++;
+		} else if (!strcmp(l->ops->type, "conv") && feat_model_meta(&n->model, "quant.method")) {
+			printf("  fp32");
+		}
+		putchar('\n');
 		blocked += !l->removed && feat_net_blob_nchwc(n, l->out[0]);
 		if (!l->removed) {
 			macs += l->macs;
@@ -265,6 +324,10 @@ static void info(struct feat_net *n)
 	if (blocked)
 		printf("nchw16c: %d outputs kept channel-blocked (%s path)\n", blocked,
 		       feat_kernel_name());
+	if (quantised)
+		printf("int8: %d layers quantised (u8 x s8); %s\n", quantised,
+		       feat_kern_active()->qgemm ? "they run int8 on this path" :
+		       "they run fp32 here (this path has no int8 product: no AVX512_VNNI, or OpenBLAS)");
 	{
 		size_t shared, own;
 
@@ -336,8 +399,8 @@ static void cpu_name(char *buf, size_t len)
 
 static void bench(struct feat_net *n, const struct opts *o)
 {
-	int batch = o->batch ? o->batch : 1, e;
-	double t0, t, macs = 0, peak, med, *pass;
+	int batch = o->batch ? o->batch : 1, e, nq = 0;
+	double t0, t, macs = 0, peak, qpeak = 0, med, *pass;
 	const struct feat_kern *k = feat_kern_active();
 	char cpu[256];
 
@@ -345,6 +408,10 @@ static void bench(struct feat_net *n, const struct opts *o)
 	 * core (before the passes warm it or the caches) */
 	cpu_name(cpu, sizeof cpu);
 	peak = k->peak();
+	for (int i = 0; i < n->nlayer; i++)
+		nq += !n->layer[i].removed && feat_param(&n->layer[i], "quant") != NULL;
+	if (nq && k->qgemm && k->qpeak)
+		qpeak = k->qpeak();
 	if ((e = feat_net_reserve(n, batch)))
 		feat_die(FEAT_EXIT_SYSTEM, "batch %d: %s", batch, feat_strerror(e));
 	fill_input(n, batch);
@@ -370,6 +437,9 @@ static void bench(struct feat_net *n, const struct opts *o)
 	       batch, o->runs, o->threads, o->threads > 1 ? "s" : "");
 	printf("core: %s; its fp32 peak with the %s kernels, measured: %.1f GFLOP/s\n", cpu,
 	       k->name, peak);
+	if (qpeak > 0)
+		printf("its int8 peak (vpdpbusd), measured: %.1f Gop/s: the %%peak of the %d int8 layers\n",
+		       qpeak, nq);
 	printf("%-4s %-10s %-20s %10s %7s %9s %6s\n", "#", "type", "name", "ms/batch", "time",
 	       "GFLOP/s", "%peak");
 	for (int i = 0; i < n->nlayer; i++) {
@@ -381,7 +451,9 @@ static void bench(struct feat_net *n, const struct opts *o)
 			continue;
 		printf("%-4d %-10s %-20s %10.3f %6.1f%% %9.1f", i, l->ops->type, l->name, ms,
 		       100 * l->seconds / t, gf);
-		if (peak > 0)
+		if (qpeak > 0 && feat_param(l, "quant"))
+			printf(" %5.0f%% int8", 100 * gf / qpeak);
+		else if (peak > 0)
 			printf(" %5.0f%%", 100 * gf / peak);
 		putchar('\n');
 	}
@@ -763,6 +835,169 @@ static void fitcodes(const struct opts *o)
 	free(bias);
 }
 
+/* ------------------------------------------------------------ quantize */
+
+/* 1 when layer name is one of --fp32's (each a name or a comma list). */
+static int keep_fp32(const struct opts *o, const char *name)
+{
+	size_t len = strlen(name);
+
+	for (int i = 0; i < o->nfp32; i++)
+		for (const char *p = o->fp32[i]; *p;) {
+			size_t n = strcspn(p, ",");
+
+			if (n == len && !strncmp(p, name, n))
+				return 1;
+			p += n + (p[n] == ',');
+		}
+	return 0;
+}
+
+#define QUANT_MAX_RECORDS 4096
+
+/*
+ * quantize: MODEL without any quant parameter is built (fp32) and run
+ * over the ok records of STREAM, noting for each candidate convolution
+ * (group 1, not on a graph input) the largest |x| and the smallest x of
+ * its input (and with --percentile below 100, a second pass over the
+ * same inputs, kept in memory, for the histogram of |x|).  OUT is MODEL
+ * with quant, quant.scale and quant.zero on each candidate not named by
+ * --fp32, and metadata saying how it was calibrated.
+ */
+static void quantize(const struct opts *o)
+{
+	char path[4096], detail[512];
+	const char *sname;
+	struct feat_model m;
+	struct feat_net *net;
+	struct feat_qcalib cal;
+	struct feat_qlayer *q;
+	struct feat_outfile *out;
+	struct feat_rec r;
+	feat_model_builder *b;
+	feat_reader *rd;
+	unsigned char *buf, *bytes;
+	float *inputs = NULL, *in;
+	size_t per, nbytes;
+	uint64_t skipped = 0;
+	int e, fd, nrec = 0, nint8 = 0, nkept = 0;
+
+	if (feat_cli_model_path(o->model, path, sizeof path, detail, sizeof detail))
+		feat_die(FEAT_EXIT_SYSTEM, "%s", detail);
+	if ((e = feat_model_load(&m, path, detail, sizeof detail)))
+		feat_die(feat_cli_exit_code(e, FEAT_EXIT_STREAM), "%s", detail);
+	for (int i = 0; i < o->nfp32; i++)
+		for (const char *p = o->fp32[i]; *p;) {
+			size_t n = strcspn(p, ",");
+			uint32_t j;
+
+			for (j = 0; j < m.nlayer; j++)
+				if (strlen(m.layer[j].name) == n && !strncmp(m.layer[j].name, p, n))
+					break;
+			if (j == m.nlayer)
+				feat_die(FEAT_EXIT_USAGE, "--fp32 %.*s: %s has no such layer", (int)n, p,
+					 path);
+			p += n + (p[n] == ',');
+		}
+	/* the fp32 network (a model quantised before loses its quant) */
+	if (!(b = feat_model_builder_new()) || (e = feat_quant_copy(b, &m, NULL)))
+		feat_die(FEAT_EXIT_SYSTEM, "%s: cannot copy the model: %s", path,
+			 b ? feat_strerror(e) : "out of memory");
+	net = build_net(b, &buf, path);
+	feat_model_builder_free(b);
+	if ((e = feat_net_reserve(net, 1)) || (e = feat_qcalib_init(&cal, net)))
+		feat_die(FEAT_EXIT_SYSTEM, "%s", feat_strerror(e));
+	in = feat_net_data(net, net->input[0]);
+	per = net->blob[net->input[0]].count;
+	rd = feat_cli_open_reader(o->calib, &fd);
+	sname = strcmp(o->calib, "-") ? o->calib : "standard input";
+	feat_rec_init(&r);
+	while ((e = feat_reader_next(rd, &r)) == 1) {
+		if (r.status != FEAT_ST_OK) {
+			skipped++;
+			continue;
+		}
+		if (nrec == QUANT_MAX_RECORDS) {
+			feat_warn("%s: calibrating on the first %d ok records", sname, nrec);
+			feat_reader_drain(rd);
+			break;
+		}
+		take_input(rd, &r, &net->blob[net->input[0]], sname, in);
+		if (o->percentile < 100) {
+			float *ni = realloc(inputs, sizeof *ni * per * (size_t)(nrec + 1));
+
+			if (!ni)
+				feat_die(FEAT_EXIT_SYSTEM, "out of memory for %d calibration inputs",
+					 nrec + 1);
+			inputs = ni;
+			memcpy(inputs + per * (size_t)nrec, in, sizeof *in * per);
+		}
+		feat_qcalib_image(&cal, 1);
+		nrec++;
+		if (feat_show_progress)
+			feat_progress(feat_reader_records(rd), feat_reader_bytes(rd), 0);
+	}
+	if (e < 0)
+		feat_cli_stream_fail(rd, e);
+	feat_progress(feat_reader_records(rd), feat_reader_bytes(rd), 1);
+	feat_reader_free(rd);
+	if (fd != STDIN_FILENO)
+		close(fd);
+	feat_rec_free(&r);
+	if (skipped)
+		feat_warn("%s: skipped %" PRIu64 " error record%s", sname, skipped,
+			  skipped > 1 ? "s" : "");
+	if (!nrec)
+		feat_die(FEAT_EXIT_STREAM, "%s: no ok record to calibrate on", sname);
+	for (int i = 0; i < nrec && inputs; i++) {
+		memcpy(in, inputs + per * (size_t)i, sizeof *in * per);
+		feat_qcalib_image(&cal, 2);
+	}
+	free(inputs);
+	if (!(q = calloc(m.nlayer + 1, sizeof *q)))
+		feat_die(FEAT_EXIT_SYSTEM, "out of memory");
+	for (int i = 0; i < net->nlayer; i++) {
+		if (!cal.cand[i])
+			continue;
+		if (keep_fp32(o, net->layer[i].name)) {
+			nkept++;
+			continue;
+		}
+		q[i].on = 1;
+		feat_qcalib_scale(&cal, i, o->percentile, &q[i].sx, &q[i].zp);
+		nint8++;
+		feat_info("%s: input |x| <= %.4g%s: step %.4g, zero point %d", net->layer[i].name,
+			  cal.amax[i], cal.vmin[i] < 0 ? " (signed)" : "", q[i].sx, q[i].zp);
+	}
+	feat_qcalib_free(&cal);
+	feat_net_free(net);
+	free(buf);
+	if (!(b = feat_model_builder_new()) || (e = feat_quant_copy(b, &m, q)) ||
+	    (e = feat_mb_meta(b, "quant.method", &(struct feat_value){ .type = FEAT_V_STR, .n = 1,
+								      .u.s = "u8s8" })) ||
+	    (e = feat_mb_meta(b, "quant.calib.records", &(struct feat_value){ .type = FEAT_V_INT,
+									   .n = 1, .u.i = nrec })) ||
+	    (e = feat_mb_meta(b, "quant.calib.percentile", &(struct feat_value){
+				      .type = FEAT_V_FLOAT, .n = 1, .u.f = o->percentile })) ||
+	    (e = feat_mb_encode(b, &bytes, &nbytes)))
+		feat_die(FEAT_EXIT_SYSTEM, "%s: %s", o->output, b ? feat_strerror(e) : "out of memory");
+	feat_model_builder_free(b);
+	free(q);
+	out = feat_cli_create(o->output);
+	if ((e = feat_write_full(out->fd, bytes, nbytes)))
+		feat_die(FEAT_EXIT_SYSTEM, "%s: write error: %s", o->output, strerror(e));
+	free(bytes);
+	if ((e = feat_net_load(&net, out->tmp ? out->tmp : o->output, detail, sizeof detail)))
+		feat_die(FEAT_EXIT_STREAM, "%s: the quantised network does not build: %s", o->output,
+			 detail);
+	feat_cli_commit(out);
+	feat_net_free(net);
+	feat_model_free(&m);
+	if (feat_verbose >= 0)
+		printf("%s: %d layers int8, %d kept fp32 by --fp32, calibrated on %d records (percentile %g)\n",
+		       o->output, nint8, nkept, nrec, o->percentile);
+}
+
 int main(int argc, char **argv)
 {
 	struct opts o = { 0 };
@@ -772,6 +1007,12 @@ int main(int argc, char **argv)
 	parse(argc, argv, &o);
 	if (!strcmp(o.cmd, "import")) {
 		import(&o);
+		return FEAT_EXIT_OK;
+	}
+	if (!strcmp(o.cmd, "quantize")) {
+		quantize(&o);
+		if (fflush(stdout) || ferror(stdout))
+			feat_die(FEAT_EXIT_SYSTEM, "standard output: write error");
 		return FEAT_EXIT_OK;
 	}
 	if (!strcmp(o.cmd, "fitcodes")) {

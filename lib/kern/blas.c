@@ -58,4 +58,7 @@ void feat_kern_fill_blas(struct feat_kern *k)
 	k->desc = "OpenBLAS";
 	k->routes = FEAT_ROUTE_WINO;
 	k->sgemm = feat_sgemm_blas;
+	k->qgemm = NULL;   /* int8 layers run fp32 through OpenBLAS */
+	k->qgemv = NULL;
+	k->qpeak = NULL;
 }

@@ -53,6 +53,15 @@ int feat_kern_cpu_avx512(void)
 #endif
 }
 
+int feat_kern_cpu_vnni(void)
+{
+#if FEAT_KERN_X86
+	return feat_kern_cpu_avx512() && __builtin_cpu_supports("avx512vnni");
+#else
+	return 0;
+#endif
+}
+
 #if !FEAT_KERN_X86
 static int never(void)
 {

@@ -115,6 +115,9 @@ struct feat_convc_args;
 struct feat_dw3c_args;
 struct feat_dw_args;
 struct feat_wino_args;
+struct feat_qgemm_args;
+struct feat_qconv_geom;
+struct feat_qgemv_args;
 
 /*
  * Which families the executor (lib/nn/layers.c) sends work to on a path,
@@ -219,10 +222,24 @@ struct feat_kern {
 	 * instructions, measured by a register-only loop (about 0.1 s) */
 	double (*peak)(void);
 
-	/* Room for the int8 (u8 x s8, s32 accumulation) and bf16 (fp32
-	 * accumulation) families of issue 16: NULL in every table until
-	 * their kernels and plain twins land. */
-	void (*int8_reserved[4])(void);
+	/* int8 (int8.h): the u8 x s8 -> s32 panel product with its fp32
+	 * epilogue, the quantisation of an image into padded bytes (groups of
+	 * four channels) and
+	 * the packing of a convolution's B panel from them.  qgemm NULL: this
+	 * table has no int8 path (or the CPU lacks VNNI) and quantised layers
+	 * run in fp32.  Room for the bf16 family (fp32 accumulation): NULL
+	 * until its kernels and plain twins land. */
+	void (*qgemm)(const struct feat_qgemm_args *a);
+	void (*quant_c4)(const float *x, int c, int h, int w, float inv_sx, int zp,
+		uint8_t *xq, int cp, int pt, int pl, int pb, int pr);
+	void (*qpack_b)(const struct feat_qconv_geom *g, const uint8_t *xq, long j0, int n,
+		uint8_t *bp);
+	/* and the int8 inner product of one vector (fc layers); NULL with
+	 * qgemm */
+	void (*qgemv)(const struct feat_qgemv_args *a);
+	/* this core's int8 rate in Gop/s with this table's product, measured
+	 * (NULL: not measured, as for the plain C twin) */
+	double (*qpeak)(void);
 	void (*bf16_reserved[4])(void);
 	struct feat_kern_blocks *blocks_int8, *blocks_bf16;
 };
@@ -294,6 +311,9 @@ void feat_kern_fill_avx512(struct feat_kern *k);
  * compiler flags of lib/kern/avx512 (AVX512_FLAGS in the Makefile) allow.
  * 0 on a build without the x86 path. */
 int feat_kern_cpu_avx512(void);
+/* 1 when the AVX-512 path runs and the CPU has AVX512_VNNI (the int8
+ * kernels, built with a target attribute of their own). */
+int feat_kern_cpu_vnni(void);
 
 /* Free this thread's packing buffers (they are kept between calls), on
  * every path. */

@@ -62,6 +62,7 @@
 #include "kern/nchwc.h"
 #include "kern/winograd.h"
 #include "nn/net.h"
+#include "nn/quant.h"
 #include "base/threadpool.h"
 
 #define FAIL(...) (feat_fmt(detail, dlen, __VA_ARGS__), FEAT_E_FORMAT)
@@ -175,6 +176,7 @@ struct conv {
 	int hpad, wpad;      /* NC_PW, NC_GEN: the (padded) input's extent */
 	float *wnc;          /* its packed weights, when a blob it reads or
 			      * writes is in that layout (feat_net_fold) */
+	struct feat_qconv *q;  /* int8 (nn/quant.h), or NULL: fp32 */
 };
 
 /* The NCHW16c kernels (kern/nchwc.h) a convolution's shape fits. */
@@ -302,6 +304,21 @@ static int conv_setup(struct feat_net *n, struct feat_layer *l, char *detail,
 		c->nc = NC_GEN;
 		c->hpad = feat_convc_padded(c->hin, c->pt, c->hout, c->sh, c->kh, c->dh);
 		c->wpad = feat_convc_padded(c->win, c->pl, c->wout, c->sw, c->kw, c->dw);
+	}
+	{
+		struct feat_qconv_shape qs = {
+			.cin = c->cin, .cout = c->cout, .group = c->group, .kh = c->kh,
+			.kw = c->kw, .sh = c->sh, .sw = c->sw, .dh = c->dh, .dw = c->dw,
+			.pt = c->pt, .pl = c->pl, .pb = c->pb, .pr = c->pr, .hin = c->hin,
+			.win = c->win, .hout = c->hout, .wout = c->wout,
+		};
+		size_t qfloats;
+
+		if ((e = feat_qconv_setup(n, l, &qs, &c->q, &qfloats, detail, dlen)) ||
+		    (c->q && (e = grow_scratch(n, qfloats))))
+			return e;
+		if (c->q)
+			c->nc = NC_NONE;   /* int8 reads NCHW, through its own packing */
 	}
 	if (c->group == 1 || c->group != c->cin)
 		return grow_scratch(n, (size_t)(c->cin / c->group) * c->kh * c->kw *
@@ -733,6 +750,13 @@ static void conv_forward(struct feat_net *n, struct feat_layer *l, int batch)
 	size_t chunk = im2col_chunk(c, cg);
 	int fused = 0, T = par_threads(n, l, batch);
 
+	if (c->q && !feat_qconv_forward(n, c->q, c->w, c->bias, X, xs, Y, ys, batch,
+					l->act == FEAT_ACT_RELU, T)) {
+		if (l->act != FEAT_ACT_RELU && l->act != FEAT_ACT_NONE)
+			for (int b = 0; b < batch; b++)
+				apply_act(Y + (size_t)b * ys, ys, l->act, l->act_alpha);
+		return;
+	}
 	if (c->wnc) {
 		conv_nchwc(n, l, batch, T);
 		return;
@@ -834,6 +858,7 @@ static void conv_release(struct feat_layer *l)
 	if (c) {
 		free(c->wnc);
 		free(c->w3);
+		feat_qconv_free(c->q);
 		free(c->w_own);
 		free(c->wino_u);
 		feat_sgemm_apack_free(&c->ap);
@@ -1251,6 +1276,7 @@ struct fc {
 	const float *w;      /* [nout][k] */
 	float *w_own;
 	float *bias;
+	struct feat_qfc *q;  /* int8 (nn/quant.h), or NULL: fp32 */
 };
 
 static int fc_setup(struct feat_net *n, struct feat_layer *l, char *detail, size_t dlen)
@@ -1300,7 +1326,7 @@ static int fc_setup(struct feat_net *n, struct feat_layer *l, char *detail, size
 	l->params = (uint64_t)f->nout * f->k + (uint64_t)f->nout;
 	l->macs = (uint64_t)f->nout * f->k * (uint64_t)f->rows;
 	l->priv = f;
-	return 0;
+	return feat_qfc_setup(n, l, f->k, f->nout, &f->q, detail, dlen);
 }
 
 struct fc_par {
@@ -1343,6 +1369,12 @@ static void fc_forward(struct feat_net *n, struct feat_layer *l, int batch)
 		.y = feat_net_data(n, l->out[0]), .batch = batch * f->rows, .cols = f->nout,
 	};
 
+	if (f->q && !feat_qfc_forward(n, f->q, f->w, f->bias, P.x, P.y, P.batch,
+				      l->act == FEAT_ACT_RELU, T)) {
+		if (l->act != FEAT_ACT_RELU && l->act != FEAT_ACT_NONE)
+			apply_act(P.y, (size_t)P.batch * f->nout, l->act, l->act_alpha);
+		return;
+	}
 	/* columns in multiples of 16, at least 4 pieces per thread */
 	if (T > 1)
 		P.cols = (int)(cdiv(cdiv(f->nout, 4L * T), 16) * 16);
@@ -1353,8 +1385,10 @@ static void fc_release(struct feat_layer *l)
 {
 	struct fc *f = l->priv;
 
-	if (f)
+	if (f) {
 		free(f->w_own);
+		feat_qfc_free(f->q);
+	}
 }
 
 /* -------------------------------------------------------- L2 normalize */
@@ -2715,7 +2749,7 @@ static int wino_prepare(struct feat_net *n, struct conv *c)
 	const struct feat_kern *k = feat_kern_active();
 
 	if (c->kh != 3 || c->kw != 3 || c->sh != 1 || c->sw != 1 || c->dh != 1 ||
-	    c->dw != 1 || c->group != 1 || !(k->routes & FEAT_ROUTE_WINO) ||
+	    c->dw != 1 || c->group != 1 || !(k->routes & FEAT_ROUTE_WINO) || c->q ||
 	    (env && strcmp(env, "0") == 0) || (!force && !wino_worth(c)))
 		return 0;
 	c->wino_block = feat_wino_block(c->cin, c->cout, c->hout, c->wout);

@@ -13,6 +13,12 @@
 # each side's best round: on a shared machine, the figures least moved by
 # other work.
 #
+# int8 rows (NAME int8: featmodel quantize, calibrated on the bundled
+# sample photos, against the same ONNX Runtime fp32 figure) follow each
+# fp32 row when the CPU has AVX512_VNNI, or when BENCH_INT8=1 (then on
+# whichever path runs: fp32 where there is no VNNI); BENCH_INT8=0 leaves
+# them out.
+#
 # The networks (about 1.4 GB with their ONNX twins) are made once into
 # build/bench/nets; ONNX Runtime is installed once into build/bench/ort
 # (npm install --ignore-scripts: the package's install script only fetches
@@ -45,6 +51,18 @@ if command -v node >/dev/null && command -v npm >/dev/null; then
 	[ -d "$B/ort/node_modules/onnxruntime-node" ] && ort=$B/ort
 fi
 [ -n "$ort" ] || echo "bench-nets: ONNX Runtime not available: featkit figures only"
+int8=${BENCH_INT8:-}
+if [ -z "$int8" ]; then
+	int8=0
+	grep -q avx512_vnni /proc/cpuinfo 2>/dev/null && int8=1
+fi
+if [ "$int8" = 1 ]; then
+	for n in $NETS; do
+		[ -s "$B/nets/$n.int8.fm" ] && [ "$B/nets/$n.int8.fm" -nt "$B/nets/$n.fm" ] && continue
+		imgdecode -q "$FEAT_TOP"/contrib/samples/scene-*.jpg | imgprep -q -m "$B/nets/$n.fm" |
+			featmodel quantize -q --calib - -o "$B/nets/$n.int8.fm" "$B/nets/$n.fm" || int8=0
+	done
+fi
 
 printf '%-18s %5s %14s %14s %8s %10s\n' network batch "featkit img/s" "ORT img/s" ratio "GFLOP/s"
 for n in $NETS; do
@@ -75,7 +93,15 @@ for n in $NETS; do
 		[ -n "$ort" ] || o=-
 		[ "$o" = - ] || r=$(ratio "$ips" "$o")
 		printf '%-18s %5s %14s %14s %8s %10s\n' "$n" "$b" "$ips" "$o" "$r" "$gf"
+		[ "$int8" = 1 ] || continue
+		out=$(taskset -c "$CORE" featmodel bench -b $b -n "$RUNS" "$B/nets/$n.int8.fm" | tail -n 1)
+		ips=$(echo "$out" | awk '{ print $1 }')
+		gf=$(echo "$out" | awk '{ print $(NF - 1) }')
+		r=-
+		[ "$o" = - ] || r=$(ratio "$ips" "$o")
+		printf '%-18s %5s %14s %14s %8s %10s\n' "$n int8" "$b" "$ips" "$o" "$r" "$gf"
 	done
 done
-echo "ratio = featkit / ONNX Runtime; target >= 1.0 at batch 1"
+echo "ratio = featkit / ONNX Runtime; target >= 1.0 at batch 1 (int8 rows: >= 2.5 on the VGG16 networks)"
+echo "int8 rows: GFLOP/s count 2 x the multiply-adds, as for fp32"
 echo "per-layer times: featmodel bench -b 1 $B/nets/NAME.fm"

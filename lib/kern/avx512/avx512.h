@@ -69,6 +69,17 @@ static inline __attribute__((always_inline)) __m512 feat_nanmax16(__m512 a, __m5
 	return _mm512_mask_mov_ps(_mm512_max_ps(a, b), _mm512_cmp_ps_mask(a, a, _CMP_UNORD_Q), a);
 }
 
+/* gemm_u8s8.c (AVX512_VNNI: only when feat_kern_cpu_vnni()) */
+struct feat_qgemm_args;
+void feat_qgemm_avx512(const struct feat_qgemm_args *a);
+struct feat_qgemv_args;
+void feat_qgemv_avx512(const struct feat_qgemv_args *a);
+/* this core's vpdpbusd rate in Gop/s, measured (about 0.1 s) */
+double feat_kern_qpeak_avx512(void);
+/* (plain AVX-512: every avx512 table has it) */
+void feat_quant_c4_avx512(const float *x, int c, int h, int w, float inv_sx, int zp,
+	uint8_t *xq, int cp, int pt, int pl, int pb, int pr);
+
 /* peak.c: this core's fp32 zmm FMA rate in GFLOP/s, measured (about
  * 0.1 s). */
 double feat_kern_peak_avx512(void);

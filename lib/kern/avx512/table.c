@@ -5,6 +5,7 @@
  */
 #include "kern/kern.h"
 #include "kern/avx512/avx512.h"
+#include "kern/int8.h"
 
 /* The products of the Winograd phases, over U packed in panels
  * (feat_wino_pack) at a->up. */
@@ -47,4 +48,9 @@ void feat_kern_fill_avx512(struct feat_kern *k)
 	k->pc_scan = feat_pc_scan_avx512;
 	k->pc_supported = feat_pc_cpu_avx512;
 	k->peak = feat_kern_peak_avx512;
+	/* int8: VNNI or none (the layers then run fp32) */
+	k->qgemm = feat_kern_cpu_vnni() ? feat_qgemm_avx512 : NULL;
+	k->qgemv = feat_kern_cpu_vnni() ? feat_qgemv_avx512 : NULL;
+	k->quant_c4 = feat_quant_c4_avx512;
+	k->qpeak = feat_kern_cpu_vnni() ? feat_kern_qpeak_avx512 : NULL;
 }

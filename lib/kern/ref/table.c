@@ -7,6 +7,7 @@
 #include "kern/kern.h"
 #include "kern/conv3.h"
 #include "kern/dwconv.h"
+#include "kern/int8.h"
 #include "kern/nchwc.h"
 #include "kern/popcount.h"
 #include "kern/winograd.h"
@@ -51,4 +52,8 @@ const struct feat_kern feat_kern_ref_table = {
 	.pc_scan = feat_pc_scan_ref,
 	.pc_supported = always,
 	.peak = feat_kern_peak_ref,
+	.qgemm = feat_qgemm_ref,
+	.qgemv = feat_qgemv_ref,
+	.quant_c4 = feat_quant_c4_ref,
+	.qpack_b = feat_qpack_b_conv,
 };
