@@ -64,6 +64,12 @@ int feat_shape_bytes(int dtype, int ndim, const uint32_t *dims, size_t *nbytes);
  * errno of the failure. */
 int feat_write_full(int fd, const void *buf, size_t n);
 
+/* Room for need elements of elem bytes in the array *pp (a pointer to
+ * any pointer; *cap elements now): the capacity doubles from *cap, or from
+ * first when *cap is 0, until it holds need.  0, or FEAT_E_NOMEM with *pp
+ * and *cap as they were (also when the size would overflow). */
+int feat_grow(void *pp, size_t *cap, size_t need, size_t elem, size_t first);
+
 /* Aligned allocation (FEAT_ALIGN); free with free(). NULL on failure. */
 void *feat_aligned_alloc(size_t n);
 
