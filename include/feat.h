@@ -7,6 +7,7 @@
  *   feat/kern.h     the compute path and GEMM
  *   feat/codes.h    hex, CRC, Hamming distance, featcodes, the code index
  *   feat/pipe.h     the detector, the describer, photo to code
+ *   feat/nn.h       networks: inspect, time, run; codes fitted to a layer
  *
  * libfeat holds all of featkit's logic; the programs in cmd/ only parse
  * options and wire these calls together.  Include <feat.h> (it includes
@@ -23,5 +24,6 @@
 #include "feat/kern.h"
 #include "feat/codes.h"
 #include "feat/pipe.h"
+#include "feat/nn.h"
 
 #endif /* FEAT_H */

@@ -34,6 +34,10 @@ FEAT_API int feat_kernel_select(const char *name);
 FEAT_API const char *feat_kernel_name(void);
 /* One line on the last feat_kernel_init()/select() error, "" if none. */
 FEAT_API const char *feat_kernel_detail(void);
+/* The fp32 multiply-add rate of the calling core with the active path's
+ * instructions, measured by a register-only loop (about 0.1 s), in
+ * GFLOP/s: the yardstick of featmodel bench's %peak. */
+FEAT_API double feat_kernel_peak(void);
 
 /*
  * Row-major single-precision GEMM on the active path:

@@ -60,10 +60,6 @@ static inline uint64_t feat_align_up(uint64_t n, uint64_t a)
  * FEAT_E_TOOBIG (overflow). */
 int feat_shape_bytes(int dtype, int ndim, const uint32_t *dims, size_t *nbytes);
 
-/* write(2) all of buf, retrying on EINTR and short writes.  0, or the
- * errno of the failure. */
-int feat_write_full(int fd, const void *buf, size_t n);
-
 /* Room for need elements of elem bytes in the array *pp (a pointer to
  * any pointer; *cap elements now): the capacity doubles from *cap, or from
  * first when *cap is 0, until it holds need.  0, or FEAT_E_NOMEM with *pp

@@ -169,6 +169,11 @@ const char *feat_kernel_name(void)
 	return feat_kern_active()->name;
 }
 
+double feat_kernel_peak(void)
+{
+	return feat_kern_active()->peak();
+}
+
 const char *feat_kernel_detail(void)
 {
 	pthread_once(&once, init_once);

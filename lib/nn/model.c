@@ -16,7 +16,6 @@
 #include <unistd.h>
 
 #include "base/internal.h"
-#include "base/outfile.h"
 #include "nn/model.h"
 
 _Static_assert(sizeof(FEAT_MODEL_MAGIC) - 1 == 8, "model magic is 8 bytes");

@@ -1,7 +1,9 @@
 /*
  * net.h - the graph executor: a featmodel file turned into a runnable
- * network of layers over float blobs.  Internal for now; the programs
- * (featmodel, ssd-detect, deepbit-extract) use it.
+ * network of layers over float blobs.  Internal: outside libfeat, a
+ * network is the opaque feat_net of <feat/nn.h> (feat_net(3)), which
+ * declares the calls below that are public and adds the accessors of
+ * inspect.c.
  *
  * Blobs are dense float32 arrays, batch first: [N, C, H, W] for images,
  * [N, K] after flatten, any rank up to FEAT_MAX_DIMS.  Shapes are inferred
