@@ -37,7 +37,6 @@
 #include <fcntl.h>
 #include <math.h>
 #include <pthread.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -95,8 +94,8 @@ struct feat_index {
 	uint64_t built;              /* records in the tables */
 	struct mih_table *tab;
 	uint64_t *masks;             /* m * words: the bits of each substring */
-	void *map;
-	size_t mapsize;
+	struct feat_mapped file;     /* the file opened, or none (base/file.c) */
+	size_t mapsize;              /* bytes of the index, mapped or in memory */
 	char name[128];
 };
 
@@ -203,8 +202,7 @@ void feat_index_free(feat_index *ix)
 	free(ix->own_codes);
 	free(ix->own_koff);
 	free(ix->own_keys);
-	if (ix->map)
-		munmap(ix->map, ix->mapsize);
+	feat_unmap(&ix->file);
 	free(ix);
 }
 
@@ -827,7 +825,7 @@ static int tables_match(const feat_index *ix, char *detail, size_t dlen)
 
 static int parse(feat_index *ix, char *detail, size_t dlen)
 {
-	const unsigned char *h = ix->map ? ix->map : (const void *)ix->codes;
+	const unsigned char *h = ix->file.map ? ix->file.map : (const void *)ix->codes;
 	const unsigned char *base = h;
 	const char *nm = ix->name;
 	size_t size = ix->mapsize;
@@ -1055,7 +1053,7 @@ static int open_fd(feat_index **out, int fd, const char *name, char *detail,
 		return FEAT_E_NOMEM;
 	}
 	feat_fmt(ix->name, sizeof ix->name, "%s", name);
-	ix->map = f.map;   /* feat_index_free unmaps it */
+	ix->file = f;      /* feat_index_free unmaps it */
 	ix->mapsize = f.len;
 	return open_common(out, ix, detail, dlen);
 }

@@ -11,7 +11,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -561,15 +560,13 @@ int feat_model_load(struct feat_model *m, const char *path, char *detail,
 		feat_unmap(&f);
 		return e;
 	}
-	m->map = f.map;          /* feat_model_free unmaps it */
-	m->mapsize = f.len;
+	m->file = f;             /* feat_model_free unmaps it */
 	return 0;
 }
 
 void feat_model_free(struct feat_model *m)
 {
-	if (m->map)
-		munmap(m->map, m->mapsize);
+	feat_unmap(&m->file);
 	arena_free(m->arena);
 	memset(m, 0, sizeof *m);
 }
