@@ -66,6 +66,11 @@ int feat_shape_bytes(int dtype, int ndim, const uint32_t *dims, size_t *nbytes);
  * and *cap as they were (also when the size would overflow). */
 int feat_grow(void *pp, size_t *cap, size_t need, size_t elem, size_t first);
 
+/* feat_write_full for a named output: 0, or FEAT_E_IO with "name: write
+ * error: reason" in detail. */
+int feat_write_named(int fd, const void *buf, size_t n, const char *name, char *detail,
+	size_t dlen);
+
 /* Aligned allocation (FEAT_ALIGN); free with free(). NULL on failure. */
 void *feat_aligned_alloc(size_t n);
 

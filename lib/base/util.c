@@ -210,6 +210,17 @@ int feat_grow(void *pp, size_t *cap, size_t need, size_t elem, size_t first)
 	return 0;
 }
 
+int feat_write_named(int fd, const void *buf, size_t n, const char *name, char *detail,
+	size_t dlen)
+{
+	int e = feat_write_full(fd, buf, n);
+
+	if (!e)
+		return 0;
+	feat_fmt(detail, dlen, "%s: write error: %s", name, strerror(e));
+	return FEAT_E_IO;
+}
+
 int feat_write_full(int fd, const void *buf, size_t n)
 {
 	const unsigned char *p = buf;
