@@ -114,6 +114,8 @@ int feat_codes_fit_open(feat_codes_fitter **out, const char *path,
 	int e;
 
 	*out = NULL;
+	if (why && whylen)
+		why[0] = '\0';
 	if (!o) {
 		feat_codes_fit_opts_init(&def);
 		o = &def;
@@ -256,8 +258,10 @@ int feat_codes_fit_add(feat_codes_fitter *f, struct feat_rec *r, char *why, size
 	char got[128] = "", want[128] = "";
 	size_t k;
 
-	if (f->done)
+	if (f->done) {
+		feat_fmt(why, whylen, "the fit is finished");
 		return FEAT_E_INVAL;
+	}
 	for (int d = 1; d < in->ndim; d++) {
 		snprintf(want + strlen(want), sizeof want - strlen(want), "%s%u", d > 1 ? " " : "",
 			 in->dims[d]);
@@ -298,8 +302,10 @@ int feat_codes_fit_features(feat_codes_fitter *f, const float **x, size_t *n, ch
 {
 	int e;
 
-	if (f->done)
+	if (f->done) {
+		feat_fmt(why, whylen, "the fit is finished");
 		return FEAT_E_INVAL;
+	}
 	if ((e = pass(f, why, whylen)))
 		return e;
 	*x = f->x;
@@ -323,8 +329,12 @@ int feat_codes_fit_finish(feat_codes_fitter *f, unsigned char **out, size_t *out
 	int k = f->o.bits, e;
 
 	*out = NULL;
-	if (f->done)
+	if (why && whylen)
+		why[0] = '\0';
+	if (f->done) {
+		feat_fmt(why, whylen, "the fit is finished");
 		return FEAT_E_INVAL;
+	}
 	if ((e = pass(f, why, whylen)))
 		return e;
 	f->done = 1;
