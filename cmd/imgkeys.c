@@ -21,7 +21,7 @@ static const char usage[] =
 	"                       mirror (default 300)\n"
 	"      --side PX        resize the image so that its long side is PX\n"
 	"                       (default 400; never enlarged)\n"
-	"      --levels L       pyramid levels, each 1/1.3 of the last (default 5)\n"
+	"      --levels L       pyramid levels, each 1/1.3 of the last (default 8)\n"
 	"      --no-mirror      only the image's keypoints, not the mirror's\n"
 	"      --keep-image     keep `image` (default: removed)\n"
 	FEAT_CLI_HELP

@@ -47,7 +47,11 @@ test_expect_success 'a replaced file keeps its mode; a new one gets the umask' '
 	featwrite -o m.tsv <good.fs 2>/dev/null &&
 	test "$(stat -c %a m.tsv)" = 640 &&
 	(umask 027 && featwrite -o n.tsv <good.fs 2>/dev/null) &&
-	test "$(stat -c %a n.tsv)" = 640
+	test "$(stat -c %a n.tsv)" = 640 &&
+	(umask 077 && featwrite -o n2.tsv <good.fs 2>/dev/null) &&
+	test "$(stat -c %a n2.tsv)" = 600 &&
+	(umask 022 && featwrite -o n3.tsv <good.fs 2>/dev/null) &&
+	test "$(stat -c %a n3.tsv)" = 644
 '
 
 test_expect_success '-o /dev/null is written in place, not replaced' '

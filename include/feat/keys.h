@@ -7,16 +7,16 @@
  * The method (feat_keys(3) has it in full): the grey image resized so its
  * long side is `side` (never upscaled); a pyramid of `levels` levels,
  * each 1/1.3 of the one before; corners by a 9-of-16 segment test on a
- * circle of radius 3, kept where their Harris response (7x7 window,
- * k = 0.04) is positive and larger than that of every neighbour; ranked by
- * that response and spread over each level by a grid of 32x32-pixel cells
- * with one quota per cell (the smallest that fills the level's share);
- * orientation by the intensity centroid of a disc of radius 15 level
- * pixels; a 256-bit descriptor of binary tests between pairs of points of
- * the smoothed level image (binomial, sigma sqrt 2), the pairs drawn once
+ * circle of radius 3 (threshold 20, or 7 where a level has too few), kept
+ * where their Harris response (7x7 window, k = 0.04) is positive and a
+ * local maximum; each level's share of `max` (by area) taken over a grid
+ * of 32x32-pixel cells by rank (every cell's strongest before any cell's
+ * second), strongest first; orientation by the intensity centroid of a
+ * disc of radius 15 level pixels; a 256-bit descriptor of binary tests
+ * between the 5x5-box sums around pairs of points, the pairs drawn once
  * from an isotropic Gaussian (sigma 31/5, within radius 15) by featkit's
  * own seeded generator and turned by the keypoint's angle.  Keypoints
- * within 16 level pixels of a border are dropped.  The mirror image's
+ * within 19 level pixels of a border are dropped.  The mirror image's
  * keypoints are found the same way and flagged, in the mirror image's
  * frame, so that a mirrored copy relates to the original by a similarity.
  */
@@ -34,7 +34,7 @@ extern "C" {
 
 #define FEAT_KEYS_DEFAULT_MAX 300     /* keypoints per image (and per mirror) */
 #define FEAT_KEYS_DEFAULT_SIDE 400    /* long side the image is resized to */
-#define FEAT_KEYS_DEFAULT_LEVELS 5
+#define FEAT_KEYS_DEFAULT_LEVELS 8
 #define FEAT_KEYS_MAX_MAX 100000
 #define FEAT_KEYS_MIN_SIDE 40
 #define FEAT_KEYS_MAX_SIDE 8192

@@ -45,6 +45,7 @@ int feat_outfile_open(struct feat_outfile *o, const char *path, char *detail,
 	static unsigned serial;
 	struct stat st;
 	size_t n = strlen(path);
+	int exists;
 
 	o->fd = -1;
 	o->tmp = NULL;
@@ -52,7 +53,8 @@ int feat_outfile_open(struct feat_outfile *o, const char *path, char *detail,
 	o->mode = -1;
 	if (!(o->path = strdup(path)))
 		return feat_fail_named(detail, dlen, path, FEAT_E_NOMEM, "out of memory");
-	if (!lstat(path, &st) && !S_ISREG(st.st_mode) && !S_ISLNK(st.st_mode)) {
+	exists = !lstat(path, &st);
+	if (exists && !S_ISREG(st.st_mode) && !S_ISLNK(st.st_mode)) {
 		if (S_ISDIR(st.st_mode)) {
 			release(o);
 			return feat_fail_named(detail, dlen, path, FEAT_E_IO, "is a directory");
@@ -68,7 +70,8 @@ int feat_outfile_open(struct feat_outfile *o, const char *path, char *detail,
 		}
 		return 0;
 	}
-	if (S_ISREG(st.st_mode))
+	/* a file replaced keeps its mode; a new one gets 0666 less the umask */
+	if (exists && S_ISREG(st.st_mode))
 		o->mode = (int)(st.st_mode & 07777);
 	if (!(o->tmp = malloc(n + 40))) {
 		release(o);

@@ -18,7 +18,9 @@
 
 #include "base/internal.h"
 
-#define BORDER 16        /* keypoints this near a level's edge are dropped */
+#define BORDER 19        /* keypoints this near a level's edge are dropped:
+			    the tests reach PATCH_R + 0.5 + BOX_R, + 1 */
+#define BOX_R 2          /* a test compares sums over 5x5 boxes */
 #define PATCH_R 15       /* orientation disc and test points: radius */
 #define PATCH_D 31       /* the patch's diameter: `size` */
 #define CELL 32          /* quota cells, level pixels */
@@ -107,12 +109,15 @@ static int run9(uint32_t m)
 /* The segment test: nine contiguous circle pixels all brighter than the
  * centre + t, or all darker than the centre - t.  Nine contiguous of 16
  * cover at least two of the four compass points, which rejects most
- * pixels after four reads. */
+ * pixels after two reads. */
 static int segment_test(const uint8_t *p, const int *off, int t)
 {
-	int c = p[0], hi = c + t, lo = c - t, nb = 0, nd = 0;
+	int c = p[0], hi = c + t, lo = c - t, nb = 0, nd = 0, a = p[off[0]], b = p[off[8]];
 	uint32_t mb = 0, md = 0;
 
+	/* nine contiguous of 16 hold point 0 or point 8, and two of 0, 4, 8, 12 */
+	if (!(a > hi || b > hi) && !(a < lo || b < lo))
+		return 0;
 	for (int k = 0; k < 16; k += 4) {
 		nb += p[off[k]] > hi;
 		nd += p[off[k]] < lo;
@@ -130,18 +135,20 @@ static int segment_test(const uint8_t *p, const int *off, int t)
 	return run9(mb) || run9(md);
 }
 
-/* One pyramid level and its scratch. */
+/* One pyramid level and its scratch (shared by the levels, which are
+ * worked on one after the other: sized for level 0). */
 struct level {
 	int w, h;
 	uint8_t *img;        /* w x h */
 	int16_t *gx, *gy;    /* Sobel gradients (0 on the 1-pixel border) */
-	int64_t *resp;       /* Harris response of candidates, 0 elsewhere */
-	float *sm;           /* smoothed image, for the tests */
+	int32_t *at;         /* 1 + the candidate's index, 0 where none */
+	int32_t *ii;         /* integral image, (w + 1) x (h + 1), for the tests */
 };
 
 struct cand {
 	int64_t r;           /* 25 x Harris response (k = 1/25: exact) */
 	int x, y, cell;
+	int rank, ord;       /* place among the cell's candidates, and in all */
 };
 
 static void sobel(struct level *L)
@@ -186,9 +193,8 @@ static int64_t harris(const struct level *L, int x, int y)
 
 /*
  * The corners of level L with threshold t: segment test, positive Harris
- * response, strictly larger than every neighbour's (ties drop both, which
- * keeps the result the same under mirroring and rotation).  Returns the
- * count put in c (room for every pixel).
+ * response, larger than every neighbour's (of equal ones, the first in
+ * raster order).  Returns the count put in c (room for every pixel).
  */
 static int corners(struct level *L, int t, struct cand *c)
 {
@@ -196,7 +202,6 @@ static int corners(struct level *L, int t, struct cand *c)
 
 	for (int k = 0; k < 16; k++)
 		off[k] = circle[k][1] * w + circle[k][0];
-	memset(L->resp, 0, (size_t)w * h * sizeof *L->resp);
 	for (int y = BORDER; y < h - BORDER; y++)
 		for (int x = BORDER; x < w - BORDER; x++) {
 			size_t i = (size_t)y * w + x;
@@ -204,18 +209,32 @@ static int corners(struct level *L, int t, struct cand *c)
 
 			if (!segment_test(L->img + i, off, t) || (r = harris(L, x, y)) <= 0)
 				continue;
-			L->resp[i] = r;
+			L->at[i] = n + 1;
 			c[n].r = r;
 			c[n].x = x;
 			c[n].y = y;
 			n++;
 		}
 	for (int i = 0; i < n; i++) {
-		const int64_t *p = L->resp + (size_t)c[i].y * w + c[i].x;
-		int64_t r = c[i].r;
+		static const int nb[8][2] = {
+			{ -1, -1 }, { 0, -1 }, { 1, -1 }, { -1, 0 }, { 1, 0 }, { -1, 1 }, { 0, 1 }, { 1, 1 },
+		};
+		const int32_t *p = L->at + (size_t)c[i].y * w + c[i].x;
+		int keep = 1;
 
-		if (r > p[-w - 1] && r > p[-w] && r > p[-w + 1] && r > p[-1] &&
-		    r > p[1] && r > p[w - 1] && r > p[w] && r > p[w + 1]) {
+		for (int j = 0; j < 8 && keep; j++) {
+			int32_t a = p[nb[j][1] * w + nb[j][0]];
+
+			/* a tie goes to the first in raster order: the
+			 * corner of a synthetic square often peaks on two
+			 * neighbours alike */
+			keep = !a || c[i].r > c[a - 1].r || (c[i].r == c[a - 1].r && j >= 4);
+		}
+		c[i].cell = keep;
+	}
+	for (int i = 0; i < n; i++) {
+		L->at[(size_t)c[i].y * w + c[i].x] = 0;   /* all 0 again, for the next call */
+		if (c[i].cell) {
 			c[m] = c[i];
 			c[m].cell = (c[i].y / CELL) * gw + c[i].x / CELL;
 			m++;
@@ -236,75 +255,58 @@ static int cand_cmp(const void *pa, const void *pb)
 	return (a->x > b->x) - (a->x < b->x);
 }
 
+/* By rank in the cell, then strongest first (the order of c before). */
+static int rank_cmp(const void *pa, const void *pb)
+{
+	const struct cand *a = pa, *b = pb;
+
+	if (a->rank != b->rank)
+		return a->rank < b->rank ? -1 : 1;
+	return (a->ord > b->ord) - (a->ord < b->ord);
+}
+
 /*
- * Keep want of the n candidates (sorted): each cell at most q of them, q
- * the smallest quota with which the cells can fill want (all of them when
- * they cannot), strongest first.  cnt has room for every cell.  Returns
- * the count kept, moved to the front of c in order.
+ * Keep want of the n candidates (sorted strongest first), spread over the
+ * cells: every cell's strongest first (strongest of them first), then every
+ * cell's second, and so on, so that a cell gets a k-th keypoint only when
+ * no cell with a (k-1)-th candidate left lacks one: a dense cell (text on a
+ * banner) cannot crowd out a sparse one.  cnt has room for every cell.
+ * Returns the count kept, at the front of c, strongest first.
  */
 static int spread(struct cand *c, int n, int want, int ncells, int *cnt)
 {
-	int q, have, m = 0, maxc = 0;
-
 	memset(cnt, 0, (size_t)ncells * sizeof *cnt);
-	for (int i = 0; i < n; i++)
-		if (++cnt[c[i].cell] > maxc)
-			maxc = cnt[c[i].cell];
-	for (q = 1; q < maxc; q++) {
-		have = 0;
-		for (int k = 0; k < ncells; k++)
-			have += cnt[k] < q ? cnt[k] : q;
-		if (have >= want)
-			break;
+	for (int i = 0; i < n; i++) {
+		c[i].rank = cnt[c[i].cell]++;
+		c[i].ord = i;
 	}
-	memset(cnt, 0, (size_t)ncells * sizeof *cnt);
-	for (int i = 0; i < n && m < want; i++)
-		if (cnt[c[i].cell] < q) {
-			cnt[c[i].cell]++;
-			c[m++] = c[i];
-		}
-	return m;
+	if (n <= want)
+		return n;
+	qsort(c, (size_t)n, sizeof *c, rank_cmp);
+	qsort(c, (size_t)want, sizeof *c, cand_cmp);
+	return want;
 }
 
 /* ---------------------------------------------------------- description */
 
-/* The smoothed image: a 9-tap binomial filter (sigma sqrt 2) along each
- * axis, edges repeated; integer sums, so exact. */
-static int smooth(struct level *L)
+/* The integral image: ii[y][x] = the sum of img over [0, x) x [0, y)
+ * (at most 255 * 8192^2 < 2^31 at the largest `side`). */
+static void integral(struct level *L)
 {
-	static const int k[9] = { 1, 8, 28, 56, 70, 56, 28, 8, 1 };
 	int w = L->w, h = L->h;
-	int32_t *tmp = malloc((size_t)w * h * sizeof *tmp);
+	int32_t *ii = L->ii;
 
-	if (!tmp)
-		return FEAT_E_NOMEM;
+	memset(ii, 0, (size_t)(w + 1) * sizeof *ii);
 	for (int y = 0; y < h; y++) {
 		const uint8_t *s = L->img + (size_t)y * w;
+		int32_t *o = ii + (size_t)(y + 1) * (w + 1), *u = o - (w + 1), run = 0;
 
+		o[0] = 0;
 		for (int x = 0; x < w; x++) {
-			int32_t a = 0;
-
-			for (int j = -4; j <= 4; j++) {
-				int xx = x + j < 0 ? 0 : x + j >= w ? w - 1 : x + j;
-
-				a += k[j + 4] * s[xx];
-			}
-			tmp[(size_t)y * w + x] = a;
+			run += s[x];
+			o[x + 1] = u[x + 1] + run;
 		}
 	}
-	for (int y = 0; y < h; y++)
-		for (int x = 0; x < w; x++) {
-			int64_t a = 0;
-
-			for (int j = -4; j <= 4; j++) {
-				int yy = y + j < 0 ? 0 : y + j >= h ? h - 1 : y + j;
-
-				a += (int64_t)k[j + 4] * tmp[(size_t)yy * w + x];
-			}
-			L->sm[(size_t)y * w + x] = (float)a * (1.0f / 65536);
-		}
-	free(tmp);
-	return 0;
 }
 
 /* The angle of the intensity centroid of the disc of radius PATCH_R. */
@@ -324,18 +326,18 @@ static float orientation(const struct level *L, int x, int y)
 	return (float)atan2((double)m01, (double)m10);
 }
 
-static float bilinear(const struct level *L, float x, float y)
+/* The sum of the 5x5 box around the pixel nearest (x, y) (x, y >= 0). */
+static int32_t box(const struct level *L, float x, float y)
 {
-	int x0 = (int)floorf(x), y0 = (int)floorf(y);
-	float fx = x - x0, fy = y - y0;
-	const float *p = L->sm + (size_t)y0 * L->w + x0;
+	int xi = (int)(x + 0.5f), yi = (int)(y + 0.5f), W = L->w + 1;
+	const int32_t *a = L->ii + (size_t)(yi - BOX_R) * W + (xi - BOX_R);
+	const int32_t *b = a + (size_t)(2 * BOX_R + 1) * W;
 
-	return (p[0] * (1 - fx) + p[1] * fx) * (1 - fy) +
-	       (p[L->w] * (1 - fx) + p[L->w + 1] * fx) * fy;
+	return b[2 * BOX_R + 1] - b[0] - a[2 * BOX_R + 1] + a[0];
 }
 
-/* The 256 tests turned by angle a around (x, y): bit i set when the
- * first point of pair i is darker than the second. */
+/* The 256 tests turned by angle a around (x, y): bit i set when the box
+ * around the first point of pair i is darker than the second's. */
 static void describe(const struct level *L, const struct pattern *pt, int x, int y,
 	float a, uint8_t *d)
 {
@@ -344,8 +346,8 @@ static void describe(const struct level *L, const struct pattern *pt, int x, int
 	memset(d, 0, FEAT_KEYS_DESC);
 	for (int i = 0; i < NPAIRS; i++) {
 		const float *q = pt->p[i];
-		float v1 = bilinear(L, x + c * q[0] - s * q[1], y + s * q[0] + c * q[1]);
-		float v2 = bilinear(L, x + c * q[2] - s * q[3], y + s * q[2] + c * q[3]);
+		int32_t v1 = box(L, x + c * q[0] - s * q[1], y + s * q[0] + c * q[1]);
+		int32_t v2 = box(L, x + c * q[2] - s * q[3], y + s * q[2] + c * q[3]);
 
 		if (v1 < v2)
 			d[i >> 3] |= (uint8_t)(0x80 >> (i & 7));
@@ -405,7 +407,8 @@ static int detect_pass(struct run *s, const uint8_t *img, int w0, int h0, int ma
 			want = max - done + carry;
 		if (l == 0)
 			memcpy(L->img, img, (size_t)w0 * h0);
-		else if ((e = resize_u8(img, w0, h0, L->img, L->w, L->h)))
+		else if ((e = resize_u8(s->lev[l - 1].img, s->lev[l - 1].w, s->lev[l - 1].h,
+					L->img, L->w, L->h)))
 			return e;
 		if (want <= 0) {
 			carry = want;
@@ -424,8 +427,7 @@ static int detect_pass(struct run *s, const uint8_t *img, int w0, int h0, int ma
 		done = cum;
 		if (!n)
 			continue;
-		if ((e = smooth(L)))
-			return e;
+		integral(L);
 		for (int i = 0; i < n; i++) {
 			const struct cand *c = &s->cand[i];
 			float a = orientation(L, c->x, c->y);
@@ -476,13 +478,12 @@ void feat_keys_free(struct feat_keys *k)
 
 static void run_free(struct run *s)
 {
-	for (int l = 0; l < FEAT_KEYS_MAX_LEVELS; l++) {
-		free(s->lev[l].img);
-		free(s->lev[l].gx);
-		free(s->lev[l].gy);
-		free(s->lev[l].resp);
-		free(s->lev[l].sm);
-	}
+	free(s->lev[0].img);
+	free(s->lev[1].img);
+	free(s->lev[0].gx);
+	free(s->lev[0].gy);
+	free(s->lev[0].at);
+	free(s->lev[0].ii);
 	free(s->cand);
 	free(s->cnt);
 }
@@ -582,11 +583,22 @@ int feat_keys_detect(const uint8_t *grey, int w, int h, size_t stride,
 		if (L->w < 2 * BORDER + 1 || L->h < 2 * BORDER + 1)
 			break;
 		np = (size_t)L->w * L->h;
-		if (!(L->img = malloc(np)) || !(L->gx = malloc(np * sizeof *L->gx)) ||
-		    !(L->gy = malloc(np * sizeof *L->gy)) ||
-		    !(L->resp = malloc(np * sizeof *L->resp)) ||
-		    !(L->sm = malloc(np * sizeof *L->sm)))
+		if (l > 1) {   /* each level is made from the one before */
+			L->img = s.lev[l - 2].img;
+		} else if (!(L->img = malloc(np))) {
 			goto fail;
+		}
+		if (l) {
+			L->gx = s.lev[0].gx;
+			L->gy = s.lev[0].gy;
+			L->at = s.lev[0].at;
+			L->ii = s.lev[0].ii;
+		} else if (!(L->gx = malloc(np * sizeof *L->gx)) ||
+			   !(L->gy = malloc(np * sizeof *L->gy)) ||
+			   !(L->at = calloc(np, sizeof *L->at)) ||
+			   !(L->ii = malloc((size_t)(L->w + 1) * (L->h + 1) * sizeof *L->ii))) {
+			goto fail;
+		}
 		s.nlev++;
 	}
 	if (!(s.cand = malloc((size_t)w0 * h0 * sizeof *s.cand)) ||
