@@ -9,7 +9,8 @@
 #   2. draw the detections into a contact sheet;
 #   3. crop the main object, prepare for the descriptor, compute its
 #      DeepBit code, write key and code per photo;
-#   4. list the near-duplicate groups among the photos (featdedup).
+#   4. list the near-duplicate groups among the photos (featdedup on the
+#      codes, and featmatch on the photos' keypoints).
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top/contrib/samples" || exit 1
@@ -43,6 +44,10 @@ echo
 echo "== near-duplicates: featdedup -r $radius (group, photo, bits from the group's first)"
 awk -F'\t' -v OFS='\t' '$2 == "ok" { print $1, $3 }' "$out/codes.tsv" >"$out/codes.hex"
 featdedup -r "$radius" "$out/codes.hex" | tee "$out/groups.tsv"
+echo
+
+echo "== re-posts by keypoints: imgdecode | imgkeys | featmatch (group, photo, keypoints matched)"
+ls ./*.jpg | imgdecode -q | imgkeys | featmatch | tee "$out/matched.tsv"
 echo
 echo "demo: one line per photo in $out/codes.tsv; broken.jpg is reported, not dropped (featwrite exit $status)"
 exit $status

@@ -43,6 +43,7 @@ imgprep -q --for dedup <"$w/crop.fs" | deepbit-extract -q -m dedup \
 	| featwrite -q -f tsv --no-status -e 100% >"$w/dedup-crop.tsv"
 imgprep -q --for deepbit <"$w/crop.fs" | deepbit-extract -q \
 	| featwrite -q -f tsv --no-status -e 100% >"$w/deepbit.tsv"
+imgdecode -q <"$w/list" | imgkeys -q >"$w/keys.fs"
 
 n=$(wc -l <"$w/list")
 groups=$(cut -f2 truth.tsv | sort | uniq -d | wc -l)
@@ -54,6 +55,20 @@ def=$(sed -n 's/.* pairs \(of codes \)*within \([0-9]*\)[,;].*/\2/p' "$w/default
 [ -n "$def" ] || { echo "dupeval.sh: featdedup -v did not say its radius" >&2; exit 1; }
 $py "$top/contrib/eval/dupscore.py" pairs truth.tsv \
 	"featkit, dedup code, featdedup -r $def (default)" "$w/default"
+# featmatch at its default, then every bound from 8 to 60 matches
+featmatch -v -p "$w/keys.fs" 2>"$w/match.log" | cut -f1,2 | tr '\t' ' ' >"$w/match"
+mdef=$(sed -n 's/.* pairs with \([0-9]*\) or more matches.*/\1/p' "$w/match.log")
+[ -n "$mdef" ] || { echo "dupeval.sh: featmatch -v did not say its bound" >&2; exit 1; }
+$py "$top/contrib/eval/dupscore.py" pairs truth.tsv \
+	"featkit, keypoints, featmatch -n $mdef (default)" "$w/match"
+featmatch -q -p -n 8 "$w/keys.fs" >"$w/match-all"
+files=
+for n in 8 12 16 20 24 28 32 36 40 48 60; do
+	awk -v n=$n '$3 >= n { print $1, $2 }' "$w/match-all" >"$w/match-n$n"
+	files="$files $w/match-n$n"
+done
+$py "$top/contrib/eval/dupscore.py" pairs truth.tsv "featkit, keypoints, featmatch -n %s" $files \
+	| grep best
 for code in dedup dedup-crop deepbit; do
 	# every radius up to a quarter of the code's bits
 	bits=$(( $(head -n 1 "$w/$code.tsv" | cut -f2 | tr -d '\n' | wc -c) * 4 ))
@@ -84,6 +99,8 @@ else
 	echo "  findimagedupes: not installed (apt-get install findimagedupes)"
 fi
 if [ -f reposts.tsv ]; then
-	echo "featkit at its default radius (-r $def), what loses the pairs:"
+	echo "featkit's dedup code at its default radius (-r $def), what loses the pairs:"
 	$py "$top/contrib/eval/dupscore.py" recall truth.tsv reposts.tsv "$w/default"
+	echo "featkit's keypoints, featmatch at its default (-n $mdef), what loses the pairs:"
+	$py "$top/contrib/eval/dupscore.py" recall truth.tsv reposts.tsv "$w/match"
 fi

@@ -1,0 +1,184 @@
+#!/bin/sh
+# imgkeys: the tensors it writes (names, types, shapes, values in range,
+# the count and mirror options), error records passed on, bad records
+# marked with the reason, bad options and bad streams refused.  The
+# method itself is held by t/unit/test_keys.c.
+
+. "$FEAT_TOP/t/test-lib.sh"
+
+S=$FEAT_TOP/contrib/samples
+
+# check_keys FILE MAX MIRROR W H: every ok record of FILE has keys f32
+# [N, 5] and kdesc u8 [N, 32] with the same N, at most MAX keypoints of
+# flag 0 and of flag 1 (none of flag 1 when MIRROR is 0), x in (0, W),
+# y in (0, H), size >= 31, angle in [-pi, pi].
+check_keys() {
+	featinfo -n 0 "$1" >info &&
+	featinfo --raw keys "$1" >keys.f32 &&
+	featinfo --raw kdesc "$1" >kdesc.u8 &&
+	"$PYTHON" - "$2" "$3" "$4" "$5" <<-\EOP
+	import math, re, struct, sys
+	mx, mirror, W, H = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4])
+	shapes = {}
+	rows = []
+	for line in open("info"):
+	    m = re.match(r"\t(keys|kdesc)\t(\w+)\t\[(\d+) (\d+)\]", line)
+	    if m:
+	        shapes.setdefault(m.group(1), []).append((m.group(2), int(m.group(3)), int(m.group(4))))
+	assert shapes["keys"] and len(shapes["keys"]) == len(shapes["kdesc"]), shapes
+	for (tk, nk, ck), (td, nd, cd) in zip(shapes["keys"], shapes["kdesc"]):
+	    assert (tk, ck, td, cd) == ("f32", 5, "u8", 32) and nk == nd, (tk, nk, ck, td, nd, cd)
+	    rows.append(nk)
+	k = open("keys.f32", "rb").read()
+	assert len(k) == 20 * sum(rows) and len(open("kdesc.u8", "rb").read()) == 32 * sum(rows)
+	v = struct.unpack("<%df" % (5 * sum(rows)), k)
+	at = 0
+	for n in rows:
+	    flags = [v[5 * (at + i) + 4] for i in range(n)]
+	    assert sum(f == 0 for f in flags) <= mx and sum(f == 1 for f in flags) <= mx, flags
+	    assert all(f in (0, 1) for f in flags) and (mirror or all(f == 0 for f in flags))
+	    assert flags == sorted(flags), "the image's keypoints come first"
+	    for i in range(n):
+	        x, y, s, a, f = v[5 * (at + i):5 * (at + i) + 5]
+	        assert 0 < x < W and 0 < y < H and s >= 31 and -math.pi <= a <= math.pi, (x, y, s, a)
+	    at += n
+	print(rows)
+	EOP
+}
+
+test_expect_success 'help and version' '
+	imgkeys --help >out &&
+	grep "^Usage: imgkeys" out &&
+	for o in --max --side --levels --no-mirror --keep-image --progress; do
+		grep -e "$o" out || return 1
+	done &&
+	imgkeys --version >out &&
+	grep "^imgkeys (featkit) " out
+'
+
+test_expect_success 'setup: decoded sample photos' '
+	imgdecode "$S/scene-0000.jpg" "$S/scene-0001.jpg" "$S/broken.jpg" \
+		"$S/scene-0002.jpg" >in.fs &&
+	featinfo -k in.fs >keys.in &&
+	test_line_count = 4 keys.in
+'
+
+test_expect_success 'keys and kdesc: f32 [N, 5] and u8 [N, 32]; image removed' '
+	imgkeys <in.fs >out.fs &&
+	featinfo -k out.fs >keys.out &&
+	test_cmp keys.in keys.out &&
+	check_keys out.fs 300 1 480 360 >rows &&
+	cat rows &&
+	featcat --ok out.fs >ok.fs &&
+	featinfo -n 0 ok.fs >info &&
+	awk -F "	" "\$1 == \"\" { print \$2 }" info | sort -u >names &&
+	printf "kdesc\nkeys\norigsize\n" >expect &&
+	test_cmp expect names
+'
+
+test_expect_success 'a textured photo gets keypoints of the image and of the mirror' '
+	imgkeys <in.fs >out.fs &&
+	featinfo -n 0 out.fs >info &&
+	grep -A3 "^.*scene-0000.jpg	ok" info >a &&
+	grep "	keys	f32	\[600 5\]" a
+'
+
+test_expect_success '--max, --no-mirror, --side, --levels, --keep-image' '
+	imgkeys -n 20 <in.fs >out.fs &&
+	check_keys out.fs 20 1 480 360 &&
+	imgkeys --max 7 --no-mirror <in.fs >out.fs &&
+	check_keys out.fs 7 0 480 360 &&
+	imgkeys --side 200 --levels 2 <in.fs >out.fs &&
+	check_keys out.fs 300 1 480 360 &&
+	imgkeys --keep-image <in.fs >out.fs &&
+	featinfo --raw image in.fs >a.u8 &&
+	featinfo --raw image out.fs >b.u8 &&
+	cmp a.u8 b.u8
+'
+
+test_expect_success 'the same input gives the same output' '
+	imgkeys <in.fs >a.fs &&
+	imgkeys <in.fs >b.fs &&
+	cmp a.fs b.fs
+'
+
+test_expect_success 'a JPEG decoded at 1/4: keys in the photo as stored (origsize 480x360)' '
+	imgdecode --min-side 90 "$S/scene-0000.jpg" >small.fs &&
+	featinfo -n 0 small.fs >info &&
+	grep "	image	u8	\[90 120 3\]" info &&
+	imgkeys <small.fs >out.fs &&
+	check_keys out.fs 300 1 480 360 &&
+	featinfo --raw keys out.fs >k.f32 &&
+	"$PYTHON" -c "
+import struct, sys
+v = open(\"k.f32\", \"rb\").read()
+v = struct.unpack(\"<%df\" % (len(v) // 4), v)
+assert len(v) and max(v[0::5]) > 120 and min(v[2::5]) >= 4 * 31 - 0.01, (max(v[0::5]), min(v[2::5]))
+"
+'
+
+test_expect_success 'error records pass through untouched' '
+	imgkeys <in.fs >out.fs &&
+	featinfo -n -1 in.fs >in.txt &&
+	featinfo -n -1 out.fs >out.txt &&
+	grep "broken.jpg	error" in.txt >a &&
+	grep "broken.jpg	error" out.txt >b &&
+	test_cmp a b
+'
+
+test_expect_success 'bad records become error records with the reason; small ones get N = 0' '
+	cat >bad.json <<-\EOJ &&
+	[{"key": "no-image", "tensors": [{"name": "x", "dtype": "u8", "shape": [1]}]},
+	 {"key": "f32-image", "tensors": [{"name": "image", "dtype": "f32", "shape": [4, 4, 3]}]},
+	 {"key": "two-channels", "tensors": [{"name": "image", "dtype": "u8", "shape": [4, 4, 2]}]},
+	 {"key": "flat-grey", "tensors": [{"name": "image", "dtype": "u8", "shape": [50, 60, 1]}]},
+	 {"key": "empty", "tensors": [{"name": "image", "dtype": "u8", "shape": [0, 0, 3]}]},
+	 {"key": "failed", "status": "error", "message": "imgdecode: corrupt"}]
+	EOJ
+	"$PYTHON" "$FEAT_TOP/t/lib/mkstream.py" bad.json >bad.fs &&
+	imgkeys <bad.fs >out.fs 2>err &&
+	test ! -s err &&
+	featinfo -k out.fs >keys &&
+	test_line_count = 6 keys &&
+	grep "^no-image	error	imgkeys: no .image. tensor" keys &&
+	grep "^f32-image	error	imgkeys: .image. is f32 \[4 4 3\], expected u8 \[H, W, C\]" keys &&
+	grep "^two-channels	error	imgkeys: .image. is u8 \[4 4 2\]" keys &&
+	grep "^flat-grey	ok" keys &&
+	grep "^empty	ok" keys &&
+	grep "^failed	error	imgdecode: corrupt" keys &&
+	featinfo -n 0 out.fs >info &&
+	grep -A2 "^flat-grey" info >f &&
+	grep "	keys	f32	\[0 5\]" f &&
+	grep "	kdesc	u8	\[0 32\]" f
+'
+
+# usage_error ARGS...: exit 2, one line naming the problem, nothing out
+usage_error() {
+	test_expect_code 2 imgkeys "$@" <in.fs >out 2>err &&
+	test ! -s out &&
+	test_stderr_one_line err &&
+	grep "^imgkeys: " err
+}
+
+for args in '-n 0' '-n x' '--max 100001' '--side 10' '--side 9000' '--levels 0' \
+	    '--levels 17' '--bogus' 'extra-arg' '-n'; do
+	test_expect_success "usage error: imgkeys $args" "
+		usage_error $args
+	"
+done
+
+test_expect_success 'input that is not a featstream: exit 3, one line' '
+	echo "a.jpg" >paths &&
+	test_expect_code 3 imgkeys <paths >out 2>err &&
+	test_stderr_one_line err &&
+	grep "imgkeys: standard input is not a featstream" err
+'
+
+test_expect_success 'an empty stream gives an empty stream' '
+	head -c 64 "$TEST_DATA/prep/basic.fs" >empty.fs &&
+	imgkeys <empty.fs >out.fs &&
+	featinfo -c out.fs >count &&
+	grep "^0" count
+'
+
+test_done

@@ -1,0 +1,227 @@
+/*
+ * test_match.c - near-duplicates by keypoints (feat/match.h) on keypoint
+ * sets made here, where the truth is known: a photo, a re-post of part of
+ * it scaled, turned and moved (descriptors with a few bits flipped, and
+ * keypoints of its own), a mirrored re-post (its photo keypoints are the
+ * original's mirror keypoints), and unrelated photos.  The re-posts must
+ * be found with most of their keypoints, the unrelated photos not at all,
+ * whatever the threads; bad keypoints are refused by name.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "feat.h"
+#include "unit.h"
+
+static uint64_t rng = 0x853c49e6748fea9bULL;
+
+static uint64_t xs(void)
+{
+	rng ^= rng << 13;
+	rng ^= rng >> 7;
+	rng ^= rng << 17;
+	return rng;
+}
+
+static double unif(double lo, double hi)
+{
+	return lo + (hi - lo) * (double)(xs() >> 11) / 9007199254740992.0;
+}
+
+struct photo {
+	uint32_t n;
+	float k[600][FEAT_KEY_FIELDS];
+	uint8_t d[600][FEAT_KEY_DESC];
+};
+
+static void put(struct photo *p, float x, float y, float size, float flag, const uint8_t *d)
+{
+	float *k = p->k[p->n];
+
+	k[0] = x;
+	k[1] = y;
+	k[2] = size;
+	k[3] = (float)unif(-3.1, 3.1);
+	k[4] = flag;
+	if (d)
+		memcpy(p->d[p->n], d, FEAT_KEY_DESC);
+	else
+		for (int i = 0; i < FEAT_KEY_DESC; i++)
+			p->d[p->n][i] = (uint8_t)xs();
+	p->n++;
+}
+
+/* n random keypoints of both flags in a w x h photo. */
+static void random_photo(struct photo *p, int n, float w, float h)
+{
+	p->n = 0;
+	for (int i = 0; i < n; i++)
+		put(p, (float)unif(0, w), (float)unif(0, h), (float)unif(20, 60), (float)(i & 1), NULL);
+}
+
+/* The photo keypoints (flag 0, or 1 for the mirror ones) of src taken to
+ * dst by x' = s R x + t, about `keep` of them, descriptors with up to
+ * `flips` bits changed, and `extra` keypoints of dst's own. */
+static int transform(struct photo *dst, const struct photo *src, int flag, double s, double deg,
+	double tx, double ty, double keep, int flips, int extra)
+{
+	double c = s * cos(deg * M_PI / 180), sn = s * sin(deg * M_PI / 180);
+	int kept = 0;
+
+	dst->n = 0;
+	for (uint32_t i = 0; i < src->n; i++) {
+		const float *k = src->k[i];
+		uint8_t d[FEAT_KEY_DESC];
+
+		if (k[4] != (float)flag || unif(0, 1) >= keep)
+			continue;
+		memcpy(d, src->d[i], sizeof d);
+		for (int f = (int)(xs() % (uint64_t)(flips + 1)); f > 0; f--) {
+			int b = (int)(xs() % 256);
+
+			d[b / 8] ^= (uint8_t)(0x80 >> (b % 8));
+		}
+		put(dst, (float)(c * k[0] - sn * k[1] + tx + unif(-0.5, 0.5)),
+		    (float)(sn * k[0] + c * k[1] + ty + unif(-0.5, 0.5)), (float)(k[2] * s), 0, d);
+		kept++;
+	}
+	for (int i = 0; i < extra; i++)
+		put(dst, (float)unif(0, 500), (float)unif(0, 500), (float)unif(20, 60), (float)(i & 1),
+		    NULL);
+	return kept;
+}
+
+static struct photo ph[64];
+static int kept_b, kept_d;
+
+/* 0: the original, 1: a re-post, 2: a mirrored re-post, 3..: unrelated */
+static feat_match *make_set(int nphotos)
+{
+	feat_match *m;
+	char key[32], why[128];
+
+	rng = 0x853c49e6748fea9bULL;
+	random_photo(&ph[0], 400, 600, 400);
+	kept_b = transform(&ph[1], &ph[0], 0, 0.6, 5, 40, 30, 0.7, 12, 100);
+	kept_d = transform(&ph[2], &ph[0], 1, 1.3, -3, -20, 10, 0.6, 12, 100);
+	for (int i = 3; i < nphotos; i++)
+		random_photo(&ph[i], 300, 500, 500);
+	ck_assert_int_eq(feat_match_new(&m), 0);
+	for (int i = 0; i < nphotos; i++) {
+		snprintf(key, sizeof key, "photo-%d", i);
+		ck_assert_int_eq(feat_match_add(m, key, strlen(key), &ph[i].k[0][0], &ph[i].d[0][0],
+						ph[i].n, why, sizeof why), 0);
+	}
+	return m;
+}
+
+START_TEST(test_verify)
+{
+	feat_match *m = make_set(8);
+	struct feat_match_opt o = { 0 };
+	unsigned ab = feat_match_verify(m, 0, 1, &o), ba = feat_match_verify(m, 1, 0, &o);
+	unsigned ad = feat_match_verify(m, 0, 2, &o);
+
+	/* the re-posts: most of the shared keypoints agree */
+	ck_assert_uint_eq(ab, ba);
+	ck_assert_msg(ab >= (unsigned)(kept_b * 9 / 10), "re-post: %u of %d", ab, kept_b);
+	ck_assert_msg(ab <= (unsigned)kept_b, "re-post: %u of %d", ab, kept_b);
+	ck_assert_msg(ad >= (unsigned)(kept_d * 9 / 10), "mirror: %u of %d", ad, kept_d);
+	/* unrelated photos: chance keypoint pairs do not agree on a transform */
+	for (uint32_t i = 3; i < 8; i++) {
+		ck_assert_uint_le(feat_match_verify(m, 0, i, &o), 3);
+		ck_assert_uint_le(feat_match_verify(m, 1, i, &o), 3);
+	}
+	/* the re-post and the mirrored one share no keypoints */
+	ck_assert_uint_le(feat_match_verify(m, 1, 2, &o), 3);
+	/* a keypoint's own pair only: a photo against itself is not asked */
+	ck_assert_uint_eq(feat_match_verify(m, 0, 0, &o), 0);
+	ck_assert_uint_eq(feat_match_verify(m, 0, 99, &o), 0);
+	feat_match_free(m);
+}
+END_TEST
+
+START_TEST(test_run)
+{
+	feat_match *m = make_set(40);
+	struct feat_match_opt o = { .min_inliers = 20, .threads = 1 };
+	struct feat_pair *p, *q;
+	size_t np, nq;
+
+	ck_assert_int_eq(feat_match_run(m, &o, &p, &np), 0);
+	ck_assert_uint_eq(np, 2);
+	ck_assert_uint_eq(p[0].a, 0);
+	ck_assert_uint_eq(p[0].b, 1);
+	ck_assert_uint_eq(p[1].a, 0);
+	ck_assert_uint_eq(p[1].b, 2);
+	ck_assert_uint_eq(p[0].dist, feat_match_verify(m, 0, 1, &o));
+	ck_assert_uint_eq(p[1].dist, feat_match_verify(m, 0, 2, &o));
+	/* the same with threads */
+	o.threads = 3;
+	ck_assert_int_eq(feat_match_run(m, &o, &q, &nq), 0);
+	ck_assert_uint_eq(nq, np);
+	ck_assert_int_eq(memcmp(p, q, np * sizeof *p), 0);
+	free(q);
+	/* a bound above every score: nothing */
+	o.min_inliers = 10000;
+	ck_assert_int_eq(feat_match_run(m, &o, &q, &nq), 0);
+	ck_assert_uint_eq(nq, 0);
+	free(q);
+	free(p);
+	feat_match_free(m);
+}
+END_TEST
+
+START_TEST(test_bad_keys)
+{
+	feat_match *m;
+	float k[2][FEAT_KEY_FIELDS] = { { 10, 10, 31, 0, 0 }, { 20, 20, 31, 0, 0 } };
+	uint8_t d[2][FEAT_KEY_DESC] = { { 0 } };
+	char why[128];
+	struct feat_pair *p;
+	size_t np;
+	size_t len;
+
+	ck_assert_int_eq(feat_match_new(&m), 0);
+	k[1][4] = 2;
+	ck_assert_int_eq(feat_match_add(m, "a", 1, &k[0][0], &d[0][0], 2, why, sizeof why),
+			 FEAT_E_INVAL);
+	ck_assert_msg(strstr(why, "keypoint 1") && strstr(why, "flag"), "%s", why);
+	k[1][4] = 0;
+	k[0][1] = NAN;
+	ck_assert_int_eq(feat_match_add(m, "a", 1, &k[0][0], &d[0][0], 2, why, sizeof why),
+			 FEAT_E_INVAL);
+	ck_assert_msg(strstr(why, "keypoint 0") && strstr(why, "finite"), "%s", why);
+	k[0][1] = 10;
+	k[0][2] = 0;
+	ck_assert_int_eq(feat_match_add(m, "a", 1, &k[0][0], &d[0][0], 2, why, sizeof why),
+			 FEAT_E_INVAL);
+	ck_assert_msg(strstr(why, "size"), "%s", why);
+	ck_assert_uint_eq(feat_match_count(m), 0);
+	/* photos without keypoints are photos: kept, never matched */
+	ck_assert_int_eq(feat_match_add(m, "empty", 5, NULL, NULL, 0, why, sizeof why), 0);
+	ck_assert_int_eq(feat_match_add(m, "empty2", 6, NULL, NULL, 0, why, sizeof why), 0);
+	ck_assert_uint_eq(feat_match_count(m), 2);
+	ck_assert_str_eq(feat_match_key(m, 1, &len), "empty2");
+	ck_assert_uint_eq(len, 6);
+	ck_assert_int_eq(feat_match_run(m, NULL, &p, &np), 0);
+	ck_assert_uint_eq(np, 0);
+	free(p);
+	feat_match_free(m);
+}
+END_TEST
+
+Suite *unit_suite(void)
+{
+	Suite *s = suite_create("match");
+	TCase *tc = tcase_create("match");
+
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_verify);
+	tcase_add_test(tc, test_run);
+	tcase_add_test(tc, test_bad_keys);
+	suite_add_tcase(s, tc);
+	return s;
+}
