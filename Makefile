@@ -121,6 +121,13 @@ $(O)/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(DEPFLAGS) -c -o $@ $<
 
+# The programs and their helpers (cmd/, cmd/common) see the public headers
+# and cmd/common alone, not lib/: they use libfeat through <feat.h> only.
+CMD_CFLAGS := $(filter-out -Ilib,$(ALL_CFLAGS))
+$(O)/cmd/%.o: cmd/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CMD_CFLAGS) $(DEPFLAGS) -c -o $@ $<
+
 $(O)/lib/kern/avx512/%.o: lib/kern/avx512/%.c
 	@mkdir -p $(@D)
 	$(CC) $(filter-out $(CFLAGS),$(ALL_CFLAGS)) $(KERN_CFLAGS) $(AVX512_FLAGS) $(DEPFLAGS) -c -o $@ $<

@@ -9,6 +9,7 @@
  *   feat/codes.h    hex, CRC, Hamming distance, featcodes, the code index
  *   feat/pipe.h     the detector, the describer, photo to code
  *   feat/match.h    near-duplicate photos by their keypoints
+ *   feat/nn.h       networks: inspect, time, run; codes fitted to a layer
  *
  * libfeat holds all of featkit's logic; the programs in cmd/ only parse
  * options and wire these calls together.  Include <feat.h> (it includes
@@ -27,5 +28,6 @@
 #include "feat/codes.h"
 #include "feat/pipe.h"
 #include "feat/match.h"
+#include "feat/nn.h"
 
 #endif /* FEAT_H */

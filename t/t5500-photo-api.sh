@@ -76,6 +76,21 @@ test_expect_success 'a photo that cannot be read is an error line; the others ar
 	test $(grep -c "	ok	" out) = 2
 '
 
+test_expect_success 'feat_net(3) through libfeat.so: featmodel info'"'"'s layers, featmodel run'"'"'s outputs' '
+	NP=$FEAT_EXAMPLES/netpass &&
+	"$NP" deepbit >layers &&
+	featmodel info deepbit | sed -n "s/^\([0-9][0-9]*\)  *\([a-z0-9_]*\)[+a-z0-9]*  *\([^ ]*\) .*/\1	\2	\3/p" >want &&
+	cut -f1-3 layers >got &&
+	test $(wc -l <want) -gt 5 &&
+	test_cmp want got &&
+	"$PYTHON" -c "import numpy as np; np.random.seed(3); np.random.uniform(-1, 1, 3 * 32 * 32).astype(\"<f4\").tofile(\"in.f32\")" &&
+	featmodel run deepbit in.f32 ref &&
+	"$NP" deepbit in.f32 api &&
+	ls ref.*.f32 >refs && test $(wc -l <refs) -ge 1 &&
+	for f in ref.*.f32; do cmp "$f" "api.${f#ref.}" || return 1; done &&
+	test_expect_code 3 "$NP" ./no-such.fm 2>err && test $(wc -l <err) = 1
+'
+
 test_expect_success 'a model that cannot be found: one line, exit 4' '
 	test_expect_code 4 "$PC" -m no-such-model "$S/scene-0001.jpg" >out 2>err &&
 	test ! -s out &&

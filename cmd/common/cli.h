@@ -15,7 +15,6 @@
 #include <stdio.h>
 
 #include "feat.h"
-#include "base/outfile.h"
 
 /* Exit codes shared by all programs (documented in each man page). */
 enum {
@@ -110,7 +109,7 @@ feat_reader *feat_cli_open_reader(const char *path, int *fd);
 
 /*
  * A named output file (-o FILE and the like), written whole or not at all
- * (base/outfile.h): the program writes to the returned descriptor (or
+ * (feat_outfile(3)): the program writes to the returned descriptor (or
  * through o->fp, which it may set from fdopen), and the target is replaced
  * only by feat_cli_commit().  If the program exits without committing
  * (feat_die, any exit) or is killed by SIGINT, SIGTERM, SIGHUP or SIGPIPE,

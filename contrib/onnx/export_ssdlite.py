@@ -22,14 +22,13 @@ output must match PyTorch's within max |featkit - torch| <= 1e-4 *
 max |torch|.  One line per opset and a summary at the end.  Needs torch and
 torchvision (python3-torch, python3-torchvision); nothing is downloaded.
 """
-import argparse
 import os
-import subprocess
 import sys
 
-import numpy as np
 import torch
 from torchvision.models.detection import ssdlite320_mobilenet_v3_large
+
+from zoocheck import arguments, check, random_bn
 
 OUTS = ["bbox_regression", "cls_logits"]
 
@@ -53,10 +52,7 @@ class Raw(torch.nn.Module):
 def build():
     torch.manual_seed(0)
     det = ssdlite320_mobilenet_v3_large(weights=None, weights_backbone=None)
-    for mod in det.modules():
-        if isinstance(mod, torch.nn.modules.batchnorm._BatchNorm):
-            mod.running_mean.uniform_(-0.2, 0.2)
-            mod.running_var.uniform_(0.5, 1.5)
+    random_bn(det)
     return Raw(det.eval()).eval()
 
 
@@ -75,47 +71,14 @@ def export(outdir, opsets):
                           input_names=["image"], output_names=OUTS)
 
 
-def check(outdir, opset, featmodel):
-    base = os.path.join(outdir, "ssdlite")
-    fm = "%s.%d.fm" % (base, opset)
-    r = subprocess.run([featmodel, "import", "-o", fm, "%s.%d.onnx" % (base, opset)],
-                       capture_output=True, text=True)
-    if r.returncode:
-        return "refused", r.stderr.strip().splitlines()[-1] if r.stderr.strip() else "exit %d" % r.returncode
-    pre = "%s.%d.run" % (base, opset)
-    r = subprocess.run([featmodel, "run", fm, base + ".in.f32", pre], capture_output=True, text=True)
-    if r.returncode:
-        return "failed", r.stderr.strip()
-    errs = []
-    for n in OUTS:
-        f = "%s.%s.f32" % (pre, n)
-        if not os.path.exists(f):
-            return "failed", "no output %s (%s)" % (n, os.listdir(outdir))
-        got = np.fromfile(f, "<f4").astype(np.float64)
-        os.unlink(f)
-        want = np.fromfile("%s.%s.f32" % (base, n), "<f4").astype(np.float64)
-        if got.shape != want.shape:
-            return "wrong", "%s: %d values, PyTorch %d" % (n, got.size, want.size)
-        errs.append(np.abs(got - want).max() / max(np.abs(want).max(), 1e-30))
-    st = "ok" if max(errs) <= 1e-4 else "wrong"
-    return st, "max relative error %s" % ", ".join("%s %.2g" % (n, e) for n, e in zip(OUTS, errs))
-
-
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("-o", default="zoo")
-    ap.add_argument("--opset", default="11,13,17")
-    ap.add_argument("--featmodel", default="build/bin/featmodel")
-    ap.add_argument("--no-export", action="store_true")
-    a = ap.parse_args()
-    torch.set_num_threads(1)
-    os.makedirs(a.o, exist_ok=True)
-    opsets = [int(v) for v in a.opset.split(",")]
+    a = arguments("11,13,17")
+    opsets = a.opsets
     if not a.no_export:
         export(a.o, opsets)
     ok = []
     for o in opsets:
-        st, why = check(a.o, o, a.featmodel)
+        st, why = check(a.o, "ssdlite", o, a.featmodel, OUTS)
         print("ssdlite320_mobilenet_v3_large opset %d: %s: %s" % (o, st, why), flush=True)
         if st == "ok":
             ok.append(str(o))

@@ -16,14 +16,12 @@ One line per model and opset: ok (with the error), refused (featmodel's
 reason) or wrong; a summary at the end.  Needs torch and torchvision
 (python3-torch, python3-torchvision); nothing is downloaded.
 """
-import argparse
 import os
-import subprocess
-import sys
 
-import numpy as np
 import torch
 import torchvision.models as tvm
+
+from zoocheck import arguments, check, random_bn
 
 MODELS = ["alexnet", "vgg16", "resnet18", "resnet50", "resnext50_32x4d",
           "wide_resnet50_2", "squeezenet1_0", "googlenet", "mobilenet_v2",
@@ -40,10 +38,8 @@ KW = {"googlenet": dict(aux_logits=False, init_weights=True),
 def build(name):
     torch.manual_seed(0)
     m = getattr(tvm, name)(weights=None, **KW.get(name, {}))
+    random_bn(m)
     for mod in m.modules():
-        if isinstance(mod, torch.nn.modules.batchnorm._BatchNorm):
-            mod.running_mean.uniform_(-0.2, 0.2)
-            mod.running_var.uniform_(0.5, 1.5)
         # ViT's head starts at zero: its output would be 0 whatever the
         # network before it computed
         if isinstance(mod, torch.nn.Linear) and not mod.weight.any():
@@ -66,40 +62,9 @@ def export(name, outdir, opsets):
                           opset_version=o, do_constant_folding=True)
 
 
-def check(name, outdir, opset, featmodel):
-    base = os.path.join(outdir, name)
-    fm = "%s.%d.fm" % (base, opset)
-    r = subprocess.run([featmodel, "import", "-o", fm, "%s.%d.onnx" % (base, opset)],
-                       capture_output=True, text=True)
-    if r.returncode:
-        return "refused", r.stderr.strip().splitlines()[-1] if r.stderr.strip() else "exit %d" % r.returncode
-    pre = "%s.%d.run" % (base, opset)
-    r = subprocess.run([featmodel, "run", fm, base + ".in.f32", pre], capture_output=True, text=True)
-    if r.returncode:
-        return "failed", r.stderr.strip()
-    outs = [f for f in os.listdir(outdir) if f.startswith(os.path.basename(pre) + ".")]
-    if len(outs) != 1:
-        return "failed", "outputs: %s" % outs
-    got = np.fromfile(os.path.join(outdir, outs[0]), "<f4").astype(np.float64)
-    os.unlink(os.path.join(outdir, outs[0]))
-    want = np.fromfile(base + ".out.f32", "<f4").astype(np.float64)
-    if got.shape != want.shape:
-        return "wrong", "%d values, PyTorch %d" % (got.size, want.size)
-    err = np.abs(got - want).max() / max(np.abs(want).max(), 1e-30)
-    return ("ok" if err <= 1e-4 else "wrong"), "max relative error %.2g" % err
-
-
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("-o", default="zoo")
-    ap.add_argument("--opset", default="13,11")
-    ap.add_argument("--featmodel", default="build/bin/featmodel")
-    ap.add_argument("--no-export", action="store_true")
-    ap.add_argument("models", nargs="*")
-    a = ap.parse_args()
-    torch.set_num_threads(1)
-    os.makedirs(a.o, exist_ok=True)
-    opsets = [int(v) for v in a.opset.split(",")]
+    a = arguments("13,11", models=True)
+    opsets = a.opsets
     ok = {o: [] for o in opsets}
     for name in a.models or MODELS:
         if not a.no_export:
@@ -110,7 +75,7 @@ def main():
                     print("%-20s opset %d: export failed: %s" % (name, o, str(e).splitlines()[0]))
                 continue
         for o in opsets:
-            st, why = check(name, a.o, o, a.featmodel)
+            st, why = check(a.o, name, o, a.featmodel)
             print("%-20s opset %d: %s: %s" % (name, o, st, why), flush=True)
             if st == "ok":
                 ok[o].append(name)

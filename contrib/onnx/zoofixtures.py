@@ -70,6 +70,8 @@ from torchvision.models import regnet as rg
 from torchvision.models import vision_transformer as vt
 from torchvision.models.detection import ssdlite as sl
 
+from zoocheck import random_bn
+
 
 class Inception(nn.Module):
     """Inception-v3's branch pool, F.avg_pool2d(x, 3, stride=1, padding=1),
@@ -219,10 +221,7 @@ def main():
         torch.manual_seed(0)
         for p in m.parameters():
             p.data.uniform_(-0.5, 0.5)
-        for mod in m.modules():
-            if isinstance(mod, nn.modules.batchnorm._BatchNorm):
-                mod.running_mean.uniform_(-0.2, 0.2)
-                mod.running_var.uniform_(0.5, 1.5)
+        random_bn(m)
         if hasattr(m, "reinit"):
             m.reinit()
         m.eval()

@@ -1,6 +1,6 @@
 /*
- * feat/base.h - libfeat: the export macro, the version and the error
- * codes that every part of the interface uses.  Part of <feat.h>, which
+ * feat/base.h - libfeat: the export macro, the version, the error codes
+ * that every part of the interface uses, and output files written whole.  Part of <feat.h>, which
  * includes every one of these headers.
  *
  * Conventions: functions that can fail return an int that is 0 (or a count)
@@ -59,6 +59,47 @@ enum feat_error {
 
 /* A static, one-line description of a FEAT_E_* code. */
 FEAT_API const char *feat_strerror(int err);
+
+/* ------------------------------------------------------------------ files */
+
+/*
+ * A named output file that appears whole or not at all (feat_outfile(3)):
+ * the bytes go to a temporary file in the target's directory, which is
+ * flushed to disk and renamed over the target only at
+ * feat_outfile_commit().  A run that fails or is killed leaves the old
+ * target as it was (and, if killed by SIGKILL, a stray PATH.tmp-PID-N
+ * beside it).  Every program and library call that writes a file the user
+ * named goes through these calls.
+ *
+ * A target that exists and is not a regular file (/dev/null, a FIFO, a
+ * terminal) cannot be replaced by a rename: it is opened and written in
+ * place.  A symbolic link at the target is replaced, never written
+ * through.  A regular file that is replaced keeps its permission bits; a
+ * new one gets 0666 less the umask, as open(2) would give it.
+ */
+struct feat_outfile {
+	int fd;         /* write the output here; -1 when not open */
+	char *path;     /* the target, as named */
+	char *tmp;      /* the temporary file; NULL when written in place */
+	int mode;       /* permission bits to give the result, or -1 */
+	FILE *fp;       /* set by the caller when it wrote through fdopen(fd):
+	                   commit flushes and fcloses it instead of close(fd) */
+};
+
+/* Create the temporary file for path (or open path itself, see above).
+ * 0, or FEAT_E_IO / FEAT_E_NOMEM with "path: reason" in why. */
+FEAT_API int feat_outfile_open(struct feat_outfile *o, const char *path, char *why,
+	size_t whylen);
+/* The output is complete: fsync, close, rename over the target.  0, or
+ * FEAT_E_IO with the reason in why; the temporary file is then removed
+ * and the target left as it was.  Either way o is closed. */
+FEAT_API int feat_outfile_commit(struct feat_outfile *o, char *why, size_t whylen);
+/* The output is not to be kept: close and remove the temporary file.
+ * Safe on a closed or never opened (zeroed, fd -1) outfile. */
+FEAT_API void feat_outfile_abort(struct feat_outfile *o);
+/* write(2) all of buf, retrying on EINTR and short writes.  0, or the
+ * errno of the failure (not a FEAT_E_*). */
+FEAT_API int feat_write_full(int fd, const void *buf, size_t n);
 
 #ifdef __cplusplus
 }

@@ -34,6 +34,17 @@ FEAT_API int feat_kernel_select(const char *name);
 FEAT_API const char *feat_kernel_name(void);
 /* One line on the last feat_kernel_init()/select() error, "" if none. */
 FEAT_API const char *feat_kernel_detail(void);
+/* The fp32 multiply-add rate of the calling core with the active path's
+ * instructions, measured by a register-only loop (about 0.1 s), in
+ * GFLOP/s: the yardstick of featmodel bench's %peak. */
+FEAT_API double feat_kernel_peak(void);
+/* 1 when the active path has an int8 product (u8 x s8 -> s32: AVX-512
+ * VNNI, or ref's plain C), so int8 layers run int8; 0: they run fp32. */
+FEAT_API int feat_kernel_has_int8(void);
+/* The int8 multiply-add rate of the calling core with the active path's
+ * int8 instructions (vpdpbusd), measured, in Gop/s; 0 when the path has
+ * no int8 product or no measure: featmodel bench's int8 %peak. */
+FEAT_API double feat_kernel_int8_peak(void);
 
 /*
  * Row-major single-precision GEMM on the active path:

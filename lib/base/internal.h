@@ -60,9 +60,16 @@ static inline uint64_t feat_align_up(uint64_t n, uint64_t a)
  * FEAT_E_TOOBIG (overflow). */
 int feat_shape_bytes(int dtype, int ndim, const uint32_t *dims, size_t *nbytes);
 
-/* write(2) all of buf, retrying on EINTR and short writes.  0, or the
- * errno of the failure. */
-int feat_write_full(int fd, const void *buf, size_t n);
+/* Room for need elements of elem bytes in the array *pp (a pointer to
+ * any pointer; *cap elements now): the capacity doubles from *cap, or from
+ * first when *cap is 0, until it holds need.  0, or FEAT_E_NOMEM with *pp
+ * and *cap as they were (also when the size would overflow). */
+int feat_grow(void *pp, size_t *cap, size_t need, size_t elem, size_t first);
+
+/* feat_write_full for a named output: 0, or FEAT_E_IO with "name: write
+ * error: reason" in detail. */
+int feat_write_named(int fd, const void *buf, size_t n, const char *name, char *detail,
+	size_t dlen);
 
 /* Aligned allocation (FEAT_ALIGN); free with free(). NULL on failure. */
 void *feat_aligned_alloc(size_t n);

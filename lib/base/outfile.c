@@ -1,6 +1,6 @@
 /*
  * outfile.c - write to a temporary file, rename over the target on
- * success: see outfile.h.
+ * success: see feat/base.h and feat_outfile(3).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -11,7 +11,6 @@
 #include <unistd.h>
 
 #include "base/internal.h"
-#include "base/outfile.h"
 
 static void release(struct feat_outfile *o)
 {

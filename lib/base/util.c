@@ -188,6 +188,39 @@ void feat_fmt(char *buf, size_t len, const char *fmt, ...)
 	va_end(ap);
 }
 
+int feat_grow(void *pp, size_t *cap, size_t need, size_t elem, size_t first)
+{
+	size_t nc = *cap ? *cap : first ? first : 1;
+	void *p, *q;
+
+	if (need <= *cap)
+		return 0;
+	while (nc < need) {
+		if (nc > SIZE_MAX / 2)
+			return FEAT_E_NOMEM;
+		nc *= 2;
+	}
+	if (!elem || nc > SIZE_MAX / elem)
+		return FEAT_E_NOMEM;
+	memcpy(&p, pp, sizeof p);
+	if (!(q = realloc(p, nc * elem)))
+		return FEAT_E_NOMEM;
+	memcpy(pp, &q, sizeof q);
+	*cap = nc;
+	return 0;
+}
+
+int feat_write_named(int fd, const void *buf, size_t n, const char *name, char *detail,
+	size_t dlen)
+{
+	int e = feat_write_full(fd, buf, n);
+
+	if (!e)
+		return 0;
+	feat_fmt(detail, dlen, "%s: write error: %s", name, strerror(e));
+	return FEAT_E_IO;
+}
+
 int feat_write_full(int fd, const void *buf, size_t n)
 {
 	const unsigned char *p = buf;

@@ -133,14 +133,9 @@ struct feat_codes_writer {
 
 static int cw_write(feat_codes_writer *w, const unsigned char *p, size_t n)
 {
-	int e = feat_write_full(w->fd, p, n);
+	int e = feat_write_named(w->fd, p, n, w->name, w->detail, sizeof w->detail);
 
-	if (e) {
-		feat_fmt(w->detail, sizeof w->detail, "%s: write error: %s", w->name,
-			 strerror(e));
-		return w->err = FEAT_E_IO;
-	}
-	return 0;
+	return e ? (w->err = e) : 0;
 }
 
 static int cw_flush(feat_codes_writer *w)

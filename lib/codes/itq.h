@@ -2,8 +2,8 @@
  * itq.h - fitting binary codes to features: the top eigenpairs of a
  * symmetric matrix, PCA, and iterative quantisation (ITQ, Gong and
  * Lazebnik, "Iterative quantization: a Procrustean approach to learning
- * binary codes", CVPR 2011).  Internal to libfeat: featmodel fitcodes and
- * the unit tests use it.
+ * binary codes", CVPR 2011).  Internal to libfeat: fit.c
+ * (feat_codes_fit(3)) and the unit tests use it.
  *
  * Matrices are dense and row-major.  Nothing here prints, exits or keeps
  * state between calls; every function returns 0 or a negative FEAT_E_*.

@@ -37,7 +37,6 @@
 #include <fcntl.h>
 #include <math.h>
 #include <pthread.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -95,8 +94,8 @@ struct feat_index {
 	uint64_t built;              /* records in the tables */
 	struct mih_table *tab;
 	uint64_t *masks;             /* m * words: the bits of each substring */
-	void *map;
-	size_t mapsize;
+	struct feat_mapped file;     /* the file opened, or none (base/file.c) */
+	size_t mapsize;              /* bytes of the index, mapped or in memory */
 	char name[128];
 };
 
@@ -203,8 +202,7 @@ void feat_index_free(feat_index *ix)
 	free(ix->own_codes);
 	free(ix->own_koff);
 	free(ix->own_keys);
-	if (ix->map)
-		munmap(ix->map, ix->mapsize);
+	feat_unmap(&ix->file);
 	free(ix);
 }
 
@@ -230,26 +228,6 @@ int feat_index_new(feat_index **out, uint32_t code_bits, uint32_t m)
 	return 0;
 }
 
-static int grow(void **p, size_t *cap, size_t need, size_t elem)
-{
-	size_t nc;
-	void *q;
-
-	if (need <= *cap)
-		return 0;
-	nc = *cap ? *cap : 1024;
-	while (nc < need)
-		nc *= 2;
-	if (nc > SIZE_MAX / elem)
-		return FEAT_E_NOMEM;
-	q = realloc(*p, nc * elem);
-	if (!q)
-		return FEAT_E_NOMEM;
-	*p = q;
-	*cap = nc;
-	return 0;
-}
-
 /* Make codes and keys owned and growable (after an open, they point into
  * the mapping). */
 static int own_records(feat_index *ix)
@@ -257,7 +235,7 @@ static int own_records(feat_index *ix)
 	size_t cs = ix->info.code_stride;
 
 	if (!ix->own_koff) {
-		if (grow((void **)&ix->own_koff, &ix->koff_cap, ix->n + 1, 8))
+		if (feat_grow(&ix->own_koff, &ix->koff_cap, ix->n + 1, 8, 1024))
 			return FEAT_E_NOMEM;
 		if (ix->koff)
 			memcpy(ix->own_koff, ix->koff, (ix->n + 1) * 8);
@@ -266,13 +244,13 @@ static int own_records(feat_index *ix)
 		ix->koff = ix->own_koff;
 	}
 	if (!ix->own_codes && ix->n) {
-		if (grow((void **)&ix->own_codes, &ix->codes_cap, ix->n, cs))
+		if (feat_grow(&ix->own_codes, &ix->codes_cap, ix->n, cs, 1024))
 			return FEAT_E_NOMEM;
 		memcpy(ix->own_codes, ix->codes, ix->n * cs);
 		ix->codes = ix->own_codes;
 	}
 	if (!ix->own_keys && ix->info.key_bytes) {
-		if (grow((void **)&ix->own_keys, &ix->keys_cap, ix->info.key_bytes, 1))
+		if (feat_grow(&ix->own_keys, &ix->keys_cap, ix->info.key_bytes, 1, 1024))
 			return FEAT_E_NOMEM;
 		memcpy(ix->own_keys, ix->keys, ix->info.key_bytes);
 		ix->keys = ix->own_keys;
@@ -286,11 +264,11 @@ static int reserve(feat_index *ix, uint64_t more, uint64_t keybytes)
 	if (ix->n + more > FEAT_INDEX_MAX_COUNT)
 		return FEAT_E_TOOBIG;
 	if (own_records(ix) ||
-	    grow((void **)&ix->own_codes, &ix->codes_cap, ix->n + more,
-		 ix->info.code_stride) ||
-	    grow((void **)&ix->own_koff, &ix->koff_cap, ix->n + more + 1, 8) ||
-	    grow((void **)&ix->own_keys, &ix->keys_cap,
-		 ix->info.key_bytes + keybytes + 1, 1))
+	    feat_grow(&ix->own_codes, &ix->codes_cap, ix->n + more,
+		      ix->info.code_stride, 1024) ||
+	    feat_grow(&ix->own_koff, &ix->koff_cap, ix->n + more + 1, 8, 1024) ||
+	    feat_grow(&ix->own_keys, &ix->keys_cap,
+		      ix->info.key_bytes + keybytes + 1, 1, 1024))
 		return FEAT_E_NOMEM;
 	ix->codes = ix->own_codes;
 	ix->koff = ix->own_koff;
@@ -847,7 +825,7 @@ static int tables_match(const feat_index *ix, char *detail, size_t dlen)
 
 static int parse(feat_index *ix, char *detail, size_t dlen)
 {
-	const unsigned char *h = ix->map ? ix->map : (const void *)ix->codes;
+	const unsigned char *h = ix->file.map ? ix->file.map : (const void *)ix->codes;
 	const unsigned char *base = h;
 	const char *nm = ix->name;
 	size_t size = ix->mapsize;
@@ -1075,7 +1053,7 @@ static int open_fd(feat_index **out, int fd, const char *name, char *detail,
 		return FEAT_E_NOMEM;
 	}
 	feat_fmt(ix->name, sizeof ix->name, "%s", name);
-	ix->map = f.map;   /* feat_index_free unmaps it */
+	ix->file = f;      /* feat_index_free unmaps it */
 	ix->mapsize = f.len;
 	return open_common(out, ix, detail, dlen);
 }
@@ -1262,20 +1240,12 @@ static int scratch_get(struct feat_hits *h, size_t need, struct scratch **out)
 		h->scratch = s;
 	}
 	if (need > s->cap) {
-		size_t nc = s->cap ? s->cap : 4096;
-		uint32_t *a, *b;
+		size_t ca = s->cap, cb = s->cap;
 
-		while (nc < need)
-			nc *= 2;
-		a = realloc(s->ids, nc * 4);
-		if (!a)
+		if (feat_grow(&s->ids, &ca, need, 4, 4096) ||
+		    feat_grow(&s->dist, &cb, need, 4, 4096))
 			return FEAT_E_NOMEM;
-		s->ids = a;
-		b = realloc(s->dist, nc * 4);
-		if (!b)
-			return FEAT_E_NOMEM;
-		s->dist = b;
-		s->cap = nc;
+		s->cap = ca;
 	}
 	*out = s;
 	return 0;
@@ -1296,15 +1266,8 @@ void feat_hits_free(struct feat_hits *h)
 
 static int hit_push(struct feat_hits *h, uint32_t id, uint32_t d)
 {
-	if (h->n == h->cap) {
-		size_t nc = h->cap ? 2 * h->cap : 64;
-		struct feat_hit *v = realloc(h->v, nc * sizeof *v);
-
-		if (!v)
-			return FEAT_E_NOMEM;
-		h->v = v;
-		h->cap = nc;
-	}
+	if (feat_grow(&h->v, &h->cap, h->n + 1, sizeof *h->v, 64))
+		return FEAT_E_NOMEM;
 	h->v[h->n].id = id;
 	h->v[h->n++].dist = d;
 	return 0;
@@ -1556,17 +1519,8 @@ static void pair_push(struct pairvec *p, uint32_t a, uint32_t b, uint32_t d)
 {
 	if (p->err)
 		return;
-	if (p->n == p->cap) {
-		size_t nc = p->cap ? 2 * p->cap : 1024;
-		struct feat_pair *v = realloc(p->v, nc * sizeof *v);
-
-		if (!v) {
-			p->err = FEAT_E_NOMEM;
-			return;
-		}
-		p->v = v;
-		p->cap = nc;
-	}
+	if ((p->err = feat_grow(&p->v, &p->cap, p->n + 1, sizeof *p->v, 1024)))
+		return;
 	p->v[p->n].a = a < b ? a : b;
 	p->v[p->n].b = a < b ? b : a;
 	p->v[p->n++].dist = d;
@@ -1594,22 +1548,11 @@ struct jworker {
 
 static int jw_room(struct jworker *W, size_t need)
 {
-	if (need <= W->cap)
-		return 0;
-	size_t nc = W->cap ? W->cap : 4096;
+	size_t ca = W->cap, cb = W->cap;
 
-	while (nc < need)
-		nc *= 2;
-	uint32_t *a = realloc(W->ids, nc * 4), *b;
-
-	if (!a)
+	if (feat_grow(&W->ids, &ca, need, 4, 4096) || feat_grow(&W->dist, &cb, need, 4, 4096))
 		return FEAT_E_NOMEM;
-	W->ids = a;
-	b = realloc(W->dist, nc * 4);
-	if (!b)
-		return FEAT_E_NOMEM;
-	W->dist = b;
-	W->cap = nc;
+	W->cap = ca;
 	return 0;
 }
 

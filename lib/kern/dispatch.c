@@ -178,6 +178,23 @@ const char *feat_kernel_name(void)
 	return feat_kern_active()->name;
 }
 
+double feat_kernel_peak(void)
+{
+	return feat_kern_active()->peak();
+}
+
+int feat_kernel_has_int8(void)
+{
+	return feat_kern_active()->qgemm != NULL;
+}
+
+double feat_kernel_int8_peak(void)
+{
+	const struct feat_kern *k = feat_kern_active();
+
+	return k->qgemm && k->qpeak ? k->qpeak() : 0;
+}
+
 const char *feat_kernel_detail(void)
 {
 	pthread_once(&once, init_once);

@@ -72,13 +72,8 @@ int feat_model_cut(feat_model_builder *b, const struct feat_model *m, int last,
 		for (uint32_t k = 0; k < l->nin; k++) {
 			if (needed(need, nneed, l->in[k]))
 				continue;
-			if (nneed == cap) {
-				const char **nn = realloc(need, sizeof *need * (cap = cap ? 2 * cap : 64));
-
-				if (!nn)
-					goto done;
-				need = nn;
-			}
+			if (feat_grow(&need, &cap, nneed + 1, sizeof *need, 64))
+				goto done;
 			need[nneed++] = l->in[k];
 		}
 	}

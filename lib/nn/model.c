@@ -11,12 +11,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "base/internal.h"
-#include "base/outfile.h"
 #include "nn/model.h"
 
 _Static_assert(sizeof(FEAT_MODEL_MAGIC) - 1 == 8, "model magic is 8 bytes");
@@ -562,15 +560,13 @@ int feat_model_load(struct feat_model *m, const char *path, char *detail,
 		feat_unmap(&f);
 		return e;
 	}
-	m->map = f.map;          /* feat_model_free unmaps it */
-	m->mapsize = f.len;
+	m->file = f;             /* feat_model_free unmaps it */
 	return 0;
 }
 
 void feat_model_free(struct feat_model *m)
 {
-	if (m->map)
-		munmap(m->map, m->mapsize);
+	feat_unmap(&m->file);
 	arena_free(m->arena);
 	memset(m, 0, sizeof *m);
 }

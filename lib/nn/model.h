@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "feat.h"
+#include "base/internal.h"
 
 #define FEAT_MODEL_MAGIC "\x89" "FMD\r\n\x1a\n"
 #define FEAT_MODEL_MAJOR 1
@@ -80,8 +81,7 @@ struct feat_model {
 	struct feat_mlayer *layer;
 	struct feat_mtensor *tensor;
 	/* private */
-	void *map;
-	size_t mapsize;
+	struct feat_mapped file;   /* the file loaded, or none (base/file.c) */
 	void *arena;           /* all parsed tables and strings, one block */
 };
 

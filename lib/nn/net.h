@@ -1,7 +1,9 @@
 /*
  * net.h - the graph executor: a featmodel file turned into a runnable
- * network of layers over float blobs.  Internal for now; the programs
- * (featmodel, ssd-detect, deepbit-extract) use it.
+ * network of layers over float blobs.  Internal: outside libfeat, a
+ * network is the opaque feat_net of <feat/nn.h> (feat_net(3)), which
+ * declares the calls below that are public and adds the accessors of
+ * inspect.c.
  *
  * Blobs are dense float32 arrays, batch first: [N, C, H, W] for images,
  * [N, K] after flatten, any rank up to FEAT_MAX_DIMS.  Shapes are inferred
@@ -152,6 +154,11 @@ int feat_net_blob_find(const struct feat_net *n, const char *name);
 int feat_net_root(const struct feat_net *n, int blob);
 /* Storage of a blob (follows aliases). */
 float *feat_net_data(const struct feat_net *n, int blob);
+/* Record r's f32 `input`, checked against n's input shape, copied to dst
+ * (one image); 0 or FEAT_E_INVAL, why naming r's key (inspect.c). */
+struct feat_rec;
+int feat_net_take_input(const struct feat_net *n, struct feat_rec *r, float *dst, char *why,
+	size_t whylen);
 /* 1 when that storage is NCHW16c (follows aliases). */
 int feat_net_blob_nchwc(const struct feat_net *n, int blob);
 /* Fold batch norm and scale into the convolution or inner product before

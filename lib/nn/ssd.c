@@ -599,14 +599,8 @@ int feat_ssd_detect(struct feat_ssd *s, const float *loc,
 			if (!ok)
 				continue;
 			s->keep[nk++] = c[i].idx;
-			if ((size_t)nall == s->allcap) {
-				size_t n2 = s->allcap ? 2 * s->allcap : 256;
-				void *t = realloc(s->all, n2 * sizeof(struct cand));
-
-				if (!t)
-					return FEAT_E_NOMEM;
-				s->all = t, s->allcap = n2;
-			}
+			if (feat_grow(&s->all, &s->allcap, (size_t)nall + 1, sizeof(struct cand), 256))
+				return FEAT_E_NOMEM;
 			((struct cand *)s->all)[nall++] = c[i];
 		}
 	}

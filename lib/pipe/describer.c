@@ -162,31 +162,11 @@ int feat_describer_run(feat_describer *d, struct feat_rec **recs, int n,
 	size_t count = (size_t)d->chw[0] * d->chw[1] * d->chw[2];
 	uint32_t c = d->chw[0], h = d->chw[1], w = d->chw[2];
 	float *in = feat_net_data(d->net, d->in), *out;
-	int m = 0, e;
+	int m, e;
 
-	if (n < 0 || n > d->batch) {
-		snprintf(why, whylen, "%d records for a describer opened for batches of %d", n, d->batch);
-		return FEAT_E_RANGE;
-	}
-	for (int i = 0; i < n; i++) {
-		const float *p;
-
-		if (recs[i]->status != FEAT_ST_OK)
-			continue;
-		if (!(p = feat_stage_input(STAGE, recs[i], d->chw, &e, why, whylen))) {
-			if (e)
-				return e;
-			continue;
-		}
-		memcpy(in + (size_t)m * count, p, count * sizeof *p);
-		d->ok[m++] = recs[i];
-	}
-	if (!m)
-		return 0;
-	if ((e = feat_net_forward(d->net, m))) {
-		snprintf(why, whylen, "forward pass: %s", feat_strerror(e));
+	if ((e = feat_stage_batch(STAGE, "describer", d->net, d->in, d->chw, d->batch, recs, n,
+				  NULL, NULL, d->ok, &m, why, whylen)) || !m)
 		return e;
-	}
 	out = feat_net_data(d->net, d->out);
 	if (d->mirror) {
 		/* the same inputs mirrored (each row of each channel reversed),

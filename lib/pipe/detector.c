@@ -189,10 +189,12 @@ static int put_dets(struct feat_detector *d, struct feat_rec *r, const float *lo
 	return 0;
 }
 
-/* r's `xform` copied into xf, or 0 with r marked as failed (*e set only
- * for a fault of the run). */
-static int xform_of(struct feat_rec *r, float xf[8], int *e, char *why, size_t whylen)
+/* r's `xform` copied into the transform of its slot, or 0 with r marked
+ * as failed (*e set only for a fault of the run): feat_stage_batch's
+ * accept. */
+static int xform_of(struct feat_rec *r, int slot, void *ctx, int *e, char *why, size_t whylen)
 {
+	feat_detector *d = ctx;
 	struct feat_tensor *f = feat_rec_find(r, "xform");
 	const float *v;
 
@@ -209,46 +211,19 @@ static int xform_of(struct feat_rec *r, float xf[8], int *e, char *why, size_t w
 				    why, whylen);
 		return 0;
 	}
-	memcpy(xf, v, 8 * sizeof *xf);
+	memcpy(d->xf[slot], v, 8 * sizeof *d->xf[slot]);
 	return 1;
 }
 
 int feat_detector_run(feat_detector *d, struct feat_rec **recs, int n,
 	char *why, size_t whylen)
 {
-	size_t count = (size_t)d->chw[0] * d->chw[1] * d->chw[2];
 	size_t nl = d->net->blob[d->ssd.loc_blob].count, nc = d->net->blob[d->ssd.conf_blob].count;
-	float *in = feat_net_data(d->net, d->in);
-	int m = 0, e;
+	int m, e;
 
-	if (n < 0 || n > d->batch) {
-		snprintf(why, whylen, "%d records for a detector opened for batches of %d", n, d->batch);
-		return FEAT_E_RANGE;
-	}
-	for (int i = 0; i < n; i++) {
-		const float *p;
-
-		if (recs[i]->status != FEAT_ST_OK)
-			continue;
-		if (!(p = feat_stage_input(STAGE, recs[i], d->chw, &e, why, whylen))) {
-			if (e)
-				return e;
-			continue;
-		}
-		if (!xform_of(recs[i], d->xf[m], &e, why, whylen)) {
-			if (e)
-				return e;
-			continue;
-		}
-		memcpy(in + (size_t)m * count, p, count * sizeof *p);
-		d->ok[m++] = recs[i];
-	}
-	if (!m)
-		return 0;
-	if ((e = feat_net_forward(d->net, m))) {
-		snprintf(why, whylen, "forward pass: %s", feat_strerror(e));
+	if ((e = feat_stage_batch(STAGE, "detector", d->net, d->in, d->chw, d->batch, recs, n,
+				  xform_of, d, d->ok, &m, why, whylen)))
 		return e;
-	}
 	for (int i = 0; i < m; i++) {
 		const float *loc = feat_net_data(d->net, d->ssd.loc_blob) + (size_t)i * nl;
 		const float *conf = feat_net_data(d->net, d->ssd.conf_blob) + (size_t)i * nc;

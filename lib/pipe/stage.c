@@ -105,3 +105,44 @@ const float *feat_stage_input(const char *stage, struct feat_rec *r,
 	}
 	return t->data;
 }
+
+int feat_stage_batch(const char *stage, const char *noun, struct feat_net *net, int in,
+	const uint32_t chw[3], int batch, struct feat_rec **recs, int n,
+	feat_stage_accept accept, void *ctx, struct feat_rec **ok, int *m,
+	char *why, size_t whylen)
+{
+	size_t count = (size_t)chw[0] * chw[1] * chw[2];
+	float *x = feat_net_data(net, in);
+	int e;
+
+	*m = 0;
+	if (n < 0 || n > batch) {
+		snprintf(why, whylen, "%d records for a %s opened for batches of %d", n, noun, batch);
+		return FEAT_E_RANGE;
+	}
+	for (int i = 0; i < n; i++) {
+		const float *p;
+
+		if (recs[i]->status != FEAT_ST_OK)
+			continue;
+		if (!(p = feat_stage_input(stage, recs[i], chw, &e, why, whylen))) {
+			if (e)
+				return e;
+			continue;
+		}
+		if (accept && !accept(recs[i], *m, ctx, &e, why, whylen)) {
+			if (e)
+				return e;
+			continue;
+		}
+		memcpy(x + (size_t)*m * count, p, count * sizeof *p);
+		ok[(*m)++] = recs[i];
+	}
+	if (!*m)
+		return 0;
+	if ((e = feat_net_forward(net, *m))) {
+		snprintf(why, whylen, "forward pass: %s", feat_strerror(e));
+		return e;
+	}
+	return 0;
+}

@@ -23,6 +23,23 @@ int feat_stage_load(struct feat_net **net, const char *path, int batch, int thre
 const float *feat_stage_input(const char *stage, struct feat_rec *r,
 	const uint32_t chw[3], int *e, char *why, size_t whylen);
 
+/*
+ * The batch loop of a stage (feat_detector_run, feat_describer_run): the
+ * ok records of recs[0 .. n) whose `input` has shape chw and that accept
+ * takes (NULL: every one; it is told the slot the record would get, and
+ * returns 1 to take it, 0 with the record marked as failed and *e set only
+ * for a fault of the run) are copied into the net's input blob `in` and
+ * listed in ok[0 .. *m), and one forward pass runs over them.  noun names
+ * the stage in the batch-size error.  0, or FEAT_E_RANGE (n over batch)
+ * or a fault of the run, with the reason in why.
+ */
+typedef int (*feat_stage_accept)(struct feat_rec *r, int slot, void *ctx, int *e,
+	char *why, size_t whylen);
+int feat_stage_batch(const char *stage, const char *noun, struct feat_net *net, int in,
+	const uint32_t chw[3], int batch, struct feat_rec **recs, int n,
+	feat_stage_accept accept, void *ctx, struct feat_rec **ok, int *m,
+	char *why, size_t whylen);
+
 /* Mark r as failed for the non-finite value v[k] of n; 0 or FEAT_E_NOMEM. */
 int feat_stage_nonfinite(const char *stage, struct feat_rec *r,
 	const char *what, const char *name, const float *v, size_t k, size_t n,

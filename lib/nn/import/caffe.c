@@ -145,15 +145,8 @@ static int parse_caffemodel(struct cimp *c, const void *data, size_t len)
 				     "caffemodel uses the old V1 'layers' format; upgrade it with Caffe's upgrade_net_proto_binary");
 		if (f.num != 100 || f.wire != FEAT_PB_LEN)
 			continue;
-		if (c->ncl == c->capcl) {
-			size_t cap = c->capcl ? c->capcl * 2 : 64;
-			struct clayer *v = realloc(c->cl, cap * sizeof *v);
-
-			if (!v)
-				return FEAT_E_NOMEM;
-			c->cl = v;
-			c->capcl = cap;
-		}
+		if (feat_grow(&c->cl, &c->capcl, c->ncl + 1, sizeof *c->cl, 64))
+			return FEAT_E_NOMEM;
 		cl = &c->cl[c->ncl++];
 		memset(cl, 0, sizeof *cl);
 		l = feat_pb_sub(&f);

@@ -116,15 +116,8 @@ static char *keep(struct imp *im, const void *p, size_t n)
 {
 	char *s;
 
-	if (im->nstr == im->capstr) {
-		size_t c = im->capstr ? im->capstr * 2 : 64;
-		void **v = realloc(im->strings, c * sizeof *v);
-
-		if (!v)
-			return NULL;
-		im->strings = v;
-		im->capstr = c;
-	}
+	if (feat_grow(&im->strings, &im->capstr, im->nstr + 1, sizeof *im->strings, 64))
+		return NULL;
 	s = malloc(n + 1);
 	if (!s)
 		return NULL;
@@ -157,15 +150,8 @@ static struct cval *cfind(struct imp *im, const char *name)
 
 static struct cval *cadd(struct imp *im, const char *name)
 {
-	if (im->ncv == im->capcv) {
-		size_t c = im->capcv ? im->capcv * 2 : 64;
-		struct cval *v = realloc(im->cv, c * sizeof *v);
-
-		if (!v)
-			return NULL;
-		im->cv = v;
-		im->capcv = c;
-	}
+	if (feat_grow(&im->cv, &im->capcv, im->ncv + 1, sizeof *im->cv, 64))
+		return NULL;
 	memset(&im->cv[im->ncv], 0, sizeof im->cv[0]);
 	im->cv[im->ncv].name = name;
 	im->cv[im->ncv].weight = -1;
@@ -759,15 +745,8 @@ static int layer_as(struct imp *im, const char *type, const char *lname, const c
 	for (int i = o.rank > 0 ? o.rank : 0; i < FEAT_MAX_DIMS; i++)
 		o.d[i] = 0;    /* shapes compare whole */
 	im->olift = -1;
-	if (im->nrk == im->caprk) {
-		size_t c = im->caprk ? im->caprk * 2 : 64;
-		struct vrank *v = realloc(im->rk, c * sizeof *v);
-
-		if (!v)
-			return FEAT_E_NOMEM;
-		im->rk = v;
-		im->caprk = c;
-	}
+	if (feat_grow(&im->rk, &im->caprk, im->nrk + 1, sizeof *im->rk, 64))
+		return FEAT_E_NOMEM;
 	im->rk[im->nrk++] = o;
 	return 0;
 }
@@ -1595,15 +1574,8 @@ static int fs_add(struct imp *im, const struct node *n, int kind, const char *sr
 {
 	struct fsym *s;
 
-	if (im->nfs == im->capfs) {
-		size_t c = im->capfs ? im->capfs * 2 : 32;
-		struct fsym *v = realloc(im->fs, c * sizeof *v);
-
-		if (!v)
-			return FEAT_E_NOMEM;
-		im->fs = v;
-		im->capfs = c;
-	}
+	if (feat_grow(&im->fs, &im->capfs, im->nfs + 1, sizeof *im->fs, 32))
+		return FEAT_E_NOMEM;
 	s = &im->fs[im->nfs];
 	memset(s, 0, sizeof *s);
 	if (!(s->node = malloc(sizeof *s->node)))
