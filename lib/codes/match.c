@@ -41,14 +41,17 @@ struct kp {
 };
 
 struct feat_match {
-	uint64_t n, cap;          /* photos */
+	uint64_t n;               /* photos */
+	size_t cap;               /* room of koff, poff, pmid */
 	uint64_t *koff;           /* key bytes: koff[i] .. koff[i + 1] */
 	char *keys;
-	uint64_t keylen, keycap;
+	uint64_t keylen;
+	size_t keycap;
 	uint64_t *poff;           /* keypoints: poff[i] .. poff[i + 1] */
 	struct kp *kp;
 	uint8_t *desc;
-	uint64_t np, npcap;
+	uint64_t np;
+	size_t npcap;             /* room of kp, desc */
 	/* photo keypoints first, then mirror ones: pmid[i] splits them */
 	uint64_t *pmid;
 };
@@ -172,27 +175,10 @@ const char *feat_match_key(const feat_match *m, uint32_t i, size_t *len)
 	return m->keys + m->koff[i];
 }
 
-/* Room for `more` items in *p of *cap (doubling). */
-static int grow(void **p, uint64_t *cap, uint64_t need, size_t size)
-{
-	uint64_t c = *cap ? *cap : 16;
-	void *q;
-
-	if (need <= *cap)
-		return 0;
-	while (c < need)
-		c *= 2;
-	if (c > SIZE_MAX / size || !(q = realloc(*p, (size_t)(c * size))))
-		return FEAT_E_NOMEM;
-	*p = q;
-	*cap = c;
-	return 0;
-}
-
 int feat_match_add(feat_match *m, const char *key, size_t len, const float *keys,
 	const uint8_t *desc, uint32_t n, char *why, size_t whylen)
 {
-	uint64_t cap;
+	size_t cap;
 	uint32_t nphoto = 0;
 
 	if (why && whylen)
@@ -222,22 +208,22 @@ int feat_match_add(feat_match *m, const char *key, size_t len, const float *keys
 	}
 	/* the arrays of photos have room for n + 2 entries (n + 1 offsets) */
 	cap = m->cap;
-	if (grow((void **)&m->koff, &cap, m->n + 2, sizeof *m->koff))
+	if (feat_grow(&m->koff, &cap, (size_t)m->n + 2, sizeof *m->koff, 16))
 		return FEAT_E_NOMEM;
 	cap = m->cap;
-	if (grow((void **)&m->poff, &cap, m->n + 2, sizeof *m->poff))
+	if (feat_grow(&m->poff, &cap, (size_t)m->n + 2, sizeof *m->poff, 16))
 		return FEAT_E_NOMEM;
 	cap = m->cap;
-	if (grow((void **)&m->pmid, &cap, m->n + 2, sizeof *m->pmid))
+	if (feat_grow(&m->pmid, &cap, (size_t)m->n + 2, sizeof *m->pmid, 16))
 		return FEAT_E_NOMEM;
 	m->cap = cap;
-	if (grow((void **)&m->keys, &m->keycap, m->keylen + len + 1, 1))
+	if (feat_grow(&m->keys, &m->keycap, (size_t)m->keylen + len + 1, 1, 0))
 		return FEAT_E_NOMEM;
 	cap = m->npcap;
-	if (grow((void **)&m->kp, &cap, m->np + n, sizeof *m->kp))
+	if (feat_grow(&m->kp, &cap, (size_t)m->np + n, sizeof *m->kp, 0))
 		return FEAT_E_NOMEM;
 	cap = m->npcap;
-	if (grow((void **)&m->desc, &cap, m->np + n, FEAT_KEY_DESC))
+	if (feat_grow(&m->desc, &cap, (size_t)m->np + n, FEAT_KEY_DESC, 0))
 		return FEAT_E_NOMEM;
 	m->npcap = cap;
 	memcpy(m->keys + m->keylen, key, len);
@@ -506,7 +492,7 @@ static int candidates(const feat_match *m, const struct feat_match_opt *o,
 	uint32_t *touched = malloc((n ? n : 1) * sizeof *touched);
 	struct feat_pair *p = NULL;
 	size_t npairs = 0;
-	uint64_t pcap = 0;
+	size_t pcap = 0;
 	struct vote *vs = malloc((n ? n : 1) * sizeof *vs);
 	int err = FEAT_E_NOMEM;
 
@@ -568,7 +554,7 @@ static int candidates(const feat_match *m, const struct feat_match_opt *o,
 			qsort(vs, nv, sizeof *vs, vote_cmp);
 			if (nv > o->candidates)
 				nv = o->candidates;
-			if (grow((void **)&p, &pcap, npairs + nv, sizeof *p))
+			if (feat_grow(&p, &pcap, npairs + nv, sizeof *p, 0))
 				goto done;
 			for (size_t x = 0; x < nv; x++) {
 				uint32_t bi = vs[x].photo;
