@@ -285,11 +285,11 @@ static int setup_inputs(struct feat_net *n, char *detail, size_t dlen)
 
 /*
  * The reason for a layer's setup that failed on its workspace
- * (n->scratch_want set by grow_scratch): over FEAT_NET_MAX_SCRATCH is a
- * bad model (*e becomes FEAT_E_FORMAT), else the machine is out of
- * memory; either way the layer and the size are named.  A failure with
- * no reason at all gets the layer's name and the error's text.  Returns
- * 1 when it wrote the reason.
+ * (n->scratch_want set by feat_net_grow_scratch): over
+ * FEAT_NET_MAX_SCRATCH is a bad model (*e becomes FEAT_E_FORMAT), else the
+ * machine is out of memory; either way the layer and the size are named.
+ * A failure with no reason at all gets the layer's name and the error's
+ * text.  Returns 1 when it wrote the reason.
  */
 static int scratch_fail(struct feat_net *n, int *e, char *detail, size_t dlen)
 {
