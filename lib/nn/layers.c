@@ -67,7 +67,7 @@
 #include "nn/quant.h"
 #include "base/threadpool.h"
 
-#define FAIL(...) (feat_fmt(detail, dlen, __VA_ARGS__), FEAT_E_FORMAT)
+#define FAIL(...) (feat_fmt(why, whylen, __VA_ARGS__), FEAT_E_FORMAT)
 
 static struct feat_blob *IN(struct feat_net *n, struct feat_layer *l, int i)
 {
@@ -85,12 +85,12 @@ static void set_shape(struct feat_blob *b, int ndim, const uint32_t *dims)
 		b->dims[i] = dims[i];
 }
 
-static int want_io(struct feat_layer *l, int nin, int nout, char *detail,
-	size_t dlen)
+static int want_io(struct feat_layer *l, int nin, int nout, char *why,
+	size_t whylen)
 {
 	if ((nin >= 0 && l->nin != nin) || (nin < 0 && l->nin < -nin) ||
 	    l->nout != nout) {
-		feat_fmt(detail, dlen, "layer '%s' (%s): %d inputs and %d outputs, expected %s%d and %d",
+		feat_fmt(why, whylen, "layer '%s' (%s): %d inputs and %d outputs, expected %s%d and %d",
 			 l->name, l->ops->type, l->nin, l->nout, nin < 0 ? "at least " : "",
 			 nin < 0 ? -nin : nin, nout);
 		return FEAT_E_FORMAT;
@@ -100,16 +100,16 @@ static int want_io(struct feat_layer *l, int nin, int nout, char *detail,
 
 /* A weight tensor: f32 with the given element count. */
 static const float *weight(struct feat_net *n, struct feat_layer *l, uint32_t i,
-	size_t count, const char *what, char *detail, size_t dlen)
+	size_t count, const char *what, char *why, size_t whylen)
 {
 	const struct feat_mtensor *t = feat_layer_weight(l, n, i);
 
 	if (!t) {
-		feat_fmt(detail, dlen, "layer '%s': missing weight %u (%s)", l->name, i, what);
+		feat_fmt(why, whylen, "layer '%s': missing weight %u (%s)", l->name, i, what);
 		return NULL;
 	}
 	if (t->dtype != FEAT_DT_F32 || t->nbytes != count * sizeof(float)) {
-		feat_fmt(detail, dlen, "layer '%s': weight '%s' (%s) holds %zu bytes of %s, expected %zu f32 values (%zu bytes)",
+		feat_fmt(why, whylen, "layer '%s': weight '%s' (%s) holds %zu bytes of %s, expected %zu f32 values (%zu bytes)",
 			 l->name, t->name, what, t->nbytes, feat_dtype_name(t->dtype), count,
 			 count * sizeof(float));
 		return NULL;
@@ -172,8 +172,8 @@ static int conv3_pack(struct conv *c)
 	return c->w3 != NULL;
 }
 
-static int conv_setup(struct feat_net *n, struct feat_layer *l, char *detail,
-	size_t dlen)
+static int conv_setup(struct feat_net *n, struct feat_layer *l, char *why,
+	size_t whylen)
 {
 	struct conv *c = feat_net_alloc(n, sizeof *c);
 	struct feat_blob *x;
@@ -186,16 +186,16 @@ static int conv_setup(struct feat_net *n, struct feat_layer *l, char *detail,
 	if (!c)
 		return FEAT_E_NOMEM;
 	memset(c, 0, sizeof *c);
-	if ((e = want_io(l, 1, 1, detail, dlen)))
+	if ((e = want_io(l, 1, 1, why, whylen)))
 		return e;
 	x = IN(n, l, 0);
 	if (x->ndim != 4)
 		return FAIL("layer '%s': convolution input '%s' is not [N, C, H, W]",
 			    l->name, x->name);
-	if ((e = feat_param_pair(l, "kernel", 0, 1, k, detail, dlen)) ||
-	    (e = feat_param_pair(l, "stride", 1, 1, s, detail, dlen)) ||
-	    (e = feat_param_pair(l, "dilation", 1, 1, d, detail, dlen)) ||
-	    (e = feat_param_int(l, "group", 1, 1, 1 << 20, &g, detail, dlen)))
+	if ((e = feat_param_pair(l, "kernel", 0, 1, k, why, whylen)) ||
+	    (e = feat_param_pair(l, "stride", 1, 1, s, why, whylen)) ||
+	    (e = feat_param_pair(l, "dilation", 1, 1, d, why, whylen)) ||
+	    (e = feat_param_int(l, "group", 1, 1, 1 << 20, &g, why, whylen)))
 		return e;
 	if (!k[0])
 		return FAIL("layer '%s': convolution without 'kernel'", l->name);
@@ -211,7 +211,7 @@ static int conv_setup(struct feat_net *n, struct feat_layer *l, char *detail,
 	} else {
 		int p[2];
 
-		if ((e = feat_param_pair(l, "pad", 0, 0, p, detail, dlen)))
+		if ((e = feat_param_pair(l, "pad", 0, 0, p, why, whylen)))
 			return e;
 		c->pt = c->pb = p[0];
 		c->pl = c->pr = p[1];
@@ -233,7 +233,7 @@ static int conv_setup(struct feat_net *n, struct feat_layer *l, char *detail,
 				    c->cin, c->group, c->kh, c->kw);
 	}
 	c->w = weight(n, l, 0, (size_t)c->cout * (c->cin / c->group) * c->kh * c->kw,
-		      "weights", detail, dlen);
+		      "weights", why, whylen);
 	if (!c->w)
 		return FEAT_E_FORMAT;
 	c->bias = feat_net_alloc(n, sizeof(float) * (size_t)c->cout);
@@ -241,7 +241,7 @@ static int conv_setup(struct feat_net *n, struct feat_layer *l, char *detail,
 		return FEAT_E_NOMEM;
 	memset(c->bias, 0, sizeof(float) * (size_t)c->cout);
 	if (l->ml->nweight > 1) {
-		if (!(b = weight(n, l, 1, (size_t)c->cout, "bias", detail, dlen)))
+		if (!(b = weight(n, l, 1, (size_t)c->cout, "bias", why, whylen)))
 			return FEAT_E_FORMAT;
 		memcpy(c->bias, b, sizeof(float) * (size_t)c->cout);
 	}
@@ -286,7 +286,7 @@ static int conv_setup(struct feat_net *n, struct feat_layer *l, char *detail,
 		};
 		size_t qfloats;
 
-		if ((e = feat_qconv_setup(n, l, &qs, &c->q, &qfloats, detail, dlen)) ||
+		if ((e = feat_qconv_setup(n, l, &qs, &c->q, &qfloats, why, whylen)) ||
 		    (c->q && (e = feat_net_grow_scratch(n, qfloats))))
 			return e;
 		if (c->q)
@@ -840,7 +840,7 @@ static void conv_release(struct feat_layer *l)
 /* --------------------------------------------- batch norm, scale: affine */
 
 static int affine_common(struct feat_net *n, struct feat_layer *l, struct affine **out,
-	char *detail, size_t dlen)
+	char *why, size_t whylen)
 {
 	struct affine *f = feat_net_alloc(n, sizeof *f);
 	struct feat_blob *x;
@@ -848,7 +848,7 @@ static int affine_common(struct feat_net *n, struct feat_layer *l, struct affine
 
 	if (!f)
 		return FEAT_E_NOMEM;
-	if ((e = want_io(l, 1, 1, detail, dlen)))
+	if ((e = want_io(l, 1, 1, why, whylen)))
 		return e;
 	x = IN(n, l, 0);
 	if (x->ndim < 2)
@@ -865,22 +865,22 @@ static int affine_common(struct feat_net *n, struct feat_layer *l, struct affine
 	return 0;
 }
 
-static int bn_setup(struct feat_net *n, struct feat_layer *l, char *detail, size_t dlen)
+static int bn_setup(struct feat_net *n, struct feat_layer *l, char *why, size_t whylen)
 {
 	struct affine *f;
 	const float *mean, *var, *gamma = NULL, *beta = NULL;
 	double eps;
 	int e;
 
-	if ((e = affine_common(n, l, &f, detail, dlen)) ||
-	    (e = feat_param_float(l, "eps", 1e-5, &eps, detail, dlen)))
+	if ((e = affine_common(n, l, &f, why, whylen)) ||
+	    (e = feat_param_float(l, "eps", 1e-5, &eps, why, whylen)))
 		return e;
-	if (!(mean = weight(n, l, 0, (size_t)f->c, "mean", detail, dlen)) ||
-	    !(var = weight(n, l, 1, (size_t)f->c, "variance", detail, dlen)))
+	if (!(mean = weight(n, l, 0, (size_t)f->c, "mean", why, whylen)) ||
+	    !(var = weight(n, l, 1, (size_t)f->c, "variance", why, whylen)))
 		return FEAT_E_FORMAT;
-	if (l->ml->nweight > 2 && !(gamma = weight(n, l, 2, (size_t)f->c, "gamma", detail, dlen)))
+	if (l->ml->nweight > 2 && !(gamma = weight(n, l, 2, (size_t)f->c, "gamma", why, whylen)))
 		return FEAT_E_FORMAT;
-	if (l->ml->nweight > 3 && !(beta = weight(n, l, 3, (size_t)f->c, "beta", detail, dlen)))
+	if (l->ml->nweight > 3 && !(beta = weight(n, l, 3, (size_t)f->c, "beta", why, whylen)))
 		return FEAT_E_FORMAT;
 	for (int i = 0; i < f->c; i++) {
 		double a = 1.0 / sqrt((double)var[i] + eps) * (gamma ? gamma[i] : 1);
@@ -896,24 +896,24 @@ static int bn_setup(struct feat_net *n, struct feat_layer *l, char *detail, size
 	return 0;
 }
 
-static int scale_setup(struct feat_net *n, struct feat_layer *l, char *detail, size_t dlen)
+static int scale_setup(struct feat_net *n, struct feat_layer *l, char *why, size_t whylen)
 {
 	struct affine *f;
 	const float *gamma, *beta = NULL;
 	const struct feat_mtensor *t;
 	int e, one = 0;
 
-	if ((e = affine_common(n, l, &f, detail, dlen)))
+	if ((e = affine_common(n, l, &f, why, whylen)))
 		return e;
 	/* weights of one value apply to every channel (ONNX's scalars) */
 	t = feat_layer_weight(l, n, 0);
 	if (t && t->nbytes == sizeof(float) && (l->ml->nweight < 2 || ((t = feat_layer_weight(l, n, 1)) &&
 								       t->nbytes == sizeof(float))))
 		one = 1;
-	if (!(gamma = weight(n, l, 0, one ? 1 : (size_t)f->c, "scale", detail, dlen)))
+	if (!(gamma = weight(n, l, 0, one ? 1 : (size_t)f->c, "scale", why, whylen)))
 		return FEAT_E_FORMAT;
 	if (l->ml->nweight > 1 &&
-	    !(beta = weight(n, l, 1, one ? 1 : (size_t)f->c, "bias", detail, dlen)))
+	    !(beta = weight(n, l, 1, one ? 1 : (size_t)f->c, "bias", why, whylen)))
 		return FEAT_E_FORMAT;
 	for (int i = 0; i < f->c; i++) {
 		f->a[i] = gamma[one ? 0 : i];
@@ -941,9 +941,9 @@ static void affine_forward(struct feat_net *n, struct feat_layer *l, int batch)
 
 /* ---------------------------------------------------------- elementwise */
 
-static int same_setup(struct feat_net *n, struct feat_layer *l, char *detail, size_t dlen)
+static int same_setup(struct feat_net *n, struct feat_layer *l, char *why, size_t whylen)
 {
-	int e = want_io(l, 1, 1, detail, dlen);
+	int e = want_io(l, 1, 1, why, whylen);
 
 	if (e)
 		return e;
@@ -952,32 +952,32 @@ static int same_setup(struct feat_net *n, struct feat_layer *l, char *detail, si
 	return 0;
 }
 
-static int relu_setup(struct feat_net *n, struct feat_layer *l, char *detail, size_t dlen)
+static int relu_setup(struct feat_net *n, struct feat_layer *l, char *why, size_t whylen)
 {
 	double slope;
-	int e = same_setup(n, l, detail, dlen);
+	int e = same_setup(n, l, why, whylen);
 
-	if (e || (e = feat_param_float(l, "slope", 0, &slope, detail, dlen)))
+	if (e || (e = feat_param_float(l, "slope", 0, &slope, why, whylen)))
 		return e;
 	l->act = slope != 0 ? FEAT_ACT_LEAKY : FEAT_ACT_RELU;
 	l->act_alpha = (float)slope;
 	return 0;
 }
 
-static int relu6_setup(struct feat_net *n, struct feat_layer *l, char *detail, size_t dlen)
+static int relu6_setup(struct feat_net *n, struct feat_layer *l, char *why, size_t whylen)
 {
-	int e = same_setup(n, l, detail, dlen);
+	int e = same_setup(n, l, why, whylen);
 
 	l->act = FEAT_ACT_RELU6;
 	return e;
 }
 
-static int leaky_setup(struct feat_net *n, struct feat_layer *l, char *detail, size_t dlen)
+static int leaky_setup(struct feat_net *n, struct feat_layer *l, char *why, size_t whylen)
 {
 	double alpha;
-	int e = same_setup(n, l, detail, dlen);
+	int e = same_setup(n, l, why, whylen);
 
-	if (e || (e = feat_param_float(l, "alpha", 0.01, &alpha, detail, dlen)))
+	if (e || (e = feat_param_float(l, "alpha", 0.01, &alpha, why, whylen)))
 		return e;
 	l->act = FEAT_ACT_LEAKY;
 	l->act_alpha = (float)alpha;
@@ -1007,10 +1007,10 @@ static void sigmoid_forward(struct feat_net *n, struct feat_layer *l, int batch)
 	apply_act(y, cnt, FEAT_ACT_SIGMOID, 0);
 }
 
-static int add_setup(struct feat_net *n, struct feat_layer *l, char *detail, size_t dlen)
+static int add_setup(struct feat_net *n, struct feat_layer *l, char *why, size_t whylen)
 {
 	struct feat_blob *a;
-	int e = want_io(l, -2, 1, detail, dlen);
+	int e = want_io(l, -2, 1, why, whylen);
 
 	if (e)
 		return e;
@@ -1063,7 +1063,7 @@ static int pool_out(int in, int k, int s, int p0, int p1, int ceil_mode)
 	return o;
 }
 
-static int pool_setup(struct feat_net *n, struct feat_layer *l, char *detail, size_t dlen)
+static int pool_setup(struct feat_net *n, struct feat_layer *l, char *why, size_t whylen)
 {
 	struct pool *p = feat_net_alloc(n, sizeof *p);
 	const struct feat_value *mode = feat_param(l, "mode"), *pad;
@@ -1075,7 +1075,7 @@ static int pool_setup(struct feat_net *n, struct feat_layer *l, char *detail, si
 	if (!p)
 		return FEAT_E_NOMEM;
 	memset(p, 0, sizeof *p);
-	if ((e = want_io(l, 1, 1, detail, dlen)))
+	if ((e = want_io(l, 1, 1, why, whylen)))
 		return e;
 	x = IN(n, l, 0);
 	if (x->ndim != 4)
@@ -1084,11 +1084,11 @@ static int pool_setup(struct feat_net *n, struct feat_layer *l, char *detail, si
 		     (strcmp(mode->u.s, "max") && strcmp(mode->u.s, "avg"))))
 		return FAIL("layer '%s': 'mode' must be max or avg", l->name);
 	p->max = !mode || !strcmp(mode->u.s, "max");
-	if ((e = feat_param_int(l, "ceil", 0, 0, 1, &ceil_mode, detail, dlen)) ||
-	    (e = feat_param_int(l, "global", 0, 0, 1, &global, detail, dlen)) ||
-	    (e = feat_param_int(l, "exclude_pad", 0, 0, 1, &excl, detail, dlen)) ||
-	    (e = feat_param_pair(l, "kernel", 0, 1, k, detail, dlen)) ||
-	    (e = feat_param_pair(l, "stride", 1, 1, s, detail, dlen)))
+	if ((e = feat_param_int(l, "ceil", 0, 0, 1, &ceil_mode, why, whylen)) ||
+	    (e = feat_param_int(l, "global", 0, 0, 1, &global, why, whylen)) ||
+	    (e = feat_param_int(l, "exclude_pad", 0, 0, 1, &excl, why, whylen)) ||
+	    (e = feat_param_pair(l, "kernel", 0, 1, k, why, whylen)) ||
+	    (e = feat_param_pair(l, "stride", 1, 1, s, why, whylen)))
 		return e;
 	p->c = (int)x->dims[1], p->hin = (int)x->dims[2], p->win = (int)x->dims[3];
 	pad = feat_param(l, "pad");
@@ -1100,7 +1100,7 @@ static int pool_setup(struct feat_net *n, struct feat_layer *l, char *detail, si
 	} else {
 		int pp[2];
 
-		if ((e = feat_param_pair(l, "pad", 0, 0, pp, detail, dlen)))
+		if ((e = feat_param_pair(l, "pad", 0, 0, pp, why, whylen)))
 			return e;
 		p->pt = p->pb = pp[0];
 		p->pl = p->pr = pp[1];
@@ -1235,7 +1235,7 @@ static void pool_forward(struct feat_net *n, struct feat_layer *l, int batch)
 
 /* ------------------------------------------------------- inner product */
 
-static int fc_setup(struct feat_net *n, struct feat_layer *l, char *detail, size_t dlen)
+static int fc_setup(struct feat_net *n, struct feat_layer *l, char *why, size_t whylen)
 {
 	struct fc *f = feat_net_alloc(n, sizeof *f);
 	const struct feat_mtensor *wt;
@@ -1249,11 +1249,11 @@ static int fc_setup(struct feat_net *n, struct feat_layer *l, char *detail, size
 	if (!f)
 		return FEAT_E_NOMEM;
 	memset(f, 0, sizeof *f);
-	if ((e = want_io(l, 1, 1, detail, dlen)))
+	if ((e = want_io(l, 1, 1, why, whylen)))
 		return e;
 	x = IN(n, l, 0);
-	if ((e = feat_param_int(l, "axis", 1, 1, x->ndim > 1 ? x->ndim - 1 : 1, &axis, detail,
-				dlen)))
+	if ((e = feat_param_int(l, "axis", 1, 1, x->ndim > 1 ? x->ndim - 1 : 1, &axis, why,
+				whylen)))
 		return e;
 	for (int i = (int)axis; i < x->ndim; i++)
 		k *= x->dims[i];
@@ -1265,14 +1265,14 @@ static int fc_setup(struct feat_net *n, struct feat_layer *l, char *detail, size
 	if (!wt || wt->ndim != 2 || (int)wt->dims[1] != f->k)
 		return FAIL("layer '%s': weight 0 must be [Nout, %d]", l->name, f->k);
 	f->nout = (int)wt->dims[0];
-	if (!(f->w = weight(n, l, 0, (size_t)f->nout * f->k, "weights", detail, dlen)))
+	if (!(f->w = weight(n, l, 0, (size_t)f->nout * f->k, "weights", why, whylen)))
 		return FEAT_E_FORMAT;
 	f->bias = feat_net_alloc(n, sizeof(float) * (size_t)f->nout);
 	if (!f->bias)
 		return FEAT_E_NOMEM;
 	memset(f->bias, 0, sizeof(float) * (size_t)f->nout);
 	if (l->ml->nweight > 1) {
-		if (!(b = weight(n, l, 1, (size_t)f->nout, "bias", detail, dlen)))
+		if (!(b = weight(n, l, 1, (size_t)f->nout, "bias", why, whylen)))
 			return FEAT_E_FORMAT;
 		memcpy(f->bias, b, sizeof(float) * (size_t)f->nout);
 	}
@@ -1282,7 +1282,7 @@ static int fc_setup(struct feat_net *n, struct feat_layer *l, char *detail, size
 	l->params = (uint64_t)f->nout * f->k + (uint64_t)f->nout;
 	l->macs = (uint64_t)f->nout * f->k * (uint64_t)f->rows;
 	l->priv = f;
-	return feat_qfc_setup(n, l, f->k, f->nout, &f->q, detail, dlen);
+	return feat_qfc_setup(n, l, f->k, f->nout, &f->q, why, whylen);
 }
 
 struct fc_par {
@@ -1358,7 +1358,7 @@ struct l2n {
 	int mode;            /* eps_mode: 0 in the root, 1 a floor, 2 added */
 };
 
-static int l2norm_setup(struct feat_net *n, struct feat_layer *l, char *detail, size_t dlen)
+static int l2norm_setup(struct feat_net *n, struct feat_layer *l, char *why, size_t whylen)
 {
 	struct l2n *p = feat_net_alloc(n, sizeof *p);
 	const struct feat_mtensor *t;
@@ -1369,9 +1369,9 @@ static int l2norm_setup(struct feat_net *n, struct feat_layer *l, char *detail, 
 
 	if (!p)
 		return FEAT_E_NOMEM;
-	if ((e = want_io(l, 1, 1, detail, dlen)) ||
-	    (e = feat_param_float(l, "eps", 1e-10, &eps, detail, dlen)) ||
-	    (e = feat_param_int(l, "eps_mode", 0, 0, 2, &mode, detail, dlen)))
+	if ((e = want_io(l, 1, 1, why, whylen)) ||
+	    (e = feat_param_float(l, "eps", 1e-10, &eps, why, whylen)) ||
+	    (e = feat_param_int(l, "eps_mode", 0, 0, 2, &mode, why, whylen)))
 		return e;
 	p->mode = (int)mode;
 	x = IN(n, l, 0);
@@ -1382,7 +1382,7 @@ static int l2norm_setup(struct feat_net *n, struct feat_layer *l, char *detail, 
 	p->eps = (float)eps;
 	t = feat_layer_weight(l, n, 0);
 	p->shared = t && t->nbytes == sizeof(float);
-	if (!(p->scale = weight(n, l, 0, p->shared ? 1 : (size_t)p->c, "scale", detail, dlen)))
+	if (!(p->scale = weight(n, l, 0, p->shared ? 1 : (size_t)p->c, "scale", why, whylen)))
 		return FEAT_E_FORMAT;
 	set_shape(OUT(n, l, 0), x->ndim, x->dims);
 	l->params = p->shared ? 1 : (uint64_t)p->c;
@@ -1456,28 +1456,28 @@ static void l2norm_forward(struct feat_net *n, struct feat_layer *l, int batch)
 	feat_pool_for(T > 1 ? n->pool : NULL, batch * P.per, 1, l2norm_piece, &P);
 }
 
-static int l2norm_setup_scratch(struct feat_net *n, struct feat_layer *l, char *detail,
-	size_t dlen)
+static int l2norm_setup_scratch(struct feat_net *n, struct feat_layer *l, char *why,
+	size_t whylen)
 {
-	int e = l2norm_setup(n, l, detail, dlen);
+	int e = l2norm_setup(n, l, why, whylen);
 
 	return e ? e : feat_net_grow_scratch(n, ((struct l2n *)l->priv)->inner);
 }
 
 /* ---------------------------------------- shape layers: flatten, reshape */
 
-static int flatten_setup(struct feat_net *n, struct feat_layer *l, char *detail, size_t dlen)
+static int flatten_setup(struct feat_net *n, struct feat_layer *l, char *why, size_t whylen)
 {
 	struct feat_blob *x;
 	int64_t axis;
 	uint32_t od[FEAT_MAX_DIMS];
 	int e;
 
-	if ((e = want_io(l, 1, 1, detail, dlen)))
+	if ((e = want_io(l, 1, 1, why, whylen)))
 		return e;
 	x = IN(n, l, 0);
 	if ((e = feat_param_int(l, "axis", 1, 1, x->ndim > 1 ? x->ndim - 1 : 1, &axis,
-				detail, dlen)))
+				why, whylen)))
 		return e;
 	for (int i = 0; i < axis; i++)
 		od[i] = x->dims[i];
@@ -1488,7 +1488,7 @@ static int flatten_setup(struct feat_net *n, struct feat_layer *l, char *detail,
 	return 0;
 }
 
-static int reshape_setup(struct feat_net *n, struct feat_layer *l, char *detail, size_t dlen)
+static int reshape_setup(struct feat_net *n, struct feat_layer *l, char *why, size_t whylen)
 {
 	const struct feat_value *s = feat_param(l, "shape");
 	struct feat_blob *x;
@@ -1496,7 +1496,7 @@ static int reshape_setup(struct feat_net *n, struct feat_layer *l, char *detail,
 	int infer = -1, e;
 	size_t known = 1;
 
-	if ((e = want_io(l, 1, 1, detail, dlen)))
+	if ((e = want_io(l, 1, 1, why, whylen)))
 		return e;
 	x = IN(n, l, 0);
 	if (!s || s->type != FEAT_V_INTS || s->n < 1 || s->n > FEAT_MAX_DIMS ||
@@ -1552,7 +1552,7 @@ struct perm {
 			      * a 2-D transpose; else 0 */
 };
 
-static int permute_setup(struct feat_net *n, struct feat_layer *l, char *detail, size_t dlen)
+static int permute_setup(struct feat_net *n, struct feat_layer *l, char *why, size_t whylen)
 {
 	const struct feat_value *o = feat_param(l, "order");
 	struct perm *p = feat_net_alloc(n, sizeof *p);
@@ -1562,7 +1562,7 @@ static int permute_setup(struct feat_net *n, struct feat_layer *l, char *detail,
 
 	if (!p)
 		return FEAT_E_NOMEM;
-	if ((e = want_io(l, 1, 1, detail, dlen)))
+	if ((e = want_io(l, 1, 1, why, whylen)))
 		return e;
 	x = IN(n, l, 0);
 	if (!o || o->type != FEAT_V_INTS || (int)o->n != x->ndim || o->u.ints[0] != 0)
@@ -1678,9 +1678,9 @@ static void permute_forward(struct feat_net *n, struct feat_layer *l, int batch)
 /* ------------------------------------------------------ concat, softmax */
 
 static int axis_setup(struct feat_layer *l, struct feat_blob *x, int64_t *axis,
-	char *detail, size_t dlen)
+	char *why, size_t whylen)
 {
-	int e = feat_param_int(l, "axis", 1, -x->ndim + 1, x->ndim - 1, axis, detail, dlen);
+	int e = feat_param_int(l, "axis", 1, -x->ndim + 1, x->ndim - 1, axis, why, whylen);
 
 	if (!e && *axis < 0)
 		*axis += x->ndim;
@@ -1689,17 +1689,17 @@ static int axis_setup(struct feat_layer *l, struct feat_blob *x, int64_t *axis,
 	return e;
 }
 
-static int concat_setup(struct feat_net *n, struct feat_layer *l, char *detail, size_t dlen)
+static int concat_setup(struct feat_net *n, struct feat_layer *l, char *why, size_t whylen)
 {
 	struct feat_blob *a;
 	uint32_t od[FEAT_MAX_DIMS];
 	int64_t axis;
 	int e;
 
-	if ((e = want_io(l, -1, 1, detail, dlen)))
+	if ((e = want_io(l, -1, 1, why, whylen)))
 		return e;
 	a = IN(n, l, 0);
-	if ((e = axis_setup(l, a, &axis, detail, dlen)))
+	if ((e = axis_setup(l, a, &axis, why, whylen)))
 		return e;
 	memcpy(od, a->dims, sizeof od);
 	for (int i = 1; i < l->nin; i++) {
@@ -1744,12 +1744,12 @@ static void concat_forward(struct feat_net *n, struct feat_layer *l, int batch)
 	}
 }
 
-static int softmax_setup(struct feat_net *n, struct feat_layer *l, char *detail, size_t dlen)
+static int softmax_setup(struct feat_net *n, struct feat_layer *l, char *why, size_t whylen)
 {
 	int64_t axis;
-	int e = same_setup(n, l, detail, dlen);
+	int e = same_setup(n, l, why, whylen);
 
-	if (e || (e = axis_setup(l, IN(n, l, 0), &axis, detail, dlen)))
+	if (e || (e = axis_setup(l, IN(n, l, 0), &axis, why, whylen)))
 		return e;
 	l->priv = (void *)(intptr_t)axis;
 	return 0;
@@ -1833,19 +1833,19 @@ static void *feat_net_zalloc(struct feat_net *n, size_t bytes)
  * clip min=-inf, max=inf; prelu: y = x < 0 ? slope x : x, weight slope
  * [C] (per channel, axis 1) or [1].
  */
-static int act2_setup(struct feat_net *n, struct feat_layer *l, char *detail, size_t dlen)
+static int act2_setup(struct feat_net *n, struct feat_layer *l, char *why, size_t whylen)
 {
 	struct act2 *a = feat_net_zalloc(n, sizeof *a);
 	int hs = !strcmp(l->ops->type, "hardswish");
 	double al, be, lo, hi;
-	int e = same_setup(n, l, detail, dlen);
+	int e = same_setup(n, l, why, whylen);
 
 	if (!a)
 		return FEAT_E_NOMEM;
-	if (e || (e = feat_param_float(l, "alpha", hs ? 1.0 / 6 : 0.2, &al, detail, dlen)) ||
-	    (e = feat_param_float(l, "beta", 0.5, &be, detail, dlen)) ||
-	    (e = feat_param_float(l, "min", -INFINITY, &lo, detail, dlen)) ||
-	    (e = feat_param_float(l, "max", INFINITY, &hi, detail, dlen)))
+	if (e || (e = feat_param_float(l, "alpha", hs ? 1.0 / 6 : 0.2, &al, why, whylen)) ||
+	    (e = feat_param_float(l, "beta", 0.5, &be, why, whylen)) ||
+	    (e = feat_param_float(l, "min", -INFINITY, &lo, why, whylen)) ||
+	    (e = feat_param_float(l, "max", INFINITY, &hi, why, whylen)))
 		return e;
 	if (isnan(al) || isnan(be) || isnan(lo) || isnan(hi) || lo > hi)
 		return FAIL("layer '%s': bad alpha, beta, min or max", l->name);
@@ -1857,7 +1857,7 @@ static int act2_setup(struct feat_net *n, struct feat_layer *l, char *detail, si
 
 		if (c != 1 && (x->ndim < 2 || c != x->dims[1]))
 			return FAIL("layer '%s': slope must be 1 value or one a channel (f32)", l->name);
-		if (!(a->slope = weight(n, l, 0, c, "slope", detail, dlen)))
+		if (!(a->slope = weight(n, l, 0, c, "slope", why, whylen)))
 			return FEAT_E_FORMAT;
 		a->c = c;
 		a->inner = c == 1 ? x->count : x->count / c;
@@ -1952,7 +1952,7 @@ static int elt_form(const uint32_t *ad, const uint32_t *bd, const uint32_t *od, 
 	return 3;
 }
 
-static int elt_setup(struct feat_net *n, struct feat_layer *l, char *detail, size_t dlen)
+static int elt_setup(struct feat_net *n, struct feat_layer *l, char *why, size_t whylen)
 {
 	struct elt *p = feat_net_zalloc(n, sizeof *p);
 	const struct feat_value *op = feat_param(l, "op");
@@ -1965,9 +1965,9 @@ static int elt_setup(struct feat_net *n, struct feat_layer *l, char *detail, siz
 	if (!p)
 		return FEAT_E_NOMEM;
 	if (l->nin != 1 && l->nin != 2)
-		return want_io(l, 2, 1, detail, dlen);
-	if ((e = want_io(l, l->nin, 1, detail, dlen)) ||
-	    (e = feat_param_int(l, "const_first", 0, 0, 1, &cf, detail, dlen)))
+		return want_io(l, 2, 1, why, whylen);
+	if ((e = want_io(l, l->nin, 1, why, whylen)) ||
+	    (e = feat_param_int(l, "const_first", 0, 0, 1, &cf, why, whylen)))
 		return e;
 	p->op = -1;
 	for (int i = 0; op && op->type == FEAT_V_STR && i < 6; i++)
@@ -2002,7 +2002,7 @@ static int elt_setup(struct feat_net *n, struct feat_layer *l, char *detail, siz
 
 			for (int i = 1; i < nd; i++)
 				c *= bd[i];
-			if (!(p->w = weight(n, l, 0, c, "operand", detail, dlen)))
+			if (!(p->w = weight(n, l, 0, c, "operand", why, whylen)))
 				return FEAT_E_FORMAT;
 		}
 	}
@@ -2153,7 +2153,7 @@ struct padp {
 	float value;
 };
 
-static int pad_setup(struct feat_net *n, struct feat_layer *l, char *detail, size_t dlen)
+static int pad_setup(struct feat_net *n, struct feat_layer *l, char *why, size_t whylen)
 {
 	struct padp *p = feat_net_zalloc(n, sizeof *p);
 	const struct feat_value *v = feat_param(l, "pads");
@@ -2163,8 +2163,8 @@ static int pad_setup(struct feat_net *n, struct feat_layer *l, char *detail, siz
 
 	if (!p)
 		return FEAT_E_NOMEM;
-	if ((e = want_io(l, 1, 1, detail, dlen)) ||
-	    (e = feat_param_float(l, "value", 0, &val, detail, dlen)))
+	if ((e = want_io(l, 1, 1, why, whylen)) ||
+	    (e = feat_param_float(l, "value", 0, &val, why, whylen)))
 		return e;
 	x = IN(n, l, 0);
 	if (!v || v->type != FEAT_V_INTS || (int)v->n != 2 * x->ndim || v->u.ints[0] ||
@@ -2229,7 +2229,7 @@ struct red {
 	int64_t axis, start, end, step;  /* slice */
 };
 
-static int reduce_setup(struct feat_net *n, struct feat_layer *l, char *detail, size_t dlen)
+static int reduce_setup(struct feat_net *n, struct feat_layer *l, char *why, size_t whylen)
 {
 	struct red *r = feat_net_zalloc(n, sizeof *r);
 	const struct feat_value *m = feat_param(l, "mode"), *ax = feat_param(l, "axes");
@@ -2241,8 +2241,8 @@ static int reduce_setup(struct feat_net *n, struct feat_layer *l, char *detail, 
 
 	if (!r)
 		return FEAT_E_NOMEM;
-	if ((e = want_io(l, 1, 1, detail, dlen)) ||
-	    (e = feat_param_int(l, "keepdims", 1, 0, 1, &keep, detail, dlen)))
+	if ((e = want_io(l, 1, 1, why, whylen)) ||
+	    (e = feat_param_int(l, "keepdims", 1, 0, 1, &keep, why, whylen)))
 		return e;
 	x = IN(n, l, 0);
 	r->mode = !m || m->type != FEAT_V_STR ? -1 : !strcmp(m->u.s, "mean") ? 0 :
@@ -2310,7 +2310,7 @@ static void reduce_forward(struct feat_net *n, struct feat_layer *l, int batch)
 	}
 }
 
-static int slice_setup(struct feat_net *n, struct feat_layer *l, char *detail, size_t dlen)
+static int slice_setup(struct feat_net *n, struct feat_layer *l, char *why, size_t whylen)
 {
 	struct red *r = feat_net_zalloc(n, sizeof *r);
 	struct feat_blob *x;
@@ -2319,14 +2319,14 @@ static int slice_setup(struct feat_net *n, struct feat_layer *l, char *detail, s
 
 	if (!r)
 		return FEAT_E_NOMEM;
-	if ((e = want_io(l, 1, 1, detail, dlen)))
+	if ((e = want_io(l, 1, 1, why, whylen)))
 		return e;
 	x = IN(n, l, 0);
-	if ((e = axis_setup(l, x, &r->axis, detail, dlen)) ||
-	    (e = feat_param_int(l, "start", 0, 0, x->dims[r->axis] - 1, &r->start, detail, dlen)) ||
+	if ((e = axis_setup(l, x, &r->axis, why, whylen)) ||
+	    (e = feat_param_int(l, "start", 0, 0, x->dims[r->axis] - 1, &r->start, why, whylen)) ||
 	    (e = feat_param_int(l, "end", x->dims[r->axis], r->start + 1, INT64_MAX, &r->end,
-				detail, dlen)) ||
-	    (e = feat_param_int(l, "step", 1, 1, 1 << 30, &r->step, detail, dlen)))
+				why, whylen)) ||
+	    (e = feat_param_int(l, "step", 1, 1, 1 << 30, &r->step, why, whylen)))
 		return e;
 	if (r->end > x->dims[r->axis])
 		r->end = x->dims[r->axis];
@@ -2377,7 +2377,7 @@ struct mm {
 	size_t mats;                                    /* products an image */
 };
 
-static int matmul_setup(struct feat_net *n, struct feat_layer *l, char *detail, size_t dlen)
+static int matmul_setup(struct feat_net *n, struct feat_layer *l, char *why, size_t whylen)
 {
 	struct mm *p = feat_net_zalloc(n, sizeof *p);
 	struct feat_blob *a, *b;
@@ -2386,7 +2386,7 @@ static int matmul_setup(struct feat_net *n, struct feat_layer *l, char *detail, 
 
 	if (!p)
 		return FEAT_E_NOMEM;
-	if ((e = want_io(l, 2, 1, detail, dlen)))
+	if ((e = want_io(l, 2, 1, why, whylen)))
 		return e;
 	a = IN(n, l, 0), b = IN(n, l, 1);
 	nd = a->ndim;
@@ -2465,18 +2465,18 @@ struct lnorm {
 	const float *g, *b;
 };
 
-static int layernorm_setup(struct feat_net *n, struct feat_layer *l, char *detail, size_t dlen)
+static int layernorm_setup(struct feat_net *n, struct feat_layer *l, char *why, size_t whylen)
 {
 	struct lnorm *p = feat_net_zalloc(n, sizeof *p);
 	struct feat_blob *x;
 	int64_t axis;
 	double eps;
-	int e = same_setup(n, l, detail, dlen);
+	int e = same_setup(n, l, why, whylen);
 
 	if (!p)
 		return FEAT_E_NOMEM;
-	if (e || (e = axis_setup(l, IN(n, l, 0), &axis, detail, dlen)) ||
-	    (e = feat_param_float(l, "eps", 1e-5, &eps, detail, dlen)))
+	if (e || (e = axis_setup(l, IN(n, l, 0), &axis, why, whylen)) ||
+	    (e = feat_param_float(l, "eps", 1e-5, &eps, why, whylen)))
 		return e;
 	x = IN(n, l, 0);
 	if (!(eps >= 0 && eps < 1e30))
@@ -2488,9 +2488,9 @@ static int layernorm_setup(struct feat_net *n, struct feat_layer *l, char *detai
 	if (l->ml->nweight > 2)
 		return FAIL("layer '%s': %u weights (gamma and beta at most)", l->name,
 			    l->ml->nweight);
-	if (l->ml->nweight > 0 && !(p->g = weight(n, l, 0, p->inner, "gamma", detail, dlen)))
+	if (l->ml->nweight > 0 && !(p->g = weight(n, l, 0, p->inner, "gamma", why, whylen)))
 		return FEAT_E_FORMAT;
-	if (l->ml->nweight > 1 && !(p->b = weight(n, l, 1, p->inner, "beta", detail, dlen)))
+	if (l->ml->nweight > 1 && !(p->b = weight(n, l, 1, p->inner, "beta", why, whylen)))
 		return FEAT_E_FORMAT;
 	l->macs = 4 * x->count;
 	l->params = p->inner * l->ml->nweight;
@@ -2509,17 +2509,17 @@ static void layernorm_forward(struct feat_net *n, struct feat_layer *l, int batc
 	feat_kern_active()->layernorm(X, Y, rows, p->inner, p->eps, p->g, p->b);
 }
 
-static int unary_setup(struct feat_net *n, struct feat_layer *l, char *detail, size_t dlen)
+static int unary_setup(struct feat_net *n, struct feat_layer *l, char *why, size_t whylen)
 {
 	static const char *const names[] = { "sqrt", "erf", "gelu", "pow" };
 	const struct feat_value *op = feat_param(l, "op");
 	struct unary *p = feat_net_zalloc(n, sizeof *p);
 	double ex;
-	int e = same_setup(n, l, detail, dlen);
+	int e = same_setup(n, l, why, whylen);
 
 	if (!p)
 		return FEAT_E_NOMEM;
-	if (e || (e = feat_param_float(l, "exponent", 1, &ex, detail, dlen)))
+	if (e || (e = feat_param_float(l, "exponent", 1, &ex, why, whylen)))
 		return e;
 	p->op = -1;
 	for (int i = 0; op && op->type == FEAT_V_STR && i < 4; i++)
@@ -2566,14 +2566,14 @@ static void unary_forward(struct feat_net *n, struct feat_layer *l, int batch)
 }
 
 /* const: weight W, the same for every image of the batch */
-static int const_setup(struct feat_net *n, struct feat_layer *l, char *detail, size_t dlen)
+static int const_setup(struct feat_net *n, struct feat_layer *l, char *why, size_t whylen)
 {
 	const struct feat_mtensor *t;
 	uint32_t od[FEAT_MAX_DIMS];
 	size_t c = 1;
 	int e;
 
-	if ((e = want_io(l, 1, 1, detail, dlen)))
+	if ((e = want_io(l, 1, 1, why, whylen)))
 		return e;
 	t = feat_layer_weight(l, n, 0);
 	if (!t || t->ndim < 1 || t->ndim >= FEAT_MAX_DIMS)
@@ -2582,7 +2582,7 @@ static int const_setup(struct feat_net *n, struct feat_layer *l, char *detail, s
 	od[0] = 1;
 	for (int i = 0; i < t->ndim; i++)
 		od[i + 1] = t->dims[i], c *= t->dims[i];
-	if (!c || !weight(n, l, 0, c, "value", detail, dlen))
+	if (!c || !weight(n, l, 0, c, "value", why, whylen))
 		return c ? FEAT_E_FORMAT : FAIL("layer '%s': empty weight", l->name);
 	set_shape(OUT(n, l, 0), t->ndim + 1, od);
 	l->priv = (void *)t->data;
