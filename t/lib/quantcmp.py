@@ -2,12 +2,12 @@
 """quantcmp.py - an int8 model's output against its fp32 model's, record by
 record, from two featwrite -f jsonl files of the same records.
 
-Usage: quantcmp.py dets FP32.jsonl INT8.jsonl MIN% [SCORE]  (ssd-detect output)
+Usage: quantcmp.py dets FP32.jsonl INT8.jsonl MIN% [SCORE [IOU]]  (ssd-detect output)
        quantcmp.py codes FP32.jsonl INT8.jsonl MIN%  (deepbit-extract output)
 
 dets: a record matches when both have no detection, or the top-scoring
-box of each overlaps the other's by IoU >= 0.9 (any class: the box
-cropbox takes); with SCORE, only the records where fp32's top box scores
+box of each overlaps the other's by IoU >= 0.9, or IOU (any class: the
+box cropbox takes); SCORE - counts every record; with SCORE, only the records where fp32's top box scores
 at least SCORE count (a photo with an item, not a near-tie of background
 boxes at the confidence threshold).  codes: the share of code bits that are equal, over all
 records.  Prints the figure and exits 1 when it is under MIN%, 2 when the
@@ -32,7 +32,8 @@ def iou(a, b):
 
 def main():
     mode, fa, fb, want = sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4])
-    minscore = float(sys.argv[5]) if len(sys.argv) > 5 else None
+    minscore = float(sys.argv[5]) if len(sys.argv) > 5 and sys.argv[5] != "-" else None
+    need = float(sys.argv[6]) if len(sys.argv) > 6 else 0.9
     a, b = load(fa), load(fb)
     if sorted(a) != sorted(b) or not a:
         print("quantcmp: the two files do not hold the same records")
@@ -55,7 +56,7 @@ def main():
             else:
                 ta = max(da, key=lambda d: d["score"])["box"]
                 tb = max(db, key=lambda d: d["score"])["box"]
-                good += iou(ta, tb) >= 0.9
+                good += iou(ta, tb) >= need
         else:
             ca, cb = int(ra["code"], 16), int(rb["code"], 16)
             bits = ra["bits"]
