@@ -81,10 +81,9 @@ static int bsetup(struct feat_net *n, const struct feat_qconv_shape *s, struct f
 	};
 	q->xq_bytes = (size_t)q->g.hp * q->g.wp * (size_t)cp * 2;
 	q->xq_bytes = (q->xq_bytes + 63) / 64 * 64;
-	/* B panels packed at a time: 16 (512 columns), so that the weights
-	 * are read once for 512 columns (the AVX-512 product blocks K, so
-	 * that 16 panels' block of it stays in L2: kern/avx512/gemm_bf16.c) */
-	q->nb = 16;
+	/* B panels packed at a time: about 512 KB of them, 1 to 8 */
+	q->nb = (int)(((size_t)1 << 19) / ((size_t)K * FEAT_B_NR * 2));
+	q->nb = q->nb < 1 ? 1 : q->nb > 8 ? 8 : q->nb;
 	q->panel_bytes = (size_t)K * FEAT_B_NR * 2 * q->nb;
 	*scratch = (q->xq_bytes + q->panel_bytes) / sizeof(float) + 16;
 	*out = q;

@@ -14,8 +14,8 @@
  *
  * Where the CPU has AVX512_BF16, two more columns: the bf16 panel product
  * (kern/bf16.h) on the same shape, called as a bf16 convolution layer
- * calls it (A packed once; B in groups of 16 pre-packed 32-column panels;
- * the packing not timed), or the bf16 GEMV for N = 1, in
+ * calls it (A packed once; B in groups of pre-packed 32-column panels of
+ * about 512 KB, 1 to 8; the packing not timed), or the bf16 GEMV for N = 1, in
  * GFLOP/s and as a share of the measured bf16 peak.
  */
 #include <math.h>
@@ -107,11 +107,12 @@ static double run_bf16(const struct feat_kern *k, const float *A, const float *B
 	int K, float *C, int reps)
 {
 	int K2 = (K + 1) / 2 * 2, np = (N + FEAT_B_NR - 1) / FEAT_B_NR;
-	int nb = 16;
+	int nb = (int)(((size_t)1 << 19) / ((size_t)K2 * FEAT_B_NR * 2));
 	uint16_t *ap = feat_aligned_alloc(2 * feat_bpack_a_elems(M, K2));
 	uint16_t *bp = feat_aligned_alloc(2 * (size_t)K2 * FEAT_B_NR * np);
 	double best = 1e30;
 
+	nb = nb < 1 ? 1 : nb > 8 ? 8 : nb;
 	if (!ap || !bp) {
 		free(ap);
 		free(bp);

@@ -1,7 +1,6 @@
 /*
  * avx512/gemm_bf16.c - the bf16 family (kern/bf16.h) with AVX-512 BF16: the
- * panel product as a 12 x 32 tile of fp32 sums in 24 registers (K in
- * blocks of up to 768, the sums kept in C between blocks), each step
+ * panel product as a 12 x 32 tile of fp32 sums in 24 registers, each step
  * of a pair of k one vdpbf16ps per register (the bf16 pairs of 16 pixels a
  * vector, two vectors, by the pair of weights of a row broadcast from the
  * packed A), bias and ReLU on the way to the store; the rounding of an
@@ -23,19 +22,16 @@
 #define RELU(v) _mm512_max_ps(_mm512_setzero_ps(), v)
 
 BF16 static inline void store_row(const struct feat_bgemm_args *a, int m, int j0, __m512 s0,
-	__m512 s1, __mmask16 k0, __mmask16 k1, int last)
+	__m512 s1, __mmask16 k0, __mmask16 k1)
 {
 	float *c = a->C + (size_t)m * a->ldc + j0;
+	__m512 b = _mm512_set1_ps(a->bias ? a->bias[m] : 0.0f);
 
-	if (last) {
-		__m512 b = _mm512_set1_ps(a->bias ? a->bias[m] : 0.0f);
-
-		s0 = _mm512_add_ps(s0, b);
-		s1 = _mm512_add_ps(s1, b);
-		if (a->relu) {
-			s0 = RELU(s0);
-			s1 = RELU(s1);
-		}
+	s0 = _mm512_add_ps(s0, b);
+	s1 = _mm512_add_ps(s1, b);
+	if (a->relu) {
+		s0 = RELU(s0);
+		s1 = RELU(s1);
 	}
 	_mm512_mask_storeu_ps(c, k0, s0);
 	_mm512_mask_storeu_ps(c + 16, k1, s1);
@@ -43,30 +39,21 @@ BF16 static inline void store_row(const struct feat_bgemm_args *a, int m, int j0
 
 #define ROWS(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11)
 
-/* One 12 x 32 tile over the pairs [kp, kp + kn) of K: rows [i0, i0 + 12)
- * against the panel of columns [j0, j0 + n); the sums start at 0 (first)
- * or at what C holds (the earlier pairs' sums, stored as they were), and
- * the bias and ReLU are applied after the last pairs. */
-BF16 static void tile(const struct feat_bgemm_args *a, int i0, int j0, int n, int kp, int kn,
-	int first, int last)
+/* One 12 x 32 tile: rows [i0, i0 + 12) against the panel of columns
+ * [j0, j0 + n). */
+BF16 static void tile(const struct feat_bgemm_args *a, int i0, int j0, int n)
 {
+	int K2 = a->K / 2;
 	__mmask16 k0 = n >= 16 ? 0xffff : (__mmask16)((1u << n) - 1);
 	__mmask16 k1 = n >= 32 ? 0xffff : n <= 16 ? 0 : (__mmask16)((1u << (n - 16)) - 1);
-	const int32_t *w = (const int32_t *)(const void *)(a->ap + (size_t)i0 * a->K) +
-			   (size_t)kp * FEAT_B_MR;
-	const uint16_t *b = a->bp + (size_t)(j0 / FEAT_B_NR) * a->K * FEAT_B_NR +
-			    (size_t)kp * 2 * FEAT_B_NR;
+	const int32_t *w = (const int32_t *)(const void *)(a->ap + (size_t)i0 * a->K);
+	const uint16_t *b = a->bp + (size_t)(j0 / FEAT_B_NR) * a->K * FEAT_B_NR;
 	int rows = a->M - i0 < FEAT_B_MR ? a->M - i0 : FEAT_B_MR;
-#define DECL(r) __m512 s##r##0 = _mm512_setzero_ps(), s##r##1 = _mm512_setzero_ps(); \
-	if (!first && r < rows) { \
-		const float *c = a->C + (size_t)(i0 + r) * a->ldc + j0; \
-		s##r##0 = _mm512_maskz_loadu_ps(k0, c); \
-		s##r##1 = _mm512_maskz_loadu_ps(k1, c + 16); \
-	}
+#define DECL(r) __m512 s##r##0 = _mm512_setzero_ps(), s##r##1 = _mm512_setzero_ps();
 	ROWS(DECL)
 #undef DECL
 
-	for (int k = 0; k < kn; k++) {
+	for (int k = 0; k < K2; k++) {
 		__m512bh b0 = (__m512bh)_mm512_loadu_si512(b), b1 = (__m512bh)_mm512_loadu_si512(b + 32);
 #define STEP(r) { __m512bh wr = (__m512bh)_mm512_set1_epi32(w[r]); \
 		s##r##0 = _mm512_dpbf16_ps(s##r##0, b0, wr); \
@@ -76,32 +63,16 @@ BF16 static void tile(const struct feat_bgemm_args *a, int i0, int j0, int n, in
 		b += 2 * FEAT_B_NR;
 		w += FEAT_B_MR;
 	}
-#define STORE(r) if (r < rows) store_row(a, i0 + r, j0, s##r##0, s##r##1, k0, k1, last);
+#define STORE(r) if (r < rows) store_row(a, i0 + r, j0, s##r##0, s##r##1, k0, k1);
 	ROWS(STORE)
 #undef STORE
 }
 
-/* Pairs of K a block: at most 384 (1.5 KB of a row of A, 48 KB of a B
- * panel), in blocks of equal length, so that a 12-row block of A stays
- * in L1 while it runs against every panel of the call, and the panels'
- * block stays in L2.  The fp32 sums of a longer K go through C between
- * blocks unchanged: the result is the same as in one pass. */
-#define KC2 384
-
 BF16 void feat_bgemm_avx512(const struct feat_bgemm_args *a)
 {
-	int K2 = a->K / 2, nblk = (K2 + KC2 - 1) / KC2, kc;
-
-	nblk = nblk < 1 ? 1 : nblk;
-	kc = (K2 + nblk - 1) / nblk;
-	for (int kp = 0; kp < K2 || kp == 0; kp += kc) {
-		int kn = K2 - kp < kc ? K2 - kp : kc;
-
-		for (int i0 = 0; i0 < a->M; i0 += FEAT_B_MR)
-			for (int j0 = 0; j0 < a->n; j0 += FEAT_B_NR)
-				tile(a, i0, j0, a->n - j0 < FEAT_B_NR ? a->n - j0 : FEAT_B_NR, kp,
-				     kn, kp == 0, kp + kc >= K2);
-	}
+	for (int i0 = 0; i0 < a->M; i0 += FEAT_B_MR)
+		for (int j0 = 0; j0 < a->n; j0 += FEAT_B_NR)
+			tile(a, i0, j0, a->n - j0 < FEAT_B_NR ? a->n - j0 : FEAT_B_NR);
 }
 
 /* 16 floats to bf16 in the low halves of 16 32-bit lanes. */
