@@ -92,7 +92,9 @@ MAN3     := $(wildcard man/man3/*.3)
 # imply too (SSE3 to 4.2, POPCNT, CRC32, AVX, XSAVE; F16C with clang): make
 # check-kern-flags compares them.  The int8 kernels (avx512/gemm_u8s8.c)
 # enable AVX512_VNNI per function (target attribute), and the table uses
-# them only when feat_kern_cpu_vnni() finds it; BF16 will do the same.
+# them only when feat_kern_cpu_vnni() finds it; the bf16 ones
+# (avx512/gemm_bf16.c) likewise enable AVX512_BF16, used when
+# feat_kern_cpu_bf16() finds it.
 AVX512_FLAGS := -mavx512f -mavx512bw -mavx512dq -mavx512vl -mfma -mavx2
 # The AVX-512 kernels' CFLAGS: the build's, but for the fuzz build (below).
 KERN_CFLAGS ?= $(CFLAGS)

@@ -10,6 +10,7 @@
  *                                        PCA + ITQ codes on a layer's features
  *   featmodel quantize --calib STREAM -o OUT.fm MODEL
  *                                        int8 convolutions, calibrated on STREAM
+ *   featmodel quantize --bf16 -o OUT.fm MODEL    the same layers bf16 (no calibration)
  *
  * Like every program, it uses <feat.h> and cmd/common alone: info, bench
  * and run go through feat_net(3) (the layer table, per-layer timing, raw
@@ -59,6 +60,9 @@ static const char usage[] =
 	"                          and write OUT: MODEL with its convolutions (but\n"
 	"                          the first) and large inner products (but those\n"
 	"                          of --fp32) marked int8, with their input scales\n"
+	"  quantize --bf16 -o OUT MODEL\n"
+	"                          the same layers marked bf16 instead (bfloat16\n"
+	"                          weights and inputs, fp32 sums): no calibration\n"
 	"\n"
 	"  -b, --batch N     batch size for bench, run (default from IN's size) and\n"
 	"                    fitcodes (default 16)\n"
@@ -79,6 +83,7 @@ static const char usage[] =
 	"      --percentile P  quantize: each input's step covers P%% of its non-zero\n"
 	"                    |values| (default 100: the largest)\n"
 	"      --fp32 LAYER  quantize: keep LAYER fp32 (repeatable, or a comma list)\n"
+	"      --bf16        quantize: mark the layers bf16, not int8 (no --calib)\n"
 	FEAT_CLI_HELP
 	"\n"
 	"The kernel path (ref, avx512 or blas) is chosen from the CPU; the\n"
@@ -106,6 +111,7 @@ struct opts {
 	double percentile;
 	const char *fp32[MAXSET];
 	int nfp32;
+	int bf16;                      /* quantize --bf16 */
 };
 
 static void parse(int argc, char **argv, struct opts *o)
@@ -125,6 +131,7 @@ static void parse(int argc, char **argv, struct opts *o)
 		{ "calib", required_argument, NULL, 0x2008 },
 		{ "percentile", required_argument, NULL, 0x2009 },
 		{ "fp32", required_argument, NULL, 0x200a },
+		{ "bf16", no_argument, NULL, 0x200b },
 		FEAT_CLI_LONGOPTS,
 		{ NULL, 0, NULL, 0 }
 	};
@@ -171,6 +178,7 @@ static void parse(int argc, char **argv, struct opts *o)
 				feat_die_usage("--fp32: at most %d times", MAXSET);
 			o->fp32[o->nfp32++] = optarg;
 			break;
+		case 0x200b: o->bf16 = 1; break;
 		}
 	}
 	if (argc - optind < 2)
@@ -186,13 +194,19 @@ static void parse(int argc, char **argv, struct opts *o)
 			       o->cmd);
 	fit = !strcmp(o->cmd, "fitcodes");
 	quant = !strcmp(o->cmd, "quantize");
-	if (!quant && (o->calib || o->nfp32 || o->percentile != 100))
-		feat_die_usage("--calib, --percentile and --fp32 belong to quantize");
+	if (!quant && (o->calib || o->nfp32 || o->percentile != 100 || o->bf16))
+		feat_die_usage("--calib, --percentile, --fp32 and --bf16 belong to quantize");
+	if (quant && o->bf16) {
+		if (!o->output)
+			feat_die_usage("quantize --bf16: give the file to write with -o OUT.fm");
+		if (o->calib || o->percentile != 100)
+			feat_die_usage("quantize --bf16 needs no calibration: no --calib or --percentile");
+	}
 	if (quant) {
-		if (!o->output || !o->calib)
+		if (!o->output || (!o->calib && !o->bf16))
 			feat_die_usage("quantize: give the calibration stream with --calib STREAM and the file to write with -o OUT.fm");
 		if (o->nset || o->labels || o->bits || o->from || o->features)
-			feat_die_usage("quantize takes --calib, -o, --percentile and --fp32");
+			feat_die_usage("quantize takes --calib, -o, --percentile, --fp32 and --bf16");
 		if (o->nargs != 0)
 			feat_die_usage("%s: wrong number of arguments", o->cmd);
 		return;
@@ -234,7 +248,7 @@ static void info(feat_net *n)
 	struct feat_net_info ni;
 	struct feat_net_layer l;
 	uint64_t macs = 0, params = 0;
-	int blocked = 0, quantised = 0, qmodel = 0;
+	int blocked = 0, quantised = 0, qmodel = 0, halves = 0;
 	char shape[64], text[4096];
 	const char *key;
 
@@ -262,6 +276,9 @@ static void info(feat_net *n)
 		if (l.int8) {
 			printf("  int8 (input step %.4g, zero %d)", l.quant_step, l.quant_zero);
 			quantised++;
+		} else if (l.bf16) {
+			printf("  bf16");
+			halves++;
 		} else if (!strcmp(l.type, "conv") && qmodel) {
 			printf("  fp32");
 		}
@@ -281,6 +298,10 @@ static void info(feat_net *n)
 		printf("int8: %d layers quantised (u8 x s8); %s\n", quantised,
 		       feat_kernel_has_int8() ? "they run int8 on this path" :
 		       "they run fp32 here (this path has no int8 product: no AVX512_VNNI, or OpenBLAS)");
+	if (halves)
+		printf("bf16: %d layers in bf16 (fp32 sums); %s\n", halves,
+		       feat_kernel_has_bf16() ? "they run bf16 on this path" :
+		       "they run fp32 here (this path has no bf16 product: no AVX512_BF16, or OpenBLAS)");
 	{
 		size_t shared, own;
 
@@ -357,8 +378,8 @@ static void cpu_name(char *buf, size_t len)
 
 static void bench(feat_net *n, const struct opts *o)
 {
-	int batch = o->batch ? o->batch : 1, e, nq = 0;
-	double t0, t, macs = 0, peak, qpeak = 0, med, *pass;
+	int batch = o->batch ? o->batch : 1, e, nq = 0, nb = 0;
+	double t0, t, macs = 0, peak, qpeak = 0, bpeak = 0, med, *pass;
 	const char *kname = feat_kernel_name();
 	struct feat_net_layer l;
 	char cpu[256];
@@ -368,9 +389,14 @@ static void bench(feat_net *n, const struct opts *o)
 	cpu_name(cpu, sizeof cpu);
 	peak = feat_kernel_peak();
 	for (int i = 0; feat_net_layer(n, i, &l) == 0; i++)
+	{
 		nq += !l.folded && l.int8;
+		nb += !l.folded && l.bf16;
+	}
 	if (nq && feat_kernel_has_int8())
 		qpeak = feat_kernel_int8_peak();
+	if (nb && feat_kernel_has_bf16())
+		bpeak = feat_kernel_bf16_peak();
 	if ((e = feat_net_reserve(n, batch)))
 		feat_die(FEAT_EXIT_SYSTEM, "batch %d: %s", batch, feat_strerror(e));
 	fill_input(n, batch);
@@ -397,6 +423,11 @@ static void bench(feat_net *n, const struct opts *o)
 	if (qpeak > 0)
 		printf("its int8 peak (vpdpbusd), measured: %.1f Gop/s: the %%peak of the %d int8 layers\n",
 		       qpeak, nq);
+	if (bpeak > 0)
+		printf("its bf16 peak (vdpbf16ps), measured: %.1f GFLOP/s: the %%peak of the %d bf16 layers\n",
+		       bpeak, nb);
+	else if (nb)
+		printf("the %d bf16 layers run fp32 here (this path has no bf16 product)\n", nb);
 	printf("%-4s %-10s %-20s %10s %7s %9s %6s\n", "#", "type", "name", "ms/batch", "time",
 	       "GFLOP/s", "%peak");
 	for (int i = 0; feat_net_layer(n, i, &l) == 0; i++) {
@@ -409,6 +440,8 @@ static void bench(feat_net *n, const struct opts *o)
 		       100 * l.seconds / t, gf);
 		if (qpeak > 0 && l.int8)
 			printf(" %5.0f%% int8", 100 * gf / qpeak);
+		else if (bpeak > 0 && l.bf16)
+			printf(" %5.0f%% bf16", 100 * gf / bpeak);
 		else if (peak > 0)
 			printf(" %5.0f%%", 100 * gf / peak);
 		putchar('\n');
@@ -613,19 +646,46 @@ static void fitcodes(const struct opts *o)
  * FEAT_QUANTIZE_MAX_RECORDS; error records are skipped and counted), OUT
  * written whole or not at all.
  */
+/* The result of q written to o->output, whole or not at all; q freed. */
+static void quantize_write(const struct opts *o, feat_quantizer *q)
+{
+	struct feat_quantize_info qi;
+	struct feat_quantize_layer ql;
+	struct feat_outfile *out;
+	unsigned char *bytes;
+	size_t nbytes;
+	char why[1024];
+	int e;
+
+	if ((e = feat_quantize_finish(q, &bytes, &nbytes, why, sizeof why)))
+		feat_die(feat_cli_exit_code(e, FEAT_EXIT_STREAM), "%s: %s", o->output, why);
+	for (int i = 0; feat_quantize_layer(q, i, &ql) == 0; i++)
+		if (ql.int8)
+			feat_info("%s: input |x| <= %.4g%s: step %.4g, zero point %d", ql.name,
+				  ql.amax, ql.vmin < 0 ? " (signed)" : "", ql.step, ql.zero);
+	out = feat_cli_create(o->output);
+	if ((e = feat_write_full(out->fd, bytes, nbytes)))
+		feat_die(FEAT_EXIT_SYSTEM, "%s: write error: %s", o->output, strerror(e));
+	free(bytes);
+	feat_cli_commit(out);
+	feat_quantize_info(q, &qi);
+	if (feat_verbose >= 0 && o->bf16)
+		printf("%s: %d layers bf16, %d kept fp32 by --fp32\n", o->output, qi.bf16, qi.kept);
+	else if (feat_verbose >= 0)
+		printf("%s: %d layers int8, %d kept fp32 by --fp32, calibrated on %zu records (percentile %g)\n",
+		       o->output, qi.int8, qi.kept, qi.records, o->percentile);
+	feat_quantize_free(q);
+}
+
 static void quantize(const struct opts *o)
 {
 	char path[4096], why[1024];
 	const char *sname;
 	struct feat_quantize_opts qo;
 	struct feat_quantize_info qi;
-	struct feat_quantize_layer ql;
-	struct feat_outfile *out;
 	struct feat_rec r;
 	feat_quantizer *q;
 	feat_reader *rd;
-	unsigned char *bytes;
-	size_t nbytes;
 	uint64_t skipped = 0;
 	int e, fd;
 
@@ -635,10 +695,15 @@ static void quantize(const struct opts *o)
 	qo.percentile = o->percentile;
 	qo.fp32 = o->fp32;
 	qo.nfp32 = o->nfp32;
+	qo.bf16 = o->bf16;
 	if ((e = feat_quantize_open(&q, path, &qo, why, sizeof why))) {
 		if (e == FEAT_E_NOTFOUND)
 			feat_die(FEAT_EXIT_USAGE, "--fp32 %s", why);
 		feat_die(feat_cli_exit_code(e, FEAT_EXIT_STREAM), "%s", why);
+	}
+	if (o->bf16) {
+		quantize_write(o, q);
+		return;
 	}
 	rd = feat_cli_open_reader(o->calib, &fd);
 	sname = strcmp(o->calib, "-") ? o->calib : "standard input";
@@ -677,22 +742,7 @@ static void quantize(const struct opts *o)
 	feat_quantize_info(q, &qi);
 	if (!qi.records)
 		feat_die(FEAT_EXIT_STREAM, "%s: no ok record to calibrate on", sname);
-	if ((e = feat_quantize_finish(q, &bytes, &nbytes, why, sizeof why)))
-		feat_die(feat_cli_exit_code(e, FEAT_EXIT_STREAM), "%s: %s", o->output, why);
-	for (int i = 0; feat_quantize_layer(q, i, &ql) == 0; i++)
-		if (ql.int8)
-			feat_info("%s: input |x| <= %.4g%s: step %.4g, zero point %d", ql.name,
-				  ql.amax, ql.vmin < 0 ? " (signed)" : "", ql.step, ql.zero);
-	out = feat_cli_create(o->output);
-	if ((e = feat_write_full(out->fd, bytes, nbytes)))
-		feat_die(FEAT_EXIT_SYSTEM, "%s: write error: %s", o->output, strerror(e));
-	free(bytes);
-	feat_cli_commit(out);
-	feat_quantize_info(q, &qi);
-	if (feat_verbose >= 0)
-		printf("%s: %d layers int8, %d kept fp32 by --fp32, calibrated on %zu records (percentile %g)\n",
-		       o->output, qi.int8, qi.kept, qi.records, o->percentile);
-	feat_quantize_free(q);
+	quantize_write(o, q);
 }
 
 int main(int argc, char **argv)

@@ -1,18 +1,19 @@
 #!/usr/bin/python3
-"""quanteval.py - an int8 model (featmodel quantize) against its fp32 model
-on photos neither was calibrated on: the accuracy guards of issue 16.
+"""quanteval.py - an int8 or bf16 model (featmodel quantize) against its
+fp32 model on photos neither was calibrated on: the accuracy guards of
+issue 16.
 
-    /usr/bin/python3 contrib/eval/quanteval.py --fp32 SSD.fm --int8 SSD8.fm
-        [--codes DEEPBIT.fm,DEEPBIT8.fm]... [--set b,held-out] [-n 300]
-        [--seed 1] [--dir DIR]
+    /usr/bin/python3 contrib/eval/quanteval.py --fp32 SSD.fm [--int8 SSD8.fm]
+        [--bf16 SSD16.fm] [--codes DEEPBIT.fm,DEEPBIT8.fm]... [--set b,held-out]
+        [-n 300] [--seed 1] [--dir DIR]
 
 The photos are deteval.py's (same options, same sets: generator B and the
 project's held-out detector scenes).  For each set it prints
 
-  top=     photos whose top-scoring detection (any class) in the int8 run
+  top=     photos whose top-scoring detection (any class) in the int8 (bf16) run
            overlaps the fp32 run's by IoU >= 0.9 (both without detection
            counts as a match): the box cropbox takes;
-  AP50, mAP50, main   deteval's figures for fp32 and for int8;
+  AP50, mAP50, main   deteval's figures for fp32 and for int8 (bf16);
   codes    for each --codes pair, the share of equal code bits over the
            photos' codes (imgprep -m MODEL | deepbit-extract -m MODEL).
 
@@ -50,29 +51,39 @@ def codes(files, model, binpath):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--fp32", required=True)
-    ap.add_argument("--int8", required=True)
-    ap.add_argument("--codes", action="append", default=[], help="FP32.fm,INT8.fm (repeatable)")
+    ap.add_argument("--int8", help="the int8 model (featmodel quantize --calib)")
+    ap.add_argument("--bf16", help="the bf16 model (featmodel quantize --bf16)")
+    ap.add_argument("--codes", action="append", default=[],
+                    help="FP32.fm,INT8.fm or FP32.fm,BF16.fm (repeatable)")
     ap.add_argument("--set", default="b,held-out")
     ap.add_argument("-n", type=int, default=300)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--dir")
     a = ap.parse_args()
+    quant = [(t, m) for t, m in (("int8", a.int8), ("bf16", a.bf16)) if m]
+    if not quant:
+        ap.error("give --int8 MODEL, --bf16 MODEL or both")
     binpath = os.path.join(D.TOP, "build", "bin")
     binpath = binpath if os.path.exists(os.path.join(binpath, "ssd-detect")) else None
     for s in [x.strip() for x in a.set.split(",") if x.strip()]:
         name, files, truth = (D.set_b if s == "b" else D.set_held_out)(a)
-        d32, d8 = D.detect(files, a.fp32, binpath), D.detect(files, a.int8, binpath)
-        same = sum(1 for x, y in zip(d32, d8)
-                   if (not x and not y) or (x and y and D.iou(x[0][2], y[0][2]) >= 0.9))
-        r32, r8 = D.score(d32, truth), D.score(d8, truth)
+        d32 = D.detect(files, a.fp32, binpath)
+        r32 = D.score(d32, truth)
         print("%s: %d photos" % (name, len(files)))
-        print("  top box IoU >= 0.9 with fp32: %d of %d (%.1f%%)" % (same, len(files),
-                                                                  100.0 * same / len(files)))
-        for tag, r in (("fp32", r32), ("int8", r8)):
+        print("  fp32: main %.1f%%  AP50 %.4f  mAP50 %.4f  no det %d" % (
+            100 * r32["main"], r32["ap50_main"], r32["map50"], r32["no_det"]))
+        for tag, model in quant:
+            dq = D.detect(files, model, binpath)
+            same = sum(1 for x, y in zip(d32, dq)
+                       if (not x and not y) or (x and y and D.iou(x[0][2], y[0][2]) >= 0.9))
+            rq = D.score(dq, truth)
             print("  %s: main %.1f%%  AP50 %.4f  mAP50 %.4f  no det %d" % (
-                tag, 100 * r["main"], r["ap50_main"], r["map50"], r["no_det"]))
-        print("  AP50 int8 - fp32: %+.2f points, mAP50 %+.2f points" % (
-            100 * (r8["ap50_main"] - r32["ap50_main"]), 100 * (r8["map50"] - r32["map50"])))
+                tag, 100 * rq["main"], rq["ap50_main"], rq["map50"], rq["no_det"]))
+            print("  %s top box IoU >= 0.9 with fp32: %d of %d (%.1f%%)" % (
+                tag, same, len(files), 100.0 * same / len(files)))
+            print("  AP50 %s - fp32: %+.2f points, mAP50 %+.2f points" % (
+                tag, 100 * (rq["ap50_main"] - r32["ap50_main"]),
+                100 * (rq["map50"] - r32["map50"])))
         for pair in a.codes:
             m32, m8 = pair.split(",")
             c32, c8 = codes(files, m32, binpath), codes(files, m8, binpath)
@@ -84,7 +95,6 @@ def main():
             print("  codes %s: %.2f%% of %d bits equal (%d photos)" % (
                 os.path.basename(m8), 100.0 * eq / max(tot, 1), tot, len(c32)))
         sys.stdout.flush()
-
 
 if __name__ == "__main__":
     main()

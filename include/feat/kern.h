@@ -45,6 +45,13 @@ FEAT_API int feat_kernel_has_int8(void);
  * int8 instructions (vpdpbusd), measured, in Gop/s; 0 when the path has
  * no int8 product or no measure: featmodel bench's int8 %peak. */
 FEAT_API double feat_kernel_int8_peak(void);
+/* 1 when the active path has a bf16 product (AVX-512 BF16's vdpbf16ps, or
+ * ref's plain C), so bf16 layers run bf16; 0: they run fp32. */
+FEAT_API int feat_kernel_has_bf16(void);
+/* The bf16 multiply-add rate of the calling core (vdpbf16ps), measured,
+ * in GFLOP/s; 0 when the path has no bf16 product or no measure:
+ * featmodel bench's bf16 %peak. */
+FEAT_API double feat_kernel_bf16_peak(void);
 
 /*
  * Row-major single-precision GEMM on the active path:

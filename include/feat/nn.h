@@ -78,6 +78,9 @@ struct feat_net_layer {
 				    s8 where feat_kernel_has_int8(), else fp32 */
 	double quant_step;       /* int8: the step of its input's u8 values */
 	int quant_zero;          /* int8: their zero point (0 or 128) */
+	int bf16;                /* marked bf16 (featmodel quantize --bf16):
+				    runs bf16 x bf16 with fp32 sums where
+				    feat_kernel_has_bf16(), else fp32 */
 };
 FEAT_API int feat_net_layer(const feat_net *n, int i, struct feat_net_layer *l);
 
@@ -107,7 +110,10 @@ FEAT_API void feat_net_profile(feat_net *n, int on);
  * candidate layer (a group-1 convolution not on a graph input, an inner
  * product of at least 2^20 weights) not named in opts.fp32 marked int8,
  * with the step and zero point of its input (featmodel(5): quant,
- * quant.scale, quant.zero) and metadata on the calibration.
+ * quant.scale, quant.zero) and metadata on the calibration.  With
+ * opts.bf16 the same candidates are marked bf16 (quant bf16: weights and
+ * activations rounded to bfloat16, fp32 sums) and no record is needed:
+ * feat_quantize_finish may follow feat_quantize_open directly.
  */
 typedef struct feat_quantizer feat_quantizer;
 #define FEAT_QUANTIZE_MAX_RECORDS 4096
@@ -116,12 +122,16 @@ struct feat_quantize_opts {
 				    100) of its non-zero |x| (100: the largest) */
 	const char *const *fp32; /* layers kept fp32: names or comma lists */
 	int nfp32;
+	int bf16;                /* 1: mark the layers bf16 instead of int8; no
+				    calibration (feat_quantize_add refuses
+				    records), percentile unused */
 };
 struct feat_quantize_info {
 	size_t records;          /* records added so far */
 	/* after feat_quantize_finish: */
 	int int8;                /* layers marked int8 */
 	int kept;                /* candidates kept fp32 by opts.fp32 */
+	int bf16;                /* layers marked bf16 (opts.bf16) */
 };
 /* Candidate layer i (after feat_quantize_finish).  Strings point into q. */
 struct feat_quantize_layer {
@@ -131,6 +141,7 @@ struct feat_quantize_layer {
 				    input over the records */
 	double step;             /* int8: the step and zero point chosen */
 	int zero;
+	int bf16;                /* marked bf16 (opts.bf16) */
 };
 FEAT_API void feat_quantize_opts_init(struct feat_quantize_opts *o);
 /* Load the model at path (its quant parameters, if any, dropped: it runs

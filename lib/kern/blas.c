@@ -61,4 +61,7 @@ void feat_kern_fill_blas(struct feat_kern *k)
 	k->qgemm = NULL;   /* int8 layers run fp32 through OpenBLAS */
 	k->qgemv = NULL;
 	k->qpeak = NULL;
+	k->bgemm = NULL;   /* bf16 layers too */
+	k->bgemv = NULL;
+	k->bpeak = NULL;
 }

@@ -62,6 +62,15 @@ int feat_kern_cpu_vnni(void)
 #endif
 }
 
+int feat_kern_cpu_bf16(void)
+{
+#if FEAT_KERN_X86
+	return feat_kern_cpu_avx512() && __builtin_cpu_supports("avx512bf16");
+#else
+	return 0;
+#endif
+}
+
 #if !FEAT_KERN_X86
 static int never(void)
 {
@@ -193,6 +202,18 @@ double feat_kernel_int8_peak(void)
 	const struct feat_kern *k = feat_kern_active();
 
 	return k->qgemm && k->qpeak ? k->qpeak() : 0;
+}
+
+int feat_kernel_has_bf16(void)
+{
+	return feat_kern_active()->bgemm != NULL;
+}
+
+double feat_kernel_bf16_peak(void)
+{
+	const struct feat_kern *k = feat_kern_active();
+
+	return k->bgemm && k->bpeak ? k->bpeak() : 0;
 }
 
 const char *feat_kernel_detail(void)

@@ -118,6 +118,8 @@ struct feat_wino_args;
 struct feat_qgemm_args;
 struct feat_qconv_geom;
 struct feat_qgemv_args;
+struct feat_bgemm_args;
+struct feat_bgemv_args;
 
 /*
  * Which families the executor (lib/nn/layers.c) sends work to on a path,
@@ -227,8 +229,7 @@ struct feat_kern {
 	 * four channels) and
 	 * the packing of a convolution's B panel from them.  qgemm NULL: this
 	 * table has no int8 path (or the CPU lacks VNNI) and quantised layers
-	 * run in fp32.  Room for the bf16 family (fp32 accumulation): NULL
-	 * until its kernels and plain twins land. */
+	 * run in fp32. */
 	void (*qgemm)(const struct feat_qgemm_args *a);
 	void (*quant_c4)(const float *x, int c, int h, int w, float inv_sx, int zp,
 		uint8_t *xq, int cp, int pt, int pl, int pb, int pr);
@@ -240,7 +241,17 @@ struct feat_kern {
 	/* this core's int8 rate in Gop/s with this table's product, measured
 	 * (NULL: not measured, as for the plain C twin) */
 	double (*qpeak)(void);
-	void (*bf16_reserved[4])(void);
+	/* bf16 (bf16.h): the panel product with fp32 sums and its epilogue,
+	 * the rounding of an image into padded pairs of channels (the B
+	 * panel is then packed by qpack_b: see bf16.h), the inner product of
+	 * one vector, and this core's bf16 rate in GFLOP/s (NULL: not
+	 * measured).  bgemm NULL: no bf16 path (OpenBLAS, or a CPU without
+	 * AVX512_BF16) and bf16 layers run in fp32. */
+	void (*bgemm)(const struct feat_bgemm_args *a);
+	void (*bf16_c2)(const float *x, int c, int h, int w, uint16_t *xb, int cp, int pt,
+		int pl, int pb, int pr);
+	void (*bgemv)(const struct feat_bgemv_args *a);
+	double (*bpeak)(void);
 	struct feat_kern_blocks *blocks_int8, *blocks_bf16;
 };
 
@@ -314,6 +325,9 @@ int feat_kern_cpu_avx512(void);
 /* 1 when the AVX-512 path runs and the CPU has AVX512_VNNI (the int8
  * kernels, built with a target attribute of their own). */
 int feat_kern_cpu_vnni(void);
+/* 1 when the AVX-512 path runs and the CPU has AVX512_BF16 (the bf16
+ * kernels, built with a target attribute of their own). */
+int feat_kern_cpu_bf16(void);
 
 /* Free this thread's packing buffers (they are kept between calls), on
  * every path. */

@@ -90,7 +90,9 @@ int feat_net_layer(const struct feat_net *n, int i, struct feat_net_layer *l)
 	l->params = x->params;
 	l->macs = x->macs;
 	l->seconds = x->seconds;
-	if (feat_param(x, "quant")) {
+	if ((v = feat_param(x, "quant")) && v->type == FEAT_V_STR && !strcmp(v->u.s, "bf16")) {
+		l->bf16 = 1;
+	} else if (v) {
 		l->int8 = 1;
 		l->quant_step = (v = feat_param(x, "quant.scale")) ? v->u.f : 0.0;
 		l->quant_zero = (v = feat_param(x, "quant.zero")) ? (int)v->u.i : 0;

@@ -10,12 +10,13 @@
 #include "base/internal.h"
 #include "base/threadpool.h"
 #include "kern/kern.h"
+#include "kern/bf16.h"
 #include "nn/quant.h"
 
 #define FAIL(...) (feat_fmt(why, whylen, __VA_ARGS__), FEAT_E_FORMAT)
 
-/* The quant parameters of l: 0 (*on 0 when it has none), or
- * FEAT_E_FORMAT. */
+/* The quant parameters of l: 0 (*on 0 when it has none, FEAT_QUANT_U8S8
+ * or FEAT_QUANT_BF16), or FEAT_E_FORMAT. */
 static int params(struct feat_layer *l, int *on, double *sx, int *zp, char *why, size_t whylen)
 {
 	const struct feat_value *kind = feat_param(l, "quant");
@@ -23,10 +24,24 @@ static int params(struct feat_layer *l, int *on, double *sx, int *zp, char *why,
 	const struct feat_value *vz = feat_param(l, "quant.zero");
 
 	*on = 0;
-	if (!kind)
+	*sx = 1;
+	*zp = 0;
+	if (!kind) {
+		if (vs || vz)
+			return FAIL("layer '%s': '%s' without 'quant'", l->name,
+				    vs ? "quant.scale" : "quant.zero");
 		return 0;
+	}
+	if (kind->type == FEAT_V_STR && !strcmp(kind->u.s, "bf16")) {
+		/* bf16 has fp32's range: no step, no zero point */
+		if (vs || vz)
+			return FAIL("layer '%s': '%s' belongs to quant u8s8, not bf16", l->name,
+				    vs ? "quant.scale" : "quant.zero");
+		*on = FEAT_QUANT_BF16;
+		return 0;
+	}
 	if (kind->type != FEAT_V_STR || strcmp(kind->u.s, "u8s8"))
-		return FAIL("layer '%s': 'quant' must be the text u8s8", l->name);
+		return FAIL("layer '%s': 'quant' must be the text u8s8 or bf16", l->name);
 	if (!vs || (vs->type != FEAT_V_FLOAT && vs->type != FEAT_V_INT))
 		return FAIL("layer '%s': 'quant' without a number 'quant.scale'", l->name);
 	*sx = vs->type == FEAT_V_FLOAT ? vs->u.f : (double)vs->u.i;
@@ -35,7 +50,43 @@ static int params(struct feat_layer *l, int *on, double *sx, int *zp, char *why,
 	if (vz && (vz->type != FEAT_V_INT || (vz->u.i != 0 && vz->u.i != 128)))
 		return FAIL("layer '%s': 'quant.zero' must be 0 or 128", l->name);
 	*zp = vz ? (int)vz->u.i : 0;
-	*on = 1;
+	*on = FEAT_QUANT_U8S8;
+	return 0;
+}
+
+/* A bf16 convolution: the input rounded into pairs of channels (cp even),
+ * K = kh kw cp bf16 a column, the B panels packed by qpack_b as 4-byte
+ * words (kern/bf16.h: a geometry of 2 cp byte channels). */
+static int bsetup(struct feat_net *n, const struct feat_qconv_shape *s, struct feat_qconv **out,
+	size_t *scratch)
+{
+	struct feat_qconv *q;
+	long cp = (s->cin + 1L) / 2 * 2, K = cp * s->kh * s->kw;
+
+	if (K > INT32_MAX / FEAT_B_NR / 2)
+		return 0;
+	if (!(q = feat_net_alloc(n, sizeof *q)))
+		return FEAT_E_NOMEM;
+	memset(q, 0, sizeof *q);
+	q->bf16 = 1;
+	q->cin = s->cin;
+	q->cout = q->M = s->cout;
+	q->K = (int)K;
+	q->pt = s->pt, q->pl = s->pl, q->pb = s->pb, q->pr = s->pr;
+	q->hin = s->hin, q->win = s->win;
+	q->g = (struct feat_qconv_geom){
+		.cp = (int)(2 * cp), .hp = s->hin + s->pt + s->pb, .wp = s->win + s->pl + s->pr,
+		.kh = s->kh, .kw = s->kw, .sh = s->sh, .sw = s->sw, .dh = s->dh, .dw = s->dw,
+		.hout = s->hout, .wout = s->wout,
+	};
+	q->xq_bytes = (size_t)q->g.hp * q->g.wp * (size_t)cp * 2;
+	q->xq_bytes = (q->xq_bytes + 63) / 64 * 64;
+	/* B panels packed at a time: about 512 KB of them, 1 to 8 */
+	q->nb = (int)(((size_t)1 << 19) / ((size_t)K * FEAT_B_NR * 2));
+	q->nb = q->nb < 1 ? 1 : q->nb > 8 ? 8 : q->nb;
+	q->panel_bytes = (size_t)K * FEAT_B_NR * 2 * q->nb;
+	*scratch = (q->xq_bytes + q->panel_bytes) / sizeof(float) + 16;
+	*out = q;
 	return 0;
 }
 
@@ -52,8 +103,10 @@ int feat_qconv_setup(struct feat_net *n, struct feat_layer *l, const struct feat
 	if ((e = params(l, &on, &sx, &zp, why, whylen)) || !on)
 		return e;
 	if (s->group != 1)
-		return FAIL("layer '%s': 'quant' on a grouped convolution (group %d): only group 1 runs int8",
-			    l->name, s->group);
+		return FAIL("layer '%s': 'quant' on a grouped convolution (group %d): only group 1 runs %s",
+			    l->name, s->group, on == FEAT_QUANT_BF16 ? "bf16" : "int8");
+	if (on == FEAT_QUANT_BF16)
+		return k->bgemm ? bsetup(n, s, out, scratch) : 0;
 	if (!k->qgemm)
 		return 0;
 	{
@@ -95,11 +148,36 @@ void feat_qconv_free(struct feat_qconv *q)
 	if (!q)
 		return;
 	free(q->ap);
+	free(q->ab);
 	free(q->scale);
 	free(q->comp);
 	q->ap = NULL;
+	q->ab = NULL;
 	q->scale = NULL;
 	q->comp = NULL;
+}
+
+/* bf16: the weights rounded and packed in the K order of the packing,
+ * k = (ky kw + kx) cp + c (zero for a channel past cin). */
+static int bpack_weights(struct feat_qconv *q, const float *w)
+{
+	int M = q->M, K = q->K, cp = q->g.cp / 2, taps = q->g.kh * q->g.kw;
+	float *a = calloc((size_t)M * K, sizeof *a);
+
+	q->ab = feat_aligned_alloc(2 * feat_bpack_a_elems(M, K));
+	if (!a || !q->ab) {
+		free(a);
+		feat_qconv_free(q);
+		return FEAT_E_NOMEM;
+	}
+	for (int m = 0; m < M; m++)
+		for (int c = 0; c < q->cin; c++)
+			for (int t = 0; t < taps; t++)
+				a[(size_t)m * K + (size_t)t * cp + c] =
+					w[((size_t)m * q->cin + c) * taps + t];
+	feat_bpack_a(q->ab, a, (size_t)K, M, K);
+	free(a);
+	return 0;
 }
 
 /* Weights to s8, one scale per output channel, in the K order of the
@@ -158,7 +236,7 @@ static void qpiece(void *arg, long i0, long i1, int worker)
 	const struct qpar *P = arg;
 	const struct feat_qconv *q = P->q;
 	uint8_t *bp = (uint8_t *)feat_net_scratch(P->n, worker) + (worker ? 0 : q->xq_bytes);
-	size_t psz = (size_t)q->K * FEAT_Q_NR;
+	size_t psz = (size_t)q->K * FEAT_Q_NR * (q->bf16 ? 2 : 1);
 
 	for (long it = i0; it < i1; it++)
 		for (long p = it * P->per; p < (it + 1) * P->per; p += q->nb) {
@@ -177,7 +255,17 @@ static void qpiece(void *arg, long i0, long i1, int worker)
 				P->k->qpack_b(&q->g, P->xq, j0 + j,
 					      nj - j < FEAT_Q_NR ? nj - j : FEAT_Q_NR,
 					      bp + (size_t)(j / FEAT_Q_NR) * psz);
-			P->k->qgemm(&a);
+			if (q->bf16) {
+				struct feat_bgemm_args b = {
+					.M = q->M, .K = q->K, .n = nj, .ap = q->ab,
+					.bp = (const uint16_t *)(const void *)bp, .C = a.C,
+					.ldc = a.ldc, .bias = P->bias, .relu = P->relu,
+				};
+
+				P->k->bgemm(&b);
+			} else {
+				P->k->qgemm(&a);
+			}
 		}
 }
 
@@ -191,12 +279,16 @@ int feat_qconv_forward(struct feat_net *n, struct feat_qconv *q, const float *w,
 	uint8_t *xq = (uint8_t *)n->scratch;
 	int e;
 
-	if (!q->ap && (e = pack_weights(q, w)))
+	if (q->bf16 ? !q->ab && (e = bpack_weights(q, w)) : !q->ap && (e = pack_weights(q, w)))
 		return e;
 	P.xq = xq;
 	for (int b = 0; b < batch; b++) {
-		k->quant_c4(X + (size_t)b * xs, q->cin, q->hin, q->win, 1.0f / q->sx, q->zp, xq,
-			      q->g.cp, q->pt, q->pl, q->pb, q->pr);
+		if (q->bf16)
+			k->bf16_c2(X + (size_t)b * xs, q->cin, q->hin, q->win,
+				   (uint16_t *)(void *)xq, q->g.cp / 2, q->pt, q->pl, q->pb, q->pr);
+		else
+			k->quant_c4(X + (size_t)b * xs, q->cin, q->hin, q->win, 1.0f / q->sx,
+				    q->zp, xq, q->g.cp, q->pt, q->pl, q->pb, q->pr);
 		P.y = Y + (size_t)b * ys;
 		if (threads > 1 && n->pool) {
 			P.per = (int)((panels + 4L * threads - 1) / (4L * threads));
@@ -219,12 +311,22 @@ int feat_qfc_setup(struct feat_net *n, struct feat_layer *l, int k, int nout,
 	int zp, on, e;
 
 	*out = NULL;
-	if ((e = params(l, &on, &sx, &zp, why, whylen)) || !on || !feat_kern_active()->qgemv ||
-	    k > FEAT_Q_KMAX)
+	if ((e = params(l, &on, &sx, &zp, why, whylen)) || !on)
 		return e;
+	if (on == FEAT_QUANT_BF16 ? !feat_kern_active()->bgemv :
+	    !feat_kern_active()->qgemv || k > FEAT_Q_KMAX)
+		return 0;
 	if (!(q = feat_net_alloc(n, sizeof *q)))
 		return FEAT_E_NOMEM;
 	memset(q, 0, sizeof *q);
+	if (on == FEAT_QUANT_BF16) {
+		q->bf16 = 1;
+		q->k = k;
+		q->nout = nout;
+		q->ldw = ((size_t)k + 31) / 32 * 32;
+		*out = q;
+		return 0;
+	}
 	q->sx = (float)sx;
 	q->zp = zp;
 	q->k = k;
@@ -239,6 +341,10 @@ void feat_qfc_free(struct feat_qfc *q)
 	if (!q)
 		return;
 	free(q->w);
+	free(q->wb);
+	free(q->xb);
+	q->wb = NULL;
+	q->xb = NULL;
 	free(q->scale);
 	free(q->comp);
 	free(q->xq);
@@ -246,6 +352,21 @@ void feat_qfc_free(struct feat_qfc *q)
 	q->scale = NULL;
 	q->comp = NULL;
 	q->xq = NULL;
+}
+
+static int bfc_pack(struct feat_qfc *q, const float *w)
+{
+	q->wb = feat_aligned_alloc(2 * (size_t)q->nout * q->ldw);
+	q->xb = feat_aligned_alloc(2 * q->ldw);
+	if (!q->wb || !q->xb) {
+		feat_qfc_free(q);
+		return FEAT_E_NOMEM;
+	}
+	memset(q->wb, 0, 2 * (size_t)q->nout * q->ldw);
+	memset(q->xb, 0, 2 * q->ldw);
+	for (int m = 0; m < q->nout; m++)
+		feat_bf16_vec(w + (size_t)m * q->k, (size_t)q->k, q->wb + (size_t)m * q->ldw);
+	return 0;
 }
 
 static int qfc_pack(struct feat_qfc *q, const float *w)
@@ -285,6 +406,7 @@ static int qfc_pack(struct feat_qfc *q, const float *w)
 struct qfcpar {
 	const struct feat_kern *k;
 	struct feat_qgemv_args a;
+	struct feat_bgemv_args b;
 	int per;
 };
 
@@ -294,6 +416,14 @@ static void qfc_piece(void *arg, long i0, long i1, int worker)
 	struct feat_qgemv_args a = P->a;
 
 	(void)worker;
+	if (P->b.w) {
+		struct feat_bgemv_args b = P->b;
+
+		b.m0 = (int)(i0 * P->per);
+		b.m1 = (int)(i1 * P->per < b.m1 ? i1 * P->per : b.m1);
+		P->k->bgemv(&b);
+		return;
+	}
 	a.m0 = (int)(i0 * P->per);
 	a.m1 = (int)(i1 * P->per < a.m1 ? i1 * P->per : a.m1);
 	P->k->qgemv(&a);
@@ -306,9 +436,23 @@ int feat_qfc_forward(struct feat_net *n, struct feat_qfc *q, const float *w, con
 	struct qfcpar P = { .k = k, .per = q->nout };
 	int e;
 
-	if (!q->w && (e = qfc_pack(q, w)))
+	if (q->bf16 ? !q->wb && (e = bfc_pack(q, w)) : !q->w && (e = qfc_pack(q, w)))
 		return e;
-	for (int r = 0; r < rows; r++) {
+	for (int r = 0; r < rows && q->bf16; r++) {
+		P.b = (struct feat_bgemv_args){
+			.m0 = 0, .m1 = q->nout, .ldw = q->ldw, .w = q->wb, .x = q->xb,
+			.y = Y + (size_t)r * q->nout, .bias = bias, .relu = relu,
+		};
+		feat_bf16_vec(X + (size_t)r * q->k, (size_t)q->k, q->xb);
+		if (threads > 1 && n->pool) {
+			P.per = (int)((q->nout + 4L * threads - 1) / (4L * threads));
+			P.per = (P.per + 3) / 4 * 4;
+			feat_pool_for(n->pool, (q->nout + P.per - 1) / P.per, 1, qfc_piece, &P);
+		} else {
+			k->bgemv(&P.b);
+		}
+	}
+	for (int r = 0; r < rows && !q->bf16; r++) {
 		P.a = (struct feat_qgemv_args){
 			.m0 = 0, .m1 = q->nout, .ldw = q->ldw, .w = q->w, .x = q->xq,
 			.y = Y + (size_t)r * q->nout, .scale = q->scale, .comp = q->comp,
@@ -463,7 +607,10 @@ int feat_quant_copy(feat_model_builder *b, const struct feat_model *m,
 		for (uint32_t j = 0; j < l->nparam; j++)
 			if (strcmp(l->param[j].key, "quant") && strncmp(l->param[j].key, "quant.", 6))
 				kv[np++] = l->param[j];
-		if (q && q[i].on) {
+		if (q && q[i].on == FEAT_QUANT_BF16) {
+			kv[np++] = (struct feat_kv){ "quant", { .type = FEAT_V_STR, .n = 1,
+								.u.s = "bf16" } };
+		} else if (q && q[i].on) {
 			kv[np++] = (struct feat_kv){ "quant", { .type = FEAT_V_STR, .n = 1,
 								.u.s = "u8s8" } };
 			kv[np++] = (struct feat_kv){ "quant.scale", { .type = FEAT_V_FLOAT, .n = 1,

@@ -27,6 +27,9 @@
 #include "nn/model.h"
 #include "nn/net.h"
 
+/* The kinds of quant a layer may carry (0: none). */
+enum { FEAT_QUANT_U8S8 = 1, FEAT_QUANT_BF16 = 2 };
+
 struct feat_qconv {
 	float sx;                /* input step */
 	int zp;                  /* input zero point */
@@ -39,6 +42,10 @@ struct feat_qconv {
 	int8_t *ap;              /* packed weights (first forward) */
 	float *scale;            /* [cout] sx * sw */
 	int32_t *comp;           /* [cout] zp * sum wq */
+	int bf16;                /* quant bf16: g.cp is twice the even channel
+				  * count (the pairs as 4-byte words), K = kh
+				  * kw cp bf16, xq the bf16 pairs (bf16_c2) */
+	uint16_t *ab;            /* bf16: packed weights (first forward) */
 };
 
 /* The geometry of a convolution, as layers.c has it. */
@@ -74,6 +81,8 @@ struct feat_qfc {
 	float *scale;
 	int32_t *comp;
 	uint8_t *xq;             /* ldw bytes */
+	int bf16;                /* quant bf16: ldw k rounded up to 32 */
+	uint16_t *wb, *xb;       /* bf16: [nout][ldw] weights, ldw inputs */
 };
 /* As feat_qconv_setup, for an fc of nout outputs over k inputs. */
 int feat_qfc_setup(struct feat_net *n, struct feat_layer *l, int k, int nout,
@@ -114,7 +123,7 @@ void feat_qcalib_scale(const struct feat_qcalib *c, int i, double pct, double *s
 /* Copy model m into b, layers carrying the quant parameters in q (q[i].on
  * for layer i; q NULL: none, every existing quant parameter dropped). */
 struct feat_qlayer {
-	int on;
+	int on;                  /* 0, FEAT_QUANT_U8S8 or FEAT_QUANT_BF16 */
 	double sx;
 	int zp;
 };

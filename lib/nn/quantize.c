@@ -21,6 +21,7 @@ struct feat_quantizer {
 	char **fp32;                 /* opts.fp32, copied */
 	int nfp32;
 	double percentile;
+	int bf16;                    /* opts.bf16 */
 	struct feat_model m;         /* the whole model */
 	struct feat_net *net;        /* m fp32 */
 	unsigned char *netbuf;       /* net's file, kept while it lives */
@@ -95,6 +96,7 @@ int feat_quantize_open(feat_quantizer **out, const char *path,
 		goto fail;
 	}
 	q->percentile = o->percentile;
+	q->bf16 = o->bf16 != 0;
 	for (; q->nfp32 < o->nfp32; q->nfp32++)
 		if (!(q->fp32[q->nfp32] = strdup(o->fp32[q->nfp32] ? o->fp32[q->nfp32] : ""))) {
 			e = FEAT_E_NOMEM;
@@ -168,6 +170,10 @@ int feat_quantize_add(feat_quantizer *q, struct feat_rec *r, char *why, size_t w
 		feat_fmt(why, whylen, "the calibration is finished");
 		return FEAT_E_INVAL;
 	}
+	if (q->bf16) {
+		feat_fmt(why, whylen, "bf16 needs no calibration records");
+		return FEAT_E_INVAL;
+	}
 	if (q->info.records >= FEAT_QUANTIZE_MAX_RECORDS) {
 		feat_fmt(why, whylen, "at most %d calibration records", FEAT_QUANTIZE_MAX_RECORDS);
 		return FEAT_E_RANGE;
@@ -211,7 +217,7 @@ int feat_quantize_finish(feat_quantizer *q, unsigned char **out, size_t *outlen,
 		return FEAT_E_INVAL;
 	}
 	q->done = 1;
-	if (!q->info.records) {
+	if (!q->info.records && !q->bf16) {
 		feat_fmt(why, whylen, "no record to calibrate on");
 		return FEAT_E_EMPTY;
 	}
@@ -241,7 +247,13 @@ int feat_quantize_finish(feat_quantizer *q, unsigned char **out, size_t *outlen,
 			q->info.kept++;
 			continue;
 		}
-		ql[i].on = 1;
+		if (q->bf16) {
+			ql[i].on = FEAT_QUANT_BF16;
+			l->bf16 = 1;
+			q->info.bf16++;
+			continue;
+		}
+		ql[i].on = FEAT_QUANT_U8S8;
 		feat_qcalib_scale(&q->cal, i, q->percentile, &ql[i].sx, &ql[i].zp);
 		l->int8 = 1;
 		l->step = ql[i].sx;
@@ -256,9 +268,11 @@ int feat_quantize_finish(feat_quantizer *q, unsigned char **out, size_t *outlen,
 		goto done;
 	}
 	e = feat_quant_copy(b, &q->m, ql);
-	META("quant.method", .type = FEAT_V_STR, .u.s = "u8s8");
-	META("quant.calib.records", .type = FEAT_V_INT, .u.i = (int64_t)q->info.records);
-	META("quant.calib.percentile", .type = FEAT_V_FLOAT, .u.f = q->percentile);
+	META("quant.method", .type = FEAT_V_STR, .u.s = q->bf16 ? "bf16" : "u8s8");
+	if (!q->bf16) {
+		META("quant.calib.records", .type = FEAT_V_INT, .u.i = (int64_t)q->info.records);
+		META("quant.calib.percentile", .type = FEAT_V_FLOAT, .u.f = q->percentile);
+	}
 	if (e || (e = feat_mb_encode(b, &bytes, outlen))) {
 		feat_fmt(why, whylen, "%s", feat_strerror(e));
 		goto done;

@@ -11,13 +11,17 @@
 # BENCH_BEST=1 reports each side's fastest pass instead of the median, and
 # BENCH_ROUNDS=N (default 1) runs the two N times, interleaved, keeping
 # each side's best round: on a shared machine, the figures least moved by
-# other work.
+# other work.  BENCH_BATCHES (default "1 8") chooses the batch sizes.
 #
 # int8 rows (NAME int8: featmodel quantize, calibrated on the bundled
 # sample photos, against the same ONNX Runtime fp32 figure) follow each
 # fp32 row when the CPU has AVX512_VNNI, or when BENCH_INT8=1 (then on
 # whichever path runs: fp32 where there is no VNNI); BENCH_INT8=0 leaves
-# them out.
+# them out.  bf16 rows likewise (NAME bf16: featmodel quantize --bf16, no
+# calibration) where the CPU has AVX512_BF16, or BENCH_BF16=1; BENCH_BF16=0
+# leaves them out.  Each round runs fp32, ONNX Runtime, int8 and bf16 one
+# after the other on the same core, so that the rows compare figures
+# taken under the same load.
 #
 # The networks (about 1.4 GB with their ONNX twins) are made once into
 # build/bench/nets; ONNX Runtime is installed once into build/bench/ort
@@ -63,23 +67,43 @@ if [ "$int8" = 1 ]; then
 			featmodel quantize -q --calib - -o "$B/nets/$n.int8.fm" "$B/nets/$n.fm" || int8=0
 	done
 fi
+bf16=${BENCH_BF16:-}
+if [ -z "$bf16" ]; then
+	bf16=0
+	grep -q avx512_bf16 /proc/cpuinfo 2>/dev/null && bf16=1
+fi
+if [ "$bf16" = 1 ]; then
+	for n in $NETS; do
+		[ -s "$B/nets/$n.bf16.fm" ] && [ "$B/nets/$n.bf16.fm" -nt "$B/nets/$n.fm" ] && continue
+		featmodel quantize -q --bf16 -o "$B/nets/$n.bf16.fm" "$B/nets/$n.fm" || bf16=0
+	done
+fi
+
+# featkit on MODEL at batch $b: images/s (the median pass, or the best
+# with BENCH_BEST=1) and GFLOP/s, into fk_ips and fk_gf
+fk() {
+	out=$(taskset -c "$CORE" featmodel bench -b $b -n "$RUNS" "$1")
+	if [ "${BENCH_BEST:-}" = 1 ]; then
+		fk_ips=$(echo "$out" | sed -n 's/^per batch:.* best \([0-9.]*\).*/\1/p' |
+			awk -v b=$b '{ printf "%.2f", b * 1000 / $1 }')
+	else
+		fk_ips=$(echo "$out" | tail -n 1 | awk '{ print $1 }')
+	fi
+	fk_gf=$(echo "$out" | tail -n 1 | awk '{ print $(NF - 1) }')
+}
+max() {
+	echo "$1 $2" | awk '{ print ($1 > $2) ? $1 : $2 }'
+}
 
 printf '%-18s %5s %14s %14s %8s %10s\n' network batch "featkit img/s" "ORT img/s" ratio "GFLOP/s"
 for n in $NETS; do
-	for b in 1 8; do
-		ips=0 o=0 gf=-
+	for b in ${BENCH_BATCHES:-1 8}; do
+		ips=0 o=0 gf=- ips8=0 gf8=- ips16=0 gf16=-
 		round=0
 		while [ $round -lt "${BENCH_ROUNDS:-1}" ]; do
 			round=$((round + 1))
-			out=$(taskset -c "$CORE" featmodel bench -b $b -n "$RUNS" "$B/nets/$n.fm")
-			if [ "${BENCH_BEST:-}" = 1 ]; then
-				i=$(echo "$out" | sed -n 's/^per batch:.* best \([0-9.]*\).*/\1/p' |
-					awk -v b=$b '{ printf "%.2f", b * 1000 / $1 }')
-			else
-				i=$(echo "$out" | tail -n 1 | awk '{ print $1 }')
-			fi
-			gf=$(echo "$out" | tail -n 1 | awk '{ print $(NF - 1) }')
-			ips=$(echo "$i $ips" | awk '{ print ($1 > $2) ? $1 : $2 }')
+			fk "$B/nets/$n.fm"
+			ips=$(max "$fk_ips" "$ips") gf=$fk_gf
 			if [ -n "$ort" ] && [ "$o" != - ]; then
 				onnx=$B/nets/$n.onnx
 				[ $b = 8 ] && onnx=$B/nets/$n.b8.onnx
@@ -88,20 +112,31 @@ for n in $NETS; do
 					"$RUNS" 2>/dev/null) || oi=-
 				[ "$oi" = - ] && o=- || o=$(echo "$oi $o" | awk '{ print ($1 > $2) ? $1 : $2 }')
 			fi
+			if [ "$int8" = 1 ]; then
+				fk "$B/nets/$n.int8.fm"
+				ips8=$(max "$fk_ips" "$ips8") gf8=$fk_gf
+			fi
+			if [ "$bf16" = 1 ]; then
+				fk "$B/nets/$n.bf16.fm"
+				ips16=$(max "$fk_ips" "$ips16") gf16=$fk_gf
+			fi
 		done
 		r=-
 		[ -n "$ort" ] || o=-
 		[ "$o" = - ] || r=$(ratio "$ips" "$o")
 		printf '%-18s %5s %14s %14s %8s %10s\n' "$n" "$b" "$ips" "$o" "$r" "$gf"
-		[ "$int8" = 1 ] || continue
-		out=$(taskset -c "$CORE" featmodel bench -b $b -n "$RUNS" "$B/nets/$n.int8.fm" | tail -n 1)
-		ips=$(echo "$out" | awk '{ print $1 }')
-		gf=$(echo "$out" | awk '{ print $(NF - 1) }')
-		r=-
-		[ "$o" = - ] || r=$(ratio "$ips" "$o")
-		printf '%-18s %5s %14s %14s %8s %10s\n' "$n int8" "$b" "$ips" "$o" "$r" "$gf"
+		if [ "$int8" = 1 ]; then
+			r=-
+			[ "$o" = - ] || r=$(ratio "$ips8" "$o")
+			printf '%-18s %5s %14s %14s %8s %10s\n' "$n int8" "$b" "$ips8" "$o" "$r" "$gf8"
+		fi
+		if [ "$bf16" = 1 ]; then
+			r=-
+			[ "$o" = - ] || r=$(ratio "$ips16" "$o")
+			printf '%-18s %5s %14s %14s %8s %10s\n' "$n bf16" "$b" "$ips16" "$o" "$r" "$gf16"
+		fi
 	done
 done
 echo "ratio = featkit / ONNX Runtime; target >= 1.0 at batch 1 (int8 rows: >= 2.5 on the VGG16 networks)"
-echo "int8 rows: GFLOP/s count 2 x the multiply-adds, as for fp32"
+echo "int8 and bf16 rows: GFLOP/s count 2 x the multiply-adds, as for fp32"
 echo "per-layer times: featmodel bench -b 1 $B/nets/NAME.fm"

@@ -11,6 +11,12 @@
  * Run it pinned to one core (taskset -c 1) with OPENBLAS_NUM_THREADS=1
  * (blas.c makes that the default).  Each figure is the best of REPS runs.
  * FEAT_BENCH_BLOCKS=mc,kc,nc retunes the AVX-512 cache blocks.
+ *
+ * Where the CPU has AVX512_BF16, two more columns: the bf16 panel product
+ * (kern/bf16.h) on the same shape, called as a bf16 convolution layer
+ * calls it (A packed once; B in groups of pre-packed 32-column panels of
+ * about 512 KB, 1 to 8; the packing not timed), or the bf16 GEMV for N = 1, in
+ * GFLOP/s and as a share of the measured bf16 peak.
  */
 #include <math.h>
 #include <stdio.h>
@@ -20,6 +26,7 @@
 
 #include "feat.h"
 #include "base/internal.h"
+#include "kern/bf16.h"
 #include "kern/kern.h"
 
 /* %peak is against this core's zmm FMA peak, measured at start-up
@@ -95,6 +102,65 @@ static double run(const struct feat_kern *k, struct feat_sgemm_args *g, int reps
 	return flops / best * 1e-9;
 }
 
+/* Best GFLOP/s of the bf16 product of path k on M x N x K (see the top). */
+static double run_bf16(const struct feat_kern *k, const float *A, const float *B, int M, int N,
+	int K, float *C, int reps)
+{
+	int K2 = (K + 1) / 2 * 2, np = (N + FEAT_B_NR - 1) / FEAT_B_NR;
+	int nb = (int)(((size_t)1 << 19) / ((size_t)K2 * FEAT_B_NR * 2));
+	uint16_t *ap = feat_aligned_alloc(2 * feat_bpack_a_elems(M, K2));
+	uint16_t *bp = feat_aligned_alloc(2 * (size_t)K2 * FEAT_B_NR * np);
+	double best = 1e30;
+
+	nb = nb < 1 ? 1 : nb > 8 ? 8 : nb;
+	if (!ap || !bp) {
+		free(ap);
+		free(bp);
+		return -1;
+	}
+	feat_bpack_a(ap, A, (size_t)K, M, K);
+	memset(bp, 0, 2 * (size_t)K2 * FEAT_B_NR * np);
+	for (int kk = 0; kk < K; kk++)
+		for (int j = 0; j < N; j++)
+			bp[(size_t)(j / FEAT_B_NR) * K2 * FEAT_B_NR +
+			   ((size_t)(kk / 2) * FEAT_B_NR + j % FEAT_B_NR) * 2 + kk % 2] =
+				feat_bf16_round(B[(size_t)kk * N + j]);
+	for (int r = 0; r < reps; r++) {
+		double t0 = now();
+
+		if (N == 1) {
+			struct feat_bgemv_args g = {
+				.m0 = 0, .m1 = M, .ldw = (size_t)K2, .w = ap, .x = bp, .y = C,
+			};
+
+			/* (the rows of packed A are not the GEMV's layout: the
+			 * same bytes, read as the GEMV reads its weights) */
+			if ((size_t)K2 % 32 == 0)
+				k->bgemv(&g);
+			else
+				best = 0;
+		} else {
+			for (int p = 0; p < np; p += nb) {
+				int n = N - p * FEAT_B_NR < nb * FEAT_B_NR ? N - p * FEAT_B_NR :
+					nb * FEAT_B_NR;
+				struct feat_bgemm_args g = {
+					.M = M, .K = K2, .n = n, .ap = ap,
+					.bp = bp + (size_t)p * K2 * FEAT_B_NR, .C = C + p * FEAT_B_NR,
+					.ldc = (size_t)N,
+				};
+
+				k->bgemm(&g);
+			}
+		}
+		t0 = now() - t0;
+		if (t0 < best)
+			best = t0;
+	}
+	free(ap);
+	free(bp);
+	return best > 0 ? 2.0 * M * N * K / best * 1e-9 : -1;
+}
+
 static void fill(float *p, size_t n, unsigned seed)
 {
 	for (size_t i = 0; i < n; i++) {
@@ -106,6 +172,7 @@ static void fill(float *p, size_t n, unsigned seed)
 int main(int argc, char **argv)
 {
 	int reps = 5, quick = 0;
+	double bpeak = 0;
 	const char *filter = NULL, *blk = getenv("FEAT_BENCH_BLOCKS");
 	const struct feat_kern *avx = feat_kern_get(FEAT_KERN_AVX512);
 	const struct feat_kern *ref = feat_kern_get(FEAT_KERN_REF);
@@ -141,13 +208,17 @@ int main(int argc, char **argv)
 	}
 	if (avx)
 		PEAK = avx->peak();
+	if (avx && avx->bgemm && avx->bpeak)
+		bpeak = avx->bpeak();
 	printf("# featkit sgemm, one thread, best of %d; microkernel %dx%d, "
 		"mc=%d kc=%d nc=%d; peak %.0f GFLOP/s\n", reps,
 		bs->mr, bs->nr,
 		bs->mc, bs->kc,
 		bs->nc, PEAK);
-	printf("%-16s %5s %6s %5s  %8s %8s %8s  %6s %6s\n", "shape", "M", "N", "K",
-		"avx512", "ref", "openblas", "ratio", "%peak");
+	if (bpeak > 0)
+		printf("# bf16 (vdpbf16ps) peak %.0f GFLOP/s\n", bpeak);
+	printf("%-16s %5s %6s %5s  %8s %8s %8s  %6s %6s%s\n", "shape", "M", "N", "K",
+		"avx512", "ref", "openblas", "ratio", "%peak", bpeak > 0 ? "     bf16 %bpeak" : "");
 	for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
 		const struct shape *sh = &shapes[s];
 		size_t na = (size_t)sh->M * sh->K, nb = (size_t)sh->K * sh->N;
@@ -193,7 +264,16 @@ int main(int argc, char **argv)
 			printf("%8.2f ", gr);
 		else
 			printf("%8s ", "-");
-		printf("%8.1f  %6.2f %5.0f%%\n", gb, gb > 0 ? ga / gb : 0, 100 * ga / PEAK);
+		printf("%8.1f  %6.2f %5.0f%%", gb, gb > 0 ? ga / gb : 0, 100 * ga / PEAK);
+		if (bpeak > 0) {
+			double g16 = run_bf16(avx, A, B, sh->M, sh->N, sh->K, C, reps);
+
+			if (g16 > 0)
+				printf(" %8.1f %5.0f%%", g16, 100 * g16 / bpeak);
+			else
+				printf(" %8s %6s", "-", "-");
+		}
+		putchar('\n');
 		fflush(stdout);
 		free(A);
 		free(B);

@@ -80,6 +80,16 @@ double feat_kern_qpeak_avx512(void);
 void feat_quant_c4_avx512(const float *x, int c, int h, int w, float inv_sx, int zp,
 	uint8_t *xq, int cp, int pt, int pl, int pb, int pr);
 
+/* gemm_bf16.c (AVX512_BF16: only when feat_kern_cpu_bf16()) */
+struct feat_bgemm_args;
+void feat_bgemm_avx512(const struct feat_bgemm_args *a);
+struct feat_bgemv_args;
+void feat_bgemv_avx512(const struct feat_bgemv_args *a);
+void feat_bf16_c2_avx512(const float *x, int c, int h, int w, uint16_t *xb, int cp, int pt,
+	int pl, int pb, int pr);
+/* this core's vdpbf16ps rate in GFLOP/s, measured (about 0.1 s) */
+double feat_kern_bpeak_avx512(void);
+
 /* peak.c: this core's fp32 zmm FMA rate in GFLOP/s, measured (about
  * 0.1 s). */
 double feat_kern_peak_avx512(void);

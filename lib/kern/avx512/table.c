@@ -5,6 +5,7 @@
  */
 #include "kern/kern.h"
 #include "kern/avx512/avx512.h"
+#include "kern/bf16.h"
 #include "kern/int8.h"
 
 /* The products of the Winograd phases, over U packed in panels
@@ -53,4 +54,9 @@ void feat_kern_fill_avx512(struct feat_kern *k)
 	k->qgemv = feat_kern_cpu_vnni() ? feat_qgemv_avx512 : NULL;
 	k->quant_c4 = feat_quant_c4_avx512;
 	k->qpeak = feat_kern_cpu_vnni() ? feat_kern_qpeak_avx512 : NULL;
+	/* bf16: AVX512_BF16 or none (the layers then run fp32) */
+	k->bgemm = feat_kern_cpu_bf16() ? feat_bgemm_avx512 : NULL;
+	k->bgemv = feat_kern_cpu_bf16() ? feat_bgemv_avx512 : NULL;
+	k->bf16_c2 = feat_kern_cpu_bf16() ? feat_bf16_c2_avx512 : feat_bf16_c2_ref;
+	k->bpeak = feat_kern_cpu_bf16() ? feat_kern_bpeak_avx512 : NULL;
 }

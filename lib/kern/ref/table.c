@@ -5,6 +5,7 @@
  * have).  Its routes keep FEAT_KERNEL=ref on the direct loops, one thread.
  */
 #include "kern/kern.h"
+#include "kern/bf16.h"
 #include "kern/conv3.h"
 #include "kern/dwconv.h"
 #include "kern/int8.h"
@@ -56,4 +57,7 @@ const struct feat_kern feat_kern_ref_table = {
 	.qgemv = feat_qgemv_ref,
 	.quant_c4 = feat_quant_c4_ref,
 	.qpack_b = feat_qpack_b_conv,
+	.bgemm = feat_bgemm_ref,
+	.bf16_c2 = feat_bf16_c2_ref,
+	.bgemv = feat_bgemv_ref,
 };
