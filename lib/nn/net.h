@@ -96,7 +96,6 @@ struct feat_net {
 	int *input, *output;            /* blob indices */
 	int capacity;                   /* batch the blobs are allocated for */
 	int profile;                    /* time each layer */
-	int kernel;                     /* enum feat_kernel_path in use */
 	float *scratch;                 /* workspace (im2col) of thread 0 */
 	size_t scratch_floats;          /* its size, and each other thread's */
 	size_t scratch_want;            /* a size asked for that failed (0: none) */
