@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "common/cli.h"
+#include "common/groups.h"
 
 static const char usage[] =
 	"Usage: featdedup [OPTION]... [FILE]...\n"
@@ -70,7 +71,8 @@ static const char usage[] =
 
 struct opts {
 	long radius;
-	int cluster, all, pairs, jsonl, scan;
+	struct feat_cli_groups g;   /* -c, -a, -p, -f */
+	int scan;
 	long m, threads, max_pairs;
 	const char *output;
 };
@@ -79,10 +81,7 @@ static void parse(int argc, char **argv, struct opts *o)
 {
 	static const struct option lo[] = {
 		{ "radius", required_argument, NULL, 'r' },
-		{ "cluster", required_argument, NULL, 'c' },
-		{ "all", no_argument, NULL, 'a' },
-		{ "pairs", no_argument, NULL, 'p' },
-		{ "format", required_argument, NULL, 'f' },
+		FEAT_CLI_GROUPS_LONGOPTS,
 		{ "output", required_argument, NULL, 'o' },
 		{ "substrings", required_argument, NULL, 'm' },
 		{ "threads", required_argument, NULL, 'j' },
@@ -98,29 +97,11 @@ static void parse(int argc, char **argv, struct opts *o)
 	o->threads = sysconf(_SC_NPROCESSORS_ONLN);
 	if (o->threads < 1)
 		o->threads = 1;
-	while ((c = feat_getopt(argc, argv, "r:c:apf:o:m:j:t:", lo)) != -1) {
-		if (feat_cli_common(c, usage))
+	while ((c = feat_getopt(argc, argv, "r:" FEAT_CLI_GROUPS_SHORTOPTS "o:m:j:t:", lo)) != -1) {
+		if (feat_cli_common(c, usage) || feat_cli_groups_opt(&o->g, c, optarg))
 			continue;
 		switch (c) {
 		case 'r': o->radius = feat_cli_long("--radius", optarg, 0, FEAT_INDEX_MAX_BITS); break;
-		case 'c':
-			if (!strcmp(optarg, "components"))
-				o->cluster = FEAT_GROUP_COMPONENTS;
-			else if (!strcmp(optarg, "leader"))
-				o->cluster = FEAT_GROUP_LEADER;
-			else
-				feat_die_usage("--cluster: '%s' is not components or leader", optarg);
-			break;
-		case 'a': o->all = 1; break;
-		case 'p': o->pairs = 1; break;
-		case 'f':
-			if (!strcmp(optarg, "tsv"))
-				o->jsonl = 0;
-			else if (!strcmp(optarg, "jsonl"))
-				o->jsonl = 1;
-			else
-				feat_die_usage("--format: '%s' is not tsv or jsonl", optarg);
-			break;
 		case 'o': o->output = optarg; break;
 		case 'm': o->m = feat_cli_long("--substrings", optarg, 1, FEAT_INDEX_MAX_BITS); break;
 		case 'j':
@@ -129,24 +110,13 @@ static void parse(int argc, char **argv, struct opts *o)
 		case 0x2002: o->max_pairs = feat_cli_long("--max-pairs", optarg, 0, LONG_MAX); break;
 		}
 	}
-	if (o->pairs && o->all)
-		feat_die_usage("--all applies to groups, not to --pairs");
-	if (!o->pairs && o->max_pairs >= 0)
+	feat_cli_groups_check(&o->g);
+	if (!o->g.pairs && o->max_pairs >= 0)
 		feat_die_usage("--max-pairs applies to --pairs");
 }
 
 /* ------------------------------------------------------------ output */
 
-static void put_key(FILE *f, const feat_index *ix, uint32_t id, int jsonl)
-{
-	size_t n;
-	const char *k = feat_index_key(ix, id, &n);
-
-	if (jsonl)
-		feat_put_json(f, k, n);
-	else
-		feat_put_tsv(f, k, n);
-}
 
 /* The records of class k (with no classes, every record its own). */
 static const uint32_t *members(const struct feat_classes *cl, uint32_t k,
@@ -268,12 +238,11 @@ static int write_pairs(FILE *f, const feat_index *ix, const struct feat_classes 
 		if (lists > 1)
 			qsort(row, nv, sizeof *row, nb_cmp);
 		for (size_t i = 0; i < nv; i++) {
-			fputs(jsonl ? "{\"key1\":" : "", f);
-			put_key(f, ix, (uint32_t)a, jsonl);
-			fputs(jsonl ? ",\"key2\":" : "\t", f);
-			put_key(f, ix, row[i].id, jsonl);
-			fprintf(f, jsonl ? ",\"distance\":%" PRIu32 "}\n" : "\t%" PRIu32 "\n",
-				row[i].dist);
+			size_t n1, n2;
+			const char *k1 = feat_index_key(ix, (uint32_t)a, &n1);
+			const char *k2 = feat_index_key(ix, row[i].id, &n2);
+
+			feat_cli_put_pair(f, k1, n1, k2, n2, "distance", row[i].dist, jsonl);
 		}
 	}
 	free(aoff);
@@ -282,45 +251,23 @@ static int write_pairs(FILE *f, const feat_index *ix, const struct feat_classes 
 	return 0;
 }
 
-/* Groups in the order of their representatives, members in id order. */
-static uint64_t write_groups(FILE *f, const feat_index *ix, const uint32_t *rep,
-	int all, int jsonl)
+/* Keys and distances to the representative, for feat_cli_write_groups. */
+struct grp {
+	const feat_index *ix;
+	const uint32_t *rep;
+	size_t cb;
+};
+
+static const char *key_of(const void *ctx, uint32_t i, size_t *n)
 {
-	uint64_t n = feat_index_count(ix), g = 0;
-	size_t cb = feat_index_info(ix)->code_stride;
-	uint32_t *size = calloc(n ? n : 1, 4), *first = malloc((n ? n : 1) * 4),
-		 *next = malloc((n ? n : 1) * 4), *last = malloc((n ? n : 1) * 4);
+	return feat_index_key(((const struct grp *)ctx)->ix, i, n);
+}
 
-	if (!size || !first || !next || !last)
-		feat_die(FEAT_EXIT_SYSTEM, "out of memory");
-	/* member lists by representative, in id order */
-	for (uint64_t i = 0; i < n; i++) {
-		uint32_t r = rep[i];
+static uint64_t dist_to_rep(const void *ctx, uint32_t i)
+{
+	const struct grp *g = ctx;
 
-		next[i] = UINT32_MAX;
-		if (size[r]++ == 0)
-			first[r] = last[r] = (uint32_t)i;
-		else
-			last[r] = next[last[r]] = (uint32_t)i;
-	}
-	for (uint64_t r = 0; r < n; r++) {
-		if (rep[r] != r || (size[r] < 2 && !all))
-			continue;
-		g++;
-		for (uint32_t i = first[r]; i != UINT32_MAX; i = next[i]) {
-			uint64_t d = feat_hamming(feat_index_code(ix, i),
-						  feat_index_code(ix, r), cb);
-
-			fprintf(f, jsonl ? "{\"group\":%" PRIu64 ",\"key\":" : "%" PRIu64 "\t", g);
-			put_key(f, ix, i, jsonl);
-			fprintf(f, jsonl ? ",\"distance\":%" PRIu64 "}\n" : "\t%" PRIu64 "\n", d);
-		}
-	}
-	free(size);
-	free(first);
-	free(next);
-	free(last);
-	return g;
+	return feat_hamming(feat_index_code(g->ix, i), feat_index_code(g->ix, g->rep[i]), g->cb);
 }
 
 static double now(void)
@@ -364,20 +311,6 @@ static feat_index *join_set(feat_index *ix, struct feat_classes *cl)
 static long default_radius(uint32_t bits)
 {
 	return (long)bits * 11 / 128;
-}
-
-/* Standard output, or o->output replaced only when complete
- * (feat_cli_create; feat_cli_commit at the end). */
-static FILE *open_out(const struct opts *o, struct feat_outfile **file)
-{
-	FILE *out;
-
-	if (!o->output)
-		return stdout;
-	*file = feat_cli_create(o->output);
-	if (!(out = (*file)->fp = fdopen((*file)->fd, "w")))
-		feat_die(FEAT_EXIT_SYSTEM, "out of memory");
-	return out;
 }
 
 int main(int argc, char **argv)
@@ -434,7 +367,7 @@ int main(int argc, char **argv)
 				     (int)o.threads, &pairs, &np)))
 		feat_die(FEAT_EXIT_SYSTEM, "self-join: %s", feat_strerror(e));
 	t2 = now();
-	if (o.pairs) {
+	if (o.g.pairs) {
 		uint64_t largest, total = count_pairs(&cl, pairs, np, &largest);
 
 		feat_info("%" PRIu64 " records, %" PRIu64 " distinct codes, %" PRIu64
@@ -446,21 +379,24 @@ int main(int argc, char **argv)
 				 "--max-pairs %ld (the most records sharing one code: %"
 				 PRIu64 "); nothing written", total, o.radius, o.max_pairs,
 				 largest);
-		out = open_out(&o, &file);
-		if ((e = write_pairs(out, ix, &cl, pairs, np, o.jsonl)))
+		out = feat_cli_text_open(o.output, &file);
+		if ((e = write_pairs(out, ix, &cl, pairs, np, o.g.jsonl)))
 			feat_die(FEAT_EXIT_SYSTEM, "%s", feat_strerror(e));
 	} else {
 		uint64_t n = cl.n, g;
+		struct grp ctx;
 		uint32_t *rep = malloc((n ? n : 1) * 4);
 		uint32_t *repc = cl.mem ? malloc((cl.nclass ? cl.nclass : 1) * 4) : rep;
 
-		if (!rep || !repc || feat_index_group(cl.nclass, pairs, np, o.cluster, repc))
+		if (!rep || !repc || feat_index_group(cl.nclass, pairs, np, o.g.cluster, repc))
 			feat_die(FEAT_EXIT_SYSTEM, "out of memory");
 		/* a record's representative: the first record of its class's */
 		for (uint64_t i = 0; cl.mem && i < n; i++)
 			rep[i] = cl.mem[cl.off[repc[cl.cls[i]]]];
-		out = open_out(&o, &file);
-		g = write_groups(out, ix, rep, o.all, o.jsonl);
+		out = feat_cli_text_open(o.output, &file);
+		ctx = (struct grp){ ix, rep, feat_index_info(ix)->code_stride };
+		g = feat_cli_write_groups(out, n, rep, o.g.all, o.g.jsonl, "distance", key_of,
+					  dist_to_rep, &ctx);
 		feat_info("%" PRIu64 " records, %" PRIu64 " distinct codes, %zu pairs of "
 			  "codes within %ld, %" PRIu64 " groups; load+index %.3fs, join %.3fs "
 			  "(m=%u, %s)", n, cl.nclass, np, o.radius, g, t1 - t0, t2 - t1,
@@ -469,10 +405,7 @@ int main(int argc, char **argv)
 			free(repc);
 		free(rep);
 	}
-	if (fflush(out) || ferror(out))
-		feat_die(FEAT_EXIT_SYSTEM, "%s: write error", o.output ? o.output : "standard output");
-	if (file)
-		feat_cli_commit(file);
+	feat_cli_text_close(out, o.output, file);
 	free(pairs);
 	feat_classes_free(&cl);
 	if (jx != ix)

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "common/cli.h"
+#include "common/groups.h"
 
 #define DEFAULT_MIN 26
 
@@ -47,7 +48,7 @@ static const char usage[] =
 
 struct opts {
 	struct feat_match_opt m;
-	int cluster, all, pairs, jsonl;
+	struct feat_cli_groups g;   /* -c, -a, -p, -f */
 	const char *output;
 };
 
@@ -57,10 +58,7 @@ static void parse(int argc, char **argv, struct opts *o)
 		{ "min-matches", required_argument, NULL, 'n' },
 		{ "candidates", required_argument, NULL, 'k' },
 		{ "tolerance", required_argument, NULL, 0x2001 },
-		{ "cluster", required_argument, NULL, 'c' },
-		{ "all", no_argument, NULL, 'a' },
-		{ "pairs", no_argument, NULL, 'p' },
-		{ "format", required_argument, NULL, 'f' },
+		FEAT_CLI_GROUPS_LONGOPTS,
 		{ "output", required_argument, NULL, 'o' },
 		{ "threads", required_argument, NULL, 't' },
 		FEAT_CLI_LONGOPTS,
@@ -71,38 +69,19 @@ static void parse(int argc, char **argv, struct opts *o)
 
 	o->m.min_inliers = DEFAULT_MIN;
 	o->m.threads = nproc < 1 ? 1 : nproc > 64 ? 64 : (int)nproc;
-	while ((c = feat_getopt(argc, argv, "n:k:c:apf:o:t:j:", lo)) != -1) {
-		if (feat_cli_common(c, usage))
+	while ((c = feat_getopt(argc, argv, "n:k:" FEAT_CLI_GROUPS_SHORTOPTS "o:t:j:", lo)) != -1) {
+		if (feat_cli_common(c, usage) || feat_cli_groups_opt(&o->g, c, optarg))
 			continue;
 		switch (c) {
 		case 'n': o->m.min_inliers = (unsigned)feat_cli_long("--min-matches", optarg, 2, 100000); break;
 		case 'k': o->m.candidates = (unsigned)feat_cli_long("--candidates", optarg, 1, 100000); break;
 		case 0x2001: o->m.tol = (float)feat_cli_double("--tolerance", optarg, 0.001, 10); break;
-		case 'c':
-			if (!strcmp(optarg, "components"))
-				o->cluster = FEAT_GROUP_COMPONENTS;
-			else if (!strcmp(optarg, "leader"))
-				o->cluster = FEAT_GROUP_LEADER;
-			else
-				feat_die_usage("--cluster: '%s' is not components or leader", optarg);
-			break;
-		case 'a': o->all = 1; break;
-		case 'p': o->pairs = 1; break;
-		case 'f':
-			if (!strcmp(optarg, "tsv"))
-				o->jsonl = 0;
-			else if (!strcmp(optarg, "jsonl"))
-				o->jsonl = 1;
-			else
-				feat_die_usage("--format: '%s' is not tsv or jsonl", optarg);
-			break;
 		case 'o': o->output = optarg; break;
 		case 'j':
 		case 't': o->m.threads = (int)feat_cli_long("--threads", optarg, 1, 64); break;
 		}
 	}
-	if (o->pairs && o->all)
-		feat_die_usage("--all applies to groups, not to --pairs");
+	feat_cli_groups_check(&o->g);
 }
 
 /* Every record of one stream into m; *skipped counts the error records. */
@@ -142,15 +121,21 @@ static void load(feat_match *m, const char *path, uint64_t *skipped)
 		close(fd);
 }
 
-static void put_key(FILE *f, const feat_match *m, uint32_t id, int jsonl)
-{
-	size_t n;
-	const char *k = feat_match_key(m, id, &n);
+/* Keys, and each photo's most keypoints matched with another photo of its
+ * group, for feat_cli_write_groups. */
+struct grp {
+	const feat_match *m;
+	const uint32_t *best;
+};
 
-	if (jsonl)
-		feat_put_json(f, k, n);
-	else
-		feat_put_tsv(f, k, n);
+static const char *key_of(const void *ctx, uint32_t i, size_t *n)
+{
+	return feat_match_key(((const struct grp *)ctx)->m, i, n);
+}
+
+static uint64_t best_of(const void *ctx, uint32_t i)
+{
+	return ((const struct grp *)ctx)->best[i];
 }
 
 static double now(void)
@@ -169,7 +154,7 @@ int main(int argc, char **argv)
 	size_t np;
 	uint64_t skipped = 0, n, groups = 0;
 	struct feat_outfile *file = NULL;
-	FILE *out = stdout;
+	FILE *out;
 	double t0, t1;
 	int e;
 
@@ -191,26 +176,20 @@ int main(int argc, char **argv)
 		feat_die(FEAT_EXIT_SYSTEM, "matching: %s", feat_strerror(e));
 	t1 = now();
 	n = feat_match_count(m);
-	if (o.output) {
-		file = feat_cli_create(o.output);
-		if (!(out = file->fp = fdopen(file->fd, "w")))
-			feat_die(FEAT_EXIT_SYSTEM, "out of memory");
-	}
-	if (o.pairs) {
+	out = feat_cli_text_open(o.output, &file);
+	if (o.g.pairs) {
 		for (size_t i = 0; i < np; i++) {
-			fputs(o.jsonl ? "{\"key1\":" : "", out);
-			put_key(out, m, p[i].a, o.jsonl);
-			fputs(o.jsonl ? ",\"key2\":" : "\t", out);
-			put_key(out, m, p[i].b, o.jsonl);
-			fprintf(out, o.jsonl ? ",\"matches\":%" PRIu32 "}\n" : "\t%" PRIu32 "\n",
-				p[i].dist);
+			size_t n1, n2;
+			const char *k1 = feat_match_key(m, p[i].a, &n1);
+			const char *k2 = feat_match_key(m, p[i].b, &n2);
+
+			feat_cli_put_pair(out, k1, n1, k2, n2, "matches", p[i].dist, o.g.jsonl);
 		}
 	} else {
 		uint32_t *rep = malloc((n ? n : 1) * sizeof *rep);
 		uint32_t *best = calloc(n ? n : 1, sizeof *best);
-		uint32_t *size = calloc(n ? n : 1, sizeof *size);
 
-		if (!rep || !best || !size || feat_index_group(n, p, np, o.cluster, rep))
+		if (!rep || !best || feat_index_group(n, p, np, o.g.cluster, rep))
 			feat_die(FEAT_EXIT_SYSTEM, "out of memory");
 		for (size_t i = 0; i < np; i++)
 			if (rep[p[i].a] == rep[p[i].b]) {
@@ -219,57 +198,18 @@ int main(int argc, char **argv)
 				if (p[i].dist > best[p[i].b])
 					best[p[i].b] = p[i].dist;
 			}
-		for (uint64_t i = 0; i < n; i++)
-			size[rep[i]]++;
-		/* groups in the order of their representatives, members in input order */
-		{
-			uint32_t *first = malloc((n ? n : 1) * sizeof *first);
-			uint32_t *next = malloc((n ? n : 1) * sizeof *next);
-			uint32_t *last = malloc((n ? n : 1) * sizeof *last);
-
-			if (!first || !next || !last)
-				feat_die(FEAT_EXIT_SYSTEM, "out of memory");
-			for (uint64_t i = 0; i < n; i++)
-				first[i] = UINT32_MAX;
-			for (uint64_t i = 0; i < n; i++) {
-				uint32_t r = rep[i];
-
-				next[i] = UINT32_MAX;
-				if (first[r] == UINT32_MAX)
-					first[r] = last[r] = (uint32_t)i;
-				else
-					last[r] = next[last[r]] = (uint32_t)i;
-			}
-			for (uint64_t r = 0; r < n; r++) {
-				if (rep[r] != r || (size[r] < 2 && !o.all))
-					continue;
-				groups++;
-				for (uint32_t i = first[r]; i != UINT32_MAX; i = next[i]) {
-					fprintf(out, o.jsonl ? "{\"group\":%" PRIu64 ",\"key\":"
-							     : "%" PRIu64 "\t", groups);
-					put_key(out, m, i, o.jsonl);
-					fprintf(out, o.jsonl ? ",\"matches\":%" PRIu32 "}\n"
-							     : "\t%" PRIu32 "\n", best[i]);
-				}
-			}
-			free(first);
-			free(next);
-			free(last);
-		}
+		groups = feat_cli_write_groups(out, n, rep, o.g.all, o.g.jsonl, "matches", key_of,
+					       best_of, &(struct grp){ m, best });
 		free(rep);
 		free(best);
-		free(size);
 	}
-	if (o.pairs)
+	if (o.g.pairs)
 		feat_info("%" PRIu64 " photos, %zu pairs with %u or more matches; %.3fs", n, np,
 			  o.m.min_inliers, t1 - t0);
 	else
 		feat_info("%" PRIu64 " photos, %zu pairs with %u or more matches, %" PRIu64
 			  " groups; %.3fs", n, np, o.m.min_inliers, groups, t1 - t0);
-	if (fflush(out) || ferror(out))
-		feat_die(FEAT_EXIT_SYSTEM, "%s: write error", o.output ? o.output : "standard output");
-	if (file)
-		feat_cli_commit(file);
+	feat_cli_text_close(out, o.output, file);
 	free(p);
 	feat_match_free(m);
 	return FEAT_EXIT_OK;

@@ -526,6 +526,62 @@ static void import(const struct opts *o)
 /* ------------------------------------------------------------ fitcodes */
 
 /*
+ * Every ok record of STREAM ("-": standard input) to add(); error records
+ * are skipped and counted on stderr.  add() returns 0, 1 to stop reading
+ * (the rest is drained), or a FEAT_E_* that ends the run: exit 3 naming
+ * the record for FEAT_E_INVAL (a record that does not fit the network),
+ * else by feat_cli_exit_code.  Returns STREAM's name for messages.
+ */
+static const char *feed(const char *stream,
+	int (*add)(void *ctx, struct feat_rec *r, char *why, size_t whylen), void *ctx)
+{
+	const char *sname = strcmp(stream, "-") ? stream : "standard input";
+	char why[1024];
+	uint64_t skipped = 0;
+	struct feat_rec r;
+	feat_reader *rd;
+	int e, fd;
+
+	rd = feat_cli_open_reader(stream, &fd);
+	feat_rec_init(&r);
+	while ((e = feat_reader_next(rd, &r)) == 1) {
+		if (r.status != FEAT_ST_OK) {
+			skipped++;
+			continue;
+		}
+		if ((e = add(ctx, &r, why, sizeof why)) == 1) {
+			feat_reader_drain(rd);
+			break;
+		}
+		if (e) {
+			feat_reader_drain(rd);
+			if (e == FEAT_E_INVAL)
+				feat_die(FEAT_EXIT_STREAM, "%s: record %" PRIu64 " %s", sname,
+					 feat_reader_records(rd), why);
+			feat_die(feat_cli_exit_code(e, FEAT_EXIT_STREAM), "%s: %s", sname, why);
+		}
+		if (feat_show_progress)
+			feat_progress(feat_reader_records(rd), feat_reader_bytes(rd), 0);
+	}
+	if (e < 0)
+		feat_cli_stream_fail(rd, e);
+	feat_progress(feat_reader_records(rd), feat_reader_bytes(rd), 1);
+	feat_reader_free(rd);
+	if (fd != STDIN_FILENO)
+		close(fd);
+	feat_rec_free(&r);
+	if (skipped)
+		feat_warn("%s: skipped %" PRIu64 " error record%s", sname, skipped,
+			  skipped > 1 ? "s" : "");
+	return sname;
+}
+
+static int fit_add(void *f, struct feat_rec *r, char *why, size_t whylen)
+{
+	return feat_codes_fit_add(f, r, why, whylen);
+}
+
+/*
  * fitcodes: feat_codes_fit(3) over every ok record of STREAM (error
  * records are skipped and counted), OUT written whole or not at all.
  */
@@ -536,14 +592,11 @@ static void fitcodes(const struct opts *o)
 	struct feat_codes_fit_opts fo;
 	struct feat_codes_fit_info fi;
 	struct feat_outfile *out, *fout = NULL;
-	struct feat_rec r;
 	feat_codes_fitter *f;
-	feat_reader *rd;
 	unsigned char *bytes;
 	size_t nbytes;
-	uint64_t skipped = 0;
 	double t0 = (double)clock() / CLOCKS_PER_SEC;
-	int e, fd;
+	int e;
 
 	if (feat_cli_model_path(o->model, path, sizeof path, why, sizeof why))
 		feat_die(FEAT_EXIT_SYSTEM, "%s", why);
@@ -567,36 +620,8 @@ static void fitcodes(const struct opts *o)
 			feat_die(FEAT_EXIT_USAGE, "--set %s", why);
 		feat_die(feat_cli_exit_code(e, FEAT_EXIT_STREAM), "%s", why);
 	}
-	feat_codes_fit_info(f, &fi);
 	/* every record of STREAM: error records skipped, ok ones fitted on */
-	rd = feat_cli_open_reader(stream, &fd);
-	sname = strcmp(stream, "-") ? stream : "standard input";
-	feat_rec_init(&r);
-	while ((e = feat_reader_next(rd, &r)) == 1) {
-		if (r.status != FEAT_ST_OK) {
-			skipped++;
-			continue;
-		}
-		if ((e = feat_codes_fit_add(f, &r, why, sizeof why))) {
-			feat_reader_drain(rd);
-			if (e == FEAT_E_INVAL)
-				feat_die(FEAT_EXIT_STREAM, "%s: record %" PRIu64 " %s", sname,
-					 feat_reader_records(rd), why);
-			feat_die(feat_cli_exit_code(e, FEAT_EXIT_STREAM), "%s: %s", sname, why);
-		}
-		if (feat_show_progress)
-			feat_progress(feat_reader_records(rd), feat_reader_bytes(rd), 0);
-	}
-	if (e < 0)
-		feat_cli_stream_fail(rd, e);
-	feat_progress(feat_reader_records(rd), feat_reader_bytes(rd), 1);
-	feat_reader_free(rd);
-	if (fd != STDIN_FILENO)
-		close(fd);
-	feat_rec_free(&r);
-	if (skipped)
-		feat_warn("%s: skipped %" PRIu64 " error record%s", sname, skipped,
-			  skipped > 1 ? "s" : "");
+	sname = feed(stream, fit_add, f);
 	feat_codes_fit_info(f, &fi);
 	if (!fi.records)
 		feat_die(FEAT_EXIT_STREAM, "%s: no ok record to fit codes on", sname);
@@ -641,6 +666,25 @@ static void fitcodes(const struct opts *o)
 
 /* ------------------------------------------------------------ quantize */
 
+struct calib {
+	feat_quantizer *q;
+	const char *sname;
+};
+
+/* The next calibration record, or 1 (stop) at FEAT_QUANTIZE_MAX_RECORDS. */
+static int quantize_add(void *ctx, struct feat_rec *r, char *why, size_t whylen)
+{
+	const struct calib *c = ctx;
+	struct feat_quantize_info qi;
+
+	feat_quantize_info(c->q, &qi);
+	if (qi.records == FEAT_QUANTIZE_MAX_RECORDS) {
+		feat_warn("%s: calibrating on the first %zu ok records", c->sname, qi.records);
+		return 1;
+	}
+	return feat_quantize_add(c->q, r, why, whylen);
+}
+
 /*
  * quantize: feat_quantize(3) over the ok records of STREAM (at most
  * FEAT_QUANTIZE_MAX_RECORDS; error records are skipped and counted), OUT
@@ -683,11 +727,8 @@ static void quantize(const struct opts *o)
 	const char *sname;
 	struct feat_quantize_opts qo;
 	struct feat_quantize_info qi;
-	struct feat_rec r;
 	feat_quantizer *q;
-	feat_reader *rd;
-	uint64_t skipped = 0;
-	int e, fd;
+	int e;
 
 	if (feat_cli_model_path(o->model, path, sizeof path, why, sizeof why))
 		feat_die(FEAT_EXIT_SYSTEM, "%s", why);
@@ -705,40 +746,8 @@ static void quantize(const struct opts *o)
 		quantize_write(o, q);
 		return;
 	}
-	rd = feat_cli_open_reader(o->calib, &fd);
 	sname = strcmp(o->calib, "-") ? o->calib : "standard input";
-	feat_rec_init(&r);
-	while ((e = feat_reader_next(rd, &r)) == 1) {
-		if (r.status != FEAT_ST_OK) {
-			skipped++;
-			continue;
-		}
-		feat_quantize_info(q, &qi);
-		if (qi.records == FEAT_QUANTIZE_MAX_RECORDS) {
-			feat_warn("%s: calibrating on the first %zu ok records", sname, qi.records);
-			feat_reader_drain(rd);
-			break;
-		}
-		if ((e = feat_quantize_add(q, &r, why, sizeof why))) {
-			feat_reader_drain(rd);
-			if (e == FEAT_E_INVAL)
-				feat_die(FEAT_EXIT_STREAM, "%s: record %" PRIu64 " %s", sname,
-					 feat_reader_records(rd), why);
-			feat_die(feat_cli_exit_code(e, FEAT_EXIT_STREAM), "%s: %s", sname, why);
-		}
-		if (feat_show_progress)
-			feat_progress(feat_reader_records(rd), feat_reader_bytes(rd), 0);
-	}
-	if (e < 0)
-		feat_cli_stream_fail(rd, e);
-	feat_progress(feat_reader_records(rd), feat_reader_bytes(rd), 1);
-	feat_reader_free(rd);
-	if (fd != STDIN_FILENO)
-		close(fd);
-	feat_rec_free(&r);
-	if (skipped)
-		feat_warn("%s: skipped %" PRIu64 " error record%s", sname, skipped,
-			  skipped > 1 ? "s" : "");
+	feed(o->calib, quantize_add, &(struct calib){ q, sname });
 	feat_quantize_info(q, &qi);
 	if (!qi.records)
 		feat_die(FEAT_EXIT_STREAM, "%s: no ok record to calibrate on", sname);

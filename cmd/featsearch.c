@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "common/cli.h"
+#include "common/groups.h"
 
 static const char usage[] =
 	"Usage: featsearch [OPTION]... DB [QUERY]...\n"
@@ -89,14 +90,7 @@ static void parse(int argc, char **argv, struct opts *o)
 			o->radius = feat_cli_long("--radius", optarg, 0, FEAT_INDEX_MAX_BITS);
 			o->use_radius = 1;
 			break;
-		case 'f':
-			if (!strcmp(optarg, "tsv"))
-				o->jsonl = 0;
-			else if (!strcmp(optarg, "jsonl"))
-				o->jsonl = 1;
-			else
-				feat_die_usage("--format: '%s' is not tsv or jsonl", optarg);
-			break;
+		case 'f': o->jsonl = feat_cli_format(optarg); break;
 		case 'o': o->output = optarg; break;
 		case 'm':
 			/* -m is a model in every program; a number is --substrings,
@@ -184,18 +178,12 @@ static void search_one(FILE *out, const feat_index *db, const uint8_t *q,
 		size_t kl;
 		const char *k = feat_index_key(db, h->v[i].id, &kl);
 
-		if (o->jsonl) {
-			fputs("{\"query\":", out);
-			feat_put_json(out, qname, qlen);
-			fputs(",\"key\":", out);
-			feat_put_json(out, k, kl);
-			fprintf(out, ",\"distance\":%" PRIu32 "}\n", h->v[i].dist);
-		} else {
-			feat_put_tsv(out, qname, qlen);
-			putc('\t', out);
-			feat_put_tsv(out, k, kl);
-			fprintf(out, "\t%" PRIu32 "\n", h->v[i].dist);
-		}
+		fputs(o->jsonl ? "{\"query\":" : "", out);
+		feat_cli_put_key(out, qname, qlen, o->jsonl);
+		fputs(o->jsonl ? ",\"key\":" : "\t", out);
+		feat_cli_put_key(out, k, kl, o->jsonl);
+		fprintf(out, o->jsonl ? ",\"distance\":%" PRIu32 "}\n" : "\t%" PRIu32 "\n",
+			h->v[i].dist);
 	}
 }
 
@@ -287,12 +275,7 @@ int main(int argc, char **argv)
 	db = open_db(argv[optind], &o);
 	bits = feat_index_info(db)->code_bits;
 	first = optind + 1;
-	if (o.output) {
-		/* replaced only when complete (feat_cli_create) */
-		file = feat_cli_create(o.output);
-		if (!(out = file->fp = fdopen(file->fd, "w")))
-			feat_die(FEAT_EXIT_SYSTEM, "out of memory");
-	}
+	out = feat_cli_text_open(o.output, &file);   /* replaced only when complete */
 	if (o.nimages)
 		bad = search_images(out, db, &o, &h);
 	for (int i = first; i < argc || (i == first && !o.nimages); i++) {
@@ -332,10 +315,7 @@ int main(int argc, char **argv)
 		if (i >= argc)
 			break;
 	}
-	if (fflush(out) || ferror(out))
-		feat_die(FEAT_EXIT_SYSTEM, "%s: write error", o.output ? o.output : "standard output");
-	if (file)
-		feat_cli_commit(file);
+	feat_cli_text_close(out, o.output, file);
 	feat_hits_free(&h);
 	feat_index_free(db);
 	free(o.images);

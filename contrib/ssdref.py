@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """ssdref.py - Caffe SSD's PriorBox and DetectionOutput, and cropbox's
-choice of the main object, in numpy: the reference the PyTorch pipeline
-(contrib/pipeline_ref.py) and the evaluation recipes use, written from
+choice of the main object, in numpy: the reference the training and
+evaluation scripts (contrib/train/train_ssd.py, evaluate.py) use, written from
 Caffe SSD's semantics (the same as OpenCV DNN's; checked against OpenCV by
 `ssdref.py --check t/data/ssd`), not from featkit's C.
 

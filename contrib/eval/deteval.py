@@ -37,20 +37,17 @@ also prints each row as a JSON line.  Needs python3-numpy, python3-pil, and
 for held-out python3-torch (contrib/train's modules).
 """
 import argparse
-import atexit
 import json
 import os
-import shutil
-import subprocess
 import sys
-import tempfile
 
 import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-TOP = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, HERE)
-import scenes_b  # noqa: E402
+import photoset as P  # noqa: E402  (the sets and the pipeline, shared with quanteval.py)
+
+TOP = P.TOP
 
 
 def iou(a, b):
@@ -77,46 +74,19 @@ def voc_ap(scores, tp, npos):
     return float(np.sum((rec[k + 1] - rec[k]) * prec[k + 1]))
 
 
-def read_boxes(path):
-    """{file: [(label 0-9, box, is_main)]}, main first."""
-    out = {}
-    with open(path) as f:
-        for n, ln in enumerate(f, 1):
-            p = ln.rstrip("\n").split("\t")
-            if len(p) < 7:
-                sys.exit("deteval: %s:%d: expected file, label, class, xmin, ymin, xmax, ymax" % (path, n))
-            role = p[7] if len(p) > 7 else ""
-            out.setdefault(p[0], []).append([int(p[1]), tuple(float(v) for v in p[3:7]), role])
-    for rows in out.values():
-        mains = [r for r in rows if r[2] == "main"]
-        main = mains[0] if mains else rows[0]
-        rows.remove(main)
-        rows.insert(0, main)
-        for k, r in enumerate(rows):
-            r[2] = k == 0
-    return out
-
-
-def detect(files, model, binpath):
-    env = dict(os.environ)
-    if binpath:
-        env["PATH"] = binpath + os.pathsep + env.get("PATH", "")
-    cmd = ["sh", "-c", 'imgdecode -q | imgprep -q -m "$1" | ssd-detect -q -m "$1" | '
-           'featwrite -q -f jsonl -e 100%', "deteval", model]
-    p = subprocess.run(cmd, input="".join(f + "\n" for f in files), env=env,
-                       capture_output=True, text=True)
-    if p.returncode not in (0, 1):
-        sys.exit("deteval: the pipeline failed (%d): %s" % (p.returncode, p.stderr.strip()))
-    dets = {}
-    for ln in p.stdout.splitlines():
-        r = json.loads(ln)
-        d = r.get("dets", []) if r.get("status") == "ok" else []
-        dets[r["key"]] = sorted(((x["score"], int(x["label"]), tuple(x["box"])) for x in d),
-                                key=lambda t: -t[0])
-    missing = [f for f in files if f not in dets]
+def detect(files, model):
+    """Per photo, [(score, label 1-10, box)] best first (none for an error record)."""
+    recs = P.pipeline(files, model, "ssd-detect", "deteval")
+    missing = [f for f in files if f not in recs]
     if missing:
         sys.exit("deteval: no record for %s" % missing[0])
-    return [dets[f] for f in files]
+    dets = []
+    for f in files:
+        r = recs[f]
+        d = r.get("dets", []) if r.get("status") == "ok" else []
+        dets.append(sorted(((x["score"], int(x["label"]), tuple(x["box"])) for x in d),
+                           key=lambda t: -t[0]))
+    return dets
 
 
 def score(dets, truth):
@@ -169,37 +139,6 @@ def score(dets, truth):
             "map50": float(np.mean(aps)) if aps else float("nan")}
 
 
-def tmpdir(prefix):
-    d = tempfile.mkdtemp(prefix=prefix)
-    atexit.register(shutil.rmtree, d, True)
-    return d
-
-
-def set_b(a):
-    d = a.dir or tmpdir("deteval-b.")
-    bt = os.path.join(d, "boxes.tsv")
-    if not os.path.exists(bt):
-        scenes_b.generate(d, a.n, a.seed)
-    boxes = read_boxes(bt)
-    files = sorted(boxes)
-    return "generator B (%s)" % d, [os.path.join(d, f) for f in files], [boxes[f] for f in files]
-
-
-def set_held_out(a):
-    sys.path.insert(0, os.path.join(TOP, "contrib", "train"))
-    import evaluate as E  # the project's held-out scenes, as evaluate.py makes them
-    import train_ssd as TS
-    d = tmpdir("deteval-h.")
-    files, truth = [], []
-    for k, (blob, lab, box, _) in enumerate(E.held_out(a.n, 1000 + a.seed, TS.SIZES, False)):
-        f = os.path.join(d, "h%05d.png" % k)
-        with open(f, "wb") as fh:
-            fh.write(blob)
-        files.append(f)
-        truth.append([(lab - 1, tuple(float(v) for v in box), True)])
-    return "held-out scenes (seed %d)" % (1000 + a.seed), files, truth
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--set", default="b,held-out", help="b, held-out or both (default b,held-out)")
@@ -219,12 +158,9 @@ def main():
             ap.error("--set: b or held-out, not %r" % s)
     if not os.path.exists(a.model):
         ap.error("--model: no file %s" % a.model)
-    binpath = os.path.join(TOP, "build", "bin")
-    binpath = binpath if os.path.exists(os.path.join(binpath, "ssd-detect")) else None
     rows = []
-    for s in sets:
-        name, files, truth = (set_b if s == "b" else set_held_out)(a)
-        r = score(detect(files, a.model, binpath), truth)
+    for name, files, truth in P.sets(a):
+        r = score(detect(files, a.model), truth)
         r["set"] = name
         rows.append(r)
         if a.json:

@@ -7,8 +7,9 @@ issue 16.
         [--bf16 SSD16.fm] [--codes DEEPBIT.fm,DEEPBIT8.fm]... [--set b,held-out]
         [-n 300] [--seed 1] [--dir DIR]
 
-The photos are deteval.py's (same options, same sets: generator B and the
-project's held-out detector scenes).  For each set it prints
+The photos are deteval.py's (same options, same sets, from photoset.py:
+generator B and the project's held-out detector scenes).  For each set it
+prints
 
   top=     photos whose top-scoring detection (any class) in the int8 (bf16) run
            overlaps the fp32 run's by IoU >= 0.9 (both without detection
@@ -20,32 +21,20 @@ project's held-out detector scenes).  For each set it prints
 Uses the programs of this tree's build/bin when built.
 """
 import argparse
-import json
 import os
-import subprocess
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import deteval as D  # noqa: E402
+import photoset as P  # noqa: E402
 
 
-def codes(files, model, binpath):
-    env = dict(os.environ)
-    if binpath:
-        env["PATH"] = binpath + os.pathsep + env.get("PATH", "")
-    cmd = ["sh", "-c", 'imgdecode -q | imgprep -q -m "$1" | deepbit-extract -q -m "$1" | '
-           'featwrite -q -f jsonl -e 100%', "quanteval", model]
-    p = subprocess.run(cmd, input="".join(f + "\n" for f in files), env=env,
-                       capture_output=True, text=True)
-    if p.returncode not in (0, 1):
-        sys.exit("quanteval: the pipeline failed (%d): %s" % (p.returncode, p.stderr.strip()))
-    out = {}
-    for ln in p.stdout.splitlines():
-        r = json.loads(ln)
-        if r.get("status") == "ok":
-            out[r["key"]] = (r["bits"], int(r["code"], 16))
-    return out
+def codes(files, model):
+    """{key: (bits, code)} of the ok records."""
+    return {k: (r["bits"], int(r["code"], 16))
+            for k, r in P.pipeline(files, model, "deepbit-extract", "quanteval").items()
+            if r.get("status") == "ok"}
 
 
 def main():
@@ -63,17 +52,14 @@ def main():
     quant = [(t, m) for t, m in (("int8", a.int8), ("bf16", a.bf16)) if m]
     if not quant:
         ap.error("give --int8 MODEL, --bf16 MODEL or both")
-    binpath = os.path.join(D.TOP, "build", "bin")
-    binpath = binpath if os.path.exists(os.path.join(binpath, "ssd-detect")) else None
-    for s in [x.strip() for x in a.set.split(",") if x.strip()]:
-        name, files, truth = (D.set_b if s == "b" else D.set_held_out)(a)
-        d32 = D.detect(files, a.fp32, binpath)
+    for name, files, truth in P.sets(a):
+        d32 = D.detect(files, a.fp32)
         r32 = D.score(d32, truth)
         print("%s: %d photos" % (name, len(files)))
         print("  fp32: main %.1f%%  AP50 %.4f  mAP50 %.4f  no det %d" % (
             100 * r32["main"], r32["ap50_main"], r32["map50"], r32["no_det"]))
         for tag, model in quant:
-            dq = D.detect(files, model, binpath)
+            dq = D.detect(files, model)
             same = sum(1 for x, y in zip(d32, dq)
                        if (not x and not y) or (x and y and D.iou(x[0][2], y[0][2]) >= 0.9))
             rq = D.score(dq, truth)
@@ -86,7 +72,7 @@ def main():
                 100 * (rq["map50"] - r32["map50"])))
         for pair in a.codes:
             m32, m8 = pair.split(",")
-            c32, c8 = codes(files, m32, binpath), codes(files, m8, binpath)
+            c32, c8 = codes(files, m32), codes(files, m8)
             eq = tot = 0
             for k in c32:
                 if k in c8:

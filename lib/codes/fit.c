@@ -70,8 +70,7 @@ static int cut(feat_codes_fitter *f, feat_model_builder **out, char *why, size_t
 static int build(feat_model_builder *b, struct feat_net **net, unsigned char **buf,
 	const char *what, char *why, size_t whylen)
 {
-	struct feat_model m;
-	char detail[512];
+	char net_of[1024];
 	size_t len;
 	int e;
 
@@ -80,14 +79,12 @@ static int build(feat_model_builder *b, struct feat_net **net, unsigned char **b
 		feat_fmt(why, whylen, "%s: %s", what, feat_strerror(e));
 		return e;
 	}
-	if ((e = feat_model_parse(&m, *buf, len, detail, sizeof detail)) ||
-	    (e = feat_net_build(net, &m, detail, sizeof detail))) {
-		feat_fmt(why, whylen, "%s: the network does not build: %s", what, detail);
+	feat_fmt(net_of, sizeof net_of, "%s: the network", what);
+	if ((e = feat_net_from_bytes(net, *buf, len, net_of, why, whylen))) {
 		free(*buf);
 		*buf = NULL;
-		return e == FEAT_E_NOMEM ? e : FEAT_E_CORRUPT;
 	}
-	return 0;
+	return e;
 }
 
 static int set_meta(feat_model_builder *b, const char *const *set, int nset, char *why,
@@ -398,18 +395,9 @@ int feat_codes_fit_finish(feat_codes_fitter *f, unsigned char **out, size_t *out
 		}
 	}
 	/* the result must build */
-	{
-		struct feat_model m;
-		char detail[512];
-
-		if ((e = feat_model_parse(&m, bytes, *outlen, detail, sizeof detail)) ||
-		    (e = feat_net_build(&check, &m, detail, sizeof detail))) {
-			feat_fmt(why, whylen, "the network with the code layer does not build: %s",
-				 detail);
-			e = e == FEAT_E_NOMEM ? e : FEAT_E_CORRUPT;
-			goto done;
-		}
-	}
+	if ((e = feat_net_from_bytes(&check, bytes, *outlen, "the network with the code layer",
+				     why, whylen)))
+		goto done;
 	*out = bytes;
 	bytes = NULL;
 done:

@@ -77,7 +77,7 @@ void feat_quant_c4_ref(const float *x, int c, int h, int w, float inv_sx, int zp
 
 /*
  * Pack the B panel of output pixels [j0, j0 + n) (n <= NR; the rest of the
- * panel zero) of a convolution over xq (feat_quant_c4's layout, hp x wp
+ * panel zero) of a convolution over xq (quant_c4's layout, hp x wp
  * padded pixels, cp channels): row k = (ky kw + kx) cp + c.  A run of
  * pixels of one output row at stride 1 is one copy of 4-byte words.
  */

@@ -64,7 +64,7 @@ struct feat_sgemm_args {
 	const float *bias;   /* NULL when bias_kind is FEAT_BIAS_NONE */
 	int bias_kind;       /* enum feat_bias_kind */
 	int relu;            /* 1: C = max(C, 0) after the bias */
-	/* optional: op(A) already packed by feat_sgemm_pack_a() for the path
+	/* optional: op(A) already packed by the table's sgemm_pack_a for the path
 	 * that runs the call (NULL: pack A on every call).  A and lda stay
 	 * valid and required: routes that do not use packed A read them. */
 	const struct feat_sgemm_apack *apack;

@@ -426,6 +426,22 @@ fail:
 	return e;
 }
 
+int feat_net_from_bytes(struct feat_net **out, const void *buf, size_t len, const char *what,
+	char *why, size_t whylen)
+{
+	struct feat_model m;
+	char reason[512];
+	int e;
+
+	*out = NULL;
+	if ((e = feat_model_parse(&m, buf, len, reason, sizeof reason)) ||
+	    (e = feat_net_build(out, &m, reason, sizeof reason))) {
+		feat_fmt(why, whylen, "%s does not build: %s", what, reason);
+		return e == FEAT_E_NOMEM ? e : FEAT_E_CORRUPT;
+	}
+	return 0;
+}
+
 int feat_net_load(struct feat_net **out, const char *path, char *why,
 	size_t whylen)
 {

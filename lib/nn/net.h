@@ -96,7 +96,6 @@ struct feat_net {
 	int *input, *output;            /* blob indices */
 	int capacity;                   /* batch the blobs are allocated for */
 	int profile;                    /* time each layer */
-	int kernel;                     /* enum feat_kernel_path in use */
 	float *scratch;                 /* workspace (im2col) of thread 0 */
 	size_t scratch_floats;          /* its size, and each other thread's */
 	size_t scratch_want;            /* a size asked for that failed (0: none) */
@@ -120,6 +119,14 @@ struct feat_net {
 int feat_net_load(struct feat_net **out, const char *path, char *why,
 	size_t whylen);
 /* The same over an already loaded model (taken over by the net). */
+/* The network of featmodel bytes this library made (feat_model_parse,
+ * then feat_net_build; buf must outlive the net): for fitcodes and
+ * quantize, which cut or rewrite a model and check that it builds.  On
+ * failure why is "WHAT does not build: REASON" and the code FEAT_E_NOMEM
+ * or FEAT_E_CORRUPT (bytes made here that do not build are not the
+ * input's fault). */
+int feat_net_from_bytes(struct feat_net **out, const void *buf, size_t len, const char *what,
+	char *why, size_t whylen);
 int feat_net_build(struct feat_net **out, struct feat_model *m, char *why,
 	size_t whylen);
 void feat_net_free(struct feat_net *n);

@@ -186,7 +186,7 @@ static int nchwc_plan(struct feat_net *n)
  *     or GELU                              SE blocks' scale, ViT's MLP)
  *
  * Hard sigmoid and hard swish are fused when beta is 1/2 (alpha is
- * kept).  FEAT_FUSE=0 turns the passes off (t/unit/test_fuse.c compares
+ * kept).  FEAT_FUSE=0 turns the passes off (t/t4120-fuse.sh compares
  * the two).
  */
 static int the_reader(struct feat_net *n, int blob)

@@ -36,7 +36,7 @@ struct feat_qconv {
 	int cin, cout, M, K;     /* K = kh kw cp */
 	int pt, pl, pb, pr, hin, win;
 	struct feat_qconv_geom g;
-	size_t xq_bytes;         /* the padded input (feat_quant_c4) */
+	size_t xq_bytes;         /* the padded input (the table's quant_c4) */
 	int nb;                  /* B panels packed at a time */
 	size_t panel_bytes;      /* nb packed B panels */
 	int8_t *ap;              /* packed weights (first forward) */

@@ -66,8 +66,7 @@ int feat_quantize_open(feat_quantizer **out, const char *path,
 	struct feat_quantize_opts def;
 	feat_model_builder *b = NULL;
 	feat_quantizer *q;
-	struct feat_model nm;
-	char detail[512];
+	char net_of[1024];
 	size_t len;
 	int e;
 
@@ -132,12 +131,9 @@ int feat_quantize_open(feat_quantizer **out, const char *path,
 		feat_fmt(why, whylen, "%s: %s", path, feat_strerror(e));
 		goto fail;
 	}
-	if ((e = feat_model_parse(&nm, q->netbuf, len, detail, sizeof detail)) ||
-	    (e = feat_net_build(&q->net, &nm, detail, sizeof detail))) {
-		feat_fmt(why, whylen, "%s: the network does not build: %s", path, detail);
-		e = e == FEAT_E_NOMEM ? e : FEAT_E_CORRUPT;
+	feat_fmt(net_of, sizeof net_of, "%s: the network", path);
+	if ((e = feat_net_from_bytes(&q->net, q->netbuf, len, net_of, why, whylen)))
 		goto fail;
-	}
 	feat_model_builder_free(b);
 	b = NULL;
 	if ((e = feat_net_reserve(q->net, 1)) || (e = feat_qcalib_init(&q->cal, q->net))) {
@@ -278,17 +274,9 @@ int feat_quantize_finish(feat_quantizer *q, unsigned char **out, size_t *outlen,
 		goto done;
 	}
 	/* the result must build */
-	{
-		struct feat_model m;
-		char detail[512];
-
-		if ((e = feat_model_parse(&m, bytes, *outlen, detail, sizeof detail)) ||
-		    (e = feat_net_build(&check, &m, detail, sizeof detail))) {
-			feat_fmt(why, whylen, "the quantised network does not build: %s", detail);
-			e = e == FEAT_E_NOMEM ? e : FEAT_E_CORRUPT;
-			goto done;
-		}
-	}
+	if ((e = feat_net_from_bytes(&check, bytes, *outlen, "the quantised network", why,
+				     whylen)))
+		goto done;
 	*out = bytes;
 	bytes = NULL;
 done:

@@ -1,6 +1,6 @@
 /*
  * fuzz_fcd.c - libFuzzer harness for the code-file loader that featdedup,
- * featsearch and featindex share (feat_index_load, lib/codes/mih.c): a
+ * featsearch and featindex share (feat_index_load, lib/codes/load.c): a
  * featcodes file (featwrite -f bin), a featindex file, a featstream's
  * code tensors, or key TAB hex lines.
  *
