@@ -466,6 +466,18 @@ void feat_net_free(struct feat_net *n)
 }
 
 /*
+ * The layers a batch runs image by image (feat_net_forward): those before
+ * the first inner product.  nlayer when the network has none.
+ */
+static int per_image_end(const struct feat_net *n)
+{
+	for (int i = 0; i < n->nlayer; i++)
+		if (!n->layer[i].removed && !strcmp(n->layer[i].ops->type, "fc"))
+			return i;
+	return n->nlayer;
+}
+
+/*
  * Assign each blob that is not an alias a slab: in the order the layers
  * write them, each takes a slab free since before the layer that writes it
  * (the smallest that is big enough, else the biggest free one, grown),
@@ -476,7 +488,7 @@ void feat_net_free(struct feat_net *n)
  */
 static int plan_storage(struct feat_net *n)
 {
-	int nb = n->nblob, ns = 0, e = FEAT_E_NOMEM;
+	int nb = n->nblob, ns = 0, e = FEAT_E_NOMEM, split = per_image_end(n);
 	int *first = malloc(sizeof(int) * (size_t)nb), *last = malloc(sizeof(int) * (size_t)nb);
 	int *order = malloc(sizeof(int) * (size_t)nb), *busy = malloc(sizeof(int) * (size_t)nb);
 	size_t *cnt = calloc((size_t)nb, sizeof *cnt);
@@ -528,8 +540,12 @@ static int plan_storage(struct feat_net *n)
 
 		/* an output takes no buffer a blob before it used: a batch that
 		 * runs image by image (feat_net_forward) writes the earlier
-		 * blob of a later image after the output of an earlier one */
-		for (int s = 0; s < ns && last[b] != INT_MAX; s++) {
+		 * blob of a later image after the output of an earlier one.
+		 * So does a blob the image-by-image layers write and the
+		 * layers after them (run over the whole batch) read. */
+		int fresh = last[b] == INT_MAX || (first[b] < split && last[b] >= split);
+
+		for (int s = 0; s < ns && !fresh; s++) {
 			if (busy[s] >= first[b])
 				continue;
 			if (cnt[s] >= need && (best < 0 || cnt[s] < cnt[best]))
@@ -695,34 +711,35 @@ static void shift_blobs(struct feat_net *n, long b)
 }
 
 /*
- * A network without inner products runs a batch image by image through
- * all its layers, so that one image's activations stay in cache from
- * layer to layer instead of the batch's streaming through memory between
- * them (MobileNet-SSD at batch 8: 8 x 37 MB of blobs).  Every such layer
+ * A batch runs image by image through the layers before the first inner
+ * product (all of them in a network without one), so that one image's
+ * activations stay in cache from layer to layer instead of the batch's
+ * streaming through memory between them (MobileNet-SSD at batch 8: 8 x 37
+ * MB of blobs; ResNet-50's convolutions: 8 x 25 MB).  Every such layer
  * treats each image on its own, so the results are the same; and blobs
  * that share a buffer (never live at once) never hold two images' data
- * that are needed at once, since the outputs have buffers of their own.
- * An inner product reads its weights once for the whole batch, so a
- * network with one runs layer by layer over the batch.
+ * that are needed at once, since the outputs, and the blobs those layers
+ * hand to the rest, have buffers of their own (plan_storage).  An inner
+ * product reads its weights once for the whole batch, so it and the
+ * layers after it run layer by layer over the batch.  FEAT_PER_IMAGE=0
+ * runs every layer over the batch (for measuring it).
  */
 int feat_net_forward(struct feat_net *n, int batch)
 {
-	int e, per_image = batch > 1;
+	const char *env = getenv("FEAT_PER_IMAGE");
+	int e, split = per_image_end(n);
 
 	if (batch < 1)
 		return FEAT_E_INVAL;
 	if ((e = feat_net_reserve(n, batch)))
 		return e;
-	for (int i = 0; i < n->nlayer && per_image; i++)
-		per_image = n->layer[i].removed || strcmp(n->layer[i].ops->type, "fc");
-	if (!per_image) {
-		run_layers(n, 0, n->nlayer, batch, 1);
-		return 0;
-	}
-	for (int b = 0; b < batch; b++) {
+	if (batch == 1 || (env && !strcmp(env, "0")))
+		split = 0;
+	for (int b = 0; b < batch && split > 0; b++) {
 		shift_blobs(n, b);
-		run_layers(n, 0, n->nlayer, 1, b == 0);
+		run_layers(n, 0, split, 1, b == 0);
 		shift_blobs(n, -(long)b);
 	}
+	run_layers(n, split, n->nlayer, batch, 1);
 	return 0;
 }
