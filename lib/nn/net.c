@@ -542,6 +542,8 @@ static int plan_storage(struct feat_net *n)
 	for (int b = 0; b < nb; b++) {
 		if (n->blob[b].alias >= 0)
 			continue;
+		n->blob[b].local = first[b] != INT_MAX && first[b] >= 0 && last[b] < n->nlayer &&
+				   st[first[b]] == st[last[b]] && !is_fc(&n->layer[first[b]]);
 		if (first[b] == INT_MAX)  /* written by no layer: its own */
 			first[b] = -1, last[b] = INT_MAX;
 		order[no++] = b;
@@ -728,11 +730,13 @@ static void run_layers(struct feat_net *n, int i0, int i1, int batch, int count)
 	}
 }
 
-/* Point every blob's storage at image b of the batch (back with -b). */
+/* Point every blob's storage at image b of the batch (back with -b), but
+ * those that live within one image-by-image stage: image 0's storage,
+ * still in cache from the image before, serves every image there. */
 static void shift_blobs(struct feat_net *n, long b)
 {
 	for (int i = 0; i < n->nblob; i++)
-		if (n->blob[i].alias < 0 && n->blob[i].data)
+		if (n->blob[i].alias < 0 && n->blob[i].data && !n->blob[i].local)
 			n->blob[i].data += b * (long)n->blob[i].count;
 }
 
