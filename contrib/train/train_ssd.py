@@ -183,6 +183,9 @@ def main():
     ap.add_argument("--procs", type=int, default=1, help="processes rendering the scenes")
     ap.add_argument("--cache", help="keep the rendered scenes in this .npz file (and reuse it when"
                     " it holds --n scenes of --size and --seed)")
+    ap.add_argument("--more", action="append", default=[], metavar="CACHE",
+                    help="also train on the scenes of CACHE (an earlier run's --cache file of the same"
+                    " --size); may be repeated")
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
     torch.manual_seed(a.seed)
@@ -197,7 +200,13 @@ def main():
         X, B, L = make_set(a.n, a.seed, "train", a.procs)
         if a.cache:
             np.savez(a.cache, key=key, X=X, B=B, L=L)
-    print("train_ssd: %d scenes in %.0f s" % (a.n, time.time() - t0), flush=True)
+    for f in a.more:
+        z = np.load(f)
+        if int(z["key"][1]) != a.size:
+            sys.exit("train_ssd: %s: scenes of %d pixels, not --size %d" % (f, int(z["key"][1]), a.size))
+        X, B, L = np.concatenate([X, z["X"]]), np.concatenate([B, z["B"]]), np.concatenate([L, z["L"]])
+    n = len(X)
+    print("train_ssd: %d scenes in %.0f s" % (n, time.time() - t0), flush=True)
     meta = C.ssd_meta()
     grids = {"p%d" % i: (g[0], g[0]) for i, g in enumerate(C.GENS)}
     pri, var = ssdref.priors(meta, C.IMG, C.IMG, grids)
@@ -216,7 +225,7 @@ def main():
         frac = (time.time() - t1) / budget
         for g in opt.param_groups:
             g["lr"] = 2e-3 * 0.5 * (1 + math.cos(math.pi * frac))
-        idx = rng.integers(0, a.n, 32)
+        idx = rng.integers(0, n, 32)
         x = torch.from_numpy(X[idx].astype(np.float32))
         b = torch.from_numpy(B[idx].copy())
         flip = torch.from_numpy(rng.random(32) < 0.5)

@@ -67,15 +67,15 @@ int feat_shape_bytes(int dtype, int ndim, const uint32_t *dims, size_t *nbytes);
 int feat_grow(void *pp, size_t *cap, size_t need, size_t elem, size_t first);
 
 /* feat_write_full for a named output: 0, or FEAT_E_IO with "name: write
- * error: reason" in detail. */
-int feat_write_named(int fd, const void *buf, size_t n, const char *name, char *detail,
-	size_t dlen);
+ * error: reason" in why. */
+int feat_write_named(int fd, const void *buf, size_t n, const char *name, char *why,
+	size_t whylen);
 
 /* Aligned allocation (FEAT_ALIGN); free with free(). NULL on failure. */
 void *feat_aligned_alloc(size_t n);
 
-/* "name: message" into detail; returns err (for `return feat_fail_named(...)`). */
-int feat_fail_named(char *detail, size_t dlen, const char *name, int err,
+/* "name: message" into why; returns err (for `return feat_fail_named(...)`). */
+int feat_fail_named(char *why, size_t whylen, const char *name, int err,
 	const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
 /* snprintf into a fixed buffer that never fails loudly. */

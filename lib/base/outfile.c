@@ -39,8 +39,8 @@ static int close_out(struct feat_outfile *o)
 	return err;
 }
 
-int feat_outfile_open(struct feat_outfile *o, const char *path, char *detail,
-	size_t dlen)
+int feat_outfile_open(struct feat_outfile *o, const char *path, char *why,
+	size_t whylen)
 {
 	static unsigned serial;
 	struct stat st;
@@ -52,12 +52,12 @@ int feat_outfile_open(struct feat_outfile *o, const char *path, char *detail,
 	o->fp = NULL;
 	o->mode = -1;
 	if (!(o->path = strdup(path)))
-		return feat_fail_named(detail, dlen, path, FEAT_E_NOMEM, "out of memory");
+		return feat_fail_named(why, whylen, path, FEAT_E_NOMEM, "out of memory");
 	exists = !lstat(path, &st);
 	if (exists && !S_ISREG(st.st_mode) && !S_ISLNK(st.st_mode)) {
 		if (S_ISDIR(st.st_mode)) {
 			release(o);
-			return feat_fail_named(detail, dlen, path, FEAT_E_IO, "is a directory");
+			return feat_fail_named(why, whylen, path, FEAT_E_IO, "is a directory");
 		}
 		/* a device or a FIFO: written in place */
 		o->fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
@@ -65,7 +65,7 @@ int feat_outfile_open(struct feat_outfile *o, const char *path, char *detail,
 			int err = errno;
 
 			release(o);
-			return feat_fail_named(detail, dlen, path, FEAT_E_IO,
+			return feat_fail_named(why, whylen, path, FEAT_E_IO,
 				"cannot open for writing: %s", strerror(err));
 		}
 		return 0;
@@ -75,7 +75,7 @@ int feat_outfile_open(struct feat_outfile *o, const char *path, char *detail,
 		o->mode = (int)(st.st_mode & 07777);
 	if (!(o->tmp = malloc(n + 40))) {
 		release(o);
-		return feat_fail_named(detail, dlen, path, FEAT_E_NOMEM, "out of memory");
+		return feat_fail_named(why, whylen, path, FEAT_E_NOMEM, "out of memory");
 	}
 	for (int tries = 0; tries < 100; tries++) {
 		snprintf(o->tmp, n + 40, "%s.tmp-%ld-%u", path, (long)getpid(), serial++);
@@ -86,7 +86,7 @@ int feat_outfile_open(struct feat_outfile *o, const char *path, char *detail,
 	if (o->fd < 0) {
 		int err = errno;
 
-		feat_fail_named(detail, dlen, path, FEAT_E_IO,
+		feat_fail_named(why, whylen, path, FEAT_E_IO,
 			"cannot open for writing: %s", strerror(err));
 		release(o);
 		return FEAT_E_IO;
@@ -109,17 +109,17 @@ static void sync_dir(const char *path)
 	free(dir);
 }
 
-int feat_outfile_commit(struct feat_outfile *o, char *detail, size_t dlen)
+int feat_outfile_commit(struct feat_outfile *o, char *why, size_t whylen)
 {
 	int err = 0;
 
 	if (o->fd < 0)
-		return feat_fail_named(detail, dlen, o->path ? o->path : "output",
+		return feat_fail_named(why, whylen, o->path ? o->path : "output",
 			FEAT_E_IO, "not open");
 	if (!o->tmp) {
 		/* in place: only the close can still fail */
 		if ((err = close_out(o))) {
-			feat_fail_named(detail, dlen, o->path, FEAT_E_IO, "write error: %s",
+			feat_fail_named(why, whylen, o->path, FEAT_E_IO, "write error: %s",
 				strerror(err));
 			release(o);
 			return FEAT_E_IO;
@@ -141,7 +141,7 @@ int feat_outfile_commit(struct feat_outfile *o, char *detail, size_t dlen)
 	if (!err && rename(o->tmp, o->path))
 		err = errno;
 	if (err) {
-		feat_fail_named(detail, dlen, o->path, FEAT_E_IO, "write error: %s",
+		feat_fail_named(why, whylen, o->path, FEAT_E_IO, "write error: %s",
 			strerror(err));
 		unlink(o->tmp);
 		release(o);

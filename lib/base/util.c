@@ -210,14 +210,14 @@ int feat_grow(void *pp, size_t *cap, size_t need, size_t elem, size_t first)
 	return 0;
 }
 
-int feat_write_named(int fd, const void *buf, size_t n, const char *name, char *detail,
-	size_t dlen)
+int feat_write_named(int fd, const void *buf, size_t n, const char *name, char *why,
+	size_t whylen)
 {
 	int e = feat_write_full(fd, buf, n);
 
 	if (!e)
 		return 0;
-	feat_fmt(detail, dlen, "%s: write error: %s", name, strerror(e));
+	feat_fmt(why, whylen, "%s: write error: %s", name, strerror(e));
 	return FEAT_E_IO;
 }
 
@@ -239,7 +239,7 @@ int feat_write_full(int fd, const void *buf, size_t n)
 	return 0;
 }
 
-int feat_fail_named(char *detail, size_t dlen, const char *name, int err,
+int feat_fail_named(char *why, size_t whylen, const char *name, int err,
 	const char *fmt, ...)
 {
 	char msg[256];
@@ -248,6 +248,6 @@ int feat_fail_named(char *detail, size_t dlen, const char *name, int err,
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
-	feat_fmt(detail, dlen, "%s: %s", name, msg);
+	feat_fmt(why, whylen, "%s: %s", name, msg);
 	return err;
 }

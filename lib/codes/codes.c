@@ -284,7 +284,7 @@ struct feat_codes {
 #define hdr_fail feat_fail_named
 
 /* Check the header of c->base/c->size and derive the record count. */
-static int check_header(struct feat_codes *c, char *detail, size_t dlen)
+static int check_header(struct feat_codes *c, char *why, size_t whylen)
 {
 	const unsigned char *h = c->base;
 	struct feat_codes_info *in = &c->info, want;
@@ -292,18 +292,18 @@ static int check_header(struct feat_codes *c, char *detail, size_t dlen)
 	uint64_t body, n;
 
 	if (c->size == 0)
-		return hdr_fail(detail, dlen, nm, FEAT_E_EMPTY,
+		return hdr_fail(why, whylen, nm, FEAT_E_EMPTY,
 				"empty file: no featcodes header");
 	if (memcmp(h, FEAT_CODES_MAGIC, c->size < 8 ? c->size : 8)) {
 		if (c->size >= 8 && !memcmp(h, FEAT_STREAM_MAGIC, 8))
-			return hdr_fail(detail, dlen, nm, FEAT_E_FORMAT,
+			return hdr_fail(why, whylen, nm, FEAT_E_FORMAT,
 					"not a featcodes file: it is a featstream "
 					"(featwrite -f bin makes a featcodes file from it)");
-		return hdr_fail(detail, dlen, nm, FEAT_E_FORMAT,
+		return hdr_fail(why, whylen, nm, FEAT_E_FORMAT,
 				"not a featcodes file (bad magic)");
 	}
 	if (c->size < FEAT_CODES_HDR)
-		return hdr_fail(detail, dlen, nm, FEAT_E_TRUNCATED,
+		return hdr_fail(why, whylen, nm, FEAT_E_TRUNCATED,
 				"header cut short: %zu of %d bytes", c->size,
 				FEAT_CODES_HDR);
 	in->major = feat_rd16(h + 8);
@@ -315,39 +315,39 @@ static int check_header(struct feat_codes *c, char *detail, size_t dlen)
 	in->record_size = feat_rd32(h + 28);
 	in->count = feat_rd64(h + 32);
 	if (in->major != FEAT_CODES_MAJOR)
-		return hdr_fail(detail, dlen, nm, FEAT_E_VERSION,
+		return hdr_fail(why, whylen, nm, FEAT_E_VERSION,
 				"header field major is %u: featcodes version %u.%u; "
 				"this build reads version %d.x",
 				in->major, in->major, in->minor, FEAT_CODES_MAJOR);
 	/* A newer minor version may have a longer header; records follow it. */
 	if (in->header_size < FEAT_CODES_HDR || in->header_size % 8)
-		return hdr_fail(detail, dlen, nm, FEAT_E_CORRUPT,
+		return hdr_fail(why, whylen, nm, FEAT_E_CORRUPT,
 				"header field header_size is %u; expected %d or "
 				"more, a multiple of 8",
 				in->header_size, FEAT_CODES_HDR);
 	if (in->header_size > c->size)
-		return hdr_fail(detail, dlen, nm, FEAT_E_TRUNCATED,
+		return hdr_fail(why, whylen, nm, FEAT_E_TRUNCATED,
 				"header field header_size is %u but the file has "
 				"only %zu bytes",
 				in->header_size, c->size);
 	if (in->code_bits > FEAT_CODES_MAX_BITS)
-		return hdr_fail(detail, dlen, nm, FEAT_E_CORRUPT,
+		return hdr_fail(why, whylen, nm, FEAT_E_CORRUPT,
 				"header field code_bits is %u (at most %d)",
 				in->code_bits, FEAT_CODES_MAX_BITS);
 	if (in->key_width > FEAT_CODES_MAX_KEY_WIDTH)
-		return hdr_fail(detail, dlen, nm, FEAT_E_CORRUPT,
+		return hdr_fail(why, whylen, nm, FEAT_E_CORRUPT,
 				"header field key_width is %u (at most %d)",
 				in->key_width, FEAT_CODES_MAX_KEY_WIDTH);
 	if (!in->code_bits && c->size > in->header_size)
-		return hdr_fail(detail, dlen, nm, FEAT_E_CORRUPT,
+		return hdr_fail(why, whylen, nm, FEAT_E_CORRUPT,
 				"header field code_bits is 0 in a file with records");
 	FEAT_ASSERT(!feat_codes_layout(in->code_bits, in->key_width, &want));
 	if (in->code_stride != want.code_stride)
-		return hdr_fail(detail, dlen, nm, FEAT_E_CORRUPT,
+		return hdr_fail(why, whylen, nm, FEAT_E_CORRUPT,
 				"header field code_stride is %u; %u-bit codes need %u",
 				in->code_stride, in->code_bits, want.code_stride);
 	if (in->record_size != want.record_size)
-		return hdr_fail(detail, dlen, nm, FEAT_E_CORRUPT,
+		return hdr_fail(why, whylen, nm, FEAT_E_CORRUPT,
 				"header field record_size is %u; code_stride %u and "
 				"key_width %u need %u",
 				in->record_size, in->code_stride, in->key_width,
@@ -356,7 +356,7 @@ static int check_header(struct feat_codes *c, char *detail, size_t dlen)
 	if (in->count) {
 		if (in->count > body / in->record_size ||
 		    in->count * in->record_size != body)
-			return hdr_fail(detail, dlen, nm,
+			return hdr_fail(why, whylen, nm,
 					in->count > body / in->record_size
 						? FEAT_E_TRUNCATED : FEAT_E_CORRUPT,
 					"header field count is %llu: %llu bytes of "
@@ -367,7 +367,7 @@ static int check_header(struct feat_codes *c, char *detail, size_t dlen)
 		n = in->count;
 	} else {
 		if (body % in->record_size)
-			return hdr_fail(detail, dlen, nm, FEAT_E_TRUNCATED,
+			return hdr_fail(why, whylen, nm, FEAT_E_TRUNCATED,
 					"file size: %llu bytes after the header are not "
 					"a whole number of %u-byte records (last record "
 					"cut short)",
@@ -388,10 +388,10 @@ static int codes_new(feat_codes **out, const char *name)
 	return 0;
 }
 
-static int codes_finish(feat_codes **out, feat_codes *c, char *detail,
-	size_t dlen)
+static int codes_finish(feat_codes **out, feat_codes *c, char *why,
+	size_t whylen)
 {
-	int e = check_header(c, detail, dlen);
+	int e = check_header(c, why, whylen);
 
 	if (e) {
 		feat_codes_close(c);
@@ -419,25 +419,25 @@ int feat_codes_open_mem(feat_codes **out, const void *data, size_t len,
 
 /* A featcodes file's bytes from fd or path (one of them). */
 static int codes_map(feat_codes **out, int fd, const char *path, const char *name,
-	char *detail, size_t dlen)
+	char *why, size_t whylen)
 {
 	feat_codes *c;
-	char why[256];
+	char cause[256];
 	int e;
 
 	*out = NULL;
 	if ((e = codes_new(&c, name)))
 		return e;
 	/* mapped when it is a regular file, read whole when a pipe */
-	e = path ? feat_map_file(&c->file, path, 0, why, sizeof why)
-		 : feat_map_fd(&c->file, fd, 0, why, sizeof why);
+	e = path ? feat_map_file(&c->file, path, 0, cause, sizeof cause)
+		 : feat_map_fd(&c->file, fd, 0, cause, sizeof cause);
 	if (e) {
 		feat_codes_close(c);
-		return hdr_fail(detail, dlen, name ? name : "input", e, "%s", why);
+		return hdr_fail(why, whylen, name ? name : "input", e, "%s", cause);
 	}
 	c->base = c->file.data;
 	c->size = c->file.len;
-	return codes_finish(out, c, detail, dlen);
+	return codes_finish(out, c, why, whylen);
 }
 
 int feat_codes_open_fd(feat_codes **out, int fd, const char *name,

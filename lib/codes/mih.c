@@ -703,14 +703,14 @@ int feat_index_write(feat_index *ix, int fd)
 
 /* A section [off, off + len) of the file: aligned and inside. */
 static int section(const feat_index *ix, const char *what, uint64_t off,
-	uint64_t len, char *detail, size_t dlen)
+	uint64_t len, char *why, size_t whylen)
 {
 	if (off % FEAT_INDEX_ALIGN)
-		return ofail(detail, dlen, ix->name, FEAT_E_CORRUPT,
+		return ofail(why, whylen, ix->name, FEAT_E_CORRUPT,
 			     "%s is %llu; expected a multiple of %d", what,
 			     (unsigned long long)off, FEAT_INDEX_ALIGN);
 	if (off > ix->mapsize || len > ix->mapsize - off)
-		return ofail(detail, dlen, ix->name, FEAT_E_CORRUPT,
+		return ofail(why, whylen, ix->name, FEAT_E_CORRUPT,
 			     "%s is %llu: its %llu bytes end past the end of the "
 			     "file (%zu bytes)", what, (unsigned long long)off,
 			     (unsigned long long)len, ix->mapsize);
@@ -719,22 +719,22 @@ static int section(const feat_index *ix, const char *what, uint64_t off,
 
 /* Check a table's arrays: directory monotone and complete, values in
  * range, sorted, in their directory bucket, ids in range. */
-static int check_table(const feat_index *ix, uint32_t j, char *detail,
-	size_t dlen)
+static int check_table(const feat_index *ix, uint32_t j, char *why,
+	size_t whylen)
 {
 	const struct mih_table *T = &ix->tab[j];
 	size_t nd = ((size_t)1 << T->t) + 1;
 	uint64_t n = ix->n;
 
 	if (T->dir[0] != 0 || T->dir[nd - 1] != n)
-		return ofail(detail, dlen, ix->name, FEAT_E_CORRUPT,
+		return ofail(why, whylen, ix->name, FEAT_E_CORRUPT,
 			     "table %u directory: entry %zu is %u; expected %llu",
 			     j, T->dir[0] ? (size_t)0 : nd - 1,
 			     T->dir[0] ? T->dir[0] : T->dir[nd - 1],
 			     T->dir[0] ? 0ULL : (unsigned long long)n);
 	for (size_t b = 0; b + 1 < nd; b++) {
 		if (T->dir[b + 1] < T->dir[b])
-			return ofail(detail, dlen, ix->name, FEAT_E_CORRUPT,
+			return ofail(why, whylen, ix->name, FEAT_E_CORRUPT,
 				     "table %u directory: entry %zu is %u, less "
 				     "than entry %zu (%u)", j, b + 1, T->dir[b + 1],
 				     b, T->dir[b]);
@@ -743,7 +743,7 @@ static int check_table(const feat_index *ix, uint32_t j, char *detail,
 
 			if ((T->w < 32 && v >> T->w) || dir_of(T, v) != b ||
 			    (p > T->dir[b] && v < T->vals[p - 1]))
-				return ofail(detail, dlen, ix->name, FEAT_E_CORRUPT,
+				return ofail(why, whylen, ix->name, FEAT_E_CORRUPT,
 					     "table %u value %llu is %u: %s", j,
 					     (unsigned long long)p, v,
 					     T->w < 32 && v >> T->w
@@ -752,13 +752,13 @@ static int check_table(const feat_index *ix, uint32_t j, char *detail,
 							     ? "not in its directory bucket"
 							     : "values not sorted");
 			if (T->ids[p] >= n)
-				return ofail(detail, dlen, ix->name, FEAT_E_CORRUPT,
+				return ofail(why, whylen, ix->name, FEAT_E_CORRUPT,
 					     "table %u id %llu is %u; the index has %llu "
 					     "records", j, (unsigned long long)p,
 					     T->ids[p], (unsigned long long)n);
 			if (p > T->dir[b] && v == T->vals[p - 1] &&
 			    T->ids[p] <= T->ids[p - 1])
-				return ofail(detail, dlen, ix->name, FEAT_E_CORRUPT,
+				return ofail(why, whylen, ix->name, FEAT_E_CORRUPT,
 					     "table %u id %llu is %u: ids of one value "
 					     "not ascending", j, (unsigned long long)p,
 					     T->ids[p]);
@@ -788,7 +788,7 @@ static inline uint64_t pair_mix(uint64_t id, uint32_t v)
  * (feat_index_verify, which names the entry).  Corruption (a flipped
  * bit in a code or a table, stale tables) changes the sums; then the
  * slow check is run to name the entry. */
-static int tables_match(const feat_index *ix, char *detail, size_t dlen)
+static int tables_match(const feat_index *ix, char *why, size_t whylen)
 {
 	uint32_t stride = ix->info.code_stride;
 	uint64_t *s1 = calloc(ix->m ? ix->m : 1, sizeof *s1);
@@ -812,9 +812,9 @@ static int tables_match(const feat_index *ix, char *detail, size_t dlen)
 			int e;
 
 			free(s1);
-			if ((e = feat_index_verify(ix, detail, dlen)))
+			if ((e = feat_index_verify(ix, why, whylen)))
 				return e;
-			return ofail(detail, dlen, ix->name, FEAT_E_CORRUPT,
+			return ofail(why, whylen, ix->name, FEAT_E_CORRUPT,
 				     "table %u does not list every record once under "
 				     "its code's substring", j);
 		}
@@ -823,7 +823,7 @@ static int tables_match(const feat_index *ix, char *detail, size_t dlen)
 	return 0;
 }
 
-static int parse(feat_index *ix, char *detail, size_t dlen)
+static int parse(feat_index *ix, char *why, size_t whylen)
 {
 	const unsigned char *h = ix->file.map ? ix->file.map : (const void *)ix->codes;
 	const unsigned char *base = h;
@@ -835,19 +835,19 @@ static int parse(feat_index *ix, char *detail, size_t dlen)
 
 	ix->codes = NULL;
 	if (size == 0)
-		return ofail(detail, dlen, nm, FEAT_E_EMPTY, "empty file: no featindex header");
+		return ofail(why, whylen, nm, FEAT_E_EMPTY, "empty file: no featindex header");
 	if (memcmp(h, FEAT_INDEX_MAGIC, size < 8 ? size : 8)) {
 		if (size >= 8 && !memcmp(h, FEAT_CODES_MAGIC, 8))
-			return ofail(detail, dlen, nm, FEAT_E_FORMAT,
+			return ofail(why, whylen, nm, FEAT_E_FORMAT,
 				     "not a featindex file: it is a featcodes file "
 				     "(featindex build makes an index from it)");
 		if (size >= 8 && !memcmp(h, FEAT_STREAM_MAGIC, 8))
-			return ofail(detail, dlen, nm, FEAT_E_FORMAT,
+			return ofail(why, whylen, nm, FEAT_E_FORMAT,
 				     "not a featindex file: it is a featstream");
-		return ofail(detail, dlen, nm, FEAT_E_FORMAT, "not a featindex file (bad magic)");
+		return ofail(why, whylen, nm, FEAT_E_FORMAT, "not a featindex file (bad magic)");
 	}
 	if (size < FEAT_INDEX_HDR)
-		return ofail(detail, dlen, nm, FEAT_E_TRUNCATED,
+		return ofail(why, whylen, nm, FEAT_E_TRUNCATED,
 			     "header cut short: %zu of %d bytes", size, FEAT_INDEX_HDR);
 	ix->info.major = feat_rd16(h + 8);
 	ix->info.minor = feat_rd16(h + 10);
@@ -864,44 +864,44 @@ static int parse(feat_index *ix, char *detail, size_t dlen)
 	kyoff = feat_rd64(h + 72);
 	kysz = feat_rd64(h + 80);
 	if (ix->info.major != FEAT_INDEX_MAJOR)
-		return ofail(detail, dlen, nm, FEAT_E_VERSION,
+		return ofail(why, whylen, nm, FEAT_E_VERSION,
 			     "header field major is %u: featindex version %u.%u; this "
 			     "build reads version %d.x", ix->info.major, ix->info.major,
 			     ix->info.minor, FEAT_INDEX_MAJOR);
 	if (hsz < FEAT_INDEX_HDR || hsz % 8 || hsz > size)
-		return ofail(detail, dlen, nm, FEAT_E_CORRUPT,
+		return ofail(why, whylen, nm, FEAT_E_CORRUPT,
 			     "header field header_size is %u; expected %d or more, a "
 			     "multiple of 8, within the file", hsz, FEAT_INDEX_HDR);
 	if (fsz != size)
-		return ofail(detail, dlen, nm,
+		return ofail(why, whylen, nm,
 			     fsz > size ? FEAT_E_TRUNCATED : FEAT_E_CORRUPT,
 			     "header field file_size is %llu but the file has %zu bytes%s",
 			     (unsigned long long)fsz, size,
 			     fsz > size ? " (cut short)" : "");
 	if (bits < 1 || bits > FEAT_INDEX_MAX_BITS)
-		return ofail(detail, dlen, nm, FEAT_E_CORRUPT,
+		return ofail(why, whylen, nm, FEAT_E_CORRUPT,
 			     "header field code_bits is %u; expected 1 to %d", bits,
 			     FEAT_INDEX_MAX_BITS);
 	if (stride != (bits + 63) / 64 * 8)
-		return ofail(detail, dlen, nm, FEAT_E_CORRUPT,
+		return ofail(why, whylen, nm, FEAT_E_CORRUPT,
 			     "header field code_stride is %u; %u-bit codes need %u",
 			     stride, bits, (bits + 63) / 64 * 8);
 	if (!layout_ok(bits, m))
-		return ofail(detail, dlen, nm, FEAT_E_CORRUPT,
+		return ofail(why, whylen, nm, FEAT_E_CORRUPT,
 			     "header field m is %u; %u-bit codes need 1 to %u "
 			     "substrings of at most %d bits", m, bits, bits,
 			     FEAT_INDEX_MAX_SUB);
 	if (tes != FEAT_INDEX_TABENT)
-		return ofail(detail, dlen, nm, FEAT_E_CORRUPT,
+		return ofail(why, whylen, nm, FEAT_E_CORRUPT,
 			     "header field table_entry_size is %u; expected %d", tes,
 			     FEAT_INDEX_TABENT);
 	if (n > FEAT_INDEX_MAX_COUNT)
-		return ofail(detail, dlen, nm, FEAT_E_CORRUPT,
+		return ofail(why, whylen, nm, FEAT_E_CORRUPT,
 			     "header field count is %llu; at most %u",
 			     (unsigned long long)n, FEAT_INDEX_MAX_COUNT);
 	for (size_t i = 88; i < FEAT_INDEX_HDR; i++)
 		if (h[i])
-			return ofail(detail, dlen, nm, FEAT_E_CORRUPT,
+			return ofail(why, whylen, nm, FEAT_E_CORRUPT,
 				     "header byte %zu is not zero (reserved)", i);
 	ix->info.code_bits = bits;
 	ix->info.code_stride = stride;
@@ -910,16 +910,16 @@ static int parse(feat_index *ix, char *detail, size_t dlen)
 	ix->info.key_bytes = kysz;
 	ix->info.file_size = fsz;
 	if ((e = section(ix, "header field tables_off", toff,
-			 (uint64_t)m * FEAT_INDEX_TABENT, detail, dlen)) ||
-	    (e = section(ix, "header field codes_off", coff, n * stride, detail, dlen)) ||
-	    (e = section(ix, "header field keyoff_off", kooff, (n + 1) * 8, detail, dlen)) ||
-	    (e = section(ix, "header field keys_off", kyoff, kysz, detail, dlen)))
+			 (uint64_t)m * FEAT_INDEX_TABENT, why, whylen)) ||
+	    (e = section(ix, "header field codes_off", coff, n * stride, why, whylen)) ||
+	    (e = section(ix, "header field keyoff_off", kooff, (n + 1) * 8, why, whylen)) ||
+	    (e = section(ix, "header field keys_off", kyoff, kysz, why, whylen)))
 		return e;
 	ix->codes = base + coff;
 	ix->koff = (const uint64_t *)(const void *)(base + kooff);
 	ix->keys = (const char *)base + kyoff;
 	if (ix->koff[0] != 0 || ix->koff[n] != kysz)
-		return ofail(detail, dlen, nm, FEAT_E_CORRUPT,
+		return ofail(why, whylen, nm, FEAT_E_CORRUPT,
 			     "key offset %llu is %llu; expected %llu (%s)",
 			     ix->koff[0] ? 0ULL : (unsigned long long)n,
 			     (unsigned long long)(ix->koff[0] ? ix->koff[0] : ix->koff[n]),
@@ -929,7 +929,7 @@ static int parse(feat_index *ix, char *detail, size_t dlen)
 	for (uint64_t i = 0; i < n; i++)
 		if (ix->koff[i + 1] < ix->koff[i] ||
 		    ix->koff[i + 1] - ix->koff[i] > FEAT_KEY_MAX)
-			return ofail(detail, dlen, nm, FEAT_E_CORRUPT,
+			return ofail(why, whylen, nm, FEAT_E_CORRUPT,
 				     "key offset %llu is %llu: %s",
 				     (unsigned long long)(i + 1),
 				     (unsigned long long)ix->koff[i + 1],
@@ -950,14 +950,14 @@ static int parse(feat_index *ix, char *detail, size_t dlen)
 
 			memcpy(&last, ix->codes + i * stride + stride - 8, 8);
 			if (last & pad)
-				return ofail(detail, dlen, nm, FEAT_E_CORRUPT,
+				return ofail(why, whylen, nm, FEAT_E_CORRUPT,
 					     "record %llu: padding bits after the "
 					     "code are not zero",
 					     (unsigned long long)i);
 		}
 	}
 	if ((e = setup_tables(ix, m)))
-		return ofail(detail, dlen, nm, e, "out of memory");
+		return ofail(why, whylen, nm, e, "out of memory");
 	for (uint32_t j = 0; j < m; j++) {
 		const unsigned char *p = base + toff + (size_t)j * FEAT_INDEX_TABENT;
 		struct mih_table *T = &ix->tab[j];
@@ -967,46 +967,46 @@ static int parse(feat_index *ix, char *detail, size_t dlen)
 		char what[64];
 
 		if (lo != T->lo || w != T->w)
-			return ofail(detail, dlen, nm, FEAT_E_CORRUPT,
+			return ofail(why, whylen, nm, FEAT_E_CORRUPT,
 				     "table %u field %s is %u; %u substrings of %u "
 				     "bits make it %u", j, lo != T->lo ? "lo" : "width",
 				     lo != T->lo ? lo : w, m, bits,
 				     lo != T->lo ? T->lo : T->w);
 		if (t > w || t > 24)
-			return ofail(detail, dlen, nm, FEAT_E_CORRUPT,
+			return ofail(why, whylen, nm, FEAT_E_CORRUPT,
 				     "table %u field dir_bits is %u; at most %u", j, t,
 				     w < 24 ? w : 24);
 		if (feat_rd32(p + 12))
-			return ofail(detail, dlen, nm, FEAT_E_CORRUPT,
+			return ofail(why, whylen, nm, FEAT_E_CORRUPT,
 				     "table %u reserved field is not zero", j);
 		for (int i = 40; i < FEAT_INDEX_TABENT; i++)
 			if (p[i])
-				return ofail(detail, dlen, nm, FEAT_E_CORRUPT,
+				return ofail(why, whylen, nm, FEAT_E_CORRUPT,
 					     "table %u reserved byte %d is not zero", j, i);
 		T->t = t;
 		feat_fmt(what, sizeof what, "table %u field dir_off", j);
-		if ((e = section(ix, what, doff, (((uint64_t)1 << t) + 1) * 4, detail, dlen)))
+		if ((e = section(ix, what, doff, (((uint64_t)1 << t) + 1) * 4, why, whylen)))
 			return e;
 		feat_fmt(what, sizeof what, "table %u field vals_off", j);
-		if ((e = section(ix, what, voff, n * 4, detail, dlen)))
+		if ((e = section(ix, what, voff, n * 4, why, whylen)))
 			return e;
 		feat_fmt(what, sizeof what, "table %u field ids_off", j);
-		if ((e = section(ix, what, ioff, n * 4, detail, dlen)))
+		if ((e = section(ix, what, ioff, n * 4, why, whylen)))
 			return e;
 		T->dir = (const uint32_t *)(const void *)(base + doff);
 		T->vals = (const uint32_t *)(const void *)(base + voff);
 		T->ids = (const uint32_t *)(const void *)(base + ioff);
-		if ((e = check_table(ix, j, detail, dlen)))
+		if ((e = check_table(ix, j, why, whylen)))
 			return e;
 	}
 	ix->built = ix->info.built = n;
-	return tables_match(ix, detail, dlen);
+	return tables_match(ix, why, whylen);
 }
 
-static int open_common(feat_index **out, feat_index *ix, char *detail,
-	size_t dlen)
+static int open_common(feat_index **out, feat_index *ix, char *why,
+	size_t whylen)
 {
-	int e = parse(ix, detail, dlen);
+	int e = parse(ix, why, whylen);
 
 	if (e) {
 		ix->codes = NULL;
@@ -1036,17 +1036,17 @@ int feat_index_open_mem(feat_index **out, const void *data, size_t len,
 }
 
 /* Map a regular file open on fd (not closed) as an index named name. */
-static int open_fd(feat_index **out, int fd, const char *name, char *detail,
-	size_t dlen)
+static int open_fd(feat_index **out, int fd, const char *name, char *why,
+	size_t whylen)
 {
 	struct feat_mapped f;
 	feat_index *ix;
-	char why[256];
+	char cause[256];
 	int e;
 
 	*out = NULL;
-	if ((e = feat_map_fd(&f, fd, FEAT_MAP_REGULAR, why, sizeof why)))
-		return ofail(detail, dlen, name, e, "%s", why);
+	if ((e = feat_map_fd(&f, fd, FEAT_MAP_REGULAR, cause, sizeof cause)))
+		return ofail(why, whylen, name, e, "%s", cause);
 	ix = calloc(1, sizeof *ix);
 	if (!ix) {
 		feat_unmap(&f);
@@ -1055,7 +1055,7 @@ static int open_fd(feat_index **out, int fd, const char *name, char *detail,
 	feat_fmt(ix->name, sizeof ix->name, "%s", name);
 	ix->file = f;      /* feat_index_free unmaps it */
 	ix->mapsize = f.len;
-	return open_common(out, ix, detail, dlen);
+	return open_common(out, ix, why, whylen);
 }
 
 int feat_index_open(feat_index **out, const char *path, char *why,
@@ -2120,8 +2120,8 @@ struct loader {
 	feat_index **ix;
 	const char *name;
 	uint64_t skipped;
-	char *detail;
-	size_t dlen;
+	char *why;
+	size_t whylen;
 };
 
 /* Add one code of bits bits (bytes hold at least (bits + 7) / 8). */
@@ -2131,15 +2131,15 @@ static int load_put(struct loader *L, const uint8_t *code, uint32_t bits,
 	int e;
 
 	if (!*L->ix && (e = feat_index_new(L->ix, bits, 0)))
-		return ofail(L->detail, L->dlen, L->name, e,
+		return ofail(L->why, L->whylen, L->name, e,
 			     "%s: %u-bit codes are not supported (1 to %d)", where,
 			     bits, FEAT_INDEX_MAX_BITS);
 	if (bits != (*L->ix)->info.code_bits)
-		return ofail(L->detail, L->dlen, L->name, FEAT_E_RANGE,
+		return ofail(L->why, L->whylen, L->name, FEAT_E_RANGE,
 			     "%s: code has %u bits; the others have %u", where, bits,
 			     (*L->ix)->info.code_bits);
 	if ((e = feat_index_add(*L->ix, code, key, keylen)))
-		return ofail(L->detail, L->dlen, L->name, e, "%s: %s", where,
+		return ofail(L->why, L->whylen, L->name, e, "%s: %s", where,
 			     e == FEAT_E_TOOBIG ? "too many records (or key too long)"
 						: feat_strerror(e));
 	return 0;
@@ -2179,7 +2179,7 @@ static int load_text(struct loader *L, const char *buf, size_t len)
 			continue;
 		}
 		if (nf < 2 || nf > 3 || (nf == 3 && (fl[1] != 2 || memcmp(f[1], "ok", 2)))) {
-			e = ofail(L->detail, L->dlen, L->name, FEAT_E_FORMAT,
+			e = ofail(L->why, L->whylen, L->name, FEAT_E_FORMAT,
 				  "%s: expected key TAB hex (or key TAB ok TAB hex)", where);
 			break;
 		}
@@ -2190,7 +2190,7 @@ static int load_text(struct loader *L, const char *buf, size_t len)
 
 			if (hl == 0 || hl % 2 || hl / 2 > sizeof code ||
 			    (nb = feat_hex_decode(hx, hl, code, sizeof code)) < 0) {
-				e = ofail(L->detail, L->dlen, L->name, FEAT_E_FORMAT,
+				e = ofail(L->why, L->whylen, L->name, FEAT_E_FORMAT,
 					  "%s: the code is not hex of whole bytes "
 					  "(at most %d bits)", where, FEAT_INDEX_MAX_BITS);
 				break;
@@ -2242,7 +2242,7 @@ static int load_stream(struct loader *L, int fd)
 		feat_fmt(where, sizeof where, "record %llu",
 			 (unsigned long long)feat_reader_records(rd));
 		if (bits < 1 || bits > FEAT_INDEX_MAX_BITS || t->nbytes < (bits + 7) / 8) {
-			e = ofail(L->detail, L->dlen, L->name, FEAT_E_RANGE,
+			e = ofail(L->why, L->whylen, L->name, FEAT_E_RANGE,
 				  "%s: code of %llu bits (1 to %d)", where,
 				  (unsigned long long)bits, FEAT_INDEX_MAX_BITS);
 			break;
@@ -2250,8 +2250,8 @@ static int load_stream(struct loader *L, int fd)
 		if ((e = load_put(L, t->data, (uint32_t)bits, r.key, strlen(r.key), where)))
 			break;
 	}
-	if (e < 0 && !L->detail[0])
-		feat_fmt(L->detail, L->dlen, "%s", feat_reader_detail(rd));
+	if (e < 0 && !L->why[0])
+		feat_fmt(L->why, L->whylen, "%s", feat_reader_detail(rd));
 	feat_rec_free(&r);
 	feat_reader_free(rd);
 	return e < 0 ? e : 0;
@@ -2271,7 +2271,7 @@ static int load_codes(struct loader *L, feat_codes *c)
 	}
 	if (!*L->ix && (e = feat_index_new(L->ix, bits, 0))) {
 		feat_codes_close(c);
-		return ofail(L->detail, L->dlen, L->name, e,
+		return ofail(L->why, L->whylen, L->name, e,
 			     "%u-bit codes are not supported (1 to %d)", bits,
 			     FEAT_INDEX_MAX_BITS);
 	}
@@ -2281,10 +2281,10 @@ static int load_codes(struct loader *L, feat_codes *c)
 	}
 	e = feat_index_add_codes(*L->ix, c);
 	if (e == FEAT_E_RANGE)
-		ofail(L->detail, L->dlen, L->name, e, "codes have %u bits; the others have %u",
+		ofail(L->why, L->whylen, L->name, e, "codes have %u bits; the others have %u",
 		      feat_codes_info(c)->code_bits, (*L->ix)->info.code_bits);
 	else if (e)
-		ofail(L->detail, L->dlen, L->name, e, "%s", feat_strerror(e));
+		ofail(L->why, L->whylen, L->name, e, "%s", feat_strerror(e));
 	feat_codes_close(c);
 	return e;
 }
@@ -2299,10 +2299,10 @@ static int load_index(struct loader *L, feat_index *o)
 	}
 	e = feat_index_add_index(*L->ix, o);
 	if (e == FEAT_E_RANGE)
-		ofail(L->detail, L->dlen, L->name, e, "codes have %u bits; the others have %u",
+		ofail(L->why, L->whylen, L->name, e, "codes have %u bits; the others have %u",
 		      o->info.code_bits, (*L->ix)->info.code_bits);
 	else if (e)
-		ofail(L->detail, L->dlen, L->name, e, "%s", feat_strerror(e));
+		ofail(L->why, L->whylen, L->name, e, "%s", feat_strerror(e));
 out:
 	feat_index_free(o);
 	return e;

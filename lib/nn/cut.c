@@ -12,7 +12,7 @@
 #include "nn/cut.h"
 
 int feat_model_find_output(const struct feat_model *m, const char *name,
-	const char **blob, char *detail, size_t dlen)
+	const char **blob, char *why, size_t whylen)
 {
 	const struct feat_value *in = feat_model_meta(m, "graph.inputs");
 
@@ -30,11 +30,11 @@ int feat_model_find_output(const struct feat_model *m, const char *name,
 	if (in && in->type == FEAT_V_STRS)
 		for (uint32_t i = 0; i < in->n; i++)
 			if (!strcmp(in->u.strs[i], name)) {
-				feat_fmt(detail, dlen, "'%s' is the model's input, not a layer's output",
+				feat_fmt(why, whylen, "'%s' is the model's input, not a layer's output",
 					 name);
 				return -1;
 			}
-	feat_fmt(detail, dlen, "no layer or blob named '%s' (featmodel info lists them)", name);
+	feat_fmt(why, whylen, "no layer or blob named '%s' (featmodel info lists them)", name);
 	return -1;
 }
 

@@ -15,11 +15,11 @@
  * Find `name` in m: a layer's name (its first output is then meant) or a
  * blob's name (the output of the last layer writing it).  Returns the
  * layer's index and sets *blob to the output's name (pointing into m), or
- * -1 with a one-line reason in detail: nothing of that name, or the name
+ * -1 with a one-line reason in why: nothing of that name, or the name
  * of the graph's input (there is no layer to cut after).
  */
 int feat_model_find_output(const struct feat_model *m, const char *name,
-	const char **blob, char *detail, size_t dlen);
+	const char **blob, char *why, size_t whylen);
 
 /*
  * Add to b the layers of m that blob (the output of layer `last`, as

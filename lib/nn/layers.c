@@ -11,7 +11,8 @@
  * convolution has its own direct kernel: as a GEMM it would be a string of
  * 1-row products.  On the AVX-512 path, chains of convolutions with a
  * channel-blocked kernel (kern/nchwc.h: first layer, depthwise 3x3,
- * pointwise, small maps) keep their blobs in NCHW16c (nchwc_plan below).
+ * pointwise, small maps) keep their blobs in NCHW16c (nchwc_plan in
+ * passes.c).
  *
  * Parameters (keys of a layer in the file; ints may be one value for both
  * spatial axes or two, h then w):
@@ -61,11 +62,12 @@
 #include "kern/kern.h"
 #include "kern/nchwc.h"
 #include "kern/winograd.h"
+#include "nn/layers.h"
 #include "nn/net.h"
 #include "nn/quant.h"
 #include "base/threadpool.h"
 
-#define FAIL(...) (feat_fmt(detail, dlen, __VA_ARGS__), FEAT_E_FORMAT)
+#define FAIL(...) (feat_fmt(why, whylen, __VA_ARGS__), FEAT_E_FORMAT)
 
 static struct feat_blob *IN(struct feat_net *n, struct feat_layer *l, int i)
 {
@@ -83,12 +85,12 @@ static void set_shape(struct feat_blob *b, int ndim, const uint32_t *dims)
 		b->dims[i] = dims[i];
 }
 
-static int want_io(struct feat_layer *l, int nin, int nout, char *detail,
-	size_t dlen)
+static int want_io(struct feat_layer *l, int nin, int nout, char *why,
+	size_t whylen)
 {
 	if ((nin >= 0 && l->nin != nin) || (nin < 0 && l->nin < -nin) ||
 	    l->nout != nout) {
-		feat_fmt(detail, dlen, "layer '%s' (%s): %d inputs and %d outputs, expected %s%d and %d",
+		feat_fmt(why, whylen, "layer '%s' (%s): %d inputs and %d outputs, expected %s%d and %d",
 			 l->name, l->ops->type, l->nin, l->nout, nin < 0 ? "at least " : "",
 			 nin < 0 ? -nin : nin, nout);
 		return FEAT_E_FORMAT;
@@ -98,16 +100,16 @@ static int want_io(struct feat_layer *l, int nin, int nout, char *detail,
 
 /* A weight tensor: f32 with the given element count. */
 static const float *weight(struct feat_net *n, struct feat_layer *l, uint32_t i,
-	size_t count, const char *what, char *detail, size_t dlen)
+	size_t count, const char *what, char *why, size_t whylen)
 {
 	const struct feat_mtensor *t = feat_layer_weight(l, n, i);
 
 	if (!t) {
-		feat_fmt(detail, dlen, "layer '%s': missing weight %u (%s)", l->name, i, what);
+		feat_fmt(why, whylen, "layer '%s': missing weight %u (%s)", l->name, i, what);
 		return NULL;
 	}
 	if (t->dtype != FEAT_DT_F32 || t->nbytes != count * sizeof(float)) {
-		feat_fmt(detail, dlen, "layer '%s': weight '%s' (%s) holds %zu bytes of %s, expected %zu f32 values (%zu bytes)",
+		feat_fmt(why, whylen, "layer '%s': weight '%s' (%s) holds %zu bytes of %s, expected %zu f32 values (%zu bytes)",
 			 l->name, t->name, what, t->nbytes, feat_dtype_name(t->dtype), count,
 			 count * sizeof(float));
 		return NULL;
@@ -137,7 +139,7 @@ static long cdiv(long a, long b)
 
 /* FEAT_E_TOOBIG over FEAT_NET_MAX_SCRATCH, FEAT_E_NOMEM; n->scratch_want
  * then says how much was asked (net.c names the layer and the size). */
-static int grow_scratch(struct feat_net *n, size_t floats)
+int feat_net_grow_scratch(struct feat_net *n, size_t floats)
 {
 	float *p;
 
@@ -158,36 +160,6 @@ static int grow_scratch(struct feat_net *n, size_t floats)
 
 /* ---------------------------------------------------------- convolution */
 
-struct conv {
-	int cin, cout, group, kh, kw, sh, sw, pt, pl, pb, pr, dh, dw;
-	int hin, win, hout, wout;
-	const float *w;      /* [cout][cin/group][kh][kw] */
-	float *w_own;        /* a private copy once batch norm is folded in */
-	float *bias;         /* [cout], zeros when the file has none */
-	float *wino_u;       /* Winograd weights (packed for AVX-512), or NULL */
-	int wino_block;      /* tiles per Winograd block */
-	struct feat_sgemm_apack ap;  /* weights pre-packed for the AVX-512
-				      * GEMM (group 1), at the first forward */
-	float *w3;           /* packed for the AVX-512 first-layer kernel
-			      * (kern/conv3.h), at the first forward */
-	int accum;           /* C += the product: the output is stored over
-			      * a residual Add's other input (fuse_residual) */
-	int nc;              /* enum conv_nc: the NCHW16c kernel that fits */
-	int hpad, wpad;      /* NC_PW, NC_GEN: the (padded) input's extent */
-	float *wnc;          /* its packed weights, when a blob it reads or
-			      * writes is in that layout (feat_net_fold) */
-	struct feat_qconv *q;  /* int8 (nn/quant.h), or NULL: fp32 */
-};
-
-/* The NCHW16c kernels (kern/nchwc.h) a convolution's shape fits. */
-enum conv_nc {
-	NC_NONE = 0,
-	NC_PW,       /* 1x1, stride 1: feat_convc_* on the input as it is */
-	NC_DW,       /* depthwise 3x3: feat_dw3c_* */
-	NC_FIRST,    /* 3x3 over 1-4 plain channels: feat_conv3c_* */
-	NC_GEN,      /* group 1 on a small map: feat_convc_* on a padded copy */
-};
-
 static size_t im2col_chunk(const struct conv *c, int cg);
 
 /* The first-layer kernel's weights (once batch norm is folded in, so at
@@ -200,8 +172,8 @@ static int conv3_pack(struct conv *c)
 	return c->w3 != NULL;
 }
 
-static int conv_setup(struct feat_net *n, struct feat_layer *l, char *detail,
-	size_t dlen)
+static int conv_setup(struct feat_net *n, struct feat_layer *l, char *why,
+	size_t whylen)
 {
 	struct conv *c = feat_net_alloc(n, sizeof *c);
 	struct feat_blob *x;
@@ -214,16 +186,16 @@ static int conv_setup(struct feat_net *n, struct feat_layer *l, char *detail,
 	if (!c)
 		return FEAT_E_NOMEM;
 	memset(c, 0, sizeof *c);
-	if ((e = want_io(l, 1, 1, detail, dlen)))
+	if ((e = want_io(l, 1, 1, why, whylen)))
 		return e;
 	x = IN(n, l, 0);
 	if (x->ndim != 4)
 		return FAIL("layer '%s': convolution input '%s' is not [N, C, H, W]",
 			    l->name, x->name);
-	if ((e = feat_param_pair(l, "kernel", 0, 1, k, detail, dlen)) ||
-	    (e = feat_param_pair(l, "stride", 1, 1, s, detail, dlen)) ||
-	    (e = feat_param_pair(l, "dilation", 1, 1, d, detail, dlen)) ||
-	    (e = feat_param_int(l, "group", 1, 1, 1 << 20, &g, detail, dlen)))
+	if ((e = feat_param_pair(l, "kernel", 0, 1, k, why, whylen)) ||
+	    (e = feat_param_pair(l, "stride", 1, 1, s, why, whylen)) ||
+	    (e = feat_param_pair(l, "dilation", 1, 1, d, why, whylen)) ||
+	    (e = feat_param_int(l, "group", 1, 1, 1 << 20, &g, why, whylen)))
 		return e;
 	if (!k[0])
 		return FAIL("layer '%s': convolution without 'kernel'", l->name);
@@ -239,7 +211,7 @@ static int conv_setup(struct feat_net *n, struct feat_layer *l, char *detail,
 	} else {
 		int p[2];
 
-		if ((e = feat_param_pair(l, "pad", 0, 0, p, detail, dlen)))
+		if ((e = feat_param_pair(l, "pad", 0, 0, p, why, whylen)))
 			return e;
 		c->pt = c->pb = p[0];
 		c->pl = c->pr = p[1];
@@ -261,7 +233,7 @@ static int conv_setup(struct feat_net *n, struct feat_layer *l, char *detail,
 				    c->cin, c->group, c->kh, c->kw);
 	}
 	c->w = weight(n, l, 0, (size_t)c->cout * (c->cin / c->group) * c->kh * c->kw,
-		      "weights", detail, dlen);
+		      "weights", why, whylen);
 	if (!c->w)
 		return FEAT_E_FORMAT;
 	c->bias = feat_net_alloc(n, sizeof(float) * (size_t)c->cout);
@@ -269,7 +241,7 @@ static int conv_setup(struct feat_net *n, struct feat_layer *l, char *detail,
 		return FEAT_E_NOMEM;
 	memset(c->bias, 0, sizeof(float) * (size_t)c->cout);
 	if (l->ml->nweight > 1) {
-		if (!(b = weight(n, l, 1, (size_t)c->cout, "bias", detail, dlen)))
+		if (!(b = weight(n, l, 1, (size_t)c->cout, "bias", why, whylen)))
 			return FEAT_E_FORMAT;
 		memcpy(c->bias, b, sizeof(float) * (size_t)c->cout);
 	}
@@ -314,22 +286,22 @@ static int conv_setup(struct feat_net *n, struct feat_layer *l, char *detail,
 		};
 		size_t qfloats;
 
-		if ((e = feat_qconv_setup(n, l, &qs, &c->q, &qfloats, detail, dlen)) ||
-		    (c->q && (e = grow_scratch(n, qfloats))))
+		if ((e = feat_qconv_setup(n, l, &qs, &c->q, &qfloats, why, whylen)) ||
+		    (c->q && (e = feat_net_grow_scratch(n, qfloats))))
 			return e;
 		if (c->q)
 			c->nc = NC_NONE;   /* int8 reads NCHW, through its own packing */
 	}
 	if (c->group == 1 || c->group != c->cin)
-		return grow_scratch(n, (size_t)(c->cin / c->group) * c->kh * c->kw *
-					       im2col_chunk(c, c->cin / c->group));
+		return feat_net_grow_scratch(n, (size_t)(c->cin / c->group) * c->kh * c->kw *
+						im2col_chunk(c, c->cin / c->group));
 	if (c->group > 1) {
 		struct feat_dw_args dw = {
 			.kh = c->kh, .kw = c->kw, .sh = c->sh, .sw = c->sw,
 			.dh = c->dh, .dw = c->dw, .hout = c->hout, .wout = c->wout,
 		};
 
-		return grow_scratch(n, feat_dwconv_work(&dw));
+		return feat_net_grow_scratch(n, feat_dwconv_work(&dw));
 	}
 	return 0;
 }
@@ -675,7 +647,7 @@ static void nc_piece(void *arg, long i0, long i1, int worker)
 
 /*
  * A convolution that reads or writes a blob kept in NCHW16c (chosen by
- * nchwc_plan below): the side that is plain NCHW goes through the
+ * nchwc_plan in passes.c): the side that is plain NCHW goes through the
  * workspace, converted (the first-layer kernel reads NCHW itself).  On T
  * threads each image is cut into at least 4T pieces where the shape
  * allows: group-1 convolutions by groups of 64 output channels and by
@@ -867,14 +839,8 @@ static void conv_release(struct feat_layer *l)
 
 /* --------------------------------------------- batch norm, scale: affine */
 
-struct affine {
-	int c;
-	size_t inner;        /* elements per channel */
-	float *a, *b;        /* y = a * x + b per channel */
-};
-
 static int affine_common(struct feat_net *n, struct feat_layer *l, struct affine **out,
-	char *detail, size_t dlen)
+	char *why, size_t whylen)
 {
 	struct affine *f = feat_net_alloc(n, sizeof *f);
 	struct feat_blob *x;
@@ -882,7 +848,7 @@ static int affine_common(struct feat_net *n, struct feat_layer *l, struct affine
 
 	if (!f)
 		return FEAT_E_NOMEM;
-	if ((e = want_io(l, 1, 1, detail, dlen)))
+	if ((e = want_io(l, 1, 1, why, whylen)))
 		return e;
 	x = IN(n, l, 0);
 	if (x->ndim < 2)
@@ -899,22 +865,22 @@ static int affine_common(struct feat_net *n, struct feat_layer *l, struct affine
 	return 0;
 }
 
-static int bn_setup(struct feat_net *n, struct feat_layer *l, char *detail, size_t dlen)
+static int bn_setup(struct feat_net *n, struct feat_layer *l, char *why, size_t whylen)
 {
 	struct affine *f;
 	const float *mean, *var, *gamma = NULL, *beta = NULL;
 	double eps;
 	int e;
 
-	if ((e = affine_common(n, l, &f, detail, dlen)) ||
-	    (e = feat_param_float(l, "eps", 1e-5, &eps, detail, dlen)))
+	if ((e = affine_common(n, l, &f, why, whylen)) ||
+	    (e = feat_param_float(l, "eps", 1e-5, &eps, why, whylen)))
 		return e;
-	if (!(mean = weight(n, l, 0, (size_t)f->c, "mean", detail, dlen)) ||
-	    !(var = weight(n, l, 1, (size_t)f->c, "variance", detail, dlen)))
+	if (!(mean = weight(n, l, 0, (size_t)f->c, "mean", why, whylen)) ||
+	    !(var = weight(n, l, 1, (size_t)f->c, "variance", why, whylen)))
 		return FEAT_E_FORMAT;
-	if (l->ml->nweight > 2 && !(gamma = weight(n, l, 2, (size_t)f->c, "gamma", detail, dlen)))
+	if (l->ml->nweight > 2 && !(gamma = weight(n, l, 2, (size_t)f->c, "gamma", why, whylen)))
 		return FEAT_E_FORMAT;
-	if (l->ml->nweight > 3 && !(beta = weight(n, l, 3, (size_t)f->c, "beta", detail, dlen)))
+	if (l->ml->nweight > 3 && !(beta = weight(n, l, 3, (size_t)f->c, "beta", why, whylen)))
 		return FEAT_E_FORMAT;
 	for (int i = 0; i < f->c; i++) {
 		double a = 1.0 / sqrt((double)var[i] + eps) * (gamma ? gamma[i] : 1);
@@ -930,24 +896,24 @@ static int bn_setup(struct feat_net *n, struct feat_layer *l, char *detail, size
 	return 0;
 }
 
-static int scale_setup(struct feat_net *n, struct feat_layer *l, char *detail, size_t dlen)
+static int scale_setup(struct feat_net *n, struct feat_layer *l, char *why, size_t whylen)
 {
 	struct affine *f;
 	const float *gamma, *beta = NULL;
 	const struct feat_mtensor *t;
 	int e, one = 0;
 
-	if ((e = affine_common(n, l, &f, detail, dlen)))
+	if ((e = affine_common(n, l, &f, why, whylen)))
 		return e;
 	/* weights of one value apply to every channel (ONNX's scalars) */
 	t = feat_layer_weight(l, n, 0);
 	if (t && t->nbytes == sizeof(float) && (l->ml->nweight < 2 || ((t = feat_layer_weight(l, n, 1)) &&
 								       t->nbytes == sizeof(float))))
 		one = 1;
-	if (!(gamma = weight(n, l, 0, one ? 1 : (size_t)f->c, "scale", detail, dlen)))
+	if (!(gamma = weight(n, l, 0, one ? 1 : (size_t)f->c, "scale", why, whylen)))
 		return FEAT_E_FORMAT;
 	if (l->ml->nweight > 1 &&
-	    !(beta = weight(n, l, 1, one ? 1 : (size_t)f->c, "bias", detail, dlen)))
+	    !(beta = weight(n, l, 1, one ? 1 : (size_t)f->c, "bias", why, whylen)))
 		return FEAT_E_FORMAT;
 	for (int i = 0; i < f->c; i++) {
 		f->a[i] = gamma[one ? 0 : i];
@@ -975,9 +941,9 @@ static void affine_forward(struct feat_net *n, struct feat_layer *l, int batch)
 
 /* ---------------------------------------------------------- elementwise */
 
-static int same_setup(struct feat_net *n, struct feat_layer *l, char *detail, size_t dlen)
+static int same_setup(struct feat_net *n, struct feat_layer *l, char *why, size_t whylen)
 {
-	int e = want_io(l, 1, 1, detail, dlen);
+	int e = want_io(l, 1, 1, why, whylen);
 
 	if (e)
 		return e;
@@ -986,32 +952,32 @@ static int same_setup(struct feat_net *n, struct feat_layer *l, char *detail, si
 	return 0;
 }
 
-static int relu_setup(struct feat_net *n, struct feat_layer *l, char *detail, size_t dlen)
+static int relu_setup(struct feat_net *n, struct feat_layer *l, char *why, size_t whylen)
 {
 	double slope;
-	int e = same_setup(n, l, detail, dlen);
+	int e = same_setup(n, l, why, whylen);
 
-	if (e || (e = feat_param_float(l, "slope", 0, &slope, detail, dlen)))
+	if (e || (e = feat_param_float(l, "slope", 0, &slope, why, whylen)))
 		return e;
 	l->act = slope != 0 ? FEAT_ACT_LEAKY : FEAT_ACT_RELU;
 	l->act_alpha = (float)slope;
 	return 0;
 }
 
-static int relu6_setup(struct feat_net *n, struct feat_layer *l, char *detail, size_t dlen)
+static int relu6_setup(struct feat_net *n, struct feat_layer *l, char *why, size_t whylen)
 {
-	int e = same_setup(n, l, detail, dlen);
+	int e = same_setup(n, l, why, whylen);
 
 	l->act = FEAT_ACT_RELU6;
 	return e;
 }
 
-static int leaky_setup(struct feat_net *n, struct feat_layer *l, char *detail, size_t dlen)
+static int leaky_setup(struct feat_net *n, struct feat_layer *l, char *why, size_t whylen)
 {
 	double alpha;
-	int e = same_setup(n, l, detail, dlen);
+	int e = same_setup(n, l, why, whylen);
 
-	if (e || (e = feat_param_float(l, "alpha", 0.01, &alpha, detail, dlen)))
+	if (e || (e = feat_param_float(l, "alpha", 0.01, &alpha, why, whylen)))
 		return e;
 	l->act = FEAT_ACT_LEAKY;
 	l->act_alpha = (float)alpha;
@@ -1041,10 +1007,10 @@ static void sigmoid_forward(struct feat_net *n, struct feat_layer *l, int batch)
 	apply_act(y, cnt, FEAT_ACT_SIGMOID, 0);
 }
 
-static int add_setup(struct feat_net *n, struct feat_layer *l, char *detail, size_t dlen)
+static int add_setup(struct feat_net *n, struct feat_layer *l, char *why, size_t whylen)
 {
 	struct feat_blob *a;
-	int e = want_io(l, -2, 1, detail, dlen);
+	int e = want_io(l, -2, 1, why, whylen);
 
 	if (e)
 		return e;
@@ -1097,7 +1063,7 @@ static int pool_out(int in, int k, int s, int p0, int p1, int ceil_mode)
 	return o;
 }
 
-static int pool_setup(struct feat_net *n, struct feat_layer *l, char *detail, size_t dlen)
+static int pool_setup(struct feat_net *n, struct feat_layer *l, char *why, size_t whylen)
 {
 	struct pool *p = feat_net_alloc(n, sizeof *p);
 	const struct feat_value *mode = feat_param(l, "mode"), *pad;
@@ -1109,7 +1075,7 @@ static int pool_setup(struct feat_net *n, struct feat_layer *l, char *detail, si
 	if (!p)
 		return FEAT_E_NOMEM;
 	memset(p, 0, sizeof *p);
-	if ((e = want_io(l, 1, 1, detail, dlen)))
+	if ((e = want_io(l, 1, 1, why, whylen)))
 		return e;
 	x = IN(n, l, 0);
 	if (x->ndim != 4)
@@ -1118,11 +1084,11 @@ static int pool_setup(struct feat_net *n, struct feat_layer *l, char *detail, si
 		     (strcmp(mode->u.s, "max") && strcmp(mode->u.s, "avg"))))
 		return FAIL("layer '%s': 'mode' must be max or avg", l->name);
 	p->max = !mode || !strcmp(mode->u.s, "max");
-	if ((e = feat_param_int(l, "ceil", 0, 0, 1, &ceil_mode, detail, dlen)) ||
-	    (e = feat_param_int(l, "global", 0, 0, 1, &global, detail, dlen)) ||
-	    (e = feat_param_int(l, "exclude_pad", 0, 0, 1, &excl, detail, dlen)) ||
-	    (e = feat_param_pair(l, "kernel", 0, 1, k, detail, dlen)) ||
-	    (e = feat_param_pair(l, "stride", 1, 1, s, detail, dlen)))
+	if ((e = feat_param_int(l, "ceil", 0, 0, 1, &ceil_mode, why, whylen)) ||
+	    (e = feat_param_int(l, "global", 0, 0, 1, &global, why, whylen)) ||
+	    (e = feat_param_int(l, "exclude_pad", 0, 0, 1, &excl, why, whylen)) ||
+	    (e = feat_param_pair(l, "kernel", 0, 1, k, why, whylen)) ||
+	    (e = feat_param_pair(l, "stride", 1, 1, s, why, whylen)))
 		return e;
 	p->c = (int)x->dims[1], p->hin = (int)x->dims[2], p->win = (int)x->dims[3];
 	pad = feat_param(l, "pad");
@@ -1134,7 +1100,7 @@ static int pool_setup(struct feat_net *n, struct feat_layer *l, char *detail, si
 	} else {
 		int pp[2];
 
-		if ((e = feat_param_pair(l, "pad", 0, 0, pp, detail, dlen)))
+		if ((e = feat_param_pair(l, "pad", 0, 0, pp, why, whylen)))
 			return e;
 		p->pt = p->pb = pp[0];
 		p->pl = p->pr = pp[1];
@@ -1269,24 +1235,10 @@ static void pool_forward(struct feat_net *n, struct feat_layer *l, int batch)
 
 /* ------------------------------------------------------- inner product */
 
-struct fc {
-	int k, nout;
-	int rows;            /* axis > 1: rows of one image (the axes before
-			      * `axis`), each multiplied on its own */
-	const float *w;      /* [nout][k] */
-	float *w_own;
-	float *bias;
-	struct feat_qfc *q;  /* int8 (nn/quant.h), or NULL: fp32 */
-	struct feat_sgemm_apack bp;  /* W^T pre-packed as the GEMM's B, at
-				      * the first forward of more than one
-				      * row on one thread (FC_PACK_MAX) */
-	int bp_tried;
-};
-
 /* Weights (floats) up to which an inner product keeps a packed copy. */
 #define FC_PACK_MAX ((size_t)1 << 24)
 
-static int fc_setup(struct feat_net *n, struct feat_layer *l, char *detail, size_t dlen)
+static int fc_setup(struct feat_net *n, struct feat_layer *l, char *why, size_t whylen)
 {
 	struct fc *f = feat_net_alloc(n, sizeof *f);
 	const struct feat_mtensor *wt;
@@ -1300,11 +1252,11 @@ static int fc_setup(struct feat_net *n, struct feat_layer *l, char *detail, size
 	if (!f)
 		return FEAT_E_NOMEM;
 	memset(f, 0, sizeof *f);
-	if ((e = want_io(l, 1, 1, detail, dlen)))
+	if ((e = want_io(l, 1, 1, why, whylen)))
 		return e;
 	x = IN(n, l, 0);
-	if ((e = feat_param_int(l, "axis", 1, 1, x->ndim > 1 ? x->ndim - 1 : 1, &axis, detail,
-				dlen)))
+	if ((e = feat_param_int(l, "axis", 1, 1, x->ndim > 1 ? x->ndim - 1 : 1, &axis, why,
+				whylen)))
 		return e;
 	for (int i = (int)axis; i < x->ndim; i++)
 		k *= x->dims[i];
@@ -1316,14 +1268,14 @@ static int fc_setup(struct feat_net *n, struct feat_layer *l, char *detail, size
 	if (!wt || wt->ndim != 2 || (int)wt->dims[1] != f->k)
 		return FAIL("layer '%s': weight 0 must be [Nout, %d]", l->name, f->k);
 	f->nout = (int)wt->dims[0];
-	if (!(f->w = weight(n, l, 0, (size_t)f->nout * f->k, "weights", detail, dlen)))
+	if (!(f->w = weight(n, l, 0, (size_t)f->nout * f->k, "weights", why, whylen)))
 		return FEAT_E_FORMAT;
 	f->bias = feat_net_alloc(n, sizeof(float) * (size_t)f->nout);
 	if (!f->bias)
 		return FEAT_E_NOMEM;
 	memset(f->bias, 0, sizeof(float) * (size_t)f->nout);
 	if (l->ml->nweight > 1) {
-		if (!(b = weight(n, l, 1, (size_t)f->nout, "bias", detail, dlen)))
+		if (!(b = weight(n, l, 1, (size_t)f->nout, "bias", why, whylen)))
 			return FEAT_E_FORMAT;
 		memcpy(f->bias, b, sizeof(float) * (size_t)f->nout);
 	}
@@ -1333,7 +1285,7 @@ static int fc_setup(struct feat_net *n, struct feat_layer *l, char *detail, size
 	l->params = (uint64_t)f->nout * f->k + (uint64_t)f->nout;
 	l->macs = (uint64_t)f->nout * f->k * (uint64_t)f->rows;
 	l->priv = f;
-	return feat_qfc_setup(n, l, f->k, f->nout, &f->q, detail, dlen);
+	return feat_qfc_setup(n, l, f->k, f->nout, &f->q, why, whylen);
 }
 
 struct fc_par {
@@ -1421,7 +1373,7 @@ struct l2n {
 	int mode;            /* eps_mode: 0 in the root, 1 a floor, 2 added */
 };
 
-static int l2norm_setup(struct feat_net *n, struct feat_layer *l, char *detail, size_t dlen)
+static int l2norm_setup(struct feat_net *n, struct feat_layer *l, char *why, size_t whylen)
 {
 	struct l2n *p = feat_net_alloc(n, sizeof *p);
 	const struct feat_mtensor *t;
@@ -1432,9 +1384,9 @@ static int l2norm_setup(struct feat_net *n, struct feat_layer *l, char *detail, 
 
 	if (!p)
 		return FEAT_E_NOMEM;
-	if ((e = want_io(l, 1, 1, detail, dlen)) ||
-	    (e = feat_param_float(l, "eps", 1e-10, &eps, detail, dlen)) ||
-	    (e = feat_param_int(l, "eps_mode", 0, 0, 2, &mode, detail, dlen)))
+	if ((e = want_io(l, 1, 1, why, whylen)) ||
+	    (e = feat_param_float(l, "eps", 1e-10, &eps, why, whylen)) ||
+	    (e = feat_param_int(l, "eps_mode", 0, 0, 2, &mode, why, whylen)))
 		return e;
 	p->mode = (int)mode;
 	x = IN(n, l, 0);
@@ -1445,7 +1397,7 @@ static int l2norm_setup(struct feat_net *n, struct feat_layer *l, char *detail, 
 	p->eps = (float)eps;
 	t = feat_layer_weight(l, n, 0);
 	p->shared = t && t->nbytes == sizeof(float);
-	if (!(p->scale = weight(n, l, 0, p->shared ? 1 : (size_t)p->c, "scale", detail, dlen)))
+	if (!(p->scale = weight(n, l, 0, p->shared ? 1 : (size_t)p->c, "scale", why, whylen)))
 		return FEAT_E_FORMAT;
 	set_shape(OUT(n, l, 0), x->ndim, x->dims);
 	l->params = p->shared ? 1 : (uint64_t)p->c;
@@ -1519,28 +1471,28 @@ static void l2norm_forward(struct feat_net *n, struct feat_layer *l, int batch)
 	feat_pool_for(T > 1 ? n->pool : NULL, batch * P.per, 1, l2norm_piece, &P);
 }
 
-static int l2norm_setup_scratch(struct feat_net *n, struct feat_layer *l, char *detail,
-	size_t dlen)
+static int l2norm_setup_scratch(struct feat_net *n, struct feat_layer *l, char *why,
+	size_t whylen)
 {
-	int e = l2norm_setup(n, l, detail, dlen);
+	int e = l2norm_setup(n, l, why, whylen);
 
-	return e ? e : grow_scratch(n, ((struct l2n *)l->priv)->inner);
+	return e ? e : feat_net_grow_scratch(n, ((struct l2n *)l->priv)->inner);
 }
 
 /* ---------------------------------------- shape layers: flatten, reshape */
 
-static int flatten_setup(struct feat_net *n, struct feat_layer *l, char *detail, size_t dlen)
+static int flatten_setup(struct feat_net *n, struct feat_layer *l, char *why, size_t whylen)
 {
 	struct feat_blob *x;
 	int64_t axis;
 	uint32_t od[FEAT_MAX_DIMS];
 	int e;
 
-	if ((e = want_io(l, 1, 1, detail, dlen)))
+	if ((e = want_io(l, 1, 1, why, whylen)))
 		return e;
 	x = IN(n, l, 0);
 	if ((e = feat_param_int(l, "axis", 1, 1, x->ndim > 1 ? x->ndim - 1 : 1, &axis,
-				detail, dlen)))
+				why, whylen)))
 		return e;
 	for (int i = 0; i < axis; i++)
 		od[i] = x->dims[i];
@@ -1551,7 +1503,7 @@ static int flatten_setup(struct feat_net *n, struct feat_layer *l, char *detail,
 	return 0;
 }
 
-static int reshape_setup(struct feat_net *n, struct feat_layer *l, char *detail, size_t dlen)
+static int reshape_setup(struct feat_net *n, struct feat_layer *l, char *why, size_t whylen)
 {
 	const struct feat_value *s = feat_param(l, "shape");
 	struct feat_blob *x;
@@ -1559,7 +1511,7 @@ static int reshape_setup(struct feat_net *n, struct feat_layer *l, char *detail,
 	int infer = -1, e;
 	size_t known = 1;
 
-	if ((e = want_io(l, 1, 1, detail, dlen)))
+	if ((e = want_io(l, 1, 1, why, whylen)))
 		return e;
 	x = IN(n, l, 0);
 	if (!s || s->type != FEAT_V_INTS || s->n < 1 || s->n > FEAT_MAX_DIMS ||
@@ -1615,7 +1567,7 @@ struct perm {
 			      * a 2-D transpose; else 0 */
 };
 
-static int permute_setup(struct feat_net *n, struct feat_layer *l, char *detail, size_t dlen)
+static int permute_setup(struct feat_net *n, struct feat_layer *l, char *why, size_t whylen)
 {
 	const struct feat_value *o = feat_param(l, "order");
 	struct perm *p = feat_net_alloc(n, sizeof *p);
@@ -1625,7 +1577,7 @@ static int permute_setup(struct feat_net *n, struct feat_layer *l, char *detail,
 
 	if (!p)
 		return FEAT_E_NOMEM;
-	if ((e = want_io(l, 1, 1, detail, dlen)))
+	if ((e = want_io(l, 1, 1, why, whylen)))
 		return e;
 	x = IN(n, l, 0);
 	if (!o || o->type != FEAT_V_INTS || (int)o->n != x->ndim || o->u.ints[0] != 0)
@@ -1741,9 +1693,9 @@ static void permute_forward(struct feat_net *n, struct feat_layer *l, int batch)
 /* ------------------------------------------------------ concat, softmax */
 
 static int axis_setup(struct feat_layer *l, struct feat_blob *x, int64_t *axis,
-	char *detail, size_t dlen)
+	char *why, size_t whylen)
 {
-	int e = feat_param_int(l, "axis", 1, -x->ndim + 1, x->ndim - 1, axis, detail, dlen);
+	int e = feat_param_int(l, "axis", 1, -x->ndim + 1, x->ndim - 1, axis, why, whylen);
 
 	if (!e && *axis < 0)
 		*axis += x->ndim;
@@ -1752,17 +1704,17 @@ static int axis_setup(struct feat_layer *l, struct feat_blob *x, int64_t *axis,
 	return e;
 }
 
-static int concat_setup(struct feat_net *n, struct feat_layer *l, char *detail, size_t dlen)
+static int concat_setup(struct feat_net *n, struct feat_layer *l, char *why, size_t whylen)
 {
 	struct feat_blob *a;
 	uint32_t od[FEAT_MAX_DIMS];
 	int64_t axis;
 	int e;
 
-	if ((e = want_io(l, -1, 1, detail, dlen)))
+	if ((e = want_io(l, -1, 1, why, whylen)))
 		return e;
 	a = IN(n, l, 0);
-	if ((e = axis_setup(l, a, &axis, detail, dlen)))
+	if ((e = axis_setup(l, a, &axis, why, whylen)))
 		return e;
 	memcpy(od, a->dims, sizeof od);
 	for (int i = 1; i < l->nin; i++) {
@@ -1807,12 +1759,12 @@ static void concat_forward(struct feat_net *n, struct feat_layer *l, int batch)
 	}
 }
 
-static int softmax_setup(struct feat_net *n, struct feat_layer *l, char *detail, size_t dlen)
+static int softmax_setup(struct feat_net *n, struct feat_layer *l, char *why, size_t whylen)
 {
 	int64_t axis;
-	int e = same_setup(n, l, detail, dlen);
+	int e = same_setup(n, l, why, whylen);
 
-	if (e || (e = axis_setup(l, IN(n, l, 0), &axis, detail, dlen)))
+	if (e || (e = axis_setup(l, IN(n, l, 0), &axis, why, whylen)))
 		return e;
 	l->priv = (void *)(intptr_t)axis;
 	return 0;
@@ -1896,25 +1848,19 @@ static void *feat_net_zalloc(struct feat_net *n, size_t bytes)
  * clip min=-inf, max=inf; prelu: y = x < 0 ? slope x : x, weight slope
  * [C] (per channel, axis 1) or [1].
  */
-struct act2 {
-	float alpha, beta, lo, hi;
-	const float *slope;
-	size_t c, inner;     /* prelu: channels and positions per channel */
-};
-
-static int act2_setup(struct feat_net *n, struct feat_layer *l, char *detail, size_t dlen)
+static int act2_setup(struct feat_net *n, struct feat_layer *l, char *why, size_t whylen)
 {
 	struct act2 *a = feat_net_zalloc(n, sizeof *a);
 	int hs = !strcmp(l->ops->type, "hardswish");
 	double al, be, lo, hi;
-	int e = same_setup(n, l, detail, dlen);
+	int e = same_setup(n, l, why, whylen);
 
 	if (!a)
 		return FEAT_E_NOMEM;
-	if (e || (e = feat_param_float(l, "alpha", hs ? 1.0 / 6 : 0.2, &al, detail, dlen)) ||
-	    (e = feat_param_float(l, "beta", 0.5, &be, detail, dlen)) ||
-	    (e = feat_param_float(l, "min", -INFINITY, &lo, detail, dlen)) ||
-	    (e = feat_param_float(l, "max", INFINITY, &hi, detail, dlen)))
+	if (e || (e = feat_param_float(l, "alpha", hs ? 1.0 / 6 : 0.2, &al, why, whylen)) ||
+	    (e = feat_param_float(l, "beta", 0.5, &be, why, whylen)) ||
+	    (e = feat_param_float(l, "min", -INFINITY, &lo, why, whylen)) ||
+	    (e = feat_param_float(l, "max", INFINITY, &hi, why, whylen)))
 		return e;
 	if (isnan(al) || isnan(be) || isnan(lo) || isnan(hi) || lo > hi)
 		return FAIL("layer '%s': bad alpha, beta, min or max", l->name);
@@ -1926,7 +1872,7 @@ static int act2_setup(struct feat_net *n, struct feat_layer *l, char *detail, si
 
 		if (c != 1 && (x->ndim < 2 || c != x->dims[1]))
 			return FAIL("layer '%s': slope must be 1 value or one a channel (f32)", l->name);
-		if (!(a->slope = weight(n, l, 0, c, "slope", detail, dlen)))
+		if (!(a->slope = weight(n, l, 0, c, "slope", why, whylen)))
 			return FEAT_E_FORMAT;
 		a->c = c;
 		a->inner = c == 1 ? x->count : x->count / c;
@@ -1980,20 +1926,6 @@ static void act2_forward(struct feat_net *n, struct feat_layer *l, int batch)
  * div).  Each axis of the output is the larger of the two; the other must
  * be 1 or equal.
  */
-struct elt {
-	int op, cfirst, nd;
-	uint32_t od[FEAT_MAX_DIMS];
-	size_t sa[FEAT_MAX_DIMS], sb[FEAT_MAX_DIMS];   /* strides, 0 broadcast */
-	const float *w;
-	size_t bcount;       /* b's elements per image (0: a weight) */
-	/* fast forms (a of the output's shape): 1 b the same shape, 2 b one
-	 * value a block of `inner` (an SE block's per-channel scale), 3 b one
-	 * row of `inner` repeated; 0 the general loop */
-	int fast;
-	size_t inner;
-	int swap;            /* the fast form with a and b exchanged */
-};
-
 /* The fast form of a op b (struct elt) for these shapes, 0 for none. */
 static int elt_form(const uint32_t *ad, const uint32_t *bd, const uint32_t *od, int nd,
 	size_t *inner)
@@ -2035,7 +1967,7 @@ static int elt_form(const uint32_t *ad, const uint32_t *bd, const uint32_t *od, 
 	return 3;
 }
 
-static int elt_setup(struct feat_net *n, struct feat_layer *l, char *detail, size_t dlen)
+static int elt_setup(struct feat_net *n, struct feat_layer *l, char *why, size_t whylen)
 {
 	struct elt *p = feat_net_zalloc(n, sizeof *p);
 	const struct feat_value *op = feat_param(l, "op");
@@ -2048,9 +1980,9 @@ static int elt_setup(struct feat_net *n, struct feat_layer *l, char *detail, siz
 	if (!p)
 		return FEAT_E_NOMEM;
 	if (l->nin != 1 && l->nin != 2)
-		return want_io(l, 2, 1, detail, dlen);
-	if ((e = want_io(l, l->nin, 1, detail, dlen)) ||
-	    (e = feat_param_int(l, "const_first", 0, 0, 1, &cf, detail, dlen)))
+		return want_io(l, 2, 1, why, whylen);
+	if ((e = want_io(l, l->nin, 1, why, whylen)) ||
+	    (e = feat_param_int(l, "const_first", 0, 0, 1, &cf, why, whylen)))
 		return e;
 	p->op = -1;
 	for (int i = 0; op && op->type == FEAT_V_STR && i < 6; i++)
@@ -2085,7 +2017,7 @@ static int elt_setup(struct feat_net *n, struct feat_layer *l, char *detail, siz
 
 			for (int i = 1; i < nd; i++)
 				c *= bd[i];
-			if (!(p->w = weight(n, l, 0, c, "operand", detail, dlen)))
+			if (!(p->w = weight(n, l, 0, c, "operand", why, whylen)))
 				return FEAT_E_FORMAT;
 		}
 	}
@@ -2236,7 +2168,7 @@ struct padp {
 	float value;
 };
 
-static int pad_setup(struct feat_net *n, struct feat_layer *l, char *detail, size_t dlen)
+static int pad_setup(struct feat_net *n, struct feat_layer *l, char *why, size_t whylen)
 {
 	struct padp *p = feat_net_zalloc(n, sizeof *p);
 	const struct feat_value *v = feat_param(l, "pads");
@@ -2246,8 +2178,8 @@ static int pad_setup(struct feat_net *n, struct feat_layer *l, char *detail, siz
 
 	if (!p)
 		return FEAT_E_NOMEM;
-	if ((e = want_io(l, 1, 1, detail, dlen)) ||
-	    (e = feat_param_float(l, "value", 0, &val, detail, dlen)))
+	if ((e = want_io(l, 1, 1, why, whylen)) ||
+	    (e = feat_param_float(l, "value", 0, &val, why, whylen)))
 		return e;
 	x = IN(n, l, 0);
 	if (!v || v->type != FEAT_V_INTS || (int)v->n != 2 * x->ndim || v->u.ints[0] ||
@@ -2312,7 +2244,7 @@ struct red {
 	int64_t axis, start, end, step;  /* slice */
 };
 
-static int reduce_setup(struct feat_net *n, struct feat_layer *l, char *detail, size_t dlen)
+static int reduce_setup(struct feat_net *n, struct feat_layer *l, char *why, size_t whylen)
 {
 	struct red *r = feat_net_zalloc(n, sizeof *r);
 	const struct feat_value *m = feat_param(l, "mode"), *ax = feat_param(l, "axes");
@@ -2324,8 +2256,8 @@ static int reduce_setup(struct feat_net *n, struct feat_layer *l, char *detail, 
 
 	if (!r)
 		return FEAT_E_NOMEM;
-	if ((e = want_io(l, 1, 1, detail, dlen)) ||
-	    (e = feat_param_int(l, "keepdims", 1, 0, 1, &keep, detail, dlen)))
+	if ((e = want_io(l, 1, 1, why, whylen)) ||
+	    (e = feat_param_int(l, "keepdims", 1, 0, 1, &keep, why, whylen)))
 		return e;
 	x = IN(n, l, 0);
 	r->mode = !m || m->type != FEAT_V_STR ? -1 : !strcmp(m->u.s, "mean") ? 0 :
@@ -2393,7 +2325,7 @@ static void reduce_forward(struct feat_net *n, struct feat_layer *l, int batch)
 	}
 }
 
-static int slice_setup(struct feat_net *n, struct feat_layer *l, char *detail, size_t dlen)
+static int slice_setup(struct feat_net *n, struct feat_layer *l, char *why, size_t whylen)
 {
 	struct red *r = feat_net_zalloc(n, sizeof *r);
 	struct feat_blob *x;
@@ -2402,14 +2334,14 @@ static int slice_setup(struct feat_net *n, struct feat_layer *l, char *detail, s
 
 	if (!r)
 		return FEAT_E_NOMEM;
-	if ((e = want_io(l, 1, 1, detail, dlen)))
+	if ((e = want_io(l, 1, 1, why, whylen)))
 		return e;
 	x = IN(n, l, 0);
-	if ((e = axis_setup(l, x, &r->axis, detail, dlen)) ||
-	    (e = feat_param_int(l, "start", 0, 0, x->dims[r->axis] - 1, &r->start, detail, dlen)) ||
+	if ((e = axis_setup(l, x, &r->axis, why, whylen)) ||
+	    (e = feat_param_int(l, "start", 0, 0, x->dims[r->axis] - 1, &r->start, why, whylen)) ||
 	    (e = feat_param_int(l, "end", x->dims[r->axis], r->start + 1, INT64_MAX, &r->end,
-				detail, dlen)) ||
-	    (e = feat_param_int(l, "step", 1, 1, 1 << 30, &r->step, detail, dlen)))
+				why, whylen)) ||
+	    (e = feat_param_int(l, "step", 1, 1, 1 << 30, &r->step, why, whylen)))
 		return e;
 	if (r->end > x->dims[r->axis])
 		r->end = x->dims[r->axis];
@@ -2460,7 +2392,7 @@ struct mm {
 	size_t mats;                                    /* products an image */
 };
 
-static int matmul_setup(struct feat_net *n, struct feat_layer *l, char *detail, size_t dlen)
+static int matmul_setup(struct feat_net *n, struct feat_layer *l, char *why, size_t whylen)
 {
 	struct mm *p = feat_net_zalloc(n, sizeof *p);
 	struct feat_blob *a, *b;
@@ -2469,7 +2401,7 @@ static int matmul_setup(struct feat_net *n, struct feat_layer *l, char *detail, 
 
 	if (!p)
 		return FEAT_E_NOMEM;
-	if ((e = want_io(l, 2, 1, detail, dlen)))
+	if ((e = want_io(l, 2, 1, why, whylen)))
 		return e;
 	a = IN(n, l, 0), b = IN(n, l, 1);
 	nd = a->ndim;
@@ -2548,18 +2480,18 @@ struct lnorm {
 	const float *g, *b;
 };
 
-static int layernorm_setup(struct feat_net *n, struct feat_layer *l, char *detail, size_t dlen)
+static int layernorm_setup(struct feat_net *n, struct feat_layer *l, char *why, size_t whylen)
 {
 	struct lnorm *p = feat_net_zalloc(n, sizeof *p);
 	struct feat_blob *x;
 	int64_t axis;
 	double eps;
-	int e = same_setup(n, l, detail, dlen);
+	int e = same_setup(n, l, why, whylen);
 
 	if (!p)
 		return FEAT_E_NOMEM;
-	if (e || (e = axis_setup(l, IN(n, l, 0), &axis, detail, dlen)) ||
-	    (e = feat_param_float(l, "eps", 1e-5, &eps, detail, dlen)))
+	if (e || (e = axis_setup(l, IN(n, l, 0), &axis, why, whylen)) ||
+	    (e = feat_param_float(l, "eps", 1e-5, &eps, why, whylen)))
 		return e;
 	x = IN(n, l, 0);
 	if (!(eps >= 0 && eps < 1e30))
@@ -2571,9 +2503,9 @@ static int layernorm_setup(struct feat_net *n, struct feat_layer *l, char *detai
 	if (l->ml->nweight > 2)
 		return FAIL("layer '%s': %u weights (gamma and beta at most)", l->name,
 			    l->ml->nweight);
-	if (l->ml->nweight > 0 && !(p->g = weight(n, l, 0, p->inner, "gamma", detail, dlen)))
+	if (l->ml->nweight > 0 && !(p->g = weight(n, l, 0, p->inner, "gamma", why, whylen)))
 		return FEAT_E_FORMAT;
-	if (l->ml->nweight > 1 && !(p->b = weight(n, l, 1, p->inner, "beta", detail, dlen)))
+	if (l->ml->nweight > 1 && !(p->b = weight(n, l, 1, p->inner, "beta", why, whylen)))
 		return FEAT_E_FORMAT;
 	l->macs = 4 * x->count;
 	l->params = p->inner * l->ml->nweight;
@@ -2592,23 +2524,17 @@ static void layernorm_forward(struct feat_net *n, struct feat_layer *l, int batc
 	feat_kern_active()->layernorm(X, Y, rows, p->inner, p->eps, p->g, p->b);
 }
 
-/* unary op=sqrt|erf|gelu|pow, exponent=1 (pow) */
-struct unary {
-	int op;
-	float e;
-};
-
-static int unary_setup(struct feat_net *n, struct feat_layer *l, char *detail, size_t dlen)
+static int unary_setup(struct feat_net *n, struct feat_layer *l, char *why, size_t whylen)
 {
 	static const char *const names[] = { "sqrt", "erf", "gelu", "pow" };
 	const struct feat_value *op = feat_param(l, "op");
 	struct unary *p = feat_net_zalloc(n, sizeof *p);
 	double ex;
-	int e = same_setup(n, l, detail, dlen);
+	int e = same_setup(n, l, why, whylen);
 
 	if (!p)
 		return FEAT_E_NOMEM;
-	if (e || (e = feat_param_float(l, "exponent", 1, &ex, detail, dlen)))
+	if (e || (e = feat_param_float(l, "exponent", 1, &ex, why, whylen)))
 		return e;
 	p->op = -1;
 	for (int i = 0; op && op->type == FEAT_V_STR && i < 4; i++)
@@ -2655,14 +2581,14 @@ static void unary_forward(struct feat_net *n, struct feat_layer *l, int batch)
 }
 
 /* const: weight W, the same for every image of the batch */
-static int const_setup(struct feat_net *n, struct feat_layer *l, char *detail, size_t dlen)
+static int const_setup(struct feat_net *n, struct feat_layer *l, char *why, size_t whylen)
 {
 	const struct feat_mtensor *t;
 	uint32_t od[FEAT_MAX_DIMS];
 	size_t c = 1;
 	int e;
 
-	if ((e = want_io(l, 1, 1, detail, dlen)))
+	if ((e = want_io(l, 1, 1, why, whylen)))
 		return e;
 	t = feat_layer_weight(l, n, 0);
 	if (!t || t->ndim < 1 || t->ndim >= FEAT_MAX_DIMS)
@@ -2671,7 +2597,7 @@ static int const_setup(struct feat_net *n, struct feat_layer *l, char *detail, s
 	od[0] = 1;
 	for (int i = 0; i < t->ndim; i++)
 		od[i + 1] = t->dims[i], c *= t->dims[i];
-	if (!c || !weight(n, l, 0, c, "value", detail, dlen))
+	if (!c || !weight(n, l, 0, c, "value", why, whylen))
 		return c ? FEAT_E_FORMAT : FAIL("layer '%s': empty weight", l->name);
 	set_shape(OUT(n, l, 0), t->ndim + 1, od);
 	l->priv = (void *)t->data;
@@ -2727,438 +2653,4 @@ const struct feat_layer_ops *feat_layer_lookup(const char *type)
 		if (!strcmp(ops[i].type, type))
 			return &ops[i];
 	return NULL;
-}
-
-/* ------------------------------------------------------------- folding */
-
-static int is_type(const struct feat_layer *l, const char *t)
-{
-	return !l->removed && !strcmp(l->ops->type, t);
-}
-
-/* Remove layer l (which reads blob `from`) by making its output an alias
- * of from. */
-static void bypass(struct feat_net *n, struct feat_layer *l)
-{
-	n->blob[l->out[0]].alias = l->in[0];
-	l->removed = 1;
-}
-
-/*
- * Winograd F(4x4, 3x3) for 3x3, stride 1, dilation 1, ungrouped
- * convolutions, when a fast GEMM path is active (FEAT_KERNEL=ref keeps the
- * direct oracle).  Run after folding, so U is made from the final weights,
- * once.  FEAT_WINOGRAD=0 turns it off, FEAT_WINOGRAD=1 ignores the size
- * threshold (for measuring it).  The threshold, measured layer by layer on
- * SSD300 (featmodel bench, FEAT_WINOGRAD=1 against 0): im2col + GEMM stays
- * for 3 input channels (conv1_1: 10.7 ms against 2.7) and for maps under
- * 16x16 (10x10, 5x5, 3x3, 1x1 heads and extras: 1.3 to 10x slower, the 4x
- * larger U streamed from memory for a handful of tiles); 19x19 and larger
- * with 16 or more channels gain 1.1 to 2x.
- */
-static int wino_worth(const struct conv *c)
-{
-	return c->cin >= 16 && c->cout >= 16 && (long)c->hout * c->wout >= 256;
-}
-
-static int wino_prepare(struct feat_net *n, struct conv *c)
-{
-	const char *env = getenv("FEAT_WINOGRAD");
-	int force = env && strcmp(env, "1") == 0;
-	const struct feat_kern *k = feat_kern_active();
-
-	if (c->kh != 3 || c->kw != 3 || c->sh != 1 || c->sw != 1 || c->dh != 1 ||
-	    c->dw != 1 || c->group != 1 || !(k->routes & FEAT_ROUTE_WINO) || c->q ||
-	    (env && strcmp(env, "0") == 0) || (!force && !wino_worth(c)))
-		return 0;
-	c->wino_block = feat_wino_block(c->cin, c->cout, c->hout, c->wout);
-	c->wino_u = feat_aligned_alloc((size_t)FEAT_WINO_XI * c->cout * c->cin * sizeof(float));
-	if (!c->wino_u)
-		return FEAT_E_NOMEM;
-	feat_wino_weights(c->w, c->cout, c->cin, c->wino_u);
-	{
-		/* U in the layout of the table's products (the AVX-512 one
-		 * reads it packed in panels); the plain layout goes */
-		float *up = feat_aligned_alloc(k->wino_u_floats(c->cout, c->cin) * sizeof(float));
-
-		if (!up)
-			return FEAT_E_NOMEM;
-		k->wino_u_pack(c->wino_u, c->cout, c->cin, up);
-		free(c->wino_u);
-		c->wino_u = up;
-	}
-	return grow_scratch(n, feat_wino_work(c->cin, c->cout, c->wino_block));
-}
-
-/*
- * The NCHW16c layout (kern/nchwc.h), on the AVX-512 path.  A blob is kept
- * channel-blocked when the convolution that writes it has an NCHW16c
- * kernel and every layer that reads it is a pointwise or depthwise
- * convolution that has one too: MobileNet's chains of depthwise and
- * pointwise layers, from the first layer on.  The outputs of the net and
- * blobs any other layer reads stay NCHW.  A convolution that reads or
- * writes a blocked blob packs its weights for its kernel here (after
- * folding) and converts its plain side through the workspace.
- * FEAT_NCHWC=0 turns the layout off (for measuring it).
- */
-static int nc_reader(const struct feat_layer *m)
-{
-	const struct conv *c = m->priv;
-
-	return is_type(m, "conv") && !c->wino_u && !c->accum &&
-	       (c->nc == NC_PW || c->nc == NC_DW || c->nc == NC_GEN);
-}
-
-static int nchwc_plan(struct feat_net *n)
-{
-	const char *env = getenv("FEAT_NCHWC");
-
-	if (!(feat_kern_active()->routes & FEAT_ROUTE_NCHWC) || (env && !strcmp(env, "0")))
-		return 0;
-	for (int i = 0; i < n->nlayer; i++) {
-		struct feat_layer *l = &n->layer[i];
-		int r;
-		int readers = 0, ok = 1;
-
-		if (l->removed || !is_type(l, "conv") || !((struct conv *)l->priv)->nc ||
-		    ((struct conv *)l->priv)->wino_u || ((struct conv *)l->priv)->accum)
-			continue;
-		r = feat_net_root(n, l->out[0]);
-		ok = ((struct conv *)l->priv)->cout % 16 == 0;
-		for (int o = 0; o < n->noutput; o++)
-			if (feat_net_root(n, n->output[o]) == r)
-				ok = 0;
-		for (int j = 0; ok && j < n->nlayer; j++) {
-			const struct feat_layer *m = &n->layer[j];
-
-			/* a residual sum stored over the blob (fuse_residual)
-			 * writes it plain */
-			if (!m->removed && is_type(m, "conv") && ((struct conv *)m->priv)->accum &&
-			    feat_net_root(n, m->out[0]) == r)
-				ok = 0;
-			for (int k = 0; !m->removed && k < m->nin; k++)
-				if (feat_net_root(n, m->in[k]) == r) {
-					readers++;
-					ok &= nc_reader(m);
-				}
-		}
-		n->blob[r].nchwc = ok && readers > 0;
-	}
-	for (int i = 0; i < n->nlayer; i++) {
-		struct feat_layer *l = &n->layer[i];
-		struct conv *c = l->priv;
-		int in_nc, out_nc, e;
-		size_t floats;
-
-		if (l->removed || !is_type(l, "conv") || !c->nc || c->wino_u || c->accum)
-			continue;
-		in_nc = c->nc == NC_FIRST || feat_net_blob_nchwc(n, l->in[0]);
-		out_nc = feat_net_blob_nchwc(n, l->out[0]);
-		/* a pointwise layer, or one on a small map, runs on the blocked
-		 * layout even between two plain blobs: converting both sides
-		 * costs less than the GEMM's packing and pixel edge (1x1 1024
-		 * -> 256 on 10x10: 0.56 ms as a GEMM, 0.47 converted) */
-		if (!feat_net_blob_nchwc(n, l->in[0]) && !out_nc && c->nc != NC_PW &&
-		    c->nc != NC_GEN)
-			continue;
-		n->scratch_layer = l->name;
-		floats = c->nc == NC_FIRST ? feat_conv3_pack_floats(c->cout, c->cin) :
-			 c->nc == NC_PW || c->nc == NC_GEN ?
-			 feat_convc_pack_floats(c->cout, c->cin, c->kh, c->kw) :
-			 (size_t)c->cout * 9;
-		if (!(c->wnc = feat_aligned_alloc(floats * sizeof(float))))
-			return FEAT_E_NOMEM;
-		if (c->nc == NC_PW || c->nc == NC_GEN)
-			feat_convc_pack(c->wnc, c->w, c->bias, c->cout, c->cin, c->kh, c->kw);
-		else if (c->nc == NC_DW)
-			feat_dw3c_pack(c->wnc, c->w, c->cin);
-		else
-			feat_conv3_pack(c->wnc, c->w, c->cout, c->cin);
-		floats = (in_nc ? 0 : (size_t)c->cin * c->hin * c->win) +
-			 (out_nc ? 0 : (size_t)feat_convc_blocks(c->cout) * 16 * c->hout * c->wout) +
-			 (c->nc == NC_GEN ? (size_t)c->cin * c->hpad * c->wpad : 0);
-		if ((e = grow_scratch(n, floats)))
-			return e;
-	}
-	return 0;
-}
-
-/*
- * Graph passes for the activations of ONNX exports (issue 17): each one
- * removes layers whose work the layer before them takes into its store.
- *
- *   fc, then Add of a constant [nout]      the constant joins fc's bias
- *   add, then ReLU                         add applies the ReLU
- *   conv/fc X, Sigmoid S = s(X), Mul X S   act SiLU (EfficientNet)
- *   conv/fc X, HardSigmoid, Mul X S        act hard swish (MobileNetV3)
- *   conv/fc, then Sigmoid, HardSigmoid     act sigmoid, hard sigmoid (the
- *     or GELU                              SE blocks' scale, ViT's MLP)
- *
- * Hard sigmoid and hard swish are fused when beta is 1/2 (alpha is
- * kept).  FEAT_FUSE=0 turns the passes off (t/unit/test_fuse.c compares
- * the two).
- */
-static int the_reader(struct feat_net *n, int blob)
-{
-	int r = feat_net_root(n, blob), found = -1;
-
-	for (int j = 0; j < n->nlayer; j++) {
-		const struct feat_layer *m = &n->layer[j];
-
-		for (int k = 0; !m->removed && k < m->nin; k++)
-			if (feat_net_root(n, m->in[k]) == r) {
-				if (found >= 0 && found != j)
-					return -1;
-				found = j;
-			}
-	}
-	return found;
-}
-
-static int act_kind(struct feat_layer *l, float *alpha)
-{
-	const struct act2 *a;
-
-	*alpha = 0;
-	if (is_type(l, "sigmoid"))
-		return FEAT_ACT_SIGMOID;
-	if (is_type(l, "unary") && ((const struct unary *)l->priv)->op == 2)
-		return FEAT_ACT_GELU;
-	if (!is_type(l, "hardsigmoid") && !is_type(l, "hardswish"))
-		return 0;
-	a = l->priv;
-	if (a->beta != 0.5f)
-		return 0;
-	*alpha = a->alpha;
-	return is_type(l, "hardsigmoid") ? FEAT_ACT_HSIG : FEAT_ACT_HSWISH;
-}
-
-static void fuse_acts(struct feat_net *n)
-{
-	const char *env = getenv("FEAT_FUSE");
-
-	if (env && !strcmp(env, "0"))
-		return;
-	for (int i = 0; i < n->nlayer; i++) {
-		struct feat_layer *l = &n->layer[i], *p, *m;
-		struct feat_blob *src;
-		int kind, r;
-		float alpha;
-
-		if (l->removed || l->nin < 1 || l->nout != 1)
-			continue;
-		src = &n->blob[l->in[0]];
-		if (src->producer < 0)
-			continue;
-		p = &n->layer[src->producer];
-		if (p->removed || p->act || n->blob[l->out[0]].count != src->count)
-			continue;
-		if (is_type(l, "eltwise") && l->nin == 1 && src->consumers == 1 &&
-		    is_type(p, "fc") && ((const struct elt *)l->priv)->op == 1) {
-			const struct feat_mtensor *t = feat_layer_weight(l, n, 0);
-			struct fc *f = p->priv;
-
-			if (!t || t->ndim < 1 || (int)t->dims[t->ndim - 1] != f->nout ||
-			    t->nbytes != sizeof(float) * (size_t)f->nout)
-				continue;
-			for (int j = 0; j < f->nout; j++)
-				f->bias[j] += ((const struct elt *)l->priv)->w[j];
-			bypass(n, l);
-			n->blob[l->out[0]].producer = src->producer;
-			continue;
-		}
-		if (is_type(l, "relu") && l->act == FEAT_ACT_RELU && is_type(p, "add") &&
-		    src->consumers == 1) {
-			p->act = FEAT_ACT_RELU;
-			bypass(n, l);
-			n->blob[l->out[0]].producer = src->producer;
-			continue;
-		}
-		if ((!is_type(p, "conv") && !is_type(p, "fc")) || l->nin != 1 ||
-		    !(kind = act_kind(l, &alpha)))
-			continue;
-		if (src->consumers == 1) {
-			p->act = kind;
-			p->act_alpha = alpha;
-			bypass(n, l);
-			n->blob[l->out[0]].producer = src->producer;
-			continue;
-		}
-		/* x * s(x): the Mul reads X and S and nothing else reads either */
-		if (src->consumers != 2 || (kind != FEAT_ACT_SIGMOID && kind != FEAT_ACT_HSIG) ||
-		    n->blob[l->out[0]].consumers != 1 || (r = the_reader(n, l->out[0])) < 0)
-			continue;
-		m = &n->layer[r];
-		if (!is_type(m, "eltwise") || m->nin != 2 || ((const struct elt *)m->priv)->op != 0 ||
-		    n->blob[m->out[0]].count != src->count ||
-		    !((m->in[0] == l->in[0] && m->in[1] == l->out[0]) ||
-		      (m->in[1] == l->in[0] && m->in[0] == l->out[0])))
-			continue;
-		p->act = kind == FEAT_ACT_SIGMOID ? FEAT_ACT_SILU : FEAT_ACT_HSWISH;
-		p->act_alpha = alpha;
-		l->removed = 1;
-		m->removed = 1;
-		n->blob[l->out[0]].alias = l->in[0];
-		n->blob[m->out[0]].alias = l->in[0];
-		n->blob[m->out[0]].producer = src->producer;
-	}
-}
-
-/*
- * A residual Add of a convolution's output X and a blob S computed before
- * that convolution, which nothing reads after it (ResNet's bottlenecks
- * without a downsample): the convolution's GEMM stores X + S over S
- * (beta 1) and takes the Add's activation.  Only convolutions that run as
- * im2col or pointwise GEMMs (ungrouped, not Winograd, not the first
- * layer's kernel, not NCHW16c: nchwc_plan leaves them), and not on the
- * direct route of FEAT_KERNEL=ref.  Run after wino_prepare.  FEAT_FUSE=0
- * turns it off.
- */
-static void fuse_residual(struct feat_net *n)
-{
-	const char *env = getenv("FEAT_FUSE");
-
-	if ((env && !strcmp(env, "0")) || (feat_kern_active()->routes & FEAT_ROUTE_DIRECT))
-		return;
-	for (int i = 0; i < n->nlayer; i++) {
-		struct feat_layer *a = &n->layer[i], *p;
-		struct conv *c;
-		int xi, pi, rs, ok = 1;
-
-		if (!is_type(a, "add") || a->nin != 2)
-			continue;
-		for (xi = 0; xi < 2; xi++) {
-			struct feat_blob *x = &n->blob[a->in[xi]];
-
-			if (x->alias < 0 && x->producer >= 0 && x->consumers == 1 &&
-			    is_type(&n->layer[x->producer], "conv") && !n->layer[x->producer].act)
-				break;
-		}
-		if (xi == 2)
-			continue;
-		pi = n->blob[a->in[xi]].producer;
-		p = &n->layer[pi];
-		c = p->priv;
-		if (c->group != 1 || c->wino_u || c->accum ||
-		    ((feat_kern_active()->routes & FEAT_ROUTE_CONV3) &&
-		     feat_conv3_fits(c->cin, c->kh, c->kw, c->sh, c->sw, c->dh, c->dw, c->pt, c->pl,
-				     c->group)))
-			continue;
-		rs = feat_net_root(n, a->in[1 - xi]);
-		if (rs == feat_net_root(n, a->in[xi]) || rs == feat_net_root(n, p->in[0]))
-			continue;
-		for (int j = 0; j < n->ninput; j++)
-			ok &= feat_net_root(n, n->input[j]) != rs;
-		for (int j = 0; j < n->noutput; j++)
-			ok &= feat_net_root(n, n->output[j]) != rs;
-		/* S written before the convolution, read by nothing after it
-		 * but the Add */
-		for (int j = 0; ok && j < n->nlayer; j++) {
-			const struct feat_layer *m = &n->layer[j];
-
-			if (m->removed || j == i)
-				continue;
-			for (int k = 0; k < m->nout; k++)
-				if (feat_net_root(n, m->out[k]) == rs && j >= pi)
-					ok = 0;
-			for (int k = 0; k < m->nin; k++)
-				if (feat_net_root(n, m->in[k]) == rs && j >= pi)
-					ok = 0;
-		}
-		if (!ok)
-			continue;
-		c->accum = 1;
-		p->act = a->act;
-		p->act_alpha = a->act_alpha;
-		a->removed = 1;
-		n->blob[a->in[xi]].alias = rs;
-		n->blob[a->out[0]].alias = rs;
-		n->blob[a->out[0]].producer = pi;
-	}
-}
-
-int feat_net_fold(struct feat_net *n)
-{
-	/* flatten and reshape become views of a blob read by nobody else */
-	for (int i = 0; i < n->nlayer; i++) {
-		struct feat_layer *l = &n->layer[i];
-
-		if ((is_type(l, "flatten") || is_type(l, "reshape")) &&
-		    n->blob[l->in[0]].consumers == 1 && n->blob[l->out[0]].alias < 0)
-			bypass(n, l);
-	}
-	for (int i = 0; i < n->nlayer; i++) {
-		struct feat_layer *l = &n->layer[i];
-		struct feat_layer *p;
-		struct feat_blob *src;
-
-		if (l->removed || l->nin != 1)
-			continue;
-		src = &n->blob[l->in[0]];
-		if (src->producer < 0 || src->consumers != 1)
-			continue;
-		p = &n->layer[src->producer];
-		if (p->removed || (!is_type(p, "conv") && !is_type(p, "fc")))
-			continue;
-		if ((is_type(l, "bn") || is_type(l, "scale")) && !p->act) {
-			const struct affine *f = l->priv;
-			int cout;
-			size_t per;
-			const float *w;
-			float **own, *bias;
-
-			if (is_type(p, "conv")) {
-				struct conv *c = p->priv;
-
-				cout = c->cout;
-				per = (size_t)(c->cin / c->group) * c->kh * c->kw;
-				w = c->w, own = &c->w_own, bias = c->bias;
-			} else {
-				struct fc *c = p->priv;
-
-				cout = c->nout;
-				per = (size_t)c->k;
-				w = c->w, own = &c->w_own, bias = c->bias;
-			}
-			if (f->c != cout || f->inner * (size_t)f->c != src->count ||
-			    (is_type(p, "fc") && ((struct fc *)p->priv)->rows != 1))
-				continue;
-			if (!*own) {
-				*own = feat_aligned_alloc((size_t)cout * per * sizeof(float));
-				if (!*own)
-					return FEAT_E_NOMEM;
-				memcpy(*own, w, (size_t)cout * per * sizeof(float));
-			}
-			for (int o = 0; o < cout; o++) {
-				for (size_t k = 0; k < per; k++)
-					(*own)[o * per + k] *= f->a[o];
-				bias[o] = bias[o] * f->a[o] + f->b[o];
-			}
-			if (is_type(p, "conv"))
-				((struct conv *)p->priv)->w = *own;
-			else
-				((struct fc *)p->priv)->w = *own;
-			bypass(n, l);
-			/* the folded layer's output now reads as p's output */
-			n->blob[l->out[0]].producer = src->producer;
-			continue;
-		}
-		if ((is_type(l, "relu") || is_type(l, "relu6") || is_type(l, "leakyrelu")) &&
-		    !p->act) {
-			p->act = l->act;
-			p->act_alpha = l->act_alpha;
-			bypass(n, l);
-			n->blob[l->out[0]].producer = src->producer;
-		}
-	}
-	fuse_acts(n);
-	for (int i = 0; i < n->nlayer; i++) {
-		struct feat_layer *l = &n->layer[i];
-		int e;
-
-		if (!l->removed && is_type(l, "conv") && (e = wino_prepare(n, l->priv)))
-			return e;
-	}
-	fuse_residual(n);
-	return nchwc_plan(n);
 }

@@ -61,8 +61,8 @@ struct cur {
 	const unsigned char *p, *end;
 	void **arena;
 	const char *where;     /* "metadata", "layer 12 'conv1'" ... */
-	char *detail;
-	size_t dlen;
+	char *why;
+	size_t whylen;
 };
 
 static int cur_fail(struct cur *c, int err, const char *fmt, ...)
@@ -75,7 +75,7 @@ static int cur_fail(struct cur *c, int err, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
-	feat_fmt(c->detail, c->dlen, "%s: %s", c->where, msg);
+	feat_fmt(c->why, c->whylen, "%s: %s", c->where, msg);
 	return err;
 }
 
@@ -353,18 +353,18 @@ static int check_graph(struct feat_model *m, struct cur *c)
 }
 
 int feat_model_parse(struct feat_model *m, const void *buf, size_t len,
-	char *detail, size_t dlen)
+	char *why, size_t whylen)
 {
 	const unsigned char *b = buf;
 	uint64_t off[4];
 	uint32_t hsize;
-	struct cur c = { .detail = detail, .dlen = dlen, .where = "header" };
+	struct cur c = { .why = why, .whylen = whylen, .where = "header" };
 	int e;
 
 	memset(m, 0, sizeof *m);
 	c.arena = &m->arena;
 	if (len < FEAT_MODEL_HDR || memcmp(b, FEAT_MODEL_MAGIC, 8)) {
-		feat_fmt(detail, dlen, len < 8 ? "file too short to be a featmodel"
+		feat_fmt(why, whylen, len < 8 ? "file too short to be a featmodel"
 					       : "not a featmodel file (bad magic)");
 		return len < FEAT_MODEL_HDR && len >= 8 && !memcmp(b, FEAT_MODEL_MAGIC, 8)
 			       ? FEAT_E_TRUNCATED
@@ -374,7 +374,7 @@ int feat_model_parse(struct feat_model *m, const void *buf, size_t len,
 	m->minor = feat_rd16(b + 10);
 	hsize = feat_rd32(b + 12);
 	if (m->major != FEAT_MODEL_MAJOR) {
-		feat_fmt(detail, dlen, "featmodel version %u.%u; this build reads %d.x",
+		feat_fmt(why, whylen, "featmodel version %u.%u; this build reads %d.x",
 			 m->major, m->minor, FEAT_MODEL_MAJOR);
 		return FEAT_E_VERSION;
 	}
@@ -386,7 +386,7 @@ int feat_model_parse(struct feat_model *m, const void *buf, size_t len,
 	if (hsize < FEAT_MODEL_HDR || off[0] < hsize || off[0] > off[1] ||
 	    off[1] > off[2] || off[2] > off[3] || off[3] > len ||
 	    off[3] % FEAT_ALIGN) {
-		feat_fmt(detail, dlen,
+		feat_fmt(why, whylen,
 			 "header: section offsets %llu, %llu, %llu, %llu are out of order, "
 			 "misaligned or past the end of the file (%zu bytes)",
 			 (unsigned long long)off[0], (unsigned long long)off[1],
@@ -537,8 +537,8 @@ fail:
 	return e;
 }
 
-int feat_model_load(struct feat_model *m, const char *path, char *detail,
-	size_t dlen)
+int feat_model_load(struct feat_model *m, const char *path, char *why,
+	size_t whylen)
 {
 	struct feat_mapped f;
 	char d[384];
@@ -546,17 +546,17 @@ int feat_model_load(struct feat_model *m, const char *path, char *detail,
 
 	memset(m, 0, sizeof *m);
 	if ((e = feat_map_file(&f, path, FEAT_MAP_REGULAR, d, sizeof d))) {
-		feat_fmt(detail, dlen, "%s: %s", path, d);
+		feat_fmt(why, whylen, "%s: %s", path, d);
 		return e;
 	}
 	if (f.len < FEAT_MODEL_HDR) {
-		feat_fmt(detail, dlen, "%s: %zu bytes is too short to be a featmodel",
+		feat_fmt(why, whylen, "%s: %zu bytes is too short to be a featmodel",
 			 path, f.len);
 		feat_unmap(&f);
 		return FEAT_E_FORMAT;
 	}
 	if ((e = feat_model_parse(m, f.data, f.len, d, sizeof d))) {
-		feat_fmt(detail, dlen, "%s: %s", path, d);
+		feat_fmt(why, whylen, "%s: %s", path, d);
 		feat_unmap(&f);
 		return e;
 	}
@@ -839,8 +839,8 @@ int feat_mb_encode(feat_model_builder *b, unsigned char **out, size_t *len)
 	return 0;
 }
 
-int feat_mb_write(feat_model_builder *b, const char *path, char *detail,
-	size_t dlen)
+int feat_mb_write(feat_model_builder *b, const char *path, char *why,
+	size_t whylen)
 {
 	struct feat_outfile o;
 	unsigned char *f;
@@ -848,20 +848,20 @@ int feat_mb_write(feat_model_builder *b, const char *path, char *detail,
 	int e = feat_mb_encode(b, &f, &len);
 
 	if (e) {
-		feat_fmt(detail, dlen, "%s: %s", path, feat_strerror(e));
+		feat_fmt(why, whylen, "%s: %s", path, feat_strerror(e));
 		return e;
 	}
 	/* whole or not at all: a failed write leaves an old model in place */
-	if ((e = feat_outfile_open(&o, path, detail, dlen))) {
+	if ((e = feat_outfile_open(&o, path, why, whylen))) {
 		free(f);
 		return e;
 	}
 	e = feat_write_full(o.fd, f, len);
 	free(f);
 	if (e) {
-		feat_fmt(detail, dlen, "%s: write failed: %s", path, strerror(e));
+		feat_fmt(why, whylen, "%s: write failed: %s", path, strerror(e));
 		feat_outfile_abort(&o);
 		return FEAT_E_IO;
 	}
-	return feat_outfile_commit(&o, detail, dlen);
+	return feat_outfile_commit(&o, why, whylen);
 }

@@ -87,14 +87,14 @@ struct feat_model {
 
 /*
  * Load a featmodel file (mapped read-only).  Every count, offset, length
- * and shape is checked against the file before use; on failure detail
+ * and shape is checked against the file before use; on failure why
  * names the section, the entry and the field.  Returns 0 or FEAT_E_*.
  */
-int feat_model_load(struct feat_model *m, const char *path, char *detail,
-	size_t dlen);
+int feat_model_load(struct feat_model *m, const char *path, char *why,
+	size_t whylen);
 /* The same from memory (the buffer must stay alive and be 64-aligned). */
 int feat_model_parse(struct feat_model *m, const void *buf, size_t len,
-	char *detail, size_t dlen);
+	char *why, size_t whylen);
 void feat_model_free(struct feat_model *m);
 
 const struct feat_value *feat_kv_find(const struct feat_kv *kv, uint32_t n,
@@ -121,18 +121,18 @@ int feat_mb_layer(feat_model_builder *b, const char *type, const char *name,
 	const char *const *out, uint32_t nparam, const struct feat_kv *param,
 	uint32_t nweight, const uint32_t *weight);
 /* Serialise to a file (written to PATH.tmp, then renamed). */
-int feat_mb_write(feat_model_builder *b, const char *path, char *detail,
-	size_t dlen);
+int feat_mb_write(feat_model_builder *b, const char *path, char *why,
+	size_t whylen);
 /* Serialise to memory (malloc'd, 64-aligned). */
 int feat_mb_encode(feat_model_builder *b, unsigned char **out, size_t *len);
 
 /* Importers: add the layers, weights and graph metadata of a model held
  * in memory to b.  0 or FEAT_E_*, with a one-line reason naming the node,
- * operator or field in detail. */
+ * operator or field in why. */
 int feat_import_onnx(feat_model_builder *b, const void *data, size_t len,
-	char *detail, size_t dlen);
+	char *why, size_t whylen);
 /* Caffe: the text of a deploy.prototxt and the bytes of its .caffemodel. */
 int feat_import_caffe(feat_model_builder *b, const char *prototxt, size_t plen,
-	const void *caffemodel, size_t mlen, char *detail, size_t dlen);
+	const void *caffemodel, size_t mlen, char *why, size_t whylen);
 
 #endif

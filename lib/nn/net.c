@@ -57,7 +57,7 @@ const struct feat_value *feat_param(const struct feat_layer *l, const char *key)
 }
 
 int feat_param_int(const struct feat_layer *l, const char *key, int64_t def,
-	int64_t lo, int64_t hi, int64_t *out, char *detail, size_t dlen)
+	int64_t lo, int64_t hi, int64_t *out, char *why, size_t whylen)
 {
 	const struct feat_value *v = feat_param(l, key);
 
@@ -66,7 +66,7 @@ int feat_param_int(const struct feat_layer *l, const char *key, int64_t def,
 		return 0;
 	}
 	if (v->type != FEAT_V_INT || v->u.i < lo || v->u.i > hi) {
-		feat_fmt(detail, dlen, "layer '%s': parameter '%s' must be an integer from %lld to %lld",
+		feat_fmt(why, whylen, "layer '%s': parameter '%s' must be an integer from %lld to %lld",
 			 l->name, key, (long long)lo, (long long)hi);
 		return FEAT_E_CORRUPT;
 	}
@@ -75,7 +75,7 @@ int feat_param_int(const struct feat_layer *l, const char *key, int64_t def,
 }
 
 int feat_param_float(const struct feat_layer *l, const char *key, double def,
-	double *out, char *detail, size_t dlen)
+	double *out, char *why, size_t whylen)
 {
 	const struct feat_value *v = feat_param(l, key);
 
@@ -88,7 +88,7 @@ int feat_param_float(const struct feat_layer *l, const char *key, double def,
 		return 0;
 	}
 	if (v->type != FEAT_V_FLOAT || v->u.f != v->u.f) {
-		feat_fmt(detail, dlen, "layer '%s': parameter '%s' must be a number",
+		feat_fmt(why, whylen, "layer '%s': parameter '%s' must be a number",
 			 l->name, key);
 		return FEAT_E_CORRUPT;
 	}
@@ -97,7 +97,7 @@ int feat_param_float(const struct feat_layer *l, const char *key, double def,
 }
 
 int feat_param_pair(const struct feat_layer *l, const char *key, int def,
-	int lo, int v[2], char *detail, size_t dlen)
+	int lo, int v[2], char *why, size_t whylen)
 {
 	const struct feat_value *p = feat_param(l, key);
 
@@ -119,7 +119,7 @@ int feat_param_pair(const struct feat_layer *l, const char *key, int def,
 			return 0;
 		}
 	}
-	feat_fmt(detail, dlen, "layer '%s': parameter '%s' must be one or two integers >= %d",
+	feat_fmt(why, whylen, "layer '%s': parameter '%s' must be one or two integers >= %d",
 		 l->name, key, lo);
 	return FEAT_E_CORRUPT;
 }
@@ -190,7 +190,7 @@ size_t feat_f32_nonfinite(const float *x, size_t n)
  * 5.8 MB one, once the file is in the page cache (a load takes 20 ms).
  */
 static int finite_weights(const struct feat_net *n, const struct feat_mlayer *ml,
-	uint32_t li, char *detail, size_t dlen)
+	uint32_t li, char *why, size_t whylen)
 {
 	for (uint32_t j = 0; j < ml->nweight; j++) {
 		const struct feat_mtensor *t = &n->model.tensor[ml->weight[j]];
@@ -211,7 +211,7 @@ static int finite_weights(const struct feat_net *n, const struct feat_mlayer *ml
 				v = d[k];
 		}
 		if (k < count) {
-			feat_fmt(detail, dlen, "layer %u '%s': weight %u '%s' holds %s at element %zu of %zu; a model's weights must be finite",
+			feat_fmt(why, whylen, "layer %u '%s': weight %u '%s' holds %s at element %zu of %zu; a model's weights must be finite",
 				 li, ml->name, j, t->name, isnan(v) ? "NaN" : v > 0 ? "inf" : "-inf",
 				 k, count);
 			return FEAT_E_RANGE;
@@ -237,7 +237,7 @@ static int new_blob(struct feat_net *n, const char *name, int producer)
 	return n->nblob++;
 }
 
-static int setup_inputs(struct feat_net *n, char *detail, size_t dlen)
+static int setup_inputs(struct feat_net *n, char *why, size_t whylen)
 {
 	const struct feat_value *in = feat_model_meta(&n->model, "graph.inputs");
 	const struct feat_value *shape = feat_model_meta(&n->model, "input.shape");
@@ -247,12 +247,12 @@ static int setup_inputs(struct feat_net *n, char *detail, size_t dlen)
 	if (!n->input)
 		return FEAT_E_NOMEM;
 	if (in->n != 1) {
-		feat_fmt(detail, dlen, "%u graph inputs; one image input is supported", in->n);
+		feat_fmt(why, whylen, "%u graph inputs; one image input is supported", in->n);
 		return FEAT_E_FORMAT;
 	}
 	if (!shape || shape->type != FEAT_V_INTS || shape->n < 1 ||
 	    shape->n > FEAT_MAX_DIMS - 1) {
-		feat_fmt(detail, dlen, "metadata 'input.shape' (ints: C, H, W) is missing or bad");
+		feat_fmt(why, whylen, "metadata 'input.shape' (ints: C, H, W) is missing or bad");
 		return FEAT_E_FORMAT;
 	}
 	for (uint32_t i = 0; i < in->n; i++) {
@@ -264,7 +264,7 @@ static int setup_inputs(struct feat_net *n, char *detail, size_t dlen)
 		bl->count = 1;
 		for (uint32_t d = 0; d < shape->n; d++) {
 			if (shape->u.ints[d] < 1 || shape->u.ints[d] > 1 << 16) {
-				feat_fmt(detail, dlen, "metadata 'input.shape' holds %lld",
+				feat_fmt(why, whylen, "metadata 'input.shape' holds %lld",
 					 (long long)shape->u.ints[d]);
 				return FEAT_E_FORMAT;
 			}
@@ -272,7 +272,7 @@ static int setup_inputs(struct feat_net *n, char *detail, size_t dlen)
 			/* count <= 2^34 and dims <= 2^16: no overflow */
 			bl->count *= bl->dims[d + 1];
 			if (bl->count > FEAT_NET_MAX_BLOB) {
-				feat_fmt(detail, dlen, "metadata 'input.shape' asks for an input "
+				feat_fmt(why, whylen, "metadata 'input.shape' asks for an input "
 					 "of over %zu floats (%.0f GiB) an image", FEAT_NET_MAX_BLOB,
 					 (double)FEAT_NET_MAX_BLOB * sizeof(float) / (1 << 30));
 				return FEAT_E_FORMAT;
@@ -285,19 +285,19 @@ static int setup_inputs(struct feat_net *n, char *detail, size_t dlen)
 
 /*
  * The reason for a layer's setup that failed on its workspace
- * (n->scratch_want set by grow_scratch): over FEAT_NET_MAX_SCRATCH is a
- * bad model (*e becomes FEAT_E_FORMAT), else the machine is out of
- * memory; either way the layer and the size are named.  A failure with
- * no reason at all gets the layer's name and the error's text.  Returns
- * 1 when it wrote the reason.
+ * (n->scratch_want set by feat_net_grow_scratch): over
+ * FEAT_NET_MAX_SCRATCH is a bad model (*e becomes FEAT_E_FORMAT), else the
+ * machine is out of memory; either way the layer and the size are named.
+ * A failure with no reason at all gets the layer's name and the error's
+ * text.  Returns 1 when it wrote the reason.
  */
-static int scratch_fail(struct feat_net *n, int *e, char *detail, size_t dlen)
+static int scratch_fail(struct feat_net *n, int *e, char *why, size_t whylen)
 {
 	double gib = (double)n->scratch_want * sizeof(float) / (1 << 30);
 	const char *name = n->scratch_layer ? n->scratch_layer : "?";
 
 	if (*e == FEAT_E_TOOBIG && n->scratch_want > FEAT_NET_MAX_SCRATCH) {
-		feat_fmt(detail, dlen, "layer '%s': needs %.1f GiB of workspace (%zu "
+		feat_fmt(why, whylen, "layer '%s': needs %.1f GiB of workspace (%zu "
 			 "floats), over the limit of %zu (%.0f GiB)", name, gib,
 			 n->scratch_want, FEAT_NET_MAX_SCRATCH,
 			 (double)FEAT_NET_MAX_SCRATCH * sizeof(float) / (1 << 30));
@@ -305,25 +305,25 @@ static int scratch_fail(struct feat_net *n, int *e, char *detail, size_t dlen)
 		return 1;
 	}
 	if (*e == FEAT_E_NOMEM && n->scratch_want) {
-		feat_fmt(detail, dlen, "layer '%s': out of memory for %.3g GiB of "
+		feat_fmt(why, whylen, "layer '%s': out of memory for %.3g GiB of "
 			 "workspace", name, gib);
 		return 1;
 	}
 	return 0;
 }
 
-int feat_net_build(struct feat_net **out, struct feat_model *m, char *detail,
-	size_t dlen)
+int feat_net_build(struct feat_net **out, struct feat_model *m, char *why,
+	size_t whylen)
 {
 	struct feat_net *n = calloc(1, sizeof *n);
 	size_t nb = 0;
 	int e;
 
 	*out = NULL;
-	if (detail && dlen)
-		detail[0] = '\0';
+	if (why && whylen)
+		why[0] = '\0';
 	if (feat_kernel_init()) {
-		feat_fmt(detail, dlen, "%s", feat_kernel_detail());
+		feat_fmt(why, whylen, "%s", feat_kernel_detail());
 		feat_model_free(m);
 		free(n);
 		return FEAT_E_INVAL;
@@ -341,7 +341,7 @@ int feat_net_build(struct feat_net **out, struct feat_model *m, char *detail,
 		e = FEAT_E_NOMEM;
 		goto fail;
 	}
-	if ((e = setup_inputs(n, detail, dlen)))
+	if ((e = setup_inputs(n, why, whylen)))
 		goto fail;
 	for (uint32_t i = 0; i < n->model.nlayer; i++) {
 		const struct feat_mlayer *ml = &n->model.layer[i];
@@ -351,7 +351,7 @@ int feat_net_build(struct feat_net **out, struct feat_model *m, char *detail,
 		l->name = ml->name;
 		l->ops = feat_layer_lookup(ml->type);
 		if (!l->ops) {
-			feat_fmt(detail, dlen, "layer %u '%s': unknown layer type '%s'",
+			feat_fmt(why, whylen, "layer %u '%s': unknown layer type '%s'",
 				 i, ml->name, ml->type);
 			e = FEAT_E_FORMAT;
 			goto fail;
@@ -373,11 +373,11 @@ int feat_net_build(struct feat_net **out, struct feat_model *m, char *detail,
 			l->out[j] = new_blob(n, ml->out[j], (int)i);
 		n->nlayer++;
 		n->scratch_layer = l->name;
-		if ((e = finite_weights(n, ml, i, detail, dlen)))
+		if ((e = finite_weights(n, ml, i, why, whylen)))
 			goto fail;
-		if ((e = l->ops->setup(n, l, detail, dlen))) {
-			if (!scratch_fail(n, &e, detail, dlen) && detail && dlen && !detail[0])
-				feat_fmt(detail, dlen, "layer '%s': %s", l->name,
+		if ((e = l->ops->setup(n, l, why, whylen))) {
+			if (!scratch_fail(n, &e, why, whylen) && why && whylen && !why[0])
+				feat_fmt(why, whylen, "layer '%s': %s", l->name,
 					 feat_strerror(e));
 			goto fail;
 		}
@@ -388,7 +388,7 @@ int feat_net_build(struct feat_net **out, struct feat_model *m, char *detail,
 			for (int d = 1; d < b->ndim && b->count <= FEAT_NET_MAX_BLOB; d++)
 				b->count *= b->dims[d];   /* <= 2^34 * 2^32: no overflow */
 			if (b->dims[0] != 1 || !b->count || b->count > FEAT_NET_MAX_BLOB) {
-				feat_fmt(detail, dlen, "layer '%s': output '%s' has a bad shape",
+				feat_fmt(why, whylen, "layer '%s': output '%s' has a bad shape",
 					 l->name, b->name);
 				e = FEAT_E_FORMAT;
 				goto fail;
@@ -415,8 +415,8 @@ int feat_net_build(struct feat_net **out, struct feat_model *m, char *detail,
 		}
 	}
 	if ((e = feat_net_fold(n))) {
-		if (!scratch_fail(n, &e, detail, dlen))
-			feat_fmt(detail, dlen, "folding batch norm: %s", feat_strerror(e));
+		if (!scratch_fail(n, &e, why, whylen))
+			feat_fmt(why, whylen, "folding batch norm: %s", feat_strerror(e));
 		goto fail;
 	}
 	*out = n;
@@ -426,21 +426,21 @@ fail:
 	return e;
 }
 
-int feat_net_load(struct feat_net **out, const char *path, char *detail,
-	size_t dlen)
+int feat_net_load(struct feat_net **out, const char *path, char *why,
+	size_t whylen)
 {
 	struct feat_model m;
-	int e = feat_model_load(&m, path, detail, dlen);
+	int e = feat_model_load(&m, path, why, whylen);
 
 	*out = NULL;
 	if (e)
 		return e;
-	e = feat_net_build(out, &m, detail, dlen);
+	e = feat_net_build(out, &m, why, whylen);
 	if (e) {
 		char d[512];
 
-		feat_fmt(d, sizeof d, "%s: %s", path, detail);
-		feat_fmt(detail, dlen, "%s", d);
+		feat_fmt(d, sizeof d, "%s: %s", path, why);
+		feat_fmt(why, whylen, "%s", d);
 	}
 	return e;
 }

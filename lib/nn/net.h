@@ -68,9 +68,9 @@ struct feat_layer_ops {
 	const char *type;
 	/* Check parameters and weights, set output shapes (batch 1), MACs and
 	 * parameter counts, prepare whatever forward needs.  0 or FEAT_E_*,
-	 * with the reason in detail. */
-	int (*setup)(struct feat_net *n, struct feat_layer *l, char *detail,
-		size_t dlen);
+	 * with the reason in why. */
+	int (*setup)(struct feat_net *n, struct feat_layer *l, char *why,
+		size_t whylen);
 	void (*forward)(struct feat_net *n, struct feat_layer *l, int batch);
 	void (*release)(struct feat_layer *l);
 	int in_place_ok;  /* output may share the input's storage */
@@ -118,14 +118,14 @@ struct feat_net {
 	size_t *slab_count;
 };
 
-/* Load and prepare a network.  0 or FEAT_E_*, reason in detail; a
+/* Load and prepare a network.  0 or FEAT_E_*, reason in why; a
  * weight that is NaN or infinite is FEAT_E_RANGE, naming the layer and
  * the tensor. */
-int feat_net_load(struct feat_net **out, const char *path, char *detail,
-	size_t dlen);
+int feat_net_load(struct feat_net **out, const char *path, char *why,
+	size_t whylen);
 /* The same over an already loaded model (taken over by the net). */
-int feat_net_build(struct feat_net **out, struct feat_model *m, char *detail,
-	size_t dlen);
+int feat_net_build(struct feat_net **out, struct feat_model *m, char *why,
+	size_t whylen);
 void feat_net_free(struct feat_net *n);
 /* Make room for batches of up to n images. */
 int feat_net_reserve(struct feat_net *n, int batch);
@@ -180,12 +180,12 @@ size_t feat_f32_nonfinite(const float *x, size_t n);
 /* Layer helpers shared by lib/nn/layers.c and lib/nn/net.c. */
 const struct feat_value *feat_param(const struct feat_layer *l, const char *key);
 int feat_param_int(const struct feat_layer *l, const char *key, int64_t def,
-	int64_t lo, int64_t hi, int64_t *out, char *detail, size_t dlen);
+	int64_t lo, int64_t hi, int64_t *out, char *why, size_t whylen);
 int feat_param_float(const struct feat_layer *l, const char *key, double def,
-	double *out, char *detail, size_t dlen);
+	double *out, char *why, size_t whylen);
 /* 1 or 2 ints (a value for both spatial axes, or h and w) into v[2]. */
 int feat_param_pair(const struct feat_layer *l, const char *key, int def,
-	int lo, int v[2], char *detail, size_t dlen);
+	int lo, int v[2], char *why, size_t whylen);
 const struct feat_mtensor *feat_layer_weight(const struct feat_layer *l,
 	const struct feat_net *n, uint32_t i);
 void *feat_net_alloc(struct feat_net *n, size_t bytes);

@@ -12,11 +12,11 @@
 #include "kern/kern.h"
 #include "nn/quant.h"
 
-#define FAIL(...) (feat_fmt(detail, dlen, __VA_ARGS__), FEAT_E_FORMAT)
+#define FAIL(...) (feat_fmt(why, whylen, __VA_ARGS__), FEAT_E_FORMAT)
 
 /* The quant parameters of l: 0 (*on 0 when it has none), or
  * FEAT_E_FORMAT. */
-static int params(struct feat_layer *l, int *on, double *sx, int *zp, char *detail, size_t dlen)
+static int params(struct feat_layer *l, int *on, double *sx, int *zp, char *why, size_t whylen)
 {
 	const struct feat_value *kind = feat_param(l, "quant");
 	const struct feat_value *vs = feat_param(l, "quant.scale");
@@ -40,7 +40,7 @@ static int params(struct feat_layer *l, int *on, double *sx, int *zp, char *deta
 }
 
 int feat_qconv_setup(struct feat_net *n, struct feat_layer *l, const struct feat_qconv_shape *s,
-	struct feat_qconv **out, size_t *scratch, char *detail, size_t dlen)
+	struct feat_qconv **out, size_t *scratch, char *why, size_t whylen)
 {
 	const struct feat_kern *k = feat_kern_active();
 	struct feat_qconv *q;
@@ -49,7 +49,7 @@ int feat_qconv_setup(struct feat_net *n, struct feat_layer *l, const struct feat
 
 	*out = NULL;
 	*scratch = 0;
-	if ((e = params(l, &on, &sx, &zp, detail, dlen)) || !on)
+	if ((e = params(l, &on, &sx, &zp, why, whylen)) || !on)
 		return e;
 	if (s->group != 1)
 		return FAIL("layer '%s': 'quant' on a grouped convolution (group %d): only group 1 runs int8",
@@ -212,14 +212,14 @@ int feat_qconv_forward(struct feat_net *n, struct feat_qconv *q, const float *w,
 /* ------------------------------------------------------------- fc */
 
 int feat_qfc_setup(struct feat_net *n, struct feat_layer *l, int k, int nout,
-	struct feat_qfc **out, char *detail, size_t dlen)
+	struct feat_qfc **out, char *why, size_t whylen)
 {
 	struct feat_qfc *q;
 	double sx;
 	int zp, on, e;
 
 	*out = NULL;
-	if ((e = params(l, &on, &sx, &zp, detail, dlen)) || !on || !feat_kern_active()->qgemv ||
+	if ((e = params(l, &on, &sx, &zp, why, whylen)) || !on || !feat_kern_active()->qgemv ||
 	    k > FEAT_Q_KMAX)
 		return e;
 	if (!(q = feat_net_alloc(n, sizeof *q)))

@@ -51,9 +51,9 @@ struct feat_qconv_shape {
  * active kernel table has no int8 product; else *scratch the floats of
  * workspace thread 0 needs (the others need panel_bytes).  0 or
  * FEAT_E_FORMAT (a bad value, or quant on a grouped convolution), with
- * the reason in detail. */
+ * the reason in why. */
 int feat_qconv_setup(struct feat_net *n, struct feat_layer *l, const struct feat_qconv_shape *s,
-	struct feat_qconv **out, size_t *scratch, char *detail, size_t dlen);
+	struct feat_qconv **out, size_t *scratch, char *why, size_t whylen);
 /* Forward over batch images: x NCHW fp32 in, y NCHW fp32 out with bias
  * and (relu) ReLU fused; w, bias the layer's final fp32 weights.  0, or
  * FEAT_E_NOMEM when the weights could not be packed (the caller then runs
@@ -77,7 +77,7 @@ struct feat_qfc {
 };
 /* As feat_qconv_setup, for an fc of nout outputs over k inputs. */
 int feat_qfc_setup(struct feat_net *n, struct feat_layer *l, int k, int nout,
-	struct feat_qfc **out, char *detail, size_t dlen);
+	struct feat_qfc **out, char *why, size_t whylen);
 /* rows vectors of k floats at X to rows vectors of nout at Y. */
 int feat_qfc_forward(struct feat_net *n, struct feat_qfc *q, const float *w, const float *bias,
 	const float *X, float *Y, int rows, int relu, int threads);

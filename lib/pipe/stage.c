@@ -20,37 +20,37 @@ int feat_stage_oom(int e, char *why, size_t whylen)
 }
 
 int feat_stage_load(struct feat_net **net, const char *path, int batch, int threads,
-	int *in, uint32_t chw[3], char *detail, size_t dlen)
+	int *in, uint32_t chw[3], char *why, size_t whylen)
 {
 	const struct feat_blob *b;
 	int e;
 
 	*net = NULL;
 	if (batch < 1 || batch > 4096 || threads < 1 || threads > FEAT_THREADS_MAX) {
-		snprintf(detail, dlen, "batch must be 1 to 4096 and threads 1 to 64");
+		snprintf(why, whylen, "batch must be 1 to 4096 and threads 1 to 64");
 		return FEAT_E_RANGE;
 	}
-	if ((e = feat_net_load(net, path, detail, dlen)))
+	if ((e = feat_net_load(net, path, why, whylen)))
 		return e;
 	if ((*net)->ninput != 1) {
-		snprintf(detail, dlen, "%s: the model has %d inputs; an image model has one",
+		snprintf(why, whylen, "%s: the model has %d inputs; an image model has one",
 			 path, (*net)->ninput);
 		goto bad;
 	}
 	*in = (*net)->input[0];
 	b = &(*net)->blob[*in];
 	if (b->ndim != 4) {
-		snprintf(detail, dlen, "%s: the model's input has %d dimensions; an image input has 4 (N, C, H, W)",
+		snprintf(why, whylen, "%s: the model's input has %d dimensions; an image input has 4 (N, C, H, W)",
 			 path, b->ndim);
 		goto bad;
 	}
 	chw[0] = b->dims[1], chw[1] = b->dims[2], chw[2] = b->dims[3];
 	if ((e = feat_net_reserve(*net, batch))) {
-		snprintf(detail, dlen, "%s: %s", path, feat_strerror(e));
+		snprintf(why, whylen, "%s: %s", path, feat_strerror(e));
 		goto fail;
 	}
 	if (threads > 1 && (e = feat_net_set_threads(*net, threads))) {
-		snprintf(detail, dlen, "%d threads: %s", threads, feat_strerror(e));
+		snprintf(why, whylen, "%d threads: %s", threads, feat_strerror(e));
 		goto fail;
 	}
 	return 0;

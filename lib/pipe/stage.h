@@ -13,9 +13,9 @@
 /* Load the network of a stage: one image input [N, C, H, W] (its blob in
  * *in, C, H, W in chw), room for batch images a pass, passes on threads
  * threads.  0, or FEAT_E_RANGE (batch not 1..4096, threads not 1..64) or
- * another FEAT_E_* with the reason in detail. */
+ * another FEAT_E_* with the reason in why. */
 int feat_stage_load(struct feat_net **net, const char *path, int batch, int threads,
-	int *in, uint32_t chw[3], char *detail, size_t dlen);
+	int *in, uint32_t chw[3], char *why, size_t whylen);
 
 /* r's f32 `input` of shape chw if it has one and it is finite; else NULL
  * with r marked as failed ("STAGE: ..."), *e set only for a fault of the

@@ -348,7 +348,7 @@ int feat_rec_encode(const struct feat_rec *r, unsigned char **out, size_t *len)
  * the frame before use.
  */
 static int parse_frame(struct feat_rec *r, const unsigned char *f,
-	uint64_t size, char *detail, size_t dlen)
+	uint64_t size, char *why, size_t whylen)
 {
 	uint32_t klen = feat_rd32(f + 16), mlen = feat_rd32(f + 20);
 	uint32_t status = feat_rd32(f + 24), nt = feat_rd32(f + 28);
@@ -356,29 +356,29 @@ static int parse_frame(struct feat_rec *r, const unsigned char *f,
 	int e;
 
 	if (klen > FEAT_KEY_MAX || mlen > FEAT_MSG_MAX) {
-		feat_fmt(detail, dlen, "key length %u or message length %u over limit",
+		feat_fmt(why, whylen, "key length %u or message length %u over limit",
 			 klen, mlen);
 		return FEAT_E_CORRUPT;
 	}
 	if (status > FEAT_ST_ERROR) {
-		feat_fmt(detail, dlen, "unknown status %u", status);
+		feat_fmt(why, whylen, "unknown status %u", status);
 		return FEAT_E_CORRUPT;
 	}
 	if (nt > FEAT_MAX_TENSORS) {
-		feat_fmt(detail, dlen, "%u tensors (at most %d)", nt,
+		feat_fmt(why, whylen, "%u tensors (at most %d)", nt,
 			 FEAT_MAX_TENSORS);
 		return FEAT_E_CORRUPT;
 	}
 	dir = FEAT_REC_HDR + feat_align_up((uint64_t)klen + mlen, FEAT_ALIGN);
 	end = dir + (uint64_t)nt * FEAT_DIRENT;
 	if (end > size) {
-		feat_fmt(detail, dlen,
+		feat_fmt(why, whylen,
 			 "key, message and directory (%llu bytes) overrun the record (%llu bytes)",
 			 (unsigned long long)end, (unsigned long long)size);
 		return FEAT_E_CORRUPT;
 	}
 	if (memchr(f + FEAT_REC_HDR, 0, (size_t)klen + mlen)) {
-		feat_fmt(detail, dlen, "NUL byte inside key or message");
+		feat_fmt(why, whylen, "NUL byte inside key or message");
 		return FEAT_E_CORRUPT;
 	}
 	if ((e = set_str(&r->key, &r->keycap, (const char *)f + FEAT_REC_HDR, klen)) ||
@@ -395,20 +395,20 @@ static int parse_frame(struct feat_rec *r, const unsigned char *f,
 
 		memset(t, 0, sizeof *t);
 		if (!memchr(d, 0, FEAT_NAME_MAX)) {
-			feat_fmt(detail, dlen, "tensor %u: name not terminated", i);
+			feat_fmt(why, whylen, "tensor %u: name not terminated", i);
 			return FEAT_E_CORRUPT;
 		}
 		memcpy(t->name, d, FEAT_NAME_MAX);
 		if (!name_ok(t->name) || !feat_dtype_name(dtype) ||
 		    ndim > FEAT_MAX_DIMS) {
-			feat_fmt(detail, dlen,
+			feat_fmt(why, whylen,
 				 "tensor %u: bad name, dtype %d or rank %d", i,
 				 dtype, ndim);
 			return FEAT_E_CORRUPT;
 		}
 		for (uint32_t j = 0; j < i; j++)
 			if (!strcmp(r->t[j].name, t->name)) {
-				feat_fmt(detail, dlen, "tensor '%s' appears twice",
+				feat_fmt(why, whylen, "tensor '%s' appears twice",
 					 t->name);
 				return FEAT_E_CORRUPT;
 			}
@@ -418,7 +418,7 @@ static int parse_frame(struct feat_rec *r, const unsigned char *f,
 			t->dims[k] = feat_rd32(d + 24 + 4 * k);
 		if (feat_shape_bytes(dtype, ndim, t->dims, &t->nbytes) ||
 		    t->nbytes != nb) {
-			feat_fmt(detail, dlen,
+			feat_fmt(why, whylen,
 				 "tensor '%s': %llu payload bytes do not match its %s shape",
 				 t->name, (unsigned long long)nb,
 				 feat_dtype_name(dtype));
@@ -426,7 +426,7 @@ static int parse_frame(struct feat_rec *r, const unsigned char *f,
 		}
 		if (off % FEAT_ALIGN || off < prev || off > size ||
 		    nb > size - off) {
-			feat_fmt(detail, dlen,
+			feat_fmt(why, whylen,
 				 "tensor '%s': payload at %llu+%llu is misaligned, overlaps or lies outside the record (%llu bytes)",
 				 t->name, (unsigned long long)off,
 				 (unsigned long long)nb, (unsigned long long)size);
@@ -464,22 +464,22 @@ static uint64_t max_record(const struct feat_limits *lim)
 
 /* Check the fixed part of a record header; size gets the frame size. */
 static int check_head(const unsigned char *h, uint64_t have_limit,
-	uint64_t *size, char *detail, size_t dlen)
+	uint64_t *size, char *why, size_t whylen)
 {
 	uint64_t s = feat_rd64(h + 8);
 
 	if (memcmp(h, FEAT_REC_MAGIC, 4)) {
-		feat_fmt(detail, dlen, "no record marker (found %02x %02x %02x %02x)",
+		feat_fmt(why, whylen, "no record marker (found %02x %02x %02x %02x)",
 			 h[0], h[1], h[2], h[3]);
 		return FEAT_E_CORRUPT;
 	}
 	if (s < FEAT_REC_HDR || s % FEAT_ALIGN) {
-		feat_fmt(detail, dlen, "record size %llu is not a positive multiple of %d",
+		feat_fmt(why, whylen, "record size %llu is not a positive multiple of %d",
 			 (unsigned long long)s, FEAT_ALIGN);
 		return FEAT_E_CORRUPT;
 	}
 	if (s > have_limit) {
-		feat_fmt(detail, dlen, "record size %llu over the limit of %llu bytes",
+		feat_fmt(why, whylen, "record size %llu over the limit of %llu bytes",
 			 (unsigned long long)s, (unsigned long long)have_limit);
 		return FEAT_E_TOOBIG;
 	}
@@ -487,14 +487,14 @@ static int check_head(const unsigned char *h, uint64_t have_limit,
 	return 0;
 }
 
-static int check_crc(const unsigned char *f, uint64_t size, char *detail,
-	size_t dlen)
+static int check_crc(const unsigned char *f, uint64_t size, char *why,
+	size_t whylen)
 {
 	uint32_t want = feat_rd32(f + 4);
 	uint32_t got = feat_crc32(0, f + 8, (size_t)size - 8);
 
 	if (want != got) {
-		feat_fmt(detail, dlen, "CRC mismatch (stored %08x, computed %08x)",
+		feat_fmt(why, whylen, "CRC mismatch (stored %08x, computed %08x)",
 			 want, got);
 		return FEAT_E_CRC;
 	}

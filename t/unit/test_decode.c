@@ -36,11 +36,11 @@ static unsigned char *load(const char *name, size_t *len)
 
 /* Decode a test file; returns the error code, fills why. */
 static int decode_file(const char *name, const struct feat_decode_opts *o,
-	struct feat_rec *r, struct feat_decode_info *info, char *why, size_t wl)
+	struct feat_rec *r, struct feat_decode_info *info, char *why, size_t whylen)
 {
 	size_t len;
 	unsigned char *d = load(name, &len);
-	int e = feat_image_decode(d, len, o, r, info, why, wl);
+	int e = feat_image_decode(d, len, o, r, info, why, whylen);
 
 	free(d);
 	return e;

@@ -72,7 +72,7 @@ static feat_model_builder *start(int64_t c, int64_t h, int64_t w)
 /* Build the net of b (freed); 0 or the error, detail filled.  *buf is
  * the file, to be freed after the net. */
 static int build(feat_model_builder *b, struct feat_net **n, unsigned char **buf,
-	char *detail, size_t dlen)
+	char *why, size_t whylen)
 {
 	struct feat_model m;
 	size_t len;
@@ -80,8 +80,8 @@ static int build(feat_model_builder *b, struct feat_net **n, unsigned char **buf
 
 	ck_assert_int_eq(feat_mb_encode(b, buf, &len), 0);
 	feat_model_builder_free(b);
-	ck_assert_int_eq(feat_model_parse(&m, *buf, len, detail, dlen), 0);
-	e = feat_net_build(n, &m, detail, dlen);
+	ck_assert_int_eq(feat_model_parse(&m, *buf, len, why, whylen), 0);
+	e = feat_net_build(n, &m, why, whylen);
 	ck_assert(e || *n);
 	return e;
 }

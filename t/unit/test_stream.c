@@ -82,7 +82,7 @@ static unsigned char *stream_bytes(struct feat_rec *recs, int n, size_t *len)
 
 /* Read all records of buf through a pipe; returns the count or an error. */
 static int read_all(const unsigned char *buf, size_t len, struct feat_rec *out,
-	int max, char *detail, size_t dlen)
+	int max, char *why, size_t whylen)
 {
 	int fds[2], n = 0, e;
 	pid_t pid;
@@ -113,8 +113,8 @@ static int read_all(const unsigned char *buf, size_t len, struct feat_rec *out,
 			ck_assert_int_eq(feat_rec_copy(&out[n], &r), 0);
 		n++;
 	}
-	if (detail)
-		snprintf(detail, dlen, "%s", feat_reader_detail(rd));
+	if (why)
+		snprintf(why, whylen, "%s", feat_reader_detail(rd));
 	feat_reader_drain(rd);
 	feat_reader_free(rd);
 	feat_rec_free(&r);

@@ -46,8 +46,8 @@ struct cimp {
 	feat_model_builder *b;
 	struct clayer *cl;
 	size_t ncl, capcl;
-	char *detail;
-	size_t dlen;
+	char *why;
+	size_t whylen;
 	const char *skipped[512];    /* blobs produced only for PriorBox/DetectionOutput */
 	int nskipped;
 	const char *produced[1024];  /* blob names in order of writing */
@@ -73,7 +73,7 @@ static int cfail(struct cimp *c, int err, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(c->detail, c->dlen, fmt, ap);
+	vsnprintf(c->why, c->whylen, fmt, ap);
 	va_end(ap);
 	return err;
 }
@@ -774,17 +774,17 @@ static int find_input(struct cimp *c, const struct feat_ptx *root, const char **
 }
 
 int feat_import_caffe(feat_model_builder *b, const char *prototxt, size_t plen,
-	const void *caffemodel, size_t mlen, char *detail, size_t dlen)
+	const void *caffemodel, size_t mlen, char *why, size_t whylen)
 {
-	struct cimp c = { .b = b, .detail = detail, .dlen = dlen };
+	struct cimp c = { .b = b, .why = why, .whylen = whylen };
 	struct feat_ptx *root = NULL;
 	const char *input = NULL, *outs[64];
 	int64_t dims[FEAT_MAX_DIMS], shp[FEAT_MAX_DIMS];
 	int rank, nouts = 0, e;
-	char why[200];
+	char cause[200];
 
-	if ((e = feat_ptx_parse(prototxt, plen, &root, why, sizeof why))) {
-		cfail(&c, e, "prototxt: %s", why);
+	if ((e = feat_ptx_parse(prototxt, plen, &root, cause, sizeof cause))) {
+		cfail(&c, e, "prototxt: %s", cause);
 		goto out;
 	}
 	if ((e = parse_caffemodel(&c, caffemodel, mlen)) || (e = find_input(&c, root, &input, dims, &rank)))

@@ -78,8 +78,8 @@ struct imp {
 	const char *input;   /* the image input blob */
 	int64_t inshape[FEAT_MAX_DIMS];
 	int inrank;
-	char *detail;
-	size_t dlen;
+	char *why;
+	size_t whylen;
 	int opset;
 	int nlayer;
 	const char *alias[256][2];   /* Identity and Dropout: output -> input */
@@ -135,7 +135,7 @@ static int fail(struct imp *im, int err, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(im->detail, im->dlen, fmt, ap);
+	vsnprintf(im->why, im->whylen, fmt, ap);
 	va_end(ap);
 	return err;
 }
@@ -2917,17 +2917,17 @@ static int parse_value_info(struct imp *im, const struct feat_pb_field *vf, cons
 	return *name ? 0 : fail(im, FEAT_E_FORMAT, "graph input without a name");
 }
 
-int feat_import_onnx(feat_model_builder *b, const void *data, size_t len, char *detail,
-	size_t dlen)
+int feat_import_onnx(feat_model_builder *b, const void *data, size_t len, char *why,
+	size_t whylen)
 {
-	struct imp im = { .b = b, .detail = detail, .dlen = dlen, .opset = 13, .olift = -1 };
+	struct imp im = { .b = b, .why = why, .whylen = whylen, .opset = 13, .olift = -1 };
 	struct feat_pb m = feat_pb_view(data, len), g;
 	struct feat_pb_field f, graph = { 0 }, h;
 	const char *outs[16];
 	int nouts = 0, e = 0, have_graph = 0, nnode = 0;
-	char why[160];
+	char cause[160];
 
-	while ((e = feat_pb_next(&m, &f, why, sizeof why)) == 1) {
+	while ((e = feat_pb_next(&m, &f, cause, sizeof cause)) == 1) {
 		if (f.num == 7 && f.wire == FEAT_PB_LEN) {
 			graph = f;
 			have_graph = 1;
@@ -2937,7 +2937,7 @@ int feat_import_onnx(feat_model_builder *b, const void *data, size_t len, char *
 			int dom_default = 1;
 			int64_t ver = 0;
 
-			while (feat_pb_next(&o, &x, why, sizeof why) == 1) {
+			while (feat_pb_next(&o, &x, cause, sizeof cause) == 1) {
 				if (x.num == 1 && x.wire == FEAT_PB_LEN && x.len)
 					dom_default = x.len == 7 && !memcmp(x.data, "ai.onnx", 7);
 				if (x.num == 2 && x.wire == FEAT_PB_VARINT)
@@ -2948,7 +2948,7 @@ int feat_import_onnx(feat_model_builder *b, const void *data, size_t len, char *
 		}
 	}
 	if (e < 0) {
-		e = fail(&im, FEAT_E_FORMAT, "not an ONNX model: %s", why);
+		e = fail(&im, FEAT_E_FORMAT, "not an ONNX model: %s", cause);
 		goto out;
 	}
 	if (!have_graph) {
@@ -2957,7 +2957,7 @@ int feat_import_onnx(feat_model_builder *b, const void *data, size_t len, char *
 	}
 	/* pass 1: initializers and the graph's inputs and outputs */
 	g = feat_pb_sub(&graph);
-	while ((e = feat_pb_next(&g, &h, why, sizeof why)) == 1) {
+	while ((e = feat_pb_next(&g, &h, cause, sizeof cause)) == 1) {
 		if (h.wire != FEAT_PB_LEN)
 			continue;
 		if (h.num == 5) {
@@ -2990,11 +2990,11 @@ int feat_import_onnx(feat_model_builder *b, const void *data, size_t len, char *
 		}
 	}
 	if (e < 0) {
-		e = fail(&im, FEAT_E_FORMAT, "graph: %s", why);
+		e = fail(&im, FEAT_E_FORMAT, "graph: %s", cause);
 		goto out;
 	}
 	g = feat_pb_sub(&graph);
-	while (feat_pb_next(&g, &h, why, sizeof why) == 1) {
+	while (feat_pb_next(&g, &h, cause, sizeof cause) == 1) {
 		const char *name;
 		int64_t dims[FEAT_MAX_DIMS];
 		int rank;
@@ -3037,7 +3037,7 @@ int feat_import_onnx(feat_model_builder *b, const void *data, size_t len, char *
 	/* pass 2: the nodes, in the file's (topological) order */
 	g = feat_pb_sub(&graph);
 	nnode = 0;
-	while (feat_pb_next(&g, &h, why, sizeof why) == 1) {
+	while (feat_pb_next(&g, &h, cause, sizeof cause) == 1) {
 		struct node n;
 
 		if (h.num != 1 || h.wire != FEAT_PB_LEN)

@@ -1,0 +1,99 @@
+/*
+ * layers.h - the private state of the layer types that both the executor
+ * (layers.c: setup and forward of each type) and the graph passes
+ * (passes.c: batch-norm folding, activation and residual fusion, the
+ * Winograd and NCHW16c plans) read and change.  Internal to lib/nn.
+ */
+#ifndef FEAT_NN_LAYERS_H
+#define FEAT_NN_LAYERS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kern/kern.h"
+#include "nn/net.h"
+#include "nn/quant.h"
+
+struct conv {
+	int cin, cout, group, kh, kw, sh, sw, pt, pl, pb, pr, dh, dw;
+	int hin, win, hout, wout;
+	const float *w;      /* [cout][cin/group][kh][kw] */
+	float *w_own;        /* a private copy once batch norm is folded in */
+	float *bias;         /* [cout], zeros when the file has none */
+	float *wino_u;       /* Winograd weights (packed for AVX-512), or NULL */
+	int wino_block;      /* tiles per Winograd block */
+	struct feat_sgemm_apack ap;  /* weights pre-packed for the AVX-512
+				      * GEMM (group 1), at the first forward */
+	float *w3;           /* packed for the AVX-512 first-layer kernel
+			      * (kern/conv3.h), at the first forward */
+	int accum;           /* C += the product: the output is stored over
+			      * a residual Add's other input (fuse_residual) */
+	int nc;              /* enum conv_nc: the NCHW16c kernel that fits */
+	int hpad, wpad;      /* NC_PW, NC_GEN: the (padded) input's extent */
+	float *wnc;          /* its packed weights, when a blob it reads or
+			      * writes is in that layout (feat_net_fold) */
+	struct feat_qconv *q;  /* int8 (nn/quant.h), or NULL: fp32 */
+};
+
+/* The NCHW16c kernels (kern/nchwc.h) a convolution's shape fits. */
+enum conv_nc {
+	NC_NONE = 0,
+	NC_PW,       /* 1x1, stride 1: feat_convc_* on the input as it is */
+	NC_DW,       /* depthwise 3x3: feat_dw3c_* */
+	NC_FIRST,    /* 3x3 over 1-4 plain channels: feat_conv3c_* */
+	NC_GEN,      /* group 1 on a small map: feat_convc_* on a padded copy */
+};
+
+struct affine {
+	int c;
+	size_t inner;        /* elements per channel */
+	float *a, *b;        /* y = a * x + b per channel */
+};
+
+struct fc {
+	int k, nout;
+	int rows;            /* axis > 1: rows of one image (the axes before
+			      * `axis`), each multiplied on its own */
+	const float *w;      /* [nout][k] */
+	float *w_own;
+	float *bias;
+	struct feat_qfc *q;  /* int8 (nn/quant.h), or NULL: fp32 */
+	struct feat_sgemm_apack bp;  /* W^T pre-packed as the GEMM's B, at
+				      * the first forward of more than one
+				      * row on one thread (FC_PACK_MAX) */
+	int bp_tried;
+};
+
+struct act2 {
+	float alpha, beta, lo, hi;
+	const float *slope;
+	size_t c, inner;     /* prelu: channels and positions per channel */
+};
+
+struct elt {
+	int op, cfirst, nd;
+	uint32_t od[FEAT_MAX_DIMS];
+	size_t sa[FEAT_MAX_DIMS], sb[FEAT_MAX_DIMS];   /* strides, 0 broadcast */
+	const float *w;
+	size_t bcount;       /* b's elements per image (0: a weight) */
+	/* fast forms (a of the output's shape): 1 b the same shape, 2 b one
+	 * value a block of `inner` (an SE block's per-channel scale), 3 b one
+	 * row of `inner` repeated; 0 the general loop */
+	int fast;
+	size_t inner;
+	int swap;            /* the fast form with a and b exchanged */
+};
+
+/* unary op=sqrt|erf|gelu|pow, exponent=1 (pow) */
+struct unary {
+	int op;
+	float e;
+};
+
+/* Grow the shared workspace to `floats` floats (a no-op when it holds
+ * that many already).  0, FEAT_E_TOOBIG over FEAT_NET_MAX_SCRATCH or
+ * FEAT_E_NOMEM; n->scratch_want then says how much was asked (net.c names
+ * the layer and the size). */
+int feat_net_grow_scratch(struct feat_net *n, size_t floats);
+
+#endif

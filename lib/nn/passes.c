@@ -1,0 +1,455 @@
+/*
+ * passes.c - the graph passes feat_net_fold runs once a net's layers are
+ * set up, before the first forward pass: batch norm and scale folded into
+ * the convolution or inner product before them, activations fused into
+ * their producer's store (ReLU family; SiLU, hard swish, sigmoid, hard
+ * sigmoid and GELU of ONNX exports; a constant Add into fc's bias; ReLU
+ * into a residual Add), flatten and reshape made views, the Winograd
+ * weights of the 3x3 convolutions worth it, a residual Add taken into the
+ * GEMM of the convolution before it, and the NCHW16c plan.  Each pass
+ * only marks layers removed, aliases blobs and fills the private state of
+ * the layers it keeps (nn/layers.h); layers.c runs what is left.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/internal.h"
+#include "kern/conv3.h"
+#include "kern/kern.h"
+#include "kern/nchwc.h"
+#include "kern/winograd.h"
+#include "nn/layers.h"
+#include "nn/net.h"
+#include "nn/quant.h"
+
+static int is_type(const struct feat_layer *l, const char *t)
+{
+	return !l->removed && !strcmp(l->ops->type, t);
+}
+
+/* Remove layer l (which reads blob `from`) by making its output an alias
+ * of from. */
+static void bypass(struct feat_net *n, struct feat_layer *l)
+{
+	n->blob[l->out[0]].alias = l->in[0];
+	l->removed = 1;
+}
+
+/*
+ * Winograd F(4x4, 3x3) for 3x3, stride 1, dilation 1, ungrouped
+ * convolutions, when a fast GEMM path is active (FEAT_KERNEL=ref keeps the
+ * direct oracle).  Run after folding, so U is made from the final weights,
+ * once.  FEAT_WINOGRAD=0 turns it off, FEAT_WINOGRAD=1 ignores the size
+ * threshold (for measuring it).  The threshold, measured layer by layer on
+ * SSD300 (featmodel bench, FEAT_WINOGRAD=1 against 0): im2col + GEMM stays
+ * for 3 input channels (conv1_1: 10.7 ms against 2.7) and for maps under
+ * 16x16 (10x10, 5x5, 3x3, 1x1 heads and extras: 1.3 to 10x slower, the 4x
+ * larger U streamed from memory for a handful of tiles); 19x19 and larger
+ * with 16 or more channels gain 1.1 to 2x.
+ */
+static int wino_worth(const struct conv *c)
+{
+	return c->cin >= 16 && c->cout >= 16 && (long)c->hout * c->wout >= 256;
+}
+
+static int wino_prepare(struct feat_net *n, struct conv *c)
+{
+	const char *env = getenv("FEAT_WINOGRAD");
+	int force = env && strcmp(env, "1") == 0;
+	const struct feat_kern *k = feat_kern_active();
+
+	if (c->kh != 3 || c->kw != 3 || c->sh != 1 || c->sw != 1 || c->dh != 1 ||
+	    c->dw != 1 || c->group != 1 || !(k->routes & FEAT_ROUTE_WINO) || c->q ||
+	    (env && strcmp(env, "0") == 0) || (!force && !wino_worth(c)))
+		return 0;
+	c->wino_block = feat_wino_block(c->cin, c->cout, c->hout, c->wout);
+	c->wino_u = feat_aligned_alloc((size_t)FEAT_WINO_XI * c->cout * c->cin * sizeof(float));
+	if (!c->wino_u)
+		return FEAT_E_NOMEM;
+	feat_wino_weights(c->w, c->cout, c->cin, c->wino_u);
+	{
+		/* U in the layout of the table's products (the AVX-512 one
+		 * reads it packed in panels); the plain layout goes */
+		float *up = feat_aligned_alloc(k->wino_u_floats(c->cout, c->cin) * sizeof(float));
+
+		if (!up)
+			return FEAT_E_NOMEM;
+		k->wino_u_pack(c->wino_u, c->cout, c->cin, up);
+		free(c->wino_u);
+		c->wino_u = up;
+	}
+	return feat_net_grow_scratch(n, feat_wino_work(c->cin, c->cout, c->wino_block));
+}
+
+/*
+ * The NCHW16c layout (kern/nchwc.h), on the AVX-512 path.  A blob is kept
+ * channel-blocked when the convolution that writes it has an NCHW16c
+ * kernel and every layer that reads it is a pointwise or depthwise
+ * convolution that has one too: MobileNet's chains of depthwise and
+ * pointwise layers, from the first layer on.  The outputs of the net and
+ * blobs any other layer reads stay NCHW.  A convolution that reads or
+ * writes a blocked blob packs its weights for its kernel here (after
+ * folding) and converts its plain side through the workspace.
+ * FEAT_NCHWC=0 turns the layout off (for measuring it).
+ */
+static int nc_reader(const struct feat_layer *m)
+{
+	const struct conv *c = m->priv;
+
+	return is_type(m, "conv") && !c->wino_u && !c->accum &&
+	       (c->nc == NC_PW || c->nc == NC_DW || c->nc == NC_GEN);
+}
+
+static int nchwc_plan(struct feat_net *n)
+{
+	const char *env = getenv("FEAT_NCHWC");
+
+	if (!(feat_kern_active()->routes & FEAT_ROUTE_NCHWC) || (env && !strcmp(env, "0")))
+		return 0;
+	for (int i = 0; i < n->nlayer; i++) {
+		struct feat_layer *l = &n->layer[i];
+		int r;
+		int readers = 0, ok = 1;
+
+		if (l->removed || !is_type(l, "conv") || !((struct conv *)l->priv)->nc ||
+		    ((struct conv *)l->priv)->wino_u || ((struct conv *)l->priv)->accum)
+			continue;
+		r = feat_net_root(n, l->out[0]);
+		ok = ((struct conv *)l->priv)->cout % 16 == 0;
+		for (int o = 0; o < n->noutput; o++)
+			if (feat_net_root(n, n->output[o]) == r)
+				ok = 0;
+		for (int j = 0; ok && j < n->nlayer; j++) {
+			const struct feat_layer *m = &n->layer[j];
+
+			/* a residual sum stored over the blob (fuse_residual)
+			 * writes it plain */
+			if (!m->removed && is_type(m, "conv") && ((struct conv *)m->priv)->accum &&
+			    feat_net_root(n, m->out[0]) == r)
+				ok = 0;
+			for (int k = 0; !m->removed && k < m->nin; k++)
+				if (feat_net_root(n, m->in[k]) == r) {
+					readers++;
+					ok &= nc_reader(m);
+				}
+		}
+		n->blob[r].nchwc = ok && readers > 0;
+	}
+	for (int i = 0; i < n->nlayer; i++) {
+		struct feat_layer *l = &n->layer[i];
+		struct conv *c = l->priv;
+		int in_nc, out_nc, e;
+		size_t floats;
+
+		if (l->removed || !is_type(l, "conv") || !c->nc || c->wino_u || c->accum)
+			continue;
+		in_nc = c->nc == NC_FIRST || feat_net_blob_nchwc(n, l->in[0]);
+		out_nc = feat_net_blob_nchwc(n, l->out[0]);
+		/* a pointwise layer, or one on a small map, runs on the blocked
+		 * layout even between two plain blobs: converting both sides
+		 * costs less than the GEMM's packing and pixel edge (1x1 1024
+		 * -> 256 on 10x10: 0.56 ms as a GEMM, 0.47 converted) */
+		if (!feat_net_blob_nchwc(n, l->in[0]) && !out_nc && c->nc != NC_PW &&
+		    c->nc != NC_GEN)
+			continue;
+		n->scratch_layer = l->name;
+		floats = c->nc == NC_FIRST ? feat_conv3_pack_floats(c->cout, c->cin) :
+			 c->nc == NC_PW || c->nc == NC_GEN ?
+			 feat_convc_pack_floats(c->cout, c->cin, c->kh, c->kw) :
+			 (size_t)c->cout * 9;
+		if (!(c->wnc = feat_aligned_alloc(floats * sizeof(float))))
+			return FEAT_E_NOMEM;
+		if (c->nc == NC_PW || c->nc == NC_GEN)
+			feat_convc_pack(c->wnc, c->w, c->bias, c->cout, c->cin, c->kh, c->kw);
+		else if (c->nc == NC_DW)
+			feat_dw3c_pack(c->wnc, c->w, c->cin);
+		else
+			feat_conv3_pack(c->wnc, c->w, c->cout, c->cin);
+		floats = (in_nc ? 0 : (size_t)c->cin * c->hin * c->win) +
+			 (out_nc ? 0 : (size_t)feat_convc_blocks(c->cout) * 16 * c->hout * c->wout) +
+			 (c->nc == NC_GEN ? (size_t)c->cin * c->hpad * c->wpad : 0);
+		if ((e = feat_net_grow_scratch(n, floats)))
+			return e;
+	}
+	return 0;
+}
+
+/*
+ * Graph passes for the activations of ONNX exports (issue 17): each one
+ * removes layers whose work the layer before them takes into its store.
+ *
+ *   fc, then Add of a constant [nout]      the constant joins fc's bias
+ *   add, then ReLU                         add applies the ReLU
+ *   conv/fc X, Sigmoid S = s(X), Mul X S   act SiLU (EfficientNet)
+ *   conv/fc X, HardSigmoid, Mul X S        act hard swish (MobileNetV3)
+ *   conv/fc, then Sigmoid, HardSigmoid     act sigmoid, hard sigmoid (the
+ *     or GELU                              SE blocks' scale, ViT's MLP)
+ *
+ * Hard sigmoid and hard swish are fused when beta is 1/2 (alpha is
+ * kept).  FEAT_FUSE=0 turns the passes off (t/unit/test_fuse.c compares
+ * the two).
+ */
+static int the_reader(struct feat_net *n, int blob)
+{
+	int r = feat_net_root(n, blob), found = -1;
+
+	for (int j = 0; j < n->nlayer; j++) {
+		const struct feat_layer *m = &n->layer[j];
+
+		for (int k = 0; !m->removed && k < m->nin; k++)
+			if (feat_net_root(n, m->in[k]) == r) {
+				if (found >= 0 && found != j)
+					return -1;
+				found = j;
+			}
+	}
+	return found;
+}
+
+static int act_kind(struct feat_layer *l, float *alpha)
+{
+	const struct act2 *a;
+
+	*alpha = 0;
+	if (is_type(l, "sigmoid"))
+		return FEAT_ACT_SIGMOID;
+	if (is_type(l, "unary") && ((const struct unary *)l->priv)->op == 2)
+		return FEAT_ACT_GELU;
+	if (!is_type(l, "hardsigmoid") && !is_type(l, "hardswish"))
+		return 0;
+	a = l->priv;
+	if (a->beta != 0.5f)
+		return 0;
+	*alpha = a->alpha;
+	return is_type(l, "hardsigmoid") ? FEAT_ACT_HSIG : FEAT_ACT_HSWISH;
+}
+
+static void fuse_acts(struct feat_net *n)
+{
+	const char *env = getenv("FEAT_FUSE");
+
+	if (env && !strcmp(env, "0"))
+		return;
+	for (int i = 0; i < n->nlayer; i++) {
+		struct feat_layer *l = &n->layer[i], *p, *m;
+		struct feat_blob *src;
+		int kind, r;
+		float alpha;
+
+		if (l->removed || l->nin < 1 || l->nout != 1)
+			continue;
+		src = &n->blob[l->in[0]];
+		if (src->producer < 0)
+			continue;
+		p = &n->layer[src->producer];
+		if (p->removed || p->act || n->blob[l->out[0]].count != src->count)
+			continue;
+		if (is_type(l, "eltwise") && l->nin == 1 && src->consumers == 1 &&
+		    is_type(p, "fc") && ((const struct elt *)l->priv)->op == 1) {
+			const struct feat_mtensor *t = feat_layer_weight(l, n, 0);
+			struct fc *f = p->priv;
+
+			if (!t || t->ndim < 1 || (int)t->dims[t->ndim - 1] != f->nout ||
+			    t->nbytes != sizeof(float) * (size_t)f->nout)
+				continue;
+			for (int j = 0; j < f->nout; j++)
+				f->bias[j] += ((const struct elt *)l->priv)->w[j];
+			bypass(n, l);
+			n->blob[l->out[0]].producer = src->producer;
+			continue;
+		}
+		if (is_type(l, "relu") && l->act == FEAT_ACT_RELU && is_type(p, "add") &&
+		    src->consumers == 1) {
+			p->act = FEAT_ACT_RELU;
+			bypass(n, l);
+			n->blob[l->out[0]].producer = src->producer;
+			continue;
+		}
+		if ((!is_type(p, "conv") && !is_type(p, "fc")) || l->nin != 1 ||
+		    !(kind = act_kind(l, &alpha)))
+			continue;
+		if (src->consumers == 1) {
+			p->act = kind;
+			p->act_alpha = alpha;
+			bypass(n, l);
+			n->blob[l->out[0]].producer = src->producer;
+			continue;
+		}
+		/* x * s(x): the Mul reads X and S and nothing else reads either */
+		if (src->consumers != 2 || (kind != FEAT_ACT_SIGMOID && kind != FEAT_ACT_HSIG) ||
+		    n->blob[l->out[0]].consumers != 1 || (r = the_reader(n, l->out[0])) < 0)
+			continue;
+		m = &n->layer[r];
+		if (!is_type(m, "eltwise") || m->nin != 2 || ((const struct elt *)m->priv)->op != 0 ||
+		    n->blob[m->out[0]].count != src->count ||
+		    !((m->in[0] == l->in[0] && m->in[1] == l->out[0]) ||
+		      (m->in[1] == l->in[0] && m->in[0] == l->out[0])))
+			continue;
+		p->act = kind == FEAT_ACT_SIGMOID ? FEAT_ACT_SILU : FEAT_ACT_HSWISH;
+		p->act_alpha = alpha;
+		l->removed = 1;
+		m->removed = 1;
+		n->blob[l->out[0]].alias = l->in[0];
+		n->blob[m->out[0]].alias = l->in[0];
+		n->blob[m->out[0]].producer = src->producer;
+	}
+}
+
+/*
+ * A residual Add of a convolution's output X and a blob S computed before
+ * that convolution, which nothing reads after it (ResNet's bottlenecks
+ * without a downsample): the convolution's GEMM stores X + S over S
+ * (beta 1) and takes the Add's activation.  Only convolutions that run as
+ * im2col or pointwise GEMMs (ungrouped, not Winograd, not the first
+ * layer's kernel, not NCHW16c: nchwc_plan leaves them), and not on the
+ * direct route of FEAT_KERNEL=ref.  Run after wino_prepare.  FEAT_FUSE=0
+ * turns it off.
+ */
+static void fuse_residual(struct feat_net *n)
+{
+	const char *env = getenv("FEAT_FUSE");
+
+	if ((env && !strcmp(env, "0")) || (feat_kern_active()->routes & FEAT_ROUTE_DIRECT))
+		return;
+	for (int i = 0; i < n->nlayer; i++) {
+		struct feat_layer *a = &n->layer[i], *p;
+		struct conv *c;
+		int xi, pi, rs, ok = 1;
+
+		if (!is_type(a, "add") || a->nin != 2)
+			continue;
+		for (xi = 0; xi < 2; xi++) {
+			struct feat_blob *x = &n->blob[a->in[xi]];
+
+			if (x->alias < 0 && x->producer >= 0 && x->consumers == 1 &&
+			    is_type(&n->layer[x->producer], "conv") && !n->layer[x->producer].act)
+				break;
+		}
+		if (xi == 2)
+			continue;
+		pi = n->blob[a->in[xi]].producer;
+		p = &n->layer[pi];
+		c = p->priv;
+		if (c->group != 1 || c->wino_u || c->accum ||
+		    ((feat_kern_active()->routes & FEAT_ROUTE_CONV3) &&
+		     feat_conv3_fits(c->cin, c->kh, c->kw, c->sh, c->sw, c->dh, c->dw, c->pt, c->pl,
+				     c->group)))
+			continue;
+		rs = feat_net_root(n, a->in[1 - xi]);
+		if (rs == feat_net_root(n, a->in[xi]) || rs == feat_net_root(n, p->in[0]))
+			continue;
+		for (int j = 0; j < n->ninput; j++)
+			ok &= feat_net_root(n, n->input[j]) != rs;
+		for (int j = 0; j < n->noutput; j++)
+			ok &= feat_net_root(n, n->output[j]) != rs;
+		/* S written before the convolution, read by nothing after it
+		 * but the Add */
+		for (int j = 0; ok && j < n->nlayer; j++) {
+			const struct feat_layer *m = &n->layer[j];
+
+			if (m->removed || j == i)
+				continue;
+			for (int k = 0; k < m->nout; k++)
+				if (feat_net_root(n, m->out[k]) == rs && j >= pi)
+					ok = 0;
+			for (int k = 0; k < m->nin; k++)
+				if (feat_net_root(n, m->in[k]) == rs && j >= pi)
+					ok = 0;
+		}
+		if (!ok)
+			continue;
+		c->accum = 1;
+		p->act = a->act;
+		p->act_alpha = a->act_alpha;
+		a->removed = 1;
+		n->blob[a->in[xi]].alias = rs;
+		n->blob[a->out[0]].alias = rs;
+		n->blob[a->out[0]].producer = pi;
+	}
+}
+
+int feat_net_fold(struct feat_net *n)
+{
+	/* flatten and reshape become views of a blob read by nobody else */
+	for (int i = 0; i < n->nlayer; i++) {
+		struct feat_layer *l = &n->layer[i];
+
+		if ((is_type(l, "flatten") || is_type(l, "reshape")) &&
+		    n->blob[l->in[0]].consumers == 1 && n->blob[l->out[0]].alias < 0)
+			bypass(n, l);
+	}
+	for (int i = 0; i < n->nlayer; i++) {
+		struct feat_layer *l = &n->layer[i];
+		struct feat_layer *p;
+		struct feat_blob *src;
+
+		if (l->removed || l->nin != 1)
+			continue;
+		src = &n->blob[l->in[0]];
+		if (src->producer < 0 || src->consumers != 1)
+			continue;
+		p = &n->layer[src->producer];
+		if (p->removed || (!is_type(p, "conv") && !is_type(p, "fc")))
+			continue;
+		if ((is_type(l, "bn") || is_type(l, "scale")) && !p->act) {
+			const struct affine *f = l->priv;
+			int cout;
+			size_t per;
+			const float *w;
+			float **own, *bias;
+
+			if (is_type(p, "conv")) {
+				struct conv *c = p->priv;
+
+				cout = c->cout;
+				per = (size_t)(c->cin / c->group) * c->kh * c->kw;
+				w = c->w, own = &c->w_own, bias = c->bias;
+			} else {
+				struct fc *c = p->priv;
+
+				cout = c->nout;
+				per = (size_t)c->k;
+				w = c->w, own = &c->w_own, bias = c->bias;
+			}
+			if (f->c != cout || f->inner * (size_t)f->c != src->count ||
+			    (is_type(p, "fc") && ((struct fc *)p->priv)->rows != 1))
+				continue;
+			if (!*own) {
+				*own = feat_aligned_alloc((size_t)cout * per * sizeof(float));
+				if (!*own)
+					return FEAT_E_NOMEM;
+				memcpy(*own, w, (size_t)cout * per * sizeof(float));
+			}
+			for (int o = 0; o < cout; o++) {
+				for (size_t k = 0; k < per; k++)
+					(*own)[o * per + k] *= f->a[o];
+				bias[o] = bias[o] * f->a[o] + f->b[o];
+			}
+			if (is_type(p, "conv"))
+				((struct conv *)p->priv)->w = *own;
+			else
+				((struct fc *)p->priv)->w = *own;
+			bypass(n, l);
+			/* the folded layer's output now reads as p's output */
+			n->blob[l->out[0]].producer = src->producer;
+			continue;
+		}
+		if ((is_type(l, "relu") || is_type(l, "relu6") || is_type(l, "leakyrelu")) &&
+		    !p->act) {
+			p->act = l->act;
+			p->act_alpha = l->act_alpha;
+			bypass(n, l);
+			n->blob[l->out[0]].producer = src->producer;
+		}
+	}
+	fuse_acts(n);
+	for (int i = 0; i < n->nlayer; i++) {
+		struct feat_layer *l = &n->layer[i];
+		int e;
+
+		if (!l->removed && is_type(l, "conv") && (e = wino_prepare(n, l->priv)))
+			return e;
+	}
+	fuse_residual(n);
+	return nchwc_plan(n);
+}
