@@ -253,11 +253,14 @@ int feat_kern_sgemm(const struct feat_kern *k, const struct feat_sgemm_args *g)
 		return FEAT_E_INVAL;
 	if (!k)
 		k = feat_kern_active();
-	if (g->apack && g->apack->k != k) {
+	if ((g->apack && g->apack->k != k) || (g->bpack && g->bpack->k != k)) {
 		/* packed for another path's GEMM: not this one's layout */
 		struct feat_sgemm_args h = *g;
 
-		h.apack = NULL;
+		if (h.apack && h.apack->k != k)
+			h.apack = NULL;
+		if (h.bpack && h.bpack->k != k)
+			h.bpack = NULL;
 		return k->sgemm(&h);
 	}
 	return k->sgemm(g);
@@ -275,6 +278,21 @@ int feat_kern_pack_a(const struct feat_kern *k, struct feat_sgemm_apack *ap,
 	if ((e = k->sgemm_pack_a(ap, A, lda, M, K)))
 		return e;
 	ap->k = k;
+	return 0;
+}
+
+int feat_kern_pack_b(const struct feat_kern *k, struct feat_sgemm_apack *bp,
+	const float *B, int ldb, int transB, int K, int N)
+{
+	int e;
+
+	bp->p = NULL;
+	bp->k = NULL;
+	if (!k->sgemm_pack_b)
+		return 0;
+	if ((e = k->sgemm_pack_b(bp, B, ldb, transB, K, N)))
+		return e;
+	bp->k = k;
 	return 0;
 }
 

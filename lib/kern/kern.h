@@ -68,6 +68,11 @@ struct feat_sgemm_args {
 	 * that runs the call (NULL: pack A on every call).  A and lda stay
 	 * valid and required: routes that do not use packed A read them. */
 	const struct feat_sgemm_apack *apack;
+	/* optional: op(B) already packed by feat_kern_pack_b() (an inner
+	 * product's weights), the same struct with M holding N.  B and ldb
+	 * stay valid and required.  The path may ignore it (ref, blas, the
+	 * GEMV of M == 1). */
+	const struct feat_sgemm_apack *bpack;
 };
 
 /*
@@ -163,6 +168,10 @@ struct feat_kern {
 	 * NULL: the GEMM reads A as it is. */
 	int (*sgemm_pack_a)(struct feat_sgemm_apack *ap, const float *A, int lda, int M,
 		int K);
+	/* Pack op(B) (K x N; transB: B stored N x K) once; NULL: the GEMM
+	 * reads B as it is (feat_kern_pack_b calls it). */
+	int (*sgemm_pack_b)(struct feat_sgemm_apack *bp, const float *B, int ldb, int transB,
+		int K, int N);
 	/* free the calling thread's GEMM workspace (kept between calls) */
 	void (*workspace_free)(void);
 
@@ -276,6 +285,11 @@ int feat_kern_sgemm(const struct feat_kern *k, const struct feat_sgemm_args *g);
  * NULL when k reads A as it is) or FEAT_E_NOMEM. */
 int feat_kern_pack_a(const struct feat_kern *k, struct feat_sgemm_apack *ap,
 	const float *A, int lda, int M, int K);
+/* Pack op(B) (K x N; transB: B stored N x K, ldb) once for path k's GEMM
+ * into bp (bp->M is N).  0 (bp->p NULL when k reads B as it is) or
+ * FEAT_E_NOMEM.  A g->bpack packed for another path is ignored. */
+int feat_kern_pack_b(const struct feat_kern *k, struct feat_sgemm_apack *bp,
+	const float *B, int ldb, int transB, int K, int N);
 
 /* ------------------------------------------------------------ the paths */
 

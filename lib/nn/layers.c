@@ -1235,6 +1235,9 @@ static void pool_forward(struct feat_net *n, struct feat_layer *l, int batch)
 
 /* ------------------------------------------------------- inner product */
 
+/* Weights (floats) up to which an inner product keeps a packed copy. */
+#define FC_PACK_MAX ((size_t)1 << 24)
+
 static int fc_setup(struct feat_net *n, struct feat_layer *l, char *why, size_t whylen)
 {
 	struct fc *f = feat_net_alloc(n, sizeof *f);
@@ -1306,6 +1309,7 @@ static void fc_piece(void *arg, long i0, long i1, int worker)
 		.C = P->y + j0, .ldc = f->nout,
 		.bias = f->bias + j0, .bias_kind = FEAT_BIAS_COL,
 		.relu = P->l->act == FEAT_ACT_RELU,
+		.bpack = f->bp.p && j0 == 0 && j1 == f->nout ? &f->bp : NULL,
 	};
 
 	(void)worker;
@@ -1334,6 +1338,16 @@ static void fc_forward(struct feat_net *n, struct feat_layer *l, int batch)
 	/* columns in multiples of 16, at least 4 pieces per thread */
 	if (T > 1)
 		P.cols = (int)(cdiv(cdiv(f->nout, 4L * T), 16) * 16);
+	else if (P.batch > 1 && !f->bp_tried && (size_t)f->nout * f->k <= FC_PACK_MAX) {
+		/* the weights are the GEMM's B, packed on every call
+		 * otherwise: once, here (stays NULL where the path reads B
+		 * as it is, or out of memory: the unpacked call runs) */
+		struct fc *fw = l->priv;
+
+		fw->bp_tried = 1;
+		(void)feat_kern_pack_b(feat_kern_active(), &fw->bp, f->w, f->k, 1, f->k,
+				       f->nout);
+	}
 	feat_pool_for(T > 1 ? n->pool : NULL, cdiv(f->nout, P.cols), 1, fc_piece, &P);
 }
 
@@ -1343,6 +1357,7 @@ static void fc_release(struct feat_layer *l)
 
 	if (f) {
 		free(f->w_own);
+		feat_sgemm_apack_free(&f->bp);
 		feat_qfc_free(f->q);
 	}
 }

@@ -58,6 +58,10 @@ struct fc {
 	float *w_own;
 	float *bias;
 	struct feat_qfc *q;  /* int8 (nn/quant.h), or NULL: fp32 */
+	struct feat_sgemm_apack bp;  /* W^T pre-packed as the GEMM's B, at
+				      * the first forward of more than one
+				      * row on one thread (FC_PACK_MAX) */
+	int bp_tried;
 };
 
 struct act2 {

@@ -482,6 +482,34 @@ void feat_net_free(struct feat_net *n)
 }
 
 /*
+ * The stages of a forward pass over a batch (feat_net_forward): each inner
+ * product is a stage of its own, run over the whole batch; each run of
+ * other layers between them is a stage run image by image.  Stage of
+ * layer i from 0 up (removed layers take the stage of the layer before);
+ * 1 in *per_image when stage i's layers run image by image.
+ */
+static int is_fc(const struct feat_layer *l)
+{
+	return !l->removed && !strcmp(l->ops->type, "fc");
+}
+
+static void stages(const struct feat_net *n, int *st)
+{
+	int s = 0, prev_fc = -1;
+
+	for (int i = 0; i < n->nlayer; i++) {
+		const struct feat_layer *l = &n->layer[i];
+
+		if (!l->removed) {
+			if (prev_fc >= 0 && (is_fc(l) || prev_fc))
+				s++;
+			prev_fc = is_fc(l);
+		}
+		st[i] = s;
+	}
+}
+
+/*
  * Assign each blob that is not an alias a slab: in the order the layers
  * write them, each takes a slab free since before the layer that writes it
  * (the smallest that is big enough, else the biggest free one, grown),
@@ -495,10 +523,13 @@ static int plan_storage(struct feat_net *n)
 	int nb = n->nblob, ns = 0, e = FEAT_E_NOMEM;
 	int *first = malloc(sizeof(int) * (size_t)nb), *last = malloc(sizeof(int) * (size_t)nb);
 	int *order = malloc(sizeof(int) * (size_t)nb), *busy = malloc(sizeof(int) * (size_t)nb);
+	int *held = malloc(sizeof(int) * (size_t)nb);   /* first[] of busy's blob */
+	int *st = malloc(sizeof(int) * (size_t)(n->nlayer + 1));
 	size_t *cnt = calloc((size_t)nb, sizeof *cnt);
 
-	if (!first || !last || !order || !busy || !cnt)
+	if (!first || !last || !order || !busy || !held || !st || !cnt)
 		goto out;
+	stages(n, st);
 	for (int b = 0; b < nb; b++)
 		first[b] = INT_MAX, last[b] = -1;
 	for (int i = 0; i < n->nlayer; i++) {
@@ -527,6 +558,8 @@ static int plan_storage(struct feat_net *n)
 	for (int b = 0; b < nb; b++) {
 		if (n->blob[b].alias >= 0)
 			continue;
+		n->blob[b].local = first[b] != INT_MAX && first[b] >= 0 && last[b] < n->nlayer &&
+				   st[first[b]] == st[last[b]] && !is_fc(&n->layer[first[b]]);
 		if (first[b] == INT_MAX)  /* written by no layer: its own */
 			first[b] = -1, last[b] = INT_MAX;
 		order[no++] = b;
@@ -544,9 +577,19 @@ static int plan_storage(struct feat_net *n)
 
 		/* an output takes no buffer a blob before it used: a batch that
 		 * runs image by image (feat_net_forward) writes the earlier
-		 * blob of a later image after the output of an earlier one */
+		 * blob of a later image after the output of an earlier one.
+		 * Between other blobs, a buffer is handed on from a blob last
+		 * read in an earlier stage (every image is done with it), or
+		 * within one stage run image by image when both blobs live
+		 * only in it (neither holds an image another one needs). */
+		int sf = first[b] < 0 ? -1 : st[first[b]];
+		int inner = first[b] >= 0 && last[b] < n->nlayer && st[last[b]] == sf;
+
 		for (int s = 0; s < ns && last[b] != INT_MAX; s++) {
 			if (busy[s] >= first[b])
+				continue;
+			if (busy[s] >= 0 && st[busy[s]] >= sf &&
+			    !(inner && held[s] >= 0 && st[held[s]] == sf))
 				continue;
 			if (cnt[s] >= need && (best < 0 || cnt[s] < cnt[best]))
 				best = s;
@@ -558,6 +601,7 @@ static int plan_storage(struct feat_net *n)
 		if (cnt[best] < need)
 			cnt[best] = need;
 		busy[best] = last[b];
+		held[best] = first[b];
 		n->blob[b].slab = best;
 	}
 	n->slab = calloc((size_t)(ns ? ns : 1), sizeof *n->slab);
@@ -571,7 +615,7 @@ static int plan_storage(struct feat_net *n)
 	n->nslab = ns;
 	e = 0;
 out:
-	free(first), free(last), free(order), free(busy), free(cnt);
+	free(first), free(last), free(order), free(busy), free(held), free(st), free(cnt);
 	return e;
 }
 
@@ -702,43 +746,57 @@ static void run_layers(struct feat_net *n, int i0, int i1, int batch, int count)
 	}
 }
 
-/* Point every blob's storage at image b of the batch (back with -b). */
+/* Point every blob's storage at image b of the batch (back with -b), but
+ * those that live within one image-by-image stage: image 0's storage,
+ * still in cache from the image before, serves every image there. */
 static void shift_blobs(struct feat_net *n, long b)
 {
 	for (int i = 0; i < n->nblob; i++)
-		if (n->blob[i].alias < 0 && n->blob[i].data)
+		if (n->blob[i].alias < 0 && n->blob[i].data && !n->blob[i].local)
 			n->blob[i].data += b * (long)n->blob[i].count;
 }
 
 /*
- * A network without inner products runs a batch image by image through
- * all its layers, so that one image's activations stay in cache from
- * layer to layer instead of the batch's streaming through memory between
- * them (MobileNet-SSD at batch 8: 8 x 37 MB of blobs).  Every such layer
+ * A batch runs image by image through the layers between inner products
+ * (all of them in a network without one), so that one image's
+ * activations stay in cache from layer to layer instead of the batch's
+ * streaming through memory between them (MobileNet-SSD at batch 8: 8 x 37
+ * MB of blobs; ResNet-50's convolutions: 8 x 25 MB; ViT-B/16's attention
+ * between its inner products: 8 x 1.8 MB of scores).  Every such layer
  * treats each image on its own, so the results are the same; and blobs
  * that share a buffer (never live at once) never hold two images' data
- * that are needed at once, since the outputs have buffers of their own.
- * An inner product reads its weights once for the whole batch, so a
- * network with one runs layer by layer over the batch.
+ * that are needed at once (plan_storage hands a buffer on only between
+ * blobs of one such stage, or from an earlier stage).  An inner product
+ * reads its weights once for the whole batch, so it runs over the batch.
+ * FEAT_PER_IMAGE=0 runs every layer over the batch (for measuring it).
  */
 int feat_net_forward(struct feat_net *n, int batch)
 {
-	int e, per_image = batch > 1;
+	const char *env = getenv("FEAT_PER_IMAGE");
+	int e, whole = batch == 1 || (env && !strcmp(env, "0"));
 
 	if (batch < 1)
 		return FEAT_E_INVAL;
 	if ((e = feat_net_reserve(n, batch)))
 		return e;
-	for (int i = 0; i < n->nlayer && per_image; i++)
-		per_image = n->layer[i].removed || strcmp(n->layer[i].ops->type, "fc");
-	if (!per_image) {
+	if (whole) {
 		run_layers(n, 0, n->nlayer, batch, 1);
 		return 0;
 	}
-	for (int b = 0; b < batch; b++) {
-		shift_blobs(n, b);
-		run_layers(n, 0, n->nlayer, 1, b == 0);
-		shift_blobs(n, -(long)b);
+	for (int i0 = 0, i1; i0 < n->nlayer; i0 = i1) {
+		/* a stage: one inner product, or the layers up to the next */
+		if (is_fc(&n->layer[i0])) {
+			run_layers(n, i0, i0 + 1, batch, 1);
+			i1 = i0 + 1;
+			continue;
+		}
+		for (i1 = i0 + 1; i1 < n->nlayer && !is_fc(&n->layer[i1]); i1++)
+			;
+		for (int b = 0; b < batch; b++) {
+			shift_blobs(n, b);
+			run_layers(n, i0, i1, 1, b == 0);
+			shift_blobs(n, -(long)b);
+		}
 	}
 	return 0;
 }

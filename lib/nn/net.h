@@ -45,6 +45,10 @@ struct feat_blob {
 					 * an alias), -1 before planning */
 	int nchwc;                      /* stored [N][C/16][H][W][16]
 					 * (kern/nchwc.h; layers.c decides) */
+	int local;                      /* written and last read in one
+					 * stage run image by image: every
+					 * image of the batch uses image 0's
+					 * storage there (net.c) */
 };
 
 enum feat_act {

@@ -3,7 +3,8 @@
  * from 1 to 40 in each dimension, shapes that cross every cache block,
  * transposes, padded leading dimensions, alpha and beta (beta == 0 over
  * NaN), the fused bias/ReLU epilogue, the GEMV and small-N routes, a
- * pre-packed A (feat_kern_pack_a) on all of these, guard
+ * pre-packed A (feat_kern_pack_a) and a pre-packed B (feat_kern_pack_b,
+ * transposed or not) on all of these, guard
  * bands around C that must stay untouched, argument errors, and the
  * dispatcher's FEAT_KERNEL.
  *
@@ -50,7 +51,7 @@ static float *mat(int rows, int cols, int ld)
 
 /* 1: check_one hands the AVX-512 path a pre-packed A whenever A is not
  * transposed (the route of a convolution's weights). */
-static int use_apack;
+static int use_apack, use_bpack;
 
 static const struct feat_kern *path(int id)
 {
@@ -102,8 +103,13 @@ static int check_one(const struct feat_kern *k, int tA, int tB, int M, int N,
 		ck_assert_int_eq(feat_kern_pack_a(k, &ap, A, lda, M, K), 0);
 		g.apack = &ap;
 	}
+	if (use_bpack && k->id == FEAT_KERN_AVX512) {
+		ck_assert_int_eq(feat_kern_pack_b(k, &ap, B, ldb, tB, K, N), 0);
+		g.bpack = &ap;
+	}
 	ck_assert_int_eq(feat_kern_sgemm(k, &g), 0);
 	g.apack = NULL;
+	g.bpack = NULL;
 	feat_sgemm_apack_free(&ap);
 	g.C = R;
 	ck_assert_int_eq(feat_kern_sgemm(path(FEAT_KERN_REF), &g), 0);
@@ -309,6 +315,49 @@ START_TEST(avx512_prepacked)
 }
 END_TEST
 END_TEST
+
+/* The same with B pre-packed (an inner product's weights): every edge,
+ * every block crossing, both storage orders of B; and B packed under one
+ * blocking then run under another. */
+START_TEST(avx512_prepacked_b)
+{
+	struct feat_kern_blocks *avx_blocks = path(FEAT_KERN_AVX512)->blocks;
+	struct feat_kern_blocks save = avx_blocks ? *avx_blocks : (struct feat_kern_blocks){ 0 };
+	int bad = 0;
+
+	use_bpack = 1;
+	edges(FEAT_KERN_AVX512);
+	blocks(FEAT_KERN_AVX512);
+	epilogue(FEAT_KERN_AVX512);
+	if (have(FEAT_KERN_AVX512)) {
+		int M = 197, N = 333, K = 801;
+		float *A = mat(M, K, K), *B = mat(N, K, K);
+		float *C = malloc(sizeof(float) * M * N), *R = malloc(sizeof(float) * M * N);
+		struct feat_sgemm_apack bp;
+		struct feat_sgemm_args g = {
+			.transB = 1, .M = M, .N = N, .K = K, .alpha = 1, .A = A, .lda = K,
+			.B = B, .ldb = K, .C = C, .ldc = N, .bpack = &bp,
+		};
+
+		(*avx_blocks).nc = 64;
+		(*avx_blocks).kc = 100;
+		ck_assert_int_eq(feat_kern_pack_b(path(FEAT_KERN_AVX512), &bp, B, K, 1, K, N), 0);
+		(*avx_blocks) = save;
+		ck_assert_int_eq(feat_kern_sgemm(path(FEAT_KERN_AVX512), &g), 0);
+		g.C = R;
+		g.bpack = NULL;
+		ck_assert_int_eq(feat_kern_sgemm(path(FEAT_KERN_REF), &g), 0);
+		for (int i = 0; i < M * N; i++)
+			bad += fabsf(C[i] - R[i]) > 1e-5f * K;
+		feat_sgemm_apack_free(&bp);
+		free(A), free(B), free(C), free(R);
+	}
+	use_bpack = 0;
+	if (avx_blocks)
+		*avx_blocks = save;
+	ck_assert_int_eq(bad, 0);
+}
+END_TEST
 START_TEST(avx512_blocks) { blocks(FEAT_KERN_AVX512); }
 END_TEST
 START_TEST(avx512_epilogue) { epilogue(FEAT_KERN_AVX512); }
@@ -462,6 +511,7 @@ Suite *unit_suite(void)
 	tcase_add_test(tc, dispatcher);
 	tcase_add_test(tc, avx512_edges);
 	tcase_add_test(tc, avx512_prepacked);
+	tcase_add_test(tc, avx512_prepacked_b);
 	tcase_add_test(tc, avx512_blocks);
 	tcase_add_test(tc, avx512_epilogue);
 	tcase_add_test(tc, avx512_gemv);

@@ -28,6 +28,11 @@ extern struct feat_kern_blocks feat_kern_blocks_avx512;
  * FEAT_E_NOMEM (ap->p is then NULL); M, K >= 1. */
 int feat_sgemm_pack_a_avx512(struct feat_sgemm_apack *ap, const float *A, int lda,
 	int M, int K);
+/* Pack op(B) (K x N; transB: stored N x K) the same way, in pack_b's
+ * layout, block (p0, j0) at bp->p + p0 * rup(N, 32) + j0 * kc; bp->M is
+ * N, bp->mc the column block NC. */
+int feat_sgemm_pack_b_avx512(struct feat_sgemm_apack *bp, const float *B, int ldb,
+	int transB, int K, int N);
 /* Free this thread's packing buffers. */
 void feat_sgemm_workspace_free_avx512(void);
 

@@ -95,6 +95,7 @@ struct prob {
 	const float *bias;
 	int bias_kind, relu;
 	const struct feat_sgemm_apack *apack;   /* A pre-packed, or NULL */
+	const struct feat_sgemm_apack *bpack;   /* B pre-packed, or NULL */
 };
 
 /* What one microkernel call does with its tile at the end. */
@@ -400,25 +401,29 @@ static void block_sizes(long *MC, long *KC)
 }
 
 /* With p->apack, block (i0, p0) of A is already packed, pack_a's layout,
- * at apack->p + i0 * K + p0 * mc: the blocks one after the other. */
+ * at apack->p + i0 * K + p0 * mc: the blocks one after the other.  With
+ * p->bpack (never with apack), block (p0, j0) of B, pack_b's layout, at
+ * bpack->p + p0 * rup(N, NR) + j0 * kc. */
 static int gemm_packed(const struct prob *p)
 {
 	const struct feat_kern_blocks *bs = &feat_kern_blocks_avx512;
-	const struct feat_sgemm_apack *pa = p->apack;
+	const struct feat_sgemm_apack *pa = p->apack, *pb = p->bpack;
 	long MC, KC, NC = rdown(bs->nc, NR);
 
 	if (pa)
 		MC = pa->mc, KC = pa->kc;
 	else
 		block_sizes(&MC, &KC);
+	if (pb)
+		KC = pb->kc, NC = pb->mc;
 
 	long mcmax = p->M < MC ? rup(p->M, MR) : MC;
 	long kcmax = p->K < KC ? p->K : KC;
 	long ncmax = p->N < NC ? rup(p->N, NR) : NC;
 	float *ap = pa ? NULL : ws_get(&ws_a, &ws_an, (size_t)(mcmax * kcmax));
-	float *bp = ws_get(&ws_b, &ws_bn, (size_t)(kcmax * ncmax));
+	float *bp = pb ? NULL : ws_get(&ws_b, &ws_bn, (size_t)(kcmax * ncmax));
 
-	if ((!pa && !ap) || !bp)
+	if ((!pa && !ap) || (!pb && !bp))
 		return FEAT_E_NOMEM;
 	for (long i0 = 0; i0 < p->M; i0 += MC) {
 		long mc = p->M - i0 < MC ? p->M - i0 : MC;
@@ -439,7 +444,10 @@ static int gemm_packed(const struct prob *p)
 			for (long j0 = 0; j0 < p->N; j0 += NC) {
 				long nc = p->N - j0 < NC ? p->N - j0 : NC;
 
-				pack_b(p, p0, kc, j0, nc, bp);
+				if (pb)
+					bp = pb->p + p0 * rup(p->N, NR) + j0 * kc;
+				else
+					pack_b(p, p0, kc, j0, nc, bp);
 				for (long ir = 0; ir < mc; ir += MR) {
 					long mr = mc - ir < MR ? mc - ir : MR;
 					float *crow = p->C + (i0 + ir) * p->rsc;
@@ -765,6 +773,13 @@ int feat_sgemm_avx512(const struct feat_sgemm_args *a)
 		p.apack = a->apack;
 		return gemm_packed(&p);
 	}
+	if (a->bpack && !a->apack && a->bpack->p && a->bpack->M == a->N &&
+	    a->bpack->K == a->K && p.M > 1) {
+		/* pre-packed weights on the B side (inner products): the
+		 * blocked path, whatever M */
+		p.bpack = a->bpack;
+		return gemm_packed(&p);
+	}
 	if (p.N == 1) {
 		struct gemv g = {
 			.R = p.M, .K = p.K, .m = p.A, .rs = p.rsa, .cs = p.csa,
@@ -826,6 +841,34 @@ int feat_sgemm_pack_a_avx512(struct feat_sgemm_apack *ap, const float *A, int ld
 			long kc = K - p0 < KC ? K - p0 : KC;
 
 			pack_a(&p, i0, mc, p0, kc, ap->p + i0 * K + p0 * mc);
+		}
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------ packed B */
+
+int feat_sgemm_pack_b_avx512(struct feat_sgemm_apack *bp, const float *B, int ldb,
+	int transB, int K, int N)
+{
+	long MC, KC, NC = rdown(feat_kern_blocks_avx512.nc, NR), np = rup(N, NR);
+	struct prob p = {
+		.N = N, .K = K, .B = B,
+		.rsb = transB ? 1 : ldb, .csb = transB ? ldb : 1,
+	};
+
+	block_sizes(&MC, &KC);
+	bp->M = N, bp->K = K, bp->mc = (int)NC, bp->kc = (int)KC;
+	bp->p = feat_aligned_alloc((size_t)np * K * sizeof(float));
+	if (!bp->p)
+		return FEAT_E_NOMEM;
+	for (long p0 = 0; p0 < K; p0 += KC) {
+		long kc = K - p0 < KC ? K - p0 : KC;
+
+		for (long j0 = 0; j0 < N; j0 += NC) {
+			long nc = N - j0 < NC ? N - j0 : NC;
+
+			pack_b(&p, p0, kc, j0, nc, bp->p + p0 * np + j0 * kc);
 		}
 	}
 	return 0;

@@ -27,6 +27,7 @@ void feat_kern_fill_avx512(struct feat_kern *k)
 	k->sgemm = feat_sgemm_avx512;
 	k->blocks = &feat_kern_blocks_avx512;
 	k->sgemm_pack_a = feat_sgemm_pack_a_avx512;
+	k->sgemm_pack_b = feat_sgemm_pack_b_avx512;
 	k->workspace_free = feat_sgemm_workspace_free_avx512;
 	k->conv3 = feat_conv3_avx512;
 	k->dwconv = feat_dwconv_avx512;
