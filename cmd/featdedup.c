@@ -50,7 +50,7 @@ static const char usage[] =
 	"  -f, --format FMT     tsv (default): group TAB key TAB distance;\n"
 	"                       jsonl: {\"group\":..,\"key\":..,\"distance\":..}\n"
 	"  -o, --output FILE    write to FILE instead of standard output\n"
-	"  -m, --substrings M   substrings of the index (default: the cheapest\n"
+	"      --substrings M   substrings of the index (default: the cheapest\n"
 	"                       for the count and the radius)\n"
 	"  -t, --threads N      threads for the join (default: all CPUs; -j too)\n"
 	"      --scan           compare every pair (the brute-force baseline)\n"

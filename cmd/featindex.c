@@ -39,7 +39,7 @@ static const char usage[] =
 	"  check    check every table entry against its record's code\n"
 	"\n"
 	"  -o, --output INDEX   the index to write (build, merge)\n"
-	"  -m, --substrings M   substrings (default: about bits / log2(count),\n"
+	"      --substrings M   substrings (default: about bits / log2(count),\n"
 	"                       each at most 32 bits)\n"
 	FEAT_CLI_HELP
 	"\n"

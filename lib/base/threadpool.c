@@ -23,11 +23,11 @@
 #define SPIN_NS 100000L
 
 struct worker {
-	struct feat_pool *p;
+	struct feat_threadpool *p;
 	int id;
 };
 
-struct feat_pool {
+struct feat_threadpool {
 	int n;                      /* threads, the caller counted */
 	int started;                /* workers running */
 	pthread_t *tid;
@@ -36,7 +36,7 @@ struct feat_pool {
 	pthread_cond_t wake;        /* a new gen (or stop) */
 	pthread_cond_t done;        /* busy reached 0 */
 	/* the job: written by the caller while no worker reads it */
-	feat_pool_fn fn;
+	feat_threadpool_fn fn;
 	void *arg;
 	long count, grain;
 	atomic_long next;           /* first index not yet handed out */
@@ -60,7 +60,7 @@ static inline void relax(void)
 #endif
 }
 
-static void take_chunks(struct feat_pool *p, int id)
+static void take_chunks(struct feat_threadpool *p, int id)
 {
 	for (;;) {
 		long b = atomic_fetch_add_explicit(&p->next, p->grain, memory_order_relaxed);
@@ -72,7 +72,7 @@ static void take_chunks(struct feat_pool *p, int id)
 }
 
 /* Wait for gen to move on from seen: spin, then sleep.  Returns the new gen. */
-static unsigned wait_gen(struct feat_pool *p, unsigned seen)
+static unsigned wait_gen(struct feat_threadpool *p, unsigned seen)
 {
 	long t0 = now_ns();
 	unsigned g;
@@ -94,7 +94,7 @@ static unsigned wait_gen(struct feat_pool *p, unsigned seen)
 static void *worker_main(void *v)
 {
 	struct worker *w = v;
-	struct feat_pool *p = w->p;
+	struct feat_threadpool *p = w->p;
 	unsigned seen = 0;
 
 	for (;;) {
@@ -114,7 +114,7 @@ static void *worker_main(void *v)
 }
 
 /* Publish a new gen (the job or stop is already written). */
-static void bump(struct feat_pool *p)
+static void bump(struct feat_threadpool *p)
 {
 	pthread_mutex_lock(&p->mu);
 	atomic_fetch_add_explicit(&p->gen, 1, memory_order_release);
@@ -122,9 +122,9 @@ static void bump(struct feat_pool *p)
 	pthread_mutex_unlock(&p->mu);
 }
 
-int feat_pool_new(struct feat_pool **out, int n)
+int feat_threadpool_new(struct feat_threadpool **out, int n)
 {
-	struct feat_pool *p;
+	struct feat_threadpool *p;
 
 	*out = NULL;
 	if (n < 2 || n > FEAT_POOL_MAX)
@@ -150,7 +150,7 @@ int feat_pool_new(struct feat_pool **out, int n)
 		p->w[i].p = p;
 		p->w[i].id = i;
 		if (pthread_create(&p->tid[i], NULL, worker_main, &p->w[i])) {
-			feat_pool_free(p);
+			feat_threadpool_free(p);
 			return FEAT_E_NOMEM;
 		}
 		p->started++;
@@ -159,7 +159,7 @@ int feat_pool_new(struct feat_pool **out, int n)
 	return 0;
 }
 
-void feat_pool_free(struct feat_pool *p)
+void feat_threadpool_free(struct feat_threadpool *p)
 {
 	if (!p)
 		return;
@@ -175,12 +175,12 @@ void feat_pool_free(struct feat_pool *p)
 	free(p);
 }
 
-int feat_pool_threads(const struct feat_pool *p)
+int feat_threadpool_threads(const struct feat_threadpool *p)
 {
 	return p ? p->n : 1;
 }
 
-void feat_pool_for(struct feat_pool *p, long count, long grain, feat_pool_fn fn,
+void feat_threadpool_for(struct feat_threadpool *p, long count, long grain, feat_threadpool_fn fn,
 	void *arg)
 {
 	long t0;

@@ -20,26 +20,26 @@
 
 #define FEAT_POOL_MAX 64   /* threads, the caller included */
 
-struct feat_pool;
+struct feat_threadpool;
 
 /* Run indices [begin, end) on thread `worker`. */
-typedef void (*feat_pool_fn)(void *arg, long begin, long end, int worker);
+typedef void (*feat_threadpool_fn)(void *arg, long begin, long end, int worker);
 
 /* A pool of n threads, the caller counted: n - 1 are started.  0, or
  * FEAT_E_INVAL (n outside 2 .. FEAT_POOL_MAX) or FEAT_E_NOMEM (memory or
  * a thread could not be had; nothing is left running). */
-int feat_pool_new(struct feat_pool **out, int n);
+int feat_threadpool_new(struct feat_threadpool **out, int n);
 /* Stop and join the workers (each frees its kernel workspace); NULL is
  * fine.  No call may be running. */
-void feat_pool_free(struct feat_pool *p);
+void feat_threadpool_free(struct feat_threadpool *p);
 /* Threads, the caller counted; 1 for NULL. */
-int feat_pool_threads(const struct feat_pool *p);
+int feat_threadpool_threads(const struct feat_threadpool *p);
 /*
  * fn over [0, count) in chunks of grain (>= 1), on all threads of p, and
  * return when every chunk is done.  With p NULL, or a single chunk, fn
  * runs once on the caller as fn(arg, 0, count, 0).  One caller at a time.
  */
-void feat_pool_for(struct feat_pool *p, long count, long grain, feat_pool_fn fn,
+void feat_threadpool_for(struct feat_threadpool *p, long count, long grain, feat_threadpool_fn fn,
 	void *arg);
 
 #endif

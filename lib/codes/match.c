@@ -620,7 +620,7 @@ int feat_match_run(feat_match *m, const struct feat_match_opt *oin, struct feat_
 {
 	struct feat_match_opt o;
 	struct feat_pair *p;
-	struct feat_pool *pool = NULL;
+	struct feat_threadpool *pool = NULL;
 	struct job *j;
 	size_t n, k = 0;
 	int e;
@@ -638,12 +638,12 @@ int feat_match_run(feat_match *m, const struct feat_match_opt *oin, struct feat_
 	j->o = &o;
 	j->p = p;
 	if (o.threads > 1 && n > 64)
-		feat_pool_new(&pool, o.threads > FEAT_POOL_MAX ? FEAT_POOL_MAX : o.threads);
-	for (int w = 0; w < feat_pool_threads(pool) && !e; w++)
+		feat_threadpool_new(&pool, o.threads > FEAT_POOL_MAX ? FEAT_POOL_MAX : o.threads);
+	for (int w = 0; w < feat_threadpool_threads(pool) && !e; w++)
 		e = scratch_fit(&j->w[w], max_keys(m));
 	if (!e)
-		feat_pool_for(pool, (long)n, 16, verify_range, j);
-	feat_pool_free(pool);
+		feat_threadpool_for(pool, (long)n, 16, verify_range, j);
+	feat_threadpool_free(pool);
 	for (int w = 0; w < FEAT_POOL_MAX; w++)
 		scratch_free(&j->w[w]);
 	free(j);

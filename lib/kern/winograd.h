@@ -97,8 +97,8 @@ size_t feat_wino_work(int cin, int cout, int block);
  * shared, and every value is computed exactly as on one thread.  Returns 0
  * or the GEMM path's error.  This is the one Winograd driver: the engine's
  * convolution (nn/layers.c) and the tests call it. */
-struct feat_pool;
-int feat_wino_run(const struct feat_wino_args *a, struct feat_pool *pool, int threads);
+struct feat_threadpool;
+int feat_wino_run(const struct feat_wino_args *a, struct feat_threadpool *pool, int threads);
 
 /* The transforms of tiles [t0, t0 + nt) (row-major tile order,
  * any nt, ld a multiple of 16 >= nt): V [36][cin][ldv] from x; y from

@@ -129,7 +129,7 @@ static int par_threads(const struct feat_net *n, const struct feat_layer *l, int
 {
 	if (!n->pool || l->macs * (uint64_t)batch < n->par_min)
 		return 1;
-	return feat_pool_threads(n->pool);
+	return feat_threadpool_threads(n->pool);
 }
 
 static long cdiv(long a, long b)
@@ -557,7 +557,7 @@ static void conv_forward_par(struct feat_net *n, struct feat_layer *l, int batch
 		want = cdiv(2L * T, batch);
 		P.rows = (int)cdiv(c->cin, want);
 		P.per = cdiv(c->cin, P.rows);
-		feat_pool_for(n->pool, batch * P.per, 1, conv_dw_piece, &P);
+		feat_threadpool_for(n->pool, batch * P.per, 1, conv_dw_piece, &P);
 		return;
 	}
 	if (c->group == 1 && !c->ap.p && P.hw > 16)
@@ -581,7 +581,7 @@ static void conv_forward_par(struct feat_net *n, struct feat_layer *l, int batch
 		P.rows = (int)cdiv(cdiv(P.og, want), 16) * 16;
 		P.per = cdiv(P.og, P.rows);
 	}
-	feat_pool_for(n->pool, outer * P.per, 1, conv_gemm_piece, &P);
+	feat_threadpool_for(n->pool, outer * P.per, 1, conv_gemm_piece, &P);
 }
 
 /* ------------------------------------------------- convolution on NCHW16c */
@@ -700,7 +700,7 @@ static void conv_nchwc(struct feat_net *n, struct feat_layer *l, int batch, int 
 		if (!out_nc)
 			P.y = work;
 		if (T > 1)
-			feat_pool_for(n->pool, pieces, 1, nc_piece, &P);
+			feat_threadpool_for(n->pool, pieces, 1, nc_piece, &P);
 		else
 			nc_piece(&P, 0, pieces, 0);
 		if (!out_nc)
@@ -1230,7 +1230,7 @@ static void pool_forward(struct feat_net *n, struct feat_layer *l, int batch)
 	long planes = (long)batch * p->c;
 	int T = par_threads(n, l, batch);
 
-	feat_pool_for(T > 1 ? n->pool : NULL, planes, cdiv(planes, 4L * T), pool_planes, &P);
+	feat_threadpool_for(T > 1 ? n->pool : NULL, planes, cdiv(planes, 4L * T), pool_planes, &P);
 }
 
 /* ------------------------------------------------------- inner product */
@@ -1348,7 +1348,7 @@ static void fc_forward(struct feat_net *n, struct feat_layer *l, int batch)
 		(void)feat_kern_pack_b(feat_kern_active(), &fw->bp, f->w, f->k, 1, f->k,
 				       f->nout);
 	}
-	feat_pool_for(T > 1 ? n->pool : NULL, cdiv(f->nout, P.cols), 1, fc_piece, &P);
+	feat_threadpool_for(T > 1 ? n->pool : NULL, cdiv(f->nout, P.cols), 1, fc_piece, &P);
 }
 
 static void fc_release(struct feat_layer *l)
@@ -1468,7 +1468,7 @@ static void l2norm_forward(struct feat_net *n, struct feat_layer *l, int batch)
 		P.len = (size_t)cdiv(cdiv((long)p->inner, cdiv(4L * T, batch)), 16) * 16;
 		P.per = cdiv((long)p->inner, (long)P.len);
 	}
-	feat_pool_for(T > 1 ? n->pool : NULL, batch * P.per, 1, l2norm_piece, &P);
+	feat_threadpool_for(T > 1 ? n->pool : NULL, batch * P.per, 1, l2norm_piece, &P);
 }
 
 static int l2norm_setup_scratch(struct feat_net *n, struct feat_layer *l, char *why,

@@ -667,16 +667,16 @@ int feat_net_reserve(struct feat_net *n, int batch)
 
 int feat_net_set_threads(struct feat_net *n, int threads)
 {
-	struct feat_pool *p = NULL;
+	struct feat_threadpool *p = NULL;
 	float **ws;
 	int e;
 
 	if (threads < 1 || threads > FEAT_POOL_MAX)
 		return FEAT_E_INVAL;
 	if (n->pool) {
-		int old = feat_pool_threads(n->pool);
+		int old = feat_threadpool_threads(n->pool);
 
-		feat_pool_free(n->pool);
+		feat_threadpool_free(n->pool);
 		for (int i = 1; i < old; i++)
 			free(n->wscratch[i]);
 		free(n->wscratch);
@@ -701,7 +701,7 @@ int feat_net_set_threads(struct feat_net *n, int threads)
 			e = FEAT_E_NOMEM;
 			goto fail;
 		}
-	if ((e = feat_pool_new(&p, threads)))
+	if ((e = feat_threadpool_new(&p, threads)))
 		goto fail;
 	n->pool = p;
 	n->wscratch = ws;

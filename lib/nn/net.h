@@ -104,7 +104,7 @@ struct feat_net {
 	size_t scratch_floats;          /* its size, and each other thread's */
 	size_t scratch_want;            /* a size asked for that failed (0: none) */
 	const char *scratch_layer;      /* the layer being set up, for the error */
-	struct feat_pool *pool;         /* NULL: one thread */
+	struct feat_threadpool *pool;         /* NULL: one thread */
 	uint64_t par_min;               /* MACs per batch under which a layer
 					 * stays on one thread */
 	float **wscratch;               /* [threads]: [0] unused, the others'

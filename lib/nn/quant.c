@@ -292,7 +292,7 @@ int feat_qconv_forward(struct feat_net *n, struct feat_qconv *q, const float *w,
 		P.y = Y + (size_t)b * ys;
 		if (threads > 1 && n->pool) {
 			P.per = (int)((panels + 4L * threads - 1) / (4L * threads));
-			feat_pool_for(n->pool, (panels + P.per - 1) / P.per, 1, qpiece, &P);
+			feat_threadpool_for(n->pool, (panels + P.per - 1) / P.per, 1, qpiece, &P);
 		} else {
 			P.per = (int)panels;
 			qpiece(&P, 0, 1, 0);
@@ -447,7 +447,7 @@ int feat_qfc_forward(struct feat_net *n, struct feat_qfc *q, const float *w, con
 		if (threads > 1 && n->pool) {
 			P.per = (int)((q->nout + 4L * threads - 1) / (4L * threads));
 			P.per = (P.per + 3) / 4 * 4;
-			feat_pool_for(n->pool, (q->nout + P.per - 1) / P.per, 1, qfc_piece, &P);
+			feat_threadpool_for(n->pool, (q->nout + P.per - 1) / P.per, 1, qfc_piece, &P);
 		} else {
 			k->bgemv(&P.b);
 		}
@@ -462,7 +462,7 @@ int feat_qfc_forward(struct feat_net *n, struct feat_qfc *q, const float *w, con
 		if (threads > 1 && n->pool) {
 			P.per = (int)((q->nout + 4L * threads - 1) / (4L * threads));
 			P.per = (P.per + 3) / 4 * 4;
-			feat_pool_for(n->pool, (q->nout + P.per - 1) / P.per, 1, qfc_piece, &P);
+			feat_threadpool_for(n->pool, (q->nout + P.per - 1) / P.per, 1, qfc_piece, &P);
 		} else {
 			k->qgemv(&P.a);
 		}

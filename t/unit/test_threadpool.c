@@ -32,13 +32,13 @@ static void mark(void *arg, long b, long e, int worker)
 		atomic_fetch_add(&h->hit[i], 1);
 }
 
-static void run_and_check(struct feat_pool *p, int threads, long count, long grain)
+static void run_and_check(struct feat_threadpool *p, int threads, long count, long grain)
 {
 	struct hits h = { .count = count, .threads = threads };
 
 	h.hit = calloc((size_t)count + 1, sizeof *h.hit);
 	ck_assert_ptr_nonnull(h.hit);
-	feat_pool_for(p, count, grain, mark, &h);
+	feat_threadpool_for(p, count, grain, mark, &h);
 	ck_assert_int_eq(atomic_load(&h.bad), 0);
 	for (long i = 0; i < count; i++)
 		ck_assert_int_eq(atomic_load(&h.hit[i]), 1);
@@ -50,13 +50,13 @@ static void run_and_check(struct feat_pool *p, int threads, long count, long gra
 
 START_TEST(test_bad_counts)
 {
-	struct feat_pool *p = (struct feat_pool *)1;
+	struct feat_threadpool *p = (struct feat_threadpool *)1;
 
-	ck_assert_int_eq(feat_pool_new(&p, 1), FEAT_E_INVAL);
+	ck_assert_int_eq(feat_threadpool_new(&p, 1), FEAT_E_INVAL);
 	ck_assert_ptr_null(p);
-	ck_assert_int_eq(feat_pool_new(&p, FEAT_POOL_MAX + 1), FEAT_E_INVAL);
-	ck_assert_int_eq(feat_pool_threads(NULL), 1);
-	feat_pool_free(NULL);
+	ck_assert_int_eq(feat_threadpool_new(&p, FEAT_POOL_MAX + 1), FEAT_E_INVAL);
+	ck_assert_int_eq(feat_threadpool_threads(NULL), 1);
+	feat_threadpool_free(NULL);
 }
 END_TEST
 
@@ -65,17 +65,17 @@ START_TEST(test_every_index_once)
 	static const int sizes[] = { 2, 3, 8 };
 
 	for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++) {
-		struct feat_pool *p;
+		struct feat_threadpool *p;
 
-		ck_assert_int_eq(feat_pool_new(&p, sizes[s]), 0);
-		ck_assert_int_eq(feat_pool_threads(p), sizes[s]);
+		ck_assert_int_eq(feat_threadpool_new(&p, sizes[s]), 0);
+		ck_assert_int_eq(feat_threadpool_threads(p), sizes[s]);
 		run_and_check(p, sizes[s], 10000, 7);
 		run_and_check(p, sizes[s], 10000, 1);
 		run_and_check(p, sizes[s], 5, 1);
 		run_and_check(p, sizes[s], 1, 1);
 		run_and_check(p, sizes[s], 0, 1);
 		run_and_check(p, sizes[s], 100, 1000);   /* one chunk: inline */
-		feat_pool_free(p);
+		feat_threadpool_free(p);
 	}
 }
 END_TEST
@@ -101,45 +101,45 @@ static void add_range(void *arg, long b, long e, int worker)
 
 START_TEST(test_back_to_back)
 {
-	struct feat_pool *p;
+	struct feat_threadpool *p;
 	struct sum s;
 
 	/* as many threads as a CI machine has cores: with more, each job of
 	 * a busy machine waits for a descheduled worker, and the case
 	 * measures the scheduler, not the pool */
-	ck_assert_int_eq(feat_pool_new(&p, 2), 0);
+	ck_assert_int_eq(feat_threadpool_new(&p, 2), 0);
 	for (int r = 0; r < 2000; r++) {
 		atomic_init(&s.total, 0);
-		feat_pool_for(p, 64, 1, add_range, &s);
+		feat_threadpool_for(p, 64, 1, add_range, &s);
 		ck_assert_int_eq(atomic_load(&s.total), 64 * 63 / 2);
 	}
-	feat_pool_free(p);
+	feat_threadpool_free(p);
 }
 END_TEST
 
 START_TEST(test_after_sleep)
 {
-	struct feat_pool *p;
+	struct feat_threadpool *p;
 	struct sum s;
 	struct timespec ms = { 0, 2000000 };   /* well past the spin */
 
-	ck_assert_int_eq(feat_pool_new(&p, 2), 0);
+	ck_assert_int_eq(feat_threadpool_new(&p, 2), 0);
 	for (int r = 0; r < 5; r++) {
 		nanosleep(&ms, NULL);
 		atomic_init(&s.total, 0);
-		feat_pool_for(p, 1000, 10, add_range, &s);
+		feat_threadpool_for(p, 1000, 10, add_range, &s);
 		ck_assert_int_eq(atomic_load(&s.total), 1000L * 999 / 2);
 	}
-	feat_pool_free(p);
+	feat_threadpool_free(p);
 }
 END_TEST
 
 START_TEST(test_free_unused)
 {
-	struct feat_pool *p;
+	struct feat_threadpool *p;
 
-	ck_assert_int_eq(feat_pool_new(&p, FEAT_POOL_MAX), 0);
-	feat_pool_free(p);
+	ck_assert_int_eq(feat_threadpool_new(&p, FEAT_POOL_MAX), 0);
+	feat_threadpool_free(p);
 }
 END_TEST
 

@@ -247,7 +247,7 @@ static void wino_gemm_piece(void *arg, long i0, long i1, int worker)
 /* Block by block: transform the input of T tiles, 36 GEMMs, transform the
  * output, each through a->k's table.  V and M live in work: V [36][cin][T],
  * M [36][cout][T]. */
-int feat_wino_run(const struct feat_wino_args *a, struct feat_pool *pool, int threads)
+int feat_wino_run(const struct feat_wino_args *a, struct feat_threadpool *pool, int threads)
 {
 	int tiles = ((a->hout + 3) / 4) * ((a->wout + 3) / 4), T = a->block;
 	struct wino_block B = {
@@ -263,11 +263,11 @@ int feat_wino_run(const struct feat_wino_args *a, struct feat_pool *pool, int th
 
 		B.nt = tiles - B.t0 < T ? tiles - B.t0 : T;
 		groups = (B.nt + 15) / 16;
-		feat_pool_for(pool, groups, (groups + 2 * th - 1) / (2 * th), wino_in_piece, &B);
-		feat_pool_for(pool, FEAT_WINO_XI, th > 1 ? 3 : FEAT_WINO_XI, wino_gemm_piece, &B);
+		feat_threadpool_for(pool, groups, (groups + 2 * th - 1) / (2 * th), wino_in_piece, &B);
+		feat_threadpool_for(pool, FEAT_WINO_XI, th > 1 ? 3 : FEAT_WINO_XI, wino_gemm_piece, &B);
 		if (atomic_load(&B.err))
 			return atomic_load(&B.err);
-		feat_pool_for(pool, groups, (groups + 2 * th - 1) / (2 * th), wino_out_piece, &B);
+		feat_threadpool_for(pool, groups, (groups + 2 * th - 1) / (2 * th), wino_out_piece, &B);
 	}
 	return 0;
 }
