@@ -337,8 +337,19 @@ int feat_codes_fit_finish(feat_codes_fitter *f, unsigned char **out, size_t *out
 	f->info.loss = fit.loss[f->o.iters];
 	f->info.variance = fit.variance;
 	memcpy(f->info.seconds, fit.seconds, sizeof fit.seconds);
-	for (int j = 0; j < k; j++)
-		f->info.flat += !(fit.eig[j] > 1e-9 * fit.eig[0]);
+	/* a direction is flat when its variance is nothing beside the
+	 * largest one's, or beside the features' own size (mean square plus
+	 * variance): features that do not vary at all still differ by float
+	 * rounding, about 1e-15 of their square, in every direction */
+	{
+		double energy = fit.trace;
+
+		for (size_t i = 0; i < d; i++)
+			energy += fit.mean[i] * fit.mean[i];
+		for (int j = 0; j < k; j++)
+			f->info.flat += !(fit.eig[j] > 1e-9 * fit.eig[0] &&
+					  fit.eig[j] > 1e-12 * energy);
+	}
 	/* the code layer: weights (P R)^T, bias -(P R)^T mean */
 	for (int j = 0; j < k; j++) {
 		double s = 0;

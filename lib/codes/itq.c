@@ -66,25 +66,37 @@ static double dot(const double *x, const double *y, int n)
 /*
  * The reflector of column x (m values, stride apart) into u (m values):
  * H = I - beta u u^T maps x to alpha e_1.  Returns beta (0: x is already
- * alpha e_1, nothing to do; u then holds x) and alpha in *ek.
+ * alpha e_1, nothing to do) and alpha in *ek.  u is x divided by its
+ * largest magnitude, so that neither its squares nor beta leave double's
+ * range when x is tiny (a covariance of features that do not vary holds
+ * only rounding, and the reduction makes it smaller still): H depends on
+ * u's direction only, beta being 2 / u^T u.
  */
 static double house(const double *x, size_t stride, int m, double *u, double *ek)
 {
-	double ss = 0, x0, norm, alpha;
+	double ss = 0, x0, norm, alpha, big = 0;
 
 	for (int i = 0; i < m; i++) {
 		u[i] = x[(size_t)i * stride];
+		big = fmax(big, fabs(u[i]));
+	}
+	if (big == 0 || !isfinite(big)) {
+		*ek = u[0];
+		return 0;
+	}
+	for (int i = 0; i < m; i++) {
+		u[i] /= big;
 		ss += u[i] * u[i];
 	}
 	x0 = u[0];
-	if (ss - x0 * x0 <= 0 || ss == 0) {
-		*ek = x0;
+	if (ss - x0 * x0 <= 0) {
+		*ek = x0 * big;
 		return 0;
 	}
 	norm = sqrt(ss);
 	alpha = x0 > 0 ? -norm : norm;
 	u[0] = x0 - alpha;
-	*ek = alpha;
+	*ek = alpha * big;
 	return 1 / (ss - alpha * x0);   /* 2 / u^T u */
 }
 
@@ -288,7 +300,8 @@ int feat_eigh_top(double *a, int n, int k, double *w, double *v)
 {
 	double *d, *e, *e2, *beta, *work, *z, *u0, *u1, *u2, *ml, *lam;
 	unsigned char *sw;
-	double tnorm = 0, gl, gu, pivmin, eps = 2.220446049250313e-16, maxe2 = 1;
+	double tnorm = 0, gl, gu, pivmin, eps = 2.220446049250313e-16, maxe2 = 1, amax = 0;
+	int scale = 0;
 	uint64_t seed = 0x5eed;
 
 	if (!a || !w || !v || n < 1 || k < 1 || k > n)
@@ -302,6 +315,23 @@ int feat_eigh_top(double *a, int n, int k, double *w, double *v)
 	}
 	e = d + n, e2 = e + n, beta = e2 + n, work = beta + n, u0 = work + n, u1 = u0 + n,
 	u2 = u1 + n, ml = u2 + n, lam = ml + n, z = lam + k;
+	/* scaled by a power of two to largest magnitude about 1 (exact, and
+	 * undone on w at the end), so that the bounds, tolerances and
+	 * pivots below need not care how small or large a is */
+	for (int i = 0; i < n; i++)
+		for (int j = 0; j <= i; j++)
+			amax = fmax(amax, fabs(a[(size_t)i * n + j]));
+	if (!isfinite(amax)) {
+		free(d);
+		free(sw);
+		return FEAT_E_INVAL;
+	}
+	if (amax > 0) {
+		scale = -ilogb(amax);
+		for (int i = 0; i < n; i++)
+			for (int j = 0; j <= i; j++)
+				a[(size_t)i * n + j] = ldexp(a[(size_t)i * n + j], scale);
+	}
 	tridiag(a, n, d, e, beta, work, u0, u1);
 	/* Gershgorin bounds of T */
 	gl = d[0], gu = d[0];
@@ -396,6 +426,8 @@ int feat_eigh_top(double *a, int n, int k, double *w, double *v)
 				v[(size_t)i * k + j] = x[big] < 0 ? -x[i] : x[i];
 		}
 	}
+	for (int j = 0; j < k; j++)
+		w[j] = ldexp(w[j], -scale);
 	free(d);
 	free(sw);
 	return 0;
@@ -609,6 +641,7 @@ int feat_itq_fit(float *x, size_t n, int d, int k, int iters, uint64_t seed,
 	for (int j = 0; j < k; j++)
 		out->variance += out->eig[j];
 	out->variance = trace > 0 ? out->variance / trace : 0;
+	out->trace = trace;
 	out->seconds[1] = now() - t0;
 	t0 = now();
 	for (size_t i = 0; i < (size_t)d * k; i++)

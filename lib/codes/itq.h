@@ -68,6 +68,7 @@ struct feat_itq_fit {
 	double *proj;      /* [d * k] */
 	double *loss;      /* [iters + 1], or NULL */
 	double variance;   /* sum of eig / trace of the covariance */
+	double trace;      /* of the covariance: the features' total variance */
 	double seconds[3]; /* covariance, eigenvectors, ITQ */
 };
 int feat_itq_fit(float *x, size_t n, int d, int k, int iters, uint64_t seed,

@@ -383,6 +383,45 @@ END_TEST
 
 /* D = 512 with a decaying spectrum, top 64: the pairs hold (a size where
  * the vectors of the small eigenvalues are in one cluster). */
+/*
+ * The covariance of features that do not vary, but for rounding (the same
+ * photo ten times, through a GEMM that rounds differently from row to
+ * row): most rows zero, entries about 1e-15, nearly rank one.  Reflectors
+ * of such columns once left double's range (NaN vectors); the same at
+ * 1e-150, whose squares are subnormal.
+ */
+static void tiny_case(double mag)
+{
+	enum { N = 96, K = 4, R = 10 };
+	static double x[R * N], a[N * N], a0[N * N], w[K], v[N * K];
+
+	memset(x, 0, sizeof x);
+	for (int j = 0; j < N; j += 1 + (j % 5))
+		for (int r = 0; r < R; r++)
+			x[r * N + j] = mag * (0.01 * urand() + (r == 0 ? urand() : 0));
+	for (int i = 0; i < N; i++)
+		for (int j = 0; j <= i; j++) {
+			double s = 0;
+
+			for (int r = 0; r < R; r++)
+				s += x[r * N + i] * x[r * N + j];
+			a[i * N + j] = a[j * N + i] = s;
+		}
+	memcpy(a0, a, sizeof a);
+	ck_assert_int_eq(feat_eigh_top(a, N, K, w, v), 0);
+	for (int j = 0; j < K; j++)
+		ck_assert_msg(isfinite(w[j]) && w[j] >= -1e-12 * w[0], "eigenvalue %d: %g", j, w[j]);
+	check_pairs(a0, N, K, w, v, w[0], 1e-9);
+}
+
+START_TEST(test_eigh_tiny)
+{
+	tiny_case(3e-8);
+	tiny_case(1e-75);
+	tiny_case(1e75);
+}
+END_TEST
+
 START_TEST(test_eigh_large)
 {
 	enum { N = 256, K = 64 };
@@ -411,6 +450,7 @@ Suite *unit_suite(void)
 	tcase_add_test(tc, test_eigh_known);
 	tcase_add_test(tc, test_eigh_vs_jacobi);
 	tcase_add_test(tc, test_eigh_large);
+	tcase_add_test(tc, test_eigh_tiny);
 	tcase_add_test(tc, test_polar);
 	tcase_add_test(tc, test_random_rotation);
 	tcase_add_test(tc, test_itq);
