@@ -15,7 +15,7 @@
 #include "common/cli.h"
 #include "common/groups.h"
 
-#define DEFAULT_MIN 26
+#define DEFAULT_MIN 21
 
 static const char usage[] =
 	"Usage: featmatch [OPTION]... [FILE]...\n"
@@ -24,11 +24,11 @@ static const char usage[] =
 	"groups of photos joined by such pairs.  FILE is a featstream written by\n"
 	"imgkeys; with no FILE, or when FILE is -, read standard input.\n"
 	"\n"
-	"  -n, --min-matches N  pairs with N or more keypoints matched (default 26:\n"
+	"  -n, --min-matches N  pairs with N or more keypoints matched (default 21:\n"
 	"                       the best F1 on re-uploads, see featmatch(1))\n"
 	"  -k, --candidates K   photos verified for each photo (default 60)\n"
 	"      --tolerance F    a keypoint agrees with the transform within F\n"
-	"                       times its size (default 0.2)\n"
+	"                       times its size (default 0.05)\n"
 	"  -c, --cluster MODE   components (default) or leader, as featdedup\n"
 	"  -a, --all            also list photos without a duplicate\n"
 	"  -p, --pairs          write the pairs (key, key, matches) instead\n"

@@ -9,9 +9,9 @@
  * each 1/1.3 of the one before; corners by a 9-of-16 segment test on a
  * circle of radius 3 (threshold 20, or 7 where a level has too few), kept
  * where their Harris response (7x7 window, k = 0.04) is positive and a
- * local maximum; each level's share of `max` (by area) taken over a grid
- * of 32x32-pixel cells by rank (every cell's strongest before any cell's
- * second), strongest first; orientation by the intensity centroid of a
+ * local maximum; each level's share of `max` (0.85 times the level
+ * before's) taken over a grid of 32x32-pixel cells by rank (every cell's
+ * strongest before any cell's second), strongest first; orientation by the intensity centroid of a
  * disc of radius 15 level pixels; a 256-bit descriptor of binary tests
  * between the 5x5-box sums around pairs of points, the pairs drawn once
  * from an isotropic Gaussian (sigma 31/5, within radius 15) by featkit's

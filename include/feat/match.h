@@ -39,7 +39,7 @@ struct feat_match_opt {
 	unsigned candidates;     /* photos verified per photo (0: 60) */
 	unsigned min_inliers;    /* a pair's score to be reported (0: 1) */
 	float tol;               /* inlier tolerance, a fraction of the keypoint's
-				    size (0: 0.2) */
+				    size (0: 0.05) */
 	unsigned max_dist;       /* descriptor distance of a keypoint pair (0: 64) */
 	float ratio;             /* nearest < ratio x second nearest (0: 0.85) */
 	int threads;             /* verification threads (0 or 1: the caller) */

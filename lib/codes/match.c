@@ -123,7 +123,7 @@ static void opt_defaults(const struct feat_match_opt *in, struct feat_match_opt 
 	if (!o->min_inliers)
 		o->min_inliers = 1;
 	if (!(o->tol > 0))
-		o->tol = 0.2f;
+		o->tol = 0.05f;
 	if (!o->max_dist)
 		o->max_dist = 64;
 	if (!(o->ratio > 0))

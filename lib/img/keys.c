@@ -28,6 +28,10 @@
 #define FAST_HI 20       /* segment test threshold, then the lower one when */
 #define FAST_LO 7        /* a level has too few corners */
 #define STEP 1.3         /* pyramid scale step */
+#define LEVEL_SHARE 0.85 /* each level's share of the keypoints, that of the
+			    level before times this (its area's ratio,
+			    1 / 1.69, left too few to the coarse levels a
+			    photo shown small on a banner meets) */
 #define MAX_DIM 65535
 #define SEED 0x6665617466656174ull  /* the test pattern's seed */
 
@@ -393,7 +397,7 @@ struct run {
  */
 static int detect_pass(struct run *s, const uint8_t *img, int w0, int h0, int max, int flag)
 {
-	const double f = 1 / (STEP * STEP);
+	const double f = LEVEL_SHARE;
 	double total = (1 - pow(f, s->nlev)) / (1 - f);
 	int carry = 0, done = 0, e;
 
