@@ -62,12 +62,12 @@ test_expect_success 'every re-post pairs with the original; no other photo pairs
 		test_line_count = 1 hit || { echo "missing: $r"; return 1; }
 	done &&
 	! grep other- pairs &&
-	awk "\$3 < 26 { exit 1 }" pairs
+	awk "\$3 < 21 { exit 1 }" pairs
 '
 
 test_expect_success 'below the bound: other scenes stay under it, a 4-degree turn keeps 60 or more' '
 	featmatch -q -p -n 2 keys.fs >low &&
-	awk "/other-/ && \$3 >= 26 { exit 1 }" low &&
+	awk "/other-/ && \$3 >= 21 { exit 1 }" low &&
 	awk "\$1 == \"p/orig.jpg\" && \$2 == \"p/rotated.jpg\" && \$3 < 60 { exit 1 }" low
 '
 
@@ -92,6 +92,15 @@ test_expect_success 'the same pairs with one thread and in jsonl; -o writes the 
 	grep -q "^{\"key1\":\"p/[a-z-]*\.[a-z]*\",\"key2\":\"p/[a-z-]*\.[a-z]*\",\"matches\":[0-9]*}$" pairs.jsonl &&
 	featmatch -q -o out.tsv keys.fs &&
 	test_cmp groups out.tsv
+'
+
+test_expect_success 'a looser --tolerance agrees with as many keypoints or more' '
+	featmatch -q -p -n 2 --tolerance 0.2 keys.fs >loose &&
+	awk "{ print \$1 \"|\" \$2, \$3 }" low | sort >a &&
+	awk "{ print \$1 \"|\" \$2, \$3 }" loose | sort >b &&
+	join a b >both &&
+	test_line_count = $(wc -l <low) both &&
+	awk "\$3 < \$2 { exit 1 } \$3 > \$2 { more++ } END { exit !more }" both
 '
 
 test_expect_success 'a higher bound keeps a subset' '
