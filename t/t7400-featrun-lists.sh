@@ -99,8 +99,15 @@ test_expect_success '--timeout: a hung shard is killed, reported as failed' '
 '
 
 test_expect_success 'a run holds its work directory; interrupted, it says --resume continues (exit 130); --resume finishes' '
-	cat >slow.sh <<-\EOT &&
-	while read -r p; do sleep 0.5; printf "%s\n" "$p"; done | sh -c "$P"
+	# the first shard runs; every later one waits for the file go, so
+	# that the run is still going when it is killed, however slow the
+	# machine
+	cat >slow.sh <<-EOT &&
+	if [ -e "$PWD/started" ]; then
+		while [ ! -e "$PWD/go" ]; do sleep 0.1; done
+	fi
+	touch "$PWD/started"
+	sh -c "\$P"
 	EOT
 	setsid featrun -j 1 -l 1 -p "sh $PWD/slow.sh" -o i.tsv list0 2>ierr &
 	pid=$! &&
@@ -116,6 +123,7 @@ test_expect_success 'a run holds its work directory; interrupted, it says --resu
 	echo 130 >expect && test_cmp expect rc &&
 	grep -q "interrupted;.*--resume to continue" ierr &&
 	test ! -e i.tsv &&
+	touch go &&
 	featrun -q --resume -o i.tsv list0 &&
 	test_line_count = $(wc -l <list0) i.tsv
 '
