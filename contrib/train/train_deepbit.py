@@ -30,10 +30,12 @@ losses plus a bit-decorrelation term, starting from the ITQ solution.
 CFG below holds these choices (the README has what they measured).
 
     /usr/bin/python3 contrib/train/train_deepbit.py OUTDIR [--bits 64,32]
-        [--minutes M] [--images DIR] [--deepbit STEPS] [--seed N]
+        [--minutes M | --steps N] [--images DIR] [--deepbit STEPS] [--seed N]
         [--backbone deepbitK.pt]
 
---minutes is the pretraining's time (default 30; on one core).
+--minutes is the pretraining's time (default 30; on one core); --steps
+N pretrains N steps instead, whatever the machine's load (the cosine
+schedule runs over the steps), so that a run can be repeated.
 --images DIR trains on a folder of unlabeled photos instead (the central
 80% of each photo as the item, random crops of others as clutter).
 --backbone deepbitK.pt keeps the network of an earlier run and fits only
@@ -376,6 +378,7 @@ def main():
     ap.add_argument("out")
     ap.add_argument("--bits", default="64,32")
     ap.add_argument("--minutes", type=float, default=30)
+    ap.add_argument("--steps", type=int, default=0, help="pretrain this many steps (not --minutes)")
     ap.add_argument("--images")
     ap.add_argument("--deepbit", type=int, default=0)
     ap.add_argument("--seed", type=int, default=1)
@@ -397,7 +400,7 @@ def main():
         net.eval()
         print("train_deepbit: network from %s, no pretraining" % a.backbone, flush=True)
     else:
-        net, step = pretrain(items, bank, rng, a.minutes * 60)
+        net, step = pretrain(items, bank, rng, a.minutes * 60, a.steps)
     X = fit_features(net, items, bank, rng)
     for bits in [int(b) for b in a.bits.split(",")]:
         coder = code_layer(net, X, bits, a.seed)
@@ -410,10 +413,10 @@ def main():
     print("train_deepbit: %d steps, %.0f s" % (step, time.time() - t0))
 
 
-def pretrain(items, bank, rng, budget):
+def pretrain(items, bank, rng, budget, steps=0):
     """SimCLR: NT-Xent on two augmented views of each item, for budget
-    seconds, cosine learning rate.  Returns the network (batch norms
-    folded) and the number of steps."""
+    seconds (or steps steps), cosine learning rate.  Returns the network
+    (batch norms folded) and the number of steps."""
     net = Net(bn=CFG["bn"])
     h = head(CFG["head"])
     items_t = torch.from_numpy(items.astype(np.float32))
@@ -422,8 +425,8 @@ def pretrain(items, bank, rng, budget):
     t0 = time.time()
     step = 0
     net.train()
-    while time.time() - t0 < budget:
-        frac = (time.time() - t0) / budget
+    while (step < steps) if steps else (time.time() - t0 < budget):
+        frac = step / steps if steps else (time.time() - t0) / budget
         for g in opt.param_groups:
             g["lr"] = CFG["lr"] * 0.5 * (1 + math.cos(math.pi * frac))
         idx = rng.integers(0, len(items), CFG["batch"])
