@@ -183,9 +183,10 @@ START_TEST(shift)
 	}
 	/* the keypoints kept in a cell depend on the cell's other corners,
 	 * and the grid does not move with the image: most, not all (44 of
-	 * 68 on this image when written) */
+	 * 68 on this image when written; 32 of them since level 0 gets 0.85
+	 * of the keypoints to the next level's 1, not 1.69) */
 	printf("# shift: %d of %d level-0 keypoints found shifted, all identical\n", found, cand);
-	ck_assert_int_ge(cand, 40);
+	ck_assert_int_ge(cand, 25);
 	ck_assert_msg(found * 2 >= cand, "%d of %d level-0 keypoints found shifted", found, cand);
 	feat_keys_free(ka);
 	feat_keys_free(kb);
@@ -390,8 +391,11 @@ START_TEST(max_count)
 
 		ck_assert_int_le(count_flag(k, 0), maxes[i]);
 		ck_assert_int_le(count_flag(k, 1), maxes[i]);
-		if (maxes[i] <= 300)   /* this texture has corners enough */
+		if (maxes[i] <= 50)   /* this texture has corners enough */
 			ck_assert_int_eq(count_flag(k, 0), maxes[i]);
+		else if (maxes[i] == 300)   /* the coarsest levels, given 0.85 of
+					       the level before, may run short */
+			ck_assert_int_ge(count_flag(k, 0), 285);
 		feat_keys_free(k);
 	}
 	free(p);
