@@ -54,37 +54,43 @@ static int params(struct feat_layer *l, int *on, double *sx, int *zp, char *why,
 	return 0;
 }
 
-/* A bf16 convolution: the input rounded into pairs of channels (cp even),
- * K = kh kw cp bf16 a column, the B panels packed by qpack_b as 4-byte
- * words (kern/bf16.h: a geometry of 2 cp byte channels). */
-static int bsetup(struct feat_net *n, const struct feat_qconv_shape *s, struct feat_qconv **out,
-	size_t *scratch)
+/*
+ * The geometry of a quantised convolution, int8 or bf16 alike: the input
+ * is copied, padded, into cp channels of esize bytes a pixel (int8: cin
+ * rounded up to 4 u8; bf16: to 2 bf16, so that every 4-byte word holds
+ * whole elements), K = kh kw cp elements a column, and the B panels of
+ * nr columns are packed by qpack_b as 4-byte words (kern/int8.h,
+ * kern/bf16.h).  0 with *out NULL when K is over kmax (the layer stays
+ * fp32).
+ */
+static int qshape(struct feat_net *n, const struct feat_qconv_shape *s, long cp, int esize,
+	int nr, long kmax, struct feat_qconv **out, size_t *scratch)
 {
 	struct feat_qconv *q;
-	long cp = (s->cin + 1L) / 2 * 2, K = cp * s->kh * s->kw;
+	long K = cp * s->kh * s->kw;
 
-	if (K > INT32_MAX / FEAT_B_NR / 2)
+	if (K > kmax)
 		return 0;
 	if (!(q = feat_net_alloc(n, sizeof *q)))
 		return FEAT_E_NOMEM;
 	memset(q, 0, sizeof *q);
-	q->bf16 = 1;
 	q->cin = s->cin;
 	q->cout = q->M = s->cout;
 	q->K = (int)K;
 	q->pt = s->pt, q->pl = s->pl, q->pb = s->pb, q->pr = s->pr;
 	q->hin = s->hin, q->win = s->win;
 	q->g = (struct feat_qconv_geom){
-		.cp = (int)(2 * cp), .hp = s->hin + s->pt + s->pb, .wp = s->win + s->pl + s->pr,
+		.cp = (int)(esize * cp), .hp = s->hin + s->pt + s->pb, .wp = s->win + s->pl + s->pr,
 		.kh = s->kh, .kw = s->kw, .sh = s->sh, .sw = s->sw, .dh = s->dh, .dw = s->dw,
 		.hout = s->hout, .wout = s->wout,
 	};
-	q->xq_bytes = (size_t)q->g.hp * q->g.wp * (size_t)cp * 2;
+	q->xq_bytes = (size_t)q->g.hp * q->g.wp * (size_t)cp * esize;
 	q->xq_bytes = (q->xq_bytes + 63) / 64 * 64;
-	/* B panels packed at a time: about 512 KB of them, 1 to 8 */
-	q->nb = (int)(((size_t)1 << 19) / ((size_t)K * FEAT_B_NR * 2));
+	/* B panels packed at a time: about 512 KB of them (in L2 with a
+	 * 12-row block of A), 1 to 8 */
+	q->nb = (int)(((size_t)1 << 19) / ((size_t)K * nr * esize));
 	q->nb = q->nb < 1 ? 1 : q->nb > 8 ? 8 : q->nb;
-	q->panel_bytes = (size_t)K * FEAT_B_NR * 2 * q->nb;
+	q->panel_bytes = (size_t)K * nr * esize * q->nb;
 	*scratch = (q->xq_bytes + q->panel_bytes) / sizeof(float) + 16;
 	*out = q;
 	return 0;
@@ -94,7 +100,6 @@ int feat_qconv_setup(struct feat_net *n, struct feat_layer *l, const struct feat
 	struct feat_qconv **out, size_t *scratch, char *why, size_t whylen)
 {
 	const struct feat_kern *k = feat_kern_active();
-	struct feat_qconv *q;
 	double sx;
 	int zp, on, e;
 
@@ -105,41 +110,19 @@ int feat_qconv_setup(struct feat_net *n, struct feat_layer *l, const struct feat
 	if (s->group != 1)
 		return FAIL("layer '%s': 'quant' on a grouped convolution (group %d): only group 1 runs %s",
 			    l->name, s->group, on == FEAT_QUANT_BF16 ? "bf16" : "int8");
-	if (on == FEAT_QUANT_BF16)
-		return k->bgemm ? bsetup(n, s, out, scratch) : 0;
-	if (!k->qgemm)
+	if (on == FEAT_QUANT_BF16) {
+		if (!k->bgemm || (e = qshape(n, s, (s->cin + 1L) / 2 * 2, 2, FEAT_B_NR,
+					     INT32_MAX / FEAT_B_NR / 2, out, scratch)) || !*out)
+			return e;
+		(*out)->bf16 = 1;
 		return 0;
-	{
-		long cp = (s->cin + 3L) / 4 * 4, K = cp * s->kh * s->kw;
-
-		/* beyond the exact s32 sum, or the panel in the workspace: fp32 */
-		if (K > FEAT_Q_KMAX)
-			return 0;
-		if (!(q = feat_net_alloc(n, sizeof *q)))
-			return FEAT_E_NOMEM;
-		memset(q, 0, sizeof *q);
-		q->sx = (float)sx;
-		q->zp = (int)zp;
-		q->cin = s->cin;
-		q->cout = q->M = s->cout;
-		q->K = (int)K;
-		q->pt = s->pt, q->pl = s->pl, q->pb = s->pb, q->pr = s->pr;
-		q->hin = s->hin, q->win = s->win;
-		q->g = (struct feat_qconv_geom){
-			.cp = (int)cp, .hp = s->hin + s->pt + s->pb, .wp = s->win + s->pl + s->pr,
-			.kh = s->kh, .kw = s->kw, .sh = s->sh, .sw = s->sw, .dh = s->dh, .dw = s->dw,
-			.hout = s->hout, .wout = s->wout,
-		};
-		q->xq_bytes = (size_t)q->g.hp * q->g.wp * (size_t)cp;
-		q->xq_bytes = (q->xq_bytes + 63) / 64 * 64;
-		/* B panels packed at a time: about 512 KB of them (in L2 with a
-		 * 12-row block of A), 1 to 8 */
-		q->nb = (int)(((size_t)1 << 19) / ((size_t)K * FEAT_Q_NR));
-		q->nb = q->nb < 1 ? 1 : q->nb > 8 ? 8 : q->nb;
-		q->panel_bytes = (size_t)K * FEAT_Q_NR * q->nb;
-		*scratch = (q->xq_bytes + q->panel_bytes) / sizeof(float) + 16;
 	}
-	*out = q;
+	/* beyond the exact s32 sum, or the panel in the workspace: fp32 */
+	if (!k->qgemm || (e = qshape(n, s, (s->cin + 3L) / 4 * 4, 1, FEAT_Q_NR, FEAT_Q_KMAX, out,
+				     scratch)) || !*out)
+		return e;
+	(*out)->sx = (float)sx;
+	(*out)->zp = zp;
 	return 0;
 }
 

@@ -79,8 +79,6 @@ struct feat_qgemm_args;
 void feat_qgemm_avx512(const struct feat_qgemm_args *a);
 struct feat_qgemv_args;
 void feat_qgemv_avx512(const struct feat_qgemv_args *a);
-/* this core's vpdpbusd rate in Gop/s, measured (about 0.1 s) */
-double feat_kern_qpeak_avx512(void);
 /* (plain AVX-512: every avx512 table has it) */
 void feat_quant_c4_avx512(const float *x, int c, int h, int w, float inv_sx, int zp,
 	uint8_t *xq, int cp, int pt, int pl, int pb, int pr);
@@ -92,12 +90,13 @@ struct feat_bgemv_args;
 void feat_bgemv_avx512(const struct feat_bgemv_args *a);
 void feat_bf16_c2_avx512(const float *x, int c, int h, int w, uint16_t *xb, int cp, int pt,
 	int pl, int pb, int pr);
-/* this core's vdpbf16ps rate in GFLOP/s, measured (about 0.1 s) */
-double feat_kern_bpeak_avx512(void);
 
-/* peak.c: this core's fp32 zmm FMA rate in GFLOP/s, measured (about
- * 0.1 s). */
+/* peak.c: this core's rates, measured (about 0.1 s each): fp32 zmm FMAs
+ * in GFLOP/s; vpdpbusd in Gop/s (only when feat_kern_cpu_vnni());
+ * vdpbf16ps in GFLOP/s (only when feat_kern_cpu_bf16()) */
 double feat_kern_peak_avx512(void);
+double feat_kern_qpeak_avx512(void);
+double feat_kern_bpeak_avx512(void);
 
 /* e^x for x <= 0, 16 lanes: Cody-Waite reduction to r in [-ln2/2, ln2/2],
  * Cephes's degree-6 polynomial, 2^n by VSCALEFPS; x under -87 gives

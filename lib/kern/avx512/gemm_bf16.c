@@ -14,7 +14,6 @@
 #include "kern/bf16.h"
 
 #include <string.h>
-#include <time.h>
 
 #define BF16 __attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16")))
 
@@ -156,51 +155,4 @@ BF16 void feat_bgemv_avx512(const struct feat_bgemv_args *a)
 					      (__m512bh)_mm512_loadu_si512(w + k));
 		a->y[m] = brow(a, m, s0);
 	}
-}
-
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-/* This core's bf16 rate with vdpbf16ps, measured as the int8 one (16
- * independent chains, best of 20 short runs), in GFLOP/s: 64 operations
- * (32 multiply-adds) an instruction. */
-BF16 double feat_kern_bpeak_avx512(void)
-{
-	__m512bh x = (__m512bh)_mm512_set1_epi32(0x3f803f80), y = (__m512bh)_mm512_set1_epi32(0x3f803f80);
-	double best = 1e30;
-	const long n = 500000;
-	float sink = 0;
-#define C16(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11) X(12) X(13) \
-	X(14) X(15)
-#define DECL(i) __m512 a##i = _mm512_set1_ps((float)i);
-	C16(DECL)
-#undef DECL
-
-	for (int r = 0; r < 20; r++) {
-		double t = now();
-
-		for (long k = 0; k < n; k++) {
-#define STEP(i) a##i = _mm512_dpbf16_ps(a##i, x, y);
-			C16(STEP)
-#undef STEP
-			/* keep the chains in registers, not folded or spilled */
-			__asm__ volatile("" : "+v"(a0), "+v"(a1), "+v"(a2), "+v"(a3), "+v"(a4),
-					 "+v"(a5), "+v"(a6), "+v"(a7));
-			__asm__ volatile("" : "+v"(a8), "+v"(a9), "+v"(a10), "+v"(a11), "+v"(a12),
-					 "+v"(a13), "+v"(a14), "+v"(a15));
-		}
-		t = now() - t;
-		if (t < best)
-			best = t;
-	}
-#define SUM(i) sink += _mm512_reduce_add_ps(a##i);
-	C16(SUM)
-#undef SUM
-#undef C16
-	return n * 16 * 64.0 / best * 1e-9 + (sink == 1 ? 1e-12 : 0);
 }

@@ -12,7 +12,6 @@
 #include "kern/int8.h"
 
 #include <string.h>
-#include <time.h>
 
 #define VNNI __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni")))
 
@@ -168,51 +167,4 @@ VNNI void feat_qgemv_avx512(const struct feat_qgemv_args *a)
 						 _mm512_loadu_si512(w + k));
 		a->y[m] = qrow(a, m, _mm512_reduce_add_epi32(s0));
 	}
-}
-
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-/* This core's int8 rate with vpdpbusd, measured as peak.c measures the
- * fp32 one (16 independent chains, best of 20 short runs), in Gop/s: 128
- * operations (64 multiply-adds) an instruction. */
-VNNI double feat_kern_qpeak_avx512(void)
-{
-	__m512i x = _mm512_set1_epi32(0x01010101), y = _mm512_set1_epi32(0x01ff01ff);
-	double best = 1e30;
-	const long n = 500000;
-	int sink = 0;
-#define C16(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11) X(12) X(13) \
-	X(14) X(15)
-#define DECL(i) __m512i a##i = _mm512_set1_epi32(i);
-	C16(DECL)
-#undef DECL
-
-	for (int r = 0; r < 20; r++) {
-		double t = now();
-
-		for (long k = 0; k < n; k++) {
-#define STEP(i) a##i = _mm512_dpbusd_epi32(a##i, x, y);
-			C16(STEP)
-#undef STEP
-			/* keep the chains in registers, not folded or spilled */
-			__asm__ volatile("" : "+v"(a0), "+v"(a1), "+v"(a2), "+v"(a3), "+v"(a4),
-					 "+v"(a5), "+v"(a6), "+v"(a7));
-			__asm__ volatile("" : "+v"(a8), "+v"(a9), "+v"(a10), "+v"(a11), "+v"(a12),
-					 "+v"(a13), "+v"(a14), "+v"(a15));
-		}
-		t = now() - t;
-		if (t < best)
-			best = t;
-	}
-#define SUM(i) sink += _mm512_reduce_add_epi32(a##i);
-	C16(SUM)
-#undef SUM
-#undef C16
-	return n * 16 * 128.0 / best * 1e-9 + (sink == 1 ? 1e-12 : 0);
 }
