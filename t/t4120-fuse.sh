@@ -4,7 +4,8 @@
 # Mul) and hard swish (HardSigmoid and Mul) into convolutions, the SE
 # blocks' sigmoid and hard sigmoid, GELU and a constant bias Add into
 # Linears, a ReLU after a residual Add, and a residual Add into the GEMM of
-# the convolution before it (stored over the other input; not on the
+# the convolution before it (stored over the other input, also when both
+# inputs are convolutions' outputs; not on the
 # direct route of FEAT_KERNEL=ref).  On the small torchvision families
 # of t4110 (contrib/onnx/zoofixtures.py): each fusion happens, and the fused
 # network's output matches the unfused one's (FEAT_FUSE=0) within 1e-5 of
@@ -48,6 +49,19 @@ test_expect_success 'each pattern is fused' '
 		! grep "^[0-9]* *add " info | grep -q folded
 	else
 		test $(grep "^[0-9]* *add " info | grep -c folded) = 2
+	fi
+'
+
+# a residual Add of two convolutions (RegNet's blocks with a projection,
+# as ResNet's with a downsample): the later one, the projection, stores
+# the sum, whichever input of the Add it is
+test_expect_success 'a projection shortcut takes the residual Add' '
+	featmodel info regnet.fm >info &&
+	test $(grep -c "^[0-9]* *add " info) = 3 &&
+	if test "${FEAT_KERNEL:-}" = ref; then
+		! grep "^[0-9]* *add " info | grep -q folded
+	else
+		test $(grep "^[0-9]* *add " info | grep -c folded) = 3
 	fi
 '
 

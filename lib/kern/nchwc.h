@@ -75,10 +75,12 @@ struct feat_convc_args {
 };
 
 /* The shapes the executor runs this way: pointwise ones, and the others
- * on small output maps (<= 400 pixels: the SSD extras and heads, where
- * im2col's GEMM has a short N) with a group's weights (64 x cin x kh x kw
- * floats) within 1 MB, so that they stay in L2 while the pixel tiles
- * pass. */
+ * on small output maps (<= 400 pixels: the SSD extras and heads,
+ * ResNet's layer4, where im2col's GEMM has a short N) with cin x kh x kw
+ * up to 4608 (512 x 3 x 3).  The AVX-512 kernel sums the input channels
+ * in K blocks of about 512 KB of a group's weights (64 x cin x kh x kw
+ * floats), so that they stay in L2 while the pixel tiles pass, the
+ * partial sums waiting in y. */
 static inline int feat_pw_fits(int cin, int kh, int kw, int sh, int sw, int pt, int pl,
 	int pb, int pr, int group)
 {
@@ -88,7 +90,7 @@ static inline int feat_pw_fits(int cin, int kh, int kw, int sh, int sw, int pt, 
 static inline int feat_convc_fits(int cin, int group, int kh, int kw, int hout, int wout)
 {
 	return group == 1 && cin % 16 == 0 && (long)hout * wout <= 400 &&
-	       (long)cin * kh * kw <= 4096;
+	       (long)cin * kh * kw <= 4608;
 }
 static inline int feat_convc_blocks(int cout)
 {

@@ -1161,22 +1161,28 @@ static void pool_planes(void *arg, long bc0, long bc1, int worker)
 		if (p->hout == 1 && p->wout == 1 && p->kh == p->hin && p->kw == p->win &&
 		    !p->pt && !p->pl && !p->pb && !p->pr) {
 			/* a global average (SE blocks, the classifier): 16 float
-			 * partial sums a block of 64 values (independent adds the
-			 * compiler can vectorise), the blocks summed in double */
+			 * partial sums a block of up to 1024 values (independent
+			 * adds the compiler can vectorise), added into 16 double
+			 * sums (independent too: one chain of dependent double
+			 * adds a block of 64 made EfficientNet-B0's 17 global
+			 * pools 0.77 ms of its 10.4) */
 			size_t m = (size_t)p->hin * p->win, i = 0;
-			double s = 0;
+			double s16[16] = { 0 }, s = 0;
 
-			for (; i + 64 <= m; i += 64) {
+			while (i + 16 <= m) {
 				float part[16] = { 0 };
+				size_t e = m - i < 1024 ? i + (m - i) / 16 * 16 : i + 1024;
 
-				for (int j = 0; j < 64; j += 16)
+				for (; i < e; i += 16)
 					for (int u = 0; u < 16; u++)
-						part[u] += x[i + j + u];
+						part[u] += x[i + u];
 				for (int u = 0; u < 16; u++)
-					s += part[u];
+					s16[u] += part[u];
 			}
 			for (; i < m; i++)
 				s += x[i];
+			for (int u = 0; u < 16; u++)
+				s += s16[u];
 			y[0] = (float)(s / (double)m);
 			apply_act(y, 1, P->l->act, P->l->act_alpha);
 			continue;

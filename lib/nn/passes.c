@@ -297,8 +297,9 @@ static void fuse_acts(struct feat_net *n)
 
 /*
  * A residual Add of a convolution's output X and a blob S computed before
- * that convolution, which nothing reads after it (ResNet's bottlenecks
- * without a downsample): the convolution's GEMM stores X + S over S
+ * that convolution, which nothing reads after it (ResNet's bottlenecks;
+ * with a downsample, X is the downsample's output and S conv3's, whichever
+ * input of the Add each is): the convolution's GEMM stores X + S over S
  * (beta 1) and takes the Add's activation.  Only convolutions that run as
  * im2col or pointwise GEMMs (ungrouped, not Winograd, not the first
  * layer's kernel, not NCHW16c: nchwc_plan leaves them), and not on the
@@ -312,51 +313,55 @@ static void fuse_residual(struct feat_net *n)
 	if ((env && !strcmp(env, "0")) || (feat_kern_active()->routes & FEAT_ROUTE_DIRECT))
 		return;
 	for (int i = 0; i < n->nlayer; i++) {
-		struct feat_layer *a = &n->layer[i], *p;
-		struct conv *c;
-		int xi, pi, rs, ok = 1;
+		struct feat_layer *a = &n->layer[i], *p = NULL;
+		struct conv *c = NULL;
+		int xi, pi = -1, rs = -1, ok = 1;
 
 		if (!is_type(a, "add") || a->nin != 2)
 			continue;
+		/* either input may be X: a bottleneck with a downsample adds
+		 * conv3's output and the downsample's, the later of the two
+		 * being the convolution that can store the sum */
 		for (xi = 0; xi < 2; xi++) {
 			struct feat_blob *x = &n->blob[a->in[xi]];
 
-			if (x->alias < 0 && x->producer >= 0 && x->consumers == 1 &&
-			    is_type(&n->layer[x->producer], "conv") && !n->layer[x->producer].act)
+			ok = 1;
+			if (!(x->alias < 0 && x->producer >= 0 && x->consumers == 1 &&
+			      is_type(&n->layer[x->producer], "conv") && !n->layer[x->producer].act))
+				continue;
+			pi = n->blob[a->in[xi]].producer;
+			p = &n->layer[pi];
+			c = p->priv;
+			if (c->group != 1 || c->wino_u || c->accum ||
+			    ((feat_kern_active()->routes & FEAT_ROUTE_CONV3) &&
+			     feat_conv3_fits(c->cin, c->kh, c->kw, c->sh, c->sw, c->dh, c->dw, c->pt,
+					     c->pl, c->group)))
+				continue;
+			rs = feat_net_root(n, a->in[1 - xi]);
+			if (rs == feat_net_root(n, a->in[xi]) || rs == feat_net_root(n, p->in[0]))
+				continue;
+			for (int j = 0; j < n->ninput; j++)
+				ok &= feat_net_root(n, n->input[j]) != rs;
+			for (int j = 0; j < n->noutput; j++)
+				ok &= feat_net_root(n, n->output[j]) != rs;
+			/* S written before the convolution, read by nothing
+			 * after it but the Add */
+			for (int j = 0; ok && j < n->nlayer; j++) {
+				const struct feat_layer *m = &n->layer[j];
+
+				if (m->removed || j == i)
+					continue;
+				for (int k = 0; k < m->nout; k++)
+					if (feat_net_root(n, m->out[k]) == rs && j >= pi)
+						ok = 0;
+				for (int k = 0; k < m->nin; k++)
+					if (feat_net_root(n, m->in[k]) == rs && j >= pi)
+						ok = 0;
+			}
+			if (ok)
 				break;
 		}
 		if (xi == 2)
-			continue;
-		pi = n->blob[a->in[xi]].producer;
-		p = &n->layer[pi];
-		c = p->priv;
-		if (c->group != 1 || c->wino_u || c->accum ||
-		    ((feat_kern_active()->routes & FEAT_ROUTE_CONV3) &&
-		     feat_conv3_fits(c->cin, c->kh, c->kw, c->sh, c->sw, c->dh, c->dw, c->pt, c->pl,
-				     c->group)))
-			continue;
-		rs = feat_net_root(n, a->in[1 - xi]);
-		if (rs == feat_net_root(n, a->in[xi]) || rs == feat_net_root(n, p->in[0]))
-			continue;
-		for (int j = 0; j < n->ninput; j++)
-			ok &= feat_net_root(n, n->input[j]) != rs;
-		for (int j = 0; j < n->noutput; j++)
-			ok &= feat_net_root(n, n->output[j]) != rs;
-		/* S written before the convolution, read by nothing after it
-		 * but the Add */
-		for (int j = 0; ok && j < n->nlayer; j++) {
-			const struct feat_layer *m = &n->layer[j];
-
-			if (m->removed || j == i)
-				continue;
-			for (int k = 0; k < m->nout; k++)
-				if (feat_net_root(n, m->out[k]) == rs && j >= pi)
-					ok = 0;
-			for (int k = 0; k < m->nin; k++)
-				if (feat_net_root(n, m->in[k]) == rs && j >= pi)
-					ok = 0;
-		}
-		if (!ok)
 			continue;
 		c->accum = 1;
 		p->act = a->act;

@@ -182,6 +182,12 @@ START_TEST(general)
 	cc_one(16, 126, 3, 3, 3, 3, 1, 1, 1, 1, 1, 1, 0, seed++, 1);
 	cc_one(32, 16, 2, 2, 3, 3, 2, 1, 1, 1, 1, 1, 1, seed++, 1);
 	cc_one(16, 16, 1, 1, 3, 3, 1, 1, 1, 1, 1, 1, 2, seed++, 1);
+	/* ResNet-50's layer4: a group's weights (512 x 3 x 3 inputs) over
+	 * the kernel's K block, so summed in parts through the output;
+	 * stride 1 and 2, every activation, whole and in pieces */
+	cc_one(512, 80, 7, 7, 3, 3, 1, 1, 1, 1, 1, 1, 1, seed++, 1);
+	cc_one(512, 64, 14, 14, 3, 3, 2, 1, 1, 1, 1, 1, 3, seed++, 0);
+	cc_one(1024, 32, 5, 5, 3, 3, 1, 1, 1, 1, 1, 1, 2, seed++, 1);
 	cc_one(16, 32, 9, 7, 1, 1, 2, 1, 0, 0, 0, 0, 3, seed++, 1);
 	/* kernel sizes, dilation, asymmetric and no padding, every activation */
 	for (int k = 1; k <= 5; k += 2)
