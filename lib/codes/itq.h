@@ -23,8 +23,9 @@
  * reduction to tridiagonal form, bisection on Sturm counts for the
  * eigenvalues, inverse iteration (re-orthogonalised within clusters) for
  * the vectors, then the reflections applied back: O(n^3) for the
- * reduction, O(n^2 k) for the rest.  1 <= k <= n.  0, FEAT_E_INVAL or
- * FEAT_E_NOMEM.
+ * reduction, O(n^2 k) for the rest.  Any scale of a works (it is
+ * scaled by a power of two first).  1 <= k <= n.  0, FEAT_E_INVAL (also
+ * for a non-finite entry in the lower triangle) or FEAT_E_NOMEM.
  */
 int feat_eigh_top(double *a, int n, int k, double *w, double *v);
 
