@@ -319,8 +319,12 @@ int feat_eigh_top(double *a, int n, int k, double *w, double *v)
 	 * undone on w at the end), so that the bounds, tolerances and
 	 * pivots below need not care how small or large a is */
 	for (int i = 0; i < n; i++)
-		for (int j = 0; j <= i; j++)
-			amax = fmax(amax, fabs(a[(size_t)i * n + j]));
+		for (int j = 0; j <= i; j++) {
+			double x = fabs(a[(size_t)i * n + j]);
+
+			/* (not fmax, which passes NaN over) */
+			amax = x > amax || x != x ? x : amax;
+		}
 	if (!isfinite(amax)) {
 		free(d);
 		free(sw);

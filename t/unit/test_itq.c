@@ -203,6 +203,11 @@ START_TEST(test_eigh_vs_jacobi)
 	check_pairs(a0, N, K, w, v, 10, 1e-10);
 	ck_assert_int_eq(feat_eigh_top(a, N, 0, w, v), FEAT_E_INVAL);
 	ck_assert_int_eq(feat_eigh_top(a, N, N + 1, w, v), FEAT_E_INVAL);
+	/* a non-finite entry in the lower triangle: refused, not NaN vectors */
+	a[5 * N + 2] = NAN;
+	ck_assert_int_eq(feat_eigh_top(a, N, K, w, v), FEAT_E_INVAL);
+	a[5 * N + 2] = INFINITY;
+	ck_assert_int_eq(feat_eigh_top(a, N, K, w, v), FEAT_E_INVAL);
 }
 END_TEST
 
