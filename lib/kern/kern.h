@@ -115,6 +115,7 @@ enum feat_kern_id {
 
 /* The argument blocks of the other families (their own headers). */
 struct feat_conv3_args;
+struct feat_convk_args;
 struct feat_conv3c_args;
 struct feat_convc_args;
 struct feat_dw3c_args;
@@ -139,7 +140,8 @@ enum feat_kern_route {
 	 * oracle (nothing else is routed then) */
 	FEAT_ROUTE_DIRECT = 1 << 0,
 	FEAT_ROUTE_WINO = 1 << 1,    /* Winograd F(4x4, 3x3) where worth it */
-	FEAT_ROUTE_CONV3 = 1 << 2,   /* the first layer's direct kernel */
+	FEAT_ROUTE_CONV3 = 1 << 2,   /* the first layer's direct kernels (conv3,
+				      * convk) */
 	FEAT_ROUTE_NCHWC = 1 << 3,   /* the channel-blocked layout */
 	FEAT_ROUTE_POOL2 = 1 << 4,   /* max pooling 2x2/2 by maxpool2x2 */
 };
@@ -177,6 +179,9 @@ struct feat_kern {
 
 	/* the first layer's direct 3x3 convolution (conv3.h) */
 	void (*conv3)(const struct feat_conv3_args *a);
+	/* the first layer's direct k x k convolution (convk.h; workspace:
+	 * feat_convk_work) */
+	void (*convk)(const struct feat_convk_args *a);
 	/* depthwise convolution (dwconv.h; workspace: feat_dwconv_work) */
 	void (*dwconv)(const struct feat_dw_args *a);
 

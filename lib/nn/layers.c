@@ -58,6 +58,7 @@
 #include "base/internal.h"
 #include "kern/act.h"
 #include "kern/conv3.h"
+#include "kern/convk.h"
 #include "kern/dwconv.h"
 #include "kern/kern.h"
 #include "kern/nchwc.h"
@@ -584,6 +585,57 @@ static void conv_forward_par(struct feat_net *n, struct feat_layer *l, int batch
 	feat_threadpool_for(n->pool, outer * P.per, 1, conv_gemm_piece, &P);
 }
 
+/* ------------------------------------------- the k x k first-layer kernel */
+
+struct convk_par {
+	struct feat_net *n;
+	const struct feat_layer *l;
+	const float *X;
+	float *Y;
+	size_t xs, ys;
+	int rows, per;       /* output rows per piece, pieces per image */
+};
+
+static void convk_piece(void *arg, long i0, long i1, int worker)
+{
+	const struct convk_par *P = arg;
+	const struct conv *c = P->l->priv;
+
+	for (long it = i0; it < i1; it++) {
+		long b = it / P->per;
+		struct feat_convk_args a = {
+			.x = P->X + (size_t)b * P->xs, .cin = c->cin, .hin = c->hin,
+			.win = c->win, .w = c->w, .wp = c->wk, .bias = c->bias, .cout = c->cout,
+			.k = c->kh, .s = c->sh, .pt = c->pt, .pl = c->pl,
+			.y = P->Y + (size_t)b * P->ys, .hout = c->hout, .wout = c->wout,
+			.act = P->l->act, .alpha = P->l->act_alpha,
+			.oy0 = (int)(it % P->per) * P->rows, .work = feat_net_scratch(P->n, worker),
+		};
+
+		a.oy1 = a.oy0 + P->rows < c->hout ? a.oy0 + P->rows : c->hout;
+		feat_kern_active()->convk(&a);
+	}
+}
+
+/* A first layer the kernel runs (convk_prepare in passes.c packed c->wk):
+ * on T threads, pieces of output rows, at least 4 per thread. */
+static void conv_convk(struct feat_net *n, struct feat_layer *l, int batch, int T)
+{
+	const struct conv *c = l->priv;
+	struct convk_par P = {
+		.n = n, .l = l, .X = feat_net_data(n, l->in[0]), .Y = feat_net_data(n, l->out[0]),
+		.xs = IN(n, l, 0)->count, .ys = OUT(n, l, 0)->count, .rows = c->hout, .per = 1,
+	};
+
+	if (T > 1) {
+		P.rows = (int)cdiv(c->hout, cdiv(4L * T, batch));
+		P.per = (int)cdiv(c->hout, P.rows);
+		feat_threadpool_for(n->pool, (long)batch * P.per, 1, convk_piece, &P);
+	} else {
+		convk_piece(&P, 0, batch, 0);
+	}
+}
+
 /* ------------------------------------------------- convolution on NCHW16c */
 
 struct nc_par {
@@ -733,6 +785,10 @@ static void conv_forward(struct feat_net *n, struct feat_layer *l, int batch)
 		conv_nchwc(n, l, batch, T);
 		return;
 	}
+	if (c->wk) {
+		conv_convk(n, l, batch, T);
+		return;
+	}
 	if (T > 1 && !(k->routes & FEAT_ROUTE_DIRECT)) {
 		conv_forward_par(n, l, batch, T);
 		return;
@@ -830,6 +886,7 @@ static void conv_release(struct feat_layer *l)
 	if (c) {
 		free(c->wnc);
 		free(c->w3);
+		free(c->wk);
 		feat_qconv_free(c->q);
 		free(c->w_own);
 		free(c->wino_u);

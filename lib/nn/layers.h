@@ -26,6 +26,9 @@ struct conv {
 				      * GEMM (group 1), at the first forward */
 	float *w3;           /* packed for the AVX-512 first-layer kernel
 			      * (kern/conv3.h), at the first forward */
+	float *wk;           /* packed for the k x k first-layer kernel
+			      * (kern/convk.h) when it runs the layer
+			      * (feat_net_fold), or NULL */
 	int accum;           /* C += the product: the output is stored over
 			      * a residual Add's other input (fuse_residual) */
 	int nc;              /* enum conv_nc: the NCHW16c kernel that fits */

@@ -13,6 +13,7 @@
 #include "kern/kern.h"
 #include "kern/act.h"
 #include "kern/conv3.h"
+#include "kern/convk.h"
 #include "kern/dwconv.h"
 #include "kern/nchwc.h"
 #include "kern/popcount.h"
@@ -37,6 +38,7 @@ int feat_sgemm_pack_b_avx512(struct feat_sgemm_apack *bp, const float *B, int ld
 void feat_sgemm_workspace_free_avx512(void);
 
 void feat_conv3_avx512(const struct feat_conv3_args *a);
+void feat_convk_avx512(const struct feat_convk_args *a);
 void feat_dwconv_avx512(const struct feat_dw_args *a);
 
 void feat_nchwc_from_avx512(const float *x, int c, size_t plane, float *y);

@@ -30,6 +30,7 @@ void feat_kern_fill_avx512(struct feat_kern *k)
 	k->sgemm_pack_b = feat_sgemm_pack_b_avx512;
 	k->workspace_free = feat_sgemm_workspace_free_avx512;
 	k->conv3 = feat_conv3_avx512;
+	k->convk = feat_convk_avx512;
 	k->dwconv = feat_dwconv_avx512;
 	k->wino_u_floats = feat_wino_packed;
 	k->wino_u_pack = feat_wino_pack;

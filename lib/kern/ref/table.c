@@ -7,6 +7,7 @@
 #include "kern/kern.h"
 #include "kern/bf16.h"
 #include "kern/conv3.h"
+#include "kern/convk.h"
 #include "kern/dwconv.h"
 #include "kern/int8.h"
 #include "kern/nchwc.h"
@@ -33,6 +34,7 @@ const struct feat_kern feat_kern_ref_table = {
 	.sgemm_pack_a = NULL,
 	.workspace_free = no_workspace,
 	.conv3 = feat_conv3_ref,
+	.convk = feat_convk_ref,
 	.dwconv = feat_dwconv_ref,
 	.wino_u_floats = feat_wino_u_floats_ref,
 	.wino_u_pack = feat_wino_u_pack_ref,
