@@ -17,6 +17,7 @@
 
 #include "base/internal.h"
 #include "kern/conv3.h"
+#include "kern/convk.h"
 #include "kern/dwconv.h"
 #include "kern/kern.h"
 #include "kern/nchwc.h"
@@ -170,6 +171,51 @@ START_TEST(test_conv3)
 								      t[i]->name, s, act, o, oy, ox, v);
 						}
 				free(x), free(w), free(b), free(wp), free(y);
+			}
+}
+END_TEST
+
+/* ------------------------------------- the first layer's k x k conv */
+
+START_TEST(test_convk)
+{
+	const struct feat_kern *t[FEAT_KERN_COUNT];
+	enum { CIN = 3, H = 13, W = 23, COUT = 20, K = 7, P = 3 };
+
+	for (int n = ntables(t), i = 0; i < n; i++)
+		for (int s = 1; s <= 2; s++)
+			for (int act = 1; act <= 3; act++) {
+				int hout = (H + 2 * P - K) / s + 1, wout = (W + 2 * P - K) / s + 1;
+				float *x = rnd(CIN * H * W), *w = rnd(COUT * CIN * K * K), *b = rnd(COUT);
+				float *wp = feat_aligned_alloc(feat_convk_pack_floats(COUT, CIN, K) *
+							       sizeof(float));
+				float *work = feat_aligned_alloc(feat_convk_work(CIN, K, s, wout) *
+								 sizeof(float));
+				float *y = rnd((size_t)COUT * hout * wout);
+				int cy = 6, cx = 17;
+				struct feat_convk_args a = {
+					.x = x, .cin = CIN, .hin = H, .win = W, .w = w, .wp = wp,
+					.bias = b, .cout = COUT, .k = K, .s = s, .pt = P, .pl = P, .y = y,
+					.hout = hout, .wout = wout, .act = act, .alpha = 0.1f, .oy0 = 0,
+					.oy1 = hout, .work = work,
+				};
+
+				ck_assert(wp && work);
+				feat_convk_pack(wp, w, COUT, CIN, K);
+				x[(size_t)2 * H * W + cy * W + cx] = NAN;
+				t[i]->convk(&a);
+				for (int o = 0; o < COUT; o++)
+					for (int oy = 0; oy < hout; oy++)
+						for (int ox = 0; ox < wout; ox++) {
+							float v = y[((size_t)o * hout + oy) * wout + ox];
+							int want = reads(oy, s, P, K, cy) &&
+								   reads(ox, s, P, K, cx);
+
+							ck_assert_msg((isnan(v) != 0) == want,
+								      "%s convk s%d act%d y[%d][%d][%d] = %g",
+								      t[i]->name, s, act, o, oy, ox, v);
+						}
+				free(x), free(w), free(b), free(wp), free(work), free(y);
 			}
 }
 END_TEST
@@ -431,6 +477,7 @@ Suite *unit_suite(void)
 	tcase_add_test(tc, test_gemm);
 	tcase_add_test(tc, test_act);
 	tcase_add_test(tc, test_conv3);
+	tcase_add_test(tc, test_convk);
 	tcase_add_test(tc, test_dwconv);
 	tcase_add_test(tc, test_winograd);
 	tcase_add_test(tc, test_nchwc);
