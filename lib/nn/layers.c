@@ -273,7 +273,8 @@ static int conv_setup(struct feat_net *n, struct feat_layer *l, char *why,
 	else if (feat_conv3c_fits(c->cin, c->cout, c->kh, c->kw, c->sh, c->sw, c->dh, c->dw,
 				  c->pt, c->pl, c->group))
 		c->nc = NC_FIRST;
-	else if (feat_convc_fits(c->cin, c->group, c->kh, c->kw, c->hout, c->wout)) {
+	else if (feat_convc_fits(c->cin, c->group, c->kh, c->kw, c->sh, c->sw, c->hout,
+				 c->wout)) {
 		c->nc = NC_GEN;
 		c->hpad = feat_convc_padded(c->hin, c->pt, c->hout, c->sh, c->kh, c->dh);
 		c->wpad = feat_convc_padded(c->win, c->pl, c->wout, c->sw, c->kw, c->dw);
