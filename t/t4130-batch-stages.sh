@@ -6,8 +6,11 @@
 # attention between its Linears, EfficientNet's and MobileNetV3's
 # classifier after their convolutions): a batch of five different images
 # gives each image the output it gets alone within 1e-5 of its scale, and
-# the same as every layer run over the whole batch (FEAT_PER_IMAGE=0), on
-# one and on two threads, under the kernel path FEAT_KERNEL selects.
+# the same as every layer run over the whole batch (FEAT_PER_IMAGE=0) and
+# as every convolution run image by image (FEAT_PER_IMAGE=1: the default
+# runs those with far more weights than activations over the batch, as
+# the SE blocks' here), on one and on two threads, under the kernel path
+# FEAT_KERNEL selects.
 
 . "$FEAT_TOP/t/test-lib.sh"
 
@@ -28,16 +31,18 @@ for i, m in enumerate(imgs):
     m.astype(\"<f4\").tofile(\"img%d.f32\" % i)
 np.concatenate(imgs).astype(\"<f4\").tofile(\"batch.f32\")
 ' $O/$net.in.f32 &&
-		rm -f one* all.* whole.* two.* &&
+		rm -f one* all.* whole.* two.* each.* &&
 		for i in 0 1 2 3 4; do
 			featmodel run -b 1 $net.fm img\$i.f32 one\$i || return 1
 		done &&
 		cat one0.*.f32 one1.*.f32 one2.*.f32 one3.*.f32 one4.*.f32 >one.f32 &&
 		featmodel run -b 5 $net.fm batch.f32 all &&
 		FEAT_PER_IMAGE=0 featmodel run -b 5 $net.fm batch.f32 whole &&
+		FEAT_PER_IMAGE=1 featmodel run -b 5 $net.fm batch.f32 each &&
 		FEAT_THREAD_MIN=0 featmodel run -t 2 -b 5 $net.fm batch.f32 two &&
 		\"\$PYTHON\" $FCMP --tol 1e-5 all.*.f32 one.f32 &&
 		\"\$PYTHON\" $FCMP --tol 1e-5 whole.*.f32 one.f32 &&
+		\"\$PYTHON\" $FCMP --tol 1e-5 each.*.f32 one.f32 &&
 		\"\$PYTHON\" $FCMP --tol 1e-5 two.*.f32 one.f32
 	"
 done

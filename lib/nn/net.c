@@ -482,28 +482,58 @@ void feat_net_free(struct feat_net *n)
 }
 
 /*
- * The stages of a forward pass over a batch (feat_net_forward): each inner
- * product is a stage of its own, run over the whole batch; each run of
- * other layers between them is a stage run image by image.  Stage of
- * layer i from 0 up (removed layers take the stage of the layer before);
- * 1 in *per_image when stage i's layers run image by image.
+ * The stages of a forward pass over a batch (feat_net_forward): each layer
+ * that runs over the whole batch (l->whole) is a stage of its own; each
+ * run of other layers between them is a stage run image by image.  Stage
+ * of layer i from 0 up (removed layers take the stage of the layer
+ * before).
  */
-static int is_fc(const struct feat_layer *l)
+static int is_whole(const struct feat_layer *l)
 {
-	return !l->removed && !strcmp(l->ops->type, "fc");
+	return !l->removed && l->whole;
+}
+
+/*
+ * The layers that run over the whole batch: inner products, and
+ * convolutions whose weights are at least 4 times the activations they
+ * read and write per image (ResNet-50's layer3 3x3 and layer4, 1-9 MB of
+ * weights against 0.2-1 MB; EfficientNet's and MobileNetV3's last
+ * pointwise layers): image by image, each image would stream them from
+ * memory again, the rest of the network having passed through the caches
+ * since; over the batch, the images after the first find them in cache,
+ * while the batch's activations there are small.  FEAT_PER_IMAGE=1 keeps
+ * such convolutions image by image (for measuring it).
+ */
+static void mark_whole(struct feat_net *n)
+{
+	const char *env = getenv("FEAT_PER_IMAGE");
+	int heavy = !(env && !strcmp(env, "1"));
+
+	for (int i = 0; i < n->nlayer; i++) {
+		struct feat_layer *l = &n->layer[i];
+		uint64_t act = 0;
+
+		for (int j = 0; j < l->nin; j++)
+			act += n->blob[l->in[j]].count;
+		for (int j = 0; j < l->nout; j++)
+			act += n->blob[l->out[j]].count;
+		l->whole = !l->removed && (!strcmp(l->ops->type, "fc") ||
+					   (heavy && !strcmp(l->ops->type, "conv") &&
+					    l->params >= 4 * act));
+	}
 }
 
 static void stages(const struct feat_net *n, int *st)
 {
-	int s = 0, prev_fc = -1;
+	int s = 0, prev_whole = -1;
 
 	for (int i = 0; i < n->nlayer; i++) {
 		const struct feat_layer *l = &n->layer[i];
 
 		if (!l->removed) {
-			if (prev_fc >= 0 && (is_fc(l) || prev_fc))
+			if (prev_whole >= 0 && (is_whole(l) || prev_whole))
 				s++;
-			prev_fc = is_fc(l);
+			prev_whole = is_whole(l);
 		}
 		st[i] = s;
 	}
@@ -529,6 +559,7 @@ static int plan_storage(struct feat_net *n)
 
 	if (!first || !last || !order || !busy || !held || !st || !cnt)
 		goto out;
+	mark_whole(n);
 	stages(n, st);
 	for (int b = 0; b < nb; b++)
 		first[b] = INT_MAX, last[b] = -1;
@@ -559,7 +590,7 @@ static int plan_storage(struct feat_net *n)
 		if (n->blob[b].alias >= 0)
 			continue;
 		n->blob[b].local = first[b] != INT_MAX && first[b] >= 0 && last[b] < n->nlayer &&
-				   st[first[b]] == st[last[b]] && !is_fc(&n->layer[first[b]]);
+				   st[first[b]] == st[last[b]] && !is_whole(&n->layer[first[b]]);
 		if (first[b] == INT_MAX)  /* written by no layer: its own */
 			first[b] = -1, last[b] = INT_MAX;
 		order[no++] = b;
@@ -767,8 +798,10 @@ static void shift_blobs(struct feat_net *n, long b)
  * that share a buffer (never live at once) never hold two images' data
  * that are needed at once (plan_storage hands a buffer on only between
  * blobs of one such stage, or from an earlier stage).  An inner product
- * reads its weights once for the whole batch, so it runs over the batch.
- * FEAT_PER_IMAGE=0 runs every layer over the batch (for measuring it).
+ * reads its weights once for the whole batch, so it runs over the batch,
+ * as do convolutions with far more weights than activations
+ * (mark_whole).  FEAT_PER_IMAGE=0 runs every layer over the batch (for
+ * measuring it).
  */
 int feat_net_forward(struct feat_net *n, int batch)
 {
@@ -784,13 +817,14 @@ int feat_net_forward(struct feat_net *n, int batch)
 		return 0;
 	}
 	for (int i0 = 0, i1; i0 < n->nlayer; i0 = i1) {
-		/* a stage: one inner product, or the layers up to the next */
-		if (is_fc(&n->layer[i0])) {
+		/* a stage: one layer over the batch, or the layers up to the
+		 * next */
+		if (is_whole(&n->layer[i0])) {
 			run_layers(n, i0, i0 + 1, batch, 1);
 			i1 = i0 + 1;
 			continue;
 		}
-		for (i1 = i0 + 1; i1 < n->nlayer && !is_fc(&n->layer[i1]); i1++)
+		for (i1 = i0 + 1; i1 < n->nlayer && !is_whole(&n->layer[i1]); i1++)
 			;
 		for (int b = 0; b < batch; b++) {
 			shift_blobs(n, b);

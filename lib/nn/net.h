@@ -86,6 +86,8 @@ struct feat_layer {
 	int act;                        /* enum feat_act fused into the store */
 	float act_alpha;
 	uint64_t macs, params;          /* per image */
+	int whole;                      /* runs over the whole batch at once
+					 * (plan_storage: feat_net_forward) */
 	double seconds;                 /* accumulated forward time */
 	uint64_t calls;
 	void *priv;
