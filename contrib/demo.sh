@@ -46,8 +46,9 @@ awk -F'\t' -v OFS='\t' '$2 == "ok" { print $1, $3 }' "$out/codes.tsv" >"$out/cod
 featdedup -r "$radius" "$out/codes.hex" | tee "$out/groups.tsv"
 echo
 
-echo "== re-posts by keypoints: imgdecode | imgkeys | featmatch (group, photo, keypoints matched)"
-ls ./*.jpg | imgdecode -q | imgkeys | featmatch | tee "$out/matched.tsv"
+echo "== re-posts by keypoints of the photo and of its detected box: ... ssd-detect | imgkeys | featmatch"
+echo "   (group, photo, keypoints matched)"
+imgkeys <"$out/detected.fs" | featmatch | tee "$out/matched.tsv"
 echo
 echo "demo: one line per photo in $out/codes.tsv; broken.jpg is reported, not dropped (featwrite exit $status)"
 exit $status

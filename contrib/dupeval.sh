@@ -10,7 +10,9 @@
 #   sh contrib/dupeval.sh [DIR] [SEED]    (default build/dupset-b, seed 2;
 #                                          made if missing)
 #
-# Rows: featkit's near-duplicate code (the dedup descriptor, 128 bits,
+# Rows: featkit's keypoints (imgkeys on the photo and the detector's box,
+# featmatch) at featmatch's default bound, the photo's keypoints alone,
+# and the best bound; featkit's near-duplicate code (the dedup descriptor, 128 bits,
 # of the whole photo) + featdedup at its default radius and at the best
 # radius up to a quarter of the bits; the same code of the detector's crop, and the
 # similar-product descriptor (deepbit) of the crop, for reference; 64-bit pHash and dHash of the whole photo and
@@ -43,7 +45,10 @@ imgprep -q --for dedup <"$w/crop.fs" | deepbit-extract -q -m dedup \
 	| featwrite -q -f tsv --no-status -e 100% >"$w/dedup-crop.tsv"
 imgprep -q --for deepbit <"$w/crop.fs" | deepbit-extract -q \
 	| featwrite -q -f tsv --no-status -e 100% >"$w/deepbit.tsv"
-imgdecode -q <"$w/list" | imgkeys -q >"$w/keys.fs"
+# the keypoints of the photo and of the detector's box (imgkeys reads
+# ssd-detect's dets), and of the photo alone for comparison
+imgkeys -q <"$w/det.fs" >"$w/keys.fs"
+imgkeys -q --no-box <"$w/det.fs" >"$w/keys-nobox.fs"
 
 n=$(wc -l <"$w/list")
 groups=$(cut -f2 truth.tsv | sort | uniq -d | wc -l)
@@ -61,6 +66,9 @@ mdef=$(sed -n 's/.* pairs with \([0-9]*\) or more matches.*/\1/p' "$w/match.log"
 [ -n "$mdef" ] || { echo "dupeval.sh: featmatch -v did not say its bound" >&2; exit 1; }
 $py "$top/contrib/eval/dupscore.py" pairs truth.tsv \
 	"featkit, keypoints, featmatch -n $mdef (default)" "$w/match"
+featmatch -q -p -n "$mdef" "$w/keys-nobox.fs" | cut -f1,2 | tr '\t' ' ' >"$w/match-nobox"
+$py "$top/contrib/eval/dupscore.py" pairs truth.tsv \
+	"featkit, keypoints of the photo only (imgkeys --no-box)" "$w/match-nobox"
 featmatch -q -p -n 8 "$w/keys.fs" >"$w/match-all"
 files=
 for n in 8 12 16 20 24 28 32 36 40 48 60; do

@@ -1,7 +1,9 @@
 #!/bin/sh
 # imgkeys: the tensors it writes (names, types, shapes, values in range,
-# the count and mirror options), error records passed on, bad records
-# marked with the reason, bad options and bad streams refused.  The
+# the count and mirror options), the keypoints of the detector's box
+# (those of cropbox's crop, moved to the photo), error records passed on,
+# bad records marked with the reason, bad options and bad streams
+# refused.  The
 # method itself is held by t/unit/test_keys.c.
 
 . "$FEAT_TOP/t/test-lib.sh"
@@ -10,7 +12,7 @@ S=$FEAT_TOP/contrib/samples
 
 # check_keys FILE MAX MIRROR W H: every ok record of FILE has keys f32
 # [N, 5] and kdesc u8 [N, 32] with the same N, at most MAX keypoints of
-# flag 0 and of flag 1 (none of flag 1 when MIRROR is 0), x in (0, W),
+# each flag (none of flags 1 and 3 when MIRROR is 0), x in (0, W),
 # y in (0, H), size >= 31, angle in [-pi, pi].
 check_keys() {
 	featinfo -n 0 "$1" >info &&
@@ -35,8 +37,8 @@ check_keys() {
 	at = 0
 	for n in rows:
 	    flags = [v[5 * (at + i) + 4] for i in range(n)]
-	    assert sum(f == 0 for f in flags) <= mx and sum(f == 1 for f in flags) <= mx, flags
-	    assert all(f in (0, 1) for f in flags) and (mirror or all(f == 0 for f in flags))
+	    assert all(sum(f == g for f in flags) <= mx for g in range(4)), flags
+	    assert all(f in (0, 1, 2, 3) for f in flags) and (mirror or all(f in (0, 2) for f in flags))
 	    assert flags == sorted(flags), "the image's keypoints come first"
 	    for i in range(n):
 	        x, y, s, a, f = v[5 * (at + i):5 * (at + i) + 5]
@@ -49,7 +51,7 @@ check_keys() {
 test_expect_success 'help and version' '
 	imgkeys --help >out &&
 	grep "^Usage: imgkeys" out &&
-	for o in --max --side --levels --no-mirror --keep-image --progress; do
+	for o in --max --side --levels --no-mirror --no-box --keep-image --progress; do
 		grep -e "$o" out || return 1
 	done &&
 	imgkeys --version >out &&
@@ -136,6 +138,99 @@ v = open(\"k.f32\", \"rb\").read()
 v = struct.unpack(\"<%df\" % (len(v) // 4), v)
 assert len(v) and max(v[0::5]) > 120 and min(v[2::5]) >= 4 * 31 - 0.01, (max(v[0::5]), min(v[2::5]))
 "
+'
+
+test_expect_success 'setup: the sample photos with the detector'"'"'s boxes' '
+	imgdecode "$S/scene-0000.jpg" "$S/scene-0005.jpg" "$S/broken.jpg" |
+		imgprep --for ssd | ssd-detect >det.fs &&
+	featinfo -n 0 det.fs >info &&
+	test $(grep -c "	dets	f32	\[[1-9][0-9]* 6\]" info) = 2
+'
+
+# box_keys OUT CROPKEYS: OUT's keypoints of flags 2 and 3 are those of
+# CROPKEYS (imgkeys of cropbox --margin 0's crops), moved by the crop's
+# corner, with the same descriptors; its keypoints of flags 0 and 1 are
+# those of photo.fs (imgkeys of the photos without `dets`).
+box_keys() {
+	for f in "$1" "$2" photo.fs crops.fs; do
+		featcat --ok "$f" >ok.fs &&
+		featinfo -n 0 ok.fs >"$f.info" &&
+		featinfo --raw keys ok.fs >"$f.k" &&
+		featinfo --raw kdesc ok.fs >"$f.d" || return 1
+	done &&
+	featcat --ok crops.fs >ok.fs &&
+	featinfo --raw crop ok.fs >crop.f32 &&
+	"$PYTHON" - "$1" "$2" <<-\EOP
+	import re, struct, sys
+	def load(f):
+	    n = [int(m.group(1)) for m in re.finditer(r"\tkeys\tf32\t\[(\d+) 5\]", open(f + ".info").read())]
+	    k = open(f + ".k", "rb").read(); d = open(f + ".d", "rb").read()
+	    v = struct.unpack("<%df" % (len(k) // 4), k)
+	    out, at = [], 0
+	    for c in n:
+	        out.append([(v[5 * i:5 * i + 5], d[32 * i:32 * i + 32]) for i in range(at, at + c)])
+	        at += c
+	    return out
+	out, ck, ph = load(sys.argv[1]), load(sys.argv[2]), load("photo.fs")
+	b = open("crop.f32", "rb").read()
+	crops = [struct.unpack("<6f", b[24 * i:24 * i + 24]) for i in range(len(b) // 24)]
+	assert len(out) == len(ck) == len(ph) == len(crops) == 2, (len(out), len(ck), len(ph), len(crops))
+	for o, c, p, cr in zip(out, ck, ph, crops):
+	    flags = [k[4] for k, _ in o]
+	    assert flags == sorted(flags), "by flag"
+	    assert [x for x in o if x[0][4] < 2] == p, "the photo's own keypoints"
+	    box = [x for x in o if x[0][4] >= 2]
+	    assert len(box) == len(c) > 40, (len(box), len(c))
+	    for (k, d), (kc, dc) in zip(box, c):
+	        assert d == dc and k[4] == kc[4] + 2, (k, kc)
+	        assert abs(k[0] - (kc[0] + cr[0])) < 1e-3 and abs(k[1] - (kc[1] + cr[1])) < 1e-3, (k, kc, cr)
+	        assert k[2:4] == kc[2:4] and cr[0] < k[0] < cr[2] and cr[1] < k[1] < cr[3], (k, kc, cr)
+	print([len(x) for x in out], [len(x) for x in ph])
+	EOP
+}
+
+test_expect_success 'with `dets`: the keypoints of the best box, as those of its crop' '
+	imgdecode "$S/scene-0000.jpg" "$S/scene-0005.jpg" "$S/broken.jpg" | imgkeys >photo.fs &&
+	cropbox --margin 0 <det.fs >crops.fs &&
+	imgkeys <crops.fs >cropkeys.fs &&
+	imgkeys <det.fs >box.fs &&
+	box_keys box.fs cropkeys.fs &&
+	check_keys box.fs 300 1 480 360 &&
+	featinfo -n -1 box.fs >info &&
+	grep "broken.jpg	error" info &&
+	imgkeys -n 50 --no-mirror <det.fs >box50.fs &&
+	check_keys box50.fs 50 0 480 360 &&
+	featcat --ok box50.fs | featinfo --raw keys - >k.f32 &&
+	"$PYTHON" -c "
+import struct
+b = open(\"k.f32\", \"rb\").read()
+f = struct.unpack(\"<%df\" % (len(b) // 4), b)[4::5]
+assert f.count(0) == 100 and 50 < f.count(2) <= 100 and len(f) == f.count(0) + f.count(2), (f.count(0), f.count(2), len(f))
+"
+'
+
+test_expect_success '--no-box: only the photo'"'"'s keypoints, as without `dets`' '
+	imgkeys --no-box <det.fs >nobox.fs &&
+	featcat --ok nobox.fs | featinfo --raw keys - >a.f32 &&
+	featcat --ok photo.fs | featinfo --raw keys - >b.f32 &&
+	cmp a.f32 b.f32
+'
+
+test_expect_success 'a box that is the whole photo adds nothing; no box, nothing' '
+	cat >whole.json <<-\EOJ &&
+	[{"key": "whole", "tensors": [{"name": "image", "dtype": "u8", "shape": [60, 80, 1]},
+	   {"name": "dets", "dtype": "f32", "shape": [1, 6], "values": [1, 0.9, -5, -5, 90, 70]}]},
+	 {"key": "none", "tensors": [{"name": "image", "dtype": "u8", "shape": [60, 80, 1]},
+	   {"name": "dets", "dtype": "f32", "shape": [0, 6]}]},
+	 {"key": "bad-dets", "tensors": [{"name": "image", "dtype": "u8", "shape": [60, 80, 1]},
+	   {"name": "dets", "dtype": "f32", "shape": [5]}]}]
+	EOJ
+	"$PYTHON" "$FEAT_TOP/t/lib/mkstream.py" whole.json >whole.fs &&
+	imgkeys <whole.fs >out.fs &&
+	featinfo -n 0 out.fs >info &&
+	grep -A3 "^whole	ok" info | grep "	keys	f32	\[0 5\]" &&
+	grep -A3 "^none	ok" info | grep "	keys	f32	\[0 5\]" &&
+	grep "^bad-dets	error	imgkeys: .dets." info
 '
 
 test_expect_success 'error records pass through untouched' '

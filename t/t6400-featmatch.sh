@@ -2,7 +2,9 @@
 # featmatch on imgkeys' keypoints: re-posts of a sample photo made here
 # with PIL (on a banner, letterboxed, mirrored and cropped, rotated,
 # thumbnailed) are each paired with the original and grouped with it,
-# other photos stay out; error records are skipped and counted; streams
+# other photos stay out; products moved onto a catalogue background pair
+# with their photo, and the keypoints of the detector's box never lower a
+# score; error records are skipped and counted; streams
 # without keypoints, broken streams and bad options stop with one line.
 
 . "$FEAT_TOP/t/test-lib.sh"
@@ -100,6 +102,43 @@ test_expect_success 'a looser --tolerance agrees with as many keypoints or more'
 	awk "{ print \$1 \"|\" \$2, \$3 }" loose | sort >b &&
 	join a b >both &&
 	test_line_count = $(wc -l <low) both &&
+	awk "\$3 < \$2 { exit 1 } \$3 > \$2 { more++ } END { exit !more }" both
+'
+
+cat >"$TRASH/moved.py" <<\PY
+import sys
+from PIL import Image
+src, out, box = sys.argv[1], sys.argv[2], [int(x) for x in sys.argv[3:7]]
+item = Image.open(src).convert("RGB").crop(box)
+item = item.resize((int(item.size[0] * 0.7), int(item.size[1] * 0.7)), Image.BILINEAR)
+bg = Image.new("RGB", (560, 420), (236, 236, 232))
+bg.paste(item, (bg.size[0] - item.size[0] - 60, 40))
+bg.save(out, quality=88)
+PY
+
+test_expect_success 'products moved onto a plain background: with the box'"'"'s keypoints' '
+	mkdir mv &&
+	for i in 0 1 2 3 4 5 6 7 8 9; do
+		cp "$S/scene-000$i.jpg" mv/scene-$i.jpg &&
+		"$PYTHON" moved.py "$S/scene-000$i.jpg" mv/moved-$i.jpg \
+			$(grep "^scene-000$i.jpg" "$S/boxes.tsv" | cut -f4-7) || return 1
+	done &&
+	ls mv/*.jpg >mlist &&
+	imgdecode -q <mlist | imgprep -q --for ssd | ssd-detect -q >mdet.fs &&
+	imgkeys -q <mdet.fs >mbox.fs &&
+	imgkeys -q --no-box <mdet.fs >mphoto.fs &&
+	featmatch -q -p -n 2 mbox.fs >with &&
+	featmatch -q -p -n 2 mphoto.fs >without &&
+	# at the default bound: most moved products pair with their photo, nothing else pairs
+	awk "\$3 >= 21" with >found &&
+	sed "s,mv/[a-z]*-\([0-9]\)\.jpg,\1,g" found | awk "\$1 != \$2 { exit 1 }" &&
+	test $(wc -l <found) -ge 7 &&
+	# every pair scores at least what the photo'"'"'s own keypoints give (20
+	# photos: every pair is a candidate)
+	awk "{ print \$1 \"|\" \$2, \$3 }" without | sort >a &&
+	awk "{ print \$1 \"|\" \$2, \$3 }" with | sort >b &&
+	join -a 1 -e 0 -o 0,1.2,2.2 a b >both &&
+	test_line_count = $(wc -l <a) both &&
 	awk "\$3 < \$2 { exit 1 } \$3 > \$2 { more++ } END { exit !more }" both
 '
 

@@ -51,6 +51,8 @@ struct feat_keys_opt {
 	int levels;       /* pyramid levels, scale 1/1.3 each (0: default);
 			     levels under 33 pixels a side are left out */
 	int no_mirror;    /* 1: not the keypoints of the mirror image */
+	int no_box;       /* feat_keys_rec: 1: not the keypoints of the
+			     detector's box, even when the record has `dets` */
 };
 
 /*
@@ -90,11 +92,16 @@ FEAT_API int feat_keys_check(const struct feat_keys_opt *opt, char *why, size_t 
  * imgkeys's record step: read r's `image` (u8 [H, W, C], C = 1 grey, 3
  * RGB or 4 RGBA with alpha ignored; grey = (77 R + 150 G + 29 B + 128) >> 8),
  * add `keys` (f32 [N, 5]) and `kdesc` (u8 [N, 32]), replacing earlier
- * ones, and remove `image` unless keep_image.  When r has `origsize`
+ * ones, and remove `image` unless keep_image.  When r has ssd-detect's
+ * `dets` (and opt->no_box is 0), the keypoints of the best box (as
+ * feat_crop_boxes and feat_crop_rect choose and cut it with no margin)
+ * follow, found as in an image of their own, with flag 2 (3 for the
+ * box's mirror, x mirrored inside the box: x' = x0 + x1 - x); a box that
+ * is the whole image adds none.  When r has `origsize`
  * (imgdecode scaled a JPEG down) x, y and size are in the photo's pixels
  * as stored, as `dets` and `crop` are.  Returns 0; FEAT_E_NOMEM; or
  * FEAT_E_NOTFOUND / FEAT_E_FORMAT / FEAT_E_TOOBIG for a problem of this
- * record (no or bad `image`), with a one-line reason in why.
+ * record (no or bad `image`, bad `dets`), with a one-line reason in why.
  */
 FEAT_API int feat_keys_rec(struct feat_rec *r, const struct feat_keys_opt *opt,
 	int keep_image, char *why, size_t whylen);

@@ -30,7 +30,8 @@
 extern "C" {
 #endif
 
-#define FEAT_KEY_FIELDS 5        /* x, y, size, angle, flag (0 photo, 1 mirror) */
+#define FEAT_KEY_FIELDS 5        /* x, y, size, angle, flag (0 photo, 1 mirror,
+				    2 detector's box, 3 box mirror) */
 #define FEAT_KEY_DESC 32         /* descriptor bytes (256 bits) */
 
 typedef struct feat_match feat_match;
@@ -51,8 +52,8 @@ FEAT_API void feat_match_free(feat_match *m);
 /*
  * Add a photo: its key (len bytes, need not be NUL-terminated) and n
  * keypoints, keys[n][FEAT_KEY_FIELDS] as imgkeys writes them and
- * desc[n][FEAT_KEY_DESC].  Keypoints with a flag other than 0 or 1 or a
- * non-finite field are refused: FEAT_E_INVAL, why says which.  0,
+ * desc[n][FEAT_KEY_DESC], in any order.  Keypoints with a flag other than
+ * 0 to 3 or a non-finite field are refused: FEAT_E_INVAL, why says which.  0,
  * FEAT_E_NOMEM, FEAT_E_RANGE (over 2^32 - 1 photos or keypoints).
  */
 FEAT_API int feat_match_add(feat_match *m, const char *key, size_t len, const float *keys,
@@ -60,7 +61,8 @@ FEAT_API int feat_match_add(feat_match *m, const char *key, size_t len, const fl
 FEAT_API uint64_t feat_match_count(const feat_match *m);
 FEAT_API const char *feat_match_key(const feat_match *m, uint32_t i, size_t *len);
 /* The score (inliers) of photos a and b, verified directly (both ways
- * round: a's keypoints against b's and against b's mirror ones). */
+ * round: a's keypoints against b's and against b's mirror ones; a's box
+ * keypoints against b's box and box-mirror ones; the best). */
 FEAT_API unsigned feat_match_verify(const feat_match *m, uint32_t a, uint32_t b,
 	const struct feat_match_opt *o);
 /*

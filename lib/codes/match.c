@@ -12,7 +12,9 @@
  *      keypoints, the nearest of b's keypoints of one flag (photo, then
  *      mirror) by Hamming distance, kept when it is close enough and
  *      clearly nearer than the second nearest; then one a-keypoint for each
- *      b-keypoint (the nearest).
+ *      b-keypoint (the nearest).  The same again for a's keypoints of the
+ *      detector's box against b's box and box-mirror ones: the sets are
+ *      never mixed, and the pair's score is the best of the four.
  *   3. geometry: RANSAC over the keypoint pairs for a similarity transform
  *      (two pairs fix one), a pair agreeing when b's keypoint lies within
  *      tol x its size of where the transform takes a's; the score is the
@@ -42,7 +44,7 @@ struct kp {
 
 struct feat_match {
 	uint64_t n;               /* photos */
-	size_t cap;               /* room of koff, poff, pmid */
+	size_t cap;               /* room of koff, poff, fo */
 	uint64_t *koff;           /* key bytes: koff[i] .. koff[i + 1] */
 	char *keys;
 	uint64_t keylen;
@@ -52,8 +54,11 @@ struct feat_match {
 	uint8_t *desc;
 	uint64_t np;
 	size_t npcap;             /* room of kp, desc */
-	/* photo keypoints first, then mirror ones: pmid[i] splits them */
-	uint64_t *pmid;
+	/* photo i's keypoints by flag (0 photo, 1 mirror, 2 box, 3 box
+	 * mirror), in that order: flag f is [fo[4i + f], fo[4i + f + 1]),
+	 * fo[4i] = poff[i], fo[4i + 4] = poff[i + 1] */
+	uint64_t *fo;
+	size_t focap;             /* room of fo */
 };
 
 /* The bits each table reads: a fixed draw, the same in every run. */
@@ -139,12 +144,13 @@ int feat_match_new(feat_match **out)
 		return FEAT_E_NOMEM;
 	m->koff = malloc(sizeof *m->koff);
 	m->poff = malloc(sizeof *m->poff);
-	m->pmid = malloc(sizeof *m->pmid);
-	if (!m->koff || !m->poff || !m->pmid) {
+	m->focap = 1;
+	m->fo = malloc(sizeof *m->fo);
+	if (!m->koff || !m->poff || !m->fo) {
 		feat_match_free(m);
 		return FEAT_E_NOMEM;
 	}
-	m->koff[0] = m->poff[0] = 0;
+	m->koff[0] = m->poff[0] = m->fo[0] = 0;
 	init_tables();
 	*out = m;
 	return 0;
@@ -157,7 +163,7 @@ void feat_match_free(feat_match *m)
 	free(m->koff);
 	free(m->keys);
 	free(m->poff);
-	free(m->pmid);
+	free(m->fo);
 	free(m->kp);
 	free(m->desc);
 	free(m);
@@ -179,7 +185,7 @@ int feat_match_add(feat_match *m, const char *key, size_t len, const float *keys
 	const uint8_t *desc, uint32_t n, char *why, size_t whylen)
 {
 	size_t cap;
-	uint32_t nphoto = 0;
+	uint32_t nflag[4] = { 0 };
 
 	if (why && whylen)
 		why[0] = 0;
@@ -195,16 +201,16 @@ int feat_match_add(feat_match *m, const char *key, size_t len, const float *keys
 				why_set(why, whylen, "keypoint %u: field %d is not a finite number", i, f);
 				return FEAT_E_INVAL;
 			}
-		if (k[4] != 0 && k[4] != 1) {
-			why_set(why, whylen, "keypoint %u: flag %g is not 0 (photo) or 1 (mirror)",
-				 i, (double)k[4]);
+		if (k[4] != 0 && k[4] != 1 && k[4] != 2 && k[4] != 3) {
+			why_set(why, whylen, "keypoint %u: flag %g is not 0 (photo), 1 (mirror), "
+				 "2 (box) or 3 (box mirror)", i, (double)k[4]);
 			return FEAT_E_INVAL;
 		}
 		if (!(k[2] > 0)) {
 			why_set(why, whylen, "keypoint %u: size %g is not positive", i, (double)k[2]);
 			return FEAT_E_INVAL;
 		}
-		nphoto += k[4] == 0;
+		nflag[(int)k[4]]++;
 	}
 	/* the arrays of photos have room for n + 2 entries (n + 1 offsets) */
 	cap = m->cap;
@@ -213,10 +219,9 @@ int feat_match_add(feat_match *m, const char *key, size_t len, const float *keys
 	cap = m->cap;
 	if (feat_grow(&m->poff, &cap, (size_t)m->n + 2, sizeof *m->poff, 16))
 		return FEAT_E_NOMEM;
-	cap = m->cap;
-	if (feat_grow(&m->pmid, &cap, (size_t)m->n + 2, sizeof *m->pmid, 16))
-		return FEAT_E_NOMEM;
 	m->cap = cap;
+	if (feat_grow(&m->fo, &m->focap, 4 * ((size_t)m->n + 1) + 1, sizeof *m->fo, 64))
+		return FEAT_E_NOMEM;
 	if (feat_grow(&m->keys, &m->keycap, (size_t)m->keylen + len + 1, 1, 0))
 		return FEAT_E_NOMEM;
 	cap = m->npcap;
@@ -230,19 +235,20 @@ int feat_match_add(feat_match *m, const char *key, size_t len, const float *keys
 	m->keylen += len;
 	m->keys[m->keylen] = 0;   /* room kept: keys read back are terminated too */
 	m->koff[m->n + 1] = m->keylen;
-	/* photo keypoints first, then the mirror ones, each in input order */
-	for (int pass = 0; pass < 2; pass++)
+	/* by flag, each in input order */
+	for (int pass = 0; pass < 4; pass++)
 		for (uint32_t i = 0; i < n; i++) {
 			const float *k = keys + (size_t)i * FEAT_KEY_FIELDS;
 
-			if ((k[4] != 0) != pass)
+			if (k[4] != pass)
 				continue;
 			m->kp[m->np] = (struct kp){ k[0], k[1], k[2], k[3], (uint32_t)k[4] };
 			memcpy(m->desc + m->np * FEAT_KEY_DESC, desc + (size_t)i * FEAT_KEY_DESC,
 			       FEAT_KEY_DESC);
 			m->np++;
 		}
-	m->pmid[m->n] = m->poff[m->n] + nphoto;
+	for (int f = 0; f < 4; f++)
+		m->fo[4 * m->n + f + 1] = m->fo[4 * m->n + f] + nflag[f];
 	m->poff[m->n + 1] = m->np;
 	m->n++;
 	return 0;
@@ -397,28 +403,29 @@ static int scratch_fit(struct scratch *w, size_t n)
 	return w->cap ? 0 : FEAT_E_NOMEM;
 }
 
+/* a's photo keypoints against b's photo and mirror ones, and a's box
+ * keypoints against b's box and box-mirror ones: the best score. */
 static unsigned verify(const feat_match *m, uint32_t a, uint32_t b, const struct feat_match_opt *o,
 	struct scratch *w)
 {
-	uint64_t a0 = m->poff[a], a1 = m->pmid[a];
 	unsigned best = 0;
 
-	if (a1 == a0)
-		return 0;
-	for (int flag = 0; flag < 2; flag++) {
-		uint64_t b0 = flag ? m->pmid[b] : m->poff[b];
-		uint64_t b1 = flag ? m->poff[b + 1] : m->pmid[b];
+	for (int flag = 0; flag < 4; flag++) {
+		uint64_t a0 = m->fo[4 * (uint64_t)a + (flag & 2)];
+		uint64_t a1 = m->fo[4 * (uint64_t)a + (flag & 2) + 1];
+		uint64_t b0 = m->fo[4 * (uint64_t)b + flag], b1 = m->fo[4 * (uint64_t)b + flag + 1];
 		size_t need = (size_t)((a1 - a0) > (b1 - b0) ? (a1 - a0) : (b1 - b0));
 		size_t nc;
 		unsigned s;
 
-		if (b1 == b0 || need > w->cap)
+		if (a1 == a0 || b1 == b0 || need > w->cap)
 			continue;
 		nc = pair_up(m, a0, a1, b0, b1, o, w->c, w->bb, w->ids, w->dist);
 		/* fewer keypoint pairs than the bound: the score cannot reach it */
 		if (nc < o->min_inliers)
 			continue;
-		s = ransac(m, w->c, nc, o, ((uint64_t)a << 32 | b) ^ (uint64_t)flag << 63);
+		s = ransac(m, w->c, nc, o, ((uint64_t)a << 32 | b) ^ (uint64_t)(flag & 1) << 63 ^
+			   (uint64_t)(flag >> 1) << 62);
 		if (s > best)
 			best = s;
 	}
@@ -525,8 +532,13 @@ static int candidates(const feat_match *m, const struct feat_match_opt *o,
 	for (uint64_t a = 0; a < n; a++) {
 		size_t nt = 0;
 
-		/* each of a's photo keypoints votes once for each photo it meets */
-		for (uint64_t k = m->poff[a]; k < m->pmid[a]; k++) {
+		/* each of a's photo and box keypoints votes once for each photo it
+		 * meets (the mirror ones are met, not voters) */
+		for (uint64_t k = m->poff[a]; k < m->poff[a + 1]; k++) {
+			if (k >= m->fo[4 * a + 1] && k < m->fo[4 * a + 2])
+				k = m->fo[4 * a + 2];
+			if (k >= m->fo[4 * a + 3])
+				break;
 			for (int t = 0; t < FEAT_MATCH_TABLES; t++) {
 				uint32_t h = hash_of(m->desc + k * FEAT_KEY_DESC, t);
 				uint32_t lo = bstart[t][2 * h], hi = bstart[t][2 * h + 1];

@@ -16,6 +16,7 @@
 
 #include "base/internal.h"
 #include "nn/model.h"
+#include "img/crop.h"
 
 int feat_crop_inputs(struct feat_rec *r, int *w, int *h, const float **dets,
 	int *n, char *why, size_t whylen)
@@ -179,7 +180,7 @@ void feat_crop_rect(const struct feat_box *b, int w, int h,
  * that shows it: edges scaled and rounded outwards (within FEAT_CROP_EPS
  * of a whole number: that number), at least one pixel, inside the image.
  * The same rectangle when the two sizes are equal. */
-static void frame_to_image(const int fr[4], int ow, int oh, int iw, int ih, int out[4])
+void feat_crop_frame_to_image(const int fr[4], int ow, int oh, int iw, int ih, int out[4])
 {
 	double sx = (double)iw / ow, sy = (double)ih / oh;
 
@@ -218,7 +219,7 @@ int feat_crop_apply(struct feat_rec *r, const int frame[4], float score,
 	oh = o ? ((const int32_t *)o->data)[1] : (int)t->dims[0];
 	FEAT_ASSERT(rect[0] >= 0 && rect[0] < rect[2] && rect[2] <= ow);
 	FEAT_ASSERT(rect[1] >= 0 && rect[1] < rect[3] && rect[3] <= oh);
-	frame_to_image(rect, ow, oh, (int)t->dims[1], (int)t->dims[0], ir);
+	feat_crop_frame_to_image(rect, ow, oh, (int)t->dims[1], (int)t->dims[0], ir);
 	rect = ir;
 	c = t->dims[2];
 	stride = (size_t)t->dims[1] * c;

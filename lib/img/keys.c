@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "base/internal.h"
+#include "img/crop.h"
 
 #define BORDER 19        /* keypoints this near a level's edge are dropped:
 			    the tests reach PATCH_R + 0.5 + BOX_R, + 1 */
@@ -642,12 +643,53 @@ fail:
 
 /* ---------------------------------------------------------- the record */
 
+/*
+ * The keypoints of the detector's box: when r has `dets`, the best box
+ * as cropbox cuts it by default (no margin), in the w x h image's pixels
+ * (box, from the photo's frame), and its keypoints found as those of a
+ * photo of its own (*kb; NULL when r has no `dets` or no box).  A box
+ * that is the whole image adds nothing and is left out.
+ */
+static int box_keys(struct feat_rec *r, const uint8_t *grey, int w, int h,
+	const struct feat_keys_opt *opt, struct feat_keys **kb, int box[4], char *why,
+	size_t whylen)
+{
+	static const struct feat_crop_opts all = { 0 };
+	struct feat_box *boxes;
+	const float *dets;
+	int fw, fh, n, nb, rect[4], e;
+
+	*kb = NULL;
+	if (!feat_rec_find(r, "dets"))
+		return 0;
+	if ((e = feat_crop_inputs(r, &fw, &fh, &dets, &n, why, whylen)))
+		return e;
+	if (n <= 0)
+		return 0;
+	if (!(boxes = malloc((size_t)n * sizeof *boxes))) {
+		snprintf(why, whylen, "out of memory");
+		return FEAT_E_NOMEM;
+	}
+	nb = feat_crop_boxes(dets, n, fw, fh, &all, boxes);
+	if (nb > 0)
+		feat_crop_rect(&boxes[0], fw, fh, &all, rect);
+	free(boxes);
+	if (nb <= 0)
+		return 0;
+	feat_crop_frame_to_image(rect, fw, fh, w, h, box);
+	if (box[0] == 0 && box[1] == 0 && box[2] == w && box[3] == h)
+		return 0;
+	return feat_keys_detect(grey + (size_t)box[1] * w + box[0], box[2] - box[0],
+				box[3] - box[1], (size_t)w, opt, kb, why, whylen);
+}
+
 int feat_keys_rec(struct feat_rec *r, const struct feat_keys_opt *opt, int keep_image,
 	char *why, size_t whylen)
 {
 	struct feat_tensor *t = feat_rec_find(r, "image");
-	struct feat_keys *k = NULL;
+	struct feat_keys *k = NULL, *kb = NULL;
 	uint32_t dk[2], dd[2];
+	int box[4] = { 0 }, nb;
 	uint8_t *grey;
 	int w, h, c, e;
 	double fx = 1, fy = 1;
@@ -699,10 +741,15 @@ int feat_keys_rec(struct feat_rec *r, const struct feat_keys_opt *opt, int keep_
 			grey[i] = (uint8_t)((77 * p[0] + 150 * p[1] + 29 * p[2] + 128) >> 8);
 	}
 	e = feat_keys_detect(grey, w, h, (size_t)w, opt, &k, why, whylen);
+	if (!e && !(opt && opt->no_box))
+		e = box_keys(r, grey, w, h, opt, &kb, box, why, whylen);
 	free(grey);
-	if (e)
+	if (e) {
+		feat_keys_free(k);
 		return e;
-	dk[0] = dd[0] = (uint32_t)k->n;
+	}
+	nb = kb ? kb->n : 0;
+	dk[0] = dd[0] = (uint32_t)(k->n + nb);
 	dk[1] = FEAT_KEYS_COLS;
 	dd[1] = FEAT_KEYS_DESC;
 	if (!(t = feat_rec_add(r, "keys", FEAT_DT_F32, 2, dk, &e)))
@@ -717,16 +764,32 @@ int feat_keys_rec(struct feat_rec *r, const struct feat_keys_opt *opt, int keep_
 		q[3] = p[3];
 		q[4] = p[4];
 	}
+	/* the box's: from its corner; the mirror's in the box's mirror */
+	for (int i = 0; i < nb; i++) {
+		const float *p = kb->pts + (size_t)i * FEAT_KEYS_COLS;
+		float *q = (float *)t->data + (size_t)(k->n + i) * FEAT_KEYS_COLS;
+
+		q[0] = (float)((p[0] + box[0]) * fx);
+		q[1] = (float)((p[1] + box[1]) * fy);
+		q[2] = (float)(p[2] * (fx + fy) / 2);
+		q[3] = p[3];
+		q[4] = p[4] + 2;
+	}
 	if (!(t = feat_rec_add(r, "kdesc", FEAT_DT_U8, 2, dd, &e)))
 		goto fail;
 	if (k->n)
 		memcpy(t->data, k->desc, (size_t)k->n * FEAT_KEYS_DESC);
+	if (nb)
+		memcpy((uint8_t *)t->data + (size_t)k->n * FEAT_KEYS_DESC, kb->desc,
+		       (size_t)nb * FEAT_KEYS_DESC);
 	feat_keys_free(k);
+	feat_keys_free(kb);
 	if (!keep_image)
 		feat_rec_remove(r, "image");
 	return 0;
 fail:
 	feat_keys_free(k);
+	feat_keys_free(kb);
 	if (e == FEAT_E_NOMEM)
 		snprintf(why, whylen, "out of memory");
 	else

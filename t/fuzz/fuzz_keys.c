@@ -4,11 +4,14 @@
  * of any shape and type the input names (bad ones must be refused with a
  * reason, never read out of bounds), then feat_keys_detect() on the
  * pixels with the input's options.  Every keypoint must lie in the image
- * (or its mirror), carry flag 0 or 1, and the counts stay within max.
+ * (or its mirror), carry flag 0 or 1 (2 or 3 only with `dets`: the
+ * detector's box), and the counts stay within max.
  *
  * Input: byte 0 dtype selector, 1-2 height, 3-4 width (0..255), 5
- * channels (0..5), 6 max, 7 side, 8 levels and mirror; the rest pixels
- * (repeated to fill the image).
+ * channels (0..5), 6 max, 7 side, 8 levels, mirror (0x80) and `dets`
+ * (0x40: up to 3 boxes from the pixel bytes, f32 [n, 6], or a bad
+ * f32 [5] when byte 7 is odd); the rest pixels (repeated to fill the
+ * image).
  *
  *   make fuzz
  *   build-fuzz/fuzz_keys t/fuzz/corpus/keys   (by hand)
@@ -45,7 +48,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct feat_tensor *t;
 	uint32_t d[3];
 	char why[256];
-	int dt, w, h, c, ndim;
+	int dt, w, h, c, ndim, dets, bad_dets, nd;
 
 	if (size < 10)
 		return 0;
@@ -58,6 +61,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	o.side = data[7] < FEAT_KEYS_MIN_SIDE ? 0 : data[7];
 	o.levels = data[8] % 8;
 	o.no_mirror = data[8] >> 7;
+	dets = data[8] & 0x40;
+	bad_dets = data[7] & 1;
+	nd = data[6] % 4;
 	data += 9;
 	size -= 9;
 
@@ -65,6 +71,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	d[0] = (uint32_t)h;
 	d[1] = (uint32_t)w;
 	d[2] = (uint32_t)c;
+	if (dets) {
+		uint32_t dd[2] = { bad_dets ? 5 : (uint32_t)nd, 6 };
+		struct feat_tensor *td = feat_rec_add(&r, "dets", FEAT_DT_F32, bad_dets ? 1 : 2, dd,
+						       NULL);
+
+		if (td)
+			for (size_t i = 0; i < feat_tensor_count(td); i++)
+				((float *)td->data)[i] = ((float)data[i % size] - 32) * 2;
+	}
 	t = feat_rec_add(&r, "image", dt, ndim, d, NULL);
 	if (t) {
 		for (size_t i = 0; i < t->nbytes; i++)
@@ -73,6 +88,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			FEAT_ASSERT(dt == FEAT_DT_U8 && ndim == 3 && (c == 1 || c == 3 || c == 4));
 			t = feat_rec_find(&r, "keys");
 			FEAT_ASSERT(t && t->ndim == 2 && t->dims[1] == 5);
+			FEAT_ASSERT(!(dets && bad_dets));
+			for (uint32_t i = 0; i < t->dims[0]; i++) {
+				const float *p = (const float *)t->data + (size_t)i * 5;
+
+				FEAT_ASSERT(p[4] == 0 || p[4] == 1 || (dets && (p[4] == 2 || p[4] == 3)));
+				FEAT_ASSERT(p[0] > 0 && p[0] < w && p[1] > 0 && p[1] < h);
+			}
 		} else {
 			FEAT_ASSERT(why[0]);
 		}

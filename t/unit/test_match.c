@@ -5,7 +5,8 @@
  * keypoints of its own), a mirrored re-post (its photo keypoints are the
  * original's mirror keypoints), and unrelated photos.  The re-posts must
  * be found with most of their keypoints, the unrelated photos not at all,
- * whatever the threads; bad keypoints are refused by name.
+ * whatever the threads; keypoints of a detector's box (flags 2 and 3)
+ * match only their kind; bad keypoints are refused by name.
  */
 #include <math.h>
 #include <stdio.h>
@@ -185,7 +186,11 @@ START_TEST(test_bad_keys)
 	size_t len;
 
 	ck_assert_int_eq(feat_match_new(&m), 0);
-	k[1][4] = 2;
+	k[1][4] = 4;
+	ck_assert_int_eq(feat_match_add(m, "a", 1, &k[0][0], &d[0][0], 2, why, sizeof why),
+			 FEAT_E_INVAL);
+	ck_assert_msg(strstr(why, "keypoint 1") && strstr(why, "flag"), "%s", why);
+	k[1][4] = -1;
 	ck_assert_int_eq(feat_match_add(m, "a", 1, &k[0][0], &d[0][0], 2, why, sizeof why),
 			 FEAT_E_INVAL);
 	ck_assert_msg(strstr(why, "keypoint 1") && strstr(why, "flag"), "%s", why);
@@ -213,6 +218,91 @@ START_TEST(test_bad_keys)
 }
 END_TEST
 
+/* Move dst's keypoints to the box's flags: 0 -> 2, 1 -> 3. */
+static void to_box(struct photo *dst)
+{
+	for (uint32_t i = 0; i < dst->n; i++)
+		dst->k[i][4] += 2;
+}
+
+/* Append src's keypoints to dst (room for 600). */
+static void append(struct photo *dst, const struct photo *src)
+{
+	for (uint32_t i = 0; i < src->n && dst->n < 600; i++) {
+		memcpy(dst->k[dst->n], src->k[i], sizeof src->k[i]);
+		memcpy(dst->d[dst->n], src->d[i], sizeof src->d[i]);
+		dst->n++;
+	}
+}
+
+/*
+ * A product moved to a new background: two photos whose own keypoints
+ * are unrelated and whose boxes hold the same product (one box's
+ * keypoints the other's, turned and scaled), and one whose box holds the
+ * first's mirrored.  Found through the boxes; box keypoints are never
+ * matched with photo keypoints (a photo whose own keypoints are another's
+ * box keypoints is not paired with it); keypoints given in any flag
+ * order land in their sets.
+ */
+START_TEST(test_box_sets)
+{
+	static struct photo p[5], box, t;
+	struct feat_match_opt o = { .min_inliers = 20, .threads = 2 };
+	struct feat_pair *pr;
+	feat_match *m;
+	char why[128];
+	size_t np;
+	int kept1, kept2;
+
+	rng = 0x243f6a8885a308d3ULL;
+	random_photo(&box, 200, 200, 200);             /* the product: flags 0, 1 */
+	for (int i = 0; i < 4; i++)
+		random_photo(&p[i], 300, 500, 500);    /* unrelated backgrounds */
+	to_box(&box);                                  /* the product in photo 0's box */
+	append(&p[0], &box);
+	kept1 = transform(&t, &box, 2, 0.8, 7, 150, 90, 0.7, 10, 0);
+	to_box(&t);                                    /* the same product in photo 1's box */
+	append(&p[1], &t);
+	kept2 = transform(&t, &box, 3, 1.2, -4, 60, 200, 0.7, 10, 0);
+	to_box(&t);                                    /* its mirror in photo 2's box */
+	append(&p[2], &t);
+	transform(&p[3], &box, 2, 1.0, 0, 30, 30, 0.9, 0, 100); /* photo 3's own keypoints */
+	/* photo 4: photo 1 with its keypoints in reverse order */
+	p[4].n = 0;
+	for (uint32_t i = p[1].n; i-- > 0;) {
+		memcpy(p[4].k[p[4].n], p[1].k[i], sizeof p[1].k[i]);
+		memcpy(p[4].d[p[4].n], p[1].d[i], sizeof p[1].d[i]);
+		p[4].n++;
+	}
+	ck_assert_int_eq(feat_match_new(&m), 0);
+	for (int i = 0; i < 5; i++) {
+		char key[16];
+
+		snprintf(key, sizeof key, "p%d", i);
+		ck_assert_int_eq(feat_match_add(m, key, strlen(key), &p[i].k[0][0], &p[i].d[0][0],
+						p[i].n, why, sizeof why), 0);
+	}
+	ck_assert_msg(feat_match_verify(m, 0, 1, &o) >= (unsigned)(kept1 * 9 / 10), "box: %u of %d",
+		      feat_match_verify(m, 0, 1, &o), kept1);
+	ck_assert_msg(feat_match_verify(m, 0, 2, &o) >= (unsigned)(kept2 * 9 / 10),
+		      "box mirror: %u of %d", feat_match_verify(m, 0, 2, &o), kept2);
+	ck_assert_uint_le(feat_match_verify(m, 0, 3, &o), 3);
+	ck_assert_uint_eq(feat_match_verify(m, 0, 4, &o), feat_match_verify(m, 0, 1, &o));
+	/* the run: 0-1, 0-2, 0-4, 1-4 (photo 2 has only the mirror's keypoints,
+	 * and those of 1 and 4 no mirror ones to meet them); never 3 */
+	ck_assert_int_eq(feat_match_run(m, &o, &pr, &np), 0);
+	ck_assert_uint_eq(np, 4);
+	ck_assert_msg(pr[0].a == 0 && pr[0].b == 1 && pr[1].a == 0 && pr[1].b == 2 &&
+		      pr[2].a == 0 && pr[2].b == 4 && pr[3].a == 1 && pr[3].b == 4,
+		      "pairs %u-%u %u-%u %u-%u %u-%u", pr[0].a, pr[0].b, pr[1].a, pr[1].b, pr[2].a,
+		      pr[2].b, pr[3].a, pr[3].b);
+	for (size_t i = 0; i < np; i++)
+		ck_assert_msg(pr[i].a != 3 && pr[i].b != 3, "pair %u-%u", pr[i].a, pr[i].b);
+	free(pr);
+	feat_match_free(m);
+}
+END_TEST
+
 Suite *unit_suite(void)
 {
 	Suite *s = suite_create("match");
@@ -222,6 +312,7 @@ Suite *unit_suite(void)
 	tcase_add_test(tc, test_verify);
 	tcase_add_test(tc, test_run);
 	tcase_add_test(tc, test_bad_keys);
+	tcase_add_test(tc, test_box_sets);
 	suite_add_tcase(s, tc);
 	return s;
 }
