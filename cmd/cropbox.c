@@ -25,8 +25,9 @@ static const char usage[] =
 	"      --labels FILE    class names from FILE, one a line (line 0: label 0)\n"
 	"      --min-score S    ignore boxes scoring under S (default 0)\n"
 	"      --min-size PX    ignore boxes narrower or lower than PX pixels\n"
-	"      --margin F       add F times the box's width (height) on each side;\n"
-	"      --margin Npx     or N pixels (both may be given)\n"
+	"      --margin F       add F times the box's width (height) on each side\n"
+	"                       (default 0.1, as the descriptor was trained)\n"
+	"      --margin Npx     and N pixels (default 0)\n"
 	"      --square         grow the short side to the long one\n"
 	"      --top N          write the N best boxes as records KEY#1..KEY#N\n"
 	"      --strict         no box: an error record instead of the whole image\n"
@@ -245,7 +246,7 @@ static void work(struct run *s, struct feat_rec *r)
 
 int main(int argc, char **argv)
 {
-	struct opts o = { 0 };
+	struct opts o = { .crop.margin_frac = FEAT_CROP_DEFAULT_MARGIN };
 	struct run s = { &o, NULL, { 0 }, NULL, 0, NULL, 0 };
 	struct feat_rec r;
 	feat_reader *rd;

@@ -76,7 +76,7 @@ def grow(a, b, length, lim):
 def rect(box, w, h, o):
     _, _, x0, y0, x1, y1 = box
     bw, bh = x1 - x0, y1 - y0
-    mf, mp = o.get("margin_frac", 0.0), o.get("margin_px", 0.0)
+    mf, mp = o.get("margin_frac", 0.1), o.get("margin_px", 0.0)  # cropbox(1): default 0.1
     mx, my = bw * mf + mp, bh * mf + mp
     x0, x1, y0, y1 = max(x0 - mx, 0), min(x1 + mx, w), max(y0 - my, 0), min(y1 + my, h)
     if o.get("square"):
@@ -194,7 +194,8 @@ def main():
         ("class-names", "--labels $D/labels.txt --class trouser,sneaker", {"classes": [2.0, 8.0]}),
         ("min-score", "--min-score 0.65", {"min_score": 0.65}),
         ("min-size", "--min-size 10", {"min_size": 10}),
-        ("margin", "--margin 0.1", {"margin_frac": 0.1}),
+        ("margin", "--margin 0.3", {"margin_frac": 0.3}),
+        ("margin-none", "--margin 0", {"margin_frac": 0.0}),
         ("margin-px", "--margin 3px", {"margin_px": 3.0}),
         ("margin-both", "--margin 0.25 --margin 1.5px", {"margin_frac": 0.25, "margin_px": 1.5}),
         ("square", "--square", {"square": True}),

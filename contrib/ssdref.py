@@ -132,12 +132,19 @@ def detect(loc, conf, pri, var, meta):
     return np.array([[c, s] + list(box[i]) for s, c, i in out], np.float32).reshape(-1, 6)
 
 
-def main_box(dets, w, h, eps=1e-3):
+def main_box(dets, w, h, eps=1e-3, margin=0.1):
     """cropbox's default: the best box, in pixels of a w x h image, clipped,
-    edges rounded outwards; None when there is no box (the whole image)."""
+    `margin` times its width (height) added on each side (cropbox's
+    default 0.1, FEAT_CROP_DEFAULT_MARGIN), clipped again, edges rounded
+    outwards; None when there is no box (the whole image)."""
     for d in dets:
-        x0, y0 = max(0.0, min(d[2], w)), max(0.0, min(d[3], h))
-        x1, y1 = max(0.0, min(d[4], w)), max(0.0, min(d[5], h))
+        # in doubles, as cropbox computes
+        x0, y0 = max(0.0, min(float(d[2]), w)), max(0.0, min(float(d[3]), h))
+        x1, y1 = max(0.0, min(float(d[4]), w)), max(0.0, min(float(d[5]), h))
+        if not (x1 > x0 and y1 > y0):
+            continue
+        mx, my = (x1 - x0) * margin, (y1 - y0) * margin
+        x0, y0, x1, y1 = max(0.0, x0 - mx), max(0.0, y0 - my), min(float(w), x1 + mx), min(float(h), y1 + my)
         r = (int(math.floor(x0 + eps)), int(math.floor(y0 + eps)),
              int(math.ceil(x1 - eps)), int(math.ceil(y1 - eps)))
         if r[2] > r[0] and r[3] > r[1]:

@@ -66,7 +66,7 @@ test_expect_success 'cropbox: the box of the frame cut from the smaller image; c
 	  {"name": "dets", "dtype": "f32", "shape": [1, 6], "values": [3, 0.9, 5, 7, 11, 13]}]}]
 	EOF
 	$MKSTREAM rec.json >rec.fs &&
-	cropbox <rec.fs >crop.fs &&
+	cropbox --margin 0 <rec.fs >crop.fs &&
 	featinfo -n -1 crop.fs >info &&
 	grep "	image	u8	\[4 4 1\]	38 39 40 41 50 51 52 53 62 63 64 65 74 75 76 77$" info &&
 	grep "	crop	f32	\[6\]	5 7 11 13 0.9 3$" info &&
@@ -76,7 +76,7 @@ test_expect_success 'cropbox: the box of the frame cut from the smaller image; c
 test_expect_success 'without origsize the image is the frame, as before' '
 	sed "/origsize/d" rec.json >rec2.json &&
 	$MKSTREAM rec2.json >rec2.fs &&
-	cropbox <rec2.fs | featinfo -n -1 >info &&
+	cropbox --margin 0 <rec2.fs | featinfo -n -1 >info &&
 	grep "	image	u8	\[3 6 1\]	89 90 91 92 93 94 101 102 103 104 105 106 113 114 115 116 117 118$" info &&
 	grep "	crop	f32	\[6\]	5 7 11 10 0.9 3$" info
 '

@@ -26,6 +26,9 @@ import sys
 import numpy as np
 from PIL import Image
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from ssdref import main_box  # noqa: E402  (cropbox's default crop)
+
 
 def truth_pairs(path):
     g = dict(l.split("\t") for l in open(path).read().splitlines() if l)
@@ -108,14 +111,17 @@ def main():
         for line in open(sys.argv[4]):
             j = json.loads(line)
             ds = j.get("dets") or []
-            dets[os.path.basename(j["key"])] = max(ds, key=lambda r: r["score"])["box"] if ds else None
+            # best first, as cropbox ranks them (equal scores: row order)
+            ds = sorted(ds, key=lambda r: -r["score"])
+            dets[os.path.basename(j["key"])] = [[r["label"], r["score"]] + r["box"] for r in ds]
         files = sorted(g)
         whole, crop = {}, {}
         for f in files:
             im = Image.open(os.path.join(d, f)).convert("RGB")
             whole[f] = im
-            b = dets.get(f)
-            crop[f] = im.crop(tuple(int(round(v)) for v in b)) if b and b[2] - b[0] >= 2 and b[3] - b[1] >= 2 else im
+            # featkit's crop: cropbox's default (the best box, 0.1 around it)
+            b = main_box(dets.get(f) or [], im.size[0], im.size[1])
+            crop[f] = im.crop(b) if b and b[2] - b[0] >= 2 and b[3] - b[1] >= 2 else im
         for name, fn in (("pHash", phash), ("dHash", dhash)):
             for where, ims in (("whole photo", whole), ("featkit's crop", crop)):
                 rad, s = best_radius(files, {f: fn(ims[f]) for f in files}, g)

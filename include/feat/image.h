@@ -199,6 +199,11 @@ struct feat_crop_opts {
 	int square;              /* grow the short side to the long one */
 };
 
+/* cropbox's default margin_frac, and feat_crop_best's: the similar-product
+ * descriptor is trained on crops with 0 to 0.2 of the box's size around
+ * the item (contrib/train/train_deepbit.py), 0.1 on average. */
+#define FEAT_CROP_DEFAULT_MARGIN 0.1
+
 /* One candidate: a detection clipped to the image. */
 struct feat_box {
 	float label, score;

@@ -17,7 +17,8 @@
  * 16 bits drawn from the 256), at most `candidates` of them.  Cost: about
  * the keypoints of a photo times the tables times the bucket size per
  * photo for the candidates, and a few hundred microseconds per verified
- * pair; memory about 2 x 300 x 52 bytes a photo (31 KB).  Meant for
+ * pair; memory about 2 x 300 x 52 bytes a photo (31 KB; twice that with
+ * the keypoints of the detector's box).  Meant for
  * thousands to a few hundred thousand photos in one run.
  */
 #ifndef FEAT_H_MATCH

@@ -115,8 +115,9 @@ struct feat_coder_box {
 };
 
 /* cropbox(1)'s default on one record: replace `image` by the crop of the
- * best of its `dets` scoring at least min_score (the whole image when
- * there is none or no `dets`), add `crop`; box (may be NULL) gets where.
+ * best of its `dets` scoring at least min_score with a margin of
+ * FEAT_CROP_DEFAULT_MARGIN (the whole image when there is none or no
+ * `dets`), add `crop`; box (may be NULL) gets where.
  * 0, FEAT_E_NOMEM, or another FEAT_E_* (no or bad `image` or `dets`). */
 FEAT_API int feat_crop_best(struct feat_rec *r, float min_score, struct feat_coder_box *box,
 	char *why, size_t whylen);

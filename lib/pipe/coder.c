@@ -43,6 +43,7 @@ int feat_crop_best(struct feat_rec *r, float min_score, struct feat_coder_box *b
 		return e;
 	memset(&o, 0, sizeof o);
 	o.min_score = min_score;
+	o.margin_frac = FEAT_CROP_DEFAULT_MARGIN;
 	rect[0] = rect[1] = 0;
 	rect[2] = w, rect[3] = h;
 	if (n > 0) {
