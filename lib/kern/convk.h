@@ -5,11 +5,12 @@
  * dilation (ResNet's conv1: 7x7 stride 2 padding 3, 3 -> 64).  As a GEMM
  * its K is cin k k (147) and its im2col copies the input k k / s^2 times
  * over, with a scalar gather at stride 2.  The direct kernel instead
- * holds 16 output pixels of a row x 16 output channels in registers, the
- * channels in the vector lanes: each tap is one vector of 16 weights
- * (packed once) and 16 input values, each a broadcast, so that the taps
- * and channels of any k and stride are the same loop.  The tile is then
- * transposed in registers and stored as 16 rows of 16 pixels.
+ * holds 6 output pixels of a row x up to 64 output channels (4 blocks of
+ * 16, in the vector lanes) in registers: each tap is one vector of 16
+ * weights a block (packed once) and 6 input values, each a broadcast
+ * used by every block, so that the taps and channels of any k and stride
+ * are the same loop.  A row of outputs goes through a row buffer, then
+ * 16 x 16 in-register transposes into the NCHW rows.
  *
  * The input rows a row of outputs reads are first copied, padded, into a
  * workspace (feat_convk_work floats), so that no tap needs a bounds

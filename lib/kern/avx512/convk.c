@@ -3,16 +3,17 @@
  * kern/convk.h).
  *
  * For each row of outputs, the cin x k input rows it reads are copied,
- * with their padding, into the workspace.  Then for each block of 16
- * output channels and each tile of 16 outputs along the row, 16
- * accumulators (one per output pixel, the 16 channels in the lanes) take
- * cin k k taps: one vector of packed weights and 16 FMAs whose input value
- * is a broadcast memory operand (at stride 2 every other column of the
- * padded row).  A block's weights (cin k k x 16 floats: 9.4 KB at 3 x 7 x
- * 7) and the padded rows (19 KB at 224 wide) stay in L1 while the tiles
- * pass.  The tile gets its bias and activation, is transposed in
- * registers (transpose16.h) and stored as 16 rows of 16 pixels, masked at
- * the end of the row and past cout.
+ * with their padding, into the workspace.  Then for each group of up to 4
+ * blocks of 16 output channels and each tile of 6 outputs along the row,
+ * 6 x 4 accumulators (one per output pixel and block, the 16 channels in
+ * the lanes) take cin k k taps: 4 vectors of packed weights and 6
+ * broadcast input values (at stride 2 every other column of the padded
+ * row), one broadcast feeding 4 FMAs.  A block's weights (cin k k x 16
+ * floats: 9.4 KB at 3 x 7 x 7) and the padded rows (19 KB at 224 wide)
+ * stay in L1 while the tiles pass.  The tiles get their bias and
+ * activation into a row buffer [pixel][block][16]; the row is then
+ * transposed 16 x 16 in registers (transpose16.h) and stored as rows of
+ * 16 pixels, masked at the end of the row and past cout.
  */
 #include <immintrin.h>
 #include <string.h>
