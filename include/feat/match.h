@@ -14,7 +14,8 @@
  *
  * Which pairs are verified: for each photo, the photos whose descriptors
  * collide most often with its own in a bit-sampling hash (L tables of
- * 16 bits drawn from the 256), at most `candidates` of them.  Cost: about
+ * 16 bits drawn from the 256), at most `candidates` of them, and as many
+ * again by the keypoints of the detector's box, voting apart.  Cost: about
  * the keypoints of a photo times the tables times the bucket size per
  * photo for the candidates, and a few hundred microseconds per verified
  * pair; memory about 2 x 300 x 52 bytes a photo (31 KB; twice that with

@@ -6,7 +6,9 @@
  *      by 16 of its 256 bits (the bits of each table drawn once by a fixed
  *      seed); a photo's descriptors vote, once each, for every other photo
  *      met in their buckets; the photos with the most votes are its
- *      candidates.  Buckets holding more than a bound are skipped: they are
+ *      candidates.  Its keypoints of the detector's box vote apart and
+ *      name candidates of their own: a product's few votes are not
+ *      crowded out by those of a background another photo shares.  Buckets holding more than a bound are skipped: they are
  *      what flat or repeated texture makes, and vote for everything.
  *   2. keypoint pairs of a candidate pair (a, b): for each of a's photo
  *      keypoints, the nearest of b's keypoints of one flag (photo, then
@@ -529,16 +531,15 @@ static int candidates(const feat_match *m, const struct feat_match_opt *o,
 	}
 	for (uint64_t i = 0; i < n; i++)
 		stamp[i] = UINT32_MAX;
-	for (uint64_t a = 0; a < n; a++) {
+	for (uint64_t a = 0; a < n; a++)
+		for (int kind = 0; kind < 2; kind++) {
 		size_t nt = 0;
 
-		/* each of a's photo and box keypoints votes once for each photo it
-		 * meets (the mirror ones are met, not voters) */
-		for (uint64_t k = m->poff[a]; k < m->poff[a + 1]; k++) {
-			if (k >= m->fo[4 * a + 1] && k < m->fo[4 * a + 2])
-				k = m->fo[4 * a + 2];
-			if (k >= m->fo[4 * a + 3])
-				break;
+		/* each of a's photo keypoints (kind 0), then each of its box
+		 * keypoints (kind 1), votes once for each photo it meets (the
+		 * mirror ones are met, not voters); each kind names its own
+		 * candidates */
+		for (uint64_t k = m->fo[4 * a + 2 * kind]; k < m->fo[4 * a + 2 * kind + 1]; k++) {
 			for (int t = 0; t < FEAT_MATCH_TABLES; t++) {
 				uint32_t h = hash_of(m->desc + k * FEAT_KEY_DESC, t);
 				uint32_t lo = bstart[t][2 * h], hi = bstart[t][2 * h + 1];

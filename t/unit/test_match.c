@@ -303,6 +303,53 @@ START_TEST(test_box_sets)
 }
 END_TEST
 
+/*
+ * The box's keypoints name candidates of their own: photo 0 shares its
+ * background with photo 1 and its product (box) with photo 2, which
+ * shares its background with photo 3.  With one candidate a photo, a
+ * list shared by both kinds would hold only the backgrounds (more
+ * votes) and never verify 0-2.
+ */
+START_TEST(test_box_candidates)
+{
+	static struct photo p[4], bg0, bg2, prod, t;
+	struct feat_match_opt o = { .min_inliers = 10, .candidates = 1, .threads = 1 };
+	struct feat_pair *pr;
+	feat_match *m;
+	char why[128];
+	size_t np;
+	int found02 = 0;
+
+	rng = 0x13198a2e03707344ULL;
+	random_photo(&bg0, 300, 500, 500);
+	random_photo(&bg2, 300, 500, 500);
+	random_photo(&prod, 160, 200, 200);
+	p[0] = bg0;
+	to_box(&prod);
+	append(&p[0], &prod);
+	transform(&p[1], &bg0, 0, 0.9, 3, 20, 10, 0.8, 8, 0);
+	p[2] = bg2;
+	transform(&t, &prod, 2, 0.8, -5, 100, 60, 0.6, 8, 0);
+	to_box(&t);
+	append(&p[2], &t);
+	transform(&p[3], &bg2, 0, 1.1, -2, -10, 5, 0.8, 8, 0);
+	ck_assert_int_eq(feat_match_new(&m), 0);
+	for (int i = 0; i < 4; i++) {
+		char key[16];
+
+		snprintf(key, sizeof key, "p%d", i);
+		ck_assert_int_eq(feat_match_add(m, key, strlen(key), &p[i].k[0][0], &p[i].d[0][0],
+						p[i].n, why, sizeof why), 0);
+	}
+	ck_assert_int_eq(feat_match_run(m, &o, &pr, &np), 0);
+	for (size_t i = 0; i < np; i++)
+		found02 |= pr[i].a == 0 && pr[i].b == 2;
+	ck_assert_msg(found02, "0-2 not verified (%zu pairs)", np);
+	free(pr);
+	feat_match_free(m);
+}
+END_TEST
+
 Suite *unit_suite(void)
 {
 	Suite *s = suite_create("match");
@@ -313,6 +360,7 @@ Suite *unit_suite(void)
 	tcase_add_test(tc, test_run);
 	tcase_add_test(tc, test_bad_keys);
 	tcase_add_test(tc, test_box_sets);
+	tcase_add_test(tc, test_box_candidates);
 	suite_add_tcase(s, tc);
 	return s;
 }
