@@ -46,19 +46,18 @@ struct kp {
 
 struct feat_match {
 	uint64_t n;               /* photos */
-	size_t cap;               /* room of koff, poff, fo */
+	size_t cap;               /* room of koff */
 	uint64_t *koff;           /* key bytes: koff[i] .. koff[i + 1] */
 	char *keys;
 	uint64_t keylen;
 	size_t keycap;
-	uint64_t *poff;           /* keypoints: poff[i] .. poff[i + 1] */
 	struct kp *kp;
 	uint8_t *desc;
 	uint64_t np;
 	size_t npcap;             /* room of kp, desc */
 	/* photo i's keypoints by flag (0 photo, 1 mirror, 2 box, 3 box
 	 * mirror), in that order: flag f is [fo[4i + f], fo[4i + f + 1]),
-	 * fo[4i] = poff[i], fo[4i + 4] = poff[i + 1] */
+	 * so photo i's keypoints are [fo[4i], fo[4i + 4]) */
 	uint64_t *fo;
 	size_t focap;             /* room of fo */
 };
@@ -145,14 +144,13 @@ int feat_match_new(feat_match **out)
 	if (!m)
 		return FEAT_E_NOMEM;
 	m->koff = malloc(sizeof *m->koff);
-	m->poff = malloc(sizeof *m->poff);
 	m->focap = 1;
 	m->fo = malloc(sizeof *m->fo);
-	if (!m->koff || !m->poff || !m->fo) {
+	if (!m->koff || !m->fo) {
 		feat_match_free(m);
 		return FEAT_E_NOMEM;
 	}
-	m->koff[0] = m->poff[0] = m->fo[0] = 0;
+	m->koff[0] = m->fo[0] = 0;
 	init_tables();
 	*out = m;
 	return 0;
@@ -164,7 +162,6 @@ void feat_match_free(feat_match *m)
 		return;
 	free(m->koff);
 	free(m->keys);
-	free(m->poff);
 	free(m->fo);
 	free(m->kp);
 	free(m->desc);
@@ -215,13 +212,8 @@ int feat_match_add(feat_match *m, const char *key, size_t len, const float *keys
 		nflag[(int)k[4]]++;
 	}
 	/* the arrays of photos have room for n + 2 entries (n + 1 offsets) */
-	cap = m->cap;
-	if (feat_grow(&m->koff, &cap, (size_t)m->n + 2, sizeof *m->koff, 16))
+	if (feat_grow(&m->koff, &m->cap, (size_t)m->n + 2, sizeof *m->koff, 16))
 		return FEAT_E_NOMEM;
-	cap = m->cap;
-	if (feat_grow(&m->poff, &cap, (size_t)m->n + 2, sizeof *m->poff, 16))
-		return FEAT_E_NOMEM;
-	m->cap = cap;
 	if (feat_grow(&m->fo, &m->focap, 4 * ((size_t)m->n + 1) + 1, sizeof *m->fo, 64))
 		return FEAT_E_NOMEM;
 	if (feat_grow(&m->keys, &m->keycap, (size_t)m->keylen + len + 1, 1, 0))
@@ -251,7 +243,6 @@ int feat_match_add(feat_match *m, const char *key, size_t len, const float *keys
 		}
 	for (int f = 0; f < 4; f++)
 		m->fo[4 * m->n + f + 1] = m->fo[4 * m->n + f] + nflag[f];
-	m->poff[m->n + 1] = m->np;
 	m->n++;
 	return 0;
 }
@@ -372,8 +363,8 @@ static size_t max_keys(const feat_match *m)
 	uint64_t k = 1;
 
 	for (uint64_t i = 0; i < m->n; i++)
-		if (m->poff[i + 1] - m->poff[i] > k)
-			k = m->poff[i + 1] - m->poff[i];
+		if (m->fo[4 * i + 4] - m->fo[4 * i] > k)
+			k = m->fo[4 * i + 4] - m->fo[4 * i];
 	return (size_t)k;
 }
 
@@ -508,7 +499,7 @@ static int candidates(const feat_match *m, const struct feat_match_opt *o,
 	if (!photo_of || !votes || !stamp || !touched || !vs)
 		goto done;
 	for (uint64_t i = 0; i < n; i++)
-		for (uint64_t k = m->poff[i]; k < m->poff[i + 1]; k++)
+		for (uint64_t k = m->fo[4 * i]; k < m->fo[4 * i + 4]; k++)
 			photo_of[k] = (uint32_t)i;
 	for (int t = 0; t < FEAT_MATCH_TABLES; t++) {
 		if (!(e[t] = malloc((np ? np : 1) * sizeof *e[t])) ||
@@ -533,53 +524,53 @@ static int candidates(const feat_match *m, const struct feat_match_opt *o,
 		stamp[i] = UINT32_MAX;
 	for (uint64_t a = 0; a < n; a++)
 		for (int kind = 0; kind < 2; kind++) {
-		size_t nt = 0;
+			size_t nt = 0;
 
-		/* each of a's photo keypoints (kind 0), then each of its box
-		 * keypoints (kind 1), votes once for each photo it meets (the
-		 * mirror ones are met, not voters); each kind names its own
-		 * candidates */
-		for (uint64_t k = m->fo[4 * a + 2 * kind]; k < m->fo[4 * a + 2 * kind + 1]; k++) {
-			for (int t = 0; t < FEAT_MATCH_TABLES; t++) {
-				uint32_t h = hash_of(m->desc + k * FEAT_KEY_DESC, t);
-				uint32_t lo = bstart[t][2 * h], hi = bstart[t][2 * h + 1];
+			/* each of a's photo keypoints (kind 0), then each of its box
+			 * keypoints (kind 1), votes once for each photo it meets (the
+			 * mirror ones are met, not voters); each kind names its own
+			 * candidates */
+			for (uint64_t k = m->fo[4 * a + 2 * kind]; k < m->fo[4 * a + 2 * kind + 1]; k++) {
+				for (int t = 0; t < FEAT_MATCH_TABLES; t++) {
+					uint32_t h = hash_of(m->desc + k * FEAT_KEY_DESC, t);
+					uint32_t lo = bstart[t][2 * h], hi = bstart[t][2 * h + 1];
 
-				if (hi - lo > FEAT_MATCH_BUCKET)
-					continue;
-				for (uint32_t x = lo; x < hi; x++) {
-					uint32_t ph = e[t][x].photo;
-
-					if (ph == a || stamp[ph] == (uint32_t)k)
+					if (hi - lo > FEAT_MATCH_BUCKET)
 						continue;
-					stamp[ph] = (uint32_t)k;
-					if (votes[ph]++ == 0)
-						touched[nt++] = ph;
+					for (uint32_t x = lo; x < hi; x++) {
+						uint32_t ph = e[t][x].photo;
+
+						if (ph == a || stamp[ph] == (uint32_t)k)
+							continue;
+						stamp[ph] = (uint32_t)k;
+						if (votes[ph]++ == 0)
+							touched[nt++] = ph;
+					}
 				}
 			}
-		}
-		/* the o->candidates most voted (ties: the lower id), at least 2 votes */
-		{
-			size_t nv = 0;
+			/* the o->candidates most voted (ties: the lower id), at least 2 votes */
+			{
+				size_t nv = 0;
 
-			for (size_t x = 0; x < nt; x++)
-				if (votes[touched[x]] >= 2)
-					vs[nv++] = (struct vote){ votes[touched[x]], touched[x] };
-			qsort(vs, nv, sizeof *vs, vote_cmp);
-			if (nv > o->candidates)
-				nv = o->candidates;
-			if (feat_grow(&p, &pcap, npairs + nv, sizeof *p, 0))
-				goto done;
-			for (size_t x = 0; x < nv; x++) {
-				uint32_t bi = vs[x].photo;
+				for (size_t x = 0; x < nt; x++)
+					if (votes[touched[x]] >= 2)
+						vs[nv++] = (struct vote){ votes[touched[x]], touched[x] };
+				qsort(vs, nv, sizeof *vs, vote_cmp);
+				if (nv > o->candidates)
+					nv = o->candidates;
+				if (feat_grow(&p, &pcap, npairs + nv, sizeof *p, 0))
+					goto done;
+				for (size_t x = 0; x < nv; x++) {
+					uint32_t bi = vs[x].photo;
 
-				p[npairs++] = a < bi ? (struct feat_pair){ (uint32_t)a, bi, 0 }
-						     : (struct feat_pair){ bi, (uint32_t)a, 0 };
+					p[npairs++] = a < bi ? (struct feat_pair){ (uint32_t)a, bi, 0 }
+							     : (struct feat_pair){ bi, (uint32_t)a, 0 };
+				}
 			}
+			for (size_t x = 0; x < nt; x++)
+				votes[touched[x]] = 0;
+			/* stamps are keypoint ids: unique across photos, never reset */
 		}
-		for (size_t x = 0; x < nt; x++)
-			votes[touched[x]] = 0;
-		/* stamps are keypoint ids: unique across photos, never reset */
-	}
 	if (npairs)
 		qsort(p, npairs, sizeof *p, pair_cmp);
 	{

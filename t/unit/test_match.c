@@ -235,6 +235,23 @@ static void append(struct photo *dst, const struct photo *src)
 	}
 }
 
+/* A set of the n photos p, keyed p0, p1, ... */
+static feat_match *photo_set(const struct photo *p, int n)
+{
+	feat_match *m;
+	char why[128];
+
+	ck_assert_int_eq(feat_match_new(&m), 0);
+	for (int i = 0; i < n; i++) {
+		char key[16];
+
+		snprintf(key, sizeof key, "p%d", i);
+		ck_assert_int_eq(feat_match_add(m, key, strlen(key), &p[i].k[0][0], &p[i].d[0][0],
+						p[i].n, why, sizeof why), 0);
+	}
+	return m;
+}
+
 /*
  * A product moved to a new background: two photos whose own keypoints
  * are unrelated and whose boxes hold the same product (one box's
@@ -250,7 +267,6 @@ START_TEST(test_box_sets)
 	struct feat_match_opt o = { .min_inliers = 20, .threads = 2 };
 	struct feat_pair *pr;
 	feat_match *m;
-	char why[128];
 	size_t np;
 	int kept1, kept2;
 
@@ -274,14 +290,7 @@ START_TEST(test_box_sets)
 		memcpy(p[4].d[p[4].n], p[1].d[i], sizeof p[1].d[i]);
 		p[4].n++;
 	}
-	ck_assert_int_eq(feat_match_new(&m), 0);
-	for (int i = 0; i < 5; i++) {
-		char key[16];
-
-		snprintf(key, sizeof key, "p%d", i);
-		ck_assert_int_eq(feat_match_add(m, key, strlen(key), &p[i].k[0][0], &p[i].d[0][0],
-						p[i].n, why, sizeof why), 0);
-	}
+	m = photo_set(p, 5);
 	ck_assert_msg(feat_match_verify(m, 0, 1, &o) >= (unsigned)(kept1 * 9 / 10), "box: %u of %d",
 		      feat_match_verify(m, 0, 1, &o), kept1);
 	ck_assert_msg(feat_match_verify(m, 0, 2, &o) >= (unsigned)(kept2 * 9 / 10),
@@ -316,7 +325,6 @@ START_TEST(test_box_candidates)
 	struct feat_match_opt o = { .min_inliers = 10, .candidates = 1, .threads = 1 };
 	struct feat_pair *pr;
 	feat_match *m;
-	char why[128];
 	size_t np;
 	int found02 = 0;
 
@@ -333,14 +341,7 @@ START_TEST(test_box_candidates)
 	to_box(&t);
 	append(&p[2], &t);
 	transform(&p[3], &bg2, 0, 1.1, -2, -10, 5, 0.8, 8, 0);
-	ck_assert_int_eq(feat_match_new(&m), 0);
-	for (int i = 0; i < 4; i++) {
-		char key[16];
-
-		snprintf(key, sizeof key, "p%d", i);
-		ck_assert_int_eq(feat_match_add(m, key, strlen(key), &p[i].k[0][0], &p[i].d[0][0],
-						p[i].n, why, sizeof why), 0);
-	}
+	m = photo_set(p, 4);
 	ck_assert_int_eq(feat_match_run(m, &o, &pr, &np), 0);
 	for (size_t i = 0; i < np; i++)
 		found02 |= pr[i].a == 0 && pr[i].b == 2;
