@@ -3,7 +3,7 @@
 not trained on.
 
     /usr/bin/python3 contrib/eval/deteval.py [--set b,held-out] [-n 300] [--seed 1]
-                                             [--model PATH] [--dir DIR]
+                                             [--model PATH] [--dir DIR] [--misses]
 
 Runs  imgdecode | imgprep -m MODEL | ssd-detect -m MODEL | featwrite -f jsonl
 (the programs of this tree's build/bin when built, else those on PATH) and
@@ -33,7 +33,12 @@ Columns:
            all-point AP; a class with no item is left out).
 
 --model PATH: the detector (default: the shipped models/ssd.fm).  --json
-also prints each row as a JSON line.  Needs python3-numpy, python3-pil, and
+also prints each row as a JSON line.  --misses also sorts each set's
+photos by what the top box did: hit the main item; no detection; boxed
+another labelled item (IoU >= 0.5); boxed the main item loosely (IoU
+0.25-0.5); missed it while a lower-scored box hits it; or sits on the
+background; and counts the misses whose main item is small (under 30% of
+the photo: the square root of its share of the area).  Needs python3-numpy, python3-pil, and
 for held-out python3-torch (contrib/train's modules).
 """
 import argparse
@@ -139,6 +144,33 @@ def score(dets, truth):
             "map50": float(np.mean(aps)) if aps else float("nan")}
 
 
+def misses(files, dets, truth):
+    """{outcome: photos} of the top box, and "small misses"."""
+    from PIL import Image
+    out = {k: 0 for k in ("hit", "no det", "other item", "loose", "lower-ranked", "background",
+                          "small misses")}
+    for f, d, t in zip(files, dets, truth):
+        mb = t[0][1]
+        if not d:
+            k = "no det"
+        elif iou(d[0][2], mb) >= 0.5:
+            k = "hit"
+        elif any(iou(d[0][2], ob) >= 0.5 for _, ob, _ in t[1:]):
+            k = "other item"
+        elif iou(d[0][2], mb) >= 0.25:
+            k = "loose"
+        elif any(iou(b, mb) >= 0.5 for _, _, b in d[1:]):
+            k = "lower-ranked"
+        else:
+            k = "background"
+        out[k] += 1
+        if k != "hit":
+            with Image.open(f) as im:
+                w, h = im.size
+            out["small misses"] += ((mb[2] - mb[0]) * (mb[3] - mb[1]) / (w * h)) ** 0.5 < 0.3
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--set", default="b,held-out", help="b, held-out or both (default b,held-out)")
@@ -147,6 +179,7 @@ def main():
     ap.add_argument("--model", default=os.path.join(TOP, "models", "ssd.fm"))
     ap.add_argument("--dir", help="generator B's folder (made when it has no boxes.tsv, else reused)")
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--misses", action="store_true", help="also sort the photos by what the top box did")
     a = ap.parse_args()
     if a.n < 1:
         ap.error("-n: at least 1")
@@ -160,8 +193,11 @@ def main():
         ap.error("--model: no file %s" % a.model)
     rows = []
     for name, files, truth in P.sets(a):
-        r = score(detect(files, a.model), truth)
+        dets = detect(files, a.model)
+        r = score(dets, truth)
         r["set"] = name
+        if a.misses:
+            r["misses"] = misses(files, dets, truth)
         rows.append(r)
         if a.json:
             print(json.dumps(r), flush=True)
@@ -171,6 +207,9 @@ def main():
         print("%-44s %5d %6.1f%% %6.1f%% %6d %6.3f %6.3f" % (r["set"][:44], r["n"], 100 * r["main"],
                                                              100 * r["main_class"], r["no_det"],
                                                              r["ap50_main"], r["map50"]))
+    for r in rows:
+        if "misses" in r:
+            print("%s: %s" % (r["set"][:44], ", ".join("%s %d" % kv for kv in r["misses"].items())))
 
 
 if __name__ == "__main__":

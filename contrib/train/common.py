@@ -117,15 +117,16 @@ IMG = 160
 GENS = [(20, 16, 40, [2]), (10, 40, 72, [2, 3]), (5, 72, 112, [2, 3]), (3, 112, 152, [2])]
 
 
-def configure(size):
+def configure(size, p0_min=16):
     """Sets the detector's input side (IMG) and its prior boxes (GENS) for
     an input of size x size: feature maps at strides 8, 16, 32 and 64,
-    prior sizes in proportion to the 160-pixel design above."""
+    prior sizes in proportion to the 160-pixel design above; p0_min, the
+    smallest prior's side in that design (16: a tenth of the input)."""
     global IMG, GENS
     k = size / 160.0
     g3 = size // 32
     IMG = size
-    GENS = [(size // 8, 16 * k, 40 * k, [2]), (size // 16, 40 * k, 72 * k, [2, 3]),
+    GENS = [(size // 8, p0_min * k, 40 * k, [2]), (size // 16, 40 * k, 72 * k, [2, 3]),
             (g3, 72 * k, 112 * k, [2, 3]), ((g3 + 1) // 2, 112 * k, 152 * k, [2])]
 
 

@@ -155,11 +155,11 @@ def make_set(n, seed, split, procs=1):
 def load(wdir):
     """The trained network of wdir (ssd.pt, and ssd.cfg's input size and
     width when present), in eval mode; configures common's IMG and GENS."""
-    cfg = {"size": 160, "width": 1.0}
+    cfg = {"size": 160, "width": 1.0, "p0_min": 16}
     p = os.path.join(wdir, "ssd.cfg")
     if os.path.exists(p):
         cfg.update(json.load(open(p)))
-    C.configure(int(cfg["size"]))
+    C.configure(int(cfg["size"]), float(cfg["p0_min"]))
     net = SSD(width=float(cfg["width"]))
     net.load_state_dict(torch.load(os.path.join(wdir, "ssd.pt")))
     net.eval()
@@ -177,6 +177,8 @@ def main():
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--size", type=int, default=160, help="input side (a multiple of 32)")
     ap.add_argument("--width", type=float, default=1.0, help="channel width multiplier")
+    ap.add_argument("--p0-min", type=float, default=16,
+                    help="the smallest prior's side, in pixels of a 160-pixel input (default 16)")
     ap.add_argument("--init", help="start from these weights (ssd.pt of a run of the same width;"
                     " the input size may differ)")
     ap.add_argument("--threads", type=int, default=1, help="training threads")
@@ -190,7 +192,7 @@ def main():
     os.makedirs(a.out, exist_ok=True)
     torch.manual_seed(a.seed)
     torch.set_num_threads(a.threads)
-    C.configure(a.size)
+    C.configure(a.size, a.p0_min)
     t0 = time.time()
     key = np.array([a.n, a.size, a.seed])
     if a.cache and os.path.exists(a.cache) and (np.load(a.cache)["key"] == key).all():
@@ -244,7 +246,7 @@ def main():
     net.eval()
     torch.save(net.state_dict(), os.path.join(a.out, "ssd.pt"))
     with open(os.path.join(a.out, "ssd.cfg"), "w") as f:
-        json.dump({"size": a.size, "width": a.width}, f)
+        json.dump({"size": a.size, "width": a.width, "p0_min": a.p0_min}, f)
 
     class Export(nn.Module):
         def __init__(self, n):
