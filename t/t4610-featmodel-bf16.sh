@@ -61,11 +61,15 @@ test_expect_success 'detector: the same detections on two threads, and on the pl
 	FEAT_THREAD_MIN=0 ssd-detect -q -t 2 -m ssd16.fm <ssd-test.fs |
 		featwrite -q -f jsonl >bf16t2.jsonl &&
 	$CMP dets bf16.jsonl bf16t2.jsonl 100 &&
+	# the kernel and its C twin sum the fp32 products in another order, so
+	# two background boxes tied at the confidence threshold may swap
+	# (0.0583 and 0.0580 on a sample photo without an item); every photo
+	# whose top box scores 0.3 or more must keep it
 	if grep -q "they run bf16 on this path" info && test "${FEAT_KERNEL:-}" != ref; then
 		ssd-detect -q -m ssd16.fm <ssd-photos.fs | featwrite -q -f jsonl >bf16p.jsonl &&
 		FEAT_KERNEL=ref ssd-detect -q -m ssd16.fm <ssd-photos.fs |
 			featwrite -q -f jsonl >bf16ref.jsonl &&
-		$CMP dets bf16p.jsonl bf16ref.jsonl 100
+		$CMP dets bf16p.jsonl bf16ref.jsonl 100 0.3
 	fi
 '
 

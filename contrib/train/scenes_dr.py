@@ -36,26 +36,32 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 WALLPAPERS = ["/usr/share/backgrounds/gnome", "/usr/share/backgrounds/mate"]
+# more photographs, after the wallpapers (train_ssd.py --photos LIST)
+EXTRA = []
 FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"
 
 _photos = None
 
 
 def photos():
-    """The wallpapers, each reduced to at most 640 px a side (cached)."""
+    """The wallpapers, then the EXTRA photographs, each reduced to at most
+    640 px a side (cached)."""
     global _photos
     if _photos is None:
         _photos = []
+        files = []
         for d in WALLPAPERS:
-            for f in sorted(glob.glob(os.path.join(d, "**", "*"), recursive=True)):
-                if not f.lower().endswith((".jpg", ".jpeg", ".png", ".webp")):
-                    continue
-                try:
-                    im = Image.open(f).convert("RGB")
-                except OSError:
-                    continue
-                im.thumbnail((640, 640), Image.BILINEAR)
-                _photos.append(np.asarray(im, np.float32))
+            files += [f for f in sorted(glob.glob(os.path.join(d, "**", "*"), recursive=True))
+                      if f.lower().endswith((".jpg", ".jpeg", ".png", ".webp"))]
+        for f in files + EXTRA:
+            try:
+                im = Image.open(f).convert("RGB")
+            except OSError:
+                if f in EXTRA:  # named on purpose: say so
+                    raise
+                continue
+            im.thumbnail((640, 640), Image.BILINEAR)
+            _photos.append(np.asarray(im, np.float32))
     return _photos
 
 

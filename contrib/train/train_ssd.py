@@ -179,6 +179,9 @@ def main():
     ap.add_argument("--width", type=float, default=1.0, help="channel width multiplier")
     ap.add_argument("--p0-min", type=float, default=16,
                     help="the smallest prior's side, in pixels of a 160-pixel input (default 16)")
+    ap.add_argument("--photos", metavar="LIST",
+                    help="a file naming more photographs (a path a line) for the backgrounds, after"
+                    " the wallpapers (contrib/train/photos.txt: python3-skimage's and matplotlib's)")
     ap.add_argument("--init", help="start from these weights (ssd.pt of a run of the same width;"
                     " the input size may differ)")
     ap.add_argument("--threads", type=int, default=1, help="training threads")
@@ -193,6 +196,13 @@ def main():
     torch.manual_seed(a.seed)
     torch.set_num_threads(a.threads)
     C.configure(a.size, a.p0_min)
+    if a.photos:
+        with open(a.photos) as f:
+            SD.EXTRA = [ln.strip() for ln in f if ln.strip()]
+        missing = [p for p in SD.EXTRA if not os.path.exists(p)]
+        if missing:
+            sys.exit("train_ssd: --photos: no file %s (DEPS=quality sh contrib/deps.sh installs python3-skimage)"
+                     % missing[0])
     t0 = time.time()
     key = np.array([a.n, a.size, a.seed])
     if a.cache and os.path.exists(a.cache) and (np.load(a.cache)["key"] == key).all():
