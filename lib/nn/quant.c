@@ -331,6 +331,10 @@ void feat_qfc_free(struct feat_qfc *q)
 	free(q->scale);
 	free(q->comp);
 	free(q->xq);
+	free(q->ap);
+	free(q->ab);
+	q->ap = NULL;
+	q->ab = NULL;
 	q->w = NULL;
 	q->scale = NULL;
 	q->comp = NULL;
@@ -412,6 +416,133 @@ static void qfc_piece(void *arg, long i0, long i1, int worker)
 	P->k->qgemv(&a);
 }
 
+/*
+ * Many rows: Y^T (nout x rows) = W (nout x k) X^T through the int8 or
+ * bf16 GEMM, the weights the packed A (packed once), X^T the B panels,
+ * packed a block of columns at a time: as many 32-row panels as fit in
+ * about half of L2 (at least one), each block run against all of A, so
+ * that A streams from L3 once per block and the panels stay in L2.  The
+ * result goes through a buffer and is transposed into Y.  Threads take
+ * row blocks of A (multiples of MR).
+ */
+struct qfcg {
+	const struct feat_kern *k;
+	const struct feat_qfc *q;
+	const void *bp;
+	float *C;
+	size_t ldc;
+	const float *bias;
+	int relu, n, K, per;
+};
+
+static void qfcg_piece(void *arg, long i0, long i1, int worker)
+{
+	const struct qfcg *G = arg;
+	const struct feat_qfc *q = G->q;
+	int m0 = (int)(i0 * G->per), m1 = (int)(i1 * G->per);
+
+	(void)worker;
+	m1 = m1 < q->nout ? m1 : q->nout;
+	if (m0 >= m1)
+		return;
+	if (q->bf16) {
+		struct feat_bgemm_args b = {
+			.M = m1 - m0, .K = G->K, .n = G->n, .ap = q->ab + (size_t)m0 * G->K,
+			.bp = G->bp, .C = G->C + (size_t)m0 * G->ldc, .ldc = G->ldc,
+			.bias = G->bias ? G->bias + m0 : NULL, .relu = G->relu,
+		};
+
+		G->k->bgemm(&b);
+	} else {
+		struct feat_qgemm_args a = {
+			.M = m1 - m0, .K = G->K, .n = G->n, .ap = q->ap + (size_t)m0 * G->K,
+			.bp = G->bp, .C = G->C + (size_t)m0 * G->ldc, .ldc = G->ldc,
+			.scale = q->scale + m0, .comp = q->comp + m0,
+			.bias = G->bias ? G->bias + m0 : NULL, .relu = G->relu,
+		};
+
+		G->k->qgemm(&a);
+	}
+}
+
+static int qfc_gemm(struct feat_net *n, struct feat_qfc *q, const float *w, const float *bias,
+	const float *X, float *Y, int rows, int relu, int threads)
+{
+	const struct feat_kern *k = feat_kern_active();
+	int K = q->bf16 ? (q->k + 1) / 2 * 2 : (q->k + 3) / 4 * 4, g = q->bf16 ? 2 : 4;
+	size_t esz = q->bf16 ? 2 : 1, panel = (size_t)K * FEAT_Q_NR * esz;
+	long np = (long)(512 * 1024 / panel), npan = (rows + FEAT_Q_NR - 1) / FEAT_Q_NR;
+	struct qfcg G = { .k = k, .q = q, .K = K, .bias = bias, .relu = relu };
+	unsigned char *bp;
+	float *C;
+
+	if (q->bf16 && !q->ab) {
+		if (!(q->ab = feat_aligned_alloc(2 * feat_bpack_a_elems(q->nout, K))))
+			return FEAT_E_NOMEM;
+		feat_bpack_a(q->ab, w, (size_t)q->k, q->nout, q->k);
+	}
+	if (!q->bf16 && !q->ap) {
+		if (!(q->ap = feat_aligned_alloc(feat_qpack_a_bytes(q->nout, K))))
+			return FEAT_E_NOMEM;
+		feat_qpack_a(q->ap, q->w, q->ldw, q->nout, K);   /* zero past k: ldw >= K */
+	}
+	np = np < 1 ? 1 : np > npan ? npan : np;
+	bp = feat_aligned_alloc((size_t)np * panel);
+	C = malloc(sizeof *C * (size_t)q->nout * (size_t)np * FEAT_Q_NR);
+	if (!bp || !C) {
+		free(bp);
+		free(C);
+		return FEAT_E_NOMEM;
+	}
+	G.bp = bp;
+	G.C = C;
+	for (long j0 = 0; j0 < rows; j0 += np * FEAT_Q_NR) {
+		int nj = rows - j0 < np * FEAT_Q_NR ? (int)(rows - j0) : (int)(np * FEAT_Q_NR);
+
+		/* X^T's columns j0.. as panels [K/g][NR][g]: each row of X
+		 * rounded (or quantised) into the row buffer, then scattered;
+		 * columns past nj and k past q->k zero */
+		memset(bp, 0, (size_t)((nj + FEAT_Q_NR - 1) / FEAT_Q_NR) * panel);
+		for (int j = 0; j < nj; j++) {
+			const float *x = X + (size_t)(j0 + j) * q->k;
+			uint32_t *d = (uint32_t *)(void *)(bp + (size_t)(j / FEAT_Q_NR) * panel) +
+				j % FEAT_Q_NR;
+			const uint32_t *r;
+
+			/* a 4-byte word holds a pair of bf16 or four u8 of
+			 * consecutive k; the row buffer is zero past k */
+			if (q->bf16) {
+				feat_bf16_vec(x, (size_t)q->k, q->xb);
+				r = (const uint32_t *)(const void *)q->xb;
+			} else {
+				feat_quant_vec(x, (size_t)q->k, 1.0f / q->sx, q->zp, q->xq);
+				r = (const uint32_t *)(const void *)q->xq;
+			}
+			for (int kw = 0; kw < K / g; kw++)
+				d[(size_t)kw * FEAT_Q_NR] = r[kw];
+		}
+		G.n = nj;
+		G.ldc = (size_t)nj;
+		if (threads > 1 && n->pool) {
+			G.per = (int)((q->nout + 4L * threads - 1) / (4L * threads));
+			G.per = (G.per + FEAT_Q_MR - 1) / FEAT_Q_MR * FEAT_Q_MR;
+			feat_threadpool_for(n->pool, (q->nout + G.per - 1) / G.per, 1, qfcg_piece, &G);
+		} else {
+			G.per = q->nout;
+			qfcg_piece(&G, 0, 1, 0);
+		}
+		/* C (nout x nj) into rows j0.. of Y, by 16 x 16 tiles */
+		for (int m0 = 0; m0 < q->nout; m0 += 16)
+			for (int jt = 0; jt < nj; jt += 16)
+				for (int j = jt; j < nj && j < jt + 16; j++)
+					for (int m = m0; m < q->nout && m < m0 + 16; m++)
+						Y[(size_t)(j0 + j) * q->nout + m] = C[(size_t)m * nj + j];
+	}
+	free(bp);
+	free(C);
+	return 0;
+}
+
 int feat_qfc_forward(struct feat_net *n, struct feat_qfc *q, const float *w, const float *bias,
 	const float *X, float *Y, int rows, int relu, int threads)
 {
@@ -421,6 +552,8 @@ int feat_qfc_forward(struct feat_net *n, struct feat_qfc *q, const float *w, con
 
 	if (q->bf16 ? !q->wb && (e = bfc_pack(q, w)) : !q->w && (e = qfc_pack(q, w)))
 		return e;
+	if (rows >= FEAT_QFC_GEMM_ROWS && (q->bf16 ? k->bgemm != NULL : k->qgemm != NULL))
+		return qfc_gemm(n, q, w, bias, X, Y, rows, relu, threads);
 	for (int r = 0; r < rows && q->bf16; r++) {
 		P.b = (struct feat_bgemv_args){
 			.m0 = 0, .m1 = q->nout, .ldw = q->ldw, .w = q->wb, .x = q->xb,

@@ -83,7 +83,16 @@ struct feat_qfc {
 	uint8_t *xq;             /* ldw bytes */
 	int bf16;                /* quant bf16: ldw k rounded up to 32 */
 	uint16_t *wb, *xb;       /* bf16: [nout][ldw] weights, ldw inputs */
+	/* many rows at once (a transformer's tokens, a batch): the weights
+	 * as the GEMM's packed A (first such forward) */
+	int8_t *ap;
+	uint16_t *ab;
 };
+/* From this many rows a call runs as one GEMM (weights read once per
+ * block of columns) instead of a GEMV per row (weights read per row). */
+#ifndef FEAT_QFC_GEMM_ROWS
+#define FEAT_QFC_GEMM_ROWS 4
+#endif
 /* As feat_qconv_setup, for an fc of nout outputs over k inputs. */
 int feat_qfc_setup(struct feat_net *n, struct feat_layer *l, int k, int nout,
 	struct feat_qfc **out, char *why, size_t whylen);
