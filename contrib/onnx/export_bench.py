@@ -41,7 +41,12 @@ def main():
             x = torch.rand(b, 3, 224, 224)
             torch.onnx.export(m, x, base + suffix + ".onnx", opset_version=13,
                               do_constant_folding=True)
-        subprocess.run([a.featmodel, "import", "-o", base + ".fm", base + ".onnx"],
+        # with torchvision's preprocessing, as a user imports it (so that
+        # imgprep -m prepares photos for it: featmodel quantize's calibration)
+        subprocess.run([a.featmodel, "import", "-o", base + ".fm",
+                        "--set", "input.order=rgb", "--set", "input.fit=stretch",
+                        "--set", "input.mean=123.675,116.28,103.53",
+                        "--set", "input.scale=0.01712,0.01751,0.01743", base + ".onnx"],
                        check=True)
         print("export_bench: wrote %s.fm" % base)
     return 0
