@@ -148,16 +148,6 @@ ALWAYS_INLINE void ukr(const int mr, const int nv, long kc,
 {
 	__m512 acc[16][4];
 
-	/* The C tile is read (beta != 0: a residual sum, a later K block)
-	 * or written at the end: ask for its lines now, so that they arrive
-	 * during the k loop instead of stalling the epilogue (C is often
-	 * larger than L2, e.g. ResNet's 1x1 convolutions over the batch). */
-	if (csc == 1)
-#pragma GCC unroll 16
-		for (int i = 0; i < mr; i++)
-#pragma GCC unroll 4
-			for (int v = 0; v < nv; v++)
-				_mm_prefetch((const char *)(c + i * rsc + 16 * v), _MM_HINT_T0);
 #pragma GCC unroll 16
 	for (int i = 0; i < mr; i++)
 #pragma GCC unroll 4
