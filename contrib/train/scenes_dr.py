@@ -38,6 +38,10 @@ from PIL import Image, ImageDraw, ImageFilter, ImageFont
 WALLPAPERS = ["/usr/share/backgrounds/gnome", "/usr/share/backgrounds/mate"]
 # more photographs, after the wallpapers (train_ssd.py --photos LIST)
 EXTRA = []
+# the share of scenes whose main item is small (train_ssd.py --small),
+# and of those on a photograph (--photo-share)
+SMALL = 0.33
+PHOTO = 0.3
 FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"
 
 _photos = None
@@ -71,8 +75,10 @@ def _color(rng, lo=0, hi=255):
 
 def background(rng, h, w):
     yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
-    kind = rng.choice(["plain", "gradient", "sine", "shapes", "noise", "photo"],
-                      p=[0.22, 0.12, 0.12, 0.14, 0.1, 0.3])
+    p = [0.22, 0.12, 0.12, 0.14, 0.1, 0.3]
+    if PHOTO != 0.3:  # the others in the same proportions
+        p = [x * (1 - PHOTO) / 0.7 for x in p[:5]] + [PHOTO]
+    kind = rng.choice(["plain", "gradient", "sine", "shapes", "noise", "photo"], p=p)
     if kind == "photo" and not photos():
         kind = "shapes"
     if kind == "plain":
@@ -236,9 +242,9 @@ def scene(rng, imgs, idx):
     bgim = Image.fromarray(np.clip(canvas, 0, 255).astype(np.uint8))
     marks(rng, bgim)
     canvas = np.asarray(bgim, np.float32).copy()
-    # the main item's side: a third of the photos small (8-30%)
+    # the main item's side: a third of the photos small (8-30%; SMALL)
     r = rng.random()
-    side = (rng.uniform(0.08, 0.3) if r < 0.33 else rng.uniform(0.3, 0.9)) * min(h, w)
+    side = (rng.uniform(0.08, 0.3) if r < SMALL else rng.uniform(0.3, 0.9)) * min(h, w)
     a = math.exp(rng.uniform(-0.5, 0.5))
     bw, bh = max(6, min(int(side * a), w)), max(6, min(int(side / a), h))
     x, y = int(rng.integers(0, w - bw + 1)), int(rng.integers(0, h - bh + 1))

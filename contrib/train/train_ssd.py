@@ -179,9 +179,15 @@ def main():
     ap.add_argument("--width", type=float, default=1.0, help="channel width multiplier")
     ap.add_argument("--p0-min", type=float, default=16,
                     help="the smallest prior's side, in pixels of a 160-pixel input (default 16)")
-    ap.add_argument("--photos", metavar="LIST",
+    ap.add_argument("--photos", metavar="LIST", action="append", default=[],
                     help="a file naming more photographs (a path a line) for the backgrounds, after"
-                    " the wallpapers (contrib/train/photos.txt: python3-skimage's and matplotlib's)")
+                    " the wallpapers (contrib/train/photos.txt: python3-skimage's and matplotlib's;"
+                    " wallpapers.txt: ukui-, lomiri- and plasma-workspace-wallpapers'); may be repeated")
+    ap.add_argument("--small", type=float, default=SD.SMALL, metavar="P",
+                    help="the share of scenes whose main item is small, 8-30%% of the short side"
+                    " (default %g)" % SD.SMALL)
+    ap.add_argument("--photo-share", type=float, default=SD.PHOTO, metavar="P",
+                    help="the share of scenes on a photograph (default %g)" % SD.PHOTO)
     ap.add_argument("--init", help="start from these weights (ssd.pt of a run of the same width;"
                     " the input size may differ)")
     ap.add_argument("--threads", type=int, default=1, help="training threads")
@@ -196,13 +202,14 @@ def main():
     torch.manual_seed(a.seed)
     torch.set_num_threads(a.threads)
     C.configure(a.size, a.p0_min)
-    if a.photos:
-        with open(a.photos) as f:
-            SD.EXTRA = [ln.strip() for ln in f if ln.strip()]
-        missing = [p for p in SD.EXTRA if not os.path.exists(p)]
-        if missing:
-            sys.exit("train_ssd: --photos: no file %s (DEPS=quality sh contrib/deps.sh installs python3-skimage)"
-                     % missing[0])
+    SD.SMALL, SD.PHOTO = a.small, a.photo_share
+    for lst in a.photos:
+        with open(lst) as f:
+            SD.EXTRA += [ln.strip() for ln in f if ln.strip()]
+    missing = [p for p in SD.EXTRA if not os.path.exists(p)]
+    if missing:
+        sys.exit("train_ssd: --photos: no file %s (DEPS=quality sh contrib/deps.sh installs the packages"
+                 " of photos.txt and wallpapers.txt)" % missing[0])
     t0 = time.time()
     key = np.array([a.n, a.size, a.seed])
     if a.cache and os.path.exists(a.cache) and (np.load(a.cache)["key"] == key).all():
