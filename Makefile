@@ -303,7 +303,7 @@ demo: deps
 	@$(MAKE) --no-print-directory all
 	PATH=$(CURDIR)/$(O)/bin:$$PATH sh contrib/demo.sh
 
-# The default models, trained from scratch (contrib/train): about 4.5 hours
+# The default models, trained from scratch (contrib/train): about 4 hours
 # on 2 cores (by its parts; README).  Needs python3-torch and python3-onnx.
 models: all
 	sh contrib/train/make_models.sh
