@@ -333,8 +333,13 @@ void feat_qfc_free(struct feat_qfc *q)
 	free(q->xq);
 	free(q->ap);
 	free(q->ab);
+	free(q->gbp);
+	free(q->gc);
 	q->ap = NULL;
 	q->ab = NULL;
+	q->gbp = NULL;
+	q->gc = NULL;
+	q->gpanels = 0;
 	q->w = NULL;
 	q->scale = NULL;
 	q->comp = NULL;
@@ -487,13 +492,17 @@ static int qfc_gemm(struct feat_net *n, struct feat_qfc *q, const float *w, cons
 		feat_qpack_a(q->ap, q->w, q->ldw, q->nout, K);   /* zero past k: ldw >= K */
 	}
 	np = np < 1 ? 1 : np > npan ? npan : np;
-	bp = feat_aligned_alloc((size_t)np * panel);
-	C = malloc(sizeof *C * (size_t)q->nout * (size_t)np * FEAT_Q_NR);
-	if (!bp || !C) {
-		free(bp);
-		free(C);
-		return FEAT_E_NOMEM;
+	if (np > q->gpanels) {
+		free(q->gbp);
+		free(q->gc);
+		q->gbp = feat_aligned_alloc((size_t)np * panel);
+		q->gc = malloc(sizeof *q->gc * (size_t)q->nout * (size_t)np * FEAT_Q_NR);
+		q->gpanels = q->gbp && q->gc ? np : 0;
+		if (!q->gpanels)
+			return FEAT_E_NOMEM;
 	}
+	bp = q->gbp;
+	C = q->gc;
 	G.bp = bp;
 	G.C = C;
 	for (long j0 = 0; j0 < rows; j0 += np * FEAT_Q_NR) {
@@ -538,8 +547,6 @@ static int qfc_gemm(struct feat_net *n, struct feat_qfc *q, const float *w, cons
 					for (int m = m0; m < q->nout && m < m0 + 16; m++)
 						Y[(size_t)(j0 + j) * q->nout + m] = C[(size_t)m * nj + j];
 	}
-	free(bp);
-	free(C);
 	return 0;
 }
 

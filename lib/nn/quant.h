@@ -87,6 +87,11 @@ struct feat_qfc {
 	 * as the GEMM's packed A (first such forward) */
 	int8_t *ap;
 	uint16_t *ab;
+	/* and its buffers, kept between forwards: the B panels of a block
+	 * of rows and the block's output before its transposition */
+	unsigned char *gbp;
+	float *gc;
+	long gpanels;            /* the panels they hold */
 };
 /* From this many rows a call runs as one GEMM (weights read once per
  * block of columns) instead of a GEMV per row (weights read per row). */
