@@ -430,6 +430,9 @@ static void qfc_piece(void *arg, long i0, long i1, int worker)
  * result goes through a buffer and is transposed into Y.  Threads take
  * row blocks of A (multiples of MR).
  */
+/* one panel width and row block for both families (the packing below) */
+_Static_assert(FEAT_Q_NR == FEAT_B_NR && FEAT_Q_MR == FEAT_B_MR, "int8 and bf16 tiles differ");
+
 struct qfcg {
 	const struct feat_kern *k;
 	const struct feat_qfc *q;
@@ -501,10 +504,8 @@ static int qfc_gemm(struct feat_net *n, struct feat_qfc *q, const float *w, cons
 		if (!q->gpanels)
 			return FEAT_E_NOMEM;
 	}
-	bp = q->gbp;
-	C = q->gc;
-	G.bp = bp;
-	G.C = C;
+	G.bp = bp = q->gbp;
+	G.C = C = q->gc;
 	for (long j0 = 0; j0 < rows; j0 += np * FEAT_Q_NR) {
 		int nj = rows - j0 < np * FEAT_Q_NR ? (int)(rows - j0) : (int)(np * FEAT_Q_NR);
 
