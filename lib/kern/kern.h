@@ -222,6 +222,9 @@ struct feat_kern {
 	void (*softmax)(const float *x, float *y, size_t rows, size_t c);
 	void (*layernorm)(const float *x, float *y, size_t rows, size_t c, float eps,
 		const float *g, const float *b);
+	/* the mean of each of rows rows of c contiguous floats into y[row]
+	 * (a global average pooling of rows planes of c pixels) */
+	void (*rowmean)(const float *x, float *y, size_t rows, size_t c);
 
 	/* popcount / Hamming distance (popcount.h): this table's kernels and
 	 * whether the CPU runs them; the search picks its path on its own
@@ -332,6 +335,7 @@ void feat_maxpool_ref(const float *x, int hin, int win, float *y, int hout, int 
 	int kw, int sh, int sw, int pt, int pl);
 void feat_layernorm_ref(const float *x, float *y, size_t rows, size_t c, float eps,
 	const float *g, const float *b);
+void feat_rowmean_ref(const float *x, float *y, size_t rows, size_t c);
 /* The tables that override it: fill k (a copy of the reference table)
  * with the path's own kernels (blas.c; avx512/table.c, only on x86-64). */
 void feat_kern_fill_blas(struct feat_kern *k);

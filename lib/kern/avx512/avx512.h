@@ -191,6 +191,7 @@ void feat_maxpool_avx512(const float *x, int hin, int win, float *y, int hout, i
 	int kw, int sh, int sw, int pt, int pl);
 /* rows.c: softmax and layer normalisation of rows (the table's) */
 void feat_softmax_avx512(const float *x, float *y, size_t rows, size_t c);
+void feat_rowmean_avx512(const float *x, float *y, size_t rows, size_t c);
 void feat_layernorm_avx512(const float *x, float *y, size_t rows, size_t c, float eps,
 	const float *g, const float *b);
 

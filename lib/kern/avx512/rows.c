@@ -1,7 +1,8 @@
 /*
- * avx512/rows.c - softmax and layer normalisation over contiguous rows
- * (ViT's attention and its LayerNorms), 16 lanes with a masked tail; sums
- * in float lanes.  Twins: ref/rows.c.
+ * avx512/rows.c - softmax, layer normalisation and the mean over
+ * contiguous rows (ViT's attention and its LayerNorms; global average
+ * pooling), 16 lanes with a masked tail; sums in float lanes.  Twins:
+ * ref/rows.c.
  */
 #include <math.h>
 
@@ -74,5 +75,36 @@ void feat_layernorm_avx512(const float *x, float *y, size_t rows, size_t c, floa
 				d = _mm512_add_ps(d, _mm512_maskz_loadu_ps(t, b + k));
 			_mm512_mask_storeu_ps(y + k, t, d);
 		}
+	}
+}
+
+/* Four float vectors a block of up to 1024 values, added into two double
+ * vectors after each block (the twin's order of magnitude of rounding);
+ * a short row (SE blocks on 7x7 and 14x14 maps) is a few loads and one
+ * reduction, without the twin's per-row set-up. */
+void feat_rowmean_avx512(const float *x, float *y, size_t rows, size_t c)
+{
+	for (size_t r = 0; r < rows; r++, x += c) {
+		__m512d d0 = _mm512_setzero_pd(), d1 = _mm512_setzero_pd();
+		size_t i = 0;
+
+		while (i < c) {
+			size_t e = c - i < 1024 ? c : i + 1024;
+			__m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps();
+			__m512 a2 = _mm512_setzero_ps(), a3 = _mm512_setzero_ps();
+
+			for (; i + 64 <= e; i += 64) {
+				a0 = _mm512_add_ps(a0, _mm512_loadu_ps(x + i));
+				a1 = _mm512_add_ps(a1, _mm512_loadu_ps(x + i + 16));
+				a2 = _mm512_add_ps(a2, _mm512_loadu_ps(x + i + 32));
+				a3 = _mm512_add_ps(a3, _mm512_loadu_ps(x + i + 48));
+			}
+			for (; i < e; i += 16)
+				a0 = _mm512_add_ps(a0, _mm512_maskz_loadu_ps(tail(e - i), x + i));
+			a0 = _mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3));
+			d0 = _mm512_add_pd(d0, _mm512_cvtps_pd(_mm512_castps512_ps256(a0)));
+			d1 = _mm512_add_pd(d1, _mm512_cvtps_pd(_mm512_extractf32x8_ps(a0, 1)));
+		}
+		y[r] = (float)(_mm512_reduce_add_pd(_mm512_add_pd(d0, d1)) / (double)c);
 	}
 }

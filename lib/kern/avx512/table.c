@@ -47,6 +47,7 @@ void feat_kern_fill_avx512(struct feat_kern *k)
 	k->maxpool = feat_maxpool_avx512;
 	k->softmax = feat_softmax_avx512;
 	k->layernorm = feat_layernorm_avx512;
+	k->rowmean = feat_rowmean_avx512;
 	k->pc_filter = feat_pc_filter_avx512;
 	k->pc_scan = feat_pc_scan_avx512;
 	k->pc_supported = feat_pc_cpu_avx512;

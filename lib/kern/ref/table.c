@@ -49,6 +49,7 @@ const struct feat_kern feat_kern_ref_table = {
 	.maxpool2x2 = feat_maxpool2x2_ref,
 	.act = feat_act_ref,
 	.maxpool = feat_maxpool_ref,
+	.rowmean = feat_rowmean_ref,
 	.softmax = feat_softmax_ref,
 	.layernorm = feat_layernorm_ref,
 	.pc_filter = feat_pc_filter_ref,
