@@ -118,7 +118,7 @@ struct feat_conv3_args;
 struct feat_convk_args;
 struct feat_conv3c_args;
 struct feat_convc_args;
-struct feat_dw3c_args;
+struct feat_dwc_args;
 struct feat_dw_args;
 struct feat_wino_args;
 struct feat_qgemm_args;
@@ -201,7 +201,7 @@ struct feat_kern {
 	void (*nchwc_from)(const float *x, int c, size_t plane, float *y);
 	void (*nchwc_to)(const float *x, int c, size_t plane, float *y);
 	void (*convc)(const struct feat_convc_args *a);
-	void (*dw3c)(const struct feat_dw3c_args *a);
+	void (*dwc)(const struct feat_dwc_args *a);
 	void (*conv3c)(const struct feat_conv3c_args *a);
 
 	/* pooling: max over 2x2 windows at stride 2, no padding, one plane

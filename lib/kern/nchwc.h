@@ -15,7 +15,7 @@
  *     [pixels][16 channels], stored as is, with no edge along the
  *     channels (C is whole blocks) and one only along the pixels; other
  *     convolutions are the same with a loop over the taps;
- *   - a depthwise 3x3 convolution reads whole vectors of 16 channels at
+ *   - a depthwise 3x3 or 5x5 convolution reads whole vectors of 16 channels at
  *     each tap, with no lane shuffles;
  *   - the first layer (an image of 1-4 channels in plain NCHW) writes
  *     its output blocks directly (conv3.h's shape and weight packing).
@@ -128,19 +128,20 @@ static inline const float *feat_convc_bias(const float *wp, int cout, int cin, i
 }
 void feat_convc_ref(const struct feat_convc_args *a);
 
-/* ------------------------------------------------------ depthwise 3x3 */
+/* ------------------------------------------- depthwise 3x3 and 5x5 */
 
 /*
- * y[c][oy][ox] = act(bias[c] + sum over ky, kx of w[c][ky][kx] *
+ * y[c][oy][ox] = act(bias[c] + sum over ky, kx < k of w[c][ky][kx] *
  * x[c][oy*s - pt + ky][ox*s - pl + kx]), x zero outside the map; both
- * NCHW16c; channel blocks [b0, b1).
+ * NCHW16c; channel blocks [b0, b1).  k is 3 (MobileNet) or 5
+ * (EfficientNet's and MobileNetV3's larger stages).
  */
-struct feat_dw3c_args {
+struct feat_dwc_args {
 	const float *x;
 	int c, hin, win;
-	const float *wp;     /* feat_dw3c_pack's: [c/16][9][16] */
+	const float *wp;     /* feat_dwc_pack's: [c/16][k*k][16] */
 	const float *bias;
-	int s, pt, pl;
+	int k, s, pt, pl;
 	float *y;
 	int hout, wout;
 	int act;
@@ -148,14 +149,15 @@ struct feat_dw3c_args {
 	int b0, b1;
 };
 
-static inline int feat_dw3c_fits(int c, int group, int cout, int kh, int kw, int sh, int sw,
+static inline int feat_dwc_fits(int c, int group, int cout, int kh, int kw, int sh, int sw,
 	int dh, int dw, int pt, int pl)
 {
-	return c % 16 == 0 && group == c && cout == c && kh == 3 && kw == 3 && sh == sw &&
-	       (sh == 1 || sh == 2) && dh == 1 && dw == 1 && pt <= 1 && pl <= 1;
+	return c % 16 == 0 && group == c && cout == c && kh == kw && (kh == 3 || kh == 5) &&
+	       sh == sw && (sh == 1 || sh == 2) && dh == 1 && dw == 1 && pt <= kh / 2 &&
+	       pl <= kw / 2;
 }
-void feat_dw3c_pack(float *wp, const float *w, int c);
-void feat_dw3c_ref(const struct feat_dw3c_args *a);
+void feat_dwc_pack(float *wp, const float *w, int c, int k);
+void feat_dwc_ref(const struct feat_dwc_args *a);
 
 /* ------------------------------------------------------ the first layer */
 

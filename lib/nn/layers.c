@@ -10,7 +10,7 @@
  * below: the oracle the fast paths are tested against.  Depthwise
  * convolution has its own direct kernel: as a GEMM it would be a string of
  * 1-row products.  On the AVX-512 path, chains of convolutions with a
- * channel-blocked kernel (kern/nchwc.h: first layer, depthwise 3x3,
+ * channel-blocked kernel (kern/nchwc.h: first layer, depthwise 3x3 and 5x5,
  * pointwise, small maps) keep their blobs in NCHW16c (nchwc_plan in
  * passes.c).
  *
@@ -267,7 +267,7 @@ static int conv_setup(struct feat_net *n, struct feat_layer *l, char *why,
 		c->hpad = c->hin;    /* read as it is */
 		c->wpad = c->win;
 	}
-	else if (feat_dw3c_fits(c->cin, c->group, c->cout, c->kh, c->kw, c->sh, c->sw, c->dh,
+	else if (feat_dwc_fits(c->cin, c->group, c->cout, c->kh, c->kw, c->sh, c->sw, c->dh,
 				c->dw, c->pt, c->pl))
 		c->nc = NC_DW;
 	else if (feat_conv3c_fits(c->cin, c->cout, c->kh, c->kw, c->sh, c->sw, c->dh, c->dw,
@@ -674,15 +674,16 @@ static void nc_piece(void *arg, long i0, long i1, int worker)
 			a.p1 = a.p0 + P->px < hw ? a.p0 + P->px : hw;
 			P->k->convc(&a);
 		} else if (c->nc == NC_DW) {
-			struct feat_dw3c_args a = {
+			struct feat_dwc_args a = {
 				.x = P->x, .c = c->cin, .hin = c->hin, .win = c->win, .wp = c->wnc,
-				.bias = c->bias, .s = c->sh, .pt = c->pt, .pl = c->pl, .y = P->y,
+				.bias = c->bias, .k = c->kh, .s = c->sh, .pt = c->pt, .pl = c->pl,
+				.y = P->y,
 				.hout = c->hout, .wout = c->wout, .act = l->act, .alpha = l->act_alpha,
 				.b0 = (int)it * P->per_piece,
 			};
 
 			a.b1 = a.b0 + P->per_piece < c->cin / 16 ? a.b0 + P->per_piece : c->cin / 16;
-			P->k->dw3c(&a);
+			P->k->dwc(&a);
 		} else {
 			struct feat_conv3c_args a = {
 				.c = { .x = P->x, .cin = c->cin, .hin = c->hin, .win = c->win,

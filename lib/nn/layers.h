@@ -42,7 +42,7 @@ struct conv {
 enum conv_nc {
 	NC_NONE = 0,
 	NC_PW,       /* 1x1, stride 1: feat_convc_* on the input as it is */
-	NC_DW,       /* depthwise 3x3: feat_dw3c_* */
+	NC_DW,       /* depthwise 3x3 or 5x5: feat_dwc_* */
 	NC_FIRST,    /* 3x3 over 1-4 plain channels: feat_conv3c_* */
 	NC_GEN,      /* group 1 on a small map: feat_convc_* on a padded copy */
 };

@@ -188,13 +188,13 @@ static int nchwc_plan(struct feat_net *n)
 		floats = c->nc == NC_FIRST ? feat_conv3_pack_floats(c->cout, c->cin) :
 			 c->nc == NC_PW || c->nc == NC_GEN ?
 			 feat_convc_pack_floats(c->cout, c->cin, c->kh, c->kw) :
-			 (size_t)c->cout * 9;
+			 (size_t)c->cout * c->kh * c->kw;
 		if (!(c->wnc = feat_aligned_alloc(floats * sizeof(float))))
 			return FEAT_E_NOMEM;
 		if (c->nc == NC_PW || c->nc == NC_GEN)
 			feat_convc_pack(c->wnc, c->w, c->bias, c->cout, c->cin, c->kh, c->kw);
 		else if (c->nc == NC_DW)
-			feat_dw3c_pack(c->wnc, c->w, c->cin);
+			feat_dwc_pack(c->wnc, c->w, c->cin, c->kh);
 		else
 			feat_conv3_pack(c->wnc, c->w, c->cout, c->cin);
 		floats = (in_nc ? 0 : (size_t)c->cin * c->hin * c->win) +

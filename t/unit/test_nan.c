@@ -370,31 +370,33 @@ START_TEST(test_nchwc)
 				}
 			free(w), free(b), free(wp), free(y);
 		}
-		/* depthwise 3x3: the channel's outputs that read the pixel */
-		for (int s = 1; s <= 2; s++) {
-			int hout = (H + 2 - 3) / s + 1, wout = (W + 2 - 3) / s + 1;
-			float *w = rnd(C * 9), *b = rnd(C), *wp = feat_aligned_alloc(C * 9 * sizeof(float));
+		/* depthwise 3x3 and 5x5: the channel's outputs that read the pixel */
+		for (int var = 0; var < 4; var++) {
+			int kk = var < 2 ? 3 : 5, st = var % 2 + 1, pp = kk / 2;
+			int hout = (H + 2 * pp - kk) / st + 1, wout = (W + 2 * pp - kk) / st + 1;
+			float *w = rnd(C * kk * kk), *b = rnd(C);
+			float *wp = feat_aligned_alloc(C * kk * kk * sizeof(float));
 			float *y = rnd((size_t)C * hout * wout);
-			struct feat_dw3c_args a = {
-				.x = xb, .c = C, .hin = H, .win = W, .wp = wp, .bias = b, .s = s,
-				.pt = 1, .pl = 1, .y = y, .hout = hout, .wout = wout, .act = 1,
+			struct feat_dwc_args a = {
+				.x = xb, .c = C, .hin = H, .win = W, .wp = wp, .bias = b, .k = kk,
+				.s = st, .pt = pp, .pl = pp, .y = y, .hout = hout, .wout = wout, .act = 1,
 				.b0 = 0, .b1 = C / 16,
 			};
 
 			ck_assert_ptr_nonnull(wp);
-			feat_dw3c_pack(wp, w, C);
-			k->dw3c(&a);
+			feat_dwc_pack(wp, w, C, kk);
+			k->dwc(&a);
 			for (int c = 0; c < C; c++)
 				for (int oy = 0; oy < hout; oy++)
 					for (int ox = 0; ox < wout; ox++) {
 						float v = y[(((size_t)(c / 16) * hout + oy) * wout + ox) *
 							    16 + c % 16];
-						int want = c == cc && reads(oy, s, 1, 3, cy) &&
-							   reads(ox, s, 1, 3, cx);
+						int want = c == cc && reads(oy, st, pp, kk, cy) &&
+							   reads(ox, st, pp, kk, cx);
 
 						ck_assert_msg((isnan(v) != 0) == want,
-							      "%s dw3c s%d y[%d][%d][%d] = %g", k->name,
-							      s, c, oy, ox, v);
+							      "%s dwc k%d s%d y[%d][%d][%d] = %g",
+							      k->name, kk, st, c, oy, ox, v);
 					}
 			free(w), free(b), free(wp), free(y);
 		}

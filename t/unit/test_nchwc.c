@@ -220,22 +220,22 @@ START_TEST(pointwise)
 }
 END_TEST
 
-/* ------------------------------------------------------ depthwise 3x3 */
+/* ------------------------------------------- depthwise 3x3 and 5x5 */
 
-static void dw_one(int c, int hin, int win, int s, int pt, int pl, int trim, int kind,
+static void dw_one(int k, int c, int hin, int win, int s, int pt, int pl, int trim, int kind,
 	unsigned seed)
 {
-	int hout = (hin + 2 * pt - 3) / s + 1 - trim, wout = (win + 2 * pl - 3) / s + 1 - trim;
+	int hout = (hin + 2 * pt - k) / s + 1 - trim, wout = (win + 2 * pl - k) / s + 1 - trim;
 
-	if (hout < 1 || wout < 1 || hin + 2 * pt < 3 || win + 2 * pl < 3)
+	if (hout < 1 || wout < 1 || hin + 2 * pt < k || win + 2 * pl < k)
 		return;
-	size_t ni = (size_t)c * hin * win, no = (size_t)c * hout * wout;
-	float *x = rnd(ni, &seed), *w = rnd((size_t)c * 9, &seed), *b = rnd((size_t)c, &seed);
-	float *xc = rnd(ni, &seed), *wp = rnd((size_t)c * 9, &seed), *y0 = rnd(no, &seed);
+	size_t ni = (size_t)c * hin * win, no = (size_t)c * hout * wout, kk = (size_t)k * k;
+	float *x = rnd(ni, &seed), *w = rnd((size_t)c * kk, &seed), *b = rnd((size_t)c, &seed);
+	float *xc = rnd(ni, &seed), *wp = rnd((size_t)c * kk, &seed), *y0 = rnd(no, &seed);
 	float *y1 = rnd(no, &seed), *yn = rnd(no, &seed);
 	double *want = calloc(no, sizeof *want);
-	struct feat_dw3c_args a = {
-		.x = xc, .c = c, .hin = hin, .win = win, .wp = wp, .bias = b, .s = s, .pt = pt,
+	struct feat_dwc_args a = {
+		.x = xc, .c = c, .hin = hin, .win = win, .wp = wp, .bias = b, .k = k, .s = s, .pt = pt,
 		.pl = pl, .y = y0, .hout = hout, .wout = wout, .act = kind, .alpha = 0.1f,
 		.b0 = 0, .b1 = c / 16,
 	};
@@ -246,31 +246,31 @@ static void dw_one(int c, int hin, int win, int s, int pt, int pl, int trim, int
 			for (int ox = 0; ox < wout; ox++) {
 				double sum = b[ch];
 
-				for (int ky = 0; ky < 3; ky++)
-					for (int kx = 0; kx < 3; kx++) {
+				for (int ky = 0; ky < k; ky++)
+					for (int kx = 0; kx < k; kx++) {
 						int iy = oy * s - pt + ky, ix = ox * s - pl + kx;
 
 						if (iy >= 0 && iy < hin && ix >= 0 && ix < win)
-							sum += (double)w[ch * 9 + ky * 3 + kx] *
+							sum += (double)w[ch * kk + ky * k + kx] *
 							       x[((size_t)ch * hin + iy) * win + ix];
 					}
 				want[((size_t)ch * hout + oy) * wout + ox] = act(sum, kind, 0.1);
 			}
 	feat_nchwc_from(x, c, (size_t)hin * win, xc);
-	feat_dw3c_pack(wp, w, c);
-	feat_dw3c_ref(&a);
+	feat_dwc_pack(wp, w, c, k);
+	feat_dwc_ref(&a);
 	feat_nchwc_to(y0, c, (size_t)hout * wout, yn);
-	close_all(yn, want, no, 9, "dw3c ref");
+	close_all(yn, want, no, (double)kk, "dwc ref");
 	if (feat_kern_cpu_avx512()) {
 		a.y = y1;
 		for (int bl = 0; bl < c / 16; bl++) {
 			a.b0 = bl, a.b1 = bl + 1;
-			feat_kern_get(FEAT_KERN_AVX512)->dw3c(&a);
+			feat_kern_get(FEAT_KERN_AVX512)->dwc(&a);
 		}
 		for (size_t i = 0; i < no; i++)
 			ck_assert_msg(fabsf(y1[i] - y0[i]) <= 3e-5f * (1 + fabsf(y0[i])),
-				      "dw3c avx512 c%d %dx%d s%d p%d,%d trim%d act%d at %zu: %g != %g",
-				      c, hin, win, s, pt, pl, trim, kind, i, y1[i], y0[i]);
+				      "dwc avx512 k%d c%d %dx%d s%d p%d,%d trim%d act%d at %zu: %g != %g",
+				      k, c, hin, win, s, pt, pl, trim, kind, i, y1[i], y0[i]);
 	}
 	free(x), free(w), free(b), free(xc), free(wp), free(y0), free(y1), free(yn), free(want);
 }
@@ -280,19 +280,28 @@ START_TEST(depthwise)
 	static const int sizes[] = { 1, 2, 3, 4, 8, 9, 10, 17, 19, 26 };
 	unsigned seed = 7;
 
-	for (int s = 1; s <= 2; s++)
-		for (int p = 0; p <= 1; p++)
-			for (size_t i = 0; i < 10; i++)
-				for (int trim = 0; trim <= 1; trim++, seed++)
-					dw_one(16 * (1 + (int)(seed % 3)), sizes[i], sizes[(i + 3) % 10], s,
-					       p, p, trim, (int)(seed % 4), seed);
-	dw_one(32, 5, 7, 1, 1, 0, 0, 1, 1);
-	dw_one(32, 7, 5, 2, 0, 1, 0, 1, 2);
+	for (int k = 3; k <= 5; k += 2)
+		for (int s = 1; s <= 2; s++)
+			for (int p = 0; p <= k / 2; p++)
+				for (size_t i = 0; i < 10; i++)
+					for (int trim = 0; trim <= 1; trim++, seed++)
+						dw_one(k, 16 * (1 + (int)(seed % 3)), sizes[i],
+						       sizes[(i + 3) % 10], s, p, p, trim, (int)(seed % 4),
+						       seed);
+	dw_one(3, 32, 5, 7, 1, 1, 0, 0, 1, 1);
+	dw_one(3, 32, 7, 5, 2, 0, 1, 0, 1, 2);
+	dw_one(5, 32, 5, 7, 1, 2, 1, 0, 1, 1);
+	dw_one(5, 32, 7, 5, 2, 1, 2, 0, 1, 2);
 	/* MobileNet-SSD */
-	dw_one(32, 150, 150, 1, 1, 1, 0, 1, 3);
-	dw_one(64, 150, 150, 2, 1, 1, 1, 1, 4);
-	dw_one(512, 19, 19, 1, 1, 1, 0, 1, 5);
-	dw_one(512, 19, 19, 2, 1, 1, 0, 1, 6);
+	dw_one(3, 32, 150, 150, 1, 1, 1, 0, 1, 3);
+	dw_one(3, 64, 150, 150, 2, 1, 1, 1, 1, 4);
+	dw_one(3, 512, 19, 19, 1, 1, 1, 0, 1, 5);
+	dw_one(3, 512, 19, 19, 2, 1, 1, 0, 1, 6);
+	/* EfficientNet-B0's 5x5 layers */
+	dw_one(5, 144, 56, 56, 2, 2, 2, 1, 1, 7);
+	dw_one(5, 240, 28, 28, 1, 2, 2, 0, 1, 8);
+	dw_one(5, 672, 14, 14, 2, 2, 2, 1, 1, 9);
+	dw_one(5, 1152, 7, 7, 1, 2, 2, 0, 1, 10);
 }
 END_TEST
 

@@ -44,7 +44,7 @@ void feat_dwconv_avx512(const struct feat_dw_args *a);
 void feat_nchwc_from_avx512(const float *x, int c, size_t plane, float *y);
 void feat_nchwc_to_avx512(const float *x, int c, size_t plane, float *y);
 void feat_convc_avx512(const struct feat_convc_args *a);
-void feat_dw3c_avx512(const struct feat_dw3c_args *a);
+void feat_dwc_avx512(const struct feat_dwc_args *a);
 void feat_conv3c_avx512(const struct feat_conv3c_args *a);
 
 /* winograd.c: the transforms, and M[xi] = U[xi] V[xi] for one xi with U

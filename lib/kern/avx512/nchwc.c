@@ -19,10 +19,10 @@
  * GEMM on NCHW; 1024x1024 on 10x10 116 against 100; 32->64 on 150x150
  * 112 against 87.
  *
- * Depthwise 3x3.  A row of 8 outputs of one block keeps 8 accumulators
- * and the 9 taps' weights in registers; each input vector of the three
- * rows is loaded once and spent on every output it touches (stride 1: 30
- * loads for 72 FMAs).  The chunks at either end of a row read the
+ * Depthwise 3x3 and 5x5.  A row of 8 outputs of one block keeps 8
+ * accumulators; each input vector of the k rows is loaded once and spent
+ * on every output it touches (3x3 stride 1: 30 loads and 9 weight loads
+ * for 72 FMAs; 5x5: 60 and 25 for 200).  The chunks at either end of a row read the
  * columns outside the map as zero (a checked variant of the same code);
  * rows outside the map (at the first and last output rows) are skipped.
  *
@@ -245,87 +245,94 @@ void feat_convc_avx512(const struct feat_convc_args *a)
 	}
 }
 
-/* ------------------------------------------------------ depthwise 3x3 */
+/* ------------------------------------------- depthwise 3x3 and 5x5 */
 
 #define DW_PX 8
 
-/* n outputs of one row, stride s: r[ky] is input row ky (NULL when that
- * row is outside the map), c0 the column of the first output's leftmost
- * tap.  chk: columns outside [0, win) read as zero (the chunks at either
- * end of a row); otherwise every tap is inside the row. */
-AI void dw_row(const int s, const int n, const int chk, const float *const r[3], int c0,
-	int win, const __m512 w[9], __m512 bias, float *y, int act, __m512 alpha)
+/* n outputs of one row, k x k taps, stride s: r[ky] is input row ky (NULL
+ * when that row is outside the map), c0 the column of the first output's
+ * leftmost tap, wt the block's weights ([k*k][16]).  chk: columns outside
+ * [0, win) read as zero (the chunks at either end of a row); otherwise
+ * every tap is inside the row.  A row's inputs are loaded once for its k
+ * taps: (n - 1) s + k vectors (19 at k 5, stride 2), n sums, one weight. */
+AI void dw_row(const int k, const int s, const int n, const int chk, const float *const *r,
+	int c0, int win, const float *wt, __m512 bias, float *y, int act, __m512 alpha)
 {
 	__m512 acc[DW_PX];
 
 #pragma GCC unroll 8
 	for (int j = 0; j < n; j++)
 		acc[j] = bias;
-#pragma GCC unroll 3
-	for (int ky = 0; ky < 3; ky++) {
-		__m512 v[(DW_PX - 1) * 2 + 3];
+#pragma GCC unroll 5
+	for (int ky = 0; ky < k; ky++) {
+		__m512 v[(DW_PX - 1) * 2 + 5];
 
 		if (!r[ky])
 			continue;
 #pragma GCC unroll 24
-		for (int c = 0; c < (n - 1) * s + 3; c++)
+		for (int c = 0; c < (n - 1) * s + k; c++)
 			v[c] = !chk || (unsigned)(c0 + c) < (unsigned)win ?
 			       _mm512_loadu_ps(r[ky] + (ptrdiff_t)(c0 + c) * 16) : _mm512_setzero_ps();
-#pragma GCC unroll 3
-		for (int kx = 0; kx < 3; kx++)
+#pragma GCC unroll 5
+		for (int kx = 0; kx < k; kx++) {
+			__m512 w = _mm512_load_ps(wt + (ky * k + kx) * 16);
+
 #pragma GCC unroll 8
 			for (int j = 0; j < n; j++)
-				acc[j] = _mm512_fmadd_ps(v[j * s + kx], w[ky * 3 + kx], acc[j]);
+				acc[j] = _mm512_fmadd_ps(v[j * s + kx], w, acc[j]);
+		}
 	}
 #pragma GCC unroll 8
 	for (int j = 0; j < n; j++)
 		_mm512_storeu_ps(y + j * 16, feat_act16(acc[j], act, alpha));
 }
 
-typedef void (*dw_fn)(const float *const r[3], int c0, int win, const __m512 w[9],
-	__m512 bias, float *y, int act, __m512 alpha);
-#define DW(s, n, k) \
-	static void dw_##s##_##n##_##k(const float *const r[3], int c0, int win, \
-		const __m512 w[9], __m512 bias, float *y, int act, __m512 alpha) \
+typedef void (*dw_fn)(const float *const *r, int c0, int win, const float *wt, __m512 bias,
+	float *y, int act, __m512 alpha);
+#define DW(k, s, n, c) \
+	static void dw_##k##_##s##_##n##_##c(const float *const *r, int c0, int win, \
+		const float *wt, __m512 bias, float *y, int act, __m512 alpha) \
 	{ \
-		dw_row(s, n, k, r, c0, win, w, bias, y, act, alpha); \
+		dw_row(k, s, n, c, r, c0, win, wt, bias, y, act, alpha); \
 	}
-#define DW8(s, k) DW(s, 1, k) DW(s, 2, k) DW(s, 3, k) DW(s, 4, k) DW(s, 5, k) DW(s, 6, k) \
-	DW(s, 7, k) DW(s, 8, k)
-DW8(1, 0) DW8(2, 0) DW8(1, 1) DW8(2, 1)
-#define DWROW(s, k) { dw_##s##_1_##k, dw_##s##_2_##k, dw_##s##_3_##k, dw_##s##_4_##k, \
-		      dw_##s##_5_##k, dw_##s##_6_##k, dw_##s##_7_##k, dw_##s##_8_##k }
-/* [checked][s - 1][n - 1] */
-static const dw_fn dw_rows[2][2][DW_PX] = {
-	{ DWROW(1, 0), DWROW(2, 0) }, { DWROW(1, 1), DWROW(2, 1) },
+#define DW8(k, s, c) DW(k, s, 1, c) DW(k, s, 2, c) DW(k, s, 3, c) DW(k, s, 4, c) \
+	DW(k, s, 5, c) DW(k, s, 6, c) DW(k, s, 7, c) DW(k, s, 8, c)
+DW8(3, 1, 0) DW8(3, 2, 0) DW8(3, 1, 1) DW8(3, 2, 1)
+DW8(5, 1, 0) DW8(5, 2, 0) DW8(5, 1, 1) DW8(5, 2, 1)
+#define DWROW(k, s, c) { dw_##k##_##s##_1_##c, dw_##k##_##s##_2_##c, dw_##k##_##s##_3_##c, \
+			 dw_##k##_##s##_4_##c, dw_##k##_##s##_5_##c, dw_##k##_##s##_6_##c, \
+			 dw_##k##_##s##_7_##c, dw_##k##_##s##_8_##c }
+/* [k == 5][checked][s - 1][n - 1] */
+static const dw_fn dw_rows[2][2][2][DW_PX] = {
+	{ { DWROW(3, 1, 0), DWROW(3, 2, 0) }, { DWROW(3, 1, 1), DWROW(3, 2, 1) } },
+	{ { DWROW(5, 1, 0), DWROW(5, 2, 0) }, { DWROW(5, 1, 1), DWROW(5, 2, 1) } },
 };
 
-void feat_dw3c_avx512(const struct feat_dw3c_args *a)
+void feat_dwc_avx512(const struct feat_dwc_args *a)
 {
 	const __m512 alpha = _mm512_set1_ps(a->alpha);
-	int s = a->s, win = a->win;
+	int s = a->s, win = a->win, k = a->k;
 
 	for (int b = a->b0; b < a->b1; b++) {
 		const float *xb = a->x + (size_t)b * a->hin * win * 16;
+		const float *wt = a->wp + (size_t)b * k * k * 16;
 		float *yb = a->y + (size_t)b * a->hout * a->wout * 16;
-		__m512 w[9], bias = _mm512_loadu_ps(a->bias + 16 * b);
+		__m512 bias = _mm512_loadu_ps(a->bias + 16 * b);
 
-		for (int t = 0; t < 9; t++)
-			w[t] = _mm512_loadu_ps(a->wp + ((size_t)b * 9 + t) * 16);
 		for (int oy = 0; oy < a->hout; oy++) {
 			int iy0 = oy * s - a->pt;
-			const float *r[3];
+			const float *r[5];
 			float *yr = yb + (size_t)oy * a->wout * 16;
 
-			for (int ky = 0; ky < 3; ky++)
+			for (int ky = 0; ky < k; ky++)
 				r[ky] = iy0 + ky >= 0 && iy0 + ky < a->hin ?
 					xb + (size_t)(iy0 + ky) * win * 16 : NULL;
 			for (int ox = 0; ox < a->wout;) {
 				int n = a->wout - ox < DW_PX ? a->wout - ox : DW_PX;
-				int c0 = ox * s - a->pl, chk = c0 < 0 || c0 + (n - 1) * s + 2 >= win;
+				int c0 = ox * s - a->pl, chk = c0 < 0 || c0 + (n - 1) * s + k - 1 >= win;
 
-				dw_rows[chk][s - 1][n - 1](r, c0, win, w, bias, yr + ox * 16, a->act,
-							   alpha);
+				dw_rows[k == 5][chk][s - 1][n - 1](r, c0, win, wt, bias, yr + ox * 16,
+								   a->act, alpha);
 				ox += n;
 			}
 		}

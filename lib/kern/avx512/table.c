@@ -40,7 +40,7 @@ void feat_kern_fill_avx512(struct feat_kern *k)
 	k->nchwc_from = feat_nchwc_from_avx512;
 	k->nchwc_to = feat_nchwc_to_avx512;
 	k->convc = feat_convc_avx512;
-	k->dw3c = feat_dw3c_avx512;
+	k->dwc = feat_dwc_avx512;
 	k->conv3c = feat_conv3c_avx512;
 	k->maxpool2x2 = feat_maxpool2x2_avx512;
 	k->act = feat_act_avx512;

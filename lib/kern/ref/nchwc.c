@@ -34,18 +34,20 @@ void feat_nchwc_to(const float *x, int c, size_t plane, float *y)
 	}
 }
 
-void feat_dw3c_pack(float *wp, const float *w, int c)
+void feat_dwc_pack(float *wp, const float *w, int c, int k)
 {
+	int kk = k * k;
+
 	for (int ch = 0; ch < c; ch++)
-		for (int t = 0; t < 9; t++)
-			wp[((size_t)(ch / 16) * 9 + t) * 16 + ch % 16] = w[(size_t)ch * 9 + t];
+		for (int t = 0; t < kk; t++)
+			wp[((size_t)(ch / 16) * kk + t) * 16 + ch % 16] = w[(size_t)ch * kk + t];
 }
 
-void feat_dw3c_ref(const struct feat_dw3c_args *a)
+void feat_dwc_ref(const struct feat_dwc_args *a)
 {
 	for (int b = a->b0; b < a->b1; b++) {
 		const float *xb = a->x + (size_t)b * a->hin * a->win * 16;
-		const float *wb = a->wp + (size_t)b * 9 * 16;
+		const float *wb = a->wp + (size_t)b * a->k * a->k * 16;
 		float *yb = a->y + (size_t)b * a->hout * a->wout * 16;
 
 		for (int oy = 0; oy < a->hout; oy++)
@@ -53,16 +55,16 @@ void feat_dw3c_ref(const struct feat_dw3c_args *a)
 				for (int j = 0; j < 16; j++) {
 					float s = a->bias[16 * b + j];
 
-					for (int ky = 0; ky < 3; ky++) {
+					for (int ky = 0; ky < a->k; ky++) {
 						int iy = oy * a->s - a->pt + ky;
 
 						if (iy < 0 || iy >= a->hin)
 							continue;
-						for (int kx = 0; kx < 3; kx++) {
+						for (int kx = 0; kx < a->k; kx++) {
 							int ix = ox * a->s - a->pl + kx;
 
 							if (ix >= 0 && ix < a->win)
-								s += wb[(ky * 3 + kx) * 16 + j] *
+								s += wb[(ky * a->k + kx) * 16 + j] *
 								     xb[((size_t)iy * a->win + ix) * 16 + j];
 						}
 					}
