@@ -200,6 +200,9 @@ struct feat_kern {
 	/* NCHW16c (nchwc.h): layout changes and the three convolutions */
 	void (*nchwc_from)(const float *x, int c, size_t plane, float *y);
 	void (*nchwc_to)(const float *x, int c, size_t plane, float *y);
+	void (*nchwc_mean)(const float *x, int c, size_t plane, float *y);
+	void (*nchwc_mul)(const float *x, int xnc, int c, size_t plane, const float *s,
+		float *y, int ync);
 	void (*convc)(const struct feat_convc_args *a);
 	void (*dwc)(const struct feat_dwc_args *a);
 	void (*conv3c)(const struct feat_conv3c_args *a);

@@ -38,6 +38,15 @@
  * past c are written as zeros by _from and not read by _to. */
 void feat_nchwc_from(const float *x, int c, size_t plane, float *y);
 void feat_nchwc_to(const float *x, int c, size_t plane, float *y);
+/* y[ch] = the mean of channel ch over the plane, x in NCHW16c (a global
+ * average pooling, an SE block's squeeze): the twin of the table's
+ * nchwc_mean. */
+void feat_nchwc_mean_ref(const float *x, int c, size_t plane, float *y);
+/* y[ch][p] = x[ch][p] * s[ch] (an SE block's excitation), x and y each
+ * NCHW16c (xnc, ync 1) or plain NCHW; c a multiple of 16: the twin of the
+ * table's nchwc_mul. */
+void feat_nchwc_mul_ref(const float *x, int xnc, int c, size_t plane, const float *s,
+	float *y, int ync);
 
 /* ---------------------------------------- convolution of group 1 */
 

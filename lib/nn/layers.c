@@ -1194,6 +1194,12 @@ struct pool_par {
 	const struct feat_kern *k;
 };
 
+static int pool_global_avg(const struct pool *p)
+{
+	return !p->max && p->hout == 1 && p->wout == 1 && p->kh == p->hin && p->kw == p->win &&
+	       !p->pt && !p->pl && !p->pb && !p->pr;
+}
+
 /* Planes [bc0, bc1) of the batch (image * channels + channel). */
 static void pool_planes(void *arg, long bc0, long bc1, int worker)
 {
@@ -1201,8 +1207,7 @@ static void pool_planes(void *arg, long bc0, long bc1, int worker)
 	const struct pool *p = P->p;
 
 	(void)worker;
-	if (!p->max && p->hout == 1 && p->wout == 1 && p->kh == p->hin && p->kw == p->win &&
-	    !p->pt && !p->pl && !p->pb && !p->pr) {
+	if (pool_global_avg(p)) {
 		/* a global average (SE blocks, the classifier): the table's
 		 * kernel over the planes at once */
 		P->k->rowmean(P->X + (size_t)bc0 * p->hin * p->win, P->Y + bc0, (size_t)(bc1 - bc0),
@@ -1275,6 +1280,17 @@ static void pool_forward(struct feat_net *n, struct feat_layer *l, int batch)
 	long planes = (long)batch * p->c;
 	int T = par_threads(n, l, batch);
 
+	if (feat_net_blob_nchwc(n, l->in[0])) {
+		/* a global average of a channel-blocked map (nchwc_plan) */
+		size_t plane = (size_t)p->hin * p->win;
+
+		for (int b = 0; b < batch; b++) {
+			P.k->nchwc_mean(P.X + (size_t)b * feat_convc_blocks(p->c) * 16 * plane, p->c,
+					plane, P.Y + (size_t)b * p->c);
+			apply_act(P.Y + (size_t)b * p->c, (size_t)p->c, l->act, l->act_alpha);
+		}
+		return;
+	}
 	feat_threadpool_for(T > 1 ? n->pool : NULL, planes, cdiv(planes, 4L * T), pool_planes, &P);
 }
 
@@ -2148,12 +2164,63 @@ static void elt_run(int op, int cfirst, float *restrict y, const float *restrict
 #undef ELT_LOOP
 }
 
+/* The input of l that is a map times one value a channel (an SE block's
+ * excitation: x * s, s [C, 1, 1]), or -1: the form that reads and writes
+ * NCHW16c as well (nchwc_plan). */
+static int elt_nc_input(const struct feat_layer *l)
+{
+	const struct elt *p = l->priv;
+
+	if (!p || p->op != 0 || p->nd != 4 || p->fast != 2 ||
+	    p->inner != (size_t)p->od[2] * p->od[3] || p->od[1] % 16)
+		return -1;
+	return p->swap ? 1 : 0;
+}
+
+/* x * s of elt_nc_input with either side channel-blocked: the table's
+ * nchwc_mul, in one pass. */
+static void elt_nc_forward(struct feat_net *n, struct feat_layer *l, int batch, int xi)
+{
+	const struct elt *p = l->priv;
+	const struct feat_kern *k = feat_kern_active();
+	int in_nc = feat_net_blob_nchwc(n, l->in[xi]), out_nc = feat_net_blob_nchwc(n, l->out[0]);
+	size_t plane = p->inner, count = (size_t)p->od[1] * plane;
+	int C = (int)p->od[1];
+
+	for (int bt = 0; bt < batch; bt++)
+		k->nchwc_mul(feat_net_data(n, l->in[xi]) + (size_t)bt * count, in_nc, C, plane,
+			     p->w ? p->w : feat_net_data(n, l->in[1 - xi]) + (size_t)bt * C,
+			     feat_net_data(n, l->out[0]) + (size_t)bt * count, out_nc);
+}
+
+int feat_layer_nc_reads(const struct feat_layer *l, int k)
+{
+	if (l->removed)
+		return 0;
+	if (!strcmp(l->ops->type, "pool"))
+		return pool_global_avg(l->priv);
+	if (!strcmp(l->ops->type, "eltwise"))
+		return elt_nc_input(l) == k;
+	return 0;
+}
+
+int feat_layer_nc_writes(const struct feat_layer *l)
+{
+	return !l->removed && !strcmp(l->ops->type, "eltwise") && elt_nc_input(l) >= 0;
+}
+
 static void elt_forward(struct feat_net *n, struct feat_layer *l, int batch)
 {
 	const struct elt *p = l->priv;
 	struct feat_blob *ab = IN(n, l, 0), *yb = OUT(n, l, 0);
 	int nd = p->nd, last = nd - 1;
 	size_t inner = nd > 1 ? p->od[last] : 1, outer = yb->count / inner;
+	int xi = elt_nc_input(l);
+
+	if (xi >= 0 && (feat_net_blob_nchwc(n, l->in[xi]) || feat_net_blob_nchwc(n, l->out[0]))) {
+		elt_nc_forward(n, l, batch, xi);
+		return;
+	}
 
 	for (int bt = 0; p->fast && bt < batch; bt++) {
 		const float *A = feat_net_data(n, l->in[0]) + (size_t)bt * ab->count;

@@ -93,6 +93,13 @@ struct unary {
 	float e;
 };
 
+/* NCHW16c beyond the convolutions (nchwc_plan in passes.c): whether layer
+ * l can read its input k channel-blocked (a global average pooling; the
+ * map of an SE block's x * s), and whether it can write its output so
+ * (that x * s). */
+int feat_layer_nc_reads(const struct feat_layer *l, int k);
+int feat_layer_nc_writes(const struct feat_layer *l);
+
 /* Grow the shared workspace to `floats` floats (a no-op when it holds
  * that many already).  0, FEAT_E_TOOBIG over FEAT_NET_MAX_SCRATCH or
  * FEAT_E_NOMEM; n->scratch_want then says how much was asked (net.c names

@@ -117,18 +117,50 @@ static int convk_prepare(struct feat_net *n, struct conv *c)
  * channel-blocked when the convolution that writes it has an NCHW16c
  * kernel and every layer that reads it is a pointwise or depthwise
  * convolution that has one too: MobileNet's chains of depthwise and
- * pointwise layers, from the first layer on.  The outputs of the net and
+ * pointwise layers, from the first layer on.  The squeeze-excitation
+ * blocks of EfficientNet and MobileNetV3 stay blocked too: the global
+ * average pooling reads a blocked map, and the product x * s of the map
+ * by one value a channel reads and writes either layout (its output is
+ * blocked when its readers are).  The outputs of the net and
  * blobs any other layer reads stay NCHW.  A convolution that reads or
  * writes a blocked blob packs its weights for its kernel here (after
  * folding) and converts its plain side through the workspace.
  * FEAT_NCHWC=0 turns the layout off (for measuring it).
  */
-static int nc_reader(const struct feat_layer *m)
+static int nc_reader(const struct feat_layer *m, int k)
 {
 	const struct conv *c = m->priv;
 
-	return is_type(m, "conv") && !c->wino_u && !c->accum &&
-	       (c->nc == NC_PW || c->nc == NC_DW || c->nc == NC_GEN);
+	if (!is_type(m, "conv"))
+		return feat_layer_nc_reads(m, k);
+	return !c->wino_u && !c->accum && (c->nc == NC_PW || c->nc == NC_DW || c->nc == NC_GEN);
+}
+
+/* Whether blob root r may be kept blocked: not an output of the net, not
+ * the sum a residual convolution stores over, and read, by layers that
+ * all read it blocked. */
+static int nc_blob_ok(const struct feat_net *n, int r)
+{
+	int readers = 0, ok = 1;
+
+	for (int o = 0; o < n->noutput; o++)
+		if (feat_net_root(n, n->output[o]) == r)
+			return 0;
+	for (int j = 0; ok && j < n->nlayer; j++) {
+		const struct feat_layer *m = &n->layer[j];
+
+		/* a residual sum stored over the blob (fuse_residual)
+		 * writes it plain */
+		if (!m->removed && is_type(m, "conv") && ((struct conv *)m->priv)->accum &&
+		    feat_net_root(n, m->out[0]) == r)
+			ok = 0;
+		for (int k = 0; !m->removed && k < m->nin; k++)
+			if (feat_net_root(n, m->in[k]) == r) {
+				readers++;
+				ok &= nc_reader(m, k);
+			}
+	}
+	return ok && readers > 0;
 }
 
 static int nchwc_plan(struct feat_net *n)
@@ -140,32 +172,19 @@ static int nchwc_plan(struct feat_net *n)
 	for (int i = 0; i < n->nlayer; i++) {
 		struct feat_layer *l = &n->layer[i];
 		int r;
-		int readers = 0, ok = 1;
 
+		if (feat_layer_nc_writes(l)) {
+			/* an SE block's x * s: either layout on either side */
+			r = feat_net_root(n, l->out[0]);
+			n->blob[r].nchwc = n->blob[r].producer == i && nc_blob_ok(n, r);
+			continue;
+		}
 		if (l->removed || !is_type(l, "conv") || !((struct conv *)l->priv)->nc ||
 		    ((struct conv *)l->priv)->wk ||
 		    ((struct conv *)l->priv)->wino_u || ((struct conv *)l->priv)->accum)
 			continue;
 		r = feat_net_root(n, l->out[0]);
-		ok = ((struct conv *)l->priv)->cout % 16 == 0;
-		for (int o = 0; o < n->noutput; o++)
-			if (feat_net_root(n, n->output[o]) == r)
-				ok = 0;
-		for (int j = 0; ok && j < n->nlayer; j++) {
-			const struct feat_layer *m = &n->layer[j];
-
-			/* a residual sum stored over the blob (fuse_residual)
-			 * writes it plain */
-			if (!m->removed && is_type(m, "conv") && ((struct conv *)m->priv)->accum &&
-			    feat_net_root(n, m->out[0]) == r)
-				ok = 0;
-			for (int k = 0; !m->removed && k < m->nin; k++)
-				if (feat_net_root(n, m->in[k]) == r) {
-					readers++;
-					ok &= nc_reader(m);
-				}
-		}
-		n->blob[r].nchwc = ok && readers > 0;
+		n->blob[r].nchwc = ((struct conv *)l->priv)->cout % 16 == 0 && nc_blob_ok(n, r);
 	}
 	for (int i = 0; i < n->nlayer; i++) {
 		struct feat_layer *l = &n->layer[i];

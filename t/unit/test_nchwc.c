@@ -14,6 +14,9 @@
  * its tile (6 pixels) and pixel chunk (96).
  * Pointwise output channel counts include partial blocks (an SSD head's
  * 12, 63, 126 outputs).
+ * The squeeze-excitation kernels (the global average of a blocked map
+ * within 1e-6; x times a scale a channel between any two layouts
+ * exactly) over maps of 1 to 112 x 112 pixels.
  * Tolerance: |got - want| <= 1e-5 * (1 + |want|) * sqrt(terms) where the
  * terms (at most 9 x 16 x 5) have magnitude below 1.
  */
@@ -359,6 +362,67 @@ static void c3_one(int cin, int cout, int hin, int win, int s, int trim, int kin
 	free(x), free(w), free(b), free(wp), free(y0), free(y1), free(yn), free(want);
 }
 
+/* ------------------------------------------- squeeze-excitation blocks */
+
+/* nchwc_mean (global average of a blocked map) and nchwc_mul (x * s with
+ * either side blocked): the twins against the definition on plain NCHW,
+ * the AVX-512 kernels against the twins; maps from 1 pixel to 112 x 112
+ * (EfficientNet's first SE block), around the transposes' 16 pixels and
+ * the sums' blocks of 1024. */
+START_TEST(squeeze_excite)
+{
+	static const size_t planes[] = { 1, 3, 15, 16, 17, 49, 196, 1023, 1025, 3136, 12544 };
+	unsigned seed = 21;
+
+	for (size_t i = 0; i < sizeof planes / sizeof *planes; i++) {
+		size_t plane = planes[i];
+		int c = 16 * (1 + (int)(i % 3));
+		size_t n = (size_t)c * plane;
+		float *x = rnd(n, &seed), *xc = rnd(n, &seed), *s = rnd((size_t)c, &seed);
+		float *m0 = rnd((size_t)c, &seed), *m1 = rnd((size_t)c, &seed);
+		float *y0 = rnd(n, &seed), *y1 = rnd(n, &seed), *yn = rnd(n, &seed);
+		const struct feat_kern *k = feat_kern_cpu_avx512() ? feat_kern_get(FEAT_KERN_AVX512) :
+								     NULL;
+
+		feat_nchwc_from(x, c, plane, xc);
+		feat_nchwc_mean_ref(xc, c, plane, m0);
+		for (int ch = 0; ch < c; ch++) {
+			double sum = 0;
+
+			for (size_t p = 0; p < plane; p++)
+				sum += x[(size_t)ch * plane + p];
+			ck_assert_msg(fabs(m0[ch] - sum / plane) <= 1e-6,
+				      "nchwc_mean ref plane %zu ch %d: %g %g", plane, ch, m0[ch],
+				      sum / plane);
+		}
+		if (k) {
+			k->nchwc_mean(xc, c, plane, m1);
+			for (int ch = 0; ch < c; ch++)
+				ck_assert_msg(fabsf(m1[ch] - m0[ch]) <= 1e-6f,
+					      "nchwc_mean avx512 plane %zu ch %d: %g %g", plane, ch,
+					      m1[ch], m0[ch]);
+		}
+		for (int xnc = 0; xnc <= 1; xnc++)
+			for (int ync = 0; ync <= 1; ync++) {
+				feat_nchwc_mul_ref(xnc ? xc : x, xnc, c, plane, s, y0, ync);
+				if (ync)
+					feat_nchwc_to(y0, c, plane, yn);
+				else
+					memcpy(yn, y0, n * sizeof *yn);
+				for (size_t j = 0; j < n; j++)
+					ck_assert(yn[j] == x[j] * s[j / plane]);
+				if (!k)
+					continue;
+				k->nchwc_mul(xnc ? xc : x, xnc, c, plane, s, y1, ync);
+				ck_assert_msg(!memcmp(y1, y0, n * sizeof *y1),
+					      "nchwc_mul avx512 plane %zu, x %s, y %s", plane,
+					      xnc ? "blocked" : "plain", ync ? "blocked" : "plain");
+			}
+		free(x), free(xc), free(s), free(m0), free(m1), free(y0), free(y1), free(yn);
+	}
+}
+END_TEST
+
 START_TEST(first)
 {
 	static const int sizes[] = { 1, 2, 3, 5, 12, 13, 16, 25, 26, 31, 40 };
@@ -385,6 +449,7 @@ Suite *unit_suite(void)
 	tcase_add_test(tc, depthwise);
 	tcase_add_test(tc, general);
 	tcase_add_test(tc, first);
+	tcase_add_test(tc, squeeze_excite);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -99,6 +99,111 @@ void feat_nchwc_to_avx512(const float *x, int c, size_t plane, float *y)
 	}
 }
 
+/* Four vectors of sums a block of up to 1024 pixels, added into two of
+ * doubles (the twin's rounding, ref/nchwc.c). */
+void feat_nchwc_mean_avx512(const float *x, int c, size_t plane, float *y)
+{
+	for (int b = 0; b < (c + 15) / 16; b++) {
+		const float *xb = x + (size_t)b * 16 * plane;
+		int nj = c - 16 * b < 16 ? c - 16 * b : 16;
+		__m512d d0 = _mm512_setzero_pd(), d1 = _mm512_setzero_pd();
+		__m512 m;
+
+		for (size_t p0 = 0; p0 < plane; p0 += 1024) {
+			size_t p1 = plane - p0 < 1024 ? plane : p0 + 1024, p = p0;
+			__m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps();
+			__m512 a2 = _mm512_setzero_ps(), a3 = _mm512_setzero_ps();
+
+			for (; p + 4 <= p1; p += 4) {
+				a0 = _mm512_add_ps(a0, _mm512_loadu_ps(xb + p * 16));
+				a1 = _mm512_add_ps(a1, _mm512_loadu_ps(xb + p * 16 + 16));
+				a2 = _mm512_add_ps(a2, _mm512_loadu_ps(xb + p * 16 + 32));
+				a3 = _mm512_add_ps(a3, _mm512_loadu_ps(xb + p * 16 + 48));
+			}
+			for (; p < p1; p++)
+				a0 = _mm512_add_ps(a0, _mm512_loadu_ps(xb + p * 16));
+			a0 = _mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3));
+			d0 = _mm512_add_pd(d0, _mm512_cvtps_pd(_mm512_castps512_ps256(a0)));
+			d1 = _mm512_add_pd(d1, _mm512_cvtps_pd(_mm512_extractf32x8_ps(a0, 1)));
+		}
+		d0 = _mm512_div_pd(d0, _mm512_set1_pd((double)plane));
+		d1 = _mm512_div_pd(d1, _mm512_set1_pd((double)plane));
+		m = _mm512_insertf32x8(_mm512_castps256_ps512(_mm512_cvtpd_ps(d0)), _mm512_cvtpd_ps(d1),
+				       1);
+		_mm512_mask_storeu_ps(y + 16 * b, (__mmask16)((1u << nj) - 1), m);
+	}
+}
+
+/* One pass whatever the layouts: a blocked side is read or written a
+ * pixel's 16 channels a vector (times the block's 16 scales), a plain
+ * side through the 16 x 16 register transpose (each channel's row times
+ * its scale); both plain, a channel at a time. */
+void feat_nchwc_mul_avx512(const float *x, int xnc, int c, size_t plane, const float *s,
+	float *y, int ync)
+{
+	for (int b = 0; b < c / 16; b++) {
+		const float *xb = x + (size_t)b * 16 * plane, *sb = s + 16 * b;
+		float *yb = y + (size_t)b * 16 * plane;
+		__m512 sv = _mm512_loadu_ps(sb);
+		size_t p = 0;
+
+		if (xnc && ync) {
+			for (; p + 4 <= plane; p += 4)
+#pragma GCC unroll 4
+				for (int i = 0; i < 4; i++)
+					_mm512_storeu_ps(yb + (p + i) * 16,
+							 _mm512_mul_ps(_mm512_loadu_ps(xb + (p + i) * 16), sv));
+			for (; p < plane; p++)
+				_mm512_storeu_ps(yb + p * 16, _mm512_mul_ps(_mm512_loadu_ps(xb + p * 16), sv));
+			continue;
+		}
+		if (!xnc && !ync) {
+			for (int j = 0; j < 16; j++) {
+				const float *xr = xb + (size_t)j * plane;
+				float *yr = yb + (size_t)j * plane;
+				__m512 v = _mm512_set1_ps(sb[j]);
+
+				for (p = 0; p + 16 <= plane; p += 16)
+					_mm512_storeu_ps(yr + p, _mm512_mul_ps(_mm512_loadu_ps(xr + p), v));
+				if (p < plane) {
+					__mmask16 t = (__mmask16)((1u << (plane - p)) - 1);
+
+					_mm512_mask_storeu_ps(yr + p, t,
+							      _mm512_mul_ps(_mm512_maskz_loadu_ps(t, xr + p), v));
+				}
+			}
+			continue;
+		}
+		for (; p + 16 <= plane; p += 16) {
+			__m512 r[16];
+
+			if (xnc) {
+#pragma GCC unroll 16
+				for (int i = 0; i < 16; i++)
+					r[i] = _mm512_mul_ps(_mm512_loadu_ps(xb + (p + i) * 16), sv);
+				feat_transpose16(r);
+#pragma GCC unroll 16
+				for (int j = 0; j < 16; j++)
+					_mm512_storeu_ps(yb + (size_t)j * plane + p, r[j]);
+			} else {
+#pragma GCC unroll 16
+				for (int j = 0; j < 16; j++)
+					r[j] = _mm512_loadu_ps(xb + (size_t)j * plane + p);
+				feat_transpose16(r);
+#pragma GCC unroll 16
+				for (int i = 0; i < 16; i++)
+					_mm512_storeu_ps(yb + (p + i) * 16, _mm512_mul_ps(r[i], sv));
+			}
+		}
+		for (; p < plane; p++)
+			for (int j = 0; j < 16; j++) {
+				size_t blk = p * 16 + j, flat = (size_t)j * plane + p;
+
+				yb[ync ? blk : flat] = xb[xnc ? blk : flat] * sb[j];
+			}
+	}
+}
+
 #define PW_PX 6
 #define PW_CHUNK 96
 /* Weights of a group (64 output channels) read per K block: about 512

@@ -34,6 +34,42 @@ void feat_nchwc_to(const float *x, int c, size_t plane, float *y)
 	}
 }
 
+/* 16 float sums (one a lane) over blocks of up to 1024 pixels, added
+ * into double: as ref/rows.c's rowmean. */
+void feat_nchwc_mean_ref(const float *x, int c, size_t plane, float *y)
+{
+	for (int b = 0; b < (c + 15) / 16; b++) {
+		const float *xb = x + (size_t)b * 16 * plane;
+		int nj = c - 16 * b < 16 ? c - 16 * b : 16;
+		double s[16] = { 0 };
+
+		for (size_t p0 = 0; p0 < plane; p0 += 1024) {
+			size_t p1 = plane - p0 < 1024 ? plane : p0 + 1024;
+			float part[16] = { 0 };
+
+			for (size_t p = p0; p < p1; p++)
+				for (int j = 0; j < 16; j++)
+					part[j] += xb[p * 16 + j];
+			for (int j = 0; j < 16; j++)
+				s[j] += part[j];
+		}
+		for (int j = 0; j < nj; j++)
+			y[16 * b + j] = (float)(s[j] / (double)plane);
+	}
+}
+
+void feat_nchwc_mul_ref(const float *x, int xnc, int c, size_t plane, const float *s,
+	float *y, int ync)
+{
+	for (int ch = 0; ch < c; ch++)
+		for (size_t p = 0; p < plane; p++) {
+			size_t blk = (size_t)(ch / 16) * 16 * plane + p * 16 + ch % 16;
+			size_t flat = (size_t)ch * plane + p;
+
+			y[ync ? blk : flat] = x[xnc ? blk : flat] * s[ch];
+		}
+}
+
 void feat_dwc_pack(float *wp, const float *w, int c, int k)
 {
 	int kk = k * k;
