@@ -81,6 +81,8 @@ struct feat_convc_args {
 	float alpha;
 	int g0, g1;
 	long p0, p1;
+	int accum;           /* y holds a sum to add the convolution to (a
+			      * residual): y = act(y + bias + conv) */
 };
 
 /* The shapes the executor runs this way: pointwise ones, and the others

@@ -667,7 +667,7 @@ static void nc_piece(void *arg, long i0, long i1, int worker)
 				.cout = c->cout, .kh = c->kh, .kw = c->kw, .sh = c->sh, .sw = c->sw,
 				.dh = c->dh, .dw = c->dw, .y = P->y, .hout = c->hout, .wout = c->wout,
 				.act = l->act, .alpha = l->act_alpha,
-				.g0 = (int)gi * P->per_piece, .p0 = pi * P->px,
+				.g0 = (int)gi * P->per_piece, .p0 = pi * P->px, .accum = c->accum,
 			};
 
 			a.g1 = a.g0 + P->per_piece < G ? a.g0 + P->per_piece : G;

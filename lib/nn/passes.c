@@ -121,19 +121,33 @@ static int convk_prepare(struct feat_net *n, struct conv *c)
  * blocks of EfficientNet and MobileNetV3 stay blocked too: the global
  * average pooling reads a blocked map, and the product x * s of the map
  * by one value a channel reads and writes either layout (its output is
- * blocked when its readers are).  The outputs of the net and
+ * blocked when its readers are).  A residual sum (fuse_residual) stays
+ * blocked when every convolution that stores over it has the group-1
+ * kernel, which then adds the sum in its first K block: ResNet's stream
+ * from one downsample to the next.  The outputs of the net and
  * blobs any other layer reads stay NCHW.  A convolution that reads or
  * writes a blocked blob packs its weights for its kernel here (after
  * folding) and converts its plain side through the workspace.
  * FEAT_NCHWC=0 turns the layout off (for measuring it).
  */
-static int nc_reader(const struct feat_layer *m, int k)
+static int nc_reader(const struct feat_net *n, const struct feat_layer *m, int k)
 {
 	const struct conv *c = m->priv;
 
 	if (!is_type(m, "conv"))
 		return feat_layer_nc_reads(m, k);
-	return !c->wino_u && !c->accum && (c->nc == NC_PW || c->nc == NC_DW || c->nc == NC_GEN);
+	return !c->wino_u && (c->nc == NC_PW || c->nc == NC_DW || c->nc == NC_GEN) &&
+	       (!c->accum || n->blob[feat_net_root(n, m->out[0])].nchwc);
+}
+
+/* A convolution that stores a residual sum over its output (fuse_residual)
+ * and can do so on the blocked layout (the group-1 kernel, feat_convc's
+ * accum). */
+static int nc_accum_ok(const struct feat_layer *m)
+{
+	const struct conv *c = m->priv;
+
+	return !c->wino_u && !c->wk && (c->nc == NC_PW || c->nc == NC_GEN);
 }
 
 /* Whether blob root r may be kept blocked: not an output of the net, not
@@ -149,15 +163,15 @@ static int nc_blob_ok(const struct feat_net *n, int r)
 	for (int j = 0; ok && j < n->nlayer; j++) {
 		const struct feat_layer *m = &n->layer[j];
 
-		/* a residual sum stored over the blob (fuse_residual)
-		 * writes it plain */
+		/* a residual sum stored over the blob (fuse_residual), by a
+		 * convolution that cannot do it blocked, writes it plain */
 		if (!m->removed && is_type(m, "conv") && ((struct conv *)m->priv)->accum &&
-		    feat_net_root(n, m->out[0]) == r)
+		    feat_net_root(n, m->out[0]) == r && !nc_accum_ok(m))
 			ok = 0;
 		for (int k = 0; !m->removed && k < m->nin; k++)
 			if (feat_net_root(n, m->in[k]) == r) {
 				readers++;
-				ok &= nc_reader(m, k);
+				ok &= nc_reader(n, m, k);
 			}
 	}
 	return ok && readers > 0;
@@ -169,22 +183,33 @@ static int nchwc_plan(struct feat_net *n)
 
 	if (!(feat_kern_active()->routes & FEAT_ROUTE_NCHWC) || (env && !strcmp(env, "0")))
 		return 0;
-	for (int i = 0; i < n->nlayer; i++) {
-		struct feat_layer *l = &n->layer[i];
-		int r;
+	/* Whether a reader can take a blob blocked may depend on another
+	 * blob's choice (a residual convolution reads blocked when the sum
+	 * it stores over is blocked, and that sum's producer may come after
+	 * the blob), so the choices are made again until none changes: from
+	 * all plain, a blob only ever turns blocked, the least consistent
+	 * choice (two or three passes on ResNet-50). */
+	for (int changed = 1; changed;) {
+		changed = 0;
+		for (int i = 0; i < n->nlayer; i++) {
+			struct feat_layer *l = &n->layer[i];
+			struct conv *c = l->priv;
+			int r, nc;
 
-		if (feat_layer_nc_writes(l)) {
-			/* an SE block's x * s: either layout on either side */
-			r = feat_net_root(n, l->out[0]);
-			n->blob[r].nchwc = n->blob[r].producer == i && nc_blob_ok(n, r);
-			continue;
+			if (feat_layer_nc_writes(l)) {
+				/* an SE block's x * s: either layout on either side */
+				r = feat_net_root(n, l->out[0]);
+				nc = n->blob[r].producer == i && nc_blob_ok(n, r);
+			} else if (!l->removed && is_type(l, "conv") && c->nc && !c->wk &&
+				   !c->wino_u && !c->accum) {
+				r = feat_net_root(n, l->out[0]);
+				nc = c->cout % 16 == 0 && nc_blob_ok(n, r);
+			} else {
+				continue;
+			}
+			changed |= nc != n->blob[r].nchwc;
+			n->blob[r].nchwc = nc;
 		}
-		if (l->removed || !is_type(l, "conv") || !((struct conv *)l->priv)->nc ||
-		    ((struct conv *)l->priv)->wk ||
-		    ((struct conv *)l->priv)->wino_u || ((struct conv *)l->priv)->accum)
-			continue;
-		r = feat_net_root(n, l->out[0]);
-		n->blob[r].nchwc = ((struct conv *)l->priv)->cout % 16 == 0 && nc_blob_ok(n, r);
 	}
 	for (int i = 0; i < n->nlayer; i++) {
 		struct feat_layer *l = &n->layer[i];
@@ -192,7 +217,8 @@ static int nchwc_plan(struct feat_net *n)
 		int in_nc, out_nc, e;
 		size_t floats;
 
-		if (l->removed || !is_type(l, "conv") || !c->nc || c->wino_u || c->accum)
+		if (l->removed || !is_type(l, "conv") || !c->nc || c->wino_u ||
+		    (c->accum && !feat_net_blob_nchwc(n, l->out[0])))
 			continue;
 		in_nc = c->nc == NC_FIRST || feat_net_blob_nchwc(n, l->in[0]);
 		out_nc = feat_net_blob_nchwc(n, l->out[0]);
@@ -353,8 +379,9 @@ static void fuse_acts(struct feat_net *n)
  * input of the Add each is): the convolution's GEMM stores X + S over S
  * (beta 1) and takes the Add's activation.  Only convolutions that run as
  * im2col or pointwise GEMMs (ungrouped, not Winograd, not the first
- * layer's kernel, not NCHW16c: nchwc_plan leaves them), and not on the
- * direct route of FEAT_KERNEL=ref.  Run after wino_prepare.  FEAT_FUSE=0
+ * layer's kernel), and not on the direct route of FEAT_KERNEL=ref; where
+ * the group-1 NCHW16c kernel fits, nchwc_plan may keep S blocked and the
+ * kernel then stores X + S over it itself (feat_convc's accum).  Run after wino_prepare.  FEAT_FUSE=0
  * turns it off.
  */
 static void fuse_residual(struct feat_net *n)

@@ -111,6 +111,9 @@ END_TEST
 
 /* ---------------------------------------- convolution of group 1 */
 
+/* 1: cc_one stores over a residual sum already in y (feat_convc's accum) */
+static int cc_accum;
+
 /* piece: the AVX-512 kernel in pieces of 7 pixels and one group (as
  * threads split it), or over everything in one call */
 static void cc_one(int cin, int cout, int hin, int win, int kh, int kw, int s, int d, int pt,
@@ -136,12 +139,19 @@ static void cc_one(int cin, int cout, int hin, int win, int kh, int kw, int s, i
 		.act = kind, .alpha = 0.1f, .g0 = 0, .g1 = feat_convc_groups(cout), .p0 = 0, .p1 = P,
 	};
 	int G = feat_convc_groups(cout);
+	float *res = cc_accum ? rnd((size_t)cout * P, &seed) : NULL;
 
 	ck_assert_ptr_nonnull(want);
+	if (res) {
+		/* the sum, blocked, in both outputs before the kernels run */
+		feat_nchwc_from(res, cout, (size_t)P, y0);
+		memcpy(y1, y0, nyb * sizeof *y1);
+		a.accum = 1;
+	}
 	for (int co = 0; co < cout; co++)
 		for (int oy = 0; oy < hout; oy++)
 			for (int ox = 0; ox < wout; ox++) {
-				double sum = b[co];
+				double sum = b[co] + (res ? res[(size_t)co * P + (size_t)oy * wout + ox] : 0);
 
 				for (int ci = 0; ci < cin; ci++)
 					for (int ky = 0; ky < kh; ky++)
@@ -172,7 +182,7 @@ static void cc_one(int cin, int cout, int hin, int win, int kh, int kw, int s, i
 		close_f(y1, y0, nyb, (double)cin * kh * kw, "convc avx512");
 	}
 	free(x), free(w), free(b), free(xc), free(xpad), free(pk), free(y0), free(y1), free(yn);
-	free(want);
+	free(want), free(res);
 }
 
 START_TEST(general)
@@ -200,6 +210,26 @@ START_TEST(general)
 					cc_one(16 * (1 + (int)(seed % 2)), 8 + 20 * (int)(seed % 4), 7 + (int)(seed % 5),
 					       6 + (int)(seed % 3), k, k, s, d, p, p / 2, p, 1 - p / 2,
 					       (int)(seed % 4), seed, (int)(seed % 2));
+}
+END_TEST
+
+/* A residual sum stored over (ResNet's and RegNet's last convolution of a
+ * block, EfficientNet's projection): pointwise, 1x1 at stride 2 (the
+ * downsample), 3x3 with the input channels summed in several K blocks
+ * (the sum then added once, at the first), whole and in pieces, every
+ * activation. */
+START_TEST(residual)
+{
+	unsigned seed = 31;
+
+	cc_accum = 1;
+	cc_one(64, 256, 14, 14, 1, 1, 1, 1, 0, 0, 0, 0, 1, seed++, 0);
+	cc_one(64, 256, 9, 11, 1, 1, 1, 1, 0, 0, 0, 0, 0, seed++, 1);
+	cc_one(48, 80, 7, 7, 1, 1, 1, 1, 0, 0, 0, 0, 3, seed++, 1);
+	cc_one(256, 128, 14, 14, 1, 1, 2, 1, 0, 0, 0, 0, 1, seed++, 1);
+	cc_one(2048, 64, 7, 7, 1, 1, 1, 1, 0, 0, 0, 0, 2, seed++, 0);
+	cc_one(512, 64, 7, 7, 3, 3, 1, 1, 1, 1, 1, 1, 1, seed++, 1);
+	cc_accum = 0;
 }
 END_TEST
 
@@ -448,6 +478,7 @@ Suite *unit_suite(void)
 	tcase_add_test(tc, pointwise);
 	tcase_add_test(tc, depthwise);
 	tcase_add_test(tc, general);
+	tcase_add_test(tc, residual);
 	tcase_add_test(tc, first);
 	tcase_add_test(tc, squeeze_excite);
 	suite_add_tcase(s, tc);

@@ -247,7 +247,9 @@ AI void cc_tile(const int nb, const int pt, const int contig, const struct feat_
 
 #pragma GCC unroll 8
 		for (int j = 0; j < pt; j++)
-			acc[b][j] = ck->first ? bv : _mm512_loadu_ps(y + (b * P + p + j) * 16);
+			acc[b][j] = !ck->first ? _mm512_loadu_ps(y + (b * P + p + j) * 16) :
+				    a->accum ? _mm512_add_ps(bv, _mm512_loadu_ps(y + (b * P + p + j) * 16)) :
+				    bv;
 	}
 	wt += (size_t)ck->cb0 * a->kh * a->kw * 16 * nb * 16;
 	for (int cb = ck->cb0; cb < ck->cb1; cb++)

@@ -167,7 +167,8 @@ void feat_convc_ref(const struct feat_convc_args *a)
 				int oy = (int)(p / a->wout), ox = (int)(p % a->wout);
 
 				for (int j = 0; j < 16; j++) {
-					float s = a->bias[64 * g + 16 * b + j];
+					float *yo = &a->y[((size_t)(4 * g + b) * a->hout * a->wout + p) * 16 + j];
+					float s = a->bias[64 * g + 16 * b + j] + (a->accum ? *yo : 0.0f);
 
 					for (int ci = 0; ci < a->cin; ci++)
 						for (int ky = 0; ky < a->kh; ky++)
@@ -178,8 +179,7 @@ void feat_convc_ref(const struct feat_convc_args *a)
 								s += wg[((((size_t)(ci / 16) * taps + t) * 16 + ci % 16) * nb + b) * 16 + j] *
 								     a->xp[(((size_t)(ci / 16) * a->hp + iy) * a->wp + ix) * 16 + ci % 16];
 							}
-					a->y[((size_t)(4 * g + b) * a->hout * a->wout + p) * 16 + j] =
-						feat_act1(s, a->act, a->alpha);
+					*yo = feat_act1(s, a->act, a->alpha);
 				}
 			}
 	}
