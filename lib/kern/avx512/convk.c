@@ -44,7 +44,14 @@ static inline __attribute__((always_inline)) void tile(const float *x, size_t rw
 				w[c] = _mm512_loadu_ps(wr + c * wstep + kx * 16);
 #pragma GCC unroll 6
 			for (int p = 0; p < P; p++) {
-				__m512 v = _mm512_set1_ps(xr[p * S + kx]);
+				__m512 v;
+
+				/* a broadcast from memory each time: left to itself
+				 * GCC keeps the columns that stride 2 reads again
+				 * two taps later as scalars in vector registers,
+				 * which the 24 sums and 4 weights need, and
+				 * spills */
+				__asm__ volatile("vbroadcastss %1, %0" : "=v"(v) : "m"(xr[p * S + kx]));
 
 #pragma GCC unroll 4
 				for (int c = 0; c < C; c++)

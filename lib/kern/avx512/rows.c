@@ -14,36 +14,70 @@ static inline __mmask16 tail(size_t left)
 	return left >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << left) - 1);
 }
 
-void feat_softmax_avx512(const float *x, float *y, size_t rows, size_t c)
+/* R rows at once, each pass over them interleaved: a row of ViT's
+ * attention (197 values, 13 vectors) alone is a chain of dependent
+ * instructions (the maximum, its reduction, the sum, its reduction and
+ * the division) that leaves the core waiting; the next rows are
+ * prefetched. */
+static inline __attribute__((always_inline)) void softmax_rows(const float *x, float *y,
+	size_t c, const int R, int pf)
 {
-	for (size_t r = 0; r < rows; r++, x += c, y += c) {
-		__m512 m = _mm512_set1_ps(-INFINITY), s = _mm512_setzero_ps(), q;
-		__mmask16 nan = 0;
-		float mx;
+	const __m512 ninf = _mm512_set1_ps(-INFINITY);
+	__m512 m[2], s[2];
+	__mmask16 nan[2] = { 0, 0 };
 
-		for (size_t k = 0; k < c; k += 16) {
-			__mmask16 t = tail(c - k);
-			__m512 v = _mm512_mask_loadu_ps(_mm512_set1_ps(-INFINITY), t, x + k);
+#pragma GCC unroll 2
+	for (int i = 0; i < R; i++)
+		m[i] = ninf, s[i] = _mm512_setzero_ps();
+	for (size_t k = 0; k < c; k += 16) {
+		__mmask16 t = tail(c - k);
 
-			nan |= _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
-			m = _mm512_max_ps(m, v);
-		}
-		mx = nan ? NAN : _mm512_reduce_max_ps(m);
-		m = _mm512_set1_ps(mx);
-		for (size_t k = 0; k < c; k += 16) {
-			__mmask16 t = tail(c - k);
-			__m512 e = feat_exp16_nonpos(_mm512_sub_ps(_mm512_maskz_loadu_ps(t, x + k), m));
+#pragma GCC unroll 2
+		for (int i = 0; i < R; i++) {
+			__m512 v = _mm512_mask_loadu_ps(ninf, t, x + i * c + k);
 
-			s = _mm512_add_ps(s, _mm512_maskz_mov_ps(t, e));
-			_mm512_mask_storeu_ps(y + k, t, e);
-		}
-		q = _mm512_set1_ps(1.0f / _mm512_reduce_add_ps(s));
-		for (size_t k = 0; k < c; k += 16) {
-			__mmask16 t = tail(c - k);
-
-			_mm512_mask_storeu_ps(y + k, t, _mm512_mul_ps(_mm512_maskz_loadu_ps(t, y + k), q));
+			if (pf)
+				_mm_prefetch((const char *)(x + (2 * R + i) * c + k), _MM_HINT_T0);
+			nan[i] |= _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
+			m[i] = _mm512_max_ps(m[i], v);
 		}
 	}
+#pragma GCC unroll 2
+	for (int i = 0; i < R; i++)
+		m[i] = _mm512_set1_ps(nan[i] ? NAN : _mm512_reduce_max_ps(m[i]));
+	for (size_t k = 0; k < c; k += 16) {
+		__mmask16 t = tail(c - k);
+
+#pragma GCC unroll 2
+		for (int i = 0; i < R; i++) {
+			__m512 e = feat_exp16_nonpos(_mm512_sub_ps(_mm512_maskz_loadu_ps(t, x + i * c + k),
+								   m[i]));
+
+			s[i] = _mm512_add_ps(s[i], _mm512_maskz_mov_ps(t, e));
+			_mm512_mask_storeu_ps(y + i * c + k, t, e);
+		}
+	}
+#pragma GCC unroll 2
+	for (int i = 0; i < R; i++)
+		s[i] = _mm512_set1_ps(1.0f / _mm512_reduce_add_ps(s[i]));
+	for (size_t k = 0; k < c; k += 16) {
+		__mmask16 t = tail(c - k);
+
+#pragma GCC unroll 2
+		for (int i = 0; i < R; i++)
+			_mm512_mask_storeu_ps(y + i * c + k, t,
+					      _mm512_mul_ps(_mm512_maskz_loadu_ps(t, y + i * c + k), s[i]));
+	}
+}
+
+void feat_softmax_avx512(const float *x, float *y, size_t rows, size_t c)
+{
+	size_t r = 0;
+
+	for (; r + 2 <= rows; r += 2)
+		softmax_rows(x + r * c, y + r * c, c, 2, r + 6 <= rows);
+	if (r < rows)
+		softmax_rows(x + r * c, y + r * c, c, 1, 0);
 }
 
 void feat_layernorm_avx512(const float *x, float *y, size_t rows, size_t c, float eps,
