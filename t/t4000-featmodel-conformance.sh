@@ -59,18 +59,19 @@ test_expect_success 'run -t 3 with the default split equals -t 1' '
 
 # The channel-blocked layout (NCHW16c) of the AVX-512 path: which blobs
 # mobile keeps blocked follows from the rule (written by a convolution
-# with a blocked kernel, read only by pointwise or depthwise ones, not an
-# output of the net), so the runs above went through the blocked kernels
-# and the conversions at both ends of each chain; without the layout the
-# same net goes through the plain kernels.
+# with a blocked kernel or by a max pooling of a blocked map, read only by
+# layers with a blocked kernel: pointwise, depthwise, small-map
+# convolutions, pooling; not an output of the net), so the runs above went
+# through the blocked kernels and the conversions at both ends of each
+# chain; without the layout the same net goes through the plain kernels.
 if grep -q avx512f /proc/cpuinfo; then
 	test_expect_success 'mobile: the blobs kept channel-blocked' '
 		FEAT_KERNEL=avx512 featmodel info $N/mobile.fm >info &&
-		for l in conv1 conv4 conv7 conv9 conv11 conv17 conv19 conv20; do
+		for l in conv1 conv4 conv7 conv9 conv11 conv12 conv17 conv19 conv20 pool25; do
 			grep -q " $l .*(nchw16c)\$" info || exit 1
 		done &&
-		test $(grep -c "(nchw16c)\$" info) = 8 &&
-		grep -q "^nchw16c: 8 outputs kept channel-blocked (avx512 path)" info
+		test $(grep -c "(nchw16c)\$" info) = 10 &&
+		grep -q "^nchw16c: 10 outputs kept channel-blocked (avx512 path)" info
 	'
 	test_expect_success 'mobile without the blocked layout matches PyTorch (FEAT_NCHWC=0)' '
 		FEAT_KERNEL=avx512 FEAT_NCHWC=0 featmodel info $N/mobile.fm >info &&

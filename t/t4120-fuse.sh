@@ -68,9 +68,11 @@ test_expect_success 'a projection shortcut takes the residual Add' '
 # On the AVX-512 path the squeeze-excitation product and a residual sum
 # stay channel-blocked (nchwc_plan): EfficientNet's SE Mul whose
 # projection reads blocked, RegNet's last block (the projection shortcut
-# writes the sum, the block's last convolution stores over it blocked);
-# the runs above went through those kernels, and match the same nets
-# with every blob plain (FEAT_NCHWC=0) within 1e-5.
+# writes the sum, the block's last convolution stores over it blocked),
+# ResNet's stem (the 7x7 first layer and the max pooling) and both
+# bottlenecks, the sum from the first downsample on; the runs above went
+# through those kernels, and match the same nets with every blob plain
+# (FEAT_NCHWC=0) within 1e-5.
 if grep -q avx512f /proc/cpuinfo; then
 	test_expect_success 'SE products and residual sums kept channel-blocked' '
 		FEAT_KERNEL=avx512 FEAT_NCHWC=1 featmodel info effnet.fm >info &&
@@ -78,7 +80,12 @@ if grep -q avx512f /proc/cpuinfo; then
 		FEAT_KERNEL=avx512 FEAT_NCHWC=1 featmodel info regnet.fm >info &&
 		grep -q "^[0-9]* *conv .*block3-0/proj/proj.0/Conv .*(nchw16c)\$" info &&
 		grep -q "^[0-9]* *conv+relu .*block3-0/f/c/c.0/Conv .*(nchw16c)\$" info &&
-		for net in effnet mnv3 regnet; do
+		featmodel import -o resnet.fm $O/resnet.13.onnx >out &&
+		FEAT_KERNEL=avx512 FEAT_NCHWC=1 featmodel info resnet.fm >info &&
+		test $(grep -c "(nchw16c)\$" info) = 9 &&
+		grep -q "^[0-9]* *pool .*/MaxPool .*(nchw16c)\$" info &&
+		grep -q "^[0-9]* *conv+relu .*blocks.1/conv3/Conv .*(nchw16c)\$" info &&
+		for net in effnet mnv3 regnet resnet; do
 			rm -f b.* p.* &&
 			FEAT_KERNEL=avx512 FEAT_NCHWC=1 featmodel run $net.fm $O/$net.in.f32 b &&
 			FEAT_KERNEL=avx512 FEAT_NCHWC=0 featmodel run $net.fm $O/$net.in.f32 p &&

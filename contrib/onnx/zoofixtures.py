@@ -13,6 +13,8 @@ exported as a user would (torch.onnx.export, eval mode).  NAME.OPSET.onnx,
 NAME.in.f32 (the input, batch 2) and NAME.out.f32 (PyTorch's output) are
 written; the input is the same for both opsets.  What each exercises:
 
+  resnet        ResNet's stem (7x7/2 conv, 3x3/2 max pool) and bottleneck
+                blocks with a downsample and with the identity shortcut
   densenet      Pad + AveragePool (count_include_pad), Concat of many
   inception     Inception-v3's avg_pool2d(padding=1), exported as Pad
   mnv3          MobileNetV3: HardSigmoid, HardSwish (x * HardSigmoid),
@@ -71,6 +73,27 @@ from torchvision.models import vision_transformer as vt
 from torchvision.models.detection import ssdlite as sl
 
 from zoocheck import random_bn
+
+
+class ResNetSmall(nn.Module):
+    """ResNet's stem (7x7 stride-2 conv, BN, ReLU, 3x3 stride-2 max pool)
+    and two of torchvision's Bottleneck blocks, the first with its 1x1
+    downsample, the second with the identity shortcut; widths of 16 and
+    64 so that the channel-blocked path takes them (the full network's
+    file would be 100 MB)."""
+
+    def __init__(self):
+        super().__init__()
+        from torchvision.models.resnet import Bottleneck
+        self.stem = nn.Sequential(nn.Conv2d(3, 16, 7, 2, 3, bias=False), nn.BatchNorm2d(16),
+                                  nn.ReLU(inplace=True), nn.MaxPool2d(3, 2, 1))
+        ds = nn.Sequential(nn.Conv2d(16, 64, 1, bias=False), nn.BatchNorm2d(64))
+        self.blocks = nn.Sequential(Bottleneck(16, 16, downsample=ds), Bottleneck(64, 16))
+        self.fc = nn.Linear(64, 10)
+
+    def forward(self, x):
+        x = self.blocks(self.stem(x))
+        return self.fc(torch.flatten(F.adaptive_avg_pool2d(x, 1), 1))
 
 
 class Inception(nn.Module):
@@ -184,6 +207,7 @@ class Ssdlite(nn.Module):
 
 
 def families():
+    yield "resnet", ResNetSmall(), 40
     yield "densenet", tvm.DenseNet(growth_rate=4, block_config=(2, 2), num_init_features=8,
                                    bn_size=2, num_classes=10), 32
     yield "inception", Inception(), 24

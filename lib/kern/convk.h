@@ -22,7 +22,8 @@
 
 #include <stddef.h>
 
-/* One image, output rows [oy0, oy1).  y[co][oy][ox] = act(bias[co] + sum
+/* One image, output rows [oy0, oy1).  y[co][oy][ox] (or y's NCHW16c place
+ * for it: nc) = act(bias[co] + sum
  * over ci, ky, kx of w[co][ci][ky][kx] * x[ci][oy*s - pt + ky][ox*s - pl +
  * kx]), x zero outside the image (hout, wout fix the padding at the
  * bottom and right); act as in kern/act.h.  wp: the weights packed by
@@ -39,6 +40,9 @@ struct feat_convk_args {
 	float alpha;
 	int oy0, oy1;
 	float *work;
+	int nc;              /* 1: y in NCHW16c ([cout/16][hout][wout][16];
+			      * cout a multiple of 16), as nchwc.h's kernels
+			      * read it */
 };
 
 /* The shapes the kernel takes. */

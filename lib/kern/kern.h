@@ -203,6 +203,8 @@ struct feat_kern {
 	void (*nchwc_mean)(const float *x, int c, size_t plane, float *y);
 	void (*nchwc_mul)(const float *x, int xnc, int c, size_t plane, const float *s,
 		float *y, int ync);
+	void (*maxpoolc)(const float *x, int c, int hin, int win, float *y, int hout, int wout,
+		int kh, int kw, int sh, int sw, int pt, int pl);
 	void (*convc)(const struct feat_convc_args *a);
 	void (*dwc)(const struct feat_dwc_args *a);
 	void (*conv3c)(const struct feat_conv3c_args *a);

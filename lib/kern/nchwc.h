@@ -47,6 +47,12 @@ void feat_nchwc_mean_ref(const float *x, int c, size_t plane, float *y);
  * table's nchwc_mul. */
 void feat_nchwc_mul_ref(const float *x, int xnc, int c, size_t plane, const float *s,
 	float *y, int ync);
+/* Max pooling of NCHW16c x into NCHW16c y (c a multiple of 16): kh x kw
+ * windows at strides sh, sw, clipped to the map (the padding pt, pl
+ * ignored, as PyTorch's -inf), NaN wins; the twin of the table's
+ * maxpoolc (and of maxpool, on the other layout). */
+void feat_maxpoolc_ref(const float *x, int c, int hin, int win, float *y, int hout, int wout,
+	int kh, int kw, int sh, int sw, int pt, int pl);
 
 /* ---------------------------------------- convolution of group 1 */
 

@@ -611,6 +611,7 @@ static void convk_piece(void *arg, long i0, long i1, int worker)
 			.y = P->Y + (size_t)b * P->ys, .hout = c->hout, .wout = c->wout,
 			.act = P->l->act, .alpha = P->l->act_alpha,
 			.oy0 = (int)(it % P->per) * P->rows, .work = feat_net_scratch(P->n, worker),
+			.nc = feat_net_blob_nchwc(P->n, P->l->out[0]),
 		};
 
 		a.oy1 = a.oy0 + P->rows < c->hout ? a.oy0 + P->rows : c->hout;
@@ -1280,6 +1281,30 @@ static void pool_forward(struct feat_net *n, struct feat_layer *l, int batch)
 	long planes = (long)batch * p->c;
 	int T = par_threads(n, l, batch);
 
+	if (p->max && (feat_net_blob_nchwc(n, l->in[0]) || feat_net_blob_nchwc(n, l->out[0]))) {
+		/* max pooling with a side channel-blocked (nchwc_plan): the
+		 * table's blocked kernel, the plain side converted through the
+		 * workspace */
+		int in_nc = feat_net_blob_nchwc(n, l->in[0]), out_nc = feat_net_blob_nchwc(n, l->out[0]);
+		size_t pin = (size_t)p->hin * p->win, pout = (size_t)p->hout * p->wout;
+
+		for (int b = 0; b < batch; b++) {
+			const float *x = P.X + (size_t)b * p->c * pin;
+			float *y = P.Y + (size_t)b * p->c * pout, *work = n->scratch;
+
+			if (!in_nc) {
+				P.k->nchwc_from(x, p->c, pin, work);
+				x = work;
+				work += (size_t)p->c * pin;
+			}
+			P.k->maxpoolc(x, p->c, p->hin, p->win, out_nc ? y : work, p->hout, p->wout,
+				      p->kh, p->kw, p->sh, p->sw, p->pt, p->pl);
+			if (!out_nc)
+				P.k->nchwc_to(work, p->c, pout, y);
+			apply_act(y, (size_t)p->c * pout, l->act, l->act_alpha);
+		}
+		return;
+	}
 	if (feat_net_blob_nchwc(n, l->in[0])) {
 		/* a global average of a channel-blocked map (nchwc_plan) */
 		size_t plane = (size_t)p->hin * p->win;
@@ -2198,7 +2223,7 @@ int feat_layer_nc_reads(const struct feat_layer *l, int k)
 	if (l->removed)
 		return 0;
 	if (!strcmp(l->ops->type, "pool"))
-		return pool_global_avg(l->priv);
+		return pool_global_avg(l->priv) || ((const struct pool *)l->priv)->max;
 	if (!strcmp(l->ops->type, "eltwise"))
 		return elt_nc_input(l) == k;
 	return 0;
@@ -2206,7 +2231,21 @@ int feat_layer_nc_reads(const struct feat_layer *l, int k)
 
 int feat_layer_nc_writes(const struct feat_layer *l)
 {
-	return !l->removed && !strcmp(l->ops->type, "eltwise") && elt_nc_input(l) >= 0;
+	if (l->removed)
+		return 0;
+	if (!strcmp(l->ops->type, "pool"))
+		return ((const struct pool *)l->priv)->max && ((const struct pool *)l->priv)->c % 16 == 0;
+	return !strcmp(l->ops->type, "eltwise") && elt_nc_input(l) >= 0;
+}
+
+size_t feat_layer_nc_scratch(const struct feat_net *n, const struct feat_layer *l)
+{
+	const struct pool *p = l->priv;
+
+	if (l->removed || strcmp(l->ops->type, "pool") || !p->max ||
+	    feat_net_blob_nchwc(n, l->in[0]) == feat_net_blob_nchwc(n, l->out[0]))
+		return 0;
+	return (size_t)p->c * p->hin * p->win + (size_t)p->c * p->hout * p->wout;
 }
 
 static void elt_forward(struct feat_net *n, struct feat_layer *l, int batch)

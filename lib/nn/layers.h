@@ -94,11 +94,15 @@ struct unary {
 };
 
 /* NCHW16c beyond the convolutions (nchwc_plan in passes.c): whether layer
- * l can read its input k channel-blocked (a global average pooling; the
- * map of an SE block's x * s), and whether it can write its output so
- * (that x * s). */
+ * l can read its input k channel-blocked (a global average pooling, a max
+ * pooling; the map of an SE block's x * s), and whether it can write its
+ * output so (that x * s, a max pooling). */
 int feat_layer_nc_reads(const struct feat_layer *l, int k);
 int feat_layer_nc_writes(const struct feat_layer *l);
+/* The workspace (floats) a layer other than a convolution needs for the
+ * layouts nchwc_plan chose (a max pooling between a blocked and a plain
+ * blob converts one side). */
+size_t feat_layer_nc_scratch(const struct feat_net *n, const struct feat_layer *l);
 
 /* Grow the shared workspace to `floats` floats (a no-op when it holds
  * that many already).  0, FEAT_E_TOOBIG over FEAT_NET_MAX_SCRATCH or

@@ -124,7 +124,9 @@ static int convk_prepare(struct feat_net *n, struct conv *c)
  * blocked when its readers are).  A residual sum (fuse_residual) stays
  * blocked when every convolution that stores over it has the group-1
  * kernel, which then adds the sum in its first K block: ResNet's stream
- * from one downsample to the next.  The outputs of the net and
+ * from one downsample to the next.  ResNet's stem too: the first layer's
+ * k x k kernel (convk) stores its sums blocked, and a max pooling reads
+ * a blocked map (and writes it blocked when its readers take it).  The outputs of the net and
  * blobs any other layer reads stay NCHW.  A convolution that reads or
  * writes a blocked blob packs its weights for its kernel here (after
  * folding) and converts its plain side through the workspace.
@@ -197,9 +199,15 @@ static int nchwc_plan(struct feat_net *n)
 			int r, nc;
 
 			if (feat_layer_nc_writes(l)) {
-				/* an SE block's x * s: either layout on either side */
+				/* an SE block's x * s: either layout on either side;
+				 * a max pooling: blocked out of a blocked input */
 				r = feat_net_root(n, l->out[0]);
-				nc = n->blob[r].producer == i && nc_blob_ok(n, r);
+				nc = n->blob[r].producer == i && nc_blob_ok(n, r) &&
+				     (!is_type(l, "pool") || feat_net_blob_nchwc(n, l->in[0]));
+			} else if (!l->removed && is_type(l, "conv") && c->wk && !c->accum) {
+				/* the first layer's k x k kernel writes either */
+				r = feat_net_root(n, l->out[0]);
+				nc = c->cout % 16 == 0 && nc_blob_ok(n, r);
 			} else if (!l->removed && is_type(l, "conv") && c->nc && !c->wk &&
 				   !c->wino_u && !c->accum) {
 				r = feat_net_root(n, l->out[0]);
@@ -215,8 +223,14 @@ static int nchwc_plan(struct feat_net *n)
 		struct feat_layer *l = &n->layer[i];
 		struct conv *c = l->priv;
 		int in_nc, out_nc, e;
-		size_t floats;
+		size_t floats = feat_layer_nc_scratch(n, l);
 
+		if (floats) {
+			n->scratch_layer = l->name;
+			if ((e = feat_net_grow_scratch(n, floats)))
+				return e;
+			continue;
+		}
 		if (l->removed || !is_type(l, "conv") || !c->nc || c->wino_u ||
 		    (c->accum && !feat_net_blob_nchwc(n, l->out[0])))
 			continue;

@@ -7,7 +7,8 @@
  * column short), 1 to 4 input channels, output channel counts around the
  * block of 16, maps from 1x1 up, widths around the tile of 16 and not
  * square, every activation, output rows computed in two calls, and
- * ResNet-50's conv1 (3 -> 64, 7x7 stride 2 padding 3 at 224x224).
+ * ResNet-50's conv1 (3 -> 64, 7x7 stride 2 padding 3 at 224x224); the
+ * output in plain NCHW and in NCHW16c (16 to 64 channels).
  * Tolerance: |got - want| <= 1e-5 * (1 + L), L the sum of the magnitudes
  * of the bias and the products (float sums of at most 484 terms).
  */
@@ -57,7 +58,9 @@ static void check(const struct feat_convk_args *a, const float *y, const char *w
 			for (int ox = 0; ox < a->wout; ox++) {
 				double mag, v = direct(a, co, oy, ox, &mag);
 				float want = feat_act1((float)v, a->act, a->alpha);
-				float got = y[((size_t)co * a->hout + oy) * a->wout + ox];
+				float got = a->nc ? y[(((size_t)(co / 16) * a->hout + oy) * a->wout + ox) *
+						      16 + co % 16] :
+						    y[((size_t)co * a->hout + oy) * a->wout + ox];
 
 				ck_assert_msg(fabsf(got - want) <= 1e-5 * (1 + mag),
 					      "%s cin%d cout%d k%d s%d pad %d,%d %dx%d -> %dx%d act%d at [%d][%d][%d]: %g != %g",
@@ -66,12 +69,15 @@ static void check(const struct feat_convk_args *a, const float *y, const char *w
 			}
 }
 
+/* 1: one() asks for the output in NCHW16c (cout a multiple of 16) */
+static int blocked;
+
 static void one(int cin, int cout, int k, int s, int pt, int pl, int hin, int win, int trim,
 	int act, unsigned seed)
 {
 	struct feat_convk_args a = {
 		.cin = cin, .hin = hin, .win = win, .cout = cout, .k = k, .s = s, .pt = pt,
-		.pl = pl, .act = act, .alpha = 0.1f,
+		.pl = pl, .act = act, .alpha = 0.1f, .nc = blocked,
 	};
 	size_t nx = (size_t)cin * hin * win, nw = (size_t)cout * cin * k * k, ny;
 	float *x, *w, *b, *y, *wp, *work;
@@ -140,6 +146,27 @@ START_TEST(shapes)
 }
 END_TEST
 
+/* The output in NCHW16c (what the channel-blocked layers after it read):
+ * the same windows, strides, paddings and maps, 16 to 64 channels. */
+START_TEST(blocked_output)
+{
+	static const int ks[] = { 1, 3, 7, 11 };
+	static const int sizes[] = { 1, 5, 16, 17, 33 };
+	unsigned seed = 17;
+
+	blocked = 1;
+	for (size_t ki = 0; ki < sizeof ks / sizeof ks[0]; ki++)
+		for (int s = 1; s <= 2; s++)
+			for (int pad = 0; pad < ks[ki]; pad += 2)
+				for (int cin = 1; cin <= 4; cin += 2, seed++)
+					one(cin, 16 * (1 + (int)(seed % 3)), ks[ki], s, pad, pad,
+					    sizes[seed % 5], sizes[(seed / 5) % 5] + ks[ki],
+					    (int)(seed % 3 == 0), (int)(seed % 9), seed);
+	one(3, 64, 7, 2, 3, 3, 224, 224, 0, 1, 4);
+	blocked = 0;
+}
+END_TEST
+
 START_TEST(resnet_conv1)
 {
 	one(3, 64, 7, 2, 3, 3, 224, 224, 0, 1, 3);
@@ -156,6 +183,7 @@ Suite *unit_suite(void)
 	tcase_set_timeout(tc, 300);
 	tcase_add_test(tc, shapes);
 	tcase_add_test(tc, resnet_conv1);
+	tcase_add_test(tc, blocked_output);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -453,6 +453,55 @@ START_TEST(squeeze_excite)
 }
 END_TEST
 
+/* Max pooling on NCHW16c: the twin against the plain kernel of the
+ * reference table (the pooling layers' oracle) on the same values, the
+ * AVX-512 kernel against the twin exactly; windows 1-3, strides 1 and 2,
+ * padding 0 and 1 (ResNet's 3x3/2 pad 1), ceil-rounded outputs whose
+ * last windows are cut by the map, a NaN. */
+START_TEST(maxpool_blocked)
+{
+	unsigned seed = 41;
+
+	for (int k = 1; k <= 3; k++)
+		for (int s = 1; s <= 2; s++)
+			for (int p = 0; p <= 1 && p < k; p++)
+				for (int ceil = 0; ceil <= 1; ceil++, seed++) {
+					int c = 16 * (1 + (int)(seed % 2)), h = 5 + (int)(seed % 9);
+					int w = 4 + (int)(seed % 13);
+					int ho = (h + 2 * p - k + (ceil ? s - 1 : 0)) / s + 1;
+					int wo = (w + 2 * p - k + (ceil ? s - 1 : 0)) / s + 1;
+					size_t pin = (size_t)h * w, pout = (size_t)ho * wo;
+					float *x = rnd((size_t)c * pin, &seed), *xc = rnd((size_t)c * pin, &seed);
+					float *y0 = rnd((size_t)c * pout, &seed), *yc = rnd((size_t)c * pout, &seed);
+					float *y1 = rnd((size_t)c * pout, &seed), *yn = rnd((size_t)c * pout, &seed);
+					const struct feat_kern *r = feat_kern_get(FEAT_KERN_REF);
+
+					/* the last window of a ceil-rounded row must start inside */
+					if ((ho - 1) * s >= h + p || (wo - 1) * s >= w + p)
+						ho -= (ho - 1) * s >= h + p, wo -= (wo - 1) * s >= w + p;
+					pout = (size_t)ho * wo;
+					x[seed % pin] = NAN;
+					for (int ch = 0; ch < c; ch++)
+						r->maxpool(x + ch * pin, h, w, y0 + ch * pout, ho, wo, k, k, s, s,
+							   p, p);
+					feat_nchwc_from(x, c, pin, xc);
+					feat_maxpoolc_ref(xc, c, h, w, yc, ho, wo, k, k, s, s, p, p);
+					feat_nchwc_to(yc, c, pout, yn);
+					for (size_t i = 0; i < (size_t)c * pout; i++)
+						ck_assert_msg(isnan(yn[i]) ? isnan(y0[i]) : yn[i] == y0[i],
+							      "maxpoolc ref k%d s%d p%d %dx%d at %zu: %g != %g", k,
+							      s, p, h, w, i, yn[i], y0[i]);
+					if (feat_kern_cpu_avx512()) {
+						feat_kern_get(FEAT_KERN_AVX512)->maxpoolc(xc, c, h, w, y1, ho, wo,
+											k, k, s, s, p, p);
+						for (size_t i = 0; i < (size_t)c * pout; i++)
+							ck_assert(isnan(y1[i]) ? isnan(yc[i]) : y1[i] == yc[i]);
+					}
+					free(x), free(xc), free(y0), free(yc), free(y1), free(yn);
+				}
+}
+END_TEST
+
 START_TEST(first)
 {
 	static const int sizes[] = { 1, 2, 3, 5, 12, 13, 16, 25, 26, 31, 40 };
@@ -481,6 +530,7 @@ Suite *unit_suite(void)
 	tcase_add_test(tc, residual);
 	tcase_add_test(tc, first);
 	tcase_add_test(tc, squeeze_excite);
+	tcase_add_test(tc, maxpool_blocked);
 	suite_add_tcase(s, tc);
 	return s;
 }

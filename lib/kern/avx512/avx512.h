@@ -46,6 +46,8 @@ void feat_nchwc_to_avx512(const float *x, int c, size_t plane, float *y);
 void feat_nchwc_mean_avx512(const float *x, int c, size_t plane, float *y);
 void feat_nchwc_mul_avx512(const float *x, int xnc, int c, size_t plane, const float *s,
 	float *y, int ync);
+void feat_maxpoolc_avx512(const float *x, int c, int hin, int win, float *y, int hout,
+	int wout, int kh, int kw, int sh, int sw, int pt, int pl);
 void feat_convc_avx512(const struct feat_convc_args *a);
 void feat_dwc_avx512(const struct feat_dwc_args *a);
 void feat_conv3c_avx512(const struct feat_conv3c_args *a);

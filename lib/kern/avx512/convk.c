@@ -13,7 +13,8 @@
  * stay in L1 while the tiles pass.  The tiles get their bias and
  * activation into a row buffer [pixel][block][16]; the row is then
  * transposed 16 x 16 in registers (transpose16.h) and stored as rows of
- * 16 pixels, masked at the end of the row and past cout.
+ * 16 pixels, masked at the end of the row and past cout.  For an output
+ * kept channel-blocked (NCHW16c: nc) each sum is stored as it is.
  */
 #include <immintrin.h>
 #include <string.h>
@@ -90,6 +91,18 @@ static inline __attribute__((always_inline)) void group(const struct feat_convk_
 			for (int c = 0; c < C; c++)
 				acc[p][c] = bias[c];
 		tile(xs + (size_t)ox * S, rw, wb, wstep, nrow, k, acc, C, S);
+		if (a->nc) {
+			/* blocked output: the sums are its vectors */
+#pragma GCC unroll 6
+			for (int p = 0; p < P; p++)
+#pragma GCC unroll 4
+				for (int c = 0; c < C; c++)
+					if (ox + p < wo)
+						_mm512_storeu_ps(a->y + (((size_t)(b0 + c) * a->hout + oy) *
+									 wo + ox + p) * 16,
+								 feat_act16(acc[p][c], a->act, alpha));
+			continue;
+		}
 #pragma GCC unroll 6
 		for (int p = 0; p < P; p++)
 #pragma GCC unroll 4
@@ -97,6 +110,8 @@ static inline __attribute__((always_inline)) void group(const struct feat_convk_
 				_mm512_storeu_ps(rb + ((size_t)(ox + p) * C + c) * 16,
 						 feat_act16(acc[p][c], a->act, alpha));
 	}
+	if (a->nc)
+		return;
 	for (int c = 0; c < C; c++) {
 		int nc = a->cout - (b0 + c) * 16 < 16 ? a->cout - (b0 + c) * 16 : 16;
 

@@ -204,6 +204,34 @@ void feat_nchwc_mul_avx512(const float *x, int xnc, int c, size_t plane, const f
 	}
 }
 
+/* A vector of 16 channels a pixel: each output is the maximum of the
+ * vectors of its window's pixels, clipped to the map. */
+void feat_maxpoolc_avx512(const float *x, int c, int hin, int win, float *y, int hout,
+	int wout, int kh, int kw, int sh, int sw, int pt, int pl)
+{
+	for (int b = 0; b < c / 16; b++) {
+		const float *xb = x + (size_t)b * hin * win * 16;
+		float *yb = y + (size_t)b * hout * wout * 16;
+
+		for (int oy = 0; oy < hout; oy++) {
+			int y0 = oy * sh - pt, iy0 = y0 < 0 ? 0 : y0;
+			int iy1 = y0 + kh < hin ? y0 + kh : hin;
+
+			for (int ox = 0; ox < wout; ox++) {
+				int x0 = ox * sw - pl, ix0 = x0 < 0 ? 0 : x0;
+				int ix1 = x0 + kw < win ? x0 + kw : win;
+				__m512 v = _mm512_set1_ps(-INFINITY);
+
+				for (int iy = iy0; iy < iy1; iy++)
+					for (int ix = ix0; ix < ix1; ix++)
+						v = feat_nanmax16(_mm512_loadu_ps(xb + ((size_t)iy * win + ix) *
+										  16), v);
+				_mm512_storeu_ps(yb + ((size_t)oy * wout + ox) * 16, v);
+			}
+		}
+	}
+}
+
 #define PW_PX 6
 #define PW_CHUNK 96
 /* Weights of a group (64 output channels) read per K block: about 512

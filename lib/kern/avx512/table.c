@@ -41,6 +41,7 @@ void feat_kern_fill_avx512(struct feat_kern *k)
 	k->nchwc_to = feat_nchwc_to_avx512;
 	k->nchwc_mean = feat_nchwc_mean_avx512;
 	k->nchwc_mul = feat_nchwc_mul_avx512;
+	k->maxpoolc = feat_maxpoolc_avx512;
 	k->convc = feat_convc_avx512;
 	k->dwc = feat_dwc_avx512;
 	k->conv3c = feat_conv3c_avx512;

@@ -12,6 +12,8 @@ void feat_convk_ref(const struct feat_convk_args *a)
 
 	for (int co = 0; co < a->cout; co++) {
 		float *yc = a->y + (size_t)co * a->hout * a->wout;
+		/* NCHW16c: the block's plane, then lane co % 16 of each pixel */
+		float *yb = a->y + (size_t)(co / 16) * 16 * a->hout * a->wout + co % 16;
 
 		for (int oy = a->oy0; oy < a->oy1; oy++)
 			for (int ox = 0; ox < a->wout; ox++) {
@@ -31,7 +33,10 @@ void feat_convk_ref(const struct feat_convk_args *a)
 								     a->x[((size_t)ci * a->hin + iy) * a->win + ix];
 						}
 					}
-				yc[(size_t)oy * a->wout + ox] = feat_act1(s, a->act, a->alpha);
+				if (a->nc)
+					yb[((size_t)oy * a->wout + ox) * 16] = feat_act1(s, a->act, a->alpha);
+				else
+					yc[(size_t)oy * a->wout + ox] = feat_act1(s, a->act, a->alpha);
 			}
 	}
 }

@@ -70,6 +70,24 @@ void feat_nchwc_mul_ref(const float *x, int xnc, int c, size_t plane, const floa
 		}
 }
 
+void feat_maxpoolc_ref(const float *x, int c, int hin, int win, float *y, int hout, int wout,
+	int kh, int kw, int sh, int sw, int pt, int pl)
+{
+	for (int b = 0; b < c / 16; b++)
+		for (int oy = 0; oy < hout; oy++)
+			for (int ox = 0; ox < wout; ox++)
+				for (int j = 0; j < 16; j++) {
+					int y0 = oy * sh - pt, x0 = ox * sw - pl;
+					float v = -INFINITY;
+
+					for (int iy = y0 < 0 ? 0 : y0; iy < y0 + kh && iy < hin; iy++)
+						for (int ix = x0 < 0 ? 0 : x0; ix < x0 + kw && ix < win; ix++)
+							v = feat_nanmax(v, x[(((size_t)b * hin + iy) * win + ix) *
+									     16 + j]);
+					y[(((size_t)b * hout + oy) * wout + ox) * 16 + j] = v;
+				}
+}
+
 void feat_dwc_pack(float *wp, const float *w, int c, int k)
 {
 	int kk = k * k;

@@ -45,6 +45,7 @@ const struct feat_kern feat_kern_ref_table = {
 	.nchwc_to = feat_nchwc_to,
 	.nchwc_mean = feat_nchwc_mean_ref,
 	.nchwc_mul = feat_nchwc_mul_ref,
+	.maxpoolc = feat_maxpoolc_ref,
 	.convc = feat_convc_ref,
 	.dwc = feat_dwc_ref,
 	.conv3c = feat_conv3c_ref,
