@@ -200,9 +200,13 @@ class Graph:
         for name, t in self.outputs:
             t.detach().numpy().astype("<f4").tofile("%s.out.%s.f32" % (base, name))
 
-    def save_onnx(self, path, batch=1):
-        """The same network as ONNX (opset 13), for ONNX Runtime and other
-        peers.  In-place layers get fresh output names (ONNX is SSA)."""
+    def save_onnx(self, path, batch=1, opset=13):
+        """The same network as ONNX (opset 13, or 12: ReduceSum's axes an
+        attribute; Softmax then means a softmax over everything from its
+        axis on, which is the same as ours when the axis is the last, as
+        in the reference networks), for ONNX Runtime and other peers and
+        for featmodel import.  In-place layers get fresh output names
+        (ONNX is SSA)."""
         import onnx
         from onnx import TensorProto, helper, numpy_helper
 
@@ -280,7 +284,9 @@ class Graph:
                 c = self_arr(self.tensors, ws[0]).size
                 sc = const(self_arr(self.tensors, ws[0]).reshape(c, 1, 1), np.float32)
                 nodes += [helper.make_node("Mul", [x[0], x[0]], [sq]),
-                          helper.make_node("ReduceSum", [sq, const([1])], [ss], keepdims=1),
+                          helper.make_node("ReduceSum", [sq, const([1])], [ss], keepdims=1)
+                          if opset >= 13 else
+                          helper.make_node("ReduceSum", [sq], [ss], axes=[1], keepdims=1),
                           helper.make_node("Add", [ss, const(p.get("eps", 1e-10), np.float32)], [nrm + "e"]),
                           helper.make_node("Sqrt", [nrm + "e"], [nrm]),
                           helper.make_node("Div", [x[0], nrm], [dv]),
@@ -306,7 +312,7 @@ class Graph:
             outs.append(helper.make_tensor_value_info(rename[name], TensorProto.FLOAT,
                                                       [batch] + list(t.shape[1:])))
         graph = helper.make_graph(nodes, self.name, [inp], outs, inits)
-        model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+        model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
         model.ir_version = 8
         onnx.checker.check_model(model)
         onnx.save(model, path)

@@ -13,7 +13,9 @@ random weights, as featmodel files and as ONNX (for ONNX Runtime):
 
     /usr/bin/python3 contrib/refnets.py OUTDIR [NAME...]
 
-writes OUTDIR/NAME.fm, NAME.onnx (batch 1) and NAME.b8.onnx (batch 8).
+writes OUTDIR/NAME.fm, NAME.onnx (batch 1) and NAME.b8.onnx (batch 8) at
+opset 13, and NAME.op12.onnx (batch 1) at opset 12: the ONNX files a user
+would import (t/perf/bench-nets.sh times the imports too).
 Weights are random (uniform, scaled by fan-in): speed does not depend on
 them, and no trained weights can be downloaded here.
 """
@@ -167,6 +169,7 @@ def main():
         g.save(outdir)
         g.save_onnx(os.path.join(outdir, name + ".onnx"), batch=1)
         g.save_onnx(os.path.join(outdir, name + ".b8.onnx"), batch=8)
+        g.save_onnx(os.path.join(outdir, name + ".op12.onnx"), batch=1, opset=12)
         print("refnets: wrote %s" % os.path.join(outdir, name + ".fm"))
     return 0
 

@@ -23,6 +23,13 @@
 # after the other on the same core, so that the rows compare figures
 # taken under the same load.
 #
+# The three reference networks are also imported as a user would bring
+# them, from their ONNX files at opset 12 and 13 (featmodel import;
+# BENCH_OPSETS, default "12 13", empty for none): rows NAME opset12 and
+# NAME opset13, each checked first to compute what the native featmodel
+# file computes (within 1e-4 on the networks' test input; a mismatch
+# drops the row with a message).
+#
 # The networks (about 1.4 GB with their ONNX twins) are made once into
 # build/bench/nets; ONNX Runtime is installed once into build/bench/ort
 # (npm install --ignore-scripts: the package's install script only fetches
@@ -35,8 +42,13 @@ RUNS=${BENCH_RUNS:-5}
 [ -n "${BENCH_QUICK:-}" ] && RUNS=1
 NETS=${BENCH_NETS:-"mobilenet_ssd ssd300_vgg16 deepbit_vgg16 resnet50 efficientnet_b0 mobilenet_v3_large vit_b_16"}
 mkdir -p "$B/nets"
+is_ref() {
+	case $1 in mobilenet_ssd|ssd300_vgg16|deepbit_vgg16) return 0;; esac
+	return 1
+}
 for n in $NETS; do
-	[ -s "$B/nets/$n.b8.onnx" ] && [ -s "$B/nets/$n.fm" ] && continue
+	[ -s "$B/nets/$n.b8.onnx" ] && [ -s "$B/nets/$n.fm" ] &&
+		{ [ -s "$B/nets/$n.op12.onnx" ] || ! is_ref "$n"; } && continue
 	case $n in
 	resnet50|efficientnet_b0|mobilenet_v3_large|vit_b_16)
 		/usr/bin/python3 "$FEAT_TOP/contrib/onnx/export_bench.py" \
@@ -84,6 +96,32 @@ if [ "$bf16" = 1 ]; then
 	done
 fi
 
+# the reference networks imported from ONNX at each of BENCH_OPSETS
+OPSETS=${BENCH_OPSETS-"12 13"}
+for n in $NETS; do
+	is_ref "$n" || continue
+	for op in $OPSETS; do
+		fm=$B/nets/$n.op$op.fm onnx=$B/nets/$n.onnx
+		[ "$op" = 13 ] || onnx=$B/nets/$n.op$op.onnx
+		[ -s "$fm" ] && [ "$fm" -nt "$onnx" ] && continue
+		rm -f "$fm" "$B"/chk.*
+		if ! featmodel import -q -o "$fm" "$onnx"; then
+			rm -f "$fm"; echo "bench-nets: $n: no opset $op row (featmodel import failed)"; continue
+		fi
+		featmodel run "$B/nets/$n.fm" "$B/nets/$n.in.f32" "$B/chk.a" &&
+			featmodel run "$fm" "$B/nets/$n.in.f32" "$B/chk.b" &&
+			set -- "$B"/chk.a.*.f32 && A="$*" && set -- "$B"/chk.b.*.f32 &&
+			[ $# = $(echo $A | wc -w) ] && ok=1 || ok=0
+		for a in $A; do
+			[ $ok = 1 ] || break
+			/usr/bin/python3 "$FEAT_TOP/t/lib/fcmp.py" --tol 1e-4 "$1" "$a" >/dev/null || ok=0
+			shift
+		done
+		rm -f "$B"/chk.*
+		[ $ok = 1 ] || { rm -f "$fm"; echo "bench-nets: $n: opset $op import differs from $n.fm: no row"; }
+	done
+done
+
 # featkit on MODEL at batch $b: images/s (the median pass, or the best
 # with BENCH_BEST=1) and GFLOP/s, into fk_ips and fk_gf
 fk() {
@@ -103,7 +141,7 @@ max() {
 printf '%-18s %5s %14s %14s %8s %10s\n' network batch "featkit img/s" "ORT img/s" ratio "GFLOP/s"
 for n in $NETS; do
 	for b in ${BENCH_BATCHES:-1 8}; do
-		ips=0 o=0 gf=- ips8=0 gf8=- ips16=0 gf16=-
+		ips=0 o=0 gf=- ips8=0 gf8=- ips16=0 gf16=- ip12=0 gf12=- ip13=0 gf13=-
 		round=0
 		while [ $round -lt "${BENCH_ROUNDS:-1}" ]; do
 			round=$((round + 1))
@@ -116,6 +154,14 @@ for n in $NETS; do
 					taskset -c "$CORE" node "$FEAT_TOP/t/perf/ort_bench.js" "$onnx" $b \
 					"$RUNS" 2>/dev/null) || oi=-
 				[ "$oi" = - ] && o=- || o=$(echo "$oi $o" | awk '{ print ($1 > $2) ? $1 : $2 }')
+			fi
+			if [ $b = 1 ] && [ -s "$B/nets/$n.op12.fm" ]; then
+				fk "$B/nets/$n.op12.fm"
+				ip12=$(max "$fk_ips" "$ip12") gf12=$fk_gf
+			fi
+			if [ $b = 1 ] && [ -s "$B/nets/$n.op13.fm" ]; then
+				fk "$B/nets/$n.op13.fm"
+				ip13=$(max "$fk_ips" "$ip13") gf13=$fk_gf
 			fi
 			if [ "$int8" = 1 ] && [ -s "$B/nets/$n.int8.fm" ]; then
 				fk "$B/nets/$n.int8.fm"
@@ -130,6 +176,13 @@ for n in $NETS; do
 		[ -n "$ort" ] || o=-
 		[ "$o" = - ] || r=$(ratio "$ips" "$o")
 		printf '%-18s %5s %14s %14s %8s %10s\n' "$n" "$b" "$ips" "$o" "$r" "$gf"
+		for op in 12 13; do
+			[ $b = 1 ] && [ -s "$B/nets/$n.op$op.fm" ] || continue
+			eval "oi=\$ip$op og=\$gf$op"
+			r=-
+			[ "$o" = - ] || r=$(ratio "$oi" "$o")
+			printf '%-18s %5s %14s %14s %8s %10s\n' "$n opset$op" "$b" "$oi" "$o" "$r" "$og"
+		done
 		if [ "$int8" = 1 ] && [ -s "$B/nets/$n.int8.fm" ]; then
 			r=-
 			[ "$o" = - ] || r=$(ratio "$ips8" "$o")
