@@ -141,7 +141,8 @@ max() {
 printf '%-18s %5s %14s %14s %8s %10s\n' network batch "featkit img/s" "ORT img/s" ratio "GFLOP/s"
 for n in $NETS; do
 	for b in ${BENCH_BATCHES:-1 8}; do
-		ips=0 o=0 gf=- ips8=0 gf8=- ips16=0 gf16=- ip12=0 gf12=- ip13=0 gf13=-
+		ips=0 o=0 gf=- ips8=0 gf8=- ips16=0 gf16=-
+		for op in $OPSETS; do eval "ip$op=0 gf$op=-"; done
 		round=0
 		while [ $round -lt "${BENCH_ROUNDS:-1}" ]; do
 			round=$((round + 1))
@@ -155,14 +156,11 @@ for n in $NETS; do
 					"$RUNS" 2>/dev/null) || oi=-
 				[ "$oi" = - ] && o=- || o=$(echo "$oi $o" | awk '{ print ($1 > $2) ? $1 : $2 }')
 			fi
-			if [ $b = 1 ] && [ -s "$B/nets/$n.op12.fm" ]; then
-				fk "$B/nets/$n.op12.fm"
-				ip12=$(max "$fk_ips" "$ip12") gf12=$fk_gf
-			fi
-			if [ $b = 1 ] && [ -s "$B/nets/$n.op13.fm" ]; then
-				fk "$B/nets/$n.op13.fm"
-				ip13=$(max "$fk_ips" "$ip13") gf13=$fk_gf
-			fi
+			for op in $OPSETS; do
+				[ $b = 1 ] && [ -s "$B/nets/$n.op$op.fm" ] || continue
+				fk "$B/nets/$n.op$op.fm"
+				eval "ip$op=\$(max \"\$fk_ips\" \"\$ip$op\") gf$op=\$fk_gf"
+			done
 			if [ "$int8" = 1 ] && [ -s "$B/nets/$n.int8.fm" ]; then
 				fk "$B/nets/$n.int8.fm"
 				ips8=$(max "$fk_ips" "$ips8") gf8=$fk_gf
@@ -176,7 +174,7 @@ for n in $NETS; do
 		[ -n "$ort" ] || o=-
 		[ "$o" = - ] || r=$(ratio "$ips" "$o")
 		printf '%-18s %5s %14s %14s %8s %10s\n' "$n" "$b" "$ips" "$o" "$r" "$gf"
-		for op in 12 13; do
+		for op in $OPSETS; do
 			[ $b = 1 ] && [ -s "$B/nets/$n.op$op.fm" ] || continue
 			eval "oi=\$ip$op og=\$gf$op"
 			r=-
