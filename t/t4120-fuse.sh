@@ -3,7 +3,8 @@
 # the layer before them (lib/nn/layers.c, fuse_acts): SiLU (Sigmoid and
 # Mul) and hard swish (HardSigmoid and Mul) into convolutions, the SE
 # blocks' sigmoid and hard sigmoid, GELU and a constant bias Add into
-# Linears, a ReLU after a residual Add, and a residual Add into the GEMM of
+# Linears, attention's division of the queries by a constant into the
+# product's scale, a ReLU after a residual Add, and a residual Add into the GEMM of
 # the convolution before it (stored over the other input, also when both
 # inputs are convolutions' outputs; not on the
 # direct route of FEAT_KERNEL=ref).  On the small torchvision families
@@ -42,6 +43,9 @@ test_expect_success 'each pattern is fused' '
 	! grep "^[0-9]* *sigmoid " info | grep -v -q folded &&
 	featmodel info vit.fm >info &&
 	! grep "^[0-9]* *unary " info | grep -v -q folded &&
+	test $(grep "^[0-9]* *eltwise .*self_attention/Div_1 " info | grep -c folded) = 2 &&
+	FEAT_FUSE=0 featmodel info vit.fm >info &&
+	! grep "^[0-9]* *eltwise .*self_attention/Div_1 " info | grep -q folded &&
 	FEAT_FUSE=0 featmodel info effnet.fm >info &&
 	! grep -q "conv+silu" info &&
 	featmodel info effnet.fm >info &&

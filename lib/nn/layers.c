@@ -2536,12 +2536,19 @@ static void slice_forward(struct feat_net *n, struct feat_layer *l, int batch)
  * matmul): attention's scores Q K^T and their product with V.
  */
 struct mm {
+	float alpha;         /* the products' scale (1; a folded scalar Mul or
+			      * Div of an input: fuse_scale in passes.c) */
 	int nd, m, k, nn;
 	uint32_t od[FEAT_MAX_DIMS];
 	size_t sa[FEAT_MAX_DIMS], sb[FEAT_MAX_DIMS];   /* floats a step of each
 							 * leading axis, 0 broadcast */
 	size_t mats;                                    /* products an image */
 };
+
+void feat_layer_matmul_scale(struct feat_layer *l, float s)
+{
+	((struct mm *)l->priv)->alpha *= s;
+}
 
 static int matmul_setup(struct feat_net *n, struct feat_layer *l, char *why, size_t whylen)
 {
@@ -2552,6 +2559,7 @@ static int matmul_setup(struct feat_net *n, struct feat_layer *l, char *why, siz
 
 	if (!p)
 		return FEAT_E_NOMEM;
+	p->alpha = 1;
 	if ((e = want_io(l, 2, 1, why, whylen)))
 		return e;
 	a = IN(n, l, 0), b = IN(n, l, 1);
@@ -2601,7 +2609,7 @@ static void matmul_forward(struct feat_net *n, struct feat_layer *l, int batch)
 		for (size_t j = 0; j < p->mats; j++) {
 			size_t oa = 0, ob = 0;
 			struct feat_sgemm_args g = {
-				.M = p->m, .N = p->nn, .K = p->k, .alpha = 1, .lda = p->k,
+				.M = p->m, .N = p->nn, .K = p->k, .alpha = p->alpha, .lda = p->k,
 				.ldb = p->nn, .beta = 0, .C = Y + j * mn, .ldc = p->nn,
 			};
 

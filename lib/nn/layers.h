@@ -104,6 +104,9 @@ int feat_layer_nc_writes(const struct feat_layer *l);
  * blob converts one side). */
 size_t feat_layer_nc_scratch(const struct feat_net *n, const struct feat_layer *l);
 
+/* Multiply matmul layer l's products by s (fuse_scale in passes.c). */
+void feat_layer_matmul_scale(struct feat_layer *l, float s);
+
 /* Grow the shared workspace to `floats` floats (a no-op when it holds
  * that many already).  0, FEAT_E_TOOBIG over FEAT_NET_MAX_SCRATCH or
  * FEAT_E_NOMEM; n->scratch_want then says how much was asked (net.c names

@@ -11,6 +11,7 @@
  * only marks layers removed, aliases blobs and fills the private state of
  * the layers it keeps (nn/layers.h); layers.c runs what is left.
  */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -387,6 +388,46 @@ static void fuse_acts(struct feat_net *n)
 }
 
 /*
+ * A product of matrices whose input is scaled by one constant first
+ * (attention's queries divided by the square root of the head's width,
+ * an eltwise Div or Mul by a scalar read by the MatMul alone): the
+ * product takes the scale as its alpha and the eltwise layer goes (one
+ * pass over the queries less).  FEAT_FUSE=0 turns it off.
+ */
+static void fuse_scale(struct feat_net *n)
+{
+	const char *env = getenv("FEAT_FUSE");
+
+	if (env && !strcmp(env, "0"))
+		return;
+	for (int i = 0; i < n->nlayer; i++) {
+		struct feat_layer *l = &n->layer[i], *m = NULL;
+		const struct elt *e = l->priv;
+		const struct feat_mtensor *t;
+		int r, readers = 0;
+
+		if (l->removed || !is_type(l, "eltwise") || l->nin != 1 || l->act ||
+		    !(e->op == 0 || (e->op == 3 && !e->cfirst)) ||
+		    !(t = feat_layer_weight(l, n, 0)) || t->nbytes != sizeof(float) ||
+		    !(e->w[0] != 0 && isfinite(e->w[0])))
+			continue;
+		r = feat_net_root(n, l->out[0]);
+		for (int o = 0; o < n->noutput; o++)
+			if (feat_net_root(n, n->output[o]) == r)
+				readers = -1;
+		for (int j = 0; readers >= 0 && j < n->nlayer; j++)
+			for (int k = 0; !n->layer[j].removed && k < n->layer[j].nin; k++)
+				if (feat_net_root(n, n->layer[j].in[k]) == r)
+					readers++, m = &n->layer[j];
+		if (readers != 1 || !is_type(m, "matmul") || m->act)
+			continue;
+		feat_layer_matmul_scale(m, e->op == 0 ? e->w[0] : 1.0f / e->w[0]);
+		bypass(n, l);
+		n->blob[l->out[0]].producer = n->blob[l->in[0]].producer;
+	}
+}
+
+/*
  * A residual Add of a convolution's output X and a blob S computed before
  * that convolution, which nothing reads after it (ResNet's bottlenecks;
  * with a downsample, X is the downsample's output and S conv3's, whichever
@@ -540,6 +581,7 @@ int feat_net_fold(struct feat_net *n)
 		}
 	}
 	fuse_acts(n);
+	fuse_scale(n);
 	for (int i = 0; i < n->nlayer; i++) {
 		struct feat_layer *l = &n->layer[i];
 		int e;
