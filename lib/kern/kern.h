@@ -197,7 +197,9 @@ struct feat_kern {
 	void (*wino_output)(const struct feat_wino_args *a, int t0, int nt, const float *m,
 		int ldm);
 
-	/* NCHW16c (nchwc.h): layout changes and the three convolutions */
+	/* NCHW16c (nchwc.h): layout changes, the three convolutions, the
+	 * mean of each channel, the product by a value a channel (either side
+	 * blocked) and max pooling */
 	void (*nchwc_from)(const float *x, int c, size_t plane, float *y);
 	void (*nchwc_to)(const float *x, int c, size_t plane, float *y);
 	void (*nchwc_mean)(const float *x, int c, size_t plane, float *y);

@@ -40,6 +40,43 @@
 
 /* --------------------------------------------------------------- layout */
 
+/* Pixels [p, p + 16) of one block of 16 channels through the register
+ * transpose: plain rows of xb (plane floats apart) to blocked yb, or
+ * blocked xb to plain rows of yb (the first nj of them), times the
+ * block's 16 scales sv when scaled (nchwc_mul), applied on the blocked
+ * side where the lanes are the channels. */
+AI void tile_from(const float *xb, size_t plane, size_t p, float *yb, __m512 sv,
+	const int scaled)
+{
+	__m512 r[16];
+
+#pragma GCC unroll 16
+	for (int j = 0; j < 16; j++)
+		r[j] = _mm512_loadu_ps(xb + (size_t)j * plane + p);
+	feat_transpose16(r);
+#pragma GCC unroll 16
+	for (int i = 0; i < 16; i++)
+		_mm512_storeu_ps(yb + (p + i) * 16, scaled ? _mm512_mul_ps(r[i], sv) : r[i]);
+}
+
+AI void tile_to(const float *xb, size_t plane, size_t p, float *yb, int nj, __m512 sv,
+	const int scaled)
+{
+	__m512 r[16];
+
+#pragma GCC unroll 16
+	for (int i = 0; i < 16; i++) {
+		r[i] = _mm512_loadu_ps(xb + (p + i) * 16);
+		if (scaled)
+			r[i] = _mm512_mul_ps(r[i], sv);
+	}
+	feat_transpose16(r);
+#pragma GCC unroll 16
+	for (int j = 0; j < 16; j++)
+		if (j < nj)
+			_mm512_storeu_ps(yb + (size_t)j * plane + p, r[j]);
+}
+
 /* 16 channels x 16 pixels at a time through the register transpose; the
  * pixels past the last multiple of 16 one by one. */
 void feat_nchwc_from_avx512(const float *x, int c, size_t plane, float *y)
@@ -56,17 +93,8 @@ void feat_nchwc_from_avx512(const float *x, int c, size_t plane, float *y)
 		float *yb = y + (size_t)b * 16 * plane;
 		size_t p = 0;
 
-		for (; p + 16 <= plane; p += 16) {
-			__m512 r[16];
-
-#pragma GCC unroll 16
-			for (int j = 0; j < 16; j++)
-				r[j] = _mm512_loadu_ps(xb + (size_t)j * plane + p);
-			feat_transpose16(r);
-#pragma GCC unroll 16
-			for (int i = 0; i < 16; i++)
-				_mm512_storeu_ps(yb + (p + i) * 16, r[i]);
-		}
+		for (; p + 16 <= plane; p += 16)
+			tile_from(xb, plane, p, yb, _mm512_setzero_ps(), 0);
 		for (; p < plane; p++)
 			for (int j = 0; j < 16; j++)
 				yb[p * 16 + j] = xb[(size_t)j * plane + p];
@@ -81,18 +109,8 @@ void feat_nchwc_to_avx512(const float *x, int c, size_t plane, float *y)
 		int nj = c - 16 * b < 16 ? c - 16 * b : 16;
 		size_t p = 0;
 
-		for (; p + 16 <= plane; p += 16) {
-			__m512 r[16];
-
-#pragma GCC unroll 16
-			for (int i = 0; i < 16; i++)
-				r[i] = _mm512_loadu_ps(xb + (p + i) * 16);
-			feat_transpose16(r);
-#pragma GCC unroll 16
-			for (int j = 0; j < 16; j++)
-				if (j < nj)
-					_mm512_storeu_ps(yb + (size_t)j * plane + p, r[j]);
-		}
+		for (; p + 16 <= plane; p += 16)
+			tile_to(xb, plane, p, yb, nj, _mm512_setzero_ps(), 0);
 		for (; p < plane; p++)
 			for (int j = 0; j < nj; j++)
 				yb[(size_t)j * plane + p] = xb[p * 16 + j];
@@ -174,27 +192,11 @@ void feat_nchwc_mul_avx512(const float *x, int xnc, int c, size_t plane, const f
 			}
 			continue;
 		}
-		for (; p + 16 <= plane; p += 16) {
-			__m512 r[16];
-
-			if (xnc) {
-#pragma GCC unroll 16
-				for (int i = 0; i < 16; i++)
-					r[i] = _mm512_mul_ps(_mm512_loadu_ps(xb + (p + i) * 16), sv);
-				feat_transpose16(r);
-#pragma GCC unroll 16
-				for (int j = 0; j < 16; j++)
-					_mm512_storeu_ps(yb + (size_t)j * plane + p, r[j]);
-			} else {
-#pragma GCC unroll 16
-				for (int j = 0; j < 16; j++)
-					r[j] = _mm512_loadu_ps(xb + (size_t)j * plane + p);
-				feat_transpose16(r);
-#pragma GCC unroll 16
-				for (int i = 0; i < 16; i++)
-					_mm512_storeu_ps(yb + (p + i) * 16, _mm512_mul_ps(r[i], sv));
-			}
-		}
+		for (; p + 16 <= plane; p += 16)
+			if (xnc)
+				tile_to(xb, plane, p, yb, 16, sv, 1);
+			else
+				tile_from(xb, plane, p, yb, sv, 1);
 		for (; p < plane; p++)
 			for (int j = 0; j < 16; j++) {
 				size_t blk = p * 16 + j, flat = (size_t)j * plane + p;
