@@ -28,7 +28,10 @@
 # BENCH_OPSETS, default "12 13", empty for none): rows NAME opset12 and
 # NAME opset13, each checked first to compute what the native featmodel
 # file computes (within 1e-4 on the networks' test input; a mismatch
-# drops the row with a message).
+# drops the row with a message).  They are imported with the native
+# file's preprocessing (--set input.*=...), as a user states it, so that
+# they are quantised like the native ones: rows NAME op12 int8 and NAME
+# op13 int8 (batch 1).
 #
 # The networks (about 1.4 GB with their ONNX twins) are made once into
 # build/bench/nets; ONNX Runtime is installed once into build/bench/ort
@@ -74,13 +77,17 @@ if [ -z "$int8" ]; then
 fi
 # a network that cannot be quantised (a missing tool, an old import
 # without input.* metadata) loses its own int8 row, not the others'
+# mk_int8 MODEL OUT ROW: OUT is MODEL quantised, calibrated on the samples
+mk_int8() {
+	[ -s "$2" ] && [ "$2" -nt "$1" ] && return 0
+	rm -f "$2"
+	imgdecode -q "$FEAT_TOP"/contrib/samples/scene-*.jpg | imgprep -q -m "$1" |
+		featmodel quantize -q --calib - -o "$2" "$1" ||
+		{ rm -f "$2"; echo "bench-nets: $3: no int8 row (featmodel quantize failed)"; }
+}
 if [ "$int8" = 1 ]; then
 	for n in $NETS; do
-		[ -s "$B/nets/$n.int8.fm" ] && [ "$B/nets/$n.int8.fm" -nt "$B/nets/$n.fm" ] && continue
-		rm -f "$B/nets/$n.int8.fm"
-		imgdecode -q "$FEAT_TOP"/contrib/samples/scene-*.jpg | imgprep -q -m "$B/nets/$n.fm" |
-			featmodel quantize -q --calib - -o "$B/nets/$n.int8.fm" "$B/nets/$n.fm" ||
-			{ rm -f "$B/nets/$n.int8.fm"; echo "bench-nets: $n: no int8 row (featmodel quantize failed)"; }
+		mk_int8 "$B/nets/$n.fm" "$B/nets/$n.int8.fm" "$n"
 	done
 fi
 bf16=${BENCH_BF16:-}
@@ -103,9 +110,15 @@ for n in $NETS; do
 	for op in $OPSETS; do
 		fm=$B/nets/$n.op$op.fm onnx=$B/nets/$n.onnx
 		[ "$op" = 13 ] || onnx=$B/nets/$n.op$op.onnx
-		[ -s "$fm" ] && [ "$fm" -nt "$onnx" ] && continue
+		[ -s "$fm" ] && [ "$fm" -nt "$onnx" ] &&
+			featmodel info "$fm" | grep -q 'input\.mean' && continue
 		rm -f "$fm" "$B"/chk.*
-		if ! featmodel import -q -o "$fm" "$onnx"; then
+		# the preprocessing a user states when importing (--set input.*),
+		# here the native file's, so that imgprep -m prepares the
+		# calibration photos of the int8 row
+		set -- $(featmodel info "$B/nets/$n.fm" |
+			sed -n 's/^[[:space:]]*\(input\.[a-z]*\)[[:space:]]*\([^[:space:]]*\)$/--set \1=\2/p')
+		if ! featmodel import -q "$@" -o "$fm" "$onnx"; then
 			rm -f "$fm"; echo "bench-nets: $n: no opset $op row (featmodel import failed)"; continue
 		fi
 		featmodel run "$B/nets/$n.fm" "$B/nets/$n.in.f32" "$B/chk.a" &&
@@ -119,6 +132,11 @@ for n in $NETS; do
 		done
 		rm -f "$B"/chk.*
 		[ $ok = 1 ] || { rm -f "$fm"; echo "bench-nets: $n: opset $op import differs from $n.fm: no row"; }
+	done
+	[ "$int8" = 1 ] || continue
+	for op in $OPSETS; do
+		[ -s "$B/nets/$n.op$op.fm" ] &&
+			mk_int8 "$B/nets/$n.op$op.fm" "$B/nets/$n.op$op.int8.fm" "$n opset$op"
 	done
 done
 
@@ -142,7 +160,7 @@ printf '%-18s %5s %14s %14s %8s %10s\n' network batch "featkit img/s" "ORT img/s
 for n in $NETS; do
 	for b in ${BENCH_BATCHES:-1 8}; do
 		ips=0 o=0 gf=- ips8=0 gf8=- ips16=0 gf16=-
-		for op in $OPSETS; do eval "ip$op=0 gf$op=-"; done
+		for op in $OPSETS; do eval "ip$op=0 gf$op=- iq$op=0 gq$op=-"; done
 		round=0
 		while [ $round -lt "${BENCH_ROUNDS:-1}" ]; do
 			round=$((round + 1))
@@ -160,6 +178,9 @@ for n in $NETS; do
 				[ $b = 1 ] && [ -s "$B/nets/$n.op$op.fm" ] || continue
 				fk "$B/nets/$n.op$op.fm"
 				eval "ip$op=\$(max \"\$fk_ips\" \"\$ip$op\") gf$op=\$fk_gf"
+				[ "$int8" = 1 ] && [ -s "$B/nets/$n.op$op.int8.fm" ] || continue
+				fk "$B/nets/$n.op$op.int8.fm"
+				eval "iq$op=\$(max \"\$fk_ips\" \"\$iq$op\") gq$op=\$fk_gf"
 			done
 			if [ "$int8" = 1 ] && [ -s "$B/nets/$n.int8.fm" ]; then
 				fk "$B/nets/$n.int8.fm"
@@ -180,6 +201,13 @@ for n in $NETS; do
 			r=-
 			[ "$o" = - ] || r=$(ratio "$oi" "$o")
 			printf '%-18s %5s %14s %14s %8s %10s\n' "$n opset$op" "$b" "$oi" "$o" "$r" "$og"
+		done
+		for op in $OPSETS; do
+			[ $b = 1 ] && [ "$int8" = 1 ] && [ -s "$B/nets/$n.op$op.int8.fm" ] || continue
+			eval "oi=\$iq$op og=\$gq$op"
+			r=-
+			[ "$o" = - ] || r=$(ratio "$oi" "$o")
+			printf '%-18s %5s %14s %14s %8s %10s\n' "$n op$op int8" "$b" "$oi" "$o" "$r" "$og"
 		done
 		if [ "$int8" = 1 ] && [ -s "$B/nets/$n.int8.fm" ]; then
 			r=-
