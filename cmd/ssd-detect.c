@@ -33,6 +33,16 @@ static const char usage[] =
 	"      --top-k N          boxes per class considered by NMS (-1: all)\n"
 	"      --keep-top-k N     boxes kept per image over all classes (-1: all)\n"
 	"                         (the four default to the model's settings)\n"
+	"      --agnostic-nms     then drop a box overlapping a better one of any\n"
+	"                         class by more than T: one box per place\n"
+	"      --per-class-nms    not so (Caffe's SSD)\n"
+	"      --mirror           also detect on the mirror image and merge the two:\n"
+	"                         a box found in both gets the mean of the scores,\n"
+	"                         one found in one view half its score (twice the\n"
+	"                         network's work)\n"
+	"      --no-mirror        not so\n"
+	"                         (both default to the model's settings; the\n"
+	"                         shipped detector has --agnostic-nms --mirror)\n"
 	FEAT_CLI_HELP
 	"\n"
 	"Prepare the input with the same model: imgprep -m MODEL (imgprep --for ssd\n"
@@ -47,6 +57,7 @@ struct opts {
 	double conf, nms;
 	long top_k, keep_top_k;
 	int set_conf, set_nms, set_top_k, set_keep;
+	int agnostic, mirror;          /* -1: the model's */
 };
 
 struct ctx {
@@ -63,6 +74,10 @@ static void parse(int argc, char **argv, struct opts *o)
 		{ "nms-threshold", required_argument, NULL, 0x2001 },
 		{ "top-k", required_argument, NULL, 0x2002 },
 		{ "keep-top-k", required_argument, NULL, 0x2003 },
+		{ "agnostic-nms", no_argument, NULL, 0x2004 },
+		{ "per-class-nms", no_argument, NULL, 0x2005 },
+		{ "mirror", no_argument, NULL, 0x2006 },
+		{ "no-mirror", no_argument, NULL, 0x2007 },
 		FEAT_CLI_LONGOPTS,
 		{ NULL, 0, NULL, 0 }
 	};
@@ -71,6 +86,7 @@ static void parse(int argc, char **argv, struct opts *o)
 	o->model = "ssd";
 	o->batch = 8;
 	o->threads = 1;
+	o->agnostic = o->mirror = -1;
 	while ((c = feat_getopt(argc, argv, "m:b:t:c:", lo)) != -1) {
 		if (feat_cli_common(c, usage))
 			continue;
@@ -94,6 +110,10 @@ static void parse(int argc, char **argv, struct opts *o)
 			o->keep_top_k = feat_cli_long("--keep-top-k", optarg, -1, 1000000);
 			o->set_keep = 1;
 			break;
+		case 0x2004: o->agnostic = 1; break;
+		case 0x2005: o->agnostic = 0; break;
+		case 0x2006: o->mirror = 1; break;
+		case 0x2007: o->mirror = 0; break;
 		}
 	}
 	if (optind < argc)
@@ -119,12 +139,14 @@ static void load(struct ctx *x, const struct opts *o)
 	d.set_nms = o->set_nms, d.nms = o->nms;
 	d.set_top_k = o->set_top_k, d.top_k = (int)o->top_k;
 	d.set_keep_top_k = o->set_keep, d.keep_top_k = (int)o->keep_top_k;
+	d.agnostic = o->agnostic, d.mirror = o->mirror;
 	if ((e = feat_detector_open(&x->det, path, &d, why, sizeof why)))
 		feat_die(feat_cli_model_exit(e), "%s", why);
 	feat_detector_info(x->det, &i);
-	feat_info("%s: input %ux%ux%u, %d priors, %d classes, confidence > %g, NMS %g, top_k %d, keep_top_k %d, batch %d",
+	feat_info("%s: input %ux%ux%u, %d priors, %d classes, confidence > %g, NMS %g%s, top_k %d, keep_top_k %d%s, batch %d",
 		  path, i.channels, i.height, i.width, i.priors, i.classes,
-		  i.confidence, i.nms, i.top_k, i.keep_top_k, i.batch);
+		  i.confidence, i.nms, i.agnostic ? " (also across classes)" : "", i.top_k,
+		  i.keep_top_k, i.mirror ? ", and on the mirror image" : "", i.batch);
 }
 
 static int work(struct feat_rec **recs, int n, void *ctx, char *why, size_t whylen)

@@ -7,6 +7,8 @@ Caffe SSD's semantics (the same as OpenCV DNN's; checked against OpenCV by
 
     priors(meta, img_w, img_h, grids)    -> (P, 4) boxes, (P, 4) variances
     detect(loc, conf, priors, var, meta) -> (N, 6) label, score, box (0..1)
+    mirror(a, b, meta)                   -> the detections of an image (a) and
+                                            of its mirror image (b) merged
     main_box(dets, w, h)                 -> the crop cropbox takes, in pixels
 
 meta is a dict of the model's ssd.* metadata (featmodel(5)); numbers may be
@@ -93,8 +95,10 @@ def _iou(a, b):
     return inter / u if u > 0 else 0.0
 
 
-def detect(loc, conf, pri, var, meta):
-    """loc (P*4,), conf (P*C,) of one image -> (N, 6), highest score first."""
+def detect(loc, conf, pri, var, meta, agnostic=None):
+    """loc (P*4,), conf (P*C,) of one image -> (N, 6), highest score first.
+    agnostic: also NMS over all classes (featkit's DET.agnostic_nms; None:
+    as meta says)."""
     d = meta["detect"]
     g = lambda k, dflt: meta.get(d + "." + k, dflt)  # noqa: E731
     C = int(g("num_classes", 0))
@@ -127,9 +131,66 @@ def detect(loc, conf, pri, var, meta):
                 kept.append(i)
         out += [(float(conf[i, c]), c, i) for i in kept]
     out.sort(key=lambda t: (-t[0], t[1], t[2]))
+    if agnostic is None:
+        agnostic = _bool(g("agnostic_nms", None), False)
+    if agnostic:
+        kept = []
+        for t in out:
+            if all(_iou(box[t[2]], box[u[2]]) <= nms for u in kept):
+                kept.append(t)
+        out = kept
     if keep_top_k >= 0:
         out = out[:keep_top_k]
     return np.array([[c, s] + list(box[i]) for s, c, i in out], np.float32).reshape(-1, 6)
+
+
+def mirror(a, b, meta):
+    """featkit's merge of the detections a (N, 6) of an image and b of its
+    mirror image (in the mirror's frame), both detect(..., agnostic=False):
+    b turned back (x -> 1 - x); each box of a, best first, paired with the
+    unpaired box of b of its class overlapping it most, if by IoU >= 0.5,
+    the pair becoming one box: the mean of the two scores, the corners
+    weighted by the scores; a box
+    without a partner keeps its corners and half its score; then NMS per
+    class (and over all classes with meta's agnostic_nms), then the
+    keep_top_k best."""
+    d = meta["detect"]
+    g = lambda k, dflt: meta.get(d + "." + k, dflt)  # noqa: E731
+    nms = float(g("nms_threshold", 0.3))
+    keep_top_k = int(g("keep_top_k", -1))
+    agnostic = _bool(g("agnostic_nms", None), False)
+    f32 = np.float32
+    key = lambda r: (-r[1], r[0], r[2], r[3], r[4], r[5])  # noqa: E731
+    a = sorted([[f32(v) for v in r] for r in a], key=key)
+    bb = [[f32(r[0]), f32(r[1]), f32(1) - f32(r[4]), f32(r[3]), f32(1) - f32(r[2]), f32(r[5])]
+          for r in b]
+    used = [False] * len(bb)
+    m = []
+    for r in a:
+        best, bj = 0.0, -1
+        for j, q in enumerate(bb):
+            if used[j] or q[0] != r[0]:
+                continue
+            v = _iou(r[2:], q[2:])
+            if v > best:
+                best, bj = v, j
+        if bj >= 0 and best >= 0.5:
+            used[bj] = True
+            q = bb[bj]
+            wa = r[1] / (r[1] + q[1])
+            wb = f32(1) - wa
+            m.append([r[0], f32(0.5) * (r[1] + q[1])] + [wa * x + wb * y for x, y in zip(r[2:], q[2:])])
+        else:
+            m.append([r[0], f32(0.5) * r[1]] + r[2:])
+    m += [[q[0], f32(0.5) * q[1]] + q[2:] for j, q in enumerate(bb) if not used[j]]
+    m.sort(key=key)
+    out = []
+    for r in m:
+        if all(_iou(r[2:], u[2:]) <= nms for u in out if agnostic or u[0] == r[0]):
+            out.append(r)
+    if keep_top_k >= 0:
+        out = out[:keep_top_k]
+    return np.array(out, np.float32).reshape(-1, 6)
 
 
 def main_box(dets, w, h, eps=1e-3, margin=0.1):

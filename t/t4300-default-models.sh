@@ -25,6 +25,7 @@ test_expect_success 'the detector carries its input and SSD settings' '
 	grep -q "^  ssd.priors	p0,p1,p2,p3$" info &&
 	grep -q "^  ssd.det.num_classes	11$" info &&
 	grep -q "^  ssd.loc	loc$" info && grep -q "^  ssd.conf	conf$" info &&
+	grep -q "^  ssd.det.agnostic_nms	true$" info && grep -q "^  ssd.mirror	true$" info &&
 	grep -q "^  labels	background,t-shirt,trouser,pullover,dress,coat,sandal,shirt,sneaker,bag,ankle-boot$" info
 '
 
@@ -76,6 +77,45 @@ test_expect_success 'the pipeline finds them by name and codes a photo' '
 	featinfo h.fs >info &&
 	grep -q "input	f32	\[3 48 48\]" info &&
 	grep -q "code	bit	\[128\]" info
+'
+
+test_expect_success 'the detector gives a mirrored photo the mirrored boxes (--mirror)' '
+	for f in "$FEAT_TOP"/contrib/samples/scene-000[0-5].jpg; do
+		b=${f##*/} &&
+		"$PYTHON" -c "import sys; from PIL import Image
+im = Image.open(sys.argv[1]).convert(\"RGB\")
+im.save(sys.argv[2]); im.transpose(Image.FLIP_LEFT_RIGHT).save(sys.argv[3])" \
+			"$f" "${b%.jpg}.png" "${b%.jpg}-m.png" || return 1
+	done &&
+	ls scene-*.png | imgdecode -q | FEAT_MODELS=$M imgprep -q --for ssd >p.fs &&
+	FEAT_MODELS=$M ssd-detect -q <p.fs | featwrite -q -f jsonl >dets.jsonl &&
+	FEAT_MODELS=$M ssd-detect -q --no-mirror <p.fs | featwrite -q -f jsonl >plain.jsonl &&
+	"$PYTHON" - <<-\EOT
+	import json
+	from PIL import Image
+	def load(f):
+	    return {r["key"]: r["dets"] for r in map(json.loads, open(f))}
+	def iou(a, b):
+	    iw = max(0, min(a[2], b[2]) - max(a[0], b[0])); ih = max(0, min(a[3], b[3]) - max(a[1], b[1]))
+	    u = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - iw * ih
+	    return iw * ih / u
+	d, p = load("dets.jsonl"), load("plain.jsonl")
+	same = 0
+	for k in sorted(d):
+	    if k.endswith("-m.png"):
+	        continue
+	    m = k[:-4] + "-m.png"
+	    w = Image.open(k).size[0]
+	    a, b = d[k][0], d[m][0]
+	    x0, y0, x1, y1 = b["box"]
+	    assert a["label"] == b["label"] and abs(a["score"] - b["score"]) < 1e-4, (k, a, b)
+	    assert iou(a["box"], [w - x1, y0, w - x0, y1]) > 0.99, (k, a, b)
+	    # without the mirror pass the two views are two different inputs
+	    x0, y0, x1, y1 = p[m][0]["box"]
+	    same += iou(p[k][0]["box"], [w - x1, y0, w - x0, y1]) > 0.99 and \
+	        abs(p[k][0]["score"] - p[m][0]["score"]) < 1e-4
+	assert same < 6, "the plain detector is already symmetric: the test shows nothing"
+	EOT
 '
 
 test_expect_success 'featmodel takes model names as the other programs do (-m ssd)' '

@@ -1,9 +1,10 @@
 #!/bin/sh
 # ssd-detect: Caffe SSD semantics (prior boxes, decoding with variances,
 # per-class NMS, confidence threshold, top_k, keep_top_k) held to OpenCV
-# DNN 4.6 on a full Caffe SSD (fixtures by contrib/ssdfixtures.py); boxes
-# mapped back through imgprep's transform; options, batching and error
-# paths.
+# DNN 4.6 on a full Caffe SSD (fixtures by contrib/ssdfixtures.py);
+# featkit's NMS over all classes and mirror merge held to contrib/ssdref.py;
+# boxes mapped back through imgprep's transform; options, batching and
+# error paths.
 
 . "$FEAT_TOP/t/test-lib.sh"
 
@@ -138,6 +139,66 @@ test_expect_success 'featwrite -f jsonl gives the detections in image pixels' '
 d = json.load(open(\"a.jsonl\"))[\"dets\"]
 assert len(d) == 200 and d[0][\"label\"] == 1 and abs(d[0][\"score\"] - 0.9999993) < 1e-5, d[0]
 assert all(0 <= v <= 10 for x in d for v in x[\"box\"])"
+'
+
+# ref_dets MODE: what contrib/ssdref.py (numpy, written from Caffe's
+# semantics and featkit's documented merge) detects on the fixture's
+# outputs o.* (and f.*, of the input mirrored) with MODE (agnostic,
+# mirror or both), in pixels of the 10x10 image; ref.f32
+ref_dets() {
+	"$PYTHON" - "$1" "$FEAT_TOP/contrib" <<-\EOT
+	import sys, numpy as np
+	sys.path.insert(0, sys.argv[2])
+	import ssdref as R
+	mode = sys.argv[1]
+	meta = {"priors": "a,b", "detect": "d", "d.num_classes": 5, "d.nms_threshold": 0.45,
+	        "d.top_k": 400, "d.keep_top_k": 200, "d.confidence_threshold": 0.25,
+	        "d.agnostic_nms": "true" if "agnostic" in mode else "false",
+	        "a.min_size": 3, "a.aspect_ratio": 2, "a.flip": "true", "a.clip": "true",
+	        "a.variance": [0.1, 0.1, 0.2, 0.2], "a.step": 1, "a.offset": 0.5,
+	        "b.min_size": 4, "b.max_size": 9, "b.clip": "false", "b.variance": 0.1,
+	        "b.step": 2, "b.offset": 0.25}
+	p, v = R.priors(meta, 10, 10, {"a": (10, 10), "b": (5, 5)})
+	rd = lambda f: np.fromfile(f, np.float32)
+	if "mirror" in mode:
+	    a = R.detect(rd("o.concat11.f32"), rd("o.softmax20.f32"), p, v, meta, agnostic=False)
+	    b = R.detect(rd("f.concat11.f32"), rd("f.softmax20.f32"), p, v, meta, agnostic=False)
+	    r = R.mirror(a, b, meta)
+	else:
+	    r = R.detect(rd("o.concat11.f32"), rd("o.softmax20.f32"), p, v, meta)
+	r[:, 2:] = np.clip(r[:, 2:] * 10, 0, 10)
+	r.astype(np.float32).tofile("ref.f32")
+	EOT
+}
+
+test_expect_success 'NMS over all classes and the mirror merge, as contrib/ssdref.py computes them' '
+	mkinput 1 &&
+	featmodel run ssd.fm "$C/ssdish.in.f32" o &&
+	"$PYTHON" -c "import numpy as np
+np.fromfile(\"$C/ssdish.in.f32\", np.float32).reshape(1, 8, 10, 10)[..., ::-1].tofile(\"flip.f32\")" &&
+	featmodel run ssd.fm flip.f32 f &&
+	for mode in agnostic mirror agnostic-mirror; do
+		case $mode in
+		agnostic) opt="--agnostic-nms --no-mirror";;
+		mirror) opt="--per-class-nms --mirror";;
+		*) opt="--agnostic-nms --mirror";;
+		esac &&
+		ssd-detect -m ssd.fm $opt <in.fs >m.fs &&
+		featcat --head 1 m.fs >first.fs &&
+		featinfo --raw dets first.fs >dets.f32 &&
+		ref_dets $mode &&
+		"$PYTHON" - $mode <<-\EOT || return 1
+		import sys, numpy as np
+		a = np.fromfile("dets.f32", np.float32).reshape(-1, 6)
+		r = np.fromfile("ref.f32", np.float32).reshape(-1, 6)
+		assert a.shape == r.shape and len(a) > 3, (sys.argv[1], a.shape, r.shape)
+		assert (a[:, 0] == r[:, 0]).all(), sys.argv[1]
+		assert np.abs(a[:, 1:] - r[:, 1:]).max() < 1e-4, (sys.argv[1], np.abs(a - r).max())
+		EOT
+	done &&
+	ssd-detect -m ssd.fm <in.fs >plain.fs &&
+	ssd-detect -m ssd.fm --per-class-nms --no-mirror <in.fs >explicit.fs &&
+	cmp plain.fs explicit.fs
 '
 
 test_expect_success 'records it cannot use become error records' '

@@ -141,7 +141,12 @@ def ssd_meta():
                   p + "offset": 0.5})
     m.update({"det.num_classes": 11, "det.background_label_id": 0, "det.nms_threshold": 0.45,
               "det.top_k": 200, "det.keep_top_k": 20, "det.confidence_threshold": 0.05,
-              "det.code_type": "CENTER_SIZE"})
+              "det.code_type": "CENTER_SIZE",
+              # featkit's additions (ssd-detect(1)): one box per place
+              # whatever its class (the main item is what counts, and
+              # Fashion-MNIST's look-alike classes put two boxes on it),
+              # and the mirror image's detections merged in
+              "det.agnostic_nms": "true", "mirror": "true"})
     return m
 
 

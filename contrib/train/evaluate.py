@@ -130,7 +130,15 @@ def torch_detect(net, meta, pri, var, img):
     x = torch.from_numpy(C.prep(img, C.IMG, C.IMG)[None])
     with torch.no_grad():
         loc, conf = net(x, export=True)
-    d = ssdref.detect(loc[0].numpy(), conf[0].numpy(), pri, var, meta)
+    if ssdref._bool(meta.get("mirror"), False):
+        # as ssd-detect: the mirror image's boxes merged in
+        with torch.no_grad():
+            floc, fconf = net(x.flip(-1), export=True)
+        d = ssdref.mirror(ssdref.detect(loc[0].numpy(), conf[0].numpy(), pri, var, meta, False),
+                          ssdref.detect(floc[0].numpy(), fconf[0].numpy(), pri, var, meta, False),
+                          meta)
+    else:
+        d = ssdref.detect(loc[0].numpy(), conf[0].numpy(), pri, var, meta)
     h, w = img.shape[:2]
     d[:, [2, 4]] *= w
     d[:, [3, 5]] *= h

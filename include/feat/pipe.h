@@ -53,6 +53,12 @@ struct feat_detector_opts {
 	double confidence;       /* the four default to the model's settings */
 	double nms;
 	int top_k, keep_top_k;
+	int agnostic;            /* NMS over all classes too: 1 yes, 0 no (per
+				    class, Caffe's), -1 as the model's
+				    ssd.DET.agnostic_nms says (-1) */
+	int mirror;              /* also detect on the mirror image and merge
+				    (feat_ssd_mirror in lib/nn/ssd.h): 1, 0,
+				    -1 as the model's ssd.mirror says (-1) */
 };
 struct feat_detector_info {
 	uint32_t channels, height, width;   /* the input of one image */
@@ -60,6 +66,7 @@ struct feat_detector_info {
 	int priors, classes;
 	float confidence, nms;
 	int top_k, keep_top_k;
+	int agnostic, mirror;    /* in effect */
 };
 FEAT_API void feat_detector_opts_init(struct feat_detector_opts *o);
 /* path as given (see feat_model_find); o NULL: the defaults.  0, or

@@ -14,6 +14,8 @@
  *   per class: scores > confidence_threshold, the top_k best, then greedy
  *   NMS dropping boxes whose Jaccard overlap with a kept one is above
  *   nms_threshold; over all classes, the keep_top_k best.
+ * featkit adds agnostic_nms: after the NMS of each class, the same over
+ * all classes (one box per place, whatever its class), before keep_top_k.
  * Missing DetectionOutput keys take Caffe's defaults (nms_threshold 0.3,
  * top_k and keep_top_k unlimited, no confidence threshold, background 0).
  */
@@ -388,6 +390,7 @@ int feat_ssd_setup(struct feat_ssd *s, const struct feat_net *n, char *why,
 	if (k)
 		s->keep_top_k = count_of(v[0]);
 	if (flag(n, d, "variance_encoded_in_target", 0, &s->var_in_target, why, whylen) ||
+	    flag(n, d, "agnostic_nms", 0, &s->agnostic, why, whylen) ||
 	    flag(n, d, "share_location", 1, &share, why, whylen))
 		return FEAT_E_FORMAT;
 	if (!share) {
@@ -444,6 +447,7 @@ int feat_ssd_setup(struct feat_ssd *s, const struct feat_net *n, char *why,
 
 void feat_ssd_free(struct feat_ssd *s)
 {
+	free(s->mir);
 	free(s->prior);
 	free(s->var);
 	free(s->box);
@@ -605,6 +609,21 @@ int feat_ssd_detect(struct feat_ssd *s, const float *loc,
 		}
 	}
 	all = s->all;
+	if (s->agnostic && nall > 1) {
+		int nk = 0;
+
+		qsort(all, (size_t)nall, sizeof *all, by_score);
+		for (int i = 0; i < nall; i++) {
+			const float *b = s->box + 4 * all[i].idx;
+			int ok = 1;
+
+			for (int j = 0; j < nk && ok; j++)
+				ok = feat_ssd_iou(b, s->box + 4 * all[j].idx) <= s->nms_threshold;
+			if (ok)
+				all[nk++] = all[i];
+		}
+		nall = nk;
+	}
 	if (s->keep_top_k >= 0 && nall > s->keep_top_k) {
 		select_best(all, nall, s->keep_top_k);
 		nall = s->keep_top_k;
@@ -624,4 +643,97 @@ int feat_ssd_detect(struct feat_ssd *s, const float *loc,
 		(*out)[i] = (struct feat_det){ (float)all[i].label, all[i].score, b[0], b[1], b[2], b[3] };
 	}
 	return nall;
+}
+
+/* feat_det by score descending; ties: label, then corners (a total
+ * order, so that the merge does not depend on qsort's) */
+static int det_by_score(const void *pa, const void *pb)
+{
+	const struct feat_det *a = pa, *b = pb;
+	const float *x = &a->x0, *y = &b->x0;
+
+	if (a->score != b->score)
+		return a->score > b->score ? -1 : 1;
+	if (a->label != b->label)
+		return a->label < b->label ? -1 : 1;
+	for (int i = 0; i < 4; i++)
+		if (x[i] != y[i])
+			return x[i] < y[i] ? -1 : 1;
+	return 0;
+}
+
+int feat_ssd_mirror(struct feat_ssd *s, struct feat_det *a, int na,
+	const struct feat_det *b, int nb, struct feat_det **out, size_t *cap)
+{
+	struct feat_det *m, *bb;
+	unsigned char *used;
+	int nm = 0, nk = 0;
+	size_t need = (size_t)(na + nb) * 2 * sizeof *m + (size_t)nb;
+
+	if (feat_grow(&s->mir, &s->mircap, need, 1, 4096))
+		return FEAT_E_NOMEM;
+	m = s->mir;
+	bb = m + na + nb;
+	used = (unsigned char *)(bb + na + nb);
+	for (int j = 0; j < nb; j++) {
+		bb[j] = b[j];
+		bb[j].x0 = 1.0f - b[j].x1, bb[j].x1 = 1.0f - b[j].x0;
+		used[j] = 0;
+	}
+	if (na > 1)
+		qsort(a, (size_t)na, sizeof *a, det_by_score);
+	for (int i = 0; i < na; i++) {
+		float best = 0;
+		int bj = -1;
+
+		for (int j = 0; j < nb; j++) {
+			float v;
+
+			if (used[j] || bb[j].label != a[i].label)
+				continue;
+			v = feat_ssd_iou(&a[i].x0, &bb[j].x0);
+			if (v > best)
+				best = v, bj = j;
+		}
+		m[nm] = a[i];
+		if (bj >= 0 && best >= FEAT_SSD_MIRROR_IOU) {
+			const struct feat_det *p = &bb[bj];
+			float wa = a[i].score / (a[i].score + p->score), wb = 1.0f - wa;
+
+			used[bj] = 1;
+			m[nm].score = 0.5f * (a[i].score + p->score);
+			m[nm].x0 = wa * a[i].x0 + wb * p->x0, m[nm].y0 = wa * a[i].y0 + wb * p->y0;
+			m[nm].x1 = wa * a[i].x1 + wb * p->x1, m[nm].y1 = wa * a[i].y1 + wb * p->y1;
+		} else {
+			m[nm].score = 0.5f * a[i].score;
+		}
+		nm++;
+	}
+	for (int j = 0; j < nb; j++)
+		if (!used[j]) {
+			m[nm] = bb[j];
+			m[nm++].score = 0.5f * bb[j].score;
+		}
+	if (nm > 1)
+		qsort(m, (size_t)nm, sizeof *m, det_by_score);
+	for (int i = 0; i < nm; i++) {
+		int ok = 1;
+
+		for (int j = 0; j < nk && ok; j++)
+			if (s->agnostic || m[j].label == m[i].label)
+				ok = feat_ssd_iou(&m[i].x0, &m[j].x0) <= s->nms_threshold;
+		if (ok)
+			m[nk++] = m[i];
+	}
+	if (s->keep_top_k >= 0 && nk > s->keep_top_k)
+		nk = s->keep_top_k;
+	if ((size_t)nk > *cap) {
+		struct feat_det *t = realloc(*out, (size_t)nk * sizeof **out);
+
+		if (!t)
+			return FEAT_E_NOMEM;
+		*out = t, *cap = (size_t)nk;
+	}
+	memcpy(*out, m, (size_t)nk * sizeof *m);
+	return nk;
 }

@@ -30,6 +30,8 @@ struct feat_ssd {
 	float confidence_threshold;
 	int top_k;                   /* per class, before NMS; -1: all */
 	int keep_top_k;              /* over all classes, after; -1: all */
+	int agnostic;                /* then NMS over all classes too (featkit's
+					ssd.DET.agnostic_nms; 0: Caffe's) */
 	/* the network's outputs */
 	int loc_blob, conf_blob;
 	/* priors: [nprior][4] xmin, ymin, xmax, ymax (normalised) and their
@@ -42,6 +44,8 @@ struct feat_ssd {
 	void *cand, *all;
 	int *keep;
 	size_t allcap;
+	void *mir;                   /* feat_ssd_mirror's work buffer */
+	size_t mircap;
 };
 
 /* One detection: label, score, box (normalised to the network input). */
@@ -71,6 +75,24 @@ void feat_ssd_free(struct feat_ssd *s);
  */
 int feat_ssd_detect(struct feat_ssd *s, const float *loc,
 	const float *conf, struct feat_det **out, size_t *cap);
+
+/*
+ * The detections of an image and of its mirror image merged into *out
+ * (grown as feat_ssd_detect's): a holds feat_ssd_detect's boxes for the
+ * input, b those for the input reversed left to right, in that input's
+ * frame, which are turned back (x -> 1 - x); both made with agnostic 0.  Each box of a, best first, is paired with the
+ * unpaired box of b of its class that overlaps it most, if by IoU >=
+ * FEAT_SSD_MIRROR_IOU; a pair becomes one box, the mean of the two
+ * scores, the corners weighted by the scores; a box without a partner keeps its corners and half
+ * its score (the other view gave it 0; the confidence threshold was
+ * met in one view, and is not applied again).  Then, best first, NMS as
+ * feat_ssd_detect's (per class, and over all classes with agnostic), and
+ * the keep_top_k best are kept.  a is reordered.  Returns the count or
+ * FEAT_E_NOMEM.
+ */
+#define FEAT_SSD_MIRROR_IOU 0.5f
+int feat_ssd_mirror(struct feat_ssd *s, struct feat_det *a, int na,
+	const struct feat_det *b, int nb, struct feat_det **out, size_t *cap);
 
 /* Caffe's JaccardOverlap of two normalised boxes (0 when either is empty
  * or they do not meet). */

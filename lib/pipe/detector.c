@@ -23,6 +23,12 @@ struct feat_detector {
 	float (*xf)[8];                /* their transforms */
 	struct feat_det *dets;
 	size_t cap;
+	int mirror;
+	/* with mirror: the first pass's boxes of record i are the
+	 * aoff[2i + 1] from adet[aoff[2i]] (-1: the record failed there) */
+	struct feat_det *adet, *bdet;
+	size_t acap, bcap;
+	long *aoff;
 };
 
 void feat_detector_opts_init(struct feat_detector_opts *o)
@@ -30,6 +36,8 @@ void feat_detector_opts_init(struct feat_detector_opts *o)
 	memset(o, 0, sizeof *o);
 	o->batch = 8;
 	o->threads = 1;
+	o->agnostic = -1;
+	o->mirror = -1;
 }
 
 int feat_detector_open(feat_detector **out, const char *path,
@@ -62,10 +70,25 @@ int feat_detector_open(feat_detector **out, const char *path,
 		d->ssd.top_k = opts->top_k;
 	if (opts->set_keep_top_k)
 		d->ssd.keep_top_k = opts->keep_top_k;
+	if (opts->agnostic >= 0)
+		d->ssd.agnostic = opts->agnostic != 0;
+	d->mirror = opts->mirror;
+	if (d->mirror < 0) {
+		const struct feat_value *v = feat_model_meta(&d->net->model, "ssd.mirror");
+		double m;
+
+		d->mirror = 0;
+		if (v && v->type == FEAT_V_STR && v->n == 1)
+			d->mirror = !strcmp(v->u.s, "true") || !strcmp(v->u.s, "1");
+		else if (v && feat_meta_numbers(v, &m, 1) == 1)
+			d->mirror = m != 0;
+	}
+	d->mirror = d->mirror != 0;
 	d->batch = opts->batch;
 	d->threads = opts->threads;
 	if (!(d->ok = calloc((size_t)d->batch, sizeof *d->ok)) ||
-	    !(d->xf = calloc((size_t)d->batch, sizeof *d->xf)))
+	    !(d->xf = calloc((size_t)d->batch, sizeof *d->xf)) ||
+	    !(d->aoff = calloc(2 * (size_t)d->batch, sizeof *d->aoff)))
 		goto oom;
 	*out = d;
 	return 0;
@@ -84,6 +107,9 @@ void feat_detector_free(feat_detector *d)
 	free(d->ok);
 	free(d->xf);
 	free(d->dets);
+	free(d->adet);
+	free(d->bdet);
+	free(d->aoff);
 	feat_ssd_free(&d->ssd);
 	feat_net_free(d->net);
 	free(d);
@@ -101,6 +127,8 @@ void feat_detector_info(const feat_detector *d, struct feat_detector_info *i)
 	i->nms = d->ssd.nms_threshold;
 	i->top_k = d->ssd.top_k;
 	i->keep_top_k = d->ssd.keep_top_k;
+	i->agnostic = d->ssd.agnostic;
+	i->mirror = d->mirror;
 }
 
 int feat_detector_prep(const feat_detector *d, struct feat_prep_opts *o,
@@ -129,33 +157,63 @@ static void to_image(float *b, const float *xf, float w_in, float h_in, float ow
 	}
 }
 
+/* feat_ssd_detect into d->dets; with mirror, each view's boxes with the
+ * NMS of each class only, so that the merge pairs the boxes of a class
+ * before its NMS over all classes (with agnostic) */
+static int detect(struct feat_detector *d, const float *loc, const float *conf)
+{
+	int agnostic = d->ssd.agnostic, n;
+
+	if (d->mirror)
+		d->ssd.agnostic = 0;
+	n = feat_ssd_detect(&d->ssd, loc, conf, &d->dets, &d->cap);
+	d->ssd.agnostic = agnostic;
+	return n;
+}
+
 /*
- * The detections of one record from its rows of the network's outputs.
- * Outputs that are not finite (an overflow in the net) make r an error
- * record, never boxes; so does a box that decodes to a non-finite corner
- * (offsets so large that the exponential of the box size overflows).
+ * The detections of one record from its rows of the network's outputs,
+ * into d->dets: the count, or -1 with r made an error record, or a fault
+ * of the run (below -1, reason in why).  Outputs that are not finite (an
+ * overflow in the net) make r an error record, never boxes.
  */
-static int put_dets(struct feat_detector *d, struct feat_rec *r, const float *loc,
-	const float *conf, const float *xf, char *why, size_t whylen)
+static int find_dets(struct feat_detector *d, struct feat_rec *r, const float *loc,
+	const float *conf, int *e, char *why, size_t whylen)
 {
 	const struct feat_net *net = d->net;
 	size_t nl = net->blob[d->ssd.loc_blob].count, nc = net->blob[d->ssd.conf_blob].count, k;
+	int n;
+
+	*e = 0;
+	if ((k = feat_f32_nonfinite(loc, nl)) < nl)
+		*e = feat_stage_nonfinite(STAGE, r, "network output is not finite",
+					  net->blob[d->ssd.loc_blob].name, loc, k, nl, why, whylen);
+	else if ((k = feat_f32_nonfinite(conf, nc)) < nc)
+		*e = feat_stage_nonfinite(STAGE, r, "network output is not finite",
+					  net->blob[d->ssd.conf_blob].name, conf, k, nc, why, whylen);
+	else if ((n = detect(d, loc, conf)) == FEAT_E_NOMEM)
+		*e = feat_stage_oom(FEAT_E_NOMEM, why, whylen);
+	else if (n < 0)
+		*e = feat_stage_oom(feat_rec_set_error(r, STAGE ": network output is not finite"),
+				    why, whylen);
+	else
+		return n;
+	return -1;
+}
+
+/*
+ * r's `dets` from n boxes in the network input's normalised frame; a box
+ * that maps to a non-finite corner (offsets so large that the exponential
+ * of the box size overflows) makes r an error record instead.
+ */
+static int put_dets(struct feat_detector *d, struct feat_rec *r, const struct feat_det *det,
+	int n, const float *xf, char *why, size_t whylen)
+{
 	uint32_t dims[2];
 	struct feat_tensor *t;
 	float *o, ow, oh;
-	int n, e;
+	int e;
 
-	if ((k = feat_f32_nonfinite(loc, nl)) < nl)
-		return feat_stage_nonfinite(STAGE, r, "network output is not finite",
-					    net->blob[d->ssd.loc_blob].name, loc, k, nl, why, whylen);
-	if ((k = feat_f32_nonfinite(conf, nc)) < nc)
-		return feat_stage_nonfinite(STAGE, r, "network output is not finite",
-					    net->blob[d->ssd.conf_blob].name, conf, k, nc, why, whylen);
-	if ((n = feat_ssd_detect(&d->ssd, loc, conf, &d->dets, &d->cap)) == FEAT_E_NOMEM)
-		return feat_stage_oom(FEAT_E_NOMEM, why, whylen);
-	if (n < 0)
-		return feat_stage_oom(feat_rec_set_error(r, STAGE ": network output is not finite"),
-				      why, whylen);
 	/* the photo's frame: the image may be smaller (imgdecode --min-side) */
 	if ((t = feat_rec_find(r, "origsize")) && t->dtype == FEAT_DT_I32 &&
 	    feat_tensor_count(t) == 2 && ((const int32_t *)t->data)[0] >= 1 &&
@@ -174,15 +232,15 @@ static int put_dets(struct feat_detector *d, struct feat_rec *r, const float *lo
 	}
 	o = t->data;
 	for (int i = 0; i < n; i++, o += 6) {
-		o[0] = d->dets[i].label;
-		o[1] = d->dets[i].score;
-		o[2] = d->dets[i].x0, o[3] = d->dets[i].y0;
-		o[4] = d->dets[i].x1, o[5] = d->dets[i].y1;
+		o[0] = det[i].label;
+		o[1] = det[i].score;
+		o[2] = det[i].x0, o[3] = det[i].y0;
+		o[4] = det[i].x1, o[5] = det[i].y1;
 		to_image(o + 2, xf, (float)d->chw[2], (float)d->chw[1], ow, oh);
 		if (feat_f32_nonfinite(o + 2, 4) < 4) {
 			feat_rec_remove(r, "dets");
 			return feat_stage_oom(feat_rec_set_error(r, STAGE ": a box of class %d, score %g, decodes to a non-finite corner",
-								 (int)d->dets[i].label, d->dets[i].score),
+								 (int)det[i].label, det[i].score),
 					      why, whylen);
 		}
 	}
@@ -215,11 +273,58 @@ static int xform_of(struct feat_rec *r, int slot, void *ctx, int *e, char *why, 
 	return 1;
 }
 
+/* The mirror pass: the records' inputs reversed left to right, the
+ * detections of each, merged with the first pass's (d->aoff, d->adet). */
+static int mirror_pass(feat_detector *d, int m, char *why, size_t whylen)
+{
+	size_t nl = d->net->blob[d->ssd.loc_blob].count, nc = d->net->blob[d->ssd.conf_blob].count;
+	size_t count = (size_t)d->chw[0] * d->chw[1] * d->chw[2];
+	uint32_t w = d->chw[2];
+	float *in = feat_net_data(d->net, d->in);
+	int e, n;
+
+	for (int i = 0; i < m; i++) {
+		const float *src = feat_rec_find(d->ok[i], "input")->data;
+		float *dst = in + (size_t)i * count;
+
+		for (size_t row = 0; row < count / w; row++)
+			for (uint32_t x = 0; x < w; x++)
+				dst[row * w + x] = src[row * w + w - 1 - x];
+	}
+	if ((e = feat_net_forward(d->net, m))) {
+		snprintf(why, whylen, "forward pass: %s", feat_strerror(e));
+		return e;
+	}
+	for (int i = 0; i < m; i++) {
+		const float *loc = feat_net_data(d->net, d->ssd.loc_blob) + (size_t)i * nl;
+		const float *conf = feat_net_data(d->net, d->ssd.conf_blob) + (size_t)i * nc;
+		long a0 = d->aoff[2 * i], an = d->aoff[2 * i + 1];
+
+		if (an < 0)
+			continue;  /* failed in the first pass */
+		if ((n = find_dets(d, d->ok[i], loc, conf, &e, why, whylen)) < 0) {
+			if (e)
+				return e;
+			continue;
+		}
+		if (feat_grow(&d->bdet, &d->bcap, (size_t)n, sizeof *d->bdet, 64))
+			return feat_stage_oom(FEAT_E_NOMEM, why, whylen);
+		memcpy(d->bdet, d->dets, (size_t)n * sizeof *d->bdet);
+		if ((n = feat_ssd_mirror(&d->ssd, d->adet + a0, (int)an, d->bdet, n,
+					 &d->dets, &d->cap)) < 0)
+			return feat_stage_oom(FEAT_E_NOMEM, why, whylen);
+		if ((e = put_dets(d, d->ok[i], d->dets, n, d->xf[i], why, whylen)))
+			return e;
+	}
+	return 0;
+}
+
 int feat_detector_run(feat_detector *d, struct feat_rec **recs, int n,
 	char *why, size_t whylen)
 {
 	size_t nl = d->net->blob[d->ssd.loc_blob].count, nc = d->net->blob[d->ssd.conf_blob].count;
-	int m, e;
+	long na = 0;
+	int m, e, k;
 
 	if ((e = feat_stage_batch(STAGE, "detector", d->net, d->in, d->chw, d->batch, recs, n,
 				  xform_of, d, d->ok, &m, why, whylen)))
@@ -228,8 +333,23 @@ int feat_detector_run(feat_detector *d, struct feat_rec **recs, int n,
 		const float *loc = feat_net_data(d->net, d->ssd.loc_blob) + (size_t)i * nl;
 		const float *conf = feat_net_data(d->net, d->ssd.conf_blob) + (size_t)i * nc;
 
-		if ((e = put_dets(d, d->ok[i], loc, conf, d->xf[i], why, whylen)))
-			return e;
+		d->aoff[2 * i] = na;
+		if ((k = find_dets(d, d->ok[i], loc, conf, &e, why, whylen)) < 0) {
+			if (e)
+				return e;
+			d->aoff[2 * i + 1] = -1;
+			continue;
+		}
+		if (!d->mirror) {
+			if ((e = put_dets(d, d->ok[i], d->dets, k, d->xf[i], why, whylen)))
+				return e;
+			continue;
+		}
+		if (feat_grow(&d->adet, &d->acap, (size_t)(na + k), sizeof *d->adet, 256))
+			return feat_stage_oom(FEAT_E_NOMEM, why, whylen);
+		memcpy(d->adet + na, d->dets, (size_t)k * sizeof *d->adet);
+		na += k;
+		d->aoff[2 * i + 1] = k;
 	}
-	return 0;
+	return d->mirror && m ? mirror_pass(d, m, why, whylen) : 0;
 }
