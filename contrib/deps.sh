@@ -9,7 +9,8 @@ pkgs="gcc make pkg-config libjpeg62-turbo-dev libpng-dev zlib1g-dev check
 # references and the data: DEPS=quality sh contrib/deps.sh
 [ "${DEPS:-}" = quality ] && pkgs="$pkgs python3-torch python3-torchvision python3-onnx
       python3-scipy opencv-doc dataset-fashion-mnist findimagedupes imagemagick
-      gnome-backgrounds mate-backgrounds python3-skimage"
+      gnome-backgrounds mate-backgrounds python3-skimage ukui-wallpapers
+      lomiri-wallpapers-20.04 plasma-workspace-wallpapers"
 # (openssh-server is not installed here: it would start a daemon on the
 # user's machine.  t/t7100, featrun over hosts, needs its sshd binary and
 # says so when it is missing; .ci/run installs it.)

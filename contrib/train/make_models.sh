@@ -4,9 +4,11 @@
 # from scratch at 160x160, then a second on new scenes starting from the
 # first's weights; then, unpinned, a third at 192x192 on new scenes
 # starting from the second's, a fourth on the third's scenes and as
-# many new ones starting from the third's, and a fifth on new scenes
+# many new ones starting from the third's, a fifth on new scenes
 # whose backgrounds also draw on the photographs of photos.txt, two
-# threads, starting from the fourth's), and on core 1 the similar-product descriptors
+# threads, starting from the fourth's, and a sixth on new scenes whose
+# backgrounds also draw on the wallpapers of wallpapers.txt, starting
+# from the fifth's), and on core 1 the similar-product descriptors
 # (train_deepbit.py) and then the near-duplicate descriptor
 # (train_dedup.py); import them through featmodel import with their
 # metadata into models/, keep the PyTorch weights for the evaluation in
@@ -15,13 +17,15 @@
 #
 #   sh contrib/train/make_models.sh [SSD_MINUTES [DEEPBIT_MINUTES [DEDUP_MINUTES]]]
 #
-# Defaults 22+24+48 (SSD3_MINUTES)+55 (SSD4_MINUTES)+45 (SSD5_MINUTES),
-# 30 and 24 minutes: about 4 hours on a 2-core machine, the detector's
-# chain being the longer (each detector run first renders its 6000-9000
-# scenes, 5-22 minutes).  Needs the C programs built (make), Debian's
-# python3-torch, python3-onnx, gnome-backgrounds and mate-backgrounds
-# (the detector's and dedup descriptor's real-photo backgrounds) and
-# python3-skimage (photos.txt's photographs; DEPS=quality sh
+# Defaults 22+24+48 (SSD3_MINUTES)+55 (SSD4_MINUTES)+45 (SSD5_MINUTES)
+# +28 (SSD6_MINUTES), 30 and 24 minutes: about 4.5 hours on a 2-core
+# machine, the detector's chain being the longer (each detector run
+# first renders its 6000-9000 scenes, 5-22 minutes).  Needs the C
+# programs built (make), Debian's python3-torch, python3-onnx,
+# gnome-backgrounds and mate-backgrounds (the detector's and dedup
+# descriptor's real-photo backgrounds), python3-skimage (photos.txt's
+# photographs) and ukui-wallpapers, lomiri-wallpapers-20.04 and
+# plasma-workspace-wallpapers (wallpapers.txt's; DEPS=quality sh
 # contrib/deps.sh installs them all).
 set -eu
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -42,9 +46,12 @@ ssdm=${1:-22}
 	--procs 2 --init "$w/ssd2/ssd.pt" --cache "$w/ssd3.npz" &&
  $py "$top/contrib/train/train_ssd.py" "$w/ssd4" --minutes "${SSD4_MINUTES:-55}" --n 9000 --seed 41 --size 192 \
 	--procs 2 --init "$w/ssd3/ssd.pt" --more "$w/ssd3.npz" &&
- $py "$top/contrib/train/train_ssd.py" "$w" --minutes "${SSD5_MINUTES:-45}" --n 6000 --seed 61 --size 192 \
+ $py "$top/contrib/train/train_ssd.py" "$w/ssd5" --minutes "${SSD5_MINUTES:-45}" --n 6000 --seed 61 --size 192 \
 	--procs 2 --threads 2 --init "$w/ssd4/ssd.pt" --photos "$top/contrib/train/photos.txt" &&
- rm -rf "$w/ssd1" "$w/ssd2" "$w/ssd3" "$w/ssd4" "$w/ssd3.npz") >"$w/ssd.log" 2>&1 &
+ $py "$top/contrib/train/train_ssd.py" "$w" --minutes "${SSD6_MINUTES:-28}" --n 6000 --seed 81 --size 192 \
+	--procs 2 --threads 2 --init "$w/ssd5/ssd.pt" --photos "$top/contrib/train/photos.txt" \
+	--photos "$top/contrib/train/wallpapers.txt" &&
+ rm -rf "$w/ssd1" "$w/ssd2" "$w/ssd3" "$w/ssd4" "$w/ssd5" "$w/ssd3.npz") >"$w/ssd.log" 2>&1 &
 ssd=$!
 (taskset -c 1 $py "$top/contrib/train/train_deepbit.py" "$w" --minutes "${2:-30}" --bits 64,32 &&
  taskset -c 1 $py "$top/contrib/train/train_dedup.py" "$w" --minutes "${3:-24}" --bits 128) >"$w/deepbit.log" 2>&1 &
