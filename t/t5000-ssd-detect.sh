@@ -113,12 +113,19 @@ test_expect_success 'boxes mapped back through the transform to image pixels' '
 	cmp_dets dets.f32 "$D/default.opencv.txt" 0.5
 '
 
-test_expect_success 'batches change nothing (but the last bits under blas); error records pass untouched' '
+test_expect_success 'batches change nothing (but the last bits under blas), with the mirror pass too; error records pass untouched' '
 	mkinput 1 &&
 	ssd-detect -m ssd.fm -b 1 <in.fs >b1.fs &&
 	ssd-detect -m ssd.fm -b 3 <in.fs >b3.fs &&
 	ssd-detect -m ssd.fm -b 64 -t 2 <in.fs >b64.fs &&
 	same_dets b1.fs b3.fs && same_dets b1.fs b64.fs &&
+	ssd-detect -m ssd.fm -b 1 --mirror --agnostic-nms <in.fs >m1.fs &&
+	ssd-detect -m ssd.fm -b 3 --mirror --agnostic-nms <in.fs >m3.fs &&
+	ssd-detect -m ssd.fm -b 64 -t 2 --mirror --agnostic-nms <in.fs >m64.fs &&
+	same_dets m1.fs m3.fs && same_dets m1.fs m64.fs &&
+	! cmp -s b1.fs m1.fs &&
+	featinfo -k m3.fs >keys &&
+	grep -q "^bad.jpg	error	truncated JPEG data$" keys &&
 	featinfo -k b1.fs >keys &&
 	grep -q "^bad.jpg	error	truncated JPEG data$" keys &&
 	test_line_count = 4 keys

@@ -159,7 +159,12 @@ test_expect_success 'ssd-detect: a non-finite input or xform is an error record,
 		cmp expect.f32 dets.f32 || return 1
 	done &&
 	featinfo out.fs >info &&
-	test $(grep -c "	dets	" info) = 3
+	test $(grep -c "	dets	" info) = 3 &&
+	ssd-detect -m ssd.fm -b 7 --mirror <ssd.fs >out.fs 2>err &&
+	test ! -s err && keys out.fs &&
+	grep -q "^nan	error	ssd-detect: non-finite input: .input. holds NaN at element 5 of 800$" out.fs.keys &&
+	grep -q "^xform-nan	error	ssd-detect: .xform. is not a valid transform$" out.fs.keys &&
+	test $(grep -c "	ok" out.fs.keys) = 3
 '
 
 # Both L2 normalisations of the SSD scaled by 3e38 in channel 0: their
@@ -171,7 +176,7 @@ test_expect_success 'ssd-detect: an output that is not finite is an error record
 	featmodel check big.fm &&
 	"$PYTHON" -c "import json; r = json.load(open(\"ssdgood.json\")); r[1][\"key\"] = \"zero\"; r[1][\"tensors\"][0][\"values\"] = [0] * 800; print(json.dumps(r))" >big.json &&
 	$MKSTREAM big.json >big.fs &&
-	for b in 1 3; do
+	for b in 1 3 "3 --mirror"; do
 		ssd-detect -m big.fm -b $b <big.fs >out.fs 2>err &&
 		test ! -s err &&
 		keys out.fs &&

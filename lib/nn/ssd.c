@@ -670,6 +670,8 @@ int feat_ssd_mirror(struct feat_ssd *s, struct feat_det *a, int na,
 	int nm = 0, nk = 0;
 	size_t need = (size_t)(na + nb) * 2 * sizeof *m + (size_t)nb;
 
+	if (!na && !nb)
+		return 0;
 	if (feat_grow(&s->mir, &s->mircap, need, 1, 4096))
 		return FEAT_E_NOMEM;
 	m = s->mir;
@@ -734,6 +736,7 @@ int feat_ssd_mirror(struct feat_ssd *s, struct feat_det *a, int na,
 			return FEAT_E_NOMEM;
 		*out = t, *cap = (size_t)nk;
 	}
-	memcpy(*out, m, (size_t)nk * sizeof *m);
+	if (nk)
+		memcpy(*out, m, (size_t)nk * sizeof *m);
 	return nk;
 }

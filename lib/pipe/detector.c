@@ -309,8 +309,9 @@ static int mirror_pass(feat_detector *d, int m, char *why, size_t whylen)
 		}
 		if (feat_grow(&d->bdet, &d->bcap, (size_t)n, sizeof *d->bdet, 64))
 			return feat_stage_oom(FEAT_E_NOMEM, why, whylen);
-		memcpy(d->bdet, d->dets, (size_t)n * sizeof *d->bdet);
-		if ((n = feat_ssd_mirror(&d->ssd, d->adet + a0, (int)an, d->bdet, n,
+		if (n)
+			memcpy(d->bdet, d->dets, (size_t)n * sizeof *d->bdet);
+		if ((n = feat_ssd_mirror(&d->ssd, an ? d->adet + a0 : NULL, (int)an, d->bdet, n,
 					 &d->dets, &d->cap)) < 0)
 			return feat_stage_oom(FEAT_E_NOMEM, why, whylen);
 		if ((e = put_dets(d, d->ok[i], d->dets, n, d->xf[i], why, whylen)))
@@ -347,7 +348,8 @@ int feat_detector_run(feat_detector *d, struct feat_rec **recs, int n,
 		}
 		if (feat_grow(&d->adet, &d->acap, (size_t)(na + k), sizeof *d->adet, 256))
 			return feat_stage_oom(FEAT_E_NOMEM, why, whylen);
-		memcpy(d->adet + na, d->dets, (size_t)k * sizeof *d->adet);
+		if (k)  /* (adet may still be NULL) */
+			memcpy(d->adet + na, d->dets, (size_t)k * sizeof *d->adet);
 		na += k;
 		d->aoff[2 * i + 1] = k;
 	}
