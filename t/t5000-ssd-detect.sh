@@ -241,6 +241,21 @@ test_expect_success 'a graph whose outputs do not fit the priors is refused' '
 	test_stderr_one_line err && grep -q "hold 1400 values, the 325 priors need 1300" err
 '
 
+test_expect_success 'a bad ssd.mirror or agnostic_nms in a model is refused, not read as off' '
+	featmodel import -q -o badm.fm --set ssd.mirror=maybe "$D/default.prototxt" "$C/ssdish.caffemodel" &&
+	test_expect_code 3 ssd-detect -m badm.fm <in.fs >/dev/null 2>err &&
+	test_stderr_one_line err && grep -q "metadata ssd.mirror: expected true or false" err &&
+	featmodel import -q -o bada.fm --set ssd.detection_out.agnostic_nms=2 \
+		"$D/default.prototxt" "$C/ssdish.caffemodel" &&
+	test_expect_code 3 ssd-detect -m bada.fm <in.fs >/dev/null 2>err &&
+	test_stderr_one_line err &&
+	grep -q "metadata ssd.detection_out.agnostic_nms: expected true or false" err &&
+	featmodel import -q -o goodm.fm --set ssd.mirror=true "$D/default.prototxt" "$C/ssdish.caffemodel" &&
+	ssd-detect -m goodm.fm <in.fs >gm.fs &&
+	ssd-detect -m ssd.fm --mirror <in.fs >em.fs &&
+	cmp gm.fs em.fs
+'
+
 test_expect_success 'usage errors: one line, exit 2' '
 	test_expect_code 2 ssd-detect -b 0 <in.fs 2>err && test_stderr_one_line err &&
 	test_expect_code 2 ssd-detect --nms-threshold 2 <in.fs 2>err && test_stderr_one_line err &&

@@ -52,6 +52,14 @@ static const struct feat_value *meta(const struct feat_net *n, const char *a,
 	return feat_model_meta(&n->model, key);
 }
 
+static const struct feat_value *meta1(const struct feat_net *n, const char *a)
+{
+	char key[512];
+
+	snprintf(key, sizeof key, "ssd.%s", a);
+	return feat_model_meta(&n->model, key);
+}
+
 /* Numbers of ssd.A.B into v[]: the count, 0 when absent, -1 when bad. */
 static int nums(const struct feat_net *n, const char *a, const char *b,
 	double *v, int max, char *why, size_t whylen)
@@ -80,7 +88,7 @@ static int nums(const struct feat_net *n, const char *a, const char *b,
 static int flag(const struct feat_net *n, const char *a, const char *b, int def,
 	int *out, char *why, size_t whylen)
 {
-	const struct feat_value *m = meta(n, a, b);
+	const struct feat_value *m = b ? meta(n, a, b) : meta1(n, a);
 	double d;
 
 	*out = def;
@@ -94,7 +102,10 @@ static int flag(const struct feat_net *n, const char *a, const char *b, int def,
 	} else if (feat_meta_numbers(m, &d, 1) == 1 && (d == 0 || d == 1)) {
 		return *out = (int)d, 0;
 	}
-	snprintf(why, whylen, "metadata ssd.%s.%s: expected true or false", a, b);
+	if (b)
+		snprintf(why, whylen, "metadata ssd.%s.%s: expected true or false", a, b);
+	else
+		snprintf(why, whylen, "metadata ssd.%s: expected true or false", a);
 	return -1;
 }
 
@@ -391,6 +402,7 @@ int feat_ssd_setup(struct feat_ssd *s, const struct feat_net *n, char *why,
 		s->keep_top_k = count_of(v[0]);
 	if (flag(n, d, "variance_encoded_in_target", 0, &s->var_in_target, why, whylen) ||
 	    flag(n, d, "agnostic_nms", 0, &s->agnostic, why, whylen) ||
+	    flag(n, "mirror", NULL, 0, &s->mirror, why, whylen) ||
 	    flag(n, d, "share_location", 1, &share, why, whylen))
 		return FEAT_E_FORMAT;
 	if (!share) {

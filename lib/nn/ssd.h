@@ -32,6 +32,8 @@ struct feat_ssd {
 	int keep_top_k;              /* over all classes, after; -1: all */
 	int agnostic;                /* then NMS over all classes too (featkit's
 					ssd.DET.agnostic_nms; 0: Caffe's) */
+	int mirror;                  /* ssd.mirror: detect on the mirror image
+					too (feat_ssd_mirror; for the caller) */
 	/* the network's outputs */
 	int loc_blob, conf_blob;
 	/* priors: [nprior][4] xmin, ymin, xmax, ymax (normalised) and their

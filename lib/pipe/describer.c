@@ -159,9 +159,7 @@ fail:
 int feat_describer_run(feat_describer *d, struct feat_rec **recs, int n,
 	char *why, size_t whylen)
 {
-	size_t count = (size_t)d->chw[0] * d->chw[1] * d->chw[2];
-	uint32_t c = d->chw[0], h = d->chw[1], w = d->chw[2];
-	float *in = feat_net_data(d->net, d->in), *out;
+	float *out;
 	int m, e;
 
 	if ((e = feat_stage_batch(STAGE, "describer", d->net, d->in, d->chw, d->batch, recs, n,
@@ -173,18 +171,8 @@ int feat_describer_run(feat_describer *d, struct feat_rec **recs, int n,
 		 * then the mean of the two activations: a mirrored photo gives
 		 * the same values up to rounding */
 		memcpy(d->act, out, (size_t)m * (size_t)d->bits * sizeof *out);
-		for (int i = 0; i < m; i++) {
-			const float *src = feat_rec_find(d->ok[i], "input")->data;
-			float *dst = in + (size_t)i * count;
-
-			for (size_t row = 0; row < (size_t)c * h; row++)
-				for (uint32_t a = 0; a < w; a++)
-					dst[row * w + a] = src[row * w + w - 1 - a];
-		}
-		if ((e = feat_net_forward(d->net, m))) {
-			snprintf(why, whylen, "forward pass: %s", feat_strerror(e));
+		if ((e = feat_stage_mirror(d->net, d->in, d->chw, d->ok, m, why, whylen)))
 			return e;
-		}
 		out = feat_net_data(d->net, d->out);
 		for (size_t i = 0; i < (size_t)m * d->bits; i++)
 			d->act[i] = 0.5f * (d->act[i] + out[i]);

@@ -72,18 +72,7 @@ int feat_detector_open(feat_detector **out, const char *path,
 		d->ssd.keep_top_k = opts->keep_top_k;
 	if (opts->agnostic >= 0)
 		d->ssd.agnostic = opts->agnostic != 0;
-	d->mirror = opts->mirror;
-	if (d->mirror < 0) {
-		const struct feat_value *v = feat_model_meta(&d->net->model, "ssd.mirror");
-		double m;
-
-		d->mirror = 0;
-		if (v && v->type == FEAT_V_STR && v->n == 1)
-			d->mirror = !strcmp(v->u.s, "true") || !strcmp(v->u.s, "1");
-		else if (v && feat_meta_numbers(v, &m, 1) == 1)
-			d->mirror = m != 0;
-	}
-	d->mirror = d->mirror != 0;
+	d->mirror = opts->mirror < 0 ? d->ssd.mirror : opts->mirror != 0;
 	d->batch = opts->batch;
 	d->threads = opts->threads;
 	if (!(d->ok = calloc((size_t)d->batch, sizeof *d->ok)) ||
@@ -278,23 +267,10 @@ static int xform_of(struct feat_rec *r, int slot, void *ctx, int *e, char *why, 
 static int mirror_pass(feat_detector *d, int m, char *why, size_t whylen)
 {
 	size_t nl = d->net->blob[d->ssd.loc_blob].count, nc = d->net->blob[d->ssd.conf_blob].count;
-	size_t count = (size_t)d->chw[0] * d->chw[1] * d->chw[2];
-	uint32_t w = d->chw[2];
-	float *in = feat_net_data(d->net, d->in);
 	int e, n;
 
-	for (int i = 0; i < m; i++) {
-		const float *src = feat_rec_find(d->ok[i], "input")->data;
-		float *dst = in + (size_t)i * count;
-
-		for (size_t row = 0; row < count / w; row++)
-			for (uint32_t x = 0; x < w; x++)
-				dst[row * w + x] = src[row * w + w - 1 - x];
-	}
-	if ((e = feat_net_forward(d->net, m))) {
-		snprintf(why, whylen, "forward pass: %s", feat_strerror(e));
+	if ((e = feat_stage_mirror(d->net, d->in, d->chw, d->ok, m, why, whylen)))
 		return e;
-	}
 	for (int i = 0; i < m; i++) {
 		const float *loc = feat_net_data(d->net, d->ssd.loc_blob) + (size_t)i * nl;
 		const float *conf = feat_net_data(d->net, d->ssd.conf_blob) + (size_t)i * nc;

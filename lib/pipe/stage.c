@@ -146,3 +146,26 @@ int feat_stage_batch(const char *stage, const char *noun, struct feat_net *net, 
 	}
 	return 0;
 }
+
+int feat_stage_mirror(struct feat_net *net, int in, const uint32_t chw[3],
+	struct feat_rec **ok, int m, char *why, size_t whylen)
+{
+	size_t count = (size_t)chw[0] * chw[1] * chw[2];
+	uint32_t w = chw[2];
+	float *x = feat_net_data(net, in);
+	int e;
+
+	for (int i = 0; i < m; i++) {
+		const float *src = feat_rec_find(ok[i], "input")->data;
+		float *dst = x + (size_t)i * count;
+
+		for (size_t row = 0; row < count / w; row++)
+			for (uint32_t a = 0; a < w; a++)
+				dst[row * w + a] = src[row * w + w - 1 - a];
+	}
+	if ((e = feat_net_forward(net, m))) {
+		snprintf(why, whylen, "forward pass: %s", feat_strerror(e));
+		return e;
+	}
+	return 0;
+}

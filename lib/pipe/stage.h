@@ -40,6 +40,15 @@ int feat_stage_batch(const char *stage, const char *noun, struct feat_net *net, 
 	feat_stage_accept accept, void *ctx, struct feat_rec **ok, int *m,
 	char *why, size_t whylen);
 
+/*
+ * The mirror pass of a stage: the `input` of ok[0 .. m) (feat_stage_batch's
+ * records) copied into the net's input blob `in` with each row of each
+ * channel reversed, then one forward pass.  0, or the pass's fault with the
+ * reason in why.
+ */
+int feat_stage_mirror(struct feat_net *net, int in, const uint32_t chw[3],
+	struct feat_rec **ok, int m, char *why, size_t whylen);
+
 /* Mark r as failed for the non-finite value v[k] of n; 0 or FEAT_E_NOMEM. */
 int feat_stage_nonfinite(const char *stage, struct feat_rec *r,
 	const char *what, const char *name, const float *v, size_t k, size_t n,
