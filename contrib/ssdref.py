@@ -177,7 +177,7 @@ def mirror(a, b, meta):
         if bj >= 0 and best >= 0.5:
             used[bj] = True
             q = bb[bj]
-            wa = r[1] / (r[1] + q[1])
+            wa = r[1] / (r[1] + q[1]) if r[1] + q[1] > 0 else f32(0.5)
             wb = f32(1) - wa
             m.append([r[0], f32(0.5) * (r[1] + q[1])] + [wa * x + wb * y for x, y in zip(r[2:], q[2:])])
         else:

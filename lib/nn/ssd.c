@@ -674,13 +674,15 @@ static int det_by_score(const void *pa, const void *pb)
 	return 0;
 }
 
-int feat_ssd_mirror(struct feat_ssd *s, struct feat_det *a, int na,
+int feat_ssd_mirror(struct feat_ssd *s, int agnostic, struct feat_det *a, int na,
 	const struct feat_det *b, int nb, struct feat_det **out, size_t *cap)
 {
 	struct feat_det *m, *bb;
 	unsigned char *used;
 	int nm = 0, nk = 0;
-	size_t need = (size_t)(na + nb) * 2 * sizeof *m + (size_t)nb;
+	/* m: the merged boxes (at most na + nb), then bb: b turned back, then
+	 * used: b's pairing flags */
+	size_t need = (size_t)(na + 2 * nb) * sizeof *m + (size_t)nb;
 
 	if (!na && !nb)
 		return 0;
@@ -688,7 +690,7 @@ int feat_ssd_mirror(struct feat_ssd *s, struct feat_det *a, int na,
 		return FEAT_E_NOMEM;
 	m = s->mir;
 	bb = m + na + nb;
-	used = (unsigned char *)(bb + na + nb);
+	used = (unsigned char *)(bb + nb);
 	for (int j = 0; j < nb; j++) {
 		bb[j] = b[j];
 		bb[j].x0 = 1.0f - b[j].x1, bb[j].x1 = 1.0f - b[j].x0;
@@ -712,7 +714,8 @@ int feat_ssd_mirror(struct feat_ssd *s, struct feat_det *a, int na,
 		m[nm] = a[i];
 		if (bj >= 0 && best >= FEAT_SSD_MIRROR_IOU) {
 			const struct feat_det *p = &bb[bj];
-			float wa = a[i].score / (a[i].score + p->score), wb = 1.0f - wa;
+			float sum = a[i].score + p->score;
+			float wa = sum > 0 ? a[i].score / sum : 0.5f, wb = 1.0f - wa;
 
 			used[bj] = 1;
 			m[nm].score = 0.5f * (a[i].score + p->score);
@@ -734,7 +737,7 @@ int feat_ssd_mirror(struct feat_ssd *s, struct feat_det *a, int na,
 		int ok = 1;
 
 		for (int j = 0; j < nk && ok; j++)
-			if (s->agnostic || m[j].label == m[i].label)
+			if (agnostic || m[j].label == m[i].label)
 				ok = feat_ssd_iou(&m[i].x0, &m[j].x0) <= s->nms_threshold;
 		if (ok)
 			m[nk++] = m[i];

@@ -24,6 +24,9 @@ struct feat_detector {
 	struct feat_det *dets;
 	size_t cap;
 	int mirror;
+	int agnostic;                  /* in effect; with mirror, applied by the
+					  merge, ssd.agnostic being 0 so that each
+					  view keeps the boxes of every class */
 	/* with mirror: the first pass's boxes of record i are the
 	 * aoff[2i + 1] from adet[aoff[2i]] (-1: the record failed there) */
 	struct feat_det *adet, *bdet;
@@ -73,6 +76,9 @@ int feat_detector_open(feat_detector **out, const char *path,
 	if (opts->agnostic >= 0)
 		d->ssd.agnostic = opts->agnostic != 0;
 	d->mirror = opts->mirror < 0 ? d->ssd.mirror : opts->mirror != 0;
+	d->agnostic = d->ssd.agnostic;
+	if (d->mirror)
+		d->ssd.agnostic = 0;
 	d->batch = opts->batch;
 	d->threads = opts->threads;
 	if (!(d->ok = calloc((size_t)d->batch, sizeof *d->ok)) ||
@@ -116,7 +122,7 @@ void feat_detector_info(const feat_detector *d, struct feat_detector_info *i)
 	i->nms = d->ssd.nms_threshold;
 	i->top_k = d->ssd.top_k;
 	i->keep_top_k = d->ssd.keep_top_k;
-	i->agnostic = d->ssd.agnostic;
+	i->agnostic = d->agnostic;
 	i->mirror = d->mirror;
 }
 
@@ -146,24 +152,10 @@ static void to_image(float *b, const float *xf, float w_in, float h_in, float ow
 	}
 }
 
-/* feat_ssd_detect into d->dets; with mirror, each view's boxes with the
- * NMS of each class only, so that the merge pairs the boxes of a class
- * before its NMS over all classes (with agnostic) */
-static int detect(struct feat_detector *d, const float *loc, const float *conf)
-{
-	int agnostic = d->ssd.agnostic, n;
-
-	if (d->mirror)
-		d->ssd.agnostic = 0;
-	n = feat_ssd_detect(&d->ssd, loc, conf, &d->dets, &d->cap);
-	d->ssd.agnostic = agnostic;
-	return n;
-}
-
 /*
  * The detections of one record from its rows of the network's outputs,
- * into d->dets: the count, or -1 with r made an error record, or a fault
- * of the run (below -1, reason in why).  Outputs that are not finite (an
+ * into d->dets: the count, or -1 with *e 0 (r made an error record) or
+ * *e a fault of the run (reason in why).  Outputs that are not finite (an
  * overflow in the net) make r an error record, never boxes.
  */
 static int find_dets(struct feat_detector *d, struct feat_rec *r, const float *loc,
@@ -180,7 +172,7 @@ static int find_dets(struct feat_detector *d, struct feat_rec *r, const float *l
 	else if ((k = feat_f32_nonfinite(conf, nc)) < nc)
 		*e = feat_stage_nonfinite(STAGE, r, "network output is not finite",
 					  net->blob[d->ssd.conf_blob].name, conf, k, nc, why, whylen);
-	else if ((n = detect(d, loc, conf)) == FEAT_E_NOMEM)
+	else if ((n = feat_ssd_detect(&d->ssd, loc, conf, &d->dets, &d->cap)) == FEAT_E_NOMEM)
 		*e = feat_stage_oom(FEAT_E_NOMEM, why, whylen);
 	else if (n < 0)
 		*e = feat_stage_oom(feat_rec_set_error(r, STAGE ": network output is not finite"),
@@ -287,8 +279,8 @@ static int mirror_pass(feat_detector *d, int m, char *why, size_t whylen)
 			return feat_stage_oom(FEAT_E_NOMEM, why, whylen);
 		if (n)
 			memcpy(d->bdet, d->dets, (size_t)n * sizeof *d->bdet);
-		if ((n = feat_ssd_mirror(&d->ssd, an ? d->adet + a0 : NULL, (int)an, d->bdet, n,
-					 &d->dets, &d->cap)) < 0)
+		if ((n = feat_ssd_mirror(&d->ssd, d->agnostic, an ? d->adet + a0 : NULL, (int)an,
+					 d->bdet, n, &d->dets, &d->cap)) < 0)
 			return feat_stage_oom(FEAT_E_NOMEM, why, whylen);
 		if ((e = put_dets(d, d->ok[i], d->dets, n, d->xf[i], why, whylen)))
 			return e;
