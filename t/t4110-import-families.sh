@@ -12,7 +12,7 @@
 O=$TEST_DATA/onnx/zoo
 FCMP=$FEAT_TOP/t/lib/fcmp.py
 
-for net in resnet densenet inception mnv3 effnet regnet shufflenet mnasnet ops convnext vit tok; do
+for net in resnet densenet inception mnv3 effnet regnet shufflenet mnasnet ops convnext vit tok attn; do
 	for op in 13 11 17; do
 		test -f $O/$net.$op.onnx || continue
 		test_expect_success "import $net (opset $op)" "
@@ -36,7 +36,7 @@ test_expect_success 'the families use the new layers' '
 	for c in inception:pad mnv3:hardsigmoid mnv3:eltwise effnet:sigmoid \
 		 effnet:eltwise regnet:eltwise shufflenet:slice shufflenet:permute mnasnet:reduce \
 		 ops:prelu ops:clip ops:slice ops:eltwise convnext:layernorm convnext:fc \
-		 convnext:unary vit:matmul vit:layernorm vit:unary vit:const vit:concat \
+		 convnext:unary vit:attention vit:layernorm vit:unary vit:const vit:concat \
 		 tok:reduce tok:matmul tok:unary; do
 		featmodel info ${c%%:*}.13.fm >info &&
 		grep -q "^[0-9]* *${c#*:}[+ ]" info || { echo "${c%%:*} has no ${c#*:}"; return 1; }

@@ -3,8 +3,13 @@
 # the layer before them (lib/nn/layers.c, fuse_acts): SiLU (Sigmoid and
 # Mul) and hard swish (HardSigmoid and Mul) into convolutions, the SE
 # blocks' sigmoid and hard sigmoid, GELU and a constant bias Add into
-# Linears, attention's division of the queries by a constant into the
-# product's scale, a ReLU after a residual Add, and a residual Add into the GEMM of
+# Linears, attention's division of the queries (or of the scores) by a
+# constant into the product's scale, attention's product, softmax and
+# product into one layer that reads q, k and v where the Linear wrote
+# them and writes the heads where the Transpose after would (a strided
+# view through the slices, transposes and reshapes: the small attn
+# family has it transposed, broadcast, without the Transpose after, and
+# a form it must leave alone), a ReLU after a residual Add, and a residual Add into the GEMM of
 # the convolution before it (stored over the other input, also when both
 # inputs are convolutions' outputs; not on the
 # direct route of FEAT_KERNEL=ref).  On the small torchvision families
@@ -18,7 +23,7 @@
 O=$TEST_DATA/onnx/zoo
 FCMP=$FEAT_TOP/t/lib/fcmp.py
 
-for net in effnet mnv3 regnet vit convnext; do
+for net in effnet mnv3 regnet vit convnext attn; do
 	test_expect_success "$net: fused equals unfused" "
 		featmodel import -o $net.fm $O/$net.13.onnx >out &&
 		rm -f f.* u.* t.* &&
@@ -46,6 +51,15 @@ test_expect_success 'each pattern is fused' '
 	test $(grep "^[0-9]* *eltwise .*self_attention/Div_1 " info | grep -c folded) = 2 &&
 	FEAT_FUSE=0 featmodel info vit.fm >info &&
 	! grep "^[0-9]* *eltwise .*self_attention/Div_1 " info | grep -q folded &&
+	test $(grep -c "^[0-9]* *matmul " info) = 4 &&
+	! grep -q "^[0-9]* *attention " info &&
+	featmodel info vit.fm >info &&
+	test $(grep -c "^[0-9]* *attention " info) = 2 &&
+	! grep -v folded info | grep -q -e "^[0-9]* *matmul " -e "^[0-9]* *softmax " -e "^[0-9]* *slice .*self_attention" -e "^[0-9]* *permute .*self_attention" &&
+	featmodel info attn.fm >info &&
+	test $(grep -c "^[0-9]* *attention " info) = 2 &&
+	test $(grep -v folded info | grep -c -e "^[0-9]* *matmul " -e "^[0-9]* *softmax ") = 3 &&
+	grep "^[0-9]* *scale .*/Mul_3 " info | grep -q folded &&
 	FEAT_FUSE=0 featmodel info effnet.fm >info &&
 	! grep -q "conv+silu" info &&
 	featmodel info effnet.fm >info &&

@@ -44,6 +44,9 @@ written; the input is the same for both opsets.  What each exercises:
                 last axis and a square read by other nodes than a
                 LayerNorm's, LayerNorm without weights and two of one
                 weight, GELU, MatMul of two values, Sqrt, Erf
+  attn          attention three ways (the Attn class): the fused
+                layer's strided operands, transposed, broadcast, with
+                and without the Transpose after; one form left unfused
   ssdlite       the detector ssdlite320_mobilenet_v3_large's network
                 built small: SSDLiteFeatureExtractorMobileNet (a
                 MobileNetV3 cut at C4's expansion, four extra blocks) and
@@ -168,6 +171,40 @@ class Tok(nn.Module):
                           v.flatten(1)], 1)
 
 
+class Attn(nn.Module):
+    """Attention written three ways, for the fusion of passes.c
+    (fuse_attention) to read or to leave: the usual multi-head form
+    (q, k, v out of one Linear, heads split by Reshape + Transpose, the
+    keys transposed, the output's heads moved back by a Transpose); the
+    queries read transposed out of a convolution's [N, C, T] map and one
+    key head broadcast over both query heads, the output summed over the
+    heads (no Transpose after); and a form whose probabilities are read
+    twice (kept as matmul, softmax, matmul)."""
+
+    def __init__(self):
+        super().__init__()
+        self.c = nn.Conv2d(3, 8, 1)
+        self.qkv = nn.Linear(8, 24)
+        self.kl = nn.Linear(8, 8)
+        self.out = nn.Linear(8, 5)
+
+    def forward(self, x):
+        t = self.c(x).flatten(2)                  # [N, 8, 36]
+        tok = t.transpose(1, 2)                   # [N, 36, 8]
+        q, k, v = self.qkv(tok).chunk(3, -1)      # [N, 36, 8] each
+
+        def heads(z):
+            return z.reshape(-1, 36, 2, 4).permute(0, 2, 1, 3)   # [N, 2, 36, 4]
+        s = heads(q) @ heads(k).transpose(-1, -2) / 2.0
+        o1 = (s.softmax(-1) @ heads(v)).permute(0, 2, 1, 3).reshape(-1, 36, 8)
+        qt = t.reshape(-1, 2, 4, 36).transpose(-1, -2)          # [N, 2, 36, 4], rows step 1
+        k1 = heads(self.kl(tok))[:, :1]                          # [N, 1, 36, 4]
+        o2 = ((qt @ k1.transpose(-1, -2) * 0.5).softmax(-1) @ heads(v)).sum(1)   # [N, 36, 4]
+        p3 = (heads(k) @ heads(q).transpose(-1, -2)).softmax(-1)
+        o3 = (p3 @ heads(v) + p3.mean(-1, keepdim=True)).permute(0, 2, 1, 3).reshape(-1, 36, 8)
+        return torch.cat([self.out(o1 + o3).flatten(1), o2.flatten(1)], 1)
+
+
 class Ssdlite(nn.Module):
     """ssdlite320_mobilenet_v3_large's backbone and head (torchvision's
     classes, as ssdlite320_mobilenet_v3_large() puts them together) at
@@ -228,10 +265,11 @@ def families():
     yield "vit", vt.VisionTransformer(image_size=32, patch_size=8, num_layers=2, num_heads=2,
                                       hidden_dim=16, mlp_dim=32, num_classes=10), 32
     yield "tok", Tok(), 12
+    yield "attn", Attn(), 6
     yield "ssdlite", Ssdlite(), 40
 
 
-OPSETS = {"convnext": (13, 11, 17), "vit": (13, 11, 17), "ssdlite": (13, 17)}
+OPSETS = {"convnext": (13, 11, 17), "vit": (13, 11, 17), "attn": (13, 11, 17), "ssdlite": (13, 17)}
 
 
 def main():

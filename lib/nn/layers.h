@@ -107,6 +107,41 @@ size_t feat_layer_nc_scratch(const struct feat_net *n, const struct feat_layer *
 /* Multiply matmul layer l's products by s (fuse_scale in passes.c). */
 void feat_layer_matmul_scale(struct feat_layer *l, float s);
 
+/* What fuse_attention (passes.c) reads of the layers it replaces. */
+float feat_layer_matmul_alpha(const struct feat_layer *l);
+int feat_layer_permute_order(const struct feat_layer *l, uint32_t order[FEAT_MAX_DIMS]);
+void feat_layer_slice_range(const struct feat_layer *l, int *axis, long *start, long *step);
+int feat_layer_softmax_axis(const struct feat_layer *l);
+
+/*
+ * Attention, fused (fuse_attention in passes.c): for each head (the
+ * matmuls' leading axes, hd[0..nh)), S = alpha A B (m x k times k x nn)
+ * into the workspace, softmax over each row of S, O = S V (nn x d), each
+ * operand a strided view of a blob of one image (base blob, offset, the
+ * step of each head axis -- 0 broadcast -- and of its two matrix axes:
+ * rows then columns, one of the two 1).  The scores of one head stay in
+ * cache between the three steps, and the slices and transposes that fed
+ * the matmuls are gone.
+ */
+struct feat_attn_op {
+	int base;                /* blob (a root: its own storage) */
+	long off;
+	long hs[FEAT_MAX_DIMS];  /* step of each head axis */
+	long rs, cs;             /* step of a row, of a column */
+};
+
+struct feat_attn {
+	float alpha;
+	int m, k, nn, d;
+	int nh;
+	uint32_t hd[FEAT_MAX_DIMS];
+	struct feat_attn_op a, b, v, o;
+};
+
+/* Make matmul layer l the fused attention `at` (copied), reading the base
+ * blobs of a, b and v and writing o's.  0 or FEAT_E_*. */
+int feat_layer_attention(struct feat_net *n, struct feat_layer *l, const struct feat_attn *at);
+
 /* Grow the shared workspace to `floats` floats (a no-op when it holds
  * that many already).  0, FEAT_E_TOOBIG over FEAT_NET_MAX_SCRATCH or
  * FEAT_E_NOMEM; n->scratch_want then says how much was asked (net.c names

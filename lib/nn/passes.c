@@ -390,10 +390,60 @@ static void fuse_acts(struct feat_net *n)
 /*
  * A product of matrices whose input is scaled by one constant first
  * (attention's queries divided by the square root of the head's width,
- * an eltwise Div or Mul by a scalar read by the MatMul alone): the
- * product takes the scale as its alpha and the eltwise layer goes (one
- * pass over the queries less).  FEAT_FUSE=0 turns it off.
+ * an eltwise Div or Mul by a scalar read by the MatMul alone), or whose
+ * output is, read by the scaling alone (the scores scaled after the
+ * product, as timm's and BERT's exports do; a Mul by a constant may come
+ * in as a scale layer of one value on every channel and no shift): the
+ * product takes the scale as its alpha and the scaling layer goes (one
+ * pass over the queries or the scores less).  FEAT_FUSE=0 turns it off.
  */
+/* The constant layer l multiplies its one input by (0: none). */
+static float scalar_scale(const struct feat_net *n, const struct feat_layer *l)
+{
+	const struct feat_mtensor *t;
+	float s;
+
+	if (l->removed || l->nin != 1 || l->act)
+		return 0;
+	if (is_type(l, "eltwise")) {
+		const struct elt *e = l->priv;
+
+		if (!(e->op == 0 || (e->op == 3 && !e->cfirst)) || !(t = feat_layer_weight(l, n, 0)) ||
+		    t->nbytes != sizeof(float) || e->w[0] == 0)
+			return 0;
+		s = e->op == 0 ? e->w[0] : 1.0f / e->w[0];
+	} else if (is_type(l, "scale")) {
+		const struct affine *f = l->priv;
+
+		for (int c = 0; c < f->c; c++)
+			if (f->a[c] != f->a[0] || f->b[c] != 0)
+				return 0;
+		s = f->a[0];
+	} else {
+		return 0;
+	}
+	return s != 0 && isfinite(s) ? s : 0;
+}
+
+/* Live layers reading root blob r (-1: an output of the net); *one is the
+ * last of them. */
+static int readers(const struct feat_net *n, int r, const struct feat_layer **one)
+{
+	int c = 0;
+
+	for (int o = 0; o < n->noutput; o++)
+		if (feat_net_root(n, n->output[o]) == r)
+			return -1;
+	for (int j = 0; j < n->nlayer; j++)
+		for (int k = 0; !n->layer[j].removed && k < n->layer[j].nin; k++)
+			if (feat_net_root(n, n->layer[j].in[k]) == r) {
+				c++;
+				if (one)
+					*one = &n->layer[j];
+			}
+	return c;
+}
+
 static void fuse_scale(struct feat_net *n)
 {
 	const char *env = getenv("FEAT_FUSE");
@@ -401,30 +451,280 @@ static void fuse_scale(struct feat_net *n)
 	if (env && !strcmp(env, "0"))
 		return;
 	for (int i = 0; i < n->nlayer; i++) {
-		struct feat_layer *l = &n->layer[i], *m = NULL;
-		const struct elt *e = l->priv;
-		const struct feat_mtensor *t;
-		int r, readers = 0;
+		struct feat_layer *l = &n->layer[i], *p;
+		const struct feat_layer *m = NULL;
+		float s = scalar_scale(n, l);
+		int r;
 
-		if (l->removed || !is_type(l, "eltwise") || l->nin != 1 || l->act ||
-		    !(e->op == 0 || (e->op == 3 && !e->cfirst)) ||
-		    !(t = feat_layer_weight(l, n, 0)) || t->nbytes != sizeof(float) ||
-		    !(e->w[0] != 0 && isfinite(e->w[0])))
+		if (s == 0)
 			continue;
-		r = feat_net_root(n, l->out[0]);
-		for (int o = 0; o < n->noutput; o++)
-			if (feat_net_root(n, n->output[o]) == r)
-				readers = -1;
-		for (int j = 0; readers >= 0 && j < n->nlayer; j++)
-			for (int k = 0; !n->layer[j].removed && k < n->layer[j].nin; k++)
-				if (feat_net_root(n, n->layer[j].in[k]) == r)
-					readers++, m = &n->layer[j];
-		if (readers != 1 || !is_type(m, "matmul") || m->act)
-			continue;
-		feat_layer_matmul_scale(m, e->op == 0 ? e->w[0] : 1.0f / e->w[0]);
+		/* after: the product's output read by l alone */
+		r = feat_net_root(n, l->in[0]);
+		p = n->blob[r].producer >= 0 ? &n->layer[n->blob[r].producer] : NULL;
+		if (p && is_type(p, "matmul") && !p->act && p->out[0] == r &&
+		    readers(n, r, NULL) == 1) {
+			feat_layer_matmul_scale(p, s);
+		} else {
+			/* before: l's output read by the product alone */
+			if (readers(n, feat_net_root(n, l->out[0]), &m) != 1 || !is_type(m, "matmul") ||
+			    m->act)
+				continue;
+			feat_layer_matmul_scale(&n->layer[m - n->layer], s);
+		}
 		bypass(n, l);
 		n->blob[l->out[0]].producer = n->blob[l->in[0]].producer;
 	}
+}
+
+/*
+ * Attention: matmul (A B) -> softmax over the last axis -> matmul (S V),
+ * the scores read by nothing else, becomes one layer (feat_attn in
+ * nn/layers.h) that runs head by head, so that a head's scores stay in
+ * cache from the first product to the second (ViT-B/16: 12 x 197 x 197
+ * floats, 1.9 MB an image, went through memory three times).  Its
+ * operands are read where they lie: each is resolved, through the
+ * slices, transposes and reshapes that made it, to a strided view of the
+ * blob those started from (q, k and v of one [T, 3 D] Linear output),
+ * and the transpose after the second product (heads back to [T, H, D])
+ * becomes the layout it stores; those layers go when nothing else reads
+ * them.  Run after fuse_scale (the product's scale is taken with it).
+ * FEAT_FUSE=0 turns it off.
+ */
+struct sview {
+	int base, nd;
+	long dims[FEAT_MAX_DIMS], st[FEAT_MAX_DIMS], off;
+};
+
+/* v seen with the shape nd, dims (the same values in row-major order):
+ * 0 when that needs a copy (numpy's rule: the axes merged into one must
+ * be contiguous among themselves). */
+static int view_reshape(struct sview *v, int nd, const uint32_t *dims)
+{
+	long od[FEAT_MAX_DIMS], os[FEAT_MAX_DIMS], ns[FEAT_MAX_DIMS];
+	int ax[FEAT_MAX_DIMS], on = 0, nn = 0, oi = 0, ni = 0;
+
+	for (int i = 1; i < v->nd; i++)
+		if (v->dims[i] != 1)
+			od[on] = v->dims[i], os[on++] = v->st[i];
+	for (int i = 0; i < nd; i++) {
+		ns[i] = 0;
+		if (i && dims[i] != 1)
+			ax[nn++] = i;
+	}
+	while (oi < on && ni < nn) {
+		long op = od[oi], np = dims[ax[ni]], s;
+		int oj = oi + 1, nj = ni + 1;
+
+		while (op != np) {
+			if (op < np) {
+				if (oj >= on)
+					return 0;
+				op *= od[oj++];
+			} else {
+				if (nj >= nn)
+					return 0;
+				np *= dims[ax[nj++]];
+			}
+		}
+		for (int k = oi; k < oj - 1; k++)
+			if (os[k] != os[k + 1] * od[k + 1])
+				return 0;
+		s = os[oj - 1];
+		for (int k = nj - 1; k >= ni; k--) {
+			ns[ax[k]] = s;
+			s *= dims[ax[k]];
+		}
+		oi = oj, ni = nj;
+	}
+	if (oi != on || ni != nn)
+		return 0;
+	v->nd = nd;
+	for (int i = 0; i < nd; i++)
+		v->dims[i] = i ? dims[i] : 1, v->st[i] = ns[i];
+	return 1;
+}
+
+/* Blob b in its own storage, row-major. */
+static void own_view(const struct feat_net *n, int b, struct sview *v)
+{
+	const struct feat_blob *x = &n->blob[b];
+	long s = 1;
+
+	v->base = feat_net_root(n, b), v->nd = x->ndim, v->off = 0;
+	for (int i = x->ndim - 1; i >= 0; i--) {
+		v->dims[i] = i ? x->dims[i] : 1;
+		v->st[i] = i ? s : 0;
+		s *= v->dims[i];
+	}
+}
+
+/* Blob b as a strided view of the blob the permutes, slices and views
+ * before it started from (b itself when there are none). */
+static void view_of(const struct feat_net *n, int b, struct sview *v, int depth)
+{
+	const struct feat_blob *x = &n->blob[b];
+	const struct feat_layer *p = x->producer >= 0 ? &n->layer[x->producer] : NULL;
+	struct sview u;
+
+	if (depth < 32 && x->alias >= 0) {
+		view_of(n, x->alias, &u, depth + 1);
+		if (view_reshape(&u, x->ndim, x->dims)) {
+			*v = u;
+			return;
+		}
+	} else if (depth < 32 && p && p->nout == 1 && p->out[0] == b &&
+		   (is_type(p, "permute") || is_type(p, "slice"))) {
+		view_of(n, p->in[0], &u, depth + 1);
+		if (is_type(p, "permute")) {
+			uint32_t order[FEAT_MAX_DIMS];
+			long d[FEAT_MAX_DIMS], s[FEAT_MAX_DIMS];
+			int nd = feat_layer_permute_order(p, order);
+
+			if (nd == u.nd && nd == x->ndim) {
+				for (int i = 0; i < nd; i++)
+					d[i] = u.dims[order[i]], s[i] = u.st[order[i]];
+				memcpy(u.dims, d, sizeof d);
+				memcpy(u.st, s, sizeof s);
+				*v = u;
+				return;
+			}
+		} else {
+			int axis;
+			long start, step;
+
+			feat_layer_slice_range(p, &axis, &start, &step);
+			if (axis < u.nd && u.nd == x->ndim) {
+				u.off += start * u.st[axis];
+				u.dims[axis] = x->dims[axis];
+				u.st[axis] *= step;
+				*v = u;
+				return;
+			}
+		}
+	}
+	own_view(n, b, v);
+}
+
+/* The matrix axes of view v (rank nd: heads, rows, columns) as an operand:
+ * a head axis of size 1 where the product has more is broadcast (step 0);
+ * one of the matrix steps must be 1 and the other cover the matrix. */
+static int attn_operand(const struct sview *v, int nd, const uint32_t *heads, struct feat_attn_op *o)
+{
+	long rows = v->dims[nd - 2], cols = v->dims[nd - 1];
+
+	if (v->nd != nd)
+		return 0;
+	o->base = v->base, o->off = v->off;
+	for (int i = 1; i < nd - 2; i++)
+		o->hs[i - 1] = v->dims[i] == 1 && heads[i] != 1 ? 0 : v->st[i];
+	o->rs = rows == 1 ? cols : v->st[nd - 2];
+	o->cs = cols == 1 ? 1 : v->st[nd - 1];
+	if (o->cs == 1)
+		return o->rs >= cols && o->rs <= INT32_MAX;
+	return o->rs == 1 && o->cs >= rows && o->cs <= INT32_MAX;
+}
+
+static int fuse_attention(struct feat_net *n)
+{
+	const char *env = getenv("FEAT_FUSE");
+
+	if (env && !strcmp(env, "0"))
+		return 0;
+	for (int i = 0; i < n->nlayer; i++) {
+		struct feat_layer *m1 = &n->layer[i];
+		const struct feat_layer *sm = NULL, *m2 = NULL, *pt = NULL;
+		struct feat_blob *s1, *y2;
+		struct feat_attn at;
+		struct sview va, vb, vv, vo;
+		int nd, e, out;
+
+		if (!is_type(m1, "matmul") || m1->act ||
+		    readers(n, feat_net_root(n, m1->out[0]), &sm) != 1 || !is_type(sm, "softmax") ||
+		    sm->act || readers(n, feat_net_root(n, sm->out[0]), &m2) != 1 ||
+		    !is_type(m2, "matmul") || m2->act || feat_layer_matmul_alpha(m2) != 1.0f ||
+		    feat_net_root(n, m2->in[0]) != feat_net_root(n, sm->out[0]))
+			continue;
+		s1 = &n->blob[m1->out[0]];
+		nd = s1->ndim;
+		if (feat_layer_softmax_axis(sm) != nd - 1 || n->blob[sm->out[0]].ndim != nd ||
+		    n->blob[m2->out[0]].ndim != nd)
+			continue;
+		y2 = &n->blob[m2->out[0]];
+		e = 0;
+		for (int k = 1; k < nd - 2; k++)
+			e |= y2->dims[k] != s1->dims[k];
+		if (e)
+			continue;
+		view_of(n, m1->in[0], &va, 0);
+		view_of(n, m1->in[1], &vb, 0);
+		view_of(n, m2->in[1], &vv, 0);
+		memset(&at, 0, sizeof at);
+		at.alpha = feat_layer_matmul_alpha(m1);
+		at.m = (int)s1->dims[nd - 2], at.nn = (int)s1->dims[nd - 1];
+		at.k = (int)n->blob[m1->in[0]].dims[nd - 1], at.d = (int)y2->dims[nd - 1];
+		at.nh = nd - 3;
+		for (int k = 1; k < nd - 2; k++)
+			at.hd[k - 1] = s1->dims[k];
+		/* the output: through the transpose that reads it alone, if so */
+		out = feat_net_root(n, m2->out[0]);
+		own_view(n, m2->out[0], &vo);
+		if (readers(n, out, &pt) == 1 && is_type(pt, "permute") && pt->nout == 1 &&
+		    n->blob[pt->out[0]].alias < 0) {
+			uint32_t order[FEAT_MAX_DIMS];
+			struct sview w;
+
+			own_view(n, pt->out[0], &w);
+			if (feat_layer_permute_order(pt, order) == nd) {
+				vo.base = w.base, vo.off = 0;
+				for (int k = 0; k < nd; k++)
+					vo.dims[order[k]] = w.dims[k], vo.st[order[k]] = w.st[k];
+			} else {
+				pt = NULL;
+			}
+		} else {
+			pt = NULL;
+		}
+		if (!attn_operand(&va, nd, s1->dims, &at.a) || !attn_operand(&vb, nd, s1->dims, &at.b) ||
+		    !attn_operand(&vv, nd, s1->dims, &at.v) || !attn_operand(&vo, nd, s1->dims, &at.o) ||
+		    at.o.cs != 1 || at.o.off != 0 || (int)at.o.base != (pt ? pt->out[0] : out))
+			continue;
+		/* every operand computed before the fused layer runs */
+		if (n->blob[at.a.base].producer >= i || n->blob[at.b.base].producer >= i ||
+		    n->blob[at.v.base].producer >= i || n->blob[at.a.base].nchwc ||
+		    n->blob[at.b.base].nchwc || n->blob[at.v.base].nchwc)
+			continue;
+		{
+			struct feat_layer *s = &n->layer[sm - n->layer], *q = &n->layer[m2 - n->layer];
+			int old = m1->out[0];
+
+			m1->macs += q->macs;
+			if ((e = feat_layer_attention(n, m1, &at)))
+				return e;
+			s->removed = q->removed = 1;
+			if (old != at.o.base)
+				n->blob[old].alias = m1->in[0];
+			n->blob[s->out[0]].alias = old;
+			if (pt) {
+				n->layer[pt - n->layer].removed = 1;
+				n->blob[q->out[0]].alias = old;
+			}
+		}
+	}
+	/* the slices, transposes and views nothing reads now */
+	for (int changed = 1; changed;) {
+		changed = 0;
+		for (int i = 0; i < n->nlayer; i++) {
+			struct feat_layer *l = &n->layer[i];
+
+			if ((is_type(l, "permute") || is_type(l, "slice") || is_type(l, "reshape") ||
+			     is_type(l, "flatten")) && l->nout == 1 && n->blob[l->out[0]].alias < 0 &&
+			    readers(n, l->out[0], NULL) == 0) {
+				bypass(n, l);
+				changed = 1;
+			}
+		}
+	}
+	return 0;
 }
 
 /*
@@ -508,6 +808,8 @@ static void fuse_residual(struct feat_net *n)
 
 int feat_net_fold(struct feat_net *n)
 {
+	int e0;
+
 	/* flatten and reshape become views of a blob read by nobody else */
 	for (int i = 0; i < n->nlayer; i++) {
 		struct feat_layer *l = &n->layer[i];
@@ -582,6 +884,8 @@ int feat_net_fold(struct feat_net *n)
 	}
 	fuse_acts(n);
 	fuse_scale(n);
+	if ((e0 = fuse_attention(n)))
+		return e0;
 	for (int i = 0; i < n->nlayer; i++) {
 		struct feat_layer *l = &n->layer[i];
 		int e;
