@@ -36,13 +36,17 @@ static const char usage[] =
 	"      --agnostic-nms     then drop a box overlapping a better one of any\n"
 	"                         class by more than T: one box per place\n"
 	"      --per-class-nms    not so (Caffe's SSD)\n"
+	"      --box-vote V       a box NMS keeps takes the score-weighted mean\n"
+	"                         corners of its class's boxes overlapping it by\n"
+	"                         V or more (0: off, Caffe's NMS)\n"
 	"      --mirror           also detect on the mirror image and merge the two:\n"
 	"                         a box found in both gets the mean of the scores,\n"
 	"                         one found in one view half its score (twice the\n"
 	"                         network's work)\n"
 	"      --no-mirror        not so\n"
-	"                         (both default to the model's settings; the\n"
-	"                         shipped detector has --agnostic-nms --mirror)\n"
+	"                         (the three default to the model's settings; the\n"
+	"                         shipped detector has --agnostic-nms\n"
+	"                         --box-vote 0.5 --mirror)\n"
 	FEAT_CLI_HELP
 	"\n"
 	"Prepare the input with the same model: imgprep -m MODEL (imgprep --for ssd\n"
@@ -58,6 +62,8 @@ struct opts {
 	long top_k, keep_top_k;
 	int set_conf, set_nms, set_top_k, set_keep;
 	int agnostic, mirror;          /* -1: the model's */
+	int set_vote;
+	double vote;
 };
 
 struct ctx {
@@ -78,6 +84,7 @@ static void parse(int argc, char **argv, struct opts *o)
 		{ "per-class-nms", no_argument, NULL, 0x2005 },
 		{ "mirror", no_argument, NULL, 0x2006 },
 		{ "no-mirror", no_argument, NULL, 0x2007 },
+		{ "box-vote", required_argument, NULL, 0x2008 },
 		FEAT_CLI_LONGOPTS,
 		{ NULL, 0, NULL, 0 }
 	};
@@ -114,6 +121,10 @@ static void parse(int argc, char **argv, struct opts *o)
 		case 0x2005: o->agnostic = 0; break;
 		case 0x2006: o->mirror = 1; break;
 		case 0x2007: o->mirror = 0; break;
+		case 0x2008:
+			o->vote = feat_cli_double("--box-vote", optarg, 0, 1);
+			o->set_vote = 1;
+			break;
 		}
 	}
 	if (optind < argc)
@@ -140,13 +151,14 @@ static void load(struct ctx *x, const struct opts *o)
 	d.set_top_k = o->set_top_k, d.top_k = (int)o->top_k;
 	d.set_keep_top_k = o->set_keep, d.keep_top_k = (int)o->keep_top_k;
 	d.agnostic = o->agnostic, d.mirror = o->mirror;
+	d.set_box_vote = o->set_vote, d.box_vote = o->vote;
 	if ((e = feat_detector_open(&x->det, path, &d, why, sizeof why)))
 		feat_die(feat_cli_model_exit(e), "%s", why);
 	feat_detector_info(x->det, &i);
-	feat_info("%s: input %ux%ux%u, %d priors, %d classes, confidence > %g, NMS %g%s, top_k %d, keep_top_k %d%s, batch %d",
+	feat_info("%s: input %ux%ux%u, %d priors, %d classes, confidence > %g, NMS %g%s, box vote %g, top_k %d, keep_top_k %d%s, batch %d",
 		  path, i.channels, i.height, i.width, i.priors, i.classes,
-		  i.confidence, i.nms, i.agnostic ? " (also across classes)" : "", i.top_k,
-		  i.keep_top_k, i.mirror ? ", and on the mirror image" : "", i.batch);
+		  i.confidence, i.nms, i.agnostic ? " (also across classes)" : "", i.box_vote,
+		  i.top_k, i.keep_top_k, i.mirror ? ", and on the mirror image" : "", i.batch);
 }
 
 static int work(struct feat_rec **recs, int n, void *ctx, char *why, size_t whylen)

@@ -95,10 +95,14 @@ def _iou(a, b):
     return inter / u if u > 0 else 0.0
 
 
-def detect(loc, conf, pri, var, meta, agnostic=None):
+def detect(loc, conf, pri, var, meta, agnostic=None, vote=None):
     """loc (P*4,), conf (P*C,) of one image -> (N, 6), highest score first.
     agnostic: also NMS over all classes (featkit's DET.agnostic_nms; None:
-    as meta says)."""
+    as meta says).  vote: featkit's DET.box_vote (None: as meta says; 0
+    off): each box NMS keeps takes the mean corners of its class's
+    candidates overlapping it by vote or more, weighted by their scores,
+    and a voted box overlapping a better voted box of its class by more
+    than the NMS threshold goes."""
     d = meta["detect"]
     g = lambda k, dflt: meta.get(d + "." + k, dflt)  # noqa: E731
     C = int(g("num_classes", 0))
@@ -107,6 +111,8 @@ def detect(loc, conf, pri, var, meta, agnostic=None):
     conf_thr = float(g("confidence_threshold", -3.4e38))
     top_k = int(g("top_k", -1))
     keep_top_k = int(g("keep_top_k", -1))
+    if vote is None:
+        vote = float(g("box_vote", 0))
     loc = loc.reshape(-1, 4).astype(np.float32)
     conf = conf.reshape(-1, C)
     pw, ph = pri[:, 2] - pri[:, 0], pri[:, 3] - pri[:, 1]
@@ -129,19 +135,34 @@ def detect(loc, conf, pri, var, meta, agnostic=None):
         for i in idx:
             if all(_iou(box[i], box[j]) <= nms for j in kept):
                 kept.append(i)
-        out += [(float(conf[i, c]), c, i) for i in kept]
+        voted = []
+        for i in kept:
+            b = box[i]
+            if vote > 0:
+                wsum, acc = 0.0, np.zeros(4)
+                for j in idx:
+                    if _iou(box[i], box[j]) >= vote:
+                        wsum += float(conf[j, c])
+                        acc += float(conf[j, c]) * box[j].astype(np.float64)
+                if wsum > 0:
+                    b = (acc / wsum).astype(np.float32)
+                # a voted box overlapping a better voted one goes
+                if not all(_iou(b, u[3]) <= nms for u in voted):
+                    continue
+            voted.append((float(conf[i, c]), c, i, b))
+        out += voted
     out.sort(key=lambda t: (-t[0], t[1], t[2]))
     if agnostic is None:
         agnostic = _bool(g("agnostic_nms", None), False)
     if agnostic:
         kept = []
         for t in out:
-            if all(_iou(box[t[2]], box[u[2]]) <= nms for u in kept):
+            if all(_iou(t[3], u[3]) <= nms for u in kept):
                 kept.append(t)
         out = kept
     if keep_top_k >= 0:
         out = out[:keep_top_k]
-    return np.array([[c, s] + list(box[i]) for s, c, i in out], np.float32).reshape(-1, 6)
+    return np.array([[c, s] + list(b) for s, c, i, b in out], np.float32).reshape(-1, 6)
 
 
 def mirror(a, b, meta):

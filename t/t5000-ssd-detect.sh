@@ -151,7 +151,8 @@ assert all(0 <= v <= 10 for x in d for v in x[\"box\"])"
 # ref_dets MODE: what contrib/ssdref.py (numpy, written from Caffe's
 # semantics and featkit's documented merge) detects on the fixture's
 # outputs o.* (and f.*, of the input mirrored) with MODE (agnostic,
-# mirror or both), in pixels of the 10x10 image; ref.f32
+# mirror or both; vote: box voting at 0.5 too), in pixels of the 10x10
+# image; ref.f32
 ref_dets() {
 	"$PYTHON" - "$1" "$FEAT_TOP/contrib" <<-\EOT
 	import sys, numpy as np
@@ -161,6 +162,7 @@ ref_dets() {
 	meta = {"priors": "a,b", "detect": "d", "d.num_classes": 5, "d.nms_threshold": 0.45,
 	        "d.top_k": 400, "d.keep_top_k": 200, "d.confidence_threshold": 0.25,
 	        "d.agnostic_nms": "true" if "agnostic" in mode else "false",
+	        "d.box_vote": 0.5 if "vote" in mode else 0,
 	        "a.min_size": 3, "a.aspect_ratio": 2, "a.flip": "true", "a.clip": "true",
 	        "a.variance": [0.1, 0.1, 0.2, 0.2], "a.step": 1, "a.offset": 0.5,
 	        "b.min_size": 4, "b.max_size": 9, "b.clip": "false", "b.variance": 0.1,
@@ -178,17 +180,20 @@ ref_dets() {
 	EOT
 }
 
-test_expect_success 'NMS over all classes and the mirror merge, as contrib/ssdref.py computes them' '
+test_expect_success 'NMS over all classes, box voting and the mirror merge, as contrib/ssdref.py computes them' '
 	mkinput 1 &&
 	featmodel run ssd.fm "$C/ssdish.in.f32" o &&
 	"$PYTHON" -c "import numpy as np
 np.fromfile(\"$C/ssdish.in.f32\", np.float32).reshape(1, 8, 10, 10)[..., ::-1].tofile(\"flip.f32\")" &&
 	featmodel run ssd.fm flip.f32 f &&
-	for mode in agnostic mirror agnostic-mirror; do
+	for mode in agnostic mirror agnostic-mirror vote agnostic-vote agnostic-mirror-vote; do
 		case $mode in
 		agnostic) opt="--agnostic-nms --no-mirror";;
 		mirror) opt="--per-class-nms --mirror";;
-		*) opt="--agnostic-nms --mirror";;
+		agnostic-mirror) opt="--agnostic-nms --mirror";;
+		vote) opt="--per-class-nms --no-mirror --box-vote 0.5";;
+		agnostic-vote) opt="--agnostic-nms --no-mirror --box-vote 0.5";;
+		*) opt="--agnostic-nms --mirror --box-vote 0.5";;
 		esac &&
 		ssd-detect -m ssd.fm $opt <in.fs >m.fs &&
 		featcat --head 1 m.fs >first.fs &&
@@ -203,6 +208,12 @@ np.fromfile(\"$C/ssdish.in.f32\", np.float32).reshape(1, 8, 10, 10)[..., ::-1].t
 		assert np.abs(a[:, 1:] - r[:, 1:]).max() < 1e-4, (sys.argv[1], np.abs(a - r).max())
 		EOT
 	done &&
+	# voting moves boxes: the fixture has kept boxes with voters
+	ssd-detect -m ssd.fm --per-class-nms --no-mirror <in.fs >nv.fs &&
+	ssd-detect -m ssd.fm --per-class-nms --no-mirror --box-vote 0.5 <in.fs >v.fs &&
+	! cmp -s nv.fs v.fs &&
+	ssd-detect -m ssd.fm --box-vote 0 <in.fs >v0.fs &&
+	cmp v0.fs nv.fs &&
 	ssd-detect -m ssd.fm <in.fs >plain.fs &&
 	ssd-detect -m ssd.fm --per-class-nms --no-mirror <in.fs >explicit.fs &&
 	cmp plain.fs explicit.fs
@@ -241,7 +252,17 @@ test_expect_success 'a graph whose outputs do not fit the priors is refused' '
 	test_stderr_one_line err && grep -q "hold 1400 values, the 325 priors need 1300" err
 '
 
-test_expect_success 'a bad ssd.mirror or agnostic_nms in a model is refused, not read as off' '
+test_expect_success 'a bad ssd.mirror, agnostic_nms or box_vote in a model is refused, not read as off' '
+	featmodel import -q -o badv.fm --set ssd.detection_out.box_vote=1.5 \
+		"$D/default.prototxt" "$C/ssdish.caffemodel" &&
+	test_expect_code 3 ssd-detect -m badv.fm <in.fs >/dev/null 2>err &&
+	test_stderr_one_line err &&
+	grep -q "metadata ssd.detection_out.box_vote: an overlap from 0 (off) to 1" err &&
+	featmodel import -q -o goodv.fm --set ssd.detection_out.box_vote=0.5 \
+		"$D/default.prototxt" "$C/ssdish.caffemodel" &&
+	ssd-detect -m goodv.fm <in.fs >gv.fs &&
+	ssd-detect -m ssd.fm --box-vote 0.5 <in.fs >ev.fs &&
+	cmp gv.fs ev.fs &&
 	featmodel import -q -o badm.fm --set ssd.mirror=maybe "$D/default.prototxt" "$C/ssdish.caffemodel" &&
 	test_expect_code 3 ssd-detect -m badm.fm <in.fs >/dev/null 2>err &&
 	test_stderr_one_line err && grep -q "metadata ssd.mirror: expected true or false" err &&
@@ -260,6 +281,8 @@ test_expect_success 'usage errors: one line, exit 2' '
 	test_expect_code 2 ssd-detect -b 0 <in.fs 2>err && test_stderr_one_line err &&
 	test_expect_code 2 ssd-detect --nms-threshold 2 <in.fs 2>err && test_stderr_one_line err &&
 	test_expect_code 2 ssd-detect --top-k x <in.fs 2>err && test_stderr_one_line err &&
+	test_expect_code 2 ssd-detect --box-vote 1.5 <in.fs 2>err && test_stderr_one_line err &&
+	test_expect_code 2 ssd-detect --box-vote -1 <in.fs 2>err && test_stderr_one_line err &&
 	test_expect_code 2 ssd-detect extra <in.fs 2>err && test_stderr_one_line err &&
 	test_expect_code 3 ssd-detect -m ssd.fm <"$C/ssdish.prototxt" >/dev/null 2>err &&
 	test_stderr_one_line err

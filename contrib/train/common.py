@@ -146,7 +146,7 @@ def ssd_meta():
               # whatever its class (the main item is what counts, and
               # Fashion-MNIST's look-alike classes put two boxes on it),
               # and the mirror image's detections merged in
-              "det.agnostic_nms": "true", "mirror": "true"})
+              "det.agnostic_nms": "true", "det.box_vote": "0.5", "mirror": "true"})
     return m
 
 

@@ -59,6 +59,12 @@ struct feat_detector_opts {
 	int mirror;              /* also detect on the mirror image and merge
 				    (feat_ssd_mirror in lib/nn/ssd.h): 1, 0,
 				    -1 as the model's ssd.mirror says (-1) */
+	int set_box_vote;        /* box voting: each kept box takes the
+				    score-weighted mean corners of its class's
+				    boxes overlapping it by box_vote or more
+				    (0: off); else the model's
+				    ssd.DET.box_vote */
+	double box_vote;
 };
 struct feat_detector_info {
 	uint32_t channels, height, width;   /* the input of one image */
@@ -67,6 +73,7 @@ struct feat_detector_info {
 	float confidence, nms;
 	int top_k, keep_top_k;
 	int agnostic, mirror;    /* in effect */
+	float box_vote;          /* in effect (0: off) */
 };
 FEAT_API void feat_detector_opts_init(struct feat_detector_opts *o);
 /* path as given (see feat_model_find); o NULL: the defaults.  0, or

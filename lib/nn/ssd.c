@@ -15,7 +15,11 @@
  *   NMS dropping boxes whose Jaccard overlap with a kept one is above
  *   nms_threshold; over all classes, the keep_top_k best.
  * featkit adds agnostic_nms: after the NMS of each class, the same over
- * all classes (one box per place, whatever its class), before keep_top_k.
+ * all classes (one box per place, whatever its class), before keep_top_k;
+ * and box_vote: each box NMS keeps takes the score-weighted mean corners
+ * of its class's candidates that overlap it by box_vote or more, and a
+ * voted box that overlaps a better voted box of its class by more than
+ * nms_threshold goes.
  * Missing DetectionOutput keys take Caffe's defaults (nms_threshold 0.3,
  * top_k and keep_top_k unlimited, no confidence threshold, background 0).
  */
@@ -385,6 +389,15 @@ int feat_ssd_setup(struct feat_ssd *s, const struct feat_net *n, char *why,
 		snprintf(why, whylen, "metadata ssd.%s.nms_threshold: must not be negative", d);
 		return FEAT_E_FORMAT;
 	}
+	s->box_vote = 0;
+	if ((k = nums(n, d, "box_vote", v, 1, why, whylen)) < 0)
+		return FEAT_E_FORMAT;
+	if (k)
+		s->box_vote = (float)v[0];
+	if (!(s->box_vote >= 0 && s->box_vote <= 1)) {
+		snprintf(why, whylen, "metadata ssd.%s.box_vote: an overlap from 0 (off) to 1", d);
+		return FEAT_E_FORMAT;
+	}
 	s->confidence_threshold = -FLT_MAX;
 	if ((k = nums(n, d, "confidence_threshold", v, 1, why, whylen)) < 0)
 		return FEAT_E_FORMAT;
@@ -495,6 +508,7 @@ float feat_ssd_iou(const float *a, const float *b)
 struct cand {
 	float score;
 	int idx, label;
+	float b[4];          /* its box (voted, when box_vote) */
 };
 
 /* score descending; ties: label, then prior, ascending (a stable order) */
@@ -566,6 +580,29 @@ static void select_best(struct cand *c, int n, int k)
 	}
 }
 
+/* Box voting: the corners of kept box b become the mean of those of the
+ * class's candidates c[0..n) that overlap it by box_vote or more (it
+ * among them), weighted by their scores.  NMS keeps the best of a few
+ * overlapping boxes of one item whose scores are nearly equal, and which
+ * of them is best turns on the last digits; their mean does not. */
+static void vote(const struct feat_ssd *s, const struct cand *c, int n, const float *b, float *out)
+{
+	double w = 0, acc[4] = { 0, 0, 0, 0 };
+
+	for (int j = 0; j < n; j++) {
+		const float *o = s->box + 4 * c[j].idx;
+
+		if (feat_ssd_iou(b, o) < s->box_vote)
+			continue;
+		w += c[j].score;
+		for (int q = 0; q < 4; q++)
+			acc[q] += (double)c[j].score * o[q];
+	}
+	if (w > 0)
+		for (int q = 0; q < 4; q++)
+			out[q] = (float)(acc[q] / w);
+}
+
 int feat_ssd_detect(struct feat_ssd *s, const float *loc,
 	const float *conf, struct feat_det **out, size_t *cap)
 {
@@ -590,7 +627,7 @@ int feat_ssd_detect(struct feat_ssd *s, const float *loc,
 	c = s->cand;
 	decode(s, loc, s->box);
 	for (int k = 0; k < C; k++) {
-		int nc = 0, nk = 0;
+		int nc = 0, nk = 0, first = nall;
 
 		if (k == s->background)
 			continue;
@@ -598,7 +635,7 @@ int feat_ssd_detect(struct feat_ssd *s, const float *loc,
 			float sc = conf[(size_t)p * C + k];
 
 			if (sc > s->confidence_threshold)
-				c[nc++] = (struct cand){ sc, p, k };
+				c[nc++] = (struct cand){ sc, p, k, { 0, 0, 0, 0 } };
 		}
 		if (s->top_k >= 0 && nc > s->top_k) {
 			select_best(c, nc, s->top_k);
@@ -617,7 +654,27 @@ int feat_ssd_detect(struct feat_ssd *s, const float *loc,
 			s->keep[nk++] = c[i].idx;
 			if (feat_grow(&s->all, &s->allcap, (size_t)nall + 1, sizeof(struct cand), 256))
 				return FEAT_E_NOMEM;
+			memcpy(c[i].b, b, sizeof c[i].b);
+			if (s->box_vote > 0)
+				vote(s, c, nc, b, c[i].b);
 			((struct cand *)s->all)[nall++] = c[i];
+		}
+		/* voting draws the kept boxes of one item towards the same
+		 * mean: those that now overlap a better one by more than the
+		 * threshold go, as NMS would have dropped them */
+		if (s->box_vote > 0) {
+			struct cand *a = s->all;
+			int n = first;
+
+			for (int i = first; i < nall; i++) {
+				int ok = 1;
+
+				for (int j = first; j < n && ok; j++)
+					ok = feat_ssd_iou(a[i].b, a[j].b) <= s->nms_threshold;
+				if (ok)
+					a[n++] = a[i];
+			}
+			nall = n;
 		}
 	}
 	all = s->all;
@@ -626,11 +683,11 @@ int feat_ssd_detect(struct feat_ssd *s, const float *loc,
 
 		qsort(all, (size_t)nall, sizeof *all, by_score);
 		for (int i = 0; i < nall; i++) {
-			const float *b = s->box + 4 * all[i].idx;
+			const float *b = all[i].b;
 			int ok = 1;
 
 			for (int j = 0; j < nk && ok; j++)
-				ok = feat_ssd_iou(b, s->box + 4 * all[j].idx) <= s->nms_threshold;
+				ok = feat_ssd_iou(b, all[j].b) <= s->nms_threshold;
 			if (ok)
 				all[nk++] = all[i];
 		}
@@ -650,7 +707,7 @@ int feat_ssd_detect(struct feat_ssd *s, const float *loc,
 		*out = t, *cap = (size_t)nall;
 	}
 	for (int i = 0; i < nall; i++) {
-		const float *b = s->box + 4 * all[i].idx;
+		const float *b = all[i].b;
 
 		(*out)[i] = (struct feat_det){ (float)all[i].label, all[i].score, b[0], b[1], b[2], b[3] };
 	}

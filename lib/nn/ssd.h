@@ -32,6 +32,10 @@ struct feat_ssd {
 	int keep_top_k;              /* over all classes, after; -1: all */
 	int agnostic;                /* then NMS over all classes too (featkit's
 					ssd.DET.agnostic_nms; 0: Caffe's) */
+	float box_vote;              /* ssd.DET.box_vote: a kept box becomes the
+					score-weighted mean of its class's
+					candidates overlapping it by this much
+					or more; 0: off (Caffe's) */
 	int mirror;                  /* ssd.mirror: detect on the mirror image
 					too (feat_ssd_mirror; for the caller) */
 	/* the network's outputs */

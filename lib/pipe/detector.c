@@ -75,6 +75,15 @@ int feat_detector_open(feat_detector **out, const char *path,
 		d->ssd.keep_top_k = opts->keep_top_k;
 	if (opts->agnostic >= 0)
 		d->ssd.agnostic = opts->agnostic != 0;
+	if (opts->set_box_vote) {
+		if (!(opts->box_vote >= 0 && opts->box_vote <= 1)) {
+			snprintf(why, whylen, "box voting: an overlap from 0 (off) to 1, not %g",
+				 opts->box_vote);
+			e = FEAT_E_INVAL;
+			goto fail;
+		}
+		d->ssd.box_vote = (float)opts->box_vote;
+	}
 	d->mirror = opts->mirror < 0 ? d->ssd.mirror : opts->mirror != 0;
 	d->agnostic = d->ssd.agnostic;
 	if (d->mirror)
@@ -124,6 +133,7 @@ void feat_detector_info(const feat_detector *d, struct feat_detector_info *i)
 	i->keep_top_k = d->ssd.keep_top_k;
 	i->agnostic = d->agnostic;
 	i->mirror = d->mirror;
+	i->box_vote = d->ssd.box_vote;
 }
 
 int feat_detector_prep(const feat_detector *d, struct feat_prep_opts *o,
