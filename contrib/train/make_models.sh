@@ -18,9 +18,11 @@
 #   sh contrib/train/make_models.sh [SSD_MINUTES [DEEPBIT_MINUTES [DEDUP_MINUTES]]]
 #
 # Defaults 22+24+48 (SSD3_MINUTES)+55 (SSD4_MINUTES)+45 (SSD5_MINUTES)
-# +28 (SSD6_MINUTES), 30 and 24 minutes: about 4.5 hours on a 2-core
+# +28 (SSD6_MINUTES), 60 and 24 minutes: about 4.5 hours on a 2-core
 # machine, the detector's chain being the longer (each detector run
-# first renders its 6000-9000 scenes, 5-22 minutes).  Needs the C
+# first renders its 6000-9000 scenes, 5-22 minutes); the descriptors'
+# hour of pretraining runs beside the detector's first two stages,
+# which keep to core 0.  Needs the C
 # programs built (make), Debian's python3-torch, python3-onnx,
 # gnome-backgrounds and mate-backgrounds (the detector's and dedup
 # descriptor's real-photo backgrounds), python3-skimage (photos.txt's
@@ -53,7 +55,7 @@ ssdm=${1:-22}
 	--photos "$top/contrib/train/wallpapers.txt" &&
  rm -rf "$w/ssd1" "$w/ssd2" "$w/ssd3" "$w/ssd4" "$w/ssd5" "$w/ssd3.npz") >"$w/ssd.log" 2>&1 &
 ssd=$!
-(taskset -c 1 $py "$top/contrib/train/train_deepbit.py" "$w" --minutes "${2:-30}" --bits 64,32 &&
+(taskset -c 1 $py "$top/contrib/train/train_deepbit.py" "$w" --minutes "${2:-60}" --bits 64,32 &&
  taskset -c 1 $py "$top/contrib/train/train_dedup.py" "$w" --minutes "${3:-24}" --bits 128) >"$w/deepbit.log" 2>&1 &
 db=$!
 wait $ssd || { tail -n 20 "$w/ssd.log"; exit 1; }
