@@ -266,6 +266,33 @@ static int nchwc_plan(struct feat_net *n)
 	return 0;
 }
 
+/* Live layers reading root blob r (-1: an output of the net); *one is the
+ * last of them. */
+static int readers(const struct feat_net *n, int r, const struct feat_layer **one)
+{
+	int c = 0;
+
+	for (int o = 0; o < n->noutput; o++)
+		if (feat_net_root(n, n->output[o]) == r)
+			return -1;
+	for (int j = 0; j < n->nlayer; j++)
+		for (int k = 0; !n->layer[j].removed && k < n->layer[j].nin; k++)
+			if (feat_net_root(n, n->layer[j].in[k]) == r) {
+				c++;
+				if (one)
+					*one = &n->layer[j];
+			}
+	return c;
+}
+
+/* The one live layer reading blob (none if it is an output of the net), or -1 */
+static int the_reader(struct feat_net *n, int blob)
+{
+	const struct feat_layer *m;
+
+	return readers(n, feat_net_root(n, blob), &m) == 1 ? (int)(m - n->layer) : -1;
+}
+
 /*
  * Graph passes for the activations of ONNX exports (issue 17): each one
  * removes layers whose work the layer before them takes into its store.
@@ -281,23 +308,6 @@ static int nchwc_plan(struct feat_net *n)
  * kept).  FEAT_FUSE=0 turns the passes off (t/t4120-fuse.sh compares
  * the two).
  */
-static int the_reader(struct feat_net *n, int blob)
-{
-	int r = feat_net_root(n, blob), found = -1;
-
-	for (int j = 0; j < n->nlayer; j++) {
-		const struct feat_layer *m = &n->layer[j];
-
-		for (int k = 0; !m->removed && k < m->nin; k++)
-			if (feat_net_root(n, m->in[k]) == r) {
-				if (found >= 0 && found != j)
-					return -1;
-				found = j;
-			}
-	}
-	return found;
-}
-
 static int act_kind(struct feat_layer *l, float *alpha)
 {
 	const struct act2 *a;
@@ -423,25 +433,6 @@ static float scalar_scale(const struct feat_net *n, const struct feat_layer *l)
 		return 0;
 	}
 	return s != 0 && isfinite(s) ? s : 0;
-}
-
-/* Live layers reading root blob r (-1: an output of the net); *one is the
- * last of them. */
-static int readers(const struct feat_net *n, int r, const struct feat_layer **one)
-{
-	int c = 0;
-
-	for (int o = 0; o < n->noutput; o++)
-		if (feat_net_root(n, n->output[o]) == r)
-			return -1;
-	for (int j = 0; j < n->nlayer; j++)
-		for (int k = 0; !n->layer[j].removed && k < n->layer[j].nin; k++)
-			if (feat_net_root(n, n->layer[j].in[k]) == r) {
-				c++;
-				if (one)
-					*one = &n->layer[j];
-			}
-	return c;
 }
 
 static void fuse_scale(struct feat_net *n)
