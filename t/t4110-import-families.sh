@@ -12,7 +12,7 @@
 O=$TEST_DATA/onnx/zoo
 FCMP=$FEAT_TOP/t/lib/fcmp.py
 
-for net in resnet densenet inception mnv3 effnet regnet shufflenet mnasnet ops convnext vit tok attn; do
+for net in resnet densenet inception mnv3 effnet regnet shufflenet mnasnet ops convnext vit tok attn pad; do
 	for op in 13 11 17; do
 		test -f $O/$net.$op.onnx || continue
 		test_expect_success "import $net (opset $op)" "
@@ -37,7 +37,7 @@ test_expect_success 'the families use the new layers' '
 		 effnet:eltwise regnet:eltwise shufflenet:slice shufflenet:permute mnasnet:reduce \
 		 ops:prelu ops:clip ops:slice ops:eltwise convnext:layernorm convnext:fc \
 		 convnext:unary vit:attention vit:layernorm vit:unary vit:const vit:concat \
-		 tok:reduce tok:matmul tok:unary; do
+		 tok:reduce tok:matmul tok:unary pad:pad; do
 		featmodel info ${c%%:*}.13.fm >info &&
 		grep -q "^[0-9]* *${c#*:}[+ ]" info || { echo "${c%%:*} has no ${c#*:}"; return 1; }
 	done &&

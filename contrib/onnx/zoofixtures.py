@@ -47,6 +47,12 @@ written; the input is the same for both opsets.  What each exercises:
   attn          attention three ways (the Attn class): the fused
                 layer's strided operands, transposed, broadcast, with
                 and without the Transpose after; one form left unfused
+  pad           F.pad and nn.ZeroPad2d as PyTorch exports them (the
+                pads built at run time from ConstantOfShape, Concat,
+                Reshape, a backwards Slice, Transpose and Cast): the
+                asymmetric zeros of TensorFlow's "SAME" before a stride-2
+                convolution, uneven sides before a depthwise one, and a
+                value other than 0
   ssdlite       the detector ssdlite320_mobilenet_v3_large's network
                 built small: SSDLiteFeatureExtractorMobileNet (a
                 MobileNetV3 cut at C4's expansion, four extra blocks) and
@@ -243,6 +249,21 @@ class Ssdlite(nn.Module):
         return h["bbox_regression"], h["cls_logits"]
 
 
+class PadNet(nn.Module):
+    """Explicit pads as PyTorch exports them (see the docstring)."""
+
+    def __init__(self):
+        super().__init__()
+        self.c = nn.Conv2d(3, 8, 3, 2)
+        self.z = nn.ZeroPad2d((1, 2, 0, 1))
+        self.d = nn.Conv2d(8, 8, 3, 1, groups=8)
+        self.e = nn.Conv2d(8, 4, 1)
+
+    def forward(self, x):
+        y = self.d(self.z(torch.relu(self.c(F.pad(x, [0, 1, 0, 1])))))
+        return self.e(F.pad(y, [1, 1, 2, 0], value=0.25))
+
+
 def families():
     yield "resnet", ResNetSmall(), 40
     yield "densenet", tvm.DenseNet(growth_rate=4, block_config=(2, 2), num_init_features=8,
@@ -266,10 +287,11 @@ def families():
                                       hidden_dim=16, mlp_dim=32, num_classes=10), 32
     yield "tok", Tok(), 12
     yield "attn", Attn(), 6
+    yield "pad", PadNet(), 12
     yield "ssdlite", Ssdlite(), 40
 
 
-OPSETS = {"convnext": (13, 11, 17), "vit": (13, 11, 17), "attn": (13, 11, 17), "ssdlite": (13, 17)}
+OPSETS = {"convnext": (13, 11, 17), "vit": (13, 11, 17), "attn": (13, 11, 17), "pad": (13, 11, 17), "ssdlite": (13, 17)}
 
 
 def main():

@@ -1804,11 +1804,154 @@ static int bcast(const int64_t *x, int nx, const int64_t *s, int ns, int64_t *e)
 	return r;
 }
 
+/* A folded int tensor of nd axes (d[0..nd)), values v in row-major order:
+ * fold() with its shape kept. */
+static int fold_nd(struct imp *im, const struct node *n, const int64_t *v, int nd,
+	const int64_t *d)
+{
+	int64_t cnt = 1;
+	struct cval *c;
+	int e;
+
+	for (int i = 0; i < nd; i++)
+		if (d[i] < 0 || (cnt *= d[i]) > MAXV)
+			return fail(im, FEAT_E_FORMAT, "node '%s': folded tensor too large", n->name);
+	if ((e = fold(im, n, v, (int)cnt)))
+		return e;
+	c = cfind(im, n->out[0]);
+	c->ndim = nd;
+	for (int i = 0; i < nd; i++)
+		c->dims[i] = d[i];
+	return 0;
+}
+
+/* Small int tensors known at import, of up to two axes, through Reshape,
+ * Transpose, Slice (any steps) and Cast: how PyTorch's exporter builds a
+ * Pad's pads (F.pad, nn.ZeroPad2d: ConstantOfShape and Concat, Reshape to
+ * pairs, Slice backwards, Transpose, Reshape, Cast).  1: not such a node. */
+static int int_tensor_node(struct imp *im, const struct node *n)
+{
+	struct cval *c = n->nin >= 1 && n->in[0][0] ? cfind(im, n->in[0]) : NULL;
+	int64_t v[MAXV], r[MAXV], d[FEAT_MAX_DIMS], od[FEAT_MAX_DIMS];
+	int nv, nd;
+
+	if (!c || !is_int_const(im, n->in[0]) ||
+	    !(is_op(n, "Reshape") || is_op(n, "Transpose") || is_op(n, "Slice") || is_op(n, "Cast")))
+		return 1;
+	if ((nv = tints(im, c, v, MAXV)) < 0)
+		return FEAT_E_FORMAT;
+	nd = c->ndim < 1 ? 1 : c->ndim;
+	if (nd > 2 && !is_op(n, "Reshape") && !is_op(n, "Cast"))
+		return fail(im, FEAT_E_FORMAT, "node '%s': %s of a %d-axis constant", n->name,
+			    opname(n), nd);
+	if (c->ndim < 1)
+		d[0] = nv;
+	else
+		memcpy(d, c->dims, sizeof(int64_t) * (size_t)nd);
+	if (is_op(n, "Cast"))
+		return fold_nd(im, n, v, nd, d);
+	if (is_op(n, "Reshape")) {
+		struct cval *s = const_in(im, n, 1, "shape");
+		int64_t sh[FEAT_MAX_DIMS], k = 1;
+		int ns, inf = -1;
+
+		if (!s || (ns = tints(im, s, sh, FEAT_MAX_DIMS)) < 0)
+			return FEAT_E_FORMAT;
+		for (int i = 0; i < ns; i++) {
+			if (sh[i] == 0 && i < nd)
+				sh[i] = d[i];
+			if (sh[i] == -1 && inf < 0)
+				inf = i;
+			else if (sh[i] < 1)
+				return fail(im, FEAT_E_FORMAT, "node '%s': Reshape of a constant to dimension %lld",
+					    n->name, (long long)sh[i]);
+			else
+				k *= sh[i];
+		}
+		if (inf >= 0)
+			sh[inf] = k ? nv / k : 0;
+		if (k * (inf >= 0 ? sh[inf] : 1) != nv)
+			return fail(im, FEAT_E_FORMAT, "node '%s': Reshape of %d values to another count",
+				    n->name, nv);
+		return fold_nd(im, n, v, ns, sh);
+	}
+	if (nd == 1)
+		d[1] = 1;
+	if (is_op(n, "Transpose")) {
+		int64_t perm[FEAT_MAX_DIMS];
+		int np = attr_ints(im, n, "perm", perm, FEAT_MAX_DIMS);
+
+		if (np < 0)
+			return np;
+		if (np == 0 && nd == 2)
+			perm[0] = 1, perm[1] = 0, np = 2;
+		if (np != nd || (nd == 2 && !((perm[0] == 1 && perm[1] == 0) || (perm[0] == 0 && perm[1] == 1))) ||
+		    (nd == 1 && perm[0] != 0))
+			return fail(im, FEAT_E_FORMAT, "node '%s': Transpose of a constant by a bad perm", n->name);
+		if (nd == 1 || perm[0] == 0)
+			return fold_nd(im, n, v, nd, d);
+		for (int64_t i = 0; i < d[0]; i++)
+			for (int64_t j = 0; j < d[1]; j++)
+				r[j * d[0] + i] = v[i * d[1] + j];
+		od[0] = d[1], od[1] = d[0];
+		return fold_nd(im, n, r, 2, od);
+	}
+	{
+		/* Slice (opset 10 on): per axis, the indices it keeps */
+		struct cval *cs = const_in(im, n, 1, "starts"), *ce = const_in(im, n, 2, "ends");
+		int64_t st[2], en[2], ax[2] = { 0, 1 }, sp[2] = { 1, 1 }, idx[2][MAXV], ni[2];
+		int ns, nr = 0;
+
+		if (im->opset < 10)
+			return 1;
+		if (!cs || !ce || (ns = tints(im, cs, st, 2)) < 0 || tints(im, ce, en, 2) != ns ||
+		    (n->nin > 3 && n->in[3][0] && tints(im, const_in(im, n, 3, "axes"), ax, 2) != ns) ||
+		    (n->nin > 4 && n->in[4][0] && tints(im, const_in(im, n, 4, "steps"), sp, 2) != ns))
+			return fail(im, FEAT_E_FORMAT, "node '%s': Slice of a constant with bad starts, ends, axes or steps",
+				    n->name);
+		for (int a = 0; a < 2; a++) {
+			ni[a] = 0;
+			for (int64_t i = 0; i < d[a]; i++)
+				idx[a][ni[a]++] = i;
+		}
+		for (int i = 0; i < ns; i++) {
+			int64_t a = ax[i] < 0 ? ax[i] + nd : ax[i], D, s, e, p = sp[i];
+
+			if (a < 0 || a >= nd || !p)
+				return fail(im, FEAT_E_FORMAT, "node '%s': Slice of a constant along axis %lld, step %lld",
+					    n->name, (long long)ax[i], (long long)p);
+			D = d[a];
+			s = st[i] < 0 ? st[i] + D : st[i];
+			e = en[i] < 0 ? (en[i] < -D - 1 ? -1 : en[i] + D) : en[i];
+			ni[a] = 0;
+			if (p > 0) {
+				s = s < 0 ? 0 : s > D ? D : s;
+				e = e < 0 ? 0 : e > D ? D : e;
+				for (int64_t j = s; j < e; j += p)
+					idx[a][ni[a]++] = j;
+			} else {
+				s = s < 0 ? -1 : s > D - 1 ? D - 1 : s;
+				e = e < -1 ? -1 : e > D - 1 ? D - 1 : e;
+				for (int64_t j = s; j > e; j += p)
+					idx[a][ni[a]++] = j;
+			}
+		}
+		for (int64_t i = 0; i < ni[0]; i++)
+			for (int64_t j = 0; j < ni[1]; j++)
+				r[nr++] = v[idx[0][i] * d[1] + idx[1][j]];
+		od[0] = ni[0], od[1] = ni[1];
+		return fold_nd(im, n, r, nd, od);
+	}
+}
+
 /* 1: not handled here; else 0 or an error.  n's inputs may be replaced
  * (by the same values reshaped). */
 static int tok_node(struct imp *im, struct node *n)
 {
 	int e;
+
+	if ((e = int_tensor_node(im, n)) != 1)
+		return e;
 
 	if (is_op(n, "ConstantOfShape")) {
 		struct cval *c = const_in(im, n, 0, "shape");
