@@ -13,7 +13,9 @@
 # the convolution before it (stored over the other input, also when both
 # inputs are convolutions' outputs; not on the
 # direct route of FEAT_KERNEL=ref).  On the small torchvision families
-# of t4110 (contrib/onnx/zoofixtures.py): each fusion happens, and the fused
+# of t4110 (contrib/onnx/zoofixtures.py), and a Pad of zeros on H and W into
+# the convolution that reads it (its pads then differ side to side; a Pad
+# of another value stays): each fusion happens, and the fused
 # network's output matches the unfused one's (FEAT_FUSE=0) within 1e-5 of
 # its scale and PyTorch's within 1e-4, on one and on two threads, under the
 # kernel path FEAT_KERNEL selects.
@@ -23,7 +25,7 @@
 O=$TEST_DATA/onnx/zoo
 FCMP=$FEAT_TOP/t/lib/fcmp.py
 
-for net in effnet mnv3 regnet vit convnext attn; do
+for net in effnet mnv3 regnet vit convnext attn pad; do
 	test_expect_success "$net: fused equals unfused" "
 		featmodel import -o $net.fm $O/$net.13.onnx >out &&
 		rm -f f.* u.* t.* &&
@@ -56,6 +58,11 @@ test_expect_success 'each pattern is fused' '
 	featmodel info vit.fm >info &&
 	test $(grep -c "^[0-9]* *attention " info) = 2 &&
 	! grep -v folded info | grep -q -e "^[0-9]* *matmul " -e "^[0-9]* *softmax " -e "^[0-9]* *slice .*self_attention" -e "^[0-9]* *permute .*self_attention" &&
+	featmodel info pad.fm >info &&
+	test $(grep "^[0-9]* *pad " info | grep -c folded) = 4 &&
+	test $(grep -c "^[0-9]* *pad " info) = 5 &&
+	FEAT_FUSE=0 featmodel info pad.fm >info &&
+	! grep "^[0-9]* *pad " info | grep -q folded &&
 	featmodel info attn.fm >info &&
 	test $(grep -c "^[0-9]* *attention " info) = 2 &&
 	test $(grep -v folded info | grep -c -e "^[0-9]* *matmul " -e "^[0-9]* *softmax ") = 3 &&

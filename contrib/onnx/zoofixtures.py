@@ -50,9 +50,10 @@ written; the input is the same for both opsets.  What each exercises:
   pad           F.pad and nn.ZeroPad2d as PyTorch exports them (the
                 pads built at run time from ConstantOfShape, Concat,
                 Reshape, a backwards Slice, Transpose and Cast): the
-                asymmetric zeros of TensorFlow's "SAME" before a stride-2
-                convolution, uneven sides before a depthwise one, and a
-                value other than 0
+                asymmetric zeros of TensorFlow's "SAME" before stride-2
+                convolutions (3x3 of 3 and of 16 channels, 5x5
+                depthwise), uneven sides before a depthwise 3x3, and a
+                value other than 0 (which no convolution takes in)
   ssdlite       the detector ssdlite320_mobilenet_v3_large's network
                 built small: SSDLiteFeatureExtractorMobileNet (a
                 MobileNetV3 cut at C4's expansion, four extra blocks) and
@@ -254,13 +255,16 @@ class PadNet(nn.Module):
 
     def __init__(self):
         super().__init__()
-        self.c = nn.Conv2d(3, 8, 3, 2)
+        self.c = nn.Conv2d(3, 16, 3, 2)
         self.z = nn.ZeroPad2d((1, 2, 0, 1))
-        self.d = nn.Conv2d(8, 8, 3, 1, groups=8)
-        self.e = nn.Conv2d(8, 4, 1)
+        self.d = nn.Conv2d(16, 16, 3, 1, groups=16)
+        self.f = nn.Conv2d(16, 16, 5, 2, groups=16)
+        self.g = nn.Conv2d(16, 16, 3, 2)
+        self.e = nn.Conv2d(16, 4, 1)
 
     def forward(self, x):
         y = self.d(self.z(torch.relu(self.c(F.pad(x, [0, 1, 0, 1])))))
+        y = self.g(F.pad(torch.relu(self.f(F.pad(y, [1, 2, 1, 2]))), [0, 1, 0, 1]))
         return self.e(F.pad(y, [1, 1, 2, 0], value=0.25))
 
 
@@ -287,7 +291,7 @@ def families():
                                       hidden_dim=16, mlp_dim=32, num_classes=10), 32
     yield "tok", Tok(), 12
     yield "attn", Attn(), 6
-    yield "pad", PadNet(), 12
+    yield "pad", PadNet(), 24
     yield "ssdlite", Ssdlite(), 40
 
 

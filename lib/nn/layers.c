@@ -173,6 +173,31 @@ static int conv3_pack(struct conv *c)
 	return c->w3 != NULL;
 }
 
+/* The NCHW16c kernel that fits c's shape (enum conv_nc), and the extent
+ * of the input it reads. */
+static void conv_plan_nc(struct conv *c)
+{
+	c->nc = NC_NONE;
+	if (feat_pw_fits(c->cin, c->kh, c->kw, c->sh, c->sw, c->pt, c->pl, c->pb, c->pr,
+			 c->group)) {
+		c->nc = NC_PW;
+		c->hpad = c->hin;    /* read as it is */
+		c->wpad = c->win;
+	}
+	else if (feat_dwc_fits(c->cin, c->group, c->cout, c->kh, c->kw, c->sh, c->sw, c->dh,
+				c->dw, c->pt, c->pl))
+		c->nc = NC_DW;
+	else if (feat_conv3c_fits(c->cin, c->cout, c->kh, c->kw, c->sh, c->sw, c->dh, c->dw,
+				  c->pt, c->pl, c->group))
+		c->nc = NC_FIRST;
+	else if (feat_convc_fits(c->cin, c->group, c->kh, c->kw, c->sh, c->sw, c->hout,
+				 c->wout)) {
+		c->nc = NC_GEN;
+		c->hpad = feat_convc_padded(c->hin, c->pt, c->hout, c->sh, c->kh, c->dh);
+		c->wpad = feat_convc_padded(c->win, c->pl, c->wout, c->sw, c->kw, c->dw);
+	}
+}
+
 static int conv_setup(struct feat_net *n, struct feat_layer *l, char *why,
 	size_t whylen)
 {
@@ -261,24 +286,7 @@ static int conv_setup(struct feat_net *n, struct feat_layer *l, char *why,
 	l->params = (uint64_t)c->cout * (c->cin / c->group) * c->kh * c->kw + (uint64_t)c->cout;
 	l->macs = (uint64_t)c->cout * c->hout * c->wout * (c->cin / c->group) * c->kh * c->kw;
 	l->priv = c;
-	if (feat_pw_fits(c->cin, c->kh, c->kw, c->sh, c->sw, c->pt, c->pl, c->pb, c->pr,
-			 c->group)) {
-		c->nc = NC_PW;
-		c->hpad = c->hin;    /* read as it is */
-		c->wpad = c->win;
-	}
-	else if (feat_dwc_fits(c->cin, c->group, c->cout, c->kh, c->kw, c->sh, c->sw, c->dh,
-				c->dw, c->pt, c->pl))
-		c->nc = NC_DW;
-	else if (feat_conv3c_fits(c->cin, c->cout, c->kh, c->kw, c->sh, c->sw, c->dh, c->dw,
-				  c->pt, c->pl, c->group))
-		c->nc = NC_FIRST;
-	else if (feat_convc_fits(c->cin, c->group, c->kh, c->kw, c->sh, c->sw, c->hout,
-				 c->wout)) {
-		c->nc = NC_GEN;
-		c->hpad = feat_convc_padded(c->hin, c->pt, c->hout, c->sh, c->kh, c->dh);
-		c->wpad = feat_convc_padded(c->win, c->pl, c->wout, c->sw, c->kw, c->dw);
-	}
+	conv_plan_nc(c);
 	{
 		struct feat_qconv_shape qs = {
 			.cin = c->cin, .cout = c->cout, .group = c->group, .kh = c->kh,
@@ -2315,7 +2323,7 @@ static void elt_forward(struct feat_net *n, struct feat_layer *l, int batch)
 struct padp {
 	int nd;
 	uint32_t od[FEAT_MAX_DIMS];
-	int64_t lo[FEAT_MAX_DIMS];
+	int64_t lo[FEAT_MAX_DIMS], hi[FEAT_MAX_DIMS];
 	float value;
 };
 
@@ -2343,6 +2351,7 @@ static int pad_setup(struct feat_net *n, struct feat_layer *l, char *why, size_t
 		if (a < 0 || b < 0 || a > 1 << 20 || b > 1 << 20)
 			return FAIL("layer '%s': pads must be from 0 to %d", l->name, 1 << 20);
 		p->lo[i] = a;
+		p->hi[i] = b;
 		p->od[i] = x->dims[i] + (uint32_t)(a + b);
 	}
 	p->nd = x->ndim;
@@ -2645,6 +2654,29 @@ void feat_layer_slice_range(const struct feat_layer *l, int *axis, long *start, 
 	const struct red *r = l->priv;
 
 	*axis = (int)r->axis, *start = (long)r->start, *step = (long)r->step;
+}
+
+int feat_layer_pad_hw(const struct feat_layer *l, int p[4])
+{
+	const struct padp *d = l->priv;
+
+	if (d->nd != 4 || d->value != 0 || d->lo[1] || d->hi[1] || d->lo[2] > 1 << 16 ||
+	    d->hi[2] > 1 << 16 || d->lo[3] > 1 << 16 || d->hi[3] > 1 << 16)
+		return 0;
+	p[0] = (int)d->lo[2], p[1] = (int)d->lo[3], p[2] = (int)d->hi[2], p[3] = (int)d->hi[3];
+	return 1;
+}
+
+int feat_layer_conv_take_pad(struct feat_layer *l, const int p[4])
+{
+	struct conv *c = l->priv;
+
+	if (c->q || c->wino_u || c->wk)
+		return 0;
+	c->pt += p[0], c->pl += p[1], c->pb += p[2], c->pr += p[3];
+	c->hin -= p[0] + p[2], c->win -= p[1] + p[3];
+	conv_plan_nc(c);
+	return 1;
 }
 
 int feat_layer_softmax_axis(const struct feat_layer *l)

@@ -113,6 +113,12 @@ int feat_layer_permute_order(const struct feat_layer *l, uint32_t order[FEAT_MAX
 void feat_layer_slice_range(const struct feat_layer *l, int *axis, long *start, long *step);
 int feat_layer_softmax_axis(const struct feat_layer *l);
 
+/* fuse_pad (passes.c): 1 when pad layer l adds zeros on H and W only (a
+ * 4-D blob), p = top, left, bottom, right; and convolution l taking such
+ * pads into its own (0: it cannot, being quantised or packed already). */
+int feat_layer_pad_hw(const struct feat_layer *l, int p[4]);
+int feat_layer_conv_take_pad(struct feat_layer *l, const int p[4]);
+
 /*
  * Attention, fused (fuse_attention in passes.c): for each head (the
  * matmuls' leading axes, hd[0..nh)), S = alpha A B (m x k times k x nn)

@@ -730,6 +730,35 @@ static int fuse_attention(struct feat_net *n)
  * kernel then stores X + S over it itself (feat_convc's accum).  Run after wino_prepare.  FEAT_FUSE=0
  * turns it off.
  */
+/*
+ * A Pad of zeros on H and W only that one convolution reads and nothing
+ * else (TensorFlow's "SAME" padding as exporters write it: its own Pad,
+ * the odd pixel at the bottom and right, before a strided convolution):
+ * the convolution pads instead (its pads may differ side to side), and
+ * the padded copy is not made.  FEAT_FUSE=0 turns it off.
+ */
+static void fuse_pad(struct feat_net *n)
+{
+	const char *env = getenv("FEAT_FUSE");
+
+	if (env && !strcmp(env, "0"))
+		return;
+	for (int i = 0; i < n->nlayer; i++) {
+		struct feat_layer *l = &n->layer[i];
+		const struct feat_layer *r;
+		int p[4];
+
+		if (l->removed || !is_type(l, "pad") || l->nin != 1 || !feat_layer_pad_hw(l, p) ||
+		    readers(n, feat_net_root(n, l->out[0]), &r) != 1 || !is_type(r, "conv") ||
+		    r->nin != 1 || feat_net_root(n, r->in[0]) != feat_net_root(n, l->out[0]))
+			continue;
+		if (!feat_layer_conv_take_pad(&n->layer[r - n->layer], p))
+			continue;
+		n->layer[r - n->layer].in[0] = l->in[0];
+		l->removed = 1;
+	}
+}
+
 static void fuse_residual(struct feat_net *n)
 {
 	const char *env = getenv("FEAT_FUSE");
@@ -875,6 +904,7 @@ int feat_net_fold(struct feat_net *n)
 	}
 	fuse_acts(n);
 	fuse_scale(n);
+	fuse_pad(n);
 	if ((e0 = fuse_attention(n)))
 		return e0;
 	for (int i = 0; i < n->nlayer; i++) {
