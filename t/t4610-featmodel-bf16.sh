@@ -118,6 +118,20 @@ print(d1, d2)
 sys.exit(not (d1 <= 0.01 and d2 <= float(sys.argv[1])))" $same
 '
 
+# A residual Add is fused into the store of an fp32 convolution before
+# it (passes.c, fuse_residual); a bf16 or int8 convolution's kernels
+# store without adding, so the Add must stay a layer (it was fused, and
+# the residual lost, until 2026-12-07: ResNet's blocks, MobileNetV3's).
+test_expect_success 'a residual network (the zoo ResNet): bf16 within 2% of fp32' '
+	featmodel import -o resnet.fm "$TEST_DATA/onnx/zoo/resnet.13.onnx" >out &&
+	featmodel quantize -q --bf16 -o resnet16.fm resnet.fm &&
+	featmodel run resnet.fm "$TEST_DATA/onnx/zoo/resnet.in.f32" r32 &&
+	featmodel run resnet16.fm "$TEST_DATA/onnx/zoo/resnet.in.f32" r16 &&
+	"$PYTHON" "$FEAT_TOP/t/lib/fcmp.py" --tol 0.02 r16.*.f32 r32.*.f32 &&
+	FEAT_KERNEL=ref featmodel run resnet16.fm "$TEST_DATA/onnx/zoo/resnet.in.f32" r16r &&
+	"$PYTHON" "$FEAT_TOP/t/lib/fcmp.py" --tol 0.02 r16r.*.f32 r32.*.f32
+'
+
 test_expect_success 'the bf16 model runs fp32 on OpenBLAS, and says so' '
 	FEAT_KERNEL=blas featmodel info ssd16.fm >infobl &&
 	grep "^bf16: 17 layers in bf16 (fp32 sums); they run fp32 here" infobl &&

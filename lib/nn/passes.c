@@ -785,7 +785,9 @@ static void fuse_residual(struct feat_net *n)
 			pi = n->blob[a->in[xi]].producer;
 			p = &n->layer[pi];
 			c = p->priv;
-			if (c->group != 1 || c->wino_u || c->wk || c->accum ||
+			/* (not an int8 or bf16 convolution: its kernels store,
+			 * they do not add to what is there) */
+			if (c->group != 1 || c->wino_u || c->wk || c->accum || c->q ||
 			    ((feat_kern_active()->routes & FEAT_ROUTE_CONV3) &&
 			     feat_conv3_fits(c->cin, c->kh, c->kw, c->sh, c->sw, c->dh, c->dw, c->pt,
 					     c->pl, c->group)))
