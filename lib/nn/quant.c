@@ -623,8 +623,22 @@ int feat_qcalib_init(struct feat_qcalib *c, struct feat_net *n)
 			continue;
 		if (g && !(g->type == FEAT_V_INT && g->u.i == 1))
 			continue;
-		for (int j = 0; j < n->ninput; j++)
-			on_input |= feat_net_root(n, l->in[0]) == feat_net_root(n, n->input[j]);
+		/* the first convolution: it reads the input, or the input
+		 * through elementwise layers (an exported mean and scale, a
+		 * pad) */
+		for (int b = feat_net_root(n, l->in[0]), hops = 0; b >= 0 && hops < 8; hops++) {
+			const struct feat_layer *p;
+
+			for (int j = 0; j < n->ninput; j++)
+				on_input |= b == feat_net_root(n, n->input[j]);
+			if (on_input || n->blob[b].producer < 0)
+				break;
+			p = &n->layer[n->blob[b].producer];
+			if (p->nin != 1 || (strcmp(p->ops->type, "scale") && strcmp(p->ops->type, "pad") &&
+					    strcmp(p->ops->type, "bn")))
+				break;
+			b = feat_net_root(n, p->in[0]);
+		}
 		c->cand[i] = !on_input;
 	}
 	return 0;
