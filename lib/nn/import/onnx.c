@@ -1862,11 +1862,12 @@ static int int_tensor_node(struct imp *im, const struct node *n)
 				sh[i] = d[i];
 			if (sh[i] == -1 && inf < 0)
 				inf = i;
-			else if (sh[i] < 1)
+			else if (sh[i] < 1 || sh[i] > MAXV)
 				return fail(im, FEAT_E_FORMAT, "node '%s': Reshape of a constant to dimension %lld",
 					    n->name, (long long)sh[i]);
-			else
-				k *= sh[i];
+			else if ((k *= sh[i]) > MAXV)
+				return fail(im, FEAT_E_FORMAT, "node '%s': Reshape of %d values to another count",
+					    n->name, nv);
 		}
 		if (inf >= 0)
 			sh[inf] = k ? nv / k : 0;
@@ -1898,15 +1899,22 @@ static int int_tensor_node(struct imp *im, const struct node *n)
 	}
 	{
 		/* Slice (opset 10 on): per axis, the indices it keeps */
-		struct cval *cs = const_in(im, n, 1, "starts"), *ce = const_in(im, n, 2, "ends");
+		struct cval *cs, *ce, *ca = NULL, *cp = NULL;
 		int64_t st[2], en[2], ax[2] = { 0, 1 }, sp[2] = { 1, 1 }, idx[2][MAXV], ni[2];
 		int ns, nr = 0;
 
 		if (im->opset < 10)
 			return 1;
-		if (!cs || !ce || (ns = tints(im, cs, st, 2)) < 0 || tints(im, ce, en, 2) != ns ||
-		    (n->nin > 3 && n->in[3][0] && tints(im, const_in(im, n, 3, "axes"), ax, 2) != ns) ||
-		    (n->nin > 4 && n->in[4][0] && tints(im, const_in(im, n, 4, "steps"), sp, 2) != ns))
+		cs = const_in(im, n, 1, "starts");
+		ce = cs ? const_in(im, n, 2, "ends") : NULL;
+		if (ce && n->nin > 3 && n->in[3][0] && !(ca = const_in(im, n, 3, "axes")))
+			return FEAT_E_FORMAT;
+		if (ce && n->nin > 4 && n->in[4][0] && !(cp = const_in(im, n, 4, "steps")))
+			return FEAT_E_FORMAT;
+		if (!cs || !ce)
+			return FEAT_E_FORMAT;
+		if ((ns = tints(im, cs, st, 2)) < 0 || tints(im, ce, en, 2) != ns ||
+		    (ca && tints(im, ca, ax, 2) != ns) || (cp && tints(im, cp, sp, 2) != ns))
 			return fail(im, FEAT_E_FORMAT, "node '%s': Slice of a constant with bad starts, ends, axes or steps",
 				    n->name);
 		for (int a = 0; a < 2; a++) {
