@@ -302,7 +302,9 @@ static int conv_setup(struct feat_net *n, struct feat_layer *l, char *why,
 		if (c->q)
 			c->nc = NC_NONE;   /* int8 reads NCHW, through its own packing */
 	}
-	if (c->group == 1 || c->group != c->cin)
+	/* im2col, unless the depthwise kernel runs it (group == cin == cout:
+	 * a depth multiplier above 1 goes through im2col) */
+	if (c->group == 1 || c->group != c->cin || c->cout != c->cin)
 		return feat_net_grow_scratch(n, (size_t)(c->cin / c->group) * c->kh * c->kw *
 						im2col_chunk(c, c->cin / c->group));
 	if (c->group > 1) {
