@@ -119,4 +119,19 @@ if grep -q avx512f /proc/cpuinfo; then
 	'
 fi
 
+# A Pad whose output the convolution reads through a Reshape (a view of
+# other H and W) stays a layer: x = 1..8 as 1x1x1x8, one row of zeros on
+# top, read as 8x2 by a 1x1 convolution of weight 2: four rows of zeros,
+# then 2, 4, ..., 16 (a review found the fused conv reading past its input)
+test_expect_success 'a Pad read through a Reshape is not folded into the conv' '
+	featmodel import -o pr.fm "$FEAT_TOP/t/fuzz/corpus/onnx/regress-pad-reshape-conv.onnx" &&
+	"$PYTHON" -c "import numpy as np; np.arange(1, 9, dtype=\"<f4\").tofile(\"in.f32\")" &&
+	featmodel run pr.fm in.f32 o &&
+	"$PYTHON" -c "
+import numpy as np
+y = np.fromfile(\"o.y.f32\", \"<f4\")
+assert y.tolist() == [0.0] * 8 + [2.0 * i for i in range(1, 9)], y
+"
+'
+
 test_done

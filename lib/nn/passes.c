@@ -748,11 +748,22 @@ static void fuse_pad(struct feat_net *n)
 		const struct feat_layer *r;
 		int p[4];
 
+		int ok = 1, x;
+
+		/* the conv reads the Pad's output itself, not a view of it
+		 * (a Reshape folded into an alias has other dimensions) */
 		if (l->removed || !is_type(l, "pad") || l->nin != 1 || !feat_layer_pad_hw(l, p) ||
 		    readers(n, feat_net_root(n, l->out[0]), &r) != 1 || !is_type(r, "conv") ||
-		    r->nin != 1 || feat_net_root(n, r->in[0]) != feat_net_root(n, l->out[0]))
+		    r->nin != 1 || r->in[0] != l->out[0])
 			continue;
-		if (!feat_layer_conv_take_pad(&n->layer[r - n->layer], p))
+		/* and no layer between them writes over the Pad's input in
+		 * place (a native model's in-place ReLU), which the conv would
+		 * read instead of what the Pad read */
+		x = feat_net_root(n, l->in[0]);
+		for (int j = i + 1; j < (int)(r - n->layer) && ok; j++)
+			for (int k = 0; k < n->layer[j].nout && ok; k++)
+				ok = n->layer[j].removed || feat_net_root(n, n->layer[j].out[k]) != x;
+		if (!ok || !feat_layer_conv_take_pad(&n->layer[r - n->layer], p))
 			continue;
 		n->layer[r - n->layer].in[0] = l->in[0];
 		l->removed = 1;

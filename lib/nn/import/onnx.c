@@ -1848,6 +1848,22 @@ static int int_tensor_node(struct imp *im, const struct node *n)
 		d[0] = nv;
 	else
 		memcpy(d, c->dims, sizeof(int64_t) * (size_t)nd);
+	/* the dimensions must hold the values (a file may say [0, 1000]
+	 * with none): each at most MAXV, so that their product does not
+	 * overflow and the index lists below hold an axis */
+	{
+		int64_t k = 1;
+
+		for (int i = 0; i < nd; i++) {
+			if (d[i] < 0 || d[i] > MAXV)
+				return fail(im, FEAT_E_FORMAT, "node '%s': %s of a constant of dimension %lld",
+					    n->name, opname(n), (long long)d[i]);
+			k *= d[i];
+		}
+		if (k != nv)
+			return fail(im, FEAT_E_FORMAT, "node '%s': %s of a constant whose %d values do not fill its shape",
+				    n->name, opname(n), nv);
+	}
 	if (is_op(n, "Cast"))
 		return fold_nd(im, n, v, nd, d);
 	if (is_op(n, "Reshape")) {
@@ -1858,6 +1874,8 @@ static int int_tensor_node(struct imp *im, const struct node *n)
 		if (!s || (ns = tints(im, s, sh, FEAT_MAX_DIMS)) < 0)
 			return FEAT_E_FORMAT;
 		for (int i = 0; i < ns; i++) {
+			if (sh[i] == 0 && attr_i(n, "allowzero", 0))
+				return fail(im, FEAT_E_FORMAT, "node '%s': Reshape to an empty shape", n->name);
 			if (sh[i] == 0 && i < nd)
 				sh[i] = d[i];
 			if (sh[i] == -1 && inf < 0)
@@ -1929,6 +1947,12 @@ static int int_tensor_node(struct imp *im, const struct node *n)
 				return fail(im, FEAT_E_FORMAT, "node '%s': Slice of a constant along axis %lld, step %lld",
 					    n->name, (long long)ax[i], (long long)p);
 			D = d[a];
+			/* a step past the axis takes one index at most (and
+			 * j += p cannot overflow) */
+			if (p > D)
+				p = D > 0 ? D : 1;
+			else if (p < -D)
+				p = D > 0 ? -D : -1;
 			s = st[i] < 0 ? st[i] + D : st[i];
 			e = en[i] < 0 ? (en[i] < -D - 1 ? -1 : en[i] + D) : en[i];
 			ni[a] = 0;
