@@ -1,7 +1,8 @@
 /*
  * cropbox - cut the main object out of each record's original `image`:
- * the best of its detections (`dets`, from ssd-detect) by default, or the
- * best N as records of their own.  A record with no box kept falls back to
+ * the first of its detections (`dets`, from ssd-detect, which writes the
+ * main item's box first) by default, or the first N as records of their
+ * own.  A record with no box kept falls back to
  * the whole image (marked so in `crop`), or becomes an error with
  * --strict.  The next imgprep prepares the crop for the descriptor.
  */
@@ -15,9 +16,9 @@
 static const char usage[] =
 	"Usage: cropbox [OPTION]...\n"
 	"Read a featstream on standard input; replace each record's `image` by\n"
-	"the crop of its best detection in `dets` (or the whole image when there\n"
-	"is none), record where in `crop`, and write the stream on standard\n"
-	"output.\n"
+	"the crop of its main detection in `dets` (the first row kept: ssd-detect\n"
+	"writes the main item's box first; the whole image when there is none),\n"
+	"record where in `crop`, and write the stream on standard output.\n"
 	"\n"
 	"      --class LIST     only boxes of these classes: numbers, or names\n"
 	"                       with -m or --labels (comma-separated)\n"
@@ -29,7 +30,7 @@ static const char usage[] =
 	"                       (default 0.1, as the descriptor was trained)\n"
 	"      --margin Npx     and N pixels (default 0)\n"
 	"      --square         grow the short side to the long one\n"
-	"      --top N          write the N best boxes as records KEY#1..KEY#N\n"
+	"      --top N          write the first N boxes as records KEY#1..KEY#N\n"
 	"      --strict         no box: an error record instead of the whole image\n"
 	"      --keep-dets      keep `dets` (in the pixels of the uncropped image)\n"
 	FEAT_CLI_HELP

@@ -21,8 +21,8 @@ static const char usage[] =
 	"Usage: featdraw [OPTION]... -o DIR | --sheet FILE\n"
 	"  or:  featdraw [OPTION]... --groups GROUPS.tsv --sheet FILE\n"
 	"Read a featstream on standard input and draw each record's `image` with\n"
-	"its detections `dets`: boxes, class names and scores, the best box (the\n"
-	"one cropbox takes) highlighted.\n"
+	"its detections `dets`: boxes, class names and scores, the main box (the\n"
+	"first, the one cropbox takes) highlighted.\n"
 	"\n"
 	"  -o, --output DIR     write one picture per record into DIR (made if\n"
 	"                       missing), named NNNNNN-KEY.png from the record's\n"
@@ -40,7 +40,7 @@ static const char usage[] =
 	"      --cols N         tiles per row of the sheet (default 6)\n"
 	"      --thumb PX       tile picture size of the sheet (default 160)\n"
 	"      --min-score S    draw boxes scoring S or more (default 0.25); the\n"
-	"                       best box is drawn whatever its score\n"
+	"                       main box is drawn whatever its score\n"
 	"  -m, --model MODEL    class names from the model's metadata `labels`\n"
 	"      --labels FILE    class names from FILE, one a line (line 0: label 0)\n"
 	FEAT_CLI_HELP
@@ -472,8 +472,8 @@ static void draw_boxes(struct run *s, struct feat_canvas *c, int nb,
 	}
 }
 
-/* The boxes of r to draw: all of `dets` that cropbox could take, best
- * first.  -1 when the record cannot be drawn (why says so). */
+/* The boxes of r to draw: all of `dets` that cropbox could take, in row
+ * order (the main box first).  -1 when the record cannot be drawn (why says so). */
 static int boxes_of(struct run *s, struct feat_rec *r, int *w, int *h,
 	char *why, size_t whylen)
 {

@@ -3,7 +3,7 @@
  * add its detections: `dets` (f32 [N, 6]: label, score, xmin, ymin, xmax,
  * ymax in pixels of the photo: mapped back through the `xform` imgprep
  * recorded, and through `origsize` when imgdecode scaled the photo down),
- * highest score first.
+ * the main item's first (--main-share), then highest score first.
  *
  * Records go through the network in batches (-b); the detections of a
  * record do not depend on the batch it was in.  Prior boxes and the
@@ -20,8 +20,8 @@ static const char usage[] =
 	"Usage: ssd-detect [OPTION]...\n"
 	"Read a featstream on standard input; run the SSD model on each record's\n"
 	"`input` and add `dets` (f32 [N, 6]: label, score, xmin, ymin, xmax, ymax in\n"
-	"pixels of the photo (origsize), highest score first); write the stream on\n"
-	"standard output.\n"
+	"pixels of the photo (origsize): the main item's box first, then highest\n"
+	"score first); write the stream on standard output.\n"
 	"\n"
 	"  -m, --model MODEL      the detector: a featmodel file or a model name\n"
 	"                         (default: ssd, the shipped one)\n"
@@ -44,9 +44,14 @@ static const char usage[] =
 	"                         one found in one view half its score (twice the\n"
 	"                         network's work)\n"
 	"      --no-mirror        not so\n"
-	"                         (the three default to the model's settings; the\n"
+	"      --main-share F     the main item's box, written first, is the largest\n"
+	"                         of those scoring at least F times the best score\n"
+	"                         (0: the best box; the rest follow by score)\n"
+	"      --main-min-score S  and at least S\n"
+	"                         (the five default to the model's settings; the\n"
 	"                         shipped detector has --agnostic-nms\n"
-	"                         --box-vote 0.5 --mirror)\n"
+	"                         --box-vote 0.5 --mirror --main-share 0.5\n"
+	"                         --main-min-score 0.3)\n"
 	FEAT_CLI_HELP
 	"\n"
 	"Prepare the input with the same model: imgprep -m MODEL (imgprep --for ssd\n"
@@ -62,8 +67,8 @@ struct opts {
 	long top_k, keep_top_k;
 	int set_conf, set_nms, set_top_k, set_keep;
 	int agnostic, mirror;          /* -1: the model's */
-	int set_vote;
-	double vote;
+	int set_vote, set_main, set_mmin;
+	double vote, mshare, mmin;
 };
 
 struct ctx {
@@ -85,6 +90,8 @@ static void parse(int argc, char **argv, struct opts *o)
 		{ "mirror", no_argument, NULL, 0x2006 },
 		{ "no-mirror", no_argument, NULL, 0x2007 },
 		{ "box-vote", required_argument, NULL, 0x2008 },
+		{ "main-share", required_argument, NULL, 0x2009 },
+		{ "main-min-score", required_argument, NULL, 0x200a },
 		FEAT_CLI_LONGOPTS,
 		{ NULL, 0, NULL, 0 }
 	};
@@ -125,6 +132,14 @@ static void parse(int argc, char **argv, struct opts *o)
 			o->vote = feat_cli_double("--box-vote", optarg, 0, 1);
 			o->set_vote = 1;
 			break;
+		case 0x2009:
+			o->mshare = feat_cli_double("--main-share", optarg, 0, 1);
+			o->set_main = 1;
+			break;
+		case 0x200a:
+			o->mmin = feat_cli_double("--main-min-score", optarg, 0, 1);
+			o->set_mmin = 1;
+			break;
 		}
 	}
 	if (optind < argc)
@@ -152,13 +167,16 @@ static void load(struct ctx *x, const struct opts *o)
 	d.set_keep_top_k = o->set_keep, d.keep_top_k = (int)o->keep_top_k;
 	d.agnostic = o->agnostic, d.mirror = o->mirror;
 	d.set_box_vote = o->set_vote, d.box_vote = o->vote;
+	d.set_main_share = o->set_main, d.main_share = o->mshare;
+	d.set_main_min = o->set_mmin, d.main_min = o->mmin;
 	if ((e = feat_detector_open(&x->det, path, &d, why, sizeof why)))
 		feat_die(feat_cli_model_exit(e), "%s", why);
 	feat_detector_info(x->det, &i);
-	feat_info("%s: input %ux%ux%u, %d priors, %d classes, confidence > %g, NMS %g%s, box vote %g, top_k %d, keep_top_k %d%s, batch %d",
+	feat_info("%s: input %ux%ux%u, %d priors, %d classes, confidence > %g, NMS %g%s, box vote %g, top_k %d, keep_top_k %d%s, main share %g (score %g or more), batch %d",
 		  path, i.channels, i.height, i.width, i.priors, i.classes,
 		  i.confidence, i.nms, i.agnostic ? " (also across classes)" : "", i.box_vote,
-		  i.top_k, i.keep_top_k, i.mirror ? ", and on the mirror image" : "", i.batch);
+		  i.top_k, i.keep_top_k, i.mirror ? ", and on the mirror image" : "", i.main_share, i.main_min,
+		  i.batch);
 }
 
 static int work(struct feat_rec **recs, int n, void *ctx, char *why, size_t whylen)

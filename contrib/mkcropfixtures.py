@@ -38,7 +38,8 @@ def f32(v):
 
 
 def select(dets, w, h, o):
-    """The boxes kept, best first: (label, score, x0, y0, x1, y1)."""
+    """The boxes kept, in the order of their rows (ssd-detect writes the
+    main item's box first): (label, score, x0, y0, x1, y1)."""
     out = []
     for i, d in enumerate(dets):
         label, score, x0, y0, x1, y1 = (F32(v) for v in d)
@@ -57,10 +58,8 @@ def select(dets, w, h, o):
         ms = o.get("min_size", 0)
         if float(cx1) - float(cx0) < ms or float(cy1) - float(cy0) < ms:
             continue
-        out.append((-float(score), i, (float(label), float(score), float(cx0),
-                                        float(cy0), float(cx1), float(cy1))))
-    out.sort(key=lambda t: (t[0], t[1]))
-    return [t[2] for t in out]
+        out.append((float(label), float(score), float(cx0), float(cy0), float(cx1), float(cy1)))
+    return out
 
 
 def grow(a, b, length, lim):

@@ -214,8 +214,29 @@ def mirror(a, b, meta):
     return np.array(out, np.float32).reshape(-1, 6)
 
 
+def main_first(d, meta):
+    """featkit's main item first (ssd.main_share, ssd-detect(1)): of the
+    detections d (N, 6, best first), the largest by area of those scoring
+    at least the share of the best and at least ssd.main_min_score moves
+    to the front (the first of equal areas); the others keep their
+    order."""
+    share = float(meta.get("main_share", 0))
+    least = np.float32(meta.get("main_min_score", 0))
+    if len(d) < 2 or not 0 < share < 1:
+        return d
+    f32 = np.float32
+    best = max(f32(r[1]) for r in d)
+    m, area = 0, f32(-1)
+    for i, r in enumerate(d):
+        w, h = f32(r[4]) - f32(r[2]), f32(r[5]) - f32(r[3])
+        a = w * h if w > 0 and h > 0 else f32(0)
+        if f32(r[1]) >= f32(share) * best and f32(r[1]) >= least and a > area:
+            m, area = i, a
+    return np.concatenate([d[m:m + 1], d[:m], d[m + 1:]]) if m else d
+
+
 def main_box(dets, w, h, eps=1e-3, margin=0.1):
-    """cropbox's default: the best box, in pixels of a w x h image, clipped,
+    """cropbox's default: the first box (the main item's), in pixels of a w x h image, clipped,
     `margin` times its width (height) added on each side (cropbox's
     default 0.1, FEAT_CROP_DEFAULT_MARGIN), clipped again, edges rounded
     outwards; None when there is no box (the whole image)."""

@@ -43,7 +43,8 @@ test_expect_success 'the crop replaces image; input, xform and dets go' '
 	printf "crop\nimage\norigsize\n" >expect &&
 	test_cmp expect names &&
 	grep -A1 "^a.jpg	ok" info >a &&
-	grep "	image	u8	\[10 12 3\]" a
+	# a.jpg'"'"'s first row, 5.5,4.25 - 20.25,18.75, cut outwards: 5-21 x 4-19
+	grep "	image	u8	\[15 16 3\]" a
 '
 
 test_expect_success '--keep-dets keeps dets as they were' '

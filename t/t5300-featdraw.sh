@@ -23,8 +23,8 @@ test_expect_success 'setup: the input stream' '
 	    {"key": "photos/flat.jpg", "tensors": [
 	        {"name": "image", "dtype": "u8", "shape": [80, 100, 3], "values": flat},
 	        {"name": "dets", "dtype": "f32", "shape": [4, 6], "values": [
+	            1, 0.9, 20, 10, 60, 50,      # the main box (first): cropbox takes it
 	            2, 0.5, 70, 40, 95, 75,      # another box, class 2
-	            1, 0.9, 20, 10, 60, 50,      # the best: cropbox takes it
 	            3, 0.1, 5, 60, 15, 70,       # under --min-score 0.25
 	            4, 0.3, -10, -10, 10, 8]}]}, # partly outside
 	    {"key": "gray.png", "tensors": [
@@ -72,7 +72,7 @@ test_expect_success 'one picture per drawable record, named by number and key, n
 	test_cmp expect names
 '
 
-test_expect_success 'the best box: yellow, 3 pixels wide, inside its rectangle' '
+test_expect_success 'the main box: yellow, 3 pixels wide, inside its rectangle' '
 	featdraw -o pics <in.fs &&
 	P=pics/000001-photos_flat.jpg.png &&
 	"$PYTHON" -c "

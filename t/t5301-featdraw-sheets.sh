@@ -22,8 +22,8 @@ test_expect_success 'setup' '
 	json.dump([{"key": "two.jpg", "tensors": [
 	    {"name": "image", "dtype": "u8", "shape": [100, 120, 3], "values": flat},
 	    {"name": "dets", "dtype": "f32", "shape": [2, 6], "values": [
-	        2, 0.8, 22, 32, 82, 92,
-	        1, 0.9, 20, 30, 80, 90]}]}], open("two.json", "w"))
+	        1, 0.9, 20, 30, 80, 90,
+	        2, 0.8, 22, 32, 82, 92]}]}], open("two.json", "w"))
 	# records keyed k0..k9, each a flat picture of its own colour
 	json.dump([{"key": "k%d" % i, "tensors": [
 	    {"name": "image", "dtype": "u8", "shape": [8, 8, 3],

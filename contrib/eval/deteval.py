@@ -21,8 +21,10 @@ prints one table row per set:
             training sizes, PNG), written to a temporary folder.
 
 Columns:
-  main     photos whose top-scoring detection has IoU >= 0.5 with the main
-           item (any class): what cropbox relies on;
+  main     photos whose first detection (ssd-detect's main box: the
+           largest of the boxes scoring at least ssd.main_share of the best,
+           or the best) has IoU >= 0.5 with the main item (any class): what
+           cropbox relies on;
   +class   the same, and of the main item's class;
   no det   photos with no detection at all (or an error record);
   AP50     all-point AP at IoU 0.5 of the main item, class-agnostic: each
@@ -80,7 +82,8 @@ def voc_ap(scores, tp, npos):
 
 
 def detect(files, model):
-    """Per photo, [(score, label 1-10, box)] best first (none for an error record)."""
+    """Per photo, [(score, label 1-10, box)] in ssd-detect's order, the main
+    item's box first (none for an error record)."""
     recs = P.pipeline(files, model, "ssd-detect", "deteval")
     missing = [f for f in files if f not in recs]
     if missing:
@@ -89,13 +92,13 @@ def detect(files, model):
     for f in files:
         r = recs[f]
         d = r.get("dets", []) if r.get("status") == "ok" else []
-        dets.append(sorted(((x["score"], int(x["label"]), tuple(x["box"])) for x in d),
-                           key=lambda t: -t[0]))
+        dets.append([(x["score"], int(x["label"]), tuple(x["box"])) for x in d])
     return dets
 
 
 def score(dets, truth):
-    """dets: per photo [(score, label 1-10, box)] best first; truth: per photo [(label 0-9, box, main)]."""
+    """dets: per photo [(score, label 1-10, box)], the main item's first;
+    truth: per photo [(label 0-9, box, main)]."""
     n = len(truth)
     hit = hitc = nodet = 0
     sc, tp = [], []
@@ -107,7 +110,7 @@ def score(dets, truth):
             hit += 1
             hitc += d[0][1] == lab + 1
         used = False
-        for s, _, b in d:
+        for s, _, b in sorted(d, key=lambda t: -t[0]):
             if not used and iou(b, mb) >= 0.5:
                 used = True
                 sc.append(s)

@@ -11,7 +11,7 @@ The photos are deteval.py's (same options, same sets, from photoset.py:
 generator B and the project's held-out detector scenes).  For each set it
 prints
 
-  top=     photos whose top-scoring detection (any class) in the int8 (bf16) run
+  top=     photos whose first detection (any class) in the int8 (bf16) run
            overlaps the fp32 run's by IoU >= 0.9 (both without detection
            counts as a match): the box cropbox takes;
   AP50, mAP50, main   deteval's figures for fp32 and for int8 (bf16);

@@ -228,7 +228,8 @@ FEAT_API int feat_crop_inputs(struct feat_rec *r, int *w, int *h, const float **
 
 /*
  * The boxes of dets (n rows) that pass the options, clipped to the
- * w x h image, best first (score descending; equal scores in row order).
+ * w x h image, in row order: ssd-detect writes the main item's box first,
+ * then the others best first.
  * out has room for n.  Boxes with a coordinate or score that is not a
  * number, or empty after clipping, are ignored.  Returns the count.
  */

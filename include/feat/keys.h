@@ -93,7 +93,7 @@ FEAT_API int feat_keys_check(const struct feat_keys_opt *opt, char *why, size_t 
  * RGB or 4 RGBA with alpha ignored; grey = (77 R + 150 G + 29 B + 128) >> 8),
  * add `keys` (f32 [N, 5]) and `kdesc` (u8 [N, 32]), replacing earlier
  * ones, and remove `image` unless keep_image.  When r has ssd-detect's
- * `dets` (and opt->no_box is 0), the keypoints of the best box (as
+ * `dets` (and opt->no_box is 0), the keypoints of the main box (as
  * feat_crop_boxes and feat_crop_rect choose and cut it with no margin)
  * follow, found as in an image of their own, with flag 2 (3 for the
  * box's mirror, x mirrored inside the box: x' = x0 + x1 - x); a box that

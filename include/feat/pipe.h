@@ -43,7 +43,7 @@ FEAT_API int feat_model_find(const char *name, char *out, size_t outlen, char *w
 /* The detector: an SSD model (ssd-detect(1)).  Reads each record's
  * `input` and `xform` (imgprep with feat_detector_prep's options) and adds
  * `dets` (f32 [N, 6]: label, score, xmin, ymin, xmax, ymax in the pixels
- * of the record's image, best first). */
+ * of the record's image, the main item's box first, then by score). */
 typedef struct feat_detector feat_detector;
 #define FEAT_THREADS_MAX 64      /* threads of one forward pass, at most */
 struct feat_detector_opts {
@@ -65,6 +65,13 @@ struct feat_detector_opts {
 				    (0: off); else the model's
 				    ssd.DET.box_vote */
 	double box_vote;
+	int set_main_share;      /* the first box: the largest of those scoring
+				    at least main_share of the best (0: the
+				    best); else the model's ssd.main_share */
+	double main_share;
+	int set_main_min;        /* ... and at least main_min; else the
+				    model's ssd.main_min_score */
+	double main_min;
 };
 struct feat_detector_info {
 	uint32_t channels, height, width;   /* the input of one image */
@@ -74,6 +81,8 @@ struct feat_detector_info {
 	int top_k, keep_top_k;
 	int agnostic, mirror;    /* in effect */
 	float box_vote;          /* in effect (0: off) */
+	float main_share;        /* in effect (0: off) */
+	float main_min;          /* in effect */
 };
 FEAT_API void feat_detector_opts_init(struct feat_detector_opts *o);
 /* path as given (see feat_model_find); o NULL: the defaults.  0, or
@@ -129,7 +138,7 @@ struct feat_coder_box {
 };
 
 /* cropbox(1)'s default on one record: replace `image` by the crop of the
- * best of its `dets` scoring at least min_score with a margin of
+ * first of its `dets` (the main box) scoring at least min_score with a margin of
  * FEAT_CROP_DEFAULT_MARGIN (the whole image when there is none or no
  * `dets`), add `crop`; box (may be NULL) gets where.
  * 0, FEAT_E_NOMEM, or another FEAT_E_* (no or bad `image` or `dets`). */

@@ -84,17 +84,6 @@ static float clampf(float v, float lo, float hi)
 	return v < lo ? lo : v > hi ? hi : v;
 }
 
-/* Best first; equal scores keep their row order (a stable order without
- * relying on qsort's). */
-static int box_cmp(const void *a, const void *b)
-{
-	const struct feat_box *p = a, *q = b;
-
-	if (p->score != q->score)
-		return p->score > q->score ? -1 : 1;
-	return (p->index > q->index) - (p->index < q->index);
-}
-
 int feat_crop_boxes(const float *dets, int n, int w, int h,
 	const struct feat_crop_opts *o, struct feat_box *out)
 {
@@ -123,8 +112,6 @@ int feat_crop_boxes(const float *dets, int n, int w, int h,
 			continue;
 		out[k++] = b;
 	}
-	if (k > 1)
-		qsort(out, (size_t)k, sizeof *out, box_cmp);
 	return k;
 }
 

@@ -644,7 +644,7 @@ fail:
 /* ---------------------------------------------------------- the record */
 
 /*
- * The keypoints of the detector's box: when r has `dets`, the best box
+ * The keypoints of the detector's box: when r has `dets`, the main box (the first row)
  * as cropbox cuts it by default (no margin), in the w x h image's pixels
  * (box, from the photo's frame), and its keypoints found as those of a
  * photo of its own (*kb; NULL when r has no `dets` or no box).  A box

@@ -418,6 +418,25 @@ int feat_ssd_setup(struct feat_ssd *s, const struct feat_net *n, char *why,
 	    flag(n, "mirror", NULL, 0, &s->mirror, why, whylen) ||
 	    flag(n, d, "share_location", 1, &share, why, whylen))
 		return FEAT_E_FORMAT;
+	s->main_share = 0;
+	{
+		const struct feat_value *m = meta1(n, "main_share");
+
+		if (m && (feat_meta_numbers(m, v, 1) != 1 || !(v[0] >= 0 && v[0] <= 1))) {
+			snprintf(why, whylen, "metadata ssd.main_share: expected a share of the best score, 0 (off) to 1");
+			return FEAT_E_FORMAT;
+		}
+		if (m)
+			s->main_share = (float)v[0];
+		s->main_min = 0;
+		m = meta1(n, "main_min_score");
+		if (m && (feat_meta_numbers(m, v, 1) != 1 || !(v[0] >= 0 && v[0] <= 1))) {
+			snprintf(why, whylen, "metadata ssd.main_min_score: expected a score from 0 to 1");
+			return FEAT_E_FORMAT;
+		}
+		if (m)
+			s->main_min = (float)v[0];
+	}
 	if (!share) {
 		snprintf(why, whylen, "metadata ssd.%s.share_location: false is not supported (one box per prior for all classes)", d);
 		return FEAT_E_FORMAT;
@@ -712,6 +731,32 @@ int feat_ssd_detect(struct feat_ssd *s, const float *loc,
 		(*out)[i] = (struct feat_det){ (float)all[i].label, all[i].score, b[0], b[1], b[2], b[3] };
 	}
 	return nall;
+}
+
+void feat_ssd_main(float share, float min, struct feat_det *d, int n)
+{
+	float best, area = -1;
+	int m = 0;
+
+	if (n < 2 || !(share > 0 && share < 1))
+		return;
+	best = d[0].score;
+	for (int i = 1; i < n; i++)
+		if (d[i].score > best)
+			best = d[i].score;
+	for (int i = 0; i < n; i++) {
+		float w = d[i].x1 - d[i].x0, h = d[i].y1 - d[i].y0;
+		float a = w > 0 && h > 0 ? w * h : 0;
+
+		if (d[i].score >= share * best && d[i].score >= min && a > area)
+			area = a, m = i;
+	}
+	if (m > 0) {
+		struct feat_det t = d[m];
+
+		memmove(d + 1, d, (size_t)m * sizeof *d);
+		d[0] = t;
+	}
 }
 
 /* feat_det by score descending; ties: label, then corners (a total

@@ -38,6 +38,13 @@ struct feat_ssd {
 					or more; 0: off (Caffe's) */
 	int mirror;                  /* ssd.mirror: detect on the mirror image
 					too (feat_ssd_mirror; for the caller) */
+	float main_share;            /* ssd.main_share: the first box is the
+					largest of those scoring at least
+					this share of the best score
+					(feat_ssd_main; for the caller); 0:
+					the best */
+	float main_min;              /* ssd.main_min_score: and at least
+					this score (0) */
 	/* the network's outputs */
 	int loc_blob, conf_blob;
 	/* priors: [nprior][4] xmin, ymin, xmax, ymax (normalised) and their
@@ -101,6 +108,17 @@ int feat_ssd_detect(struct feat_ssd *s, const float *loc,
 #define FEAT_SSD_MIRROR_IOU 0.5f
 int feat_ssd_mirror(struct feat_ssd *s, int agnostic, struct feat_det *a, int na,
 	const struct feat_det *b, int nb, struct feat_det **out, size_t *cap);
+
+/*
+ * The main item first: of the n detections d (best first), the largest
+ * (by area; the first of equals) of those whose score is at least share
+ * times the best score and at least min moves to d[0], the others keep
+ * their order.  A photo's product is its largest item; a detector that
+ * boxes every item scores a smaller one, sharper or less hidden, above
+ * it as often as not.  share 0 or 1, n < 2, or no box but the best
+ * scoring min or more: d is left as it is.
+ */
+void feat_ssd_main(float share, float min, struct feat_det *d, int n);
 
 /* Caffe's JaccardOverlap of two normalised boxes (0 when either is empty
  * or they do not meet). */

@@ -84,6 +84,23 @@ int feat_detector_open(feat_detector **out, const char *path,
 		}
 		d->ssd.box_vote = (float)opts->box_vote;
 	}
+	if (opts->set_main_share) {
+		if (!(opts->main_share >= 0 && opts->main_share <= 1)) {
+			snprintf(why, whylen, "main share: a share of the best score from 0 (off) to 1, not %g",
+				 opts->main_share);
+			e = FEAT_E_INVAL;
+			goto fail;
+		}
+		d->ssd.main_share = (float)opts->main_share;
+	}
+	if (opts->set_main_min) {
+		if (!(opts->main_min >= 0 && opts->main_min <= 1)) {
+			snprintf(why, whylen, "main box's least score: from 0 to 1, not %g", opts->main_min);
+			e = FEAT_E_INVAL;
+			goto fail;
+		}
+		d->ssd.main_min = (float)opts->main_min;
+	}
 	d->mirror = opts->mirror < 0 ? d->ssd.mirror : opts->mirror != 0;
 	d->agnostic = d->ssd.agnostic;
 	if (d->mirror)
@@ -134,6 +151,8 @@ void feat_detector_info(const feat_detector *d, struct feat_detector_info *i)
 	i->agnostic = d->agnostic;
 	i->mirror = d->mirror;
 	i->box_vote = d->ssd.box_vote;
+	i->main_share = d->ssd.main_share;
+	i->main_min = d->ssd.main_min;
 }
 
 int feat_detector_prep(const feat_detector *d, struct feat_prep_opts *o,
@@ -292,6 +311,7 @@ static int mirror_pass(feat_detector *d, int m, char *why, size_t whylen)
 		if ((n = feat_ssd_mirror(&d->ssd, d->agnostic, an ? d->adet + a0 : NULL, (int)an,
 					 d->bdet, n, &d->dets, &d->cap)) < 0)
 			return feat_stage_oom(FEAT_E_NOMEM, why, whylen);
+		feat_ssd_main(d->ssd.main_share, d->ssd.main_min, d->dets, n);
 		if ((e = put_dets(d, d->ok[i], d->dets, n, d->xf[i], why, whylen)))
 			return e;
 	}
@@ -320,6 +340,7 @@ int feat_detector_run(feat_detector *d, struct feat_rec **recs, int n,
 			continue;
 		}
 		if (!d->mirror) {
+			feat_ssd_main(d->ssd.main_share, d->ssd.main_min, d->dets, k);
 			if ((e = put_dets(d, d->ok[i], d->dets, k, d->xf[i], why, whylen)))
 				return e;
 			continue;

@@ -5,9 +5,9 @@ record, from two featwrite -f jsonl files of the same records.
 Usage: quantcmp.py dets FP32.jsonl INT8.jsonl MIN% [SCORE [IOU]]  (ssd-detect output)
        quantcmp.py codes FP32.jsonl INT8.jsonl MIN%  (deepbit-extract output)
 
-dets: a record matches when both have no detection, or the top-scoring
-box of each overlaps the other's by IoU >= 0.9, or IOU (any class: the
-box cropbox takes); SCORE - counts every record; with SCORE, only the records where fp32's top box scores
+dets: a record matches when both have no detection, or the first box of
+each (ssd-detect's main box: the one cropbox takes) overlaps the other's
+by IoU >= 0.9, or IOU (any class); SCORE - counts every record; with SCORE, only the records where fp32's top box scores
 at least SCORE count (a photo with an item, not a near-tie of background
 boxes at the confidence threshold).  codes: the share of code bits that are equal, over all
 records.  Prints the figure and exits 1 when it is under MIN%, 2 when the
@@ -54,8 +54,7 @@ def main():
             if not da or not db:
                 good += not da and not db
             else:
-                ta = max(da, key=lambda d: d["score"])["box"]
-                tb = max(db, key=lambda d: d["score"])["box"]
+                ta, tb = da[0]["box"], db[0]["box"]
                 good += iou(ta, tb) >= need
         else:
             ca, cb = int(ra["code"], 16), int(rb["code"], 16)

@@ -320,6 +320,12 @@ START_TEST(test_setup_errors)
 	setup_fails(&f, "ssd.loc: no blob 'nosuch'");
 	fake_ssd(&f), set_str(&f, "ssd.conf", "data");
 	setup_fails(&f, "ssd.conf: 'data' is not an output");
+	fake_ssd(&f), set_num(&f, "ssd.main_share", 1.5);
+	setup_fails(&f, "ssd.main_share: expected a share of the best score");
+	fake_ssd(&f), set_str(&f, "ssd.main_share", "half");
+	setup_fails(&f, "ssd.main_share: expected a share of the best score");
+	fake_ssd(&f), set_num(&f, "ssd.main_min_score", -1);
+	setup_fails(&f, "ssd.main_min_score: expected a score from 0 to 1");
 }
 END_TEST
 
@@ -352,7 +358,47 @@ START_TEST(test_setup_defaults)
 	ck_assert_int_eq(s.code_type, FEAT_SSD_CORNER);
 	ck_assert_int_eq(s.loc_blob, 1);
 	ck_assert_int_eq(s.conf_blob, 2);
+	ck_assert(s.main_share == 0);  /* the best box first, as Caffe's */
 	feat_ssd_free(&s);
+	set_num(&f, "ssd.main_share", 0.5);
+	ck_assert_msg(feat_ssd_setup(&s, &f.n, why, sizeof why) == 0, "%s", why);
+	ck_assert(s.main_share == 0.5f);
+	feat_ssd_free(&s);
+}
+END_TEST
+
+/* The main item's box first: the largest of the boxes scoring at least
+ * the share of the best, the others in their order. */
+START_TEST(test_main_box)
+{
+	/* label, score, box: a small sharp item, a larger one at 0.6 of its
+	 * score, a still larger one at 0.3, and one of no area */
+	const struct feat_det in[4] = {
+		{ 1, 0.9f, 0.1f, 0.1f, 0.3f, 0.3f },
+		{ 2, 0.54f, 0.2f, 0.2f, 0.7f, 0.7f },
+		{ 3, 0.27f, 0.0f, 0.0f, 0.9f, 0.9f },
+		{ 4, 0.8f, 0.5f, 0.5f, 0.5f, 0.9f },
+	};
+	struct feat_det d[4];
+
+	memcpy(d, in, sizeof d);
+	feat_ssd_main(0.5f, 0, d, 4);
+	ck_assert(d[0].label == 2 && d[1].label == 1 && d[2].label == 3 && d[3].label == 4);
+	memcpy(d, in, sizeof d);
+	feat_ssd_main(0.25f, 0, d, 4);
+	ck_assert(d[0].label == 3 && d[1].label == 1 && d[2].label == 2 && d[3].label == 4);
+	memcpy(d, in, sizeof d);
+	feat_ssd_main(0.25f, 0.3f, d, 4);  /* 0.27 is under the least score */
+	ck_assert(d[0].label == 2 && d[1].label == 1 && d[2].label == 3 && d[3].label == 4);
+	memcpy(d, in, sizeof d);
+	feat_ssd_main(0.7f, 0, d, 4);  /* none larger above 0.63: the best stays */
+	ck_assert(!memcmp(d, in, sizeof d));
+	feat_ssd_main(0.25f, 0.95f, d, 4);  /* none scores 0.95: as they were */
+	ck_assert(!memcmp(d, in, sizeof d));
+	feat_ssd_main(0, 0, d, 4);     /* off */
+	ck_assert(!memcmp(d, in, sizeof d));
+	feat_ssd_main(0.5f, 0, d, 1);
+	ck_assert(!memcmp(d, in, sizeof d[0]));
 }
 END_TEST
 
@@ -612,6 +658,7 @@ Suite *unit_suite(void)
 	tcase_add_test(tc, test_nms);
 	tcase_add_test(tc, test_nms_wide_and_none);
 	tcase_add_test(tc, test_nms_nonfinite);
+	tcase_add_test(tc, test_main_box);
 	suite_add_tcase(s, tc);
 	return s;
 }
