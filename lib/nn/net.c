@@ -591,7 +591,13 @@ static int plan_storage(struct feat_net *n)
 			continue;
 		n->blob[b].local = first[b] != INT_MAX && first[b] >= 0 && last[b] < n->nlayer &&
 				   st[first[b]] == st[last[b]] && !is_whole(&n->layer[first[b]]);
-		if (first[b] == INT_MAX)  /* written by no layer: its own */
+		if (first[b] == INT_MAX && last[b] < 0)
+			/* neither written nor read (the output of a layer a pass
+			 * removed, a Pad folded into its conv): a slab free
+			 * where the removed layer was, for no time */
+			first[b] = last[b] = n->blob[b].producer >= 0 && n->blob[b].producer < n->nlayer ?
+					     n->blob[b].producer : 0;
+		else if (first[b] == INT_MAX)  /* written by no layer: its own */
 			first[b] = -1, last[b] = INT_MAX;
 		order[no++] = b;
 	}
