@@ -43,26 +43,36 @@ test_expect_success 'quantize the detector: every convolution but the first and 
 	grep "^int8: 54 layers quantised" info
 '
 
-# The top box of a crop whose fp32 top box scores 0.3 or more (an item,
-# not a near-tie of background boxes at the threshold) stays on the same
-# item (IoU >= 0.5: the crop cropbox cuts) on every one, and within IoU
-# 0.9 on 85%; over all crops, the network's own boxes (--no-mirror),
-# within IoU 0.9 on 90%.  Measured with the fourth-stage detector, every
-# layer int8: 16 of 16, 14 of 16 (IoU 0.88 and 0.78: the box moves) and
-# 114 of 120; the third stage's were 16 of 16 and 97.5%; the fifth's, with
-# the mirror merge its metadata asks for, 11 of 11, 11 of 11 (and over
-# all crops 107 of 120: the near-ties of background boxes in crops
-# without an item reorder more once two views are averaged), without it
-# 9 of 9, 9 of 9 and 111 of 120.  Short of the 99% at IoU 0.9 the project
-# asks: why the shipped detector stays fp32.
+# The network's own order first (--main-share 0, the best box first): the
+# top box of a crop whose fp32 top box scores 0.3 or more (an item, not a
+# near-tie of background boxes at the threshold) stays on the same item
+# (IoU >= 0.5: the crop cropbox cuts) on every one, and within IoU 0.9 on
+# 75%; over all crops, the network's boxes alone (--no-mirror), within
+# IoU 0.9 on 85%.  Then the main box the model's metadata asks for (the
+# largest of the boxes scoring at least half the best and 0.3): on the
+# same item on 90% of those crops, as a box near either bound may cross
+# it.  Measured with the shipped detector (every item boxed), every
+# layer but the first int8: 14 of 14, 11 of 14 (IoU 0.85-0.9: the box
+# moves a few pixels) and 106 of 120; with the main box 13 of 14 (a crop
+# where a larger box scores 0.42 in fp32 and 0.29 in int8).  The
+# detector before it (main items only) gave 14 of 14 at IoU 0.9; the
+# fourth stage 16 of 16, 14 of 16 and 114 of 120; the third 16 of 16 and
+# 97.5%; the fifth, with the mirror merge, 11 of 11, 11 of 11 and 107 of
+# 120 (the near-ties of background boxes in crops without an item
+# reorder more once two views are averaged), without it 9 of 9, 9 of 9
+# and 111 of 120.  Short of the 99% at IoU 0.9 the project asks: why
+# the shipped detector stays fp32.
 test_expect_success 'detector: the top box of each crop on the same item as fp32s' '
+	ssd-detect -q --main-share 0 -m "$SSD" <ssd-test.fs | featwrite -q -f jsonl >fp32s.jsonl &&
+	ssd-detect -q --main-share 0 -m ssd8.fm <ssd-test.fs | featwrite -q -f jsonl >int8s.jsonl &&
+	$CMP dets fp32s.jsonl int8s.jsonl 99 0.3 0.5 &&
+	$CMP dets fp32s.jsonl int8s.jsonl 75 0.3 &&
+	ssd-detect -q --no-mirror --main-share 0 -m "$SSD" <ssd-test.fs | featwrite -q -f jsonl >fp32n.jsonl &&
+	ssd-detect -q --no-mirror --main-share 0 -m ssd8.fm <ssd-test.fs | featwrite -q -f jsonl >int8n.jsonl &&
+	$CMP dets fp32n.jsonl int8n.jsonl 85 &&
 	ssd-detect -q -m "$SSD" <ssd-test.fs | featwrite -q -f jsonl >fp32.jsonl &&
 	ssd-detect -q -m ssd8.fm <ssd-test.fs | featwrite -q -f jsonl >int8.jsonl &&
-	$CMP dets fp32.jsonl int8.jsonl 99 0.3 0.5 &&
-	$CMP dets fp32.jsonl int8.jsonl 85 0.3 &&
-	ssd-detect -q --no-mirror -m "$SSD" <ssd-test.fs | featwrite -q -f jsonl >fp32n.jsonl &&
-	ssd-detect -q --no-mirror -m ssd8.fm <ssd-test.fs | featwrite -q -f jsonl >int8n.jsonl &&
-	$CMP dets fp32n.jsonl int8n.jsonl 90 &&
+	$CMP dets fp32.jsonl int8.jsonl 90 0.3 0.5 &&
 	if grep -q "they run int8 on this path" info; then
 		! cmp -s fp32.jsonl int8.jsonl
 	fi

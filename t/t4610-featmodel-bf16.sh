@@ -44,14 +44,17 @@ test_expect_success 'quantize --bf16: no calibration, the int8 candidates, bf16 
 	grep "/n/conf.0/Conv .*  fp32$" infob
 '
 
-# Measured on these 120 crops: 119 top boxes within IoU 0.9 (the other a
-# tie of background boxes under 0.1), all 15 whose fp32 top box scores
-# 0.3 or more.
+# Measured on these 120 crops with the shipped detector (every item
+# boxed, the main box first): 116 first boxes within IoU 0.9 (of the
+# others, three crops without an item have a box just over the
+# confidence threshold in one run only, one a tie of two background
+# boxes under 0.05), all 14 whose fp32 top box scores 0.3 or more; the
+# detector before it, 119 and all 15.
 test_expect_success 'detector: the top box of each crop within IoU 0.9 of fp32s' '
 	ssd-detect -q -m "$SSD" <ssd-test.fs | featwrite -q -f jsonl >fp32.jsonl &&
 	ssd-detect -q -m ssd16.fm <ssd-test.fs | featwrite -q -f jsonl >bf16.jsonl &&
 	$CMP dets fp32.jsonl bf16.jsonl 99 0.3 &&
-	$CMP dets fp32.jsonl bf16.jsonl 98 &&
+	$CMP dets fp32.jsonl bf16.jsonl 95 &&
 	if grep -q "they run bf16 on this path" info; then
 		! cmp -s fp32.jsonl bf16.jsonl
 	fi

@@ -72,12 +72,13 @@ def set_held_out(a):
     import train_ssd as TS
     d = tmpdir("deteval-h.")
     files, truth = [], []
-    for k, (blob, lab, box, _) in enumerate(E.held_out(a.n, 1000 + a.seed, TS.SIZES, False)):
+    for k, (blob, lab, box, _, oth) in enumerate(E.held_out(a.n, 1000 + a.seed, TS.SIZES, False)):
         f = os.path.join(d, "h%05d.png" % k)
         with open(f, "wb") as fh:
             fh.write(blob)
         files.append(f)
-        truth.append([(lab - 1, tuple(float(v) for v in box), True)])
+        truth.append([(lab - 1, tuple(float(v) for v in box), True)] +
+                     [(ol - 1, tuple(float(v) for v in ob), False) for ol, ob in oth])
     return "held-out scenes (seed %d)" % (1000 + a.seed), files, truth
 
 

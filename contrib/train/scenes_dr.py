@@ -24,7 +24,8 @@ left is the product:
 
 The main item is the largest; its box is the tight box of its visible
 pixels (not the rectangle it was pasted in: a pair of trousers fills
-half of it).  Fashion-MNIST's train split only; the test split and the
+half of it), and so are the other items' (scene()'s items list), which
+the detector learns too.  Fashion-MNIST's train split only; the test split and the
 photographs of opencv-doc are left for evaluation.
 """
 import glob
@@ -232,9 +233,12 @@ def tight(vis, thr=0.3):
     return int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1
 
 
-def scene(rng, imgs, idx):
+def scene(rng, imgs, idx, items=None):
     """One training photo with imgs[idx] as its main item.  Returns the
-    image (h x w x 3 u8) and the main item's tight box (x0, y0, x1, y1)."""
+    image (h x w x 3 u8) and the main item's tight box (x0, y0, x1, y1).
+    When items is a list, (j, box) of every other item with visible pixels
+    (imgs[j], the tight box of what the main item and the items in front
+    leave of it) is appended to it; the photo is the same either way."""
     short = int(rng.uniform(160, 420))
     asp = math.exp(rng.uniform(-0.6, 0.6))
     h, w = (short, int(short * asp)) if asp >= 1 else (int(short / asp), short)
@@ -259,13 +263,16 @@ def scene(rng, imgs, idx):
     shadow = rng.random() < 0.25
     # most others behind the main item, a quarter in front (smaller, so
     # that they hide a little of it)
+    behind, infront = [], []
     for j, s, ox, oy, front in others:
         if front:
             continue
         col, m = item_layer(rng, imgs[j], s, s)
-        paste(canvas, col, m, ox, oy, rng.uniform(0.5, 1.0), rng.random() < 0.2, rng)
+        behind.append((j, paste(canvas, col, m, ox, oy, rng.uniform(0.5, 1.0), rng.random() < 0.2, rng)))
     col, m = item_layer(rng, imgs[idx], bw, bh)
     vis = paste(canvas, col, m, x, y, main_alpha, shadow, rng)
+    if items is not None:  # what the main item leaves of those behind it
+        behind = [(j, v * (1 - vis)) for j, v in behind]
     for j, s, ox, oy, front in others:
         if not front:
             continue
@@ -273,7 +280,15 @@ def scene(rng, imgs, idx):
         col, mo = item_layer(rng, imgs[j], s, s)
         cover = paste(canvas, col, mo, ox, oy, rng.uniform(0.6, 1.0), False, rng)
         vis = vis * (1 - cover)
+        if items is not None:
+            behind = [(k, v * (1 - cover)) for k, v in behind]
+            infront = [(k, v * (1 - cover)) for k, v in infront] + [(j, cover)]
     box = tight(vis) or (x, y, x + bw, y + bh)
+    if items is not None:
+        for j, v in behind + infront:
+            b = tight(v)
+            if b:
+                items.append((j, b))
     out = Image.fromarray(np.clip(canvas, 0, 255).astype(np.uint8))
     if rng.random() < 0.2:
         out = out.filter(ImageFilter.GaussianBlur(rng.uniform(0.4, 1.8)))

@@ -89,14 +89,29 @@ def encode(g, p, v):
 
 
 def targets(boxes, labels, pri, var):
-    """One gt box per image: the priors matched (IoU >= 0.5, and the best)."""
-    o = iou(boxes, pri)                     # (B, P)
-    best = o.argmax(1)
-    pos = o >= 0.5
-    pos[torch.arange(len(boxes)), best] = True
-    cls = torch.where(pos, labels[:, None], torch.zeros_like(pos, dtype=torch.long))
-    loc = torch.stack([encode(boxes[i:i + 1].expand(len(pri), 4), pri, var)
-                       for i in range(len(boxes))])
+    """The priors' targets for boxes (B x K x 4, 0..1) of labels (B x K;
+    0: no box): as Caffe's SSD matches, each prior takes the box it
+    overlaps most when IoU >= 0.5, and each box its best prior.  Boxes of
+    B x 4 and labels of B are one box an image."""
+    if boxes.dim() == 2:
+        boxes, labels = boxes[:, None], labels[:, None]
+    n, p = len(boxes), len(pri)
+    cls = torch.zeros(n, p, dtype=torch.long)
+    loc = torch.zeros(n, p, 4)
+    pos = torch.zeros(n, p, dtype=torch.bool)
+    for i in range(n):
+        keep = labels[i] > 0
+        g, lab = boxes[i][keep], labels[i][keep]
+        if not len(g):
+            continue
+        o = iou(g, pri)                     # (G, P)
+        best, which = o.max(0)
+        # each box its best prior (the later box where two pick one)
+        which[o.argmax(1)] = torch.arange(len(g))
+        best[o.argmax(1)] = 1.0
+        pos[i] = best >= 0.5
+        cls[i] = torch.where(pos[i], lab[which], torch.zeros_like(cls[i]))
+        loc[i] = encode(g[which], pri, var)
     return cls, loc, pos
 
 
@@ -114,6 +129,14 @@ def multibox(ploc, pconf, cls, loc, pos):
     return (l_loc + l_conf) / npos
 
 
+# the boxes of a scene: its main item's first, then up to MAXK - 1 others
+MAXK = 4
+# an other item is labelled when its box is at least MINSIDE of the
+# photo's width and height (8 pixels of a 192-pixel input); smaller ones
+# stay background, as every other item did before --all-items
+MINSIDE = 0.04
+
+
 def _render(job):
     """Scenes [lo, hi) of a set: the rng of scene i depends on (seed, i)
     only, so a set is the same however many processes render it."""
@@ -121,24 +144,32 @@ def _render(job):
     C.configure(size)
     imgs, labs = C.load_fmnist(split)
     X = np.empty((hi - lo, 3, C.IMG, C.IMG), np.float16)
-    B = np.empty((hi - lo, 4), np.float32)
-    L = np.empty(hi - lo, np.int64)
+    B = np.zeros((hi - lo, MAXK, 4), np.float32)
+    L = np.zeros((hi - lo, MAXK), np.int64)
     for i in range(lo, hi):
         rng = np.random.default_rng([seed, i])
         idx = int(rng.integers(0, len(imgs)))
-        img, (x0, y0, x1, y1) = SD.scene(rng, imgs, idx)
+        items = []
+        img, box = SD.scene(rng, imgs, idx, items)
         h, w = img.shape[:2]
         X[i - lo] = C.prep(img, C.IMG, C.IMG)
-        B[i - lo] = (x0 / w, y0 / h, x1 / w, y1 / h)
-        L[i - lo] = int(labs[idx]) + 1
+        k = 0
+        for j, (x0, y0, x1, y1) in [(idx, box)] + items:
+            if k and ((x1 - x0) < MINSIDE * w or (y1 - y0) < MINSIDE * h):
+                continue
+            if k < MAXK:
+                B[i - lo, k] = (x0 / w, y0 / h, x1 / w, y1 / h)
+                L[i - lo, k] = int(labs[j]) + 1
+                k += 1
     return X, B, L
 
 
 def make_set(n, seed, split, procs=1):
     """n domain-randomised training scenes (scenes_dr.py), prepared as
     imgprep --for ssd prepares a photo: X (n x 3 x IMG x IMG, f16), the
-    main item's box in 0..1 coordinates and its label (1-10); rendered by
-    procs processes."""
+    items' boxes in 0..1 coordinates (n x MAXK x 4, the main item's first)
+    and their labels (n x MAXK, 1-10, 0 where a scene has fewer); rendered
+    by procs processes."""
     step = 250
     jobs = [(lo, min(n, lo + step), seed, split, C.IMG) for lo in range(0, n, step)]
     if procs > 1:
@@ -150,6 +181,36 @@ def make_set(n, seed, split, procs=1):
         parts = [_render(j) for j in jobs]
     return (np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts]),
             np.concatenate([p[2] for p in parts]))
+
+
+def flip_boxes(b):
+    """The boxes (... x 4, 0..1) of the mirror image."""
+    return np.stack([1 - b[..., 2], b[..., 1], 1 - b[..., 0], b[..., 3]], -1)
+
+
+def cache_key(n, size, seed):
+    """The key of a scenes cache (--cache): the set's count, size and seed,
+    and 2, the form whose boxes are MAXK an image."""
+    return np.array([n, size, seed, 2])
+
+
+def cached(path, key):
+    """The arrays of the cache file path when its key is key, else None."""
+    if not path or not os.path.exists(path):
+        return None
+    z = np.load(path)
+    k = z["key"]
+    return z if k.shape == key.shape and (k == key).all() else None
+
+
+def pick(B, L, all_items):
+    """The training targets: every labelled item's box, or the main
+    item's only (labels of the others 0)."""
+    if all_items:
+        return B, L
+    L = L.copy()
+    L[:, 1:] = 0
+    return B, L
 
 
 def load(wdir):
@@ -217,6 +278,8 @@ def main():
                     help="the share of scenes on a photograph (default %g)" % SD.PHOTO)
     ap.add_argument("--init", help="start from these weights (ssd.pt of a run of the same width;"
                     " the input size may differ)")
+    ap.add_argument("--items", choices=("all", "main"), default="main",
+                    help="the boxes it learns: every item of a scene, or the main one only (default main)")
     ap.add_argument("--threads", type=int, default=1, help="training threads")
     ap.add_argument("--procs", type=int, default=1, help="processes rendering the scenes")
     ap.add_argument("--cache", help="keep the rendered scenes in this .npz file (and reuse it when"
@@ -238,9 +301,9 @@ def main():
         sys.exit("train_ssd: --photos: no file %s (DEPS=quality sh contrib/deps.sh installs the packages"
                  " of photos.txt and wallpapers.txt)" % missing[0])
     t0 = time.time()
-    key = np.array([a.n, a.size, a.seed])
-    if a.cache and os.path.exists(a.cache) and (np.load(a.cache)["key"] == key).all():
-        z = np.load(a.cache)
+    key = cache_key(a.n, a.size, a.seed)
+    z = cached(a.cache, key)
+    if z is not None:
         X, B, L = z["X"], z["B"], z["L"]
     else:
         X, B, L = make_set(a.n, a.seed, "train", a.procs)
@@ -248,9 +311,10 @@ def main():
             np.savez(a.cache, key=key, X=X, B=B, L=L)
     for f in a.more:
         z = np.load(f)
-        if int(z["key"][1]) != a.size:
-            sys.exit("train_ssd: %s: scenes of %d pixels, not --size %d" % (f, int(z["key"][1]), a.size))
+        if len(z["key"]) != 4 or int(z["key"][1]) != a.size:
+            sys.exit("train_ssd: %s: not scenes of --size %d in this script's form" % (f, a.size))
         X, B, L = np.concatenate([X, z["X"]]), np.concatenate([B, z["B"]]), np.concatenate([L, z["L"]])
+    B, L = pick(B, L, a.items == "all")
     n = len(X)
     print("train_ssd: %d scenes in %.0f s" % (n, time.time() - t0), flush=True)
     meta = C.ssd_meta()
@@ -273,11 +337,10 @@ def main():
             g["lr"] = 2e-3 * 0.5 * (1 + math.cos(math.pi * frac))
         idx = rng.integers(0, n, 32)
         x = torch.from_numpy(X[idx].astype(np.float32))
-        b = torch.from_numpy(B[idx].copy())
-        flip = torch.from_numpy(rng.random(32) < 0.5)
+        flip = rng.random(32) < 0.5
+        b = np.where(flip[:, None, None], flip_boxes(B[idx]), B[idx])
         x[flip] = x[flip].flip(-1)
-        b[flip] = torch.stack([1 - b[flip][:, 2], b[flip][:, 1], 1 - b[flip][:, 0], b[flip][:, 3]], 1)
-        cls, loc, pos = targets(b, torch.from_numpy(L[idx]), pri_t, var_t)
+        cls, loc, pos = targets(torch.from_numpy(b), torch.from_numpy(L[idx]), pri_t, var_t)
         ploc, pconf = net(x)
         loss = multibox(ploc, pconf, cls, loc, pos)
         opt.zero_grad()

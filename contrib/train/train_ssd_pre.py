@@ -7,7 +7,10 @@ SSD's prior boxes and heads on four maps (24, 12, 6 and 3 cells at
 192x192: the expansion of its block 6 at stride 8, of block 12 at stride
 16, its last block at stride 32, and one more depthwise-separable block
 at stride 64) and the multibox loss of train_ssd.py, on the same
-domain-randomised scenes (contrib/train/scenes_dr.py).
+domain-randomised scenes (contrib/train/scenes_dr.py), every item's box
+a target (--items all; ssd-detect then writes the main item's box
+first: the largest confident one, the model's ssd.main_share and
+ssd.main_min_score).
 
     /usr/bin/python3 contrib/train/train_ssd_pre.py OUTDIR [--minutes M] [--n N] [--seed S]
         [--photos LIST]... [--cache FILE]
@@ -101,6 +104,8 @@ def main():
     ap.add_argument("--procs", type=int, default=2, help="processes rendering the scenes")
     ap.add_argument("--threads", type=int, default=2, help="training threads")
     ap.add_argument("--cache", help="keep the rendered scenes in this .npz file (as train_ssd.py)")
+    ap.add_argument("--items", choices=("all", "main"), default="all",
+                    help="the boxes it learns: every item of a scene (default), or the main one only")
     ap.add_argument("--lr", type=float, default=1e-3, help="the new layers' (the backbone's: a fifth)")
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
@@ -116,9 +121,9 @@ def main():
         sys.exit("train_ssd_pre: --photos: no file %s (DEPS=quality sh contrib/deps.sh)" % missing[0])
     net = PreSSD(backbone())
     t0 = time.time()
-    key = np.array([a.n, size, a.seed])
-    if a.cache and os.path.exists(a.cache) and (np.load(a.cache)["key"] == key).all():
-        z = np.load(a.cache)
+    key = T.cache_key(a.n, size, a.seed)
+    z = T.cached(a.cache, key)
+    if z is not None:
         X, B, L = z["X"], z["B"], z["L"]
     else:
         X, B, L = T.make_set(a.n, a.seed, "train", a.procs)
@@ -126,8 +131,8 @@ def main():
             np.savez(a.cache, key=key, X=X, B=B, L=L)
     print("train_ssd_pre: %d scenes in %.0f s" % (len(X), time.time() - t0), flush=True)
     tc = os.path.splitext(a.cache)[0] + ".trunk.npz" if a.cache else None
-    if tc and os.path.exists(tc) and (np.load(tc)["key"] == key).all():
-        z = np.load(tc)
+    z = T.cached(tc, key)
+    if z is not None:
         TR, TRF = z["t"], z["tf"]
     else:
         with torch.no_grad():
@@ -140,6 +145,7 @@ def main():
         if tc:
             np.savez(tc, key=key, t=TR, tf=TRF)
     del X
+    B, L = T.pick(B, L, a.items == "all")
     n = len(TR)
     print("train_ssd_pre: the backbone's first blocks on %d scenes and their mirror images, %.0f s"
           % (n, time.time() - t0), flush=True)
@@ -163,8 +169,7 @@ def main():
         idx = rng.integers(0, n, 32)
         flip = rng.random(32) < 0.5
         t = torch.from_numpy(np.where(flip[:, None, None, None], TRF[idx], TR[idx]).astype(np.float32))
-        b = B[idx].copy()
-        b[flip] = np.stack([1 - b[flip][:, 2], b[flip][:, 1], 1 - b[flip][:, 0], b[flip][:, 3]], 1)
+        b = np.where(flip[:, None, None], T.flip_boxes(B[idx]), B[idx])
         cls, loc, pos = T.targets(torch.from_numpy(b), torch.from_numpy(L[idx]), pri_t, var_t)
         ploc, pconf = net.from_trunk(t)
         loss = T.multibox(ploc, pconf, cls, loc, pos)
