@@ -88,7 +88,7 @@ static void boxes(const uint8_t *p, size_t n, const int *cls, int ncls)
 		for (int i = 0; i < nb; i++) {
 			FEAT_ASSERT(b[i].x0 >= 0 && b[i].x0 < b[i].x1 && b[i].x1 <= w);
 			FEAT_ASSERT(b[i].y0 >= 0 && b[i].y0 < b[i].y1 && b[i].y1 <= h);
-			FEAT_ASSERT(i == 0 || b[i].score <= b[i - 1].score);
+			FEAT_ASSERT(i == 0 || b[i].index > b[i - 1].index);  /* row order */
 			feat_crop_rect(&b[i], w, h, &o, rect);
 			FEAT_ASSERT(rect[0] >= 0 && rect[0] < rect[2] && rect[2] <= w);
 			FEAT_ASSERT(rect[1] >= 0 && rect[1] < rect[3] && rect[3] <= h);
