@@ -216,7 +216,8 @@ def mirror(a, b, meta):
 
 def main_first(d, meta):
     """featkit's main item first (ssd.main_share, ssd-detect(1)): of the
-    detections d (N, 6, best first), the largest by area of those scoring
+    detections d (N, 6, best first; in the photo's pixels, clipped to it,
+    as ssd-detect chooses), the largest by area of those scoring
     at least the share of the best and at least ssd.main_min_score moves
     to the front (the first of equal areas); the others keep their
     order."""

@@ -277,7 +277,53 @@ test_expect_success 'a bad ssd.mirror, agnostic_nms or box_vote in a model is re
 	cmp gm.fs em.fs
 '
 
+# The main box first: the largest of the boxes scoring at least F of the
+# best and at least S, the others after it in score order (checked on
+# the detections written without it)
+test_expect_success '--main-share, --main-min-score: the main box first, the rest by score' '
+	ssd-detect -m ssd.fm <in.fs | featwrite -q -e 100% -f jsonl >s.jsonl &&
+	ssd-detect -m ssd.fm --main-share 0.5 --main-min-score 0.1 <in.fs |
+		featwrite -q -e 100% -f jsonl >m.jsonl &&
+	"$PYTHON" - s.jsonl m.jsonl <<-\EOT
+	import json, sys
+	S = [json.loads(l) for l in open(sys.argv[1])]
+	M = [json.loads(l) for l in open(sys.argv[2])]
+	assert len(S) == len(M)
+	moved = 0
+	for s, m in zip(S, M):
+	    d, e = s.get("dets", []), m.get("dets", [])
+	    assert sorted(json.dumps(x) for x in d) == sorted(json.dumps(x) for x in e)
+	    if not d:
+	        continue
+	    best = max(x["score"] for x in d)
+	    area = lambda x: (x["box"][2] - x["box"][0]) * (x["box"][3] - x["box"][1])
+	    ok = [x for x in d if x["score"] >= 0.5 * best and x["score"] >= 0.1]
+	    if ok:
+	        assert area(e[0]) == max(area(x) for x in ok), (s["key"], e[0])
+	    rest = e[1:]
+	    assert [x["score"] for x in rest] == sorted((x["score"] for x in rest), reverse=True)
+	    moved += e[0] != d[0]
+	assert moved, "no record where the main box is not the best"
+	EOT
+'
+
+test_expect_success 'a bad ssd.main_share or main_min_score in a model is refused; a good one is the option' '
+	featmodel import -q -o badms.fm --set ssd.main_share=2 "$D/default.prototxt" "$C/ssdish.caffemodel" &&
+	test_expect_code 3 ssd-detect -m badms.fm <in.fs >/dev/null 2>err &&
+	test_stderr_one_line err && grep -q "metadata ssd.main_share: expected a share" err &&
+	featmodel import -q -o badmm.fm --set ssd.main_min_score=x "$D/default.prototxt" "$C/ssdish.caffemodel" &&
+	test_expect_code 3 ssd-detect -m badmm.fm <in.fs >/dev/null 2>err &&
+	test_stderr_one_line err && grep -q "metadata ssd.main_min_score: expected a score" err &&
+	featmodel import -q -o goodms.fm --set ssd.main_share=0.5 --set ssd.main_min_score=0.1 \
+		"$D/default.prototxt" "$C/ssdish.caffemodel" &&
+	ssd-detect -m goodms.fm <in.fs >gms.fs &&
+	ssd-detect -m ssd.fm --main-share 0.5 --main-min-score 0.1 <in.fs >ems.fs &&
+	cmp gms.fs ems.fs
+'
+
 test_expect_success 'usage errors: one line, exit 2' '
+	test_expect_code 2 ssd-detect --main-share 1.5 <in.fs 2>err && test_stderr_one_line err &&
+	test_expect_code 2 ssd-detect --main-min-score x <in.fs 2>err && test_stderr_one_line err &&
 	test_expect_code 2 ssd-detect -b 0 <in.fs 2>err && test_stderr_one_line err &&
 	test_expect_code 2 ssd-detect --nms-threshold 2 <in.fs 2>err && test_stderr_one_line err &&
 	test_expect_code 2 ssd-detect --top-k x <in.fs 2>err && test_stderr_one_line err &&

@@ -145,12 +145,12 @@ def torch_detect(net, meta, pri, var, img):
                           meta)
     else:
         d = ssdref.detect(loc[0].numpy(), conf[0].numpy(), pri, var, meta)
-    d = ssdref.main_first(d, meta)
     h, w = img.shape[:2]
     d[:, [2, 4]] *= w
     d[:, [3, 5]] *= h
     d[:, 2:] = np.clip(d[:, 2:], 0, [w, h, w, h])
-    return d
+    # as ssd-detect: the main box by its area in the photo, clipped
+    return ssdref.main_first(d, meta)
 
 
 def run_c(files, cmd, models):

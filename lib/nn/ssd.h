@@ -110,8 +110,9 @@ int feat_ssd_mirror(struct feat_ssd *s, int agnostic, struct feat_det *a, int na
 	const struct feat_det *b, int nb, struct feat_det **out, size_t *cap);
 
 /*
- * The main item first: of the n detections d (best first), the largest
- * (by area; the first of equals) of those whose score is at least share
+ * The main item first: of the n detections d (best first; the detector
+ * stage passes them in the photo's pixels, clipped), the largest (by
+ * area; the first of equals) of those whose score is at least share
  * times the best score and at least min moves to d[0], the others keep
  * their order.  A photo's product is its largest item; a detector that
  * boxes every item scores a smaller one, sharper or less hidden, above

@@ -216,7 +216,7 @@ static int find_dets(struct feat_detector *d, struct feat_rec *r, const float *l
  * that maps to a non-finite corner (offsets so large that the exponential
  * of the box size overflows) makes r an error record instead.
  */
-static int put_dets(struct feat_detector *d, struct feat_rec *r, const struct feat_det *det,
+static int put_dets(struct feat_detector *d, struct feat_rec *r, struct feat_det *det,
 	int n, const float *xf, char *why, size_t whylen)
 {
 	uint32_t dims[2];
@@ -233,6 +233,16 @@ static int put_dets(struct feat_detector *d, struct feat_rec *r, const struct fe
 	} else {
 		ow = xf[0], oh = xf[1];
 	}
+	/* to the photo's pixels, clipped, in place; then the main box first,
+	 * by its area in the photo */
+	for (int i = 0; i < n; i++) {
+		to_image(&det[i].x0, xf, (float)d->chw[2], (float)d->chw[1], ow, oh);
+		if (feat_f32_nonfinite(&det[i].x0, 4) < 4)
+			return feat_stage_oom(feat_rec_set_error(r, STAGE ": a box of class %d, score %g, decodes to a non-finite corner",
+								 (int)det[i].label, det[i].score),
+					      why, whylen);
+	}
+	feat_ssd_main(d->ssd.main_share, d->ssd.main_min, det, n);
 	dims[0] = (uint32_t)n, dims[1] = 6;
 	if (!(t = feat_rec_add(r, "dets", FEAT_DT_F32, 2, dims, &e))) {
 		if (e == FEAT_E_NOMEM)
@@ -246,13 +256,6 @@ static int put_dets(struct feat_detector *d, struct feat_rec *r, const struct fe
 		o[1] = det[i].score;
 		o[2] = det[i].x0, o[3] = det[i].y0;
 		o[4] = det[i].x1, o[5] = det[i].y1;
-		to_image(o + 2, xf, (float)d->chw[2], (float)d->chw[1], ow, oh);
-		if (feat_f32_nonfinite(o + 2, 4) < 4) {
-			feat_rec_remove(r, "dets");
-			return feat_stage_oom(feat_rec_set_error(r, STAGE ": a box of class %d, score %g, decodes to a non-finite corner",
-								 (int)det[i].label, det[i].score),
-					      why, whylen);
-		}
 	}
 	return 0;
 }
@@ -311,7 +314,6 @@ static int mirror_pass(feat_detector *d, int m, char *why, size_t whylen)
 		if ((n = feat_ssd_mirror(&d->ssd, d->agnostic, an ? d->adet + a0 : NULL, (int)an,
 					 d->bdet, n, &d->dets, &d->cap)) < 0)
 			return feat_stage_oom(FEAT_E_NOMEM, why, whylen);
-		feat_ssd_main(d->ssd.main_share, d->ssd.main_min, d->dets, n);
 		if ((e = put_dets(d, d->ok[i], d->dets, n, d->xf[i], why, whylen)))
 			return e;
 	}
@@ -340,7 +342,6 @@ int feat_detector_run(feat_detector *d, struct feat_rec **recs, int n,
 			continue;
 		}
 		if (!d->mirror) {
-			feat_ssd_main(d->ssd.main_share, d->ssd.main_min, d->dets, k);
 			if ((e = put_dets(d, d->ok[i], d->dets, k, d->xf[i], why, whylen)))
 				return e;
 			continue;
