@@ -76,7 +76,9 @@ def paste(canvas, item, x, y, w, h, tint, alpha=1.0):
     return vis
 
 
-def _tight(vis, thr=0.3):
+def tight_box(vis, thr=0.3):
+    """The tight box (x0, y0, x1, y1) of the pixels of vis (a visibility
+    mask, 0..1) above thr, or None."""
     ys, xs = np.nonzero(vis > thr)
     return (int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1) if len(xs) else None
 
@@ -114,10 +116,10 @@ def scene(rng, imgs, idx, h, w, tight=False, others=None):
         vis *= 1 - cover
         dis = [(k, u * (1 - cover)) for k, u in dis] + [(j, cover)]
     if others is not None:
-        others += [(k, b) for k, b in ((k, _tight(u)) for k, u in dis) if b]
+        others += [(k, b) for k, b in ((k, tight_box(u)) for k, u in dis) if b]
     box = (x, y, x + bw, y + bh)
     if tight:
-        box = _tight(vis) or box
+        box = tight_box(vis) or box
     return np.clip(canvas, 0, 255).astype(np.uint8), box
 
 

@@ -36,6 +36,8 @@ import os
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
+from common import tight_box as tight  # noqa: E402  (contrib/train, on the caller's path)
+
 WALLPAPERS = ["/usr/share/backgrounds/gnome", "/usr/share/backgrounds/mate"]
 # more photographs, after the wallpapers (train_ssd.py --photos LIST)
 EXTRA = []
@@ -224,13 +226,6 @@ def paste(canvas, col, mask, x, y, alpha=1.0, shadow=False, rng=None):
     canvas[y0:y1, x0:x1] = canvas[y0:y1, x0:x1] * (1 - m) + col[sub] * m
     full[y0:y1, x0:x1] = mask[sub] * alpha
     return full
-
-
-def tight(vis, thr=0.3):
-    ys, xs = np.nonzero(vis > thr)
-    if len(xs) == 0:
-        return None
-    return int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1
 
 
 def scene(rng, imgs, idx, items=None):
