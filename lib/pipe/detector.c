@@ -34,6 +34,20 @@ struct feat_detector {
 	long *aoff;
 };
 
+/* An option of 0 to 1, when set, into *out; else FEAT_E_INVAL with what
+ * and the value in why. */
+static int unit_opt(int set, double v, float *out, const char *what, char *why, size_t whylen)
+{
+	if (!set)
+		return 0;
+	if (!(v >= 0 && v <= 1)) {
+		snprintf(why, whylen, "%s, not %g", what, v);
+		return FEAT_E_INVAL;
+	}
+	*out = (float)v;
+	return 0;
+}
+
 void feat_detector_opts_init(struct feat_detector_opts *o)
 {
 	memset(o, 0, sizeof *o);
@@ -75,32 +89,13 @@ int feat_detector_open(feat_detector **out, const char *path,
 		d->ssd.keep_top_k = opts->keep_top_k;
 	if (opts->agnostic >= 0)
 		d->ssd.agnostic = opts->agnostic != 0;
-	if (opts->set_box_vote) {
-		if (!(opts->box_vote >= 0 && opts->box_vote <= 1)) {
-			snprintf(why, whylen, "box voting: an overlap from 0 (off) to 1, not %g",
-				 opts->box_vote);
-			e = FEAT_E_INVAL;
-			goto fail;
-		}
-		d->ssd.box_vote = (float)opts->box_vote;
-	}
-	if (opts->set_main_share) {
-		if (!(opts->main_share >= 0 && opts->main_share <= 1)) {
-			snprintf(why, whylen, "main share: a share of the best score from 0 (off) to 1, not %g",
-				 opts->main_share);
-			e = FEAT_E_INVAL;
-			goto fail;
-		}
-		d->ssd.main_share = (float)opts->main_share;
-	}
-	if (opts->set_main_min) {
-		if (!(opts->main_min >= 0 && opts->main_min <= 1)) {
-			snprintf(why, whylen, "main box's least score: from 0 to 1, not %g", opts->main_min);
-			e = FEAT_E_INVAL;
-			goto fail;
-		}
-		d->ssd.main_min = (float)opts->main_min;
-	}
+	if ((e = unit_opt(opts->set_box_vote, opts->box_vote, &d->ssd.box_vote,
+			  "box voting: an overlap from 0 (off) to 1", why, whylen)) ||
+	    (e = unit_opt(opts->set_main_share, opts->main_share, &d->ssd.main_share,
+			  "main share: a share of the best score from 0 (off) to 1", why, whylen)) ||
+	    (e = unit_opt(opts->set_main_min, opts->main_min, &d->ssd.main_min,
+			  "main box's least score: from 0 to 1", why, whylen)))
+		goto fail;
 	d->mirror = opts->mirror < 0 ? d->ssd.mirror : opts->mirror != 0;
 	d->agnostic = d->ssd.agnostic;
 	if (d->mirror)
