@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "base/internal.h"
+#include "feat.h"
 #include "nn/ssd.h"
 #include "unit.h"
 
@@ -367,6 +368,44 @@ START_TEST(test_setup_defaults)
 }
 END_TEST
 
+/* The detector stage refuses settings out of 0..1 (the programs check
+ * their options first; a library caller may not): one reason each, no
+ * stage opened.  The shipped detector. */
+START_TEST(test_detector_opts)
+{
+	const char *path = unit_data("../../models/ssd.fm");
+	struct feat_detector_opts o;
+	feat_detector *d = NULL;
+	char why[256];
+
+	feat_detector_opts_init(&o);
+	o.set_main_share = 1, o.main_share = 1.5;
+	ck_assert_int_eq(feat_detector_open(&d, path, &o, why, sizeof why), FEAT_E_INVAL);
+	ck_assert_msg(strstr(why, "main share") && strstr(why, "not 1.5"), "%s", why);
+	ck_assert_ptr_null(d);
+	feat_detector_opts_init(&o);
+	o.set_main_min = 1, o.main_min = -0.5;
+	ck_assert_int_eq(feat_detector_open(&d, path, &o, why, sizeof why), FEAT_E_INVAL);
+	ck_assert_msg(strstr(why, "least score") && strstr(why, "not -0.5"), "%s", why);
+	feat_detector_opts_init(&o);
+	o.set_box_vote = 1, o.box_vote = NAN;
+	ck_assert_int_eq(feat_detector_open(&d, path, &o, why, sizeof why), FEAT_E_INVAL);
+	ck_assert_msg(strstr(why, "box voting"), "%s", why);
+	/* in range: open, and the settings in effect */
+	feat_detector_opts_init(&o);
+	o.set_main_share = 1, o.main_share = 0.25;
+	o.set_main_min = 1, o.main_min = 0.5;
+	ck_assert_int_eq(feat_detector_open(&d, path, &o, why, sizeof why), 0);
+	{
+		struct feat_detector_info i;
+
+		feat_detector_info(d, &i);
+		ck_assert(i.main_share == 0.25f && i.main_min == 0.5f);
+	}
+	feat_detector_free(d);
+}
+END_TEST
+
 /* The main item's box first: the largest of the boxes scoring at least
  * the share of the best, the others in their order. */
 START_TEST(test_main_box)
@@ -659,6 +698,7 @@ Suite *unit_suite(void)
 	tcase_add_test(tc, test_nms_wide_and_none);
 	tcase_add_test(tc, test_nms_nonfinite);
 	tcase_add_test(tc, test_main_box);
+	tcase_add_test(tc, test_detector_opts);
 	suite_add_tcase(s, tc);
 	return s;
 }
