@@ -746,9 +746,7 @@ static void fuse_pad(struct feat_net *n)
 	for (int i = 0; i < n->nlayer; i++) {
 		struct feat_layer *l = &n->layer[i];
 		const struct feat_layer *r;
-		int p[4];
-
-		int ok = 1, x;
+		int p[4], ok = 1, x;
 
 		/* the conv reads the Pad's output itself, not a view of it
 		 * (a Reshape folded into an alias has other dimensions) */

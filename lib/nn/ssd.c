@@ -64,6 +64,25 @@ static const struct feat_value *meta1(const struct feat_net *n, const char *a)
 	return feat_model_meta(&n->model, key);
 }
 
+/* ssd.A, a number from 0 to 1, into *out (0 when absent); -1 with the
+ * reason, which says it must be WHAT, when it is not one such number. */
+static int unit_meta(const struct feat_net *n, const char *a, const char *what,
+	float *out, char *why, size_t whylen)
+{
+	const struct feat_value *m = meta1(n, a);
+	double v;
+
+	*out = 0;
+	if (!m)
+		return 0;
+	if (feat_meta_numbers(m, &v, 1) != 1 || !(v >= 0 && v <= 1)) {
+		snprintf(why, whylen, "metadata ssd.%s: expected %s", a, what);
+		return -1;
+	}
+	*out = (float)v;
+	return 0;
+}
+
 /* Numbers of ssd.A.B into v[]: the count, 0 when absent, -1 when bad. */
 static int nums(const struct feat_net *n, const char *a, const char *b,
 	double *v, int max, char *why, size_t whylen)
@@ -418,25 +437,9 @@ int feat_ssd_setup(struct feat_ssd *s, const struct feat_net *n, char *why,
 	    flag(n, "mirror", NULL, 0, &s->mirror, why, whylen) ||
 	    flag(n, d, "share_location", 1, &share, why, whylen))
 		return FEAT_E_FORMAT;
-	s->main_share = 0;
-	{
-		const struct feat_value *m = meta1(n, "main_share");
-
-		if (m && (feat_meta_numbers(m, v, 1) != 1 || !(v[0] >= 0 && v[0] <= 1))) {
-			snprintf(why, whylen, "metadata ssd.main_share: expected a share of the best score, 0 (off) to 1");
-			return FEAT_E_FORMAT;
-		}
-		if (m)
-			s->main_share = (float)v[0];
-		s->main_min = 0;
-		m = meta1(n, "main_min_score");
-		if (m && (feat_meta_numbers(m, v, 1) != 1 || !(v[0] >= 0 && v[0] <= 1))) {
-			snprintf(why, whylen, "metadata ssd.main_min_score: expected a score from 0 to 1");
-			return FEAT_E_FORMAT;
-		}
-		if (m)
-			s->main_min = (float)v[0];
-	}
+	if (unit_meta(n, "main_share", "a share of the best score, 0 (off) to 1", &s->main_share, why, whylen) ||
+	    unit_meta(n, "main_min_score", "a score from 0 to 1", &s->main_min, why, whylen))
+		return FEAT_E_FORMAT;
 	if (!share) {
 		snprintf(why, whylen, "metadata ssd.%s.share_location: false is not supported (one box per prior for all classes)", d);
 		return FEAT_E_FORMAT;
