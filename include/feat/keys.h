@@ -49,7 +49,7 @@ struct feat_keys_opt {
 	int side;         /* long side of the level-0 image (0: default); a
 			     smaller image is not upscaled */
 	int levels;       /* pyramid levels, scale 1/1.3 each (0: default);
-			     levels under 33 pixels a side are left out */
+			     levels under 39 pixels a side are left out */
 	int no_mirror;    /* 1: not the keypoints of the mirror image */
 	int no_box;       /* feat_keys_rec: 1: not the keypoints of the
 			     detector's box, even when the record has `dets` */

@@ -265,8 +265,11 @@ static size_t pair_up(const feat_match *m, uint64_t a0, uint64_t a1, uint64_t b0
 	size_t nc = 0, k = 0;
 	/* Only distances up to r are looked at: a second nearest beyond r
 	 * passes the ratio test for any nearest within max_dist (ratio x
-	 * (r + 1) > max_dist), so the pairs are those of a full scan. */
-	unsigned r = (unsigned)((float)o->max_dist / o->ratio) + 1;
+	 * (r + 1) > max_dist), so the pairs are those of a full scan.  A
+	 * ratio of 1 or more (a looser test) needs the second nearest at any
+	 * distance: the whole descriptor. */
+	double rr = o->ratio >= 1 ? FEAT_KEY_DESC * 8 : (double)o->max_dist / o->ratio + 1;
+	unsigned r = rr < FEAT_KEY_DESC * 8 ? (unsigned)rr : FEAT_KEY_DESC * 8;
 
 	for (uint64_t j = b0; j < b1; j++)
 		best_of_b[j - b0] = UINT32_MAX;

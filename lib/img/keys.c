@@ -147,7 +147,7 @@ struct level {
 	uint8_t *img;        /* w x h */
 	int16_t *gx, *gy;    /* Sobel gradients (0 on the 1-pixel border) */
 	int32_t *at;         /* 1 + the candidate's index, 0 where none */
-	int32_t *ii;         /* integral image, (w + 1) x (h + 1), for the tests */
+	uint32_t *ii;        /* integral image, (w + 1) x (h + 1), for the tests */
 };
 
 struct cand {
@@ -294,17 +294,19 @@ static int spread(struct cand *c, int n, int want, int ncells, int *cnt)
 
 /* ---------------------------------------------------------- description */
 
-/* The integral image: ii[y][x] = the sum of img over [0, x) x [0, y)
- * (at most 255 * 8192^2 < 2^31 at the largest `side`). */
+/* The integral image: ii[y][x] = the sum of img over [0, x) x [0, y),
+ * modulo 2^32 (up to 255 * 8192^2 at the largest `side`, past 2^31):
+ * unsigned, so that it wraps as defined, and a box's sum, far under
+ * 2^32, comes out exact from the four corners. */
 static void integral(struct level *L)
 {
 	int w = L->w, h = L->h;
-	int32_t *ii = L->ii;
+	uint32_t *ii = L->ii;
 
 	memset(ii, 0, (size_t)(w + 1) * sizeof *ii);
 	for (int y = 0; y < h; y++) {
 		const uint8_t *s = L->img + (size_t)y * w;
-		int32_t *o = ii + (size_t)(y + 1) * (w + 1), *u = o - (w + 1), run = 0;
+		uint32_t *o = ii + (size_t)(y + 1) * (w + 1), *u = o - (w + 1), run = 0;
 
 		o[0] = 0;
 		for (int x = 0; x < w; x++) {
@@ -335,10 +337,10 @@ static float orientation(const struct level *L, int x, int y)
 static int32_t box(const struct level *L, float x, float y)
 {
 	int xi = (int)(x + 0.5f), yi = (int)(y + 0.5f), W = L->w + 1;
-	const int32_t *a = L->ii + (size_t)(yi - BOX_R) * W + (xi - BOX_R);
-	const int32_t *b = a + (size_t)(2 * BOX_R + 1) * W;
+	const uint32_t *a = L->ii + (size_t)(yi - BOX_R) * W + (xi - BOX_R);
+	const uint32_t *b = a + (size_t)(2 * BOX_R + 1) * W;
 
-	return b[2 * BOX_R + 1] - b[0] - a[2 * BOX_R + 1] + a[0];
+	return (int32_t)(b[2 * BOX_R + 1] - b[0] - a[2 * BOX_R + 1] + a[0]);
 }
 
 /* The 256 tests turned by angle a around (x, y): bit i set when the box
@@ -660,7 +662,8 @@ static int box_keys(struct feat_rec *r, const uint8_t *grey, int w, int h,
 	int fw, fh, n, nb, rect[4], e;
 
 	*kb = NULL;
-	if (!feat_rec_find(r, "dets"))
+	/* an empty photo has no keypoints, in a box or not (as without dets) */
+	if (!feat_rec_find(r, "dets") || !w || !h)
 		return 0;
 	if ((e = feat_crop_inputs(r, &fw, &fh, &dets, &n, why, whylen)))
 		return e;

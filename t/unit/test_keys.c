@@ -512,7 +512,50 @@ START_TEST(record)
 	ck_assert(t && t->dims[0] == 0 && t->dims[1] == 5);
 	t = feat_rec_find(&r, "kdesc");
 	ck_assert(t && t->dims[0] == 0 && t->dims[1] == 32);
+	/* an empty one with a detector's box: no keypoints either, not an
+	 * error (as without dets) */
+	feat_rec_clear(&r);
+	d[0] = 0;
+	d[1] = 50;
+	feat_rec_add(&r, "image", FEAT_DT_U8, 3, d, NULL);
+	{
+		uint32_t dd[2] = { 1, 6 };
+		float *b = feat_rec_add(&r, "dets", FEAT_DT_F32, 2, dd, NULL)->data;
+
+		b[0] = 1, b[1] = 0.9f, b[2] = 0, b[3] = 0, b[4] = 10, b[5] = 10;
+	}
+	ck_assert_int_eq(feat_keys_rec(&r, NULL, 0, why, sizeof why), 0);
+	t = feat_rec_find(&r, "keys");
+	ck_assert(t && t->dims[0] == 0 && t->dims[1] == 5);
 	feat_rec_free(&r);
+	feat_keys_free(k);
+	free(g);
+}
+END_TEST
+
+/* A bright photo at the largest sides: the integral image's sums pass
+ * 2^31 (3000 x 3000 x 255), yet the dark square's four corners are found
+ * where they are (and the sanitised build sees no overflow). */
+START_TEST(large_bright)
+{
+	const int W = 3000, H = 3000;
+	uint8_t *g = malloc((size_t)W * H);
+	struct feat_keys_opt o = { .max = 20, .side = 3000, .levels = 1, .no_mirror = 1 };
+	struct feat_keys *k;
+
+	ck_assert_ptr_nonnull(g);
+	memset(g, 255, (size_t)W * H);
+	for (int y = 2900; y < 2950; y++)
+		memset(g + (size_t)y * W + 2900, 0, 50);
+	k = detect(g, W, H, W, &o);
+	ck_assert_int_eq(k->n, 4);
+	for (int i = 0; i < k->n; i++) {
+		float x = pt(k, i)[0], y = pt(k, i)[1];
+
+		ck_assert_msg((fabsf(x - 2900) < 3 || fabsf(x - 2950) < 3) &&
+			      (fabsf(y - 2900) < 3 || fabsf(y - 2950) < 3),
+			      "keypoint %d at %.1f, %.1f: not a corner of the square", i, x, y);
+	}
 	feat_keys_free(k);
 	free(g);
 }
@@ -534,6 +577,7 @@ Suite *unit_suite(void)
 	tcase_add_test(tc, max_count);
 	tcase_add_test(tc, cell_quota);
 	tcase_add_test(tc, record);
+	tcase_add_test(tc, large_bright);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -144,6 +144,38 @@ START_TEST(test_verify)
 }
 END_TEST
 
+/* Ten keypoints at the same places in two photos, each descriptor 40
+ * bits from its partner (within max_dist 64, far nearer than the
+ * others, about 128 away): all ten pairs agree at the default ratio, and
+ * a looser ratio test (1: only ties refused; above 1: none) finds them
+ * too; the second nearest is then looked for at any distance. */
+START_TEST(test_ratio)
+{
+	static struct photo a, b;
+	feat_match *m;
+	float ratios[] = { 0.85f, 1.0f, 1.5f, 2.0f };
+
+	a.n = b.n = 0;
+	for (int i = 0; i < 10; i++) {
+		put(&a, (float)(50 + 37 * i % 300), (float)(40 + 53 * i % 200), 31, 0, NULL);
+		put(&b, a.k[i][0], a.k[i][1], 31, 0, a.d[i]);
+		b.k[i][3] = a.k[i][3];
+		for (int bit = 0; bit < 40; bit++)
+			b.d[i][bit >> 3] ^= (uint8_t)(0x80 >> (bit & 7));
+	}
+	ck_assert_int_eq(feat_match_new(&m), 0);
+	ck_assert_int_eq(feat_match_add(m, "a", 1, &a.k[0][0], &a.d[0][0], a.n, NULL, 0), 0);
+	ck_assert_int_eq(feat_match_add(m, "b", 1, &b.k[0][0], &b.d[0][0], b.n, NULL, 0), 0);
+	for (int i = 0; i < 4; i++) {
+		struct feat_match_opt o = { .ratio = ratios[i], .max_dist = 64 };
+
+		ck_assert_msg(feat_match_verify(m, 0, 1, &o) == 10, "ratio %g: %u of 10 pairs",
+			      ratios[i], feat_match_verify(m, 0, 1, &o));
+	}
+	feat_match_free(m);
+}
+END_TEST
+
 START_TEST(test_run)
 {
 	feat_match *m = make_set(40);
@@ -358,6 +390,7 @@ Suite *unit_suite(void)
 
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_verify);
+	tcase_add_test(tc, test_ratio);
 	tcase_add_test(tc, test_run);
 	tcase_add_test(tc, test_bad_keys);
 	tcase_add_test(tc, test_box_sets);
