@@ -707,6 +707,9 @@ static void quantize_write(const struct opts *o, feat_quantizer *q)
 		if (ql.int8)
 			feat_info("%s: input |x| <= %.4g%s: step %.4g, zero point %d", ql.name,
 				  ql.amax, ql.vmin < 0 ? " (signed)" : "", ql.step, ql.zero);
+		else if (ql.no_step)
+			feat_warn("%s: its input (|x| <= %.4g over the records) has no int8 step: kept fp32",
+				  ql.name, ql.amax);
 	out = feat_cli_create(o->output);
 	if ((e = feat_write_full(out->fd, bytes, nbytes)))
 		feat_die(FEAT_EXIT_SYSTEM, "%s: write error: %s", o->output, strerror(e));

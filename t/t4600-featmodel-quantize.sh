@@ -150,4 +150,22 @@ open(sys.argv[3],\"wb\").write(b[:i]+b\"u8s9\"+b[i+4:])" ssd8.fm bad1.fm bad2.fm
 	grep "u8s8" err && test_stderr_one_line err
 '
 
+test_expect_success 'edges: no step for an input all but zero (kept fp32, said); quant only on conv and fc; an integer step; a column too long for int8' '
+	"$PYTHON" "$FEAT_TOP/t/lib/mkqnet.py" . &&
+	"$PYTHON" "$FEAT_TOP/t/lib/mkstream.py" tiny.json >tiny.fs &&
+	featmodel quantize --calib tiny.fs -o tiny8.fm tiny.fm >out 2>err &&
+	grep "^tiny8.fm: 0 layers int8, 0 kept fp32 by --fp32" out &&
+	grep "c2: its input .* has no int8 step: kept fp32" err && test_stderr_one_line err &&
+	featmodel info tiny8.fm >info && ! grep int8 info &&
+	test_expect_code 3 featmodel check relu.fm 2>err &&
+	grep "r1.*quant.*on a relu layer" err && test_stderr_one_line err &&
+	featmodel info intstep.fm >info &&
+	grep "int8 (input step 2, zero 0)" info &&
+	featmodel info long.fm >info &&
+	! grep int8 info &&
+	"$PYTHON" "$FEAT_TOP/t/lib/mkstream.py" long.json >long.fs &&
+	featmodel quantize --calib long.fs -o long8.fm long.fm >out &&
+	grep "^long8.fm: 0 layers int8" out
+'
+
 test_done

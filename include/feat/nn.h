@@ -142,6 +142,9 @@ struct feat_quantize_layer {
 	double step;             /* int8: the step and zero point chosen */
 	int zero;
 	int bf16;                /* marked bf16 (opts.bf16) */
+	int no_step;             /* 1: kept fp32, not by opts.fp32: no int8
+				    step holds its input's range (all under
+				    about 2.6e-28, or beyond 2.5e32) */
 };
 FEAT_API void feat_quantize_opts_init(struct feat_quantize_opts *o);
 /* Load the model at path (its quant parameters, if any, dropped: it runs

@@ -11,6 +11,11 @@
  *     x       ~ sx * (xq - zp),        xq in [0, 255], zp 0 or 128
  *     y[m][j] = sx sw[m] (sum_k wq[m][k] xq[k][j] - zp sum_k wq[m][k]) + bias[m]
  *
+ * The integer sums are exact, so every table's agree bit for bit; the
+ * store's scale and bias may not: the AVX-512 GEMM fuses them into one
+ * multiply-add where the plain C twin rounds the product first, so an
+ * output may differ from the twin's by 1 ulp (the tests allow it).
+ *
  * The GEMM is C (M x N, fp32, row-major: output channel by pixel, so NCHW)
  * = A (M x K, s8) * B (K x N, u8), K a multiple of 4 (the groups of four
  * bytes vpdpbusd sums).  Both operands are packed in one layout, which

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "base/internal.h"
+#include "nn/layers.h"
 #include "nn/net.h"
 
 void feat_net_info(const struct feat_net *n, struct feat_net_info *i)
@@ -92,9 +93,12 @@ int feat_net_layer(const struct feat_net *n, int i, struct feat_net_layer *l)
 	l->seconds = x->seconds;
 	if ((v = feat_param(x, "quant")) && v->type == FEAT_V_STR && !strcmp(v->u.s, "bf16")) {
 		l->bf16 = 1;
-	} else if (v) {
+	} else if (v && feat_layer_int8_fits(x)) {
+		/* (marked but too long a column for the int8 products: it
+		 * runs fp32 on every path, and shows so) */
 		l->int8 = 1;
-		l->quant_step = (v = feat_param(x, "quant.scale")) ? v->u.f : 0.0;
+		v = feat_param(x, "quant.scale");
+		l->quant_step = !v ? 0.0 : v->type == FEAT_V_INT ? (double)v->u.i : v->u.f;
 		l->quant_zero = (v = feat_param(x, "quant.zero")) ? (int)v->u.i : 0;
 	}
 	return 0;

@@ -2658,6 +2658,21 @@ void feat_layer_slice_range(const struct feat_layer *l, int *axis, long *start, 
 	*axis = (int)r->axis, *start = (long)r->start, *step = (long)r->step;
 }
 
+int feat_layer_int8_fits(const struct feat_layer *l)
+{
+	if (!strcmp(l->ops->type, "conv")) {
+		const struct conv *c = l->priv;
+
+		return c && ((long)c->cin / c->group + 3) / 4 * 4 * c->kh * c->kw <= FEAT_Q_KMAX;
+	}
+	if (!strcmp(l->ops->type, "fc")) {
+		const struct fc *f = l->priv;
+
+		return f && f->k <= FEAT_Q_KMAX;
+	}
+	return 0;
+}
+
 int feat_layer_pad_hw(const struct feat_layer *l, int p[4])
 {
 	const struct padp *d = l->priv;

@@ -119,6 +119,13 @@ int feat_layer_softmax_axis(const struct feat_layer *l);
 int feat_layer_pad_hw(const struct feat_layer *l, int p[4]);
 int feat_layer_conv_take_pad(struct feat_layer *l, const int p[4]);
 
+/* 1 when the int8 products take layer l's shape: a convolution whose
+ * column (kh kw cin/group, the channels rounded up to 4) or an fc whose
+ * input is at most FEAT_Q_KMAX long (their int32 sums cannot overflow);
+ * 0 otherwise, and for any other layer.  quant.c marks and runs only
+ * such layers int8; inspect.c reports only them as int8. */
+int feat_layer_int8_fits(const struct feat_layer *l);
+
 /*
  * Attention, fused (fuse_attention in passes.c): for each head (the
  * matmuls' leading axes, hd[0..nh)), S = alpha A B (m x k times k x nn)

@@ -375,6 +375,16 @@ int feat_net_build(struct feat_net **out, struct feat_model *m, char *why,
 		n->scratch_layer = l->name;
 		if ((e = finite_weights(n, ml, i, why, whylen)))
 			goto fail;
+		/* only convolutions and inner products run quantised; the
+		 * marks on any other layer would be read by no one */
+		if (strcmp(l->ops->type, "conv") && strcmp(l->ops->type, "fc") &&
+		    (feat_param(l, "quant") || feat_param(l, "quant.scale") ||
+		     feat_param(l, "quant.zero"))) {
+			feat_fmt(why, whylen, "layer '%s': 'quant' on a %s layer (only conv and fc are quantised)",
+				 l->name, l->ops->type);
+			e = FEAT_E_FORMAT;
+			goto fail;
+		}
 		if ((e = l->ops->setup(n, l, why, whylen))) {
 			if (!scratch_fail(n, &e, why, whylen) && why && whylen && !why[0])
 				feat_fmt(why, whylen, "layer '%s': %s", l->name,

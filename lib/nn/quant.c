@@ -11,6 +11,7 @@
 #include "base/threadpool.h"
 #include "kern/kern.h"
 #include "kern/bf16.h"
+#include "nn/layers.h"
 #include "nn/quant.h"
 
 #define FAIL(...) (feat_fmt(why, whylen, __VA_ARGS__), FEAT_E_FORMAT)
@@ -614,12 +615,14 @@ int feat_qcalib_init(struct feat_qcalib *c, struct feat_net *n)
 		const struct feat_value *g = feat_param(l, "group");
 		int on_input = 0;
 
+		/* (a layer the int8 products cannot take, its column over
+		 * FEAT_Q_KMAX, stays fp32 and is not marked) */
 		if (!l->removed && !strcmp(l->ops->type, "fc") &&
 		    l->params >= (uint64_t)FEAT_QFC_MIN_WEIGHTS) {
-			c->cand[i] = 1;
+			c->cand[i] = feat_layer_int8_fits(l);
 			continue;
 		}
-		if (l->removed || strcmp(l->ops->type, "conv") || l->nin != 1)
+		if (l->removed || strcmp(l->ops->type, "conv") || l->nin != 1 || !feat_layer_int8_fits(l))
 			continue;
 		if (g && !(g->type == FEAT_V_INT && g->u.i == 1))
 			continue;
@@ -673,6 +676,8 @@ void feat_qcalib_image(struct feat_qcalib *c, int pass)
 				for (size_t j = 0; j < cnt; j++) {
 					double v = x[j];
 
+					if (!isfinite(v))  /* no step holds them */
+						continue;
 					am = fabs(v) > am ? fabs(v) : am;
 					mn = v < mn ? v : mn;
 				}
@@ -684,9 +689,9 @@ void feat_qcalib_image(struct feat_qcalib *c, int pass)
 
 				for (size_t j = 0; j < cnt; j++) {
 					double v = fabs((double)x[j]) * f;
-					long b = (long)v;
+					long b = v < FEAT_QHIST ? (long)v : FEAT_QHIST;   /* (inf, NaN) */
 
-					if (x[j] != 0)
+					if (x[j] != 0 && isfinite(x[j]))
 						h[b >= FEAT_QHIST ? FEAT_QHIST - 1 : b < 0 ? 0 : b]++;
 				}
 			}
@@ -696,7 +701,7 @@ void feat_qcalib_image(struct feat_qcalib *c, int pass)
 	c->images += pass == 1;
 }
 
-void feat_qcalib_scale(const struct feat_qcalib *c, int i, double pct, double *sx, int *zp)
+int feat_qcalib_scale(const struct feat_qcalib *c, int i, double pct, double *sx, int *zp)
 {
 	double t = c->amax[i];
 
@@ -719,6 +724,8 @@ void feat_qcalib_scale(const struct feat_qcalib *c, int i, double pct, double *s
 	if (!(t > 0))
 		t = 1;
 	*sx = t / (*zp ? 127.0 : 255.0);
+	/* the steps params() takes: beyond them the layer stays fp32 */
+	return *sx > 1e-30 && *sx < 1e30 ? 0 : FEAT_E_RANGE;
 }
 
 int feat_quant_copy(feat_model_builder *b, const struct feat_model *m,

@@ -131,8 +131,11 @@ void feat_qcalib_free(struct feat_qcalib *c);
  * collecting pass 1 (max, min) or pass 2 (histogram) statistics. */
 void feat_qcalib_image(struct feat_qcalib *c, int pass);
 /* The step of layer i's input for a percentile pct of the non-zero |x|
- * (100: the max), and its zero point. */
-void feat_qcalib_scale(const struct feat_qcalib *c, int i, double pct, double *sx, int *zp);
+ * (100: the max; values that are not finite left out), and its zero
+ * point; FEAT_E_RANGE when that step is not one params() takes (1e-30 to
+ * 1e30, exclusive: inputs all under about 2.6e-28 or beyond 2.5e32), and
+ * the layer must stay fp32. */
+int feat_qcalib_scale(const struct feat_qcalib *c, int i, double pct, double *sx, int *zp);
 
 /* Copy model m into b, layers carrying the quant parameters in q (q[i].on
  * for layer i; q NULL: none, every existing quant parameter dropped). */

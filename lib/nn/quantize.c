@@ -249,8 +249,11 @@ int feat_quantize_finish(feat_quantizer *q, unsigned char **out, size_t *outlen,
 			q->info.bf16++;
 			continue;
 		}
+		if (feat_qcalib_scale(&q->cal, i, q->percentile, &ql[i].sx, &ql[i].zp)) {
+			l->no_step = 1;
+			continue;
+		}
 		ql[i].on = FEAT_QUANT_U8S8;
-		feat_qcalib_scale(&q->cal, i, q->percentile, &ql[i].sx, &ql[i].zp);
 		l->int8 = 1;
 		l->step = ql[i].sx;
 		l->zero = ql[i].zp;

@@ -17,7 +17,8 @@
  *    against the twin, byte for byte) and the packing of a convolution's
  *    B panel against the definitions: every byte, for strides 1 and 2,
  *    dilation 1 and 2, asymmetric padding, channels not a multiple of 4,
- *    zero points 0 and 128 (rounding to nearest, clamping at 0 and 255).
+ *    zero points 0 and 128 (rounding to nearest, clamping at 0 and 255,
+ *    and values past 2^31 steps, infinities and NaN: 255, 255 and 0).
  */
 #include <math.h>
 #include <stdio.h>
@@ -183,6 +184,12 @@ static int check_pack(int c, int h, int w, int kh, int kw, int s, int d, int pt,
 	for (int i = 0; i < c * h * w; i++)
 		x[i] = (float)((int)(rnd() % 8001) - 4000) * 0.01f;   /* -40 .. 40: clamps */
 	x[0] = 0.025f;    /* a tie: 0.5 steps rounds to even, 0 */
+	if (c * h * w >= 8) {
+		/* past 2^31 steps, infinite, not a number: 255 or 0, never
+		 * what a float-to-int conversion gives out of range */
+		x[1] = 1e30f, x[2] = INFINITY, x[3] = 1.5e8f, x[4] = -INFINITY;
+		x[5] = -1e30f, x[6] = NAN, x[7] = -1.5e8f;
+	}
 	feat_quant_c4_ref(x, c, h, w, 1 / sx, zp, xq, cp, pt, pl, pb, pr);
 	for (int ti = 0; ti < nt; ti++) {
 		memset(xq2, 0x33, (size_t)hp * wp * cp);
@@ -198,7 +205,7 @@ static int check_pack(int c, int h, int w, int kh, int kw, int s, int d, int pt,
 				if (iy >= 0 && iy < h && ix >= 0 && ix < w && ch < c) {
 					double v = rint(x[((size_t)ch * h + iy) * w + ix] / sx) + zp;
 
-					want = v < 0 ? 0 : v > 255 ? 255 : (int)v;
+					want = !(v > 0) ? 0 : v > 255 ? 255 : (int)v;   /* NaN: 0 */
 				}
 				if (xq[IDX(ch, y, xx)] != want && bad++ < 5)
 					fprintf(stderr, "# c4 (%d,%d,%d): %d, want %d\n", y, xx, ch,

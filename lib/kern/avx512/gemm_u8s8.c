@@ -117,7 +117,14 @@ void feat_quant_c4_avx512(const float *x, int c, int h, int w, float inv_sx, int
 					if (q < nc) {
 						__m512 f = _mm512_maskz_loadu_ps(m, xr + (size_t)q * plane + i);
 
-						b = _mm512_add_epi32(_mm512_cvtps_epi32(_mm512_mul_ps(f, is)), z);
+						/* clamped in float first: a value past
+						 * 2^31 (or inf) would convert to INT_MIN,
+						 * 0 where the twin gives 255; NaN takes
+						 * the low bound (max returns its second
+						 * operand), 0 as in the twin */
+						f = _mm512_max_ps(_mm512_mul_ps(f, is), _mm512_set1_ps(-512.0f));
+						f = _mm512_min_ps(f, _mm512_set1_ps(512.0f));
+						b = _mm512_add_epi32(_mm512_cvtps_epi32(f), z);
 						b = _mm512_min_epi32(_mm512_max_epi32(b, lo), hi);
 					}
 					v = _mm512_or_si512(v, _mm512_slli_epi32(b, 8 * q));
