@@ -338,7 +338,8 @@ int main(int argc, char **argv)
 		if (e)
 			feat_die(feat_cli_exit_code(e, FEAT_EXIT_STREAM), "%s", detail);
 		if (skipped)
-			feat_info("%s: %" PRIu64 " records without a code skipped", path, skipped);
+			feat_warn("%s: %" PRIu64 " records skipped (error records, or without a code)",
+				  path, skipped);
 		if (i >= argc)
 			break;
 	}

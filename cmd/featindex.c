@@ -35,7 +35,7 @@ static const char usage[] =
 	"  append   add the records of FILEs to INDEX (sorted and merged in)\n"
 	"  merge    join shards of one code length and m into one index, in the\n"
 	"           order given, merging their tables without recomputing them\n"
-	"  info     print the header and the tables\n"
+	"  info     print each INDEX's header: records, bits, substrings, bytes\n"
 	"  check    check every table entry against its record's code\n"
 	"\n"
 	"  -o, --output INDEX   the index to write (build, merge)\n"
@@ -73,7 +73,8 @@ static void load(feat_index **ix, const char *path)
 		feat_die(feat_cli_exit_code(e, FEAT_EXIT_STREAM), "%s", detail);
 	}
 	if (skipped)
-		feat_info("%s: %" PRIu64 " records without a code skipped", path, skipped);
+		feat_warn("%s: %" PRIu64 " records skipped (error records, or without a code)",
+			  path, skipped);
 }
 
 static void build_cmd(int argc, char **argv, const char *out, long m, int merge)
@@ -130,6 +131,11 @@ static void build_cmd(int argc, char **argv, const char *out, long m, int merge)
 	}
 	if (!ix)
 		feat_die(FEAT_EXIT_STREAM, "no records with a code: nothing to index");
+	/* without -m, the default for all the records, not the m of an
+	 * index given first (merge keeps that: its shards share one) */
+	if (!m && !merge && feat_index_retable(ix, feat_index_default_m(feat_index_info(ix)->code_bits,
+									  feat_index_count(ix))))
+		feat_die(FEAT_EXIT_SYSTEM, "out of memory");
 	if (feat_index_build(ix))
 		feat_die(FEAT_EXIT_SYSTEM, "out of memory");
 	save(ix, out);
@@ -181,7 +187,8 @@ static void append_cmd(int argc, char **argv)
 
 		if ((e = feat_index_open(&old, path, detail, sizeof detail)))
 			feat_die(feat_cli_exit_code(e, FEAT_EXIT_STREAM), "%s", detail);
-		if ((e = feat_index_new(&ix, feat_index_info(old)->code_bits, 0)) ||
+		/* (the m of its first build, even when it is empty) */
+		if ((e = feat_index_new(&ix, feat_index_info(old)->code_bits, feat_index_info(old)->m)) ||
 		    (e = feat_index_add_index(ix, old)))
 			feat_die(FEAT_EXIT_SYSTEM, "%s", feat_strerror(e));
 		feat_index_free(old);
@@ -208,8 +215,16 @@ static int info_cmd(int argc, char **argv, int check)
 		feat_index *ix;
 		int e;
 
-		if ((e = feat_index_open(&ix, argv[i], detail, sizeof detail)))
-			feat_die(feat_cli_exit_code(e, FEAT_EXIT_STREAM), "%s", detail);
+		if ((e = feat_index_open(&ix, argv[i], detail, sizeof detail))) {
+			/* tables that disagree with the codes fail the open
+			 * already: for check, a corrupt index like any other,
+			 * and the next is checked */
+			if (!check || e != FEAT_E_CORRUPT)
+				feat_die(feat_cli_exit_code(e, FEAT_EXIT_STREAM), "%s", detail);
+			fprintf(stderr, "%s: %s\n", feat_prog, detail);
+			rc = 1;
+			continue;
+		}
 		if (check) {
 			if ((e = feat_index_verify(ix, detail, sizeof detail))) {
 				fprintf(stderr, "%s: %s\n", feat_prog, detail);

@@ -249,7 +249,7 @@ static int search_images(FILE *out, const feat_index *db, const struct opts *o,
 		if (e == FEAT_E_NOMEM)
 			feat_die(FEAT_EXIT_SYSTEM, "out of memory");
 		if (e) {
-			feat_warn("%s: %s", o->images[i], why);
+			feat_error("%s: %s", o->images[i], why);
 			bad++;
 			continue;
 		}
@@ -298,13 +298,24 @@ int main(int argc, char **argv)
 			if (strcmp(arg, "-") && access(arg, F_OK))
 				feat_die_usage("%s: no such file, and not a %u-bit code in hex "
 					       "(%u hex digits)", arg, bits, (bits + 7) / 8 * 2);
-			if ((e = feat_index_load(&qs, arg, NULL, detail, sizeof detail)))
+			/* into a set of the database's width: a tsv line's
+			 * width is then the database's (70 bits in 9 bytes),
+			 * and a file of no codes (every photo failed) asks
+			 * nothing */
+			uint64_t skipped = 0;
+
+			if ((e = feat_index_new(&qs, bits, 0)))
+				feat_die(FEAT_EXIT_SYSTEM, "%s", feat_strerror(e));
+			if ((e = feat_index_add_file(qs, arg, &skipped, detail, sizeof detail))) {
+				if (e == FEAT_E_RANGE)
+					feat_die(FEAT_EXIT_STREAM, "%s: query codes of another width than "
+						 "the database's %u bits (%s)", arg, bits, detail);
 				feat_die(feat_cli_exit_code(e, FEAT_EXIT_STREAM), "%s", detail);
-			if (qs && feat_index_info(qs)->code_bits != bits)
-				feat_die(FEAT_EXIT_STREAM, "%s: query codes have %u bits; the "
-					 "database's have %u", arg,
-					 feat_index_info(qs)->code_bits, bits);
-			for (uint64_t j = 0; qs && j < feat_index_count(qs); j++) {
+			}
+			if (skipped)
+				feat_warn("%s: %" PRIu64 " records skipped (error records, or without a "
+					  "code): not asked", arg, skipped);
+			for (uint64_t j = 0; j < feat_index_count(qs); j++) {
 				size_t kl;
 				const char *k = feat_index_key(qs, j, &kl);
 

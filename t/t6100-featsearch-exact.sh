@@ -133,7 +133,7 @@ test_expect_success 'featindex check finds a table entry that lies' '
 	b=$("$PYTHON" -c "import struct; b=open(\"good.fix\",\"rb\").read(); print(struct.unpack_from(\"<I\", b, $ioff + 4 * 150)[0])") &&
 	py edit.py good.fix t.fix $ioff I $b &&
 	py edit.py t.fix bad.fix $((ioff + 600)) I $a &&
-	test_expect_code 3 featindex check bad.fix 2>err &&
+	test_expect_code 1 featindex check bad.fix 2>err &&
 	grep -q "ids of one value not ascending\|not in its directory\|table 0 entry" err
 '
 
@@ -186,6 +186,81 @@ r = bytearray(rec); r[stride:stride + 4] = struct.pack(\"<I\", 1); r[stride + 4]
 sys.stdout.buffer.write(h + bytes(r))" >wide.fcd &&
 	test_expect_code 3 featdedup -r 2 wide.fcd 2>err &&
 	grep -q "8192-bit codes are not supported" err
+'
+
+# mkcodes.py BITS SPEC: a featstream description (t/lib/mkstream.py) of
+# records KEY=HEX (a BITS-bit code), err:KEY (an error record) and
+# nocode:KEY (no code tensor)
+cat >"$TRASH/mkcodes.py" <<\PY
+import json, sys
+bits, recs = int(sys.argv[1]), []
+for item in sys.argv[2].split(","):
+    kind, _, rest = item.partition(":")
+    if kind == "err":
+        recs.append({"key": rest, "status": "error", "message": "bad photo"})
+    elif kind == "nocode":
+        recs.append({"key": rest, "tensors": [{"name": "feat", "dtype": "f32", "shape": [1], "values": [0]}]})
+    else:
+        k, v = item.split("=")
+        v = int(v, 16)
+        recs.append({"key": k, "tensors": [{"name": "code", "dtype": "bit", "shape": [bits],
+                     "values": [(v >> (bits - 1 - i)) & 1 for i in range(bits)]}]})
+print(json.dumps(recs))
+PY
+codes() { py mkcodes.py "$@" | "$PYTHON" "$FEAT_TOP/t/lib/mkstream.py" -; }
+
+test_expect_success '70-bit codes: a tsv of them queries and joins a 70-bit set, in either order' '
+	codes 70 "a=0,b=1,c=3" >w70.fs &&
+	featwrite -q -f bin -o w70.fcd <w70.fs &&
+	featwrite -q -f tsv -o w70.tsv <w70.fs &&
+	featindex build -o w70.fix w70.fcd &&
+	featsearch -r 2 w70.fix w70.tsv >got &&
+	test $(wc -l <got) = 9 && grep -q "^a	c	2$" got &&
+	featdedup -p -r 2 w70.tsv w70.fcd >p1 &&
+	featdedup -p -r 2 w70.fcd w70.tsv >p2 &&
+	test $(wc -l <p1) = 15 && test_cmp p1 p2 &&
+	printf "z\t00000000000000000f\n" >pad.tsv &&
+	test_expect_code 3 featdedup -p -r 2 pad.tsv w70.fcd 2>err &&
+	grep -q "70 bits; the others have 72" err && test_stderr_one_line err
+'
+
+test_expect_success 'records that cannot be asked or indexed are said (unless -q); an empty query file asks nothing' '
+	codes 64 "a=0,b=1,c=3" >db.fs && featindex build -o small.fix db.fs &&
+	codes 64 "q1=0,err:q2,nocode:q3,q4=3" >q.fs &&
+	featsearch -k 1 small.fix <q.fs >got 2>err &&
+	printf "q1\ta\t0\nq4\tc\t0\n" >want && test_cmp want got &&
+	grep -q "2 records skipped (error records, or without a code): not asked" err &&
+	featsearch -q -k 1 small.fix <q.fs >got 2>err && test ! -s err &&
+	: >empty.tsv &&
+	featsearch -k 1 small.fix 0000000000000000 empty.tsv 0000000000000003 >got &&
+	printf "0000000000000000\ta\t0\n0000000000000003\tc\t0\n" >want && test_cmp want got &&
+	codes 64 "a=0,err:b,c=1" >dberr.fs &&
+	featdedup -p -r 2 dberr.fs >got 2>err &&
+	grep -q "dberr.fs: 1 records skipped" err &&
+	featindex build -o e.fix dberr.fs 2>err &&
+	grep -q "dberr.fs: 1 records skipped" err &&
+	test_expect_code 1 featsearch -q -i no-such.jpg small.fix 2>err &&
+	grep -q "no-such.jpg" err && test_stderr_one_line err
+'
+
+test_expect_success 'featindex: check goes on past a corrupt index (exit 1); build without -m takes the default m; append keeps the m of an empty index' '
+	cp small.fix flip.fix &&
+	"$PYTHON" -c "
+import struct, sys
+b = bytearray(open(sys.argv[1], \"rb\").read())
+b[struct.unpack_from(\"<Q\", b, 56)[0]] ^= 0x80   # codes_off: record 0, its first bit
+open(sys.argv[1], \"wb\").write(b)" flip.fix &&
+	test_expect_code 1 featindex check flip.fix small.fix >out 2>err &&
+	grep -q "small.fix: ok" out && grep -q "flip.fix" err &&
+	py gen.py 64 1500 random 5 >many.tsv &&
+	featindex build -o first.fix small.fix many.tsv &&
+	featindex build -o last.fix many.tsv small.fix &&
+	featindex info first.fix | grep -q ", 6 substrings" &&
+	featindex info last.fix | grep -q ", 6 substrings" &&
+	codes 64 "err:x" | featwrite -q -f bin -b 64 -e 100% -o empty.fcd &&
+	featindex build -m 3 -o e3.fix empty.fcd &&
+	featindex append e3.fix many.tsv &&
+	featindex info e3.fix | grep -q "1500 records, 64-bit codes, 3 substrings"
 '
 
 test_done

@@ -97,6 +97,16 @@ void feat_warn(const char *fmt, ...)
 	va_end(ap);
 }
 
+void feat_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	feat_progress(0, 0, -1);
+	va_start(ap, fmt);
+	vmsg(fmt, ap);
+	va_end(ap);
+}
+
 void feat_info(const char *fmt, ...)
 {
 	va_list ap;

@@ -48,6 +48,8 @@ void feat_cli_init_(char **argv0);
 void feat_die(int code, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3), noreturn));
 void feat_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* An error the run goes on after (one input lost): printed even with -q. */
+void feat_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void feat_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void feat_die_usage(const char *fmt, ...)
 	__attribute__((format(printf, 1, 2), noreturn));

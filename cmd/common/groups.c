@@ -2,6 +2,7 @@
  * groups.c - the text output featdedup and featmatch share (groups.h).
  */
 #include <inttypes.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -120,8 +121,13 @@ FILE *feat_cli_text_open(const char *path, struct feat_outfile **file)
 
 void feat_cli_text_close(FILE *out, const char *path, struct feat_outfile *file)
 {
-	if (fflush(out) || ferror(out))
-		feat_die(FEAT_EXIT_SYSTEM, "%s: write error", path ? path : "standard output");
+	int e = fflush(out) ? errno : 0;
+
+	if (e || ferror(out)) {
+		clearerr(out);   /* said here; not again at exit (cli.c) */
+		feat_die(FEAT_EXIT_SYSTEM, "%s: write error%s%s", path ? path : "standard output",
+			 e ? ": " : "", e ? strerror(e) : "");
+	}
 	if (file)
 		feat_cli_commit(file);
 }

@@ -359,10 +359,10 @@ static int check_header(struct feat_codes *c, char *why, size_t whylen)
 			return hdr_fail(why, whylen, nm,
 					in->count > body / in->record_size
 						? FEAT_E_TRUNCATED : FEAT_E_CORRUPT,
-					"header field count is %llu: %llu bytes of "
+					"header field count is %llu: %.0f bytes of "
 					"%u-byte records, but %llu bytes follow the header",
 					(unsigned long long)in->count,
-					(unsigned long long)in->count * in->record_size,
+					(double)in->count * in->record_size,   /* (may pass 2^64) */
 					in->record_size, (unsigned long long)body);
 		n = in->count;
 	} else {

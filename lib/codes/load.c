@@ -20,11 +20,23 @@
 
 struct loader {
 	feat_index **ix;
+	int text;                    /* reading text lines (load_text) */
 	const char *name;
 	uint64_t skipped;
 	char *why;
 	size_t whylen;
 };
+
+/* A file of bits-bit codes (not text) is to be added to ix: a width ix
+ * guessed from text lines takes it if it can (index.h); either way it is
+ * no guess any more when they agree. */
+static void known_width(feat_index *ix, uint32_t bits)
+{
+	if (bits != feat_index_info(ix)->code_bits)
+		feat_index_narrow(ix, bits);
+	if (bits == feat_index_info(ix)->code_bits)
+		feat_index_guessed(ix, 0);
+}
 
 /* Add one code of bits bits (bytes hold at least (bits + 7) / 8). */
 static int load_put(struct loader *L, const uint8_t *code, uint32_t bits,
@@ -32,10 +44,15 @@ static int load_put(struct loader *L, const uint8_t *code, uint32_t bits,
 {
 	int e;
 
-	if (!*L->ix && (e = feat_index_new(L->ix, bits, 0)))
-		return ofail(L->why, L->whylen, L->name, e,
-			     "%s: %u-bit codes are not supported (1 to %d)", where,
-			     bits, FEAT_INDEX_MAX_BITS);
+	if (!*L->ix) {
+		if ((e = feat_index_new(L->ix, bits, 0)))
+			return ofail(L->why, L->whylen, L->name, e,
+				     "%s: %u-bit codes are not supported (1 to %d)", where,
+				     bits, FEAT_INDEX_MAX_BITS);
+		feat_index_guessed(*L->ix, L->text);
+	}
+	if (!L->text)
+		known_width(*L->ix, bits);
 	if (bits != feat_index_info(*L->ix)->code_bits)
 		return ofail(L->why, L->whylen, L->name, FEAT_E_RANGE,
 			     "%s: code has %u bits; the others have %u", where, bits,
@@ -177,6 +194,7 @@ static int load_codes(struct loader *L, feat_codes *c)
 			     "%u-bit codes are not supported (1 to %d)", bits,
 			     FEAT_INDEX_MAX_BITS);
 	}
+	known_width(*L->ix, bits);
 	if (!feat_codes_count(c)) {
 		feat_codes_close(c);
 		return 0;
@@ -199,6 +217,7 @@ static int load_index(struct loader *L, feat_index *o)
 		if ((e = feat_index_new(L->ix, feat_index_info(o)->code_bits, 0)))
 			goto out;
 	}
+	known_width(*L->ix, feat_index_info(o)->code_bits);
 	e = feat_index_add_index(*L->ix, o);
 	if (e == FEAT_E_RANGE)
 		ofail(L->why, L->whylen, L->name, e, "codes have %u bits; the others have %u",
@@ -217,7 +236,7 @@ static int load_file(feat_index **ixp, const char *path, uint64_t *skipped,
 {
 	int std = !strcmp(path, "-");
 	const char *name = std ? "standard input" : path;
-	struct loader L = { ixp, name, 0, why, whylen };
+	struct loader L = { .ix = ixp, .name = name, .why = why, .whylen = whylen };
 	unsigned char magic[8] = { 0 }, *buf = NULL;
 	size_t len = 0, cap = 0;
 	struct stat st;
@@ -288,7 +307,7 @@ static int load_file(feat_index **ixp, const char *path, uint64_t *skipped,
 				  "not a featcodes, featindex or featstream file, nor "
 				  "key TAB hex lines");
 		else
-			e = load_text(&L, (const char *)buf, len);
+			L.text = 1, e = load_text(&L, (const char *)buf, len);
 	}
 out:
 	free(buf);

@@ -92,6 +92,7 @@ struct feat_index {
 	char *own_keys;
 	size_t codes_cap, koff_cap, keys_cap;
 	uint32_t m;
+	int guessed;                 /* code_bits guessed from text (index.h) */
 	uint64_t built;              /* records in the tables */
 	struct mih_table *tab;
 	uint64_t *masks;             /* m * words: the bits of each substring */
@@ -226,6 +227,25 @@ int feat_index_new(feat_index **out, uint32_t code_bits, uint32_t m)
 	ix->info.m = m;
 	feat_fmt(ix->name, sizeof ix->name, "index");
 	*out = ix;
+	return 0;
+}
+
+void feat_index_guessed(feat_index *ix, int on)
+{
+	ix->guessed = on;
+}
+
+int feat_index_narrow(feat_index *ix, uint32_t bits)
+{
+	uint32_t b = ix->info.code_bits;
+
+	if (!ix->guessed || ix->built || bits >= b || (bits + 7) / 8 != (b + 7) / 8 ||
+	    (ix->info.m && !layout_ok(bits, ix->info.m)))
+		return FEAT_E_RANGE;
+	for (uint64_t i = 0; i < ix->n; i++)   /* the padding of the last byte: 0 */
+		if (ix->codes[i * ix->info.code_stride + (bits - 1) / 8] & (uint8_t)(0xff >> (bits % 8)))
+			return FEAT_E_RANGE;
+	ix->info.code_bits = bits;
 	return 0;
 }
 
