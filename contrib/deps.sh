@@ -4,7 +4,7 @@
 # what to install and fails.
 pkgs="gcc make pkg-config libjpeg62-turbo-dev libpng-dev zlib1g-dev check
       libopenblas-dev python3 python3-numpy python3-pil perl clang
-      libjpeg-turbo-progs parallel rsync openssh-client"
+      libjpeg-turbo-progs parallel rsync openssh-client groff-base"
 # make quality (contrib/eval/quality.sh) and make models also need the
 # references and the data: DEPS=quality sh contrib/deps.sh
 [ "${DEPS:-}" = quality ] && pkgs="$pkgs python3-torch python3-torchvision python3-onnx
