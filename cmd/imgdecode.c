@@ -12,6 +12,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -341,7 +342,19 @@ static void input(struct run *s, const char *path, int top)
 			return;
 		}
 	} else if (s->o->recursive && stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+		uint64_t before = s->nin, skipped = s->skipped;
+
 		walk(s, path);
+		if (s->nin == before) {
+			/* a directory the user named (a product's folder, say)
+			 * that gave nothing must not vanish from the run */
+			feat_rec_clear(&s->r);
+			if (feat_rec_set_key(&s->r, path) < 0)
+				feat_die(FEAT_EXIT_SYSTEM, "out of memory");
+			feat_rec_set_error(&s->r, "directory holds no images (%" PRIu64 " other files skipped)",
+					   s->skipped - skipped);
+			put_record(s);
+		}
 		return;
 	}
 	decode_one(s, path, NULL);

@@ -154,11 +154,16 @@ test_expect_success '-r: sidecars and system files are skipped and counted, not 
 	test_cmp expect count
 '
 
-test_expect_success 'an empty directory with -r gives no records, a valid stream' '
+test_expect_success 'a directory named with -r that holds no image is an error record, not silence' '
 	imgdecode -r dir/empty >out.fs &&
-	featinfo -c out.fs >count &&
-	echo "0 records, 0 ok, 0 errors" >expect &&
-	test_cmp expect count
+	featinfo -k out.fs >keys &&
+	printf "dir/empty\terror\tdirectory holds no images (0 other files skipped)\n" >expect &&
+	test_cmp expect keys &&
+	mkdir -p only-sidecars/deeper && echo notes >only-sidecars/notes.txt &&
+	imgdecode -q -r only-sidecars "$D/baseline.jpg" >out.fs &&
+	featinfo -k out.fs >keys &&
+	printf "only-sidecars\terror\tdirectory holds no images (1 other files skipped)\n$D/baseline.jpg\tok\n" >expect &&
+	test_cmp expect keys
 '
 
 test_expect_success 'no input at all: an empty but valid stream, exit 0' '

@@ -68,6 +68,21 @@ test_expect_success 'the fallback is marked: score and label -1, the whole image
 	grep "	crop	f32	\[6\]	0 0 30 20 -1 -1" d
 '
 
+test_expect_success 'a box with an infinite corner is no box (the fallback, not the whole photo with its score)' '
+	cat >inf.json <<-\EOF &&
+	[{"key": "inf", "tensors": [{"name": "image", "dtype": "u8", "shape": [30, 40, 3]},
+	  {"name": "dets", "dtype": "f32", "shape": [2, 6],
+	   "values": [1, 0.9, -Infinity, -Infinity, Infinity, Infinity, 2, 0.8, 1, 1, Infinity, 10]}]},
+	 {"key": "ok", "tensors": [{"name": "image", "dtype": "u8", "shape": [30, 40, 3]},
+	  {"name": "dets", "dtype": "f32", "shape": [2, 6],
+	   "values": [1, 0.9, -Infinity, 0, 10, 10, 2, 0.8, 2, 3, 12, 13]}]}]
+	EOF
+	"$PYTHON" "$FEAT_TOP/t/lib/mkstream.py" inf.json | cropbox --margin 0 >out.fs &&
+	featinfo -n 6 out.fs >info &&
+	grep -A3 "^inf	ok" info | grep "	crop	f32	\[6\]	0 0 40 30 -1 -1" &&
+	grep -A3 "^ok	ok" info | grep "	crop	f32	\[6\]	2 3 12 13 0.8 2"
+'
+
 test_expect_success 'error records pass through untouched' '
 	cropbox --top 2 --square <"$D/in.fs" >out.fs &&
 	featinfo -n -1 "$D/in.fs" >in.txt &&

@@ -96,8 +96,11 @@ int feat_crop_boxes(const float *dets, int n, int w, int h,
 		if (!isfinite(d[0]) || !isfinite(d[1]) || d[1] < o->min_score ||
 		    !class_ok(o, d[0]))
 			continue;
-		/* NaN fails every comparison: such a box is empty */
-		if (!(d[2] < d[4]) || !(d[3] < d[5]))
+		/* NaN fails every comparison: such a box is empty; an
+		 * infinite corner is no box either (clipped, it would pass
+		 * for the whole photo) */
+		if (!(d[2] < d[4]) || !(d[3] < d[5]) || !isfinite(d[2]) || !isfinite(d[3]) ||
+		    !isfinite(d[4]) || !isfinite(d[5]))
 			continue;
 		b.label = d[0];
 		b.score = d[1];

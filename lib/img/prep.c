@@ -387,8 +387,12 @@ static void hpass(float *restrict dst, const float *restrict row,
 	}
 }
 
-int feat_resize_u8_to_f32(const uint8_t *src, int sw, int sh, int c,
-	float sx0, float sy0, float sx1, float sy1,
+/* feat_resize_u8_to_f32 with the source rectangle in double: a crop's
+ * centred corners ((sw - cw) / 2) kept exact, so that a sample centre on
+ * a whole pixel stays on it (nearest takes that pixel, not the one
+ * before). */
+static int resize_u8_f32(const uint8_t *src, int sw, int sh, int c,
+	double sx0, double sy0, double sx1, double sy1,
 	float *dst, int dw, int dh, int method)
 {
 	struct taps tx = { 0 }, ty = { 0 };
@@ -422,6 +426,13 @@ out:
 	taps_free(&tx);
 	taps_free(&ty);
 	return e;
+}
+
+int feat_resize_u8_to_f32(const uint8_t *src, int sw, int sh, int c,
+	float sx0, float sy0, float sx1, float sy1,
+	float *dst, int dw, int dh, int method)
+{
+	return resize_u8_f32(src, sw, sh, c, sx0, sy0, sx1, sy1, dst, dw, dh, method);
 }
 
 /* ------------------------------------------------------------ prepare */
@@ -549,9 +560,8 @@ int feat_prep(struct feat_rec *r, const struct feat_prep_opts *o,
 		e = FEAT_E_NOMEM;
 		goto fail;
 	}
-	e = feat_resize_u8_to_f32(src, sw, sh, c, (float)g.x0, (float)g.y0,
-				  (float)g.x1, (float)g.y1, tmp, g.rw, g.rh,
-				  o->resize);
+	e = resize_u8_f32(src, sw, sh, c, g.x0, g.y0, g.x1, g.y1, tmp, g.rw, g.rh,
+			  o->resize);
 	if (e)
 		goto fail;
 

@@ -593,6 +593,29 @@ START_TEST(drop_and_replace)
 }
 END_TEST
 
+/* A sample centre on a whole pixel takes that pixel (imgprep(1): P[floor
+ * c]): a 2x1 photo (10 | 200) cropped to the aspect of 1 wide, 3 high
+ * keeps the centred third of its width, [2/3, 4/3), whose centre is 1.0:
+ * pixel 1, 200 (it was 10: the corners rounded to float put the centre
+ * just below 1). */
+START_TEST(nearest_on_a_whole_pixel)
+{
+	static const uint8_t px[6] = { 10, 10, 10, 200, 200, 200 };
+	struct feat_prep_opts o = plain(1, 3, FEAT_FIT_CROP);
+	struct feat_rec r;
+	char why[256];
+	const float *in;
+
+	o.resize = FEAT_RESIZE_NEAREST;
+	rec_with_image(&r, px, 2, 1, 3);
+	ck_assert_int_eq(feat_prep(&r, &o, why, sizeof why), 0);
+	in = feat_rec_find(&r, "input")->data;
+	for (int i = 0; i < 9; i++)   /* 3 channels of 3 rows, mean 0, scale 1 */
+		ck_assert_msg(in[i] == 200.0f - o.mean[i / 3], "input[%d] = %g", i, in[i]);
+	feat_rec_free(&r);
+}
+END_TEST
+
 START_TEST(resize_exact_cases)
 {
 	/* 4x2 gray; 2x1 area output is the mean of each 2x2 block */
@@ -641,6 +664,7 @@ Suite *unit_suite(void)
 	tcase_add_test(tc, bad_images);
 	tcase_add_test(tc, drop_and_replace);
 	tcase_add_test(tc, resize_exact_cases);
+	tcase_add_test(tc, nearest_on_a_whole_pixel);
 	suite_add_tcase(s, tc);
 	return s;
 }
