@@ -128,4 +128,47 @@ test_expect_success 'a run holds its work directory; interrupted, it says --resu
 	test_line_count = $(wc -l <list0) i.tsv
 '
 
+test_expect_success 'a shard killed by a signal is not done: --resume runs it again' '
+	cat >killer.sh <<-\EOT &&
+	# the shard holding p-scene-0004.jpg: its job (the shell GNU parallel
+	# started, $1) dies by SIGKILL, as by the OOM killer, until ./spare exists
+	while read -r p; do
+		case $p in */p-scene-0004.jpg) [ -e "$SPARE" ] || kill -9 "$1" ;; esac
+		printf "%s\n" "$p"
+	done | sh -c "$P"
+	EOT
+	SPARE=$PWD/spare && export SPARE &&
+	test_expect_code 1 featrun -j 1 -l 4 --retries 1 -p "sh $PWD/killer.sh \$\$" -o sig.tsv list 2>err &&
+	grep -q "^featrun: 1 of 3 shards failed or did not run" err &&
+	test ! -e sig.tsv &&
+	touch spare &&
+	featrun -q -j 1 --resume -o sig.tsv list &&
+	test_cmp whole.tsv sig.tsv
+'
+
+test_expect_success 'a pipeline whose output lacks its last newline fails its shard (no two lines joined)' '
+	cat >nonl.sh <<-\EOT &&
+	sh -c "$P" | awk '"'"'NR > 1 { printf "\n" } { printf "%s", $0 }'"'"'
+	EOT
+	test_expect_code 1 featrun -j 1 -l 4 --retries 1 -p "sh $PWD/nonl.sh" -o nonl.tsv list 2>err &&
+	grep -q "featrun: shard 000000: 4 paths gave 3 lines" nonl.tsv.featrun/out/000000.err &&
+	test ! -e nonl.tsv
+'
+
+test_expect_success 'braces in the pipeline are the pipeline'"'"'s (not GNU parallel replacement strings)' '
+	featrun -q -j 1 -l 5 -p "$P | sed -E \"s/(ok)\\t([0-9a-f]{1})/\\1\\t\\2/\"" -o braces.tsv list &&
+	test_cmp whole.tsv braces.tsv &&
+	test_expect_code 2 featrun -q -w "wd{#}" -p "$P" -o braces2.tsv list 2>err &&
+	test_stderr_one_line err
+'
+
+test_expect_success '--resume keeps the models of the run, and refuses others' '
+	mkdir -p mA mB &&
+	test_expect_code 1 featrun -j 1 -l 4 --retries 1 -m mA -p "sh $PWD/killer.sh \$\$" -o models.tsv list 2>/dev/null &&
+	grep -q "^s_models=.*/mA" models.tsv.featrun/settings &&
+	test_expect_code 4 featrun -q --resume -m mB -o models.tsv list 2>err &&
+	grep -q "the run used the models in .*mA, not .*mB" err &&
+	rm -rf models.tsv.featrun
+'
+
 test_done
