@@ -142,6 +142,16 @@ int main(int argc, char **argv)
 	feat_cli_init(argv[0]);
 	parse(argc, argv, &o);
 	feat_cli_binary_stdout();
+	/* every FILE opens before a record is written: one that does not
+	 * is a fault of the command, not half a stream out */
+	for (int i = optind; i < argc; i++) {
+		int fd = strcmp(argv[i], "-") ? open(argv[i], O_RDONLY) : STDIN_FILENO;
+
+		if (fd < 0)
+			feat_die(FEAT_EXIT_SYSTEM, "%s: cannot open: %s", argv[i], strerror(errno));
+		if (fd != STDIN_FILENO)
+			close(fd);
+	}
 	if (feat_writer_new(&w, STDOUT_FILENO, "standard output"))
 		feat_die(FEAT_EXIT_SYSTEM, "out of memory");
 	if (optind == argc)

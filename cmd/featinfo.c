@@ -74,6 +74,8 @@ static void parse(int argc, char **argv, struct opts *o)
 			break;
 		}
 	}
+	if (o->raw && (o->count_only || o->keys_only || o->stats))
+		feat_die_usage("--raw writes only the payloads: not with -c, -k or -s");
 	if (o->raw && isatty(STDOUT_FILENO))
 		feat_die(FEAT_EXIT_USAGE,
 			 "refusing to write raw tensor data to a terminal (redirect it)");

@@ -303,8 +303,9 @@ static void put_tsv(struct run *x, struct feat_rec *r)
 		return;
 	}
 	have = get_code(x, r, &code, &nb, &bits, why, sizeof why);
-	if (have < 0 && x->o->bits) {
-		/* a wrong code length is this record's error */
+	if (have < 0) {
+		/* a code that cannot be one (f32, no bits, too many, or not
+		 * --bits long) is this record's error, in every format */
 		x->ok--;
 		x->errors++;
 		feat_info("%s: %s", esc(r->key), why);
@@ -386,7 +387,7 @@ static void put_jsonl(struct run *x, struct feat_rec *r)
 	}
 	if (r->status == FEAT_ST_OK) {
 		have = get_code(x, r, &code, &nb, &bits, why, sizeof why);
-		if (have < 0 && x->o->bits) {
+		if (have < 0) {
 			x->ok--;
 			x->errors++;
 			feat_info("%s: %s", esc(r->key), why);
@@ -481,7 +482,9 @@ static void open_npy(struct run *x, uint32_t bits)
 	x->bits = bits;
 	x->npy_started = 1;
 	x->npy_at = lseek(x->fd, 0, SEEK_CUR);
-	x->npy_seek = x->npy_at >= 0;
+	/* the header is written last, in place: not on a descriptor opened
+	 * for appending (>>), where pwrite appends (Linux) */
+	x->npy_seek = x->npy_at >= 0 && !(fcntl(x->fd, F_GETFL) & O_APPEND);
 	if (x->npy_seek)
 		npy_write(x, zero, sizeof zero);
 }
@@ -768,7 +771,9 @@ int main(int argc, char **argv)
 		if (x.file)
 			feat_cli_commit(x.file);
 		feat_progress(x.in, x.bytes, 1);
-		allowed = o.pct ? o.max_errors / 100.0 * (double)x.in : o.max_errors;
+		/* (a little over: 0.7% of 1000 is 6.999999999999999 in
+		 * floating point, and 7 errors are at most 0.7%) */
+		allowed = o.pct ? o.max_errors / 100.0 * (double)x.in * (1 + 1e-12) : o.max_errors;
 		if (feat_verbose >= 0) {
 			fprintf(stderr, "%s: %llu records in, %llu ok, %llu errors",
 				feat_prog, (unsigned long long)x.in,

@@ -116,4 +116,9 @@ test_expect_success '--help and --version' '
 	featinfo --version >out && grep -q "^featinfo (featkit) " out
 '
 
+test_expect_success '--raw writes payloads only: not with -c, -k or -s' '
+	test_expect_code 2 featinfo --raw code -c "$C/valid-two-records.fs" >out 2>err &&
+	test ! -s out && test_stderr_one_line err
+'
+
 test_done

@@ -81,4 +81,9 @@ test_expect_success 'usage errors: exit 2' '
 	test_expect_code 2 featcat -n -1 "$V" >/dev/null 2>err
 '
 
+test_expect_success 'a FILE that cannot be opened stops featcat before it writes a record' '
+	test_expect_code 4 featcat "$C/valid-two-records.fs" no-such.fs >out 2>err &&
+	test ! -s out && test_stderr_one_line err && grep -q "no-such.fs: cannot open" err
+'
+
 test_done

@@ -32,12 +32,12 @@ test_expect_success 'setup: records with a code, a feat, other tensors, an error
 	mkstream desc.json >in.fs
 '
 
-test_expect_success 'one line per record: code as hex, else feat, else a summary' '
+test_expect_success 'one line per record: code as hex, else feat, else a summary; a code tensor that cannot be a code is an error' '
 	test_expect_code 1 featwrite <in.fs >out.tsv 2>err &&
 	printf "%s\t%s\t%s\n" \
 		a.jpg ok a5d0 \
 		b.png ok "0.5,-1.25,0.100000001,1024" \
-		c.jpg ok "image=u8[2x3x3] input=f32[3x4x5] code=f32[1]" \
+		c.jpg error "tensor '"'"'code'"'"' is f32, not bit or u8" \
 		d.jpg error "corrupt JPEG data: premature end" \
 		e.jpg ok 00ff10ab \
 		f.jpg ok 0123456789abcdef \
@@ -46,7 +46,7 @@ test_expect_success 'one line per record: code as hex, else feat, else a summary
 '
 
 test_expect_success 'the final line counts records, ok and errors' '
-	echo "featwrite: 7 records in, 6 ok, 1 errors (more than --max-errors 0 allows)" >expect &&
+	echo "featwrite: 7 records in, 5 ok, 2 errors (more than --max-errors 0 allows)" >expect &&
 	test_cmp expect err
 '
 
@@ -61,7 +61,7 @@ test_expect_success 'several files are written in order' '
 	test_expect_code 1 featwrite in.fs in.fs >twice.tsv 2>err &&
 	cat out.tsv out.tsv >expect &&
 	test_cmp expect twice.tsv &&
-	grep -q "^featwrite: 14 records in, 12 ok, 2 errors" err
+	grep -q "^featwrite: 14 records in, 10 ok, 4 errors" err
 '
 
 test_expect_success '-q prints nothing on stderr; -v names each error record' '
@@ -74,10 +74,9 @@ test_expect_success '-q prints nothing on stderr; -v names each error record' '
 test_expect_success '--no-status: key TAB value, ok records only' '
 	test_expect_code 1 featwrite --no-status <in.fs >ns.tsv 2>err &&
 	printf "%s\t%s\n" a.jpg a5d0 b.png "0.5,-1.25,0.100000001,1024" \
-		c.jpg "image=u8[2x3x3] input=f32[3x4x5] code=f32[1]" \
 		e.jpg 00ff10ab f.jpg 0123456789abcdef g.jpg "" >expect &&
 	test_cmp expect ns.tsv &&
-	grep -q "7 records in, 6 ok, 1 errors" err
+	grep -q "7 records in, 5 ok, 2 errors" err
 '
 
 test_expect_success 'keys and messages: TAB, LF, CR and backslash escaped, the rest verbatim' '

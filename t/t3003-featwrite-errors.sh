@@ -170,4 +170,11 @@ test_expect_success 'a missing input file: exit 4, one line' '
 	grep -q "no-such.fs: cannot open" err
 '
 
+test_expect_success '--max-errors P%: exactly P percent is allowed (7 of 1000 at 0.7%)' '
+	"$PYTHON" -c "import json; print(json.dumps([{\"key\": \"k%d\" % i} for i in range(993)] + [{\"key\": \"e%d\" % i, \"status\": \"error\", \"message\": \"x\"} for i in range(7)]))" >pct.json &&
+	mkstream pct.json >pct.fs &&
+	featwrite -q -e 0.7% <pct.fs >/dev/null &&
+	test_expect_code 1 featwrite -q -e 0.69% <pct.fs >/dev/null
+'
+
 test_done

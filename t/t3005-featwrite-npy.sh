@@ -130,4 +130,11 @@ test_expect_success 'usage: two files or none; no terminal; damaged input keeps 
 	! grep -q tmp files
 '
 
+test_expect_success 'standard output opened for appending (>>): a whole .npy all the same' '
+	featwrite -f tsv <c64.fs >app.tsv &&
+	: >app.npy && featwrite -f npy --keys app.keys <c64.fs >>app.npy &&
+	"$PYTHON" "$TRASH/check.py" app.npy app.keys app.tsv 64 >got &&
+	echo "30 8" >expect && test_cmp expect got
+'
+
 test_done

@@ -27,9 +27,18 @@ int feat_show_progress;
 /* At exit: what was printed to stdout really reached it.  Without this a
  * full disk or a closed descriptor (--help >/dev/full, featindex info
  * >/dev/full) lost the output and the program still exited 0. */
+static int dying;   /* feat_die said why: the exit check stays quiet */
+
 static void close_stdout(void)
 {
 	int bad = ferror(stdout);
+
+	if (dying) {
+		/* (a write error already named; what is left in the buffer
+		 * would fail again and say it twice) */
+		fclose(stdout);
+		return;
+	}
 
 	if (fclose(stdout) != 0 || bad) {
 		int e = errno;
@@ -68,6 +77,7 @@ void feat_die(int code, const char *fmt, ...)
 	va_start(ap, fmt);
 	vmsg(fmt, ap);
 	va_end(ap);
+	dying = 1;
 	exit(code);
 }
 
