@@ -18,8 +18,10 @@ Written from the paper and featmodel(5) alone, not from featkit's C.
       VARIANCE the fit.loss and fit.variance of FIT.fm.  Checks, each
       printed with its figure, exit 1 if any fails:
         - the bias is -W mean (the features' mean);
-        - W's rows are orthonormal and lie in numpy's top-K PCA subspace
-          (R = P^T W^T is orthogonal), and the variance share matches;
+        - W's rows, each made unit length (fitcodes scales row j by
+          1 / the standard deviation of its projection), are orthonormal
+          and lie in numpy's top-K PCA subspace (R = P^T W^T is
+          orthogonal), and the variance share matches;
         - numpy ITQ from the start fitcodes used (R0 = P^T W0^T) gives,
           after the same iterations, the same bits as fitcodes' R (all but
           a few near zero) and the same loss (1e-3), its loss never rising;
@@ -139,6 +141,10 @@ def cmd_check(argv):
     t0, t = tensors(fit0), tensors(fit)
     w0, w, b = (t0["fitcodes.weight"].astype(np.float64), t["fitcodes.weight"].astype(np.float64),
                 t["fitcodes.bias"].astype(np.float64))
+    # fitcodes divides each row by its projection's standard deviation
+    # (the signs are the same): the rows, made unit again, are P R's
+    n0, n = np.linalg.norm(w0, axis=1), np.linalg.norm(w, axis=1)
+    w0, w, b = w0 / n0[:, None], w / n[:, None], b / n
     k = w.shape[0]
     mean, xc, ev, p, tr = pca(x, k)
     fails = 0

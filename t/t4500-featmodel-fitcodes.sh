@@ -123,6 +123,41 @@ test_expect_success 'inputs that do not vary: a warning, and still a model' '
 	featmodel check same.fm
 '
 
+test_expect_success 'features of 1e-7: every bit the sign of its projection (rows scaled so the sigmoid cannot round it to 0.5)' '
+	"$PYTHON" "$FEAT_TOP/t/lib/mkfitnet.py" . &&
+	"$PYTHON" "$FEAT_TOP/t/lib/mkstream.py" x.json >x.fs &&
+	featmodel fitcodes -q -o tiny4.fm --bits 4 --from feat --features tiny.f32 tiny.fm x.fs &&
+	featmodel fitcodes -q -o tiny40.fm --iters 0 --bits 4 --from feat tiny.fm x.fs &&
+	deepbit-extract -m tiny4.fm --feat <x.fs | featinfo --raw feat >tacts.f32 &&
+	$REF check tiny.f32 8 tiny40.fm tiny4.fm tacts.f32 \
+		"$(meta tiny4.fm fit.loss)" "$(meta tiny4.fm fit.variance)" >check.out &&
+	grep "deepbit-extract bits = sign" check.out | grep -q ": 0 of 160 differ"
+'
+
+test_expect_success 'features of rank 3: 3 of 6 directions vary, and it says so' '
+	featmodel fitcodes -o r6.fm --bits 6 --from feat rank3.fm x.fs >out 2>err &&
+	grep -q "the features vary along only 3 of the 6 directions" err
+'
+
+test_expect_success 'fitting again from an earlier fit'"'"'s layer: names of its own (fitcodes2.*)' '
+	featmodel fitcodes -q -o refit.fm --bits 2 --from fitcodes.proj tiny4.fm x.fs &&
+	featmodel info refit.fm >info &&
+	grep -q " fitcodes2.code " info && grep -q " fitcodes.proj " info &&
+	deepbit-extract -m refit.fm <x.fs | featinfo -c >count &&
+	grep -q "^40 records, 40 ok" count
+'
+
+test_expect_success 'refused: --set of what fitcodes writes; features too large for a float covariance' '
+	test_expect_code 2 featmodel fitcodes -q -o s.fm --set code.bits=3 --bits 4 --from feat tiny.fm x.fs 2>err &&
+	test_stderr_one_line err && grep -q "fitcodes writes code.bits itself" err &&
+	test_expect_code 2 featmodel fitcodes -q -o s.fm --set graph.outputs=feat --bits 4 --from feat tiny.fm x.fs 2>err &&
+	test_stderr_one_line err &&
+	test ! -e s.fm &&
+	test_expect_code 3 featmodel fitcodes -q -o b.fm --bits 4 --from feat big.fm x.fs 2>err &&
+	test_stderr_one_line err && grep -q "covariance is not finite (|x| up to" err &&
+	test ! -e b.fm
+'
+
 test_expect_success 'refused: more bits than features' '
 	test_expect_code 2 featmodel fitcodes -o no.fm --bits 257 --from /Relu "$M" prep.fs 2>err &&
 	test_stderr_one_line err &&

@@ -33,7 +33,35 @@ struct feat_codes_fitter {
 	size_t nx, cap;
 	struct feat_codes_fit_info info;
 	int done;
+	char pre[32];                /* the code layer's names: PRE.weight,
+				      * .bias, .proj, .code (fitcodes, or
+				      * fitcodes2... when the model has those) */
 };
+
+/* Whether a layer of m up to last, a blob or a weight of one, is named
+ * PRE.something. */
+static int prefix_used(const struct feat_model *m, int last, const char *pre)
+{
+	size_t n = strlen(pre);
+#define HAS(s) ((s) && !strncmp((s), pre, n) && (s)[n] == '.')
+	for (int i = 0; i <= last && i < (int)m->nlayer; i++) {
+		const struct feat_mlayer *l = &m->layer[i];
+
+		if (HAS(l->name))
+			return 1;
+		for (uint32_t j = 0; j < l->nweight; j++)
+			if (l->weight[j] < m->ntensor && HAS(m->tensor[l->weight[j]].name))
+				return 1;
+		for (uint32_t j = 0; j < l->nin; j++)
+			if (HAS(l->in[j]))
+				return 1;
+		for (uint32_t j = 0; j < l->nout; j++)
+			if (HAS(l->out[j]))
+				return 1;
+	}
+#undef HAS
+	return 0;
+}
 
 void feat_codes_fit_opts_init(struct feat_codes_fit_opts *o)
 {
@@ -139,7 +167,16 @@ int feat_codes_fit_open(feat_codes_fitter **out, const char *path,
 		if (!(f->set[i] = strdup(o->set[i])))
 			goto fail;
 	f->o.from = f->from;
-	/* the KEY=VALUE pairs, checked now rather than after the run */
+	/* the KEY=VALUE pairs, checked now rather than after the run; the
+	 * graph, the code length and the fit's record are fitcodes' own */
+	for (int i = 0; i < o->nset; i++)
+		if (!strncmp(o->set[i], "graph.", 6) || !strncmp(o->set[i], "fit.", 4) ||
+		    !strncmp(o->set[i], "code.bits=", 10)) {
+			feat_fmt(why, whylen, "%s: fitcodes writes %.*s itself", o->set[i],
+				 (int)strcspn(o->set[i], "="), o->set[i]);
+			e = FEAT_E_INVAL;
+			goto fail;
+		}
 	if (!(b = feat_model_builder_new()))
 		goto fail;
 	if ((e = set_meta(b, o->set, o->nset, why, whylen)))
@@ -157,6 +194,11 @@ int feat_codes_fit_open(feat_codes_fitter **out, const char *path,
 		e = FEAT_E_NOTFOUND;
 		goto fail;
 	}
+	/* names of its own for the code layer (a model fitted before holds
+	 * fitcodes.*: fitting again from one of those layers must not clash) */
+	snprintf(f->pre, sizeof f->pre, "fitcodes");
+	for (int i = 2; prefix_used(&f->m, f->last, f->pre); i++)
+		snprintf(f->pre, sizeof f->pre, "fitcodes%d", i);
 	/* the network up to the layer, from which the features come */
 	if ((e = cut(f, &b, why, whylen)))
 		goto fail;
@@ -323,13 +365,27 @@ int feat_codes_fit_finish(feat_codes_fitter *f, unsigned char **out, size_t *out
 	fit.eig = malloc(sizeof(double) * (size_t)k);
 	fit.proj = malloc(sizeof(double) * d * (size_t)k);
 	fit.loss = malloc(sizeof(double) * ((size_t)f->o.iters + 1));
+	fit.zstd = malloc(sizeof(double) * (size_t)k);
 	w = malloc(sizeof(float) * d * (size_t)k);
 	bias = malloc(sizeof(float) * (size_t)k);
-	if (!fit.mean || !fit.eig || !fit.proj || !fit.loss || !w || !bias)
+	if (!fit.mean || !fit.eig || !fit.proj || !fit.loss || !fit.zstd || !w || !bias)
 		goto done;
-	if ((e = feat_itq_fit(f->x, nx, (int)d, k, f->o.iters, f->o.seed, &fit))) {
-		feat_fmt(why, whylen, "fitting: %s", feat_strerror(e));
-		goto done;
+	{
+		/* the covariance is summed in float: features whose squares
+		 * pass its range (finite, but about 1e18 and up) cannot be fitted */
+		double big = 0;
+
+		for (size_t i = 0; i < nx * d; i++)
+			big = fabs(f->x[i]) > big ? fabs(f->x[i]) : big;
+		if ((e = feat_itq_fit(f->x, nx, (int)d, k, f->o.iters, f->o.seed, &fit))) {
+			if (e == FEAT_E_INVAL)
+				feat_fmt(why, whylen, "fitting: the features' covariance is not finite "
+					 "(|x| up to %.3g): features this large cannot be fitted", big);
+			else
+				feat_fmt(why, whylen, "fitting: %s", feat_strerror(e));
+			e = e == FEAT_E_INVAL ? FEAT_E_RANGE : e;
+			goto done;
+		}
 	}
 	free(f->x);
 	f->x = NULL;
@@ -338,24 +394,30 @@ int feat_codes_fit_finish(feat_codes_fitter *f, unsigned char **out, size_t *out
 	f->info.variance = fit.variance;
 	memcpy(f->info.seconds, fit.seconds, sizeof fit.seconds);
 	/* a direction is flat when its variance is nothing beside the
-	 * largest one's, or beside the features' own size (mean square plus
-	 * variance): features that do not vary at all still differ by float
-	 * rounding, about 1e-15 of their square, in every direction */
+	 * largest one's (the covariance is summed in float: a direction the
+	 * features do not span comes out at 1e-9 to 1e-7 of the largest), or
+	 * beside the features' own size (mean square plus variance): features
+	 * that do not vary at all still differ by float rounding, about
+	 * 1e-15 of their square, in every direction */
 	{
 		double energy = fit.trace;
 
 		for (size_t i = 0; i < d; i++)
 			energy += fit.mean[i] * fit.mean[i];
 		for (int j = 0; j < k; j++)
-			f->info.flat += !(fit.eig[j] > 1e-9 * fit.eig[0] &&
+			f->info.flat += !(fit.eig[j] > 1e-6 * fit.eig[0] &&
 					  fit.eig[j] > 1e-12 * energy);
 	}
-	/* the code layer: weights (P R)^T, bias -(P R)^T mean */
+	/* the code layer: weights (P R)^T, bias -(P R)^T mean, each row
+	 * divided by the standard deviation of its projection: the same
+	 * signs, and projections of about 1, where the sigmoid's output is
+	 * not 0.5 by rounding (it is, in float, for |z| under about 1e-7:
+	 * features of 1e-7 would have lost a third of their bits) */
 	for (int j = 0; j < k; j++) {
-		double s = 0;
+		double s = 0, sc = fit.zstd[j] > 0 ? 1 / fit.zstd[j] : 1;
 
 		for (size_t i = 0; i < d; i++) {
-			w[(size_t)j * d + i] = (float)fit.proj[i * (size_t)k + j];
+			w[(size_t)j * d + i] = (float)(fit.proj[i * (size_t)k + j] * sc);
 			s += (double)w[(size_t)j * d + i] * fit.mean[i];
 		}
 		bias[j] = (float)-s;
@@ -363,21 +425,26 @@ int feat_codes_fit_finish(feat_codes_fitter *f, unsigned char **out, size_t *out
 	/* the same cut, the code layer, the metadata */
 	{
 		uint32_t wd[2] = { (uint32_t)k, (uint32_t)d }, bd[1] = { (uint32_t)k }, widx[2];
-		const char *proj = "fitcodes.proj", *code = "fitcodes.code";
+		char pw[48], pb[48], pp[48], pc[48];
+		const char *proj = pp, *code = pc;
 		const char *name = (v = feat_model_meta(&f->m, "name")) && v->type == FEAT_V_STR ?
 			v->u.s : f->o.name ? f->o.name : f->path;
 		char text[1024];
 		int ti;
 
+		snprintf(pw, sizeof pw, "%s.weight", f->pre);
+		snprintf(pb, sizeof pb, "%s.bias", f->pre);
+		snprintf(pp, sizeof pp, "%s.proj", f->pre);
+		snprintf(pc, sizeof pc, "%s.code", f->pre);
 		if ((e = cut(f, &b, why, whylen)))
 			goto done;
 		e = FEAT_E_NOMEM;
-		if ((ti = feat_mb_tensor(b, "fitcodes.weight", FEAT_DT_F32, 2, wd, w)) < 0 ||
+		if ((ti = feat_mb_tensor(b, pw, FEAT_DT_F32, 2, wd, w)) < 0 ||
 		    (widx[0] = (uint32_t)ti,
-		     (ti = feat_mb_tensor(b, "fitcodes.bias", FEAT_DT_F32, 1, bd, bias)) < 0) ||
+		     (ti = feat_mb_tensor(b, pb, FEAT_DT_F32, 1, bd, bias)) < 0) ||
 		    (widx[1] = (uint32_t)ti,
-		     feat_mb_layer(b, "fc", "fitcodes.proj", 1, &f->blob, 1, &proj, 0, NULL, 2, widx)) ||
-		    feat_mb_layer(b, "sigmoid", "fitcodes.code", 1, &proj, 1, &code, 0, NULL, 0, NULL))
+		     feat_mb_layer(b, "fc", proj, 1, &f->blob, 1, &proj, 0, NULL, 2, widx)) ||
+		    feat_mb_layer(b, "sigmoid", code, 1, &proj, 1, &code, 0, NULL, 0, NULL))
 			goto done;
 		e = 0;
 		META("graph.outputs", .type = FEAT_V_STRS, .u.strs = &code);
@@ -421,6 +488,7 @@ done:
 	free(fit.eig);
 	free(fit.proj);
 	free(fit.loss);
+	free(fit.zstd);
 	free(w);
 	free(bias);
 	return e;

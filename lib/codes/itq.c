@@ -663,6 +663,15 @@ int feat_itq_fit(float *x, size_t n, int d, int k, int iters, uint64_t seed,
 				s += p[(size_t)i * k + q] * r[(size_t)q * k + j];
 			out->proj[(size_t)i * k + j] = s;
 		}
+	/* the projections (v R) are uncorrelated combinations of v's
+	 * columns, whose variances are eig */
+	for (int j = 0; out->zstd && j < k; j++) {
+		double s = 0;
+
+		for (int q = 0; q < k; q++)
+			s += out->eig[q] * r[(size_t)q * k + j] * r[(size_t)q * k + j];
+		out->zstd[j] = s > 0 ? sqrt(s) : 0;
+	}
 	out->seconds[2] = now() - t0;
 done:
 	free(c);

@@ -68,6 +68,9 @@ struct feat_itq_fit {
 	double *eig;       /* [k] */
 	double *proj;      /* [d * k] */
 	double *loss;      /* [iters + 1], or NULL */
+	double *zstd;      /* [k], or NULL: the standard deviation of each
+			      code's projection (x - mean) proj[:, j] over
+			      the features, sqrt(sum_m eig[m] R[m][j]^2) */
 	double variance;   /* sum of eig / trace of the covariance */
 	double trace;      /* of the covariance: the features' total variance */
 	double seconds[3]; /* covariance, eigenvectors, ITQ */
