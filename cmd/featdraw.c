@@ -787,9 +787,10 @@ static void check_group_pages(const struct run *s)
 			to = group_end(s, to);
 		rows = group_rows(s, i, to, cols);
 		if (rows * s->th > (uint64_t)max)
-			feat_die_usage("--groups: %s would be %llu pixels high; at most %ld fit "
-				       "(give --per-page N groups)", s->o->sheet,
-				       (unsigned long long)(rows * s->th), max);
+			feat_die_usage("--groups: a page would be %llu pixels high; at most %ld fit "
+				       "(%s--cols or a smaller --thumb)",
+				       (unsigned long long)(rows * s->th), max,
+				       to - i > 1 ? "give --per-page N groups, more " : "one group is too large: more ");
 		i = to;
 	} while (i < s->ngrp);
 }

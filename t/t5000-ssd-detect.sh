@@ -240,7 +240,10 @@ test_expect_success 'a model that is not an SSD, or none: one line, exit 3 or 4'
 	test_expect_code 3 ssd-detect -m "$TEST_DATA/nets/deepbit.fm" <in.fs >/dev/null 2>err &&
 	test_stderr_one_line err && grep -q "not an SSD model: no metadata ssd.priors" err &&
 	test_expect_code 4 ssd-detect -m ./nosuch.fm <in.fs >/dev/null 2>err &&
-	test_stderr_one_line err &&
+	test_stderr_one_line err && grep -q "nosuch.fm: cannot open: No such file" err &&
+	mkdir -p adir.fm &&
+	test_expect_code 4 ssd-detect -m ./adir.fm <in.fs >/dev/null 2>err &&
+	test_stderr_one_line err && grep -q "adir.fm: cannot open: not a regular file" err &&
 	FEAT_MODELS=$PWD/empty test_expect_code 4 ssd-detect <in.fs >/dev/null 2>err &&
 	test_stderr_one_line err && grep -q "model .ssd. not found" err
 '

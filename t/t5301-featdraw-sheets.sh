@@ -190,6 +190,24 @@ assert Image.open(\"rev-002.png\").size == (4 * 28, 2 * 52)
 	test ! -e rev-003.png
 '
 
+test_expect_success '--groups: a record with an empty key is a member like any other (featdedup writes it so)' '
+	"$PYTHON" -c "
+import json
+json.dump([{\"key\": k, \"tensors\": [{\"name\": \"code\", \"dtype\": \"bit\", \"shape\": [8], \"values\": [0] * 7 + [b]},
+    {\"name\": \"image\", \"dtype\": \"u8\", \"shape\": [8, 8, 3], \"values\": [200 * b, 60, 90] * 64}]}
+    for k, b in ((\"\", 0), (\"x\", 1))], open(\"ek.json\", \"w\"))" &&
+	$MKSTREAM ek.json >ek.fs &&
+	featdedup -r 2 ek.fs >ek.groups &&
+	printf "1\t\t0\n1\tx\t1\n" >want && test_cmp want ek.groups &&
+	featdraw --groups ek.groups --sheet ek.png --thumb 20 <ek.fs &&
+	"$PYTHON" -c "
+from PIL import Image
+im = Image.open(\"ek.png\")
+assert im.getpixel((14, 14)) == (0, 60, 90), im.getpixel((14, 14))
+assert im.getpixel((28 + 14, 14)) == (200, 60, 90), im.getpixel((42, 14))
+"
+'
+
 test_expect_success '--groups: a bad file is one line, exit 3, before reading' '
 	printf "1\tk1\t0\nnot a group line\n" >bad.tsv &&
 	test_expect_code 3 featdraw --groups bad.tsv --sheet r.png <junk 2>err &&

@@ -216,7 +216,8 @@ int feat_draw_group_line(char *line, char **id, char **key, char **dist)
 {
 	char *t1 = strchr(line, '\t'), *t2 = t1 ? strchr(t1 + 1, '\t') : NULL, *p, *q;
 
-	if (!t1 || !t2 || strchr(t2 + 1, '\t') || t1 == line || t2 == t1 + 1)
+	/* (an empty key is a key: featdedup writes "1 TAB TAB 0" for it) */
+	if (!t1 || !t2 || strchr(t2 + 1, '\t') || t1 == line)
 		return FEAT_E_FORMAT;
 	*t1++ = 0;
 	*t2++ = 0;

@@ -8,8 +8,9 @@
  * prints one line a photo, as featwrite -f tsv does for the pipeline
  *     PHOTO TAB ok TAB HEX             (and, with -v, the box described)
  *     PHOTO TAB error TAB REASON
- * Exit status: 0 all ok, 1 some photo failed, 2 usage, 4 a model cannot
- * be opened or out of memory.
+ * Exit status: 0 all ok, 1 some photo failed, 2 usage, 3 a model that is
+ * not a valid detector or descriptor, 4 a model that cannot be found or
+ * read, or out of memory.
  *
  * Build: cc photocode.c $(pkg-config --cflags --libs libfeat)
  */

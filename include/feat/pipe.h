@@ -86,7 +86,7 @@ struct feat_detector_info {
 };
 FEAT_API void feat_detector_opts_init(struct feat_detector_opts *o);
 /* path as given (see feat_model_find); o NULL: the defaults.  0, or
- * FEAT_E_IO / FEAT_E_NOMEM (cannot read, memory), FEAT_E_INVAL (not a
+ * FEAT_E_IO / FEAT_E_NOMEM (cannot read, memory), FEAT_E_FORMAT (not a
  * featmodel file), FEAT_E_RANGE (options), another FEAT_E_* (not an SSD
  * model), with the reason in why. */
 FEAT_API int feat_detector_open(feat_detector **out, const char *path,

@@ -39,11 +39,12 @@ int feat_model_find(const char *name, char *out, size_t outlen, char *why,
 	if (strchr(name, '/') || is_file(name) ||
 	    (strlen(name) > 3 && !strcmp(name + strlen(name) - 3, ".fm"))) {
 		if (!is_file(name)) {
-			int err = errno ? errno : ENOENT;
+			struct stat st;
 
+			/* (stat succeeds on a directory or a FIFO: errno says
+			 * nothing then) */
 			snprintf(why, whylen, "%s: cannot open: %s", name,
-				 err == ENOENT || err == ENOTDIR ? strerror(err)
-				 : access(name, F_OK) == 0 ? "not a regular file" : strerror(err));
+				 stat(name, &st) == 0 ? "not a regular file" : strerror(errno));
 			return FEAT_E_IO;
 		}
 		if ((size_t)snprintf(out, outlen, "%s", name) >= outlen) {
