@@ -90,4 +90,9 @@ test_expect_success 'retries used up while a host is down: exit 1, then --resume
 	cut -f1 r.tsv >keys && test_cmp list keys
 '
 
+# the copy --ship unpacked on the hosts, which share this machine's /tmp
+# (the same programs and models make the same bundle, so one copy)
+[ ! -f out.tsv.featrun/featkit-bundle.tar.gz ] ||
+	rm -rf "${TMPDIR:-/tmp}/featkit-$(cksum <out.tsv.featrun/featkit-bundle.tar.gz | cut -d" " -f1)"
+
 test_done
