@@ -71,6 +71,25 @@ int feat_kern_cpu_bf16(void)
 #endif
 }
 
+int feat_kern_cpu_zmm_half(void)
+{
+#if FEAT_KERN_X86
+	unsigned a, b, c, d, fam;
+
+	if (!feat_kern_cpu_avx512() || !__get_cpuid(0, &a, &b, &c, &d) ||
+	    b != 0x68747541 || d != 0x69746e65 || c != 0x444d4163 ||   /* "AuthenticAMD" */
+	    !__get_cpuid(1, &a, &b, &c, &d))
+		return 0;
+	fam = (a >> 8) & 0xf;
+	if (fam == 0xf)
+		fam += (a >> 20) & 0xff;
+	/* family 19h is Zen 3 and Zen 4; of these only Zen 4 has AVX-512 */
+	return fam == 0x19;
+#else
+	return 0;
+#endif
+}
+
 #if !FEAT_KERN_X86
 static int never(void)
 {

@@ -196,6 +196,10 @@ struct feat_kern {
 		float *m, int ldm, int nt);
 	void (*wino_output)(const struct feat_wino_args *a, int t0, int nt, const float *m,
 		int ldm);
+	/* the least output map, in pixels, on which Winograd beats im2col +
+	 * GEMM on this core (lib/nn/passes.c asks; the measurements are in
+	 * ref/table.c and avx512/table.c) */
+	int wino_min_px;
 
 	/* NCHW16c (nchwc.h): layout changes, the three convolutions, the
 	 * mean of each channel, the product by a value a channel (either side
@@ -358,6 +362,12 @@ int feat_kern_cpu_vnni(void);
 /* 1 when the AVX-512 path runs and the CPU has AVX512_BF16 (the bf16
  * kernels, built with a target attribute of their own). */
 int feat_kern_cpu_bf16(void);
+/* 1 when the AVX-512 path runs on a core that executes a 512-bit FMA as
+ * two halves on 256-bit units, at the rate of a 256-bit one (from cpuid:
+ * AMD family 19h, Zen 4), where a multiply costs twice what it costs on
+ * a core with full-width units and trading multiplies for memory
+ * traffic (Winograd) pays on smaller maps. */
+int feat_kern_cpu_zmm_half(void);
 
 /* Free this thread's packing buffers (they are kept between calls), on
  * every path. */

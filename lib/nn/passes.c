@@ -48,11 +48,13 @@ static void bypass(struct feat_net *n, struct feat_layer *l)
  * for 3 input channels (conv1_1: 10.7 ms against 2.7) and for maps under
  * 16x16 (10x10, 5x5, 3x3, 1x1 heads and extras: 1.3 to 10x slower, the 4x
  * larger U streamed from memory for a handful of tiles); 19x19 and larger
- * with 16 or more channels gain 1.1 to 2x.
+ * with 16 or more channels gain 1.1 to 2x.  The size bar is the kernel
+ * table's (wino_min_px): lower on a core with half-rate 512-bit FMAs.
  */
 static int wino_worth(const struct conv *c)
 {
-	return c->cin >= 16 && c->cout >= 16 && (long)c->hout * c->wout >= 256;
+	return c->cin >= 16 && c->cout >= 16 &&
+	       (long)c->hout * c->wout >= feat_kern_active()->wino_min_px;
 }
 
 static int wino_prepare(struct feat_net *n, struct conv *c)

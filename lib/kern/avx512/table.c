@@ -37,6 +37,16 @@ void feat_kern_fill_avx512(struct feat_kern *k)
 	k->wino_input = feat_wino_input_avx512;
 	k->wino_gemm = wino_gemm;
 	k->wino_output = feat_wino_output_avx512;
+	/* On a core whose 512-bit FMAs run at the 256-bit rate (Zen 4) the
+	 * multiplies Winograd saves are worth twice as much, and it pays
+	 * from 13x13 maps (16 tiles of 4x4, as many as a 16x16 map): on a
+	 * Zen 4 core (featmodel bench -b 1, FEAT_WINOGRAD=1 against the
+	 * default), DeepBit VGG16's three 14x14 layers (512 -> 512) 8.6-8.7
+	 * ms -> 6.9-7.1, ResNet-50's five 14x14 ones (256 -> 256) 2.13-2.21
+	 * -> 1.76-1.83; 10x10 maps still lose (SSD300's 256 -> 512 extra:
+	 * 1.08 -> 1.82 ms), 7x7 ones more (ResNet-50's layer4: 2.4 -> 6.8).
+	 * Elsewhere the bar measured on the full-width core stays. */
+	k->wino_min_px = feat_kern_cpu_zmm_half() ? 169 : 256;
 	k->nchwc_from = feat_nchwc_from_avx512;
 	k->nchwc_to = feat_nchwc_to_avx512;
 	k->nchwc_mean = feat_nchwc_mean_avx512;

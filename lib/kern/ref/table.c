@@ -41,6 +41,9 @@ const struct feat_kern feat_kern_ref_table = {
 	.wino_input = feat_wino_input_ref,
 	.wino_gemm = feat_wino_gemm_ref,
 	.wino_output = feat_wino_output_ref,
+	/* 16x16 maps and up: where the GEMM paths measured it pay
+	 * (lib/nn/passes.c); avx512/table.c lowers it on Zen 4 */
+	.wino_min_px = 256,
 	.nchwc_from = feat_nchwc_from,
 	.nchwc_to = feat_nchwc_to,
 	.nchwc_mean = feat_nchwc_mean_ref,
