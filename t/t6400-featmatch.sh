@@ -179,4 +179,13 @@ test_expect_success 'bad options: exit 2, one line' '
 	test_expect_code 4 featmatch no/such/file 2>err && test_stderr_one_line err
 '
 
+test_expect_success 'standard input named twice: exit 2, one line, nothing read' '
+	test_expect_code 2 featmatch - - <keys.fs >out 2>err &&
+	test_stderr_one_line err && grep -q "standard input (-) is named more than once" err &&
+	test ! -s out &&
+	test_expect_code 2 featmatch keys.fs - - <keys.fs 2>err && test_stderr_one_line err &&
+	featmatch -q -p - keys.fs <keys.fs >twice &&
+	test -s twice
+'
+
 test_done
