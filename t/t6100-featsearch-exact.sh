@@ -224,6 +224,16 @@ test_expect_success '70-bit codes: a tsv of them queries and joins a 70-bit set,
 	grep -q "70 bits; the others have 72" err && test_stderr_one_line err
 '
 
+test_expect_success '70-bit codes in a stream after a tsv: its first code sets the width for the file, a later record of another width is refused by number' '
+	featdedup -p -r 2 w70.tsv w70.fs >p3 &&
+	test_cmp p1 p3 &&
+	codes 72 "d=0" >w72.fs &&
+	featcat w70.fs w72.fs >mixed.fs &&
+	test_expect_code 3 featdedup -p -r 2 w70.tsv mixed.fs 2>err &&
+	test_stderr_one_line err &&
+	grep -q "mixed.fs: record 4: code has 72 bits; the others have 70" err
+'
+
 test_expect_success 'records that cannot be asked or indexed are said (unless -q); an empty query file asks nothing' '
 	codes 64 "a=0,b=1,c=3" >db.fs && featindex build -o small.fix db.fs &&
 	codes 64 "q1=0,err:q2,nocode:q3,q4=3" >q.fs &&
