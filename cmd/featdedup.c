@@ -343,8 +343,8 @@ int main(int argc, char **argv)
 		if (i >= argc)
 			break;
 	}
-	if (!ix && (e = feat_index_new(&ix, 64, 0)))
-		feat_die(FEAT_EXIT_SYSTEM, "%s", feat_strerror(e));
+	/* (ix is set: a load that finds no code at all fails above, so an
+	 * input without codes is exit 3, not an empty set of 64-bit codes) */
 	if (o.radius < 0)
 		o.radius = default_radius(feat_index_info(ix)->code_bits);
 	jx = join_set(ix, &cl);

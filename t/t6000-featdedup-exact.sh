@@ -275,6 +275,24 @@ test_expect_success 'the default radius is 11 per 128 bits of code: 2, 5, 11 for
 	featdedup --help | grep -q "default: 11 per 128"
 '
 
+test_expect_success 'no code at all: exit 3, one line; an empty featcodes file of known width: nothing, exit 0' '
+	: >empty.tsv &&
+	test_expect_code 3 featdedup empty.tsv >out 2>err &&
+	test_stderr_one_line err && grep -q "empty.tsv: holds no codes" err && test ! -s out &&
+	test_expect_code 3 featdedup - </dev/null >out 2>err &&
+	test_stderr_one_line err && grep -q "standard input: holds no codes" err &&
+	cat >empty.py <<-\PY &&
+	import struct, sys
+	open(sys.argv[1], "wb").write(struct.pack("<8sHHIIIIIQ24x", b"\x89FCD\r\n\x1a\n",
+	                                          1, 0, 64, 64, 8, 16, 32, 0))
+	PY
+	"$PYTHON" empty.py empty.fcd &&
+	featdedup -a empty.fcd >out && test ! -s out &&
+	featdedup -p empty.fcd >out && test ! -s out &&
+	featdedup -a empty.fcd one.tsv >out &&
+	printf "1\ta\t0\n" >want && test_cmp want out
+'
+
 test_expect_success 'bad input: one clear line, exit 3 or 2' '
 	printf "x\tzz\n" >bad.tsv &&
 	test_expect_code 3 featdedup bad.tsv 2>err &&
