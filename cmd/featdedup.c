@@ -345,6 +345,7 @@ int main(int argc, char **argv)
 	}
 	/* (ix is set: a load that finds no code at all fails above, so an
 	 * input without codes is exit 3, not an empty set of 64-bit codes) */
+	feat_cli_index_repeated_keys(ix);
 	if (o.radius < 0)
 		o.radius = default_radius(feat_index_info(ix)->code_bits);
 	jx = join_set(ix, &cl);

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "common/cli.h"
+#include "common/groups.h"
 
 static const char usage[] =
 	"Usage: featindex build [-m M] -o INDEX FILE...\n"
@@ -138,6 +139,7 @@ static void build_cmd(int argc, char **argv, const char *out, long m, int merge)
 		feat_die(FEAT_EXIT_SYSTEM, "out of memory");
 	if (feat_index_build(ix))
 		feat_die(FEAT_EXIT_SYSTEM, "out of memory");
+	feat_cli_index_repeated_keys(ix);
 	save(ix, out);
 	feat_info("%s: %" PRIu64 " records of %u bits, %u substrings", out,
 		  feat_index_count(ix), feat_index_info(ix)->code_bits,
@@ -198,6 +200,7 @@ static void append_cmd(int argc, char **argv)
 		load(&ix, argv[i]);
 	if (feat_index_build(ix))
 		feat_die(FEAT_EXIT_SYSTEM, "out of memory");
+	feat_cli_index_repeated_keys(ix);
 	save(ix, path);
 	feat_info("%s: %" PRIu64 " records added, %" PRIu64 " in all", path,
 		  feat_index_count(ix) - before, feat_index_count(ix));

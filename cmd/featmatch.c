@@ -174,6 +174,7 @@ int main(int argc, char **argv)
 		feat_progress(feat_match_count(m), 0, 1);
 	if (skipped)
 		feat_warn("%" PRIu64 " error records skipped", skipped);
+	feat_cli_repeated_keys(feat_match_count(m), key_of, &(struct grp){ m, NULL });
 	if ((e = feat_match_run(m, &o.m, &p, &np)))
 		feat_die(FEAT_EXIT_SYSTEM, "matching: %s", feat_strerror(e));
 	t1 = now();

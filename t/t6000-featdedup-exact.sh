@@ -293,6 +293,20 @@ test_expect_success 'no code at all: exit 3, one line; an empty featcodes file o
 	printf "1\ta\t0\n" >want && test_cmp want out
 '
 
+test_expect_success 'keys that appear more than once: one line on stderr, each record grouped on its own' '
+	printf "%s\t%s\n" x 00000000000000ff a 00000000000000ff a 0f0000000000000f \
+		x 2000000000000000 c 1000000000000000 >rep.tsv &&
+	featdedup -a -r 0 rep.tsv >got 2>err &&
+	test_stderr_one_line err &&
+	grep -q "^featdedup: 2 keys appear more than once (first: a)" err &&
+	printf "1\tx\t0\n1\ta\t0\n2\ta\t0\n3\tx\t0\n4\tc\t0\n" >want &&
+	test_cmp want got &&
+	featdedup -r 0 rep.tsv rep.tsv >/dev/null 2>err &&
+	grep -q "^featdedup: 3 keys appear more than once (first: a)" err &&
+	featdedup -q -r 0 rep.tsv >/dev/null 2>err && test ! -s err &&
+	featdedup -r 0 two.tsv >/dev/null 2>err && test ! -s err
+'
+
 test_expect_success 'bad input: one clear line, exit 3 or 2' '
 	printf "x\tzz\n" >bad.tsv &&
 	test_expect_code 3 featdedup bad.tsv 2>err &&

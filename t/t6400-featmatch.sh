@@ -188,4 +188,13 @@ test_expect_success 'standard input named twice: exit 2, one line, nothing read'
 	test -s twice
 '
 
+test_expect_success 'keys that appear more than once: one line on stderr, every record kept' '
+	featmatch -p keys.fs keys.fs >pairs3 2>err &&
+	n=$(wc -l <list) && first=$(head -n 1 list) &&
+	grep -q "^featmatch: $n keys appear more than once (first: $first)" err &&
+	test $(grep -c "more than once" err) = 1 &&
+	grep -q "^$first	$first	" pairs3 &&
+	featmatch -q -p keys.fs keys.fs >pairs4 2>err && test ! -s err
+'
+
 test_done
