@@ -21,7 +21,7 @@ static const char usage[] =
 	"Usage: featcat [OPTION]... [FILE]...\n"
 	"Concatenate featstreams to standard output, optionally keeping only\n"
 	"some records or tensors.  With no FILE, or when FILE is -, read\n"
-	"standard input.\n"
+	"standard input (- at most once).\n"
 	"\n"
 	"      --ok              keep only ok records\n"
 	"      --errors          keep only error records\n"
@@ -179,6 +179,7 @@ int main(int argc, char **argv)
 
 	feat_cli_init(argv[0]);
 	parse(argc, argv, &o);
+	feat_cli_stdin_once(argv + optind, argc - optind);
 	feat_cli_binary_stdout();
 	fd = open_all(argv + optind, argc - optind);
 	if (feat_writer_new(&w, STDOUT_FILENO, "standard output"))

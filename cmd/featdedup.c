@@ -32,7 +32,7 @@ static const char usage[] =
 	"groups of records joined by such pairs.  FILE is a featcodes file\n"
 	"(featwrite -f bin), a featindex file, a featstream, or key TAB hex lines\n"
 	"(featwrite -f tsv --no-status).  With no FILE, or when FILE is -, read\n"
-	"standard input.\n"
+	"standard input (- at most once).\n"
 	"\n"
 	"  -r, --radius R       pairs at distance R or less (default: 11 per 128\n"
 	"                       bits of code, rounded down: 2 for 32-bit codes,\n"
@@ -328,6 +328,7 @@ int main(int argc, char **argv)
 
 	feat_cli_init(argv[0]);
 	parse(argc, argv, &o);
+	feat_cli_stdin_once(argv + optind, argc - optind);
 	t0 = now();
 	for (int i = optind; i < argc || i == optind; i++) {
 		const char *path = i < argc ? argv[i] : "-";

@@ -30,7 +30,7 @@ static const char usage[] =
 	"sorted table per substring of the code, for exact search by multi-index\n"
 	"hashing (featsearch, featdedup).  FILE is a featcodes file (featwrite\n"
 	"-f bin), a featindex file, a featstream or key TAB hex lines; - is\n"
-	"standard input.\n"
+	"standard input (at most once).\n"
 	"\n"
 	"  build    index FILEs; records are numbered in the order read\n"
 	"  append   add the records of FILEs to INDEX (sorted and merged in)\n"
@@ -275,6 +275,7 @@ int main(int argc, char **argv)
 	}
 	if (!cmd)
 		feat_die_usage("no command given (build, append, merge, info or check)");
+	feat_cli_stdin_once(argv + optind, argc - optind);
 	if (!strcmp(cmd, "build") || !strcmp(cmd, "merge")) {
 		if (m && !strcmp(cmd, "merge"))
 			feat_die_usage("merge keeps the shards' substrings: -m applies to build");

@@ -320,7 +320,10 @@ test_expect_success 'bad input: one clear line, exit 3 or 2' '
 	test_expect_code 2 featdedup -r x c.tsv 2>err &&
 	test_stderr_one_line err &&
 	test_expect_code 2 featdedup -m 1 c.tsv 2>err &&
-	grep -q "substrings" err
+	grep -q "substrings" err &&
+	test_expect_code 2 featdedup c.tsv - - <c.tsv >out 2>err &&
+	test_stderr_one_line err && grep -q "standard input (-) is named more than once" err &&
+	test ! -s out
 '
 
 test_done

@@ -252,6 +252,12 @@ test_expect_success 'keys that appear more than once: featsearch and featindex s
 	featindex info pq.fix >info && grep -q " 4 records" info
 '
 
+test_expect_success 'featindex: standard input named twice: exit 2, one line, nothing written' '
+	test_expect_code 2 featindex build -o twice.fix - - <pq.tsv 2>err &&
+	test_stderr_one_line err && grep -q "standard input (-) is named more than once" err &&
+	test ! -e twice.fix
+'
+
 test_expect_success 'records that cannot be asked or indexed are said (unless -q); an empty query file asks nothing' '
 	codes 64 "a=0,b=1,c=3" >db.fs && featindex build -o small.fix db.fs &&
 	codes 64 "q1=0,err:q2,nocode:q3,q4=3" >q.fs &&
