@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "common/cli.h"
@@ -20,7 +21,7 @@ static const char usage[] =
 	"Usage: featcat [OPTION]... [FILE]...\n"
 	"Concatenate featstreams to standard output, optionally keeping only\n"
 	"some records or tensors.  With no FILE, or when FILE is -, read\n"
-	"standard input.\n"
+	"standard input (- at most once).\n"
 	"\n"
 	"      --ok              keep only ok records\n"
 	"      --errors          keep only error records\n"
@@ -100,14 +101,17 @@ static void select_tensors(struct feat_rec *r, const struct opts *o)
 	}
 }
 
-static void cat_file(const char *path, const struct opts *o, feat_writer *w,
+/* The records of fd, opened on path (- for standard input); closed here
+ * unless it is standard input. */
+static void cat_file(int fd, const char *path, const struct opts *o, feat_writer *w,
 	long long *written, uint64_t *bytes)
 {
-	int fd, e;
+	int e;
 	feat_reader *rd;
 	struct feat_rec r;
 
-	rd = feat_cli_open_reader(path, &fd);
+	if (feat_reader_new(&rd, fd, strcmp(path, "-") ? path : "standard input", NULL))
+		feat_die(FEAT_EXIT_SYSTEM, "out of memory");
 	feat_rec_init(&r);
 	while ((e = feat_reader_next(rd, &r)) > 0) {
 		if ((o->only_ok && r.status != FEAT_ST_OK) ||
@@ -127,8 +131,42 @@ static void cat_file(const char *path, const struct opts *o, feat_writer *w,
 	*bytes += feat_reader_bytes(rd);
 	feat_rec_free(&r);
 	feat_reader_free(rd);
-	if (fd != STDIN_FILENO)
+	if (strcmp(path, "-"))
 		close(fd);
+}
+
+/*
+ * Open every FILE before a record is written: one that does not open is a
+ * fault of the command, not half a stream out.  Each is opened once and
+ * read from that descriptor, so that a FIFO is not opened twice and a
+ * file replaced meanwhile is not read in place of the one checked.  The
+ * soft limit on descriptors is raised as far as needed (and allowed).
+ */
+static int *open_all(char **paths, int n)
+{
+	int *fd = malloc((n ? (size_t)n : 1) * sizeof *fd);
+	struct rlimit rl;
+
+	if (!fd)
+		feat_die(FEAT_EXIT_SYSTEM, "out of memory");
+	if (!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur != RLIM_INFINITY &&
+	    rl.rlim_cur < (rlim_t)n + 16) {
+		rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > (rlim_t)n + 16
+			? (rlim_t)n + 16 : rl.rlim_max;
+		(void)setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	for (int i = 0; i < n; i++) {
+		fd[i] = strcmp(paths[i], "-") ? open(paths[i], O_RDONLY | O_CLOEXEC)
+					     : STDIN_FILENO;
+		if (fd[i] < 0 && (errno == EMFILE || errno == ENFILE))
+			feat_die(FEAT_EXIT_SYSTEM, "%s: cannot open: %s (featcat holds "
+				 "every FILE open from the start: %d of them)", paths[i],
+				 strerror(errno), n);
+		if (fd[i] < 0)
+			feat_die(FEAT_EXIT_SYSTEM, "%s: cannot open: %s", paths[i],
+				 strerror(errno));
+	}
+	return fd;
 }
 
 int main(int argc, char **argv)
@@ -137,27 +175,20 @@ int main(int argc, char **argv)
 	feat_writer *w;
 	long long written = 0;
 	uint64_t bytes = 0;
-	int e;
+	int e, *fd;
 
 	feat_cli_init(argv[0]);
 	parse(argc, argv, &o);
+	feat_cli_stdin_once(argv + optind, argc - optind);
 	feat_cli_binary_stdout();
-	/* every FILE opens before a record is written: one that does not
-	 * is a fault of the command, not half a stream out */
-	for (int i = optind; i < argc; i++) {
-		int fd = strcmp(argv[i], "-") ? open(argv[i], O_RDONLY) : STDIN_FILENO;
-
-		if (fd < 0)
-			feat_die(FEAT_EXIT_SYSTEM, "%s: cannot open: %s", argv[i], strerror(errno));
-		if (fd != STDIN_FILENO)
-			close(fd);
-	}
+	fd = open_all(argv + optind, argc - optind);
 	if (feat_writer_new(&w, STDOUT_FILENO, "standard output"))
 		feat_die(FEAT_EXIT_SYSTEM, "out of memory");
 	if (optind == argc)
-		cat_file("-", &o, w, &written, &bytes);
+		cat_file(STDIN_FILENO, "-", &o, w, &written, &bytes);
 	for (int i = optind; i < argc; i++)
-		cat_file(argv[i], &o, w, &written, &bytes);
+		cat_file(fd[i - optind], argv[i], &o, w, &written, &bytes);
+	free(fd);
 	if ((e = feat_writer_end(w)) < 0)
 		feat_cli_write_fail(w, e);
 	feat_writer_free(w);

@@ -32,7 +32,7 @@ static const char usage[] =
 	"groups of records joined by such pairs.  FILE is a featcodes file\n"
 	"(featwrite -f bin), a featindex file, a featstream, or key TAB hex lines\n"
 	"(featwrite -f tsv --no-status).  With no FILE, or when FILE is -, read\n"
-	"standard input.\n"
+	"standard input (- at most once).\n"
 	"\n"
 	"  -r, --radius R       pairs at distance R or less (default: 11 per 128\n"
 	"                       bits of code, rounded down: 2 for 32-bit codes,\n"
@@ -328,6 +328,7 @@ int main(int argc, char **argv)
 
 	feat_cli_init(argv[0]);
 	parse(argc, argv, &o);
+	feat_cli_stdin_once(argv + optind, argc - optind);
 	t0 = now();
 	for (int i = optind; i < argc || i == optind; i++) {
 		const char *path = i < argc ? argv[i] : "-";
@@ -343,8 +344,9 @@ int main(int argc, char **argv)
 		if (i >= argc)
 			break;
 	}
-	if (!ix && (e = feat_index_new(&ix, 64, 0)))
-		feat_die(FEAT_EXIT_SYSTEM, "%s", feat_strerror(e));
+	/* (ix is set: a load that finds no code at all fails above, so an
+	 * input without codes is exit 3, not an empty set of 64-bit codes) */
+	feat_cli_index_repeated_keys(ix);
 	if (o.radius < 0)
 		o.radius = default_radius(feat_index_info(ix)->code_bits);
 	jx = join_set(ix, &cl);

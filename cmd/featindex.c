@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "common/cli.h"
+#include "common/groups.h"
 
 static const char usage[] =
 	"Usage: featindex build [-m M] -o INDEX FILE...\n"
@@ -29,7 +30,7 @@ static const char usage[] =
 	"sorted table per substring of the code, for exact search by multi-index\n"
 	"hashing (featsearch, featdedup).  FILE is a featcodes file (featwrite\n"
 	"-f bin), a featindex file, a featstream or key TAB hex lines; - is\n"
-	"standard input.\n"
+	"standard input (at most once).\n"
 	"\n"
 	"  build    index FILEs; records are numbered in the order read\n"
 	"  append   add the records of FILEs to INDEX (sorted and merged in)\n"
@@ -138,6 +139,7 @@ static void build_cmd(int argc, char **argv, const char *out, long m, int merge)
 		feat_die(FEAT_EXIT_SYSTEM, "out of memory");
 	if (feat_index_build(ix))
 		feat_die(FEAT_EXIT_SYSTEM, "out of memory");
+	feat_cli_index_repeated_keys(ix);
 	save(ix, out);
 	feat_info("%s: %" PRIu64 " records of %u bits, %u substrings", out,
 		  feat_index_count(ix), feat_index_info(ix)->code_bits,
@@ -198,6 +200,7 @@ static void append_cmd(int argc, char **argv)
 		load(&ix, argv[i]);
 	if (feat_index_build(ix))
 		feat_die(FEAT_EXIT_SYSTEM, "out of memory");
+	feat_cli_index_repeated_keys(ix);
 	save(ix, path);
 	feat_info("%s: %" PRIu64 " records added, %" PRIu64 " in all", path,
 		  feat_index_count(ix) - before, feat_index_count(ix));
@@ -272,6 +275,7 @@ int main(int argc, char **argv)
 	}
 	if (!cmd)
 		feat_die_usage("no command given (build, append, merge, info or check)");
+	feat_cli_stdin_once(argv + optind, argc - optind);
 	if (!strcmp(cmd, "build") || !strcmp(cmd, "merge")) {
 		if (m && !strcmp(cmd, "merge"))
 			feat_die_usage("merge keeps the shards' substrings: -m applies to build");

@@ -22,7 +22,8 @@ static const char usage[] =
 	"Find near-duplicate photos by their keypoints: every pair of photos\n"
 	"whose keypoints (imgkeys) match under one similarity transform, then\n"
 	"groups of photos joined by such pairs.  FILE is a featstream written by\n"
-	"imgkeys; with no FILE, or when FILE is -, read standard input.\n"
+	"imgkeys; with no FILE, or when FILE is -, read standard input (- at\n"
+	"most once).\n"
 	"\n"
 	"  -n, --min-matches N  pairs with N or more keypoints matched (default 21:\n"
 	"                       the best F1 on re-uploads, see featmatch(1))\n"
@@ -160,6 +161,7 @@ int main(int argc, char **argv)
 
 	feat_cli_init(argv[0]);
 	parse(argc, argv, &o);
+	feat_cli_stdin_once(argv + optind, argc - optind);
 	if ((e = feat_match_new(&m)))
 		feat_die(FEAT_EXIT_SYSTEM, "out of memory");
 	t0 = now();
@@ -172,6 +174,7 @@ int main(int argc, char **argv)
 		feat_progress(feat_match_count(m), 0, 1);
 	if (skipped)
 		feat_warn("%" PRIu64 " error records skipped", skipped);
+	feat_cli_repeated_keys(feat_match_count(m), key_of, &(struct grp){ m, NULL });
 	if ((e = feat_match_run(m, &o.m, &p, &np)))
 		feat_die(FEAT_EXIT_SYSTEM, "matching: %s", feat_strerror(e));
 	t1 = now();

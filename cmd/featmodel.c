@@ -644,8 +644,6 @@ static void fitcodes(const struct opts *o)
 	if ((e = feat_codes_fit_finish(f, &bytes, &nbytes, why, sizeof why)))
 		feat_die(feat_cli_exit_code(e, FEAT_EXIT_STREAM), "%s: %s",
 			 e == FEAT_E_CORRUPT ? o->output : sname, why);
-	if (fout)
-		feat_cli_commit(fout);
 	feat_codes_fit_info(f, &fi);
 	if (fi.flat)
 		feat_warn("the features vary along only %d of the %d directions: %d bits will hardly vary (fewer --bits, or more varied photos)",
@@ -654,7 +652,12 @@ static void fitcodes(const struct opts *o)
 	if ((e = feat_write_full(out->fd, bytes, nbytes)))
 		feat_die(FEAT_EXIT_SYSTEM, "%s: write error: %s", o->output, strerror(e));
 	free(bytes);
+	/* the model first, then the features: a failure before the model's
+	 * rename leaves neither; one after it is said to have left the model */
 	feat_cli_commit(out);
+	if (fout && feat_outfile_commit(fout, why, sizeof why))
+		feat_die(FEAT_EXIT_SYSTEM, "%s (%s was written; the features were not)", why,
+			 o->output);
 	feat_info("fit: covariance %.2f s, eigenvectors %.2f s, ITQ %.2f s (CPU)", fi.seconds[0],
 		  fi.seconds[1], fi.seconds[2]);
 	if (feat_verbose >= 0)

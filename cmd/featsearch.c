@@ -160,6 +160,9 @@ static feat_index *open_db(const char *path, const struct opts *o)
 	} else if ((e = feat_index_load(&ix, path, NULL, detail, sizeof detail))) {
 		feat_die(feat_cli_exit_code(e, FEAT_EXIT_STREAM), "%s", detail);
 	}
+	/* (a featindex file is mapped as it is: featindex said when it
+	 * made it) */
+	feat_cli_index_repeated_keys(ix);
 	if (!o->scan && (e = feat_index_build(ix)))
 		feat_die(FEAT_EXIT_SYSTEM, "indexing %s: %s", path, feat_strerror(e));
 	return ix;

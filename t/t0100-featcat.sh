@@ -86,4 +86,20 @@ test_expect_success 'a FILE that cannot be opened stops featcat before it writes
 	test ! -s out && test_stderr_one_line err && grep -q "no-such.fs: cannot open" err
 '
 
+test_expect_success 'standard input named twice: exit 2, one line, nothing written' '
+	test_expect_code 2 featcat - - <"$V" >out 2>err &&
+	test_stderr_one_line err && grep -q "standard input (-) is named more than once" err &&
+	test ! -s out
+'
+
+test_expect_success 'each FILE is opened once: two FIFOs, each with one writer, are read whole' '
+	featcat "$V" "$V" >want.fs &&
+	mkfifo f1 f2 &&
+	{ timeout 20 sh -c "cat \"\$1\" >f1" sh "$V" & } &&
+	{ sleep 1 && timeout 20 sh -c "cat \"\$1\" >f2" sh "$V" & } &&
+	timeout 10 featcat f1 f2 >fifos.fs &&
+	wait &&
+	cmp want.fs fifos.fs
+'
+
 test_done

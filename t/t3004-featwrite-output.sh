@@ -2,6 +2,8 @@
 # featwrite -o FILE (and featmodel import -o): the named output is written
 # whole or not at all (a temporary file renamed over it at the end of a
 # complete run); a failed or killed run leaves the old file as it was.
+# A FIFO or device is written in place, also through symbolic links; a
+# link to a regular file is written through.
 
 . "$FEAT_TOP/t/test-lib.sh"
 
@@ -57,6 +59,51 @@ test_expect_success 'a replaced file keeps its mode; a new one gets the umask' '
 test_expect_success '-o /dev/null is written in place, not replaced' '
 	featwrite -o /dev/null <good.fs 2>/dev/null &&
 	test -c /dev/null
+'
+
+test_expect_success '-o a FIFO, or a symbolic link to one: written in place, the FIFO and the link kept' '
+	featwrite <good.fs >want.tsv &&
+	mkfifo fifo && ln -s fifo fifo.lnk &&
+	{ timeout 20 cat fifo >got1.tsv & } &&
+	timeout 20 featwrite -o fifo <good.fs &&
+	wait && test -p fifo && test_cmp want.tsv got1.tsv &&
+	{ timeout 20 cat fifo >got2.tsv & } &&
+	timeout 20 featwrite -o fifo.lnk <good.fs &&
+	wait && test -L fifo.lnk && test -p fifo && test_cmp want.tsv got2.tsv
+'
+
+test_expect_success '-o a link to /proc/self/fd/1 (what /dev/stdout is) writes to standard output' '
+	ln -s /proc/self/fd/1 stdout.lnk &&
+	featwrite -o stdout.lnk <good.fs >got3.tsv &&
+	test -L stdout.lnk && test_cmp want.tsv got3.tsv &&
+	ln -s stdout.lnk stdout2.lnk &&
+	featwrite -o stdout2.lnk <good.fs >got4.tsv &&
+	test -L stdout2.lnk && test_cmp want.tsv got4.tsv
+'
+
+test_expect_success 'a symbolic link to a regular file is written through: the file replaced (mode kept), the link kept' '
+	mkdir d && echo old >d/real.tsv && chmod 640 d/real.tsv &&
+	ln -s d/real.tsv real.lnk &&
+	featwrite -o real.lnk <good.fs &&
+	test -L real.lnk && test_cmp want.tsv d/real.tsv &&
+	test "$(stat -c %a d/real.tsv)" = 640 &&
+	ln -s ../real.lnk d/chain.lnk && echo old >d/real.tsv &&
+	featwrite -o d/chain.lnk <good.fs &&
+	test -L d/chain.lnk && test -L real.lnk && test_cmp want.tsv d/real.tsv &&
+	ls . d >files && ! grep -q "tmp" files
+'
+
+test_expect_success 'through a link: a failed run leaves the file; a dangling link makes its file; a link to a directory is refused' '
+	echo old >d/real.tsv && echo old >expect &&
+	test_expect_code 3 featwrite -o real.lnk <bad.fs 2>err &&
+	test -L real.lnk && test_cmp expect d/real.tsv &&
+	ln -s new.tsv d/dangling.lnk &&
+	featwrite -o d/dangling.lnk <good.fs &&
+	test -L d/dangling.lnk && test_cmp want.tsv d/new.tsv &&
+	ln -s d dir.lnk &&
+	test_expect_code 4 featwrite -o dir.lnk <good.fs 2>err &&
+	grep -q "dir.lnk: is a directory" err && test -L dir.lnk &&
+	ls . d >files && ! grep -q "tmp" files
 '
 
 test_expect_success 'featmodel import: a model that does not build leaves the old one' '

@@ -139,6 +139,18 @@ test_expect_success 'features of rank 3: 3 of 6 directions vary, and it says so'
 	grep -q "the features vary along only 3 of the 6 directions" err
 '
 
+test_expect_success '--features appears only with the model: an OUT that cannot be written leaves no features file, an old one as it was' '
+	test_expect_code 4 featmodel fitcodes -q -o no/such/dir/m.fm --bits 4 --from feat \
+		--features nf.f32 tiny.fm x.fs 2>err &&
+	test_stderr_one_line err && grep -q "no/such/dir/m.fm: cannot open" err &&
+	test ! -e nf.f32 &&
+	echo old >old.f32 && cp old.f32 expect &&
+	test_expect_code 4 featmodel fitcodes -q -o no/such/dir/m.fm --bits 4 --from feat \
+		--features old.f32 tiny.fm x.fs 2>err &&
+	test_cmp expect old.f32 &&
+	ls >files && ! grep -q "tmp" files
+'
+
 test_expect_success 'fitting again from an earlier fit'"'"'s layer: names of its own (fitcodes2.*)' '
 	featmodel fitcodes -q -o refit.fm --bits 2 --from fitcodes.proj tiny4.fm x.fs &&
 	featmodel info refit.fm >info &&

@@ -275,6 +275,38 @@ test_expect_success 'the default radius is 11 per 128 bits of code: 2, 5, 11 for
 	featdedup --help | grep -q "default: 11 per 128"
 '
 
+test_expect_success 'no code at all: exit 3, one line; an empty featcodes file of known width: nothing, exit 0' '
+	: >empty.tsv &&
+	test_expect_code 3 featdedup empty.tsv >out 2>err &&
+	test_stderr_one_line err && grep -q "empty.tsv: holds no codes" err && test ! -s out &&
+	test_expect_code 3 featdedup - </dev/null >out 2>err &&
+	test_stderr_one_line err && grep -q "standard input: holds no codes" err &&
+	cat >empty.py <<-\PY &&
+	import struct, sys
+	open(sys.argv[1], "wb").write(struct.pack("<8sHHIIIIIQ24x", b"\x89FCD\r\n\x1a\n",
+	                                          1, 0, 64, 64, 8, 16, 32, 0))
+	PY
+	"$PYTHON" empty.py empty.fcd &&
+	featdedup -a empty.fcd >out && test ! -s out &&
+	featdedup -p empty.fcd >out && test ! -s out &&
+	featdedup -a empty.fcd one.tsv >out &&
+	printf "1\ta\t0\n" >want && test_cmp want out
+'
+
+test_expect_success 'keys that appear more than once: one line on stderr, each record grouped on its own' '
+	printf "%s\t%s\n" x 00000000000000ff a 00000000000000ff a 0f0000000000000f \
+		x 2000000000000000 c 1000000000000000 >rep.tsv &&
+	featdedup -a -r 0 rep.tsv >got 2>err &&
+	test_stderr_one_line err &&
+	grep -q "^featdedup: 2 keys appear more than once (first: a)" err &&
+	printf "1\tx\t0\n1\ta\t0\n2\ta\t0\n3\tx\t0\n4\tc\t0\n" >want &&
+	test_cmp want got &&
+	featdedup -r 0 rep.tsv rep.tsv >/dev/null 2>err &&
+	grep -q "^featdedup: 3 keys appear more than once (first: a)" err &&
+	featdedup -q -r 0 rep.tsv >/dev/null 2>err && test ! -s err &&
+	featdedup -r 0 two.tsv >/dev/null 2>err && test ! -s err
+'
+
 test_expect_success 'bad input: one clear line, exit 3 or 2' '
 	printf "x\tzz\n" >bad.tsv &&
 	test_expect_code 3 featdedup bad.tsv 2>err &&
@@ -288,7 +320,10 @@ test_expect_success 'bad input: one clear line, exit 3 or 2' '
 	test_expect_code 2 featdedup -r x c.tsv 2>err &&
 	test_stderr_one_line err &&
 	test_expect_code 2 featdedup -m 1 c.tsv 2>err &&
-	grep -q "substrings" err
+	grep -q "substrings" err &&
+	test_expect_code 2 featdedup c.tsv - - <c.tsv >out 2>err &&
+	test_stderr_one_line err && grep -q "standard input (-) is named more than once" err &&
+	test ! -s out
 '
 
 test_done

@@ -224,6 +224,40 @@ test_expect_success '70-bit codes: a tsv of them queries and joins a 70-bit set,
 	grep -q "70 bits; the others have 72" err && test_stderr_one_line err
 '
 
+test_expect_success '70-bit codes in a stream after a tsv: its first code sets the width for the file, a later record of another width is refused by number' '
+	featdedup -p -r 2 w70.tsv w70.fs >p3 &&
+	test_cmp p1 p3 &&
+	codes 72 "d=0" >w72.fs &&
+	featcat w70.fs w72.fs >mixed.fs &&
+	test_expect_code 3 featdedup -p -r 2 w70.tsv mixed.fs 2>err &&
+	test_stderr_one_line err &&
+	grep -q "mixed.fs: record 4: code has 72 bits; the others have 70" err
+'
+
+test_expect_success 'keys that appear more than once: featsearch and featindex say so once, and keep every record' '
+	printf "%s\t%s\n" x 00000000000000ff a 00000000000000f0 a 0f0000000000000f >rep.tsv &&
+	featsearch -k 2 rep.tsv 00000000000000ff >got 2>err &&
+	test_stderr_one_line err &&
+	grep -q "^featsearch: 1 key appears more than once (first: a)" err &&
+	printf "00000000000000ff\tx\t0\n00000000000000ff\ta\t4\n" >want && test_cmp want got &&
+	featindex build -o rep.fix rep.tsv 2>err &&
+	test_stderr_one_line err &&
+	grep -q "^featindex: 1 key appears more than once (first: a)" err &&
+	featsearch -k 2 rep.fix 00000000000000ff >got 2>err &&
+	test ! -s err && test_cmp want got &&
+	printf "%s\t%s\n" p 00000000000000ff q 00000000000000f0 >pq.tsv &&
+	featindex build -o pq.fix pq.tsv 2>err && test ! -s err &&
+	featindex append pq.fix pq.tsv 2>err &&
+	grep -q "^featindex: 2 keys appear more than once (first: p)" err &&
+	featindex info pq.fix >info && grep -q " 4 records" info
+'
+
+test_expect_success 'featindex: standard input named twice: exit 2, one line, nothing written' '
+	test_expect_code 2 featindex build -o twice.fix - - <pq.tsv 2>err &&
+	test_stderr_one_line err && grep -q "standard input (-) is named more than once" err &&
+	test ! -e twice.fix
+'
+
 test_expect_success 'records that cannot be asked or indexed are said (unless -q); an empty query file asks nothing' '
 	codes 64 "a=0,b=1,c=3" >db.fs && featindex build -o small.fix db.fs &&
 	codes 64 "q1=0,err:q2,nocode:q3,q4=3" >q.fs &&

@@ -179,4 +179,22 @@ test_expect_success 'bad options: exit 2, one line' '
 	test_expect_code 4 featmatch no/such/file 2>err && test_stderr_one_line err
 '
 
+test_expect_success 'standard input named twice: exit 2, one line, nothing read' '
+	test_expect_code 2 featmatch - - <keys.fs >out 2>err &&
+	test_stderr_one_line err && grep -q "standard input (-) is named more than once" err &&
+	test ! -s out &&
+	test_expect_code 2 featmatch keys.fs - - <keys.fs 2>err && test_stderr_one_line err &&
+	featmatch -q -p - keys.fs <keys.fs >twice &&
+	test -s twice
+'
+
+test_expect_success 'keys that appear more than once: one line on stderr, every record kept' '
+	featmatch -p keys.fs keys.fs >pairs3 2>err &&
+	n=$(wc -l <list) && first=$(head -n 1 list) &&
+	grep -q "^featmatch: $n keys appear more than once (first: $first)" err &&
+	test $(grep -c "more than once" err) = 1 &&
+	grep -q "^$first	$first	" pairs3 &&
+	featmatch -q -p keys.fs keys.fs >pairs4 2>err && test ! -s err
+'
+
 test_done

@@ -325,6 +325,16 @@ void feat_cli_stream_fail(feat_reader *rd, int err)
 	exit(feat_cli_exit_code(err, FEAT_EXIT_STREAM));
 }
 
+void feat_cli_stdin_once(char *const *paths, int n)
+{
+	int seen = 0;
+
+	for (int i = 0; i < n; i++)
+		if (!strcmp(paths[i], "-") && seen++)
+			feat_die_usage("standard input (-) is named more than once; it can "
+				       "be read only once");
+}
+
 feat_reader *feat_cli_open_reader(const char *path, int *fd)
 {
 	int stdin_ = !strcmp(path, "-");

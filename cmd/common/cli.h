@@ -109,6 +109,11 @@ void feat_progress_total(uint64_t total);
  * (STDIN_FILENO for "-", which is not to be closed). */
 feat_reader *feat_cli_open_reader(const char *path, int *fd);
 
+/* Die with a usage error (exit 2) when "-" is among the n paths more than
+ * once: standard input is read to its end the first time, and the second
+ * would find nothing. */
+void feat_cli_stdin_once(char *const *paths, int n);
+
 /*
  * A named output file (-o FILE and the like), written whole or not at all
  * (feat_outfile(3)): the program writes to the returned descriptor (or

@@ -1,5 +1,6 @@
 /*
- * groups.c - the text output featdedup and featmatch share (groups.h).
+ * groups.c - the text output featdedup and featmatch share (groups.h),
+ * and the check for keys that name more than one record.
  */
 #include <inttypes.h>
 #include <errno.h>
@@ -130,4 +131,93 @@ void feat_cli_text_close(FILE *out, const char *path, struct feat_outfile *file)
 	}
 	if (file)
 		feat_cli_commit(file);
+}
+
+/* FNV-1a: keys are paths and URLs, not chosen against us. */
+static uint64_t key_hash(const char *k, size_t n)
+{
+	uint64_t h = 0xcbf29ce484222325u;
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (unsigned char)k[i]) * 0x100000001b3u;
+	return h;
+}
+
+uint64_t feat_cli_repeated_keys(uint64_t n,
+	const char *(*key)(const void *ctx, uint32_t i, size_t *len), const void *ctx)
+{
+	uint64_t size = 16, repeated = 0, first = 0;
+	uint32_t *slot;      /* record + 1 of each key's first record, 0 empty */
+	unsigned char *seen; /* a bit a record: its key counted as repeated */
+
+	if (n < 2)
+		return 0;
+	while (size < 2 * n)
+		size *= 2;
+	slot = n < UINT32_MAX && size <= SIZE_MAX / sizeof *slot
+		? calloc((size_t)size, sizeof *slot) : NULL;
+	seen = slot ? calloc((size_t)(n + 7) / 8, 1) : NULL;
+	if (!seen) {
+		free(slot);
+		feat_warn("too little memory to check the %" PRIu64 " keys for repeats", n);
+		return 0;
+	}
+	for (uint32_t i = 0; i < n; i++) {
+		size_t len, l2;
+		const char *k = key(ctx, i, &len), *k2;
+		uint64_t h = key_hash(k, len) & (size - 1);
+
+		for (; slot[h]; h = (h + 1) & (size - 1)) {
+			uint32_t j = slot[h] - 1;
+
+			k2 = key(ctx, j, &l2);
+			if (l2 == len && !memcmp(k, k2, len))
+				break;
+		}
+		if (!slot[h]) {
+			slot[h] = i + 1;
+		} else if (!(seen[(slot[h] - 1) / 8] & (1u << ((slot[h] - 1) % 8)))) {
+			seen[(slot[h] - 1) / 8] |= (unsigned char)(1u << ((slot[h] - 1) % 8));
+			if (!repeated++)
+				first = slot[h] - 1;
+		}
+	}
+	if (repeated) {
+		char shown[256];
+		size_t len, m = 0, i;
+		const char *k = key(ctx, (uint32_t)first, &len);
+
+		for (i = 0; i < len && m + 5 < sizeof shown; i++) {
+			char c = k[i], e = c == '\t' ? 't' : c == '\n' ? 'n' : c == '\r' ? 'r' :
+					 c == '\\' ? '\\' : 0;
+
+			if (e) {
+				shown[m++] = '\\';
+				shown[m++] = e;
+			} else {
+				shown[m++] = c;
+			}
+		}
+		if (i < len) {
+			memcpy(shown + m, "...", 3);
+			m += 3;
+		}
+		shown[m] = 0;
+		feat_warn("%" PRIu64 " key%s more than once (first: %s); each record is "
+			  "kept on its own", repeated, repeated == 1 ? " appears" : "s appear",
+			  shown);
+	}
+	free(slot);
+	free(seen);
+	return repeated;
+}
+
+static const char *index_key(const void *ctx, uint32_t i, size_t *len)
+{
+	return feat_index_key(ctx, i, len);
+}
+
+uint64_t feat_cli_index_repeated_keys(const feat_index *ix)
+{
+	return feat_cli_repeated_keys(feat_index_count(ix), index_key, ix);
 }

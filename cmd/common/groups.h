@@ -57,6 +57,21 @@ uint64_t feat_cli_write_groups(FILE *f, uint64_t n, const uint32_t *rep, int all
 	const char *field, const char *(*key)(const void *ctx, uint32_t i, size_t *len),
 	uint64_t (*value)(const void *ctx, uint32_t i), const void *ctx);
 
+/*
+ * Duplicate keys: two records with one key are two records (each is kept,
+ * searched and grouped on its own), but a user who meant keys to name
+ * records one-to-one is to hear of it.  Counts the keys that n records
+ * (key(ctx, i, &len) the key of record i) hold more than once and, when
+ * there are any, warns once: "N keys appear more than once (first: KEY)",
+ * KEY the first in record order to be met a second time, escaped as in
+ * tsv.  Returns the count; with too little memory to count, says so and
+ * returns 0.
+ */
+uint64_t feat_cli_repeated_keys(uint64_t n,
+	const char *(*key)(const void *ctx, uint32_t i, size_t *len), const void *ctx);
+/* The same over the records of an index. */
+uint64_t feat_cli_index_repeated_keys(const feat_index *ix);
+
 /* Standard output, or FILE (-o) written whole or not at all
  * (feat_cli_create); *file receives the file to pass to
  * feat_cli_text_close (NULL for standard output). */

@@ -72,16 +72,21 @@ FEAT_API const char *feat_strerror(int err);
  * named goes through these calls.
  *
  * A target that exists and is not a regular file (/dev/null, a FIFO, a
- * terminal) cannot be replaced by a rename: it is opened and written in
- * place.  A symbolic link at the target is replaced, never written
- * through.  A regular file that is replaced keeps its permission bits; a
- * new one gets 0666 less the umask, as open(2) would give it.
+ * terminal), also when reached through symbolic links, cannot be replaced
+ * by a rename: it is opened and written in place, as is a name that leads
+ * through /proc (/dev/stdout, /dev/fd/N).  A symbolic link to a regular
+ * file (or to none yet) is written through: the temporary file goes
+ * beside the file it leads to, which is replaced, and the link stays.  A
+ * regular file that is replaced keeps its permission bits; a new one gets
+ * 0666 less the umask, as open(2) would give it.
  */
 struct feat_outfile {
 	int fd;         /* write the output here; -1 when not open */
 	char *path;     /* the target, as named */
 	char *tmp;      /* the temporary file; NULL when written in place */
 	int mode;       /* permission bits to give the result, or -1 */
+	char *target;   /* the file renamed over when a symbolic link leads
+	                   to it; NULL when that is path itself */
 	FILE *fp;       /* set by the caller when it wrote through fdopen(fd):
 	                   commit flushes and fcloses it instead of close(fd) */
 };

@@ -1,6 +1,9 @@
 /*
  * outfile.c - write to a temporary file, rename over the target on
- * success: see feat/base.h and feat_outfile(3).
+ * success: see feat/base.h and feat_outfile(3).  A target that is not a
+ * regular file (after its symbolic links) is written in place; a symbolic
+ * link to a regular file is written through, the file it leads to
+ * replaced and the link kept.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -16,7 +19,8 @@ static void release(struct feat_outfile *o)
 {
 	free(o->path);
 	free(o->tmp);
-	o->path = o->tmp = NULL;
+	free(o->target);
+	o->path = o->tmp = o->target = NULL;
 	o->fd = -1;
 	o->fp = NULL;
 }
@@ -39,27 +43,90 @@ static int close_out(struct feat_outfile *o)
 	return err;
 }
 
+/*
+ * Follow the symbolic links from path to the first name that is not one
+ * (which need not exist: a dangling link names the file to create).  A
+ * relative link is taken from its link's directory.  *magic is set when a
+ * link on the way is one of /proc's (/dev/stdout is /proc/self/fd/1): the
+ * name it reads as is not a path to write beside.  Returns a new string,
+ * or NULL with errno set (ELOOP after 40 links).
+ */
+static char *follow_links(const char *path, int *magic)
+{
+	struct stat proc, st;
+	int have_proc = !stat("/proc/self", &proc);
+	char *cur = strdup(path);
+
+	*magic = 0;
+	for (int hops = 0; cur; hops++) {
+		char buf[4096], *next, *slash;
+		ssize_t k;
+
+		if (lstat(cur, &st) || !S_ISLNK(st.st_mode))
+			return cur;
+		if (hops == 40) {
+			free(cur);
+			errno = ELOOP;
+			return NULL;
+		}
+		if (have_proc && st.st_dev == proc.st_dev)
+			*magic = 1;
+		if ((k = readlink(cur, buf, sizeof buf - 1)) < 0) {
+			free(cur);
+			return NULL;
+		}
+		buf[k] = 0;
+		slash = strrchr(cur, '/');
+		if (buf[0] == '/' || !slash) {
+			next = strdup(buf);
+		} else if ((next = malloc((size_t)(slash - cur) + 2 + (size_t)k))) {
+			memcpy(next, cur, (size_t)(slash - cur) + 1);
+			memcpy(next + (slash - cur) + 1, buf, (size_t)k + 1);
+		}
+		free(cur);
+		cur = next;
+	}
+	errno = ENOMEM;
+	return NULL;
+}
+
 int feat_outfile_open(struct feat_outfile *o, const char *path, char *why,
 	size_t whylen)
 {
 	static unsigned serial;
-	struct stat st;
-	size_t n = strlen(path);
-	int exists;
+	struct stat st, lst;
+	const char *target = path;
+	size_t n;
+	int exists, link, magic = 0;
 
 	o->fd = -1;
 	o->tmp = NULL;
+	o->target = NULL;
 	o->fp = NULL;
 	o->mode = -1;
 	if (!(o->path = strdup(path)))
 		return feat_fail_named(why, whylen, path, FEAT_E_NOMEM, "out of memory");
-	exists = !lstat(path, &st);
-	if (exists && !S_ISREG(st.st_mode) && !S_ISLNK(st.st_mode)) {
-		if (S_ISDIR(st.st_mode)) {
+	exists = !stat(path, &st);
+	link = !lstat(path, &lst) && S_ISLNK(lst.st_mode);
+	if (link) {
+		/* written through: the file the link leads to is replaced */
+		if (!(o->target = follow_links(path, &magic))) {
+			int err = errno;
+
 			release(o);
-			return feat_fail_named(why, whylen, path, FEAT_E_IO, "is a directory");
+			return feat_fail_named(why, whylen, path, err == ENOMEM ? FEAT_E_NOMEM
+					       : FEAT_E_IO, "cannot follow the symbolic link: %s",
+					       strerror(err));
 		}
-		/* a device or a FIFO: written in place */
+		target = o->target;
+	}
+	if (exists && S_ISDIR(st.st_mode)) {
+		release(o);
+		return feat_fail_named(why, whylen, path, FEAT_E_IO, "is a directory");
+	}
+	if (exists && (!S_ISREG(st.st_mode) || magic)) {
+		/* a device, a FIFO, or a descriptor of /proc (/dev/stdout):
+		 * written in place, as a shell's > would */
 		o->fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
 		if (o->fd < 0) {
 			int err = errno;
@@ -68,17 +135,20 @@ int feat_outfile_open(struct feat_outfile *o, const char *path, char *why,
 			return feat_fail_named(why, whylen, path, FEAT_E_IO,
 				"cannot open for writing: %s", strerror(err));
 		}
+		free(o->target);
+		o->target = NULL;
 		return 0;
 	}
 	/* a file replaced keeps its mode; a new one gets 0666 less the umask */
-	if (exists && S_ISREG(st.st_mode))
+	if (exists)
 		o->mode = (int)(st.st_mode & 07777);
+	n = strlen(target);
 	if (!(o->tmp = malloc(n + 40))) {
 		release(o);
 		return feat_fail_named(why, whylen, path, FEAT_E_NOMEM, "out of memory");
 	}
 	for (int tries = 0; tries < 100; tries++) {
-		snprintf(o->tmp, n + 40, "%s.tmp-%ld-%u", path, (long)getpid(), serial++);
+		snprintf(o->tmp, n + 40, "%s.tmp-%ld-%u", target, (long)getpid(), serial++);
 		o->fd = open(o->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
 		if (o->fd >= 0 || errno != EEXIST)
 			break;
@@ -138,7 +208,7 @@ int feat_outfile_commit(struct feat_outfile *o, char *why, size_t whylen)
 
 		err = err ? err : e;
 	}
-	if (!err && rename(o->tmp, o->path))
+	if (!err && rename(o->tmp, o->target ? o->target : o->path))
 		err = errno;
 	if (err) {
 		feat_fail_named(why, whylen, o->path, FEAT_E_IO, "write error: %s",
@@ -147,7 +217,7 @@ int feat_outfile_commit(struct feat_outfile *o, char *why, size_t whylen)
 		release(o);
 		return FEAT_E_IO;
 	}
-	sync_dir(o->path);
+	sync_dir(o->target ? o->target : o->path);
 	release(o);
 	return 0;
 }

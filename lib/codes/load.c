@@ -21,6 +21,7 @@
 struct loader {
 	feat_index **ix;
 	int text;                    /* reading text lines (load_text) */
+	int width_told;              /* known_width done for this file */
 	const char *name;
 	uint64_t skipped;
 	char *why;
@@ -29,7 +30,9 @@ struct loader {
 
 /* A file of bits-bit codes (not text) is to be added to ix: a width ix
  * guessed from text lines takes it if it can (index.h); either way it is
- * no guess any more when they agree. */
+ * no guess any more when they agree.  Once a file, before its first code:
+ * what the file's other codes must then match (a stream's, record by
+ * record, in load_put). */
 static void known_width(feat_index *ix, uint32_t bits)
 {
 	if (bits != feat_index_info(ix)->code_bits)
@@ -51,8 +54,10 @@ static int load_put(struct loader *L, const uint8_t *code, uint32_t bits,
 				     bits, FEAT_INDEX_MAX_BITS);
 		feat_index_guessed(*L->ix, L->text);
 	}
-	if (!L->text)
+	if (!L->text && !L->width_told) {
 		known_width(*L->ix, bits);
+		L->width_told = 1;
+	}
 	if (bits != feat_index_info(*L->ix)->code_bits)
 		return ofail(L->why, L->whylen, L->name, FEAT_E_RANGE,
 			     "%s: code has %u bits; the others have %u", where, bits,
