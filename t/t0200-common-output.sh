@@ -35,4 +35,18 @@ test_expect_success 'featindex info and featinfo to a full disk exit 4' '
 	grep -q "write error" err
 '
 
+test_expect_success 'a stream tool that cannot write its output says so once, and exits 4' '
+	# (once: feat_die names the write error; the check at exit, which
+	# would find the same error on standard output, stays quiet)
+	S=$FEAT_TOP/contrib/samples &&
+	imgdecode -q "$S/scene-0000.jpg" "$S/scene-0001.jpg" >two.fs &&
+	for c in featwrite "featwrite -f jsonl" "featwrite -f bin" featcat \
+		"imgprep --size 8x8" cropbox featinfo; do
+		test_expect_code 4 $c <two.fs >/dev/full 2>err &&
+		test_stderr_one_line err &&
+		grep -q "^${c%% *}: .*write error" err ||
+		{ echo "$c said:"; cat err; return 1; }
+	done
+'
+
 test_done

@@ -128,4 +128,28 @@ test_expect_success 'a fault of the whole task exits non-zero with a reason' '
 	mv featkit/bin/imgdecode.away featkit/bin/imgdecode
 '
 
+test_expect_success 'the keepalive holds no output open after the mapper ends: a reader of its stderr is not kept waiting' '
+	# FEAT_KEEPALIVE an hour: a sleep of the keepalive that held the
+	# task'"'"'s stderr (or stdout) would keep cat from its end of file for
+	# that long; timeout stops the wait at a minute, a run takes a second
+	printf "%s\n" "$S/scene-0000.jpg" >input &&
+	mkdir -p tmp &&
+	tag=FEAT_T7200_TAG=$$.$(date +%s) &&
+	{
+		timeout 60 sh -c '"'"'
+			{ env -i PATH=/usr/bin:/bin HOME="$HOME" TMPDIR="$PWD/tmp" FEAT_PIPELINE="$1" \
+				FEAT_KEEPALIVE=3600 "$2" ./featkit/mapper <input 2>&1 >out; echo $? >rc; } | cat >err
+		'"'"' - "$STANDIN" "$tag" ||
+		{ echo "the mapper'"'"'s stderr was still open a minute after the start" >&2; false; }
+	} &&
+	echo 0 >expect && test_cmp expect rc &&
+	test_line_count = 1 out &&
+	grep -q "^reporter:status:featkit: starting$" err &&
+	! grep -v "^reporter:\(status\|counter\):" err &&
+	# and nothing of the run is left: the keepalive loop and its sleep
+	# end with the mapper
+	test_no_process_left "$tag" &&
+	rmdir tmp
+'
+
 test_done

@@ -104,6 +104,25 @@ test_stderr_one_line() {
 	test_line_count = 1 "$1"
 }
 
+# test_no_process_left TAG: no process has TAG (NAME=VALUE, given to the
+# command under test in its environment, which its children inherit) in
+# its environment; a process that was signalled may take a moment to go,
+# so this waits up to 10 seconds, then names those left and fails.
+test_no_process_left() {
+	_i=0
+	while grep -l -s -a -F "$1" /proc/[0-9]*/environ >"$TRASH/.left"; [ -s "$TRASH/.left" ]; do
+		_i=$((_i + 1))
+		if [ $_i -ge 100 ]; then
+			echo "test_no_process_left: left running with $1:" >&2
+			sed 's|/proc/\([0-9]*\)/environ|\1|' "$TRASH/.left" | while read -r _p; do
+				ps -o pid=,args= -p "$_p" >&2
+			done
+			return 1
+		fi
+		sleep 0.1
+	done
+}
+
 test_have_prereq() {
 	case $1 in
 	PYTHON_PIL) "$PYTHON" -c 'import PIL, numpy' 2>/dev/null ;;
