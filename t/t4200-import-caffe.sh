@@ -88,6 +88,33 @@ test_expect_success 'weights missing or cut short: exit 3, one line naming the l
 	grep -q "layer .conv1.: the caffemodel has no blob" err
 '
 
+# A prototxt that parses but holds a message where Caffe has a value (or a
+# word where it has a string, a value where it has a message): exit 3 and
+# one line naming the field, never a crash.
+bad_field() {
+	printf '%s\n' "$2" >f.prototxt &&
+	test_expect_code 3 featmodel import -o f.fm f.prototxt $C/vggish.caffemodel 2>err &&
+	test_stderr_one_line err &&
+	grep -q "$1" err &&
+	test ! -e f.fm
+}
+HEAD='input: "data" input_shape { dim: 1 dim: 1 dim: 4 dim: 4 }'
+test_expect_success 'a message where a value belongs is refused by its name' "
+	bad_field 'line 2: pool: expected a value' '$HEAD
+layer { name: \"p\" type: \"Pooling\" bottom: \"data\" top: \"p\" pooling_param { pool { } kernel_size: 2 } }' &&
+	bad_field 'line 2: operation: expected a value' '$HEAD
+layer { name: \"e\" type: \"Eltwise\" bottom: \"data\" bottom: \"data\" top: \"e\" eltwise_param { operation { } } }' &&
+	bad_field 'line 1: type: expected a quoted string' 'layer { name: \"in\" type { } top: \"data\" }' &&
+	bad_field 'line 2: type: expected a quoted string' '$HEAD
+layer { name: \"r\" type { } bottom: \"data\" top: \"r\" }' &&
+	bad_field 'line 1: input: expected a quoted string' 'input { }
+input_shape { dim: 1 dim: 1 dim: 4 dim: 4 }' &&
+	bad_field 'line 1: top: expected a quoted string' 'layer { name: \"in\" type: \"Input\" top { } input_param { shape { dim: 1 dim: 1 dim: 4 dim: 4 } } }' &&
+	bad_field 'line 2: convolution_param: expected a message' '$HEAD
+layer { name: \"c\" type: \"Convolution\" bottom: \"data\" top: \"c\" convolution_param: 3 }' &&
+	bad_field 'line 1: input_shape: expected a message' 'input: \"data\" input_shape: 4'
+"
+
 test_expect_success 'a malformed prototxt: exit 3 with line and column' '
 	printf "name: \"x\"\nlayer {\n  name: \"a\n" >bad.prototxt &&
 	test_expect_code 3 featmodel import -o x.fm bad.prototxt $C/vggish.caffemodel 2>err &&

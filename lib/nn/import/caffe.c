@@ -272,6 +272,32 @@ static int ptx_num(struct cimp *c, const struct feat_ptx *msg, const char *name,
 	return 0;
 }
 
+/* The field name of msg (NULL msg: none) when it holds a value, a word or
+ * a string, in *f; NULL when absent.  A message { } where a value belongs
+ * is refused by the field's name and line (protobuf's own parser refuses
+ * it too), so that no caller reads the value of a message. */
+static int ptx_value(struct cimp *c, const struct feat_ptx *msg, const char *name,
+	const struct feat_ptx **f)
+{
+	*f = msg ? feat_ptx_get(msg, name, NULL) : NULL;
+	if (*f && (*f)->kind == FEAT_PTX_MESSAGE)
+		return cfail(c, FEAT_E_FORMAT, "line %d: %s: expected a value, not a message { }",
+			     (*f)->line, name);
+	return 0;
+}
+
+/* As ptx_value, for the fields Caffe declares as strings (names of
+ * layers, types and blobs): a quoted string. */
+static int ptx_string(struct cimp *c, const struct feat_ptx *msg, const char *name,
+	const struct feat_ptx **f)
+{
+	*f = msg ? feat_ptx_get(msg, name, NULL) : NULL;
+	if (*f && (*f)->kind != FEAT_PTX_STRING)
+		return cfail(c, FEAT_E_FORMAT, "line %d: %s: expected a quoted string",
+			     (*f)->line, name);
+	return 0;
+}
+
 static int ptx_bool(const struct feat_ptx *msg, const char *name, int def)
 {
 	const struct feat_ptx *f = msg ? feat_ptx_get(msg, name, NULL) : NULL;
@@ -453,8 +479,8 @@ static int ssd_meta(struct cimp *c, const char *type, const char *name,
 
 static int import_layer(struct cimp *c, const struct feat_ptx *l, const char *dims_of_input_c)
 {
-	const struct feat_ptx *t = feat_ptx_get(l, "type", NULL), *nm = feat_ptx_get(l, "name", NULL);
-	const char *type = t ? t->value : NULL, *name = nm ? nm->value : NULL;
+	const struct feat_ptx *t, *nm;
+	const char *type, *name;
 	const char *in[MAXIO], *out[MAXIO];
 	int nin = 0, nout = 0, all_skipped = 1, e;
 	int64_t p2[2], s2[2], d2[2], pad2[2];
@@ -462,8 +488,19 @@ static int import_layer(struct cimp *c, const struct feat_ptx *l, const char *di
 	double f;
 
 	(void)dims_of_input_c;
-	if (!type || !name || t->kind != FEAT_PTX_STRING || nm->kind != FEAT_PTX_STRING)
+	if (ptx_string(c, l, "type", &t) || ptx_string(c, l, "name", &nm))
+		return FEAT_E_FORMAT;
+	if (!t || !nm)
 		return cfail(c, FEAT_E_FORMAT, "line %d: a layer needs a name and a type", l->line);
+	type = t->value, name = nm->value;
+	/* every *_param is a message: a value there would be read as empty */
+	for (const struct feat_ptx *g = l->child; g; g = g->next) {
+		size_t n = strlen(g->name);
+
+		if (n > 6 && !strcmp(g->name + n - 6, "_param") && g->kind != FEAT_PTX_MESSAGE)
+			return cfail(c, FEAT_E_FORMAT, "line %d: %s: expected a message { }", g->line,
+				     g->name);
+	}
 	for (const struct feat_ptx *b = feat_ptx_get(l, "bottom", NULL); b;
 	     b = feat_ptx_get(l, "bottom", b)) {
 		if (nin == MAXIO || b->kind != FEAT_PTX_STRING)
@@ -606,13 +643,15 @@ static int import_layer(struct cimp *c, const struct feat_ptx *l, const char *di
 		return 0;
 	}
 	if (!strcmp(type, "Pooling")) {
-		const struct feat_ptx *p = feat_ptx_get(l, "pooling_param", NULL);
-		const struct feat_ptx *mode = p ? feat_ptx_get(p, "pool", NULL) : NULL;
+		const struct feat_ptx *p = feat_ptx_get(l, "pooling_param", NULL), *mode;
 		int global = ptx_bool(p, "global_pooling", 0);
-		const char *m = !mode || !strcmp(mode->value, "MAX") || !strcmp(mode->value, "0") ? "max"
-			       : !strcmp(mode->value, "AVE") || !strcmp(mode->value, "1") ? "avg" : NULL;
+		const char *m;
 		int64_t pad4[4];
 
+		if (ptx_value(c, p, "pool", &mode))
+			return FEAT_E_FORMAT;
+		m = !mode || !strcmp(mode->value, "MAX") || !strcmp(mode->value, "0") ? "max"
+		    : !strcmp(mode->value, "AVE") || !strcmp(mode->value, "1") ? "avg" : NULL;
 		if (!m)
 			return cfail(c, FEAT_E_FORMAT, "layer '%s': pooling method %s is not supported",
 				     name, mode->value);
@@ -712,9 +751,10 @@ static int import_layer(struct cimp *c, const struct feat_ptx *l, const char *di
 			    name, nin, in, 1, out, 1, kv, 0, NULL);
 	}
 	if (!strcmp(type, "Eltwise")) {
-		const struct feat_ptx *p = feat_ptx_get(l, "eltwise_param", NULL);
-		const struct feat_ptx *op = p ? feat_ptx_get(p, "operation", NULL) : NULL;
+		const struct feat_ptx *p = feat_ptx_get(l, "eltwise_param", NULL), *op;
 
+		if (ptx_value(c, p, "operation", &op))
+			return FEAT_E_FORMAT;
 		if (op && strcmp(op->value, "SUM") && strcmp(op->value, "1"))
 			return cfail(c, FEAT_E_FORMAT, "layer '%s': Eltwise %s is not supported (SUM only)",
 				     name, op->value);
@@ -730,14 +770,19 @@ static int import_layer(struct cimp *c, const struct feat_ptx *l, const char *di
 static int find_input(struct cimp *c, const struct feat_ptx *root, const char **name, int64_t *dims,
 	int *rank)
 {
-	const struct feat_ptx *in = feat_ptx_get(root, "input", NULL), *shape = NULL, *d;
+	const struct feat_ptx *in, *shape = NULL, *d;
 	char why[160];
 	long long v;
 
 	*rank = 0;
+	if (ptx_string(c, root, "input", &in))
+		return FEAT_E_FORMAT;
 	if (in) {
 		*name = in->value;
 		shape = feat_ptx_get(root, "input_shape", NULL);
+		if (shape && shape->kind != FEAT_PTX_MESSAGE)
+			return cfail(c, FEAT_E_FORMAT, "line %d: input_shape: expected a message { }",
+				     shape->line);
 		d = shape ? feat_ptx_get(shape, "dim", NULL) : feat_ptx_get(root, "input_dim", NULL);
 		for (; d; d = shape ? feat_ptx_get(shape, "dim", d) : feat_ptx_get(root, "input_dim", d)) {
 			if (*rank == FEAT_MAX_DIMS || feat_ptx_long(d, &v, why, sizeof why))
@@ -747,11 +792,14 @@ static int find_input(struct cimp *c, const struct feat_ptx *root, const char **
 	} else {
 		for (const struct feat_ptx *l = feat_ptx_get(root, "layer", NULL); l;
 		     l = feat_ptx_get(root, "layer", l)) {
-			const struct feat_ptx *t = feat_ptx_get(l, "type", NULL), *top, *p;
+			const struct feat_ptx *t, *top, *p;
 
+			if (ptx_string(c, l, "type", &t))
+				return FEAT_E_FORMAT;
 			if (!t || strcmp(t->value, "Input"))
 				continue;
-			top = feat_ptx_get(l, "top", NULL);
+			if (ptx_string(c, l, "top", &top))
+				return FEAT_E_FORMAT;
 			p = feat_ptx_get(l, "input_param", NULL);
 			shape = p ? feat_ptx_get(p, "shape", NULL) : NULL;
 			if (!top || !shape)
