@@ -115,6 +115,58 @@ layer { name: \"c\" type: \"Convolution\" bottom: \"data\" top: \"c\" convolutio
 	bad_field 'line 1: input_shape: expected a message' 'input: \"data\" input_shape: 4'
 "
 
+# Small nets for one field each: mkcaffe.py writes the blobs, f32 FILE
+# V... raw floats (the input, or what Caffe gives).
+MKCAFFE=$FEAT_TOP/t/lib/mkcaffe.py
+f32() {
+	_f=$1
+	shift
+	"$PYTHON" -c 'import struct, sys; sys.stdout.buffer.write(struct.pack("<%df" % (len(sys.argv) - 1), *map(float, sys.argv[1:])))' "$@" >"$_f"
+}
+
+test_expect_success 'booleans as protobuf writes them: true, True, t, 1 and their false' '
+	"$PYTHON" $MKCAFFE bool.caffemodel -l sc 2=2,3 2=10,20 -l cv 2x2x1x1=1,0,0,1 2=5,6 &&
+	for t in true True t 1; do
+		cat >bool.prototxt <<-EOT &&
+		input: "data" input_shape { dim: 1 dim: 2 dim: 1 dim: 1 }
+		layer { name: "sc" type: "Scale" bottom: "data" top: "sc" scale_param { bias_term: $t } }
+		layer { name: "cv" type: "Convolution" bottom: "sc" top: "cv"
+		  convolution_param { num_output: 2 kernel_size: 1 bias_term: $t } }
+		EOT
+		featmodel import -q -o bool.fm bool.prototxt bool.caffemodel &&
+		f32 one.f32 1 1 &&
+		featmodel run bool.fm one.f32 o &&
+		f32 want.f32 17 29 &&
+		"$PYTHON" $FCMP o.cv.f32 want.f32 || exit 1
+	done &&
+	for f in false False f 0; do
+		cat >bool.prototxt <<-EOT &&
+		input: "data" input_shape { dim: 1 dim: 2 dim: 1 dim: 1 }
+		layer { name: "sc" type: "Scale" bottom: "data" top: "sc" scale_param { bias_term: $f } }
+		layer { name: "cv" type: "Convolution" bottom: "sc" top: "cv"
+		  convolution_param { num_output: 2 kernel_size: 1 bias_term: $f } }
+		EOT
+		featmodel import -q -o bool.fm bool.prototxt bool.caffemodel &&
+		featmodel run bool.fm one.f32 o &&
+		f32 want.f32 2 3 &&
+		"$PYTHON" $FCMP o.cv.f32 want.f32 || exit 1
+	done &&
+	sed "s/bias_term: 0 }/bias_term: yes }/" bool.prototxt >yes.prototxt &&
+	test_expect_code 3 featmodel import -o yes.fm yes.prototxt bool.caffemodel 2>err &&
+	test_stderr_one_line err &&
+	grep -q "line 2: bias_term: expected true or false" err
+'
+
+test_expect_success 'a PriorBox flip: True is ssd-detect'"'"'s true' '
+	sed "s/flip: true/flip: True/; s/clip: false/clip: f/" $TEST_DATA/ssd/default.prototxt >flip.prototxt &&
+	! cmp -s flip.prototxt $TEST_DATA/ssd/default.prototxt &&
+	featmodel import -q -o flip.fm flip.prototxt $C/ssdish.caffemodel &&
+	featmodel info flip.fm >info &&
+	grep -q "^  ssd\.[a-z0-9_]*\.flip	true$" info &&
+	! grep -q "True" info &&
+	grep -q "^  ssd\.[a-z0-9_]*\.clip	false$" info
+'
+
 test_expect_success 'a malformed prototxt: exit 3 with line and column' '
 	printf "name: \"x\"\nlayer {\n  name: \"a\n" >bad.prototxt &&
 	test_expect_code 3 featmodel import -o x.fm bad.prototxt $C/vggish.caffemodel 2>err &&

@@ -298,13 +298,28 @@ static int ptx_string(struct cimp *c, const struct feat_ptx *msg, const char *na
 	return 0;
 }
 
-static int ptx_bool(const struct feat_ptx *msg, const char *name, int def)
+/* 1 or 0 for a word protobuf's text format reads as a bool, else -1. */
+static int bool_word(const char *w)
+{
+	if (!strcmp(w, "true") || !strcmp(w, "True") || !strcmp(w, "t") || !strcmp(w, "1"))
+		return 1;
+	if (!strcmp(w, "false") || !strcmp(w, "False") || !strcmp(w, "f") || !strcmp(w, "0"))
+		return 0;
+	return -1;
+}
+
+/* A bool field into *v (def when absent); anything protobuf would not
+ * read as a bool is refused by name. */
+static int ptx_bool(struct cimp *c, const struct feat_ptx *msg, const char *name, int def, int *v)
 {
 	const struct feat_ptx *f = msg ? feat_ptx_get(msg, name, NULL) : NULL;
 
-	if (!f || f->kind != FEAT_PTX_WORD)
-		return def;
-	return !strcmp(f->value, "true") || !strcmp(f->value, "1");
+	*v = def;
+	if (!f)
+		return 0;
+	if (f->kind != FEAT_PTX_WORD || (*v = bool_word(f->value)) < 0)
+		return cfail(c, FEAT_E_FORMAT, "line %d: %s: expected true or false", f->line, name);
+	return 0;
 }
 
 /* kernel_size / kernel_h, kernel_w style pairs; repeated kernel_size may
@@ -341,6 +356,13 @@ static int is_skipped(const struct cimp *c, const char *blob)
 	return 0;
 }
 
+static int put_str(struct cimp *c, const char *key, const char *v)
+{
+	if (feat_mb_meta(c->b, key, &(struct feat_value){ .type = FEAT_V_STR, .n = 1, .u.s = v }))
+		return cfail(c, FEAT_E_NOMEM, "cannot store metadata %s", key);
+	return 0;
+}
+
 /* PriorBox / DetectionOutput: every scalar of its *_param as metadata. */
 static int params_to_meta(struct cimp *c, const char *lname, const struct feat_ptx *p)
 {
@@ -362,7 +384,11 @@ static int params_to_meta(struct cimp *c, const char *lname, const struct feat_p
 				continue;
 		}
 		snprintf(key, sizeof key, "ssd.%s.%s", lname, f->name);
-		if (f->kind == FEAT_PTX_STRING ||
+		if (f->kind == FEAT_PTX_WORD && isalpha((unsigned char)f->value[0]) &&
+		    bool_word(f->value) >= 0) {
+			/* True, t, False, f: the spelling ssd-detect reads */
+			e = put_str(c, key, bool_word(f->value) ? "true" : "false");
+		} else if (f->kind == FEAT_PTX_STRING ||
 		    (f->kind == FEAT_PTX_WORD && (isalpha((unsigned char)f->value[0]) &&
 						  strcmp(f->value, "inf") && strcmp(f->value, "nan")))) {
 			e = feat_mb_meta(c->b, key, &(struct feat_value){ .type = FEAT_V_STR, .n = 1, .u.s = f->value });
@@ -412,13 +438,6 @@ static const char *priors_behind(const struct cimp *c, const char *blob)
 		if (!strcmp(c->prior_blob[i], blob))
 			return c->prior_names[i];
 	return NULL;
-}
-
-static int put_str(struct cimp *c, const char *key, const char *v)
-{
-	if (feat_mb_meta(c->b, key, &(struct feat_value){ .type = FEAT_V_STR, .n = 1, .u.s = v }))
-		return cfail(c, FEAT_E_NOMEM, "cannot store metadata %s", key);
-	return 0;
 }
 
 /*
@@ -541,7 +560,8 @@ static int import_layer(struct cimp *c, const struct feat_ptx *l, const char *di
 
 	if (!strcmp(type, "Convolution")) {
 		const struct feat_ptx *p = feat_ptx_get(l, "convolution_param", NULL);
-		long long nout_, group, bias;
+		long long nout_, group;
+		int bias;
 		uint32_t w[2];
 		int nw = 1;
 		int64_t pad4[4];
@@ -550,9 +570,9 @@ static int import_layer(struct cimp *c, const struct feat_ptx *l, const char *di
 		    pair(c, p, "kernel_size", "kernel_h", "kernel_w", 0, p2) ||
 		    pair(c, p, "stride", "stride_h", "stride_w", 1, s2) ||
 		    pair(c, p, "pad", "pad_h", "pad_w", 0, pad2) ||
-		    pair(c, p, "dilation", "dilation_h", "dilation_w", 1, d2))
+		    pair(c, p, "dilation", "dilation_h", "dilation_w", 1, d2) ||
+		    ptx_bool(c, p, "bias_term", 1, &bias))
 			return p ? FEAT_E_FORMAT : cfail(c, FEAT_E_FORMAT, "layer '%s': no convolution_param", name);
-		bias = ptx_bool(p, "bias_term", 1);
 		if ((e = blob_tensor(c, name, 0, 0, 1, "weight")) < 0)
 			return e;
 		w[0] = (uint32_t)e;
@@ -608,12 +628,14 @@ static int import_layer(struct cimp *c, const struct feat_ptx *l, const char *di
 	if (!strcmp(type, "Scale")) {
 		const struct feat_ptx *p = feat_ptx_get(l, "scale_param", NULL);
 		uint32_t w[2];
-		int nw = 1;
+		int nw = 1, bias;
 
+		if (ptx_bool(c, p, "bias_term", 0, &bias))
+			return FEAT_E_FORMAT;
 		if ((e = blob_tensor(c, name, 0, 0, 1, "gamma")) < 0)
 			return e;
 		w[0] = (uint32_t)e;
-		if (ptx_bool(p, "bias_term", 0)) {
+		if (bias) {
 			if ((e = blob_tensor(c, name, 1, 0, 1, "beta")) < 0)
 				return e;
 			w[nw++] = (uint32_t)e;
@@ -644,11 +666,11 @@ static int import_layer(struct cimp *c, const struct feat_ptx *l, const char *di
 	}
 	if (!strcmp(type, "Pooling")) {
 		const struct feat_ptx *p = feat_ptx_get(l, "pooling_param", NULL), *mode;
-		int global = ptx_bool(p, "global_pooling", 0);
+		int global;
 		const char *m;
 		int64_t pad4[4];
 
-		if (ptx_value(c, p, "pool", &mode))
+		if (ptx_value(c, p, "pool", &mode) || ptx_bool(c, p, "global_pooling", 0, &global))
 			return FEAT_E_FORMAT;
 		m = !mode || !strcmp(mode->value, "MAX") || !strcmp(mode->value, "0") ? "max"
 		    : !strcmp(mode->value, "AVE") || !strcmp(mode->value, "1") ? "avg" : NULL;
@@ -677,17 +699,18 @@ static int import_layer(struct cimp *c, const struct feat_ptx *l, const char *di
 		const struct feat_ptx *p = feat_ptx_get(l, "inner_product_param", NULL);
 		long long n_;
 		uint32_t w[2];
-		int nw = 1;
+		int nw = 1, transpose, bias;
 
-		if (ptx_int(c, p, "num_output", 0, &n_) || ptx_int(c, p, "axis", 1, &v))
+		if (ptx_int(c, p, "num_output", 0, &n_) || ptx_int(c, p, "axis", 1, &v) ||
+		    ptx_bool(c, p, "transpose", 0, &transpose) || ptx_bool(c, p, "bias_term", 1, &bias))
 			return FEAT_E_FORMAT;
-		if (v != 1 || ptx_bool(p, "transpose", 0))
+		if (v != 1 || transpose)
 			return cfail(c, FEAT_E_FORMAT, "layer '%s': InnerProduct with axis %lld or transpose",
 				     name, v);
 		if ((e = blob_tensor(c, name, 0, 0, 1, "weight")) < 0)
 			return e;
 		w[0] = (uint32_t)e;
-		if (ptx_bool(p, "bias_term", 1)) {
+		if (bias) {
 			if ((e = blob_tensor(c, name, 1, (uint64_t)n_, 1, "bias")) < 0)
 				return e;
 			w[nw++] = (uint32_t)e;
@@ -697,8 +720,11 @@ static int import_layer(struct cimp *c, const struct feat_ptx *l, const char *di
 	if (!strcmp(type, "Normalize")) {
 		const struct feat_ptx *p = feat_ptx_get(l, "norm_param", NULL);
 		uint32_t w[1];
+		int across;
 
-		if (ptx_bool(p, "across_spatial", 1))
+		if (ptx_bool(c, p, "across_spatial", 1, &across))
+			return FEAT_E_FORMAT;
+		if (across)
 			return cfail(c, FEAT_E_FORMAT, "layer '%s': Normalize across_spatial is not supported (SSD uses false)",
 				     name);
 		if (ptx_num(c, p, "eps", 1e-10, &f))
