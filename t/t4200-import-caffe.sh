@@ -167,6 +167,29 @@ test_expect_success 'a PriorBox flip: True is ssd-detect'"'"'s true' '
 	grep -q "^  ssd\.[a-z0-9_]*\.clip	false$" info
 '
 
+test_expect_success 'Pooling round_mode: CEIL (the default) rounds up, FLOOR down' '
+	"$PYTHON" $MKCAFFE unused.caffemodel -l unused 1=0 &&
+	"$PYTHON" -c "import struct, sys; sys.stdout.buffer.write(struct.pack(\"<25f\", *range(25)))" >p.in.f32 &&
+	for r in "" "round_mode: CEIL" "round_mode: 0" "round_mode: FLOOR" "round_mode: 1"; do
+		cat >pool.prototxt <<-EOT &&
+		input: "data" input_shape { dim: 1 dim: 1 dim: 5 dim: 5 }
+		layer { name: "pool" type: "Pooling" bottom: "data" top: "pool"
+		  pooling_param { pool: MAX kernel_size: 2 stride: 2 $r } }
+		EOT
+		featmodel import -q -o pool.fm pool.prototxt unused.caffemodel &&
+		featmodel run pool.fm p.in.f32 o &&
+		case $r in
+		*FLOOR|*1) f32 want.f32 6 8 16 18 ;;
+		*) f32 want.f32 6 8 9 16 18 19 21 23 24 ;;
+		esac &&
+		cmp o.pool.f32 want.f32 || exit 1
+	done &&
+	sed "s/round_mode: 1/round_mode: NEAREST/" pool.prototxt >near.prototxt &&
+	test_expect_code 3 featmodel import -o near.fm near.prototxt unused.caffemodel 2>err &&
+	test_stderr_one_line err &&
+	grep -q "layer .pool.: round_mode NEAREST is not supported" err
+'
+
 test_expect_success 'a malformed prototxt: exit 3 with line and column' '
 	printf "name: \"x\"\nlayer {\n  name: \"a\n" >bad.prototxt &&
 	test_expect_code 3 featmodel import -o x.fm bad.prototxt $C/vggish.caffemodel 2>err &&

@@ -10,8 +10,9 @@
  *
  * Layer types: Input, Convolution, BatchNorm (mean and variance divided by
  * the stored scale factor), Scale, ReLU (negative_slope: leaky), Sigmoid,
- * Pooling (Caffe rounds up), InnerProduct, Normalize, Permute, Flatten,
- * Reshape, Concat, Softmax, Eltwise (SUM), Dropout (passed through).
+ * Pooling (rounding up, or down for round_mode FLOOR), InnerProduct,
+ * Normalize, Permute, Flatten, Reshape, Concat, Softmax, Eltwise (SUM),
+ * Dropout (passed through).
  * PriorBox and DetectionOutput are not layers of the engine: their
  * parameters become metadata (ssd.LAYER.FIELD) for the pipeline, and they
  * and whatever only they feed are left out of the graph.
@@ -665,18 +666,25 @@ static int import_layer(struct cimp *c, const struct feat_ptx *l, const char *di
 		return 0;
 	}
 	if (!strcmp(type, "Pooling")) {
-		const struct feat_ptx *p = feat_ptx_get(l, "pooling_param", NULL), *mode;
-		int global;
+		const struct feat_ptx *p = feat_ptx_get(l, "pooling_param", NULL), *mode, *round;
+		int global, ceil_;
 		const char *m;
 		int64_t pad4[4];
 
-		if (ptx_value(c, p, "pool", &mode) || ptx_bool(c, p, "global_pooling", 0, &global))
+		if (ptx_value(c, p, "pool", &mode) || ptx_bool(c, p, "global_pooling", 0, &global) ||
+		    ptx_value(c, p, "round_mode", &round))
 			return FEAT_E_FORMAT;
 		m = !mode || !strcmp(mode->value, "MAX") || !strcmp(mode->value, "0") ? "max"
 		    : !strcmp(mode->value, "AVE") || !strcmp(mode->value, "1") ? "avg" : NULL;
 		if (!m)
 			return cfail(c, FEAT_E_FORMAT, "layer '%s': pooling method %s is not supported",
 				     name, mode->value);
+		/* RoundMode: CEIL = 0 (the default), FLOOR = 1 */
+		ceil_ = !round || !strcmp(round->value, "CEIL") || !strcmp(round->value, "0") ? 1
+			: !strcmp(round->value, "FLOOR") || !strcmp(round->value, "1") ? 0 : -1;
+		if (ceil_ < 0)
+			return cfail(c, FEAT_E_FORMAT, "layer '%s': round_mode %s is not supported (CEIL or FLOOR)",
+				     name, round->value);
 		if (!p || pair(c, p, "kernel_size", "kernel_h", "kernel_w", 0, p2) ||
 		    pair(c, p, "stride", "stride_h", "stride_w", 1, s2) ||
 		    pair(c, p, "pad", "pad_h", "pad_w", 0, pad2))
@@ -687,10 +695,11 @@ static int import_layer(struct cimp *c, const struct feat_ptx *l, const char *di
 
 			return emit(c, "pool", name, 1, in, 1, out, 2, kv, 0, NULL);
 		} else {
-			/* Caffe always rounds up and counts padding in averages */
+			/* Caffe rounds up unless round_mode says FLOOR, and counts
+			 * padding in averages */
 			struct feat_kv kv[5] = { KV_STR("mode", m), KV_INTS("kernel", p2, 2),
 						 KV_INTS("stride", s2, 2), KV_INTS("pad", pad4, 4),
-						 KV_INT("ceil", 1) };
+						 KV_INT("ceil", ceil_) };
 
 			return emit(c, "pool", name, 1, in, 1, out, 5, kv, 0, NULL);
 		}
