@@ -190,6 +190,35 @@ test_expect_success 'Pooling round_mode: CEIL (the default) rounds up, FLOOR dow
 	grep -q "layer .pool.: round_mode NEAREST is not supported" err
 '
 
+test_expect_success 'Flatten end_axis: the axes from axis to end_axis become one' '
+	"$PYTHON" -c "import struct, sys; sys.stdout.buffer.write(struct.pack(\"<24f\", *[(i * 7 % 11) / 4 for i in range(24)]))" >fl.in.f32 &&
+	for a in "axis: 1 end_axis: 2=6x4" "axis: 1 end_axis: -2=6x4" "end_axis: 2=6x4" \
+		 "axis: 2 end_axis: 3=2x12" "axis: 1 end_axis: -1=24" "axis: 1=24" \
+		 "axis: 1 end_axis: 0=1x2x3x4" "axis: 2 end_axis: 2=2x3x4"; do
+		cat >fl.prototxt <<-EOT &&
+		input: "data" input_shape { dim: 1 dim: 2 dim: 3 dim: 4 }
+		layer { name: "flat" type: "Flatten" bottom: "data" top: "flat" flatten_param { ${a%=*} } }
+		layer { name: "prob" type: "Softmax" bottom: "flat" top: "prob" }
+		EOT
+		featmodel import -q -o fl.fm fl.prototxt unused.caffemodel &&
+		featmodel info fl.fm >info &&
+		grep -q "^0 *flatten *flat *${a#*=} " info || exit 1
+	done &&
+	sed "s/{ axis: 2 end_axis: 2 }/{ axis: 1 end_axis: 2 }/" fl.prototxt >fl12.prototxt &&
+	featmodel import -q -o fl.fm fl12.prototxt unused.caffemodel &&
+	featmodel run fl.fm fl.in.f32 o &&
+	"$PYTHON" -c "
+import numpy as np
+x = np.fromfile(\"fl.in.f32\", \"<f4\").reshape(1, 6, 4)
+e = np.exp(x - x.max(1, keepdims=True))
+(e / e.sum(1, keepdims=True)).astype(\"<f4\").tofile(\"want.f32\")" &&
+	"$PYTHON" $FCMP o.prob.f32 want.f32 &&
+	sed "s/{ axis: 2 end_axis: 2 }/{ axis: 2 end_axis: 0 }/" fl.prototxt >bad.prototxt &&
+	test_expect_code 3 featmodel import -o bad.fm bad.prototxt unused.caffemodel 2>err &&
+	test_stderr_one_line err &&
+	grep -q "end_axis 0 is before axis 2" err
+'
+
 test_expect_success 'a malformed prototxt: exit 3 with line and column' '
 	printf "name: \"x\"\nlayer {\n  name: \"a\n" >bad.prototxt &&
 	test_expect_code 3 featmodel import -o x.fm bad.prototxt $C/vggish.caffemodel 2>err &&

@@ -775,15 +775,19 @@ static int import_layer(struct cimp *c, const struct feat_ptx *l, const char *di
 		const char *pn = !strcmp(type, "Flatten") ? "flatten_param" :
 				 !strcmp(type, "Concat") ? "concat_param" : "softmax_param";
 		const struct feat_ptx *p = feat_ptx_get(l, pn, NULL);
-		struct feat_kv kv[1];
+		struct feat_kv kv[2];
+		long long end = -1;
 
 		if (ptx_int(c, p, "axis", 1, &v))
 			return FEAT_E_FORMAT;
 		if (p && feat_ptx_get(p, "concat_dim", NULL) && ptx_int(c, p, "concat_dim", 1, &v))
 			return FEAT_E_FORMAT;
+		if (!strcmp(type, "Flatten") && ptx_int(c, p, "end_axis", -1, &end))
+			return FEAT_E_FORMAT;
 		kv[0] = (struct feat_kv)KV_INT("axis", v);
+		kv[1] = (struct feat_kv)KV_INT("end_axis", end);
 		return emit(c, !strcmp(type, "Flatten") ? "flatten" : !strcmp(type, "Concat") ? "concat" : "softmax",
-			    name, nin, in, 1, out, 1, kv, 0, NULL);
+			    name, nin, in, 1, out, end == -1 ? 1 : 2, kv, 0, NULL);
 	}
 	if (!strcmp(type, "Eltwise")) {
 		const struct feat_ptx *p = feat_ptx_get(l, "eltwise_param", NULL), *op;
