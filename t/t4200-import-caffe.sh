@@ -219,6 +219,36 @@ e = np.exp(x - x.max(1, keepdims=True))
 	grep -q "end_axis 0 is before axis 2" err
 '
 
+test_expect_success 'Reshape axis: the shape replaces the axes from axis on' '
+	for a in "shape { dim: 0 dim: -1 }=24" "shape { dim: 0 dim: -1 } axis: 1=2x12" \
+		 "shape { dim: -1 } axis: 2=2x12" "shape { dim: 3 dim: 2 dim: 2 } axis: 2=2x3x2x2" \
+		 "shape { dim: 0 dim: 0 dim: -1 } axis: 1 num_axes: -1=2x3x4" "axis: 3 shape { dim: 2 dim: 2 }=2x3x2x2"; do
+		cat >rs.prototxt <<-EOT &&
+		input: "data" input_shape { dim: 1 dim: 2 dim: 3 dim: 4 }
+		layer { name: "rs" type: "Reshape" bottom: "data" top: "rs" reshape_param { ${a%=*} } }
+		layer { name: "prob" type: "Softmax" bottom: "rs" top: "prob" }
+		EOT
+		featmodel import -q -o rs.fm rs.prototxt unused.caffemodel &&
+		featmodel info rs.fm >info &&
+		grep -q "^0 *reshape *rs *${a#*=} " info || exit 1
+	done &&
+	sed "s/reshape_param {.*} }/reshape_param { shape { dim: 0 dim: -1 } axis: 1 } }/" rs.prototxt >rs1.prototxt &&
+	featmodel import -q -o rs.fm rs1.prototxt unused.caffemodel &&
+	featmodel run rs.fm fl.in.f32 o &&
+	"$PYTHON" -c "
+import numpy as np
+x = np.fromfile(\"fl.in.f32\", \"<f4\").reshape(1, 2, 12)
+e = np.exp(x - x.max(1, keepdims=True))
+(e / e.sum(1, keepdims=True)).astype(\"<f4\").tofile(\"want.f32\")" &&
+	"$PYTHON" $FCMP o.prob.f32 want.f32 &&
+	for a in "axis: 1 num_axes: 2" "axis: -1" "num_axes: 0"; do
+		sed "s/reshape_param {.*} }/reshape_param { shape { dim: 1 } $a } }/" rs.prototxt >bad.prototxt &&
+		test_expect_code 3 featmodel import -o bad.fm bad.prototxt unused.caffemodel 2>err &&
+		test_stderr_one_line err &&
+		grep -q "layer .rs.: Reshape with axis .* is not supported" err || exit 1
+	done
+'
+
 test_expect_success 'a malformed prototxt: exit 3 with line and column' '
 	printf "name: \"x\"\nlayer {\n  name: \"a\n" >bad.prototxt &&
 	test_expect_code 3 featmodel import -o x.fm bad.prototxt $C/vggish.caffemodel 2>err &&

@@ -752,8 +752,20 @@ static int import_layer(struct cimp *c, const struct feat_ptx *l, const char *di
 		const struct feat_ptx *p = feat_ptx_get(l, perm ? "permute_param" : "reshape_param", NULL);
 		const struct feat_ptx *src = p && !perm ? feat_ptx_get(p, "shape", NULL) : p;
 		int64_t o[FEAT_MAX_DIMS];
+		long long axis = 0, num_axes = -1;
 		int n = 0;
 
+		/* Caffe's shape replaces the input's axes from axis on (num_axes
+		 * -1: all of them); its 0s copy the input's axis at the same
+		 * place, so axis zeros before it say the same to the engine.
+		 * Fewer axes than all would need the input's rank: refused. */
+		if (!perm && (ptx_int(c, p, "axis", 0, &axis) || ptx_int(c, p, "num_axes", -1, &num_axes)))
+			return FEAT_E_FORMAT;
+		if (num_axes != -1 || axis < 0 || axis >= FEAT_MAX_DIMS)
+			return cfail(c, FEAT_E_FORMAT, "layer '%s': Reshape with axis %lld and num_axes %lld is not supported (axis 0 to %d, num_axes -1)",
+				     name, axis, num_axes, FEAT_MAX_DIMS - 1);
+		for (; n < axis; n++)
+			o[n] = 0;
 		for (const struct feat_ptx *g = src ? feat_ptx_get(src, perm ? "order" : "dim", NULL) : NULL;
 		     g; g = feat_ptx_get(src, perm ? "order" : "dim", g)) {
 			char why[160];
@@ -762,7 +774,7 @@ static int import_layer(struct cimp *c, const struct feat_ptx *l, const char *di
 				return cfail(c, FEAT_E_FORMAT, "layer '%s': bad %s", name, perm ? "order" : "shape");
 			o[n++] = v;
 		}
-		if (!n)
+		if (n == axis)
 			return cfail(c, FEAT_E_FORMAT, "layer '%s': %s without %s", name, type,
 				     perm ? "order" : "shape");
 		{
