@@ -249,6 +249,21 @@ e = np.exp(x - x.max(1, keepdims=True))
 	done
 '
 
+test_expect_success 'InnerProduct weights in the legacy num/channels/height/width ([1,1,N,K])' '
+	cat >ip.prototxt <<-\EOT &&
+	input: "data" input_shape { dim: 1 dim: 4 dim: 1 dim: 1 }
+	layer { name: "fc" type: "InnerProduct" bottom: "data" top: "fc" inner_product_param { num_output: 3 } }
+	EOT
+	f32 ip.in.f32 1 1 1 1 &&
+	f32 want.f32 7 24 41 &&
+	for l in "" --legacy; do
+		"$PYTHON" $MKCAFFE $l ip.caffemodel -l fc 3x4=arange 3=1,2,3 &&
+		featmodel import -q -o ip.fm ip.prototxt ip.caffemodel &&
+		featmodel run ip.fm ip.in.f32 o &&
+		"$PYTHON" $FCMP o.fc.f32 want.f32 || exit 1
+	done
+'
+
 test_expect_success 'a malformed prototxt: exit 3 with line and column' '
 	printf "name: \"x\"\nlayer {\n  name: \"a\n" >bad.prototxt &&
 	test_expect_code 3 featmodel import -o x.fm bad.prototxt $C/vggish.caffemodel 2>err &&

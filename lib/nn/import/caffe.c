@@ -182,9 +182,12 @@ static const struct clayer *find_blobs(const struct cimp *c, const char *name)
 }
 
 /* Blob i of layer name as a featkit tensor (scaled by mul), shape checked
- * against want (count only when want is NULL).  Returns its index. */
-static int blob_tensor(struct cimp *c, const char *layer, int i, uint64_t want, float mul,
-	const char *suffix)
+ * against want (count only when want is NULL).  rank, when not 0, is the
+ * rank the engine wants: leading 1s beyond it are dropped (Caffe's legacy
+ * num/channels/height/width stores an InnerProduct's [N, K] weights as
+ * [1, 1, N, K]).  Returns its index. */
+static int blob_tensor_r(struct cimp *c, const char *layer, int i, uint64_t want, float mul,
+	const char *suffix, int rank)
 {
 	const struct clayer *cl = find_blobs(c, layer);
 	const struct blob *b;
@@ -235,16 +238,25 @@ static int blob_tensor(struct cimp *c, const char *layer, int i, uint64_t want, 
 	snprintf(nm, sizeof nm, "%s.%s", layer, suffix);
 	if (b->ndim >= 1 && b->ndim <= FEAT_MAX_DIMS && strcmp(suffix, "mean") && strcmp(suffix, "var")) {
 		uint32_t dd[FEAT_MAX_DIMS];
+		int skip = 0;
 
-		for (int k = 0; k < b->ndim; k++)
-			dd[k] = (uint32_t)b->dims[k];
-		e = feat_mb_tensor(c->b, nm, FEAT_DT_F32, b->ndim, dd, v);
+		while (rank && b->ndim - skip > rank && b->dims[skip] == 1)
+			skip++;
+		for (int k = skip; k < b->ndim; k++)
+			dd[k - skip] = (uint32_t)b->dims[k];
+		e = feat_mb_tensor(c->b, nm, FEAT_DT_F32, b->ndim - skip, dd, v);
 	} else {
 		d[0] = (uint32_t)n;
 		e = feat_mb_tensor(c->b, nm, FEAT_DT_F32, 1, d, v);
 	}
 	free(v);
 	return e < 0 ? cfail(c, e, "layer '%s': cannot store blob %d", layer, i) : e;
+}
+
+static int blob_tensor(struct cimp *c, const char *layer, int i, uint64_t want, float mul,
+	const char *suffix)
+{
+	return blob_tensor_r(c, layer, i, want, mul, suffix, 0);
 }
 
 /* ---------------------------------------------------------- the layers */
@@ -716,7 +728,7 @@ static int import_layer(struct cimp *c, const struct feat_ptx *l, const char *di
 		if (v != 1 || transpose)
 			return cfail(c, FEAT_E_FORMAT, "layer '%s': InnerProduct with axis %lld or transpose",
 				     name, v);
-		if ((e = blob_tensor(c, name, 0, 0, 1, "weight")) < 0)
+		if ((e = blob_tensor_r(c, name, 0, 0, 1, "weight", 2)) < 0)
 			return e;
 		w[0] = (uint32_t)e;
 		if (bias) {
