@@ -264,6 +264,22 @@ test_expect_success 'InnerProduct weights in the legacy num/channels/height/widt
 	done
 '
 
+test_expect_success 'DetectionOutput code_type: written by name, CORNER when left out' '
+	for a in "=CORNER" "code_type: CORNER=CORNER" "code_type: 1=CORNER" \
+		 "code_type: 2=CENTER_SIZE" "code_type: CORNER_SIZE=CORNER_SIZE" "code_type: 3=CORNER_SIZE"; do
+		sed "s/code_type: CENTER_SIZE/${a%=*}/" ssd.prototxt >ct.prototxt &&
+		featmodel import -q -o ct.fm ct.prototxt $C/ssdish.caffemodel &&
+		featmodel info ct.fm >info &&
+		grep -q "^  ssd.detection_out.code_type	${a#*=}$" info || exit 1
+	done &&
+	for a in 0 4 CENTER "{ }"; do
+		sed "s/code_type: CENTER_SIZE/code_type: $a/" ssd.prototxt >ct.prototxt &&
+		test_expect_code 3 featmodel import -o bad.fm ct.prototxt $C/ssdish.caffemodel 2>err &&
+		test_stderr_one_line err &&
+		grep -q "code_type: " err || exit 1
+	done
+'
+
 test_expect_success 'a malformed prototxt: exit 3 with line and column' '
 	printf "name: \"x\"\nlayer {\n  name: \"a\n" >bad.prototxt &&
 	test_expect_code 3 featmodel import -o x.fm bad.prototxt $C/vggish.caffemodel 2>err &&

@@ -376,8 +376,10 @@ static int put_str(struct cimp *c, const char *key, const char *v)
 	return 0;
 }
 
-/* PriorBox / DetectionOutput: every scalar of its *_param as metadata. */
-static int params_to_meta(struct cimp *c, const char *lname, const struct feat_ptx *p)
+/* PriorBox / DetectionOutput: every scalar of its *_param as metadata,
+ * but the field skip (NULL: none) of p itself. */
+static int params_to_meta(struct cimp *c, const char *lname, const struct feat_ptx *p,
+	const char *skip)
 {
 	for (const struct feat_ptx *f = p ? p->child : NULL; f; f = f->next) {
 		char key[256];
@@ -385,10 +387,12 @@ static int params_to_meta(struct cimp *c, const char *lname, const struct feat_p
 		int n = 0, e;
 
 		if (f->kind == FEAT_PTX_MESSAGE) {
-			if ((e = params_to_meta(c, lname, f)))
+			if ((e = params_to_meta(c, lname, f, NULL)))
 				return e;
 			continue;
 		}
+		if (skip && !strcmp(f->name, skip))
+			continue;
 		/* gather a repeated field once, at its first occurrence */
 		{
 			const struct feat_ptx *first = feat_ptx_get(p, f->name, NULL);
@@ -418,6 +422,39 @@ static int params_to_meta(struct cimp *c, const char *lname, const struct feat_p
 			return cfail(c, e, "layer '%s': cannot store its parameters", lname);
 	}
 	return 0;
+}
+
+/*
+ * DetectionOutput's code_type, always written, by name: Caffe's default,
+ * CORNER, when the prototxt leaves it out (a featmodel without the key
+ * decodes CENTER_SIZE, featmodel(5)), and the name of an enum given by its
+ * number (CodeType: 1 CORNER, 2 CENTER_SIZE, 3 CORNER_SIZE).
+ */
+static int code_type_meta(struct cimp *c, const char *lname, const struct feat_ptx *p)
+{
+	static const char *const names[] = { NULL, "CORNER", "CENTER_SIZE", "CORNER_SIZE" };
+	const struct feat_ptx *f;
+	const char *v = names[1];
+	char key[300];
+
+	if (ptx_value(c, p, "code_type", &f))
+		return FEAT_E_FORMAT;
+	if (f) {
+		long long k = 0;
+		char why[160];
+		int i;
+
+		for (i = 1; i < 4 && strcmp(f->value, names[i]); i++)
+			;
+		if (i == 4 && (f->kind != FEAT_PTX_WORD || feat_ptx_long(f, &k, why, sizeof why) ||
+			       k < 1 || k > 3))
+			return cfail(c, FEAT_E_FORMAT,
+				     "line %d: code_type: '%s' is not CORNER, CENTER_SIZE or CORNER_SIZE (1, 2, 3)",
+				     f->line, f->value);
+		v = names[i < 4 ? i : k];
+	}
+	snprintf(key, sizeof key, "ssd.%s.code_type", lname);
+	return put_str(c, key, v);
 }
 
 #define KV_INTS(k, v, cnt) { k, { .type = FEAT_V_INTS, .n = (uint32_t)(cnt), .u.ints = (v) } }
@@ -556,7 +593,9 @@ static int import_layer(struct cimp *c, const struct feat_ptx *l, const char *di
 							: "detection_output_param", NULL);
 
 		if ((!strcmp(type, "PriorBox") || !strcmp(type, "DetectionOutput")) &&
-		    (e = params_to_meta(c, name, pp)))
+		    (e = params_to_meta(c, name, pp, !strcmp(type, "DetectionOutput") ? "code_type" : NULL)))
+			return e;
+		if (!strcmp(type, "DetectionOutput") && (e = code_type_meta(c, name, pp)))
 			return e;
 		if ((e = ssd_meta(c, type, name, in, nin, out, nout)))
 			return e;
