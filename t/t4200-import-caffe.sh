@@ -280,6 +280,44 @@ test_expect_success 'DetectionOutput code_type: written by name, CORNER when lef
 	done
 '
 
+test_expect_success 'Scale other than per channel is refused, not scaled per channel' '
+	"$PYTHON" $MKCAFFE sc.caffemodel -l sc 2=2,3 &&
+	for a in "axis: 0" "num_axes: 2" "num_axes: -1" "axis: 2"; do
+		cat >sc.prototxt <<-EOT &&
+		input: "data" input_shape { dim: 1 dim: 2 dim: 1 dim: 1 }
+		layer { name: "sc" type: "Scale" bottom: "data" top: "sc" scale_param { $a } }
+		EOT
+		test_expect_code 3 featmodel import -o sc.fm sc.prototxt sc.caffemodel 2>err &&
+		test_stderr_one_line err &&
+		grep -q "layer .sc.: Scale with axis" err || exit 1
+	done &&
+	sed "s/{ axis: 2 }/{ axis: 1 num_axes: 1 }/" sc.prototxt >ok.prototxt &&
+	featmodel import -q -o sc.fm ok.prototxt sc.caffemodel
+'
+
+test_expect_success 'long nets keep their outputs; too many outputs or values are refused' '
+	"$PYTHON" - <<-\EOT &&
+	head = "input: \"data\" input_shape { dim: 1 dim: 1 dim: 2 dim: 2 }\n"
+	relu = "layer { name: \"r%d\" type: \"ReLU\" bottom: \"%s\" top: \"r%d\" }\n"
+	with open("long.prototxt", "w") as f:
+	    f.write(head + "".join(relu % (i, "r%d" % (i - 1) if i else "data", i) for i in range(1100)))
+	with open("wide.prototxt", "w") as f:
+	    f.write(head + "".join(relu % (i, "data", i) for i in range(65)))
+	EOT
+	featmodel import -q -o long.fm long.prototxt unused.caffemodel &&
+	featmodel info long.fm >info &&
+	grep -q "^  graph.outputs	r1099$" info &&
+	test_expect_code 3 featmodel import -o wide.fm wide.prototxt unused.caffemodel 2>err &&
+	test_stderr_one_line err &&
+	grep -q "more than 64 blobs that no layer reads" err &&
+	v=$(for i in $(seq 65); do printf "variance: 0.1 "; done) &&
+	sed "s/variance: 0.1 variance: 0.1 variance: 0.2 variance: 0.2/$v/" ssd.prototxt >var.prototxt &&
+	! cmp -s var.prototxt ssd.prototxt &&
+	test_expect_code 3 featmodel import -o var.fm var.prototxt $C/ssdish.caffemodel 2>err &&
+	test_stderr_one_line err &&
+	grep -q "variance: more than 64 values" err
+'
+
 test_expect_success 'a malformed prototxt: exit 3 with line and column' '
 	printf "name: \"x\"\nlayer {\n  name: \"a\n" >bad.prototxt &&
 	test_expect_code 3 featmodel import -o x.fm bad.prototxt $C/vggish.caffemodel 2>err &&

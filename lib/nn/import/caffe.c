@@ -28,6 +28,7 @@
 
 #define MAXBLOBS 8
 #define MAXIO 64
+#define MAXOUT 64   /* graph outputs */
 
 struct blob {
 	int ndim;
@@ -43,20 +44,23 @@ struct clayer {
 	struct blob blob[MAXBLOBS];
 };
 
+struct bref {
+	const char *name;
+	int at;                      /* the layer that wrote or read it */
+};
+
 struct cimp {
 	feat_model_builder *b;
 	struct clayer *cl;
 	size_t ncl, capcl;
 	char *why;
 	size_t whylen;
-	const char *skipped[512];    /* blobs produced only for PriorBox/DetectionOutput */
-	int nskipped;
-	const char *produced[1024];  /* blob names in order of writing */
-	int prod_at[1024];           /* the layer that wrote each */
-	int nproduced;
-	const char *consumed[2048];
-	int cons_at[2048];
-	int nconsumed;
+	const char **skipped;        /* blobs produced only for PriorBox/DetectionOutput */
+	size_t nskipped, capskipped;
+	struct bref *produced;       /* blob names in order of writing */
+	size_t nproduced, capproduced;
+	struct bref *consumed;       /* and of reading */
+	size_t nconsumed, capconsumed;
 	int nlayer;
 	const char *alias[256][2];   /* Dropout with a new name: top -> bottom */
 	int nalias;
@@ -363,7 +367,7 @@ static int pair(struct cimp *c, const struct feat_ptx *p, const char *base, cons
 
 static int is_skipped(const struct cimp *c, const char *blob)
 {
-	for (int i = 0; i < c->nskipped; i++)
+	for (size_t i = 0; i < c->nskipped; i++)
 		if (!strcmp(c->skipped[i], blob))
 			return 1;
 	return 0;
@@ -412,9 +416,13 @@ static int params_to_meta(struct cimp *c, const char *lname, const struct feat_p
 		} else {
 			char why[160];
 
-			for (const struct feat_ptx *g = f; g && n < 64; g = feat_ptx_get(p, f->name, g))
+			for (const struct feat_ptx *g = f; g; g = feat_ptx_get(p, f->name, g)) {
+				if (n == 64)
+					return cfail(c, FEAT_E_FORMAT, "line %d: %s: more than 64 values",
+						     g->line, f->name);
 				if (feat_ptx_double(g, &v[n++], why, sizeof why))
 					return cfail(c, FEAT_E_FORMAT, "%s", why);
+			}
 			e = n == 1 ? feat_mb_meta(c->b, key, &(struct feat_value){ .type = FEAT_V_FLOAT, .n = 1, .u.f = v[0] })
 				   : feat_mb_meta(c->b, key, &(struct feat_value){ .type = FEAT_V_FLOATS, .n = (uint32_t)n, .u.floats = v });
 		}
@@ -471,14 +479,13 @@ static int emit(struct cimp *c, const char *type, const char *name, int nin, con
 	if (e)
 		return cfail(c, e, "layer '%s': cannot store it", name);
 	c->nlayer++;
-	for (int i = 0; i < nin && c->nconsumed < 2048; i++) {
-		c->cons_at[c->nconsumed] = c->nlayer;
-		c->consumed[c->nconsumed++] = in[i];
-	}
-	for (int i = 0; i < nout && c->nproduced < 1024; i++) {
-		c->prod_at[c->nproduced] = c->nlayer;
-		c->produced[c->nproduced++] = out[i];
-	}
+	if (feat_grow(&c->consumed, &c->capconsumed, c->nconsumed + (size_t)nin, sizeof *c->consumed, 256) ||
+	    feat_grow(&c->produced, &c->capproduced, c->nproduced + (size_t)nout, sizeof *c->produced, 256))
+		return FEAT_E_NOMEM;
+	for (int i = 0; i < nin; i++)
+		c->consumed[c->nconsumed++] = (struct bref){ in[i], c->nlayer };
+	for (int i = 0; i < nout; i++)
+		c->produced[c->nproduced++] = (struct bref){ out[i], c->nlayer };
 	return 0;
 }
 
@@ -599,7 +606,9 @@ static int import_layer(struct cimp *c, const struct feat_ptx *l, const char *di
 			return e;
 		if ((e = ssd_meta(c, type, name, in, nin, out, nout)))
 			return e;
-		for (int i = 0; i < nout && c->nskipped < 512; i++)
+		if (feat_grow(&c->skipped, &c->capskipped, c->nskipped + (size_t)nout, sizeof *c->skipped, 64))
+			return FEAT_E_NOMEM;
+		for (int i = 0; i < nout; i++)
 			c->skipped[c->nskipped++] = out[i];
 		return 0;
 	}
@@ -681,9 +690,15 @@ static int import_layer(struct cimp *c, const struct feat_ptx *l, const char *di
 		const struct feat_ptx *p = feat_ptx_get(l, "scale_param", NULL);
 		uint32_t w[2];
 		int nw = 1, bias;
+		long long num_axes;
 
-		if (ptx_bool(c, p, "bias_term", 0, &bias))
+		if (ptx_bool(c, p, "bias_term", 0, &bias) || ptx_int(c, p, "axis", 1, &v) ||
+		    ptx_int(c, p, "num_axes", 1, &num_axes))
 			return FEAT_E_FORMAT;
+		/* the engine scales channels (num_axes 1), or all by one value (0) */
+		if (v != 1 || (num_axes != 1 && num_axes != 0) || nin != 1)
+			return cfail(c, FEAT_E_FORMAT, "layer '%s': Scale with axis %lld, num_axes %lld or %d bottoms is not supported (axis 1, num_axes 1 or 0, 1 bottom)",
+				     name, v, num_axes, nin);
 		if ((e = blob_tensor(c, name, 0, 0, 1, "gamma")) < 0)
 			return e;
 		w[0] = (uint32_t)e;
@@ -928,7 +943,7 @@ int feat_import_caffe(feat_model_builder *b, const char *prototxt, size_t plen,
 {
 	struct cimp c = { .b = b, .why = why, .whylen = whylen };
 	struct feat_ptx *root = NULL;
-	const char *input = NULL, *outs[64];
+	const char *input = NULL, *outs[MAXOUT];
 	int64_t dims[FEAT_MAX_DIMS], shp[FEAT_MAX_DIMS];
 	int rank, nouts = 0, e;
 	char cause[200];
@@ -952,7 +967,11 @@ int feat_import_caffe(feat_model_builder *b, const char *prototxt, size_t plen,
 		    (e = feat_mb_meta(b, "name", &(struct feat_value){ .type = FEAT_V_STR, .n = 1, .u.s = nm->value })))
 			goto out;
 	}
-	c.produced[c.nproduced++] = input;
+	if (feat_grow(&c.produced, &c.capproduced, 1, sizeof *c.produced, 256)) {
+		e = FEAT_E_NOMEM;
+		goto out;
+	}
+	c.produced[c.nproduced++] = (struct bref){ input, 0 };
 	if (feat_ptx_get(root, "layers", NULL)) {
 		e = cfail(&c, FEAT_E_FORMAT, "prototxt uses the old V1 'layers' format; upgrade it with Caffe's upgrade_net_proto_text");
 		goto out;
@@ -966,19 +985,26 @@ int feat_import_caffe(feat_model_builder *b, const char *prototxt, size_t plen,
 	}
 	/* outputs: blobs that no layer reads after their last writer (an
 	 * in-place layer reads and rewrites the same name) */
-	for (int i = c.nproduced - 1; i >= 1; i--) {
+	for (size_t i = c.nproduced - 1; i >= 1; i--) {
 		int used = 0, dup = 0;
 
-		for (int j = 0; j < c.nconsumed && !used; j++)
-			used = c.cons_at[j] > c.prod_at[i] && !strcmp(c.consumed[j], c.produced[i]);
+		for (size_t j = 0; j < c.nconsumed && !used; j++)
+			used = c.consumed[j].at > c.produced[i].at &&
+			       !strcmp(c.consumed[j].name, c.produced[i].name);
 		for (int j = 0; j < nouts && !dup; j++)
-			dup = !strcmp(outs[j], c.produced[i]);
-		if (!used && !dup && nouts < 64)
-			outs[nouts++] = c.produced[i];
+			dup = !strcmp(outs[j], c.produced[i].name);
+		if (used || dup)
+			continue;
+		if (nouts == MAXOUT) {
+			e = cfail(&c, FEAT_E_FORMAT, "more than %d blobs that no layer reads (graph outputs)",
+				  MAXOUT);
+			goto out;
+		}
+		outs[nouts++] = c.produced[i].name;
 	}
 	if (!nouts) {
 		/* every blob is read again by an in-place layer: the last one is the output */
-		outs[nouts++] = c.produced[c.nproduced - 1];
+		outs[nouts++] = c.produced[c.nproduced - 1].name;
 	}
 	for (int i = 0; i < nouts / 2; i++) {
 		const char *t = outs[i];
@@ -990,5 +1016,8 @@ int feat_import_caffe(feat_model_builder *b, const char *prototxt, size_t plen,
 out:
 	feat_ptx_free(root);
 	free(c.cl);
+	free(c.skipped);
+	free(c.produced);
+	free(c.consumed);
 	return e < 0 ? e : 0;
 }
