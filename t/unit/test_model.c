@@ -243,6 +243,29 @@ START_TEST(graph)
 	ck_assert_ptr_nonnull(strstr(d, "graph.outputs"));
 	free(f);
 	feat_model_builder_free(b);
+
+	/* featmodel(5): every graph output is written by some layer, so a
+	 * graph input listed as an output is refused ... */
+	b = feat_model_builder_new();
+	feat_mb_meta(b, "graph.inputs", &(struct feat_value){ .type = FEAT_V_STRS, .n = 1, .u.strs = x });
+	feat_mb_meta(b, "graph.outputs", &(struct feat_value){ .type = FEAT_V_STRS, .n = 1, .u.strs = x });
+	feat_mb_layer(b, "relu", "r", 1, x, 1, y, 0, NULL, 0, NULL);
+	ck_assert_int_eq(feat_mb_encode(b, &f, &len), 0);
+	ck_assert_int_eq(feat_model_parse(&m, f, len, d, sizeof d), FEAT_E_CORRUPT);
+	ck_assert_ptr_nonnull(strstr(d, "output 'x' is not written by any layer (it is a graph input)"));
+	free(f);
+	feat_model_builder_free(b);
+
+	/* ... unless a layer rewrites it in place (Caffe's in-place ReLU) */
+	b = feat_model_builder_new();
+	feat_mb_meta(b, "graph.inputs", &(struct feat_value){ .type = FEAT_V_STRS, .n = 1, .u.strs = x });
+	feat_mb_meta(b, "graph.outputs", &(struct feat_value){ .type = FEAT_V_STRS, .n = 1, .u.strs = x });
+	feat_mb_layer(b, "relu", "r", 1, x, 1, x, 0, NULL, 0, NULL);
+	ck_assert_int_eq(feat_mb_encode(b, &f, &len), 0);
+	ck_assert_int_eq(feat_model_parse(&m, f, len, d, sizeof d), 0);
+	feat_model_free(&m);
+	free(f);
+	feat_model_builder_free(b);
 }
 END_TEST
 
