@@ -402,7 +402,8 @@ int feat_model_parse(struct feat_model *m, const void *buf, size_t len,
 	c.p = b + off[2];
 	c.end = b + off[3];
 	c.where = "tensor directory";
-	if ((uint64_t)m->ntensor * 32 > (uint64_t)(off[3] - off[2])) {
+	/* the smallest entry: an empty name (4), dtype, rank 0, offset, size */
+	if ((uint64_t)m->ntensor * 28 > (uint64_t)(off[3] - off[2])) {
 		e = cur_fail(&c, FEAT_E_CORRUPT, "%u tensors cannot fit in %llu bytes",
 			     m->ntensor, (unsigned long long)(off[3] - off[2]));
 		goto fail;
