@@ -105,6 +105,27 @@ test_expect_success 'the same settings from a model imported with them' '
 	cmp t.fs t2.fs
 '
 
+test_expect_success 'code_type: left out, CORNER as in Caffe; by number, by its name' '
+	sed "s/ code_type: CENTER_SIZE//" "$D/default.prototxt" >omitted.prototxt &&
+	! cmp -s omitted.prototxt "$D/default.prototxt" &&
+	sed "s/code_type: CENTER_SIZE/code_type: CORNER/" "$D/default.prototxt" >corner.prototxt &&
+	sed "s/code_type: CENTER_SIZE/code_type: 1/" "$D/default.prototxt" >corner1.prototxt &&
+	sed "s/code_type: CENTER_SIZE/code_type: 2/" "$D/default.prototxt" >center2.prototxt &&
+	for v in omitted corner corner1 center2; do
+		featmodel import -q -o $v.fm $v.prototxt "$C/ssdish.caffemodel" &&
+		ssd-detect -m $v.fm <in.fs >$v.fs || exit 1
+	done &&
+	featmodel info omitted.fm >info &&
+	grep -q "^  ssd.detection_out.code_type	CORNER$" info &&
+	featmodel info corner1.fm >info &&
+	grep -q "^  ssd.detection_out.code_type	CORNER$" info &&
+	ssd-detect -m ssd.fm <in.fs >center.fs &&
+	! cmp -s corner.fs center.fs &&
+	cmp omitted.fs corner.fs &&
+	cmp corner1.fs corner.fs &&
+	cmp center2.fs center.fs
+'
+
 test_expect_success 'boxes mapped back through the transform to image pixels' '
 	mkinput 0.5 &&
 	ssd-detect -m ssd.fm <in.fs >half.fs &&

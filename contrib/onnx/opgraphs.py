@@ -24,7 +24,8 @@ first on its path).  Writes:
   (a Gather index out of range), lnscale (a LayerNormalization scale of
   the wrong size), expandbig (Expand of a value to a larger shape), cosneg
   (ConstantOfShape of a negative dimension), powvar (Pow by a value),
-  batch2moved (a graph exported for a batch of 2 that moves its batch).
+  batch2moved (a graph exported for a batch of 2 that moves its batch),
+  idout (a second graph output that is an Identity of the input).
 """
 import os
 import sys
@@ -129,6 +130,12 @@ def main():
     save(out, "powvar", 13, [helper.make_node("Pow", ["x", "x"], ["y"])], [], x.shape, x.shape)
     save(out, "batch2moved", 13, [helper.make_node("Transpose", ["x"], ["y"], perm=[1, 0, 2, 3])],
          [], (2, 4, 3, 5), (4, 2, 3, 5))
+    vi = lambda name: helper.make_tensor_value_info(name, TensorProto.FLOAT, list(x.shape))
+    g = helper.make_graph([helper.make_node("Relu", ["x"], ["y"]),
+                           helper.make_node("Identity", ["x"], ["z"])],
+                          "idout", [vi("x")], [vi("y"), vi("z")])
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)])
+    open(os.path.join(out, "idout.onnx"), "wb").write(m.SerializeToString())
     return 0
 
 

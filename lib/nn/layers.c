@@ -31,8 +31,10 @@
  *   l2norm   eps=1e-10, eps_mode=0; weights scale [C] or [1]: y = x /
  *            sqrt(sum_c x^2 + eps) * scale, over channels at each position;
  *            eps_mode=1: x / max(norm, eps), 2: x / (norm + eps)
- *   concat   axis=1;  flatten axis=1;  reshape shape (0 copies, -1 infers;
- *            shape[0] is the batch: 0 or 1);  permute order (order[0] = 0);
+ *   concat   axis=1;  flatten axis=1, end_axis=-1 (the axes from axis to
+ *            end_axis, negative from the end, become one);  reshape shape
+ *            (0 copies, -1 infers; shape[0] is the batch: 0 or 1);
+ *            permute order (order[0] = 0);
  *   softmax  axis=1;  add (elementwise sum of its inputs)
  *   hardsigmoid alpha=0.2, beta=0.5;  hardswish;  clip min, max;  prelu
  *            weight slope [C] or [1]
@@ -1580,22 +1582,32 @@ static int l2norm_setup_scratch(struct feat_net *n, struct feat_layer *l, char *
 static int flatten_setup(struct feat_net *n, struct feat_layer *l, char *why, size_t whylen)
 {
 	struct feat_blob *x;
-	int64_t axis;
+	int64_t axis, end;
 	uint32_t od[FEAT_MAX_DIMS];
-	int e;
+	int e, k;
 
 	if ((e = want_io(l, 1, 1, why, whylen)))
 		return e;
 	x = IN(n, l, 0);
 	if ((e = feat_param_int(l, "axis", 1, 1, x->ndim > 1 ? x->ndim - 1 : 1, &axis,
-				why, whylen)))
+				why, whylen)) ||
+	    (e = feat_param_int(l, "end_axis", -1, -x->ndim, x->ndim - 1, &end, why, whylen)))
 		return e;
+	if (end < 0)
+		end += x->ndim;
+	/* Caffe's count(axis, end_axis + 1): end_axis = axis - 1 inserts a 1 */
+	if (end < axis - 1)
+		return FAIL("layer '%s': end_axis %lld is before axis %lld", l->name,
+			    (long long)end, (long long)axis);
 	for (int i = 0; i < axis; i++)
 		od[i] = x->dims[i];
 	od[axis] = 1;
-	for (int i = (int)axis; i < x->ndim; i++)
+	for (int i = (int)axis; i <= end; i++)
 		od[axis] *= x->dims[i];
-	set_shape(OUT(n, l, 0), (int)axis + 1, od);
+	k = (int)axis + 1;
+	for (int i = (int)(end > axis - 1 ? end : axis - 1) + 1; i < x->ndim; i++)
+		od[k++] = x->dims[i];
+	set_shape(OUT(n, l, 0), k, od);
 	return 0;
 }
 

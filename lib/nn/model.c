@@ -311,7 +311,7 @@ static int check_graph(struct feat_model *m, struct cur *c)
 	const struct feat_value *in = feat_model_meta(m, "graph.inputs");
 	const struct feat_value *out = feat_model_meta(m, "graph.outputs");
 	size_t nblob = 0;
-	struct sset blobs;
+	struct sset blobs, written;
 	int e;
 
 	c->where = "graph";
@@ -324,7 +324,7 @@ static int check_graph(struct feat_model *m, struct cur *c)
 	nblob = in->n;
 	for (uint32_t i = 0; i < m->nlayer; i++)
 		nblob += m->layer[i].nout;
-	if ((e = sset_init(&blobs, nblob, c->arena)))
+	if ((e = sset_init(&blobs, nblob, c->arena)) || (e = sset_init(&written, nblob, c->arena)))
 		return e;
 	for (uint32_t i = 0; i < in->n; i++)
 		if (sset_has(&blobs, in->u.strs[i], 1))
@@ -338,17 +338,21 @@ static int check_graph(struct feat_model *m, struct cur *c)
 				return cur_fail(c, FEAT_E_CORRUPT,
 						"layer %u '%s' reads blob '%s' that no earlier layer writes",
 						i, l->name, l->in[j]);
-		for (uint32_t j = 0; j < l->nout; j++)
+		for (uint32_t j = 0; j < l->nout; j++) {
 			if (sset_has(&blobs, l->out[j], 1) &&
 			    !(l->nin && !strcmp(l->in[0], l->out[j])))
 				return cur_fail(c, FEAT_E_CORRUPT,
 						"layer %u '%s' writes blob '%s' a second time",
 						i, l->name, l->out[j]);
+			sset_has(&written, l->out[j], 1);
+		}
 	}
+	/* by a layer: a graph input passed through as an output is not */
 	for (uint32_t i = 0; i < out->n; i++)
-		if (!sset_has(&blobs, out->u.strs[i], 0))
-			return cur_fail(c, FEAT_E_CORRUPT, "output '%s' is never written",
-					out->u.strs[i]);
+		if (!sset_has(&written, out->u.strs[i], 0))
+			return cur_fail(c, FEAT_E_CORRUPT, "output '%s' is not written by any layer%s",
+					out->u.strs[i],
+					sset_has(&blobs, out->u.strs[i], 0) ? " (it is a graph input)" : "");
 	return 0;
 }
 
@@ -398,7 +402,8 @@ int feat_model_parse(struct feat_model *m, const void *buf, size_t len,
 	c.p = b + off[2];
 	c.end = b + off[3];
 	c.where = "tensor directory";
-	if ((uint64_t)m->ntensor * 32 > (uint64_t)(off[3] - off[2])) {
+	/* the smallest entry: an empty name (4), dtype, rank 0, offset, size */
+	if ((uint64_t)m->ntensor * 28 > (uint64_t)(off[3] - off[2])) {
 		e = cur_fail(&c, FEAT_E_CORRUPT, "%u tensors cannot fit in %llu bytes",
 			     m->ntensor, (unsigned long long)(off[3] - off[2]));
 		goto fail;

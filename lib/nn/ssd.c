@@ -21,7 +21,10 @@
  * voted box that overlaps a better voted box of its class by more than
  * nms_threshold goes.
  * Missing DetectionOutput keys take Caffe's defaults (nms_threshold 0.3,
- * top_k and keep_top_k unlimited, no confidence threshold, background 0).
+ * top_k and keep_top_k unlimited, no confidence threshold, background 0),
+ * except code_type: a file without it decodes CENTER_SIZE, the coding of
+ * featkit's own models (Caffe's default is CORNER, which the Caffe
+ * importer writes out when a prototxt leaves code_type out).
  */
 #include <ctype.h>
 #include <float.h>

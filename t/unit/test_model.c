@@ -243,6 +243,63 @@ START_TEST(graph)
 	ck_assert_ptr_nonnull(strstr(d, "graph.outputs"));
 	free(f);
 	feat_model_builder_free(b);
+
+	/* featmodel(5): every graph output is written by some layer, so a
+	 * graph input listed as an output is refused ... */
+	b = feat_model_builder_new();
+	feat_mb_meta(b, "graph.inputs", &(struct feat_value){ .type = FEAT_V_STRS, .n = 1, .u.strs = x });
+	feat_mb_meta(b, "graph.outputs", &(struct feat_value){ .type = FEAT_V_STRS, .n = 1, .u.strs = x });
+	feat_mb_layer(b, "relu", "r", 1, x, 1, y, 0, NULL, 0, NULL);
+	ck_assert_int_eq(feat_mb_encode(b, &f, &len), 0);
+	ck_assert_int_eq(feat_model_parse(&m, f, len, d, sizeof d), FEAT_E_CORRUPT);
+	ck_assert_ptr_nonnull(strstr(d, "output 'x' is not written by any layer (it is a graph input)"));
+	free(f);
+	feat_model_builder_free(b);
+
+	/* ... unless a layer rewrites it in place (Caffe's in-place ReLU) */
+	b = feat_model_builder_new();
+	feat_mb_meta(b, "graph.inputs", &(struct feat_value){ .type = FEAT_V_STRS, .n = 1, .u.strs = x });
+	feat_mb_meta(b, "graph.outputs", &(struct feat_value){ .type = FEAT_V_STRS, .n = 1, .u.strs = x });
+	feat_mb_layer(b, "relu", "r", 1, x, 1, x, 0, NULL, 0, NULL);
+	ck_assert_int_eq(feat_mb_encode(b, &f, &len), 0);
+	ck_assert_int_eq(feat_model_parse(&m, f, len, d, sizeof d), 0);
+	feat_model_free(&m);
+	free(f);
+	feat_model_builder_free(b);
+}
+END_TEST
+
+/* The smallest tensor directory entry is 28 bytes (an empty name, rank
+ * 0), 29 with a one-letter name: a directory of them is not "too many
+ * tensors for the section". */
+START_TEST(scalars)
+{
+	feat_model_builder *b = feat_model_builder_new();
+	const char *x[] = { "x" }, *y[] = { "y" };
+	static const float one = 1;
+	unsigned char *f;
+	size_t len;
+	struct feat_model m;
+	char d[256], nm[2] = "a";
+	int n = 0;
+
+	feat_mb_meta(b, "graph.inputs", &(struct feat_value){ .type = FEAT_V_STRS, .n = 1, .u.strs = x });
+	feat_mb_meta(b, "graph.outputs", &(struct feat_value){ .type = FEAT_V_STRS, .n = 1, .u.strs = y });
+	feat_mb_layer(b, "relu", "r", 1, x, 1, y, 0, NULL, 0, NULL);
+	ck_assert_int_eq(feat_mb_tensor(b, "", FEAT_DT_F32, 0, NULL, &one), n++);
+	for (const char *c = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"; *c; c++) {
+		nm[0] = *c;
+		ck_assert_int_eq(feat_mb_tensor(b, nm, FEAT_DT_F32, 0, NULL, &one), n++);
+	}
+	ck_assert_int_eq(feat_mb_encode(b, &f, &len), 0);
+	ck_assert_int_eq(feat_model_parse(&m, f, len, d, sizeof d), 0);
+	ck_assert_uint_eq(m.ntensor, 63);
+	ck_assert_str_eq(m.tensor[0].name, "");
+	ck_assert_int_eq(m.tensor[0].ndim, 0);
+	ck_assert(*(const float *)m.tensor[62].data == 1);
+	feat_model_free(&m);
+	free(f);
+	feat_model_builder_free(b);
 }
 END_TEST
 
@@ -259,6 +316,7 @@ Suite *unit_suite(void)
 	tcase_add_test(tc, bitflips);
 	tcase_add_test(tc, hostile);
 	tcase_add_test(tc, graph);
+	tcase_add_test(tc, scalars);
 	suite_add_tcase(s, tc);
 	return s;
 }

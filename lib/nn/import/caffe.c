@@ -10,8 +10,9 @@
  *
  * Layer types: Input, Convolution, BatchNorm (mean and variance divided by
  * the stored scale factor), Scale, ReLU (negative_slope: leaky), Sigmoid,
- * Pooling (Caffe rounds up), InnerProduct, Normalize, Permute, Flatten,
- * Reshape, Concat, Softmax, Eltwise (SUM), Dropout (passed through).
+ * Pooling (rounding up, or down for round_mode FLOOR), InnerProduct,
+ * Normalize, Permute, Flatten, Reshape, Concat, Softmax, Eltwise (SUM),
+ * Dropout (passed through).
  * PriorBox and DetectionOutput are not layers of the engine: their
  * parameters become metadata (ssd.LAYER.FIELD) for the pipeline, and they
  * and whatever only they feed are left out of the graph.
@@ -27,6 +28,7 @@
 
 #define MAXBLOBS 8
 #define MAXIO 64
+#define MAXOUT 64   /* graph outputs */
 
 struct blob {
 	int ndim;
@@ -42,20 +44,23 @@ struct clayer {
 	struct blob blob[MAXBLOBS];
 };
 
+struct bref {
+	const char *name;
+	int at;                      /* the layer that wrote or read it */
+};
+
 struct cimp {
 	feat_model_builder *b;
 	struct clayer *cl;
 	size_t ncl, capcl;
 	char *why;
 	size_t whylen;
-	const char *skipped[512];    /* blobs produced only for PriorBox/DetectionOutput */
-	int nskipped;
-	const char *produced[1024];  /* blob names in order of writing */
-	int prod_at[1024];           /* the layer that wrote each */
-	int nproduced;
-	const char *consumed[2048];
-	int cons_at[2048];
-	int nconsumed;
+	const char **skipped;        /* blobs produced only for PriorBox/DetectionOutput */
+	size_t nskipped, capskipped;
+	struct bref *produced;       /* blob names in order of writing */
+	size_t nproduced, capproduced;
+	struct bref *consumed;       /* and of reading */
+	size_t nconsumed, capconsumed;
 	int nlayer;
 	const char *alias[256][2];   /* Dropout with a new name: top -> bottom */
 	int nalias;
@@ -181,9 +186,12 @@ static const struct clayer *find_blobs(const struct cimp *c, const char *name)
 }
 
 /* Blob i of layer name as a featkit tensor (scaled by mul), shape checked
- * against want (count only when want is NULL).  Returns its index. */
-static int blob_tensor(struct cimp *c, const char *layer, int i, uint64_t want, float mul,
-	const char *suffix)
+ * against want (count only when want is NULL).  rank, when not 0, is the
+ * rank the engine wants: leading 1s beyond it are dropped (Caffe's legacy
+ * num/channels/height/width stores an InnerProduct's [N, K] weights as
+ * [1, 1, N, K]).  Returns its index. */
+static int blob_tensor_r(struct cimp *c, const char *layer, int i, uint64_t want, float mul,
+	const char *suffix, int rank)
 {
 	const struct clayer *cl = find_blobs(c, layer);
 	const struct blob *b;
@@ -234,16 +242,25 @@ static int blob_tensor(struct cimp *c, const char *layer, int i, uint64_t want, 
 	snprintf(nm, sizeof nm, "%s.%s", layer, suffix);
 	if (b->ndim >= 1 && b->ndim <= FEAT_MAX_DIMS && strcmp(suffix, "mean") && strcmp(suffix, "var")) {
 		uint32_t dd[FEAT_MAX_DIMS];
+		int skip = 0;
 
-		for (int k = 0; k < b->ndim; k++)
-			dd[k] = (uint32_t)b->dims[k];
-		e = feat_mb_tensor(c->b, nm, FEAT_DT_F32, b->ndim, dd, v);
+		while (rank && b->ndim - skip > rank && b->dims[skip] == 1)
+			skip++;
+		for (int k = skip; k < b->ndim; k++)
+			dd[k - skip] = (uint32_t)b->dims[k];
+		e = feat_mb_tensor(c->b, nm, FEAT_DT_F32, b->ndim - skip, dd, v);
 	} else {
 		d[0] = (uint32_t)n;
 		e = feat_mb_tensor(c->b, nm, FEAT_DT_F32, 1, d, v);
 	}
 	free(v);
 	return e < 0 ? cfail(c, e, "layer '%s': cannot store blob %d", layer, i) : e;
+}
+
+static int blob_tensor(struct cimp *c, const char *layer, int i, uint64_t want, float mul,
+	const char *suffix)
+{
+	return blob_tensor_r(c, layer, i, want, mul, suffix, 0);
 }
 
 /* ---------------------------------------------------------- the layers */
@@ -272,13 +289,54 @@ static int ptx_num(struct cimp *c, const struct feat_ptx *msg, const char *name,
 	return 0;
 }
 
-static int ptx_bool(const struct feat_ptx *msg, const char *name, int def)
+/* The field name of msg (NULL msg: none) when it holds a value, a word or
+ * a string, in *f; NULL when absent.  A message { } where a value belongs
+ * is refused by the field's name and line (protobuf's own parser refuses
+ * it too), so that no caller reads the value of a message. */
+static int ptx_value(struct cimp *c, const struct feat_ptx *msg, const char *name,
+	const struct feat_ptx **f)
+{
+	*f = msg ? feat_ptx_get(msg, name, NULL) : NULL;
+	if (*f && (*f)->kind == FEAT_PTX_MESSAGE)
+		return cfail(c, FEAT_E_FORMAT, "line %d: %s: expected a value, not a message { }",
+			     (*f)->line, name);
+	return 0;
+}
+
+/* As ptx_value, for the fields Caffe declares as strings (names of
+ * layers, types and blobs): a quoted string. */
+static int ptx_string(struct cimp *c, const struct feat_ptx *msg, const char *name,
+	const struct feat_ptx **f)
+{
+	*f = msg ? feat_ptx_get(msg, name, NULL) : NULL;
+	if (*f && (*f)->kind != FEAT_PTX_STRING)
+		return cfail(c, FEAT_E_FORMAT, "line %d: %s: expected a quoted string",
+			     (*f)->line, name);
+	return 0;
+}
+
+/* 1 or 0 for a word protobuf's text format reads as a bool, else -1. */
+static int bool_word(const char *w)
+{
+	if (!strcmp(w, "true") || !strcmp(w, "True") || !strcmp(w, "t") || !strcmp(w, "1"))
+		return 1;
+	if (!strcmp(w, "false") || !strcmp(w, "False") || !strcmp(w, "f") || !strcmp(w, "0"))
+		return 0;
+	return -1;
+}
+
+/* A bool field into *v (def when absent); anything protobuf would not
+ * read as a bool is refused by name. */
+static int ptx_bool(struct cimp *c, const struct feat_ptx *msg, const char *name, int def, int *v)
 {
 	const struct feat_ptx *f = msg ? feat_ptx_get(msg, name, NULL) : NULL;
 
-	if (!f || f->kind != FEAT_PTX_WORD)
-		return def;
-	return !strcmp(f->value, "true") || !strcmp(f->value, "1");
+	*v = def;
+	if (!f)
+		return 0;
+	if (f->kind != FEAT_PTX_WORD || (*v = bool_word(f->value)) < 0)
+		return cfail(c, FEAT_E_FORMAT, "line %d: %s: expected true or false", f->line, name);
+	return 0;
 }
 
 /* kernel_size / kernel_h, kernel_w style pairs; repeated kernel_size may
@@ -309,14 +367,23 @@ static int pair(struct cimp *c, const struct feat_ptx *p, const char *base, cons
 
 static int is_skipped(const struct cimp *c, const char *blob)
 {
-	for (int i = 0; i < c->nskipped; i++)
+	for (size_t i = 0; i < c->nskipped; i++)
 		if (!strcmp(c->skipped[i], blob))
 			return 1;
 	return 0;
 }
 
-/* PriorBox / DetectionOutput: every scalar of its *_param as metadata. */
-static int params_to_meta(struct cimp *c, const char *lname, const struct feat_ptx *p)
+static int put_str(struct cimp *c, const char *key, const char *v)
+{
+	if (feat_mb_meta(c->b, key, &(struct feat_value){ .type = FEAT_V_STR, .n = 1, .u.s = v }))
+		return cfail(c, FEAT_E_NOMEM, "cannot store metadata %s", key);
+	return 0;
+}
+
+/* PriorBox / DetectionOutput: every scalar of its *_param as metadata,
+ * but the field skip (NULL: none) of p itself. */
+static int params_to_meta(struct cimp *c, const char *lname, const struct feat_ptx *p,
+	const char *skip)
 {
 	for (const struct feat_ptx *f = p ? p->child : NULL; f; f = f->next) {
 		char key[256];
@@ -324,10 +391,12 @@ static int params_to_meta(struct cimp *c, const char *lname, const struct feat_p
 		int n = 0, e;
 
 		if (f->kind == FEAT_PTX_MESSAGE) {
-			if ((e = params_to_meta(c, lname, f)))
+			if ((e = params_to_meta(c, lname, f, NULL)))
 				return e;
 			continue;
 		}
+		if (skip && !strcmp(f->name, skip))
+			continue;
 		/* gather a repeated field once, at its first occurrence */
 		{
 			const struct feat_ptx *first = feat_ptx_get(p, f->name, NULL);
@@ -336,16 +405,24 @@ static int params_to_meta(struct cimp *c, const char *lname, const struct feat_p
 				continue;
 		}
 		snprintf(key, sizeof key, "ssd.%s.%s", lname, f->name);
-		if (f->kind == FEAT_PTX_STRING ||
+		if (f->kind == FEAT_PTX_WORD && isalpha((unsigned char)f->value[0]) &&
+		    bool_word(f->value) >= 0) {
+			/* True, t, False, f: the spelling ssd-detect reads */
+			e = put_str(c, key, bool_word(f->value) ? "true" : "false");
+		} else if (f->kind == FEAT_PTX_STRING ||
 		    (f->kind == FEAT_PTX_WORD && (isalpha((unsigned char)f->value[0]) &&
 						  strcmp(f->value, "inf") && strcmp(f->value, "nan")))) {
 			e = feat_mb_meta(c->b, key, &(struct feat_value){ .type = FEAT_V_STR, .n = 1, .u.s = f->value });
 		} else {
 			char why[160];
 
-			for (const struct feat_ptx *g = f; g && n < 64; g = feat_ptx_get(p, f->name, g))
+			for (const struct feat_ptx *g = f; g; g = feat_ptx_get(p, f->name, g)) {
+				if (n == 64)
+					return cfail(c, FEAT_E_FORMAT, "line %d: %s: more than 64 values",
+						     g->line, f->name);
 				if (feat_ptx_double(g, &v[n++], why, sizeof why))
 					return cfail(c, FEAT_E_FORMAT, "%s", why);
+			}
 			e = n == 1 ? feat_mb_meta(c->b, key, &(struct feat_value){ .type = FEAT_V_FLOAT, .n = 1, .u.f = v[0] })
 				   : feat_mb_meta(c->b, key, &(struct feat_value){ .type = FEAT_V_FLOATS, .n = (uint32_t)n, .u.floats = v });
 		}
@@ -353,6 +430,39 @@ static int params_to_meta(struct cimp *c, const char *lname, const struct feat_p
 			return cfail(c, e, "layer '%s': cannot store its parameters", lname);
 	}
 	return 0;
+}
+
+/*
+ * DetectionOutput's code_type, always written, by name: Caffe's default,
+ * CORNER, when the prototxt leaves it out (a featmodel without the key
+ * decodes CENTER_SIZE, featmodel(5)), and the name of an enum given by its
+ * number (CodeType: 1 CORNER, 2 CENTER_SIZE, 3 CORNER_SIZE).
+ */
+static int code_type_meta(struct cimp *c, const char *lname, const struct feat_ptx *p)
+{
+	static const char *const names[] = { NULL, "CORNER", "CENTER_SIZE", "CORNER_SIZE" };
+	const struct feat_ptx *f;
+	const char *v = names[1];
+	char key[300];
+
+	if (ptx_value(c, p, "code_type", &f))
+		return FEAT_E_FORMAT;
+	if (f) {
+		long long k = 0;
+		char why[160];
+		int i;
+
+		for (i = 1; i < 4 && strcmp(f->value, names[i]); i++)
+			;
+		if (i == 4 && (f->kind != FEAT_PTX_WORD || feat_ptx_long(f, &k, why, sizeof why) ||
+			       k < 1 || k > 3))
+			return cfail(c, FEAT_E_FORMAT,
+				     "line %d: code_type: '%s' is not CORNER, CENTER_SIZE or CORNER_SIZE (1, 2, 3)",
+				     f->line, f->value);
+		v = names[i < 4 ? i : k];
+	}
+	snprintf(key, sizeof key, "ssd.%s.code_type", lname);
+	return put_str(c, key, v);
 }
 
 #define KV_INTS(k, v, cnt) { k, { .type = FEAT_V_INTS, .n = (uint32_t)(cnt), .u.ints = (v) } }
@@ -369,14 +479,13 @@ static int emit(struct cimp *c, const char *type, const char *name, int nin, con
 	if (e)
 		return cfail(c, e, "layer '%s': cannot store it", name);
 	c->nlayer++;
-	for (int i = 0; i < nin && c->nconsumed < 2048; i++) {
-		c->cons_at[c->nconsumed] = c->nlayer;
-		c->consumed[c->nconsumed++] = in[i];
-	}
-	for (int i = 0; i < nout && c->nproduced < 1024; i++) {
-		c->prod_at[c->nproduced] = c->nlayer;
-		c->produced[c->nproduced++] = out[i];
-	}
+	if (feat_grow(&c->consumed, &c->capconsumed, c->nconsumed + (size_t)nin, sizeof *c->consumed, 256) ||
+	    feat_grow(&c->produced, &c->capproduced, c->nproduced + (size_t)nout, sizeof *c->produced, 256))
+		return FEAT_E_NOMEM;
+	for (int i = 0; i < nin; i++)
+		c->consumed[c->nconsumed++] = (struct bref){ in[i], c->nlayer };
+	for (int i = 0; i < nout; i++)
+		c->produced[c->nproduced++] = (struct bref){ out[i], c->nlayer };
 	return 0;
 }
 
@@ -386,13 +495,6 @@ static const char *priors_behind(const struct cimp *c, const char *blob)
 		if (!strcmp(c->prior_blob[i], blob))
 			return c->prior_names[i];
 	return NULL;
-}
-
-static int put_str(struct cimp *c, const char *key, const char *v)
-{
-	if (feat_mb_meta(c->b, key, &(struct feat_value){ .type = FEAT_V_STR, .n = 1, .u.s = v }))
-		return cfail(c, FEAT_E_NOMEM, "cannot store metadata %s", key);
-	return 0;
 }
 
 /*
@@ -453,8 +555,8 @@ static int ssd_meta(struct cimp *c, const char *type, const char *name,
 
 static int import_layer(struct cimp *c, const struct feat_ptx *l, const char *dims_of_input_c)
 {
-	const struct feat_ptx *t = feat_ptx_get(l, "type", NULL), *nm = feat_ptx_get(l, "name", NULL);
-	const char *type = t ? t->value : NULL, *name = nm ? nm->value : NULL;
+	const struct feat_ptx *t, *nm;
+	const char *type, *name;
 	const char *in[MAXIO], *out[MAXIO];
 	int nin = 0, nout = 0, all_skipped = 1, e;
 	int64_t p2[2], s2[2], d2[2], pad2[2];
@@ -462,8 +564,19 @@ static int import_layer(struct cimp *c, const struct feat_ptx *l, const char *di
 	double f;
 
 	(void)dims_of_input_c;
-	if (!type || !name || t->kind != FEAT_PTX_STRING || nm->kind != FEAT_PTX_STRING)
+	if (ptx_string(c, l, "type", &t) || ptx_string(c, l, "name", &nm))
+		return FEAT_E_FORMAT;
+	if (!t || !nm)
 		return cfail(c, FEAT_E_FORMAT, "line %d: a layer needs a name and a type", l->line);
+	type = t->value, name = nm->value;
+	/* every *_param is a message: a value there would be read as empty */
+	for (const struct feat_ptx *g = l->child; g; g = g->next) {
+		size_t n = strlen(g->name);
+
+		if (n > 6 && !strcmp(g->name + n - 6, "_param") && g->kind != FEAT_PTX_MESSAGE)
+			return cfail(c, FEAT_E_FORMAT, "line %d: %s: expected a message { }", g->line,
+				     g->name);
+	}
 	for (const struct feat_ptx *b = feat_ptx_get(l, "bottom", NULL); b;
 	     b = feat_ptx_get(l, "bottom", b)) {
 		if (nin == MAXIO || b->kind != FEAT_PTX_STRING)
@@ -487,11 +600,15 @@ static int import_layer(struct cimp *c, const struct feat_ptx *l, const char *di
 							: "detection_output_param", NULL);
 
 		if ((!strcmp(type, "PriorBox") || !strcmp(type, "DetectionOutput")) &&
-		    (e = params_to_meta(c, name, pp)))
+		    (e = params_to_meta(c, name, pp, !strcmp(type, "DetectionOutput") ? "code_type" : NULL)))
+			return e;
+		if (!strcmp(type, "DetectionOutput") && (e = code_type_meta(c, name, pp)))
 			return e;
 		if ((e = ssd_meta(c, type, name, in, nin, out, nout)))
 			return e;
-		for (int i = 0; i < nout && c->nskipped < 512; i++)
+		if (feat_grow(&c->skipped, &c->capskipped, c->nskipped + (size_t)nout, sizeof *c->skipped, 64))
+			return FEAT_E_NOMEM;
+		for (int i = 0; i < nout; i++)
 			c->skipped[c->nskipped++] = out[i];
 		return 0;
 	}
@@ -504,7 +621,8 @@ static int import_layer(struct cimp *c, const struct feat_ptx *l, const char *di
 
 	if (!strcmp(type, "Convolution")) {
 		const struct feat_ptx *p = feat_ptx_get(l, "convolution_param", NULL);
-		long long nout_, group, bias;
+		long long nout_, group;
+		int bias;
 		uint32_t w[2];
 		int nw = 1;
 		int64_t pad4[4];
@@ -513,9 +631,9 @@ static int import_layer(struct cimp *c, const struct feat_ptx *l, const char *di
 		    pair(c, p, "kernel_size", "kernel_h", "kernel_w", 0, p2) ||
 		    pair(c, p, "stride", "stride_h", "stride_w", 1, s2) ||
 		    pair(c, p, "pad", "pad_h", "pad_w", 0, pad2) ||
-		    pair(c, p, "dilation", "dilation_h", "dilation_w", 1, d2))
+		    pair(c, p, "dilation", "dilation_h", "dilation_w", 1, d2) ||
+		    ptx_bool(c, p, "bias_term", 1, &bias))
 			return p ? FEAT_E_FORMAT : cfail(c, FEAT_E_FORMAT, "layer '%s': no convolution_param", name);
-		bias = ptx_bool(p, "bias_term", 1);
 		if ((e = blob_tensor(c, name, 0, 0, 1, "weight")) < 0)
 			return e;
 		w[0] = (uint32_t)e;
@@ -571,12 +689,20 @@ static int import_layer(struct cimp *c, const struct feat_ptx *l, const char *di
 	if (!strcmp(type, "Scale")) {
 		const struct feat_ptx *p = feat_ptx_get(l, "scale_param", NULL);
 		uint32_t w[2];
-		int nw = 1;
+		int nw = 1, bias;
+		long long num_axes;
 
+		if (ptx_bool(c, p, "bias_term", 0, &bias) || ptx_int(c, p, "axis", 1, &v) ||
+		    ptx_int(c, p, "num_axes", 1, &num_axes))
+			return FEAT_E_FORMAT;
+		/* the engine scales channels (num_axes 1), or all by one value (0) */
+		if (v != 1 || (num_axes != 1 && num_axes != 0) || nin != 1)
+			return cfail(c, FEAT_E_FORMAT, "layer '%s': Scale with axis %lld, num_axes %lld or %d bottoms is not supported (axis 1, num_axes 1 or 0, 1 bottom)",
+				     name, v, num_axes, nin);
 		if ((e = blob_tensor(c, name, 0, 0, 1, "gamma")) < 0)
 			return e;
 		w[0] = (uint32_t)e;
-		if (ptx_bool(p, "bias_term", 0)) {
+		if (bias) {
 			if ((e = blob_tensor(c, name, 1, 0, 1, "beta")) < 0)
 				return e;
 			w[nw++] = (uint32_t)e;
@@ -606,16 +732,25 @@ static int import_layer(struct cimp *c, const struct feat_ptx *l, const char *di
 		return 0;
 	}
 	if (!strcmp(type, "Pooling")) {
-		const struct feat_ptx *p = feat_ptx_get(l, "pooling_param", NULL);
-		const struct feat_ptx *mode = p ? feat_ptx_get(p, "pool", NULL) : NULL;
-		int global = ptx_bool(p, "global_pooling", 0);
-		const char *m = !mode || !strcmp(mode->value, "MAX") || !strcmp(mode->value, "0") ? "max"
-			       : !strcmp(mode->value, "AVE") || !strcmp(mode->value, "1") ? "avg" : NULL;
+		const struct feat_ptx *p = feat_ptx_get(l, "pooling_param", NULL), *mode, *round;
+		int global, ceil_;
+		const char *m;
 		int64_t pad4[4];
 
+		if (ptx_value(c, p, "pool", &mode) || ptx_bool(c, p, "global_pooling", 0, &global) ||
+		    ptx_value(c, p, "round_mode", &round))
+			return FEAT_E_FORMAT;
+		m = !mode || !strcmp(mode->value, "MAX") || !strcmp(mode->value, "0") ? "max"
+		    : !strcmp(mode->value, "AVE") || !strcmp(mode->value, "1") ? "avg" : NULL;
 		if (!m)
 			return cfail(c, FEAT_E_FORMAT, "layer '%s': pooling method %s is not supported",
 				     name, mode->value);
+		/* RoundMode: CEIL = 0 (the default), FLOOR = 1 */
+		ceil_ = !round || !strcmp(round->value, "CEIL") || !strcmp(round->value, "0") ? 1
+			: !strcmp(round->value, "FLOOR") || !strcmp(round->value, "1") ? 0 : -1;
+		if (ceil_ < 0)
+			return cfail(c, FEAT_E_FORMAT, "layer '%s': round_mode %s is not supported (CEIL or FLOOR)",
+				     name, round->value);
 		if (!p || pair(c, p, "kernel_size", "kernel_h", "kernel_w", 0, p2) ||
 		    pair(c, p, "stride", "stride_h", "stride_w", 1, s2) ||
 		    pair(c, p, "pad", "pad_h", "pad_w", 0, pad2))
@@ -626,10 +761,11 @@ static int import_layer(struct cimp *c, const struct feat_ptx *l, const char *di
 
 			return emit(c, "pool", name, 1, in, 1, out, 2, kv, 0, NULL);
 		} else {
-			/* Caffe always rounds up and counts padding in averages */
+			/* Caffe rounds up unless round_mode says FLOOR, and counts
+			 * padding in averages */
 			struct feat_kv kv[5] = { KV_STR("mode", m), KV_INTS("kernel", p2, 2),
 						 KV_INTS("stride", s2, 2), KV_INTS("pad", pad4, 4),
-						 KV_INT("ceil", 1) };
+						 KV_INT("ceil", ceil_) };
 
 			return emit(c, "pool", name, 1, in, 1, out, 5, kv, 0, NULL);
 		}
@@ -638,17 +774,18 @@ static int import_layer(struct cimp *c, const struct feat_ptx *l, const char *di
 		const struct feat_ptx *p = feat_ptx_get(l, "inner_product_param", NULL);
 		long long n_;
 		uint32_t w[2];
-		int nw = 1;
+		int nw = 1, transpose, bias;
 
-		if (ptx_int(c, p, "num_output", 0, &n_) || ptx_int(c, p, "axis", 1, &v))
+		if (ptx_int(c, p, "num_output", 0, &n_) || ptx_int(c, p, "axis", 1, &v) ||
+		    ptx_bool(c, p, "transpose", 0, &transpose) || ptx_bool(c, p, "bias_term", 1, &bias))
 			return FEAT_E_FORMAT;
-		if (v != 1 || ptx_bool(p, "transpose", 0))
+		if (v != 1 || transpose)
 			return cfail(c, FEAT_E_FORMAT, "layer '%s': InnerProduct with axis %lld or transpose",
 				     name, v);
-		if ((e = blob_tensor(c, name, 0, 0, 1, "weight")) < 0)
+		if ((e = blob_tensor_r(c, name, 0, 0, 1, "weight", 2)) < 0)
 			return e;
 		w[0] = (uint32_t)e;
-		if (ptx_bool(p, "bias_term", 1)) {
+		if (bias) {
 			if ((e = blob_tensor(c, name, 1, (uint64_t)n_, 1, "bias")) < 0)
 				return e;
 			w[nw++] = (uint32_t)e;
@@ -658,8 +795,11 @@ static int import_layer(struct cimp *c, const struct feat_ptx *l, const char *di
 	if (!strcmp(type, "Normalize")) {
 		const struct feat_ptx *p = feat_ptx_get(l, "norm_param", NULL);
 		uint32_t w[1];
+		int across;
 
-		if (ptx_bool(p, "across_spatial", 1))
+		if (ptx_bool(c, p, "across_spatial", 1, &across))
+			return FEAT_E_FORMAT;
+		if (across)
 			return cfail(c, FEAT_E_FORMAT, "layer '%s': Normalize across_spatial is not supported (SSD uses false)",
 				     name);
 		if (ptx_num(c, p, "eps", 1e-10, &f))
@@ -678,8 +818,20 @@ static int import_layer(struct cimp *c, const struct feat_ptx *l, const char *di
 		const struct feat_ptx *p = feat_ptx_get(l, perm ? "permute_param" : "reshape_param", NULL);
 		const struct feat_ptx *src = p && !perm ? feat_ptx_get(p, "shape", NULL) : p;
 		int64_t o[FEAT_MAX_DIMS];
+		long long axis = 0, num_axes = -1;
 		int n = 0;
 
+		/* Caffe's shape replaces the input's axes from axis on (num_axes
+		 * -1: all of them); its 0s copy the input's axis at the same
+		 * place, so axis zeros before it say the same to the engine.
+		 * Fewer axes than all would need the input's rank: refused. */
+		if (!perm && (ptx_int(c, p, "axis", 0, &axis) || ptx_int(c, p, "num_axes", -1, &num_axes)))
+			return FEAT_E_FORMAT;
+		if (num_axes != -1 || axis < 0 || axis >= FEAT_MAX_DIMS)
+			return cfail(c, FEAT_E_FORMAT, "layer '%s': Reshape with axis %lld and num_axes %lld is not supported (axis 0 to %d, num_axes -1)",
+				     name, axis, num_axes, FEAT_MAX_DIMS - 1);
+		for (; n < axis; n++)
+			o[n] = 0;
 		for (const struct feat_ptx *g = src ? feat_ptx_get(src, perm ? "order" : "dim", NULL) : NULL;
 		     g; g = feat_ptx_get(src, perm ? "order" : "dim", g)) {
 			char why[160];
@@ -688,7 +840,7 @@ static int import_layer(struct cimp *c, const struct feat_ptx *l, const char *di
 				return cfail(c, FEAT_E_FORMAT, "layer '%s': bad %s", name, perm ? "order" : "shape");
 			o[n++] = v;
 		}
-		if (!n)
+		if (n == axis)
 			return cfail(c, FEAT_E_FORMAT, "layer '%s': %s without %s", name, type,
 				     perm ? "order" : "shape");
 		{
@@ -701,20 +853,25 @@ static int import_layer(struct cimp *c, const struct feat_ptx *l, const char *di
 		const char *pn = !strcmp(type, "Flatten") ? "flatten_param" :
 				 !strcmp(type, "Concat") ? "concat_param" : "softmax_param";
 		const struct feat_ptx *p = feat_ptx_get(l, pn, NULL);
-		struct feat_kv kv[1];
+		struct feat_kv kv[2];
+		long long end = -1;
 
 		if (ptx_int(c, p, "axis", 1, &v))
 			return FEAT_E_FORMAT;
 		if (p && feat_ptx_get(p, "concat_dim", NULL) && ptx_int(c, p, "concat_dim", 1, &v))
 			return FEAT_E_FORMAT;
+		if (!strcmp(type, "Flatten") && ptx_int(c, p, "end_axis", -1, &end))
+			return FEAT_E_FORMAT;
 		kv[0] = (struct feat_kv)KV_INT("axis", v);
+		kv[1] = (struct feat_kv)KV_INT("end_axis", end);
 		return emit(c, !strcmp(type, "Flatten") ? "flatten" : !strcmp(type, "Concat") ? "concat" : "softmax",
-			    name, nin, in, 1, out, 1, kv, 0, NULL);
+			    name, nin, in, 1, out, end == -1 ? 1 : 2, kv, 0, NULL);
 	}
 	if (!strcmp(type, "Eltwise")) {
-		const struct feat_ptx *p = feat_ptx_get(l, "eltwise_param", NULL);
-		const struct feat_ptx *op = p ? feat_ptx_get(p, "operation", NULL) : NULL;
+		const struct feat_ptx *p = feat_ptx_get(l, "eltwise_param", NULL), *op;
 
+		if (ptx_value(c, p, "operation", &op))
+			return FEAT_E_FORMAT;
 		if (op && strcmp(op->value, "SUM") && strcmp(op->value, "1"))
 			return cfail(c, FEAT_E_FORMAT, "layer '%s': Eltwise %s is not supported (SUM only)",
 				     name, op->value);
@@ -730,14 +887,19 @@ static int import_layer(struct cimp *c, const struct feat_ptx *l, const char *di
 static int find_input(struct cimp *c, const struct feat_ptx *root, const char **name, int64_t *dims,
 	int *rank)
 {
-	const struct feat_ptx *in = feat_ptx_get(root, "input", NULL), *shape = NULL, *d;
+	const struct feat_ptx *in, *shape = NULL, *d;
 	char why[160];
 	long long v;
 
 	*rank = 0;
+	if (ptx_string(c, root, "input", &in))
+		return FEAT_E_FORMAT;
 	if (in) {
 		*name = in->value;
 		shape = feat_ptx_get(root, "input_shape", NULL);
+		if (shape && shape->kind != FEAT_PTX_MESSAGE)
+			return cfail(c, FEAT_E_FORMAT, "line %d: input_shape: expected a message { }",
+				     shape->line);
 		d = shape ? feat_ptx_get(shape, "dim", NULL) : feat_ptx_get(root, "input_dim", NULL);
 		for (; d; d = shape ? feat_ptx_get(shape, "dim", d) : feat_ptx_get(root, "input_dim", d)) {
 			if (*rank == FEAT_MAX_DIMS || feat_ptx_long(d, &v, why, sizeof why))
@@ -747,11 +909,14 @@ static int find_input(struct cimp *c, const struct feat_ptx *root, const char **
 	} else {
 		for (const struct feat_ptx *l = feat_ptx_get(root, "layer", NULL); l;
 		     l = feat_ptx_get(root, "layer", l)) {
-			const struct feat_ptx *t = feat_ptx_get(l, "type", NULL), *top, *p;
+			const struct feat_ptx *t, *top, *p;
 
+			if (ptx_string(c, l, "type", &t))
+				return FEAT_E_FORMAT;
 			if (!t || strcmp(t->value, "Input"))
 				continue;
-			top = feat_ptx_get(l, "top", NULL);
+			if (ptx_string(c, l, "top", &top))
+				return FEAT_E_FORMAT;
 			p = feat_ptx_get(l, "input_param", NULL);
 			shape = p ? feat_ptx_get(p, "shape", NULL) : NULL;
 			if (!top || !shape)
@@ -778,7 +943,7 @@ int feat_import_caffe(feat_model_builder *b, const char *prototxt, size_t plen,
 {
 	struct cimp c = { .b = b, .why = why, .whylen = whylen };
 	struct feat_ptx *root = NULL;
-	const char *input = NULL, *outs[64];
+	const char *input = NULL, *outs[MAXOUT];
 	int64_t dims[FEAT_MAX_DIMS], shp[FEAT_MAX_DIMS];
 	int rank, nouts = 0, e;
 	char cause[200];
@@ -802,7 +967,11 @@ int feat_import_caffe(feat_model_builder *b, const char *prototxt, size_t plen,
 		    (e = feat_mb_meta(b, "name", &(struct feat_value){ .type = FEAT_V_STR, .n = 1, .u.s = nm->value })))
 			goto out;
 	}
-	c.produced[c.nproduced++] = input;
+	if (feat_grow(&c.produced, &c.capproduced, 1, sizeof *c.produced, 256)) {
+		e = FEAT_E_NOMEM;
+		goto out;
+	}
+	c.produced[c.nproduced++] = (struct bref){ input, 0 };
 	if (feat_ptx_get(root, "layers", NULL)) {
 		e = cfail(&c, FEAT_E_FORMAT, "prototxt uses the old V1 'layers' format; upgrade it with Caffe's upgrade_net_proto_text");
 		goto out;
@@ -816,19 +985,26 @@ int feat_import_caffe(feat_model_builder *b, const char *prototxt, size_t plen,
 	}
 	/* outputs: blobs that no layer reads after their last writer (an
 	 * in-place layer reads and rewrites the same name) */
-	for (int i = c.nproduced - 1; i >= 1; i--) {
+	for (size_t i = c.nproduced - 1; i >= 1; i--) {
 		int used = 0, dup = 0;
 
-		for (int j = 0; j < c.nconsumed && !used; j++)
-			used = c.cons_at[j] > c.prod_at[i] && !strcmp(c.consumed[j], c.produced[i]);
+		for (size_t j = 0; j < c.nconsumed && !used; j++)
+			used = c.consumed[j].at > c.produced[i].at &&
+			       !strcmp(c.consumed[j].name, c.produced[i].name);
 		for (int j = 0; j < nouts && !dup; j++)
-			dup = !strcmp(outs[j], c.produced[i]);
-		if (!used && !dup && nouts < 64)
-			outs[nouts++] = c.produced[i];
+			dup = !strcmp(outs[j], c.produced[i].name);
+		if (used || dup)
+			continue;
+		if (nouts == MAXOUT) {
+			e = cfail(&c, FEAT_E_FORMAT, "more than %d blobs that no layer reads (graph outputs)",
+				  MAXOUT);
+			goto out;
+		}
+		outs[nouts++] = c.produced[i].name;
 	}
 	if (!nouts) {
 		/* every blob is read again by an in-place layer: the last one is the output */
-		outs[nouts++] = c.produced[c.nproduced - 1];
+		outs[nouts++] = c.produced[c.nproduced - 1].name;
 	}
 	for (int i = 0; i < nouts / 2; i++) {
 		const char *t = outs[i];
@@ -840,5 +1016,8 @@ int feat_import_caffe(feat_model_builder *b, const char *prototxt, size_t plen,
 out:
 	feat_ptx_free(root);
 	free(c.cl);
+	free(c.skipped);
+	free(c.produced);
+	free(c.consumed);
 	return e < 0 ? e : 0;
 }

@@ -3230,6 +3230,12 @@ int feat_import_onnx(feat_model_builder *b, const void *data, size_t len, char *
 		outs[i] = resolve(&im, outs[i]);
 		if ((s = fsfind(&im, outs[i])) && (e = fs_make(&im, s)))
 			goto out;
+		if (!strcmp(outs[i], im.input)) {
+			/* featmodel(5): every graph output is written by a layer */
+			e = fail(&im, FEAT_E_FORMAT, "graph output %d is the graph input '%s': no layer computes it",
+				 i, im.input);
+			goto out;
+		}
 	}
 	e = feat_mb_meta(b, "graph.outputs", &(struct feat_value){ .type = FEAT_V_STRS, .n = (uint32_t)nouts, .u.strs = outs });
 out:
