@@ -12,7 +12,7 @@
 O=$TEST_DATA/onnx/zoo
 FCMP=$FEAT_TOP/t/lib/fcmp.py
 
-for net in resnet densenet inception mnv3 effnet regnet shufflenet mnasnet ops convnext vit tok attn pad; do
+for net in resnet densenet inception mnv3 effnet regnet shufflenet mnasnet ops convnext vit tok attn pad views; do
 	for op in 13 11 17; do
 		test -f $O/$net.$op.onnx || continue
 		test_expect_success "import $net (opset $op)" "

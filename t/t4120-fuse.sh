@@ -15,7 +15,9 @@
 # direct route of FEAT_KERNEL=ref).  On the small torchvision families
 # of t4110 (contrib/onnx/zoofixtures.py), and a Pad of zeros on H and W into
 # the convolution that reads it (its pads then differ side to side; a Pad
-# of another value stays): each fusion happens, and the fused
+# of another value stays), and convolutions' outputs read through
+# reshapes that change the channel count (views: kept plain, not
+# channel-blocked, as the readers see another shape): each fusion happens, and the fused
 # network's output matches the unfused one's (FEAT_FUSE=0) within 1e-5 of
 # its scale and PyTorch's within 1e-4, on one and on two threads, under the
 # kernel path FEAT_KERNEL selects.
@@ -25,7 +27,7 @@
 O=$TEST_DATA/onnx/zoo
 FCMP=$FEAT_TOP/t/lib/fcmp.py
 
-for net in effnet mnv3 regnet vit convnext attn pad; do
+for net in effnet mnv3 regnet vit convnext attn pad views; do
 	test_expect_success "$net: fused equals unfused" "
 		featmodel import -o $net.fm $O/$net.13.onnx >out &&
 		rm -f f.* u.* t.* &&

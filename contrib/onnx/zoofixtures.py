@@ -47,6 +47,8 @@ written; the input is the same for both opsets.  What each exercises:
   attn          attention three ways (the Attn class): the fused
                 layer's strided operands, transposed, broadcast, with
                 and without the Transpose after; one form left unfused
+  views         reshape views that change the channel count, read by the
+                layers that can read the channel-blocked layout
   pad           F.pad and nn.ZeroPad2d as PyTorch exports them (the
                 pads built at run time from ConstantOfShape, Concat,
                 Reshape, a backwards Slice, Transpose and Cast): the
@@ -268,6 +270,36 @@ class PadNet(nn.Module):
         return self.e(F.pad(y, [1, 1, 2, 0], value=0.25))
 
 
+class Views(nn.Module):
+    """Convolutions' outputs read through reshapes that change the channel
+    count (the view is of another shape than the blob it shares): by a
+    1x1 convolution, a max pooling, a depthwise convolution, a classifier
+    written as a 1x1 convolution over C*H*W channels, and as the other
+    input of a residual Add after a convolution."""
+
+    def __init__(self):
+        super().__init__()
+        self.a = nn.ModuleList(nn.Conv2d(3, 32, 1) for _ in range(3))
+        self.c1 = nn.Conv2d(16, 16, 1)
+        self.dw = nn.Conv2d(16, 16, 3, 1, 1, groups=16)
+        self.h0 = nn.Conv2d(3, 16, 1)
+        self.h1 = nn.Conv2d(16, 16, 1)
+        self.h2 = nn.Conv2d(256, 8, 1)
+        self.r0 = nn.Conv2d(3, 16, 1)
+        self.r1 = nn.Conv2d(16, 64, 1)
+        self.s0 = nn.Conv2d(3, 16, 1)
+        self.s1 = nn.Conv2d(16, 16, 1)
+        self.s2 = nn.Conv2d(16, 16, 1)
+
+    def forward(self, x):
+        v = [torch.relu(c(x)).reshape(-1, 16, 8, 4) for c in self.a]
+        o = [self.c1(v[0]), F.max_pool2d(v[1], 2) + 0, self.dw(v[2])]
+        o.append(self.h2(torch.relu(self.h1(torch.relu(self.h0(x)))).reshape(-1, 256, 1, 1)))
+        r = self.r1(torch.relu(self.r0(x[:, :, :1, :1] * 1.0))).reshape(-1, 16, 2, 2)
+        o.append(self.s2(torch.relu(self.s1(torch.relu(self.s0(x[:, :, :2, :2] * 1.0))) + r)))
+        return torch.cat([t.flatten(1) for t in o], 1)
+
+
 def families():
     yield "resnet", ResNetSmall(), 40
     yield "densenet", tvm.DenseNet(growth_rate=4, block_config=(2, 2), num_init_features=8,
@@ -293,6 +325,7 @@ def families():
     yield "attn", Attn(), 6
     yield "pad", PadNet(), 24
     yield "ssdlite", Ssdlite(), 40
+    yield "views", Views(), 4
 
 
 OPSETS = {"convnext": (13, 11, 17), "vit": (13, 11, 17), "attn": (13, 11, 17), "pad": (13, 11, 17), "ssdlite": (13, 17)}

@@ -155,9 +155,25 @@ static int nc_accum_ok(const struct feat_layer *m)
 	return !c->wino_u && !c->wk && (c->nc == NC_PW || c->nc == NC_GEN);
 }
 
+/* Whether blob b, a view of root r (or r itself), has r's shape: the
+ * blocked layout's order depends on the channel count (and the rows on
+ * H and W), so a reshape view that changes them cannot be read blocked
+ * as if it had its own shape. */
+static int nc_same_shape(const struct feat_net *n, int b, int r)
+{
+	const struct feat_blob *x = &n->blob[b], *y = &n->blob[r];
+
+	if (x->ndim != y->ndim)
+		return 0;
+	for (int d = 0; d < x->ndim; d++)
+		if (x->dims[d] != y->dims[d])
+			return 0;
+	return 1;
+}
+
 /* Whether blob root r may be kept blocked: not an output of the net, not
  * the sum a residual convolution stores over, and read, by layers that
- * all read it blocked. */
+ * all read it blocked and through views of its own shape. */
 static int nc_blob_ok(const struct feat_net *n, int r)
 {
 	int readers = 0, ok = 1;
@@ -171,12 +187,13 @@ static int nc_blob_ok(const struct feat_net *n, int r)
 		/* a residual sum stored over the blob (fuse_residual), by a
 		 * convolution that cannot do it blocked, writes it plain */
 		if (!m->removed && is_type(m, "conv") && ((struct conv *)m->priv)->accum &&
-		    feat_net_root(n, m->out[0]) == r && !nc_accum_ok(m))
+		    feat_net_root(n, m->out[0]) == r &&
+		    (!nc_accum_ok(m) || !nc_same_shape(n, m->out[0], r)))
 			ok = 0;
 		for (int k = 0; !m->removed && k < m->nin; k++)
 			if (feat_net_root(n, m->in[k]) == r) {
 				readers++;
-				ok &= nc_reader(n, m, k);
+				ok &= nc_reader(n, m, k) && nc_same_shape(n, m->in[k], r);
 			}
 	}
 	return ok && readers > 0;
