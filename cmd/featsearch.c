@@ -111,6 +111,12 @@ static void parse(int argc, char **argv, struct opts *o)
 		feat_die_usage("-k and -r exclude each other");
 	if (optind == argc)
 		feat_die_usage("no database given");
+	/* standard input is read once: as the database or as the queries
+	 * (no QUERY and no --image means the queries come from it) */
+	if (!strcmp(argv[optind], "-") && optind + 1 == argc && !o->nimages)
+		feat_die_usage("the database is standard input (-), which is where the queries "
+			       "would come from: give them as QUERY");
+	feat_cli_stdin_once(argv + optind, argc - optind);
 	if ((o->model || o->detector) && !o->nimages)
 		feat_die_usage("--model and --detector apply to --image queries");
 }

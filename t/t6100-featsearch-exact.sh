@@ -258,6 +258,17 @@ test_expect_success 'featindex: standard input named twice: exit 2, one line, no
 	test ! -e twice.fix
 '
 
+test_expect_success 'featsearch: standard input as the database and the queries: exit 2, one line' '
+	test_expect_code 2 featsearch - <pq.tsv >out 2>err &&
+	test_stderr_one_line err && grep -q "database is standard input" err &&
+	test_expect_code 2 featsearch - - <pq.tsv >out 2>err &&
+	test_stderr_one_line err && grep -q "standard input (-) is named more than once" err &&
+	test_expect_code 2 featsearch pq.tsv - - <pq.tsv >out 2>err &&
+	test_stderr_one_line err && test ! -s out &&
+	featsearch -k 1 - 0000000000000000 <pq.tsv >out &&
+	test $(wc -l <out) = 1
+'
+
 test_expect_success 'records that cannot be asked or indexed are said (unless -q); an empty query file asks nothing' '
 	codes 64 "a=0,b=1,c=3" >db.fs && featindex build -o small.fix db.fs &&
 	codes 64 "q1=0,err:q2,nocode:q3,q4=3" >q.fs &&
