@@ -162,7 +162,7 @@ static void write_raw(const struct feat_rec *r, const char *name)
 	const struct feat_tensor *t = feat_rec_find((struct feat_rec *)r, name);
 
 	if (t && t->nbytes && fwrite(t->data, 1, t->nbytes, stdout) != t->nbytes)
-		feat_die(FEAT_EXIT_SYSTEM, "standard output: write error");
+		feat_die(FEAT_EXIT_SYSTEM, "standard output: write error: %s", strerror(errno));
 }
 
 /* Print one stream; returns the exit code for it. */
@@ -210,6 +210,6 @@ int main(int argc, char **argv)
 		       tot[0], tot[1], tot[2]);
 	feat_progress(tot[0], 0, 1);
 	if (fflush(stdout) || ferror(stdout))
-		feat_die(FEAT_EXIT_SYSTEM, "standard output: write error");
+		feat_die(FEAT_EXIT_SYSTEM, "standard output: write error: %s", strerror(errno));
 	return FEAT_EXIT_OK;
 }

@@ -32,7 +32,9 @@ test_expect_success 'featindex info and featinfo to a full disk exit 4' '
 	grep -q "write error" err &&
 	imgdecode "$FEAT_TOP/contrib/samples/scene-0000.jpg" >a.fs &&
 	test_expect_code 4 featinfo a.fs >/dev/full 2>err &&
-	grep -q "write error" err
+	grep -q "write error: No space left on device" err &&
+	test_expect_code 4 featinfo --raw image a.fs >/dev/full 2>err &&
+	grep -q "write error: No space left on device" err
 '
 
 test_expect_success 'a stream tool that cannot write its output says so once, and exits 4' '
