@@ -139,6 +139,14 @@ usage_error() {
 	grep "^cropbox: " err
 }
 
+test_expect_success 'a number too small for a double is a number near 0; too large, no number' '
+	cropbox --min-score 1e-320 <"$D/in.fs" >tiny.fs &&
+	cropbox --min-score 0 <"$D/in.fs" >zero.fs &&
+	cmp tiny.fs zero.fs &&
+	usage_error --min-score 1e999 &&
+	usage_error --min-score -1e999
+'
+
 for args in '--min-score x' '--min-size -1' '--margin -0.1' '--margin 1e9' \
 	    '--margin px' '--margin -3px' '--top 0' '--top x' '--class' '--class ,' \
 	    '--class 1,,2' '--class 70000' '--class shirt' '--class -1' \

@@ -204,6 +204,9 @@ double feat_cli_double(const char *opt, const char *arg, double lo, double hi)
 
 	errno = 0;
 	v = strtod(arg, &end);
+	/* an underflow (1e-320) is a number, near 0; an overflow is not */
+	if (errno == ERANGE && fabs(v) < 1)
+		errno = 0;
 	if (errno || end == arg || *end || !isfinite(v) || v < lo || v > hi)
 		feat_die_usage("%s: '%s' is not a number from %g to %g", opt, arg,
 			       lo, hi);
