@@ -3,7 +3,7 @@
 as a user would, imported with featmodel and compared with PyTorch.
 
     /usr/bin/python3 contrib/onnx/export_zoo.py [-o DIR] [--opset 13,11]
-        [--featmodel build/bin/featmodel] [MODEL...]
+        [--featmodel build/bin/featmodel] [--ort build/bench/ort] [MODEL...]
 
 Each model is built with random weights (torch.manual_seed(0); batch norm
 statistics drawn at random too, so that folding them is exercised, and
@@ -11,7 +11,10 @@ ViT's zero-initialised head given random weights), put
 in eval mode and exported with torch.onnx.export at each opset for the
 smallest input it takes (64x64 unless noted in SIZES).  The script then
 runs `featmodel import` and `featmodel run` on each export and compares
-the output with PyTorch's: max |featkit - torch| <= 1e-4 * max |torch|.
+the output with PyTorch's: max |featkit - torch| <= 1e-4 * max |torch|;
+with --ort DIR (an npm install of onnxruntime-node, as make bench makes
+in build/bench/ort) with ONNX Runtime's on the same export too
+(contrib/onnx/ortrun.js).
 One line per model and opset: ok (with the error), refused (featmodel's
 reason) or wrong; a summary at the end.  Needs torch and torchvision
 (python3-torch, python3-torchvision); nothing is downloaded.
@@ -75,7 +78,7 @@ def main():
                     print("%-20s opset %d: export failed: %s" % (name, o, str(e).splitlines()[0]))
                 continue
         for o in opsets:
-            st, why = check(a.o, name, o, a.featmodel)
+            st, why = check(a.o, name, o, a.featmodel, ort=a.ort)
             print("%-20s opset %d: %s: %s" % (name, o, st, why), flush=True)
             if st == "ok":
                 ok[o].append(name)

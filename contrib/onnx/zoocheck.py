@@ -34,6 +34,9 @@ def arguments(opsets, models=False):
     ap.add_argument("--opset", default=opsets)
     ap.add_argument("--featmodel", default="build/bin/featmodel")
     ap.add_argument("--no-export", action="store_true")
+    ap.add_argument("--ort", metavar="DIR",
+                    help="also compare with ONNX Runtime: DIR holds node_modules/"
+                    "onnxruntime-node (make bench installs it in build/bench/ort)")
     if models:
         ap.add_argument("models", nargs="*")
     a = ap.parse_args()
@@ -43,10 +46,20 @@ def arguments(opsets, models=False):
     return a
 
 
-def check(outdir, name, opset, featmodel, outs=None):
+def ort_output(ort, onnx, inp, out):
+    """ONNX Runtime's first output of onnx on inp, into out (ortrun.js);
+    None, or the reason it failed."""
+    env = dict(os.environ, NODE_PATH=os.path.join(ort, "node_modules"))
+    r = subprocess.run(["node", os.path.join(os.path.dirname(os.path.abspath(__file__)), "ortrun.js"),
+                        onnx, inp, out], capture_output=True, text=True, env=env)
+    return r.stderr.strip() or "exit %d" % r.returncode if r.returncode else None
+
+
+def check(outdir, name, opset, featmodel, outs=None, ort=None):
     """Import DIR/NAME.OPSET.onnx, run it on DIR/NAME.in.f32 and compare:
     with outs (output names), each DIR/NAME.RUN.OUT.f32 with
-    DIR/NAME.OUT.f32; without, the one output with DIR/NAME.out.f32.
+    DIR/NAME.OUT.f32; without, the one output with DIR/NAME.out.f32, and
+    with ONNX Runtime's output when ort (its directory) is given.
     Returns (status, detail): ok, refused, failed or wrong."""
     base = os.path.join(outdir, name)
     fm = "%s.%d.fm" % (base, opset)
@@ -63,6 +76,12 @@ def check(outdir, name, opset, featmodel, outs=None):
         if len(got) != 1:
             return "failed", "outputs: %s" % got
         pairs = [(None, os.path.join(outdir, got[0]), base + ".out.f32")]
+        if ort:
+            ref = "%s.%d.ort.f32" % (base, opset)
+            why = ort_output(ort, "%s.%d.onnx" % (base, opset), base + ".in.f32", ref)
+            if why:
+                return "failed", "ONNX Runtime: " + why
+            pairs.append(("ONNX Runtime", pairs[0][1], ref))
     else:
         pairs = [(n, "%s.%s.f32" % (pre, n), "%s.%s.f32" % (base, n)) for n in outs]
     errs = []
@@ -70,12 +89,16 @@ def check(outdir, name, opset, featmodel, outs=None):
         if not os.path.exists(f):
             return "failed", "no output %s (%s)" % (n, os.listdir(outdir))
         got = np.fromfile(f, "<f4").astype(np.float64)
-        os.unlink(f)
         want = np.fromfile(ref, "<f4").astype(np.float64)
         if got.shape != want.shape:
-            return "wrong", "%s%d values, PyTorch %d" % (n + ": " if n else "", got.size, want.size)
+            who = n if n and not outs else "PyTorch"
+            return "wrong", "%s%d values, %s %d" % (n + ": " if outs else "", got.size, who,
+                                                    want.size)
         errs.append(np.abs(got - want).max() / max(np.abs(want).max(), 1e-30))
+    for f in set(f for _, f, _ in pairs):
+        os.unlink(f)
     st = "ok" if max(errs) <= TOLERANCE else "wrong"
     if outs is None:
-        return st, "max relative error %.2g" % errs[0]
+        return st, "max relative error %.2g%s" % (
+            errs[0], ", against ONNX Runtime %.2g" % errs[1] if len(errs) > 1 else "")
     return st, "max relative error %s" % ", ".join("%s %.2g" % (n, e) for n, e in zip(outs, errs))
