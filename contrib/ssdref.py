@@ -95,14 +95,28 @@ def _iou(a, b):
     return inter / u if u > 0 else 0.0
 
 
-def detect(loc, conf, pri, var, meta, agnostic=None, vote=None):
+def _has_area(b, win):
+    """Whether box b has an area in the window win (both xmin, ymin, xmax,
+    ymax): not inverted, and meeting win.  A box with a corner that is not
+    finite counts (ssd-detect refuses it later)."""
+    if not all(math.isfinite(float(t)) for t in b):
+        return True
+    return (b[2] > b[0] and b[3] > b[1] and b[2] > win[0] and b[0] < win[2] and
+            b[3] > win[1] and b[1] < win[3])
+
+
+def detect(loc, conf, pri, var, meta, agnostic=None, vote=None, keep_top_k=None,
+           win=(0, 0, 1, 1)):
     """loc (P*4,), conf (P*C,) of one image -> (N, 6), highest score first.
     agnostic: also NMS over all classes (featkit's DET.agnostic_nms; None:
     as meta says).  vote: featkit's DET.box_vote (None: as meta says; 0
     off): each box NMS keeps takes the mean corners of its class's
     candidates overlapping it by vote or more, weighted by their scores,
     and a voted box overlapping a better voted box of its class by more
-    than the NMS threshold goes."""
+    than the NMS threshold goes.  keep_top_k: None as meta says (-1: all;
+    give -1 for the views of mirror()).  A box of no area in win (the
+    part of the input the image covers; inverted, or wholly outside it)
+    is no detection: dropped before NMS, as ssd-detect drops it."""
     d = meta["detect"]
     g = lambda k, dflt: meta.get(d + "." + k, dflt)  # noqa: E731
     C = int(g("num_classes", 0))
@@ -110,7 +124,8 @@ def detect(loc, conf, pri, var, meta, agnostic=None, vote=None):
     nms = float(g("nms_threshold", 0.3))
     conf_thr = float(g("confidence_threshold", -3.4e38))
     top_k = int(g("top_k", -1))
-    keep_top_k = int(g("keep_top_k", -1))
+    if keep_top_k is None:
+        keep_top_k = int(g("keep_top_k", -1))
     if vote is None:
         vote = float(g("box_vote", 0))
     loc = loc.reshape(-1, 4).astype(np.float32)
@@ -128,7 +143,8 @@ def detect(loc, conf, pri, var, meta, agnostic=None, vote=None):
     for c in range(C):
         if c == bg:
             continue
-        idx = [i for i in np.argsort(-conf[:, c], kind="stable") if conf[i, c] > conf_thr]
+        idx = [i for i in np.argsort(-conf[:, c], kind="stable")
+               if conf[i, c] > conf_thr and _has_area(box[i], win)]
         if top_k >= 0:
             idx = idx[:top_k]
         kept = []

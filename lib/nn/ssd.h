@@ -45,6 +45,11 @@ struct feat_ssd {
 					the best */
 	float main_min;              /* ssd.main_min_score: and at least
 					this score (0) */
+	float win[4];                /* the part of the input the image
+					covers, normalised xmin, ymin, xmax,
+					ymax ({0, 0, 1, 1}; the caller sets
+					it per image): feat_ssd_detect drops
+					a box of no area there */
 	/* the network's outputs */
 	int loc_blob, conf_blob;
 	/* priors: [nprior][4] xmin, ymin, xmax, ymax (normalised) and their
@@ -80,11 +85,16 @@ void feat_ssd_free(struct feat_ssd *s);
  * Detections of one image from its loc (nprior*4) and conf
  * (nprior*num_classes) rows into *out (grown with realloc as needed; *cap
  * its capacity), sorted by score, highest first (ties: lower label, then
- * lower prior index).  Uses work buffers kept in s (not thread-safe for one
- * s).  Returns the count, FEAT_E_NOMEM, or FEAT_E_RANGE when loc or conf
- * holds a NaN or an infinity (no detection is made from them).  A box
- * whose size overflows in decoding (huge finite offsets) may have infinite
- * corners; the caller clips or refuses it.
+ * lower prior index).  A box of no area in the image (one whose corners
+ * are inverted, xmax <= xmin or ymax <= ymin, as CORNER decoding can
+ * give, or that does not meet s->win with a positive area: wholly in the
+ * letterbox padding) is no detection: it is dropped before NMS, so that
+ * it suppresses nothing and takes no keep_top_k place.  Uses work buffers
+ * kept in s (not thread-safe for one s).  Returns the count, FEAT_E_NOMEM,
+ * or FEAT_E_RANGE when loc or conf holds a NaN or an infinity (no
+ * detection is made from them).  A box whose size overflows in decoding
+ * (huge finite offsets) may have non-finite corners; it is kept, for the
+ * caller to refuse.
  */
 int feat_ssd_detect(struct feat_ssd *s, const float *loc,
 	const float *conf, struct feat_det **out, size_t *cap);

@@ -461,6 +461,7 @@ static void hand_ssd(struct feat_ssd *s, int np, int nc, const float *prior,
 	memcpy(s->prior, prior, (size_t)np * 4 * sizeof *prior);
 	memcpy(s->var, var, (size_t)np * 4 * sizeof *var);
 	s->img_w = s->img_h = 100;
+	s->win[2] = s->win[3] = 1;  /* as feat_ssd_setup */
 }
 
 START_TEST(test_decode)
@@ -492,6 +493,17 @@ START_TEST(test_decode)
 	loc[0] = 1, loc[1] = -1, loc[2] = 1, loc[3] = .5f;
 	ck_assert_int_eq(feat_ssd_detect(&s, loc, conf, &d, &cap), 1);
 	box_eq(&d[0].x0, .3, .1, .8, .7);
+
+	/* a box of no area is no detection: inverted (CORNER), or wholly
+	 * outside the part of the input the image covers */
+	loc[2] = -3;                /* xmax 0.6 - 0.6 = 0 < xmin 0.3 */
+	ck_assert_int_eq(feat_ssd_detect(&s, loc, conf, &d, &cap), 0);
+	loc[2] = 1;
+	s.win[0] = .79f;            /* the image from x = 0.79 on: it meets */
+	ck_assert_int_eq(feat_ssd_detect(&s, loc, conf, &d, &cap), 1);
+	s.win[0] = .8f;             /* ... and not: the box ends at 0.8 */
+	ck_assert_int_eq(feat_ssd_detect(&s, loc, conf, &d, &cap), 0);
+	s.win[0] = -1, s.win[2] = 2; /* the image past the input (--fit crop) */
 	s.var_in_target = 1;
 	ck_assert_int_eq(feat_ssd_detect(&s, loc, conf, &d, &cap), 1);
 	box_eq(&d[0].x0, 1.2, -.8, 1.6, 1.1);                    /* not clipped */
