@@ -183,18 +183,21 @@ def detect(loc, conf, pri, var, meta, agnostic=None, vote=None, keep_top_k=None,
 
 def mirror(a, b, meta):
     """featkit's merge of the detections a (N, 6) of an image and b of its
-    mirror image (in the mirror's frame), both detect(..., agnostic=False):
+    mirror image (in the mirror's frame), both detect(..., agnostic=False,
+    keep_top_k=-1):
     b turned back (x -> 1 - x); each box of a, best first, paired with the
     unpaired box of b of its class overlapping it most, if by IoU >= 0.5,
     the pair becoming one box: the mean of the two scores, the corners
     weighted by the scores; a box
-    without a partner keeps its corners and half its score; then NMS per
-    class (and over all classes with meta's agnostic_nms), then the
-    keep_top_k best."""
+    without a partner keeps its corners and half its score; those then
+    scoring the confidence threshold or less go; then NMS per class (and
+    over all classes with meta's agnostic_nms), then the keep_top_k
+    best."""
     d = meta["detect"]
     g = lambda k, dflt: meta.get(d + "." + k, dflt)  # noqa: E731
     nms = float(g("nms_threshold", 0.3))
     keep_top_k = int(g("keep_top_k", -1))
+    conf_thr = np.float32(float(g("confidence_threshold", -3.4e38)))
     agnostic = _bool(g("agnostic_nms", None), False)
     f32 = np.float32
     key = lambda r: (-r[1], r[0], r[2], r[3], r[4], r[5])  # noqa: E731
@@ -221,6 +224,7 @@ def mirror(a, b, meta):
             m.append([r[0], f32(0.5) * r[1]] + r[2:])
     m += [[q[0], f32(0.5) * q[1]] + q[2:] for j, q in enumerate(bb) if not used[j]]
     m.sort(key=key)
+    m = [r for r in m if r[1] > conf_thr]
     out = []
     for r in m:
         if all(_iou(r[2:], u[2:]) <= nms for u in out if agnostic or u[0] == r[0]):

@@ -200,8 +200,8 @@ ref_dets() {
 	p, v = R.priors(meta, 10, 10, {"a": (10, 10), "b": (5, 5)})
 	rd = lambda f: np.fromfile(f, np.float32)
 	if "mirror" in mode:
-	    a = R.detect(rd("o.concat11.f32"), rd("o.softmax20.f32"), p, v, meta, agnostic=False)
-	    b = R.detect(rd("f.concat11.f32"), rd("f.softmax20.f32"), p, v, meta, agnostic=False)
+	    a = R.detect(rd("o.concat11.f32"), rd("o.softmax20.f32"), p, v, meta, agnostic=False, keep_top_k=-1)
+	    b = R.detect(rd("f.concat11.f32"), rd("f.softmax20.f32"), p, v, meta, agnostic=False, keep_top_k=-1)
 	    r = R.mirror(a, b, meta)
 	else:
 	    r = R.detect(rd("o.concat11.f32"), rd("o.softmax20.f32"), p, v, meta)
@@ -276,6 +276,26 @@ test_expect_success 'boxes of no area in the photo are dropped before keep_top_k
 	    assert len(d) and ((d[:, 4] > d[:, 2]) & (d[:, 5] > d[:, 3])).all(), d[:3]
 	assert len(a) > 150 and len(k) == 150 and (k == a[:150]).all(), (len(a), len(k))
 	assert len(h) == 100 and (h[:, 2:] <= 20).all() and (h[:, 2:] >= 0).all()
+	EOT
+'
+
+# The mirror merge sees every box of both views: keep_top_k is applied
+# after it, so that a box whose partner would have been cut in the other
+# view does not lose half its score to the cut; and a box seen in one
+# view whose halved score is at or under the threshold goes.
+test_expect_success 'the mirror merge: keep_top_k after it, the threshold after it too' '
+	ssd-detect -m ssd.fm --mirror --keep-top-k -1 <in.fs >mall.fs &&
+	ssd-detect -m ssd.fm --mirror --keep-top-k 3 <in.fs >m3.fs &&
+	ssd-detect -m ssd.fm --mirror -c 0.6 <in.fs >m6.fs &&
+	featcat --head 1 mall.fs >first.fs && featinfo --raw dets first.fs >mall.f32 &&
+	featcat --head 1 m3.fs >first.fs && featinfo --raw dets first.fs >m3.f32 &&
+	featcat --head 1 m6.fs >first.fs && featinfo --raw dets first.fs >m6.f32 &&
+	"$PYTHON" - <<-\EOT
+	import numpy as np
+	rd = lambda f: np.fromfile(f, np.float32).reshape(-1, 6)
+	a, k, c = rd("mall.f32"), rd("m3.f32"), rd("m6.f32")
+	assert len(k) == 3 and (k == a[:3]).all(), (k, a[:3])
+	assert len(c) > 3 and (c[:, 1] > 0.6).all(), c[:, 1]
 	EOT
 '
 

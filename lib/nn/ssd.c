@@ -796,7 +796,7 @@ static int det_by_score(const void *pa, const void *pb)
 	return 0;
 }
 
-int feat_ssd_mirror(struct feat_ssd *s, int agnostic, struct feat_det *a, int na,
+int feat_ssd_mirror(struct feat_ssd *s, int agnostic, int keep_top_k, struct feat_det *a, int na,
 	const struct feat_det *b, int nb, struct feat_det **out, size_t *cap)
 {
 	struct feat_det *m, *bb;
@@ -855,6 +855,11 @@ int feat_ssd_mirror(struct feat_ssd *s, int agnostic, struct feat_det *a, int na
 		}
 	if (nm > 1)
 		qsort(m, (size_t)nm, sizeof *m, det_by_score);
+	/* a box seen in one view may now score under the threshold: it
+	 * goes, as it would have in a single view, before it can suppress
+	 * another box */
+	while (nm > 0 && !(m[nm - 1].score > s->confidence_threshold))
+		nm--;
 	for (int i = 0; i < nm; i++) {
 		int ok = 1;
 
@@ -864,8 +869,8 @@ int feat_ssd_mirror(struct feat_ssd *s, int agnostic, struct feat_det *a, int na
 		if (ok)
 			m[nk++] = m[i];
 	}
-	if (s->keep_top_k >= 0 && nk > s->keep_top_k)
-		nk = s->keep_top_k;
+	if (keep_top_k >= 0 && nk > keep_top_k)
+		nk = keep_top_k;
 	if ((size_t)nk > *cap) {
 		struct feat_det *t = realloc(*out, (size_t)nk * sizeof **out);
 

@@ -103,20 +103,22 @@ int feat_ssd_detect(struct feat_ssd *s, const float *loc,
  * The detections of an image and of its mirror image merged into *out
  * (grown as feat_ssd_detect's): a holds feat_ssd_detect's boxes for the
  * input, b those for the input reversed left to right, in that input's
- * frame, which are turned back (x -> 1 - x); both made with agnostic 0.  Each box of a, best first, is paired with the
+ * frame, which are turned back (x -> 1 - x); both made with agnostic 0
+ * and keep_top_k -1 (all), so that no box loses its partner to a cut
+ * made before the merge.  Each box of a, best first, is paired with the
  * unpaired box of b of its class that overlaps it most, if by IoU >=
  * FEAT_SSD_MIRROR_IOU; a pair becomes one box, the mean of the two
  * scores, the corners weighted by the scores (equally when both are 0);
- * a box without a partner keeps its corners and half
- * its score (the other view gave it 0; the confidence threshold was
- * met in one view, and is not applied again).  Then, best first, NMS as
+ * a box without a partner keeps its corners and half its score (the
+ * other view gave it 0).  The boxes then scoring s->confidence_threshold
+ * or less go, as they would have in one view; then, best first, NMS as
  * feat_ssd_detect's (per class, and over all classes with the argument
  * agnostic, which stands for s->agnostic), and the keep_top_k best are
- * kept.  a is reordered.  Returns the count or
- * FEAT_E_NOMEM.
+ * kept (-1: all; the argument stands for s->keep_top_k).  a is
+ * reordered.  Returns the count or FEAT_E_NOMEM.
  */
 #define FEAT_SSD_MIRROR_IOU 0.5f
-int feat_ssd_mirror(struct feat_ssd *s, int agnostic, struct feat_det *a, int na,
+int feat_ssd_mirror(struct feat_ssd *s, int agnostic, int keep_top_k, struct feat_det *a, int na,
 	const struct feat_det *b, int nb, struct feat_det **out, size_t *cap);
 
 /*

@@ -26,6 +26,10 @@ struct feat_detector {
 	struct feat_det *dets;
 	size_t cap;
 	int mirror;
+	int keep_top_k;                /* in effect; with mirror, applied
+					  after the merge, ssd.keep_top_k
+					  being -1 so that no box loses its
+					  partner in the other view to it */
 	int agnostic;                  /* in effect; with mirror, applied by the
 					  merge, ssd.agnostic being 0 so that each
 					  view keeps the boxes of every class */
@@ -100,8 +104,9 @@ int feat_detector_open(feat_detector **out, const char *path,
 		goto fail;
 	d->mirror = opts->mirror < 0 ? d->ssd.mirror : opts->mirror != 0;
 	d->agnostic = d->ssd.agnostic;
+	d->keep_top_k = d->ssd.keep_top_k;
 	if (d->mirror)
-		d->ssd.agnostic = 0;
+		d->ssd.agnostic = 0, d->ssd.keep_top_k = -1;
 	d->batch = opts->batch;
 	d->threads = opts->threads;
 	if (!(d->ok = calloc((size_t)d->batch, sizeof *d->ok)) ||
@@ -146,7 +151,7 @@ void feat_detector_info(const feat_detector *d, struct feat_detector_info *i)
 	i->confidence = d->ssd.confidence_threshold;
 	i->nms = d->ssd.nms_threshold;
 	i->top_k = d->ssd.top_k;
-	i->keep_top_k = d->ssd.keep_top_k;
+	i->keep_top_k = d->keep_top_k;
 	i->agnostic = d->agnostic;
 	i->mirror = d->mirror;
 	i->box_vote = d->ssd.box_vote;
@@ -346,7 +351,7 @@ static int mirror_pass(feat_detector *d, int m, char *why, size_t whylen)
 			return feat_stage_oom(FEAT_E_NOMEM, why, whylen);
 		if (n)
 			memcpy(d->bdet, d->dets, (size_t)n * sizeof *d->bdet);
-		if ((n = feat_ssd_mirror(&d->ssd, d->agnostic, an ? d->adet + a0 : NULL, (int)an,
+		if ((n = feat_ssd_mirror(&d->ssd, d->agnostic, d->keep_top_k, an ? d->adet + a0 : NULL, (int)an,
 					 d->bdet, n, &d->dets, &d->cap)) < 0)
 			return feat_stage_oom(FEAT_E_NOMEM, why, whylen);
 		if ((e = put_dets(d, d->ok[i], d->dets, n, d->xf[i], why, whylen)))
