@@ -2,6 +2,7 @@
  * detector.c - ssd-detect's library half: an SSD model over records'
  * prepared `input`, adding `dets` in the pixels of the record's image.
  */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,7 +41,7 @@ struct feat_detector {
 	long *aoff;
 };
 
-/* An option of 0 to 1, when set, into *out; else FEAT_E_INVAL with what
+/* An option of 0 to 1, when set, into *out; else FEAT_E_RANGE with what
  * and the value in why. */
 static int unit_opt(int set, double v, float *out, const char *what, char *why, size_t whylen)
 {
@@ -48,7 +49,7 @@ static int unit_opt(int set, double v, float *out, const char *what, char *why, 
 		return 0;
 	if (!(v >= 0 && v <= 1)) {
 		snprintf(why, whylen, "%s, not %g", what, v);
-		return FEAT_E_INVAL;
+		return FEAT_E_RANGE;
 	}
 	*out = (float)v;
 	return 0;
@@ -85,17 +86,32 @@ int feat_detector_open(feat_detector **out, const char *path,
 		snprintf(why, whylen, "%s: %s", path, reason);
 		goto fail;
 	}
+	/* the bounds of ssd-detect's options: a NaN threshold would keep
+	 * no box (or, for NMS, one per class) without a word */
+	e = FEAT_E_RANGE;
+	if (opts->set_confidence && !(fabs(opts->confidence) <= 1e30)) {
+		snprintf(why, whylen, "confidence threshold: a number from -1e30 to 1e30, not %g", opts->confidence);
+		goto fail;
+	}
+	if (opts->set_top_k && opts->top_k < -1) {
+		snprintf(why, whylen, "top_k: a count, or -1 for all, not %d", opts->top_k);
+		goto fail;
+	}
+	if (opts->set_keep_top_k && opts->keep_top_k < -1) {
+		snprintf(why, whylen, "keep_top_k: a count, or -1 for all, not %d", opts->keep_top_k);
+		goto fail;
+	}
 	if (opts->set_confidence)
 		d->ssd.confidence_threshold = (float)opts->confidence;
-	if (opts->set_nms)
-		d->ssd.nms_threshold = (float)opts->nms;
 	if (opts->set_top_k)
 		d->ssd.top_k = opts->top_k;
 	if (opts->set_keep_top_k)
 		d->ssd.keep_top_k = opts->keep_top_k;
 	if (opts->agnostic >= 0)
 		d->ssd.agnostic = opts->agnostic != 0;
-	if ((e = unit_opt(opts->set_box_vote, opts->box_vote, &d->ssd.box_vote,
+	if ((e = unit_opt(opts->set_nms, opts->nms, &d->ssd.nms_threshold,
+			  "NMS threshold: an overlap from 0 to 1", why, whylen)) ||
+	    (e = unit_opt(opts->set_box_vote, opts->box_vote, &d->ssd.box_vote,
 			  "box voting: an overlap from 0 (off) to 1", why, whylen)) ||
 	    (e = unit_opt(opts->set_main_share, opts->main_share, &d->ssd.main_share,
 			  "main share: a share of the best score from 0 (off) to 1", why, whylen)) ||
