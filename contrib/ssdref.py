@@ -243,7 +243,7 @@ def main_first(d, meta):
     order."""
     share = float(meta.get("main_share", 0))
     least = np.float32(meta.get("main_min_score", 0))
-    if len(d) < 2 or not 0 < share < 1:
+    if len(d) < 2 or not 0 < share <= 1:
         return d
     f32 = np.float32
     best = max(f32(r[1]) for r in d)

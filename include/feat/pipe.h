@@ -71,7 +71,9 @@ struct feat_detector_opts {
 	double box_vote;
 	int set_main_share;      /* the first box: the largest of those scoring
 				    at least main_share of the best (0: the
-				    best); else the model's ssd.main_share */
+				    best; 1: the largest of those tied at
+				    the best); else the model's
+				    ssd.main_share */
 	double main_share;
 	int set_main_min;        /* ... and at least main_min; else the
 				    model's ssd.main_min_score */

@@ -758,7 +758,7 @@ void feat_ssd_main(float share, float min, struct feat_det *d, int n)
 	float best, area = -1;
 	int m = 0;
 
-	if (n < 2 || !(share > 0 && share < 1))
+	if (n < 2 || !(share > 0 && share <= 1))
 		return;
 	best = d[0].score;
 	for (int i = 1; i < n; i++)

@@ -128,8 +128,9 @@ int feat_ssd_mirror(struct feat_ssd *s, int agnostic, int keep_top_k, struct fea
  * times the best score and at least min moves to d[0], the others keep
  * their order.  A photo's product is its largest item; a detector that
  * boxes every item scores a smaller one, sharper or less hidden, above
- * it as often as not.  share 0 or 1, n < 2, or no box but the best
- * scoring min or more: d is left as it is.
+ * it as often as not.  share 1: the largest of those tied at the best
+ * score.  share 0, n < 2, or no box but the best scoring min or more: d
+ * is left as it is.
  */
 void feat_ssd_main(float share, float min, struct feat_det *d, int n);
 

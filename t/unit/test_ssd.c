@@ -477,6 +477,18 @@ START_TEST(test_main_box)
 	ck_assert(!memcmp(d, in, sizeof d));
 	feat_ssd_main(0.5f, 0, d, 1);
 	ck_assert(!memcmp(d, in, sizeof d[0]));
+	/* share 1: the largest of the boxes tied at the best score (it was
+	 * read as off) */
+	{
+		struct feat_det t[3] = {
+			{ 1, 0.9f, 0.1f, 0.1f, 0.3f, 0.3f },
+			{ 2, 0.9f, 0.0f, 0.0f, 0.6f, 0.6f },
+			{ 3, 0.8f, 0.0f, 0.0f, 0.9f, 0.9f },
+		};
+
+		feat_ssd_main(1, 0, t, 3);
+		ck_assert(t[0].label == 2 && t[1].label == 1 && t[2].label == 3);
+	}
 }
 END_TEST
 
