@@ -95,14 +95,28 @@ def _iou(a, b):
     return inter / u if u > 0 else 0.0
 
 
-def detect(loc, conf, pri, var, meta, agnostic=None, vote=None):
+def _has_area(b, win):
+    """Whether box b has an area in the window win (both xmin, ymin, xmax,
+    ymax): not inverted, and meeting win.  A box with a corner that is not
+    finite counts (ssd-detect refuses it later)."""
+    if not all(math.isfinite(float(t)) for t in b):
+        return True
+    return (b[2] > b[0] and b[3] > b[1] and b[2] > win[0] and b[0] < win[2] and
+            b[3] > win[1] and b[1] < win[3])
+
+
+def detect(loc, conf, pri, var, meta, agnostic=None, vote=None, keep_top_k=None,
+           win=(0, 0, 1, 1)):
     """loc (P*4,), conf (P*C,) of one image -> (N, 6), highest score first.
     agnostic: also NMS over all classes (featkit's DET.agnostic_nms; None:
     as meta says).  vote: featkit's DET.box_vote (None: as meta says; 0
     off): each box NMS keeps takes the mean corners of its class's
     candidates overlapping it by vote or more, weighted by their scores,
     and a voted box overlapping a better voted box of its class by more
-    than the NMS threshold goes."""
+    than the NMS threshold goes.  keep_top_k: None as meta says (-1: all;
+    give -1 for the views of mirror()).  A box of no area in win (the
+    part of the input the image covers; inverted, or wholly outside it)
+    is no detection: dropped before NMS, as ssd-detect drops it."""
     d = meta["detect"]
     g = lambda k, dflt: meta.get(d + "." + k, dflt)  # noqa: E731
     C = int(g("num_classes", 0))
@@ -110,7 +124,8 @@ def detect(loc, conf, pri, var, meta, agnostic=None, vote=None):
     nms = float(g("nms_threshold", 0.3))
     conf_thr = float(g("confidence_threshold", -3.4e38))
     top_k = int(g("top_k", -1))
-    keep_top_k = int(g("keep_top_k", -1))
+    if keep_top_k is None:
+        keep_top_k = int(g("keep_top_k", -1))
     if vote is None:
         vote = float(g("box_vote", 0))
     loc = loc.reshape(-1, 4).astype(np.float32)
@@ -128,7 +143,8 @@ def detect(loc, conf, pri, var, meta, agnostic=None, vote=None):
     for c in range(C):
         if c == bg:
             continue
-        idx = [i for i in np.argsort(-conf[:, c], kind="stable") if conf[i, c] > conf_thr]
+        idx = [i for i in np.argsort(-conf[:, c], kind="stable")
+               if conf[i, c] > conf_thr and _has_area(box[i], win)]
         if top_k >= 0:
             idx = idx[:top_k]
         kept = []
@@ -167,18 +183,21 @@ def detect(loc, conf, pri, var, meta, agnostic=None, vote=None):
 
 def mirror(a, b, meta):
     """featkit's merge of the detections a (N, 6) of an image and b of its
-    mirror image (in the mirror's frame), both detect(..., agnostic=False):
+    mirror image (in the mirror's frame), both detect(..., agnostic=False,
+    keep_top_k=-1):
     b turned back (x -> 1 - x); each box of a, best first, paired with the
     unpaired box of b of its class overlapping it most, if by IoU >= 0.5,
     the pair becoming one box: the mean of the two scores, the corners
     weighted by the scores; a box
-    without a partner keeps its corners and half its score; then NMS per
-    class (and over all classes with meta's agnostic_nms), then the
-    keep_top_k best."""
+    without a partner keeps its corners and half its score; those then
+    scoring the confidence threshold or less go; then NMS per class (and
+    over all classes with meta's agnostic_nms), then the keep_top_k
+    best."""
     d = meta["detect"]
     g = lambda k, dflt: meta.get(d + "." + k, dflt)  # noqa: E731
     nms = float(g("nms_threshold", 0.3))
     keep_top_k = int(g("keep_top_k", -1))
+    conf_thr = np.float32(float(g("confidence_threshold", -3.4e38)))
     agnostic = _bool(g("agnostic_nms", None), False)
     f32 = np.float32
     key = lambda r: (-r[1], r[0], r[2], r[3], r[4], r[5])  # noqa: E731
@@ -205,6 +224,7 @@ def mirror(a, b, meta):
             m.append([r[0], f32(0.5) * r[1]] + r[2:])
     m += [[q[0], f32(0.5) * q[1]] + q[2:] for j, q in enumerate(bb) if not used[j]]
     m.sort(key=key)
+    m = [r for r in m if r[1] > conf_thr]
     out = []
     for r in m:
         if all(_iou(r[2:], u[2:]) <= nms for u in out if agnostic or u[0] == r[0]):
@@ -223,7 +243,7 @@ def main_first(d, meta):
     order."""
     share = float(meta.get("main_share", 0))
     least = np.float32(meta.get("main_min_score", 0))
-    if len(d) < 2 or not 0 < share < 1:
+    if len(d) < 2 or not 0 < share <= 1:
         return d
     f32 = np.float32
     best = max(f32(r[1]) for r in d)

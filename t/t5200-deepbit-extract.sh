@@ -219,6 +219,30 @@ sys.exit(0 if err < 1e-5 else \"mean of the two passes off by %g\" % err)" &&
 	deepbit-extract -q --mirror -m db.fm <prep.fs >/dev/null
 '
 
+# code.mirror reads as ssd.mirror does: true or false (1 or 0); anything
+# else is refused, not read as off ("true" was).
+test_expect_success 'code.mirror: true, false, 1 or 0; anything else refused' '
+	imgprep -m db.fm <"$D/in.fs" >prep.fs &&
+	deepbit-extract -m db.fm --mirror --feat <prep.fs >on.fs &&
+	deepbit-extract -m db.fm --no-mirror --feat <prep.fs >off.fs &&
+	! cmp -s on.fs off.fs &&
+	for v in true 1 false 0; do
+		featmodel import -q -o m$v.fm --set input.order=bgr --set input.mean=10,20,30 \
+			--set input.scale=0.02 --set input.fit=stretch --set code.bits=24 \
+			--set code.mirror=$v "$D/db.onnx" &&
+		deepbit-extract -m m$v.fm --feat <prep.fs >m$v.fs || return 1
+	done &&
+	cmp mtrue.fs on.fs && cmp m1.fs on.fs &&
+	cmp mfalse.fs off.fs && cmp m0.fs off.fs &&
+	for v in yes 2 on; do
+		featmodel import -q -o bad$v.fm --set code.mirror=$v "$D/db.onnx" &&
+		test_expect_code 3 deepbit-extract -m bad$v.fm <prep.fs >out 2>err &&
+		test_stderr_one_line err &&
+		grep -q "metadata .code.mirror.: expected true or false" err &&
+		test ! -s out || return 1
+	done
+'
+
 test_expect_success 'usage errors: exit 2, one line' '
 	imgprep -m db.fm <"$D/in.fs" >prep.fs &&
 	for args in "-b 0" "-b 5000" "-t 0" "-t 65" "--batch x" "-m" "--bogus" "extra"; do

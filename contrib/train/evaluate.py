@@ -150,8 +150,10 @@ def torch_detect(net, meta, pri, var, img):
         # as ssd-detect: the mirror image's boxes merged in
         with torch.no_grad():
             floc, fconf = net(x.flip(-1), export=True)
-        d = ssdref.mirror(ssdref.detect(loc[0].numpy(), conf[0].numpy(), pri, var, meta, False),
-                          ssdref.detect(floc[0].numpy(), fconf[0].numpy(), pri, var, meta, False),
+        d = ssdref.mirror(ssdref.detect(loc[0].numpy(), conf[0].numpy(), pri, var, meta, False,
+                                        keep_top_k=-1),
+                          ssdref.detect(floc[0].numpy(), fconf[0].numpy(), pri, var, meta, False,
+                                        keep_top_k=-1),
                           meta)
     else:
         d = ssdref.detect(loc[0].numpy(), conf[0].numpy(), pri, var, meta)

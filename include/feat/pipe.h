@@ -50,7 +50,11 @@ struct feat_detector_opts {
 	int batch;               /* records per forward pass, 1..4096 (8) */
 	int threads;             /* threads of a forward pass, 1..64 (1) */
 	int set_confidence, set_nms, set_top_k, set_keep_top_k;
-	double confidence;       /* the four default to the model's settings */
+	double confidence;       /* the four default to the model's settings;
+				    confidence -1e30 to 1e30, nms 0 to 1,
+				    top_k and keep_top_k -1 (all) or more
+				    (keep_top_k: with mirror, after the
+				    merge) */
 	double nms;
 	int top_k, keep_top_k;
 	int agnostic;            /* NMS over all classes too: 1 yes, 0 no (per
@@ -67,7 +71,9 @@ struct feat_detector_opts {
 	double box_vote;
 	int set_main_share;      /* the first box: the largest of those scoring
 				    at least main_share of the best (0: the
-				    best); else the model's ssd.main_share */
+				    best; 1: the largest of those tied at
+				    the best); else the model's
+				    ssd.main_share */
 	double main_share;
 	int set_main_min;        /* ... and at least main_min; else the
 				    model's ssd.main_min_score */
@@ -154,7 +160,8 @@ struct feat_coder_opts {
 				    near-duplicates) */
 	int threads;             /* of each forward pass (1) */
 	int mirror;              /* as feat_describer_opts (-1) */
-	float min_score;         /* boxes scoring less are not cropped (0) */
+	float min_score;         /* boxes scoring less are not cropped (0;
+				    -1e30 to 1e30, else FEAT_E_RANGE) */
 	struct feat_decode_opts decode;   /* (imgdecode's defaults: min_side
 				    FEAT_DEFAULT_MIN_SIDE, the rest 0) */
 };

@@ -377,6 +377,7 @@ int feat_ssd_setup(struct feat_ssd *s, const struct feat_net *n, char *why,
 	int total = 0, k, share;
 
 	memset(s, 0, sizeof *s);
+	s->win[2] = s->win[3] = 1;
 	if (!pl || !nth_name(pl, 0, name, sizeof name)) {
 		snprintf(why, whylen, "not an SSD model: no metadata ssd.priors (the prior-box generators)");
 		return FEAT_E_FORMAT;
@@ -575,6 +576,17 @@ static void decode(const struct feat_ssd *s, const float *loc, float *box)
 	}
 }
 
+/* Whether box b (xmin, ymin, xmax, ymax) has an area in window w: not
+ * inverted, and meeting w.  A box with a corner that is not finite is
+ * kept, for the caller to refuse (a NaN compares false). */
+static int has_area(const float *b, const float *w)
+{
+	if (!isfinite(b[0]) || !isfinite(b[1]) || !isfinite(b[2]) || !isfinite(b[3]))
+		return 1;
+	return b[2] > b[0] && b[3] > b[1] && b[2] > w[0] && b[0] < w[2] &&
+	       b[3] > w[1] && b[1] < w[3];
+}
+
 /* Put the k best of c[0..n) (by_score's order) first, in any order:
  * quickselect, so that a class with thousands of boxes above the threshold
  * (an untrained net) costs O(n), not a sort. */
@@ -659,7 +671,9 @@ int feat_ssd_detect(struct feat_ssd *s, const float *loc,
 		for (int p = 0; p < np; p++) {
 			float sc = conf[(size_t)p * C + k];
 
-			if (sc > s->confidence_threshold)
+			/* a box of no area is no detection: it
+			 * would suppress nothing and take a place */
+			if (sc > s->confidence_threshold && has_area(s->box + 4 * p, s->win))
 				c[nc++] = (struct cand){ sc, p, k, { 0, 0, 0, 0 } };
 		}
 		if (s->top_k >= 0 && nc > s->top_k) {
@@ -744,7 +758,7 @@ void feat_ssd_main(float share, float min, struct feat_det *d, int n)
 	float best, area = -1;
 	int m = 0;
 
-	if (n < 2 || !(share > 0 && share < 1))
+	if (n < 2 || !(share > 0 && share <= 1))
 		return;
 	best = d[0].score;
 	for (int i = 1; i < n; i++)
@@ -782,7 +796,7 @@ static int det_by_score(const void *pa, const void *pb)
 	return 0;
 }
 
-int feat_ssd_mirror(struct feat_ssd *s, int agnostic, struct feat_det *a, int na,
+int feat_ssd_mirror(struct feat_ssd *s, int agnostic, int keep_top_k, struct feat_det *a, int na,
 	const struct feat_det *b, int nb, struct feat_det **out, size_t *cap)
 {
 	struct feat_det *m, *bb;
@@ -841,6 +855,11 @@ int feat_ssd_mirror(struct feat_ssd *s, int agnostic, struct feat_det *a, int na
 		}
 	if (nm > 1)
 		qsort(m, (size_t)nm, sizeof *m, det_by_score);
+	/* a box seen in one view may now score under the threshold: it
+	 * goes, as it would have in a single view, before it can suppress
+	 * another box */
+	while (nm > 0 && !(m[nm - 1].score > s->confidence_threshold))
+		nm--;
 	for (int i = 0; i < nm; i++) {
 		int ok = 1;
 
@@ -850,8 +869,8 @@ int feat_ssd_mirror(struct feat_ssd *s, int agnostic, struct feat_det *a, int na
 		if (ok)
 			m[nk++] = m[i];
 	}
-	if (s->keep_top_k >= 0 && nk > s->keep_top_k)
-		nk = s->keep_top_k;
+	if (keep_top_k >= 0 && nk > keep_top_k)
+		nk = keep_top_k;
 	if ((size_t)nk > *cap) {
 		struct feat_det *t = realloc(*out, (size_t)nk * sizeof **out);
 

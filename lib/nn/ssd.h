@@ -45,6 +45,11 @@ struct feat_ssd {
 					the best */
 	float main_min;              /* ssd.main_min_score: and at least
 					this score (0) */
+	float win[4];                /* the part of the input the image
+					covers, normalised xmin, ymin, xmax,
+					ymax ({0, 0, 1, 1}; the caller sets
+					it per image): feat_ssd_detect drops
+					a box of no area there */
 	/* the network's outputs */
 	int loc_blob, conf_blob;
 	/* priors: [nprior][4] xmin, ymin, xmax, ymax (normalised) and their
@@ -80,11 +85,16 @@ void feat_ssd_free(struct feat_ssd *s);
  * Detections of one image from its loc (nprior*4) and conf
  * (nprior*num_classes) rows into *out (grown with realloc as needed; *cap
  * its capacity), sorted by score, highest first (ties: lower label, then
- * lower prior index).  Uses work buffers kept in s (not thread-safe for one
- * s).  Returns the count, FEAT_E_NOMEM, or FEAT_E_RANGE when loc or conf
- * holds a NaN or an infinity (no detection is made from them).  A box
- * whose size overflows in decoding (huge finite offsets) may have infinite
- * corners; the caller clips or refuses it.
+ * lower prior index).  A box of no area in the image (one whose corners
+ * are inverted, xmax <= xmin or ymax <= ymin, as CORNER decoding can
+ * give, or that does not meet s->win with a positive area: wholly in the
+ * letterbox padding) is no detection: it is dropped before NMS, so that
+ * it suppresses nothing and takes no keep_top_k place.  Uses work buffers
+ * kept in s (not thread-safe for one s).  Returns the count, FEAT_E_NOMEM,
+ * or FEAT_E_RANGE when loc or conf holds a NaN or an infinity (no
+ * detection is made from them).  A box whose size overflows in decoding
+ * (huge finite offsets) may have non-finite corners; it is kept, for the
+ * caller to refuse.
  */
 int feat_ssd_detect(struct feat_ssd *s, const float *loc,
 	const float *conf, struct feat_det **out, size_t *cap);
@@ -93,20 +103,22 @@ int feat_ssd_detect(struct feat_ssd *s, const float *loc,
  * The detections of an image and of its mirror image merged into *out
  * (grown as feat_ssd_detect's): a holds feat_ssd_detect's boxes for the
  * input, b those for the input reversed left to right, in that input's
- * frame, which are turned back (x -> 1 - x); both made with agnostic 0.  Each box of a, best first, is paired with the
+ * frame, which are turned back (x -> 1 - x); both made with agnostic 0
+ * and keep_top_k -1 (all), so that no box loses its partner to a cut
+ * made before the merge.  Each box of a, best first, is paired with the
  * unpaired box of b of its class that overlaps it most, if by IoU >=
  * FEAT_SSD_MIRROR_IOU; a pair becomes one box, the mean of the two
  * scores, the corners weighted by the scores (equally when both are 0);
- * a box without a partner keeps its corners and half
- * its score (the other view gave it 0; the confidence threshold was
- * met in one view, and is not applied again).  Then, best first, NMS as
+ * a box without a partner keeps its corners and half its score (the
+ * other view gave it 0).  The boxes then scoring s->confidence_threshold
+ * or less go, as they would have in one view; then, best first, NMS as
  * feat_ssd_detect's (per class, and over all classes with the argument
  * agnostic, which stands for s->agnostic), and the keep_top_k best are
- * kept.  a is reordered.  Returns the count or
- * FEAT_E_NOMEM.
+ * kept (-1: all; the argument stands for s->keep_top_k).  a is
+ * reordered.  Returns the count or FEAT_E_NOMEM.
  */
 #define FEAT_SSD_MIRROR_IOU 0.5f
-int feat_ssd_mirror(struct feat_ssd *s, int agnostic, struct feat_det *a, int na,
+int feat_ssd_mirror(struct feat_ssd *s, int agnostic, int keep_top_k, struct feat_det *a, int na,
 	const struct feat_det *b, int nb, struct feat_det **out, size_t *cap);
 
 /*
@@ -116,8 +128,9 @@ int feat_ssd_mirror(struct feat_ssd *s, int agnostic, struct feat_det *a, int na
  * times the best score and at least min moves to d[0], the others keep
  * their order.  A photo's product is its largest item; a detector that
  * boxes every item scores a smaller one, sharper or less hidden, above
- * it as often as not.  share 0 or 1, n < 2, or no box but the best
- * scoring min or more: d is left as it is.
+ * it as often as not.  share 1: the largest of those tied at the best
+ * score.  share 0, n < 2, or no box but the best scoring min or more: d
+ * is left as it is.
  */
 void feat_ssd_main(float share, float min, struct feat_det *d, int n);
 

@@ -4,6 +4,7 @@
  * deepbit | deepbit-extract) on one record, with the same stages, so the
  * code is the pipeline's bit for bit.
  */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -94,6 +95,12 @@ int feat_coder_open(feat_coder **out, const struct feat_coder_opts *opts,
 		return FEAT_E_NOMEM;
 	}
 	feat_rec_init(&c->rec);
+	if (!(fabsf(opts->min_score) <= 1e30f)) {
+		snprintf(why, whylen, "least score to crop: a number from -1e30 to 1e30, not %g",
+			 (double)opts->min_score);
+		free(c);
+		return FEAT_E_RANGE;
+	}
 	c->decode = opts->decode;
 	c->min_score = opts->min_score;
 	if (opts->detector && *opts->detector) {

@@ -72,10 +72,23 @@ int feat_describer_open(feat_describer **out, const char *path,
 		goto fail;
 	}
 	d->mirror = opts->mirror;
-	if (d->mirror < 0)
-		d->mirror = (v = feat_model_meta(&d->net->model, "code.mirror")) &&
-			    feat_meta_numbers(v, &m, 1) == 1 && m != 0;
-	d->mirror = d->mirror != 0;
+	if (d->mirror < 0 && (v = feat_model_meta(&d->net->model, "code.mirror"))) {
+		/* as ssd.mirror reads: "true" must not mean off */
+		if (v->type == FEAT_V_STR && v->n == 1 &&
+		    (!strcmp(v->u.s, "true") || !strcmp(v->u.s, "1")))
+			d->mirror = 1;
+		else if (v->type == FEAT_V_STR && v->n == 1 &&
+			 (!strcmp(v->u.s, "false") || !strcmp(v->u.s, "0")))
+			d->mirror = 0;
+		else if (v->type != FEAT_V_STR && feat_meta_numbers(v, &m, 1) == 1 &&
+			 (m == 0 || m == 1))
+			d->mirror = (int)m;
+		else {
+			snprintf(why, whylen, "%s: metadata 'code.mirror': expected true or false", path);
+			goto fail;
+		}
+	}
+	d->mirror = d->mirror > 0;
 	d->feat = opts->feat != 0;
 	d->batch = opts->batch;
 	d->threads = opts->threads;

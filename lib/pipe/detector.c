@@ -2,6 +2,7 @@
  * detector.c - ssd-detect's library half: an SSD model over records'
  * prepared `input`, adding `dets` in the pixels of the record's image.
  */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,9 +22,15 @@ struct feat_detector {
 	int batch, threads;
 	struct feat_rec **ok;          /* records of the current pass */
 	float (*xf)[8];                /* their transforms */
+	float (*win)[4];               /* where their images lie in the input
+					  (normalised: feat_ssd's win) */
 	struct feat_det *dets;
 	size_t cap;
 	int mirror;
+	int keep_top_k;                /* in effect; with mirror, applied
+					  after the merge, ssd.keep_top_k
+					  being -1 so that no box loses its
+					  partner in the other view to it */
 	int agnostic;                  /* in effect; with mirror, applied by the
 					  merge, ssd.agnostic being 0 so that each
 					  view keeps the boxes of every class */
@@ -34,7 +41,7 @@ struct feat_detector {
 	long *aoff;
 };
 
-/* An option of 0 to 1, when set, into *out; else FEAT_E_INVAL with what
+/* An option of 0 to 1, when set, into *out; else FEAT_E_RANGE with what
  * and the value in why. */
 static int unit_opt(int set, double v, float *out, const char *what, char *why, size_t whylen)
 {
@@ -42,7 +49,7 @@ static int unit_opt(int set, double v, float *out, const char *what, char *why, 
 		return 0;
 	if (!(v >= 0 && v <= 1)) {
 		snprintf(why, whylen, "%s, not %g", what, v);
-		return FEAT_E_INVAL;
+		return FEAT_E_RANGE;
 	}
 	*out = (float)v;
 	return 0;
@@ -79,17 +86,32 @@ int feat_detector_open(feat_detector **out, const char *path,
 		snprintf(why, whylen, "%s: %s", path, reason);
 		goto fail;
 	}
+	/* the bounds of ssd-detect's options: a NaN threshold would keep
+	 * no box (or, for NMS, one per class) without a word */
+	e = FEAT_E_RANGE;
+	if (opts->set_confidence && !(fabs(opts->confidence) <= 1e30)) {
+		snprintf(why, whylen, "confidence threshold: a number from -1e30 to 1e30, not %g", opts->confidence);
+		goto fail;
+	}
+	if (opts->set_top_k && opts->top_k < -1) {
+		snprintf(why, whylen, "top_k: a count, or -1 for all, not %d", opts->top_k);
+		goto fail;
+	}
+	if (opts->set_keep_top_k && opts->keep_top_k < -1) {
+		snprintf(why, whylen, "keep_top_k: a count, or -1 for all, not %d", opts->keep_top_k);
+		goto fail;
+	}
 	if (opts->set_confidence)
 		d->ssd.confidence_threshold = (float)opts->confidence;
-	if (opts->set_nms)
-		d->ssd.nms_threshold = (float)opts->nms;
 	if (opts->set_top_k)
 		d->ssd.top_k = opts->top_k;
 	if (opts->set_keep_top_k)
 		d->ssd.keep_top_k = opts->keep_top_k;
 	if (opts->agnostic >= 0)
 		d->ssd.agnostic = opts->agnostic != 0;
-	if ((e = unit_opt(opts->set_box_vote, opts->box_vote, &d->ssd.box_vote,
+	if ((e = unit_opt(opts->set_nms, opts->nms, &d->ssd.nms_threshold,
+			  "NMS threshold: an overlap from 0 to 1", why, whylen)) ||
+	    (e = unit_opt(opts->set_box_vote, opts->box_vote, &d->ssd.box_vote,
 			  "box voting: an overlap from 0 (off) to 1", why, whylen)) ||
 	    (e = unit_opt(opts->set_main_share, opts->main_share, &d->ssd.main_share,
 			  "main share: a share of the best score from 0 (off) to 1", why, whylen)) ||
@@ -98,12 +120,14 @@ int feat_detector_open(feat_detector **out, const char *path,
 		goto fail;
 	d->mirror = opts->mirror < 0 ? d->ssd.mirror : opts->mirror != 0;
 	d->agnostic = d->ssd.agnostic;
+	d->keep_top_k = d->ssd.keep_top_k;
 	if (d->mirror)
-		d->ssd.agnostic = 0;
+		d->ssd.agnostic = 0, d->ssd.keep_top_k = -1;
 	d->batch = opts->batch;
 	d->threads = opts->threads;
 	if (!(d->ok = calloc((size_t)d->batch, sizeof *d->ok)) ||
 	    !(d->xf = calloc((size_t)d->batch, sizeof *d->xf)) ||
+	    !(d->win = calloc((size_t)d->batch, sizeof *d->win)) ||
 	    !(d->aoff = calloc(2 * (size_t)d->batch, sizeof *d->aoff)))
 		goto oom;
 	*out = d;
@@ -122,6 +146,7 @@ void feat_detector_free(feat_detector *d)
 		return;
 	free(d->ok);
 	free(d->xf);
+	free(d->win);
 	free(d->dets);
 	free(d->adet);
 	free(d->bdet);
@@ -142,7 +167,7 @@ void feat_detector_info(const feat_detector *d, struct feat_detector_info *i)
 	i->confidence = d->ssd.confidence_threshold;
 	i->nms = d->ssd.nms_threshold;
 	i->top_k = d->ssd.top_k;
-	i->keep_top_k = d->ssd.keep_top_k;
+	i->keep_top_k = d->keep_top_k;
 	i->agnostic = d->agnostic;
 	i->mirror = d->mirror;
 	i->box_vote = d->ssd.box_vote;
@@ -159,10 +184,13 @@ int feat_detector_prep(const feat_detector *d, struct feat_prep_opts *o,
 
 /* Boxes from the network input's normalised coordinates to image pixels
  * (x_in = sx * x_img + tx), then to the photo's ow x oh frame (the image
- * is sw x sh), clipped to it. */
-static void to_image(float *b, const float *xf, float w_in, float h_in, float ow, float oh)
+ * is sw x sh), clipped to it.  0, or -1 (b unchanged) when a corner is
+ * not finite before clipping, which would turn an infinite corner into
+ * the photo's edge. */
+static int to_image(float *b, const float *xf, float w_in, float h_in, float ow, float oh)
 {
 	float sw = xf[0], sh = xf[1], sx = xf[4], sy = xf[5], tx = xf[6], ty = xf[7];
+	float c[4];
 
 	for (int i = 0; i < 4; i += 2) {
 		float x = (b[i] * w_in - tx) / sx, y = (b[i + 1] * h_in - ty) / sy;
@@ -171,9 +199,15 @@ static void to_image(float *b, const float *xf, float w_in, float h_in, float ow
 			x = x / sw * ow;
 		if (oh != sh)
 			y = y / sh * oh;
-		b[i] = x < 0 ? 0 : x > ow ? ow : x;
-		b[i + 1] = y < 0 ? 0 : y > oh ? oh : y;
+		c[i] = x, c[i + 1] = y;
 	}
+	if (feat_f32_nonfinite(c, 4) < 4)
+		return -1;
+	for (int i = 0; i < 4; i += 2) {
+		b[i] = c[i] < 0 ? 0 : c[i] > ow ? ow : c[i];
+		b[i + 1] = c[i + 1] < 0 ? 0 : c[i + 1] > oh ? oh : c[i + 1];
+	}
+	return 0;
 }
 
 /*
@@ -183,13 +217,14 @@ static void to_image(float *b, const float *xf, float w_in, float h_in, float ow
  * overflow in the net) make r an error record, never boxes.
  */
 static int find_dets(struct feat_detector *d, struct feat_rec *r, const float *loc,
-	const float *conf, int *e, char *why, size_t whylen)
+	const float *conf, const float *win, int *e, char *why, size_t whylen)
 {
 	const struct feat_net *net = d->net;
 	size_t nl = net->blob[d->ssd.loc_blob].count, nc = net->blob[d->ssd.conf_blob].count, k;
 	int n;
 
 	*e = 0;
+	memcpy(d->ssd.win, win, sizeof d->ssd.win);
 	if ((k = feat_f32_nonfinite(loc, nl)) < nl)
 		*e = feat_stage_nonfinite(STAGE, r, "network output is not finite",
 					  net->blob[d->ssd.loc_blob].name, loc, k, nl, why, whylen);
@@ -209,7 +244,10 @@ static int find_dets(struct feat_detector *d, struct feat_rec *r, const float *l
 /*
  * r's `dets` from n boxes in the network input's normalised frame; a box
  * that maps to a non-finite corner (offsets so large that the exponential
- * of the box size overflows) makes r an error record instead.
+ * of the box size overflows) makes r an error record instead.  A box of
+ * no area once clipped to the photo is no detection and is left out
+ * (feat_ssd_detect has dropped those it could see; this catches the
+ * rounding at the photo's edge).
  */
 static int put_dets(struct feat_detector *d, struct feat_rec *r, struct feat_det *det,
 	int n, const float *xf, char *why, size_t whylen)
@@ -217,7 +255,7 @@ static int put_dets(struct feat_detector *d, struct feat_rec *r, struct feat_det
 	uint32_t dims[2];
 	struct feat_tensor *t;
 	float *o, ow, oh;
-	int e;
+	int e, m;
 
 	/* the photo's frame: the image may be smaller (imgdecode --min-side) */
 	if ((t = feat_rec_find(r, "origsize")) && t->dtype == FEAT_DT_I32 &&
@@ -228,15 +266,18 @@ static int put_dets(struct feat_detector *d, struct feat_rec *r, struct feat_det
 	} else {
 		ow = xf[0], oh = xf[1];
 	}
-	/* to the photo's pixels, clipped, in place; then the main box first,
-	 * by its area in the photo */
-	for (int i = 0; i < n; i++) {
-		to_image(&det[i].x0, xf, (float)d->chw[2], (float)d->chw[1], ow, oh);
-		if (feat_f32_nonfinite(&det[i].x0, 4) < 4)
+	/* to the photo's pixels, clipped, in place (checked before the
+	 * clipping, which would make an infinite corner the photo's edge);
+	 * then the main box first, by its area in the photo */
+	for (int i = 0; i < n; i++)
+		if (to_image(&det[i].x0, xf, (float)d->chw[2], (float)d->chw[1], ow, oh))
 			return feat_stage_oom(feat_rec_set_error(r, STAGE ": a box of class %d, score %g, decodes to a non-finite corner",
 								 (int)det[i].label, det[i].score),
 					      why, whylen);
-	}
+	for (int i = m = 0; i < n; i++)
+		if (det[i].x1 > det[i].x0 && det[i].y1 > det[i].y0)
+			det[m++] = det[i];
+	n = m;
 	feat_ssd_main(d->ssd.main_share, d->ssd.main_min, det, n);
 	dims[0] = (uint32_t)n, dims[1] = 6;
 	if (!(t = feat_rec_add(r, "dets", FEAT_DT_F32, 2, dims, &e))) {
@@ -262,6 +303,7 @@ static int xform_of(struct feat_rec *r, int slot, void *ctx, int *e, char *why, 
 {
 	feat_detector *d = ctx;
 	struct feat_tensor *f = feat_rec_find(r, "xform");
+	float w_in = (float)d->chw[2], h_in = (float)d->chw[1], x0, x1, y0, y1;
 	const float *v;
 
 	*e = 0;
@@ -277,7 +319,24 @@ static int xform_of(struct feat_rec *r, int slot, void *ctx, int *e, char *why, 
 				    why, whylen);
 		return 0;
 	}
+	/* boxes are mapped back to an image of at least one pixel, which
+	 * must meet the input (it may overhang it: imgprep --fit crop) */
+	if (!(v[0] >= 1) || !(v[1] >= 1)) {
+		*e = feat_stage_oom(feat_rec_set_error(r, STAGE ": 'xform' is not a valid transform: the image is %gx%g",
+						       v[0], v[1]),
+				    why, whylen);
+		return 0;
+	}
+	x0 = v[6], x1 = v[4] * v[0] + v[6], y0 = v[7], y1 = v[5] * v[1] + v[7];
+	if (!(x1 > 0 && x0 < w_in && y1 > 0 && y0 < h_in)) {
+		*e = feat_stage_oom(feat_rec_set_error(r, STAGE ": 'xform' is not a valid transform: it maps the %gx%g image to [%g, %g] x [%g, %g], outside the %ux%u input",
+						       v[0], v[1], x0, x1, y0, y1, d->chw[2], d->chw[1]),
+				    why, whylen);
+		return 0;
+	}
 	memcpy(d->xf[slot], v, 8 * sizeof *d->xf[slot]);
+	d->win[slot][0] = x0 / w_in, d->win[slot][1] = y0 / h_in;
+	d->win[slot][2] = x1 / w_in, d->win[slot][3] = y1 / h_in;
 	return 1;
 }
 
@@ -294,10 +353,12 @@ static int mirror_pass(feat_detector *d, int m, char *why, size_t whylen)
 		const float *loc = feat_net_data(d->net, d->ssd.loc_blob) + (size_t)i * nl;
 		const float *conf = feat_net_data(d->net, d->ssd.conf_blob) + (size_t)i * nc;
 		long a0 = d->aoff[2 * i], an = d->aoff[2 * i + 1];
+		/* the image's place in the input reversed */
+		float win[4] = { 1 - d->win[i][2], d->win[i][1], 1 - d->win[i][0], d->win[i][3] };
 
 		if (an < 0)
 			continue;  /* failed in the first pass */
-		if ((n = find_dets(d, d->ok[i], loc, conf, &e, why, whylen)) < 0) {
+		if ((n = find_dets(d, d->ok[i], loc, conf, win, &e, why, whylen)) < 0) {
 			if (e)
 				return e;
 			continue;
@@ -306,7 +367,7 @@ static int mirror_pass(feat_detector *d, int m, char *why, size_t whylen)
 			return feat_stage_oom(FEAT_E_NOMEM, why, whylen);
 		if (n)
 			memcpy(d->bdet, d->dets, (size_t)n * sizeof *d->bdet);
-		if ((n = feat_ssd_mirror(&d->ssd, d->agnostic, an ? d->adet + a0 : NULL, (int)an,
+		if ((n = feat_ssd_mirror(&d->ssd, d->agnostic, d->keep_top_k, an ? d->adet + a0 : NULL, (int)an,
 					 d->bdet, n, &d->dets, &d->cap)) < 0)
 			return feat_stage_oom(FEAT_E_NOMEM, why, whylen);
 		if ((e = put_dets(d, d->ok[i], d->dets, n, d->xf[i], why, whylen)))
@@ -330,7 +391,7 @@ int feat_detector_run(feat_detector *d, struct feat_rec **recs, int n,
 		const float *conf = feat_net_data(d->net, d->ssd.conf_blob) + (size_t)i * nc;
 
 		d->aoff[2 * i] = na;
-		if ((k = find_dets(d, d->ok[i], loc, conf, &e, why, whylen)) < 0) {
+		if ((k = find_dets(d, d->ok[i], loc, conf, d->win[i], &e, why, whylen)) < 0) {
 			if (e)
 				return e;
 			d->aoff[2 * i + 1] = -1;

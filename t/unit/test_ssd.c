@@ -368,9 +368,11 @@ START_TEST(test_setup_defaults)
 }
 END_TEST
 
-/* The detector stage refuses settings out of 0..1 (the programs check
- * their options first; a library caller may not): one reason each, no
- * stage opened.  The shipped detector. */
+/* The detector stage refuses settings out of range (the programs check
+ * their options first; a library caller may not): FEAT_E_RANGE, as
+ * pipe.h says, one reason each, no stage opened.  A NaN threshold would
+ * otherwise keep no box (confidence) or one per class (NMS) without a
+ * word.  The shipped detector. */
 START_TEST(test_detector_opts)
 {
 	const char *path = unit_data("../../models/ssd.fm");
@@ -380,27 +382,64 @@ START_TEST(test_detector_opts)
 
 	feat_detector_opts_init(&o);
 	o.set_main_share = 1, o.main_share = 1.5;
-	ck_assert_int_eq(feat_detector_open(&d, path, &o, why, sizeof why), FEAT_E_INVAL);
+	ck_assert_int_eq(feat_detector_open(&d, path, &o, why, sizeof why), FEAT_E_RANGE);
 	ck_assert_msg(strstr(why, "main share") && strstr(why, "not 1.5"), "%s", why);
 	ck_assert_ptr_null(d);
 	feat_detector_opts_init(&o);
 	o.set_main_min = 1, o.main_min = -0.5;
-	ck_assert_int_eq(feat_detector_open(&d, path, &o, why, sizeof why), FEAT_E_INVAL);
+	ck_assert_int_eq(feat_detector_open(&d, path, &o, why, sizeof why), FEAT_E_RANGE);
 	ck_assert_msg(strstr(why, "least score") && strstr(why, "not -0.5"), "%s", why);
 	feat_detector_opts_init(&o);
 	o.set_box_vote = 1, o.box_vote = NAN;
-	ck_assert_int_eq(feat_detector_open(&d, path, &o, why, sizeof why), FEAT_E_INVAL);
+	ck_assert_int_eq(feat_detector_open(&d, path, &o, why, sizeof why), FEAT_E_RANGE);
 	ck_assert_msg(strstr(why, "box voting"), "%s", why);
-	/* in range: open, and the settings in effect */
+	{
+		static const struct { int which; double v; const char *says; } bad[] = {
+			{ 0, NAN, "confidence" }, { 0, INFINITY, "confidence" },
+			{ 1, NAN, "NMS" }, { 1, -1, "NMS" }, { 1, 7, "NMS" },
+			{ 2, -2, "top_k" }, { 3, -7, "keep_top_k" },
+		};
+
+		for (size_t k = 0; k < sizeof bad / sizeof *bad; k++) {
+			feat_detector_opts_init(&o);
+			switch (bad[k].which) {
+			case 0: o.set_confidence = 1, o.confidence = bad[k].v; break;
+			case 1: o.set_nms = 1, o.nms = bad[k].v; break;
+			case 2: o.set_top_k = 1, o.top_k = (int)bad[k].v; break;
+			default: o.set_keep_top_k = 1, o.keep_top_k = (int)bad[k].v; break;
+			}
+			ck_assert_int_eq(feat_detector_open(&d, path, &o, why, sizeof why), FEAT_E_RANGE);
+			ck_assert_msg(strstr(why, bad[k].says), "%zu: %s", k, why);
+			ck_assert_ptr_null(d);
+		}
+	}
+	/* the least score of feat_coder likewise */
+	{
+		struct feat_coder_opts co;
+		feat_coder *c = NULL;
+
+		feat_coder_opts_init(&co);
+		co.detector = path;
+		co.min_score = NAN;
+		ck_assert_int_eq(feat_coder_open(&c, &co, why, sizeof why), FEAT_E_RANGE);
+		ck_assert_msg(strstr(why, "least score"), "%s", why);
+		ck_assert_ptr_null(c);
+	}
+	/* in range: open, and the settings in effect (with the mirror,
+	 * keep_top_k is the merge's) */
 	feat_detector_opts_init(&o);
 	o.set_main_share = 1, o.main_share = 0.25;
 	o.set_main_min = 1, o.main_min = 0.5;
+	o.set_keep_top_k = 1, o.keep_top_k = 7;
+	o.set_nms = 1, o.nms = 1;
+	o.mirror = 1;
 	ck_assert_int_eq(feat_detector_open(&d, path, &o, why, sizeof why), 0);
 	{
 		struct feat_detector_info i;
 
 		feat_detector_info(d, &i);
 		ck_assert(i.main_share == 0.25f && i.main_min == 0.5f);
+		ck_assert(i.keep_top_k == 7 && i.nms == 1 && i.mirror);
 	}
 	feat_detector_free(d);
 }
@@ -438,6 +477,18 @@ START_TEST(test_main_box)
 	ck_assert(!memcmp(d, in, sizeof d));
 	feat_ssd_main(0.5f, 0, d, 1);
 	ck_assert(!memcmp(d, in, sizeof d[0]));
+	/* share 1: the largest of the boxes tied at the best score (it was
+	 * read as off) */
+	{
+		struct feat_det t[3] = {
+			{ 1, 0.9f, 0.1f, 0.1f, 0.3f, 0.3f },
+			{ 2, 0.9f, 0.0f, 0.0f, 0.6f, 0.6f },
+			{ 3, 0.8f, 0.0f, 0.0f, 0.9f, 0.9f },
+		};
+
+		feat_ssd_main(1, 0, t, 3);
+		ck_assert(t[0].label == 2 && t[1].label == 1 && t[2].label == 3);
+	}
 }
 END_TEST
 
@@ -461,6 +512,7 @@ static void hand_ssd(struct feat_ssd *s, int np, int nc, const float *prior,
 	memcpy(s->prior, prior, (size_t)np * 4 * sizeof *prior);
 	memcpy(s->var, var, (size_t)np * 4 * sizeof *var);
 	s->img_w = s->img_h = 100;
+	s->win[2] = s->win[3] = 1;  /* as feat_ssd_setup */
 }
 
 START_TEST(test_decode)
@@ -492,6 +544,17 @@ START_TEST(test_decode)
 	loc[0] = 1, loc[1] = -1, loc[2] = 1, loc[3] = .5f;
 	ck_assert_int_eq(feat_ssd_detect(&s, loc, conf, &d, &cap), 1);
 	box_eq(&d[0].x0, .3, .1, .8, .7);
+
+	/* a box of no area is no detection: inverted (CORNER), or wholly
+	 * outside the part of the input the image covers */
+	loc[2] = -3;                /* xmax 0.6 - 0.6 = 0 < xmin 0.3 */
+	ck_assert_int_eq(feat_ssd_detect(&s, loc, conf, &d, &cap), 0);
+	loc[2] = 1;
+	s.win[0] = .79f;            /* the image from x = 0.79 on: it meets */
+	ck_assert_int_eq(feat_ssd_detect(&s, loc, conf, &d, &cap), 1);
+	s.win[0] = .8f;             /* ... and not: the box ends at 0.8 */
+	ck_assert_int_eq(feat_ssd_detect(&s, loc, conf, &d, &cap), 0);
+	s.win[0] = -1, s.win[2] = 2; /* the image past the input (--fit crop) */
 	s.var_in_target = 1;
 	ck_assert_int_eq(feat_ssd_detect(&s, loc, conf, &d, &cap), 1);
 	box_eq(&d[0].x0, 1.2, -.8, 1.6, 1.1);                    /* not clipped */
