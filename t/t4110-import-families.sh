@@ -81,6 +81,31 @@ test_expect_success 'convnext, vit and tok on two threads match PyTorch' '
 	done
 '
 
+# -t changes no bit (featmodel(1)): each family on 2 and 3 threads with
+# every layer split, byte for byte what 1 thread gives, on each route
+# (NCHW16c, Winograd, the first-layer kernel, fusion turned off in turn);
+# not under blas, which blocks each call its own way.  The GEMM's routes
+# sum in different orders, and a piece of a split product once took
+# another route than the whole (a last piece of <= 16 columns, an inner
+# product's pieces without the packed weights): convnext and attn differed.
+test_expect_success 'every family gives the bytes of -t 1 on 2 and 3 threads' '
+	test "${FEAT_KERNEL:-}" = blas ||
+	for net in resnet densenet inception mnv3 effnet regnet shufflenet mnasnet ops \
+		   convnext vit tok attn pad views ssdlite; do
+		for r in FEAT_NCHWC=1 FEAT_NCHWC=0 FEAT_WINOGRAD=0 FEAT_CONVK=0 FEAT_FUSE=0; do
+			rm -f d1.* d2.* d3.* &&
+			for t in 1 2 3; do
+				env $r FEAT_THREAD_MIN=0 featmodel run -t $t $net.13.fm $O/$net.in.f32 d$t ||
+					return 1
+			done &&
+			for f in d1.*; do
+				cmp $f d2.${f#d1.} && cmp $f d3.${f#d1.} ||
+					{ echo "$net with $r: -t changes the output"; return 1; }
+			done || return 1
+		done
+	done
+'
+
 # LayerNorm and GELU become one layer each (ConvNeXt: 5 LayerNorms, 2
 # GELUs; the ViT: 5 and 2, at every opset), and attention's batch-moving
 # Transposes of size-1 axes are views, not copies

@@ -73,6 +73,14 @@ struct feat_sgemm_args {
 	 * stay valid and required.  The path may ignore it (ref, blas, the
 	 * GEMV of M == 1). */
 	const struct feat_sgemm_apack *bpack;
+	/* optional: M and N of the whole product that this call is a piece
+	 * of (0: this call's own M or N), when a caller cuts C into blocks of
+	 * rows or columns (between threads, or im2col chunks).  A path with
+	 * routes that sum in different orders (avx512: GEMV, small N, the
+	 * packed kernel) picks its route from the whole, so that every
+	 * element of C is computed by the same operations however C is cut:
+	 * -t changes no bit of a result. */
+	int whole_m, whole_n;
 };
 
 /*

@@ -451,6 +451,7 @@ static void conv_gemm_piece(void *arg, long i0, long i1, int worker)
 			.bias = c->bias + (size_t)g * P->og, .bias_kind = FEAT_BIAS_ROW,
 			.relu = l->act == FEAT_ACT_RELU,
 			.apack = c->ap.p ? &c->ap : NULL,
+			.whole_m = P->og, .whole_n = (int)P->hw,
 		};
 		size_t j0 = 0, nj = P->hw;
 		int m0 = 0, mr = P->og;
@@ -868,6 +869,7 @@ static void conv_forward(struct feat_net *n, struct feat_layer *l, int batch)
 					.bias_kind = FEAT_BIAS_ROW,
 					.relu = l->act == FEAT_ACT_RELU,
 					.apack = c->ap.p ? &c->ap : NULL,
+					.whole_m = og, .whole_n = (int)hw,
 				};
 
 				if (pointwise) {
@@ -1408,6 +1410,7 @@ static void fc_piece(void *arg, long i0, long i1, int worker)
 		.bias = f->bias + j0, .bias_kind = FEAT_BIAS_COL,
 		.relu = P->l->act == FEAT_ACT_RELU,
 		.bpack = f->bp.p && j0 == 0 && j1 == f->nout ? &f->bp : NULL,
+		.whole_m = P->batch, .whole_n = f->nout,
 	};
 
 	(void)worker;

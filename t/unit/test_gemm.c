@@ -373,6 +373,89 @@ END_TEST
 START_TEST(blas_gemv) { gemv(FEAT_KERN_BLAS); }
 END_TEST
 
+/*
+ * A product cut into pieces (a layer split across threads: columns, or
+ * rows, each piece a call given whole_m and whole_n) gives C bit for bit
+ * as one call does: on the AVX-512 path a piece must not take another
+ * route than the whole (a last piece of <= 16 columns going the small-N
+ * way, of 1 the GEMV's; pieces without the whole's packed B).  Shapes of
+ * the layers that differed: a 1x1 convolution 88 -> 528 on 12x12 cut
+ * into 32-column pieces, and an inner product of 8 outputs over 36 rows.
+ */
+static int pieces_one(int M, int N, int K, int cols, int rows, int pack)
+{
+	const struct feat_kern *k = path(FEAT_KERN_AVX512);
+	float *A = mat(M, K, K), *B = mat(K, N, N), *bias = mat(1, pack == 2 ? N : M, 1);
+	float *C = malloc(sizeof(float) * M * N), *P = malloc(sizeof(float) * M * N);
+	struct feat_sgemm_apack ap = { 0 }, bp = { 0 };
+	struct feat_sgemm_args g = {
+		.M = M, .N = N, .K = K, .alpha = 1, .A = A, .lda = K, .B = B, .ldb = N,
+		.C = C, .ldc = N, .bias = bias,
+		.bias_kind = pack == 2 ? FEAT_BIAS_COL : FEAT_BIAS_ROW,
+	};
+	int bad = 0;
+
+	ck_assert_ptr_nonnull(C);
+	ck_assert_ptr_nonnull(P);
+	if (pack == 1)
+		ck_assert_int_eq(feat_kern_pack_a(k, &ap, A, K, M, K), 0);
+	if (pack == 2)
+		ck_assert_int_eq(feat_kern_pack_b(k, &bp, B, N, 0, K, N), 0);
+	g.apack = pack == 1 ? &ap : NULL;
+	g.bpack = pack == 2 ? &bp : NULL;
+	ck_assert_int_eq(feat_kern_sgemm(k, &g), 0);
+	for (int j0 = 0; cols && j0 < N; j0 += cols) {
+		struct feat_sgemm_args h = g;
+
+		h.N = N - j0 < cols ? N - j0 : cols;
+		h.B = B + j0, h.C = P + j0;
+		h.bias = pack == 2 ? bias + j0 : bias;
+		h.bpack = NULL;
+		h.whole_m = M, h.whole_n = N;
+		ck_assert_int_eq(feat_kern_sgemm(k, &h), 0);
+	}
+	for (int i0 = 0; rows && i0 < M; i0 += rows) {
+		struct feat_sgemm_args h = g;
+
+		h.M = M - i0 < rows ? M - i0 : rows;
+		h.A = A + (size_t)i0 * K, h.C = P + (size_t)i0 * N;
+		h.bias = pack == 2 ? bias : bias + i0;
+		h.apack = NULL;
+		h.whole_m = M, h.whole_n = N;
+		ck_assert_int_eq(feat_kern_sgemm(k, &h), 0);
+	}
+	if (memcmp(C, P, sizeof(float) * M * N)) {
+		fprintf(stderr, "# %dx%dx%d cut by %d columns, %d rows (packed %d): C differs\n",
+			M, N, K, cols, rows, pack);
+		bad = 1;
+	}
+	feat_sgemm_apack_free(&ap);
+	feat_sgemm_apack_free(&bp);
+	free(A), free(B), free(bias), free(C), free(P);
+	return bad;
+}
+
+START_TEST(avx512_pieces)
+{
+	static const int shapes[][6] = {
+		/* M, N, K, columns a piece, rows a piece, 1: packed A, 2: packed B */
+		{ 528, 144, 88, 32, 0, 1 }, { 96, 576, 32, 80, 0, 1 },
+		{ 64, 145, 40, 16, 0, 1 }, { 64, 145, 40, 48, 0, 0 },
+		{ 36, 8, 24, 16, 0, 2 }, { 200, 40, 64, 16, 0, 2 }, { 36, 8, 24, 3, 0, 2 },
+		{ 64, 16, 50, 0, 16, 0 }, { 17, 12, 30, 0, 16, 0 }, { 70, 1, 100, 0, 16, 0 },
+		{ 70, 1, 100, 0, 5, 0 }, { 1, 300, 77, 16, 0, 0 }, { 33, 40, 500, 7, 0, 0 },
+	};
+	int bad = 0;
+
+	if (!have(FEAT_KERN_AVX512))
+		return;
+	for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++)
+		bad += pieces_one(shapes[i][0], shapes[i][1], shapes[i][2], shapes[i][3],
+				  shapes[i][4], shapes[i][5]);
+	ck_assert_int_eq(bad, 0);
+}
+END_TEST
+
 /* Larger random shapes on every path the CPU runs. */
 START_TEST(random_shapes)
 {
@@ -515,6 +598,7 @@ Suite *unit_suite(void)
 	tcase_add_test(tc, avx512_blocks);
 	tcase_add_test(tc, avx512_epilogue);
 	tcase_add_test(tc, avx512_gemv);
+	tcase_add_test(tc, avx512_pieces);
 	tcase_add_test(tc, blas_edges);
 	tcase_add_test(tc, blas_blocks);
 	tcase_add_test(tc, blas_epilogue);

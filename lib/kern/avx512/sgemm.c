@@ -551,17 +551,25 @@ static void gemv_dot(const struct gemv *g)
 		g->y[(r + 2) * g->incy] = gemv_out(g, r + 2, d2);
 		g->y[(r + 3) * g->incy] = gemv_out(g, r + 3, d3);
 	}
+	/* the last rows sum as the four-row loop does, so that a row's value
+	 * does not depend on where the rows were cut */
 	for (; r < g->R; r++) {
 		const float *a0 = g->m + r * g->rs;
-		__m512 s0 = _mm512_setzero_ps();
+		__m512 s0 = _mm512_setzero_ps(), t0 = s0;
+		long k = 0;
 
-		for (long k = 0; k < K; k += 16) {
+		for (; k + 32 <= K; k += 32) {
+			s0 = _mm512_fmadd_ps(_mm512_loadu_ps(a0 + k), _mm512_loadu_ps(x + k), s0);
+			t0 = _mm512_fmadd_ps(_mm512_loadu_ps(a0 + k + 16),
+				_mm512_loadu_ps(x + k + 16), t0);
+		}
+		for (; k < K; k += 16) {
 			__mmask16 m = lanes(K - k);
 
 			s0 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, a0 + k),
 				_mm512_maskz_loadu_ps(m, x + k), s0);
 		}
-		g->y[r * g->incy] = gemv_out(g, r, _mm512_reduce_add_ps(s0));
+		g->y[r * g->incy] = gemv_out(g, r, _mm512_reduce_add_ps(_mm512_add_ps(s0, t0)));
 	}
 }
 
@@ -766,21 +774,30 @@ int feat_sgemm_avx512(const struct feat_sgemm_args *a)
 		.bias = a->bias, .bias_kind = a->bias_kind, .relu = a->relu,
 	};
 
+	/* The route is chosen from the whole product when this call is a
+	 * piece of one (kern.h): the GEMV and small-N routes sum each element
+	 * across lanes, the packed kernel down one lane, so a piece routed
+	 * apart from the whole would differ from it in the last bits.  The
+	 * packed kernel, swapped or not, takes every shape. */
+	long WM = a->whole_m > 0 ? a->whole_m : p.M, WN = a->whole_n > 0 ? a->whole_n : p.N;
+	int smalln = WN <= SMALLN && p.csa == 1 && WM >= 4 * WN;
+
 	if (a->apack && !a->transA && a->apack->p && a->apack->M == a->M &&
-	    a->apack->K == a->K && p.N > SMALLN) {
+	    a->apack->K == a->K && WN > SMALLN) {
 		/* Pre-packed weights: the blocked path as it is (not the
 		 * swap, which would pack B as A). */
 		p.apack = a->apack;
 		return gemm_packed(&p);
 	}
 	if (a->bpack && !a->apack && a->bpack->p && a->bpack->M == a->N &&
-	    a->bpack->K == a->K && p.M > 1) {
+	    a->bpack->K == a->K && WM > 1 && WN > 1 && !smalln) {
 		/* pre-packed weights on the B side (inner products): the
-		 * blocked path, whatever M */
+		 * blocked path, whatever M, but where the pieces of a split
+		 * call (which are not given bpack) go the small-N way */
 		p.bpack = a->bpack;
 		return gemm_packed(&p);
 	}
-	if (p.N == 1) {
+	if (WN == 1) {
 		struct gemv g = {
 			.R = p.M, .K = p.K, .m = p.A, .rs = p.rsa, .cs = p.csa,
 			.x = p.B, .incx = p.rsb, .y = p.C, .incy = p.rsc,
@@ -790,7 +807,7 @@ int feat_sgemm_avx512(const struct feat_sgemm_args *a)
 		};
 		return gemv_run(&g);
 	}
-	if (p.M == 1) {
+	if (WM == 1) {
 		struct gemv g = {
 			.R = p.N, .K = p.K, .m = p.B, .rs = p.csb, .cs = p.rsb,
 			.x = p.A, .incx = p.csa, .y = p.C, .incy = 1,
@@ -800,11 +817,11 @@ int feat_sgemm_avx512(const struct feat_sgemm_args *a)
 		};
 		return gemv_run(&g);
 	}
-	if (p.N <= SMALLN && p.csa == 1 && p.M >= 4 * p.N)
+	if (smalln)
 		return gemm_smalln(&p);
 	/* Lanes spent: M rows of ceil16(N) against N rows of ceil16(M).
 	 * Swap when that saves a fifth (the swapped store is slower). */
-	if (p.N < p.M && 5 * p.N * rup(p.M, 16) < 4 * p.M * rup(p.N, 16)) {
+	if (WN < WM && 5 * WN * rup(WM, 16) < 4 * WM * rup(WN, 16)) {
 		struct prob q = {
 			.M = p.N, .N = p.M, .K = p.K,
 			.A = p.B, .rsa = p.csb, .csa = p.rsb,
