@@ -96,9 +96,11 @@ test_expect_success 'each FILE is opened once: two FIFOs, each with one writer, 
 	featcat "$V" "$V" >want.fs &&
 	mkfifo f1 f2 &&
 	{ timeout 20 sh -c "cat \"\$1\" >f1" sh "$V" & } &&
-	{ sleep 1 && timeout 20 sh -c "cat \"\$1\" >f2" sh "$V" & } &&
+	p1=$! &&
+	{ timeout 20 sh -c "cat \"\$1\" >f2" sh "$V" & } &&
+	p2=$! &&
 	timeout 10 featcat f1 f2 >fifos.fs &&
-	wait &&
+	wait $p1 && wait $p2 &&
 	cmp want.fs fifos.fs
 '
 

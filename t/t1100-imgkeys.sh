@@ -10,17 +10,19 @@
 
 S=$FEAT_TOP/contrib/samples
 
-# check_keys FILE MAX MIRROR W H: every ok record of FILE has keys f32
-# [N, 5] and kdesc u8 [N, 32] with the same N, at most MAX keypoints of
-# each flag (none of flags 1 and 3 when MIRROR is 0), x in (0, W),
-# y in (0, H), size >= 31, angle in [-pi, pi].
+# check_keys FILE MAX MIRROR W H [MIN]: every ok record of FILE has keys
+# f32 [N, 5] and kdesc u8 [N, 32] with the same N, at most MAX keypoints
+# of each flag (none of flags 1 and 3 when MIRROR is 0), x in (0, W),
+# y in (0, H), size >= 31, angle in [-pi, pi]; at least MIN keypoints in
+# all (1 if not given: the checks above hold of none).
 check_keys() {
 	featinfo -n 0 "$1" >info &&
 	featinfo --raw keys "$1" >keys.f32 &&
 	featinfo --raw kdesc "$1" >kdesc.u8 &&
-	"$PYTHON" - "$2" "$3" "$4" "$5" <<-\EOP
+	"$PYTHON" - "$2" "$3" "$4" "$5" "${6:-1}" <<-\EOP
 	import math, re, struct, sys
 	mx, mirror, W, H = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4])
+	least = int(sys.argv[5])
 	shapes = {}
 	rows = []
 	for line in open("info"):
@@ -31,6 +33,7 @@ check_keys() {
 	for (tk, nk, ck), (td, nd, cd) in zip(shapes["keys"], shapes["kdesc"]):
 	    assert (tk, ck, td, cd) == ("f32", 5, "u8", 32) and nk == nd, (tk, nk, ck, td, nd, cd)
 	    rows.append(nk)
+	assert sum(rows) >= least, ("keypoints in all", rows, "at least", least)
 	k = open("keys.f32", "rb").read()
 	assert len(k) == 20 * sum(rows) and len(open("kdesc.u8", "rb").read()) == 32 * sum(rows)
 	v = struct.unpack("<%df" % (5 * sum(rows)), k)

@@ -81,7 +81,7 @@ test_expect_success 'a point maps back through xform: letterbox' '
 
 test_expect_success 'decode failures pass through imgprep as they were' '
 	echo "not a png" >bad.png &&
-	imgdecode a.png bad.png missing.png a.png >in.fs 2>/dev/null;
+	imgdecode a.png bad.png missing.png a.png >in.fs 2>err &&
 	featinfo -k in.fs >keys.in &&
 	imgprep --for ssd300 <in.fs >out.fs &&
 	featinfo -k out.fs >keys.out &&

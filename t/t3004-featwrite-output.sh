@@ -30,14 +30,27 @@ test_expect_success 'a damaged input leaves the old -o file as it was, no tempor
 	! grep -q "tmp" files
 '
 
-test_expect_success 'a run killed by SIGTERM leaves no half file' '
-	rm -f part.tsv &&
-	{ cat good.fs; sleep 5; } | sh -c "echo \$\$ >fw.pid; exec featwrite -o part.tsv" 2>/dev/null &
-	i=0 && while ! ls | grep -q "^part.tsv.tmp-"; do
-		i=$((i + 1)) && [ $i -lt 300 ] && sleep 0.1 || exit 1
+# featwrite reads from a FIFO this test holds open until after the kill:
+# two records, then an error record, which featwrite -v reports on its
+# standard error (another FIFO) once it has read it, its temporary file
+# made before the first read.  That line is the signal to kill.
+test_expect_success 'a run killed by SIGTERM leaves no half file, and dies by it' '
+	rm -f part.tsv in.fifo err.fifo &&
+	echo "[{\"key\": \"e1\", \"status\": \"error\", \"message\": \"held\", \"tensors\": []}]" >err.json &&
+	mkstream err.json >err.fs &&
+	mkfifo in.fifo err.fifo &&
+	{ featwrite -v -o part.tsv <in.fifo 2>err.fifo & } &&
+	pid=$! &&
+	exec 8>in.fifo 9<err.fifo &&
+	cat good.fs err.fs >&8 &&
+	while read -r line <&9; do
+		case $line in *"e1: held"*) break ;; esac
 	done &&
-	kill -TERM $(cat fw.pid) &&
-	wait && rm fw.pid &&
+	ls >files &&
+	grep "^part.tsv.tmp-" files &&
+	kill -TERM $pid &&
+	test_expect_code 143 wait $pid &&
+	exec 8>&- 9<&- &&
 	test ! -e part.tsv &&
 	ls >files &&
 	! grep -q "tmp" files

@@ -85,7 +85,8 @@ test_expect_success 'a bad origsize is an error record' '
 	sed "s/\"values\": \[24, 20\]/\"values\": [0, 20]/" rec.json >rec3.json &&
 	$MKSTREAM rec3.json >rec3.fs &&
 	cropbox <rec3.fs >out.fs &&
-	featwrite -f tsv out.fs >out.tsv 2>/dev/null;
+	test_expect_code 1 featwrite -f tsv out.fs >out.tsv 2>err &&
+	grep -q "1 error" err &&
 	grep "^half	error	cropbox: .origsize. is not i32 \[2\]" out.tsv
 '
 

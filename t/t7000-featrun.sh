@@ -43,7 +43,7 @@ test_expect_success 'every path exactly once, in the order of the list' '
 '
 
 test_expect_success 'the same lines as the pipeline run in one piece' '
-	sh -c "$P" <list >whole.tsv;
+	sh -c "$P" <list >whole.tsv &&
 	test_cmp whole.tsv out.tsv
 '
 

@@ -29,8 +29,12 @@ test_expect_success 'three paths give three lines, the broken one with its reaso
 	grep -q "3 records in, 2 ok, 1 error" err
 '
 
+# (each stage's status kept in a file: the shell gives only the last's)
 test_expect_success 'the same as one shell pipeline' '
-	printf "%s\n" a.jpg b.png broken.jpg | imgdecode | imgprep --for ssd300 | featwrite -f tsv >pipe.tsv 2>/dev/null;
+	{ imgdecode <list; echo $? >dec.rc; } | { imgprep --for ssd300; echo $? >prep.rc; } |
+		test_expect_code 1 featwrite -f tsv >pipe.tsv 2>err &&
+	echo 0 >zero && test_cmp zero dec.rc && test_cmp zero prep.rc &&
+	grep -q "3 records in, 2 ok, 1 error" err &&
 	test_cmp out.tsv pipe.tsv
 '
 
@@ -67,9 +71,13 @@ test_expect_success 'the second half: crop, prepare, code, one line per path' '
 '
 
 test_expect_success 'the second half as one shell pipeline' '
-	printf "%s\n" a.jpg b.png broken.jpg | imgdecode | cropbox --margin 0.05 \
-		| imgprep -m db.fm --drop-image | deepbit-extract -m db.fm -b 2 \
-		| featwrite -f tsv >pipe2.tsv 2>/dev/null;
+	{ imgdecode <list; echo $? >dec.rc; } | { cropbox --margin 0.05; echo $? >crop.rc; } |
+		{ imgprep -m db.fm --drop-image; echo $? >prep.rc; } |
+		{ deepbit-extract -m db.fm -b 2; echo $? >db.rc; } |
+		test_expect_code 1 featwrite -f tsv >pipe2.tsv 2>err &&
+	echo 0 >zero && test_cmp zero dec.rc && test_cmp zero crop.rc &&
+	test_cmp zero prep.rc && test_cmp zero db.rc &&
+	grep -q "3 records in, 2 ok, 1 error" err &&
 	test_cmp codes.tsv pipe2.tsv
 '
 

@@ -123,11 +123,40 @@ test_no_process_left() {
 	done
 }
 
+# test_cpu_flags FLAG...: the flags line of /proc/cpuinfo names every
+# FLAG (whole words: avx512f is not avx512fp16).
+test_cpu_flags() {
+	_fl=$(grep -m 1 "^flags" /proc/cpuinfo 2>/dev/null) || return 1
+	for _f; do
+		case " $_fl " in
+		*" $_f "*) ;;
+		*) return 1 ;;
+		esac
+	done
+}
+
+# Prerequisites:
+#   INT8, BF16  the active kernel path runs int8 (bf16) products: the
+#               plain C twin (FEAT_KERNEL=ref) always; the AVX-512 path
+#               (FEAT_KERNEL unset, auto or avx512) where the CPU has
+#               AVX-512 F/BW/DQ/VL (the library's avx512 check) and
+#               VNNI (BF16); OpenBLAS never.  Taken from /proc/cpuinfo,
+#               not from the library, so that a fast path the library
+#               stops offering fails the tests that expect it.
 test_have_prereq() {
 	case $1 in
 	PYTHON_PIL) "$PYTHON" -c 'import PIL, numpy' 2>/dev/null ;;
 	ROOT) [ "$(id -u)" = 0 ] ;;
 	SANITIZE) [ -n "${FEAT_SANITIZE:-}" ] ;;
+	INT8|BF16)
+		case ${FEAT_KERNEL:-auto} in
+		ref) return 0 ;;
+		auto|avx512) ;;
+		*) return 1 ;;
+		esac
+		if [ "$1" = INT8 ]; then _f=avx512_vnni; else _f=avx512_bf16; fi
+		test_cpu_flags avx512f avx512bw avx512dq avx512vl $_f
+		;;
 	*) return 1 ;;
 	esac
 }

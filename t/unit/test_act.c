@@ -14,7 +14,8 @@
  * 0) and -inf on the fast path: both not finite, as the test accepts.
  * NaN in gives NaN out on both paths.  General max pooling (strides 1
  * and 2 on the AVX-512 path) equals its twin exactly; the mean of each
- * row (global average pooling) is within 1e-6 relative.
+ * row (global average pooling) is within 1e-6 relative.  Max pooling over
+ * 2x2 windows at stride 2 of every table equals the general twin exactly.
  */
 #include <math.h>
 #include <stdio.h>
@@ -279,6 +280,68 @@ START_TEST(maxpool_fast)
 }
 END_TEST
 
+/*
+ * Max pooling over 2x2 windows at stride 2 (maxpool2x2: avx512/maxpool.c
+ * and its twin in ref/pool.c) of every table this CPU runs, by value,
+ * against the general twin (feat_maxpool_ref, 2x2 at stride 2, no
+ * padding): every width 1-70 (the vector loop's 16 outputs, none, one or
+ * several times, and its tail), heights 1-9, outputs floor- and
+ * ceil-rounded (the last column or row then half a window), three
+ * channels one plane after another; outputs past the planes untouched.
+ * The AVX-512 table must be among them where /proc/cpuinfo says the CPU
+ * has AVX-512, so that the test cannot pass by skipping it.
+ */
+START_TEST(maxpool2x2_tables)
+{
+	enum { C = 3, PAD = 16 };
+	const float guard = 12345.f;
+	unsigned seed = 11;
+	int ntab = 0, bad = 0;
+
+	if (FEAT_KERN_X86 && unit_cpu_avx512())
+		ck_assert_msg(feat_kern_get(FEAT_KERN_AVX512)->supported(),
+			      "the CPU has AVX-512 F/BW/DQ/VL, the library offers no avx512 path");
+	for (int ti = 0; ti < FEAT_KERN_COUNT; ti++) {
+		const struct feat_kern *k = feat_kern_get(ti);
+
+		if (!k->supported())
+			continue;
+		ntab++;
+		for (int h = 1; h <= 9; h++)
+			for (int w = 1; w <= 70; w++)
+				for (int ce = 0; ce <= 1; ce++) {
+					int ho = ce ? (h + 1) / 2 : h / 2, wo = ce ? (w + 1) / 2 : w / 2;
+					size_t pin = (size_t)h * w, pout = (size_t)ho * wo;
+					float *x, *y0, *y1;
+
+					if (!ho || !wo)
+						continue;
+					x = malloc(C * pin * sizeof *x);
+					y0 = malloc((C * pout + PAD) * sizeof *y0);
+					y1 = malloc((C * pout + PAD) * sizeof *y1);
+					ck_assert(x && y0 && y1);
+					for (size_t i = 0; i < C * pin; i++)
+						x[i] = frand(&seed) * 100;
+					for (size_t i = 0; i < C * pout + PAD; i++)
+						y0[i] = y1[i] = guard;
+					for (int ch = 0; ch < C; ch++) {
+						feat_maxpool_ref(x + ch * pin, h, w, y0 + ch * pout, ho, wo,
+								 2, 2, 2, 2, 0, 0);
+						k->maxpool2x2(x + ch * pin, h, w, y1 + ch * pout, ho, wo);
+					}
+					for (size_t i = 0; i < C * pout + PAD; i++)
+						if (y1[i] != y0[i] && bad++ < 5)
+							fprintf(stderr, "# %s maxpool2x2 h=%d w=%d -> %dx%d: "
+								"[%zu] %g, want %g\n", k->name, h, w, ho, wo,
+								i, y1[i], y0[i]);
+					free(x), free(y0), free(y1);
+				}
+	}
+	ck_assert_int_ge(ntab, 2);   /* the twin and OpenBLAS's at least */
+	ck_assert_int_eq(bad, 0);
+}
+END_TEST
+
 Suite *unit_suite(void)
 {
 	Suite *s = suite_create("act");
@@ -290,6 +353,7 @@ Suite *unit_suite(void)
 	tcase_add_test(tc, rows_fast);
 	tcase_add_test(tc, rowmean_fast);
 	tcase_add_test(tc, maxpool_fast);
+	tcase_add_test(tc, maxpool2x2_tables);
 	suite_add_tcase(s, tc);
 	return s;
 }

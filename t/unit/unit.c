@@ -5,6 +5,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "unit.h"
 
@@ -42,6 +43,34 @@ unsigned char *unit_slurp(const char *path, size_t *len)
 	}
 	fclose(f);
 	return p;
+}
+
+int unit_cpu_has(const char *flag)
+{
+	static char line[16384];
+	FILE *f;
+	size_t n = strlen(flag);
+	int found = 0;
+
+	if (!line[0]) {
+		if (!(f = fopen("/proc/cpuinfo", "r")))
+			return 0;
+		while (fgets(line, sizeof line, f) && strncmp(line, "flags", 5) != 0)
+			;
+		if (strncmp(line, "flags", 5) != 0)
+			strcpy(line, "none");
+		fclose(f);
+	}
+	for (const char *p = strchr(line, ':'); p && *p; p += strcspn(p, " \n"), p += strspn(p, " \n"))
+		if (strncmp(p, flag, n) == 0 && (p[n] == ' ' || p[n] == '\n' || p[n] == '\0'))
+			found = 1;
+	return found;
+}
+
+int unit_cpu_avx512(void)
+{
+	return unit_cpu_has("avx512f") && unit_cpu_has("avx512bw") && unit_cpu_has("avx512dq") &&
+	       unit_cpu_has("avx512vl");
 }
 
 int main(void)

@@ -35,4 +35,15 @@ const char *unit_data(const char *name);
 /* Read a whole file; NULL on failure.  Caller frees. */
 unsigned char *unit_slurp(const char *path, size_t *len);
 
+/*
+ * The flags line of /proc/cpuinfo names FLAG ("avx512_vnni"); 0 where there
+ * is none.  The tests take what the CPU offers from here, not from the
+ * library (feat_kern_cpu_*), so that a fast path the library stops
+ * offering fails the test that expects it.
+ */
+int unit_cpu_has(const char *flag);
+
+/* AVX-512 F, BW, DQ and VL, as the library's avx512 path needs. */
+int unit_cpu_avx512(void);
+
 #endif
