@@ -344,7 +344,9 @@ test_expect_success 'records it cannot use become error records' '
 	 {"key": "image-outside", "tensors": [{"name": "input", "dtype": "f32", "shape": [8, 10, 10]},
 	  {"name": "xform", "dtype": "f32", "shape": [8], "values": [10, 10, 10, 10, 1, 1, 100, 100]}]},
 	 {"key": "image-left", "tensors": [{"name": "input", "dtype": "f32", "shape": [8, 10, 10]},
-	  {"name": "xform", "dtype": "f32", "shape": [8], "values": [10, 10, 10, 10, 1, 1, -10, 0]}]}]
+	  {"name": "xform", "dtype": "f32", "shape": [8], "values": [10, 10, 10, 10, 1, 1, -10, 0]}]},
+	 {"key": "other-input", "tensors": [{"name": "input", "dtype": "f32", "shape": [8, 10, 10]},
+	  {"name": "xform", "dtype": "f32", "shape": [8], "values": [10, 10, 20, 20, 2, 2, 0, 0]}]}]
 	EOT
 	ssd-detect -m ssd.fm <odd.fs >odd.out &&
 	featinfo -k odd.out >keys &&
@@ -354,7 +356,8 @@ test_expect_success 'records it cannot use become error records' '
 	grep -q "^bad-xform	error	ssd-detect: .xform. is not a valid transform$" keys &&
 	grep -q "^empty-image	error	ssd-detect: .xform. is not a valid transform: the image is 0x0$" keys &&
 	grep -q "^image-outside	error	ssd-detect: .xform. is not a valid transform: it maps the 10x10 image to \[100, 110\] x \[100, 110\], outside the 10x10 input$" keys &&
-	grep -q "^image-left	error	ssd-detect: .xform. is not a valid transform: it maps the 10x10 image to \[-10, 0\] x \[0, 10\], outside the 10x10 input$" keys
+	grep -q "^image-left	error	ssd-detect: .xform. is not a valid transform: it maps the 10x10 image to \[-10, 0\] x \[0, 10\], outside the 10x10 input$" keys &&
+	grep -q "^other-input	error	ssd-detect: .xform. maps to a 20x20 input, but .input. is 10x10$" keys
 '
 
 test_expect_success 'a model that is not an SSD, or none: one line, exit 3 or 4' '

@@ -319,6 +319,15 @@ static int xform_of(struct feat_rec *r, int slot, void *ctx, int *e, char *why, 
 				    why, whylen);
 		return 0;
 	}
+	/* the map must be to this input: a stream whose input was changed
+	 * after imgprep (or an xform of another model's) would put every
+	 * box in the wrong place */
+	if (v[2] != w_in || v[3] != h_in) {
+		*e = feat_stage_oom(feat_rec_set_error(r, STAGE ": 'xform' maps to a %gx%g input, but 'input' is %ux%u",
+						       v[2], v[3], d->chw[2], d->chw[1]),
+				    why, whylen);
+		return 0;
+	}
 	/* boxes are mapped back to an image of at least one pixel, which
 	 * must meet the input (it may overhang it: imgprep --fit crop) */
 	if (!(v[0] >= 1) || !(v[1] >= 1)) {
