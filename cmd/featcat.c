@@ -156,15 +156,19 @@ static int *open_all(char **paths, int n)
 		(void)setrlimit(RLIMIT_NOFILE, &rl);
 	}
 	for (int i = 0; i < n; i++) {
+		int err;
+
 		fd[i] = strcmp(paths[i], "-") ? open(paths[i], O_RDONLY | O_CLOEXEC)
 					     : STDIN_FILENO;
-		if (fd[i] < 0 && (errno == EMFILE || errno == ENFILE))
+		if (fd[i] >= 0)
+			continue;
+		err = errno;
+		free(fd);    /* (the sanitizer build's leak check at exit) */
+		if (err == EMFILE || err == ENFILE)
 			feat_die(FEAT_EXIT_SYSTEM, "%s: cannot open: %s (featcat holds "
 				 "every FILE open from the start: %d of them)", paths[i],
-				 strerror(errno), n);
-		if (fd[i] < 0)
-			feat_die(FEAT_EXIT_SYSTEM, "%s: cannot open: %s", paths[i],
-				 strerror(errno));
+				 strerror(err), n);
+		feat_die(FEAT_EXIT_SYSTEM, "%s: cannot open: %s", paths[i], strerror(err));
 	}
 	return fd;
 }
