@@ -9,26 +9,14 @@ SHAPE=VALUES: SHAPE as 3x4, VALUES as comma-separated numbers or
 BlobProto.shape (7) unless --legacy, which writes Caffe's old
 num/channels/height/width (1..4), leading dimensions 1, as pre-2015
 models hold an InnerProduct's weights ([1, 1, N, K]).  The encoding is
-protobuf's, done here by hand as contrib/caffewriter.py does.
+protobuf's, contrib/caffewriter.py's.
 """
+import os
 import struct
 import sys
 
-
-def varint(n):
-    out = bytearray()
-    n &= (1 << 64) - 1
-    while True:
-        b = n & 0x7f
-        n >>= 7
-        if not n:
-            out.append(b)
-            return bytes(out)
-        out.append(b | 0x80)
-
-
-def field(num, payload):
-    return varint(num << 3 | 2) + varint(len(payload)) + payload
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "contrib"))
+from caffewriter import _len as field, _varint as varint  # noqa: E402  (protobuf's encoding)
 
 
 def blob(spec, legacy):
